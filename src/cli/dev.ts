@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { parseConfig } from '../config/load.ts';
+import { sandboxConfig, SANDBOX_PORTS } from '../config/sandbox-preset.ts';
+import { partnerCenterClients } from '../partner-center/from-config.ts';
+import { REFERRAL_EVENT_NAMES } from '../partner-center/webhook-event.ts';
+import { RegistrationExistsError } from '../partner-center/webhooks-client.ts';
+import { startService } from '../service.ts';
+import { createLogger, type Logger } from '../util/logger.ts';
+import { startSandboxPartnerCenter } from './sandbox.ts';
+import { untilSignal } from './signals.ts';
+import { TEST_EVENT, WEBHOOK_PATH } from './webhooks.ts';
+
+const SAMPLE_REFERRALS = [
+  { name: 'Contoso — Dynamics 365 supply chain rollout', customer: 'Contoso Ltd', city: 'Redmond', postalCode: '98052', value: 250000 },
+  { name: 'Fabrikam — Azure migration', customer: 'Fabrikam Inc', city: 'Seattle', postalCode: '98101', value: 120000 },
+  { name: 'Northwind — Copilot adoption', customer: 'Northwind Traders', city: 'Portland', postalCode: '97201', value: 60000 },
+];
+
+async function seedIncomingReferrals(sandboxUrl: string, logger: Logger): Promise<void> {
+  for (const sample of SAMPLE_REFERRALS) {
+    const response = await fetch(`${sandboxUrl}/_sandbox/referrals/incoming`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: sample.name,
+        customerProfile: {
+          name: sample.customer,
+          address: { addressLine1: '1 Main Street', city: sample.city, state: 'WA', postalCode: sample.postalCode, country: 'US' },
+        },
+        details: { dealValue: sample.value, currency: 'USD' },
+      }),
+    });
+    if (!response.ok) throw new Error(`seeding a sandbox referral failed: HTTP ${response.status} ${await response.text()}`);
+    const referral = (await response.json()) as { id: string };
+    logger.info({ referralId: referral.id, name: sample.name }, 'seeded incoming referral');
+  }
+}
+
+/**
+ * `npm start`: the whole system on one machine with no configuration — Partner Center sandbox, the service, the
+ * webhook registered, a few referrals shared "by Microsoft" — so a new user sees verified events within a minute.
+ */
+export function registerDevCommand(program: Command): void {
+  program
+    .command('dev')
+    .description('sandbox mode: run the sandboxes and the service together, registered and seeded (what npm start runs)')
+    .option('--no-seed', 'do not seed sample referrals')
+    .action(async (options: { seed: boolean }) => {
+      const config = parseConfig('(sandbox mode)', sandboxConfig());
+      const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      const sandbox = await startSandboxPartnerCenter(logger, SANDBOX_PORTS.partnerCenter);
+      const service = await startService(config, logger.child({ component: 'service' })).catch(async (error: unknown) => {
+        await sandbox.close();
+        throw error;
+      });
+
+      const { webhooks } = await partnerCenterClients(config.partnerCenter, { logger });
+      const registration = {
+        webhookUrl: `${service.url}${WEBHOOK_PATH}`,
+        webhookEvents: [...REFERRAL_EVENT_NAMES, TEST_EVENT],
+      };
+      try {
+        await webhooks.register(registration);
+      } catch (error) {
+        if (!(error instanceof RegistrationExistsError)) throw error;
+        await webhooks.updateRegistration(registration);
+      }
+      logger.info({ url: registration.webhookUrl, events: registration.webhookEvents }, 'webhook registered with the sandbox');
+      if (options.seed) await seedIncomingReferrals(sandbox.url, logger);
+
+      process.stderr.write(
+        [
+          '',
+          'cosell-sync is running in sandbox mode.',
+          `  Dashboard              ${service.url}/`,
+          `  Events (JSON)          ${service.url}/api/events`,
+          `  Metrics                ${service.url}/metrics`,
+          `  Partner Center sandbox ${sandbox.url}/v1.0/engagements/referrals   (any bearer token)`,
+          '',
+          'Try, in another terminal:',
+          '  npx cosell webhooks show',
+          '  npx cosell webhooks test   then   npx cosell webhooks test-status <correlationId>',
+          `  curl -s -XPOST ${sandbox.url}/_sandbox/referrals/incoming -H 'content-type: application/json' -d '{"name":"My deal"}'`,
+          '',
+          'Ctrl+C stops everything.',
+          '',
+        ].join('\n'),
+      );
+
+      await untilSignal(logger);
+      await service.close();
+      await sandbox.close();
+    });
+}

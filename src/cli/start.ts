@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { startService } from '../service.ts';
+import { createLogger } from '../util/logger.ts';
+import { untilSignal } from './signals.ts';
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run the sync service (webhook ingress, admin API, dashboard, metrics)')
+    .option('-c, --config <file>', 'configuration file (default: ./cosell.yaml, else sandbox mode)')
+    .action(async (options: { config?: string }) => {
+      const { config, source } = await loadConfig(options.config);
+      const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      logger.info({ config: source }, 'starting cosell-sync');
+      const service = await startService(config, logger);
+      await untilSignal(logger);
+      await service.close();
+      logger.info('stopped');
+    });
+}

@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from './errors.ts';
+import { configSchema, type Config } from './schema.ts';
+import { sandboxConfig } from './sandbox-preset.ts';
+
+export const DEFAULT_CONFIG_FILE = 'cosell.yaml';
+
+/**
+ * Environment overrides use `COSELL__a__b=value` for the config path `a.b`, so any setting can be changed in a
+ * container without a file. Values are parsed as YAML scalars (numbers, booleans, lists in flow style).
+ */
+const ENV_PREFIX = 'COSELL__';
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file the config came from, or `(sandbox mode)`. */
+  source: string;
+  sandbox: boolean;
+}
+
+/**
+ * `--config` wins; else `cosell.yaml` in the working directory; else sandbox mode, so a fresh clone runs with no file.
+ */
+export async function loadConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const file = explicit ?? env.COSELL_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const source = file ?? '(sandbox mode)';
+  let raw: unknown = sandboxConfig();
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(file, '', `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    raw = parseYaml(file, text) ?? {};
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(source, '', 'the top level must be a mapping of settings');
+  }
+  const merged = applyEnvOverrides(raw as Record<string, unknown>, env);
+  const config = parseConfig(source, merged);
+  return { config: resolveRelativePaths(config, file), source, sandbox: file === undefined };
+}
+
+export function parseConfig(source: string, raw: unknown): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw toConfigError(source, result.error);
+  return result.data;
+}
+
+function parseYaml(file: string, text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true });
+  const first = doc.errors[0];
+  if (first) {
+    const where = first.linePos?.[0];
+    throw new ConfigError(file, where ? `line ${where.line}, column ${where.col}` : '', `invalid YAML: ${first.code}`);
+  }
+  return doc.toJS();
+}
+
+function toConfigError(source: string, error: z.ZodError): ConfigError {
+  const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  const first = issues[0] ?? { path: '', message: 'invalid configuration' };
+  const others = issues.slice(1).map((i) => `${i.path || '(root)'}: ${i.message}`);
+  const reason = others.length === 0 ? first.message : `${first.message} (also: ${others.join('; ')})`;
+  return new ConfigError(source, first.path, reason);
+}
+
+function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out = structuredClone(raw);
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const path = key.slice(ENV_PREFIX.length).split('__').filter(Boolean);
+    if (path.length === 0) continue;
+    let node: Record<string, unknown> = out;
+    for (const segment of path.slice(0, -1)) {
+      const next = node[segment];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[segment] = {};
+      node = node[segment] as Record<string, unknown>;
+    }
+    node[path[path.length - 1] as string] = parseYaml(`environment variable ${key}`, value);
+  }
+  return out;
+}
+
+/** Paths in a config file are relative to the file, not to wherever the service happens to be started. */
+function resolveRelativePaths(config: Config, file: string | undefined): Config {
+  if (file === undefined) return config;
+  const base = dirname(resolve(file));
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const webhooks = config.partnerCenter.webhooks;
+  return {
+    ...config,
+    store: { ...config.store, path: config.store.path === ':memory:' ? ':memory:' : abs(config.store.path) },
+    partnerCenter: {
+      ...config.partnerCenter,
+      webhooks: {
+        ...webhooks,
+        trustAnchors: webhooks.trustAnchors.map((a) => (a === 'system' ? a : abs(a))),
+        intermediates: webhooks.intermediates.map(abs),
+      },
+    },
+  };
+}

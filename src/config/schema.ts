@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { secretRefSchema as secretRef } from './secrets.ts';
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a host name, optionally with :port');
+
+export const webhookVerificationSchema = z
+  .object({
+    /**
+     * Hosts the X-MS-Certificate-Url may point at. The service fetches nothing else, so a forged request cannot make it
+     * call an arbitrary URL. Microsoft's documented sample uses the Azure blob host below.
+     */
+    certificateHosts: z.array(hostPort).min(1).default(['3psostorageacct.blob.core.windows.net']),
+    /** Hosts (host or host:port) whose certificate URL may be plain http: only ever sandbox hosts. */
+    insecureHttpHosts: z.array(hostPort).default([]),
+    /** PEM files holding the trust anchors the signing certificate must chain to; `system` adds Node's Mozilla roots. */
+    trustAnchors: z.array(z.union([z.literal('system'), z.string().min(1)])).min(1).default(['system']),
+    /** PEM files with intermediate CA certificates, for chains whose .cer does not carry them. */
+    intermediates: z.array(z.string().min(1)).default([]),
+    /** The certificate's subject and issuer must name this organization (Microsoft's sample checks the issuer). */
+    organization: z.string().min(1).default('Microsoft Corporation'),
+    certificateFetchTimeoutMs: z.number().int().positive().default(5_000),
+    certificateMaxBytes: z.number().int().positive().default(64 * 1024),
+    certificateCacheTtlSeconds: z.number().int().positive().default(24 * 3600),
+  })
+  .strict();
+
+
+const partnerCenterAuthSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('sandbox'), token: z.string().min(1).default('sandbox-token') }).strict(),
+  z
+    .object({
+      mode: z.literal('entra'),
+      tenantId: z.string().min(1),
+      clientId: z.string().min(1),
+      clientSecret: secretRef,
+      /** Secure Application Model: refresh token of a Referrals admin user. */
+      refreshToken: secretRef,
+      authorityHost: z.string().url().default('https://login.microsoftonline.com'),
+    })
+    .strict(),
+]);
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(4100),
+        /** Public base URL of this service, used when registering webhooks. */
+        publicUrl: z.string().url().optional(),
+        bodyLimitBytes: z.number().int().positive().max(10 * 1024 * 1024).default(256 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        pretty: z.boolean().optional(),
+      })
+      .strict()
+      .prefault({}),
+    store: z
+      .object({
+        driver: z.literal('sqlite').default('sqlite'),
+        path: z.string().min(1).default('data/cosell.db'),
+        /**
+         * `full` fsyncs every commit so an acknowledged event survives power loss; `normal` survives process crashes
+         * only (WAL) and is faster. Acknowledged means durable, so full is the default.
+         */
+        synchronous: z.enum(['full', 'normal']).default('full'),
+      })
+      .strict()
+      .prefault({}),
+    partnerCenter: z
+      .object({
+        referralsApiUrl: z.string().url().default('https://api.partner.microsoft.com'),
+        webhooksApiUrl: z.string().url().default('https://api.partnercenter.microsoft.com'),
+        auth: partnerCenterAuthSchema.prefault({ mode: 'sandbox' }),
+        webhooks: webhookVerificationSchema.prefault({}),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((pc, ctx) => {
+        const microsoftHost = [pc.referralsApiUrl, pc.webhooksApiUrl].some((u) => /\.microsoft(-ppe)?\.com$/i.test(new URL(u).hostname));
+        if (pc.auth.mode === 'sandbox' && microsoftHost) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['auth', 'mode'],
+            message: 'sandbox tokens cannot authenticate to Microsoft; set partnerCenter.auth.mode to entra (see README)',
+          });
+        }
+      }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type WebhookVerificationConfig = z.infer<typeof webhookVerificationSchema>;

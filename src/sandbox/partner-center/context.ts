@@ -1,0 +1,33 @@
+import type { Logger } from '../../util/logger.ts';
+import type { SigningMaterial } from '../shared/certificates.ts';
+import type { FaultInjector } from '../shared/faults.ts';
+import type { RequestCounter } from '../shared/request-counter.ts';
+import type { WebhookDeliveryQueue } from '../shared/webhook-delivery-queue.ts';
+import type { TokenRegistry } from './auth.ts';
+import type { Organization } from './referral-model.ts';
+import type { ReferralService } from './referral-service.ts';
+import type { ReferralStore } from './referral-store.ts';
+import type { ValidationEvents } from './validation-events.ts';
+import type { WebhookRegistrationState } from './webhook-registration.ts';
+
+/** Everything the routes share; one per sandbox instance, so several sandboxes can run side by side in one process. */
+export interface PartnerCenterContext {
+  logger: Logger;
+  organization: Organization;
+  store: ReferralStore;
+  service: ReferralService;
+  registration: WebhookRegistrationState;
+  queue: WebhookDeliveryQueue;
+  validationEvents: ValidationEvents;
+  tokens: TokenRegistry;
+  strictTokens: boolean;
+  faults: FaultInjector;
+  requests: RequestCounter;
+  signing: SigningMaterial;
+  /** The sandbox's own URL, known once it listens. */
+  baseUrl: () => string;
+  /** Next number for generated sample data, so every seeded referral differs. */
+  nextSampleSequence: () => number;
+}
+
+export const SIGNING_CERTIFICATE_PATH = '/_sandbox/certificates/signing.cer';

@@ -1,0 +1,116 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../util/logger.ts';
+import { silentLogger } from '../../util/logger.ts';
+import { loadOrCreateSigningMaterial } from '../shared/certificates.ts';
+import { FaultInjector } from '../shared/faults.ts';
+import { RequestCounter } from '../shared/request-counter.ts';
+import { WebhookDeliveryQueue } from '../shared/webhook-delivery-queue.ts';
+import { buildPartnerCenterApp } from './app.ts';
+import { TokenRegistry } from './auth.ts';
+import { SIGNING_CERTIFICATE_PATH, type PartnerCenterContext } from './context.ts';
+import { ReferralEventPublisher } from './referral-events.ts';
+import type { Organization } from './referral-model.ts';
+import { ReferralService } from './referral-service.ts';
+import { ReferralStore } from './referral-store.ts';
+import { ValidationEvents } from './validation-events.ts';
+import { WebhookRegistrationState } from './webhook-registration.ts';
+import { SignedWebhookSender } from './webhook-sender.ts';
+import { WriteStamper } from './write-stamps.ts';
+
+export interface PartnerCenterSandboxOptions {
+  port?: number; // default 4101; 0 = ephemeral
+  host?: string; // default '127.0.0.1'
+  logger?: Logger; // default silentLogger()
+  /** Directory where the CA + signing key/cert are persisted so a restart keeps the same trust root. Optional: without it they live in memory. */
+  stateDir?: string;
+  /** Webhook delivery retry schedule; tests shrink it. Defaults: 10 attempts, first retry after 1000 ms, doubling, capped at 60000 ms. */
+  delivery?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number };
+  /** When true only tokens issued by the sandbox token endpoint are accepted. Default false: any non-empty bearer token. */
+  strictTokens?: boolean;
+  /** Organization of the partner tenant that owns the sandbox (organizationId / organizationName on referrals). */
+  organization?: { id: string; name: string };
+}
+
+export interface PartnerCenterSandbox {
+  url: string; // e.g. http://127.0.0.1:4101 (actual port)
+  rootCertificatePem: string; // the sandbox root CA, PEM — what a verifier must trust
+  signingCertificateUrl: string; // URL of the signing cert served by the sandbox
+  close(): Promise<void>; // stops server and pending delivery timers
+}
+
+export const DEFAULT_PORT = 4101;
+/** The organization of the documented create-response sample. */
+export const DEFAULT_ORGANIZATION: Organization = { id: '7d23e5ca-19dc-4eaa-aac8-5e6b559f0d1d', name: 'Contoso Company' };
+
+/** A wildcard listen address is not something a client can connect to; advertise loopback instead. */
+function advertisedHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOptions = {}): Promise<PartnerCenterSandbox> {
+  const logger = options.logger ?? silentLogger();
+  const host = options.host ?? '127.0.0.1';
+  const organization = options.organization ?? DEFAULT_ORGANIZATION;
+  const signing = await loadOrCreateSigningMaterial(options.stateDir);
+
+  let url = '';
+  const baseUrl = (): string => url;
+  const faults = new FaultInjector();
+  const queue = new WebhookDeliveryQueue({ ...options.delivery, logger: logger.child({ part: 'webhook-delivery' }), faults });
+  const store = new ReferralStore();
+  const registration = new WebhookRegistrationState(organization.id);
+  const sender = new SignedWebhookSender({
+    registration,
+    queue,
+    signingKeyPem: signing.signing.privateKeyPem,
+    certificateUrl: () => `${url}${SIGNING_CERTIFICATE_PATH}`,
+  });
+  const publisher = new ReferralEventPublisher({ store, sender, baseUrl, partnerOrganizationId: organization.id });
+  const service = new ReferralService(store, new WriteStamper(), (change) => publisher.publish(change));
+  let sampleSequence = 0;
+
+  const ctx: PartnerCenterContext = {
+    logger,
+    organization,
+    store,
+    service,
+    registration,
+    queue,
+    validationEvents: new ValidationEvents({ sender, queue }),
+    tokens: new TokenRegistry(),
+    strictTokens: options.strictTokens ?? false,
+    faults,
+    requests: new RequestCounter(),
+    signing,
+    baseUrl,
+    nextSampleSequence: () => sampleSequence++,
+  };
+
+  const app = buildPartnerCenterApp(ctx);
+  try {
+    await app.listen({ port: options.port ?? DEFAULT_PORT, host });
+  } catch (error) {
+    await queue.close();
+    await app.close();
+    throw error;
+  }
+  const address = app.server.address() as AddressInfo;
+  url = `http://${advertisedHost(host)}:${address.port}`;
+  logger.info({ url }, 'Partner Center sandbox listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    rootCertificatePem: signing.ca.certificatePem,
+    signingCertificateUrl: `${url}${SIGNING_CERTIFICATE_PATH}`,
+    close: () => {
+      closing ??= (async () => {
+        await queue.close();
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/** Enum values from the Partner Center referral resource docs (reference §1.9). */
+export const REFERRAL_STATUSES = ['None', 'New', 'Active', 'Closed'] as const;
+export const REFERRAL_SUBSTATUSES = ['None', 'Pending', 'Received', 'Accepted', 'Won', 'Lost', 'Declined', 'Expired'] as const;
+export const REFERRAL_TYPES = ['Shared', 'Independent'] as const;
+export const REFERRAL_QUALIFICATIONS = ['None', 'Direct', 'MarketingQualified', 'SalesQualified'] as const;
+export const REFERRAL_DIRECTIONS = ['Incoming', 'Outgoing'] as const;
+export const ASSISTANCE_REQUEST_CODES = [
+  'Unknown',
+  'GeneralOrOther',
+  'CustomerTechnicalArchitecture',
+  'ProofOfConceptOrDemo',
+  'QuotesOrLicensing',
+  'PostSalesCustomerSuccess',
+  'WorkloadSpecificValueProposition',
+] as const;
+export const CUSTOMER_SIZES = [
+  '1to50employees',
+  '51to500employees',
+  'Morethan500employees',
+  '1to9employees',
+  '10to50employees',
+  '51to250employees',
+  '251to1000employees',
+  '1001to5000employees',
+  '5001to10000employees',
+  '10001to20000employees',
+  'Morethan20000employees',
+] as const;
+export const TARGET_TYPES = ['None', 'BusinessProfileLocation', 'SolutionProfile'] as const;
+export const SOLUTION_TYPES = ['None', 'Category', 'Name'] as const;
+export const CUSTOMER_PROFILE_ID_TYPES = ['Duns', 'External'] as const;
+
+export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
+export type ReferralSubstatus = (typeof REFERRAL_SUBSTATUSES)[number];
+export type ReferralType = (typeof REFERRAL_TYPES)[number];
+export type ReferralDirection = (typeof REFERRAL_DIRECTIONS)[number];
+
+/** The organization id Partner Center uses for Microsoft itself in `invitedBy` and on Microsoft's own referrals. */
+export const MICROSOFT_ORGANIZATION = { id: 'msft', name: 'Microsoft' } as const;

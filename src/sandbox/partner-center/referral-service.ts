@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { invalidRequest } from './errors.ts';
+import { formatInstant } from './instant.ts';
+import type { ReferralDirection, ReferralStatus, ReferralSubstatus } from './referral-enums.ts';
+import type { Organization, Referral } from './referral-model.ts';
+import type { ReferralContent } from './referral-schema.ts';
+import type { ReferralStore } from './referral-store.ts';
+import { DEFAULT_SUBSTATUS, substatusProblem, transitionProblem } from './status-rules.ts';
+import type { WriteStamper } from './write-stamps.ts';
+
+export interface ReferralChange {
+  kind: 'created' | 'updated';
+  referral: Referral;
+}
+
+export interface CreateOptions {
+  organization: Organization;
+  direction: ReferralDirection;
+  engagementId?: string | undefined;
+  /** Skip webhook events (bulk seeding). */
+  silent?: boolean;
+}
+
+export interface UpdateOptions {
+  /** Microsoft-side changes skip the partner's transition table but still keep status and substatus consistent. */
+  actor: 'partner' | 'microsoft';
+  silent?: boolean;
+}
+
+/** Incoming invitations expire after 14 days without a response (reference §1.5). */
+const INVITATION_LIFETIME_TICKS = 14n * 24n * 60n * 60n * 10_000_000n;
+
+function resolveStatus(content: ReferralContent, fallback: ReferralStatus): { status: ReferralStatus; substatus: ReferralSubstatus } {
+  const status = content.status ?? fallback;
+  const substatus = content.substatus ?? DEFAULT_SUBSTATUS[status];
+  if (substatus === undefined) throw invalidRequest(`substatus is required when status is '${status}'.`, 'substatus');
+  const problem = substatusProblem(status, substatus);
+  if (problem) throw invalidRequest(problem, 'substatus');
+  return { status, substatus };
+}
+
+/** Creates and updates referrals: stamps server fields, enforces status rules and reports every change. */
+export class ReferralService {
+  constructor(
+    private readonly store: ReferralStore,
+    private readonly stamper: WriteStamper,
+    private readonly onChange: (change: ReferralChange) => void,
+  ) {}
+
+  /**
+   * A partner-created (outgoing) referral is accepted on creation: the documented create sample sends New/Pending and
+   * the response shows Active/Accepted. Closed is honoured as given, so a won deal can be recorded after the fact.
+   */
+  createOutgoing(content: ReferralContent, options: Omit<CreateOptions, 'direction'>): Referral {
+    const requested = content.status ?? 'Active';
+    const effective = requested === 'Closed' ? content : { ...content, status: 'Active' as const, substatus: 'Accepted' as const };
+    return this.create(effective, { ...options, direction: 'Outgoing' }, requested === 'Closed' ? 'Closed' : 'Active');
+  }
+
+  create(content: ReferralContent, options: CreateOptions, fallbackStatus: ReferralStatus = 'New'): Referral {
+    const { status, substatus } = resolveStatus(content, fallbackStatus);
+    const stamp = this.stamper.next();
+    const incomingInvitation = options.direction === 'Incoming' && status === 'New';
+    const referral: Referral = {
+      ...content,
+      id: randomUUID(),
+      engagementId: options.engagementId ?? randomUUID(),
+      organizationId: options.organization.id,
+      organizationName: options.organization.name,
+      createdDateTime: stamp.timestamp,
+      updatedDateTime: stamp.timestamp,
+      expirationDateTime: content.expirationDateTime ?? (incomingInvitation ? formatInstant(stamp.ticks + INVITATION_LIFETIME_TICKS) : null),
+      // For outgoing referrals the accepted date is the creation time (reference §1.8).
+      acceptedDateTime: status === 'Active' || (status === 'Closed' && options.direction === 'Outgoing') ? stamp.timestamp : null,
+      closedDateTime: status === 'Closed' ? stamp.timestamp : null,
+      status,
+      substatus,
+      eTag: stamp.eTag,
+      direction: options.direction,
+    };
+    this.store.save(referral);
+    if (!options.silent) this.onChange({ kind: 'created', referral });
+    return referral;
+  }
+
+  update(existing: Referral, content: ReferralContent, options: UpdateOptions): Referral {
+    if (options.actor === 'partner' && existing.status === 'Closed') {
+      // 400 rather than 409: the documented codes have no "conflict", and the request can never succeed as written.
+      throw invalidRequest(`Referral '${existing.id}' is closed (${existing.substatus}) and can no longer be updated.`, 'status');
+    }
+    const nextStatus = content.status ?? existing.status;
+    const statusChanged = nextStatus !== existing.status;
+    const substatus = content.substatus ?? (statusChanged ? DEFAULT_SUBSTATUS[nextStatus] : existing.substatus);
+    if (substatus === undefined) throw invalidRequest(`substatus is required when status changes to '${nextStatus}'.`, 'substatus');
+    const transition = transitionProblem(existing.status, nextStatus);
+    if (transition) throw invalidRequest(transition, 'status');
+    const pair = substatusProblem(nextStatus, substatus);
+    if (pair) throw invalidRequest(pair, 'substatus');
+
+    const stamp = this.stamper.next();
+    const updated: Referral = {
+      ...content,
+      id: existing.id,
+      engagementId: existing.engagementId,
+      organizationId: existing.organizationId,
+      organizationName: existing.organizationName,
+      createdDateTime: existing.createdDateTime,
+      updatedDateTime: stamp.timestamp,
+      acceptedDateTime: existing.acceptedDateTime ?? (nextStatus === 'Active' ? stamp.timestamp : null),
+      closedDateTime: nextStatus === 'Closed' ? (existing.status === 'Closed' ? existing.closedDateTime : stamp.timestamp) : null,
+      status: nextStatus,
+      substatus,
+      eTag: stamp.eTag,
+      direction: existing.direction,
+    };
+    this.store.save(updated);
+    if (!options.silent) this.onChange({ kind: 'updated', referral: updated });
+    return updated;
+  }
+}

@@ -1,0 +1,152 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isPlainObject } from '../../shared/deep-merge.ts';
+import { bearerAuthentication } from '../auth.ts';
+import type { PartnerCenterContext } from '../context.ts';
+import { invalidRequest, notFound, PartnerCenterError } from '../errors.ts';
+import { header, param, requestBaseUrl, sendJson, wantsRepresentation } from '../http-helpers.ts';
+import { applyJsonPatch, jsonPatchSchema } from '../json-patch.ts';
+import { engagementScope } from '../odata/filter-evaluator.ts';
+import { parseListQuery, runListQuery } from '../odata/list-query.ts';
+import { ODataQueryError } from '../odata/odata-error.ts';
+import { REFERRAL_TYPE, SELECTABLE_EXTRA } from '../odata/referral-fields.ts';
+import { contentOf, READ_ONLY_FIELDS, type Referral } from '../referral-model.ts';
+import { referralContentSchema } from '../referral-schema.ts';
+import { validateReferralContent } from '../referral-validation.ts';
+import { REFERRALS_PATH, referralToWire } from '../referral-wire.ts';
+import { eTagMatches } from '../write-stamps.ts';
+
+const KNOWN_TOP_LEVEL = new Set([...Object.keys(referralContentSchema.shape), ...READ_ONLY_FIELDS]);
+
+function metadataUrl(base: string): string {
+  return `${base}/v1.0/engagements/$metadata#Referrals`;
+}
+
+/** Same query as the request, minus the paging options the skiptoken replaces. */
+function nextLink(request: FastifyRequest, base: string, skipToken: string): string {
+  const params = new URL(request.url, 'http://sandbox.invalid').searchParams;
+  const parts: string[] = [];
+  for (const [key, value] of params) {
+    const lower = key.toLowerCase();
+    if (lower === '$skiptoken' || lower === '$skip') continue;
+    parts.push(`${key}=${encodeURIComponent(value)}`);
+  }
+  parts.push(`$skiptoken=${encodeURIComponent(skipToken)}`);
+  return `${base}${REFERRALS_PATH}?${parts.join('&')}`;
+}
+
+export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterContext): void {
+  const onRequest = bearerAuthentication({ strict: ctx.strictTokens, tokens: ctx.tokens });
+  const base = (request: FastifyRequest): string => requestBaseUrl(request, ctx.baseUrl());
+  const ownedByPartner = (referral: Referral): boolean => referral.organizationId === ctx.organization.id;
+
+  function findReferral(id: string): Referral {
+    const referral = ctx.store.find(id);
+    if (!referral) throw notFound('Referral', id);
+    return referral;
+  }
+
+  /** Microsoft's side of an engagement is readable but not writable by the partner (UNCONFIRMED, but it is not theirs). */
+  function findWritableReferral(id: string): Referral {
+    const referral = findReferral(id);
+    if (!ownedByPartner(referral)) {
+      throw new PartnerCenterError(403, 'accessDenied', `Referral '${id}' belongs to organization '${referral.organizationId}' and cannot be modified by this partner.`);
+    }
+    return referral;
+  }
+
+  function checkIfMatch(request: FastifyRequest, referral: Referral, required: boolean): void {
+    const ifMatch = header(request, 'if-match');
+    if (ifMatch === undefined || ifMatch.trim() === '') {
+      // 400 rather than 428: 428 is not among the documented status codes, 400 invalidRequest is.
+      if (required) throw invalidRequest('The If-Match header is required for PUT; send the eTag of the referral you read.', 'If-Match');
+      return;
+    }
+    if (!eTagMatches(ifMatch, referral.eTag)) {
+      throw new PartnerCenterError(
+        412,
+        'preconditionFailed',
+        `The referral was modified by someone else: If-Match ${ifMatch} does not match the current eTag ${referral.eTag}. Read it again and retry.`,
+        'If-Match',
+      );
+    }
+  }
+
+  function respondWithReferral(reply: FastifyReply, request: FastifyRequest, referral: Referral, statusCode: number): FastifyReply {
+    reply.header('etag', referral.eTag);
+    return sendJson(reply, statusCode, referralToWire(referral, base(request)));
+  }
+
+  app.get(REFERRALS_PATH, { onRequest }, async (request, reply) => {
+    const params = new URL(request.url, 'http://sandbox.invalid').searchParams;
+    let query;
+    try {
+      query = parseListQuery(params, REFERRAL_TYPE, 'Referral', SELECTABLE_EXTRA);
+    } catch (error) {
+      if (error instanceof ODataQueryError) throw invalidRequest(error.message, error.option);
+      throw error;
+    }
+    // The partner sees its own referrals. Microsoft's side of an engagement appears only when the filter pins that
+    // engagement — which is what links.relatedReferrals does (UNCONFIRMED; the tolerant reading that keeps the
+    // partner's plain listing free of referrals it does not own).
+    const scopedEngagements = new Set(query.filter ? engagementScope(query.filter) : []);
+    const visible = ctx.store.all().filter((referral) => ownedByPartner(referral) || scopedEngagements.has(referral.engagementId));
+    const baseUrl = base(request);
+    const page = runListQuery(visible.map((referral) => referralToWire(referral, baseUrl)), query);
+    const selectSuffix = query.select ? `(${query.select.join(',')})` : '';
+    return sendJson(reply, 200, {
+      '@odata.context': `${metadataUrl(baseUrl)}${selectSuffix}`,
+      ...(query.count ? { '@odata.count': page.total } : {}),
+      value: page.value,
+      ...(page.nextSkipToken ? { '@odata.nextLink': nextLink(request, baseUrl, page.nextSkipToken) } : {}),
+    });
+  });
+
+  app.get(`${REFERRALS_PATH}/:id`, { onRequest }, async (request, reply) => {
+    const referral = findReferral(param(request, 'id'));
+    reply.header('etag', referral.eTag);
+    return sendJson(reply, 200, { '@odata.context': `${metadataUrl(base(request))}/$entity`, ...referralToWire(referral, base(request)) });
+  });
+
+  app.post(REFERRALS_PATH, { onRequest }, async (request, reply) => {
+    const content = validateReferralContent(request.body);
+    const rawEngagementId = isPlainObject(request.body) ? request.body.engagementId : undefined;
+    if (rawEngagementId !== undefined && rawEngagementId !== null && (typeof rawEngagementId !== 'string' || rawEngagementId.trim() === '')) {
+      throw invalidRequest('engagementId must be a non-empty string (the engagement to join).', 'engagementId');
+    }
+    // A given engagementId joins that engagement: that is how the documented "connected" Microsoft referral is made.
+    const referral = ctx.service.createOutgoing(content, {
+      organization: ctx.organization,
+      engagementId: typeof rawEngagementId === 'string' ? rawEngagementId.trim() : undefined,
+    });
+    // 200, not 201: the Swagger contract documents 200 "Referral created" for this operation.
+    return respondWithReferral(reply, request, referral, 200);
+  });
+
+  app.patch(`${REFERRALS_PATH}/:id`, { onRequest }, async (request, reply) => {
+    const existing = findWritableReferral(param(request, 'id'));
+    const operations = jsonPatchSchema.safeParse(request.body);
+    if (!operations.success) {
+      throw invalidRequest('The body must be a JSON Patch array: [{ "op": "replace", "path": "/details/notes", "value": "…" }].');
+    }
+    checkIfMatch(request, existing, false);
+    if (existing.status === 'Closed') {
+      throw invalidRequest(`Referral '${existing.id}' is closed (${existing.substatus}) and can no longer be updated.`, 'status');
+    }
+    const patched = applyJsonPatch(contentOf(existing), operations.data, { readOnly: READ_ONLY_FIELDS, knownTopLevel: KNOWN_TOP_LEVEL });
+    const content = validateReferralContent(patched, 'The patched referral');
+    const updated = ctx.service.update(existing, content, { actor: 'partner' });
+    if (wantsRepresentation(request)) return respondWithReferral(reply, request, updated, 200);
+    reply.header('etag', updated.eTag);
+    return reply.code(204).send();
+  });
+
+  app.put(`${REFERRALS_PATH}/:id`, { onRequest }, async (request, reply) => {
+    const id = param(request, 'id');
+    const existing = findWritableReferral(id);
+    checkIfMatch(request, existing, true);
+    // Server fields in the body (id, eTag, links…) are ignored, as the docs tell clients to send the full resource.
+    const content = validateReferralContent(request.body);
+    const updated = ctx.service.update(existing, content, { actor: 'partner' });
+    return respondWithReferral(reply, request, updated, 200);
+  });
+}

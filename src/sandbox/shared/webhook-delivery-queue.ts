@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+import type { Logger } from '../../util/logger.ts';
+import { silentLogger } from '../../util/logger.ts';
+import type { DeliveryFaults } from './faults.ts';
+
+export interface DeliveryPolicy {
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  timeoutMs: number;
+}
+
+/** What a sender knows about the world; a FaultInjector satisfies it, a test can pass a stub. */
+export interface DeliveryFaultSource {
+  deliveryFaults(): DeliveryFaults | undefined;
+  random(): number;
+}
+
+export interface DeliveryQueueOptions extends Partial<DeliveryPolicy> {
+  logger?: Logger;
+  faults?: DeliveryFaultSource;
+  /** Settled records beyond this many are forgotten, oldest first, so a long-running sandbox does not grow forever. */
+  maxLogEntries?: number;
+}
+
+export interface OutgoingWebhook {
+  url: string;
+  headers: Record<string, string>;
+  body: string | Buffer;
+  /** What the delivery is, for the log (an event name, a notification type). */
+  label: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'offline' | 'dropped';
+
+export interface DeliveryAttempt {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  /** null when no HTTP response arrived (connection refused, timeout). */
+  statusCode: number | null;
+  error: string | null;
+  responseBody: string | null;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  label: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  status: DeliveryStatus;
+  createdAt: string;
+  settledAt: string | null;
+  nextAttemptAt: string | null;
+  /** True for the extra copy a `duplicateRate` fault produced. */
+  duplicate: boolean;
+  attempts: DeliveryAttempt[];
+}
+
+interface QueuedDelivery {
+  record: DeliveryRecord;
+  rawBody: string | Buffer;
+  /** Attempts since the last (re)delivery began; the record keeps the full history. */
+  cycleAttempts: number;
+}
+
+/** Documented by Partner Center: 10 attempts, then the offline queue. Spacing and timeout are not documented. */
+export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
+  maxAttempts: 10,
+  initialDelayMs: 1000,
+  maxDelayMs: 60_000,
+  timeoutMs: 10_000,
+};
+
+const DEFAULT_REORDER_WINDOW_MS = 100;
+const MAX_STORED_RESPONSE_CHARS = 1024;
+
+/**
+ * At-least-once webhook sender with exponential backoff, per-attempt timeout, an offline queue after the last
+ * attempt, injectable delivery faults and a delivery log. Transport-agnostic: the caller supplies URL, headers and
+ * the exact body bytes (which it has usually signed).
+ */
+export class WebhookDeliveryQueue {
+  readonly policy: DeliveryPolicy;
+  private readonly logger: Logger;
+  private readonly faults: DeliveryFaultSource | undefined;
+  private readonly maxLogEntries: number;
+  private readonly deliveries = new Map<string, QueuedDelivery>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly agent = new Agent({ keepAliveTimeout: 4_000 });
+  private readonly shutdown = new AbortController();
+  private reorderBuffer: QueuedDelivery[] = [];
+  private reorderTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: DeliveryQueueOptions = {}) {
+    this.policy = {
+      maxAttempts: options.maxAttempts ?? DEFAULT_DELIVERY_POLICY.maxAttempts,
+      initialDelayMs: options.initialDelayMs ?? DEFAULT_DELIVERY_POLICY.initialDelayMs,
+      maxDelayMs: options.maxDelayMs ?? DEFAULT_DELIVERY_POLICY.maxDelayMs,
+      timeoutMs: options.timeoutMs ?? DEFAULT_DELIVERY_POLICY.timeoutMs,
+    };
+    if (this.policy.maxAttempts < 1) throw new Error('delivery maxAttempts must be at least 1');
+    this.logger = options.logger ?? silentLogger();
+    this.faults = options.faults;
+    this.maxLogEntries = options.maxLogEntries ?? 5_000;
+  }
+
+  /** Queues one webhook; returns the id of its log record (the original, when a duplicate is also produced). */
+  enqueue(webhook: OutgoingWebhook): string {
+    const faults = this.faults?.deliveryFaults();
+    const roll = (rate: number): boolean => rate > 0 && this.faults !== undefined && this.faults.random() < rate;
+    if (faults && roll(faults.dropRate)) {
+      const dropped = this.createRecord(webhook, false);
+      dropped.record.status = 'dropped';
+      dropped.record.settledAt = new Date().toISOString();
+      this.logger.debug({ delivery: dropped.record.id, label: webhook.label }, 'webhook dropped (injected fault)');
+      return dropped.record.id;
+    }
+    const original = this.createRecord(webhook, false);
+    const copies = [original];
+    if (faults && roll(faults.duplicateRate)) copies.push(this.createRecord(webhook, true));
+    for (const delivery of copies) {
+      if (faults?.reorder) this.holdForReorder(delivery, faults.delayMs);
+      else this.schedule(delivery, faults?.delayMs ?? 0);
+    }
+    this.trimLog();
+    return original.record.id;
+  }
+
+  get(id: string): DeliveryRecord | undefined {
+    const delivery = this.deliveries.get(id);
+    return delivery ? structuredClone(delivery.record) : undefined;
+  }
+
+  list(): DeliveryRecord[] {
+    return [...this.deliveries.values()].map((d) => structuredClone(d.record));
+  }
+
+  offline(): DeliveryRecord[] {
+    return this.list().filter((record) => record.status === 'offline');
+  }
+
+  /** Gives offline deliveries a fresh attempt budget; Partner Center has no such API, the sandbox offers it for drills. */
+  redeliverOffline(): number {
+    let count = 0;
+    for (const delivery of this.deliveries.values()) {
+      if (delivery.record.status !== 'offline') continue;
+      delivery.record.status = 'pending';
+      delivery.record.settledAt = null;
+      delivery.cycleAttempts = 0;
+      this.schedule(delivery, 0);
+      count += 1;
+    }
+    return count;
+  }
+
+  /** Forgets settled deliveries; pending ones keep going. */
+  clearLog(): void {
+    for (const [id, delivery] of this.deliveries) {
+      if (delivery.record.status !== 'pending') this.deliveries.delete(id);
+    }
+  }
+
+  pendingCount(): number {
+    let count = 0;
+    for (const delivery of this.deliveries.values()) if (delivery.record.status === 'pending') count += 1;
+    return count;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    if (this.reorderTimer) clearTimeout(this.reorderTimer);
+    this.reorderBuffer = [];
+    this.shutdown.abort();
+    await this.agent.destroy().catch(() => undefined);
+  }
+
+  private createRecord(webhook: OutgoingWebhook, duplicate: boolean): QueuedDelivery {
+    const record: DeliveryRecord = {
+      id: randomUUID(),
+      label: webhook.label,
+      url: webhook.url,
+      headers: { ...webhook.headers },
+      body: typeof webhook.body === 'string' ? webhook.body : webhook.body.toString('utf8'),
+      status: 'pending',
+      createdAt: new Date().toISOString(),
+      settledAt: null,
+      nextAttemptAt: null,
+      duplicate,
+      attempts: [],
+    };
+    const delivery: QueuedDelivery = { record, rawBody: webhook.body, cycleAttempts: 0 };
+    this.deliveries.set(record.id, delivery);
+    return delivery;
+  }
+
+  private schedule(delivery: QueuedDelivery, delayMs: number): void {
+    if (this.closed) return;
+    delivery.record.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.attempt(delivery);
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  /**
+   * Reordering holds deliveries for a window and then sends the newest first, one after another, so the receiver
+   * observes a reversed order deterministically rather than by network luck.
+   */
+  private holdForReorder(delivery: QueuedDelivery, windowMs: number): void {
+    this.reorderBuffer.push(delivery);
+    if (this.reorderTimer) return;
+    this.reorderTimer = setTimeout(() => {
+      this.reorderTimer = undefined;
+      const batch = this.reorderBuffer.reverse();
+      this.reorderBuffer = [];
+      void (async () => {
+        for (const held of batch) await this.attempt(held);
+      })();
+    }, windowMs > 0 ? windowMs : DEFAULT_REORDER_WINDOW_MS);
+  }
+
+  private backoffMs(failedAttemptsInCycle: number): number {
+    const exponent = Math.max(0, failedAttemptsInCycle - 1);
+    return Math.min(this.policy.initialDelayMs * 2 ** exponent, this.policy.maxDelayMs);
+  }
+
+  private async attempt(delivery: QueuedDelivery): Promise<void> {
+    if (this.closed) return;
+    const { record } = delivery;
+    delivery.cycleAttempts += 1;
+    const started = Date.now();
+    const attempt: DeliveryAttempt = {
+      attempt: record.attempts.length + 1,
+      startedAt: new Date(started).toISOString(),
+      durationMs: 0,
+      statusCode: null,
+      error: null,
+      responseBody: null,
+    };
+    try {
+      const response = await request(record.url, {
+        method: 'POST',
+        headers: record.headers,
+        body: delivery.rawBody,
+        dispatcher: this.agent,
+        signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.policy.timeoutMs)]),
+      });
+      attempt.statusCode = response.statusCode;
+      const text = await response.body.text();
+      attempt.responseBody = text.slice(0, MAX_STORED_RESPONSE_CHARS);
+    } catch (error) {
+      attempt.error = describeError(error, this.policy.timeoutMs);
+    }
+    attempt.durationMs = Date.now() - started;
+    if (this.closed) return;
+    record.attempts.push(attempt);
+    record.nextAttemptAt = null;
+
+    const succeeded = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
+    if (succeeded) {
+      record.status = 'delivered';
+      record.settledAt = new Date().toISOString();
+      return;
+    }
+    if (delivery.cycleAttempts >= this.policy.maxAttempts) {
+      record.status = 'offline';
+      record.settledAt = new Date().toISOString();
+      this.logger.warn({ delivery: record.id, label: record.label, url: record.url, attempts: record.attempts.length }, 'webhook moved to the offline queue');
+      return;
+    }
+    this.schedule(delivery, this.backoffMs(delivery.cycleAttempts));
+  }
+
+  private trimLog(): void {
+    if (this.deliveries.size <= this.maxLogEntries) return;
+    for (const [id, delivery] of this.deliveries) {
+      if (this.deliveries.size <= this.maxLogEntries) break;
+      if (delivery.record.status !== 'pending') this.deliveries.delete(id);
+    }
+  }
+}
+
+function describeError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+    const cause = (error as Error & { cause?: unknown }).cause;
+    const code = (error as NodeJS.ErrnoException).code ?? (cause instanceof Error ? (cause as NodeJS.ErrnoException).code : undefined);
+    return code ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,59 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per service instance: tests run several instances in one process without clashing. */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly webhookRequests = new Counter({
+    name: 'cosell_webhook_requests_total',
+    help: 'Webhook requests by source and outcome (accepted, duplicate, rejected).',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookRejections = new Counter({
+    name: 'cosell_webhook_rejections_total',
+    help: 'Rejected webhook requests by source and reason.',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookDuration = new Histogram({
+    name: 'cosell_webhook_duration_seconds',
+    help: 'Time from request to response on webhook routes, including the durable inbox commit.',
+    labelNames: ['source'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly apiCalls = new Counter({
+    name: 'cosell_api_calls_total',
+    help: 'Outgoing API calls by api, method, templated route and status.',
+    labelNames: ['api', 'method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly apiCallDuration = new Histogram({
+    name: 'cosell_api_call_duration_seconds',
+    help: 'Outgoing API call latency.',
+    labelNames: ['api'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'cosell_' });
+  }
+
+  /** The recorder the Partner Center clients call once per HTTP attempt. */
+  readonly recordApiCall = (call: {
+    api: string;
+    method: string;
+    route: string;
+    status: number | string;
+    durationMs: number;
+  }): void => {
+    this.apiCalls.inc({ api: call.api, method: call.method, route: call.route, status: String(call.status) });
+    this.apiCallDuration.observe({ api: call.api }, call.durationMs / 1000);
+  };
+}

@@ -1,0 +1,128 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { AppendResult, Inbox, InboxEvent, InboxQuery, NewInboxEvent, EventSource } from '../types.ts';
+
+interface Pending {
+  event: NewInboxEvent;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface InboxRow {
+  id: number;
+  source: EventSource;
+  dedup_key: string;
+  event_name: string;
+  resource_id: string | null;
+  payload: string;
+  received_at: string;
+  deliveries: number;
+}
+
+/**
+ * Group commit: appends that arrive while a commit is running are written together in the next transaction, so one
+ * fsync covers many webhook requests. Every caller still waits for the commit that contains its event.
+ */
+export class SqliteInbox implements Inbox {
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private readonly insert: Statement<[string, string, string, string | null, string, string], { id: number }>;
+  private readonly bumpDuplicate: Statement<[string, string], { id: number }>;
+  private readonly commitBatch: (batch: Pending[]) => AppendResult[];
+
+  constructor(private readonly db: Database) {
+    this.insert = db.prepare(
+      `INSERT INTO inbox (source, dedup_key, event_name, resource_id, payload, received_at)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id`,
+    );
+    this.bumpDuplicate = db.prepare(
+      `UPDATE inbox SET deliveries = deliveries + 1 WHERE source = ? AND dedup_key = ? RETURNING id`,
+    );
+    this.commitBatch = db.transaction((batch: Pending[]) => {
+      const receivedAt = new Date().toISOString();
+      return batch.map(({ event }) => {
+        const inserted = this.insert.get(
+          event.source,
+          event.dedupKey,
+          event.eventName,
+          event.resourceId,
+          event.payload,
+          receivedAt,
+        );
+        if (inserted) return { id: inserted.id, duplicate: false };
+        const existing = this.bumpDuplicate.get(event.source, event.dedupKey);
+        if (!existing) throw new Error('inbox conflict on a row that does not exist');
+        return { id: existing.id, duplicate: true };
+      });
+    });
+  }
+
+  append(event: NewInboxEvent): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ event, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits whatever is pending now; used on shutdown so no accepted request is left waiting. */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    let results: AppendResult[];
+    try {
+      results = this.commitBatch(batch);
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i] as AppendResult));
+  }
+
+  list(query: InboxQuery): InboxEvent[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.beforeId !== undefined) {
+      where.push('id < ?');
+      params.push(query.beforeId);
+    }
+    if (query.source !== undefined) {
+      where.push('source = ?');
+      params.push(query.source);
+    }
+    if (query.resourceId !== undefined) {
+      where.push('resource_id = ?');
+      params.push(query.resourceId);
+    }
+    params.push(query.limit);
+    const rows = this.db
+      .prepare(`SELECT * FROM inbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...params) as InboxRow[];
+    return rows.map(toEvent);
+  }
+
+  count(source?: EventSource): number {
+    const row = (
+      source === undefined
+        ? this.db.prepare('SELECT count(*) AS n FROM inbox').get()
+        : this.db.prepare('SELECT count(*) AS n FROM inbox WHERE source = ?').get(source)
+    ) as { n: number };
+    return row.n;
+  }
+}
+
+function toEvent(row: InboxRow): InboxEvent {
+  return {
+    id: row.id,
+    source: row.source,
+    dedupKey: row.dedup_key,
+    eventName: row.event_name,
+    resourceId: row.resource_id,
+    payload: row.payload,
+    receivedAt: row.received_at,
+    deliveries: row.deliveries,
+  };
+}

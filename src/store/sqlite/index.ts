@@ -1,0 +1,36 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Store } from '../types.ts';
+import { SqliteInbox } from './inbox.ts';
+import { migrate } from './migrations.ts';
+
+export interface SqliteStoreOptions {
+  path: string;
+  synchronous: 'full' | 'normal';
+}
+
+export class SqliteStore implements Store {
+  readonly inbox: SqliteInbox;
+
+  private constructor(private readonly db: BetterSqlite3.Database) {
+    this.inbox = new SqliteInbox(db);
+  }
+
+  static open(options: SqliteStoreOptions): SqliteStore {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    const db = new BetterSqlite3(options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    // Another process (a CLI command next to the running service) may hold the write lock briefly.
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return new SqliteStore(db);
+  }
+
+  async close(): Promise<void> {
+    this.inbox.flush();
+    this.db.close();
+  }
+}

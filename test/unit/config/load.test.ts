@@ -1,0 +1,76 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load.ts';
+import { ConfigError } from '../../../src/config/errors.ts';
+import { makeTempDir } from '../../support/tmp.ts';
+
+describe('config loading', () => {
+  const tmp = makeTempDir();
+  afterAll(() => tmp.cleanup());
+  const write = (name: string, text: string) => {
+    const file = join(tmp.path, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('fills production defaults and resolves paths relative to the file', async () => {
+    const file = write(
+      'ok.yaml',
+      [
+        'store:',
+        '  path: db/cosell.db',
+        'partnerCenter:',
+        '  auth: { mode: entra, tenantId: t, clientId: c, clientSecret: { env: S }, refreshToken: { file: /run/r } }',
+      ].join('\n'),
+    );
+    const { config, sandbox } = await loadConfig(file, {});
+    expect(sandbox).toBe(false);
+    expect(config.store.path).toBe(join(tmp.path, 'db/cosell.db'));
+    expect(config.partnerCenter.referralsApiUrl).toBe('https://api.partner.microsoft.com');
+    expect(config.partnerCenter.webhooks.certificateHosts).toContain('3psostorageacct.blob.core.windows.net');
+    expect(config.partnerCenter.webhooks.insecureHttpHosts).toEqual([]);
+  });
+
+  it('runs in sandbox mode with no file', async () => {
+    const { config, sandbox, source } = await loadConfig(undefined, {});
+    expect(sandbox).toBe(true);
+    expect(source).toBe('(sandbox mode)');
+    expect(config.partnerCenter.referralsApiUrl).toBe('http://127.0.0.1:4101');
+  });
+
+  it('applies COSELL__ environment overrides', async () => {
+    const file = write('env.yaml', 'server:\n  port: 5000\npartnerCenter:\n  referralsApiUrl: http://127.0.0.1:4101\n  webhooksApiUrl: http://127.0.0.1:4101\n');
+    const { config } = await loadConfig(file, { COSELL__server__port: '6000', COSELL__log__level: 'debug' });
+    expect(config.server.port).toBe(6000);
+    expect(config.log.level).toBe('debug');
+  });
+
+  it('names the file, path and reason of an invalid setting', async () => {
+    const file = write('bad.yaml', 'server:\n  port: "many"\n');
+    const error = await loadConfig(file, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).file).toBe(file);
+    expect((error as ConfigError).path).toBe('server.port');
+    expect((error as ConfigError).message).toMatch(/number/);
+  });
+
+  it('refuses sandbox tokens against Microsoft hosts', async () => {
+    const file = write('prod-sandbox.yaml', 'server:\n  port: 4100\n');
+    await expect(loadConfig(file, {})).rejects.toThrow(/partnerCenter.auth.mode/);
+  });
+
+  it('rejects unknown settings instead of ignoring a typo', async () => {
+    const file = write('typo.yaml', 'server:\n  prot: 4100\n');
+    await expect(loadConfig(file, {})).rejects.toThrow(/prot/);
+  });
+
+  it('reports YAML syntax errors with a position', async () => {
+    const file = write('syntax.yaml', 'server: [1, 2\n');
+    await expect(loadConfig(file, {})).rejects.toThrow(/line \d+, column \d+/);
+  });
+
+  it('reports a missing file clearly', async () => {
+    await expect(loadConfig(join(tmp.path, 'nope.yaml'), {})).rejects.toThrow(/cannot read the file \(ENOENT\)/);
+  });
+});
