@@ -10,9 +10,11 @@ export interface NewInboxEvent {
   resourceId: string | null;
   /** The exact bytes received, kept for audit and replay; never trusted as data. */
   payload: string;
+  /** Work this notification asks for, enqueued in the same transaction as the inbox row (not for redeliveries). */
+  jobs?: readonly JobRequest[];
 }
 
-export interface InboxEvent extends NewInboxEvent {
+export interface InboxEvent extends Omit<NewInboxEvent, 'jobs'> {
   id: number;
   receivedAt: string;
   /** How many times this notification arrived (1 + redeliveries). */
@@ -42,5 +44,136 @@ export interface Inbox {
 
 export interface Store {
   readonly inbox: Inbox;
+  readonly jobs: JobQueue;
+  readonly sync: SyncState;
   close(): Promise<void>;
+}
+
+/** A value as the merge compares it: the mapping turns both sides' representations into these. */
+export type CanonicalValue = string | number | boolean | null | string[];
+export type CanonicalRecord = Record<string, CanonicalValue>;
+
+export type JobCause = 'event' | 'reconcile' | 'manual';
+
+/**
+ * Work for one linked pair, named from whichever side is known: a referral id, or a CRM record not yet linked. A CRM
+ * request for a record that is already linked is filed under its referral, so one pair never runs twice at once.
+ */
+export interface JobRequest {
+  connection: string;
+  cause: JobCause;
+  referralId?: string | undefined;
+  crm?: { entity: string; id: string } | undefined;
+}
+
+export interface Job {
+  key: string;
+  connection: string;
+  referralId: string | null;
+  crmEntity: string | null;
+  crmId: string | null;
+  cause: JobCause;
+  /** Bumped by every enqueue of the same key; completion only deletes the generation it ran. */
+  generation: number;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface JobQueue {
+  /** Durable when the promise resolves. Coalesces with a pending job of the same key. */
+  enqueue(requests: readonly JobRequest[]): Promise<void>;
+  /** Leases up to `limit` due jobs; a lease that expires (crashed worker) makes the job claimable again. */
+  claim(limit: number, leaseMs: number, now?: number): Job[];
+  /** Done: removed, unless it was enqueued again while running, in which case it runs again at once. */
+  complete(job: Job): void;
+  retry(job: Job, error: string, delayMs: number, now?: number): void;
+  /** Moves the job to dead letters (one transaction). */
+  deadLetter(job: Job, error: string): void;
+  depth(): number;
+  /** Epoch ms of the earliest pending job, or null. */
+  nextDueAt(): number | null;
+}
+
+export interface Link {
+  connection: string;
+  referralId: string;
+  crmEntity: string;
+  crmId: string;
+  base: CanonicalRecord;
+  pcEtag: string | null;
+  crmVersion: string | null;
+  syncState: 'ok' | 'error';
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type AuditDirection = 'to-crm' | 'to-pc' | 'none';
+export type AuditOutcome = 'created' | 'written' | 'skipped' | 'conflict' | 'held' | 'failed' | 'linked';
+
+export interface AuditEntry {
+  connection: string;
+  referralId: string | null;
+  crmEntity: string | null;
+  crmId: string | null;
+  direction: AuditDirection;
+  field: string | null;
+  oldValue: CanonicalValue | undefined;
+  newValue: CanonicalValue | undefined;
+  cause: string;
+  outcome: AuditOutcome;
+  message: string | null;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: number;
+  at: string;
+}
+
+export interface HeldConflict {
+  connection: string;
+  referralId: string;
+  field: string;
+  base: CanonicalValue | undefined;
+  pc: CanonicalValue | undefined;
+  crm: CanonicalValue | undefined;
+  detectedAt: string;
+}
+
+export interface DeadLetter {
+  id: number;
+  jobKey: string;
+  connection: string;
+  referralId: string | null;
+  crmEntity: string | null;
+  crmId: string | null;
+  cause: string;
+  attempts: number;
+  error: string;
+  failedAt: string;
+  replayedAt: string | null;
+}
+
+/** Everything one sync of a pair decided, committed atomically: a crash leaves either all of it or none. */
+export interface SyncCommit {
+  /** Upserted by referral: a lead promoted to an opportunity moves the link to the new record. */
+  link: Omit<Link, 'createdAt' | 'updatedAt'>;
+  audit: AuditEntry[];
+  holdConflicts: Array<Omit<HeldConflict, 'detectedAt' | 'connection' | 'referralId'>>;
+  /** Fields whose held conflict no longer applies. */
+  releaseConflicts: string[];
+}
+
+export interface SyncState {
+  getLink(connection: string, referralId: string): Link | null;
+  findLinkByCrm(connection: string, crmEntity: string, crmId: string): Link | null;
+  commit(commit: SyncCommit): void;
+  appendAudit(entries: readonly AuditEntry[]): void;
+  audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
+  conflicts(connection?: string): HeldConflict[];
+  deadLetters(query: { open?: boolean; limit: number }): DeadLetter[];
+  /** Re-enqueues a dead letter as a manual job and marks it replayed. */
+  replayDeadLetter(id: number): boolean;
+  getWatermark(source: string): string | null;
+  setWatermark(source: string, value: string): void;
 }

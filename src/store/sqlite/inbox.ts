@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { AppendResult, Inbox, InboxEvent, InboxQuery, NewInboxEvent, EventSource } from '../types.ts';
+import type { SqliteJobQueue } from './jobs.ts';
 
 interface Pending {
   event: NewInboxEvent;
@@ -29,7 +30,10 @@ export class SqliteInbox implements Inbox {
   private readonly bumpDuplicate: Statement<[string, string], { id: number }>;
   private readonly commitBatch: (batch: Pending[]) => AppendResult[];
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    private readonly jobs: SqliteJobQueue,
+  ) {
     this.insert = db.prepare(
       `INSERT INTO inbox (source, dedup_key, event_name, resource_id, payload, received_at)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id`,
@@ -48,7 +52,10 @@ export class SqliteInbox implements Inbox {
           event.payload,
           receivedAt,
         );
-        if (inserted) return { id: inserted.id, duplicate: false };
+        if (inserted) {
+          if (event.jobs) this.jobs.enqueueInTransaction(event.jobs);
+          return { id: inserted.id, duplicate: false };
+        }
         const existing = this.bumpDuplicate.get(event.source, event.dedupKey);
         if (!existing) throw new Error('inbox conflict on a row that does not exist');
         return { id: existing.id, duplicate: true };

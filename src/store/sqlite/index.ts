@@ -3,7 +3,9 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Store } from '../types.ts';
 import { SqliteInbox } from './inbox.ts';
+import { SqliteJobQueue } from './jobs.ts';
 import { migrate } from './migrations.ts';
+import { SqliteSyncState } from './sync-state.ts';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -12,9 +14,13 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements Store {
   readonly inbox: SqliteInbox;
+  readonly jobs: SqliteJobQueue;
+  readonly sync: SqliteSyncState;
 
   private constructor(private readonly db: BetterSqlite3.Database) {
-    this.inbox = new SqliteInbox(db);
+    this.jobs = new SqliteJobQueue(db);
+    this.inbox = new SqliteInbox(db, this.jobs);
+    this.sync = new SqliteSyncState(db, this.jobs);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -26,6 +32,8 @@ export class SqliteStore implements Store {
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     migrate(db);
+    // The embedded store has one owner process: leases left by a previous (crashed) run are void now.
+    db.prepare('UPDATE jobs SET lease_until = NULL WHERE lease_until IS NOT NULL').run();
     return new SqliteStore(db);
   }
 

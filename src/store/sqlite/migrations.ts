@@ -17,6 +17,83 @@ const MIGRATIONS: readonly string[] = [
      UNIQUE (source, dedup_key)
    );
    CREATE INDEX inbox_resource ON inbox (source, resource_id);`,
+  `CREATE TABLE jobs (
+     key TEXT PRIMARY KEY,
+     connection TEXT NOT NULL,
+     referral_id TEXT,
+     crm_entity TEXT,
+     crm_id TEXT,
+     cause TEXT NOT NULL,
+     generation INTEGER NOT NULL DEFAULT 1,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_run_at INTEGER NOT NULL,
+     lease_until INTEGER,
+     last_error TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX jobs_due ON jobs (next_run_at);
+   CREATE TABLE links (
+     connection TEXT NOT NULL,
+     referral_id TEXT NOT NULL,
+     crm_entity TEXT NOT NULL,
+     crm_id TEXT NOT NULL,
+     base TEXT NOT NULL,
+     pc_etag TEXT,
+     crm_version TEXT,
+     sync_state TEXT NOT NULL DEFAULT 'ok',
+     last_error TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (connection, referral_id),
+     UNIQUE (connection, crm_entity, crm_id)
+   );
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at TEXT NOT NULL,
+     connection TEXT NOT NULL,
+     referral_id TEXT,
+     crm_entity TEXT,
+     crm_id TEXT,
+     direction TEXT NOT NULL,
+     field TEXT,
+     old_value TEXT,
+     new_value TEXT,
+     cause TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     message TEXT
+   );
+   CREATE INDEX audit_referral ON audit (connection, referral_id, id);
+   CREATE INDEX audit_crm ON audit (connection, crm_entity, crm_id, id);
+   CREATE TABLE conflicts (
+     connection TEXT NOT NULL,
+     referral_id TEXT NOT NULL,
+     field TEXT NOT NULL,
+     base_value TEXT,
+     pc_value TEXT,
+     crm_value TEXT,
+     detected_at TEXT NOT NULL,
+     PRIMARY KEY (connection, referral_id, field)
+   );
+   CREATE TABLE dead_letters (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     job_key TEXT NOT NULL,
+     connection TEXT NOT NULL,
+     referral_id TEXT,
+     crm_entity TEXT,
+     crm_id TEXT,
+     cause TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     error TEXT NOT NULL,
+     failed_at TEXT NOT NULL,
+     replayed_at TEXT
+   );
+   CREATE INDEX dead_letters_open ON dead_letters (replayed_at, id);
+   CREATE TABLE watermarks (
+     source TEXT PRIMARY KEY,
+     value TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );`,
 ];
 
 export function migrate(db: Database): { from: number; to: number } {

@@ -1,0 +1,35 @@
+/** The CRM-neutral description of a table's columns, used to validate mapping files before anything is synced. */
+export type CrmColumnType =
+  | 'string'
+  | 'memo'
+  | 'boolean'
+  | 'integer'
+  | 'decimal'
+  | 'money'
+  | 'date'
+  | 'datetime'
+  | 'picklist'
+  | 'multipicklist'
+  | 'lookup'
+  | 'url'
+  /** Columns the connector implements itself (e.g. `@state`: open/won/lost through the CRM's close actions). */
+  | 'virtual';
+
+export interface CrmColumn {
+  name: string;
+  type: CrmColumnType;
+  /** Picklist values as the CRM stores them (Dataverse option numbers, Salesforce picklist API names). */
+  options?: ReadonlyArray<string | number>;
+  maxLength?: number;
+  /** Lookups: the table the column points at. */
+  target?: string;
+  readOnly?: boolean;
+}
+
+export interface CrmEntityMetadata {
+  /** The neutral entity name (`opportunity`, `lead`, `account`, `contact`). */
+  entity: string;
+  /** The CRM's own name for it (`opportunity` / `Opportunity`). */
+  crmName: string;
+  columns: Readonly<Record<string, CrmColumn>>;
+}

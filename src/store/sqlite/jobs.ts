@@ -1,0 +1,156 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { Job, JobCause, JobQueue, JobRequest } from '../types.ts';
+
+interface JobRow {
+  key: string;
+  connection: string;
+  referral_id: string | null;
+  crm_entity: string | null;
+  crm_id: string | null;
+  cause: JobCause;
+  generation: number;
+  attempts: number;
+  last_error: string | null;
+}
+
+export function jobKeyForReferral(connection: string, referralId: string): string {
+  return `${connection}:ref:${referralId}`;
+}
+
+export function jobKeyForCrm(connection: string, entity: string, id: string): string {
+  return `${connection}:crm:${entity}:${id}`;
+}
+
+/**
+ * Durable per-key job queue. One row per pair: enqueueing a pending key only bumps its generation, which is how
+ * bursts of events for one record coalesce into one sync.
+ */
+export class SqliteJobQueue implements JobQueue {
+  private readonly upsert: Statement<[string, string, string | null, string | null, string | null, string, number, string, string]>;
+  private readonly linkedReferral: Statement<[string, string, string], { referral_id: string }>;
+  private readonly enqueueTx: (requests: readonly JobRequest[]) => void;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly db: Database) {
+    this.upsert = db.prepare(
+      `INSERT INTO jobs (key, connection, referral_id, crm_entity, crm_id, cause, next_run_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET
+         generation = generation + 1,
+         next_run_at = MIN(next_run_at, excluded.next_run_at),
+         referral_id = COALESCE(jobs.referral_id, excluded.referral_id),
+         crm_entity = COALESCE(jobs.crm_entity, excluded.crm_entity),
+         crm_id = COALESCE(jobs.crm_id, excluded.crm_id),
+         updated_at = excluded.updated_at`,
+    );
+    this.linkedReferral = db.prepare(
+      'SELECT referral_id FROM links WHERE connection = ? AND crm_entity = ? AND crm_id = ?',
+    );
+    this.enqueueTx = db.transaction((requests: readonly JobRequest[]) => this.enqueueInTransaction(requests));
+  }
+
+  /** Called by the inbox inside its own transaction, so an event and the job it causes commit together. */
+  enqueueInTransaction(requests: readonly JobRequest[], now = Date.now()): void {
+    const stamp = new Date(now).toISOString();
+    for (const request of requests) {
+      let referralId = request.referralId ?? null;
+      const crm = request.crm;
+      if (referralId === null && crm) {
+        referralId = this.linkedReferral.get(request.connection, crm.entity, crm.id)?.referral_id ?? null;
+      }
+      let key: string;
+      if (referralId !== null) key = jobKeyForReferral(request.connection, referralId);
+      else if (crm) key = jobKeyForCrm(request.connection, crm.entity, crm.id);
+      else throw new Error('a job request needs a referral id or a CRM record');
+      this.upsert.run(key, request.connection, referralId, crm?.entity ?? null, crm?.id ?? null, request.cause, now, stamp, stamp);
+    }
+    if (requests.length > 0) this.notify();
+  }
+
+  enqueue(requests: readonly JobRequest[]): Promise<void> {
+    this.enqueueTx(requests);
+    return Promise.resolve();
+  }
+
+  /** Wakes the worker when work arrives, so a webhook does not wait for the next poll. */
+  onEnqueue(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) queueMicrotask(listener);
+  }
+
+  claim(limit: number, leaseMs: number, now = Date.now()): Job[] {
+    if (limit <= 0) return [];
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT key, connection, referral_id, crm_entity, crm_id, cause, generation, attempts, last_error FROM jobs
+           WHERE next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+           ORDER BY next_run_at LIMIT ?`,
+        )
+        .all(now, now, limit) as JobRow[];
+      const lease = this.db.prepare('UPDATE jobs SET lease_until = ? WHERE key = ?');
+      for (const row of rows) lease.run(now + leaseMs, row.key);
+      return rows.map(toJob);
+    })();
+  }
+
+  complete(job: Job): void {
+    const deleted = this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
+    if (deleted.changes === 0) {
+      // Enqueued again while it ran: the new events may carry changes this run did not see.
+      this.db.prepare('UPDATE jobs SET lease_until = NULL, attempts = 0, last_error = NULL WHERE key = ?').run(job.key);
+      this.notify();
+    }
+  }
+
+  retry(job: Job, error: string, delayMs: number, now = Date.now()): void {
+    this.db
+      .prepare(
+        `UPDATE jobs SET lease_until = NULL, attempts = attempts + 1, last_error = ?, next_run_at = ?, updated_at = ?
+         WHERE key = ?`,
+      )
+      .run(error, now + delayMs, new Date(now).toISOString(), job.key);
+  }
+
+  deadLetter(job: Job, error: string): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO dead_letters (job_key, connection, referral_id, crm_entity, crm_id, cause, attempts, error, failed_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(job.key, job.connection, job.referralId, job.crmEntity, job.crmId, job.cause, job.attempts + 1, error, new Date().toISOString());
+      this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
+      this.db.prepare('UPDATE jobs SET lease_until = NULL WHERE key = ?').run(job.key);
+    })();
+  }
+
+  depth(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
+  }
+
+  nextDueAt(): number | null {
+    const row = this.db.prepare('SELECT MIN(next_run_at) AS t FROM jobs WHERE lease_until IS NULL').get() as {
+      t: number | null;
+    };
+    return row.t;
+  }
+}
+
+function toJob(row: JobRow): Job {
+  return {
+    key: row.key,
+    connection: row.connection,
+    referralId: row.referral_id,
+    crmEntity: row.crm_entity,
+    crmId: row.crm_id,
+    cause: row.cause,
+    generation: row.generation,
+    attempts: row.attempts,
+    lastError: row.last_error,
+  };
+}

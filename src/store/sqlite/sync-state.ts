@@ -1,0 +1,256 @@
+import type { Database } from 'better-sqlite3';
+import type {
+  AuditEntry,
+  AuditRecord,
+  CanonicalRecord,
+  CanonicalValue,
+  DeadLetter,
+  HeldConflict,
+  Link,
+  SyncCommit,
+  SyncState,
+} from '../types.ts';
+import type { SqliteJobQueue } from './jobs.ts';
+
+interface LinkRow {
+  connection: string;
+  referral_id: string;
+  crm_entity: string;
+  crm_id: string;
+  base: string;
+  pc_etag: string | null;
+  crm_version: string | null;
+  sync_state: 'ok' | 'error';
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface AuditRow {
+  id: number;
+  at: string;
+  connection: string;
+  referral_id: string | null;
+  crm_entity: string | null;
+  crm_id: string | null;
+  direction: AuditEntry['direction'];
+  field: string | null;
+  old_value: string | null;
+  new_value: string | null;
+  cause: string;
+  outcome: AuditEntry['outcome'];
+  message: string | null;
+}
+
+/** Canonical values are stored as JSON so null, false, 0 and "" stay distinct; `undefined` (absent) is SQL NULL. */
+const encode = (value: CanonicalValue | undefined): string | null => (value === undefined ? null : JSON.stringify(value));
+const decode = (text: string | null): CanonicalValue | undefined =>
+  text === null ? undefined : (JSON.parse(text) as CanonicalValue);
+
+export class SqliteSyncState implements SyncState {
+  private readonly commitTx: (commit: SyncCommit) => void;
+
+  constructor(
+    private readonly db: Database,
+    private readonly jobs: SqliteJobQueue,
+  ) {
+    this.commitTx = db.transaction((commit: SyncCommit) => this.commitInTransaction(commit));
+  }
+
+  getLink(connection: string, referralId: string): Link | null {
+    const row = this.db.prepare('SELECT * FROM links WHERE connection = ? AND referral_id = ?').get(connection, referralId) as
+      | LinkRow
+      | undefined;
+    return row ? toLink(row) : null;
+  }
+
+  findLinkByCrm(connection: string, crmEntity: string, crmId: string): Link | null {
+    const row = this.db
+      .prepare('SELECT * FROM links WHERE connection = ? AND crm_entity = ? AND crm_id = ?')
+      .get(connection, crmEntity, crmId) as LinkRow | undefined;
+    return row ? toLink(row) : null;
+  }
+
+  commit(commit: SyncCommit): void {
+    this.commitTx(commit);
+  }
+
+  private commitInTransaction(commit: SyncCommit): void {
+    const now = new Date().toISOString();
+    const l = commit.link;
+    this.db
+      .prepare(
+        `INSERT INTO links (connection, referral_id, crm_entity, crm_id, base, pc_etag, crm_version, sync_state, last_error, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (connection, referral_id) DO UPDATE SET
+           crm_entity = excluded.crm_entity, crm_id = excluded.crm_id, base = excluded.base, pc_etag = excluded.pc_etag,
+           crm_version = excluded.crm_version, sync_state = excluded.sync_state, last_error = excluded.last_error,
+           updated_at = excluded.updated_at`,
+      )
+      .run(l.connection, l.referralId, l.crmEntity, l.crmId, JSON.stringify(l.base), l.pcEtag, l.crmVersion, l.syncState, l.lastError, now, now);
+    this.insertAudit(commit.audit, now);
+    const hold = this.db.prepare(
+      `INSERT INTO conflicts (connection, referral_id, field, base_value, pc_value, crm_value, detected_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (connection, referral_id, field) DO UPDATE SET
+         pc_value = excluded.pc_value, crm_value = excluded.crm_value`,
+    );
+    for (const c of commit.holdConflicts) {
+      hold.run(l.connection, l.referralId, c.field, encode(c.base), encode(c.pc), encode(c.crm), now);
+    }
+    const release = this.db.prepare('DELETE FROM conflicts WHERE connection = ? AND referral_id = ? AND field = ?');
+    for (const field of commit.releaseConflicts) release.run(l.connection, l.referralId, field);
+  }
+
+  appendAudit(entries: readonly AuditEntry[]): void {
+    this.db.transaction(() => this.insertAudit(entries, new Date().toISOString()))();
+  }
+
+  private insertAudit(entries: readonly AuditEntry[], at: string): void {
+    const insert = this.db.prepare(
+      `INSERT INTO audit (at, connection, referral_id, crm_entity, crm_id, direction, field, old_value, new_value, cause, outcome, message)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const e of entries) {
+      insert.run(at, e.connection, e.referralId, e.crmEntity, e.crmId, e.direction, e.field, encode(e.oldValue), encode(e.newValue), e.cause, e.outcome, e.message);
+    }
+  }
+
+  audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    add('connection = ?', query.connection);
+    add('referral_id = ?', query.referralId);
+    add('crm_id = ?', query.crmId);
+    add('id < ?', query.beforeId);
+    params.push(query.limit);
+    const rows = this.db
+      .prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...params) as AuditRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      connection: r.connection,
+      referralId: r.referral_id,
+      crmEntity: r.crm_entity,
+      crmId: r.crm_id,
+      direction: r.direction,
+      field: r.field,
+      oldValue: decode(r.old_value),
+      newValue: decode(r.new_value),
+      cause: r.cause,
+      outcome: r.outcome,
+      message: r.message,
+    }));
+  }
+
+  conflicts(connection?: string): HeldConflict[] {
+    const rows = (
+      connection === undefined
+        ? this.db.prepare('SELECT * FROM conflicts ORDER BY detected_at').all()
+        : this.db.prepare('SELECT * FROM conflicts WHERE connection = ? ORDER BY detected_at').all(connection)
+    ) as Array<{
+      connection: string;
+      referral_id: string;
+      field: string;
+      base_value: string | null;
+      pc_value: string | null;
+      crm_value: string | null;
+      detected_at: string;
+    }>;
+    return rows.map((r) => ({
+      connection: r.connection,
+      referralId: r.referral_id,
+      field: r.field,
+      base: decode(r.base_value),
+      pc: decode(r.pc_value),
+      crm: decode(r.crm_value),
+      detectedAt: r.detected_at,
+    }));
+  }
+
+  deadLetters(query: { open?: boolean; limit: number }): DeadLetter[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM dead_letters ${query.open ? 'WHERE replayed_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
+      .all(query.limit) as Array<{
+      id: number;
+      job_key: string;
+      connection: string;
+      referral_id: string | null;
+      crm_entity: string | null;
+      crm_id: string | null;
+      cause: string;
+      attempts: number;
+      error: string;
+      failed_at: string;
+      replayed_at: string | null;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      jobKey: r.job_key,
+      connection: r.connection,
+      referralId: r.referral_id,
+      crmEntity: r.crm_entity,
+      crmId: r.crm_id,
+      cause: r.cause,
+      attempts: r.attempts,
+      error: r.error,
+      failedAt: r.failed_at,
+      replayedAt: r.replayed_at,
+    }));
+  }
+
+  replayDeadLetter(id: number): boolean {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT * FROM dead_letters WHERE id = ? AND replayed_at IS NULL').get(id) as
+        | { connection: string; referral_id: string | null; crm_entity: string | null; crm_id: string | null }
+        | undefined;
+      if (!row) return false;
+      this.jobs.enqueueInTransaction([
+        {
+          connection: row.connection,
+          cause: 'manual',
+          referralId: row.referral_id ?? undefined,
+          crm: row.crm_entity && row.crm_id ? { entity: row.crm_entity, id: row.crm_id } : undefined,
+        },
+      ]);
+      this.db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+      return true;
+    })();
+  }
+
+  getWatermark(source: string): string | null {
+    const row = this.db.prepare('SELECT value FROM watermarks WHERE source = ?').get(source) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  setWatermark(source: string, value: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO watermarks (source, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(source, value, new Date().toISOString());
+  }
+}
+
+function toLink(row: LinkRow): Link {
+  return {
+    connection: row.connection,
+    referralId: row.referral_id,
+    crmEntity: row.crm_entity,
+    crmId: row.crm_id,
+    base: JSON.parse(row.base) as CanonicalRecord,
+    pcEtag: row.pc_etag,
+    crmVersion: row.crm_version,
+    syncState: row.sync_state,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,127 @@
+import type { Job, JobQueue } from '../store/types.ts';
+import type { Logger } from '../util/logger.ts';
+import { classifyFailure } from './errors.ts';
+
+export type JobHandler = (job: Job) => Promise<void>;
+
+export interface WorkerOptions {
+  jobs: JobQueue & { onEnqueue?(listener: () => void): () => void };
+  handler: JobHandler;
+  logger: Logger;
+  /** Pairs synced at once. Each pair is one job row, so one pair never runs twice concurrently. */
+  concurrency?: number;
+  /** Longer than any sync can take; a crashed worker's jobs come back after it. */
+  leaseMs?: number;
+  /** Attempts before a retryable failure goes to dead letters. */
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Poll interval when idle; enqueues wake the worker at once. */
+  idlePollMs?: number;
+  onOutcome?: (outcome: 'done' | 'retry' | 'dead', job: Job, durationMs: number) => void;
+}
+
+/**
+ * Pulls due jobs and runs them with bounded parallelism. Success completes the job (or reruns it when new events came
+ * in meanwhile), transient failures back off exponentially with jitter, permanent ones go to dead letters.
+ */
+export class Worker {
+  private running = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private unsubscribe: (() => void) | undefined;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly maxAttempts: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly idlePollMs: number;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.concurrency = options.concurrency ?? 8;
+    this.leaseMs = options.leaseMs ?? 5 * 60_000;
+    this.maxAttempts = options.maxAttempts ?? 10;
+    this.backoffBaseMs = options.backoffBaseMs ?? 1_000;
+    this.backoffMaxMs = options.backoffMaxMs ?? 5 * 60_000;
+    this.idlePollMs = options.idlePollMs ?? 1_000;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unsubscribe = this.options.jobs.onEnqueue?.(() => this.pump());
+    this.pump();
+  }
+
+  /** Stops claiming and waits for the jobs in flight; their leases are released by completion or retry. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Resolves when nothing is running and nothing is due: for tests, benchmarks and `cosell sync`. */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.pump();
+      await Promise.allSettled([...this.running.values()]);
+      const due = this.options.jobs.nextDueAt();
+      if (this.running.size === 0 && (due === null || due > Date.now())) return;
+      if (Date.now() > deadline) throw new Error('worker did not drain in time');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const free = this.concurrency - this.running.size;
+    const jobs = free > 0 ? this.options.jobs.claim(free, this.leaseMs) : [];
+    for (const job of jobs) {
+      const run = this.run(job).finally(() => {
+        this.running.delete(job.key);
+        this.pump();
+      });
+      this.running.set(job.key, run);
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.stopped) return;
+    const due = this.options.jobs.nextDueAt();
+    const wait = due === null ? this.idlePollMs : Math.max(0, Math.min(this.idlePollMs, due - Date.now()));
+    this.timer = setTimeout(() => this.pump(), wait);
+    this.timer.unref();
+  }
+
+  private async run(job: Job): Promise<void> {
+    const started = Date.now();
+    const { logger, jobs, handler, onOutcome } = this.options;
+    try {
+      await handler(job);
+      jobs.complete(job);
+      onOutcome?.('done', job, Date.now() - started);
+    } catch (error) {
+      const failure = classifyFailure(error);
+      const attempt = job.attempts + 1;
+      if (!failure.retryable || attempt >= this.maxAttempts) {
+        jobs.deadLetter(job, failure.message);
+        logger.error({ job: job.key, attempt, error: failure.message }, 'sync failed permanently; moved to dead letters');
+        onOutcome?.('dead', job, Date.now() - started);
+        return;
+      }
+      const backoff = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** job.attempts);
+      const delay = Math.max(failure.retryAfterMs ?? 0, backoff / 2 + Math.random() * (backoff / 2));
+      jobs.retry(job, failure.message, delay);
+      logger.warn({ job: job.key, attempt, delayMs: Math.round(delay), error: failure.message }, 'sync failed; will retry');
+      onOutcome?.('retry', job, Date.now() - started);
+    }
+  }
+}
