@@ -1,0 +1,149 @@
+import type { CrmEntityMetadata } from './metadata.ts';
+
+/** The neutral entity names the engine and mapping files use; each connector maps them to its own tables. */
+export const CRM_ENTITIES = ['opportunity', 'lead', 'account', 'contact'] as const;
+export type CrmEntityName = (typeof CRM_ENTITIES)[number];
+
+export interface CrmRecordRef {
+  entity: CrmEntityName;
+  id: string;
+}
+
+/** A column to read. Lookup columns whose canonical value is a code (currency) are read through the target's field. */
+export interface ColumnRequest {
+  name: string;
+  lookup?: { entity: string; by: string } | undefined;
+}
+
+export interface CrmRecord {
+  ref: CrmRecordRef;
+  /** The optimistic-concurrency token (Dataverse ETag, Salesforce SystemModstamp). */
+  version: string;
+  /** ISO instant of the last modification: `newest-wins` compares it with the referral's updatedDateTime. */
+  modifiedAt: string;
+  /** True when the last modification was made by this service (its own user / client tag). */
+  modifiedByUs: boolean;
+  /**
+   * Column values as the mapping expects them: strings, numbers (money, integers, picklist option values), booleans,
+   * `YYYY-MM-DD` dates, ISO date-times, string arrays (multi-select), lookups resolved to the requested field, and
+   * virtual columns (`@state`: open / won / lost; lead: open / qualified / disqualified).
+   */
+  values: Record<string, unknown>;
+}
+
+export interface CustomerContact {
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  email?: string | undefined;
+  phone?: string | undefined;
+}
+
+/** What Partner Center says about the customer; the connector matches or creates the CRM account and contacts. */
+export interface CustomerProfile {
+  name: string;
+  postalCode?: string | undefined;
+  addressLine1?: string | undefined;
+  city?: string | undefined;
+  state?: string | undefined;
+  /** ISO 3166 alpha-2. */
+  country?: string | undefined;
+  contacts: CustomerContact[];
+}
+
+export interface CustomerRefs {
+  account: CrmRecordRef;
+  contacts: CrmRecordRef[];
+  /** What was created (vs matched), for the audit. */
+  created: CrmRecordRef[];
+}
+
+export interface CrmChangeBatch {
+  refs: CrmRecordRef[];
+  /** Opaque resume point (delta link, SystemModstamp); persisted by the reconciler only after the enqueue commits. */
+  cursor: string;
+}
+
+export interface SyncStatusUpdate {
+  ok: boolean;
+  /** Newest first; the connector keeps what fits in its audit column. */
+  auditLines: string[];
+}
+
+/** Thrown by `update` when the record changed since `ifVersion`: the engine re-reads and re-plans. */
+export class CrmPreconditionFailedError extends Error {
+  override readonly name = 'CrmPreconditionFailedError';
+  readonly retryable = true;
+}
+
+/** A CRM API rejection. `retryable` false sends the job to dead letters with the CRM's message. */
+export class CrmApiError extends Error {
+  override readonly name = 'CrmApiError';
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly code: string | undefined,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Everything the engine needs from a CRM. Implementations hold all CRM specifics (Dataverse actions, Salesforce
+ * stages, change notifications); the engine never branches on the CRM kind.
+ */
+export interface CrmConnector {
+  /** Connection name from the config, e.g. `dynamics`; part of every job key and link. */
+  readonly name: string;
+  readonly kind: 'dynamics' | 'salesforce';
+
+  /** Column metadata (including connector virtual columns) for mapping validation. */
+  describe(entities: readonly CrmEntityName[]): Promise<Record<string, CrmEntityMetadata>>;
+
+  read(ref: CrmRecordRef, columns: readonly ColumnRequest[]): Promise<CrmRecord | null>;
+
+  /** The record holding this referral id in its referral-identifier key column, if any. */
+  findByReferralId(entity: CrmEntityName, referralId: string, columns: readonly ColumnRequest[]): Promise<CrmRecord | null>;
+
+  /**
+   * Creates the record for a referral, keyed by the referral id (alternate key / external id) so that a retried create
+   * after a crash finds the first one instead of making a second. Returns the record as read back.
+   */
+  createForReferral(
+    entity: CrmEntityName,
+    referralId: string,
+    values: Record<string, unknown>,
+    customer: CustomerRefs | undefined,
+    columns: readonly ColumnRequest[],
+    status?: SyncStatusUpdate,
+  ): Promise<CrmRecord>;
+
+  /**
+   * Writes only the given columns, conditional on `ifVersion`; virtual columns (`@state`) use the CRM's actions. The
+   * sync status rides in the same request, so a synced change costs one CRM write.
+   */
+  update(
+    ref: CrmRecordRef,
+    values: Record<string, unknown>,
+    ifVersion: string | null,
+    status?: SyncStatusUpdate,
+  ): Promise<{ version: string }>;
+
+  /** Matches the customer account by company name + postal code, else creates it; contacts by email, else creates. */
+  ensureCustomer(customer: CustomerProfile): Promise<CustomerRefs>;
+
+  /** The customer of a CRM record (its account and primary contact), for creating a referral from the CRM. */
+  readCustomer(ref: CrmRecordRef): Promise<CustomerProfile | null>;
+
+  /** Records changed since the cursor (null = start now, returning no refs and a fresh cursor). */
+  changesSince(entity: CrmEntityName, cursor: string | null): Promise<CrmChangeBatch>;
+
+  /**
+   * Writes the ✔/✖ indicator and the readable audit column without touching synced fields (used when a sync fails
+   * before any write). Connectors keep the indicator out of the values `read` returns, so it never looks like a change.
+   */
+  writeSyncStatus(ref: CrmRecordRef, status: SyncStatusUpdate): Promise<void>;
+
+  close?(): Promise<void>;
+}
