@@ -1,0 +1,463 @@
+import {
+  CrmPreconditionFailedError,
+  type CrmConnector,
+  type CrmEntityName,
+  type CrmRecord,
+  type CrmRecordRef,
+  type CustomerProfile,
+} from '../crm/connector.ts';
+import { PartnerCenterApiError } from '../partner-center/api-error.ts';
+import { canTransition, isTerminal, type Referral } from '../partner-center/model.ts';
+import { ReferralNotFoundError, type ReferralsClient } from '../partner-center/referrals-client.ts';
+import type { AuditEntry, CanonicalRecord, CanonicalValue, Job, Link, Store } from '../store/types.ts';
+import type { Logger } from '../util/logger.ts';
+import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
+import { NonRetryableSyncError } from './errors.ts';
+import { draftReferral } from './referral-body.ts';
+import type { JobHandler } from './worker.ts';
+
+/** Canonical keys the engine itself reads; every mapping file defines them (validated at start). */
+export const WELL_KNOWN = {
+  syncEnabled: 'syncWithPartnerCenter',
+  referralId: 'referralId',
+  assistance: 'assistance',
+  visibility: 'visibility',
+} as const;
+
+export interface ConnectionPolicy {
+  /** Microsoft's "Sync Co-sell opportunity" = No: unaccepted incoming leads become CRM leads too. */
+  leads: boolean;
+}
+
+export interface ConnectionSetup {
+  connector: CrmConnector;
+  mappings: Partial<Record<CrmEntityName, EntityMapping>>;
+  policy: ConnectionPolicy;
+}
+
+export interface PairSyncDeps {
+  store: Store;
+  referrals: ReferralsClient;
+  connections: ReadonlyMap<string, ConnectionSetup>;
+  merge: Merge;
+  logger: Logger;
+  /** Re-plans after a 412 on either side before giving the job back to the worker's backoff. */
+  maxReplans?: number;
+}
+
+const isEmpty = (record: CanonicalRecord): boolean => Object.keys(record).length === 0;
+
+/** A field change's path as `a/b`, whichever form (segments, pointer, dotted) the mapping produced. */
+const pathOf = (path: readonly string[] | string): string =>
+  (typeof path === 'string' ? path.replace(/^\//, '').replaceAll('.', '/') : path.join('/'));
+
+function isPreconditionFailure(error: unknown): boolean {
+  return error instanceof CrmPreconditionFailedError || (error instanceof PartnerCenterApiError && error.status === 412);
+}
+
+function customerFromReferral(referral: Referral): CustomerProfile {
+  const profile = referral.customerProfile;
+  const address = profile?.address;
+  return {
+    name: profile?.name ?? '',
+    postalCode: address?.postalCode ?? undefined,
+    addressLine1: address?.addressLine1 ?? undefined,
+    city: address?.city ?? undefined,
+    state: address?.state ?? undefined,
+    country: address?.country ?? undefined,
+    contacts: (profile?.team ?? []).map((m) => ({
+      firstName: m.firstName ?? undefined,
+      lastName: m.lastName ?? undefined,
+      email: m.email ?? undefined,
+      phone: m.phoneNumber ?? undefined,
+    })),
+  };
+}
+
+/**
+ * Syncs one linked pair: read both sides now, map to canonical values, three-way merge against the stored base, write
+ * only what changed (with optimistic concurrency), then commit base, link and audit in one transaction. Events are
+ * hints: nothing from a notification payload is used, so duplicated, stale or reordered events converge.
+ */
+export class PairSync {
+  private readonly maxReplans: number;
+
+  constructor(private readonly deps: PairSyncDeps) {
+    this.maxReplans = deps.maxReplans ?? 3;
+  }
+
+  readonly handler: JobHandler = async (job) => {
+    const connection = this.deps.connections.get(job.connection);
+    if (!connection) throw new NonRetryableSyncError(`no connection named "${job.connection}" is configured`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.syncOnce(job, connection);
+        return;
+      } catch (error) {
+        if (!isPreconditionFailure(error) || attempt >= this.maxReplans) throw error;
+        this.deps.logger.debug({ job: job.key, attempt }, 'record changed while syncing; re-reading and re-planning');
+      }
+    }
+  };
+
+  private async syncOnce(job: Job, connection: ConnectionSetup): Promise<void> {
+    const { store } = this.deps;
+    const name = connection.connector.name;
+    const link =
+      job.referralId !== null
+        ? store.sync.getLink(name, job.referralId)
+        : job.crmEntity !== null && job.crmId !== null
+          ? store.sync.findLinkByCrm(name, job.crmEntity, job.crmId)
+          : null;
+    const referralId = link?.referralId ?? job.referralId;
+    if (referralId !== null) return this.syncFromReferral(referralId, link, job, connection);
+    if (job.crmEntity !== null && job.crmId !== null) {
+      return this.syncFromCrm({ entity: job.crmEntity as CrmEntityName, id: job.crmId }, job, connection);
+    }
+    throw new NonRetryableSyncError(`job ${job.key} names neither a referral nor a CRM record`);
+  }
+
+  /** Which CRM entity a referral belongs in, or null when it should not be in the CRM (yet). */
+  private entityFor(referral: Referral, connection: ConnectionSetup): CrmEntityName | null {
+    if (isTerminal(referral)) return null;
+    const accepted = referral.status === 'Active';
+    const coSell = referral.type === 'Shared';
+    if (accepted || coSell || referral.direction === 'Outgoing') return connection.mappings.opportunity ? 'opportunity' : null;
+    return connection.policy.leads && connection.mappings.lead ? 'lead' : null;
+  }
+
+  private mappingFor(connection: ConnectionSetup, entity: string): EntityMapping {
+    const mapping = connection.mappings[entity as CrmEntityName];
+    if (!mapping) throw new NonRetryableSyncError(`the mapping has no section for CRM entity "${entity}"`);
+    return mapping;
+  }
+
+  private async syncFromReferral(referralId: string, link: Link | null, job: Job, connection: ConnectionSetup): Promise<void> {
+    const { referrals } = this.deps;
+    const connector = connection.connector;
+    let current: { referral: Referral; eTag: string | undefined };
+    try {
+      const read = await referrals.get(referralId);
+      current = { referral: read.referral, eTag: read.eTag };
+    } catch (error) {
+      if (error instanceof ReferralNotFoundError) {
+        if (link) this.recordFailure(link, job, 'the referral no longer exists in Partner Center');
+        return;
+      }
+      throw error;
+    }
+    const { referral } = current;
+
+    let record: CrmRecord | null;
+    let mapping: EntityMapping;
+    if (link) {
+      mapping = this.mappingFor(connection, link.crmEntity);
+      record = await connector.read({ entity: link.crmEntity as CrmEntityName, id: link.crmId }, mapping.columns);
+      if (!record) {
+        this.recordFailure(link, job, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
+        return;
+      }
+    } else {
+      const entity = this.entityFor(referral, connection);
+      if (entity === null) {
+        this.deps.logger.debug({ referralId, status: referral.status }, 'referral not synced to the CRM (closed, or a lead while leads are off)');
+        return;
+      }
+      mapping = this.mappingFor(connection, entity);
+      // A crash after the keyed create but before the link commit leaves a record we must find, not duplicate.
+      record = await connector.findByReferralId(entity, referralId, mapping.columns);
+      if (!record && referral.externalReferenceId) {
+        record = await connector.read({ entity, id: referral.externalReferenceId }, mapping.columns);
+      }
+      if (!record) {
+        await this.createInCrm(referral, current.eTag, entity, mapping, job, connection);
+        return;
+      }
+    }
+    await this.reconcilePair(referral, current.eTag, record, mapping, link, job, connection, 'pc');
+  }
+
+  private async createInCrm(
+    referral: Referral,
+    eTag: string | undefined,
+    entity: CrmEntityName,
+    mapping: EntityMapping,
+    job: Job,
+    connection: ConnectionSetup,
+  ): Promise<void> {
+    const connector = connection.connector;
+    const referralId = referral.id as string;
+    const pc = mapping.referralToCanonical(referral);
+    const outbound: CanonicalRecord = {};
+    for (const field of mapping.fields) {
+      const value = pc[field.key];
+      if (field.direction !== 'to-pc' && value !== undefined) outbound[field.key] = value;
+    }
+    outbound[WELL_KNOWN.referralId] = referralId;
+    outbound[WELL_KNOWN.syncEnabled] = true;
+    const customer = await connector.ensureCustomer(customerFromReferral(referral));
+    const created = await connector.createForReferral(
+      entity,
+      referralId,
+      mapping.canonicalToCrm(outbound),
+      customer,
+      mapping.columns,
+      { ok: true, auditLines: [`${new Date().toISOString()} created from Partner Center referral ${referralId}`] },
+    );
+    const audit: AuditEntry[] = [
+      ...customer.created.map((ref) => this.auditEntry(job, connection, referralId, ref, { outcome: 'created', message: `customer ${ref.entity} created` })),
+      this.auditEntry(job, connection, referralId, created.ref, {
+        direction: 'to-crm',
+        outcome: 'created',
+        message: `${entity} created from referral`,
+      }),
+    ];
+    await this.reconcilePair(referral, eTag, created, mapping, null, job, connection, 'pc', audit);
+  }
+
+  private async syncFromCrm(ref: CrmRecordRef, job: Job, connection: ConnectionSetup): Promise<void> {
+    if (ref.entity !== 'opportunity') return; // Microsoft's connector sends opportunities, not leads, to Partner Center
+    const connector = connection.connector;
+    const mapping = this.mappingFor(connection, ref.entity);
+    const record = await connector.read(ref, mapping.columns);
+    if (!record) return;
+    const crm = mapping.crmToCanonical(record.values);
+    if (crm[WELL_KNOWN.syncEnabled] !== true) return; // Sync with Partner Center = No: never sent
+
+    const knownReferral = crm[WELL_KNOWN.referralId];
+    if (typeof knownReferral === 'string' && knownReferral !== '') {
+      return this.syncFromReferral(knownReferral, null, job, connection);
+    }
+    // A crash after creating the referral but before writing its id back: find it by our CRM id.
+    const existing = await this.findReferralByExternalId(record.ref.id);
+    if (existing) return this.syncFromReferral(existing, null, job, connection);
+
+    const customer = await connector.readCustomer(ref);
+    const assistance = crm[WELL_KNOWN.assistance];
+    const draft = draftReferral({
+      crmId: record.ref.id,
+      changes: mapping.canonicalToReferralChanges(this.outboundToPc(mapping, crm)),
+      customer: customer ?? { name: '', contacts: [] },
+      assistanceRequested: typeof assistance === 'string' ? assistance !== '' && assistance !== 'Unknown' : assistance !== null && assistance !== undefined,
+      visibleToMicrosoft: crm[WELL_KNOWN.visibility] === true,
+    });
+    if ('problems' in draft) {
+      const reasons = draft.problems.map((p) => `${p.field}: ${p.reason}`);
+      await connector.writeSyncStatus(ref, { ok: false, auditLines: reasons.map((r) => `${new Date().toISOString()} not sent to Partner Center — ${r}`) });
+      this.deps.store.sync.appendAudit(
+        reasons.map((reason) => this.auditEntry(job, connection, null, ref, { direction: 'to-pc', outcome: 'failed', message: reason })),
+      );
+      return;
+    }
+    const created = await this.deps.referrals.create(draft.body);
+    const audit = [
+      this.auditEntry(job, connection, created.id as string, ref, { direction: 'to-pc', outcome: 'created', message: 'referral created from CRM record' }),
+    ];
+    const reread = await this.deps.referrals.get(created.id as string);
+    await this.reconcilePair(reread.referral, reread.eTag, record, mapping, null, job, connection, 'crm', audit);
+  }
+
+  private outboundToPc(mapping: EntityMapping, crm: CanonicalRecord): CanonicalRecord {
+    const out: CanonicalRecord = {};
+    for (const field of mapping.fields) {
+      const value = crm[field.key];
+      if (field.direction !== 'to-crm' && value !== undefined) out[field.key] = value;
+    }
+    return out;
+  }
+
+  private async findReferralByExternalId(crmId: string): Promise<string | null> {
+    const escaped = crmId.replaceAll("'", "''");
+    const page = await this.deps.referrals.listPage({ filter: `externalReferenceId eq '${escaped}'`, top: 1 });
+    const id = page.referrals[0]?.id;
+    return typeof id === 'string' ? id : null;
+  }
+
+  /** The merge and its writes, shared by every path once both sides exist. */
+  private async reconcilePair(
+    referral: Referral,
+    eTag: string | undefined,
+    record: CrmRecord,
+    mapping: EntityMapping,
+    link: Link | null,
+    job: Job,
+    connection: ConnectionSetup,
+    origin: 'pc' | 'crm',
+    audit: AuditEntry[] = [],
+  ): Promise<void> {
+    const { store, referrals, merge } = this.deps;
+    const connector = connection.connector;
+    const referralId = referral.id as string;
+    const pc = mapping.referralToCanonical(referral);
+    const crm = mapping.crmToCanonical(record.values);
+    // The link fields are ours: they always follow the pair, whatever the merge would say.
+    pc[WELL_KNOWN.referralId] = referralId;
+    const result: MergeResult = merge({
+      fields: mapping.fields,
+      base: link?.base,
+      pc,
+      crm,
+      pcChangedAt: typeof referral.updatedDateTime === 'string' ? referral.updatedDateTime : undefined,
+      crmChangedAt: record.modifiedAt,
+      origin,
+    });
+
+    const toPc: CanonicalRecord = { ...result.toPc };
+    const nextBase: CanonicalRecord = { ...result.nextBase };
+    const skipped: AuditEntry[] = [];
+    if (!isEmpty(toPc) && isTerminal(referral)) {
+      for (const key of Object.keys(toPc)) {
+        skipped.push(this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], toPc[key], 'skipped', 'the referral is closed in Partner Center and cannot be edited'));
+        nextBase[key] = link?.base[key] ?? pc[key] ?? null;
+        delete toPc[key];
+      }
+    }
+    // Partner Center enforces its status table; a change it would reject is held back and audited, not sent.
+    const targetStatus = mapping.canonicalToReferralChanges(toPc).find((c) => pathOf(c.path) === 'status')?.value;
+    if (typeof targetStatus === 'string' && typeof referral.status === 'string' && !canTransition(referral.status, targetStatus)) {
+      for (const key of Object.keys(toPc)) {
+        const touchesStatus = mapping
+          .canonicalToReferralChanges({ [key]: toPc[key] ?? null })
+          .some((c) => ['status', 'substatus'].includes(pathOf(c.path)));
+        if (!touchesStatus) continue;
+        skipped.push(this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], toPc[key], 'skipped', `Partner Center does not allow ${referral.status} → ${targetStatus}`));
+        nextBase[key] = link?.base[key] ?? pc[key] ?? null;
+        delete toPc[key];
+      }
+    }
+
+    let crmVersion = record.version;
+    const hadError = link?.syncState === 'error';
+    const crmChanges = mapping.canonicalToCrm(result.toCrm);
+    const fieldAudit = [
+      ...Object.entries(result.toCrm).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-crm', key, crm[key], value, 'written', null)),
+      ...Object.entries(toPc).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], value, 'written', null)),
+    ];
+    if (!isEmpty(result.toCrm) || hadError) {
+      const lines = fieldAudit.map((a) => `${new Date().toISOString()} ${a.direction === 'to-crm' ? 'from' : 'to'} Partner Center: ${a.field} → ${JSON.stringify(a.newValue)}`);
+      crmVersion = (await connector.update(record.ref, crmChanges, record.version, { ok: true, auditLines: lines })).version;
+    }
+    let pcEtag: string | null = eTag ?? null;
+    const pcChanges = mapping.canonicalToReferralChanges(toPc);
+    // "CRM ID" on the referral, as Microsoft's connector fills it; also what finds the pair again after a crash.
+    if (referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {
+      pcChanges.push({ path: ['externalReferenceId'], value: record.ref.id });
+    }
+    if (pcChanges.length > 0) {
+      const written = await referrals.patch(referralId, pcChanges, eTag ? { ifMatch: eTag } : {});
+      pcEtag = ('eTag' in written && typeof written.eTag === 'string' ? written.eTag : null) ?? null;
+    }
+
+    const conflictAudit = result.conflicts.map((c) =>
+      this.fieldAudit(
+        job,
+        connection,
+        referralId,
+        record.ref,
+        c.resolution === 'pc' ? 'to-crm' : c.resolution === 'crm' ? 'to-pc' : 'none',
+        c.key,
+        c.resolution === 'crm' ? c.pc : c.crm,
+        c.resolution === 'crm' ? c.crm : c.pc,
+        c.resolution === 'held' ? 'held' : 'conflict',
+        `both sides changed (base ${JSON.stringify(c.base)}, Partner Center ${JSON.stringify(c.pc)}, CRM ${JSON.stringify(c.crm)}); policy ${c.policy}`,
+      ),
+    );
+    const previouslyHeld = store.sync.conflicts(connector.name).filter((c) => c.referralId === referralId).map((c) => c.field);
+    store.sync.commit({
+      link: {
+        connection: connector.name,
+        referralId,
+        crmEntity: record.ref.entity,
+        crmId: record.ref.id,
+        base: nextBase,
+        pcEtag,
+        crmVersion,
+        syncState: 'ok',
+        lastError: null,
+      },
+      audit: [
+        ...audit,
+        ...(link ? [] : [this.auditEntry(job, connection, referralId, record.ref, { outcome: 'linked', message: `linked (${origin === 'pc' ? 'from Partner Center' : 'from the CRM'})` })]),
+        ...fieldAudit,
+        ...conflictAudit,
+        ...skipped,
+      ],
+      holdConflicts: result.conflicts
+        .filter((c) => c.resolution === 'held')
+        .map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
+      releaseConflicts: previouslyHeld.filter((field) => !result.held.includes(field)),
+    });
+  }
+
+  private recordFailure(link: Link, job: Job, message: string): void {
+    this.deps.store.sync.commit({
+      link: { ...link, syncState: 'error', lastError: message },
+      audit: [
+        {
+          connection: link.connection,
+          referralId: link.referralId,
+          crmEntity: link.crmEntity,
+          crmId: link.crmId,
+          direction: 'none',
+          field: null,
+          oldValue: undefined,
+          newValue: undefined,
+          cause: job.cause,
+          outcome: 'failed',
+          message,
+        },
+      ],
+      holdConflicts: [],
+      releaseConflicts: [],
+    });
+  }
+
+  private auditEntry(
+    job: Job,
+    connection: ConnectionSetup,
+    referralId: string | null,
+    ref: CrmRecordRef,
+    entry: { direction?: AuditEntry['direction']; outcome: AuditEntry['outcome']; message: string },
+  ): AuditEntry {
+    return {
+      connection: connection.connector.name,
+      referralId,
+      crmEntity: ref.entity,
+      crmId: ref.id,
+      direction: entry.direction ?? 'none',
+      field: null,
+      oldValue: undefined,
+      newValue: undefined,
+      cause: job.cause,
+      outcome: entry.outcome,
+      message: entry.message,
+    };
+  }
+
+  private fieldAudit(
+    job: Job,
+    connection: ConnectionSetup,
+    referralId: string,
+    ref: CrmRecordRef,
+    direction: AuditEntry['direction'],
+    field: string,
+    oldValue: CanonicalValue | undefined,
+    newValue: CanonicalValue | undefined,
+    outcome: AuditEntry['outcome'],
+    message: string | null,
+  ): AuditEntry {
+    return {
+      connection: connection.connector.name,
+      referralId,
+      crmEntity: ref.entity,
+      crmId: ref.id,
+      direction,
+      field,
+      oldValue,
+      newValue,
+      cause: job.cause,
+      outcome,
+      message,
+    };
+  }
+}

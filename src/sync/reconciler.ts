@@ -1,0 +1,122 @@
+import type { CrmConnector, CrmEntityName } from '../crm/connector.ts';
+import type { ReferralsClient } from '../partner-center/referrals-client.ts';
+import { updatedSince } from '../partner-center/referrals-client.ts';
+import type { JobRequest, Store } from '../store/types.ts';
+import type { Logger } from '../util/logger.ts';
+
+export const PARTNER_CENTER_WATERMARK = 'partner-center:referrals';
+export const crmWatermark = (connection: string, entity: CrmEntityName): string => `${connection}:${entity}`;
+
+export interface ReconcilerOptions {
+  store: Store;
+  referrals: ReferralsClient;
+  connectors: readonly CrmConnector[];
+  /** Which CRM tables are watched for changes. */
+  entities: readonly CrmEntityName[];
+  logger: Logger;
+  intervalMs: number;
+  /**
+   * Listing starts this long before the watermark: Partner Center's updatedDateTime and the order in which changes
+   * become visible to the list API need not agree, and re-enqueueing a few unchanged referrals costs only reads.
+   */
+  overlapMs: number;
+  /** Where a first pass starts when there is no watermark yet. */
+  initialLookbackMs: number;
+  /** Enqueue in batches so a large backlog commits progress (and shows it) as it goes. */
+  batchSize?: number;
+}
+
+export interface ReconcileReport {
+  referrals: number;
+  crm: Record<string, number>;
+  partnerCenterWatermark: string;
+}
+
+/**
+ * The safety net: lists what changed on every side since a persisted watermark and enqueues it. A watermark moves
+ * only after the jobs it covers are committed, so a crash mid-pass re-lists rather than skips.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<ReconcileReport> | undefined;
+
+  constructor(private readonly options: ReconcilerOptions) {}
+
+  start(): void {
+    const loop = () => {
+      this.timer = setTimeout(async () => {
+        await this.runOnce().catch((error: unknown) =>
+          this.options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile pass failed'),
+        );
+        if (this.timer) loop();
+      }, this.options.intervalMs);
+      this.timer.unref();
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass; concurrent callers share the pass in flight. */
+  runOnce(options: { since?: string } = {}): Promise<ReconcileReport> {
+    if (this.running && options.since === undefined) return this.running;
+    const pass: Promise<ReconcileReport> = this.pass(options.since).finally(() => {
+      if (this.running === pass) this.running = undefined;
+    });
+    this.running = pass;
+    return pass;
+  }
+
+  private async pass(since: string | undefined): Promise<ReconcileReport> {
+    const { store, referrals, connectors, entities, logger } = this.options;
+    const batchSize = this.options.batchSize ?? 200;
+    const stored = store.sync.getWatermark(PARTNER_CENTER_WATERMARK);
+    const startMs = Date.parse(since ?? stored ?? new Date(Date.now() - this.options.initialLookbackMs).toISOString());
+    const from = new Date(startMs - (since === undefined ? this.options.overlapMs : 0)).toISOString();
+    let newest = stored !== null ? Date.parse(stored) : startMs;
+    let pending: JobRequest[] = [];
+    let count = 0;
+    const flush = async () => {
+      if (pending.length === 0) return;
+      await store.jobs.enqueue(pending);
+      pending = [];
+    };
+    for await (const referral of referrals.list(updatedSince(from))) {
+      if (typeof referral.id !== 'string') continue;
+      for (const c of connectors) pending.push({ connection: c.name, cause: 'reconcile', referralId: referral.id });
+      const updated = typeof referral.updatedDateTime === 'string' ? Date.parse(referral.updatedDateTime) : Number.NaN;
+      if (Number.isFinite(updated) && updated > newest) newest = updated;
+      count++;
+      if (pending.length >= batchSize) {
+        await flush();
+        logger.info({ referrals: count }, 'reconcile: Partner Center referrals enqueued so far');
+      }
+    }
+    await flush();
+    const watermark = new Date(newest).toISOString();
+    store.sync.setWatermark(PARTNER_CENTER_WATERMARK, watermark);
+
+    const crm: Record<string, number> = {};
+    for (const connector of connectors) {
+      let total = 0;
+      for (const entity of entities) {
+        const key = crmWatermark(connector.name, entity);
+        const batch = await connector.changesSince(entity, store.sync.getWatermark(key));
+        for (let i = 0; i < batch.refs.length; i += batchSize) {
+          await store.jobs.enqueue(
+            batch.refs.slice(i, i + batchSize).map((ref) => ({ connection: connector.name, cause: 'reconcile' as const, crm: ref })),
+          );
+        }
+        store.sync.setWatermark(key, batch.cursor);
+        total += batch.refs.length;
+      }
+      crm[connector.name] = total;
+    }
+    logger.info({ referrals: count, crm, watermark }, 'reconcile pass done');
+    return { referrals: count, crm, partnerCenterWatermark: watermark };
+  }
+}

@@ -1,0 +1,84 @@
+import type { CustomerProfile } from '../crm/connector.ts';
+import type { FieldChange } from '../partner-center/json-patch.ts';
+import type { ReferralCreate } from '../partner-center/model.ts';
+
+/** Applies field changes (dotted or segment paths) to a plain object, creating parents as needed. */
+export function applyFieldChanges(target: Record<string, unknown>, changes: readonly FieldChange[]): Record<string, unknown> {
+  for (const change of changes) {
+    const segments = typeof change.path === 'string' ? change.path.replace(/^\//, '').split(/[./]/) : [...change.path];
+    let node: Record<string, unknown> = target;
+    for (const segment of segments.slice(0, -1)) {
+      const next = node[segment];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[segment] = {};
+      node = node[segment] as Record<string, unknown>;
+    }
+    const last = segments[segments.length - 1];
+    if (last !== undefined && last !== '-') node[last] = change.value;
+  }
+  return target;
+}
+
+export interface ReferralDraftInput {
+  crmId: string;
+  changes: readonly FieldChange[];
+  customer: CustomerProfile;
+  /** "How can Microsoft help?" — any value makes it a co-sell (Shared) referral. */
+  assistanceRequested: boolean;
+  /** "Referral visibility": visible to Microsoft sellers. */
+  visibleToMicrosoft: boolean;
+}
+
+export type DraftProblem = { field: string; reason: string };
+
+/**
+ * Builds the create body for a referral that starts in the CRM, with the rules of Microsoft's connector: any help
+ * requested makes it co-sell (Shared, visible, needs a customer contact); otherwise it is partner-led (visible) or
+ * private. Returns the problems instead of a body when Partner Center would reject it, so nothing invalid is sent.
+ */
+export function draftReferral(input: ReferralDraftInput): { body: ReferralCreate } | { problems: DraftProblem[] } {
+  const draft = applyFieldChanges({}, input.changes);
+  const problems: DraftProblem[] = [];
+  const customer = input.customer;
+  const contacts = customer.contacts.filter((c) => c.email || c.lastName);
+  if (!customer.name.trim()) problems.push({ field: 'customer', reason: 'the customer account has no name' });
+  if (!customer.country || !/^[A-Z]{2}$/.test(customer.country)) {
+    problems.push({ field: 'customer.country', reason: 'the customer country must be an ISO 3166 two-letter code (e.g. US)' });
+  }
+  if (input.assistanceRequested && contacts.length === 0) {
+    problems.push({ field: 'customer.contacts', reason: 'a customer contact is required when Microsoft help is requested' });
+  }
+  if (typeof draft.name !== 'string' || draft.name.trim() === '') problems.push({ field: 'name', reason: 'the deal has no name' });
+  if (problems.length > 0) return { problems };
+
+  const visible = input.assistanceRequested || input.visibleToMicrosoft;
+  const details = (draft.details ?? {}) as Record<string, unknown>;
+  const consent = (draft.consent ?? {}) as Record<string, unknown>;
+  const body = {
+    ...draft,
+    externalReferenceId: input.crmId,
+    // Partner-led vs private is carried by the sharing consent; only requested help makes a co-sell (Shared) deal.
+    type: input.assistanceRequested ? 'Shared' : 'Independent',
+    qualification: draft.qualification ?? 'SalesQualified',
+    status: draft.status ?? 'Active',
+    substatus: draft.substatus ?? 'Accepted',
+    consent: {
+      consentToToShareInfoWithOthers: visible,
+      consentToContact: true,
+      ...consent,
+      consentToShareReferralWithMicrosoftSellers: visible,
+    },
+    customerProfile: {
+      name: customer.name,
+      address: {
+        addressLine1: customer.addressLine1,
+        city: customer.city,
+        state: customer.state,
+        postalCode: customer.postalCode,
+        country: customer.country,
+      },
+      team: contacts.map((c) => ({ firstName: c.firstName, lastName: c.lastName, email: c.email, phoneNumber: c.phone })),
+    },
+    details,
+  } as ReferralCreate;
+  return { body };
+}
