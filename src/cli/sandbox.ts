@@ -2,12 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../sandbox/partner-center/index.ts';
+import { startDataverseSandbox } from '../sandbox/dataverse/index.ts';
 import { SANDBOX_DATA_DIR, SANDBOX_PORTS, SANDBOX_ROOT_CERTIFICATE } from '../config/sandbox-preset.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
 import { untilSignal } from './signals.ts';
 
-const SANDBOXES = ['partner-center'] as const;
+const SANDBOXES = ['partner-center', 'dataverse'] as const;
 type SandboxName = (typeof SANDBOXES)[number];
 
 /**
@@ -48,6 +49,15 @@ export function registerSandboxCommand(program: Command): void {
       const logger = createLogger({});
       const closers: Array<() => Promise<void>> = [];
       for (const sandboxName of selected) {
+        if (sandboxName === 'dataverse') {
+          const sandbox = await startDataverseSandbox({
+            port: options.port ?? SANDBOX_PORTS.dataverse,
+            host: options.host,
+            logger: logger.child({ component: 'sandbox:dataverse' }),
+          });
+          closers.push(() => sandbox.close());
+          logger.info({ url: sandbox.url }, `Dataverse sandbox: ${sandbox.url}/api/data/v9.2/`);
+        }
         if (sandboxName === 'partner-center') {
           const sandbox = await startSandboxPartnerCenter(logger, options.port ?? SANDBOX_PORTS.partnerCenter, options.host);
           closers.push(() => sandbox.close());

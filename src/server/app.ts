@@ -13,6 +13,7 @@ export interface AppDeps {
   metrics: Metrics;
   verifier: WebhookSignatureVerifier;
   bodyLimitBytes: number;
+  connections?: readonly string[];
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -41,6 +42,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     logger: deps.logger,
     bodyLimitBytes: deps.bodyLimitBytes,
+    connections: deps.connections ?? [],
   });
   adminRoutes(app, deps.store);
   dashboardRoute(app);

@@ -12,6 +12,8 @@ export interface PartnerCenterWebhookDeps {
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
+  /** CRM connection names: a referral event asks each of them to sync that referral. */
+  connections: readonly string[];
 }
 
 const SOURCE = 'partner-center';
@@ -59,6 +61,9 @@ export function partnerCenterWebhookRoute(app: FastifyInstance, deps: PartnerCen
         eventName: event.eventName,
         resourceId: event.referralId ?? null,
         payload: body.toString('utf8'),
+        jobs: event.referralId
+          ? deps.connections.map((connection) => ({ connection, cause: 'event' as const, referralId: event.referralId }))
+          : [],
       });
       metrics.webhookRequests.inc({ source: SOURCE, outcome: result.duplicate ? 'duplicate' : 'accepted' });
       logger.debug(
