@@ -1,0 +1,184 @@
+/*
+ * The "Microsoft Partner Center" columns Microsoft's connector adds to the opportunity (reference §3.4), under the
+ * publisher prefix. Microsoft never published its Dynamics logical names, so these are ours: `<prefix>_<name>`.
+ * Provisioning creates them from these definitions; the connector reads and writes them by the same names.
+ */
+
+export type ProvisionedTable = 'opportunity' | 'lead';
+
+export interface CustomColumnNames {
+  syncWithPartnerCenter: string;
+  referralIdentifier: string;
+  referralLink: string;
+  howCanMicrosoftHelp: string;
+  referralVisibility: string;
+  microsoftCrmIdentifier: string;
+  microsoftStatus: string;
+  audit: string;
+  syncStatus: string;
+}
+
+export function customColumnNames(prefix: string): CustomColumnNames {
+  return {
+    syncWithPartnerCenter: `${prefix}_syncwithpartnercenter`,
+    referralIdentifier: `${prefix}_referralidentifier`,
+    referralLink: `${prefix}_referrallink`,
+    howCanMicrosoftHelp: `${prefix}_howcanmicrosofthelp`,
+    referralVisibility: `${prefix}_referralvisibility`,
+    microsoftCrmIdentifier: `${prefix}_microsoftcrmidentifier`,
+    microsoftStatus: `${prefix}_microsoftstatus`,
+    audit: `${prefix}_audit`,
+    syncStatus: `${prefix}_syncstatus`,
+  };
+}
+
+export const AUDIT_MAX_LENGTH = 100_000;
+
+/**
+ * A choice rather than text: views and charts can filter "Failed" records, and labels can be translated. Values sit in
+ * the default publisher's option range (prefix 10000), like the assistance values below.
+ */
+export const SYNC_STATUS_OPTIONS = { synced: 100_000_000, failed: 100_000_001, pending: 100_000_002 } as const;
+
+/** "How can Microsoft help?" — the six values of reference §3.4, in that order, from 100000000. */
+export const ASSISTANCE_LABELS = [
+  'Workload specific value proposition',
+  'Customer technical architecture',
+  'Proof of concept or demo',
+  'Quotes or licensing',
+  'Post sales customer success',
+  'General or other',
+] as const;
+
+export const ASSISTANCE_OPTION_BASE = 100_000_000;
+
+export interface CustomColumnSpec {
+  logicalName: string;
+  tables: readonly ProvisionedTable[];
+  /** The AttributeMetadata body POSTed to `EntityDefinitions(LogicalName='…')/Attributes` (reference A12 shapes). */
+  definition: Record<string, unknown>;
+}
+
+export function label(text: string): Record<string, unknown> {
+  return {
+    '@odata.type': 'Microsoft.Dynamics.CRM.Label',
+    LocalizedLabels: [{ '@odata.type': 'Microsoft.Dynamics.CRM.LocalizedLabel', Label: text, LanguageCode: 1033 }],
+  };
+}
+
+const notRequired = { Value: 'None', CanBeChanged: true, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' };
+
+function common(schemaName: string, displayName: string, description: string): Record<string, unknown> {
+  return { SchemaName: schemaName, DisplayName: label(displayName), Description: label(description), RequiredLevel: notRequired };
+}
+
+function stringColumn(schemaName: string, displayName: string, description: string, maxLength: number, format = 'Text'): Record<string, unknown> {
+  return {
+    '@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
+    AttributeType: 'String',
+    AttributeTypeName: { Value: 'StringType' },
+    ...common(schemaName, displayName, description),
+    FormatName: { Value: format },
+    MaxLength: maxLength,
+  };
+}
+
+function booleanColumn(schemaName: string, displayName: string, description: string): Record<string, unknown> {
+  return {
+    '@odata.type': 'Microsoft.Dynamics.CRM.BooleanAttributeMetadata',
+    AttributeType: 'Boolean',
+    AttributeTypeName: { Value: 'BooleanType' },
+    ...common(schemaName, displayName, description),
+    DefaultValue: false,
+    OptionSet: {
+      '@odata.type': 'Microsoft.Dynamics.CRM.BooleanOptionSetMetadata',
+      TrueOption: { Value: 1, Label: label('Yes') },
+      FalseOption: { Value: 0, Label: label('No') },
+      OptionSetType: 'Boolean',
+    },
+  };
+}
+
+function picklistColumn(schemaName: string, displayName: string, description: string, options: ReadonlyArray<[number, string]>): Record<string, unknown> {
+  return {
+    '@odata.type': 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata',
+    AttributeType: 'Picklist',
+    AttributeTypeName: { Value: 'PicklistType' },
+    ...common(schemaName, displayName, description),
+    OptionSet: {
+      '@odata.type': 'Microsoft.Dynamics.CRM.OptionSetMetadata',
+      IsGlobal: false,
+      OptionSetType: 'Picklist',
+      Options: options.map(([value, text]) => ({ Value: value, Label: label(text) })),
+    },
+  };
+}
+
+function memoColumn(schemaName: string, displayName: string, description: string, maxLength: number): Record<string, unknown> {
+  return {
+    '@odata.type': 'Microsoft.Dynamics.CRM.MemoAttributeMetadata',
+    AttributeType: 'Memo',
+    AttributeTypeName: { Value: 'MemoType' },
+    ...common(schemaName, displayName, description),
+    Format: 'TextArea',
+    ImeMode: 'Disabled',
+    MaxLength: maxLength,
+    IsLocalizable: false,
+  };
+}
+
+export function customColumnSpecs(prefix: string): CustomColumnSpec[] {
+  const both: readonly ProvisionedTable[] = ['opportunity', 'lead'];
+  const opportunityOnly: readonly ProvisionedTable[] = ['opportunity'];
+  const p = prefix;
+  const specs: Array<[string, readonly ProvisionedTable[], Record<string, unknown>]> = [
+    [`${p}_SyncWithPartnerCenter`, both, booleanColumn(`${p}_SyncWithPartnerCenter`, 'Sync with Partner Center', 'Yes shares this record with Microsoft Partner Center; referrals from Partner Center are set to Yes.')],
+    [`${p}_ReferralIdentifier`, both, stringColumn(`${p}_ReferralIdentifier`, 'Referral Identifier', 'Partner Center referral id (set by cosell-sync).', 100)],
+    [`${p}_ReferralLink`, both, stringColumn(`${p}_ReferralLink`, 'Referral Link', 'Link to the referral in Partner Center (set by cosell-sync).', 500, 'Url')],
+    [
+      `${p}_HowCanMicrosoftHelp`,
+      opportunityOnly,
+      picklistColumn(
+        `${p}_HowCanMicrosoftHelp`,
+        'How can Microsoft help?',
+        'Selecting a value makes this a co-sell opportunity (needs a customer contact).',
+        ASSISTANCE_LABELS.map((text, index): [number, string] => [ASSISTANCE_OPTION_BASE + index, text]),
+      ),
+    ],
+    [`${p}_ReferralVisibility`, opportunityOnly, booleanColumn(`${p}_ReferralVisibility`, 'Microsoft Partner Center Referral Visibility', 'Visible to Microsoft sellers; cannot be reverted once visible.')],
+    [`${p}_MicrosoftCrmIdentifier`, opportunityOnly, stringColumn(`${p}_MicrosoftCrmIdentifier`, 'Microsoft CRM Identifier', "Microsoft's CRM id, filled when Microsoft accepts a co-sell referral.", 100)],
+    [`${p}_MicrosoftStatus`, opportunityOnly, stringColumn(`${p}_MicrosoftStatus`, 'Microsoft Status', "Status of Microsoft's side of the co-sell engagement.", 100)],
+    [`${p}_Audit`, both, memoColumn(`${p}_Audit`, 'Audit', 'Partner Center sync audit trail, newest first (written by cosell-sync).', AUDIT_MAX_LENGTH)],
+    [
+      `${p}_SyncStatus`,
+      both,
+      picklistColumn(`${p}_SyncStatus`, 'Partner Center Sync Status', 'Outcome of the last Partner Center sync.', [
+        [SYNC_STATUS_OPTIONS.synced, 'Synced'],
+        [SYNC_STATUS_OPTIONS.failed, 'Failed'],
+        [SYNC_STATUS_OPTIONS.pending, 'Pending'],
+      ]),
+    ],
+  ];
+  return specs.map(([schemaName, tables, definition]) => ({ logicalName: schemaName.toLowerCase(), tables, definition }));
+}
+
+export interface AlternateKeySpec {
+  table: ProvisionedTable;
+  logicalName: string;
+  definition: Record<string, unknown>;
+}
+
+/** The alternate key that makes a create keyed by referral id idempotent (reference A4, principle "idempotent effects"). */
+export function referralKeySpec(prefix: string, table: ProvisionedTable): AlternateKeySpec {
+  const schemaName = `${prefix}_${table}_referralid_key`;
+  return {
+    table,
+    logicalName: schemaName.toLowerCase(),
+    definition: {
+      '@odata.type': 'Microsoft.Dynamics.CRM.EntityKeyMetadata',
+      SchemaName: schemaName,
+      DisplayName: label('Partner Center referral id'),
+      KeyAttributes: [`${prefix}_referralidentifier`],
+    },
+  };
+}

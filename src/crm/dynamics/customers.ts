@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import type { CrmRecordRef, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
+import { CrmApiError } from '../connector.ts';
+import type { DataverseClient } from './dataverse-client.ts';
+import { isNotFound } from './dataverse-errors.ts';
+import { parseResponse, stringLiteral } from './odata.ts';
+
+/*
+ * The customer behind a referral: an account matched by company name + postal code (Microsoft's connector rule,
+ * reference §3.5) and contacts matched by email, each created when missing.
+ *
+ * Matching is exact but case-insensitive, which is how Dataverse compares strings in $filter. A profile without a
+ * postal code matches only accounts without one, so "Contoso" without an address never lands on one of several Contoso
+ * branches. Creating is match-then-create rather than keyed: accounts have no natural key, and one job per referral at a
+ * time means the only duplicate risk is two referrals for one new customer racing, which a later match then settles.
+ */
+
+const rowId = (column: string) => z.looseObject({ [column]: z.string() });
+const contactRowSchema = z.looseObject({ contactid: z.string(), _parentcustomerid_value: z.string().nullish(), firstname: z.string().nullish(), lastname: z.string().nullish() });
+const listOf = <S extends z.ZodType>(schema: S) => z.looseObject({ value: z.array(schema) });
+
+const ACCOUNT_COLUMNS = ['name', 'address1_line1', 'address1_city', 'address1_stateorprovince', 'address1_postalcode', 'address1_country'] as const;
+const CONTACT_COLUMNS = ['firstname', 'lastname', 'emailaddress1', 'telephone1'] as const;
+
+const text = z.string().nullish();
+const accountShape = z.looseObject({ accountid: z.string(), name: text, address1_line1: text, address1_city: text, address1_stateorprovince: text, address1_postalcode: text, address1_country: text });
+const contactShape = z.looseObject({ contactid: z.string(), firstname: text, lastname: text, emailaddress1: text, telephone1: text });
+
+function present(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+export class CustomerDirectory {
+  constructor(private readonly client: DataverseClient) {}
+
+  async ensure(profile: CustomerProfile): Promise<CustomerRefs> {
+    if (!present(profile.name)) throw new CrmApiError('the customer profile has no company name to match or create an account with', undefined, 'invalidCustomer', false);
+    const created: CrmRecordRef[] = [];
+    let accountId = await this.findAccount(profile);
+    if (!accountId) {
+      accountId = await this.createAccount(profile);
+      created.push({ entity: 'account', id: accountId });
+    }
+    const contacts: CrmRecordRef[] = [];
+    for (const contact of profile.contacts) {
+      if (!present(contact.email) && !present(contact.lastName) && !present(contact.firstName)) continue;
+      let contactId = await this.findContact(contact, accountId);
+      if (!contactId) {
+        contactId = await this.createContact(contact, accountId);
+        created.push({ entity: 'contact', id: contactId });
+      }
+      if (!contacts.some((ref) => ref.id === contactId)) contacts.push({ entity: 'contact', id: contactId });
+    }
+    return { account: { entity: 'account', id: accountId }, contacts, created };
+  }
+
+  private async findAccount(profile: CustomerProfile): Promise<string | undefined> {
+    const postal = present(profile.postalCode) ? `address1_postalcode eq ${stringLiteral(profile.postalCode.trim())}` : 'address1_postalcode eq null';
+    const filter = `name eq ${stringLiteral(profile.name.trim())} and ${postal}`;
+    const raw = await this.client.run({ method: 'GET', route: 'accounts' }, (signal) =>
+      // Oldest first, so that with duplicates every run picks the same account.
+      this.client.api.retrieveMultiple({ collection: 'accounts', select: ['accountid'], filter, orderBy: ['createdon asc'], top: 1, signal }),
+    );
+    return parseResponse(listOf(rowId('accountid')), raw, 'GET accounts').value[0]?.accountid as string | undefined;
+  }
+
+  private async createAccount(profile: CustomerProfile): Promise<string> {
+    const data: Record<string, unknown> = { name: profile.name.trim() };
+    if (present(profile.addressLine1)) data.address1_line1 = profile.addressLine1;
+    if (present(profile.city)) data.address1_city = profile.city;
+    if (present(profile.state)) data.address1_stateorprovince = profile.state;
+    if (present(profile.postalCode)) data.address1_postalcode = profile.postalCode.trim();
+    // ISO 3166 alpha-2, as Microsoft's connector stores it (reference §3.5, "Customer Account Country Code").
+    if (present(profile.country)) data.address1_country = profile.country.trim().toUpperCase();
+    return this.create('accounts', data);
+  }
+
+  /**
+   * By email anywhere: an email names a person, and the same person may already be filed under another account (or none);
+   * one under this account wins when there are several. Without an email, by first + last name under this account only.
+   */
+  private async findContact(contact: CustomerContact, accountId: string): Promise<string | undefined> {
+    const filter = present(contact.email)
+      ? `emailaddress1 eq ${stringLiteral(contact.email.trim())}`
+      : `_parentcustomerid_value eq ${accountId} and firstname eq ${contact.firstName ? stringLiteral(contact.firstName.trim()) : 'null'} and lastname eq ${contact.lastName ? stringLiteral(contact.lastName.trim()) : 'null'}`;
+    const raw = await this.client.run({ method: 'GET', route: 'contacts' }, (signal) =>
+      this.client.api.retrieveMultiple({ collection: 'contacts', select: ['contactid', '_parentcustomerid_value'], filter, orderBy: ['createdon asc'], top: 10, signal }),
+    );
+    const rows = parseResponse(listOf(contactRowSchema), raw, 'GET contacts').value;
+    const underAccount = rows.find((row) => row._parentcustomerid_value?.toLowerCase() === accountId.toLowerCase());
+    return (underAccount ?? rows[0])?.contactid;
+  }
+
+  private async createContact(contact: CustomerContact, accountId: string): Promise<string> {
+    // lastname is the contact's required column; an email-only contact gets the mailbox name rather than failing the sync.
+    const lastName = present(contact.lastName) ? contact.lastName.trim() : present(contact.email) ? contact.email.split('@')[0] : undefined;
+    const data: Record<string, unknown> = {
+      lastname: lastName && lastName !== '' ? lastName : '(unknown)',
+      'parentcustomerid_account@odata.bind': `/accounts(${accountId})`,
+    };
+    if (present(contact.firstName)) data.firstname = contact.firstName.trim();
+    if (present(contact.email)) data.emailaddress1 = contact.email.trim();
+    if (present(contact.phone)) data.telephone1 = contact.phone.trim();
+    return this.create('contacts', data);
+  }
+
+  private async create(entitySet: string, data: Record<string, unknown>): Promise<string> {
+    const id = await this.client.run({ method: 'POST', route: entitySet, successStatus: 204 }, (signal) => this.client.api.create<Record<string, unknown>, unknown>({ collection: entitySet, data, signal }));
+    if (typeof id !== 'string') throw new CrmApiError(`Dataverse POST ${entitySet} returned no record id`, undefined, 'invalidResponse', false);
+    return id;
+  }
+
+  /**
+   * The customer of a record in one GET: its account and contact lookups expanded. An opportunity's account is
+   * `parentaccountid`, else its potential customer (`customerid`) when that is an account; its contact `parentcontactid`,
+   * else a contact customer. A lead carries the customer in its own columns.
+   */
+  async read(ref: CrmRecordRef): Promise<CustomerProfile | null> {
+    switch (ref.entity) {
+      case 'opportunity':
+        return this.readThroughLookups(ref, 'opportunities', ['parentaccountid', 'customerid_account'], ['parentcontactid', 'customerid_contact']);
+      case 'account':
+        return this.readThroughLookups(ref, 'accounts', [], ['primarycontactid'], true);
+      case 'contact':
+        return this.readThroughLookups(ref, 'contacts', ['parentcustomerid_account'], [], false, true);
+      case 'lead':
+        return this.readLead(ref);
+    }
+  }
+
+  private async readThroughLookups(
+    ref: CrmRecordRef,
+    entitySet: string,
+    accountNavigations: string[],
+    contactNavigations: string[],
+    selfIsAccount = false,
+    selfIsContact = false,
+  ): Promise<CustomerProfile | null> {
+    const expand = [
+      ...accountNavigations.map((property) => ({ property, select: [...ACCOUNT_COLUMNS, 'accountid'] })),
+      ...contactNavigations.map((property) => ({ property, select: [...CONTACT_COLUMNS, 'contactid'] })),
+    ];
+    // The record's own columns only when it is the account or contact itself; an opportunity contributes just its lookups.
+    const select = selfIsAccount ? [...ACCOUNT_COLUMNS] : selfIsContact ? [...CONTACT_COLUMNS] : ['opportunityid'];
+    let raw: unknown;
+    try {
+      raw = await this.client.run({ method: 'GET', route: `${entitySet}({id})` }, (signal) =>
+        this.client.api.retrieve({ collection: entitySet, key: ref.id, select, ...(expand.length > 0 ? { expand } : {}), signal }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    const row = parseResponse(z.record(z.string(), z.unknown()), raw, `GET ${entitySet}`);
+    const pick = <S extends z.ZodType>(names: string[], schema: S): z.output<S> | undefined => {
+      for (const name of names) {
+        const parsed = schema.safeParse(row[name]);
+        if (parsed.success) return parsed.data;
+      }
+      return undefined;
+    };
+    const account = selfIsAccount ? accountShape.safeParse({ accountid: ref.id, ...row }).data : pick(accountNavigations, accountShape);
+    const contact = selfIsContact ? contactShape.safeParse({ contactid: ref.id, ...row }).data : pick(contactNavigations, contactShape);
+    return {
+      name: account?.name ?? '',
+      postalCode: account?.address1_postalcode ?? undefined,
+      addressLine1: account?.address1_line1 ?? undefined,
+      city: account?.address1_city ?? undefined,
+      state: account?.address1_stateorprovince ?? undefined,
+      country: account?.address1_country ?? undefined,
+      contacts: contact ? [contactOf(contact)] : [],
+    };
+  }
+
+  private async readLead(ref: CrmRecordRef): Promise<CustomerProfile | null> {
+    let raw: unknown;
+    try {
+      raw = await this.client.run({ method: 'GET', route: 'leads({id})' }, (signal) =>
+        this.client.api.retrieve({ collection: 'leads', key: ref.id, select: ['companyname', ...ACCOUNT_COLUMNS.filter((c) => c !== 'name'), ...CONTACT_COLUMNS], signal }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    const lead = parseResponse(
+      z.looseObject({ companyname: text, address1_line1: text, address1_city: text, address1_stateorprovince: text, address1_postalcode: text, address1_country: text, firstname: text, lastname: text, emailaddress1: text, telephone1: text }),
+      raw,
+      'GET leads',
+    );
+    const contact = contactOf({ contactid: ref.id, ...lead });
+    const hasContact = contact.email !== undefined || contact.lastName !== undefined || contact.firstName !== undefined;
+    return {
+      name: lead.companyname ?? '',
+      postalCode: lead.address1_postalcode ?? undefined,
+      addressLine1: lead.address1_line1 ?? undefined,
+      city: lead.address1_city ?? undefined,
+      state: lead.address1_stateorprovince ?? undefined,
+      country: lead.address1_country ?? undefined,
+      contacts: hasContact ? [contact] : [],
+    };
+  }
+}
+
+function contactOf(row: z.output<typeof contactShape>): CustomerContact {
+  return {
+    firstName: row.firstname ?? undefined,
+    lastName: row.lastname ?? undefined,
+    email: row.emailaddress1 ?? undefined,
+    phone: row.telephone1 ?? undefined,
+  };
+}

@@ -1,0 +1,436 @@
+import { z } from 'zod';
+import type {
+  ColumnRequest,
+  CrmChangeBatch,
+  CrmConnector,
+  CrmEntityName,
+  CrmRecord,
+  CrmRecordRef,
+  CustomerProfile,
+  CustomerRefs,
+  SyncStatusUpdate,
+} from '../connector.ts';
+import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
+import type { CrmEntityMetadata } from '../metadata.ts';
+import type { TokenProvider } from '../../partner-center/tokens.ts';
+import type { Logger } from '../../util/logger.ts';
+import { ChangeTracker } from './change-tracking.ts';
+import { ColumnCatalog } from './column-catalog.ts';
+import { customColumnNames, type CustomColumnNames } from './custom-columns.ts';
+import { CustomerDirectory } from './customers.ts';
+import { DataverseClient, type DataverseCallRecord, type DataverseRetryPolicy } from './dataverse-client.ts';
+import { isNotFound, isPreconditionFailed, preconditionFailed } from './dataverse-errors.ts';
+import { describeTable } from './describe.ts';
+import { alternateKey, parseResponse } from './odata.ts';
+import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
+import { currentIndicator, statusColumns, stripIndicator } from './sync-status.ts';
+import { tableFor, type TableInfo } from './tables.ts';
+import { WriteBodyBuilder } from './write-body.ts';
+
+export interface DynamicsConnectorOptions {
+  /** Connection name from the config (`dynamics`). */
+  name: string;
+  /** Environment URL: `https://contoso.crm.dynamics.com`, or the sandbox's URL. */
+  orgUrl: string;
+  tokenProvider: TokenProvider;
+  /** Publisher customization prefix of the custom columns. Default `cosell`. */
+  prefix?: string;
+  /** Whether unaccepted referrals may be created as leads. Default true. */
+  leadsEnabled?: boolean;
+  statusIndicator?: { nameSuffix?: boolean };
+  logger: Logger;
+  /** Per HTTP attempt. Default 30 s. */
+  timeoutMs?: number;
+  retry?: Partial<DataverseRetryPolicy>;
+  onCall?: (call: DataverseCallRecord) => void;
+  /** Status reason LoseOpportunity uses: 4 Canceled (default), 5 Out-Sold, or an org's own Lost reason. */
+  lostStatusCode?: number;
+}
+
+/** Tables that carry the custom status columns (see custom-columns.ts); accounts and contacts have none. */
+const STATUS_TABLES: ReadonlySet<CrmEntityName> = new Set(['opportunity', 'lead']);
+const SNAPSHOT_LIMIT = 2000;
+const STATUS_WRITE_ATTEMPTS = 3;
+
+const whoAmISchema = z.looseObject({ UserId: z.string() });
+
+/**
+ * The CrmConnector for Dynamics 365 / Dataverse, over dynamics-web-api. Everything Dataverse-specific lives here:
+ * alternate-key upserts, ETags, WinOpportunity/LoseOpportunity, change tracking, the ✔/✖ indicator.
+ */
+export class DynamicsConnector implements CrmConnector {
+  readonly kind = 'dynamics' as const;
+  readonly name: string;
+  readonly prefix: string;
+  readonly leadsEnabled: boolean;
+  readonly columns: CustomColumnNames;
+  readonly client: DataverseClient;
+  private readonly nameSuffix: boolean;
+  private readonly lostStatusCode: number;
+  private readonly logger: Logger;
+  private readonly catalog: ColumnCatalog;
+  private readonly bodies: WriteBodyBuilder;
+  private readonly customers: CustomerDirectory;
+  private readonly changes: ChangeTracker;
+  private readonly snapshots = new Map<string, RecordSnapshot>();
+  private userId: Promise<string> | undefined;
+
+  constructor(options: DynamicsConnectorOptions) {
+    this.name = options.name;
+    this.prefix = options.prefix ?? 'cosell';
+    this.leadsEnabled = options.leadsEnabled ?? true;
+    this.nameSuffix = options.statusIndicator?.nameSuffix ?? true;
+    this.lostStatusCode = options.lostStatusCode ?? 4;
+    this.logger = options.logger;
+    this.columns = customColumnNames(this.prefix);
+    this.client = new DataverseClient({
+      orgUrl: options.orgUrl,
+      tokenProvider: options.tokenProvider,
+      logger: options.logger,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.onCall ? { onCall: options.onCall } : {}),
+    });
+    this.catalog = new ColumnCatalog(this.client);
+    this.bodies = new WriteBodyBuilder(this.client);
+    this.customers = new CustomerDirectory(this.client);
+    this.changes = new ChangeTracker(this.client);
+  }
+
+  async describe(entities: readonly CrmEntityName[]): Promise<Record<string, CrmEntityMetadata>> {
+    const described = await Promise.all(entities.map((entity) => describeTable(this.client, entity)));
+    return Object.fromEntries(described.map((metadata) => [metadata.entity, metadata]));
+  }
+
+  /** Forget cached column metadata, e.g. after provisioning added columns. */
+  invalidateMetadata(): void {
+    this.catalog.invalidate();
+  }
+
+  async read(ref: CrmRecordRef, columns: readonly ColumnRequest[]): Promise<CrmRecord | null> {
+    return this.fetch(ref.entity, ref.id, columns);
+  }
+
+  async findByReferralId(entity: CrmEntityName, referralId: string, columns: readonly ColumnRequest[]): Promise<CrmRecord | null> {
+    return this.fetch(entity, alternateKey(this.columns.referralIdentifier, referralId), columns);
+  }
+
+  async createForReferral(
+    entity: CrmEntityName,
+    referralId: string,
+    values: Record<string, unknown>,
+    customer: CustomerRefs | undefined,
+    columns: readonly ColumnRequest[],
+    status?: SyncStatusUpdate,
+  ): Promise<CrmRecord> {
+    const table = tableFor(entity);
+    if (!STATUS_TABLES.has(entity)) throw new CrmApiError(`referrals are created as opportunities or leads, not as ${entity}s`, undefined, 'invalidEntity', false);
+    if (entity === 'lead' && !this.leadsEnabled) throw new CrmApiError('lead creation is disabled for this Dynamics connection', undefined, 'leadsDisabled', false);
+
+    const { '@state': wantedState, ...plain } = values;
+    const catalog = await this.catalog.columns(table.logicalName);
+    const body = await this.bodies.build(plain, catalog);
+    // The key travels in the URL; Dataverse copies it into the new row (reference A4: don't repeat it in the body).
+    delete body[this.columns.referralIdentifier];
+    Object.assign(body, customerBinds(entity, customer));
+    body[this.columns.syncWithPartnerCenter] = true;
+    if (status) {
+      const title = typeof plain[table.titleColumn] === 'string' ? stripIndicator(plain[table.titleColumn] as string) : undefined;
+      Object.assign(body, this.statusBody(table, status, this.nameSuffix ? title : undefined));
+    }
+
+    const key = alternateKey(this.columns.referralIdentifier, referralId);
+    let id: string;
+    try {
+      // Keyed create: PATCH by alternate key with If-None-Match: * never updates, so a retry after a lost response or
+      // a crash finds the first record (412) instead of creating a second one (reference A4).
+      const created = await this.client.run({ method: 'PATCH', route: `${table.entitySet}({referralKey})`, idempotent: true, successStatus: 204 }, (signal) =>
+        this.client.api.upsert<Record<string, unknown>, unknown>({ collection: table.entitySet, key, data: body, ifnonematch: '*', signal }),
+      );
+      if (typeof created !== 'string') throw new CrmApiError(`Dataverse PATCH ${table.entitySet} returned no record id`, undefined, 'invalidResponse', false);
+      id = created;
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      const existing = await this.findByReferralId(entity, referralId, columns);
+      if (!existing) throw error;
+      this.logger.info({ entity, id: existing.ref.id }, 'record for referral already exists; returning it');
+      return existing;
+    }
+
+    const ref: CrmRecordRef = { entity, id: id.toLowerCase() };
+    if (typeof wantedState === 'string' && wantedState !== 'open') {
+      // State cannot be set on create (reference A14): close it as a second step.
+      await this.update(ref, { '@state': wantedState }, null);
+    }
+    const record = await this.read(ref, columns);
+    if (!record) throw new CrmApiError(`the ${entity} created for referral ${referralId} could not be read back`, 404, undefined, true);
+    return record;
+  }
+
+  async update(ref: CrmRecordRef, values: Record<string, unknown>, ifVersion: string | null, status?: SyncStatusUpdate): Promise<{ version: string }> {
+    const table = tableFor(ref.entity);
+    const { '@state': wantedState, ...plain } = values;
+    const catalog = await this.catalog.columns(table.logicalName);
+    const body = await this.bodies.build(plain, catalog);
+    const hasStatus = status !== undefined && STATUS_TABLES.has(ref.entity);
+    const titleGiven = table.titleColumn in plain;
+    const needsCurrent = (wantedState !== undefined && table.states !== undefined) || (hasStatus && this.nameSuffix && !titleGiven);
+    // Without a need to read, the last read still serves when it saw this version: it costs nothing and catches a closed opportunity.
+    const current = needsCurrent ? await this.current(ref, ifVersion) : this.remembered(ref, ifVersion);
+
+    if (hasStatus) {
+      const title = titleGiven ? (typeof plain[table.titleColumn] === 'string' ? stripIndicator(plain[table.titleColumn] as string) : undefined) : current?.title;
+      const statusBody = this.statusBody(table, status, this.nameSuffix ? title : undefined);
+      // Re-sending an unchanged name would still fire update events and audit on the seller's record (reference A4).
+      if (!titleGiven && current?.indicator === (status.ok ? '✔' : '✖')) delete statusBody[table.titleColumn];
+      Object.assign(body, statusBody);
+    } else if (titleGiven && typeof body[table.titleColumn] === 'string') {
+      body[table.titleColumn] = stripIndicator(body[table.titleColumn] as string);
+    }
+
+    const transition = this.planTransition(table, ref, wantedState, current);
+    if (transition?.kind === 'columns') Object.assign(body, transition.columns);
+
+    const closedOpportunity = ref.entity === 'opportunity' && current?.statecode !== undefined && current.statecode !== 0;
+    if (closedOpportunity) {
+      const statusOnly = Object.keys(body).every((column) => [this.columns.audit, this.columns.syncStatus, table.titleColumn].includes(column) && !(column in plain));
+      if (statusOnly) {
+        this.logger.debug({ entity: ref.entity, id: ref.id }, 'opportunity is closed and read-only: sync status not written');
+        return { version: current.version };
+      }
+      throw new CrmApiError(
+        `opportunity ${ref.id} is closed (won or lost) and read-only; cosell-sync never reopens a closed opportunity, so the change (${Object.keys(plain).join(', ')}) is not written`,
+        409,
+        'closedOpportunity',
+        false,
+      );
+    }
+
+    let version = current?.version ?? ifVersion ?? undefined;
+    if (Object.keys(body).length > 0) {
+      version = await this.patch(table, ref, body, ifVersion);
+      const title = body[table.titleColumn];
+      this.remember(ref, {
+        version,
+        title: typeof title === 'string' ? stripIndicator(title) : current?.title,
+        indicator: typeof title === 'string' ? currentIndicator(title) : current?.indicator,
+        statecode: transition?.kind === 'columns' ? transition.columns.statecode : current?.statecode,
+      });
+    }
+    if (transition?.kind === 'action') {
+      await this.closeOpportunity(ref, transition.outcome);
+      // The action changed the row's version; re-reading it also refreshes the remembered state.
+      return { version: (await this.current(ref, null)).version };
+    }
+    if (version === undefined) version = (await this.current(ref, null)).version;
+    return { version };
+  }
+
+  async ensureCustomer(customer: CustomerProfile): Promise<CustomerRefs> {
+    return this.customers.ensure(customer);
+  }
+
+  async readCustomer(ref: CrmRecordRef): Promise<CustomerProfile | null> {
+    return this.customers.read(ref);
+  }
+
+  async changesSince(entity: CrmEntityName, cursor: string | null): Promise<CrmChangeBatch> {
+    return this.changes.changesSince(entity, cursor);
+  }
+
+  /**
+   * Only the status columns, without If-Match on the record's version: they are ours, so a seller editing other
+   * columns meanwhile is no conflict, and a conditional write would turn every such concurrent edit into a 412 and a
+   * lost status. The one exception is the ✔/✖ on the name, a seller column: that write is conditional on the version
+   * read just before it (so a rename made in between is never overwritten) and simply redone on 412.
+   */
+  async writeSyncStatus(ref: CrmRecordRef, status: SyncStatusUpdate): Promise<void> {
+    const table = tableFor(ref.entity);
+    if (!STATUS_TABLES.has(ref.entity)) return;
+    for (let attempt = 1; ; attempt += 1) {
+      let current: RecordSnapshot | undefined;
+      if (this.nameSuffix || ref.entity === 'opportunity') current = await this.current(ref, null);
+      if (ref.entity === 'opportunity' && current?.statecode !== undefined && current.statecode !== 0) {
+        this.logger.debug({ entity: ref.entity, id: ref.id }, 'opportunity is closed and read-only: sync status not written');
+        return;
+      }
+      const body = this.statusBody(table, status, this.nameSuffix ? current?.title : undefined);
+      if (current?.indicator === (status.ok ? '✔' : '✖')) delete body[table.titleColumn];
+      const guarded = table.titleColumn in body;
+      try {
+        const version = await this.patch(table, ref, body, guarded && current ? current.version : null);
+        this.remember(ref, { version, title: current?.title, indicator: guarded ? (status.ok ? '✔' : '✖') : current?.indicator, statecode: current?.statecode });
+        return;
+      } catch (error) {
+        if (!(error instanceof CrmPreconditionFailedError) || attempt >= STATUS_WRITE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private statusBody(table: TableInfo, status: SyncStatusUpdate, title: string | undefined): Record<string, unknown> {
+    return statusColumns({ status, columns: this.columns, title, titleColumn: table.titleColumn, titleMaxLength: table.titleMaxLength });
+  }
+
+  private planTransition(
+    table: TableInfo,
+    ref: CrmRecordRef,
+    wantedState: unknown,
+    current: RecordSnapshot | undefined,
+  ): { kind: 'columns'; columns: Record<string, number> } | { kind: 'action'; outcome: 'won' | 'lost' } | undefined {
+    if (wantedState === undefined) return undefined;
+    const states = table.states;
+    if (!states) throw new CrmApiError(`${table.entity} has no @state column`, undefined, 'invalidValue', false);
+    const target = typeof wantedState === 'string' ? states[wantedState] : undefined;
+    if (!target) throw new CrmApiError(`@state of a ${table.entity} must be one of ${Object.keys(states).join(', ')}; got ${JSON.stringify(wantedState)}`, undefined, 'invalidValue', false);
+    if (current?.statecode === target.statecode) return undefined;
+    if (current?.statecode !== undefined && current.statecode !== 0) {
+      // Partner Center's closed states are terminal, so nothing legitimate asks to reopen; a stale plan must not undo a close.
+      this.logger.warn({ entity: ref.entity, id: ref.id, statecode: current.statecode, wanted: wantedState }, 'record is closed; cosell-sync does not reopen it');
+      return undefined;
+    }
+    if (ref.entity === 'opportunity' && (wantedState === 'won' || wantedState === 'lost')) return { kind: 'action', outcome: wantedState };
+    return { kind: 'columns', columns: { statecode: target.statecode, statuscode: target.statuscode } };
+  }
+
+  /** PATCH with If-Match (or `*`, which only guards against creating a row), answered with the new ETag in one round trip. */
+  private async patch(table: TableInfo, ref: CrmRecordRef, body: Record<string, unknown>, ifVersion: string | null): Promise<string> {
+    try {
+      const raw = await this.client.run({ method: 'PATCH', route: `${table.entitySet}({id})`, idempotent: true, successStatus: 200 }, (signal) =>
+        this.client.api.update<Record<string, unknown>, unknown>({
+          collection: table.entitySet,
+          key: ref.id,
+          data: body,
+          ifmatch: ifVersion ?? '*',
+          returnRepresentation: true,
+          select: [table.primaryId],
+          signal,
+        }),
+      );
+      const row = parseResponse(rowSchema, raw, `PATCH ${table.entitySet}`);
+      const etag = row['@odata.etag'];
+      return typeof etag === 'string' ? etag : (await this.current(ref, null)).version;
+    } catch (error) {
+      if (isPreconditionFailed(error) && error instanceof CrmApiError) throw preconditionFailed(`PATCH ${table.entitySet}`, error);
+      throw error;
+    }
+  }
+
+  /** WinOpportunity / LoseOpportunity (reference A7): a won or lost opportunity is closed by action, never by PATCH. */
+  private async closeOpportunity(ref: CrmRecordRef, outcome: 'won' | 'lost'): Promise<void> {
+    const actionName = outcome === 'won' ? 'WinOpportunity' : 'LoseOpportunity';
+    await this.client.run({ method: 'POST', route: actionName, successStatus: 204 }, (signal) =>
+      this.client.api.callAction({
+        actionName,
+        action: {
+          Status: outcome === 'won' ? 3 : this.lostStatusCode,
+          OpportunityClose: {
+            subject: outcome === 'won' ? 'Won (Partner Center referral closed as won)' : 'Lost (Partner Center referral closed as lost)',
+            'opportunityid@odata.bind': `/opportunities(${ref.id})`,
+          },
+        },
+        signal,
+      }),
+    );
+  }
+
+  /**
+   * Version, title and state of a record: from the last read when that read saw `ifVersion` (no request), else a GET
+   * of just those columns. A version other than `ifVersion` fails early: the conditional write would fail anyway.
+   */
+  private async current(ref: CrmRecordRef, ifVersion: string | null): Promise<RecordSnapshot> {
+    const cached = this.snapshots.get(snapshotKey(ref));
+    const table = tableFor(ref.entity);
+    if (ifVersion !== null && cached?.version === ifVersion && (cached.statecode !== undefined || !table.states)) return cached;
+    let raw: unknown;
+    try {
+      raw = await this.client.run({ method: 'GET', route: `${table.entitySet}({id})` }, (signal) =>
+        this.client.api.retrieve({
+          collection: table.entitySet,
+          key: ref.id,
+          select: [table.primaryId, table.titleColumn, ...(table.states ? ['statecode'] : [])],
+          signal,
+        }),
+      );
+    } catch (error) {
+      if (isNotFound(error) && error instanceof CrmApiError) throw new CrmApiError(`${ref.entity} ${ref.id} no longer exists in Dataverse`, 404, error.code, false);
+      throw error;
+    }
+    const snapshot = snapshotOf(table, parseResponse(rowSchema, raw, `GET ${table.entitySet}`));
+    this.remember(ref, snapshot);
+    if (ifVersion !== null && snapshot.version !== ifVersion) {
+      throw new CrmPreconditionFailedError(`${ref.entity} ${ref.id} changed since it was read (version ${ifVersion}, now ${snapshot.version})`);
+    }
+    return snapshot;
+  }
+
+  private async fetch(entity: CrmEntityName, key: string, columns: readonly ColumnRequest[]): Promise<CrmRecord | null> {
+    const table = tableFor(entity);
+    const catalog = await this.catalog.columns(table.logicalName);
+    const plan = planRead(table, columns, catalog);
+    let raw: unknown;
+    let userId: string;
+    try {
+      [raw, userId] = await Promise.all([
+        this.client.run({ method: 'GET', route: key.includes('=') ? `${table.entitySet}({referralKey})` : `${table.entitySet}({id})` }, (signal) =>
+          this.client.api.retrieve({ collection: table.entitySet, key, select: plan.select, ...(plan.expand.length > 0 ? { expand: plan.expand } : {}), signal }),
+        ),
+        this.ourUserId(),
+      ]);
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    const row = parseResponse(rowSchema, raw, `GET ${table.entitySet}`);
+    const id = row[table.primaryId];
+    if (typeof id !== 'string') throw new CrmApiError(`Dataverse GET ${table.entitySet} returned a record without ${table.primaryId}`, undefined, 'invalidResponse', false);
+    const ref: CrmRecordRef = { entity, id: id.toLowerCase() };
+    this.remember(ref, snapshotOf(table, row));
+    return plan.toRecord(ref, row, userId);
+  }
+
+  /** The application user this connection acts as (`WhoAmI`, once): writes by it are ours (reference A14). */
+  private ourUserId(): Promise<string> {
+    if (!this.userId) {
+      const pending = this.client
+        .run({ method: 'GET', route: 'WhoAmI' }, () => this.client.api.callFunction({ name: 'WhoAmI', timeout: this.client.timeoutMs }))
+        .then((raw) => parseResponse(whoAmISchema, raw, 'GET WhoAmI').UserId.toLowerCase());
+      // callFunction deep-copies its request, which breaks an AbortSignal; the library's own timeout stands in for it.
+      pending.catch(() => {
+        if (this.userId === pending) this.userId = undefined;
+      });
+      this.userId = pending;
+    }
+    return this.userId;
+  }
+
+  private remembered(ref: CrmRecordRef, version: string | null): RecordSnapshot | undefined {
+    const cached = this.snapshots.get(snapshotKey(ref));
+    return version !== null && cached?.version === version ? cached : undefined;
+  }
+
+  private remember(ref: CrmRecordRef, snapshot: RecordSnapshot): void {
+    const key = snapshotKey(ref);
+    this.snapshots.delete(key);
+    this.snapshots.set(key, snapshot);
+    if (this.snapshots.size > SNAPSHOT_LIMIT) {
+      const oldest = this.snapshots.keys().next().value;
+      if (oldest !== undefined) this.snapshots.delete(oldest);
+    }
+  }
+}
+
+function snapshotKey(ref: CrmRecordRef): string {
+  return `${ref.entity}:${ref.id.toLowerCase()}`;
+}
+
+/** The referral's customer on the new record: the opportunity's potential customer, account and contact (reference A4/A6). */
+function customerBinds(entity: CrmEntityName, customer: CustomerRefs | undefined): Record<string, string> {
+  if (!customer) return {};
+  const binds: Record<string, string> = {};
+  const account = `/accounts(${customer.account.id})`;
+  if (entity === 'opportunity') binds['customerid_account@odata.bind'] = account;
+  binds['parentaccountid@odata.bind'] = account;
+  const contact = customer.contacts[0];
+  if (contact) binds['parentcontactid@odata.bind'] = `/contacts(${contact.id})`;
+  return binds;
+}

@@ -1,0 +1,54 @@
+import { resolveSecret, type ResolveSecretOptions } from '../../config/secrets.ts';
+import { EntraClientCredentialsProvider } from '../../partner-center/entra-tokens.ts';
+import { StaticTokenProvider, type TokenProvider } from '../../partner-center/tokens.ts';
+import type { Logger } from '../../util/logger.ts';
+import type { DynamicsConfig } from './config.ts';
+import type { DataverseCallRecord } from './dataverse-client.ts';
+import { DynamicsConnector } from './dynamics-connector.ts';
+import { DEFAULT_WEBHOOK_HEADER, type DynamicsWebhookAuth } from './webhook.ts';
+
+export interface DynamicsConnectorDeps {
+  logger: Logger;
+  onCall?: (call: DataverseCallRecord) => void;
+  /** Replaces the token source (tests, or a managed identity the config does not describe). */
+  tokenProvider?: TokenProvider;
+  env?: ResolveSecretOptions['env'];
+}
+
+/** Application (S2S) tokens for the environment: scope `<orgUrl>/.default` (reference A2, C3). */
+export async function dynamicsTokenProvider(config: DynamicsConfig, env?: ResolveSecretOptions['env']): Promise<TokenProvider> {
+  if (config.mode === 'sandbox') return new StaticTokenProvider(config.sandboxToken);
+  if (!config.tenantId || !config.clientId || !config.clientSecret) throw new Error('dynamics: tenantId, clientId and clientSecret are required in entra mode');
+  const clientSecret = await resolveSecret(config.clientSecret, env ? { env } : {});
+  return new EntraClientCredentialsProvider({
+    tenantId: config.tenantId,
+    clientId: config.clientId,
+    clientSecret,
+    authorityHost: config.authorityHost,
+    scope: `${new URL(config.orgUrl).origin}/.default`,
+  });
+}
+
+export async function createDynamicsConnector(config: DynamicsConfig, deps: DynamicsConnectorDeps): Promise<DynamicsConnector> {
+  const tokenProvider = deps.tokenProvider ?? (await dynamicsTokenProvider(config, deps.env));
+  return new DynamicsConnector({
+    name: config.name,
+    orgUrl: config.orgUrl,
+    tokenProvider,
+    prefix: config.prefix,
+    leadsEnabled: config.leadsEnabled,
+    statusIndicator: { nameSuffix: config.statusIndicator.nameSuffix },
+    lostStatusCode: config.lostStatusCode,
+    timeoutMs: config.timeoutMs,
+    logger: deps.logger.child({ component: 'dynamics', connection: config.name }),
+    ...(deps.onCall ? { onCall: deps.onCall } : {}),
+  });
+}
+
+/** The webhook credential from config, resolved: what `setupDynamics` registers and `verifyWebhookAuth` checks. */
+export async function dynamicsWebhookAuth(config: DynamicsConfig, env?: ResolveSecretOptions['env']): Promise<DynamicsWebhookAuth | undefined> {
+  const webhook = config.webhook;
+  if (!webhook) return undefined;
+  const secret = await resolveSecret(webhook.secret, env ? { env } : {});
+  return webhook.auth === 'WebhookKey' ? { kind: 'WebhookKey', secret } : { kind: 'HttpHeader', headerName: webhook.headerName || DEFAULT_WEBHOOK_HEADER, secret };
+}

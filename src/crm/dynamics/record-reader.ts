@@ -1,0 +1,123 @@
+import type { Expand } from 'dynamics-web-api';
+import { z } from 'zod';
+import type { ColumnRequest, CrmRecord, CrmRecordRef } from '../connector.ts';
+import { CrmApiError } from '../connector.ts';
+import { isLookupColumn, type ColumnInfo } from './column-catalog.ts';
+import { stripIndicator } from './sync-status.ts';
+import { CUSTOMER_LOOKUPS, stateName, type TableInfo } from './tables.ts';
+import { fromWire } from './wire-values.ts';
+
+/*
+ * One GET per record read: the requested columns plus what every read needs (version, modification stamp and user,
+ * state, title), with lookups requested as `lookup: { entity, by }` expanded to the `by` column so a currency comes
+ * back as its ISO code in the same request.
+ */
+
+export interface ReadPlan {
+  select: string[];
+  expand: Expand[];
+  toRecord(ref: CrmRecordRef, row: Record<string, unknown>, ourUserId: string | undefined): CrmRecord;
+}
+
+/** What the connector remembers of the last read of a record, so an update can often skip re-reading it. */
+export interface RecordSnapshot {
+  version: string;
+  /** The title (name / subject) without the indicator, and the indicator currently shown. */
+  title: string | undefined;
+  indicator: string | undefined;
+  statecode: number | undefined;
+}
+
+export const rowSchema = z.record(z.string(), z.unknown());
+
+/**
+ * The navigation property of a lookup: a customer lookup's is `<column>_<table>` (`customerid_account`), a system
+ * lookup's its logical name, a custom lookup's its schema name (navigation names are case-sensitive, reference A4).
+ */
+export function navigationProperty(column: string, info: ColumnInfo | undefined, targetEntity?: string): string {
+  if (CUSTOMER_LOOKUPS.has(column) && targetEntity) return `${column}_${targetEntity}`;
+  return info?.isCustom ? info.schemaName : column;
+}
+
+function versionOf(row: Record<string, unknown>, operation: string): string {
+  const etag = row['@odata.etag'];
+  if (typeof etag !== 'string' || etag === '') throw new CrmApiError(`Dataverse ${operation} returned a record without @odata.etag`, undefined, 'invalidResponse', false);
+  return etag;
+}
+
+export function snapshotOf(table: TableInfo, row: Record<string, unknown>): RecordSnapshot {
+  const rawTitle = row[table.titleColumn];
+  const title = typeof rawTitle === 'string' ? rawTitle : undefined;
+  const indicator = title === undefined ? undefined : /([✔✖])\uFE0F?\s*$/u.exec(title)?.[1];
+  return {
+    version: versionOf(row, `GET ${table.entitySet}`),
+    title: title === undefined ? undefined : stripIndicator(title),
+    indicator,
+    statecode: typeof row.statecode === 'number' ? row.statecode : undefined,
+  };
+}
+
+export function planRead(table: TableInfo, columns: readonly ColumnRequest[], catalog: Map<string, ColumnInfo>): ReadPlan {
+  const select = new Set<string>([table.primaryId, 'modifiedon', '_modifiedby_value', table.titleColumn]);
+  if (table.states) select.add('statecode');
+  const expand: Expand[] = [];
+  const extractors: Array<(row: Record<string, unknown>) => [string, unknown]> = [];
+
+  for (const column of columns) {
+    const name = column.name;
+    if (name === '@state') {
+      extractors.push((row) => [name, stateName(table, row.statecode) ?? null]);
+      continue;
+    }
+    const info = catalog.get(name);
+    if (column.lookup) {
+      const property = navigationProperty(name, info, column.lookup.entity);
+      const by = column.lookup.by;
+      if (!expand.some((item) => item.property === property)) expand.push({ property, select: [by] });
+      extractors.push((row) => {
+        const related = row[property];
+        return [name, related && typeof related === 'object' ? fromWire((related as Record<string, unknown>)[by], undefined) : null];
+      });
+      continue;
+    }
+    if (/^_.+_value$/.test(name)) {
+      select.add(name);
+      extractors.push((row) => [name, row[name] ?? null]);
+      continue;
+    }
+    if (isLookupColumn(info)) {
+      const property = `_${name}_value`;
+      select.add(property);
+      extractors.push((row) => [name, row[property] ?? null]);
+      continue;
+    }
+    select.add(name);
+    if (name === table.titleColumn && table.states) {
+      // The indicator is ours, not the seller's: a ✔ that turns into ✖ must never look like a renamed record.
+      extractors.push((row) => [name, typeof row[name] === 'string' ? stripIndicator(row[name]) : (row[name] ?? null)]);
+    } else {
+      extractors.push((row) => [name, fromWire(row[name], info)]);
+    }
+  }
+
+  return {
+    select: [...select],
+    expand,
+    toRecord(ref, row, ourUserId) {
+      const values: Record<string, unknown> = {};
+      for (const extract of extractors) {
+        const [name, value] = extract(row);
+        values[name] = value;
+      }
+      const modifiedOn = fromWire(row.modifiedon, undefined);
+      const modifiedBy = row._modifiedby_value;
+      return {
+        ref,
+        version: versionOf(row, `GET ${table.entitySet}`),
+        modifiedAt: typeof modifiedOn === 'string' ? modifiedOn : new Date(0).toISOString(),
+        modifiedByUs: ourUserId !== undefined && typeof modifiedBy === 'string' && modifiedBy.toLowerCase() === ourUserId.toLowerCase(),
+        values,
+      };
+    },
+  };
+}

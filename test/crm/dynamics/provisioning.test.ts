@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ASSISTANCE_OPTION_BASE, SYNC_STATUS_OPTIONS } from '../../../src/crm/dynamics/custom-columns.ts';
+import { DynamicsSetupError, setupDynamics, type SetupProgress } from '../../../src/crm/dynamics/provisioning.ts';
+import { parseDataverseWebhook, verifyWebhookAuth, type DynamicsWebhookAuth } from '../../../src/crm/dynamics/webhook.ts';
+import { SANDBOX_USERS } from '../../../src/sandbox/dataverse/index.ts';
+import { silentLogger } from '../../../src/util/logger.ts';
+import { startHarness, WebhookReceiver, type Harness } from './helpers.ts';
+
+const AUTH: DynamicsWebhookAuth = { kind: 'HttpHeader', headerName: 'x-cosell-webhook-key', secret: 's3cret-value-for-tests' };
+
+interface StepRow {
+  name: string;
+  message: string;
+  entity: string;
+  url: string;
+  filteringattributes: string | null;
+  enabled: boolean;
+}
+
+describe('setupDynamics and webhooks against the Dataverse sandbox', () => {
+  let h: Harness;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    receiver = await new WebhookReceiver().start();
+  });
+  afterAll(async () => {
+    await receiver.close();
+    await h.close();
+  });
+
+  it('creates the columns, keys and webhook registration once, and finds them all on a re-run', async () => {
+    const progress: SetupProgress[] = [];
+    const first = await setupDynamics({ connector: h.connector, webhookUrl: receiver.url, webhookAuth: AUTH, logger: silentLogger(), onProgress: (event) => progress.push(event) });
+    expect(first.created).toEqual(
+      expect.arrayContaining([
+        'column opportunity.cosell_syncwithpartnercenter',
+        'column opportunity.cosell_referralidentifier',
+        'column opportunity.cosell_howcanmicrosofthelp',
+        'column opportunity.cosell_audit',
+        'column opportunity.cosell_syncstatus',
+        'key opportunity.cosell_opportunity_referralid_key',
+        'key lead.cosell_lead_referralid_key',
+        'column lead.cosell_referralidentifier',
+        'webhook endpoint cosell-sync',
+        'webhook step Create of opportunity',
+        'webhook step Update of opportunity',
+        'webhook step Win of opportunity',
+        'webhook step Lose of opportunity',
+        'webhook step Create of lead',
+        'webhook step Update of lead',
+      ]),
+    );
+    expect(first.created).toHaveLength(9 + 1 + 5 + 1 + 1 + 6);
+    expect(first.published).toEqual(['opportunity', 'lead']);
+    expect(progress.filter((event) => event.status === 'created').map((event) => event.item)).toEqual(first.created);
+
+    const steps = (await h.control<{ value: StepRow[] }>('GET', '/_sandbox/webhooks/steps')).body.value;
+    expect(steps.map((step) => `${step.message} ${step.entity}`).sort()).toEqual(['Create lead', 'Create opportunity', 'Lose opportunity', 'Update lead', 'Update opportunity', 'Win opportunity']);
+    expect(steps.every((step) => step.url === receiver.url && step.enabled)).toBe(true);
+
+    h.calls.length = 0;
+    const second = await setupDynamics({ connector: h.connector, webhookUrl: receiver.url, webhookAuth: AUTH, logger: silentLogger() });
+    expect(second.created).toEqual([]);
+    expect(second.updated).toEqual([]);
+    expect(second.published).toEqual([]);
+    expect([...second.found].sort()).toEqual([...first.created, ...first.found].sort());
+    expect(h.calls.filter((call) => call.method !== 'GET')).toEqual([]);
+    expect((await h.control<{ value: StepRow[] }>('GET', '/_sandbox/webhooks/steps')).body.value).toHaveLength(6);
+  });
+
+  it('describes the custom columns with their types and choice options', async () => {
+    const metadata = await h.connector.describe(['opportunity', 'lead']);
+    const opportunity = metadata.opportunity?.columns ?? {};
+    expect(opportunity.cosell_syncwithpartnercenter).toMatchObject({ type: 'boolean' });
+    expect(opportunity.cosell_referralidentifier).toMatchObject({ type: 'string', maxLength: 100 });
+    expect(opportunity.cosell_referrallink).toMatchObject({ type: 'url', maxLength: 500 });
+    expect(opportunity.cosell_audit).toMatchObject({ type: 'memo', maxLength: 100_000 });
+    expect(opportunity.cosell_howcanmicrosofthelp).toEqual({
+      name: 'cosell_howcanmicrosofthelp',
+      type: 'picklist',
+      options: [0, 1, 2, 3, 4, 5].map((offset) => ASSISTANCE_OPTION_BASE + offset),
+    });
+    expect(opportunity.cosell_syncstatus?.options).toEqual(Object.values(SYNC_STATUS_OPTIONS));
+    expect(opportunity['@state']).toEqual({ name: '@state', type: 'virtual', options: ['open', 'won', 'lost'] });
+    expect(opportunity.estimatedvalue).toMatchObject({ type: 'money' });
+    expect(opportunity.estimatedclosedate).toMatchObject({ type: 'date' });
+    expect(opportunity.modifiedon).toMatchObject({ type: 'datetime' });
+    expect(opportunity.transactioncurrencyid).toMatchObject({ type: 'lookup', target: 'transactioncurrency' });
+    expect(opportunity.statuscode?.options).toEqual([1, 2, 3, 4, 5]);
+    expect(metadata.lead?.columns['@state']?.options).toEqual(['open', 'qualified', 'disqualified']);
+    expect(metadata.lead?.columns.cosell_howcanmicrosofthelp).toBeUndefined();
+  });
+
+  it('delivers a seller change as a RemoteExecutionContext the parser and auth check accept', async () => {
+    const created = await h.control<{ opportunityid: string }>('POST', '/_sandbox/records/opportunities', { name: 'Seller opportunity' });
+    expect(created.status).toBe(201);
+    const id = created.body.opportunityid;
+    const delivery = await receiver.waitFor((webhook) => webhook.body.includes(id) && webhook.headers['x-ms-dynamics-request-name'] === 'Create');
+
+    const event = parseDataverseWebhook(delivery.body);
+    expect(event).toMatchObject({ entity: 'opportunity', id, messageName: 'Create', initiatingUserId: SANDBOX_USERS.seller.id, depth: 1 });
+    expect(event.operationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number.isNaN(Date.parse(event.occurredAt ?? ''))).toBe(false);
+
+    const url = new URL(delivery.url, 'http://localhost');
+    expect(verifyWebhookAuth(delivery.headers, url.searchParams, AUTH)).toEqual({ ok: true });
+    expect(verifyWebhookAuth(delivery.headers, url.searchParams, { ...AUTH, secret: 'another-secret' })).toEqual({ ok: false, reason: 'wrong header x-cosell-webhook-key' });
+    expect(verifyWebhookAuth({ ...delivery.headers, 'x-cosell-webhook-key': 'guess' }, url.searchParams, AUTH).ok).toBe(false);
+    expect(verifyWebhookAuth({}, url.searchParams, AUTH)).toEqual({ ok: false, reason: 'missing header x-cosell-webhook-key' });
+  });
+
+  it('reports our own writes with our user, so the ingress can recognise echoes', async () => {
+    const record = await h.connector.createForReferral('opportunity', 'echo-referral', { name: 'Ours' }, undefined, [{ name: 'name' }]);
+    const delivery = await receiver.waitFor((webhook) => webhook.body.includes(record.ref.id));
+    expect(parseDataverseWebhook(delivery.body).initiatingUserId).toBe(SANDBOX_USERS.application.id);
+  });
+
+  it('narrows Update steps to the filtering attributes and then fires only for them', async () => {
+    const report = await setupDynamics({
+      connector: h.connector,
+      webhookUrl: receiver.url,
+      webhookAuth: AUTH,
+      filteringAttributes: { opportunity: ['name', 'EstimatedValue', 'statecode'] },
+      logger: silentLogger(),
+    });
+    expect(report.updated).toEqual(['webhook step Update of opportunity']);
+    expect(report.created).toEqual([]);
+    const steps = (await h.control<{ value: StepRow[] }>('GET', '/_sandbox/webhooks/steps')).body.value;
+    expect(steps.find((step) => step.message === 'Update' && step.entity === 'opportunity')?.filteringattributes).toBe('estimatedvalue,name,statecode');
+
+    const created = await h.control<{ opportunityid: string }>('POST', '/_sandbox/records/opportunities', { name: 'Filter test' });
+    const id = created.body.opportunityid;
+    await h.control('PATCH', `/_sandbox/records/opportunities/${id}`, { description: 'not a synced column' });
+    await h.control('PATCH', `/_sandbox/records/opportunities/${id}`, { estimatedvalue: 5 });
+    const update = await receiver.waitFor((webhook) => webhook.body.includes(id) && webhook.headers['x-ms-dynamics-request-name'] === 'Update');
+    expect(update.body).toContain('estimatedvalue');
+    expect(receiver.received.filter((webhook) => webhook.body.includes(id) && webhook.headers['x-ms-dynamics-request-name'] === 'Update')).toHaveLength(1);
+  });
+
+  it('surfaces the Dataverse message when a step fails', async () => {
+    const error = await setupDynamics({ connector: h.connector, prefix: 'other', solutionUniqueName: 'NoSuchSolution', logger: silentLogger() }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DynamicsSetupError);
+    expect((error as Error).message).toMatch(/^column opportunity\.other_syncwithpartnercenter: Dataverse POST .*NoSuchSolution.* does not exist/);
+  });
+
+  it('rejects a prefix that is not a publisher prefix before calling Dataverse', async () => {
+    h.calls.length = 0;
+    await expect(setupDynamics({ connector: h.connector, prefix: 'Bad_Prefix', logger: silentLogger() })).rejects.toThrow(/publisher prefix/);
+    expect(h.calls).toEqual([]);
+  });
+});
