@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secretRefSchema as secretRef } from './secrets.ts';
+import { dynamicsConfigSchema } from '../crm/dynamics/config.ts';
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a host name, optionally with :port');
 
@@ -40,8 +41,27 @@ const partnerCenterAuthSchema = z.discriminatedUnion('mode', [
     .strict(),
 ]);
 
+export const syncSchema = z
+  .object({
+    /** Pairs synced in parallel (different pairs; one pair is always serialized). */
+    concurrency: z.number().int().min(1).max(64).default(8),
+    /** How often the reconciler lists what changed on every side, as a safety net for lost notifications. */
+    reconcileIntervalSeconds: z.number().int().min(5).default(60),
+    /** Each pass re-lists this far behind its watermark (clock skew, late visibility of changes). */
+    reconcileOverlapSeconds: z.number().int().min(0).default(300),
+    /** How far back the very first pass looks. */
+    initialLookbackHours: z.number().min(0).default(24),
+    maxAttempts: z.number().int().min(1).max(50).default(10),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
+    sync: syncSchema.prefault({}),
+    /** Mapping file per connection kind; defaults to the bundled mappings/<kind>.yaml. */
+    mappings: z.object({ dynamics: z.string().min(1).optional() }).strict().prefault({}),
+    /** The Dynamics 365 (Dataverse) connection; absent = not synced. */
+    dynamics: dynamicsConfigSchema.optional(),
     server: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),

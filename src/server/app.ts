@@ -6,6 +6,9 @@ import type { Metrics } from './metrics.ts';
 import { partnerCenterWebhookRoute } from './routes/partner-center-webhook.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { dashboardRoute } from './routes/dashboard.ts';
+import { dynamicsWebhookRoute, type DynamicsWebhookDeps } from './routes/dynamics-webhook.ts';
+import { engineAdminRoutes } from './routes/engine-admin.ts';
+import type { Engine } from '../sync/engine.ts';
 
 export interface AppDeps {
   store: Store;
@@ -13,7 +16,8 @@ export interface AppDeps {
   metrics: Metrics;
   verifier: WebhookSignatureVerifier;
   bodyLimitBytes: number;
-  connections?: readonly string[];
+  engine?: Engine | undefined;
+  dynamicsWebhook?: DynamicsWebhookDeps['connection'];
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -42,9 +46,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     logger: deps.logger,
     bodyLimitBytes: deps.bodyLimitBytes,
-    connections: deps.connections ?? [],
+    connections: deps.engine ? [...deps.engine.connections.keys()] : [],
+  });
+  dynamicsWebhookRoute(app, {
+    inbox: deps.store.inbox,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    bodyLimitBytes: deps.bodyLimitBytes,
+    connection: deps.dynamicsWebhook,
   });
   adminRoutes(app, deps.store);
+  engineAdminRoutes(app, deps.store, deps.engine);
   dashboardRoute(app);
 
   app.get('/healthz', async (_request, reply) => {

@@ -10,6 +10,8 @@ export interface FieldRule {
   key: string;
   direction: FieldDirection;
   conflict: ConflictPolicy;
+  /** Only synced when a pair is first linked (e.g. "Sync with Partner Center = Yes" on records created from PC). */
+  linkOnly?: boolean;
 }
 
 /**
@@ -21,10 +23,12 @@ export interface EntityMapping {
   fields: readonly FieldRule[];
   /** CRM columns to read so that `crmToCanonical` has what it needs. */
   columns: readonly ColumnRequest[];
-  referralToCanonical(referral: Referral): CanonicalRecord;
+  /** Whether some field reads Microsoft's referral of the engagement (costs one more Partner Center read). */
+  readsMicrosoftReferral: boolean;
+  referralToCanonical(referral: Referral, microsoftReferral?: Referral | null): CanonicalRecord;
   crmToCanonical(values: Record<string, unknown>): CanonicalRecord;
   canonicalToCrm(changes: CanonicalRecord): Record<string, unknown>;
-  canonicalToReferralChanges(changes: CanonicalRecord): FieldChange[];
+  canonicalToReferralChanges(changes: CanonicalRecord, current?: Referral): FieldChange[];
 }
 
 export interface MergeResult {

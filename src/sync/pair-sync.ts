@@ -20,8 +20,8 @@ import type { JobHandler } from './worker.ts';
 export const WELL_KNOWN = {
   syncEnabled: 'syncWithPartnerCenter',
   referralId: 'referralId',
-  assistance: 'assistance',
-  visibility: 'visibility',
+  assistance: 'howCanMicrosoftHelp',
+  visibility: 'referralVisibility',
 } as const;
 
 export interface ConnectionPolicy {
@@ -187,7 +187,7 @@ export class PairSync {
   ): Promise<void> {
     const connector = connection.connector;
     const referralId = referral.id as string;
-    const pc = mapping.referralToCanonical(referral);
+    const pc = mapping.referralToCanonical(referral, await this.microsoftSide(referral, mapping));
     const outbound: CanonicalRecord = {};
     for (const field of mapping.fields) {
       const value = pc[field.key];
@@ -257,6 +257,18 @@ export class PairSync {
     await this.reconcilePair(reread.referral, reread.eTag, record, mapping, null, job, connection, 'crm', audit);
   }
 
+  /**
+   * Microsoft's own referral in a co-sell engagement carries its side of the deal (Microsoft's CRM id and status).
+   * Read only when the mapping uses it and the deal is shared: one more Partner Center call for co-sell pairs.
+   */
+  private async microsoftSide(referral: Referral, mapping: EntityMapping): Promise<Referral | null | undefined> {
+    if (!mapping.readsMicrosoftReferral) return undefined;
+    if (referral.type !== 'Shared' || typeof referral.engagementId !== 'string') return null;
+    const escaped = referral.engagementId.replaceAll("'", "''");
+    const page = await this.deps.referrals.listPage({ filter: `engagementId eq '${escaped}'` });
+    return page.referrals.find((r) => r.id !== referral.id && r.organizationId !== referral.organizationId) ?? null;
+  }
+
   private outboundToPc(mapping: EntityMapping, crm: CanonicalRecord): CanonicalRecord {
     const out: CanonicalRecord = {};
     for (const field of mapping.fields) {
@@ -288,7 +300,7 @@ export class PairSync {
     const { store, referrals, merge } = this.deps;
     const connector = connection.connector;
     const referralId = referral.id as string;
-    const pc = mapping.referralToCanonical(referral);
+    const pc = mapping.referralToCanonical(referral, await this.microsoftSide(referral, mapping));
     const crm = mapping.crmToCanonical(record.values);
     // The link fields are ours: they always follow the pair, whatever the merge would say.
     pc[WELL_KNOWN.referralId] = referralId;
@@ -313,11 +325,11 @@ export class PairSync {
       }
     }
     // Partner Center enforces its status table; a change it would reject is held back and audited, not sent.
-    const targetStatus = mapping.canonicalToReferralChanges(toPc).find((c) => pathOf(c.path) === 'status')?.value;
+    const targetStatus = mapping.canonicalToReferralChanges(toPc, referral).find((c) => pathOf(c.path) === 'status')?.value;
     if (typeof targetStatus === 'string' && typeof referral.status === 'string' && !canTransition(referral.status, targetStatus)) {
       for (const key of Object.keys(toPc)) {
         const touchesStatus = mapping
-          .canonicalToReferralChanges({ [key]: toPc[key] ?? null })
+          .canonicalToReferralChanges({ [key]: toPc[key] ?? null }, referral)
           .some((c) => ['status', 'substatus'].includes(pathOf(c.path)));
         if (!touchesStatus) continue;
         skipped.push(this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], toPc[key], 'skipped', `Partner Center does not allow ${referral.status} → ${targetStatus}`));
@@ -338,7 +350,7 @@ export class PairSync {
       crmVersion = (await connector.update(record.ref, crmChanges, record.version, { ok: true, auditLines: lines })).version;
     }
     let pcEtag: string | null = eTag ?? null;
-    const pcChanges = mapping.canonicalToReferralChanges(toPc);
+    const pcChanges = mapping.canonicalToReferralChanges(toPc, referral);
     // "CRM ID" on the referral, as Microsoft's connector fills it; also what finds the pair again after a crash.
     if (referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {
       pcChanges.push({ path: ['externalReferenceId'], value: record.ref.id });

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Store } from '../../store/types.ts';
+import type { Engine } from '../../sync/engine.ts';
+
+const limitQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    before: z.coerce.number().int().positive().optional(),
+    connection: z.string().min(1).optional(),
+    referralId: z.string().min(1).optional(),
+    crmId: z.string().min(1).optional(),
+    open: z.enum(['true', 'false']).optional(),
+  })
+  .strict();
+
+const reconcileBody = z.object({ since: z.iso.datetime({ offset: true }).optional() }).strict();
+
+function badRequest(message: string) {
+  return { error: { code: 'invalid_request', message } };
+}
+
+/** Operators' API for the sync engine: status, audit, conflicts, dead letters, and on-demand sync/reconcile. */
+export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: Engine | undefined): void {
+  const parse = (query: unknown) => limitQuery.safeParse(query);
+
+  app.get('/api/status', async () => ({
+    connections: engine ? [...engine.connections.keys()] : [],
+    queueDepth: store.jobs.depth(),
+    inFlight: engine?.worker.inFlight ?? 0,
+    deadLetters: store.sync.deadLetters({ open: true, limit: 1000 }).length,
+    heldConflicts: store.sync.conflicts().length,
+    lastSync: store.sync.audit({ limit: 1 })[0]?.at ?? null,
+    watermarks: Object.fromEntries(
+      ['partner-center:referrals', ...[...(engine?.connections.keys() ?? [])].flatMap((c) => [`${c}:opportunity`, `${c}:lead`])].map(
+        (key) => [key, store.sync.getWatermark(key)],
+      ),
+    ),
+  }));
+
+  app.get('/api/audit', async (request, reply) => {
+    const q = parse(request.query);
+    if (!q.success) return reply.code(400).send(badRequest(q.error.issues[0]?.message ?? 'invalid query'));
+    const { limit, before, connection, referralId, crmId } = q.data;
+    return { entries: store.sync.audit({ limit, ...(before ? { beforeId: before } : {}), ...(connection ? { connection } : {}), ...(referralId ? { referralId } : {}), ...(crmId ? { crmId } : {}) }) };
+  });
+
+  app.get('/api/conflicts', async () => ({ conflicts: store.sync.conflicts() }));
+
+  app.get('/api/dead-letters', async (request, reply) => {
+    const q = parse(request.query);
+    if (!q.success) return reply.code(400).send(badRequest(q.error.issues[0]?.message ?? 'invalid query'));
+    return { deadLetters: store.sync.deadLetters({ limit: q.data.limit, open: q.data.open !== 'false' }) };
+  });
+
+  app.post('/api/dead-letters/:id/replay', async (request, reply) => {
+    const id = Number((request.params as { id: string }).id);
+    if (!Number.isInteger(id) || id <= 0) return reply.code(400).send(badRequest('dead letter id must be a positive integer'));
+    if (!store.sync.replayDeadLetter(id)) return reply.code(404).send({ error: { code: 'not_found', message: `no open dead letter ${id}` } });
+    return { replayed: id };
+  });
+
+  app.post('/api/sync/referral/:id', async (request, reply) => {
+    const referralId = (request.params as { id: string }).id;
+    if (!engine || engine.connections.size === 0) return reply.code(409).send({ error: { code: 'no_connections', message: 'no CRM connection is configured' } });
+    await store.jobs.enqueue([...engine.connections.keys()].map((connection) => ({ connection, cause: 'manual' as const, referralId })));
+    return reply.code(202).send({ enqueued: [...engine.connections.keys()].map((c) => `${c}:ref:${referralId}`) });
+  });
+
+  app.post('/api/reconcile', async (request, reply) => {
+    if (!engine) return reply.code(409).send({ error: { code: 'no_connections', message: 'no CRM connection is configured' } });
+    const body = reconcileBody.safeParse(request.body ?? {});
+    if (!body.success) return reply.code(400).send(badRequest(`since: ${body.error.issues[0]?.message ?? 'invalid'}`));
+    const report = await engine.reconciler.runOnce(body.data.since ? { since: body.data.since } : {});
+    return report;
+  });
+}

@@ -1,0 +1,100 @@
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/schema.ts';
+import type { CrmConnector, CrmEntityName } from '../crm/connector.ts';
+import { createDynamicsConnector } from '../crm/dynamics/index.ts';
+import type { ReferralsClient } from '../partner-center/referrals-client.ts';
+import type { Store } from '../store/types.ts';
+import type { Logger } from '../util/logger.ts';
+import { bindMapping } from './binding.ts';
+import { assertValidMapping, loadMappingFile, type MappingSpec } from './mapping/index.ts';
+import { mergeRecord } from './merge/index.ts';
+import { PairSync, type ConnectionSetup } from './pair-sync.ts';
+import { Reconciler } from './reconciler.ts';
+import { Worker } from './worker.ts';
+
+type CallRecorder = (call: { api: string; method: string; route: string; status: number | string; durationMs: number }) => void;
+
+/** The bundled default mappings live next to the sources, not in the user's working directory. */
+export function bundledMappingPath(kind: 'dynamics' | 'salesforce'): string {
+  return fileURLToPath(new URL(`../../mappings/${kind}.yaml`, import.meta.url));
+}
+
+export interface LoadedConnection extends ConnectionSetup {
+  spec: MappingSpec;
+}
+
+/**
+ * Builds every configured CRM connection and checks its mapping against the CRM's live metadata, so a broken mapping
+ * stops start-up (exit code 2) instead of failing record by record.
+ */
+export async function loadConnections(config: Config, logger: Logger, onCall?: CallRecorder): Promise<Map<string, LoadedConnection>> {
+  const connections = new Map<string, LoadedConnection>();
+  if (config.dynamics) {
+    const connector = await createDynamicsConnector(config.dynamics, { logger, ...(onCall ? { onCall } : {}) });
+    const spec = await loadMappingFile(config.mappings.dynamics ?? bundledMappingPath('dynamics'), 'dynamics', {
+      prefix: config.dynamics.prefix,
+    });
+    const entities = Object.keys(spec.entities) as CrmEntityName[];
+    assertValidMapping(spec, await connector.describe(entities));
+    connections.set(connector.name, {
+      connector,
+      spec,
+      mappings: bindMapping(spec),
+      policy: { leads: config.dynamics.leadsEnabled },
+    });
+  }
+  return connections;
+}
+
+export interface Engine {
+  connections: ReadonlyMap<string, LoadedConnection>;
+  worker: Worker;
+  reconciler: Reconciler;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createEngine(options: {
+  config: Config;
+  store: Store;
+  referrals: ReferralsClient;
+  connections: ReadonlyMap<string, LoadedConnection>;
+  logger: Logger;
+  onJobOutcome?: (outcome: 'done' | 'retry' | 'dead', durationMs: number) => void;
+}): Engine {
+  const { config, store, referrals, connections, logger } = options;
+  const pairSync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: logger.child({ component: 'sync' }) });
+  const worker = new Worker({
+    jobs: store.jobs,
+    handler: pairSync.handler,
+    logger: logger.child({ component: 'worker' }),
+    concurrency: config.sync.concurrency,
+    maxAttempts: config.sync.maxAttempts,
+    ...(options.onJobOutcome ? { onOutcome: (outcome, _job, ms) => options.onJobOutcome?.(outcome, ms) } : {}),
+  });
+  const connectors: CrmConnector[] = [...connections.values()].map((c) => c.connector);
+  const reconciler = new Reconciler({
+    store,
+    referrals,
+    connectors,
+    entities: ['opportunity', 'lead'],
+    logger: logger.child({ component: 'reconciler' }),
+    intervalMs: config.sync.reconcileIntervalSeconds * 1000,
+    overlapMs: config.sync.reconcileOverlapSeconds * 1000,
+    initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
+  });
+  return {
+    connections,
+    worker,
+    reconciler,
+    start() {
+      worker.start();
+      reconciler.start();
+    },
+    async stop() {
+      await reconciler.stop();
+      await worker.stop();
+      for (const c of connectors) await c.close?.();
+    },
+  };
+}

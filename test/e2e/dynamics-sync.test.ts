@@ -1,0 +1,186 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { createDynamicsConnector } from '../../src/crm/dynamics/factory.ts';
+import { setupDynamics } from '../../src/crm/dynamics/provisioning.ts';
+import { partnerCenterClients, type PartnerCenterClients } from '../../src/partner-center/from-config.ts';
+import { REFERRAL_EVENT_NAMES } from '../../src/partner-center/webhook-event.ts';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
+import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/sandbox/partner-center/index.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+import { freePort } from '../support/service-process.ts';
+import { makeTempDir } from '../support/tmp.ts';
+
+type Row = Record<string, unknown>;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 8_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function json<T>(url: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url} → ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * Dynamics 365 end to end on the sandboxes: Partner Center signs webhooks, the service verifies them, the engine reads
+ * both sides through the real clients (dynamics-web-api for Dataverse) and writes only what changed.
+ */
+describe('two-way sync with Dynamics 365 (sandboxes)', () => {
+  const tmp = makeTempDir();
+  let pc: PartnerCenterSandbox;
+  let dv: DataverseSandbox;
+  let service: RunningService;
+  let clients: PartnerCenterClients;
+
+  const opportunities = async (): Promise<Row[]> => (await json<{ value: Row[] }>(`${dv.url}/_sandbox/records/opportunities`)).value;
+  const opportunityFor = async (referralId: string): Promise<Row | undefined> =>
+    (await opportunities()).find((o) => o.cosell_referralidentifier === referralId);
+  const pcRequests = async () => json<{ total: number; routes: Record<string, number> }>(`${pc.url}/_sandbox/requests`);
+  const dvRequests = async () => json<{ total: number; routes: Record<string, number> }>(`${dv.url}/_sandbox/requests`);
+  const writes = (routes: Record<string, number>) =>
+    Object.entries(routes)
+      .filter(([route]) => /^(POST|PATCH|PUT|DELETE) /.test(route))
+      .reduce((sum, [, n]) => sum + n, 0);
+
+  beforeAll(async () => {
+    pc = await startPartnerCenterSandbox({ port: 0, delivery: { initialDelayMs: 50, maxDelayMs: 200 } });
+    dv = await startDataverseSandbox({ port: 0, webhookRetryDelayMs: 50 });
+    const anchor = join(tmp.path, 'root.pem');
+    writeFileSync(anchor, pc.rootCertificatePem);
+    const secretFile = join(tmp.path, 'dv-webhook.secret');
+    writeFileSync(secretFile, 'dv-webhook-secret-for-tests\n');
+    const port = await freePort();
+    const pcHost = new URL(pc.url).host;
+    const config = parseConfig('test', {
+      server: { host: '127.0.0.1', port },
+      store: { path: join(tmp.path, 'cosell.db') },
+      log: { level: 'silent' },
+      sync: { reconcileIntervalSeconds: 3600 },
+      partnerCenter: {
+        referralsApiUrl: pc.url,
+        webhooksApiUrl: pc.url,
+        auth: { mode: 'sandbox' },
+        webhooks: { certificateHosts: [pcHost], insecureHttpHosts: [pcHost], trustAnchors: [anchor] },
+      },
+      dynamics: { orgUrl: dv.url, mode: 'sandbox', webhook: { secret: { file: secretFile } } },
+    });
+    // What `cosell setup dynamics` does: custom columns, key, webhook endpoint and steps.
+    const connector = await createDynamicsConnector(config.dynamics!, { logger: silentLogger() });
+    await setupDynamics({
+      connector,
+      logger: silentLogger(),
+      webhookUrl: `http://127.0.0.1:${port}/webhooks/dynamics`,
+      webhookAuth: { kind: 'HttpHeader', headerName: 'x-cosell-webhook-key', secret: 'dv-webhook-secret-for-tests' },
+    });
+    service = await startService(config, silentLogger());
+    clients = await partnerCenterClients(config.partnerCenter);
+    await clients.webhooks.register({ webhookUrl: `${service.url}/webhooks/partner-center`, webhookEvents: [...REFERRAL_EVENT_NAMES] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await service?.close();
+    await pc?.close();
+    await dv?.close();
+    tmp.cleanup();
+  });
+
+  let referralId = '';
+
+  it('a co-sell referral shared by Microsoft becomes a Dynamics opportunity with the customer account', async () => {
+    const created = await json<{ id: string }>(`${pc.url}/_sandbox/referrals/incoming`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Contoso ERP rollout',
+        details: { dealValue: 125000, currency: 'USD', notes: 'Customer wants a pilot in Q1' },
+        customerProfile: { name: 'Contoso Ltd', address: { postalCode: '98052', city: 'Redmond', country: 'US' } },
+      }),
+    });
+    referralId = created.id;
+    const opportunity = await waitFor('opportunity created', () => opportunityFor(referralId));
+    expect(opportunity.estimatedvalue).toBe(125000);
+    expect(opportunity.description).toBe('Customer wants a pilot in Q1');
+    expect(opportunity.cosell_syncwithpartnercenter).toBe(true);
+    expect(String(opportunity.name)).toMatch(/^Contoso ERP rollout/);
+    const accounts = (await json<{ value: Row[] }>(`${dv.url}/_sandbox/records/accounts`)).value;
+    const account = accounts.find((a) => a.name === 'Contoso Ltd');
+    expect(account?.address1_postalcode).toBe('98052');
+    expect(opportunity._customerid_value).toBe(account?.accountid);
+    // The CRM id goes back to Partner Center as the referral's externalReferenceId ("CRM ID").
+    const referral = await waitFor('CRM id on the referral', async () => {
+      const r = (await clients.referrals.get(referralId)).referral;
+      return r.externalReferenceId === opportunity.opportunityid ? r : undefined;
+    });
+    expect(referral.externalReferenceId).toBe(opportunity.opportunityid);
+  });
+
+  it('a Microsoft seller’s change reaches the opportunity; the echo of our writes costs no write', async () => {
+    await service.engine!.worker.drain();
+    await new Promise((r) => setTimeout(r, 300));
+    await service.engine!.worker.drain();
+    await fetch(`${pc.url}/_sandbox/requests`, { method: 'DELETE' });
+    await fetch(`${dv.url}/_sandbox/requests`, { method: 'DELETE' });
+    await json(`${pc.url}/_sandbox/referrals/${referralId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ details: { dealValue: 150000 } }),
+    });
+    await waitFor('estimatedvalue updated', async () => (await opportunityFor(referralId))?.estimatedvalue === 150000);
+    // Let the Dataverse webhook of our own write come back and be processed.
+    await new Promise((r) => setTimeout(r, 500));
+    await service.engine!.worker.drain();
+    const pcCounts = await pcRequests();
+    const dvCounts = await dvRequests();
+    expect(writes(pcCounts.routes)).toBe(0);
+    expect(pcCounts.routes['GET /v1.0/engagements/referrals/:id'] ?? 0).toBeGreaterThanOrEqual(1);
+    expect(writes(dvCounts.routes)).toBe(1);
+  });
+
+  it('a seller’s edit in Dynamics flows back to Partner Center', async () => {
+    const opportunity = (await opportunityFor(referralId))!;
+    await json(`${dv.url}/_sandbox/records/opportunities/${String(opportunity.opportunityid)}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ description: 'Pilot approved by the CFO' }),
+    });
+    await waitFor('notes updated in Partner Center', async () =>
+      (await clients.referrals.get(referralId)).referral.details?.notes === 'Pilot approved by the CFO',
+    );
+    const audit = await json<{ entries: Array<{ field: string | null; direction: string; outcome: string }> }>(
+      `${service.url}/api/audit?referralId=${referralId}`,
+    );
+    expect(audit.entries.some((e) => e.field === 'notes' && e.direction === 'to-pc' && e.outcome === 'written')).toBe(true);
+  });
+
+  it('closing the referral as won in Partner Center wins the opportunity', async () => {
+    await json(`${pc.url}/_sandbox/referrals/${referralId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'Closed', substatus: 'Won' }),
+    });
+    const won = await waitFor('opportunity won', async () => {
+      const o = await opportunityFor(referralId);
+      return o?.statecode === 1 ? o : undefined;
+    });
+    expect(won.statuscode).toBe(3);
+  });
+
+  it('reports status, and an operator can ask for a referral to be synced', async () => {
+    const status = await json<{ connections: string[]; queueDepth: number; deadLetters: number }>(`${service.url}/api/status`);
+    expect(status.connections).toEqual(['dynamics']);
+    expect(status.deadLetters).toBe(0);
+    const response = await fetch(`${service.url}/api/sync/referral/${referralId}`, { method: 'POST' });
+    expect(response.status).toBe(202);
+  });
+});
