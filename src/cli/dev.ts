@@ -1,6 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { parseConfig } from '../config/load.ts';
-import { sandboxConfig, SANDBOX_PORTS } from '../config/sandbox-preset.ts';
+import { sandboxConfig, SANDBOX_DYNAMICS_WEBHOOK_SECRET, SANDBOX_PORTS } from '../config/sandbox-preset.ts';
+import { startDataverseSandbox } from '../sandbox/dataverse/index.ts';
+import { DYNAMICS_WEBHOOK_PATH, runDynamicsSetup } from './setup.ts';
 import { partnerCenterClients } from '../partner-center/from-config.ts';
 import { REFERRAL_EVENT_NAMES } from '../partner-center/webhook-event.ts';
 import { RegistrationExistsError } from '../partner-center/webhooks-client.ts';
@@ -48,9 +53,24 @@ export function registerDevCommand(program: Command): void {
     .action(async (options: { seed: boolean }) => {
       const config = parseConfig('(sandbox mode)', sandboxConfig());
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      if (!existsSync(SANDBOX_DYNAMICS_WEBHOOK_SECRET)) {
+        mkdirSync(dirname(SANDBOX_DYNAMICS_WEBHOOK_SECRET), { recursive: true });
+        writeFileSync(SANDBOX_DYNAMICS_WEBHOOK_SECRET, randomBytes(24).toString('base64url'), { mode: 0o600 });
+      }
       const sandbox = await startSandboxPartnerCenter(logger, SANDBOX_PORTS.partnerCenter);
-      const service = await startService(config, logger.child({ component: 'service' })).catch(async (error: unknown) => {
+      const dataverse = await startDataverseSandbox({
+        port: SANDBOX_PORTS.dataverse,
+        logger: logger.child({ component: 'sandbox:dataverse' }),
+      });
+      const closeSandboxes = async () => {
         await sandbox.close();
+        await dataverse.close();
+      };
+      const service = await (async () => {
+        await runDynamicsSetup(config, logger.child({ component: 'setup' }), `${config.server.publicUrl}${DYNAMICS_WEBHOOK_PATH}`);
+        return startService(config, logger.child({ component: 'service' }));
+      })().catch(async (error: unknown) => {
+        await closeSandboxes();
         throw error;
       });
 
@@ -76,9 +96,12 @@ export function registerDevCommand(program: Command): void {
           `  Events (JSON)          ${service.url}/api/events`,
           `  Metrics                ${service.url}/metrics`,
           `  Partner Center sandbox ${sandbox.url}/v1.0/engagements/referrals   (any bearer token)`,
+          `  Dataverse sandbox      ${dataverse.url}/api/data/v9.2/opportunities   (any bearer token)`,
+          `  Opportunities (seller) ${dataverse.url}/_sandbox/records/opportunities`,
           '',
           'Try, in another terminal:',
           '  npx cosell webhooks show',
+          '  npx cosell status',
           '  npx cosell webhooks test   then   npx cosell webhooks test-status <correlationId>',
           `  curl -s -XPOST ${sandbox.url}/_sandbox/referrals/incoming -H 'content-type: application/json' -d '{"name":"My deal"}'`,
           '',
@@ -89,6 +112,6 @@ export function registerDevCommand(program: Command): void {
 
       await untilSignal(logger);
       await service.close();
-      await sandbox.close();
+      await closeSandboxes();
     });
 }

@@ -1,10 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors.ts';
+import { MappingError } from '../sync/mapping/mapping-error.ts';
 import { EXIT, UsageError } from './errors.ts';
 import { registerStartCommand } from './start.ts';
 import { registerSandboxCommand } from './sandbox.ts';
 import { registerWebhooksCommand } from './webhooks.ts';
 import { registerDevCommand } from './dev.ts';
+import { registerSetupCommand } from './setup.ts';
+import { registerMappingCommand } from './mapping.ts';
+import { registerOperatorCommands } from './operate.ts';
 
 const program = new Command()
   .name('cosell')
@@ -16,6 +20,9 @@ registerStartCommand(program);
 registerSandboxCommand(program);
 registerWebhooksCommand(program);
 registerDevCommand(program);
+registerSetupCommand(program);
+registerMappingCommand(program);
+registerOperatorCommands(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -28,6 +35,10 @@ function exitCodeFor(error: unknown): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
       return EXIT.ok;
     }
+    return EXIT.usage;
+  }
+  if (error instanceof MappingError) {
+    process.stderr.write(`cosell: invalid mapping:\n${error.issues.map((i) => `  ${i.file}${i.path ? ` at ${i.path}` : ''}: ${i.reason}`).join('\n')}\n`);
     return EXIT.usage;
   }
   if (error instanceof ConfigError) {

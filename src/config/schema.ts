@@ -45,6 +45,8 @@ export const syncSchema = z
   .object({
     /** Pairs synced in parallel (different pairs; one pair is always serialized). */
     concurrency: z.number().int().min(1).max(64).default(8),
+    /** Reconcile once at start-up: heals whatever changed while the service was down. */
+    reconcileOnStart: z.boolean().default(true),
     /** How often the reconciler lists what changed on every side, as a safety net for lost notifications. */
     reconcileIntervalSeconds: z.number().int().min(5).default(60),
     /** Each pass re-lists this far behind its watermark (clock skew, late visibility of changes). */

@@ -89,7 +89,7 @@ export function createEngine(options: {
     reconciler,
     start() {
       worker.start();
-      reconciler.start();
+      reconciler.start({ immediately: config.sync.reconcileOnStart });
     },
     async stop() {
       await reconciler.stop();

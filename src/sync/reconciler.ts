@@ -42,17 +42,19 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {}
 
-  start(): void {
-    const loop = () => {
+  /** Runs a first pass right away (what changed while the service was down), then one every interval. */
+  start(options: { immediately?: boolean } = {}): void {
+    const firstDelay = options.immediately === false ? this.options.intervalMs : 0;
+    const loop = (delay: number) => {
       this.timer = setTimeout(async () => {
         await this.runOnce().catch((error: unknown) =>
           this.options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile pass failed'),
         );
-        if (this.timer) loop();
-      }, this.options.intervalMs);
+        if (this.timer) loop(this.options.intervalMs);
+      }, delay);
       this.timer.unref();
     };
-    loop();
+    loop(firstDelay);
   }
 
   async stop(): Promise<void> {

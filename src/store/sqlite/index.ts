@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Store } from '../types.ts';
@@ -34,6 +34,17 @@ export class SqliteStore implements Store {
     migrate(db);
     // The embedded store has one owner process: leases left by a previous (crashed) run are void now.
     db.prepare('UPDATE jobs SET lease_until = NULL WHERE lease_until IS NOT NULL').run();
+    return new SqliteStore(db);
+  }
+
+  /**
+   * For commands that look while the service runs: no migrations, no lease reset, no writes. Null when there is no
+   * database yet.
+   */
+  static openReadOnly(path: string): SqliteStore | null {
+    if (path !== ':memory:' && !existsSync(path)) return null;
+    const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
     return new SqliteStore(db);
   }
 

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { createDynamicsConnector, dynamicsWebhookAuth } from '../crm/dynamics/factory.ts';
+import { setupDynamics, type SetupReport } from '../crm/dynamics/provisioning.ts';
+import { createLogger, type Logger } from '../util/logger.ts';
+import { UsageError } from './errors.ts';
+import { printResult } from './output.ts';
+
+export const DYNAMICS_WEBHOOK_PATH = '/webhooks/dynamics';
+
+/**
+ * Custom columns, alternate key and change notifications for the configured Dataverse environment. Idempotent: a
+ * second run finds everything and changes nothing.
+ */
+export async function runDynamicsSetup(config: Config, logger: Logger, webhookUrl: string | undefined): Promise<SetupReport> {
+  if (!config.dynamics) throw new UsageError('no "dynamics" section in the configuration: nothing to set up');
+  const connector = await createDynamicsConnector(config.dynamics, { logger });
+  const auth = await dynamicsWebhookAuth(config.dynamics);
+  if (webhookUrl && !auth) {
+    throw new UsageError('dynamics.webhook.secret is not configured: Dataverse notifications need a shared secret');
+  }
+  return setupDynamics({
+    connector,
+    logger,
+    ...(config.dynamics.solutionUniqueName ? { solutionUniqueName: config.dynamics.solutionUniqueName } : {}),
+    ...(webhookUrl && auth ? { webhookUrl, webhookAuth: auth } : {}),
+    ...(config.dynamics.webhook?.filteringAttributes ? { filteringAttributes: config.dynamics.webhook.filteringAttributes } : {}),
+    onProgress: (p) => logger.info({ item: p.item, status: p.status, ...(p.detail ? { detail: p.detail } : {}) }, `setup: ${p.item} ${p.status}`),
+  });
+}
+
+export function registerSetupCommand(program: Command): void {
+  const setup = program.command('setup').description('prepare a CRM for syncing (custom fields, keys, change notifications)');
+  setup
+    .command('dynamics')
+    .description('create the custom columns and alternate key, publish, and register the webhook endpoint and steps')
+    .option('-c, --config <file>', 'configuration file (default: ./cosell.yaml, else sandbox mode)')
+    .option('--webhook-url <url>', `where Dataverse posts changes (default: server.publicUrl + ${DYNAMICS_WEBHOOK_PATH})`)
+    .option('--no-webhook', 'only the columns and key; no webhook registration')
+    .option('--json', 'print JSON')
+    .action(async (options: { config?: string; webhookUrl?: string; webhook: boolean; json?: boolean }) => {
+      const { config } = await loadConfig(options.config);
+      const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      const url = options.webhook
+        ? (options.webhookUrl ?? (config.server.publicUrl ? `${config.server.publicUrl.replace(/\/+$/, '')}${DYNAMICS_WEBHOOK_PATH}` : undefined))
+        : undefined;
+      if (options.webhook && url === undefined) {
+        throw new UsageError('--webhook-url is required (or set server.publicUrl), or pass --no-webhook');
+      }
+      const report = await runDynamicsSetup(config, logger, url);
+      printResult(options.json === true, report, () =>
+        [
+          `Created (${report.created.length}): ${report.created.join(', ') || '-'}`,
+          `Found   (${report.found.length}): ${report.found.join(', ') || '-'}`,
+          ...(report.updated.length ? [`Updated (${report.updated.length}): ${report.updated.join(', ')}`] : []),
+          ...(report.published.length ? [`Published: ${report.published.join(', ')}`] : []),
+        ].join('\n'),
+      );
+    });
+}
