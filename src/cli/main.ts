@@ -39,6 +39,9 @@ function exitCodeFor(error: unknown): number {
   }
   if (error instanceof MappingError) {
     process.stderr.write(`cosell: invalid mapping:\n${error.issues.map((i) => `  ${i.file}${i.path ? ` at ${i.path}` : ''}: ${i.reason}`).join('\n')}\n`);
+    if (error.issues.some((i) => i.reason.startsWith('unknown column'))) {
+      process.stderr.write('hint: the custom columns are created by "cosell setup dynamics"\n');
+    }
     return EXIT.usage;
   }
   if (error instanceof ConfigError) {
