@@ -112,6 +112,14 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
     expect(opportunity.estimatedvalue).toBe(125000);
     expect(opportunity.description).toBe('Customer wants a pilot in Q1');
     expect(opportunity.cosell_syncwithpartnercenter).toBe(true);
+    // Microsoft's side of the engagement (its own referral) fills Microsoft's CRM id on the opportunity.
+    const all = await json<{ value: Array<{ id: string; engagementId: string; organizationId: string; trackingInfo?: { microsoftMsxId?: string } }> }>(
+      `${pc.url}/_sandbox/referrals`,
+    );
+    const engagementId = all.value.find((r) => r.id === referralId)?.engagementId;
+    const mine = all.value.find((r) => r.organizationId === 'msft' && r.engagementId === engagementId);
+    expect(mine?.trackingInfo?.microsoftMsxId).toBeTruthy();
+    expect(opportunity.cosell_microsoftcrmidentifier).toBe(mine?.trackingInfo?.microsoftMsxId);
     expect(String(opportunity.name)).toMatch(/^Contoso ERP rollout/);
     const accounts = (await json<{ value: Row[] }>(`${dv.url}/_sandbox/records/accounts`)).value;
     const account = accounts.find((a) => a.name === 'Contoso Ltd');
