@@ -148,6 +148,11 @@ export class PairSync {
     }
     const { referral } = current;
 
+    if (link && link.crmEntity === 'lead' && this.entityFor(referral, connection) === 'opportunity') {
+      await this.promoteLead(referral, current.eTag, link, job, connection);
+      return;
+    }
+
     let record: CrmRecord | null;
     let mapping: EntityMapping;
     if (link) {
@@ -177,6 +182,30 @@ export class PairSync {
     await this.reconcilePair(referral, current.eTag, record, mapping, link, job, connection, 'pc');
   }
 
+  /**
+   * An accepted lead becomes an opportunity, as in Microsoft's connector: the lead is brought up to date (its state
+   * follows the referral to qualified) and an opportunity is created for the referral, which the link then follows.
+   * The create is keyed by the referral id, so a crash between the two steps cannot make a second opportunity.
+   */
+  private async promoteLead(referral: Referral, eTag: string | undefined, link: Link, job: Job, connection: ConnectionSetup): Promise<void> {
+    const leadMapping = this.mappingFor(connection, 'lead');
+    const lead = await connection.connector.read({ entity: 'lead', id: link.crmId }, leadMapping.columns);
+    if (lead) await this.reconcilePair(referral, eTag, lead, leadMapping, link, job, connection, 'pc');
+    const opportunityMapping = this.mappingFor(connection, 'opportunity');
+    const existing = await connection.connector.findByReferralId('opportunity', referral.id as string, opportunityMapping.columns);
+    const promoted: AuditEntry = this.auditEntry(job, connection, referral.id as string, { entity: 'lead', id: link.crmId }, {
+      direction: 'to-crm',
+      outcome: 'written',
+      message: 'referral accepted: lead promoted to an opportunity',
+    });
+    const fresh = await this.deps.referrals.get(referral.id as string);
+    if (existing) {
+      await this.reconcilePair(fresh.referral, fresh.eTag, existing, opportunityMapping, null, job, connection, 'pc', [promoted]);
+    } else {
+      await this.createInCrm(fresh.referral, fresh.eTag, 'opportunity', opportunityMapping, job, connection, [promoted]);
+    }
+  }
+
   private async createInCrm(
     referral: Referral,
     eTag: string | undefined,
@@ -184,6 +213,7 @@ export class PairSync {
     mapping: EntityMapping,
     job: Job,
     connection: ConnectionSetup,
+    audit: AuditEntry[] = [],
   ): Promise<void> {
     const connector = connection.connector;
     const referralId = referral.id as string;
@@ -204,7 +234,8 @@ export class PairSync {
       mapping.columns,
       { ok: true, auditLines: [`${new Date().toISOString()} created from Partner Center referral ${referralId}`] },
     );
-    const audit: AuditEntry[] = [
+    const createdAudit: AuditEntry[] = [
+      ...audit,
       ...customer.created.map((ref) => this.auditEntry(job, connection, referralId, ref, { outcome: 'created', message: `customer ${ref.entity} created` })),
       this.auditEntry(job, connection, referralId, created.ref, {
         direction: 'to-crm',
@@ -212,7 +243,7 @@ export class PairSync {
         message: `${entity} created from referral`,
       }),
     ];
-    await this.reconcilePair(referral, eTag, created, mapping, null, job, connection, 'pc', audit);
+    await this.reconcilePair(referral, eTag, created, mapping, null, job, connection, 'pc', createdAudit);
   }
 
   private async syncFromCrm(ref: CrmRecordRef, job: Job, connection: ConnectionSetup): Promise<void> {

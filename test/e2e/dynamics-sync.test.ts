@@ -184,6 +184,38 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
     expect(won.statuscode).toBe(3);
   });
 
+  it('an unaccepted lead becomes a CRM lead, and an opportunity once accepted', async () => {
+    const created = await json<{ id: string }>(`${pc.url}/_sandbox/referrals/incoming`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Fabrikam marketplace lead',
+        type: 'Independent',
+        status: 'New',
+        substatus: 'Received',
+        microsoftSide: false,
+        customerProfile: { name: 'Fabrikam Inc', address: { postalCode: '98101', city: 'Seattle', country: 'US' } },
+      }),
+    });
+    const leads = async () => (await json<{ value: Row[] }>(`${dv.url}/_sandbox/records/leads`)).value;
+    const lead = await waitFor('lead created', async () => (await leads()).find((l) => l.cosell_referralidentifier === created.id));
+    expect(lead.companyname).toBe('Fabrikam Inc');
+    expect(await opportunityFor(created.id)).toBeUndefined();
+
+    await json(`${pc.url}/_sandbox/referrals/${created.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'Active', substatus: 'Accepted' }),
+    });
+    const opportunity = await waitFor('opportunity after acceptance', () => opportunityFor(created.id));
+    expect(String(opportunity.name)).toMatch(/^Fabrikam marketplace lead/);
+    const qualified = (await leads()).find((l) => l.leadid === lead.leadid);
+    expect(qualified?.statecode).toBe(1);
+    await waitFor('referral points at the opportunity', async () =>
+      (await clients.referrals.get(created.id)).referral.externalReferenceId === opportunity.opportunityid,
+    );
+  });
+
   it('reports status, and an operator can ask for a referral to be synced', async () => {
     const status = await json<{ connections: string[]; queueDepth: number; deadLetters: number }>(`${service.url}/api/status`);
     expect(status.connections).toEqual(['dynamics']);
