@@ -96,6 +96,7 @@ function resolveRelativePaths(config: Config, file: string | undefined): Config 
   return {
     ...config,
     store: { ...config.store, path: config.store.path === ':memory:' ? ':memory:' : abs(config.store.path) },
+    mappings: { ...config.mappings, ...(config.mappings.dynamics ? { dynamics: abs(config.mappings.dynamics) } : {}) },
     partnerCenter: {
       ...config.partnerCenter,
       webhooks: {
