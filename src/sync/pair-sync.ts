@@ -14,6 +14,7 @@ import type { Logger } from '../util/logger.ts';
 import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
 import { draftReferral } from './referral-body.ts';
+import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
 import type { JobHandler } from './worker.ts';
 
 /** Canonical keys the engine itself reads; every mapping file defines them (validated at start). */
@@ -252,6 +253,9 @@ export class PairSync {
     const mapping = this.mappingFor(connection, ref.entity);
     const record = await connector.read(ref, mapping.columns);
     if (!record) return;
+    // Unlinked and last written by us: that write was our own ✖ status, so nothing a seller did is waiting. Without
+    // this, the echo of the status write would re-validate and write the status again, forever.
+    if (record.modifiedByUs) return;
     const crm = mapping.crmToCanonical(record.values);
     if (crm[WELL_KNOWN.syncEnabled] !== true) return; // Sync with Partner Center = No: never sent
 
@@ -273,11 +277,16 @@ export class PairSync {
       visibleToMicrosoft: crm[WELL_KNOWN.visibility] === true,
     });
     if ('problems' in draft) {
+      // Writing the ✖ status is itself an update, whose notification comes straight back here. When we made the
+      // record's last change, nobody touched it since our verdict: writing it again would only loop forever.
+      if (record.modifiedByUs) return;
       const reasons = draft.problems.map((p) => `${p.field}: ${p.reason}`);
-      await connector.writeSyncStatus(ref, { ok: false, auditLines: reasons.map((r) => `${new Date().toISOString()} not sent to Partner Center — ${r}`) });
-      this.deps.store.sync.appendAudit(
-        reasons.map((reason) => this.auditEntry(job, connection, null, ref, { direction: 'to-pc', outcome: 'failed', message: reason })),
+      const failures = reasons.map((reason) =>
+        this.auditEntry(job, connection, null, ref, { direction: 'to-pc', outcome: 'failed', message: `not sent to Partner Center: ${reason}` }),
       );
+      const history = this.deps.store.sync.audit({ connection: connector.name, crmId: ref.id, limit: AUDIT_COLUMN_ENTRIES });
+      await connector.writeSyncStatus(ref, { ok: false, auditLines: auditLines(failures, history) });
+      this.deps.store.sync.appendAudit(failures);
       return;
     }
     const created = await this.deps.referrals.create(draft.body);
@@ -377,7 +386,8 @@ export class PairSync {
       ...Object.entries(toPc).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], value, 'written', null)),
     ];
     if (!isEmpty(result.toCrm) || hadError) {
-      const lines = fieldAudit.map((a) => `${new Date().toISOString()} ${a.direction === 'to-crm' ? 'from' : 'to'} Partner Center: ${a.field} → ${JSON.stringify(a.newValue)}`);
+      const history = store.sync.audit({ connection: connector.name, referralId, limit: AUDIT_COLUMN_ENTRIES });
+      const lines = auditLines([...audit, ...fieldAudit], history);
       crmVersion = (await connector.update(record.ref, crmChanges, record.version, { ok: true, auditLines: lines })).version;
     }
     let pcEtag: string | null = eTag ?? null;
