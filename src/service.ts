@@ -38,7 +38,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const connections = await loadConnections(config, logger, metrics.recordApiCall);
     if (connections.size > 0) {
       const { referrals } = await partnerCenterClients(config.partnerCenter, { logger, onCall: metrics.recordApiCall });
-      engine = createEngine({ config, store, referrals, connections, logger });
+      engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
+      metrics.watchQueueDepth(() => store.jobs.depth());
     }
     const dynamicsAuth = config.dynamics ? await dynamicsWebhookAuth(config.dynamics) : undefined;
     const app = await buildApp({

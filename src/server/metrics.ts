@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per service instance: tests run several instances in one process without clashing. */
 export class Metrics {
@@ -41,9 +41,44 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly syncJobs = new Counter({
+    name: 'cosell_sync_jobs_total',
+    help: 'Pair syncs by outcome: done, retry (transient failure, backed off) or dead (moved to dead letters).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly syncDuration = new Histogram({
+    name: 'cosell_sync_duration_seconds',
+    help: 'Time one pair sync takes: reads of both sides, merge, writes and the commit.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  private queueDepthSource: (() => number) | undefined;
+
+  /** Read at scrape time from the store, so it is never stale. */
+  readonly queueDepth = new Gauge({
+    name: 'cosell_sync_queue_depth',
+    help: 'Pending pair syncs (coalesced per pair).',
+    registers: [this.registry],
+    collect: () => {
+      if (this.queueDepthSource) this.queueDepth.set(this.queueDepthSource());
+    },
+  });
+
+  watchQueueDepth(source: () => number): void {
+    this.queueDepthSource = source;
+  }
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'cosell_' });
   }
+
+  readonly recordJob = (outcome: 'done' | 'retry' | 'dead', durationMs: number): void => {
+    this.syncJobs.inc({ outcome });
+    this.syncDuration.observe(durationMs / 1000);
+  };
 
   /** The recorder the Partner Center clients call once per HTTP attempt. */
   readonly recordApiCall = (call: {

@@ -222,5 +222,9 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
     expect(status.deadLetters).toBe(0);
     const response = await fetch(`${service.url}/api/sync/referral/${referralId}`, { method: 'POST' });
     expect(response.status).toBe(202);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/cosell_sync_jobs_total\{outcome="done"\} [1-9]/);
+    expect(metrics).toMatch(/cosell_sync_queue_depth \d+/);
+    expect(metrics).toMatch(/cosell_api_calls_total\{api="dataverse"/);
   });
 });
