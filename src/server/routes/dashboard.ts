@@ -1,28 +1,43 @@
 import type { FastifyInstance } from 'fastify';
 
-/** A deliberately small page: the JSON admin API is the real interface, this is the at-a-glance view. */
+/** A deliberately small page over the JSON admin API, which is the real interface; this is the at-a-glance view. */
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cosell-sync</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
- body{font:14px system-ui,sans-serif;margin:2rem;color:#1b1b1b} h1{font-size:1.3rem}
- table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd}
- th{background:#f4f4f4} code{font-size:12px} .muted{color:#666}
+ body{font:14px system-ui,sans-serif;margin:2rem;color:#1b1b1b} h1{font-size:1.3rem} h2{font-size:1.05rem;margin-top:1.6rem}
+ table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
+ th{background:#f4f4f4} .muted{color:#666} .tiles{display:flex;gap:1rem;flex-wrap:wrap}
+ .tile{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;min-width:9rem} .tile b{display:block;font-size:1.4rem}
+ .bad{color:#b00020}
 </style></head>
 <body><h1>cosell-sync</h1>
-<p class="muted">Verified events in the inbox, newest first. Refreshes every 2 s. JSON: <a href="/api/events">/api/events</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></p>
-<table><thead><tr><th>#</th><th>received</th><th>source</th><th>event</th><th>resource</th><th>deliveries</th></tr></thead><tbody id="rows"></tbody></table>
+<p class="muted">Refreshes every 2 s. JSON: <a href="/api/status">/api/status</a> · <a href="/api/events">/api/events</a> ·
+<a href="/api/audit">/api/audit</a> · <a href="/api/conflicts">/api/conflicts</a> · <a href="/api/dead-letters">/api/dead-letters</a> ·
+<a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></p>
+<div class="tiles" id="tiles"></div>
+<h2>Recent sync activity</h2>
+<table><thead><tr><th>time</th><th>referral</th><th>CRM record</th><th>direction</th><th>field</th><th>value</th><th>outcome</th><th>note</th></tr></thead><tbody id="audit"></tbody></table>
+<h2>Verified events</h2>
+<table><thead><tr><th>#</th><th>received</th><th>source</th><th>event</th><th>resource</th><th>deliveries</th></tr></thead><tbody id="events"></tbody></table>
 <script>
-async function refresh(){
-  const res = await fetch('/api/events?limit=100'); const data = await res.json();
-  const rows = document.getElementById('rows'); rows.replaceChildren();
-  for (const e of data.events) {
+function fill(id, rows) {
+  const body = document.getElementById(id); body.replaceChildren();
+  for (const cells of rows) {
     const tr = document.createElement('tr');
-    for (const v of [e.id, e.receivedAt, e.source, e.eventName, e.resourceId ?? '', e.deliveries]) {
-      const td = document.createElement('td'); td.textContent = String(v); tr.appendChild(td);
-    }
-    rows.appendChild(tr);
+    for (const v of cells) { const td = document.createElement('td'); td.textContent = v === undefined || v === null ? '' : String(v); tr.appendChild(td); }
+    body.appendChild(tr);
   }
+}
+async function refresh() {
+  const [status, audit, events] = await Promise.all(['/api/status', '/api/audit?limit=50', '/api/events?limit=50'].map((u) => fetch(u).then((r) => r.json())));
+  const tiles = document.getElementById('tiles'); tiles.replaceChildren();
+  for (const [label, value, bad] of [['connections', status.connections.join(', ') || 'none'], ['queue', status.queueDepth], ['dead letters', status.deadLetters, status.deadLetters > 0], ['held conflicts', status.heldConflicts, status.heldConflicts > 0], ['last sync', status.lastSync || 'never']]) {
+    const div = document.createElement('div'); div.className = 'tile' + (bad ? ' bad' : '');
+    const b = document.createElement('b'); b.textContent = String(value); div.append(b, document.createTextNode(label)); tiles.appendChild(div);
+  }
+  fill('audit', audit.entries.map((e) => [e.at, e.referralId, e.crmEntity ? e.crmEntity + ' ' + e.crmId : '', e.direction, e.field, e.newValue === undefined ? '' : JSON.stringify(e.newValue), e.outcome, e.message]));
+  fill('events', events.events.map((e) => [e.id, e.receivedAt, e.source, e.eventName, e.resourceId, e.deliveries]));
 }
 refresh(); setInterval(refresh, 2000);
 </script></body></html>`;
