@@ -3,12 +3,13 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../sandbox/partner-center/index.ts';
 import { startDataverseSandbox } from '../sandbox/dataverse/index.ts';
+import { startSalesforceSandbox } from '../sandbox/salesforce/index.ts';
 import { SANDBOX_DATA_DIR, SANDBOX_PORTS, SANDBOX_ROOT_CERTIFICATE } from '../config/sandbox-preset.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
 import { untilSignal } from './signals.ts';
 
-const SANDBOXES = ['partner-center', 'dataverse'] as const;
+const SANDBOXES = ['partner-center', 'dataverse', 'salesforce'] as const;
 type SandboxName = (typeof SANDBOXES)[number];
 
 /**
@@ -57,6 +58,15 @@ export function registerSandboxCommand(program: Command): void {
           });
           closers.push(() => sandbox.close());
           logger.info({ url: sandbox.url }, `Dataverse sandbox: ${sandbox.url}/api/data/v9.2/`);
+        }
+        if (sandboxName === 'salesforce') {
+          const sandbox = await startSalesforceSandbox({
+            port: options.port ?? SANDBOX_PORTS.salesforce,
+            host: options.host,
+            logger: logger.child({ component: 'sandbox:salesforce' }),
+          });
+          closers.push(() => sandbox.close());
+          logger.info({ url: sandbox.url, organizationId: sandbox.organizationId }, `Salesforce sandbox: ${sandbox.url}/services/data/v62.0/`);
         }
         if (sandboxName === 'partner-center') {
           const sandbox = await startSandboxPartnerCenter(logger, options.port ?? SANDBOX_PORTS.partnerCenter, options.host);

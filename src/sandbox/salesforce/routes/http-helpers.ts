@@ -1,0 +1,41 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiResponse } from '../api/api-types.ts';
+import type { SalesforceError } from '../errors.ts';
+
+export function headerRecord(request: FastifyRequest): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  return headers;
+}
+
+/** The origin the client used (it may reach the sandbox as localhost, 127.0.0.1 or a container name). */
+export function requestOrigin(request: FastifyRequest, fallback: string): string {
+  return request.host ? `${request.protocol}://${request.host}` : fallback;
+}
+
+export function queryString(request: FastifyRequest): URLSearchParams {
+  const index = request.url.indexOf('?');
+  return new URLSearchParams(index === -1 ? '' : request.url.slice(index + 1));
+}
+
+export function sendError(reply: FastifyReply, error: SalesforceError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  return reply.code(error.statusCode).type('application/json;charset=UTF-8').send(JSON.stringify(error.body()));
+}
+
+export function sendApiResponse(reply: FastifyReply, response: ApiResponse): FastifyReply {
+  reply.code(response.status);
+  for (const [name, value] of Object.entries(response.headers ?? {})) reply.header(name, value);
+  if (response.body === undefined || response.status === 204 || response.status === 304) return reply.send();
+  return reply.type('application/json;charset=UTF-8').send(JSON.stringify(response.body));
+}
+
+/** `Sforce-Call-Options: client=cosell-sync, defaultNamespace=x` → the client tag (B1). */
+export function callOptionsClient(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(',')) {
+    const [name, ...rest] = part.split('=');
+    if (name?.trim().toLowerCase() === 'client') return rest.join('=').trim() || undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,111 @@
+import { RecordStore, type StoredRecord } from '../data/record-store.ts';
+import { badRequest, ErrorCode, resourceNotFound, SalesforceError } from '../errors.ts';
+import { type IdGenerator, KEY_PREFIX, toId18 } from '../ids.ts';
+import { fieldFromMetadata, parseCustomFieldRequest, type CustomFieldMetadata } from './custom-field-metadata.ts';
+import { auditFields, field, READ_ONLY } from './field-model.ts';
+import { ObjectRegistry, SObjectType } from './object-model.ts';
+import { WRITABLE_OBJECTS } from './standard-objects.ts';
+
+/**
+ * The Tooling API's view of the org (B9): CustomField rows that can be created, read, deleted and queried. Creating
+ * one adds the field to the data org immediately — no deploy, no field-level security step (tolerant choice; B9 notes
+ * that a real org may hide a new field from the integration user until a permission set grants it).
+ */
+export class ToolingOrg {
+  readonly registry = new ObjectRegistry();
+  readonly store = new RecordStore();
+  private readonly metadata = new Map<string, CustomFieldMetadata>();
+
+  constructor(
+    private readonly dataRegistry: ObjectRegistry,
+    private readonly dataStore: RecordStore,
+    private readonly ids: IdGenerator,
+  ) {
+    const ro = READ_ONLY;
+    this.registry.register(
+      new SObjectType('CustomField', 'Custom Field', 'Custom Fields', KEY_PREFIX.CustomField, { createable: true, updateable: false, deletable: true, queryable: true, changeEvents: false }, [
+        field.id(),
+        field.text('DeveloperName', 'Developer Name', 40, ro),
+        field.text('TableEnumOrId', 'Table Enum or Id', 40, ro),
+        field.text('EntityDefinitionId', 'Entity Definition ID', 40, ro),
+        field.text('NamespacePrefix', 'Namespace Prefix', 15, ro),
+        field.text('FullName', 'Full Name', 255, ro),
+        field.text('Description', 'Description', 1000, ro),
+        field.text('InlineHelpText', 'Inline Help Text', 510, ro),
+        field.picklist('ManageableState', 'Manageable State', [{ value: 'unmanaged', label: 'unmanaged', active: true, defaultValue: true }], ro),
+        ...auditFields(),
+      ]),
+    );
+  }
+
+  createCustomField(body: unknown, userId: string): StoredRecord {
+    const request = parseCustomFieldRequest(body);
+    const target = this.dataRegistry.get(request.objectName);
+    if (!target || !(WRITABLE_OBJECTS as readonly string[]).includes(target.name)) {
+      throw badRequest(ErrorCode.InvalidType, `Cannot add custom fields to ${request.objectName}: the sandbox supports ${WRITABLE_OBJECTS.join(', ')}`, ['FullName']);
+    }
+    if (target.field(request.fieldName)) {
+      throw badRequest(ErrorCode.DuplicateDeveloperName, `There is already a field named ${request.developerName} on ${target.name}.`, ['DeveloperName']);
+    }
+    const definition = fieldFromMetadata(request);
+    target.addField(definition);
+    const now = Date.now();
+    const id = this.ids.next(KEY_PREFIX.CustomField);
+    const record: StoredRecord = {
+      id,
+      sobject: 'CustomField',
+      deletedAt: null,
+      sequence: this.store.nextSequence(),
+      values: {
+        Id: id,
+        DeveloperName: request.developerName,
+        TableEnumOrId: target.name,
+        EntityDefinitionId: target.name,
+        NamespacePrefix: null,
+        FullName: `${target.name}.${definition.name}`,
+        Description: request.metadata.description ?? null,
+        InlineHelpText: request.metadata.inlineHelpText ?? null,
+        ManageableState: 'unmanaged',
+        IsDeleted: false,
+        CreatedDate: now,
+        CreatedById: userId,
+        LastModifiedDate: now,
+        LastModifiedById: userId,
+        SystemModstamp: now,
+      },
+    };
+    this.store.put(record);
+    this.metadata.set(id, structuredClone(request.metadata));
+    return record;
+  }
+
+  requireCustomField(id: string): StoredRecord {
+    const id18 = toId18(id);
+    const record = id18 ? this.store.get('CustomField', id18) : undefined;
+    if (!record || record.deletedAt !== null) throw resourceNotFound();
+    return record;
+  }
+
+  metadataOf(id: string): CustomFieldMetadata | undefined {
+    return this.metadata.get(id);
+  }
+
+  /** Deleting a field drops it and its values from every row, as a real org does once the field is purged. */
+  deleteCustomField(id: string): void {
+    const record = this.requireCustomField(id);
+    const target = this.dataRegistry.get(String(record.values.TableEnumOrId));
+    const name = String(record.values.FullName).split('.')[1] ?? '';
+    if (!target?.removeField(name)) throw new SalesforceError(404, ErrorCode.NotFound, 'The requested resource does not exist');
+    for (const row of this.dataStore.all(target.name, { includeDeleted: true })) {
+      const { [name]: _removed, ...values } = row.values;
+      this.dataStore.put({ ...row, values });
+    }
+    this.store.purge('CustomField', record.id);
+    this.metadata.delete(record.id);
+  }
+
+  /** Removes every custom field (a metadata reset of the sandbox). */
+  reset(): void {
+    for (const row of this.store.all('CustomField')) this.deleteCustomField(row.id);
+  }
+}
