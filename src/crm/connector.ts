@@ -63,6 +63,18 @@ export interface CrmChangeBatch {
   cursor: string;
 }
 
+/**
+ * Where a pushed change stream (e.g. Salesforce Change Data Capture) delivers. `record` must resolve only once the
+ * changes and the new cursor are durable, so a restart resumes after the last change that was committed.
+ */
+export interface ChangeSink {
+  /** The persisted resume point for a stream key (e.g. a CDC channel), or null on first start. */
+  cursor(key: string): string | null;
+  record(refs: readonly CrmRecordRef[], cursorKey: string, cursor: string): Promise<void>;
+  /** The stream lost events (gap, overflow, replay id expired): a reconcile pass heals it. */
+  requestReconcile(reason: string): void;
+}
+
 export interface SyncStatusUpdate {
   ok: boolean;
   /** Newest first; the connector keeps what fits in its audit column. */
@@ -144,6 +156,12 @@ export interface CrmConnector {
    * before any write). Connectors keep the indicator out of the values `read` returns, so it never looks like a change.
    */
   writeSyncStatus(ref: CrmRecordRef, status: SyncStatusUpdate): Promise<void>;
+
+  /**
+   * Optional push notifications the connector holds open itself (Salesforce CDC). Webhook-style notifications arrive
+   * through the service's HTTP routes instead. Returns a function that stops the stream.
+   */
+  startChangeStream?(sink: ChangeSink): Promise<() => Promise<void>>;
 
   close?(): Promise<void>;
 }
