@@ -80,8 +80,11 @@ export interface Job {
 }
 
 export interface JobQueue {
-  /** Durable when the promise resolves. Coalesces with a pending job of the same key. */
-  enqueue(requests: readonly JobRequest[]): Promise<void>;
+  /**
+   * Durable when the promise resolves. Coalesces with a pending job of the same key. A watermark given here commits
+   * in the same transaction, so a resume point never runs ahead of the work it covers.
+   */
+  enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void>;
   /** Leases up to `limit` due jobs; a lease that expires (crashed worker) makes the job claimable again. */
   claim(limit: number, leaseMs: number, now?: number): Job[];
   /** Done: removed, unless it was enqueued again while running, in which case it runs again at once. */

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
-import type { CrmConnector, CrmEntityName } from '../crm/connector.ts';
+import type { ChangeSink, CrmConnector, CrmEntityName } from '../crm/connector.ts';
 import { createDynamicsConnector } from '../crm/dynamics/index.ts';
 import type { ReferralsClient } from '../partner-center/referrals-client.ts';
 import type { Store } from '../store/types.ts';
@@ -83,6 +83,21 @@ export function createEngine(options: {
     overlapMs: config.sync.reconcileOverlapSeconds * 1000,
     initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
   });
+  const streamStops: Array<() => Promise<void>> = [];
+  const sinkFor = (connector: CrmConnector): ChangeSink => ({
+    cursor: (key) => store.sync.getWatermark(key),
+    record: (refs, cursorKey, cursor) =>
+      store.jobs.enqueue(
+        refs.map((ref) => ({ connection: connector.name, cause: 'event' as const, crm: ref })),
+        { source: cursorKey, value: cursor },
+      ),
+    requestReconcile: (reason) => {
+      logger.warn({ connection: connector.name, reason }, 'change stream lost events; reconciling');
+      reconciler.runOnce().catch((error: unknown) =>
+        logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile after a stream gap failed'),
+      );
+    },
+  });
   return {
     connections,
     worker,
@@ -90,8 +105,17 @@ export function createEngine(options: {
     start() {
       worker.start();
       reconciler.start({ immediately: config.sync.reconcileOnStart });
+      for (const connector of connectors) {
+        connector
+          .startChangeStream?.(sinkFor(connector))
+          .then((stop) => streamStops.push(stop))
+          .catch((error: unknown) =>
+            logger.error({ connection: connector.name, error: error instanceof Error ? error.message : String(error) }, 'change stream did not start; relying on the reconciler'),
+          );
+      }
     },
     async stop() {
+      for (const stop of streamStops.splice(0)) await stop();
       await reconciler.stop();
       await worker.stop();
       for (const c of connectors) await c.close?.();

@@ -28,7 +28,7 @@ export function jobKeyForCrm(connection: string, entity: string, id: string): st
 export class SqliteJobQueue implements JobQueue {
   private readonly upsert: Statement<[string, string, string | null, string | null, string | null, string, number, string, string]>;
   private readonly linkedReferral: Statement<[string, string, string], { referral_id: string }>;
-  private readonly enqueueTx: (requests: readonly JobRequest[]) => void;
+  private readonly enqueueTx: (requests: readonly JobRequest[], watermark?: { source: string; value: string }) => void;
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly db: Database) {
@@ -46,7 +46,14 @@ export class SqliteJobQueue implements JobQueue {
     this.linkedReferral = db.prepare(
       'SELECT referral_id FROM links WHERE connection = ? AND crm_entity = ? AND crm_id = ?',
     );
-    this.enqueueTx = db.transaction((requests: readonly JobRequest[]) => this.enqueueInTransaction(requests));
+    const setWatermark = db.prepare(
+      `INSERT INTO watermarks (source, value, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+    );
+    this.enqueueTx = db.transaction((requests: readonly JobRequest[], watermark?: { source: string; value: string }) => {
+      this.enqueueInTransaction(requests);
+      if (watermark) setWatermark.run(watermark.source, watermark.value, new Date().toISOString());
+    });
   }
 
   /** Called by the inbox inside its own transaction, so an event and the job it causes commit together. */
@@ -67,8 +74,8 @@ export class SqliteJobQueue implements JobQueue {
     if (requests.length > 0) this.notify();
   }
 
-  enqueue(requests: readonly JobRequest[]): Promise<void> {
-    this.enqueueTx(requests);
+  enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void> {
+    this.enqueueTx(requests, watermark);
     return Promise.resolve();
   }
 

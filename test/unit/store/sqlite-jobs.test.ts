@@ -109,6 +109,17 @@ describe('SQLite job queue and sync state', () => {
     await store.close();
   });
 
+  it('commits a change stream resume point together with the jobs it covers', async () => {
+    const store = open();
+    await store.jobs.enqueue([{ connection: 'salesforce', cause: 'event', crm: { entity: 'opportunity', id: '006A' } }], {
+      source: 'salesforce:cdc:/data/OpportunityChangeEvent',
+      value: '42',
+    });
+    expect(store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('42');
+    expect(store.jobs.claim(5, 1000).map((j) => j.key)).toEqual(['salesforce:crm:opportunity:006A']);
+    await store.close();
+  });
+
   it('keeps audit entries, held conflicts and watermarks', async () => {
     const store = open();
     const link = {
