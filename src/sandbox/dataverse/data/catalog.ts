@@ -1,0 +1,85 @@
+import { ALL_SANDBOX_USERS } from '../auth/users.ts';
+import type { EntityDefinition } from '../metadata/entity-model.ts';
+import type { MetadataRegistry } from '../metadata/metadata-registry.ts';
+import { currencyId, DEFAULT_PUBLISHER_ID, DEFAULT_SOLUTION_ID, sdkMessageFilterId, sdkMessageId } from './catalog-ids.ts';
+import { nowIso, type RecordValues } from './record.ts';
+import type { RecordStore } from './record-store.ts';
+
+/** Tables whose rows are part of the org itself and survive `DELETE /_sandbox/data`. */
+export const CATALOG_TABLES = ['systemuser', 'transactioncurrency', 'sdkmessage', 'sdkmessagefilter', 'publisher', 'solution'] as const;
+
+const CURRENCIES: Array<[iso: string, name: string, symbol: string, rate: number]> = [
+  ['USD', 'US Dollar', '$', 1],
+  ['EUR', 'Euro', '€', 0.92],
+  ['GBP', 'Pound Sterling', '£', 0.79],
+  ['JPY', 'Yen', '¥', 151.2],
+  ['CAD', 'Canadian Dollar', 'CA$', 1.36],
+  ['AUD', 'Australian Dollar', 'A$', 1.52],
+  ['INR', 'Indian Rupee', '₹', 83.1],
+];
+
+/** Messages a webhook step can be registered on; Win/Lose names are UNCONFIRMED (A13) but what the platform lists. */
+const MESSAGES = ['Create', 'Update', 'Delete', 'Win', 'Lose', 'SetState', 'Assign', 'Retrieve', 'RetrieveMultiple'];
+const FILTERED_TABLES = ['opportunity', 'lead', 'account', 'contact'];
+
+function insert(store: RecordStore, entity: EntityDefinition, id: string, values: RecordValues): void {
+  const now = nowIso();
+  const stamped: RecordValues = { ...values };
+  if (entity.attributes.has('createdon')) stamped.createdon = now;
+  if (entity.attributes.has('modifiedon')) stamped.modifiedon = now;
+  if (entity.attributes.has('statecode') && stamped.statecode === undefined) stamped.statecode = 0;
+  if (entity.attributes.has('statuscode') && stamped.statuscode === undefined) stamped.statuscode = 1;
+  stamped.versionnumber = store.nextVersion();
+  store.insert(entity.logicalName, id, stamped);
+}
+
+/** Seeds the rows every org has: users, currencies, SDK messages and filters, the default publisher and solution. */
+export function seedCatalog(registry: MetadataRegistry, store: RecordStore): void {
+  const users = registry.requireEntity('systemuser');
+  for (const user of ALL_SANDBOX_USERS) {
+    insert(store, users, user.id, {
+      fullname: user.fullname,
+      firstname: user.firstname,
+      lastname: user.lastname,
+      domainname: user.domainname,
+      internalemailaddress: user.domainname,
+      applicationid: user.applicationid,
+      azureactivedirectoryobjectid: user.azureactivedirectoryobjectid,
+      isdisabled: false,
+      accessmode: user.accessmode,
+    });
+  }
+  const currencies = registry.requireEntity('transactioncurrency');
+  for (const [iso, name, symbol, rate] of CURRENCIES) {
+    insert(store, currencies, currencyId(iso), { currencyname: name, isocurrencycode: iso, currencysymbol: symbol, currencyprecision: iso === 'JPY' ? 0 : 2, exchangerate: rate });
+  }
+  const messages = registry.requireEntity('sdkmessage');
+  const filters = registry.requireEntity('sdkmessagefilter');
+  for (const message of MESSAGES) {
+    insert(store, messages, sdkMessageId(message), { name: message, categoryname: message === 'Win' || message === 'Lose' ? 'Sales' : 'Data', isprivate: false, isactive: true });
+    const tables = message === 'Win' || message === 'Lose' ? ['opportunity'] : FILTERED_TABLES;
+    for (const table of tables) {
+      insert(store, filters, sdkMessageFilterId(message, table), {
+        name: `${message} of ${table}`,
+        primaryobjecttypecode: table,
+        secondaryobjecttypecode: 'none',
+        sdkmessageid: { id: sdkMessageId(message), logicalName: 'sdkmessage' },
+        iscustomprocessingstepallowed: true,
+        isvisible: true,
+      });
+    }
+  }
+  insert(store, registry.requireEntity('publisher'), DEFAULT_PUBLISHER_ID, {
+    uniquename: 'DefaultPublishercosellsandbox',
+    friendlyname: 'Default Publisher for cosellsandbox',
+    customizationprefix: 'new',
+    customizationoptionvalueprefix: 10000,
+  });
+  insert(store, registry.requireEntity('solution'), DEFAULT_SOLUTION_ID, {
+    uniquename: 'Default',
+    friendlyname: 'Default Solution',
+    version: '1.0',
+    ismanaged: false,
+    publisherid: { id: DEFAULT_PUBLISHER_ID, logicalName: 'publisher' },
+  });
+}

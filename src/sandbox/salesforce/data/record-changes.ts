@@ -1,0 +1,52 @@
+import type { StoredRecord } from './record-store.ts';
+
+export type ChangeType = 'CREATE' | 'UPDATE' | 'DELETE' | 'UNDELETE';
+
+/** One committed row change, the raw material of change events (B10) and outbound messages (B11). */
+export interface RecordChange {
+  changeType: ChangeType;
+  sobject: string;
+  recordId: string;
+  before: StoredRecord | undefined;
+  after: StoredRecord;
+  /** Fields whose value changed (UPDATE) or that were set (CREATE); canonical names. */
+  changedFields: string[];
+  userId: string;
+  changeOrigin: string;
+  at: number;
+}
+
+/** Who is writing and how: `LastModifiedById`, CDC `commitUser` and `changeOrigin` come from here. */
+export interface WriteContext {
+  userId: string;
+  /** `com/salesforce/api/rest/62.0;client=<name>` for API writes (B1, B10); what the UI would send for sellers. */
+  changeOrigin: string;
+  changes: ChangeCollector;
+}
+
+/**
+ * Changes made by one request. They are published only after the request's transaction commits, so a rolled-back
+ * allOrNone batch raises no events — as in Salesforce, where events fire on commit.
+ */
+export class ChangeCollector {
+  private items: RecordChange[] = [];
+
+  add(change: RecordChange): void {
+    this.items.push(change);
+  }
+
+  /** Remembers where a savepoint is, so a failed item inside a partial-success batch can discard its own changes. */
+  mark(): number {
+    return this.items.length;
+  }
+
+  rollbackTo(mark: number): void {
+    this.items.length = mark;
+  }
+
+  drain(): RecordChange[] {
+    const drained = this.items;
+    this.items = [];
+    return drained;
+  }
+}
