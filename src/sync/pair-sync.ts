@@ -13,6 +13,7 @@ import type { AuditEntry, CanonicalRecord, CanonicalValue, Job, Link, Store } fr
 import type { Logger } from '../util/logger.ts';
 import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
+import { canonicalEquals } from './mapping/canonical.ts';
 import { draftReferral } from './referral-body.ts';
 import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
 import type { JobHandler } from './worker.ts';
@@ -180,7 +181,13 @@ export class PairSync {
         return;
       }
     }
-    await this.reconcilePair(referral, current.eTag, record, mapping, link, job, connection, 'pc');
+    // A first link of two existing records: a referral made from this very record (ours, carrying its id as "CRM ID")
+    // started in the CRM, so the CRM is authoritative, not the side this job happened to start from.
+    const madeFromRecord =
+      referral.direction === 'Outgoing' &&
+      typeof referral.externalReferenceId === 'string' &&
+      referral.externalReferenceId.toLowerCase() === record.ref.id.toLowerCase();
+    await this.reconcilePair(referral, current.eTag, record, mapping, link, job, connection, link === null && madeFromRecord ? 'crm' : 'pc');
   }
 
   /**
@@ -244,7 +251,8 @@ export class PairSync {
         message: `${entity} created from referral`,
       }),
     ];
-    await this.reconcilePair(referral, eTag, created, mapping, null, job, connection, 'pc', createdAudit);
+    const link = this.linkCreatedPair(referral, eTag, created, mapping, pc, job, connection, 'pc', createdAudit);
+    await this.reconcilePair(referral, eTag, created, mapping, link, job, connection, 'pc');
   }
 
   private async syncFromCrm(ref: CrmRecordRef, job: Job, connection: ConnectionSetup): Promise<void> {
@@ -277,9 +285,6 @@ export class PairSync {
       visibleToMicrosoft: crm[WELL_KNOWN.visibility] === true,
     });
     if ('problems' in draft) {
-      // Writing the ✖ status is itself an update, whose notification comes straight back here. When we made the
-      // record's last change, nobody touched it since our verdict: writing it again would only loop forever.
-      if (record.modifiedByUs) return;
       const reasons = draft.problems.map((p) => `${p.field}: ${p.reason}`);
       const failures = reasons.map((reason) =>
         this.auditEntry(job, connection, null, ref, { direction: 'to-pc', outcome: 'failed', message: `not sent to Partner Center: ${reason}` }),
@@ -294,7 +299,48 @@ export class PairSync {
       this.auditEntry(job, connection, created.id as string, ref, { direction: 'to-pc', outcome: 'created', message: 'referral created from CRM record' }),
     ];
     const reread = await this.deps.referrals.get(created.id as string);
-    await this.reconcilePair(reread.referral, reread.eTag, record, mapping, null, job, connection, 'crm', audit);
+    const pc = mapping.referralToCanonical(reread.referral);
+    const link = this.linkCreatedPair(reread.referral, reread.eTag, record, mapping, pc, job, connection, 'crm', audit);
+    await this.reconcilePair(reread.referral, reread.eTag, record, mapping, link, job, connection, 'crm');
+  }
+
+  /**
+   * Links a pair the moment its second record exists, before any further call. Without it, a crash between the create
+   * and the pair's first full commit leaves two records and no base, and the next run cannot tell a seller's edit made
+   * meanwhile from a stale value: it relinked with the creating side as authoritative and overwrote the edit. The base
+   * is what the records hold now, with the creating side (`origin`) authoritative where they differ, exactly as a
+   * first link without a base decides: the field reads as changed on the origin side only, so that side's value flows.
+   */
+  private linkCreatedPair(
+    referral: Referral,
+    eTag: string | undefined,
+    record: CrmRecord,
+    mapping: EntityMapping,
+    pc: CanonicalRecord,
+    job: Job,
+    connection: ConnectionSetup,
+    origin: 'pc' | 'crm',
+    audit: AuditEntry[],
+  ): Link {
+    const { store } = this.deps;
+    const name = connection.connector.name;
+    const referralId = referral.id as string;
+    const crm = mapping.crmToCanonical(record.values);
+    const base: CanonicalRecord = {};
+    for (const { key } of mapping.fields) {
+      const [pcValue, crmValue] = [pc[key], crm[key]];
+      if (pcValue === undefined || crmValue === undefined) continue;
+      base[key] = canonicalEquals(pcValue, crmValue) || origin === 'crm' ? pcValue : crmValue;
+    }
+    store.sync.commit({
+      link: { connection: name, referralId, crmEntity: record.ref.entity, crmId: record.ref.id, base, pcEtag: eTag ?? null, crmVersion: record.version, syncState: 'ok', lastError: null },
+      audit: [...audit, this.auditEntry(job, connection, referralId, record.ref, { outcome: 'linked', message: `linked (${origin === 'pc' ? 'from Partner Center' : 'from the CRM'})` })],
+      holdConflicts: [],
+      releaseConflicts: [],
+    });
+    const link = store.sync.getLink(name, referralId);
+    if (!link) throw new Error(`the link of referral ${referralId} was not stored`);
+    return link;
   }
 
   /**

@@ -1,0 +1,265 @@
+/**
+ * End-to-end sync benchmark against the sandboxes: how long a seller's change in one system takes to become visible in
+ * the other, how many changes per second the service keeps up with, and how many API calls each change costs.
+ *
+ *   npm run bench:sync [-- --rate 50 --duration 10 --latency 50 --referrals 200 --concurrency 8 --poll 20
+ *                          --mode child|in-process --direction both|pc|crm]
+ *
+ * Both sandboxes and the poller run in this process; the service runs as a `cosell start` child process (default) so
+ * it has its own event loop, as in production. Every sandbox API call gets `--latency` ms (the sandboxes' `latencyMs`
+ * fault), which is what makes the numbers meaningful: on loopback without it everything takes a few milliseconds.
+ *
+ * Directions:
+ *   pc   Microsoft sellers change dealValue on referrals (round robin over --referrals); the bench timestamps the first
+ *        sight of each value in Dataverse's estimatedvalue.
+ *   crm  Dynamics sellers change an opportunity's description; first sight of it in the referral's notes.
+ * Changes are sent open-loop at --rate per second for --duration seconds. Visibility is polled every --poll ms through
+ * the sandboxes' control list endpoints (not counted, never faulted). Latency = first sight − the moment the change was
+ * sent (so it includes the webhook delivery, the service's work and up to one poll interval). A change overwritten by a
+ * newer change of the same record before it became visible counts as visible when that newer change does (it was
+ * overtaken, not lost; the summary says how many). API calls per change come
+ * from the sandboxes' request counters over the phase, echoes of the service's own writes included.
+ * Figures are printed, never asserted.
+ */
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { reads, SyncHarness, waitFor, writes, type RequestCounts } from '../test/support/sync-harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '50' },
+    duration: { type: 'string', default: '10' },
+    latency: { type: 'string', default: '50' },
+    referrals: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '8' },
+    poll: { type: 'string', default: '20' },
+    mode: { type: 'string', default: 'child' },
+    direction: { type: 'string', default: 'both' },
+  },
+});
+const rate = Number(values.rate);
+const duration = Number(values.duration);
+const latencyMs = Number(values.latency);
+const referralCount = Number(values.referrals);
+const concurrency = Number(values.concurrency);
+const pollMs = Number(values.poll);
+const mode = values.mode === 'in-process' ? 'in-process' : 'child';
+const direction = values.direction ?? 'both';
+for (const [name, value] of Object.entries({ rate, duration, latencyMs, referralCount, concurrency, pollMs })) {
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
+}
+if (!['both', 'pc', 'crm'].includes(direction)) throw new Error('--direction must be both, pc or crm');
+
+const GOAL = { p99Ms: 1_000, rate: 50, latencyMs: 50 };
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+interface PhaseResult {
+  name: string;
+  sent: number;
+  visible: number;
+  superseded: number;
+  lost: number;
+  latencies: number[];
+  sendSeconds: number;
+  /** Visible changes / (last visible − first send). */
+  throughput: number;
+  pc: RequestCounts;
+  dv: RequestCounts;
+  sendErrors: number;
+}
+
+interface Change {
+  target: number;
+  sentAt: number;
+  seenAt?: number;
+}
+
+/**
+ * Sends `rate × duration` changes open-loop and polls for each one's first sight. `apply(i, target)` makes change i on
+ * record `target`; `observe()` returns, per record, the index of the change it currently shows (or undefined).
+ */
+async function runPhase(
+  h: SyncHarness,
+  name: string,
+  apply: (index: number, target: number) => Promise<unknown>,
+  observe: () => Promise<Map<number, number>>,
+): Promise<PhaseResult> {
+  await h.resetRequests();
+  const total = Math.round(rate * duration);
+  const changes: Change[] = [];
+  const latestSent = new Map<number, number>();
+  let sendErrors = 0;
+  let sending = true;
+
+  const poller = (async () => {
+    for (;;) {
+      const shown = await observe();
+      const now = performance.now();
+      for (const index of shown.values()) {
+        const change = changes[index];
+        if (change && change.seenAt === undefined) change.seenAt = now;
+      }
+      const pending = changes.filter((c, i) => c.seenAt === undefined && latestSent.get(c.target) === i);
+      if (!sending && pending.length === 0) return;
+      await sleep(pollMs);
+    }
+  })();
+
+  const started = performance.now();
+  const inFlight: Array<Promise<unknown>> = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const target = i % referralCount;
+    changes[i] = { target, sentAt: performance.now() };
+    latestSent.set(target, i);
+    inFlight.push(apply(i, target).catch(() => sendErrors++));
+  }
+  await Promise.all(inFlight);
+  const sendSeconds = (performance.now() - started) / 1000;
+  sending = false;
+  await Promise.race([poller, sleep(60_000)]);
+  await h.waitForIdle(120_000);
+  const [pc, dv] = await Promise.all([h.pcRequests(), h.dvRequests()]);
+
+  // A change counts as visible once its record shows it or any newer change of the same record: a superseded change
+  // was then overtaken, and leaving it out would drop exactly the slow ones from the percentiles.
+  const latencies: number[] = [];
+  let superseded = 0;
+  let lost = 0;
+  let lastSeen = started;
+  const reflectedAt = new Map<number, number>();
+  for (let i = changes.length - 1; i >= 0; i--) {
+    const change = changes[i]!;
+    const later = reflectedAt.get(change.target);
+    const at = change.seenAt !== undefined && (later === undefined || change.seenAt < later) ? change.seenAt : later;
+    if (at !== undefined) reflectedAt.set(change.target, at);
+    if (change.seenAt === undefined) {
+      if (latestSent.get(change.target) !== i) superseded++;
+      else lost++;
+    }
+    if (at === undefined) continue;
+    latencies.push(at - change.sentAt);
+    lastSeen = Math.max(lastSeen, at);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    name,
+    sent: total,
+    visible: latencies.length,
+    superseded,
+    lost,
+    latencies,
+    sendSeconds,
+    throughput: latencies.length / ((lastSeen - started) / 1000),
+    pc,
+    dv,
+    sendErrors,
+  };
+}
+
+function report(result: PhaseResult): void {
+  const l = result.latencies;
+  const ms = (n: number) => `${Math.round(n)} ms`;
+  const per = (n: number) => (n / result.sent).toFixed(2);
+  const offered = result.sent / result.sendSeconds;
+  console.log(`\n${result.name}`);
+  console.log(`  changes       ${result.sent} sent at ${offered.toFixed(1)}/s over ${result.sendSeconds.toFixed(1)} s; ${result.visible} visible, ${result.superseded} of them superseded (seen only through a newer change of the same record), ${result.lost} never visible${result.sendErrors ? `, ${result.sendErrors} send errors` : ''}`);
+  console.log(`  latency       p50 ${ms(percentile(l, 50))}   p90 ${ms(percentile(l, 90))}   p99 ${ms(percentile(l, 99))}   max ${ms(l[l.length - 1] ?? Number.NaN)}   (change sent → it or a newer one first seen; poll ${pollMs} ms)`);
+  console.log(`  throughput    ${result.throughput.toFixed(1)} changes/s visible (first send → last change visible)`);
+  console.log(`  API calls     per change: Partner Center ${per(reads(result.pc.routes))} reads + ${per(writes(result.pc.routes))} writes; Dataverse ${per(reads(result.dv.routes))} reads + ${per(writes(result.dv.routes))} writes (echoes included)`);
+  for (const [label, counts] of [['Partner Center', result.pc], ['Dataverse', result.dv]] as const) {
+    const routes = Object.entries(counts.routes).map(([route, n]) => `${route} ${per(n)}`).join(', ');
+    console.log(`                ${label}: ${routes || '(none)'}`);
+  }
+  const fast = percentile(l, 99) < GOAL.p99Ms && result.lost === 0;
+  const comparable = Math.abs(offered - GOAL.rate) < 5 && latencyMs === GOAL.latencyMs;
+  const goal = `p99 < ${GOAL.p99Ms} ms at ${GOAL.rate} changes/s with ${GOAL.latencyMs} ms per call`;
+  console.log(
+    comparable
+      ? `  goal          ${goal}: ${fast ? 'MET' : 'MISSED'}`
+      : `  goal          ${goal}: not measured by this run (p99 < ${GOAL.p99Ms} ms at this rate and latency: ${fast ? 'yes' : 'no'})`,
+  );
+}
+
+log(`bench:sync — rate ${rate}/s, duration ${duration} s, sandbox latency ${latencyMs} ms/call, ${referralCount} pairs, concurrency ${concurrency}, poll ${pollMs} ms, service ${mode}`);
+const h = await SyncHarness.start({ mode, logLevel: 'error', sync: { concurrency, reconcileIntervalSeconds: 3600 } });
+try {
+  log(`creating ${referralCount} co-sell referrals and waiting for their opportunities…`);
+  const referralIds: string[] = [];
+  for (let i = 0; i < referralCount; i++) {
+    const referral = await h.incomingReferral({ name: `Bench deal ${i}`, customerProfile: { name: `Bench Customer ${i}`, address: { postalCode: `4${String(i).padStart(4, '0')}` } } });
+    referralIds.push(referral.id);
+  }
+  const opportunityIds = await waitFor(
+    'every bench opportunity',
+    async () => {
+      const byReferral = new Map((await h.opportunities()).map((o) => [o.cosell_referralidentifier, String(o.opportunityid)]));
+      const ids = referralIds.map((id) => byReferral.get(id));
+      return ids.every((id): id is string => id !== undefined) ? ids : undefined;
+    },
+    120_000,
+  );
+  await h.waitForIdle(120_000);
+  if (latencyMs > 0) {
+    await h.pcFaults({ latencyMs });
+    await h.dvFaults({ latencyMs });
+  }
+  const referralIndex = new Map(referralIds.map((id, i) => [id, i]));
+  const opportunityIndex = new Map(opportunityIds.map((id, i) => [id, i]));
+  const results: PhaseResult[] = [];
+
+  if (direction === 'both' || direction === 'pc') {
+    log('phase 1: Partner Center → Dynamics (dealValue → estimatedvalue)…');
+    const BASE = 1_000_000;
+    results.push(
+      await runPhase(
+        h,
+        'Partner Center → Dynamics 365 (Microsoft seller changes dealValue; seen in estimatedvalue)',
+        (i, target) => h.pcSellerEdit(referralIds[target]!, { details: { dealValue: BASE + i } }),
+        async () => {
+          const shown = new Map<number, number>();
+          for (const o of await h.opportunities()) {
+            const index = opportunityIndex.get(String(o.opportunityid));
+            if (index !== undefined && typeof o.estimatedvalue === 'number' && o.estimatedvalue >= BASE) shown.set(index, o.estimatedvalue - BASE);
+          }
+          return shown;
+        },
+      ),
+    );
+  }
+  if (direction === 'both' || direction === 'crm') {
+    log('phase 2: Dynamics → Partner Center (description → notes)…');
+    results.push(
+      await runPhase(
+        h,
+        'Dynamics 365 → Partner Center (Dynamics seller edits description; seen in the referral notes)',
+        (i, target) => h.dvSellerEdit('opportunities', opportunityIds[target]!, { description: `bench change ${i}` }),
+        async () => {
+          const shown = new Map<number, number>();
+          for (const r of await h.referrals()) {
+            const index = referralIndex.get(String(r.id));
+            const notes = (r.details as Record<string, unknown> | undefined)?.notes;
+            const match = typeof notes === 'string' ? /^bench change (\d+)$/.exec(notes) : null;
+            if (index !== undefined && match) shown.set(index, Number(match[1]));
+          }
+          return shown;
+        },
+      ),
+    );
+  }
+
+  const status = await h.status();
+  console.log(`\nbench:sync — ${rate} changes/s for ${duration} s, ${latencyMs} ms per sandbox API call, ${referralCount} pairs, sync.concurrency ${concurrency}, service ${mode}`);
+  for (const result of results) report(result);
+  console.log(`\n  service: ${status.deadLetters} dead letters, ${status.heldConflicts} held conflicts, queue ${status.queueDepth}`);
+} finally {
+  await h.close();
+}
