@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { CrmApiError, type CrmEntityName, type CrmRecordRef, type CustomerRefs, type SyncStatusUpdate } from '../connector.ts';
+import { isDuplicateValue } from './composite.ts';
+import { FIELDS } from './custom-fields.ts';
+import { toId18 } from './ids.ts';
+import { sobjectFor } from './objects.ts';
+import { apiError, errorEntrySchema } from './salesforce-errors.ts';
+import type { SalesforceClient } from './salesforce-client.ts';
+import { soqlStringList } from './soql.ts';
+
+/*
+ * Backfills: sObject Collections create (`POST /composite/sobjects`, reference B5) — up to 200 records per call, one
+ * call of the daily allocation each, `allOrNone: false` so one bad record does not sink its 199 neighbours.
+ *
+ * Idempotent without reading first: Referral_Identifier__c is a unique external id, so a record created by an earlier
+ * (crashed or retried) run fails with DUPLICATE_VALUE on that field instead of being created twice, and nothing that
+ * exists is ever overwritten — a seller's newer edit stays. Only when duplicates come back does one SOQL query per batch
+ * look their ids up. In an org where the field is not unique (hand-made, or Microsoft's package, §3.4 lists it as
+ * External ID without Unique), the existing ones are looked up before each batch instead: two calls per 200.
+ */
+
+export const COLLECTION_LIMIT = 200;
+
+export interface BulkCreateItem {
+  referralId: string;
+  /** Column values as for `createForReferral` (mapping output, including `@state`). */
+  values: Record<string, unknown>;
+  customer?: CustomerRefs | undefined;
+  status?: SyncStatusUpdate | undefined;
+}
+
+export interface BulkCreateResult {
+  referralId: string;
+  /** `created` now, `existing` from an earlier run (not touched), or `failed` with the API's reason. */
+  outcome: 'created' | 'existing' | 'failed';
+  ref?: CrmRecordRef;
+  error?: CrmApiError;
+}
+
+const resultSchema = z.array(z.looseObject({ id: z.string().nullish(), success: z.boolean(), errors: z.array(errorEntrySchema).default([]) }));
+
+export type BodyBuilder = (item: BulkCreateItem) => Promise<Record<string, unknown>>;
+
+export async function createMany(
+  client: SalesforceClient,
+  entity: CrmEntityName,
+  items: readonly BulkCreateItem[],
+  options: { uniqueKey: boolean; buildBody: BodyBuilder },
+): Promise<BulkCreateResult[]> {
+  const info = sobjectFor(entity);
+  const results: BulkCreateResult[] = [];
+  for (let start = 0; start < items.length; start += COLLECTION_LIMIT) {
+    const batch = items.slice(start, start + COLLECTION_LIMIT);
+    const known = options.uniqueKey ? new Map<string, string>() : await existingIds(client, info.sobject, batch.map((item) => item.referralId));
+    const pending = batch.filter((item) => !known.has(item.referralId.toLowerCase()));
+    const outcome = new Map<string, BulkCreateResult>();
+    for (const item of batch) {
+      const id = known.get(item.referralId.toLowerCase());
+      if (id) outcome.set(item.referralId, { referralId: item.referralId, outcome: 'existing', ref: { entity, id } });
+    }
+    if (pending.length > 0) {
+      const records = await Promise.all(pending.map(async (item) => ({ attributes: { type: info.sobject }, ...(await options.buildBody(item)) })));
+      const raw = await client.sendParsed(
+        // Keyed by the unique referral id, so a resend after a lost answer creates nothing twice.
+        { method: 'POST', path: '/composite/sobjects', route: `composite/sobjects ${info.sobject}`, idempotent: true, body: { allOrNone: false, records } },
+        resultSchema,
+      );
+      const duplicates: BulkCreateItem[] = [];
+      pending.forEach((item, index) => {
+        const result = raw[index];
+        const id = result?.id ? toId18(result.id) : undefined;
+        if (result?.success && id) {
+          outcome.set(item.referralId, { referralId: item.referralId, outcome: 'created', ref: { entity, id } });
+        } else if (result && isDuplicateValue(result.errors, FIELDS.referralIdentifier)) {
+          duplicates.push(item);
+        } else {
+          const error = apiError(`POST composite/sobjects ${info.sobject}`, 400, result?.errors ?? [{ message: 'no result for this record' }]);
+          outcome.set(item.referralId, { referralId: item.referralId, outcome: 'failed', error });
+        }
+      });
+      if (duplicates.length > 0) {
+        const found = await existingIds(client, info.sobject, duplicates.map((item) => item.referralId));
+        for (const item of duplicates) {
+          const id = found.get(item.referralId.toLowerCase());
+          outcome.set(
+            item.referralId,
+            id
+              ? { referralId: item.referralId, outcome: 'existing', ref: { entity, id } }
+              : { referralId: item.referralId, outcome: 'failed', error: new CrmApiError(`DUPLICATE_VALUE for referral ${item.referralId}, but no ${info.sobject} holds it`, 400, 'DUPLICATE_VALUE', true) },
+          );
+        }
+      }
+    }
+    for (const item of batch) results.push(outcome.get(item.referralId) ?? { referralId: item.referralId, outcome: 'failed', error: new CrmApiError('no result', undefined, 'invalidResponse', true) });
+  }
+  return results;
+}
+
+/** Referral id (lower case: the external id compares case-insensitively) → record id, oldest record first. */
+async function existingIds(client: SalesforceClient, sobject: string, referralIds: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (referralIds.length === 0) return found;
+  const rows = await client.query(`SELECT Id, ${FIELDS.referralIdentifier} FROM ${sobject} WHERE ${FIELDS.referralIdentifier} IN ${soqlStringList(referralIds)} ORDER BY CreatedDate ASC`, {
+    route: `${sobject} by referral ids`,
+  });
+  for (const row of rows) {
+    const key = row[FIELDS.referralIdentifier];
+    const id = typeof row.Id === 'string' ? toId18(row.Id) : undefined;
+    if (typeof key === 'string' && id && !found.has(key.toLowerCase())) found.set(key.toLowerCase(), id);
+  }
+  return found;
+}

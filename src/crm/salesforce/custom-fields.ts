@@ -1,0 +1,122 @@
+/*
+ * The "Microsoft Partner Center" fields of Microsoft's Salesforce connector (reference §3.4), under the API names its
+ * May 2020 setup guide printed (`Sync_with_Partner_Center__c`, `Referral_Identifier__c`, `Referral_Link__c`,
+ * `How_can_Microsoft_help__c`, `Audit__c`), plus the ones the guide never named, which are ours. An org that
+ * installed Microsoft's managed package may carry a namespace prefix on them (UNCONFIRMED); the connector does not
+ * handle namespaced names.
+ */
+
+export const FIELDS = {
+  syncWithPartnerCenter: 'Sync_with_Partner_Center__c',
+  referralIdentifier: 'Referral_Identifier__c',
+  referralLink: 'Referral_Link__c',
+  howCanMicrosoftHelp: 'How_can_Microsoft_help__c',
+  referralVisibility: 'Referral_Visibility__c',
+  microsoftCrmIdentifier: 'Microsoft_CRM_Identifier__c',
+  microsoftStatus: 'Microsoft_Status__c',
+  audit: 'Audit__c',
+  syncStatus: 'Sync_Status__c',
+} as const;
+
+/** Picklist API values; a picklist (rather than text) lets list views and reports filter the failures. */
+export const SYNC_STATUS_VALUES = { synced: 'Synced', failed: 'Failed', pending: 'Pending' } as const;
+
+/** "How can Microsoft help?" — the six values of §3.4; the picklist API values are these labels. */
+export const ASSISTANCE_VALUES = [
+  'Workload specific value proposition',
+  'Customer technical architecture',
+  'Proof of concept or demo',
+  'Quotes or licensing',
+  'Post sales customer success',
+  'General or other',
+] as const;
+
+export const AUDIT_MAX_LENGTH = 100_000;
+
+export type ProvisionedSObject = 'Opportunity' | 'Lead';
+
+export interface CustomFieldSpec {
+  sobject: ProvisionedSObject;
+  /** `Referral_Identifier__c` */
+  fieldName: string;
+  /** CustomField metadata as the Tooling API takes it (reference B9). Labels are at most 40 characters. */
+  metadata: Record<string, unknown>;
+}
+
+const picklist = (values: readonly string[]): Record<string, unknown> => ({
+  restricted: true,
+  valueSetDefinition: { sorted: false, value: values.map((value) => ({ fullName: value, label: value, default: false })) },
+});
+
+function opportunityAndLead(fieldName: string, metadata: Record<string, unknown>): CustomFieldSpec[] {
+  return [
+    { sobject: 'Opportunity', fieldName, metadata },
+    { sobject: 'Lead', fieldName, metadata },
+  ];
+}
+
+export function customFieldSpecs(): CustomFieldSpec[] {
+  return [
+    ...opportunityAndLead(FIELDS.syncWithPartnerCenter, {
+      label: 'Sync with Partner Center',
+      type: 'Checkbox',
+      // Metadata API's Checkbox default is text ("false"), not a JSON boolean.
+      defaultValue: 'false',
+      description: 'Checked: shared with Microsoft Partner Center. Referrals from Partner Center are checked.',
+    }),
+    ...opportunityAndLead(FIELDS.referralIdentifier, {
+      label: 'Referral Identifier',
+      type: 'Text',
+      length: 100,
+      // Unique makes the keyed create idempotent: a retried insert fails with DUPLICATE_VALUE instead of duplicating.
+      externalId: true,
+      unique: true,
+      caseSensitive: false,
+      description: 'Partner Center referral id (set by cosell-sync).',
+    }),
+    ...opportunityAndLead(FIELDS.referralLink, { label: 'Referral Link', type: 'Url', description: 'Link to the referral in Partner Center (set by cosell-sync).' }),
+    {
+      sobject: 'Opportunity',
+      fieldName: FIELDS.howCanMicrosoftHelp,
+      metadata: {
+        label: 'How can Microsoft help?',
+        type: 'Picklist',
+        valueSet: picklist(ASSISTANCE_VALUES),
+        description: 'Selecting a value makes this a co-sell opportunity (needs a customer contact).',
+      },
+    },
+    {
+      sobject: 'Opportunity',
+      fieldName: FIELDS.referralVisibility,
+      metadata: {
+        label: 'MS Partner Center Referral Visibility',
+        type: 'Checkbox',
+        defaultValue: 'false',
+        description: 'Visible to Microsoft sellers; cannot be reverted once visible.',
+      },
+    },
+    {
+      sobject: 'Opportunity',
+      fieldName: FIELDS.microsoftCrmIdentifier,
+      metadata: { label: 'Microsoft CRM Identifier', type: 'Text', length: 100, description: "Microsoft's CRM id, filled when Microsoft accepts a co-sell referral." },
+    },
+    {
+      sobject: 'Opportunity',
+      fieldName: FIELDS.microsoftStatus,
+      metadata: { label: 'Microsoft Status', type: 'Text', length: 100, description: "Status of Microsoft's side of the co-sell engagement." },
+    },
+    ...opportunityAndLead(FIELDS.audit, {
+      label: 'Audit',
+      type: 'LongTextArea',
+      length: AUDIT_MAX_LENGTH,
+      visibleLines: 4,
+      description: 'Partner Center sync audit trail, newest first (written by cosell-sync).',
+    }),
+    ...opportunityAndLead(FIELDS.syncStatus, {
+      label: 'Partner Center Sync Status',
+      type: 'Picklist',
+      valueSet: picklist(Object.values(SYNC_STATUS_VALUES)),
+      description: 'Outcome of the last Partner Center sync.',
+    }),
+  ];
+}

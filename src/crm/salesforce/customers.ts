@@ -1,0 +1,249 @@
+import { z } from 'zod';
+import type { CrmRecordRef, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
+import { CrmApiError } from '../connector.ts';
+import { composite, MAX_SUBREQUESTS, subrequestError, succeeded, type Subrequest, type Subresponse } from './composite.ts';
+import type { DescribeCache } from './describe.ts';
+import { idWithPrefix, toId18 } from './ids.ts';
+import { sobjectFor } from './objects.ts';
+import type { SalesforceClient } from './salesforce-client.ts';
+import { soqlString } from './soql.ts';
+
+/*
+ * The customer behind a referral: an Account matched by Name + BillingPostalCode (Microsoft's connector rule, reference
+ * §3.5) and Contacts matched by Email, each created when missing. SOQL compares strings case-insensitively, so the
+ * match is exact but case-insensitive. A profile without a postal code matches only accounts without one, so
+ * "Contoso" without an address never lands on one of several Contoso branches.
+ *
+ * Budget: all lookups for one referral are one /composite call, all creates another (only when something is missing).
+ * Creating is match-then-create rather than keyed: accounts have no natural key, and one job per referral at a time
+ * leaves only two referrals for one new customer racing, which a later match settles on the oldest account.
+ */
+
+const idRows = z.looseObject({ records: z.array(z.looseObject({ Id: z.string(), AccountId: z.string().nullish() })) });
+const createResult = z.looseObject({ id: z.string() });
+const rowsSchema = z.looseObject({ records: z.array(z.record(z.string(), z.unknown())) });
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
+const present = (value: string | undefined): value is string => value !== undefined && value.trim() !== '';
+
+function hasIdentity(contact: CustomerContact): boolean {
+  return present(contact.email) || present(contact.lastName) || present(contact.firstName);
+}
+
+export class CustomerDirectory {
+  constructor(
+    private readonly client: SalesforceClient,
+    private readonly describe: DescribeCache,
+  ) {}
+
+  async ensure(profile: CustomerProfile): Promise<CustomerRefs> {
+    if (!present(profile.name)) throw new CrmApiError('the customer profile has no company name to match or create an account with', undefined, 'invalidCustomer', false);
+    const contacts = profile.contacts.filter(hasIdentity);
+    const created: CrmRecordRef[] = [];
+
+    const found = await this.lookup(profile, contacts);
+    let accountId = found.accountId;
+    const missing = contacts.map((contact, index) => ({ contact, index })).filter(({ index }) => found.contactIds[index] === undefined);
+    const contactIds = [...found.contactIds];
+
+    if (!accountId || missing.length > 0) {
+      const made = await this.create(profile, accountId, missing.map(({ contact }) => contact));
+      if (!accountId) {
+        accountId = made.accountId;
+        created.push({ entity: 'account', id: accountId });
+      }
+      missing.forEach(({ index }, position) => {
+        const id = made.contactIds[position];
+        if (id) {
+          contactIds[index] = id;
+          created.push({ entity: 'contact', id });
+        }
+      });
+    }
+    const refs: CrmRecordRef[] = [];
+    for (const id of contactIds) if (id && !refs.some((ref) => ref.id === id)) refs.push({ entity: 'contact', id });
+    return { account: { entity: 'account', id: accountId }, contacts: refs, created };
+  }
+
+  /** One composite call per 24 contacts: the account query, then contacts by email (else by name under the account). */
+  private async lookup(profile: CustomerProfile, contacts: readonly CustomerContact[]): Promise<{ accountId: string | undefined; contactIds: Array<string | undefined> }> {
+    const postal = present(profile.postalCode) ? `BillingPostalCode = ${soqlString(profile.postalCode.trim())}` : 'BillingPostalCode = null';
+    // Oldest first, so that with duplicates every run picks the same account.
+    const accountQuery = `SELECT Id FROM Account WHERE Name = ${soqlString(profile.name.trim())} AND ${postal} ORDER BY CreatedDate ASC LIMIT 1`;
+    const contactIds: Array<string | undefined> = contacts.map(() => undefined);
+    let accountId: string | undefined;
+    const perCall = MAX_SUBREQUESTS - 1;
+    for (let start = 0; start === 0 || start < contacts.length; start += perCall) {
+      const chunk = contacts.slice(start, start + perCall);
+      const subrequests: Subrequest[] = [{ method: 'GET', path: queryPath(accountQuery), referenceId: 'account' }];
+      chunk.forEach((contact, offset) => subrequests.push({ method: 'GET', path: this.contactQueryPath(contact), referenceId: `contact${offset}` }));
+      const responses = await composite(this.client, subrequests, { allOrNone: false, route: 'customer lookup', idempotent: true });
+      accountId = firstId(responses.get('account'), 'account lookup') ?? accountId;
+      chunk.forEach((_, offset) => {
+        const rows = idRows.safeParse(responses.get(`contact${offset}`)?.body);
+        if (!rows.success) return;
+        // An email names a person who may be filed under another account (or none); one under this account wins.
+        const under = rows.data.records.find((row) => accountId !== undefined && row.AccountId !== undefined && row.AccountId !== null && toId18(row.AccountId) === accountId);
+        const pick = under ?? rows.data.records[0];
+        contactIds[start + offset] = pick ? toId18(pick.Id) : undefined;
+      });
+    }
+    return { accountId, contactIds };
+  }
+
+  private contactQueryPath(contact: CustomerContact): string {
+    if (present(contact.email)) return queryPath(`SELECT Id, AccountId FROM Contact WHERE Email = ${soqlString(contact.email.trim())} ORDER BY CreatedDate ASC LIMIT 10`);
+    const first = present(contact.firstName) ? soqlString(contact.firstName.trim()) : 'null';
+    const last = present(contact.lastName) ? soqlString(contact.lastName.trim()) : 'null';
+    // Without an email, only a namesake under the matched account counts; with no account the reference fails: no match.
+    return `${queryPath(`SELECT Id, AccountId FROM Contact WHERE FirstName = ${first} AND LastName = ${last} AND AccountId = `)}'@{account.records[0].Id}'${encodeURIComponent(' ORDER BY CreatedDate ASC LIMIT 1')}`;
+  }
+
+  /** The account (when missing) and the missing contacts, in composite calls of at most 25 creates. */
+  private async create(profile: CustomerProfile, accountId: string | undefined, contacts: readonly CustomerContact[]): Promise<{ accountId: string; contactIds: Array<string | undefined> }> {
+    const contactIds: Array<string | undefined> = [];
+    let account = accountId;
+    let start = 0;
+    do {
+      const subrequests: Subrequest[] = [];
+      if (!account) subrequests.push({ method: 'POST', path: '/sobjects/Account', referenceId: 'account', body: await accountBody(this.describe, profile) });
+      const room = MAX_SUBREQUESTS - subrequests.length;
+      const chunk = contacts.slice(start, start + room);
+      chunk.forEach((contact, offset) => subrequests.push({ method: 'POST', path: '/sobjects/Contact', referenceId: `contact${offset}`, body: contactBody(contact, account ?? '@{account.id}') }));
+      const responses = await composite(this.client, subrequests, { allOrNone: false, route: 'customer create', idempotent: false });
+      if (!account) {
+        const made = responses.get('account');
+        if (!succeeded(made)) throw subrequestError(made, 'POST sobjects/Account');
+        account = createdId(made, 'POST sobjects/Account');
+      }
+      chunk.forEach((_, offset) => {
+        const made = responses.get(`contact${offset}`);
+        if (!succeeded(made)) throw subrequestError(made, 'POST sobjects/Contact');
+        contactIds.push(createdId(made, 'POST sobjects/Contact'));
+      });
+      start += chunk.length;
+    } while (start < contacts.length);
+    if (!account) throw new CrmApiError('Salesforce created no account', undefined, 'invalidResponse', false);
+    return { accountId: account, contactIds };
+  }
+
+  /**
+   * The customer of a record in one call. An opportunity's account and contact come through its lookups; when it has
+   * no contact (Opportunity.ContactId is missing in older API versions, reference B7) the account's oldest contact
+   * stands in, so a co-sell referral created from it still has the contact Partner Center requires.
+   */
+  async read(ref: CrmRecordRef): Promise<CustomerProfile | null> {
+    const info = sobjectFor(ref.entity);
+    const id = idWithPrefix(ref.id, info.keyPrefix);
+    if (!id) return null;
+    // With State and Country picklists on, the ISO code lives in BillingCountryCode (reference B8).
+    const countryCode = ref.entity === 'lead' ? false : (await this.describe.describe('Account')).field('BillingCountryCode') !== undefined;
+    const accountFields = ['Name', 'BillingStreet', 'BillingCity', 'BillingState', 'BillingPostalCode', 'BillingCountry', ...(countryCode ? ['BillingCountryCode'] : [])];
+    const contactFields = ['FirstName', 'LastName', 'Email', 'Phone'];
+    switch (ref.entity) {
+      case 'lead': {
+        const rows = await this.client.query(`SELECT Id, Company, Street, City, State, PostalCode, Country, ${contactFields.join(', ')} FROM Lead WHERE Id = ${soqlString(id)}`, { route: 'Lead customer' });
+        const lead = rows[0];
+        if (!lead) return null;
+        const contact = contactOf(lead);
+        return { name: text(lead.Company) ?? '', addressLine1: text(lead.Street), city: text(lead.City), state: text(lead.State), postalCode: text(lead.PostalCode), country: text(lead.Country), contacts: hasIdentity(contact) ? [contact] : [] };
+      }
+      case 'contact': {
+        const rows = await this.client.query(`SELECT Id, ${contactFields.join(', ')}, ${accountFields.map((f) => `Account.${f}`).join(', ')} FROM Contact WHERE Id = ${soqlString(id)}`, { route: 'Contact customer' });
+        const contact = rows[0];
+        return contact ? profileOf(parentOf(contact, 'Account'), [contactOf(contact)]) : null;
+      }
+      case 'account':
+      case 'opportunity': {
+        const opportunity = ref.entity === 'opportunity';
+        const withContact = opportunity && (await this.describe.describe('Opportunity')).field('ContactId') !== undefined;
+        const main = opportunity
+          ? `SELECT Id, AccountId, ${accountFields.map((f) => `Account.${f}`).join(', ')}${withContact ? `, ${contactFields.map((f) => `Contact.${f}`).join(', ')}` : ''} FROM Opportunity WHERE Id = ${soqlString(id)}`
+          : `SELECT Id, ${accountFields.join(', ')} FROM Account WHERE Id = ${soqlString(id)}`;
+        const accountRef = opportunity ? '@{record.records[0].AccountId}' : id;
+        const responses = await composite(
+          this.client,
+          [
+            { method: 'GET', path: queryPath(main), referenceId: 'record' },
+            { method: 'GET', path: `${queryPath(`SELECT ${contactFields.join(', ')} FROM Contact WHERE AccountId = `)}'${accountRef}'${encodeURIComponent(' ORDER BY CreatedDate ASC LIMIT 1')}`, referenceId: 'contacts' },
+          ],
+          { allOrNone: false, route: `${info.sobject} customer`, idempotent: true },
+        );
+        const record = responses.get('record');
+        if (!succeeded(record)) throw subrequestError(record, `GET ${info.sobject} customer`);
+        const row = rowsSchema.parse(record?.body).records[0];
+        if (!row) return null;
+        const account = opportunity ? parentOf(row, 'Account') : row;
+        const ownContact = withContact ? parentOf(row, 'Contact') : undefined;
+        const fallback = rowsSchema.safeParse(responses.get('contacts')?.body);
+        const contactRow = ownContact ?? (fallback.success ? fallback.data.records[0] : undefined);
+        return profileOf(account, contactRow ? [contactOf(contactRow)] : []);
+      }
+    }
+  }
+}
+
+export function queryPath(soql: string): string {
+  return `/query?q=${encodeURIComponent(soql)}`;
+}
+
+function firstId(sub: Subresponse | undefined, operation: string): string | undefined {
+  if (!succeeded(sub)) throw subrequestError(sub, operation);
+  const rows = idRows.safeParse(sub?.body);
+  const id = rows.success ? rows.data.records[0]?.Id : undefined;
+  return id ? toId18(id) : undefined;
+}
+
+function createdId(sub: Subresponse | undefined, operation: string): string {
+  const parsed = createResult.safeParse(sub?.body);
+  const id = parsed.success ? toId18(parsed.data.id) : undefined;
+  if (!id) throw new CrmApiError(`Salesforce ${operation} returned no record id`, sub?.httpStatusCode, 'invalidResponse', false);
+  return id;
+}
+
+/** The insert body of a customer account (shared with the bulk path). */
+export async function accountBody(describe: DescribeCache, profile: CustomerProfile): Promise<Record<string, unknown>> {
+  const account = await describe.describe('Account');
+  const body: Record<string, unknown> = { Name: profile.name.trim() };
+  if (present(profile.addressLine1)) body.BillingStreet = profile.addressLine1.trim();
+  if (present(profile.city)) body.BillingCity = profile.city.trim();
+  if (present(profile.postalCode)) body.BillingPostalCode = profile.postalCode.trim();
+  // With State and Country picklists on (reference B8) the code fields hold the ISO code and free-text states are
+  // refused unless they match the picklist: the state is left out rather than failing the referral.
+  const picklists = account.field('BillingCountryCode') !== undefined;
+  if (present(profile.state) && !picklists) body.BillingState = profile.state.trim();
+  // ISO 3166 alpha-2, as Microsoft's connector stores it in BillingCountry (reference §3.5).
+  if (present(profile.country)) body[picklists ? 'BillingCountryCode' : 'BillingCountry'] = profile.country.trim().toUpperCase();
+  return body;
+}
+
+export function contactBody(contact: CustomerContact, accountId: string): Record<string, unknown> {
+  // LastName is the contact's required field; an email-only contact gets the mailbox name rather than failing the sync.
+  const lastName = present(contact.lastName) ? contact.lastName.trim() : present(contact.email) ? contact.email.split('@')[0] : undefined;
+  const body: Record<string, unknown> = { LastName: lastName && lastName !== '' ? lastName : '(unknown)', AccountId: accountId };
+  if (present(contact.firstName)) body.FirstName = contact.firstName.trim();
+  if (present(contact.email)) body.Email = contact.email.trim();
+  if (present(contact.phone)) body.Phone = contact.phone.trim();
+  return body;
+}
+
+function parentOf(row: Record<string, unknown>, relationship: string): Record<string, unknown> | undefined {
+  const parent = row[relationship];
+  return typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>) : undefined;
+}
+
+function contactOf(row: Record<string, unknown>): CustomerContact {
+  return { firstName: text(row.FirstName), lastName: text(row.LastName), email: text(row.Email), phone: text(row.Phone) };
+}
+
+function profileOf(account: Record<string, unknown> | undefined, contacts: CustomerContact[]): CustomerProfile {
+  return {
+    name: text(account?.Name) ?? '',
+    addressLine1: text(account?.BillingStreet),
+    city: text(account?.BillingCity),
+    state: text(account?.BillingState),
+    postalCode: text(account?.BillingPostalCode),
+    country: text(account?.BillingCountryCode) ?? text(account?.BillingCountry),
+    contacts,
+  };
+}

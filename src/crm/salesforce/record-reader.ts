@@ -1,0 +1,125 @@
+import type { ColumnRequest, CrmRecord, CrmRecordRef } from '../connector.ts';
+import { CrmApiError } from '../connector.ts';
+import type { SObjectDescribe } from './describe.ts';
+import { sameId, toId18 } from './ids.ts';
+import type { SObjectInfo } from './objects.ts';
+import { currentIndicator, stripIndicator } from './sync-status.ts';
+import { fromWire, isoInstant } from './wire-values.ts';
+
+/*
+ * One SOQL query per record read: the requested columns plus what every read needs (version, modification stamp and
+ * user, title, state field), with lookups requested as `lookup: { entity, by }` read through the relationship
+ * (`Account.Name`) in the same query — which is why reads use SOQL rather than `GET /sobjects/X/{id}?fields=`.
+ */
+
+/** What the connector remembers of the last read of a record, so an update can often skip re-reading it. */
+export interface RecordSnapshot {
+  /** SystemModstamp as an ISO instant: the optimistic-concurrency token. */
+  version: string;
+  /** When this connector read (or wrote) that version, by the local clock: see `SameSecondGuard`. */
+  readAt: number;
+  /** Name without the indicator, and the indicator shown (opportunities only). */
+  title: string | undefined;
+  indicator: string | undefined;
+  /** StageName / Status as stored. */
+  stateValue: string | undefined;
+}
+
+export type StateReader = (stateValue: unknown) => Promise<string | null> | string | null;
+
+export interface ReadPlan {
+  select: string[];
+  toRecord(ref: CrmRecordRef, row: Record<string, unknown>, ourUserId: string | undefined, readState: StateReader): Promise<CrmRecord>;
+}
+
+/** The fields that make a snapshot; also what `update` re-reads when it must. */
+export function snapshotFields(info: SObjectInfo): string[] {
+  return ['Id', 'SystemModstamp', 'LastModifiedDate', 'LastModifiedById', ...(info.titleField ? [info.titleField] : []), ...(info.stateField ? [info.stateField] : [])];
+}
+
+export function versionOf(row: Record<string, unknown>, sobject: string): string {
+  const stamp = row.SystemModstamp;
+  const version = typeof stamp === 'string' ? isoInstant(stamp) : null;
+  if (version === null) throw new CrmApiError(`Salesforce returned a ${sobject} without SystemModstamp`, undefined, 'invalidResponse', false);
+  return version;
+}
+
+export function snapshotOf(info: SObjectInfo, row: Record<string, unknown>, readAt: number): RecordSnapshot {
+  const rawTitle = info.titleField ? row[info.titleField] : undefined;
+  const title = typeof rawTitle === 'string' ? rawTitle : undefined;
+  const stateValue = info.stateField ? row[info.stateField] : undefined;
+  return {
+    version: versionOf(row, info.sobject),
+    readAt,
+    title: title === undefined ? undefined : stripIndicator(title),
+    indicator: currentIndicator(title),
+    stateValue: typeof stateValue === 'string' ? stateValue : undefined,
+  };
+}
+
+export function rowId(row: Record<string, unknown>, sobject: string): string {
+  const id = typeof row.Id === 'string' ? toId18(row.Id) : undefined;
+  if (!id) throw new CrmApiError(`Salesforce returned a ${sobject} without a valid Id`, undefined, 'invalidResponse', false);
+  return id;
+}
+
+function related(row: Record<string, unknown>, relationship: string, field: string): unknown {
+  const parent = row[relationship];
+  return typeof parent === 'object' && parent !== null ? ((parent as Record<string, unknown>)[field] ?? null) : null;
+}
+
+export function planRead(info: SObjectInfo, described: SObjectDescribe, columns: readonly ColumnRequest[]): ReadPlan {
+  const select = new Map<string, string>();
+  const add = (path: string) => select.set(path.toLowerCase(), path);
+  for (const field of snapshotFields(info)) add(field);
+  const extractors: Array<(row: Record<string, unknown>, readState: StateReader) => Promise<[string, unknown]> | [string, unknown]> = [];
+
+  for (const column of columns) {
+    const name = column.name;
+    if (name === '@state') {
+      const stateField = info.stateField;
+      extractors.push(async (row, readState) => [name, stateField ? await readState(row[stateField]) : null]);
+      continue;
+    }
+    const field = described.field(name);
+    const apiName = field?.name ?? name;
+    if (column.lookup && field?.type === 'reference' && field.relationshipName) {
+      const relationship = field.relationshipName;
+      const by = column.lookup.by;
+      add(`${relationship}.${by}`);
+      extractors.push((row) => [name, related(row, relationship, by)]);
+      continue;
+    }
+    add(apiName);
+    if (info.titleField && apiName === info.titleField) {
+      // The indicator is ours, not the seller's: a ✔ turning into ✖ must never look like a renamed record.
+      extractors.push((row) => [name, typeof row[apiName] === 'string' ? stripIndicator(row[apiName]) : (row[apiName] ?? null)]);
+    } else {
+      extractors.push((row) => [name, fromWire(row[apiName], field)]);
+    }
+  }
+
+  return {
+    select: [...select.values()],
+    async toRecord(ref, row, ourUserId, readState) {
+      const values: Record<string, unknown> = {};
+      for (const extract of extractors) {
+        const [name, value] = await extract(row, readState);
+        values[name] = value;
+      }
+      const modified = typeof row.LastModifiedDate === 'string' ? isoInstant(row.LastModifiedDate) : null;
+      const modifiedBy = typeof row.LastModifiedById === 'string' ? row.LastModifiedById : undefined;
+      return {
+        ref,
+        version: versionOf(row, info.sobject),
+        modifiedAt: modified ?? new Date(0).toISOString(),
+        modifiedByUs: ourUserId !== undefined && modifiedBy !== undefined && sameId(modifiedBy, ourUserId),
+        values,
+      };
+    },
+  };
+}
+
+export function selectSoql(sobject: string, fields: readonly string[], where: string, suffix = ''): string {
+  return `SELECT ${fields.join(', ')} FROM ${sobject} WHERE ${where}${suffix ? ` ${suffix}` : ''}`;
+}
