@@ -50,6 +50,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
       bodyLimitBytes: config.server.bodyLimitBytes,
       engine,
       dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth } : undefined,
+      salesforceWebhook:
+        config.salesforce?.notifications === 'outbound-messages' && config.salesforce.organizationId
+          ? { name: config.salesforce.name, organizationId: config.salesforce.organizationId }
+          : undefined,
     });
     await app.listen({ host: config.server.host, port: config.server.port });
     const address = app.server.address();

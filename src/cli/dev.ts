@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { parseConfig } from '../config/load.ts';
 import { sandboxConfig, SANDBOX_DYNAMICS_WEBHOOK_SECRET, SANDBOX_PORTS } from '../config/sandbox-preset.ts';
 import { startDataverseSandbox } from '../sandbox/dataverse/index.ts';
-import { DYNAMICS_WEBHOOK_PATH, runDynamicsSetup } from './setup.ts';
+import { startSalesforceSandbox } from '../sandbox/salesforce/index.ts';
+import { DYNAMICS_WEBHOOK_PATH, runDynamicsSetup, runSalesforceSetup } from './setup.ts';
 import { partnerCenterClients } from '../partner-center/from-config.ts';
 import { REFERRAL_EVENT_NAMES } from '../partner-center/webhook-event.ts';
 import { RegistrationExistsError } from '../partner-center/webhooks-client.ts';
@@ -62,12 +63,18 @@ export function registerDevCommand(program: Command): void {
         port: SANDBOX_PORTS.dataverse,
         logger: logger.child({ component: 'sandbox:dataverse' }),
       });
+      const salesforce = await startSalesforceSandbox({
+        port: SANDBOX_PORTS.salesforce,
+        logger: logger.child({ component: 'sandbox:salesforce' }),
+      });
       const closeSandboxes = async () => {
         await sandbox.close();
         await dataverse.close();
+        await salesforce.close();
       };
       const service = await (async () => {
         await runDynamicsSetup(config, logger.child({ component: 'setup' }), `${config.server.publicUrl}${DYNAMICS_WEBHOOK_PATH}`);
+        await runSalesforceSetup(config, logger.child({ component: 'setup' }));
         return startService(config, logger.child({ component: 'service' }));
       })().catch(async (error: unknown) => {
         await closeSandboxes();
@@ -98,6 +105,8 @@ export function registerDevCommand(program: Command): void {
           `  Partner Center sandbox ${sandbox.url}/v1.0/engagements/referrals   (any bearer token)`,
           `  Dataverse sandbox      ${dataverse.url}/api/data/v9.2/opportunities   (any bearer token)`,
           `  Opportunities (seller) ${dataverse.url}/_sandbox/records/opportunities`,
+          `  Salesforce sandbox     ${salesforce.url}/services/data/v62.0/   (OAuth at /services/oauth2/token)`,
+          `  Opportunities (seller) ${salesforce.url}/_sandbox/records/Opportunity`,
           '',
           'Try, in another terminal:',
           '  npx cosell webhooks show',

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createDynamicsConnector, dynamicsWebhookAuth } from '../crm/dynamics/factory.ts';
 import { setupDynamics, type SetupReport } from '../crm/dynamics/provisioning.ts';
+import { createSalesforceConnector, setupSalesforce } from '../crm/salesforce/index.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
@@ -30,8 +31,41 @@ export async function runDynamicsSetup(config: Config, logger: Logger, webhookUr
   });
 }
 
+/** Custom fields through the Tooling API; change notifications are org settings, printed as instructions. */
+export async function runSalesforceSetup(config: Config, logger: Logger): Promise<{ created: string[]; found: string[]; instructions: string[] }> {
+  if (!config.salesforce) throw new UsageError('no "salesforce" section in the configuration: nothing to set up');
+  const connector = await createSalesforceConnector(config.salesforce, { logger });
+  const webhookUrl = config.server.publicUrl ? `${config.server.publicUrl.replace(/\/+$/, '')}/webhooks/salesforce` : undefined;
+  const report = await setupSalesforce({
+    connector,
+    logger,
+    notifications: config.salesforce.notifications,
+    ...(webhookUrl ? { webhookUrl } : {}),
+    onProgress: (p) => logger.info({ ...p }, `setup: ${p.item} ${p.status}`),
+  });
+  await connector.close?.();
+  return { created: report.created, found: report.found, instructions: [...report.instructions] };
+}
+
 export function registerSetupCommand(program: Command): void {
   const setup = program.command('setup').description('prepare a CRM for syncing (custom fields, keys, change notifications)');
+  setup
+    .command('salesforce')
+    .description('create the custom fields (Tooling API) and print the org settings change notifications need')
+    .option('-c, --config <file>', 'configuration file (default: ./cosell.yaml, else sandbox mode)')
+    .option('--json', 'print JSON')
+    .action(async (options: { config?: string; json?: boolean }) => {
+      const { config } = await loadConfig(options.config);
+      const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      const report = await runSalesforceSetup(config, logger);
+      printResult(options.json === true, report, () =>
+        [
+          `Created (${report.created.length}): ${report.created.join(', ') || '-'}`,
+          `Found   (${report.found.length}): ${report.found.join(', ') || '-'}`,
+          ...(report.instructions.length ? ['', 'Then, in Salesforce Setup:', ...report.instructions.map((i) => `  - ${i}`)] : []),
+        ].join('\n'),
+      );
+    });
   setup
     .command('dynamics')
     .description('create the custom columns and alternate key, publish, and register the webhook endpoint and steps')

@@ -96,7 +96,10 @@ function resolveRelativePaths(config: Config, file: string | undefined): Config 
   return {
     ...config,
     store: { ...config.store, path: config.store.path === ':memory:' ? ':memory:' : abs(config.store.path) },
-    mappings: { ...config.mappings, ...(config.mappings.dynamics ? { dynamics: abs(config.mappings.dynamics) } : {}) },
+    mappings: {
+      ...(config.mappings.dynamics ? { dynamics: abs(config.mappings.dynamics) } : {}),
+      ...(config.mappings.salesforce ? { salesforce: abs(config.mappings.salesforce) } : {}),
+    },
     partnerCenter: {
       ...config.partnerCenter,
       webhooks: {

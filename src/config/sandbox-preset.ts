@@ -11,12 +11,13 @@ export const SANDBOX_DYNAMICS_WEBHOOK_SECRET = `${SANDBOX_DATA_DIR}/dynamics-web
  * own root CA as the only trust anchor and plain http allowed for its certificate URL alone.
  */
 export function sandboxConfig(
-  overrides: { servicePort?: number; partnerCenterPort?: number; dataversePort?: number; storePath?: string } = {},
+  overrides: { servicePort?: number; partnerCenterPort?: number; dataversePort?: number; salesforcePort?: number; storePath?: string } = {},
 ): ConfigInput {
   const pcPort = overrides.partnerCenterPort ?? SANDBOX_PORTS.partnerCenter;
   const servicePort = overrides.servicePort ?? SANDBOX_PORTS.service;
   const pcHost = `127.0.0.1:${pcPort}`;
   const dataversePort = overrides.dataversePort ?? SANDBOX_PORTS.dataverse;
+  const salesforcePort = overrides.salesforcePort ?? SANDBOX_PORTS.salesforce;
   return {
     server: { host: '127.0.0.1', port: servicePort, publicUrl: `http://127.0.0.1:${servicePort}` },
     sync: { reconcileIntervalSeconds: 30, reconcileOverlapSeconds: 60 },
@@ -25,6 +26,7 @@ export function sandboxConfig(
       mode: 'sandbox',
       webhook: { auth: 'HttpHeader', secret: { file: SANDBOX_DYNAMICS_WEBHOOK_SECRET } },
     },
+    salesforce: { instanceUrl: `http://127.0.0.1:${salesforcePort}`, mode: 'sandbox', notifications: 'cdc' },
     store: { driver: 'sqlite', path: overrides.storePath ?? `${SANDBOX_DATA_DIR}/cosell.db`, synchronous: 'full' },
     partnerCenter: {
       referralsApiUrl: `http://${pcHost}`,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { secretRefSchema as secretRef } from './secrets.ts';
 import { dynamicsConfigSchema } from '../crm/dynamics/config.ts';
+import { salesforceConfigSchema } from '../crm/salesforce/config.ts';
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a host name, optionally with :port');
 
@@ -61,9 +62,11 @@ export const configSchema = z
   .object({
     sync: syncSchema.prefault({}),
     /** Mapping file per connection kind; defaults to the bundled mappings/<kind>.yaml. */
-    mappings: z.object({ dynamics: z.string().min(1).optional() }).strict().prefault({}),
+    mappings: z.object({ dynamics: z.string().min(1).optional(), salesforce: z.string().min(1).optional() }).strict().prefault({}),
     /** The Dynamics 365 (Dataverse) connection; absent = not synced. */
     dynamics: dynamicsConfigSchema.optional(),
+    /** The Salesforce connection; absent = not synced. */
+    salesforce: salesforceConfigSchema.optional(),
     server: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),

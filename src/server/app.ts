@@ -8,6 +8,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { dashboardRoute } from './routes/dashboard.ts';
 import { dynamicsWebhookRoute, type DynamicsWebhookDeps } from './routes/dynamics-webhook.ts';
 import { engineAdminRoutes } from './routes/engine-admin.ts';
+import { salesforceWebhookRoute, type SalesforceWebhookDeps } from './routes/salesforce-webhook.ts';
 import type { Engine } from '../sync/engine.ts';
 
 export interface AppDeps {
@@ -18,6 +19,7 @@ export interface AppDeps {
   bodyLimitBytes: number;
   engine?: Engine | undefined;
   dynamicsWebhook?: DynamicsWebhookDeps['connection'];
+  salesforceWebhook?: SalesforceWebhookDeps['connection'];
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -54,6 +56,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     bodyLimitBytes: deps.bodyLimitBytes,
     connection: deps.dynamicsWebhook,
+  });
+  salesforceWebhookRoute(app, {
+    inbox: deps.store.inbox,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    bodyLimitBytes: deps.bodyLimitBytes,
+    connection: deps.salesforceWebhook,
   });
   adminRoutes(app, deps.store);
   engineAdminRoutes(app, deps.store, deps.engine);

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import type { ChangeSink, CrmConnector, CrmEntityName } from '../crm/connector.ts';
 import { createDynamicsConnector } from '../crm/dynamics/index.ts';
+import { createSalesforceConnector } from '../crm/salesforce/index.ts';
 import type { ReferralsClient } from '../partner-center/referrals-client.ts';
 import type { Store } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
@@ -40,7 +41,20 @@ export async function loadConnections(config: Config, logger: Logger, onCall?: C
       connector,
       spec,
       mappings: bindMapping(spec),
-      policy: { leads: config.dynamics.leadsEnabled },
+      policy: { leads: config.dynamics.leadsEnabled, ownsReferralCrmId: connections.size === 0 },
+    });
+  }
+  if (config.salesforce) {
+    const connector = await createSalesforceConnector(config.salesforce, { logger, ...(onCall ? { onCall } : {}) });
+    const spec = await loadMappingFile(config.mappings.salesforce ?? bundledMappingPath('salesforce'), 'salesforce');
+    assertValidMapping(spec, await connector.describe(Object.keys(spec.entities) as CrmEntityName[]));
+    if (connections.has(connector.name)) throw new Error(`two connections are named "${connector.name}"; give one another name`);
+    connections.set(connector.name, {
+      connector,
+      spec,
+      mappings: bindMapping(spec),
+      // Microsoft's "Sync Co-sell opportunity" = Yes: only co-sell and pipeline deals come over, no leads.
+      policy: { leads: !config.salesforce.syncCoSellOnly, ownsReferralCrmId: connections.size === 0 },
     });
   }
   return connections;

@@ -29,6 +29,11 @@ export const WELL_KNOWN = {
 export interface ConnectionPolicy {
   /** Microsoft's "Sync Co-sell opportunity" = No: unaccepted incoming leads become CRM leads too. */
   leads: boolean;
+  /**
+   * A referral has one "CRM ID" (externalReferenceId). With several CRM connections only one may write it; two
+   * writers would overwrite each other's id forever, each write raising an event for the other.
+   */
+  ownsReferralCrmId: boolean;
 }
 
 export interface ConnectionSetup {
@@ -439,7 +444,7 @@ export class PairSync {
     let pcEtag: string | null = eTag ?? null;
     const pcChanges = mapping.canonicalToReferralChanges(toPc, referral);
     // "CRM ID" on the referral, as Microsoft's connector fills it; also what finds the pair again after a crash.
-    if (referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {
+    if (connection.policy.ownsReferralCrmId && referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {
       pcChanges.push({ path: ['externalReferenceId'], value: record.ref.id });
     }
     if (pcChanges.length > 0) {
