@@ -2,7 +2,7 @@
  * End-to-end sync benchmark against the sandboxes: how long a seller's change in one system takes to become visible in
  * the other, how many changes per second the service keeps up with, and how many API calls each change costs.
  *
- *   npm run bench:sync [-- --rate 50 --duration 10 --latency 50 --referrals 200 --concurrency 8 --poll 20
+ *   npm run bench:sync [-- --rate 50 --duration 10 --latency 50 --referrals 200 --concurrency 32 --poll 20
  *                          --mode child|in-process --direction both|pc|crm]
  *
  * Both sandboxes and the poller run in this process; the service runs as a `cosell start` child process (default) so
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     latency: { type: 'string', default: '50' },
     referrals: { type: 'string', default: '200' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '32' },
     poll: { type: 'string', default: '20' },
     mode: { type: 'string', default: 'child' },
     direction: { type: 'string', default: 'both' },

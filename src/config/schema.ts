@@ -44,8 +44,11 @@ const partnerCenterAuthSchema = z.discriminatedUnion('mode', [
 
 export const syncSchema = z
   .object({
-    /** Pairs synced in parallel (different pairs; one pair is always serialized). */
-    concurrency: z.number().int().min(1).max(64).default(8),
+    /**
+     * Pairs synced in parallel (one pair is always serialized). A sync is a few sequential API calls, so 50 changes/s
+     * at 50 ms per call needs ~30 in flight; 32 stays under Dataverse's 52 concurrent requests per user.
+     */
+    concurrency: z.number().int().min(1).max(64).default(32),
     /** Reconcile once at start-up: heals whatever changed while the service was down. */
     reconcileOnStart: z.boolean().default(true),
     /** How often the reconciler lists what changed on every side, as a safety net for lost notifications. */
