@@ -58,6 +58,8 @@ const whoAmISchema = z.looseObject({ UserId: z.string() });
  * The CrmConnector for Dynamics 365 / Dataverse, over dynamics-web-api. Everything Dataverse-specific lives here:
  * alternate-key upserts, ETags, WinOpportunity/LoseOpportunity, change tracking, the ✔/✖ indicator.
  */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export class DynamicsConnector implements CrmConnector {
   readonly kind = 'dynamics' as const;
   readonly name: string;
@@ -108,6 +110,8 @@ export class DynamicsConnector implements CrmConnector {
   }
 
   async read(ref: CrmRecordRef, columns: readonly ColumnRequest[]): Promise<CrmRecord | null> {
+    // The engine also tries a referral's externalReferenceId, which may be another CRM's id: not a row id, no record.
+    if (!GUID.test(ref.id)) return null;
     return this.fetch(ref.entity, ref.id, columns);
   }
 

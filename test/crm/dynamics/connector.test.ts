@@ -134,6 +134,8 @@ describe('DynamicsConnector against the Dataverse sandbox', () => {
       expect(found?.values.cosell_referralidentifier).toBe(awkward);
       expect(await h.connector.findByReferralId('opportunity', 'no-such-referral', [{ name: 'name' }])).toBeNull();
       expect(await h.connector.read({ entity: 'opportunity', id: '00000000-0000-0000-0000-0000000000ff' }, [{ name: 'name' }])).toBeNull();
+      // Another CRM's id (a Salesforce id in a referral's externalReferenceId) is no row of ours.
+      expect(await h.connector.read({ entity: 'opportunity', id: '006Hs00001AbCdEIAV' }, [{ name: 'name' }])).toBeNull();
     });
 
     it('tells a seller edit from our own and never reports the indicator as part of the name', async () => {
