@@ -1,52 +1,17 @@
 import type { SyncStatusUpdate } from '../connector.ts';
 import { AUDIT_MAX_LENGTH, FIELDS, SYNC_STATUS_VALUES } from './custom-fields.ts';
+import { FAILED_MARK, OK_MARK, auditText as auditWindow, currentIndicator, stripIndicator, withIndicator } from '../sync-indicator.ts';
 
 /*
  * The sync status as the seller sees it (reference §3.5): ✔ or ✖ after the opportunity's Name (Microsoft's "Display
- * check mark in the opportunity name", switchable), the Sync_Status__c picklist and the readable Audit__c. The same
- * rules as the Dynamics connector's indicator (a candidate for a shared module under src/crm/).
+ * check mark in the opportunity name", switchable), the Sync_Status__c picklist and the readable Audit__c. The marks
+ * and the audit window are shared with every CRM (../sync-indicator.ts).
  */
 
-export const OK_MARK = '✔';
-export const FAILED_MARK = '✖';
+export { FAILED_MARK, OK_MARK, currentIndicator, stripIndicator, withIndicator };
 
-/** Any trailing run of indicators, including ones a seller duplicated by copy-pasting a name. */
-const TRAILING_MARKS = /(?:\s*[✔✖]\uFE0F?)+\s*$/u;
-
-export function stripIndicator(title: string): string {
-  return title.replace(TRAILING_MARKS, '');
-}
-
-export function currentIndicator(title: string | undefined): string | undefined {
-  return title === undefined ? undefined : /([✔✖])\uFE0F?\s*$/u.exec(title)?.[1];
-}
-
-export function withIndicator(title: string, ok: boolean, maxLength: number): string {
-  const mark = ok ? OK_MARK : FAILED_MARK;
-  const base = stripIndicator(title);
-  const room = maxLength - mark.length - 1;
-  return `${base.length > room ? base.slice(0, room) : base} ${mark}`;
-}
-
-/**
- * The audit text: the lines as given (newest first), as many whole lines as fit the field; a single line longer than
- * the field is cut. The engine keeps the full history in its own audit table, so the field shows a recent window and
- * is overwritten rather than read back and prepended to.
- */
 export function auditText(lines: readonly string[], maxLength: number = AUDIT_MAX_LENGTH): string {
-  const kept: string[] = [];
-  let length = 0;
-  for (const line of lines) {
-    const clean = line.replace(/\r?\n/g, ' ');
-    const added = clean.length + (kept.length > 0 ? 1 : 0);
-    if (length + added > maxLength) {
-      if (kept.length === 0) kept.push(`${clean.slice(0, Math.max(0, maxLength - 1))}…`);
-      break;
-    }
-    kept.push(clean);
-    length += added;
-  }
-  return kept.join('\n');
+  return auditWindow(lines, maxLength);
 }
 
 /** The fields one status write sets (the name indicator is added by the caller, which knows the current name). */
