@@ -142,18 +142,33 @@ export class PairSync {
   private async syncFromReferral(referralId: string, link: Link | null, job: Job, connection: ConnectionSetup): Promise<void> {
     const { referrals } = this.deps;
     const connector = connection.connector;
-    let current: { referral: Referral; eTag: string | undefined };
-    try {
-      const read = await referrals.get(referralId);
-      current = { referral: read.referral, eTag: read.eTag };
-    } catch (error) {
-      if (error instanceof ReferralNotFoundError) {
-        if (link) this.recordFailure(link, job, 'the referral no longer exists in Partner Center');
-        return;
-      }
-      throw error;
+    // A linked pair's two reads are independent: run them together, halving the sync's latency.
+    const linkedMapping = link ? this.mappingFor(connection, link.crmEntity) : undefined;
+    const [read, linkedRecord] = await Promise.all([
+      referrals.get(referralId).catch((error: unknown) => {
+        if (error instanceof ReferralNotFoundError) return null;
+        throw error;
+      }),
+      link && linkedMapping ? connector.read({ entity: link.crmEntity as CrmEntityName, id: link.crmId }, linkedMapping.columns) : undefined,
+    ]);
+    if (read === null) {
+      if (link) this.recordFailure(link, job, 'the referral no longer exists in Partner Center');
+      return;
     }
+    const current: { referral: Referral; eTag: string | undefined } = { referral: read.referral, eTag: read.eTag };
     const { referral } = current;
+    // Neither side changed since our last commit (typically the echo of our own write): the merge would find nothing.
+    if (
+      link &&
+      linkedRecord &&
+      link.syncState === 'ok' &&
+      link.pcEtag !== null &&
+      link.pcEtag === current.eTag &&
+      link.crmVersion !== null &&
+      link.crmVersion === linkedRecord.version
+    ) {
+      return;
+    }
 
     if (link && link.crmEntity === 'lead' && this.entityFor(referral, connection) === 'opportunity') {
       await this.promoteLead(referral, current.eTag, link, job, connection);
@@ -162,9 +177,9 @@ export class PairSync {
 
     let record: CrmRecord | null;
     let mapping: EntityMapping;
-    if (link) {
-      mapping = this.mappingFor(connection, link.crmEntity);
-      record = await connector.read({ entity: link.crmEntity as CrmEntityName, id: link.crmId }, mapping.columns);
+    if (link && linkedMapping) {
+      mapping = linkedMapping;
+      record = linkedRecord ?? null;
       if (!record) {
         this.recordFailure(link, job, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
         return;
