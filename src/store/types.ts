@@ -178,5 +178,7 @@ export interface SyncState {
   /** Re-enqueues a dead letter as a manual job and marks it replayed. */
   replayDeadLetter(id: number): boolean;
   getWatermark(source: string): string | null;
+  /** Every resume point (reconcile cursors, change-stream replay ids), for operators. */
+  watermarks(): Record<string, string>;
   setWatermark(source: string, value: string): void;
 }

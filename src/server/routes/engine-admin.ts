@@ -31,11 +31,7 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
     deadLetters: store.sync.deadLetters({ open: true, limit: 1000 }).length,
     heldConflicts: store.sync.conflicts().length,
     lastSync: store.sync.audit({ limit: 1 })[0]?.at ?? null,
-    watermarks: Object.fromEntries(
-      ['partner-center:referrals', ...[...(engine?.connections.keys() ?? [])].flatMap((c) => [`${c}:opportunity`, `${c}:lead`])].map(
-        (key) => [key, store.sync.getWatermark(key)],
-      ),
-    ),
+    watermarks: store.sync.watermarks(),
   }));
 
   app.get('/api/audit', async (request, reply) => {

@@ -229,6 +229,11 @@ export class SqliteSyncState implements SyncState {
     return row?.value ?? null;
   }
 
+  watermarks(): Record<string, string> {
+    const rows = this.db.prepare('SELECT source, value FROM watermarks ORDER BY source').all() as Array<{ source: string; value: string }>;
+    return Object.fromEntries(rows.map((r) => [r.source, r.value]));
+  }
+
   setWatermark(source: string, value: string): void {
     this.db
       .prepare(
