@@ -81,6 +81,22 @@ export interface SyncStatusUpdate {
   auditLines: string[];
 }
 
+/** One record of a bulk backfill: what `createForReferral` takes, for many referrals at once. */
+export interface BulkCreateItem {
+  referralId: string;
+  values: Record<string, unknown>;
+  customer?: CustomerRefs | undefined;
+  status?: SyncStatusUpdate | undefined;
+}
+
+export interface BulkCreateResult {
+  referralId: string;
+  /** `created` now, `existing` from an earlier run (left untouched), or `failed` with the API's reason. */
+  outcome: 'created' | 'existing' | 'failed';
+  ref?: CrmRecordRef | undefined;
+  error?: Error | undefined;
+}
+
 /** Thrown by `update` when the record changed since `ifVersion`: the engine re-reads and re-plans. */
 export class CrmPreconditionFailedError extends Error {
   override readonly name = 'CrmPreconditionFailedError';
@@ -156,6 +172,14 @@ export interface CrmConnector {
    * before any write). Connectors keep the indicator out of the values `read` returns, so it never looks like a change.
    */
   writeSyncStatus(ref: CrmRecordRef, status: SyncStatusUpdate): Promise<void>;
+
+  /**
+   * Optional bulk creates for a backfill of existing referrals (Salesforce sObject Collections: one call per 200), keyed
+   * by referral id like `createForReferral`. Connectors without a bulk API leave these out; the engine then syncs one by
+   * one.
+   */
+  ensureCustomers?(customers: readonly CustomerProfile[]): Promise<CustomerRefs[]>;
+  createManyForReferrals?(entity: CrmEntityName, items: readonly BulkCreateItem[]): Promise<BulkCreateResult[]>;
 
   /**
    * Optional push notifications the connector holds open itself (Salesforce CDC). Webhook-style notifications arrive

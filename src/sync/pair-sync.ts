@@ -124,6 +124,66 @@ export class PairSync {
     throw new NonRetryableSyncError(`job ${job.key} names neither a referral nor a CRM record`);
   }
 
+  /**
+   * First-run backfill through a connector's bulk API: unlinked referrals that belong in the CRM are created in
+   * batches (customers first) and linked at once, so thousands of existing referrals cost a few calls per 200 instead
+   * of several per referral. Returns the referrals it linked; everything else is left to normal jobs. The referrals
+   * come from the reconciler's listing, so this costs no Partner Center reads; Microsoft's side of co-sell deals is
+   * filled by the pair's next sync.
+   */
+  async backfill(connectionName: string, referrals: readonly Referral[], cause: Job['cause'] = 'reconcile'): Promise<Set<string>> {
+    const connection = this.deps.connections.get(connectionName);
+    const connector = connection?.connector;
+    const linked = new Set<string>();
+    if (!connection || !connector?.createManyForReferrals || !connector.ensureCustomers) return linked;
+    const byEntity = new Map<CrmEntityName, Referral[]>();
+    for (const referral of referrals) {
+      if (typeof referral.id !== 'string' || this.deps.store.sync.getLink(connector.name, referral.id)) continue;
+      const entity = this.entityFor(referral, connection);
+      if (entity) byEntity.set(entity, [...(byEntity.get(entity) ?? []), referral]);
+    }
+    const job: Job = { key: `${connector.name}:backfill`, connection: connector.name, referralId: null, crmEntity: null, crmId: null, cause, generation: 0, attempts: 0, lastError: null };
+    for (const [entity, group] of byEntity) {
+      const mapping = this.mappingFor(connection, entity);
+      const customers = await connector.ensureCustomers(group.map(customerFromReferral));
+      const canonical = group.map((referral) => {
+        const pc = mapping.referralToCanonical(referral, null);
+        const outbound: CanonicalRecord = {};
+        for (const field of mapping.fields) if (field.direction !== 'to-pc' && pc[field.key] !== undefined) outbound[field.key] = pc[field.key] ?? null;
+        outbound[WELL_KNOWN.referralId] = referral.id as string;
+        outbound[WELL_KNOWN.syncEnabled] = true;
+        return outbound;
+      });
+      const results = await connector.createManyForReferrals(
+        entity,
+        group.map((referral, i) => ({
+          referralId: referral.id as string,
+          values: mapping.canonicalToCrm(canonical[i] ?? {}),
+          customer: customers[i],
+          status: { ok: true, auditLines: [`${new Date().toISOString()} created from Partner Center referral ${String(referral.id)} (backfill)`] },
+        })),
+      );
+      results.forEach((result, i) => {
+        const referral = group[i];
+        if (!referral || result.outcome !== 'created' || !result.ref) return;
+        // What we just wrote is, field by field, what both sides hold: the base. No read back, no version yet.
+        const base: CanonicalRecord = {};
+        for (const field of mapping.fields) {
+          const value = canonical[i]?.[field.key];
+          if (value !== undefined) base[field.key] = value;
+        }
+        this.deps.store.sync.commit({
+          link: { connection: connector.name, referralId: referral.id as string, crmEntity: entity, crmId: result.ref.id, base, pcEtag: typeof referral.eTag === 'string' ? referral.eTag : null, crmVersion: null, syncState: 'ok', lastError: null },
+          audit: [this.auditEntry(job, connection, referral.id as string, result.ref, { direction: 'to-crm', outcome: 'created', message: `${entity} created from referral (backfill)` })],
+          holdConflicts: [],
+          releaseConflicts: [],
+        });
+        linked.add(referral.id as string);
+      });
+    }
+    return linked;
+  }
+
   /** Which CRM entity a referral belongs in, or null when it should not be in the CRM (yet). */
   private entityFor(referral: Referral, connection: ConnectionSetup): CrmEntityName | null {
     if (isTerminal(referral)) return null;

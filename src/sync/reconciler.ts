@@ -2,6 +2,7 @@ import type { CrmConnector, CrmEntityName } from '../crm/connector.ts';
 import type { ReferralsClient } from '../partner-center/referrals-client.ts';
 import { updatedSince } from '../partner-center/referrals-client.ts';
 import type { JobRequest, Store } from '../store/types.ts';
+import type { Referral } from '../partner-center/model.ts';
 import type { Logger } from '../util/logger.ts';
 
 export const PARTNER_CENTER_WATERMARK = 'partner-center:referrals';
@@ -24,6 +25,11 @@ export interface ReconcilerOptions {
   initialLookbackMs: number;
   /** Enqueue in batches so a large backlog commits progress (and shows it) as it goes. */
   batchSize?: number;
+  /**
+   * Bulk path for unlinked referrals (connectors with a bulk API): returns the referral ids it created and linked, which
+   * then need no job.
+   */
+  backfill?: (connection: string, referrals: readonly Referral[]) => Promise<Set<string>>;
 }
 
 export interface ReconcileReport {
@@ -80,20 +86,28 @@ export class Reconciler {
     const startMs = Date.parse(since ?? stored ?? new Date(Date.now() - this.options.initialLookbackMs).toISOString());
     const from = new Date(startMs - (since === undefined ? this.options.overlapMs : 0)).toISOString();
     let newest = stored !== null ? Date.parse(stored) : startMs;
-    let pending: JobRequest[] = [];
+    let batch: Referral[] = [];
     let count = 0;
     const flush = async () => {
-      if (pending.length === 0) return;
-      await store.jobs.enqueue(pending);
-      pending = [];
+      if (batch.length === 0) return;
+      const requests: JobRequest[] = [];
+      for (const c of connectors) {
+        const linked = (await this.options.backfill?.(c.name, batch)) ?? new Set<string>();
+        for (const referral of batch) {
+          const id = referral.id as string;
+          if (!linked.has(id)) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
+        }
+      }
+      await store.jobs.enqueue(requests);
+      batch = [];
     };
     for await (const referral of referrals.list(updatedSince(from))) {
       if (typeof referral.id !== 'string') continue;
-      for (const c of connectors) pending.push({ connection: c.name, cause: 'reconcile', referralId: referral.id });
+      batch.push(referral);
       const updated = typeof referral.updatedDateTime === 'string' ? Date.parse(referral.updatedDateTime) : Number.NaN;
       if (Number.isFinite(updated) && updated > newest) newest = updated;
       count++;
-      if (pending.length >= batchSize) {
+      if (batch.length >= batchSize) {
         await flush();
         logger.info({ referrals: count }, 'reconcile: Partner Center referrals enqueued so far');
       }
