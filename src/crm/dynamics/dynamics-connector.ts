@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type {
   ColumnRequest,
@@ -74,7 +75,8 @@ export class DynamicsConnector implements CrmConnector {
   private readonly bodies: WriteBodyBuilder;
   private readonly customers: CustomerDirectory;
   private readonly changes: ChangeTracker;
-  private readonly snapshots = new Map<string, RecordSnapshot>();
+  /** The last version read per record, so a write right after a read needs no second read. */
+  private readonly snapshots = new LRUCache<string, RecordSnapshot>({ max: SNAPSHOT_LIMIT });
   private userId: Promise<string> | undefined;
 
   constructor(options: DynamicsConnectorOptions) {
@@ -413,13 +415,7 @@ export class DynamicsConnector implements CrmConnector {
   }
 
   private remember(ref: CrmRecordRef, snapshot: RecordSnapshot): void {
-    const key = snapshotKey(ref);
-    this.snapshots.delete(key);
-    this.snapshots.set(key, snapshot);
-    if (this.snapshots.size > SNAPSHOT_LIMIT) {
-      const oldest = this.snapshots.keys().next().value;
-      if (oldest !== undefined) this.snapshots.delete(oldest);
-    }
+    this.snapshots.set(snapshotKey(ref), snapshot);
   }
 }
 

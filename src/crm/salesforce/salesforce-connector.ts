@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type {
@@ -93,7 +94,8 @@ export class SalesforceConnector implements CrmConnector {
   private readonly leadStatuses: LeadStatuses;
   private readonly customers: CustomerDirectory;
   private readonly poller: ChangePoller;
-  private readonly snapshots = new Map<string, RecordSnapshot>();
+  /** The last version read per record, so a write right after a read needs no second read. */
+  private readonly snapshots = new LRUCache<string, RecordSnapshot>({ max: SNAPSHOT_LIMIT });
   private ourUser: Promise<string | undefined> | undefined;
 
   constructor(private readonly options: SalesforceConnectorOptions) {
@@ -490,13 +492,7 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   private remember(ref: CrmRecordRef, snapshot: RecordSnapshot): void {
-    const key = snapshotKey(ref);
-    this.snapshots.delete(key);
-    this.snapshots.set(key, snapshot);
-    if (this.snapshots.size > SNAPSHOT_LIMIT) {
-      const oldest = this.snapshots.keys().next().value;
-      if (oldest !== undefined) this.snapshots.delete(oldest);
-    }
+    this.snapshots.set(snapshotKey(ref), snapshot);
   }
 }
 
