@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { z } from 'zod';
 import type {
   ColumnRequest,
@@ -77,7 +78,6 @@ export class DynamicsConnector implements CrmConnector {
   private readonly changes: ChangeTracker;
   /** The last version read per record, so a write right after a read needs no second read. */
   private readonly snapshots = new LRUCache<string, RecordSnapshot>({ max: SNAPSHOT_LIMIT });
-  private userId: Promise<string> | undefined;
 
   constructor(options: DynamicsConnectorOptions) {
     this.name = options.name;
@@ -395,19 +395,12 @@ export class DynamicsConnector implements CrmConnector {
   }
 
   /** The application user this connection acts as (`WhoAmI`, once): writes by it are ours (reference A14). */
-  private ourUserId(): Promise<string> {
-    if (!this.userId) {
-      const pending = this.client
-        .run({ method: 'GET', route: 'WhoAmI' }, () => this.client.api.callFunction({ name: 'WhoAmI', timeout: this.client.timeoutMs }))
-        .then((raw) => parseResponse(whoAmISchema, raw, 'GET WhoAmI').UserId.toLowerCase());
-      // callFunction deep-copies its request, which breaks an AbortSignal; the library's own timeout stands in for it.
-      pending.catch(() => {
-        if (this.userId === pending) this.userId = undefined;
-      });
-      this.userId = pending;
-    }
-    return this.userId;
-  }
+  // callFunction deep-copies its request, which breaks an AbortSignal; the library's own timeout stands in for it.
+  private readonly ourUserId = memoizeSuccess(() =>
+    this.client
+      .run({ method: 'GET', route: 'WhoAmI' }, () => this.client.api.callFunction({ name: 'WhoAmI', timeout: this.client.timeoutMs }))
+      .then((raw) => parseResponse(whoAmISchema, raw, 'GET WhoAmI').UserId.toLowerCase()),
+  );
 
   private remembered(ref: CrmRecordRef, version: string | null): RecordSnapshot | undefined {
     const cached = this.snapshots.get(snapshotKey(ref));

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type {
@@ -96,7 +97,6 @@ export class SalesforceConnector implements CrmConnector {
   private readonly poller: ChangePoller;
   /** The last version read per record, so a write right after a read needs no second read. */
   private readonly snapshots = new LRUCache<string, RecordSnapshot>({ max: SNAPSHOT_LIMIT });
-  private ourUser: Promise<string | undefined> | undefined;
 
   constructor(private readonly options: SalesforceConnectorOptions) {
     this.name = options.name;
@@ -470,21 +470,12 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   /** The integration user (from the token's identity URL, else the REST root's `identity`): writes by it are ours. */
-  private ourUserId(): Promise<string | undefined> {
-    if (!this.ourUser) {
-      const pending = (async () => {
-        const identity = await this.client.identity();
-        if (identity.userId) return identity.userId;
-        const root = await this.client.sendParsed({ method: 'GET', path: '', route: 'version root' }, versionRootSchema);
-        return /\/([A-Za-z0-9]{15,18})\/?$/.exec(root.identity ?? '')?.[1];
-      })();
-      pending.catch(() => {
-        if (this.ourUser === pending) this.ourUser = undefined;
-      });
-      this.ourUser = pending;
-    }
-    return this.ourUser;
-  }
+  private readonly ourUserId = memoizeSuccess(async (): Promise<string | undefined> => {
+    const identity = await this.client.identity();
+    if (identity.userId) return identity.userId;
+    const root = await this.client.sendParsed({ method: 'GET', path: '', route: 'version root' }, versionRootSchema);
+    return /\/([A-Za-z0-9]{15,18})\/?$/.exec(root.identity ?? '')?.[1];
+  });
 
   private remembered(ref: CrmRecordRef, version: string | null): RecordSnapshot | undefined {
     const cached = this.snapshots.get(snapshotKey(ref));
