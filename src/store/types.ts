@@ -157,6 +157,25 @@ export interface DeadLetter {
   replayedAt: string | null;
 }
 
+/**
+ * What a sync is about to write, durable before the first write request. A crash after a write landed but before its
+ * sync committed would otherwise leave our own write looking like a seller's change on the next run (a false conflict
+ * that newest-wins may resolve against a newer real edit). The commit of the pair removes it.
+ */
+export interface WriteIntent {
+  connection: string;
+  referralId: string;
+  crmEntity: string;
+  /**
+   * The base this sync merged against: the committed one, or what an earlier unfinished sync left (so a chain of
+   * crashed syncs loses nothing). For a create, the values the CRM record is created with.
+   */
+  base: CanonicalRecord;
+  /** Fields being written to the CRM record and to the referral. */
+  toCrm: CanonicalRecord;
+  toPc: CanonicalRecord;
+}
+
 /** Everything one sync of a pair decided, committed atomically: a crash leaves either all of it or none. */
 export interface SyncCommit {
   /** Upserted by referral: a lead promoted to an opportunity moves the link to the new record. */
@@ -170,7 +189,11 @@ export interface SyncCommit {
 export interface SyncState {
   getLink(connection: string, referralId: string): Link | null;
   findLinkByCrm(connection: string, crmEntity: string, crmId: string): Link | null;
+  /** Also removes the pair's write intent for the committed CRM entity: the writes it announced are now in the base. */
   commit(commit: SyncCommit): void;
+  /** Durable on return, all or none; replaces an earlier intent of the same pair and entity. */
+  recordIntents(intents: readonly WriteIntent[]): void;
+  getIntent(connection: string, referralId: string, crmEntity: string): WriteIntent | null;
   appendAudit(entries: readonly AuditEntry[]): void;
   audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
   conflicts(connection?: string): HeldConflict[];

@@ -17,6 +17,7 @@ import { canonicalEquals } from './mapping/canonical.ts';
 import { draftReferral } from './referral-body.ts';
 import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
 import type { JobHandler } from './worker.ts';
+import { baseAfterUnfinishedSync } from './write-intent.ts';
 
 /** Canonical keys the engine itself reads; every mapping file defines them (validated at start). */
 export const WELL_KNOWN = {
@@ -154,6 +155,9 @@ export class PairSync {
         outbound[WELL_KNOWN.syncEnabled] = true;
         return outbound;
       });
+      this.deps.store.sync.recordIntents(
+        group.map((referral, i) => ({ connection: connector.name, referralId: referral.id as string, crmEntity: entity, base: canonical[i] ?? {}, toCrm: {}, toPc: {} })),
+      );
       const results = await connector.createManyForReferrals(
         entity,
         group.map((referral, i) => ({
@@ -218,10 +222,12 @@ export class PairSync {
     const current: { referral: Referral; eTag: string | undefined } = { referral: read.referral, eTag: read.eTag };
     const { referral } = current;
     // Neither side changed since our last commit (typically the echo of our own write): the merge would find nothing.
+    // A write intent left behind means the last sync never committed: always merge then.
     if (
       link &&
       linkedRecord &&
       link.syncState === 'ok' &&
+      !this.deps.store.sync.getIntent(link.connection, link.referralId, link.crmEntity) &&
       link.pcEtag !== null &&
       link.pcEtag === current.eTag &&
       link.crmVersion !== null &&
@@ -314,6 +320,7 @@ export class PairSync {
     outbound[WELL_KNOWN.referralId] = referralId;
     outbound[WELL_KNOWN.syncEnabled] = true;
     const customer = await connector.ensureCustomer(customerFromReferral(referral));
+    this.deps.store.sync.recordIntents([{ connection: connector.name, referralId, crmEntity: entity, base: outbound, toCrm: {}, toPc: {} }]);
     const created = await connector.createForReferral(
       entity,
       referralId,
@@ -470,9 +477,10 @@ export class PairSync {
     const crm = mapping.crmToCanonical(record.values);
     // The link fields are ours: they always follow the pair, whatever the merge would say.
     pc[WELL_KNOWN.referralId] = referralId;
+    const base = baseAfterUnfinishedSync(link?.base, store.sync.getIntent(connector.name, referralId, record.ref.entity), { pc, crm });
     const result: MergeResult = merge({
       fields: mapping.fields,
-      base: link?.base,
+      base,
       pc,
       crm,
       pcChangedAt: typeof referral.updatedDateTime === 'string' ? referral.updatedDateTime : undefined,
@@ -486,7 +494,7 @@ export class PairSync {
     if (!isEmpty(toPc) && isTerminal(referral)) {
       for (const key of Object.keys(toPc)) {
         skipped.push(this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], toPc[key], 'skipped', 'the referral is closed in Partner Center and cannot be edited'));
-        nextBase[key] = link?.base[key] ?? pc[key] ?? null;
+        nextBase[key] = base?.[key] ?? pc[key] ?? null;
         delete toPc[key];
       }
     }
@@ -499,11 +507,16 @@ export class PairSync {
           .some((c) => ['status', 'substatus'].includes(pathOf(c.path)));
         if (!touchesStatus) continue;
         skipped.push(this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], toPc[key], 'skipped', `Partner Center does not allow ${referral.status} → ${targetStatus}`));
-        nextBase[key] = link?.base[key] ?? pc[key] ?? null;
+        nextBase[key] = base?.[key] ?? pc[key] ?? null;
         delete toPc[key];
       }
     }
 
+    // Announced before the first write, so a crash before the commit below cannot make our own write look foreign. A
+    // first link without a base has nothing to protect: the origin side decides again on the next run.
+    if (base !== undefined && (!isEmpty(result.toCrm) || !isEmpty(toPc))) {
+      store.sync.recordIntents([{ connection: connector.name, referralId, crmEntity: record.ref.entity, base, toCrm: result.toCrm, toPc }]);
+    }
     let crmVersion = record.version;
     const hadError = link?.syncState === 'error';
     const crmChanges = mapping.canonicalToCrm(result.toCrm);

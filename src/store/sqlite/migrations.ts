@@ -94,6 +94,17 @@ const MIGRATIONS: readonly string[] = [
      value TEXT NOT NULL,
      updated_at TEXT NOT NULL
    );`,
+  // What a sync is about to write, stored before the write and removed by the commit that follows it (see WriteIntent).
+  `CREATE TABLE write_intents (
+     connection TEXT NOT NULL,
+     referral_id TEXT NOT NULL,
+     crm_entity TEXT NOT NULL,
+     base TEXT NOT NULL,
+     to_crm TEXT NOT NULL,
+     to_pc TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (connection, referral_id, crm_entity)
+   );`,
 ];
 
 export function migrate(db: Database): { from: number; to: number } {

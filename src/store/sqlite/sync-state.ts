@@ -9,6 +9,7 @@ import type {
   Link,
   SyncCommit,
   SyncState,
+  WriteIntent,
 } from '../types.ts';
 import type { SqliteJobQueue } from './jobs.ts';
 
@@ -49,12 +50,23 @@ const decode = (text: string | null): CanonicalValue | undefined =>
 
 export class SqliteSyncState implements SyncState {
   private readonly commitTx: (commit: SyncCommit) => void;
+  private readonly recordIntentsTx: (intents: readonly WriteIntent[]) => void;
 
   constructor(
     private readonly db: Database,
     private readonly jobs: SqliteJobQueue,
   ) {
     this.commitTx = db.transaction((commit: SyncCommit) => this.commitInTransaction(commit));
+    this.recordIntentsTx = db.transaction((intents: readonly WriteIntent[]) => {
+      const upsert = db.prepare(
+        `INSERT INTO write_intents (connection, referral_id, crm_entity, base, to_crm, to_pc, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (connection, referral_id, crm_entity) DO UPDATE SET
+           base = excluded.base, to_crm = excluded.to_crm, to_pc = excluded.to_pc, created_at = excluded.created_at`,
+      );
+      const now = new Date().toISOString();
+      for (const i of intents) upsert.run(i.connection, i.referralId, i.crmEntity, JSON.stringify(i.base), JSON.stringify(i.toCrm), JSON.stringify(i.toPc), now);
+    });
   }
 
   getLink(connection: string, referralId: string): Link | null {
@@ -100,6 +112,26 @@ export class SqliteSyncState implements SyncState {
     }
     const release = this.db.prepare('DELETE FROM conflicts WHERE connection = ? AND referral_id = ? AND field = ?');
     for (const field of commit.releaseConflicts) release.run(l.connection, l.referralId, field);
+    this.db.prepare('DELETE FROM write_intents WHERE connection = ? AND referral_id = ? AND crm_entity = ?').run(l.connection, l.referralId, l.crmEntity);
+  }
+
+  recordIntents(intents: readonly WriteIntent[]): void {
+    if (intents.length > 0) this.recordIntentsTx(intents);
+  }
+
+  getIntent(connection: string, referralId: string, crmEntity: string): WriteIntent | null {
+    const row = this.db
+      .prepare('SELECT base, to_crm, to_pc FROM write_intents WHERE connection = ? AND referral_id = ? AND crm_entity = ?')
+      .get(connection, referralId, crmEntity) as { base: string; to_crm: string; to_pc: string } | undefined;
+    if (!row) return null;
+    return {
+      connection,
+      referralId,
+      crmEntity,
+      base: JSON.parse(row.base) as CanonicalRecord,
+      toCrm: JSON.parse(row.to_crm) as CanonicalRecord,
+      toPc: JSON.parse(row.to_pc) as CanonicalRecord,
+    };
   }
 
   appendAudit(entries: readonly AuditEntry[]): void {
