@@ -64,6 +64,12 @@ export interface JobRequest {
   cause: JobCause;
   referralId?: string | undefined;
   crm?: { entity: string; id: string } | undefined;
+  /**
+   * Whether Microsoft's referral in the engagement may have changed, so the sync must read it again (one more Partner
+   * Center call for co-sell deals). Default true; false for notifications that cannot concern it: a change of the
+   * partner's own referral or of the CRM record. Coalesced requests OR it.
+   */
+  microsoftSide?: boolean | undefined;
 }
 
 export interface Job {
@@ -73,6 +79,7 @@ export interface Job {
   crmEntity: string | null;
   crmId: string | null;
   cause: JobCause;
+  microsoftSide: boolean;
   /** Bumped by every enqueue of the same key; completion only deletes the generation it ran. */
   generation: number;
   attempts: number;

@@ -103,7 +103,7 @@ export function createEngine(options: {
     cursor: (key) => store.sync.getWatermark(key),
     record: (refs, cursorKey, cursor) =>
       store.jobs.enqueue(
-        refs.map((ref) => ({ connection: connector.name, cause: 'event' as const, crm: ref })),
+        refs.map((ref) => ({ connection: connector.name, cause: 'event' as const, crm: ref, microsoftSide: false })),
         { source: cursorKey, value: cursor },
       ),
     requestReconcile: (reason) => {

@@ -143,7 +143,7 @@ export class PairSync {
       const entity = this.entityFor(referral, connection);
       if (entity) byEntity.set(entity, [...(byEntity.get(entity) ?? []), referral]);
     }
-    const job: Job = { key: `${connector.name}:backfill`, connection: connector.name, referralId: null, crmEntity: null, crmId: null, cause, generation: 0, attempts: 0, lastError: null };
+    const job: Job = { key: `${connector.name}:backfill`, connection: connector.name, referralId: null, crmEntity: null, crmId: null, cause, microsoftSide: true, generation: 0, attempts: 0, lastError: null };
     for (const [entity, group] of byEntity) {
       const mapping = this.mappingFor(connection, entity);
       const customers = await connector.ensureCustomers(group.map(customerFromReferral));
@@ -222,10 +222,12 @@ export class PairSync {
     const current: { referral: Referral; eTag: string | undefined } = { referral: read.referral, eTag: read.eTag };
     const { referral } = current;
     // Neither side changed since our last commit (typically the echo of our own write): the merge would find nothing.
-    // A write intent left behind means the last sync never committed: always merge then.
+    // A write intent left behind means the last sync never committed: always merge then. Microsoft's referral may have
+    // changed without either record changing (related-referral-*): then it has to be read.
     if (
       link &&
       linkedRecord &&
+      !(job.microsoftSide && linkedMapping?.readsMicrosoftReferral) &&
       link.syncState === 'ok' &&
       !this.deps.store.sync.getIntent(link.connection, link.referralId, link.crmEntity) &&
       link.pcEtag !== null &&
@@ -473,7 +475,9 @@ export class PairSync {
     const { store, referrals, merge } = this.deps;
     const connector = connection.connector;
     const referralId = referral.id as string;
-    const pc = mapping.referralToCanonical(referral, await this.microsoftSide(referral, mapping));
+    // A linked pair's Microsoft-side fields keep their base unless the notification could concern Microsoft's referral.
+    const microsoft = link && !job.microsoftSide ? undefined : await this.microsoftSide(referral, mapping);
+    const pc = mapping.referralToCanonical(referral, microsoft);
     const crm = mapping.crmToCanonical(record.values);
     // The link fields are ours: they always follow the pair, whatever the merge would say.
     pc[WELL_KNOWN.referralId] = referralId;

@@ -39,7 +39,7 @@ function storeThatDiesBeforeCommit(store: Store): Store {
 }
 
 function jobFor(referralId: string): Job {
-  return { key: `dynamics:referral:${referralId}`, connection: 'dynamics', referralId, crmEntity: null, crmId: null, cause: 'event', generation: 0, attempts: 0, lastError: null };
+  return { key: `dynamics:referral:${referralId}`, connection: 'dynamics', referralId, crmEntity: null, crmId: null, cause: 'event', microsoftSide: true, generation: 0, attempts: 0, lastError: null };
 }
 
 describe('a crash between a CRM write and the commit of its sync loses no edit', () => {

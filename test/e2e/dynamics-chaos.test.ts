@@ -317,7 +317,7 @@ describe('conflicts and API cost (engine driven by the test)', () => {
     return { pc: (await h.pcRequests()).routes, dv: (await h.dvRequests()).routes };
   }
 
-  it('API cost of a referral update: one Partner Center read and one CRM write (co-sell: one more Partner Center read)', async () => {
+  it('API cost of a referral update: one Partner Center read and one CRM write, co-sell included; a change on Microsoft\'s side reads its referral once', async () => {
     // Non-co-sell: a partner-led deal that started in Dynamics (no help requested → an Independent referral).
     const deal = await h.dvCreateDeal({ name: 'Partner-led deal', company: 'Partnerled Corp', value: 60_000, sync: true });
     await h.waitForWebhooks();
@@ -340,18 +340,39 @@ describe('conflicts and API cost (engine driven by the test)', () => {
     expect(echo.pc).toEqual({ 'GET /v1.0/engagements/referrals/:id': 1 });
     expect(writes(echo.dv)).toBe(0);
 
-    // Co-sell: Microsoft's referral in the engagement is read too (Microsoft's status and CRM id).
+    // Co-sell: the same. A change of the partner's own referral (referral-updated) cannot concern Microsoft's referral
+    // in the engagement, so that is not read; its fields keep their synced values.
     const { referralId: coSellId, opportunityId: coSellOpportunity } = await linkedPair('Co-sell cost deal');
     const coSell = await costOfPartnerCenterChange(coSellId, 62_000);
     expect((await h.opportunity(coSellOpportunity))?.estimatedvalue).toBe(62_000);
-    expect(coSell.pc).toEqual({ 'GET /v1.0/engagements/referrals': 1, 'GET /v1.0/engagements/referrals/:id': 1 });
+    expect(coSell.pc).toEqual({ 'GET /v1.0/engagements/referrals/:id': 1 });
     expect(writes(coSell.dv)).toBe(1);
+    expect((await h.opportunity(coSellOpportunity))?.cosell_microsoftstatus).not.toBeNull();
+
+    // A Microsoft seller moves Microsoft's own referral: related-referral-updated reads the engagement once and
+    // Microsoft's status reaches the opportunity.
+    const engagementId = (await h.referral(coSellId))?.engagementId;
+    const microsoftReferral = (await h.referrals()).find((r) => r.engagementId === engagementId && r.id !== coSellId);
+    expect(microsoftReferral?.status).toBe('Active');
+    const before = (await h.opportunity(coSellOpportunity))?.cosell_microsoftstatus;
+    await h.dvFaults({ delivery: { dropRate: 1 } });
+    await h.resetRequests();
+    await h.pcSellerEdit(String(microsoftReferral?.id), { status: 'Closed', substatus: 'Won' });
+    await untilQueued();
+    await h.runWorkerUntilIdle();
+    await h.clearDvFaults();
+    const related = { pc: (await h.pcRequests()).routes, dv: (await h.dvRequests()).routes };
+    expect(related.pc).toEqual({ 'GET /v1.0/engagements/referrals': 1, 'GET /v1.0/engagements/referrals/:id': 1 });
+    const after = (await h.opportunity(coSellOpportunity))?.cosell_microsoftstatus;
+    expect(after).not.toBe(before);
+    expect(writes(related.dv)).toBe(1);
 
     console.info(
       [
         'API calls per Partner Center change (sync only; the echo of our Dataverse write is dropped):',
         `  non-co-sell: Partner Center ${reads(plain.pc)} read / ${writes(plain.pc)} writes; Dataverse ${reads(plain.dv)} reads / ${writes(plain.dv)} write`,
         `  co-sell:     Partner Center ${reads(coSell.pc)} reads / ${writes(coSell.pc)} writes; Dataverse ${reads(coSell.dv)} reads / ${writes(coSell.dv)} write`,
+        `  Microsoft's side changed (related-referral-updated): Partner Center ${reads(related.pc)} reads; Dataverse ${reads(related.dv)} reads / ${writes(related.dv)} write`,
         `  echo of our own write (when delivered): Partner Center ${reads(echo.pc)} read, Dataverse ${reads(echo.dv)} read, no writes`,
         `  routes: ${JSON.stringify({ plain, coSell, echo })}`,
       ].join('\n'),

@@ -44,7 +44,7 @@ export function dynamicsWebhookRoute(app: FastifyInstance, deps: DynamicsWebhook
       eventName: `${event.entity}-${event.messageName.toLowerCase()}`,
       resourceId: event.id,
       payload: body.toString('utf8'),
-      jobs: [{ connection: connection.name, cause: 'event', crm: { entity: event.entity, id: event.id } }],
+      jobs: [{ connection: connection.name, cause: 'event', crm: { entity: event.entity, id: event.id }, microsoftSide: false }],
     });
     accepted(result.duplicate);
     return reply.code(200).send({ accepted: true, id: result.id, duplicate: result.duplicate });

@@ -43,8 +43,9 @@ export function partnerCenterWebhookRoute(app: FastifyInstance, deps: PartnerCen
       eventName: event.eventName,
       resourceId: event.referralId ?? null,
       payload: body.toString('utf8'),
+      // Only `related-referral-*` (and a new referral) can concern Microsoft's side of a co-sell deal.
       jobs: event.referralId
-        ? deps.connections.map((connection) => ({ connection, cause: 'event' as const, referralId: event.referralId }))
+        ? deps.connections.map((connection) => ({ connection, cause: 'event' as const, referralId: event.referralId, microsoftSide: event.eventName !== 'referral-updated' }))
         : [],
     });
     accepted(result.duplicate);

@@ -49,7 +49,7 @@ export function salesforceWebhookRoute(app: FastifyInstance, deps: SalesforceWeb
       eventName: 'outbound-message',
       resourceId: refs[0]?.id ?? null,
       payload: JSON.stringify({ organizationId: message.organizationId, actionId: message.actionId, notifications: message.notifications }),
-      jobs: refs.map((crm) => ({ connection: connection.name, cause: 'event' as const, crm })),
+      jobs: refs.map((crm) => ({ connection: connection.name, cause: 'event' as const, crm, microsoftSide: false })),
     });
     accepted(result.duplicate);
     return reply.code(200).type(ACK_CONTENT_TYPE).send(ackResponse(true));

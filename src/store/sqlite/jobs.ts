@@ -8,6 +8,7 @@ interface JobRow {
   crm_entity: string | null;
   crm_id: string | null;
   cause: JobCause;
+  microsoft_side: number;
   generation: number;
   attempts: number;
   last_error: string | null;
@@ -26,17 +27,18 @@ export function jobKeyForCrm(connection: string, entity: string, id: string): st
  * bursts of events for one record coalesce into one sync.
  */
 export class SqliteJobQueue implements JobQueue {
-  private readonly upsert: Statement<[string, string, string | null, string | null, string | null, string, number, string, string]>;
+  private readonly upsert: Statement<[string, string, string | null, string | null, string | null, string, number, number, string, string]>;
   private readonly linkedReferral: Statement<[string, string, string], { referral_id: string }>;
   private readonly enqueueTx: (requests: readonly JobRequest[], watermark?: { source: string; value: string }) => void;
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly db: Database) {
     this.upsert = db.prepare(
-      `INSERT INTO jobs (key, connection, referral_id, crm_entity, crm_id, cause, next_run_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO jobs (key, connection, referral_id, crm_entity, crm_id, cause, microsoft_side, next_run_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET
          generation = generation + 1,
+         microsoft_side = MAX(jobs.microsoft_side, excluded.microsoft_side),
          next_run_at = MIN(next_run_at, excluded.next_run_at),
          referral_id = COALESCE(jobs.referral_id, excluded.referral_id),
          crm_entity = COALESCE(jobs.crm_entity, excluded.crm_entity),
@@ -69,7 +71,8 @@ export class SqliteJobQueue implements JobQueue {
       if (referralId !== null) key = jobKeyForReferral(request.connection, referralId);
       else if (crm) key = jobKeyForCrm(request.connection, crm.entity, crm.id);
       else throw new Error('a job request needs a referral id or a CRM record');
-      this.upsert.run(key, request.connection, referralId, crm?.entity ?? null, crm?.id ?? null, request.cause, now, stamp, stamp);
+      const microsoftSide = request.microsoftSide === false ? 0 : 1;
+      this.upsert.run(key, request.connection, referralId, crm?.entity ?? null, crm?.id ?? null, request.cause, microsoftSide, now, stamp, stamp);
     }
     if (requests.length > 0) this.notify();
   }
@@ -94,7 +97,7 @@ export class SqliteJobQueue implements JobQueue {
     return this.db.transaction(() => {
       const rows = this.db
         .prepare(
-          `SELECT key, connection, referral_id, crm_entity, crm_id, cause, generation, attempts, last_error FROM jobs
+          `SELECT key, connection, referral_id, crm_entity, crm_id, cause, microsoft_side, generation, attempts, last_error FROM jobs
            WHERE next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)
            ORDER BY next_run_at LIMIT ?`,
         )
@@ -156,6 +159,7 @@ function toJob(row: JobRow): Job {
     crmEntity: row.crm_entity,
     crmId: row.crm_id,
     cause: row.cause,
+    microsoftSide: row.microsoft_side !== 0,
     generation: row.generation,
     attempts: row.attempts,
     lastError: row.last_error,

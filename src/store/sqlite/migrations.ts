@@ -104,7 +104,8 @@ const MIGRATIONS: readonly string[] = [
      to_pc TEXT NOT NULL,
      created_at TEXT NOT NULL,
      PRIMARY KEY (connection, referral_id, crm_entity)
-   );`,
+   );
+   ALTER TABLE jobs ADD COLUMN microsoft_side INTEGER NOT NULL DEFAULT 1;`,
 ];
 
 export function migrate(db: Database): { from: number; to: number } {

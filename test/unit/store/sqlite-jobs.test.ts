@@ -165,4 +165,26 @@ describe('SQLite job queue and sync state', () => {
     expect(store.sync.findLinkByCrm('dynamics', 'opportunity', 'o7')?.referralId).toBe('r7');
     await store.close();
   });
+
+  it('re-reads Microsoft\'s side when any coalesced request asks for it, and keeps asking until a run with it completes', async () => {
+    const store = open();
+    await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r9', microsoftSide: false }]);
+    const [first] = store.jobs.claim(10, 60_000);
+    expect(first?.microsoftSide).toBe(false);
+    // A related-referral event arrives while that run is in flight: the rerun must read Microsoft's side.
+    await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r9' }]);
+    store.jobs.complete(first!);
+    const [rerun] = store.jobs.claim(10, 60_000);
+    expect(rerun?.microsoftSide).toBe(true);
+    // A plain change during that rerun does not cancel the request (the flag only clears with the job).
+    await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r9', microsoftSide: false }]);
+    store.jobs.complete(rerun!);
+    const [again] = store.jobs.claim(10, 60_000);
+    expect(again?.microsoftSide).toBe(true);
+    store.jobs.complete(again!);
+    expect(store.jobs.depth()).toBe(0);
+    await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r9', microsoftSide: false }]);
+    expect(store.jobs.claim(10, 60_000)[0]?.microsoftSide).toBe(false);
+    await store.close();
+  });
 });
