@@ -93,7 +93,8 @@ async function startTarget(): Promise<BenchTarget> {
       pcSellerEdit: (id, patch) => h.pcSellerEdit(id, patch),
       referrals: () => h.referrals(),
       opportunities: async () => (await h.opportunities()).map((o) => ({ id: String(o.Id), referralId: o.Referral_Identifier__c, amount: o.Amount })),
-      crmSellerEditDescription: (id, description) => h.sfSellerEdit('Opportunity', id, { Description: description }),
+      // Working the deal moves it out of the on-hold stage (accepting the referral); on hold, edits would wait.
+      crmSellerEditDescription: (id, description) => h.sfSellerEdit('Opportunity', id, { Description: description, StageName: 'Qualification' }),
       pcFaults: (faults) => h.pcFaults(faults),
       // Not on /cometd: a long poll held open for seconds gains nothing from per-call latency, and the stream's
       // handshake/connect round trips are not what a seller's change costs.

@@ -24,6 +24,11 @@ export interface CrmRecord {
   /** True when the last modification was made by this service (its own user / client tag). */
   modifiedByUs: boolean;
   /**
+   * In the CRM's "not accepted yet" state for incoming referrals (Salesforce: Microsoft's "On-hold stage"), where the
+   * seller's edits do not go to Partner Center until the record leaves it. Absent: the CRM has no such state.
+   */
+  onHold?: boolean;
+  /**
    * Column values as the mapping expects them: strings, numbers (money, integers, picklist option values), booleans,
    * `YYYY-MM-DD` dates, ISO date-times, string arrays (multi-select), lookups resolved to the requested field, and
    * virtual columns (`@state`: open / won / lost; lead: open / qualified / disqualified).

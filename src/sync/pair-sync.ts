@@ -10,6 +10,7 @@ import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import { canTransition, isTerminal, type Referral } from '../partner-center/model.ts';
 import { ReferralNotFoundError, type ReferralsClient } from '../partner-center/referrals-client.ts';
 import type { AuditEntry, CanonicalRecord, CanonicalValue, Job, Link, Store } from '../store/types.ts';
+import { KeyedLock } from '../util/keyed-lock.ts';
 import type { Logger } from '../util/logger.ts';
 import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
@@ -89,6 +90,12 @@ function customerFromReferral(referral: Referral): CustomerProfile {
  */
 export class PairSync {
   private readonly maxReplans: number;
+  /**
+   * "Create or get customer account" is a read then a create: two syncs for the same new customer at once would both
+   * miss the account and both create one. Serialised per connection and company name (case-insensitive, as the CRMs
+   * match it; coarser than name + postal code, so never too fine), the second finds the first one's account.
+   */
+  private readonly customerLock = new KeyedLock();
 
   constructor(private readonly deps: PairSyncDeps) {
     this.maxReplans = deps.maxReplans ?? 3;
@@ -321,7 +328,8 @@ export class PairSync {
     }
     outbound[WELL_KNOWN.referralId] = referralId;
     outbound[WELL_KNOWN.syncEnabled] = true;
-    const customer = await connector.ensureCustomer(customerFromReferral(referral));
+    const profile = customerFromReferral(referral);
+    const customer = await this.customerLock.run(`${connector.name}:${profile.name.trim().toLowerCase()}`, () => connector.ensureCustomer(profile));
     this.deps.store.sync.recordIntents([{ connection: connector.name, referralId, crmEntity: entity, base: outbound, toCrm: {}, toPc: {} }]);
     const created = await connector.createForReferral(
       entity,
@@ -495,12 +503,19 @@ export class PairSync {
     const toPc: CanonicalRecord = { ...result.toPc };
     const nextBase: CanonicalRecord = { ...result.nextBase };
     const skipped: AuditEntry[] = [];
+    /** Not sent this time: audited, and the base keeps the old value so the field still differs once it may go. */
+    const holdBack = (key: string, reason: string) => {
+      skipped.push(this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], toPc[key], 'skipped', reason));
+      nextBase[key] = base?.[key] ?? pc[key] ?? null;
+      delete toPc[key];
+    };
     if (!isEmpty(toPc) && isTerminal(referral)) {
-      for (const key of Object.keys(toPc)) {
-        skipped.push(this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], toPc[key], 'skipped', 'the referral is closed in Partner Center and cannot be edited'));
-        nextBase[key] = base?.[key] ?? pc[key] ?? null;
-        delete toPc[key];
-      }
+      for (const key of Object.keys(toPc)) holdBack(key, 'the referral is closed in Partner Center and cannot be edited');
+    }
+    // Microsoft's connector: while an incoming referral waits for the partner's acceptance and its CRM record sits in
+    // the on-hold state, the seller's edits wait too; leaving on-hold (which accepts the referral) sends them all.
+    if (!isEmpty(toPc) && record.onHold === true && referral.direction === 'Incoming' && referral.status === 'New') {
+      for (const key of Object.keys(toPc)) holdBack(key, 'the record is on hold (referral not accepted yet); sent when it leaves the on-hold stage');
     }
     // Partner Center enforces its status table; a change it would reject is held back and audited, not sent.
     const targetStatus = mapping.canonicalToReferralChanges(toPc, referral).find((c) => pathOf(c.path) === 'status')?.value;
@@ -509,10 +524,7 @@ export class PairSync {
         const touchesStatus = mapping
           .canonicalToReferralChanges({ [key]: toPc[key] ?? null }, referral)
           .some((c) => ['status', 'substatus'].includes(pathOf(c.path)));
-        if (!touchesStatus) continue;
-        skipped.push(this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], toPc[key], 'skipped', `Partner Center does not allow ${referral.status} → ${targetStatus}`));
-        nextBase[key] = base?.[key] ?? pc[key] ?? null;
-        delete toPc[key];
+        if (touchesStatus) holdBack(key, `Partner Center does not allow ${referral.status} → ${targetStatus}`);
       }
     }
 

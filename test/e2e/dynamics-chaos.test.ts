@@ -306,6 +306,24 @@ describe('conflicts and API cost (engine driven by the test)', () => {
     expect((await h.conflicts()).filter((c) => c.referralId === referralId)).toEqual([]);
   });
 
+  it('two referrals for the same new customer, synced at the same moment, share one new account', async () => {
+    // 40 ms per Dataverse call, so both syncs look for the account before either has created it.
+    await h.dvFaults({ latencyMs: 40 });
+    const customer = { name: 'Simultaneous Holdings', address: { postalCode: '55555' } };
+    const referrals = await Promise.all([
+      h.incomingReferral({ name: 'Simultaneous deal A', customerProfile: customer }),
+      h.incomingReferral({ name: 'Simultaneous deal B', customerProfile: customer }),
+    ]);
+    await untilQueued();
+    await h.runWorkerUntilIdle();
+    await h.clearDvFaults();
+    const accounts = (await h.records('accounts')).filter((a) => a.name === 'Simultaneous Holdings');
+    expect(accounts).toHaveLength(1);
+    for (const referral of referrals) {
+      expect((await h.opportunityFor(referral.id))?._customerid_value).toBe(accounts[0]?.accountid);
+    }
+  });
+
   /** Counts of one sync, with the echo of our own Dataverse write dropped so that only the sync itself is counted. */
   async function costOfPartnerCenterChange(referralId: string, dealValue: number) {
     await h.dvFaults({ delivery: { dropRate: 1 } });

@@ -54,7 +54,8 @@ describe('webhook and CDC chaos against the Salesforce and Partner Center sandbo
         latestDealValue.set(referralId, dealValue);
         if (round % 2 === 0) {
           const notes = `Round ${round}: Salesforce seller note ${index}`;
-          await h.sfSellerEdit('Opportunity', opportunityId, { Description: notes });
+          // The seller works the deal, so it leaves the on-hold stage (accepting it): on hold, edits would wait.
+          await h.sfSellerEdit('Opportunity', opportunityId, { Description: notes, StageName: 'Qualification' });
           latestNotes.set(referralId, notes);
         }
         index++;

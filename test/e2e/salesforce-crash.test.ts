@@ -83,7 +83,8 @@ describe('SIGKILL at random points while changes stream between Partner Center a
         if (!target) return;
         const [referralId, opportunityId] = target;
         const description = `Salesforce seller edit ${n}`;
-        await h.sfSellerEdit('Opportunity', opportunityId, { Description: description });
+        // The seller works the deal, so it leaves the on-hold stage (accepting it): on hold, edits would wait.
+        await h.sfSellerEdit('Opportunity', opportunityId, { Description: description, StageName: 'Qualification' });
         deals.get(referralId)!.description = description;
         counts.sfEdits++;
       }
@@ -122,7 +123,7 @@ describe('SIGKILL at random points while changes stream between Partner Center a
     const [resumeReferralId, resumeOpportunityId] = [...opportunityOfReferral][0]!;
     await h.killService();
     const resumeDescription = `Edited in Salesforce while the service was down (seed ${SEED})`;
-    await h.sfSellerEdit('Opportunity', resumeOpportunityId, { Description: resumeDescription });
+    await h.sfSellerEdit('Opportunity', resumeOpportunityId, { Description: resumeDescription, StageName: 'Qualification' });
     deals.get(resumeReferralId)!.description = resumeDescription;
     await h.startService();
     await waitFor('the edit made while down to reach Partner Center through CDC', async () => detailsOf(await h.referral(resumeReferralId)).notes === resumeDescription, 30_000);

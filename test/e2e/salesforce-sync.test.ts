@@ -85,7 +85,28 @@ describe('two-way sync with Salesforce (sandboxes)', () => {
     expect(opportunity.AccountId).toBe(account?.Id);
   });
 
-  it('a seller moving the deal out of on-hold and editing it in Salesforce reaches Partner Center through CDC', async () => {
+  it('an edit while the deal is on hold (not accepted yet) waits, as in Microsoft\'s connector', async () => {
+    const opportunity = (await opportunityFor(referralId))!;
+    await json(`${sf.url}/_sandbox/records/Opportunity/${String(opportunity.Id)}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Amount: 81000 }),
+    });
+    const held = await waitFor('the held edit in the audit', async () => {
+      const { entries } = await json<{ entries: Array<{ field: string | null; outcome: string; newValue: unknown; message: string | null }> }>(
+        `${service.url}/api/audit?referralId=${referralId}`,
+      );
+      return entries.find((e) => e.field === 'dealValue' && e.outcome === 'skipped');
+    });
+    expect(held).toMatchObject({ newValue: 81000 });
+    expect(held.message).toContain('on hold');
+    await service.engine!.worker.drain();
+    const referral = (await clients.referrals.get(referralId)).referral;
+    expect(referral.details?.dealValue).toBe(80000);
+    expect(referral.status).toBe('New');
+  });
+
+  it('a seller moving the deal out of on-hold and editing it in Salesforce reaches Partner Center through CDC, with what waited', async () => {
     const opportunity = (await opportunityFor(referralId))!;
     await json(`${sf.url}/_sandbox/records/Opportunity/${String(opportunity.Id)}`, {
       method: 'PATCH',
@@ -97,6 +118,7 @@ describe('two-way sync with Salesforce (sandboxes)', () => {
       return r.details?.notes === 'Kick-off booked' && r.status === 'Active' ? r : undefined;
     });
     expect(referral.substatus).toBe('Accepted');
+    expect(referral.details?.dealValue).toBe(81000);
   });
 
   it('a change in Partner Center updates Salesforce and the echo costs no Salesforce write', async () => {

@@ -45,6 +45,12 @@ export const salesforceConfigSchema = z
      * (nothing in it is qualified yet). Orgs with a dedicated stage (e.g. "On Hold") should name it here.
      */
     onHoldStage: z.string().min(1).default('Prospecting'),
+    /**
+     * Microsoft's connector does not send a seller's edits of an incoming referral's opportunity while it sits in the
+     * on-hold stage (the partner has not accepted the deal yet); they go once it leaves the stage. true sends them
+     * at once.
+     */
+    syncEditsWhileOnHold: z.boolean().default(false),
     /** Microsoft's "Active stage name": where an accepted referral goes. Default: the first open stage after on-hold. */
     activeStage: z.string().min(1).optional(),
     /** Lead Status values behind the lead `@state`; open defaults to the picklist's default value. */

@@ -51,6 +51,7 @@ export async function salesforceConnectorOptions(config: SalesforceConfig, deps:
     apiVersion: config.apiVersion,
     callOptionsClient: config.callOptionsClient,
     onHoldStage: config.onHoldStage,
+    syncEditsWhileOnHold: config.syncEditsWhileOnHold,
     activeStage: config.activeStage,
     leadStatuses: config.leadStatuses,
     leadsEnabled: !config.syncCoSellOnly,

@@ -43,6 +43,8 @@ export interface SalesforceConnectorOptions {
   /** `Sforce-Call-Options: client=` tag. Default `cosell-sync`. */
   callOptionsClient?: string;
   onHoldStage?: string;
+  /** Microsoft's connector holds a seller's edits while the opportunity is on hold; true sends them at once. */
+  syncEditsWhileOnHold?: boolean;
   activeStage?: string | undefined;
   leadStatuses?: { open?: string | undefined; qualified?: string; disqualified?: string };
   /** Whether unaccepted referrals may be created as leads (`syncCoSellOnly: false`). Default true. */
@@ -466,7 +468,11 @@ export class SalesforceConnector implements CrmConnector {
   private async toRecord(info: SObjectInfo, plan: ReturnType<typeof planRead>, row: Record<string, unknown>): Promise<CrmRecord> {
     const ref: CrmRecordRef = { entity: info.entity, id: rowId(row, info.sobject) };
     this.remember(ref, snapshotOf(info, row, Date.now()));
-    return plan.toRecord(ref, row, await this.ourUserId(), (value) => this.stateOf(info.entity, value));
+    const record = await plan.toRecord(ref, row, await this.ourUserId(), (value) => this.stateOf(info.entity, value));
+    if (info.entity === 'opportunity' && info.stateField && this.options.syncEditsWhileOnHold !== true) {
+      record.onHold = (await this.stateOf(info.entity, row[info.stateField])) === 'onhold';
+    }
+    return record;
   }
 
   /** The integration user (from the token's identity URL, else the REST root's `identity`): writes by it are ours. */
