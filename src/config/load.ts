@@ -93,15 +93,16 @@ function resolveRelativePaths(config: Config, file: string | undefined): Config 
   const base = dirname(resolve(file));
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const webhooks = config.partnerCenter.webhooks;
+  const withSecretFiles = resolveSecretFiles(config, abs) as Config;
   return {
-    ...config,
+    ...withSecretFiles,
     store: { ...config.store, path: config.store.path === ':memory:' ? ':memory:' : abs(config.store.path) },
     mappings: {
       ...(config.mappings.dynamics ? { dynamics: abs(config.mappings.dynamics) } : {}),
       ...(config.mappings.salesforce ? { salesforce: abs(config.mappings.salesforce) } : {}),
     },
     partnerCenter: {
-      ...config.partnerCenter,
+      ...withSecretFiles.partnerCenter,
       webhooks: {
         ...webhooks,
         trustAnchors: webhooks.trustAnchors.map((a) => (a === 'system' ? a : abs(a))),
@@ -109,4 +110,16 @@ function resolveRelativePaths(config: Config, file: string | undefined): Config 
       },
     },
   };
+}
+
+/**
+ * Secret references `{ file: … }` sit in several sections (Partner Center, Dynamics, Salesforce); after parsing they
+ * are the only objects whose one key is `file`, so a walk finds them all without listing their places.
+ */
+function resolveSecretFiles(value: unknown, abs: (p: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveSecretFiles(item, abs));
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0]?.[0] === 'file' && typeof entries[0][1] === 'string') return { file: abs(entries[0][1]) };
+  return Object.fromEntries(entries.map(([key, item]) => [key, resolveSecretFiles(item, abs)]));
 }

@@ -22,11 +22,21 @@ describe('config loading', () => {
         '  path: db/cosell.db',
         'partnerCenter:',
         '  auth: { mode: entra, tenantId: t, clientId: c, clientSecret: { env: S }, refreshToken: { file: /run/r } }',
+        'dynamics:',
+        '  orgUrl: https://contoso.crm.dynamics.com',
+        '  tenantId: t',
+        '  clientId: c',
+        '  clientSecret: file:secrets/dynamics',
+        '  webhook: { secret: { file: ../shared/webhook.secret } }',
       ].join('\n'),
     );
     const { config, sandbox } = await loadConfig(file, {});
     expect(sandbox).toBe(false);
     expect(config.store.path).toBe(join(tmp.path, 'db/cosell.db'));
+    // Secret files too are found next to the config file, wherever the service is started from.
+    expect(config.partnerCenter.auth).toMatchObject({ clientSecret: { env: 'S' }, refreshToken: { file: '/run/r' } });
+    expect(config.dynamics?.clientSecret).toEqual({ file: join(tmp.path, 'secrets/dynamics') });
+    expect(config.dynamics?.webhook?.secret).toEqual({ file: join(tmp.path, '../shared/webhook.secret') });
     expect(config.partnerCenter.referralsApiUrl).toBe('https://api.partner.microsoft.com');
     expect(config.partnerCenter.webhooks.certificateHosts).toContain('3psostorageacct.blob.core.windows.net');
     expect(config.partnerCenter.webhooks.insecureHttpHosts).toEqual([]);
