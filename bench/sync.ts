@@ -26,7 +26,8 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { SalesforceSyncHarness } from '../test/support/sync-harness-salesforce.ts';
-import { reads, SyncHarness, waitFor, writes, type RequestCounts, type Row, type SandboxFaults, type ServiceStatus } from '../test/support/sync-harness.ts';
+import { reads, waitFor, writes, type RequestCounts, type Row, type SandboxFaults, type ServiceStatus } from '../test/support/service-harness.ts';
+import { SyncHarness } from '../test/support/sync-harness.ts';
 
 const { values } = parseArgs({
   options: {

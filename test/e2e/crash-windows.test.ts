@@ -5,7 +5,8 @@ import { partnerCenterClients } from '../../src/partner-center/from-config.ts';
 import { mergeRecord } from '../../src/sync/merge/index.ts';
 import { PairSync, type ConnectionSetup } from '../../src/sync/pair-sync.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { SyncHarness, type Row } from '../support/sync-harness.ts';
+import type { Row } from '../support/service-harness.ts';
+import { SyncHarness } from '../support/sync-harness.ts';
 
 /*
  * The two windows in which a crash used to lose a seller's edit, made deterministic: the service "dies" right after a

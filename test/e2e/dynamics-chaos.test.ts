@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundledMappingPath } from '../../src/sync/engine.ts';
-import { reads, SyncHarness, waitFor, writes, type Row } from '../support/sync-harness.ts';
+import { reads, waitFor, writes, type Row } from '../support/service-harness.ts';
+import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
 /*

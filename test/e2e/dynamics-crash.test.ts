@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom, SyncHarness, type Row } from '../support/sync-harness.ts';
+import { seededRandom, type Row } from '../support/service-harness.ts';
+import { runKillTrials } from '../support/kill-trials.ts';
+import { SyncHarness } from '../support/sync-harness.ts';
 
 /*
  * SIGKILL trials: `cosell start` runs as a child process while a stream of changes flows on both sides (referrals
@@ -28,7 +30,6 @@ interface DynamicsDeal {
 }
 
 const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('SIGKILL at random points while changes stream on both sides', () => {
   let h: SyncHarness;
@@ -107,29 +108,8 @@ describe('SIGKILL at random points while changes stream on both sides', () => {
       }
     };
 
-    const killDelays: number[] = [];
-    for (let trial = 0; trial < TRIALS; trial++) {
-      if (!h.running) await h.startService();
-      const killAfter = 150 + Math.floor(killRandom() * 1_500);
-      killDelays.push(killAfter);
-      const deadline = Date.now() + killAfter;
-      let killed = false;
-      // The stream and the kill race: the kill lands wherever the service happens to be.
-      const stream = (async () => {
-        while (!killed) {
-          await act();
-          await sleep(10 + Math.floor(random() * 60));
-        }
-      })();
-      await sleep(Math.max(0, deadline - Date.now()));
-      await h.killService();
-      killed = true;
-      await stream;
-      // Changes keep coming while the service is down: Partner Center retries its webhooks, Dataverse gives up.
-      const whileDown = Math.floor(killRandom() * 3);
-      for (let i = 0; i < whileDown; i++) await act();
-      counts.actionsWhileDown += whileDown;
-    }
+    const { killDelays, actionsWhileDown } = await runKillTrials({ harness: h, trials: TRIALS, killRandom, random, act });
+    counts.actionsWhileDown += actionsWhileDown;
 
     await h.startService();
     // The start-up pass already ran; one more after the backlog drained catches whatever the first one raced with.

@@ -12,7 +12,7 @@ import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { freePort } from '../support/service-process.ts';
 import { makeTempDir } from '../support/tmp.ts';
-import { json, waitFor } from '../support/sync-harness.ts';
+import { json, waitFor } from '../support/service-harness.ts';
 
 type Row = Record<string, unknown>;
 

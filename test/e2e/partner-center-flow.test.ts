@@ -9,7 +9,7 @@ import { partnerCenterClients, type PartnerCenterClients } from '../../src/partn
 import { REFERRAL_EVENT_NAMES } from '../../src/partner-center/webhook-event.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { makeTempDir } from '../support/tmp.ts';
-import { waitFor } from '../support/sync-harness.ts';
+import { waitFor } from '../support/service-harness.ts';
 import { runCli } from '../support/cli.ts';
 
 interface EventsResponse {

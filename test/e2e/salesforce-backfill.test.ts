@@ -7,7 +7,7 @@ import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { json, waitFor } from '../support/sync-harness.ts';
+import { json, waitFor } from '../support/service-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
 /**

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { bundledMappingPath } from '../../src/sync/engine.ts';
 import { runCli } from '../support/cli.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
-import { waitFor, type Row } from '../support/sync-harness.ts';
+import { waitFor, type Row } from '../support/service-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
 /*

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runKillTrials } from '../support/kill-trials.ts';
 import { OPPORTUNITY_CDC_WATERMARK, SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
-import { seededRandom, waitFor, type Row } from '../support/sync-harness.ts';
+import { seededRandom, waitFor, type Row } from '../support/service-harness.ts';
 
 /*
  * SIGKILL trials against Salesforce: `cosell start` runs as a child process while referrals are shared by Microsoft,
@@ -25,7 +26,6 @@ interface Deal {
 }
 
 const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('SIGKILL at random points while changes stream between Partner Center and Salesforce', () => {
   let h: SalesforceSyncHarness;
@@ -90,27 +90,8 @@ describe('SIGKILL at random points while changes stream between Partner Center a
       }
     };
 
-    const killDelays: number[] = [];
-    for (let trial = 0; trial < TRIALS; trial++) {
-      if (!h.running) await h.startService();
-      const killAfter = 150 + Math.floor(killRandom() * 1_500);
-      killDelays.push(killAfter);
-      const deadline = Date.now() + killAfter;
-      let killed = false;
-      const stream = (async () => {
-        while (!killed) {
-          await act();
-          await sleep(10 + Math.floor(random() * 60));
-        }
-      })();
-      await sleep(Math.max(0, deadline - Date.now()));
-      await h.killService();
-      killed = true;
-      await stream;
-      const whileDown = Math.floor(killRandom() * 3);
-      for (let i = 0; i < whileDown; i++) await act();
-      counts.actionsWhileDown += whileDown;
-    }
+    const { killDelays, actionsWhileDown } = await runKillTrials({ harness: h, trials: TRIALS, killRandom, random, act });
+    counts.actionsWhileDown += actionsWhileDown;
 
     // CDC resume: settle, kill once more, have a Salesforce seller edit a deal while the service is down, restart.
     // With no start-up reconcile and an hour-long interval, only the replay from the stored replay id can bring it.
@@ -118,7 +99,7 @@ describe('SIGKILL at random points while changes stream between Partner Center a
     await h.waitForIdle(90_000);
     await learnOpportunities();
     // /api/status lists the Partner Center and reconcile watermarks, not the CDC replay ids: read the store.
-    const watermarkBefore = h.storedWatermark(OPPORTUNITY_CDC_WATERMARK);
+    const watermarkBefore = await h.storedWatermark(OPPORTUNITY_CDC_WATERMARK);
     expect(watermarkBefore).toMatch(/^\d+$/);
     const [resumeReferralId, resumeOpportunityId] = [...opportunityOfReferral][0]!;
     await h.killService();
@@ -131,7 +112,7 @@ describe('SIGKILL at random points while changes stream between Partner Center a
     expect(resumeAudit.some((e) => e.cause === 'event' && e.field === 'notes' && e.newValue === resumeDescription)).toBe(true);
     expect(resumeAudit.some((e) => e.cause === 'reconcile' && e.newValue === resumeDescription)).toBe(false);
     const watermarkAfter = await waitFor('the replay id to move past the edit made while down', async () => {
-      const value = h.storedWatermark(OPPORTUNITY_CDC_WATERMARK);
+      const value = await h.storedWatermark(OPPORTUNITY_CDC_WATERMARK);
       return Number(value) > Number(watermarkBefore) ? value : undefined;
     });
     expect(Number(watermarkAfter)).toBeGreaterThan(Number(watermarkBefore));

@@ -10,7 +10,7 @@ import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbo
 import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { makeTempDir } from '../support/tmp.ts';
-import { json, waitFor } from '../support/sync-harness.ts';
+import { json, waitFor } from '../support/service-harness.ts';
 
 type Row = Record<string, unknown>;
 

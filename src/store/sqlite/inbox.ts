@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { SqlDatabase, SqlStatement } from './driver.ts';
 import type { AppendResult, Inbox, InboxEvent, InboxQuery, NewInboxEvent, EventSource } from '../types.ts';
 import type { SqliteJobQueue } from './jobs.ts';
 
@@ -26,12 +26,12 @@ interface InboxRow {
 export class SqliteInbox implements Inbox {
   private pending: Pending[] = [];
   private scheduled = false;
-  private readonly insert: Statement<[string, string, string, string | null, string, string], { id: number }>;
-  private readonly bumpDuplicate: Statement<[string, string], { id: number }>;
+  private readonly insert: SqlStatement<[string, string, string, string | null, string, string], { id: number }>;
+  private readonly bumpDuplicate: SqlStatement<[string, string], { id: number }>;
   private readonly commitBatch: (batch: Pending[]) => AppendResult[];
 
   constructor(
-    private readonly db: Database,
+    private readonly db: SqlDatabase,
     private readonly jobs: SqliteJobQueue,
   ) {
     this.insert = db.prepare(

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import type { Store } from '../types.ts';
 import { SqliteInbox } from './inbox.ts';
 import { SqliteJobQueue } from './jobs.ts';
+import { openDatabase, type SqlDatabase } from './driver.ts';
 import { migrate } from './migrations.ts';
 import { SqliteSyncState } from './sync-state.ts';
 
@@ -17,7 +17,7 @@ export class SqliteStore implements Store {
   readonly jobs: SqliteJobQueue;
   readonly sync: SqliteSyncState;
 
-  private constructor(private readonly db: BetterSqlite3.Database) {
+  private constructor(private readonly db: SqlDatabase) {
     this.jobs = new SqliteJobQueue(db);
     this.inbox = new SqliteInbox(db, this.jobs);
     this.sync = new SqliteSyncState(db, this.jobs);
@@ -25,12 +25,12 @@ export class SqliteStore implements Store {
 
   static open(options: SqliteStoreOptions): SqliteStore {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    const db = new BetterSqlite3(options.path);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    const db = openDatabase(options.path);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     // Another process (a CLI command next to the running service) may hold the write lock briefly.
-    db.pragma('busy_timeout = 5000');
-    db.pragma('foreign_keys = ON');
+    db.exec('PRAGMA busy_timeout = 5000');
+    db.exec('PRAGMA foreign_keys = ON');
     migrate(db);
     // The embedded store has one owner process: leases left by a previous (crashed) run are void now.
     db.prepare('UPDATE jobs SET lease_until = NULL WHERE lease_until IS NOT NULL').run();
@@ -43,8 +43,8 @@ export class SqliteStore implements Store {
    */
   static openReadOnly(path: string): SqliteStore | null {
     if (path !== ':memory:' && !existsSync(path)) return null;
-    const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
+    const db = openDatabase(path, { readonly: true, fileMustExist: true });
+    db.exec('PRAGMA busy_timeout = 5000');
     return new SqliteStore(db);
   }
 

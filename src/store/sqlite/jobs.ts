@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { SqlDatabase, SqlStatement } from './driver.ts';
 import type { Job, JobCause, JobQueue, JobRequest } from '../types.ts';
 
 interface JobRow {
@@ -27,12 +27,12 @@ export function jobKeyForCrm(connection: string, entity: string, id: string): st
  * bursts of events for one record coalesce into one sync.
  */
 export class SqliteJobQueue implements JobQueue {
-  private readonly upsert: Statement<[string, string, string | null, string | null, string | null, string, number, number, string, string]>;
-  private readonly linkedReferral: Statement<[string, string, string], { referral_id: string }>;
+  private readonly upsert: SqlStatement<[string, string, string | null, string | null, string | null, string, number, number, string, string]>;
+  private readonly linkedReferral: SqlStatement<[string, string, string], { referral_id: string }>;
   private readonly enqueueTx: (requests: readonly JobRequest[], watermark?: { source: string; value: string }) => void;
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly db: Database) {
+  constructor(private readonly db: SqlDatabase) {
     this.upsert = db.prepare(
       `INSERT INTO jobs (key, connection, referral_id, crm_entity, crm_id, cause, microsoft_side, next_run_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

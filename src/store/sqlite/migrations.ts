@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqlDatabase } from './driver.ts';
 
 /**
  * Append-only: a shipped migration is never edited, a change is a new entry. Each runs in its own transaction together
@@ -108,8 +108,8 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE jobs ADD COLUMN microsoft_side INTEGER NOT NULL DEFAULT 1;`,
 ];
 
-export function migrate(db: Database): { from: number; to: number } {
-  const from = db.pragma('user_version', { simple: true }) as number;
+export function migrate(db: SqlDatabase): { from: number; to: number } {
+  const from = db.prepare<[], { user_version: number }>('PRAGMA user_version').get()?.user_version ?? 0;
   if (from > MIGRATIONS.length) {
     throw new Error(
       `the database schema is version ${from}, newer than this build of cosell-sync knows (${MIGRATIONS.length}); upgrade cosell-sync`,
@@ -119,7 +119,7 @@ export function migrate(db: Database): { from: number; to: number } {
     const sql = MIGRATIONS[version] as string;
     db.transaction(() => {
       db.exec(sql);
-      db.pragma(`user_version = ${version + 1}`);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
     })();
   }
   return { from, to: MIGRATIONS.length };

@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqlDatabase } from './driver.ts';
 import type {
   AuditEntry,
   AuditRecord,
@@ -53,7 +53,7 @@ export class SqliteSyncState implements SyncState {
   private readonly recordIntentsTx: (intents: readonly WriteIntent[]) => void;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: SqlDatabase,
     private readonly jobs: SqliteJobQueue,
   ) {
     this.commitTx = db.transaction((commit: SyncCommit) => this.commitInTransaction(commit));

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import BetterSqlite3 from 'better-sqlite3';
+import { openDatabase } from '../../../src/store/sqlite/driver.ts';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import type { NewInboxEvent } from '../../../src/store/types.ts';
 import { makeTempDir } from '../../support/tmp.ts';
@@ -60,16 +60,16 @@ describe('SQLite inbox', () => {
     const second = SqliteStore.open({ path, synchronous: 'full' });
     expect(second.inbox.count()).toBe(1);
     await second.close();
-    const raw = new BetterSqlite3(path, { readonly: true });
-    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(1);
+    const raw = openDatabase(path, { readonly: true });
+    expect(raw.prepare<[], { journal_mode: string }>('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');
+    expect(raw.prepare<[], { user_version: number }>('PRAGMA user_version').get()?.user_version).toBeGreaterThanOrEqual(1);
     raw.close();
   });
 
   it('refuses a database written by a newer schema', () => {
     const path = join(tmp.path, 'e.db');
-    const raw = new BetterSqlite3(path);
-    raw.pragma('user_version = 999');
+    const raw = openDatabase(path);
+    raw.exec('PRAGMA user_version = 999');
     raw.close();
     expect(() => SqliteStore.open({ path, synchronous: 'full' })).toThrow(/newer than this build/);
   });

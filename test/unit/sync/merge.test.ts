@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalEquals, CONFLICT_POLICIES, SYNC_DIRECTIONS, type CanonicalRecord, type CanonicalValue } from '../../../src/sync/mapping/index.ts';
 import { mergeRecord, type MergeField, type MergeInput, type MergeResult } from '../../../src/sync/merge/index.ts';
+import { createSeededRandom } from '../../../src/sandbox/shared/prng.ts';
 
 const both = (key: string, conflict: MergeField['conflict'] = 'newest-wins'): MergeField => ({ key, direction: 'both', conflict });
 const oneWay = (key: string, direction: 'to-crm' | 'to-pc'): MergeField => ({ key, direction, conflict: 'newest-wins' });
@@ -148,16 +149,7 @@ describe('mergeRecord: first link, new fields, unreadable values, link-only fiel
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Deterministic PRNG so a failure reproduces. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = createSeededRandom;
 
 const VALUES: CanonicalValue[] = [null, 'a', 'b', 1, 2, true, ['x'], ['x', 'y']];
 
