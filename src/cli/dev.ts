@@ -75,7 +75,8 @@ export function registerDevCommand(program: Command): void {
       const service = await (async () => {
         await runDynamicsSetup(config, logger.child({ component: 'setup' }), `${config.server.publicUrl}${DYNAMICS_WEBHOOK_PATH}`);
         await runSalesforceSetup(config, logger.child({ component: 'setup' }));
-        return startService(config, logger.child({ component: 'service' }));
+        // No component here: the service's parts (worker, reconciler, sync, connectors) name theirs.
+        return startService(config, logger);
       })().catch(async (error: unknown) => {
         await closeSandboxes();
         throw error;

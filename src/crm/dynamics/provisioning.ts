@@ -101,8 +101,9 @@ class Setup {
 
   note(item: string, status: SetupItemStatus, detail?: string): void {
     this.report[status].push(item);
-    this.options.onProgress?.({ item, status, ...(detail ? { detail } : {}) });
-    this.options.logger.info({ item, status, ...(detail ? { detail } : {}) }, 'dynamics setup');
+    // A progress reporter owns the output; logging as well would print every item twice.
+    if (this.options.onProgress) this.options.onProgress({ item, status, ...(detail ? { detail } : {}) });
+    else this.options.logger.info({ item, status, ...(detail ? { detail } : {}) }, 'dynamics setup');
   }
 
   /** Runs one step; a Dataverse rejection becomes a setup error naming the item and carrying the API's message. */

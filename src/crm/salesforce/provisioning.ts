@@ -87,8 +87,9 @@ export async function setupSalesforce(options: SetupSalesforceOptions): Promise<
   const report: SetupReport = { created: [], found: [], instructions: [] };
   const note = (item: string, status: SetupItemStatus) => {
     report[status].push(item);
-    options.onProgress?.({ item, status });
-    logger.info({ item, status }, 'salesforce setup');
+    // A progress reporter owns the output; logging as well would print every item twice.
+    if (options.onProgress) options.onProgress({ item, status });
+    else logger.info({ item, status }, 'salesforce setup');
   };
 
   let existing: ExistingField[];
