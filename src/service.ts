@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.ts';
+import type { CrmConnector } from './crm/connector.ts';
 import { dynamicsWebhookAuth } from './crm/dynamics/factory.ts';
 import { CertificateSource } from './partner-center/certificate-source.ts';
 import { partnerCenterClients } from './partner-center/from-config.ts';
@@ -23,6 +24,12 @@ export interface RunningService {
 export interface ServiceOptions {
   /** Run the worker and the periodic reconciler (default true). Tests turn it off to drive the engine themselves. */
   runEngine?: boolean;
+}
+
+/** The connector's echo recognition, if it has one (a configured connection without an engine has none). */
+function ownWriteCheck(connector: CrmConnector | undefined) {
+  if (!connector?.isOwnWrite) return undefined;
+  return (actor: { initiatingUserId: string | undefined; depth: number | undefined }) => connector.isOwnWrite?.(actor) ?? Promise.resolve(false);
 }
 
 /** Everything `cosell start` runs, as a value tests and `npm start` can hold and stop. */
@@ -49,7 +56,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       verifier,
       bodyLimitBytes: config.server.bodyLimitBytes,
       engine,
-      dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth } : undefined,
+      dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth, isOwnWrite: ownWriteCheck(connections.get(config.dynamics.name)?.connector) } : undefined,
       salesforceWebhook:
         config.salesforce?.notifications === 'outbound-messages' && config.salesforce.organizationId
           ? { name: config.salesforce.name, organizationId: config.salesforce.organizationId }

@@ -192,5 +192,12 @@ export interface CrmConnector {
    */
   startChangeStream?(sink: ChangeSink): Promise<() => Promise<void>>;
 
+  /**
+   * Whether a notification was raised by this connection's own write (the user who made the call, and the pipeline
+   * depth where the CRM reports one): such a notification needs no sync, since the sync that wrote already committed
+   * or will re-plan. False whenever it cannot tell.
+   */
+  isOwnWrite?(actor: { initiatingUserId: string | undefined; depth: number | undefined }): Promise<boolean>;
+
   close?(): Promise<void>;
 }

@@ -351,13 +351,27 @@ describe('conflicts and API cost (engine driven by the test)', () => {
     expect(writes(plain.dv)).toBe(1);
     expect(reads(plain.dv)).toBeLessThanOrEqual(1);
 
-    // The notification of our own write (what the dropped echo would have cost): reads only, no write anywhere.
+    // A re-sync of a pair nothing changed in: reads only, no write anywhere.
     await h.resetRequests();
     expect((await fetch(`${h.url}/api/sync/referral/${independentId}`, { method: 'POST' })).status).toBe(202);
     await h.runWorkerUntilIdle();
     const echo = { pc: (await h.pcRequests()).routes, dv: (await h.dvRequests()).routes };
     expect(echo.pc).toEqual({ 'GET /v1.0/engagements/referrals/:id': 1 });
     expect(writes(echo.dv)).toBe(0);
+
+    // Delivered for real, the notification of our own Dataverse write is recognised (our application user, depth 1):
+    // stored in the inbox, no sync, no call anywhere.
+    const eventsBefore = (await h.api<{ events: unknown[] }>('/api/events?source=dynamics&limit=500')).events.length;
+    await h.resetRequests();
+    await h.pcSellerEdit(independentId, { details: { dealValue: 61_500 } });
+    await untilQueued();
+    await h.runWorkerUntilIdle();
+    const delivered = { pc: (await h.pcRequests()).routes, dv: (await h.dvRequests()).routes };
+    expect((await h.opportunity(deal.opportunityId))?.estimatedvalue).toBe(61_500);
+    expect((await h.api<{ events: unknown[] }>('/api/events?source=dynamics&limit=500')).events.length).toBe(eventsBefore + 1);
+    expect(delivered.pc).toEqual({ 'GET /v1.0/engagements/referrals/:id': 1 });
+    expect(writes(delivered.dv)).toBe(1);
+    expect(reads(delivered.dv)).toBe(1);
 
     // Co-sell: the same. A change of the partner's own referral (referral-updated) cannot concern Microsoft's referral
     // in the engagement, so that is not read; its fields keep their synced values.
@@ -392,7 +406,8 @@ describe('conflicts and API cost (engine driven by the test)', () => {
         `  non-co-sell: Partner Center ${reads(plain.pc)} read / ${writes(plain.pc)} writes; Dataverse ${reads(plain.dv)} reads / ${writes(plain.dv)} write`,
         `  co-sell:     Partner Center ${reads(coSell.pc)} reads / ${writes(coSell.pc)} writes; Dataverse ${reads(coSell.dv)} reads / ${writes(coSell.dv)} write`,
         `  Microsoft's side changed (related-referral-updated): Partner Center ${reads(related.pc)} reads; Dataverse ${reads(related.dv)} reads / ${writes(related.dv)} write`,
-        `  echo of our own write (when delivered): Partner Center ${reads(echo.pc)} read, Dataverse ${reads(echo.dv)} read, no writes`,
+        `  a re-sync of an unchanged pair: Partner Center ${reads(echo.pc)} read, Dataverse ${reads(echo.dv)} read, no writes`,
+        `  with the echo of our Dataverse write delivered: Partner Center ${reads(delivered.pc)} read; Dataverse ${reads(delivered.dv)} read / ${writes(delivered.dv)} write (the echo costs nothing)`,
         `  routes: ${JSON.stringify({ plain, coSell, echo })}`,
       ].join('\n'),
     );

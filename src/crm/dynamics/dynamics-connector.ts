@@ -394,6 +394,21 @@ export class DynamicsConnector implements CrmConnector {
     return plan.toRecord(ref, row, userId);
   }
 
+  /**
+   * Our own update at depth 1 (reference A14). A plug-in or workflow our write set off runs at depth 2 or more and is
+   * synced like any change; a pre-operation plug-in folding its edits into our own operation is caught by the next
+   * reconcile pass (change tracking lists our writes too).
+   */
+  async isOwnWrite(actor: { initiatingUserId: string | undefined; depth: number | undefined }): Promise<boolean> {
+    if (actor.initiatingUserId === undefined || actor.depth !== 1) return false;
+    try {
+      return actor.initiatingUserId.toLowerCase() === (await this.ourUserId());
+    } catch (error) {
+      this.logger.debug({ error: error instanceof Error ? error.message : String(error) }, 'cannot tell our own writes apart (WhoAmI failed); syncing the notification');
+      return false;
+    }
+  }
+
   /** The application user this connection acts as (`WhoAmI`, once): writes by it are ours (reference A14). */
   // callFunction deep-copies its request, which breaks an AbortSignal; the library's own timeout stands in for it.
   private readonly ourUserId = memoizeSuccess(() =>

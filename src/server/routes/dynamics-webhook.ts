@@ -11,8 +11,13 @@ export interface DynamicsWebhookDeps {
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
-  /** The connection the notifications belong to, with its configured credential; undefined = route answers 404. */
-  connection: { name: string; auth: DynamicsWebhookAuth } | undefined;
+  /**
+   * The connection the notifications belong to, with its configured credential; undefined = route answers 404.
+   * `isOwnWrite` recognises the echo of our own writes, which is stored but needs no sync.
+   */
+  connection:
+    | { name: string; auth: DynamicsWebhookAuth; isOwnWrite?: (actor: { initiatingUserId: string | undefined; depth: number | undefined }) => Promise<boolean> }
+    | undefined;
 }
 
 /**
@@ -35,6 +40,7 @@ export function dynamicsWebhookRoute(app: FastifyInstance, deps: DynamicsWebhook
       throw error;
     }
     const operation = event.operationId ?? event.correlationId;
+    const ours = (await connection.isOwnWrite?.({ initiatingUserId: event.initiatingUserId, depth: event.depth })) ?? false;
     const result = await deps.inbox.append({
       source: 'dynamics',
       // Without an operation id two different changes must never share a key, so the body's hash stands in.
@@ -44,7 +50,7 @@ export function dynamicsWebhookRoute(app: FastifyInstance, deps: DynamicsWebhook
       eventName: `${event.entity}-${event.messageName.toLowerCase()}`,
       resourceId: event.id,
       payload: body.toString('utf8'),
-      jobs: [{ connection: connection.name, cause: 'event', crm: { entity: event.entity, id: event.id }, microsoftSide: false }],
+      jobs: ours ? [] : [{ connection: connection.name, cause: 'event', crm: { entity: event.entity, id: event.id }, microsoftSide: false }],
     });
     accepted(result.duplicate);
     return reply.code(200).send({ accepted: true, id: result.id, duplicate: result.duplicate });

@@ -138,6 +138,21 @@ describe('DynamicsConnector against the Dataverse sandbox', () => {
       expect(await h.connector.read({ entity: 'opportunity', id: '006Hs00001AbCdEIAV' }, [{ name: 'name' }])).toBeNull();
     });
 
+    it('recognises the notification of its own write (its application user at depth 1), and nothing else', async () => {
+      const created = await createOpportunity();
+      const rows = (await h.control<{ value: Row[] }>('GET', '/_sandbox/records/opportunities')).body.value;
+      const ours = rows.find((r) => r.opportunityid === created.ref.id)?._modifiedby_value;
+      expect(typeof ours).toBe('string');
+      const edited = await h.control<Row>('PATCH', `/_sandbox/records/opportunities/${created.ref.id}`, { description: 'seller notes' });
+      const seller = edited.body._modifiedby_value;
+      expect(seller).not.toBe(ours);
+      expect(await h.connector.isOwnWrite({ initiatingUserId: String(ours).toUpperCase(), depth: 1 })).toBe(true);
+      // A plug-in or workflow our write set off (depth 2), a seller, or a notification without a user: synced.
+      expect(await h.connector.isOwnWrite({ initiatingUserId: String(ours), depth: 2 })).toBe(false);
+      expect(await h.connector.isOwnWrite({ initiatingUserId: String(seller), depth: 1 })).toBe(false);
+      expect(await h.connector.isOwnWrite({ initiatingUserId: undefined, depth: 1 })).toBe(false);
+    });
+
     it('tells a seller edit from our own and never reports the indicator as part of the name', async () => {
       const created = await createOpportunity();
       const edited = await h.control('PATCH', `/_sandbox/records/opportunities/${created.ref.id}`, { description: 'seller notes' });
