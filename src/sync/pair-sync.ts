@@ -144,6 +144,7 @@ export class PairSync {
     const connector = connection?.connector;
     const linked = new Set<string>();
     if (!connection || !connector?.createManyForReferrals || !connector.ensureCustomers) return linked;
+    const ensureCustomers = connector.ensureCustomers.bind(connector);
     const byEntity = new Map<CrmEntityName, Referral[]>();
     for (const referral of referrals) {
       if (typeof referral.id !== 'string' || this.deps.store.sync.getLink(connector.name, referral.id)) continue;
@@ -153,7 +154,11 @@ export class PairSync {
     const job: Job = { key: `${connector.name}:backfill`, connection: connector.name, referralId: null, crmEntity: null, crmId: null, cause, microsoftSide: true, generation: 0, attempts: 0, lastError: null };
     for (const [entity, group] of byEntity) {
       const mapping = this.mappingFor(connection, entity);
-      const customers = await connector.ensureCustomers(group.map(customerFromReferral));
+      const profiles = group.map(customerFromReferral);
+      const customers = await this.customerLock.runAll(
+        profiles.map((profile) => this.customerKey(connector, profile)),
+        () => ensureCustomers(profiles),
+      );
       const canonical = group.map((referral) => {
         const pc = mapping.referralToCanonical(referral, null);
         const outbound: CanonicalRecord = {};
@@ -193,6 +198,10 @@ export class PairSync {
       });
     }
     return linked;
+  }
+
+  private customerKey(connector: CrmConnector, profile: CustomerProfile): string {
+    return `${connector.name}:${profile.name.trim().toLowerCase()}`;
   }
 
   /** Which CRM entity a referral belongs in, or null when it should not be in the CRM (yet). */
@@ -329,7 +338,7 @@ export class PairSync {
     outbound[WELL_KNOWN.referralId] = referralId;
     outbound[WELL_KNOWN.syncEnabled] = true;
     const profile = customerFromReferral(referral);
-    const customer = await this.customerLock.run(`${connector.name}:${profile.name.trim().toLowerCase()}`, () => connector.ensureCustomer(profile));
+    const customer = await this.customerLock.run(this.customerKey(connector, profile), () => connector.ensureCustomer(profile));
     this.deps.store.sync.recordIntents([{ connection: connector.name, referralId, crmEntity: entity, base: outbound, toCrm: {}, toPc: {} }]);
     const created = await connector.createForReferral(
       entity,

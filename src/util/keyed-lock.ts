@@ -20,6 +20,19 @@ export class KeyedLock {
     }
   }
 
+  /**
+   * Runs the task holding every key. Keys are taken one by one in sorted order, so two callers holding several keys
+   * can never wait on each other in a cycle (single-key callers never wait while holding one).
+   */
+  runAll<T>(keys: Iterable<string>, task: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const acquire = (index: number): Promise<T> => {
+      const key = sorted[index];
+      return key === undefined ? task() : this.run(key, () => acquire(index + 1));
+    };
+    return acquire(0);
+  }
+
   /** Keys with a task queued or running (for tests and diagnostics). */
   get size(): number {
     return this.tails.size;
