@@ -3,16 +3,22 @@ import { KeyedLock } from '../../../src/util/keyed-lock.ts';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
+/** Tasks that log their start and end around a tick, so a test can see what overlapped. */
+function recorder() {
+  const log: string[] = [];
+  const task = (name: string) => async () => {
+    log.push(`${name} start`);
+    await tick();
+    log.push(`${name} end`);
+    return name;
+  };
+  return { log, task };
+}
+
 describe('KeyedLock', () => {
   it('runs tasks of one key one after another, other keys alongside, and forgets idle keys', async () => {
     const lock = new KeyedLock();
-    const log: string[] = [];
-    const task = (name: string) => async () => {
-      log.push(`${name} start`);
-      await tick();
-      log.push(`${name} end`);
-      return name;
-    };
+    const { log, task } = recorder();
     const results = await Promise.all([lock.run('a', task('a1')), lock.run('a', task('a2')), lock.run('b', task('b1'))]);
     expect(results).toEqual(['a1', 'a2', 'b1']);
     expect(log.indexOf('a1 end')).toBeLessThan(log.indexOf('a2 start'));
@@ -34,13 +40,7 @@ describe('KeyedLock', () => {
 
   it('holds several keys at once without deadlocking against callers that take them in another order', async () => {
     const lock = new KeyedLock();
-    const log: string[] = [];
-    const hold = (name: string) => async () => {
-      log.push(`${name} start`);
-      await tick();
-      log.push(`${name} end`);
-      return name;
-    };
+    const { log, task: hold } = recorder();
     const results = await Promise.all([
       lock.runAll(['b', 'a', 'a'], hold('ab')),
       lock.runAll(['a', 'b'], hold('ba')),
