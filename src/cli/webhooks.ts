@@ -1,3 +1,5 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { partnerCenterClients } from '../partner-center/from-config.ts';
@@ -26,6 +28,32 @@ async function clientFor(options: CommonOptions): Promise<{ client: WebhooksClie
   const { config } = await loadConfig(options.config);
   const { webhooks } = await partnerCenterClients(config.partnerCenter);
   return { client: webhooks, config };
+}
+
+/**
+ * The correlation id of the last test event requested from this installation, kept next to the store so that
+ * `cosell webhooks test-status` works without copying it. Null for an in-memory store.
+ */
+function lastTestFile(config: Config): string | null {
+  return config.store.path === ':memory:' ? null : join(dirname(config.store.path), 'last-webhook-test');
+}
+
+async function rememberTest(config: Config, correlationId: string): Promise<void> {
+  const file = lastTestFile(config);
+  if (file === null) return;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, `${correlationId}\n`);
+  } catch {
+    // Only a convenience: the id is printed anyway.
+  }
+}
+
+async function lastTest(config: Config): Promise<string> {
+  const file = lastTestFile(config);
+  const remembered = file === null ? '' : await readFile(file, 'utf8').then((text) => text.trim(), () => '');
+  if (!remembered) throw new UsageError('no correlation id given and no test event was requested from here yet: run "cosell webhooks test" first');
+  return remembered;
 }
 
 function parseEvents(value: string | undefined): string[] {
@@ -152,7 +180,7 @@ export function registerWebhooksCommand(program: Command): void {
 
   common(webhooks.command('test').description('ask Partner Center to send a test event (2 per minute)')).action(
     async (options: CommonOptions) => {
-      const { client } = await clientFor(options);
+      const { client, config } = await clientFor(options);
       const current = await client.getRegistration();
       if (current === null) throw new UsageError('no webhook registration: run "cosell webhooks register" first');
       let addedTestEvent = false;
@@ -166,20 +194,25 @@ export function registerWebhooksCommand(program: Command): void {
         addedTestEvent = true;
       }
       const { correlationId } = await client.sendTestEvent();
+      await rememberTest(config, correlationId);
       printResult(options.json === true, { correlationId, addedTestEvent }, () =>
         [
           ...(addedTestEvent ? [`Added "${TEST_EVENT}" to the registration (Partner Center requires it for test events).`] : []),
           `Test event requested. Correlation id: ${correlationId}`,
-          `Check delivery with: cosell webhooks test-status ${correlationId}`,
+          `Check delivery with: cosell webhooks test-status (this test is remembered) or test-status ${correlationId}`,
         ].join('\n'),
       );
     },
   );
 
   common(
-    webhooks.command('test-status').description('show the delivery attempts of a test event').argument('<correlationId>'),
-  ).action(async (correlationId: string, options: CommonOptions) => {
-    const { client } = await clientFor(options);
+    webhooks
+      .command('test-status')
+      .description('show the delivery attempts of a test event (default: the last one requested with "cosell webhooks test")')
+      .argument('[correlationId]'),
+  ).action(async (given: string | undefined, options: CommonOptions) => {
+    const { client, config } = await clientFor(options);
+    const correlationId = given ?? (await lastTest(config));
     const status = await client.getTestEventStatus(correlationId);
     printResult(options.json === true, status, () =>
       [

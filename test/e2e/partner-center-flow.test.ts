@@ -85,6 +85,9 @@ describe('Partner Center sandbox → verified inbox, and the cosell webhooks com
   }, 30_000);
 
   it('webhooks test and test-status show a delivered attempt', async () => {
+    const none = await runCli(['webhooks', 'test-status', '--config', configFile]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/run "cosell webhooks test" first/);
     const test = await runCli(['webhooks', 'test', '--config', configFile, '--json']);
     expect(test.code, test.stderr).toBe(0);
     const { correlationId } = JSON.parse(test.stdout) as { correlationId: string };
@@ -96,6 +99,11 @@ describe('Partner Center sandbox → verified inbox, and the cosell webhooks com
     const cli = await runCli(['webhooks', 'test-status', correlationId, '--config', configFile]);
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/attempt 1: OK/);
+    // Without an id: the test this installation requested last.
+    const remembered = await runCli(['webhooks', 'test-status', '--config', configFile]);
+    expect(remembered.code, remembered.stderr).toBe(0);
+    expect(remembered.stdout).toContain(`Test event ${correlationId}`);
+    expect(remembered.stdout).toMatch(/attempt 1: OK/);
     const stored = await events();
     expect(stored.some((e) => e.eventName === 'test-created')).toBe(true);
   }, 60_000);
