@@ -77,17 +77,27 @@ function closeClient(client: Client): void {
     CONNECTED?: number;
     DISCONNECTED?: number;
     _advice?: { reconnect?: string };
-    _dispatcher?: { close?: () => void };
+    _dispatcher?: { close?: () => void; _envelopes?: Map<unknown, { timer?: ReturnType<typeof setTimeout> | null }> };
     disconnect?: () => void;
   };
+  // faye offers no public way to give up on a client; these are the fields its own retry loops check.
+  const abandon = () => {
+    if (faye._advice) faye._advice.reconnect = 'none';
+    if (faye.DISCONNECTED !== undefined) faye._state = faye.DISCONNECTED;
+    const dispatcher = faye._dispatcher;
+    dispatcher?.close?.();
+    // A message that failed (a disconnect to a Salesforce that is gone) is retried every few seconds forever, and
+    // its timer alone would keep a stopping process alive.
+    for (const envelope of dispatcher?._envelopes?.values() ?? []) if (envelope.timer) clearTimeout(envelope.timer);
+    dispatcher?._envelopes?.clear();
+  };
   if (faye._state !== undefined && faye._state === faye.CONNECTED) {
+    // Polite first (Salesforce drops the subscriptions at once); given up on if it has not gone through shortly.
     faye.disconnect?.();
+    setTimeout(abandon, 1_000).unref();
     return;
   }
-  // faye offers no public way to abandon a handshake in progress; these are the fields its own retry loop checks.
-  if (faye._advice) faye._advice.reconnect = 'none';
-  if (faye.DISCONNECTED !== undefined) faye._state = faye.DISCONNECTED;
-  faye._dispatcher?.close?.();
+  abandon();
 }
 
 class ChannelStream {
