@@ -56,6 +56,28 @@ interface Status {
   watermarks: Record<string, string | null>;
 }
 
+interface DeadLetterRow {
+  id: number;
+  connection: string;
+  referralId: string | null;
+  crmEntity: string | null;
+  crmId: string | null;
+  attempts: number;
+  error: string;
+  failedAt: string;
+  replayedAt: string | null;
+}
+
+interface ConflictRow {
+  connection: string;
+  referralId: string;
+  field: string;
+  base: unknown;
+  pc: unknown;
+  crm: unknown;
+  detectedAt: string;
+}
+
 export function registerOperatorCommands(program: Command): void {
   withServiceOptions(program.command('status').description('queue depth, last sync, dead letters and conflicts of the running service')).action(
     async (options: ServiceOptions) => {
@@ -65,10 +87,57 @@ export function registerOperatorCommands(program: Command): void {
           `Connections:     ${status.connections.join(', ') || '(none)'}`,
           `Queue depth:     ${status.queueDepth} (${status.inFlight} running)`,
           `Last sync:       ${status.lastSync ?? 'never'}`,
-          `Dead letters:    ${status.deadLetters}${status.deadLetters ? '  (GET /api/dead-letters; POST /api/dead-letters/<id>/replay)' : ''}`,
-          `Held conflicts:  ${status.heldConflicts}`,
+          `Dead letters:    ${status.deadLetters}${status.deadLetters ? '  (cosell dead-letters)' : ''}`,
+          `Held conflicts:  ${status.heldConflicts}${status.heldConflicts ? '  (cosell conflicts)' : ''}`,
           ...Object.entries(status.watermarks).map(([k, v]) => `Watermark ${k}: ${v ?? '-'}`),
         ].join('\n'),
+      );
+    },
+  );
+
+  const deadLetters = withServiceOptions(
+    program.command('dead-letters').description('syncs that failed for good (validation, rejected data), newest first').option('--all', 'include replayed ones'),
+  ).action(async (options: ServiceOptions & { all?: boolean }) => {
+    const { deadLetters: rows } = await callService<{ deadLetters: DeadLetterRow[] }>(options, 'GET', `/api/dead-letters?limit=200${options.all ? '&open=false' : ''}`);
+    printResult(options.json === true, rows, () =>
+      rows.length === 0
+        ? 'No dead letters.'
+        : [
+            ...rows.map(
+              (d) =>
+                `#${d.id}  ${d.failedAt}  ${d.connection}  ${d.referralId ? `referral ${d.referralId}` : `${d.crmEntity ?? '?'} ${d.crmId ?? '?'}`}  ` +
+                `after ${d.attempts} attempt(s)${d.replayedAt ? `  (replayed ${d.replayedAt})` : ''}\n    ${d.error}`,
+            ),
+            '',
+            'Fix the cause (the record, the mapping or a permission), then: cosell dead-letters replay <id>',
+          ].join('\n'),
+    );
+  });
+  withServiceOptions(deadLetters.command('replay').description('queue a dead letter again, as a manual sync').argument('<id>')).action(
+    async (id: string, _options: ServiceOptions, command: Command) => {
+      // `--service-url` and friends may be written before or after `replay`: the parent command takes them too.
+      const options = command.optsWithGlobals<ServiceOptions>();
+      if (!/^[1-9]\d*$/.test(id)) throw new UsageError('the dead letter id is a positive whole number (see cosell dead-letters)');
+      const result = await callService<{ replayed: number }>(options, 'POST', `/api/dead-letters/${id}/replay`);
+      printResult(options.json === true, result, () => `Dead letter #${result.replayed} queued again.`);
+    },
+  );
+
+  withServiceOptions(program.command('conflicts').description('fields held by a `manual` conflict policy until someone makes the sides agree')).action(
+    async (options: ServiceOptions) => {
+      const { conflicts } = await callService<{ conflicts: ConflictRow[] }>(options, 'GET', '/api/conflicts');
+      printResult(options.json === true, conflicts, () =>
+        conflicts.length === 0
+          ? 'No held conflicts.'
+          : [
+              ...conflicts.map(
+                (c) =>
+                  `${c.connection}  referral ${c.referralId}  ${c.field}  since ${c.detectedAt}\n` +
+                  `    base ${JSON.stringify(c.base)}  Partner Center ${JSON.stringify(c.pc)}  CRM ${JSON.stringify(c.crm)}`,
+              ),
+              '',
+              'Make both sides hold the value you want (edit either record); the next sync releases the field.',
+            ].join('\n'),
       );
     },
   );

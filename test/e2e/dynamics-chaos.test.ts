@@ -1,8 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledMappingPath } from '../../src/sync/engine.ts';
 import { reads, waitFor, writes, type Row } from '../support/service-harness.ts';
+import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
@@ -220,13 +218,7 @@ describe('conflicts and API cost (engine driven by the test)', () => {
 
   beforeAll(async () => {
     // The bundled mapping with one change: the opportunity's notes ⇄ description is a `manual` conflict field.
-    const bundled = readFileSync(bundledMappingPath('dynamics'), 'utf8');
-    const notesField = '      - key: notes\n        pc: details.notes\n        crm: description\n        transform: { type: string, maxLength: 2000 }\n';
-    const index = bundled.indexOf(notesField);
-    if (index < 0 || index > bundled.indexOf('  lead:')) throw new Error('the opportunity notes field of mappings/dynamics.yaml changed; update this test');
-    const mapping = `${bundled.slice(0, index)}${notesField}        conflict: manual\n${bundled.slice(index + notesField.length)}`;
-    const mappingFile = join(tmp.path, 'dynamics-manual-notes.yaml');
-    writeFileSync(mappingFile, mapping);
+    const mappingFile = writeManualNotesMapping(tmp.path);
     h = await SyncHarness.start({ runEngine: false, mappingFile });
   }, 60_000);
   afterAll(async () => {

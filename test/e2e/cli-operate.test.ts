@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
+import { waitFor, type Row } from '../support/service-harness.ts';
+import { SyncHarness } from '../support/sync-harness.ts';
+import { makeTempDir } from '../support/tmp.ts';
+
+/*
+ * The operator's view through the real `cosell` binary against a running service: dead letters listed and replayed
+ * once the cause is fixed, held conflicts listed with both values. The engine is driven by the test so that both
+ * sellers' edits are in before the service looks.
+ */
+
+const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
+
+describe('cosell dead-letters and cosell conflicts', () => {
+  const tmp = makeTempDir();
+  let h: SyncHarness;
+  const cli = (...args: string[]) => runCli([...args, '--service-url', h.url]);
+
+  beforeAll(async () => {
+    h = await SyncHarness.start({ runEngine: false, mappingFile: writeManualNotesMapping(tmp.path) });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+    tmp.cleanup();
+  });
+
+  async function linkedPair(name: string): Promise<{ referralId: string; opportunityId: string }> {
+    const referral = await h.incomingReferral({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '61000' } } });
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    const opportunity = await h.opportunityFor(referral.id);
+    if (!opportunity) throw new Error(`no opportunity for ${name}`);
+    return { referralId: referral.id, opportunityId: String(opportunity.opportunityid) };
+  }
+
+  it('lists a sync Dataverse rejected, and replays it once the cause is gone', async () => {
+    const { referralId, opportunityId } = await linkedPair('Rejected deal');
+    expect((await cli('dead-letters')).stdout).toContain('No dead letters.');
+
+    // Dataverse rejects every opportunity call as invalid (400): not retryable, so the sync becomes a dead letter.
+    await h.dvFaults({ errorStatus: 400, routes: ['/api/data/v9.2/opportunities'] });
+    await h.pcSellerEdit(referralId, { details: { dealValue: 77_000 } });
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    const listed = await cli('dead-letters');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(`referral ${referralId}`);
+    expect(listed.stdout).toMatch(/400/);
+    const [deadLetter] = JSON.parse((await cli('dead-letters', '--json')).stdout) as Array<{ id: number; referralId: string }>;
+    expect(deadLetter?.referralId).toBe(referralId);
+
+    await h.clearDvFaults();
+    const replayed = await cli('dead-letters', 'replay', String(deadLetter?.id));
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stdout).toContain(`#${deadLetter?.id} queued again`);
+    await h.runWorkerUntilIdle();
+    expect((await h.opportunity(opportunityId))?.estimatedvalue).toBe(77_000);
+    expect((await cli('dead-letters')).stdout).toContain('No dead letters.');
+    expect((await cli('dead-letters', '--all')).stdout).toContain(`replayed`);
+
+    // Replaying it twice, or an id that does not exist, is the operator's mistake: exit code 2 and why.
+    const again = await cli('dead-letters', 'replay', String(deadLetter?.id));
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`no open dead letter ${deadLetter?.id}`);
+    expect((await cli('dead-letters', 'replay', 'abc')).code).toBe(2);
+  });
+
+  it('lists a held conflict with the base and both values until the sides agree', async () => {
+    expect((await cli('conflicts')).stdout).toContain('No held conflicts.');
+    const { referralId, opportunityId } = await linkedPair('Disputed deal');
+    await h.pcSellerEdit(referralId, { details: { notes: 'Microsoft: wait for the budget' } });
+    await h.dvSellerEdit('opportunities', opportunityId, { description: 'Seller: signed today' });
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+
+    const held = await cli('conflicts');
+    expect(held.code, held.stderr).toBe(0);
+    expect(held.stdout).toContain(`referral ${referralId}  notes`);
+    expect(held.stdout).toContain('Partner Center "Microsoft: wait for the budget"');
+    expect(held.stdout).toContain('CRM "Seller: signed today"');
+    expect((await cli('status')).stdout).toMatch(/Held conflicts:\s+1 {2}\(cosell conflicts\)/);
+
+    await h.pcSellerEdit(referralId, { details: { notes: 'Seller: signed today' } });
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    expect(detailsOf(await h.referral(referralId)).notes).toBe('Seller: signed today');
+    await waitFor('the conflict to be released', async () => (await cli('conflicts')).stdout.includes('No held conflicts.'));
+  });
+});
