@@ -157,7 +157,7 @@ export function registerOperatorCommands(program: Command): void {
       .option('--since <iso-date>', 'start from this instant instead of the stored watermark'),
   ).action(async (options: ServiceOptions & { since?: string }) => {
     if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) throw new UsageError('--since must be an ISO date-time');
-    const report = await callService<{ referrals: number; crm: Record<string, number>; partnerCenterWatermark: string }>(
+    const report = await callService<{ referrals: number; crm: Record<string, number>; partnerCenterWatermark: string; microsoftSideRefreshed?: number }>(
       options,
       'POST',
       '/api/reconcile',
@@ -167,6 +167,7 @@ export function registerOperatorCommands(program: Command): void {
       [
         `Partner Center: ${report.referrals} referral(s) queued; watermark now ${report.partnerCenterWatermark}`,
         ...Object.entries(report.crm).map(([c, n]) => `${c}: ${n} record(s) queued`),
+        ...(report.microsoftSideRefreshed ? [`Microsoft's side: ${report.microsoftSideRefreshed} open co-sell pair(s) queued to re-read it`] : []),
       ].join('\n'),
     );
   });

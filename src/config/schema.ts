@@ -57,6 +57,12 @@ export const syncSchema = z
     reconcileOverlapSeconds: z.number().int().min(0).default(300),
     /** How far back the very first pass looks. */
     initialLookbackHours: z.number().min(0).default(24),
+    /**
+     * Every this many hours a reconcile pass also re-reads Microsoft's side (status, CRM id) of every open co-sell
+     * pair. A lost related-referral webhook changes nothing the normal pass can see (the partner's own referral does
+     * not move), so this is what heals it. 0 turns it off.
+     */
+    microsoftSideRefreshHours: z.number().min(0).default(6),
     maxAttempts: z.number().int().min(1).max(50).default(10),
   })
   .strict();

@@ -96,6 +96,7 @@ export function createEngine(options: {
     intervalMs: config.sync.reconcileIntervalSeconds * 1000,
     overlapMs: config.sync.reconcileOverlapSeconds * 1000,
     initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
+    microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
     backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
   });
   const streamStops: Array<() => Promise<void>> = [];

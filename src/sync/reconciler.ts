@@ -6,6 +6,13 @@ import type { Referral } from '../partner-center/model.ts';
 import type { Logger } from '../util/logger.ts';
 
 export const PARTNER_CENTER_WATERMARK = 'partner-center:referrals';
+/** When the last refresh of Microsoft's side of open co-sell pairs started. */
+export const MICROSOFT_SIDE_WATERMARK = 'partner-center:microsoft-side-refresh';
+/**
+ * Open referrals, whose Microsoft side can still move. One listing per status with `eq` alone: Partner Center's docs
+ * show `eq` and `and` in referral filters, and whether `or` is accepted is UNCONFIRMED.
+ */
+const OPEN_REFERRAL_FILTERS = ["status eq 'New'", "status eq 'Active'"] as const;
 export const crmWatermark = (connection: string, entity: CrmEntityName): string => `${connection}:${entity}`;
 
 export interface ReconcilerOptions {
@@ -30,12 +37,16 @@ export interface ReconcilerOptions {
    * then need no job.
    */
   backfill?: (connection: string, referrals: readonly Referral[]) => Promise<Set<string>>;
+  /** How often a pass also re-reads Microsoft's side of open co-sell pairs (0 or absent: never). */
+  microsoftSideRefreshMs?: number;
 }
 
 export interface ReconcileReport {
   referrals: number;
   crm: Record<string, number>;
   partnerCenterWatermark: string;
+  /** Co-sell pairs queued to re-read Microsoft's side (0 when no refresh was due). */
+  microsoftSideRefreshed: number;
 }
 
 /**
@@ -132,7 +143,49 @@ export class Reconciler {
       }
       crm[connector.name] = total;
     }
-    logger.info({ referrals: count, crm, watermark }, 'reconcile pass done');
-    return { referrals: count, crm, partnerCenterWatermark: watermark };
+    const microsoftSideRefreshed = await this.refreshMicrosoftSide();
+    logger.info({ referrals: count, crm, watermark, microsoftSideRefreshed }, 'reconcile pass done');
+    return { referrals: count, crm, partnerCenterWatermark: watermark, microsoftSideRefreshed };
+  }
+
+  /**
+   * When due, queues every linked open co-sell pair to re-read Microsoft's referral in its engagement. Microsoft's
+   * changes arrive only as related-referral-* webhooks, and the partner's own referral does not move with them, so a
+   * lost one is invisible to the pass above. Costs one list call per 100 open referrals, then a sync per pair.
+   */
+  private async refreshMicrosoftSide(): Promise<number> {
+    const { store, referrals, connectors, logger } = this.options;
+    const every = this.options.microsoftSideRefreshMs ?? 0;
+    if (every <= 0) return 0;
+    const last = store.sync.getWatermark(MICROSOFT_SIDE_WATERMARK);
+    const started = new Date().toISOString();
+    if (last === null) {
+      // The first pass only starts the clock: every pair it (back)filled was just read, and a first start with
+      // thousands of referrals should cost their bulk creates, not a second per-pair sync right after.
+      store.sync.setWatermark(MICROSOFT_SIDE_WATERMARK, started);
+      return 0;
+    }
+    if (Date.now() - Date.parse(last) < every) return 0;
+    const batchSize = this.options.batchSize ?? 200;
+    let batch: JobRequest[] = [];
+    let queued = 0;
+    const flush = async () => {
+      await store.jobs.enqueue(batch);
+      queued += batch.length;
+      batch = [];
+    };
+    for (const filter of OPEN_REFERRAL_FILTERS) {
+      for await (const referral of referrals.list({ filter })) {
+        if (referral.type !== 'Shared' || typeof referral.id !== 'string') continue;
+        for (const c of connectors) {
+          if (store.sync.getLink(c.name, referral.id)) batch.push({ connection: c.name, cause: 'reconcile', referralId: referral.id, microsoftSide: true });
+        }
+        if (batch.length >= batchSize) await flush();
+      }
+    }
+    await flush();
+    store.sync.setWatermark(MICROSOFT_SIDE_WATERMARK, started);
+    logger.info({ pairs: queued }, "reconcile: queued open co-sell pairs to re-read Microsoft's side");
+    return queued;
   }
 }

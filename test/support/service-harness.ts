@@ -331,7 +331,7 @@ export abstract class ServiceHarness {
     return (await this.api<{ deadLetters: Array<{ id: number; jobKey: string; error: string }> }>('/api/dead-letters')).deadLetters;
   }
 
-  reconcile(): Promise<{ referrals: number; crm: Record<string, number>; partnerCenterWatermark: string }> {
+  reconcile(): Promise<{ referrals: number; crm: Record<string, number>; partnerCenterWatermark: string; microsoftSideRefreshed: number }> {
     return this.api('/api/reconcile', sendJson('POST', {}));
   }
 
