@@ -60,6 +60,14 @@ describe('cosell dead-letters and cosell conflicts', () => {
     expect((await cli('dead-letters')).stdout).toContain('No dead letters.');
     expect((await cli('dead-letters', '--all')).stdout).toContain(`replayed`);
 
+    // The dashboard lists dead letters from the same API, and its replay button posts to the route used above.
+    const page = await (await fetch(`${h.url}/`)).text();
+    expect(page).toContain('<h2>Dead letters</h2>');
+    expect(page).toContain("'/api/dead-letters/' + id + '/replay'");
+    const fetched = [...page.matchAll(/'(\/api\/[a-z-]+(?:\?[^']*)?)'/g)].map((m) => m[1] as string);
+    expect(fetched).toEqual(expect.arrayContaining(['/api/dead-letters?limit=50', '/api/conflicts', '/api/status']));
+    for (const path of fetched) expect((await fetch(`${h.url}${path}`)).status, path).toBe(200);
+
     // Replaying it twice, or an id that does not exist, is the operator's mistake: exit code 2 and why.
     const again = await cli('dead-letters', 'replay', String(deadLetter?.id));
     expect(again.code).toBe(2);

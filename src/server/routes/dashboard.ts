@@ -9,33 +9,60 @@ const PAGE = `<!doctype html>
  table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
  th{background:#f4f4f4} .muted{color:#666} .tiles{display:flex;gap:1rem;flex-wrap:wrap}
  .tile{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;min-width:9rem} .tile b{display:block;font-size:1.4rem}
- .bad{color:#b00020}
+ .bad{color:#b00020} button{font:inherit;padding:.1rem .5rem}
 </style></head>
 <body><h1>cosell-sync</h1>
 <p class="muted">Refreshes every 2 s. JSON: <a href="/api/status">/api/status</a> · <a href="/api/events">/api/events</a> ·
 <a href="/api/audit">/api/audit</a> · <a href="/api/conflicts">/api/conflicts</a> · <a href="/api/dead-letters">/api/dead-letters</a> ·
 <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></p>
 <div class="tiles" id="tiles"></div>
+<h2>Dead letters</h2>
+<p class="muted">Syncs that failed for good. Fix the cause (the record, the mapping, a permission), then replay.</p>
+<table><thead><tr><th>#</th><th>failed</th><th>connection</th><th>record</th><th>attempts</th><th>error</th><th></th></tr></thead><tbody id="dead"></tbody></table>
+<h2>Held conflicts</h2>
+<p class="muted">Fields under a <code>manual</code> policy that both sides changed; released once both hold the same value.</p>
+<table><thead><tr><th>since</th><th>connection</th><th>referral</th><th>field</th><th>base</th><th>Partner Center</th><th>CRM</th></tr></thead><tbody id="conflicts"></tbody></table>
 <h2>Recent sync activity</h2>
 <table><thead><tr><th>time</th><th>referral</th><th>CRM record</th><th>direction</th><th>field</th><th>value</th><th>outcome</th><th>note</th></tr></thead><tbody id="audit"></tbody></table>
 <h2>Verified events</h2>
 <table><thead><tr><th>#</th><th>received</th><th>source</th><th>event</th><th>resource</th><th>deliveries</th></tr></thead><tbody id="events"></tbody></table>
 <script>
-function fill(id, rows) {
+function fill(id, rows, empty) {
   const body = document.getElementById(id); body.replaceChildren();
+  if (rows.length === 0 && empty) rows = [[empty]];
   for (const cells of rows) {
     const tr = document.createElement('tr');
-    for (const v of cells) { const td = document.createElement('td'); td.textContent = v === undefined || v === null ? '' : String(v); tr.appendChild(td); }
+    for (const v of cells) {
+      const td = document.createElement('td');
+      if (v instanceof Node) td.appendChild(v); else td.textContent = v === undefined || v === null ? '' : String(v);
+      tr.appendChild(td);
+    }
     body.appendChild(tr);
   }
 }
+function replayButton(id) {
+  const button = document.createElement('button');
+  button.textContent = 'replay';
+  button.onclick = async () => {
+    button.disabled = true;
+    const response = await fetch('/api/dead-letters/' + id + '/replay', { method: 'POST' });
+    button.textContent = response.ok ? 'queued' : 'failed (' + response.status + ')';
+    refresh();
+  };
+  return button;
+}
+const show = (v) => (v === undefined ? '' : JSON.stringify(v));
 async function refresh() {
-  const [status, audit, events] = await Promise.all(['/api/status', '/api/audit?limit=50', '/api/events?limit=50'].map((u) => fetch(u).then((r) => r.json())));
+  const [status, audit, events, dead, conflicts] = await Promise.all(
+    ['/api/status', '/api/audit?limit=50', '/api/events?limit=50', '/api/dead-letters?limit=50', '/api/conflicts'].map((u) => fetch(u).then((r) => r.json())),
+  );
   const tiles = document.getElementById('tiles'); tiles.replaceChildren();
   for (const [label, value, bad] of [['connections', status.connections.join(', ') || 'none'], ['queue', status.queueDepth], ['dead letters', status.deadLetters, status.deadLetters > 0], ['held conflicts', status.heldConflicts, status.heldConflicts > 0], ['last sync', status.lastSync || 'never']]) {
     const div = document.createElement('div'); div.className = 'tile' + (bad ? ' bad' : '');
     const b = document.createElement('b'); b.textContent = String(value); div.append(b, document.createTextNode(label)); tiles.appendChild(div);
   }
+  fill('dead', dead.deadLetters.map((d) => [d.id, d.failedAt, d.connection, d.referralId ? 'referral ' + d.referralId : (d.crmEntity || '') + ' ' + (d.crmId || ''), d.attempts, d.error, replayButton(d.id)]), 'none');
+  fill('conflicts', conflicts.conflicts.map((c) => [c.detectedAt, c.connection, c.referralId, c.field, show(c.base), show(c.pc), show(c.crm)]), 'none');
   fill('audit', audit.entries.map((e) => [e.at, e.referralId, e.crmEntity ? e.crmEntity + ' ' + e.crmId : '', e.direction, e.field, e.newValue === undefined ? '' : JSON.stringify(e.newValue), e.outcome, e.message]));
   fill('events', events.events.map((e) => [e.id, e.receivedAt, e.source, e.eventName, e.resourceId, e.deliveries]));
 }
