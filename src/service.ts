@@ -26,11 +26,8 @@ export interface ServiceOptions {
   runEngine?: boolean;
 }
 
-/** The connector's echo recognition, if it has one (a configured connection without an engine has none). */
-function ownWriteCheck(connector: CrmConnector | undefined) {
-  if (!connector?.isOwnWrite) return undefined;
-  return (actor: { initiatingUserId: string | undefined; depth: number | undefined }) => connector.isOwnWrite?.(actor) ?? Promise.resolve(false);
-}
+/** The connector's echo recognition, bound to it (a connection without one syncs every notification). */
+const ownWriteCheckOf = (connector: CrmConnector | undefined) => connector?.isOwnWrite?.bind(connector);
 
 /** Everything `cosell start` runs, as a value tests and `npm start` can hold and stop. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
@@ -56,7 +53,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       verifier,
       bodyLimitBytes: config.server.bodyLimitBytes,
       engine,
-      dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth, isOwnWrite: ownWriteCheck(connections.get(config.dynamics.name)?.connector) } : undefined,
+      dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth, isOwnWrite: ownWriteCheckOf(connections.get(config.dynamics.name)?.connector) } : undefined,
       salesforceWebhook:
         config.salesforce?.notifications === 'outbound-messages' && config.salesforce.organizationId
           ? { name: config.salesforce.name, organizationId: config.salesforce.organizationId }

@@ -126,6 +126,13 @@ export class CrmApiError extends Error {
  * Everything the engine needs from a CRM. Implementations hold all CRM specifics (Dataverse actions, Salesforce
  * stages, change notifications); the engine never branches on the CRM kind.
  */
+/** Who made a change, as a CRM notification reports it. */
+export interface WriteActor {
+  initiatingUserId: string | undefined;
+  /** Pipeline depth where the CRM reports one: 1 for the caller's own operation. */
+  depth: number | undefined;
+}
+
 export interface CrmConnector {
   /** Connection name from the config, e.g. `dynamics`; part of every job key and link. */
   readonly name: string;
@@ -197,7 +204,7 @@ export interface CrmConnector {
    * depth where the CRM reports one): such a notification needs no sync, since the sync that wrote already committed
    * or will re-plan. False whenever it cannot tell.
    */
-  isOwnWrite?(actor: { initiatingUserId: string | undefined; depth: number | undefined }): Promise<boolean>;
+  isOwnWrite?(actor: WriteActor): Promise<boolean>;
 
   close?(): Promise<void>;
 }

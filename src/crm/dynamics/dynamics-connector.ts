@@ -11,6 +11,7 @@ import type {
   CustomerProfile,
   CustomerRefs,
   SyncStatusUpdate,
+  WriteActor,
 } from '../connector.ts';
 import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
 import type { CrmEntityMetadata } from '../metadata.ts';
@@ -399,7 +400,7 @@ export class DynamicsConnector implements CrmConnector {
    * synced like any change; a pre-operation plug-in folding its edits into our own operation is caught by the next
    * reconcile pass (change tracking lists our writes too).
    */
-  async isOwnWrite(actor: { initiatingUserId: string | undefined; depth: number | undefined }): Promise<boolean> {
+  async isOwnWrite(actor: WriteActor): Promise<boolean> {
     if (actor.initiatingUserId === undefined || actor.depth !== 1) return false;
     try {
       return actor.initiatingUserId.toLowerCase() === (await this.ourUserId());

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { DataverseWebhookParseError, parseDataverseWebhook, verifyWebhookAuth, type DynamicsWebhookAuth } from '../../crm/dynamics/webhook.ts';
 import type { Inbox } from '../../store/types.ts';
+import type { WriteActor } from '../../crm/connector.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { webhookRoute } from '../webhook-route.ts';
@@ -16,7 +17,7 @@ export interface DynamicsWebhookDeps {
    * `isOwnWrite` recognises the echo of our own writes, which is stored but needs no sync.
    */
   connection:
-    | { name: string; auth: DynamicsWebhookAuth; isOwnWrite?: (actor: { initiatingUserId: string | undefined; depth: number | undefined }) => Promise<boolean> }
+    | { name: string; auth: DynamicsWebhookAuth; isOwnWrite?: ((actor: WriteActor) => Promise<boolean>) | undefined }
     | undefined;
 }
 

@@ -108,7 +108,7 @@ type NodeDatabaseSyncConstructor = new (path: string, options?: { readOnly?: boo
 class NodeSqliteDatabase implements SqlDatabase {
   readonly driver = 'node';
   private readonly db: NodeDatabaseSync;
-  private readonly statements: StatementCache<NodeStatementSync>;
+  private readonly statements: StatementCache<SqlStatement>;
   private depth = 0;
   private savepoints = 0;
 
@@ -118,17 +118,19 @@ class NodeSqliteDatabase implements SqlDatabase {
     // DatabaseSync creates a missing file; refuse the way better-sqlite3 does.
     if (options.fileMustExist && path !== ':memory:' && !existsSync(path)) throw new Error(`unable to open database file ${path}: it does not exist`);
     this.db = new DatabaseSync(path, { readOnly: options.readonly ?? false });
-    this.statements = new StatementCache((sql) => this.db.prepare(sql));
+    this.statements = new StatementCache((sql): SqlStatement => {
+      const statement = this.db.prepare(sql);
+      return {
+        run: (...params) => statement.run(...params),
+        // null-prototype rows from node:sqlite read like better-sqlite3's plain objects everywhere the store looks.
+        get: (...params) => statement.get(...params) ?? undefined,
+        all: (...params) => statement.all(...params),
+      };
+    });
   }
 
   prepare<P extends SqlValue[], R>(sql: string): SqlStatement<P, R> {
-    const statement = this.statements.get(sql);
-    return {
-      run: (...params: P) => statement.run(...params),
-      // null-prototype rows from node:sqlite read like better-sqlite3's plain objects everywhere the store looks.
-      get: (...params: P) => (statement.get(...params) ?? undefined) as R | undefined,
-      all: (...params: P) => statement.all(...params) as R[],
-    };
+    return this.statements.get(sql) as unknown as SqlStatement<P, R>;
   }
 
   exec(sql: string): void {
