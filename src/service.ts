@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.ts';
 import type { CrmConnector } from './crm/connector.ts';
 import { dynamicsWebhookAuth } from './crm/dynamics/factory.ts';
+import { outboundEndpointOf } from './crm/salesforce/outbound-endpoint.ts';
 import { CertificateSource } from './partner-center/certificate-source.ts';
 import { partnerCenterClients } from './partner-center/from-config.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
@@ -54,10 +55,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       bodyLimitBytes: config.server.bodyLimitBytes,
       engine,
       dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth, isOwnWrite: ownWriteCheckOf(connections.get(config.dynamics.name)?.connector) } : undefined,
-      salesforceWebhook:
-        config.salesforce?.notifications === 'outbound-messages' && config.salesforce.organizationId
-          ? { name: config.salesforce.name, organizationId: config.salesforce.organizationId }
-          : undefined,
+      salesforceWebhook: config.salesforce ? await outboundEndpointOf(config.salesforce) : undefined,
     });
     await app.listen({ host: config.server.host, port: config.server.port });
     const address = app.server.address();

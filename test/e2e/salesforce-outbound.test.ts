@@ -15,6 +15,9 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
   let pc: PartnerCenterSandbox;
   let sf: SalesforceSandbox;
   let service: RunningService;
+  const SECRET = 'om-secret-0123456789abcdefghijklmnopqrstuvwxyz';
+  const secretFile = join(tmp.path, 'outbound.secret');
+  const endpoint = () => `${service.url}/webhooks/salesforce/${SECRET}`;
 
   beforeAll(async () => {
     pc = await startPartnerCenterSandbox({ port: 0 });
@@ -22,6 +25,7 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
     const anchor = join(tmp.path, 'root.pem');
     writeFileSync(anchor, pc.rootCertificatePem);
     const pcHost = new URL(pc.url).host;
+    writeFileSync(secretFile, `${SECRET}\n`);
     const config = parseConfig('test', {
       server: { host: '127.0.0.1', port: 0 },
       store: { path: join(tmp.path, 'cosell.db') },
@@ -32,14 +36,20 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
         webhooksApiUrl: pc.url,
         webhooks: { certificateHosts: [pcHost], insecureHttpHosts: [pcHost], trustAnchors: [anchor] },
       },
-      salesforce: { instanceUrl: sf.url, mode: 'sandbox', notifications: 'outbound-messages', organizationId: sf.organizationId },
+      salesforce: {
+        instanceUrl: sf.url,
+        mode: 'sandbox',
+        notifications: 'outbound-messages',
+        organizationId: sf.organizationId,
+        outboundMessageSecret: { file: secretFile },
+      },
     });
     await runSalesforceSetup(config, silentLogger());
     service = await startService(config, silentLogger());
     const defined = await fetch(`${sf.url}/_sandbox/outbound-messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'cosell', sobject: 'Opportunity', fields: ['Id', 'Name'], endpointUrl: `${service.url}/webhooks/salesforce` }),
+      body: JSON.stringify({ name: 'cosell', sobject: 'Opportunity', fields: ['Id', 'Name'], endpointUrl: endpoint() }),
     });
     expect(defined.ok).toBe(true);
   }, 60_000);
@@ -75,7 +85,7 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
 
   it('answers a nack and stores nothing for a body that is not an outbound message', async () => {
     const before = service.store.inbox.count('salesforce');
-    const res = await fetch(`${service.url}/webhooks/salesforce`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<nope/>' });
+    const res = await fetch(endpoint(), { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<nope/>' });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/<Ack>false<\/Ack>/);
     expect(service.store.inbox.count('salesforce')).toBe(before);

@@ -37,8 +37,14 @@ export const salesforceConfigSchema = z
      * SystemModstamp poll is the backstop in both modes.
      */
     notifications: z.enum(['cdc', 'outbound-messages']).default('cdc'),
-    /** The org id outbound messages must carry (B11: the only sender check there is). */
+    /** The org id outbound messages must carry. It is not a credential (anyone can learn it), only a second check. */
     organizationId: salesforceId.optional(),
+    /**
+     * Outbound Messages carry no signature, so the endpoint URL configured in the Outbound Message action carries this
+     * secret: https://host/webhooks/salesforce/<secret>. 32 to 96 characters of A-Z a-z 0-9 . _ ~ - (it is a URL path
+     * segment); e.g. `openssl rand -hex 32`. Required in outbound-messages mode.
+     */
+    outboundMessageSecret: secretRefSchema.optional(),
     /**
      * Microsoft's "On-hold stage name": the stage of a co-sell referral from Microsoft that is not accepted yet; moving
      * an opportunity out of it accepts the referral. Default `Prospecting`, the first stage of a new org's sales process
@@ -95,6 +101,14 @@ export const salesforceConfigSchema = z
     }
     if (config.notifications === 'outbound-messages' && config.organizationId === undefined) {
       ctx.addIssue({ code: 'custom', path: ['organizationId'], message: 'required when notifications is outbound-messages: it is how a notification is checked to come from your org' });
+    }
+    if (config.notifications === 'outbound-messages' && config.outboundMessageSecret === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outboundMessageSecret'],
+        message:
+          'required when notifications is outbound-messages: the secret the Outbound Message endpoint URL carries (https://host/webhooks/salesforce/<secret>); the organization id alone is public and authenticates nothing',
+      });
     }
     if (config.activeStage !== undefined && config.activeStage.toLowerCase() === config.onHoldStage.toLowerCase()) {
       ctx.addIssue({ code: 'custom', path: ['activeStage'], message: 'the active stage must differ from the on-hold stage (leaving on-hold is what accepts a referral)' });

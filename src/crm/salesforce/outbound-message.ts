@@ -15,8 +15,13 @@ import { child, children, parseXml, XmlParseError, type XmlElement } from './soa
 
 export const OUTBOUND_NAMESPACE = 'http://soap.sforce.com/2005/09/outbound';
 const XSI_NAMESPACE = 'http://www.w3.org/2001/XMLSchema-instance';
-/** Salesforce sends up to 100 notifications per message; more is tolerated but bounded. */
-const MAX_NOTIFICATIONS = 1000;
+const SALESFORCE_ID_SHAPE = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
+const SOBJECT_NAME_SHAPE = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+/**
+ * "Up to 100 notifications" per message (SOAP API Developer Guide, "Understanding Notifications" / the outbound
+ * messaging WSDL): a message with more did not come from Salesforce, and each notification can cost a job.
+ */
+export const MAX_NOTIFICATIONS_PER_MESSAGE = 100;
 
 export class OutboundMessageParseError extends Error {
   override readonly name = 'OutboundMessageParseError';
@@ -48,12 +53,9 @@ const textOf = (element: XmlElement | undefined): string | undefined => {
 
 /** `sf:Opportunity` (a QName in xsi:type) → `Opportunity`; tolerant of a missing or undeclared prefix. */
 function sObjectTypeOf(sObject: XmlElement): string | undefined {
-  for (const [name, value] of sObject.attributes) {
-    const colon = name.indexOf(':');
-    const local = colon === -1 ? name : name.slice(colon + 1);
-    const namespace = colon === -1 ? undefined : sObject.resolve(name.slice(0, colon));
-    if (local !== 'type' || (namespace !== undefined && namespace !== XSI_NAMESPACE)) continue;
-    const typeName = value.slice(value.indexOf(':') + 1).trim();
+  for (const attribute of sObject.attributes) {
+    if (attribute.local !== 'type' || (attribute.namespace !== undefined && attribute.namespace !== XSI_NAMESPACE)) continue;
+    const typeName = attribute.value.slice(attribute.value.indexOf(':') + 1).trim();
     if (typeName !== '') return typeName;
   }
   return undefined;
@@ -76,7 +78,9 @@ export function parseOutboundMessage(body: string | Buffer): OutboundMessage {
   const organizationId = textOf(child(notifications, 'OrganizationId'));
   if (!organizationId || !toId18(organizationId)) throw new OutboundMessageParseError('OrganizationId is missing or not a Salesforce id');
   const items = children(notifications, 'Notification');
-  if (items.length > MAX_NOTIFICATIONS) throw new OutboundMessageParseError(`more than ${MAX_NOTIFICATIONS} notifications in one message`);
+  if (items.length > MAX_NOTIFICATIONS_PER_MESSAGE) {
+    throw new OutboundMessageParseError(`${items.length} notifications in one message; Salesforce sends at most ${MAX_NOTIFICATIONS_PER_MESSAGE}`);
+  }
 
   const parsed: OutboundNotification[] = items.map((item, index) => {
     const id = textOf(child(item, 'Id'));
@@ -84,14 +88,18 @@ export function parseOutboundMessage(body: string | Buffer): OutboundMessage {
     const rawRecordId = textOf(child(sObject, 'Id'));
     const recordId = rawRecordId ? toId18(rawRecordId) : undefined;
     if (!id || !sObject || !recordId) throw new OutboundMessageParseError(`Notification ${index + 1} lacks its Id, sObject or sObject Id`);
+    // Stored (payload, dedup key): only the shape of a Salesforce id is accepted, never arbitrary text.
+    if (!SALESFORCE_ID_SHAPE.test(id)) throw new OutboundMessageParseError(`Notification ${index + 1} has an Id that is not a Salesforce id`);
     // The record id's key prefix names the object when the type attribute is missing (tolerant).
     const sObjectType = sObjectTypeOf(sObject) ?? Object.values(SOBJECTS).find((info) => recordId.startsWith(info.keyPrefix))?.sobject;
-    if (!sObjectType) throw new OutboundMessageParseError(`Notification ${index + 1} does not say which object it is about`);
+    if (!sObjectType || !SOBJECT_NAME_SHAPE.test(sObjectType)) throw new OutboundMessageParseError(`Notification ${index + 1} does not say which object it is about`);
     return { id, sObjectType, recordId, entity: entityOfSObject(sObjectType) };
   });
+  const actionId = textOf(child(notifications, 'ActionId')) ?? '';
+  if (actionId !== '' && !SALESFORCE_ID_SHAPE.test(actionId)) throw new OutboundMessageParseError('ActionId is not a Salesforce id');
   return {
     organizationId: toId18(organizationId) ?? organizationId,
-    actionId: textOf(child(notifications, 'ActionId')) ?? '',
+    actionId,
     enterpriseUrl: textOf(child(notifications, 'EnterpriseUrl')),
     partnerUrl: textOf(child(notifications, 'PartnerUrl')),
     notifications: parsed,
@@ -105,16 +113,19 @@ export function verifyOrganization(message: Pick<OutboundMessage, 'organizationI
   return actual !== undefined && expected !== undefined && actual.startsWith('00D') && actual === expected;
 }
 
-/** The records to enqueue: one ref per synced record, duplicates (a record named twice) removed. */
+/**
+ * The records to enqueue: one ref per synced record, however often (and in whichever id form) the message names it, so
+ * a message costs at most one job per record.
+ */
 export function outboundRefs(message: OutboundMessage): CrmRecordRef[] {
-  const refs: CrmRecordRef[] = [];
+  const refs = new Map<string, CrmRecordRef>();
   for (const notification of message.notifications) {
     const entity = notification.entity;
     if (!entity) continue;
     const id = idWithPrefix(notification.recordId, SOBJECTS[entity].keyPrefix);
-    if (id && !refs.some((ref) => ref.entity === entity && ref.id === id)) refs.push({ entity, id });
+    if (id && !refs.has(`${entity}:${id}`)) refs.set(`${entity}:${id}`, { entity, id });
   }
-  return refs;
+  return [...refs.values()];
 }
 
 export const ACK_CONTENT_TYPE = 'text/xml; charset=utf-8';
