@@ -35,6 +35,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
   try {
+    // Before any connection is made: a missing or malformed endpoint secret is a configuration error (exit code 2).
+    const salesforceWebhook = config.salesforce ? await outboundEndpointOf(config.salesforce) : undefined;
     const metrics = new Metrics();
     const verifier = new WebhookSignatureVerifier(
       config.partnerCenter.webhooks,
@@ -55,7 +57,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       bodyLimitBytes: config.server.bodyLimitBytes,
       engine,
       dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth, isOwnWrite: ownWriteCheckOf(connections.get(config.dynamics.name)?.connector) } : undefined,
-      salesforceWebhook: config.salesforce ? await outboundEndpointOf(config.salesforce) : undefined,
+      salesforceWebhook,
     });
     await app.listen({ host: config.server.host, port: config.server.port });
     const address = app.server.address();

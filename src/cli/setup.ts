@@ -3,7 +3,9 @@ import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { createDynamicsConnector, dynamicsWebhookAuth } from '../crm/dynamics/factory.ts';
 import { setupDynamics, type SetupReport } from '../crm/dynamics/provisioning.ts';
+import { describeSecretRef } from '../config/secrets.ts';
 import { createSalesforceConnector, setupSalesforce } from '../crm/salesforce/index.ts';
+import { outboundEndpointUrl, resolveOutboundSecret } from '../crm/salesforce/outbound-endpoint.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
@@ -31,16 +33,28 @@ export async function runDynamicsSetup(config: Config, logger: Logger, webhookUr
   });
 }
 
-/** Custom fields through the Tooling API; change notifications are org settings, printed as instructions. */
-export async function runSalesforceSetup(config: Config, logger: Logger): Promise<{ created: string[]; found: string[]; instructions: string[] }> {
+/**
+ * Custom fields through the Tooling API; change notifications are org settings, printed as instructions. In
+ * outbound-messages mode the instructions name the endpoint URL to configure, its secret masked unless `showSecret`.
+ */
+export async function runSalesforceSetup(
+  config: Config,
+  logger: Logger,
+  options: { showSecret?: boolean } = {},
+): Promise<{ created: string[]; found: string[]; instructions: string[] }> {
   if (!config.salesforce) throw new UsageError('no "salesforce" section in the configuration: nothing to set up');
+  const outboundSecret = config.salesforce.outboundMessageSecret;
+  const webhookUrl =
+    config.salesforce.notifications === 'outbound-messages' && outboundSecret
+      ? outboundEndpointUrl(config.server.publicUrl, await resolveOutboundSecret(outboundSecret), options.showSecret === true)
+      : undefined;
   const connector = await createSalesforceConnector(config.salesforce, { logger });
-  const webhookUrl = config.server.publicUrl ? `${config.server.publicUrl.replace(/\/+$/, '')}/webhooks/salesforce` : undefined;
   const report = await setupSalesforce({
     connector,
     logger,
     notifications: config.salesforce.notifications,
     ...(webhookUrl ? { webhookUrl } : {}),
+    ...(outboundSecret ? { webhookSecretSource: describeSecretRef(outboundSecret), webhookSecretShown: options.showSecret === true } : {}),
     onProgress: (p) => logger.info({ ...p }, `setup: ${p.item} ${p.status}`),
   });
   await connector.close?.();
@@ -53,11 +67,12 @@ export function registerSetupCommand(program: Command): void {
     .command('salesforce')
     .description('create the custom fields (Tooling API) and print the org settings change notifications need')
     .option('-c, --config <file>', 'configuration file (default: ./cosell.yaml, else sandbox mode)')
+    .option('--show-secret', 'print the Outbound Message endpoint URL with its secret (masked by default)')
     .option('--json', 'print JSON')
-    .action(async (options: { config?: string; json?: boolean }) => {
+    .action(async (options: { config?: string; json?: boolean; showSecret?: boolean }) => {
       const { config } = await loadConfig(options.config);
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
-      const report = await runSalesforceSetup(config, logger);
+      const report = await runSalesforceSetup(config, logger, { showSecret: options.showSecret === true });
       printResult(options.json === true, report, () =>
         [
           `Created (${report.created.length}): ${report.created.join(', ') || '-'}`,

@@ -17,6 +17,8 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
   let service: RunningService;
   const SECRET = 'om-secret-0123456789abcdefghijklmnopqrstuvwxyz';
   const secretFile = join(tmp.path, 'outbound.secret');
+  let setupReport: { instructions: string[] };
+  let revealedReport: { instructions: string[] };
   const endpoint = () => `${service.url}/webhooks/salesforce/${SECRET}`;
 
   beforeAll(async () => {
@@ -44,7 +46,8 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
         outboundMessageSecret: { file: secretFile },
       },
     });
-    await runSalesforceSetup(config, silentLogger());
+    setupReport = await runSalesforceSetup(config, silentLogger());
+    revealedReport = await runSalesforceSetup(config, silentLogger(), { showSecret: true });
     service = await startService(config, silentLogger());
     const defined = await fetch(`${sf.url}/_sandbox/outbound-messages`, {
       method: 'POST',
@@ -81,6 +84,14 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
     const events = (await (await fetch(`${service.url}/api/events?source=salesforce`)).json()) as { events: Array<{ resourceId: string; payload: unknown }> };
     expect(events.events.some((e) => e.resourceId === id)).toBe(true);
     expect(JSON.stringify(events.events)).not.toMatch(/SessionId/i);
+  });
+
+  it('setup names the endpoint URL to configure, its secret masked unless asked for', () => {
+    const masked = setupReport.instructions.join('\n');
+    expect(masked).toContain('/webhooks/salesforce/********');
+    expect(masked).toContain(`file:${secretFile}`);
+    expect(masked).not.toContain(SECRET);
+    expect(revealedReport.instructions.join('\n')).toContain(`/webhooks/salesforce/${SECRET}`);
   });
 
   it('answers a nack and stores nothing for a body that is not an outbound message', async () => {

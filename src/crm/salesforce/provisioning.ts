@@ -33,8 +33,12 @@ export interface SetupSalesforceOptions {
   onProgress?: (progress: SetupProgress) => void;
   /** Where change notifications go: `cdc` (default) or `outbound-messages` with the service's public URL. */
   notifications?: 'cdc' | 'outbound-messages';
-  /** `https://host/webhooks/salesforce`, for the outbound-message instructions. */
+  /** The Outbound Message endpoint URL (`https://host/webhooks/salesforce/<secret>`, secret masked or not). */
   webhookUrl?: string;
+  /** Where the endpoint secret comes from (`env:NAME`), named next to a masked URL. */
+  webhookSecretSource?: string;
+  /** Whether `webhookUrl` shows the secret. */
+  webhookSecretShown?: boolean;
   /** Objects to provision; default both. */
   sobjects?: readonly ProvisionedSObject[];
 }
@@ -63,7 +67,9 @@ function developerName(spec: CustomFieldSpec): string {
   return spec.fieldName.replace(/__c$/, '');
 }
 
-export function setupInstructions(options: Pick<SetupSalesforceOptions, 'notifications' | 'webhookUrl'> & { organizationId?: string | undefined }): string[] {
+export function setupInstructions(
+  options: Pick<SetupSalesforceOptions, 'notifications' | 'webhookUrl' | 'webhookSecretSource' | 'webhookSecretShown'> & { organizationId?: string | undefined },
+): string[] {
   const steps = [
     'Setup > Permission Sets: grant the integration user Read and Edit on the Partner Center fields of Opportunity and Lead (new custom fields are hidden from it until then).',
     'Setup > Object Manager > Opportunity > Fields & Relationships > Stage: make sure the on-hold and active stages named in cosell.yaml exist in the sales process.',
@@ -71,9 +77,12 @@ export function setupInstructions(options: Pick<SetupSalesforceOptions, 'notific
   if ((options.notifications ?? 'cdc') === 'cdc') {
     steps.push('Setup > Integrations > Change Data Capture: select Opportunity and Lead (and save); cosell-sync subscribes to /data/OpportunityChangeEvent and /data/LeadChangeEvent.');
   } else {
-    const url = options.webhookUrl ?? 'https://<your host>/webhooks/salesforce';
+    const url = options.webhookUrl ?? 'https://<your host>/webhooks/salesforce/<outboundMessageSecret>';
+    const secretNote = options.webhookSecretShown
+      ? ' Treat this URL as a password: its last segment is the secret that authenticates the messages.'
+      : ` The masked last segment is the secret from ${options.webhookSecretSource ?? 'salesforce.outboundMessageSecret'}; "cosell setup salesforce --show-secret" prints the full URL.`;
     steps.push(
-      `Setup > Flows: create a record-triggered Flow on Opportunity (and one on Lead), "A record is created or updated", with an Outbound Message action sending the Id field to ${url}.`,
+      `Setup > Flows: create a record-triggered Flow on Opportunity (and one on Lead), "A record is created or updated", with an Outbound Message action sending the Id field to the endpoint URL ${url} (leave "Send Session ID" off).${secretNote}`,
       `Set organizationId in cosell.yaml to this org's id${options.organizationId ? ` (${options.organizationId})` : ''}: notifications from any other org are refused.`,
     );
   }
