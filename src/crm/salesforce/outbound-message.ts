@@ -4,13 +4,15 @@ import { entityOfSObject, SOBJECTS } from './objects.ts';
 import { child, children, parseXml, XmlParseError, type XmlElement } from './soap-xml.ts';
 
 /*
- * Outbound Messages (reference B11): the SOAP `notifications()` call a Flow / Workflow "Outbound Message" action POSTs
- * to POST /webhooks/salesforce. Like every notification here it is a hint — which records changed — never data: the
- * fields it carries are ignored and the worker re-reads the records. There is no signature; the sender is checked by
- * the OrganizationId (`verifyOrganization`). Salesforce retries until it gets `ackResponse(true)` (up to 24 h), may
- * deliver twice and out of order: dedupe on the notification id.
+ * Outbound Messages: the SOAP `notifications()` call a Flow / Workflow "Outbound Message" action POSTs to
+ * POST /webhooks/salesforce/<secret>. Like every notification here it is a hint — which records changed — never data:
+ * the fields it carries are ignored and the worker re-reads the records. There is no signature: the endpoint secret
+ * (outbound-endpoint.ts) authenticates the sender, and the OrganizationId (`verifyOrganization`) is a second check.
+ * Salesforce retries until it gets `ackResponse(true)` (up to 24 h), may deliver twice and out of order: dedupe on the
+ * notification id.
  *
- * The SessionId element is never returned: it is a live session of the org and must not reach logs or the inbox.
+ * The SessionId element is never returned: where an org still sends one it is a live session and must not reach logs
+ * or the inbox.
  */
 
 export const OUTBOUND_NAMESPACE = 'http://soap.sforce.com/2005/09/outbound';
@@ -18,8 +20,8 @@ const XSI_NAMESPACE = 'http://www.w3.org/2001/XMLSchema-instance';
 const SALESFORCE_ID_SHAPE = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 const SOBJECT_NAME_SHAPE = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 /**
- * "Up to 100 notifications" per message (SOAP API Developer Guide, "Understanding Notifications" / the outbound
- * messaging WSDL): a message with more did not come from Salesforce, and each notification can cost a job.
+ * A single message holds up to 100 notifications (SOAP API Developer Guide, "Outbound Messaging": "Understanding
+ * Notifications"): a message with more did not come from Salesforce, and each notification can cost a job.
  */
 export const MAX_NOTIFICATIONS_PER_MESSAGE = 100;
 
