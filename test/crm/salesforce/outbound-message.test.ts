@@ -171,6 +171,26 @@ describe('Outbound Messages', () => {
     expect(() => parseOutboundMessage(sample({ org: 'not-an-org' }))).toThrow(/OrganizationId/);
     expect(() => parseOutboundMessage(`${'<a>'.repeat(100)}${'</a>'.repeat(100)}`)).toThrow(/nested too deeply/);
   });
+
+  it('stops reading a document at the first limit it exceeds: attributes, namespace declarations, elements, notifications', () => {
+    const declarations = Array.from({ length: 1_500 }, (_, i) => ` xmlns:n${i}="u"`).join('');
+    expect(() => parseOutboundMessage(`<r${declarations}>${'<a/>'.repeat(20_000)}</r>`)).toThrow(/too many attributes/);
+    const spread = Array.from({ length: 600 }, (_, i) => `<n xmlns:p${i}="urn:${i}"/>`).join('');
+    expect(() => parseOutboundMessage(`<r>${spread}</r>`)).toThrow(/too many namespace declarations/);
+    expect(() => parseOutboundMessage(`<r>${'<a/>'.repeat(20_001)}</r>`)).toThrow(/too many elements/);
+    const notification = (i: number) =>
+      `<Notification><Id>04l${String(i).padStart(12, '0')}</Id><sObject xsi:type="sf:Opportunity" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>006xx000004TmiQAAS</sf:Id></sObject></Notification>`;
+    const many = (count: number) => sample({}).replace(/<Notification>[\s\S]*<\/Notification>/, Array.from({ length: count }, (_, i) => notification(i)).join(''));
+    expect(() => parseOutboundMessage(many(101))).toThrow(/101 notifications in one message; Salesforce sends at most 100/);
+    // 100 notifications about one record: one ref.
+    expect(outboundRefs(parseOutboundMessage(many(100)))).toEqual([{ entity: 'opportunity', id: '006xx000004TmiQAAS' }]);
+  });
+
+  it('tolerates the undeclared xsi prefix of the third-party sample, and rejects ids that are not Salesforce ids', () => {
+    const undeclared = sample({}).replace(' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"', '');
+    expect(parseOutboundMessage(undeclared).notifications[0]?.sObjectType).toBe('Opportunity');
+    expect(() => parseOutboundMessage(sample({}).replace('<Id>006xx000004TmiQAAS</Id>', `<Id>${'x'.repeat(5000)}</Id>`))).toThrow(/not a Salesforce id/);
+  });
 });
 
 function sample(options: { org?: string; namespace?: string }): string {

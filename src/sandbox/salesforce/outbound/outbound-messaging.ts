@@ -266,7 +266,8 @@ export class OutboundMessaging {
     const age = Date.now() - Date.parse(delivery.createdAt);
     const delay = Math.min(this.policy.initialDelayMs * 2 ** (delivery.attempts.length - 1), this.policy.maxDelayMs);
     if (age + delay > this.policy.giveUpAfterMs) {
-      this.logger.warn({ delivery: delivery.id, url: delivery.url, attempts: delivery.attempts.length }, 'outbound message dropped after the retry window');
+      // The endpoint URL carries the receiver's secret (path or query): only its origin is logged.
+      this.logger.warn({ delivery: delivery.id, endpoint: new URL(delivery.url).origin, attempts: delivery.attempts.length }, 'outbound message dropped after the retry window');
       this.settle(queued, 'dropped');
       return;
     }
