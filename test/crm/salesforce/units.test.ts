@@ -22,7 +22,8 @@ describe('salesforce config', () => {
     expect(paths(base)).toEqual(['clientId', 'clientSecret']);
     expect(paths({ ...base, mode: 'jwt', clientId: 'key' })).toEqual(['username', 'privateKey']);
     expect(paths({ ...base, mode: 'sandbox' })).toEqual(['mode']);
-    expect(paths({ instanceUrl: 'http://127.0.0.1:4103', mode: 'sandbox', notifications: 'outbound-messages' })).toEqual(['organizationId']);
+    expect(paths({ instanceUrl: 'http://127.0.0.1:4103', mode: 'sandbox', notifications: 'outbound-messages', outboundMessageSecret: 'env:SF_OM_SECRET' })).toEqual(['organizationId']);
+    expect(paths({ instanceUrl: 'http://127.0.0.1:4103', mode: 'sandbox', notifications: 'outbound-messages', organizationId: '00D000000000001' })).toEqual(['outboundMessageSecret']);
     expect(paths({ instanceUrl: 'http://127.0.0.1:4103', mode: 'sandbox', activeStage: 'prospecting' })).toEqual(['activeStage']);
     expect(paths({ ...base, clientId: 'key', clientSecret: 'inline-secret' })).toEqual(['clientSecret']);
   });
