@@ -161,7 +161,7 @@ describe('Change Data Capture stream', () => {
   });
 
   it('is a no-op when notifications come as outbound messages', async () => {
-    const outbound = await h.connect({ notifications: 'outbound-messages', organizationId: h.sandbox.organizationId });
+    const outbound = await h.connect({ notifications: 'outbound-messages', organizationId: h.sandbox.organizationId, outboundMessageSecret: 'env:COSELL_SF_OUTBOUND_SECRET' });
     const sink = new MemorySink();
     const stop = await outbound.startChangeStream(sink);
     await seller('Opportunity', sellerOpportunity());
