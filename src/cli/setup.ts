@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { describeSecretRef } from '../config/secrets.ts';
 import { createDynamicsConnector, dynamicsWebhookAuth } from '../crm/dynamics/factory.ts';
 import { setupDynamics, type SetupReport } from '../crm/dynamics/provisioning.ts';
-import { describeSecretRef } from '../config/secrets.ts';
 import { createSalesforceConnector, setupSalesforce } from '../crm/salesforce/index.ts';
 import { outboundEndpointUrl, resolveOutboundSecret } from '../crm/salesforce/outbound-endpoint.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
