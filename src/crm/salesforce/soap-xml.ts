@@ -68,7 +68,7 @@ const XSI_NAMESPACE = 'http://www.w3.org/2001/XMLSchema-instance';
  * declaring `xsi` (whether Salesforce ever does is UNCONFIRMED; its WSDL-generated envelopes declare it), so the
  * tolerant choice is to read `xsi` as the XML Schema instance namespace rather than reject the message.
  */
-const IMPLIED_PREFIXES: Readonly<Record<string, string>> = { xsi: XSI_NAMESPACE };
+const IMPLIED_PREFIXES: ReadonlyMap<string, string> = new Map([['xsi', XSI_NAMESPACE]]);
 
 interface Building {
   element: XmlElement;
@@ -83,13 +83,13 @@ function resolverFor(building: Building): (prefix: string) => string | undefined
       const uri = scope.declared[prefix];
       if (uri !== undefined) return uri === '' ? undefined : uri;
     }
-    return IMPLIED_PREFIXES[prefix];
+    return IMPLIED_PREFIXES.get(prefix);
   };
 }
 
 /** Parses a whole document under `limits`; throws XmlParseError on the first well-formedness error or exceeded limit. */
 export function parseXml(source: string, limits: XmlLimits = DEFAULT_XML_LIMITS): XmlElement {
-  const parser = new SaxesParser({ xmlns: true, position: true, resolvePrefix: (prefix: string) => IMPLIED_PREFIXES[prefix] });
+  const parser = new SaxesParser({ xmlns: true, position: true, resolvePrefix: (prefix: string) => IMPLIED_PREFIXES.get(prefix) });
   const stack: Building[] = [];
   let root: XmlElement | undefined;
   let elements = 0;

@@ -189,6 +189,8 @@ describe('Outbound Messages', () => {
   it('tolerates the undeclared xsi prefix of the third-party sample, and rejects ids that are not Salesforce ids', () => {
     const undeclared = sample({}).replace(' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"', '');
     expect(parseOutboundMessage(undeclared).notifications[0]?.sObjectType).toBe('Opportunity');
+    // Only xsi is implied; an undeclared prefix named like an Object.prototype member is still unbound.
+    expect(() => parseOutboundMessage(sample({}).replace('<ActionId>', '<constructor:x/><ActionId>'))).toThrow(/unbound namespace prefix/);
     expect(() => parseOutboundMessage(sample({}).replace('<Id>006xx000004TmiQAAS</Id>', `<Id>${'x'.repeat(5000)}</Id>`))).toThrow(/not a Salesforce id/);
   });
 });
