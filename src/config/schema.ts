@@ -23,6 +23,12 @@ export const webhookVerificationSchema = z
     certificateFetchTimeoutMs: z.number().int().positive().default(5_000),
     certificateMaxBytes: z.number().int().positive().default(64 * 1024),
     certificateCacheTtlSeconds: z.number().int().positive().default(24 * 3600),
+    /**
+     * Certificate downloads per allowlisted host per minute. Anyone can name any URL on an allowed host, so this bounds
+     * what forged requests can make us fetch; past it a webhook gets 503 + Retry-After (Partner Center retries).
+     * Microsoft signs with one certificate URL at a time, so a handful is plenty.
+     */
+    certificateDownloadsPerMinute: z.number().int().positive().max(600).default(10),
   })
   .strict();
 
