@@ -4,7 +4,7 @@
  * where only the setting is known (a secret reference, a certificate file), in which case the message starts with it.
  */
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
   constructor(
     readonly file: string,
     readonly path: string,

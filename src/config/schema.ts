@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secretRefSchema as secretRef } from './secrets.ts';
+import { httpUrl } from './url.ts';
 import { dynamicsConfigSchema } from '../crm/dynamics/config.ts';
 import { salesforceConfigSchema } from '../crm/salesforce/config.ts';
 
@@ -113,15 +114,16 @@ export const configSchema = z
       .prefault({}),
     partnerCenter: z
       .object({
-        referralsApiUrl: z.string().url().default('https://api.partner.microsoft.com'),
-        webhooksApiUrl: z.string().url().default('https://api.partnercenter.microsoft.com'),
+        referralsApiUrl: httpUrl('https://api.partner.microsoft.com').default('https://api.partner.microsoft.com'),
+        webhooksApiUrl: httpUrl('https://api.partnercenter.microsoft.com').default('https://api.partnercenter.microsoft.com'),
         auth: partnerCenterAuthSchema.prefault({ mode: 'sandbox' }),
         webhooks: webhookVerificationSchema.prefault({}),
       })
       .strict()
       .prefault({})
       .superRefine((pc, ctx) => {
-        const microsoftHost = [pc.referralsApiUrl, pc.webhooksApiUrl].some((u) => /\.microsoft(-ppe)?\.com$/i.test(new URL(u).hostname));
+        // An unparsable URL has its own issue already; this refinement must not throw on it.
+        const microsoftHost = [pc.referralsApiUrl, pc.webhooksApiUrl].some((u) => URL.canParse(u) && /\.microsoft(-ppe)?\.com$/i.test(new URL(u).hostname));
         if (pc.auth.mode === 'sandbox' && microsoftHost) {
           ctx.addIssue({
             code: 'custom',
