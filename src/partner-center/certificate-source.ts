@@ -145,6 +145,9 @@ export class CertificateSource {
 
     const allowance = this.budget.take(parsed.host);
     if (!allowance.ok) {
+      // Forged traffic may have spent the budget just as a verified certificate's cache time ran out: it stays usable
+      // (its validity dates are still checked on every use) rather than turning genuine events away.
+      if (hit) return Promise.resolve(hit.certificate);
       // Nothing is remembered for this URL: once the budget frees up, the genuine certificate downloads normally.
       return Promise.reject(
         new CertificateError(

@@ -165,6 +165,18 @@ describe('CertificateSource against a hostile certificate host', () => {
     expect(host.requests.length).toBe(before);
   });
 
+  it('keeps using a verified certificate past its cache time while forged URLs have spent the download budget', async () => {
+    let clock = 9_000_000;
+    const certificates = source({ certificateDownloadsPerMinute: 2, certificateCacheTtlSeconds: 60 }, () => clock);
+    const genuine = host.url('/good.cer?stale');
+    await certificates.get(genuine);
+    clock += 61_000;
+    for (let i = 0; i < 2; i++) await failure(certificates.get(host.url(`/spend-${i}.cer`)));
+    const before = host.requests.length;
+    expect((await certificates.get(genuine)).leaf.fingerprint256).toBe(fingerprint());
+    expect(host.requests.length).toBe(before);
+  });
+
   it('treats URLs that differ only in the fragment as one certificate', async () => {
     const certificates = source();
     const before = host.requests.length;
