@@ -65,7 +65,8 @@ describe('a token endpoint that echoes the client secret', () => {
     const salesforce = h.configInput.salesforce as Record<string, unknown>;
     Object.assign(salesforce, { mode: 'client-credentials', clientId: 'cosell-client', clientSecret: { env: SECRET_ENV }, loginUrl: proxy.url });
     await h.startService();
-  }, 60_000);
+    // Two child-process start-ups: generous, it only bounds a hung start.
+  }, 120_000);
 
   afterAll(async () => {
     await h?.close();
@@ -87,7 +88,7 @@ describe('a token endpoint that echoes the client secret', () => {
     expect(deadLetters.some((row) => /\b400\b/.test(row.error) && row.error.includes('invalid_client'))).toBe(true);
 
     const encodings = [SECRET, encodeURIComponent(SECRET), new URLSearchParams({ s: SECRET }).toString().slice(2)];
-    const answers = JSON.stringify(deadLetters) + (await (await fetch(`${h.url}/api/events`)).text()) + (await (await fetch(`${h.url}/api/status`)).text());
+    const answers = JSON.stringify([deadLetters, await h.status(), await h.api('/api/events')]);
     const logs = `${h.process?.stdout() ?? ''}\n${h.process?.stderr() ?? ''}`;
     // The service did log the failure (so the check below looks at real lines).
     expect(logs).toMatch(/invalid_client/);

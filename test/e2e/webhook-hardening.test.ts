@@ -25,8 +25,9 @@ describe('Partner Center webhook route under attack', () => {
 
   const post = (body: string | Buffer, headers: Record<string, string>) =>
     fetch(`${service.url}/webhooks/partner-center`, { method: 'POST', body, headers });
+  /** Read from the service's registry (what /metrics serves), wherever the admin listener lives. */
   const rejections = async (reason: string): Promise<number> => {
-    const text = await (await fetch(`${service.url}/metrics`)).text();
+    const text = await service.metrics.registry.getSingleMetricAsString('cosell_webhook_rejections_total');
     const match = new RegExp(`cosell_webhook_rejections_total\\{source="partner-center",reason="${reason}"\\} (\\d+)`).exec(text);
     return Number(match?.[1] ?? 0);
   };
