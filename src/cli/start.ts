@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
+import { checkConfigResources } from '../config/preflight.ts';
 import { startService } from '../service.ts';
 import { createLogger } from '../util/logger.ts';
 import { untilSignal } from './signals.ts';
@@ -10,7 +11,9 @@ export function registerStartCommand(program: Command): void {
     .description('run the sync service (webhook ingress, admin API, dashboard, metrics)')
     .option('-c, --config <file>', 'configuration file (default: ./cosell.yaml, else sandbox mode)')
     .action(async (options: { config?: string }) => {
-      const { config, source } = await loadConfig(options.config);
+      const loaded = await loadConfig(options.config);
+      await checkConfigResources(loaded);
+      const { config, source } = loaded;
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
       logger.info({ config: source }, 'starting cosell-sync');
       const service = await startService(config, logger);

@@ -20,7 +20,19 @@ export interface LoadedConfig {
   /** The file the config came from, or `(sandbox mode)`. */
   source: string;
   sandbox: boolean;
+  /** Where a setting (dotted path) came from: the `COSELL__…` variable that set it, else `source`. */
+  sourceOf(path: string): string;
 }
+
+/** A `COSELL__a__b` variable and the config path it sets. */
+interface EnvOverride {
+  variable: string;
+  path: string[];
+  value: string;
+}
+
+/** Anchors and aliases are legitimate YAML, but a few aliases of aliases expand exponentially (a "billion laughs"). */
+const MAX_YAML_ALIASES = 100;
 
 /**
  * `--config` wins; else `cosell.yaml` in the working directory; else sandbox mode, so a fresh clone runs with no file.
@@ -41,14 +53,20 @@ export async function loadConfig(explicit: string | undefined, env: NodeJS.Proce
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(source, '', 'the top level must be a mapping of settings');
   }
-  const merged = applyEnvOverrides(raw as Record<string, unknown>, env);
-  const config = parseConfig(source, merged);
-  return { config: resolveRelativePaths(config, file), source, sandbox: file === undefined };
+  const overrides = envOverrides(env);
+  const merged = applyEnvOverrides(raw as Record<string, unknown>, overrides);
+  const sourceOf = (path: string): string => {
+    const override = overrideFor(overrides, path.split('.'));
+    return override ? `environment variable ${override.variable}` : source;
+  };
+  const config = parseConfig(source, merged, sourceOf);
+  return { config: resolveRelativePaths(config, file), source, sandbox: file === undefined, sourceOf };
 }
 
-export function parseConfig(source: string, raw: unknown): Config {
+/** `sourceOf` names where a setting came from, so an invalid env override is reported as that variable. */
+export function parseConfig(source: string, raw: unknown, sourceOf: (path: string) => string = () => source): Config {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw toConfigError(source, result.error);
+  if (!result.success) throw toConfigError(result.error, sourceOf);
   return result.data;
 }
 
@@ -59,30 +77,48 @@ function parseYaml(file: string, text: string): unknown {
     const where = first.linePos?.[0];
     throw new ConfigError(file, where ? `line ${where.line}, column ${where.col}` : '', `invalid YAML: ${first.code}`);
   }
-  return doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // yaml throws a ReferenceError when aliases expand past maxAliasCount (and for an alias to a missing anchor).
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(file, '', `invalid YAML: ${/alias count/i.test(detail) ? `aliases expand to more than ${MAX_YAML_ALIASES} nodes (refused as a resource-exhaustion attempt)` : detail}`);
+  }
 }
 
-function toConfigError(source: string, error: z.ZodError): ConfigError {
+function toConfigError(error: z.ZodError, sourceOf: (path: string) => string): ConfigError {
   const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  // An environment override is usually what was just changed: report its issue first, under its variable's name.
+  const fromEnv = issues.findIndex((issue) => sourceOf(issue.path).startsWith('environment variable '));
+  if (fromEnv > 0) issues.unshift(...issues.splice(fromEnv, 1));
   const first = issues[0] ?? { path: '', message: 'invalid configuration' };
   const others = issues.slice(1).map((i) => `${i.path || '(root)'}: ${i.message}`);
   const reason = others.length === 0 ? first.message : `${first.message} (also: ${others.join('; ')})`;
-  return new ConfigError(source, first.path, reason);
+  return new ConfigError(sourceOf(first.path), first.path, reason);
 }
 
-function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+function envOverrides(env: NodeJS.ProcessEnv): EnvOverride[] {
+  return Object.keys(env)
+    .filter((key) => key.startsWith(ENV_PREFIX) && env[key] !== undefined)
+    .map((variable) => ({ variable, path: variable.slice(ENV_PREFIX.length).split('__').filter(Boolean), value: env[variable] ?? '' }))
+    .filter((override) => override.path.length > 0);
+}
+
+/** The override that set this path or one of its parents (`COSELL__server` covers `server.port`). */
+function overrideFor(overrides: EnvOverride[], path: string[]): EnvOverride | undefined {
+  return overrides.find((override) => override.path.length <= path.length && override.path.every((segment, i) => segment === path[i]));
+}
+
+function applyEnvOverrides(raw: Record<string, unknown>, overrides: EnvOverride[]): Record<string, unknown> {
   const out = structuredClone(raw);
-  for (const [key, value] of Object.entries(env)) {
-    if (!key.startsWith(ENV_PREFIX) || value === undefined) continue;
-    const path = key.slice(ENV_PREFIX.length).split('__').filter(Boolean);
-    if (path.length === 0) continue;
+  for (const { variable, path, value } of overrides) {
     let node: Record<string, unknown> = out;
     for (const segment of path.slice(0, -1)) {
       const next = node[segment];
       if (typeof next !== 'object' || next === null || Array.isArray(next)) node[segment] = {};
       node = node[segment] as Record<string, unknown>;
     }
-    node[path[path.length - 1] as string] = parseYaml(`environment variable ${key}`, value);
+    node[path[path.length - 1] as string] = parseYaml(`environment variable ${variable}`, value);
   }
   return out;
 }

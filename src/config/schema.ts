@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secretRefSchema as secretRef } from './secrets.ts';
+import { httpUrl } from './url.ts';
 import { dynamicsConfigSchema } from '../crm/dynamics/config.ts';
 import { salesforceConfigSchema } from '../crm/salesforce/config.ts';
 
@@ -23,6 +24,12 @@ export const webhookVerificationSchema = z
     certificateFetchTimeoutMs: z.number().int().positive().default(5_000),
     certificateMaxBytes: z.number().int().positive().default(64 * 1024),
     certificateCacheTtlSeconds: z.number().int().positive().default(24 * 3600),
+    /**
+     * Certificate downloads per allowlisted host per minute. Anyone can name any URL on an allowed host, so this bounds
+     * what forged requests can make us fetch; past it a webhook gets 503 + Retry-After (Partner Center retries).
+     * Microsoft signs with one certificate URL at a time, so a handful is plenty.
+     */
+    certificateDownloadsPerMinute: z.number().int().positive().max(600).default(10),
   })
   .strict();
 
@@ -107,15 +114,16 @@ export const configSchema = z
       .prefault({}),
     partnerCenter: z
       .object({
-        referralsApiUrl: z.string().url().default('https://api.partner.microsoft.com'),
-        webhooksApiUrl: z.string().url().default('https://api.partnercenter.microsoft.com'),
+        referralsApiUrl: httpUrl('https://api.partner.microsoft.com').default('https://api.partner.microsoft.com'),
+        webhooksApiUrl: httpUrl('https://api.partnercenter.microsoft.com').default('https://api.partnercenter.microsoft.com'),
         auth: partnerCenterAuthSchema.prefault({ mode: 'sandbox' }),
         webhooks: webhookVerificationSchema.prefault({}),
       })
       .strict()
       .prefault({})
       .superRefine((pc, ctx) => {
-        const microsoftHost = [pc.referralsApiUrl, pc.webhooksApiUrl].some((u) => /\.microsoft(-ppe)?\.com$/i.test(new URL(u).hostname));
+        // An unparsable URL has its own issue already; this refinement must not throw on it.
+        const microsoftHost = [pc.referralsApiUrl, pc.webhooksApiUrl].some((u) => URL.canParse(u) && /\.microsoft(-ppe)?\.com$/i.test(new URL(u).hostname));
         if (pc.auth.mode === 'sandbox' && microsoftHost) {
           ctx.addIssue({
             code: 'custom',

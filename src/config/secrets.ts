@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { ConfigError } from './errors.ts';
 
 /*
  * Where a secret lives — never the secret itself, so config files can be committed and shown.
@@ -39,25 +40,33 @@ export const secretRefSchema = z.unknown().transform((value, ctx): SecretRef => 
 });
 export type SecretRefInput = SecretRef | `env:${string}` | `file:${string}`;
 
-/** Names the variable or file and the reason; never contains the secret's value. */
-export class SecretResolutionError extends Error {
+/**
+ * Names the setting, the variable or file and the reason; never contains the secret's value. A secret that cannot be
+ * resolved is invalid configuration: the CLI exits with code 2.
+ */
+export class SecretResolutionError extends ConfigError {
   override readonly name = 'SecretResolutionError';
+  constructor(reason: string, setting = '') {
+    super('', setting, reason);
+  }
 }
 
 export interface ResolveSecretOptions {
   env?: NodeJS.ProcessEnv;
+  /** The setting holding the reference (e.g. `dynamics.clientSecret`), named in errors. */
+  setting?: string;
 }
 
 /** Reads the secret, trimmed (files usually end in a newline). Empty counts as missing. */
 export async function resolveSecret(ref: SecretRefInput, options: ResolveSecretOptions = {}): Promise<string> {
   const parsed = secretRefSchema.safeParse(ref);
   if (!parsed.success) {
-    throw new SecretResolutionError(`invalid secret reference: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+    throw new SecretResolutionError(`invalid secret reference: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`, options.setting);
   }
   const target = parsed.data;
   if ('env' in target) {
     const value = (options.env ?? process.env)[target.env]?.trim();
-    if (!value) throw new SecretResolutionError(`environment variable ${target.env} is not set or empty`);
+    if (!value) throw new SecretResolutionError(`environment variable ${target.env} is not set or empty`, options.setting);
     return value;
   }
   let content: string;
@@ -65,10 +74,10 @@ export async function resolveSecret(ref: SecretRefInput, options: ResolveSecretO
     content = await readFile(target.file, 'utf8');
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    throw new SecretResolutionError(`cannot read secret file ${target.file}${typeof code === 'string' ? ` (${code})` : ''}`);
+    throw new SecretResolutionError(`cannot read secret file ${target.file}${typeof code === 'string' ? ` (${code})` : ''}`, options.setting);
   }
   const value = content.trim();
-  if (!value) throw new SecretResolutionError(`secret file ${target.file} is empty`);
+  if (!value) throw new SecretResolutionError(`secret file ${target.file} is empty`, options.setting);
   return value;
 }
 

@@ -1,13 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { request } from 'undici';
+import { LRUCache } from 'lru-cache';
+import { request, type Dispatcher } from 'undici';
+import { ConfigError } from '../config/errors.ts';
 import type { WebhookVerificationConfig } from '../config/schema.ts';
 
 export type CertificateProblem =
   | 'certificate_url_invalid'
   | 'certificate_url_not_allowed'
   | 'certificate_fetch_failed'
+  | 'certificate_rate_limited'
   | 'certificate_invalid'
   | 'certificate_untrusted';
 
@@ -16,6 +19,8 @@ export class CertificateError extends Error {
   constructor(
     readonly problem: CertificateProblem,
     message: string,
+    /** Set with `certificate_rate_limited`: when a download for this host may be tried again. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -28,14 +33,15 @@ export interface TrustedCertificate {
   chain: X509Certificate[];
 }
 
-interface CacheEntry {
-  expiresAt: number;
-  result: Promise<TrustedCertificate>;
-}
-
-const MAX_CACHE_ENTRIES = 64;
-/** A failed fetch is remembered briefly so a flood of forged requests cannot turn us into a fetch amplifier. */
+/**
+ * Verified certificates are few (Microsoft rotates by URL, rarely) and only ever enter this cache after a chain check,
+ * so forged URLs, which never verify, cannot evict them: they land in the bounded negative cache instead.
+ */
+const MAX_VERIFIED_ENTRIES = 256;
+/** Failures, remembered briefly so a flood of requests for one bad URL costs one download. */
+const MAX_NEGATIVE_ENTRIES = 1024;
 const NEGATIVE_CACHE_MS = 30_000;
+const RATE_WINDOW_MS = 60_000;
 const MAX_CHAIN_DEPTH = 6;
 
 export function checkCertificateUrl(url: string, config: WebhookVerificationConfig): URL {
@@ -68,15 +74,46 @@ export function checkCertificateUrl(url: string, config: WebhookVerificationConf
   } else {
     throw new CertificateError('certificate_url_not_allowed', `certificate URL scheme ${parsed.protocol} is not allowed`);
   }
+  // The fragment never reaches the server: `a.cer#1` and `a.cer#2` are one resource and one cache entry.
+  parsed.hash = '';
   return parsed;
+}
+
+/** Sliding one-minute window of download start times per host; hosts come from the allowlist, so the map is bounded. */
+class DownloadBudget {
+  private readonly starts = new Map<string, number[]>();
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Takes one download from the host's budget, or answers how many seconds until one is free. */
+  take(host: string): { ok: true } | { ok: false; retryAfterSeconds: number } {
+    const now = this.now();
+    const recent = (this.starts.get(host) ?? []).filter((at) => at > now - RATE_WINDOW_MS);
+    if (recent.length >= this.perMinute) {
+      this.starts.set(host, recent);
+      const oldest = recent[0] ?? now;
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + RATE_WINDOW_MS - now) / 1000)) };
+    }
+    recent.push(now);
+    this.starts.set(host, recent);
+    return { ok: true };
+  }
 }
 
 /**
  * Fetches signing certificates from allowlisted URLs only, verifies their chain once and caches the verdict by URL
- * (certificates rotate by URL, so a new URL means a new fetch).
+ * (certificates rotate by URL, so a new URL means a new fetch). Every URL on an allowed host is reachable by anyone
+ * who can send a request, so downloads are budgeted per host per minute, concurrent requests for one URL share a
+ * download, failures are cached briefly, and only verified certificates enter the long-lived cache.
  */
 export class CertificateSource {
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly verified: LRUCache<string, { expiresAt: number; certificate: TrustedCertificate }>;
+  private readonly failed: LRUCache<string, { expiresAt: number; error: CertificateError }>;
+  private readonly inFlight = new Map<string, Promise<TrustedCertificate>>();
+  private readonly budget: DownloadBudget;
   private readonly anchors: X509Certificate[];
   private readonly intermediates: X509Certificate[];
 
@@ -84,35 +121,60 @@ export class CertificateSource {
     private readonly config: WebhookVerificationConfig,
     private readonly now: () => number = Date.now,
   ) {
-    this.anchors = config.trustAnchors.flatMap((anchor) =>
-      anchor === 'system' ? rootCertificates.flatMap(parseCertificates) : readPemFile(anchor, 'trust anchor'),
+    this.anchors = config.trustAnchors.flatMap((anchor, index) =>
+      anchor === 'system' ? rootCertificates.flatMap(parseCertificates) : readPemFile(anchor, `partnerCenter.webhooks.trustAnchors.${index}`, 'trust anchor'),
     );
-    this.intermediates = config.intermediates.flatMap((file) => readPemFile(file, 'intermediate certificate'));
+    this.intermediates = config.intermediates.flatMap((file, index) =>
+      readPemFile(file, `partnerCenter.webhooks.intermediates.${index}`, 'intermediate certificate'),
+    );
+    this.verified = new LRUCache({ max: MAX_VERIFIED_ENTRIES });
+    this.failed = new LRUCache({ max: MAX_NEGATIVE_ENTRIES });
+    this.budget = new DownloadBudget(config.certificateDownloadsPerMinute, now);
   }
 
   get(url: string): Promise<TrustedCertificate> {
     const parsed = checkCertificateUrl(url, this.config);
     const key = parsed.href;
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAt > this.now()) return cached.result;
+    const now = this.now();
+    const hit = this.verified.get(key);
+    if (hit && hit.expiresAt > now) return Promise.resolve(hit.certificate);
+    const failure = this.failed.get(key);
+    if (failure && failure.expiresAt > now) return Promise.reject(failure.error);
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
 
-    const result = this.fetchAndVerify(parsed);
-    const entry: CacheEntry = { expiresAt: this.now() + this.config.certificateCacheTtlSeconds * 1000, result };
-    this.remember(key, entry);
-    result.catch(() => {
-      if (this.cache.get(key) === entry) entry.expiresAt = this.now() + NEGATIVE_CACHE_MS;
-    });
-    return result;
-  }
-
-  private remember(key: string, entry: CacheEntry): void {
-    this.cache.delete(key);
-    this.cache.set(key, entry);
-    while (this.cache.size > MAX_CACHE_ENTRIES) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.cache.delete(oldest);
+    const allowance = this.budget.take(parsed.host);
+    if (!allowance.ok) {
+      // Forged traffic may have spent the budget just as a verified certificate's cache time ran out: it stays usable
+      // (its validity dates are still checked on every use) rather than turning genuine events away.
+      if (hit) return Promise.resolve(hit.certificate);
+      // Nothing is remembered for this URL: once the budget frees up, the genuine certificate downloads normally.
+      return Promise.reject(
+        new CertificateError(
+          'certificate_rate_limited',
+          `too many certificate downloads from ${parsed.host} in the last minute`,
+          allowance.retryAfterSeconds,
+        ),
+      );
     }
+    const result = this.fetchAndVerify(parsed).then(
+      (certificate) => {
+        this.verified.set(key, { expiresAt: this.now() + this.config.certificateCacheTtlSeconds * 1000, certificate });
+        this.failed.delete(key);
+        return certificate;
+      },
+      (error: unknown) => {
+        const certificateError =
+          error instanceof CertificateError ? error : new CertificateError('certificate_fetch_failed', 'certificate download failed');
+        this.failed.set(key, { expiresAt: this.now() + NEGATIVE_CACHE_MS, error: certificateError });
+        throw certificateError;
+      },
+    );
+    const settled = result.finally(() => this.inFlight.delete(key));
+    // `settled` rejects like `result`; the callers hold `result`, so this copy must not become an unhandled rejection.
+    settled.catch(() => undefined);
+    this.inFlight.set(key, result);
+    return result;
   }
 
   private async fetchAndVerify(url: URL): Promise<TrustedCertificate> {
@@ -138,23 +200,21 @@ export class CertificateSource {
         headers: { accept: 'application/pkix-cert, application/x-pem-file, */*' },
       });
       if (response.statusCode !== 200) {
-        response.body.destroy();
+        discard(response.body);
         throw new CertificateError('certificate_fetch_failed', `certificate download answered HTTP ${response.statusCode}`);
       }
       const declared = Number(response.headers['content-length'] ?? 0);
       if (declared > max) {
-        response.body.destroy();
+        discard(response.body);
         throw new CertificateError('certificate_fetch_failed', `certificate is larger than ${max} bytes`);
       }
       const chunks: Buffer[] = [];
       let size = 0;
+      // Leaving the loop early (throw) makes the iterator destroy the body; the iterator owns its error events.
       for await (const chunk of response.body) {
         const buf = chunk as Buffer;
         size += buf.length;
-        if (size > max) {
-          response.body.destroy();
-          throw new CertificateError('certificate_fetch_failed', `certificate is larger than ${max} bytes`);
-        }
+        if (size > max) throw new CertificateError('certificate_fetch_failed', `certificate is larger than ${max} bytes`);
         chunks.push(buf);
       }
       return Buffer.concat(chunks);
@@ -193,18 +253,34 @@ export function parseCertificates(input: Buffer | string): X509Certificate[] {
   return [new X509Certificate(typeof input === 'string' ? Buffer.from(input, 'latin1') : input)];
 }
 
-function readPemFile(file: string, what: string): X509Certificate[] {
+/**
+ * A trust anchor or intermediate named in the configuration. A missing or non-PEM file is invalid configuration (exit
+ * code 2), reported with the setting that names it.
+ */
+export function readPemFile(file: string, setting: string, what: string): X509Certificate[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`cannot read the ${what} file ${file}`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError('', setting, `cannot read the ${what} file ${file}${code ? ` (${code})` : ''}`);
   }
+  let certs: X509Certificate[] = [];
   try {
-    const certs = parseCertificates(text);
-    if (certs.length === 0) throw new Error('empty');
-    return certs;
+    // DER is not accepted here: the setting documents PEM, and a stray binary file is more likely a mistake.
+    certs = /-----BEGIN CERTIFICATE-----/.test(text) ? parseCertificates(text) : [];
   } catch {
-    throw new Error(`the ${what} file ${file} holds no PEM certificate`);
+    certs = [];
   }
+  if (certs.length === 0) throw new ConfigError('', setting, `the ${what} file ${file} holds no PEM certificate`);
+  return certs;
+}
+
+/**
+ * Drops a response body we will not read. Destroying an undici body emits an `error` event (RequestAbortedError); a
+ * body with no listener for it would turn one unwanted answer into an uncaught exception that ends the process.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }

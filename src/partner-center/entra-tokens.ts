@@ -1,5 +1,5 @@
 import { ConfidentialClientApplication, type AuthenticationResult, type INetworkModule } from '@azure/msal-node';
-import { describeCause, redactSecrets } from './redact.ts';
+import { credentialFailure } from './redact.ts';
 import { CachingTokenProvider, TokenAcquisitionError, type AccessToken, type TokenCacheOptions } from './tokens.ts';
 
 /*
@@ -54,12 +54,9 @@ async function acquire(
   try {
     result = await call();
   } catch (error) {
-    const code = (error as { errorCode?: unknown }).errorCode;
-    throw new TokenAcquisitionError(
-      `${describe} failed: ${redactSecrets(describeCause(error), secrets).slice(0, 500)}`,
-      undefined,
-      typeof code === 'string' ? code : undefined,
-    );
+    // MSAL's message carries the identity provider's error_description; its errorCode is the OAuth `error`.
+    const failure = credentialFailure({ what: describe, secrets, cause: error, errorCode: (error as { errorCode?: unknown }).errorCode });
+    throw new TokenAcquisitionError(failure.message, undefined, failure.code);
   }
   if (!result?.accessToken) throw new TokenAcquisitionError(`${describe} returned no access token`);
   // MSAL always sets expiresOn for these flows; the fallback only guards against a future change.

@@ -22,7 +22,10 @@ async function tokenProviders(config: Config['partnerCenter']): Promise<{ referr
     const provider = new StaticTokenProvider(auth.token);
     return { referrals: provider, webhooks: provider };
   }
-  const [clientSecret, refreshToken] = await Promise.all([resolveSecret(auth.clientSecret), resolveSecret(auth.refreshToken)]);
+  const [clientSecret, refreshToken] = await Promise.all([
+    resolveSecret(auth.clientSecret, { setting: 'partnerCenter.auth.clientSecret' }),
+    resolveSecret(auth.refreshToken, { setting: 'partnerCenter.auth.refreshToken' }),
+  ]);
   const common = { tenantId: auth.tenantId, clientId: auth.clientId, clientSecret, refreshToken, authorityHost: auth.authorityHost };
   return {
     referrals: new EntraRefreshTokenProvider({ ...common, scope: REFERRALS_API_SCOPE }),

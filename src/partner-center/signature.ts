@@ -15,7 +15,7 @@ export type RejectionReason =
 
 export type VerificationResult =
   | { ok: true; certificate: X509Certificate }
-  | { ok: false; status: 400 | 401 | 503; reason: RejectionReason; message: string };
+  | { ok: false; status: 400 | 401 | 503; reason: RejectionReason; message: string; retryAfterSeconds?: number };
 
 /** Header names arrive lower-cased from Node. */
 export type Headers = Record<string, string | string[] | undefined>;
@@ -29,8 +29,8 @@ function header(headers: Headers, name: string): string | undefined {
   return first === undefined || first.trim() === '' ? undefined : first.trim();
 }
 
-function reject(status: 400 | 401 | 503, reason: RejectionReason, message: string): VerificationResult {
-  return { ok: false, status, reason, message };
+function reject(status: 400 | 401 | 503, reason: RejectionReason, message: string, retryAfterSeconds?: number): VerificationResult {
+  return { ok: false, status, reason, message, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
 }
 
 /**
@@ -93,8 +93,10 @@ export class WebhookSignatureVerifier {
       ({ leaf, chain } = await this.certificates.get(certificateUrl));
     } catch (error) {
       if (error instanceof CertificateError) {
-        // A download failure may be ours or transient: 503 makes Partner Center retry instead of giving up on the event.
-        return reject(error.problem === 'certificate_fetch_failed' ? 503 : 401, error.problem, error.message);
+        // A download failure may be ours or transient, and a spent download budget frees up within a minute: 503 makes
+        // Partner Center retry instead of giving up on the event.
+        const transient = error.problem === 'certificate_fetch_failed' || error.problem === 'certificate_rate_limited';
+        return reject(transient ? 503 : 401, error.problem, error.message, error.retryAfterSeconds);
       }
       throw error;
     }

@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { describeCause, redactSecrets } from './redact.ts';
+import { credentialFailure } from './redact.ts';
 
 export interface TokenProvider {
   getToken(): Promise<string>;
@@ -34,7 +34,6 @@ export class TokenAcquisitionError extends Error {
 const DEFAULT_REFRESH_SKEW_MS = 5 * 60_000;
 /** Used when a token response states no lifetime: short, so a wrong guess costs one extra fetch, not failed calls. */
 const FALLBACK_LIFETIME_MS = 5 * 60_000;
-const MAX_ERROR_TEXT = 500;
 
 /** Sandbox and tests: any fixed, non-empty token. */
 export class StaticTokenProvider implements TokenProvider {
@@ -109,8 +108,6 @@ const tokenResponseSchema = z.looseObject({
   expires_on: z.coerce.number().positive().nullish(),
 });
 
-const tokenErrorSchema = z.looseObject({ error: z.string().nullish(), error_description: z.string().nullish() });
-
 /**
  * A plain OAuth 2.0 client-credentials grant against any token endpoint: the sandbox's `/oauth2/token`, or an
  * identity provider that MSAL does not cover. For Microsoft Entra prefer the MSAL-based providers.
@@ -132,7 +129,8 @@ async function fetchClientCredentialsToken(options: ClientCredentialsTokenOption
   if (options.resource) form.set('resource', options.resource);
 
   const endpoint = describeEndpoint(options.tokenUrl);
-  const redact = (text: string) => redactSecrets(text, [options.clientSecret]);
+  const what = `token request to ${endpoint}`;
+  const secrets = [options.clientSecret];
   let status: number;
   let text: string;
   try {
@@ -146,16 +144,13 @@ async function fetchClientCredentialsToken(options: ClientCredentialsTokenOption
     status = response.statusCode;
     text = await response.body.text();
   } catch (error) {
-    throw new TokenAcquisitionError(`token request to ${endpoint} failed: ${redact(describeCause(error))}`);
+    throw new TokenAcquisitionError(credentialFailure({ what, secrets, cause: error }).message);
   }
 
   const json = safeJson(text);
   if (status < 200 || status >= 300) {
-    const parsed = tokenErrorSchema.safeParse(json);
-    const code = parsed.success ? (parsed.data.error ?? undefined) : undefined;
-    const description = parsed.success ? parsed.data.error_description : undefined;
-    const detail = [code, description].filter(Boolean).join(': ') || `HTTP ${status}`;
-    throw new TokenAcquisitionError(`token request to ${endpoint} was rejected (${status}): ${cap(redact(detail))}`, status, code);
+    const failure = credentialFailure({ what, secrets, status, body: text });
+    throw new TokenAcquisitionError(failure.message, status, failure.code);
   }
   const parsed = tokenResponseSchema.safeParse(json);
   if (!parsed.success) {
@@ -182,8 +177,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function cap(text: string): string {
-  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text;
 }

@@ -10,6 +10,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   url: string;
   stderr: () => string;
+  /** What the service printed on stdout (its pino log lines). */
+  stdout: () => string;
 }
 
 /** Runs `cosell start` as a real child process, so tests can SIGKILL it. Resolves once /healthz answers. */
@@ -23,13 +25,14 @@ export async function spawnService(dir: string, config: ConfigInput, port: numbe
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout?.resume();
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}: ${stderr}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { child, url, stderr: () => stderr };
+      if ((await fetch(`${url}/healthz`)).ok) return { child, url, stderr: () => stderr, stdout: () => stdout };
     } catch {
       // not listening yet
     }

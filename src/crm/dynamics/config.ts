@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secretRefSchema } from '../../config/secrets.ts';
+import { httpUrl } from '../../config/url.ts';
 
 /*
  * The `dynamics` section of cosell.yaml (one per Dataverse environment). Secrets are references (`env:NAME`,
@@ -32,7 +33,7 @@ export const dynamicsConfigSchema = z
     /** Connection name: part of every job key and link. */
     name: z.string().min(1).default('dynamics'),
     /** Environment URL, e.g. https://contoso.crm.dynamics.com (sandbox: the sandbox's URL). */
-    orgUrl: z.url(),
+    orgUrl: httpUrl('https://contoso.crm.dynamics.com'),
     /** `entra`: client credentials of an app registration with an application user in the environment (reference A2). */
     mode: z.enum(['entra', 'sandbox']).default('entra'),
     tenantId: z.string().min(1).optional(),
@@ -62,7 +63,8 @@ export const dynamicsConfigSchema = z
         if (config[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `required when mode is entra (the app registration's ${field})` });
       }
     }
-    if (config.mode === 'sandbox' && /\.dynamics\.com$/i.test(new URL(config.orgUrl).hostname)) {
+    // An unparsable orgUrl has its own issue already; this refinement must not throw on it.
+    if (config.mode === 'sandbox' && URL.canParse(config.orgUrl) && /\.dynamics\.com$/i.test(new URL(config.orgUrl).hostname)) {
       ctx.addIssue({ code: 'custom', path: ['mode'], message: 'sandbox tokens cannot authenticate to Dataverse; set mode to entra' });
     }
   });

@@ -19,7 +19,7 @@ export interface DynamicsConnectorDeps {
 export async function dynamicsTokenProvider(config: DynamicsConfig, env?: ResolveSecretOptions['env']): Promise<TokenProvider> {
   if (config.mode === 'sandbox') return new StaticTokenProvider(config.sandboxToken);
   if (!config.tenantId || !config.clientId || !config.clientSecret) throw new Error('dynamics: tenantId, clientId and clientSecret are required in entra mode');
-  const clientSecret = await resolveSecret(config.clientSecret, env ? { env } : {});
+  const clientSecret = await resolveSecret(config.clientSecret, { ...(env ? { env } : {}), setting: 'dynamics.clientSecret' });
   return new EntraClientCredentialsProvider({
     tenantId: config.tenantId,
     clientId: config.clientId,
@@ -49,6 +49,6 @@ export async function createDynamicsConnector(config: DynamicsConfig, deps: Dyna
 export async function dynamicsWebhookAuth(config: DynamicsConfig, env?: ResolveSecretOptions['env']): Promise<DynamicsWebhookAuth | undefined> {
   const webhook = config.webhook;
   if (!webhook) return undefined;
-  const secret = await resolveSecret(webhook.secret, env ? { env } : {});
+  const secret = await resolveSecret(webhook.secret, { ...(env ? { env } : {}), setting: 'dynamics.webhook.secret' });
   return webhook.auth === 'WebhookKey' ? { kind: 'WebhookKey', secret } : { kind: 'HttpHeader', headerName: webhook.headerName || DEFAULT_WEBHOOK_HEADER, secret };
 }

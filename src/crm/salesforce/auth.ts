@@ -1,5 +1,6 @@
 import { createSign } from 'node:crypto';
 import { z } from 'zod';
+import { credentialFailure } from '../../partner-center/redact.ts';
 import { CrmApiError } from '../connector.ts';
 import { toId18 } from './ids.ts';
 
@@ -36,7 +37,6 @@ const tokenResponseSchema = z.looseObject({
   id: z.string().optional(),
   token_type: z.string().optional(),
 });
-const tokenErrorSchema = z.looseObject({ error: z.string().optional(), error_description: z.string().optional() });
 
 /** `https://host/id/00D…/005…` → the org and user ids it names. */
 export function parseIdentityUrl(identityUrl: string | undefined): { organizationId?: string; userId?: string } {
@@ -54,8 +54,10 @@ interface TokenEndpointOptions {
   onCall?: GrantCallRecorder | undefined;
 }
 
-async function requestToken(options: TokenEndpointOptions, form: Record<string, string>): Promise<SalesforceGrant> {
+/** `secrets`: every credential the form carries (client secret, signed assertion, private key), masked in any error. */
+async function requestToken(options: TokenEndpointOptions, form: Record<string, string>, secrets: readonly string[]): Promise<SalesforceGrant> {
   const url = new URL('/services/oauth2/token', options.loginUrl).toString();
+  const what = `Salesforce token request to ${url}`;
   const started = performance.now();
   let response: Response;
   try {
@@ -67,8 +69,7 @@ async function requestToken(options: TokenEndpointOptions, form: Record<string, 
     });
   } catch (error) {
     options.onCall?.({ method: 'POST', route: 'oauth2/token', status: 'network-error', durationMs: performance.now() - started });
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new CrmApiError(`Salesforce token request to ${url} failed: ${reason}`, undefined, 'network', true);
+    throw new CrmApiError(credentialFailure({ what, secrets, cause: error }).message, undefined, 'network', true);
   }
   options.onCall?.({ method: 'POST', route: 'oauth2/token', status: response.status, durationMs: performance.now() - started });
   const text = await response.text();
@@ -79,17 +80,11 @@ async function requestToken(options: TokenEndpointOptions, form: Record<string, 
     body = undefined;
   }
   if (!response.ok) {
-    const detail = tokenErrorSchema.safeParse(body);
-    const code = detail.success ? detail.data.error : undefined;
-    const description = detail.success ? detail.data.error_description : undefined;
+    // The endpoint's answer may echo what it was sent: only the status, the OAuth code and a masked description stay.
+    const failure = credentialFailure({ what, secrets, status: response.status, body: text });
     // invalid_client / invalid_grant are configuration problems; only a failing endpoint is worth retrying.
     const retryable = response.status >= 500 || response.status === 429;
-    throw new CrmApiError(
-      `Salesforce refused the token request (${response.status}${code ? ` ${code}` : ''}): ${description ?? text.slice(0, 300)}`,
-      response.status,
-      code,
-      retryable,
-    );
+    throw new CrmApiError(failure.message, response.status, failure.code, retryable);
   }
   const parsed = tokenResponseSchema.safeParse(body);
   if (!parsed.success) throw new CrmApiError('Salesforce token response has no access_token / instance_url', response.status, 'invalidResponse', true);
@@ -103,7 +98,11 @@ export class ClientCredentialsAuthenticator implements SalesforceAuthenticator {
   ) {}
 
   grant(): Promise<SalesforceGrant> {
-    return requestToken(this.options, { grant_type: 'client_credentials', client_id: this.options.clientId, client_secret: this.options.clientSecret });
+    return requestToken(
+      this.options,
+      { grant_type: 'client_credentials', client_id: this.options.clientId, client_secret: this.options.clientSecret },
+      [this.options.clientSecret],
+    );
   }
 }
 
@@ -119,7 +118,7 @@ export class JwtBearerAuthenticator implements SalesforceAuthenticator {
       audience: this.options.audience ?? new URL(this.options.loginUrl).origin,
       privateKeyPem: this.options.privateKeyPem,
     });
-    return requestToken(this.options, { grant_type: JWT_BEARER_GRANT, assertion });
+    return requestToken(this.options, { grant_type: JWT_BEARER_GRANT, assertion }, [assertion, this.options.privateKeyPem]);
   }
 }
 

@@ -96,7 +96,7 @@ export const salesforceConfigSchema = z
       need('username', 'the integration user the token is issued for');
       need('privateKey', "the PEM private key of the certificate uploaded to the app");
     }
-    if (config.mode === 'sandbox' && /\.(salesforce|force)\.com$/i.test(new URL(config.instanceUrl).hostname)) {
+    if (config.mode === 'sandbox' && URL.canParse(config.instanceUrl) && /\.(salesforce|force)\.com$/i.test(new URL(config.instanceUrl).hostname)) {
       ctx.addIssue({ code: 'custom', path: ['mode'], message: 'sandbox mode only talks to the local Salesforce sandbox; set mode to client-credentials or jwt' });
     }
     if (config.notifications === 'outbound-messages' && config.organizationId === undefined) {

@@ -27,7 +27,7 @@ export async function salesforceAuthenticator(config: SalesforceConfig, deps: Pi
     case 'client-credentials': {
       if (!config.clientId || !config.clientSecret) throw new Error('salesforce: clientId and clientSecret are required for client-credentials');
       // The client-credentials token endpoint must be the org's My Domain (reference B2).
-      return new ClientCredentialsAuthenticator({ ...endpoint, loginUrl: config.loginUrl ?? config.instanceUrl, clientId: config.clientId, clientSecret: await resolveSecret(config.clientSecret, secretOptions) });
+      return new ClientCredentialsAuthenticator({ ...endpoint, loginUrl: config.loginUrl ?? config.instanceUrl, clientId: config.clientId, clientSecret: await resolveSecret(config.clientSecret, { ...secretOptions, setting: 'salesforce.clientSecret' }) });
     }
     case 'jwt': {
       if (!config.clientId || !config.username || !config.privateKey) throw new Error('salesforce: clientId, username and privateKey are required for jwt');
@@ -36,7 +36,7 @@ export async function salesforceAuthenticator(config: SalesforceConfig, deps: Pi
         loginUrl: config.loginUrl ?? 'https://login.salesforce.com',
         clientId: config.clientId,
         username: config.username,
-        privateKeyPem: await resolveSecret(config.privateKey, secretOptions),
+        privateKeyPem: await resolveSecret(config.privateKey, { ...secretOptions, setting: 'salesforce.privateKey' }),
       });
     }
   }

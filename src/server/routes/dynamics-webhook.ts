@@ -5,7 +5,7 @@ import type { Inbox } from '../../store/types.ts';
 import type { WriteActor } from '../../crm/connector.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { webhookRoute } from '../webhook-route.ts';
+import { MAX_JSON_DEPTH, webhookRoute } from '../webhook-route.ts';
 
 export interface DynamicsWebhookDeps {
   inbox: Inbox;
@@ -26,7 +26,14 @@ export interface DynamicsWebhookDeps {
  * then parse, then commit event and job together, then 2xx. The payload is only a hint; the worker re-reads the row.
  */
 export function dynamicsWebhookRoute(app: FastifyInstance, deps: DynamicsWebhookDeps): void {
-  const options = { source: 'dynamics', path: '/webhooks/dynamics', bodyLimitBytes: deps.bodyLimitBytes, metrics: deps.metrics, logger: deps.logger };
+  const options = {
+    source: 'dynamics',
+    path: '/webhooks/dynamics',
+    bodyLimitBytes: deps.bodyLimitBytes,
+    maxJsonDepth: MAX_JSON_DEPTH,
+    metrics: deps.metrics,
+    logger: deps.logger,
+  };
   webhookRoute(app, options, async ({ request, reply, body, reject, accepted }) => {
     const connection = deps.connection;
     if (!connection) return reject(404, 'not_configured', 'no Dynamics 365 connection with a webhook is configured');

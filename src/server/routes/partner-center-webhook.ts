@@ -4,7 +4,7 @@ import type { WebhookSignatureVerifier } from '../../partner-center/signature.ts
 import type { Logger } from '../../util/logger.ts';
 import type { Inbox } from '../../store/types.ts';
 import type { Metrics } from '../metrics.ts';
-import { webhookRoute } from '../webhook-route.ts';
+import { MAX_JSON_DEPTH, webhookRoute } from '../webhook-route.ts';
 
 export interface PartnerCenterWebhookDeps {
   verifier: WebhookSignatureVerifier;
@@ -17,15 +17,22 @@ export interface PartnerCenterWebhookDeps {
 }
 
 /**
- * Order matters: verify the signature on the raw bytes, only then parse JSON, then commit to the inbox, and only then
+ * Order matters: the cheap depth check, then verify the signature on the raw bytes, only then parse JSON, then commit to the inbox, and only then
  * answer 2xx. A rejected request stores nothing.
  */
 export function partnerCenterWebhookRoute(app: FastifyInstance, deps: PartnerCenterWebhookDeps): void {
   const { verifier, inbox, logger } = deps;
-  const options = { source: 'partner-center', path: '/webhooks/partner-center', bodyLimitBytes: deps.bodyLimitBytes, metrics: deps.metrics, logger };
+  const options = {
+    source: 'partner-center',
+    path: '/webhooks/partner-center',
+    bodyLimitBytes: deps.bodyLimitBytes,
+    maxJsonDepth: MAX_JSON_DEPTH,
+    metrics: deps.metrics,
+    logger,
+  };
   webhookRoute(app, options, async ({ request, reply, body, reject, accepted }) => {
     const verdict = await verifier.verify(request.headers, body);
-    if (!verdict.ok) return reject(verdict.status, verdict.reason, verdict.message);
+    if (!verdict.ok) return reject(verdict.status, verdict.reason, verdict.message, { retryAfterSeconds: verdict.retryAfterSeconds });
 
     let json: unknown;
     try {

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ConfigError } from '../../config/errors.ts';
 import type { Store } from '../types.ts';
 import { SqliteInbox } from './inbox.ts';
 import { SqliteJobQueue } from './jobs.ts';
@@ -24,7 +25,7 @@ export class SqliteStore implements Store {
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    if (options.path !== ':memory:') prepareStoreFile(options.path);
     const db = openDatabase(options.path);
     db.exec('PRAGMA journal_mode = WAL');
     db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -52,4 +53,43 @@ export class SqliteStore implements Store {
     this.inbox.flush();
     this.db.close();
   }
+}
+
+/** Owner-only: the store holds deal data (names, values, notes, contacts) and the sync audit. */
+const FILE_MODE = 0o600;
+const DIRECTORY_MODE = 0o700;
+
+/**
+ * Creates the store's directory (0700) and file (0600) before SQLite opens it, and tightens an existing file that is
+ * readable by others. SQLite gives the -wal and -shm files the database file's permissions when it creates them;
+ * ones left by an earlier run are tightened here too. A path that cannot be used is invalid configuration.
+ */
+function prepareStoreFile(path: string): void {
+  const directory = dirname(path);
+  try {
+    mkdirSync(directory, { recursive: true, mode: DIRECTORY_MODE });
+  } catch (error) {
+    throw new ConfigError('', 'store.path', `cannot create the directory ${directory} for the store (${describeFsError(error)})`);
+  }
+  try {
+    closeSync(openSync(path, 'a', FILE_MODE));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      if (existsSync(file)) chmodSync(file, FILE_MODE);
+    }
+  } catch (error) {
+    throw new ConfigError('', 'store.path', `cannot create or open the store file ${path} (${describeFsError(error)})`);
+  }
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const meaning: Record<string, string> = {
+    EEXIST: 'a file is in the way of the directory',
+    ENOTDIR: 'a part of the path is a file, not a directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EISDIR: 'the path is a directory',
+    EROFS: 'read-only file system',
+  };
+  return code ? `${meaning[code] ?? 'error'}: ${code}` : error instanceof Error ? error.message : String(error);
 }

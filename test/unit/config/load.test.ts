@@ -83,4 +83,29 @@ describe('config loading', () => {
   it('reports a missing file clearly', async () => {
     await expect(loadConfig(join(tmp.path, 'nope.yaml'), {})).rejects.toThrow(/cannot read the file \(ENOENT\)/);
   });
+
+  it('refuses YAML aliases that expand past the limit, as invalid configuration', async () => {
+    const lines = ['a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]'];
+    for (const name of ['b', 'c', 'd', 'e']) lines.push(`${name}: &${name} [${Array.from({ length: 9 }, () => `*${String.fromCharCode(name.charCodeAt(0) - 1)}`).join(', ')}]`);
+    const file = write('bomb.yaml', lines.join('\n'));
+    const error = await loadConfig(file, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/aliases expand/);
+  });
+
+  it('reports an invalid environment override as that variable', async () => {
+    const file = write('env-bad.yaml', 'partnerCenter:\n  referralsApiUrl: http://127.0.0.1:4101\n  webhooksApiUrl: http://127.0.0.1:4101\n');
+    const error = await loadConfig(file, { COSELL__server__port: 'many' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).file).toBe('environment variable COSELL__server__port');
+    expect((error as ConfigError).path).toBe('server.port');
+  });
+
+  it('explains a URL without a scheme instead of a bare "Invalid URL"', async () => {
+    const file = write('noscheme.yaml', 'partnerCenter:\n  referralsApiUrl: api.partner.microsoft.com\n');
+    const error = await loadConfig(file, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).path).toBe('partnerCenter.referralsApiUrl');
+    expect((error as ConfigError).message).toMatch(/starting with https:\/\//);
+  });
 });
