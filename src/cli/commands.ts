@@ -19,6 +19,11 @@ const operate = async () => (await import('./operate.ts')).registerOperatorComma
 
 export const COMMANDS: readonly CommandEntry[] = [
   {
+    name: 'init',
+    summary: 'write a commented cosell.yaml for Dynamics and/or Salesforce, then check it against the CRM',
+    register: async () => (await import('./init.ts')).registerInitCommand,
+  },
+  {
     name: 'start',
     summary: 'run the sync service (webhook ingress, admin API, dashboard, metrics)',
     register: async () => (await import('./start.ts')).registerStartCommand,
