@@ -4,6 +4,7 @@ import { ConfigError } from '../config/errors.ts';
 import { MappingError } from '../sync/mapping/mapping-error.ts';
 import { COMMANDS, requestedCommand, type CommandEntry } from './commands.ts';
 import { EXIT, UsageError } from './errors.ts';
+import { useProxyFromEnvironment } from './proxy.ts';
 
 /** package.json sits two folders up from both src/cli/main.ts and its compiled dist/cli/main.js. */
 function packageVersion(): string {
@@ -40,6 +41,8 @@ async function registerCommands(entries: readonly CommandEntry[], requested: str
     throw error;
   }
   register(program);
+  // Before any command makes a request; not for --help, which makes none.
+  await useProxyFromEnvironment();
 }
 
 function isModuleNotFound(error: unknown): boolean {
