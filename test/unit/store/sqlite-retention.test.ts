@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/store/sqlite/driver.ts';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { retentionSchema } from '../../../src/store/sqlite/retention-config.ts';
 import type { AuditEntry, NewInboxEvent } from '../../../src/store/types.ts';
@@ -66,6 +67,25 @@ describe('store retention', () => {
 
     expect((await store.compactor.compact(policy, new Date(Date.now() + 366 * DAY))).audit).toBe(2);
     expect(store.sync.audit({ limit: 10 })).toHaveLength(0);
+    await store.close();
+  });
+
+  it('deletes replayed dead letters past their retention, never open ones', async () => {
+    const path = join(tmp.path, 'dead.db');
+    const store = SqliteStore.open({ path, synchronous: 'normal' });
+    const db = openDatabase(path);
+    const old = new Date(Date.now() - 100 * DAY).toISOString();
+    const insert = db.prepare<[string, string | null]>(
+      `INSERT INTO dead_letters (job_key, connection, cause, attempts, error, failed_at, replayed_at) VALUES (?, 'dynamics', 'webhook', 10, 'rejected', '${old}', ?)`,
+    );
+    insert.run('open-old', null);
+    insert.run('replayed-old', old);
+    insert.run('replayed-recent', new Date().toISOString());
+    db.close();
+    const report = await store.compactor.compact(retentionSchema.parse({ resolvedDeadLetterDays: 90 }));
+    expect(report.deadLetters).toBe(1);
+    const left = store.sync.deadLetters({ limit: 10 }).map((d) => d.jobKey).sort();
+    expect(left).toEqual(['open-old', 'replayed-recent']);
     await store.close();
   });
 
