@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
@@ -72,6 +72,28 @@ describe('cosell init', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/✔ dynamics: connected/);
     expect(readFileSync(file, 'utf8')).not.toContain('salesforce:');
+  }, 60_000);
+
+  it('writes a production configuration from flags, with secrets as environment references only', async () => {
+    const result = await cli([
+      'init', '--crm', 'salesforce', '--file', 'prod.yaml', '--no-check',
+      '--public-url', 'https://cosell.example.com', '--tenant-id', 'tenant-1', '--partner-center-client-id', 'pc-app',
+      '--salesforce-url', 'https://contoso.my.salesforce.com', '--salesforce-client-id', 'sf-key',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const text = readFileSync(join(tmp.path, 'prod.yaml'), 'utf8');
+    expect(text).toContain('mode: entra');
+    expect(text).toContain('clientSecret: env:COSELL_SALESFORCE_CLIENT_SECRET');
+    expect(text).not.toContain('dynamics:');
+    expect(result.stdout).toContain('export COSELL_PC_CLIENT_SECRET=');
+    expect(result.stdout).toContain('cosell setup salesforce -c prod.yaml');
+  }, 60_000);
+
+  it('rejects a URL that is not one, and writes nothing', async () => {
+    const result = await cli(['init', '--sandbox', '--crm', 'dynamics', '--dynamics-url', 'not a url', '--file', 'bad.yaml', '--no-check']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--dynamics-url/);
+    expect(existsSync(join(tmp.path, 'bad.yaml'))).toBe(false);
   }, 60_000);
 
   it('reports an unreachable CRM with exit code 1', async () => {
