@@ -36,6 +36,7 @@ RUN mkdir -p /data /etc/cosell && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 4100
+# Probes the port in COSELL__server__port (default 4100): set the port that way rather than in the file.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.COSELL__server__port || 4100) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
