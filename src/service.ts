@@ -9,6 +9,7 @@ import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
 import { buildApp } from './server/app.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
+import { startRetentionSchedule } from './store/sqlite/retention.ts';
 import type { Store } from './store/types.ts';
 import { createEngine, loadConnections, type Engine } from './sync/engine.ts';
 import type { Logger } from './util/logger.ts';
@@ -65,6 +66,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     if (engine && options.runEngine !== false) engine.start();
+    const retention = startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' }));
     logger.info({ url, store: config.store.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
     let closed = false;
     const running: RunningService = {
@@ -78,6 +80,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         closed = true;
         await app.close();
         await engine?.stop();
+        await retention.stop();
         await store.close();
       },
     };

@@ -3,6 +3,7 @@ import { secretRefSchema as secretRef } from './secrets.ts';
 import { httpUrl } from './url.ts';
 import { dynamicsConfigSchema } from '../crm/dynamics/config.ts';
 import { salesforceConfigSchema } from '../crm/salesforce/config.ts';
+import { retentionSchema } from '../store/sqlite/retention-config.ts';
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a host name, optionally with :port');
 
@@ -109,6 +110,7 @@ export const configSchema = z
          * only (WAL) and is faster. Acknowledged means durable, so full is the default.
          */
         synchronous: z.enum(['full', 'normal']).default('full'),
+        retention: retentionSchema.prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,5 @@
 import type { Client, Subscription } from 'faye';
-import { StreamingExtension } from 'jsforce/api/streaming';
+import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { z } from 'zod';
 import type { ChangeSink, CrmEntityName, CrmRecordRef } from '../connector.ts';
 import type { Logger } from '../../util/logger.ts';

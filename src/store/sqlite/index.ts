@@ -7,6 +7,7 @@ import { SqliteJobQueue } from './jobs.ts';
 import { openDatabase, type SqlDatabase } from './driver.ts';
 import { migrate } from './migrations.ts';
 import { SqliteSyncState } from './sync-state.ts';
+import { StoreCompactor } from './retention.ts';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -17,11 +18,14 @@ export class SqliteStore implements Store {
   readonly inbox: SqliteInbox;
   readonly jobs: SqliteJobQueue;
   readonly sync: SqliteSyncState;
+  /** Deletes what `store.retention` no longer keeps (run on a schedule by the service). */
+  readonly compactor: StoreCompactor;
 
   private constructor(private readonly db: SqlDatabase) {
     this.jobs = new SqliteJobQueue(db);
     this.inbox = new SqliteInbox(db, this.jobs);
     this.sync = new SqliteSyncState(db, this.jobs);
+    this.compactor = new StoreCompactor(db);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {

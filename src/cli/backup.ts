@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { BackupRefusedError, backupDatabase } from '../store/sqlite/backup.ts';
+import { UsageError } from './errors.ts';
+import { printResult } from './output.ts';
+
+export function registerBackupCommand(program: Command): void {
+  program
+    .command('backup')
+    .description('copy the store to a file while the service runs (a consistent snapshot, mode 0600)')
+    .argument('<file>', 'where to write the copy (restore: stop the service, put the copy at store.path, start it)')
+    .option('-c, --config <file>', 'configuration file (default: ./cosell.yaml, else sandbox mode)')
+    .option('--force', 'replace the file if it exists')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { config?: string; force?: boolean; json?: boolean }) => {
+      const { config } = await loadConfig(options.config);
+      if (config.store.path === ':memory:') throw new UsageError('store.path is :memory:, there is nothing to back up');
+      let result;
+      try {
+        result = backupDatabase(config.store.path, file, { overwrite: options.force === true });
+      } catch (error) {
+        if (error instanceof BackupRefusedError) throw new UsageError(error.message);
+        throw error;
+      }
+      printResult(options.json === true, { file, store: config.store.path, ...result }, () =>
+        `backed up ${config.store.path} to ${file}: ${result.bytes} bytes, ${result.links} links, schema version ${result.schemaVersion}`,
+      );
+    });
+}
