@@ -8,7 +8,7 @@ import { startPartnerCenterSandbox, type PartnerCenterSandbox, type PartnerCente
 import { startService, type RunningService } from '../../src/service.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Engine } from '../../src/sync/engine.ts';
-import { silentLogger } from '../../src/util/logger.ts';
+import { silentLogger, type Logger } from '../../src/util/logger.ts';
 import { adminFetch, testAdminConfig } from './admin.ts';
 import { freePort, spawnService, type ServiceProcess } from './service-process.ts';
 import { makeTempDir } from './tmp.ts';
@@ -83,6 +83,8 @@ export interface ServiceHarnessOptions {
   pcDelivery?: PartnerCenterSandboxOptions['delivery'];
   /** `synchronous` of the SQLite store. Default `full`. */
   synchronous?: 'full' | 'normal';
+  /** In-process only: the service's logger (default silent), e.g. to read what it logs. */
+  logger?: Logger;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -251,7 +253,7 @@ export abstract class ServiceHarness {
     if (this.mode === 'child') {
       this.process = await spawnService(this.dir, this.configInput, this.port);
     } else {
-      this.service = await startService(this.config, silentLogger(), { runEngine: this.options.runEngine ?? true });
+      this.service = await startService(this.config, this.options.logger ?? silentLogger(), { runEngine: this.options.runEngine ?? true });
     }
   }
 
