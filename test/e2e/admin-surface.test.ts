@@ -1,4 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +8,7 @@ import { inlineHashes } from '../../src/server/content-security-policy.ts';
 import { ADMIN_TOKEN, adminAuthHeader } from '../support/admin.ts';
 import { runCli } from '../support/cli.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { makeTempDir } from '../support/tmp.ts';
 
 /*
  * The admin surface as an attacker meets it: its own loopback listener, nothing of it on the public one, 401 without
@@ -218,6 +221,22 @@ describe('the admin listener', () => {
     expect(ok.stdout).toContain('Connections:     dynamics');
     answers.push(ok.stdout, ok.stderr);
 
+    // Sandbox mode (no config file): the token npm start wrote under data/sandbox/, relative to the working directory.
+    const sandboxDir = makeTempDir();
+    try {
+      const env = { COSELL_ADMIN_TOKEN: '' };
+      const missing = await runCli(['status', '--service-url', h.adminUrl], { cwd: sandboxDir.path, env });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('admin.token (file:data/sandbox/admin.token)');
+      mkdirSync(join(sandboxDir.path, 'data/sandbox'), { recursive: true });
+      writeFileSync(join(sandboxDir.path, 'data/sandbox/admin.token'), `${ADMIN_TOKEN}\n`, { mode: 0o600 });
+      const picked = await runCli(['status', '--service-url', h.adminUrl], { cwd: sandboxDir.path, env });
+      expect(picked.code, picked.stderr).toBe(0);
+      answers.push(missing.stderr, picked.stdout, picked.stderr);
+    } finally {
+      sandboxDir.cleanup();
+    }
+
     const malformed = await runCli(['status', '--service-url', 'notaurl']);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('--service-url');
@@ -226,7 +245,7 @@ describe('the admin listener', () => {
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/refused the admin token/);
     expect(wrong.stderr).not.toContain('x'.repeat(40));
-  }, 120_000);
+  }, 240_000);
 
   it('never puts the token in an answer or a log line', () => {
     expect(answers.length).toBeGreaterThan(50);
