@@ -190,7 +190,13 @@ export const configSchema = z
         }
       }),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // One port cannot be both listeners; caught here rather than as an EADDRINUSE at start-up.
+    if (config.admin.port !== 0 && config.admin.port === config.server.port) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `the admin listener needs its own port (server.port is ${config.server.port} too)` });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

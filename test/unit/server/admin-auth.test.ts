@@ -33,6 +33,10 @@ describe('admin configuration', () => {
     expect(error.reason).toMatch(/loopback/);
   });
 
+  it('refuses one port for both listeners, naming admin.port', () => {
+    expect(configError(() => configWith({ server: { port: 4100 }, admin: { port: 4100 } })).path).toBe('admin.port');
+  });
+
   it('takes trustProxy as addresses / CIDRs or a hop count, never true', () => {
     expect(configWith({ server: { trustProxy: ['10.0.0.0/8', '::1', '192.168.1.7'] } }).server.trustProxy).toEqual(['10.0.0.0/8', '::1', '192.168.1.7']);
     expect(configWith({ server: { trustProxy: 1 } }).server.trustProxy).toBe(1);
