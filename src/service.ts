@@ -113,7 +113,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       engine,
       readiness,
       token: adminToken,
-      allowedHosts: config.admin.allowedHosts,
+      // The name it is bound to is one it is reached by, too.
+      allowedHosts: [...config.admin.allowedHosts, config.admin.host],
       sessionTtlMs: config.admin.sessionHours * 3600_000,
       trustProxy: config.admin.trustProxy,
     });

@@ -86,7 +86,7 @@ export const adminSchema = z
     /** Where the admin token lives (at least 32 characters); the CLI reads the same reference. */
     token: secretRef.default({ env: 'COSELL_ADMIN_TOKEN' }),
     /**
-     * Host names (without port) the admin listener answers to besides `localhost` and IP literals, e.g. the name a
+     * Host names (without port) the admin listener answers to besides `localhost`, IP literals and `host`, e.g. the name a
      * reverse proxy forwards. Any other Host header is refused, which stops DNS-rebinding pages from reaching the API.
      */
     allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name without port')).default([]),
