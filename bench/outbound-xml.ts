@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { OutboundEndpointSecret } from '../src/crm/salesforce/outbound-endpoint.ts';
 import { CertificateSource } from '../src/partner-center/certificate-source.ts';
 import { WebhookSignatureVerifier } from '../src/partner-center/signature.ts';
-import { buildApp } from '../src/server/app.ts';
+import { buildPublicApp } from '../src/server/app.ts';
 import { Metrics } from '../src/server/metrics.ts';
 import { SqliteStore } from '../src/store/sqlite/index.ts';
 import { silentLogger } from '../src/util/logger.ts';
@@ -62,12 +62,13 @@ const kinds: Array<{ name: string; body: string; path: string }> = [
 const tmp = makeTempDir('cosell-bench-');
 const config = parseConfig('bench', { store: { path: join(tmp.path, 'cosell.db') }, partnerCenter: { referralsApiUrl: 'http://127.0.0.1:9', webhooksApiUrl: 'http://127.0.0.1:9' } });
 const store = SqliteStore.open({ path: config.store.path, synchronous: 'normal' });
-const app = await buildApp({
+const app = await buildPublicApp({
   store,
   logger: silentLogger(),
   metrics: new Metrics(),
   verifier: new WebhookSignatureVerifier(config.partnerCenter.webhooks, new CertificateSource(config.partnerCenter.webhooks)),
   bodyLimitBytes: config.server.bodyLimitBytes,
+  trustProxy: false,
   salesforceWebhook: { name: 'salesforce', organizationId: ORG, secret: new OutboundEndpointSecret(SECRET) },
 });
 

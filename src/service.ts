@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { ConfigError } from './config/errors.ts';
 import type { Config } from './config/schema.ts';
+import { resolveSecret, SecretResolutionError } from './config/secrets.ts';
 import type { CrmConnector } from './crm/connector.ts';
 import { dynamicsWebhookAuth } from './crm/dynamics/factory.ts';
 import { outboundEndpointOf } from './crm/salesforce/outbound-endpoint.ts';
@@ -7,7 +9,8 @@ import { CertificateSource } from './partner-center/certificate-source.ts';
 import { partnerCenterClients } from './partner-center/from-config.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
-import { buildApp } from './server/app.ts';
+import { buildAdminApp, buildPublicApp } from './server/app.ts';
+import { Readiness } from './server/readiness.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 import { startRetentionSchedule } from './store/sqlite/retention.ts';
 import type { Store } from './store/types.ts';
@@ -15,8 +18,12 @@ import { createEngine, loadConnections, type Engine } from './sync/engine.ts';
 import type { Logger } from './util/logger.ts';
 
 export interface RunningService {
+  /** The public listener: webhooks and /healthz. */
   url: string;
+  /** The admin listener: API, dashboard, /metrics, /readyz. */
+  adminUrl: string;
   app: FastifyInstance;
+  adminApp: FastifyInstance;
   store: Store;
   metrics: Metrics;
   engine: Engine | undefined;
@@ -26,6 +33,34 @@ export interface RunningService {
 export interface ServiceOptions {
   /** Run the worker and the periodic reconciler (default true). Tests turn it off to drive the engine themselves. */
   runEngine?: boolean;
+  /** Where the configuration came from, for error messages (default "configuration"). */
+  configSource?: string;
+}
+
+/** Shorter tokens can be guessed by a patient attacker; `openssl rand -hex 32` gives 64 characters. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+/** The admin token, or undefined when authentication is off; problems are configuration errors naming admin.token. */
+export async function resolveAdminToken(config: Config, source = 'configuration', env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  if (config.admin.auth === 'none') return undefined;
+  let token: string;
+  try {
+    token = await resolveSecret(config.admin.token, { env });
+  } catch (error) {
+    if (error instanceof SecretResolutionError) throw new ConfigError(source, 'admin.token', `${error.message} (the admin listener's bearer token)`);
+    throw error;
+  }
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(source, 'admin.token', `the admin token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32)`);
+  }
+  return token;
+}
+
+function listenerUrl(app: FastifyInstance, host: string, fallbackPort: number): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : fallbackPort;
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }
 
 /** The connector's echo recognition, bound to it (a connection without one syncs every notification). */
@@ -33,45 +68,71 @@ const ownWriteCheckOf = (connector: CrmConnector | undefined) => connector?.isOw
 
 /** Everything `cosell start` runs, as a value tests and `npm start` can hold and stop. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
+  const adminToken = await resolveAdminToken(config, options.configSource);
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
+  const listening: FastifyInstance[] = [];
   try {
     // Before any connection is made: a missing or malformed endpoint secret is a configuration error (exit code 2).
     const salesforceWebhook = config.salesforce ? await outboundEndpointOf(config.salesforce) : undefined;
     const metrics = new Metrics();
+    const readiness = new Readiness(store, config.store.path, {
+      'partner-center': 'referrals',
+      ...(config.dynamics ? { [config.dynamics.name]: 'dataverse' } : {}),
+      ...(config.salesforce ? { [config.salesforce.name]: 'salesforce' } : {}),
+    });
+    const recordApiCall: typeof metrics.recordApiCall = (call) => {
+      metrics.recordApiCall(call);
+      readiness.recordCall(call);
+    };
     const verifier = new WebhookSignatureVerifier(
       config.partnerCenter.webhooks,
       new CertificateSource(config.partnerCenter.webhooks),
     );
-    const connections = await loadConnections(config, logger, metrics.recordApiCall);
+    const connections = await loadConnections(config, logger, recordApiCall);
     if (connections.size > 0) {
-      const { referrals } = await partnerCenterClients(config.partnerCenter, { logger, onCall: metrics.recordApiCall });
+      const { referrals } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
       metrics.watchQueueDepth(() => store.jobs.depth());
     }
     const dynamicsAuth = config.dynamics ? await dynamicsWebhookAuth(config.dynamics) : undefined;
-    const app = await buildApp({
+    const app = await buildPublicApp({
       store,
       logger,
       metrics,
       verifier,
       bodyLimitBytes: config.server.bodyLimitBytes,
+      trustProxy: config.server.trustProxy,
       engine,
       dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth, isOwnWrite: ownWriteCheckOf(connections.get(config.dynamics.name)?.connector) } : undefined,
       salesforceWebhook,
     });
+    const adminApp = await buildAdminApp({
+      store,
+      logger,
+      metrics,
+      engine,
+      readiness,
+      token: adminToken,
+      // The name it is bound to is one it is reached by, too.
+      allowedHosts: [...config.admin.allowedHosts, config.admin.host],
+      sessionTtlMs: config.admin.sessionHours * 3600_000,
+      trustProxy: config.admin.trustProxy,
+    });
+    listening.push(app, adminApp);
     await app.listen({ host: config.server.host, port: config.server.port });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.server.port;
-    const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    await adminApp.listen({ host: config.admin.host, port: config.admin.port });
+    const url = listenerUrl(app, config.server.host, config.server.port);
+    const adminUrl = listenerUrl(adminApp, config.admin.host, config.admin.port);
     if (engine && options.runEngine !== false) engine.start();
     const retention = startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' }));
-    logger.info({ url, store: config.store.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
+    logger.info({ url, adminUrl, adminAuth: config.admin.auth, store: config.store.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
     let closed = false;
     const running: RunningService = {
       url,
+      adminUrl,
       app,
+      adminApp,
       store,
       metrics,
       engine,
@@ -79,6 +140,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         if (closed) return;
         closed = true;
         await app.close();
+        await adminApp.close();
         await engine?.stop();
         await retention.stop();
         await store.close();
@@ -86,6 +148,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     };
     return running;
   } catch (error) {
+    // E.g. the admin port is taken after the public listener started: nothing may stay bound.
+    for (const server of listening) await server.close().catch(() => undefined);
     await engine?.stop();
     await store.close();
     throw error;

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { parseConfig } from '../config/load.ts';
-import { sandboxConfig, SANDBOX_DYNAMICS_WEBHOOK_SECRET, SANDBOX_PORTS } from '../config/sandbox-preset.ts';
+import { sandboxConfig, SANDBOX_ADMIN_TOKEN, SANDBOX_DYNAMICS_WEBHOOK_SECRET, SANDBOX_PORTS } from '../config/sandbox-preset.ts';
 import { startDataverseSandbox } from '../sandbox/dataverse/index.ts';
 import { startSalesforceSandbox } from '../sandbox/salesforce/index.ts';
 import { DYNAMICS_WEBHOOK_PATH, runDynamicsSetup, runSalesforceSetup } from './setup.ts';
@@ -42,6 +42,15 @@ async function seedIncomingReferrals(sandboxUrl: string, logger: Logger): Promis
   }
 }
 
+/** Writes a random secret the first time; afterwards keeps it, and keeps it private (0600). */
+function ensureSecretFile(path: string, bytes: number): void {
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, randomBytes(bytes).toString('base64url'), { mode: 0o600 });
+  }
+  chmodSync(path, 0o600);
+}
+
 /**
  * `npm start`: the whole system on one machine with no configuration — Partner Center sandbox, the service, the
  * webhook registered, a few referrals shared "by Microsoft" — so a new user sees verified events within a minute.
@@ -54,10 +63,10 @@ export function registerDevCommand(program: Command): void {
     .action(async (options: { seed: boolean }) => {
       const config = parseConfig('(sandbox mode)', sandboxConfig());
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
-      if (!existsSync(SANDBOX_DYNAMICS_WEBHOOK_SECRET)) {
-        mkdirSync(dirname(SANDBOX_DYNAMICS_WEBHOOK_SECRET), { recursive: true });
-        writeFileSync(SANDBOX_DYNAMICS_WEBHOOK_SECRET, randomBytes(24).toString('base64url'), { mode: 0o600 });
-      }
+      ensureSecretFile(SANDBOX_DYNAMICS_WEBHOOK_SECRET, 24);
+      // The admin listener's token: generated once, readable by this user only; the CLI finds it through the sandbox
+      // config, the dashboard asks for it once.
+      ensureSecretFile(SANDBOX_ADMIN_TOKEN, 32);
       const sandbox = await startSandboxPartnerCenter(logger, SANDBOX_PORTS.partnerCenter);
       const dataverse = await startDataverseSandbox({
         port: SANDBOX_PORTS.dataverse,
@@ -76,7 +85,7 @@ export function registerDevCommand(program: Command): void {
         await runDynamicsSetup(config, logger.child({ component: 'setup' }), `${config.server.publicUrl}${DYNAMICS_WEBHOOK_PATH}`);
         await runSalesforceSetup(config, logger.child({ component: 'setup' }));
         // No component here: the service's parts (worker, reconciler, sync, connectors) name theirs.
-        return startService(config, logger);
+        return startService(config, logger, { configSource: '(sandbox mode)' });
       })().catch(async (error: unknown) => {
         await closeSandboxes();
         throw error;
@@ -100,9 +109,10 @@ export function registerDevCommand(program: Command): void {
         [
           '',
           'cosell-sync is running in sandbox mode.',
-          `  Dashboard              ${service.url}/`,
-          `  Events (JSON)          ${service.url}/api/events`,
-          `  Metrics                ${service.url}/metrics`,
+          `  Webhooks (public)      ${service.url}/webhooks/…   health: ${service.url}/healthz`,
+          `  Dashboard (admin)      ${service.adminUrl}/   log in with the token in ${SANDBOX_ADMIN_TOKEN}`,
+          `  Admin API              ${service.adminUrl}/api/status   (Authorization: Bearer <that token>)`,
+          `  Metrics, readiness     ${service.adminUrl}/metrics   ${service.adminUrl}/readyz`,
           `  Partner Center sandbox ${sandbox.url}/v1.0/engagements/referrals   (any bearer token)`,
           `  Dataverse sandbox      ${dataverse.url}/api/data/v9.2/opportunities   (any bearer token)`,
           `  Opportunities (seller) ${dataverse.url}/_sandbox/records/opportunities`,
@@ -113,7 +123,8 @@ export function registerDevCommand(program: Command): void {
           '  npx cosell webhooks show',
           '  npx cosell status',
           '  npx cosell webhooks test   then   npx cosell webhooks test-status',
-          '  npx cosell dead-letters    npx cosell conflicts',
+          '  npx cosell dead-letters    npx cosell conflicts      (the CLI reads the admin token itself)',
+          `  curl -s ${service.adminUrl}/api/events -H "Authorization: Bearer $(cat ${SANDBOX_ADMIN_TOKEN})"`,
           `  curl -s -XPOST ${sandbox.url}/_sandbox/referrals/incoming -H 'content-type: application/json' -d '{"name":"My deal"}'`,
           '',
           'Ctrl+C stops everything.',

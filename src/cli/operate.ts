@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { describeSecretRef, resolveSecret } from '../config/secrets.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
 
@@ -10,40 +11,90 @@ interface ServiceOptions {
   json?: boolean;
 }
 
-function serviceUrl(options: ServiceOptions, config: Config): string {
-  if (options.serviceUrl) return options.serviceUrl.replace(/\/+$/, '');
-  const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
-  return `http://${host}:${config.server.port}`;
+/** Set, it wins over the configuration's admin.token (e.g. to talk to a service configured elsewhere). */
+export const ADMIN_TOKEN_ENV = 'COSELL_ADMIN_TOKEN';
+
+/** `--service-url`, checked: an absolute http(s) URL without a trailing slash. */
+export function parseServiceUrl(given: string): string {
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new UsageError(`--service-url must be an absolute http(s) URL, got "${given}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--service-url must be an http(s) URL, got "${given}"`);
+  return given.replace(/\/+$/, '');
+}
+
+/** The admin listener's base URL from admin.host/admin.port of the configuration. */
+export function configuredAdminUrl(config: Config): string {
+  const host = config.admin.host === '0.0.0.0' ? '127.0.0.1' : config.admin.host === '::' ? '::1' : config.admin.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}`;
+}
+
+/** The bearer token to send, or why there is none (said only if the service asks for one). */
+async function adminToken(config: Config): Promise<{ token: string } | { missing: string }> {
+  const fromEnv = process.env[ADMIN_TOKEN_ENV]?.trim();
+  if (fromEnv) return { token: fromEnv };
+  if (config.admin.auth === 'none') return { missing: 'admin.auth is none in the configuration' };
+  try {
+    return { token: await resolveSecret(config.admin.token) };
+  } catch (error) {
+    return { missing: `admin.token (${describeSecretRef(config.admin.token)}): ${(error as Error).message}` };
+  }
+}
+
+function parseAnswer(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Operator commands talk to the running service's admin API, so they never race its worker for the same records. */
 async function callService<T>(options: ServiceOptions, method: string, path: string, body?: unknown): Promise<T> {
+  // Checked before anything else, so a typo is a usage error whatever the configuration holds.
+  const given = options.serviceUrl === undefined ? undefined : parseServiceUrl(options.serviceUrl);
   const { config } = await loadConfig(options.config);
-  const base = serviceUrl(options, config);
+  const base = given ?? configuredAdminUrl(config);
+  const credential = await adminToken(config);
+  const headers: Record<string, string> = 'token' in credential ? { authorization: `Bearer ${credential.token}` } : {};
+  // The admin listener takes state changes as JSON only.
+  if (method !== 'GET') headers['content-type'] = 'application/json';
   let response: Response;
   try {
     response = await fetch(`${base}${path}`, {
       method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      headers,
+      ...(method === 'GET' ? {} : { body: JSON.stringify(body ?? {}) }),
       signal: AbortSignal.timeout(10 * 60_000),
     });
   } catch {
     throw new Error(`the cosell-sync service is not reachable at ${base} (is "cosell start" running? --service-url overrides)`);
   }
   const text = await response.text();
-  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  const parsed = parseAnswer(text);
+  if (response.status === 401) {
+    throw new UsageError(
+      'token' in credential
+        ? `the admin API at ${base} refused the admin token (check admin.token, or ${ADMIN_TOKEN_ENV})`
+        : `the admin API at ${base} needs the admin token: ${credential.missing} (or set ${ADMIN_TOKEN_ENV})`,
+    );
+  }
   if (!response.ok) {
     const message = (parsed as { error?: { message?: string } } | undefined)?.error?.message ?? text;
     if (response.status >= 400 && response.status < 500) throw new UsageError(message);
     throw new Error(`${method} ${path} failed: HTTP ${response.status} ${message}`);
   }
+  if (parsed === undefined && text) throw new Error(`${method} ${path}: the answer from ${base} is not JSON (is --service-url the admin listener?)`);
   return parsed as T;
 }
 
 const withServiceOptions = (cmd: Command) =>
   cmd
     .option('-c, --config <file>', 'configuration file (default: ./cosell.yaml, else sandbox mode)')
-    .option('--service-url <url>', 'admin API of the running service (default: from server.host/port)')
+    .option('--service-url <url>', `the running service's admin listener (default: from admin.host/admin.port; token from admin.token or ${ADMIN_TOKEN_ENV})`)
     .option('--json', 'print JSON');
 
 interface Status {

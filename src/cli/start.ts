@@ -16,7 +16,7 @@ export function registerStartCommand(program: Command): void {
       const { config, source } = loaded;
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
       logger.info({ config: source }, 'starting cosell-sync');
-      const service = await startService(config, logger);
+      const service = await startService(config, logger, { configSource: source });
       await untilSignal(logger);
       await service.close();
       logger.info('stopped');

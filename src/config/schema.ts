@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { secretRefSchema as secretRef } from './secrets.ts';
 import { httpUrl } from './url.ts';
@@ -50,6 +51,68 @@ const partnerCenterAuthSchema = z.discriminatedUnion('mode', [
     .strict(),
 ]);
 
+/**
+ * Which proxies may set X-Forwarded-For / -Proto / -Host: none (the default, so no client can choose the address the
+ * logs show), a hop count, or a list of proxy addresses / CIDR ranges — the forms Fastify's `trustProxy` accepts.
+ * `true` (trust anyone) is deliberately not accepted.
+ */
+const trustProxySchema = z
+  .union([
+    z.literal(false),
+    z.number().int().min(1).max(10),
+    z
+      .array(
+        z.string().refine((entry) => {
+          const [address, prefix, ...rest] = entry.split('/');
+          const family = isIP(address ?? '');
+          if (family === 0 || rest.length > 0) return false;
+          return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+        }, 'expected an IP address or CIDR range (e.g. 10.0.0.0/8)'),
+      )
+      .min(1),
+  ])
+  .default(false);
+
+const LOOPBACK_HOSTS = new Set(['localhost', '::1']);
+/** True for addresses only this machine can reach: what `admin.auth: none` requires. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host.toLowerCase()) || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+export const DEFAULT_ADMIN_PORT = 4180;
+
+/**
+ * The admin listener: API, dashboard, /metrics, /readyz. Private by default (loopback) and authenticated: a bearer
+ * token for the CLI and scripts, a login for the dashboard.
+ */
+export const adminSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(DEFAULT_ADMIN_PORT),
+    /** `none` turns authentication off; accepted only when `host` is a loopback address. */
+    auth: z.enum(['token', 'none']).default('token'),
+    /** Where the admin token lives (at least 32 characters); the CLI reads the same reference. */
+    token: secretRef.default({ env: 'COSELL_ADMIN_TOKEN' }),
+    /**
+     * Host names (without port) the admin listener answers to besides `localhost`, IP literals and `host`, e.g. the name a
+     * reverse proxy forwards. Any other Host header is refused, which stops DNS-rebinding pages from reaching the API.
+     */
+    allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name without port')).default([]),
+    trustProxy: trustProxySchema,
+    /** How long a dashboard login lasts. */
+    sessionHours: z.number().min(0.1).max(24 * 30).default(12),
+  })
+  .strict()
+  .superRefine((admin, ctx) => {
+    if (admin.auth === 'none' && !isLoopbackHost(admin.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message: `admin authentication can be turned off only when admin.host is a loopback address (it is ${admin.host})`,
+      });
+    }
+  });
+
 export const syncSchema = z
   .object({
     /**
@@ -91,9 +154,11 @@ export const configSchema = z
         /** Public base URL of this service, used when registering webhooks. */
         publicUrl: z.string().url().optional(),
         bodyLimitBytes: z.number().int().positive().max(10 * 1024 * 1024).default(256 * 1024),
+        trustProxy: trustProxySchema,
       })
       .strict()
       .prefault({}),
+    admin: adminSchema.prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -135,8 +200,16 @@ export const configSchema = z
         }
       }),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // One port cannot be both listeners; caught here rather than as an EADDRINUSE at start-up.
+    if (config.admin.port !== 0 && config.admin.port === config.server.port) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `the admin listener needs its own port (server.port is ${config.server.port} too)` });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+export type AdminConfig = z.infer<typeof adminSchema>;
+export type TrustProxy = z.infer<typeof trustProxySchema>;
 export type WebhookVerificationConfig = z.infer<typeof webhookVerificationSchema>;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminFetch } from '../support/admin.ts';
 import { runCli } from '../support/cli.ts';
 import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
 import { waitFor, type Row } from '../support/service-harness.ts';
@@ -16,7 +17,7 @@ const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) 
 describe('cosell dead-letters and cosell conflicts', () => {
   const tmp = makeTempDir();
   let h: SyncHarness;
-  const cli = (...args: string[]) => runCli([...args, '--service-url', h.url]);
+  const cli = (...args: string[]) => runCli([...args, '--service-url', h.adminUrl]);
 
   beforeAll(async () => {
     h = await SyncHarness.start({ runEngine: false, mappingFile: writeManualNotesMapping(tmp.path) });
@@ -61,12 +62,12 @@ describe('cosell dead-letters and cosell conflicts', () => {
     expect((await cli('dead-letters', '--all')).stdout).toContain(`replayed`);
 
     // The dashboard lists dead letters from the same API, and its replay button posts to the route used above.
-    const page = await (await fetch(`${h.url}/`)).text();
+    const page = await (await adminFetch(`${h.adminUrl}/`)).text();
     expect(page).toContain('<h2>Dead letters</h2>');
     expect(page).toContain("'/api/dead-letters/' + id + '/replay'");
     const fetched = [...page.matchAll(/'(\/api\/[a-z-]+(?:\?[^']*)?)'/g)].map((m) => m[1] as string);
     expect(fetched).toEqual(expect.arrayContaining(['/api/dead-letters?limit=50', '/api/conflicts', '/api/status']));
-    for (const path of fetched) expect((await fetch(`${h.url}${path}`)).status, path).toBe(200);
+    for (const path of fetched) expect((await adminFetch(`${h.adminUrl}${path}`)).status, path).toBe(200);
 
     // Replaying it twice, or an id that does not exist, is the operator's mistake: exit code 2 and why.
     const again = await cli('dead-letters', 'replay', String(deadLetter?.id));

@@ -3,6 +3,7 @@ import { reads, waitFor, writes, type Row } from '../support/service-harness.ts'
 import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { adminFetch } from '../support/admin.ts';
 
 /*
  * Chaos on the sandboxes: webhooks duplicated, delayed, reordered and dropped; Partner Center answering 503 and 429;
@@ -80,7 +81,7 @@ describe('webhook chaos against the Dynamics 365 and Partner Center sandboxes', 
     const dvLog = await h.dvDeliveries();
     expect(pcLog.value.filter((d) => d.duplicate).length).toBeGreaterThan(0);
     expect(dvLog.value.filter((d) => d.duplicate).length).toBeGreaterThan(0);
-    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    const metrics = await (await adminFetch(`${h.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/cosell_webhook_requests_total\{source="partner-center",outcome="duplicate"\} [1-9]/);
     expect(metrics).toMatch(/cosell_webhook_requests_total\{source="dynamics",outcome="duplicate"\} [1-9]/);
 
@@ -345,7 +346,7 @@ describe('conflicts and API cost (engine driven by the test)', () => {
 
     // A re-sync of a pair nothing changed in: reads only, no write anywhere.
     await h.resetRequests();
-    expect((await fetch(`${h.url}/api/sync/referral/${independentId}`, { method: 'POST' })).status).toBe(202);
+    expect((await adminFetch(`${h.adminUrl}/api/sync/referral/${independentId}`, { method: 'POST' })).status).toBe(202);
     await h.runWorkerUntilIdle();
     const echo = { pc: (await h.pcRequests()).routes, dv: (await h.dvRequests()).routes };
     expect(echo.pc).toEqual({ 'GET /v1.0/engagements/referrals/:id': 1 });

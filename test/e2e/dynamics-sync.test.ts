@@ -12,7 +12,8 @@ import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { freePort } from '../support/service-process.ts';
 import { makeTempDir } from '../support/tmp.ts';
-import { json, waitFor } from '../support/service-harness.ts';
+import { adminJson, json, waitFor } from '../support/service-harness.ts';
+import { adminFetch, testAdminConfig } from '../support/admin.ts';
 
 type Row = Record<string, unknown>;
 
@@ -48,6 +49,7 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
     const pcHost = new URL(pc.url).host;
     const config = parseConfig('test', {
       server: { host: '127.0.0.1', port },
+      admin: testAdminConfig(),
       store: { path: join(tmp.path, 'cosell.db') },
       log: { level: 'silent' },
       sync: { reconcileIntervalSeconds: 3600 },
@@ -149,8 +151,8 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
     await waitFor('notes updated in Partner Center', async () =>
       (await clients.referrals.get(referralId)).referral.details?.notes === 'Pilot approved by the CFO',
     );
-    const audit = await json<{ entries: Array<{ field: string | null; direction: string; outcome: string }> }>(
-      `${service.url}/api/audit?referralId=${referralId}`,
+    const audit = await adminJson<{ entries: Array<{ field: string | null; direction: string; outcome: string }> }>(
+      `${service.adminUrl}/api/audit?referralId=${referralId}`,
     );
     expect(audit.entries.some((e) => e.field === 'notes' && e.direction === 'to-pc' && e.outcome === 'written')).toBe(true);
   });
@@ -212,17 +214,17 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
     const missing = await fetch(`${service.url}/webhooks/dynamics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(missing.status).toBe(401);
     expect(service.store.inbox.count('dynamics')).toBe(before);
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const metrics = await (await adminFetch(`${service.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/cosell_webhook_rejections_total\{source="dynamics",reason="unauthenticated"\} 2/);
   });
 
   it('reports status, and an operator can ask for a referral to be synced', async () => {
-    const status = await json<{ connections: string[]; queueDepth: number; deadLetters: number }>(`${service.url}/api/status`);
+    const status = await adminJson<{ connections: string[]; queueDepth: number; deadLetters: number }>(`${service.adminUrl}/api/status`);
     expect(status.connections).toEqual(['dynamics']);
     expect(status.deadLetters).toBe(0);
-    const response = await fetch(`${service.url}/api/sync/referral/${referralId}`, { method: 'POST' });
+    const response = await adminFetch(`${service.adminUrl}/api/sync/referral/${referralId}`, { method: 'POST' });
     expect(response.status).toBe(202);
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const metrics = await (await adminFetch(`${service.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/cosell_sync_jobs_total\{outcome="done"\} [1-9]/);
     expect(metrics).toMatch(/cosell_sync_queue_depth \d+/);
     expect(metrics).toMatch(/cosell_api_calls_total\{api="dataverse"/);

@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/util/logger.ts';
 import { makeTempDir } from '../support/tmp.ts';
 import { waitFor } from '../support/service-harness.ts';
 import { runCli } from '../support/cli.ts';
+import { adminFetch, testAdminConfig } from '../support/admin.ts';
 
 interface EventsResponse {
   events: Array<{ id: number; eventName: string; resourceId: string | null }>;
@@ -28,7 +29,7 @@ describe('Partner Center sandbox → verified inbox, and the cosell webhooks com
   let configFile: string;
 
   const events = async (query = ''): Promise<EventsResponse['events']> =>
-    ((await (await fetch(`${service.url}/api/events?limit=500${query}`)).json()) as EventsResponse).events;
+    ((await (await adminFetch(`${service.adminUrl}/api/events?limit=500${query}`)).json()) as EventsResponse).events;
 
   beforeAll(async () => {
     sandbox = await startPartnerCenterSandbox({ port: 0, delivery: { initialDelayMs: 50, maxDelayMs: 200 } });
@@ -37,6 +38,7 @@ describe('Partner Center sandbox → verified inbox, and the cosell webhooks com
     const pcHost = new URL(sandbox.url).host;
     const raw = {
       server: { host: '127.0.0.1', port: 0 },
+      admin: testAdminConfig(),
       store: { path: join(tmp.path, 'cosell.db') },
       log: { level: 'silent' as const },
       partnerCenter: {

@@ -7,8 +7,9 @@ import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { json, waitFor } from '../support/service-harness.ts';
+import { adminJson, json, waitFor } from '../support/service-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { testAdminConfig } from '../support/admin.ts';
 
 /**
  * A first start against a Partner Center that already holds hundreds of referrals: the reconciler's pass creates them
@@ -41,6 +42,7 @@ describe('backfill of existing referrals into Salesforce', () => {
     const pcHost = new URL(pc.url).host;
     const config = parseConfig('test', {
       server: { host: '127.0.0.1', port: 0 },
+      admin: testAdminConfig(),
       store: { path: join(tmp.path, 'cosell.db') },
       log: { level: 'silent' },
       sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false },
@@ -64,7 +66,7 @@ describe('backfill of existing referrals into Salesforce', () => {
 
   it('creates every referral with at most one collection call per 200 records, and no per-record calls', async () => {
     await fetch(`${sf.url}/_sandbox/requests`, { method: 'DELETE' });
-    const report = await json<{ referrals: number }>(`${service.url}/api/reconcile`, {
+    const report = await adminJson<{ referrals: number }>(`${service.adminUrl}/api/reconcile`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ since: '2000-01-01T00:00:00Z' }),
@@ -87,7 +89,7 @@ describe('backfill of existing referrals into Salesforce', () => {
     });
     const ids = opportunities.map((o) => o.Referral_Identifier__c);
     expect(new Set(ids).size).toBe(COUNT);
-    const status = await json<{ queueDepth: number; deadLetters: number }>(`${service.url}/api/status`);
+    const status = await adminJson<{ queueDepth: number; deadLetters: number }>(`${service.adminUrl}/api/status`);
     expect(status.deadLetters).toBe(0);
     expect(status.queueDepth).toBe(0);
   }, 60_000);

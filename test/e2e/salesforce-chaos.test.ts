@@ -7,6 +7,7 @@ import { runCli } from '../support/cli.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { waitFor, type Row } from '../support/service-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { adminFetch } from '../support/admin.ts';
 
 /*
  * Chaos between Partner Center and Salesforce: Partner Center webhooks duplicated, delayed, reordered and dropped while
@@ -84,7 +85,7 @@ describe('webhook and CDC chaos against the Salesforce and Partner Center sandbo
     // The faults really happened, and the service recognised the copies as redeliveries.
     const pcLog = await h.pcDeliveries();
     expect(pcLog.value.filter((d) => d.duplicate).length).toBeGreaterThan(0);
-    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    const metrics = await (await adminFetch(`${h.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/cosell_webhook_requests_total\{source="partner-center",outcome="duplicate"\} [1-9]/);
 
     for (const [referralId, opportunityId] of pairs) {

@@ -8,6 +8,7 @@ import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbo
 import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { adminFetch, testAdminConfig } from '../support/admin.ts';
 
 /** Outbound-message mode: Salesforce retries a notification until it gets <Ack>true</Ack>, sent only when durable. */
 describe('POST /webhooks/salesforce (Outbound Messages)', () => {
@@ -30,6 +31,7 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
     writeFileSync(secretFile, `${SECRET}\n`);
     const config = parseConfig('test', {
       server: { host: '127.0.0.1', port: 0 },
+      admin: testAdminConfig(),
       store: { path: join(tmp.path, 'cosell.db') },
       log: { level: 'silent' },
       sync: { reconcileIntervalSeconds: 3600 },
@@ -81,7 +83,7 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
       if (!acked) await new Promise((r) => setTimeout(r, 50));
     }
     expect(acked).toBe(true);
-    const events = (await (await fetch(`${service.url}/api/events?source=salesforce`)).json()) as { events: Array<{ resourceId: string; payload: unknown }> };
+    const events = (await (await adminFetch(`${service.adminUrl}/api/events?source=salesforce&include=payload`)).json()) as { events: Array<{ resourceId: string; payload: unknown }> };
     expect(events.events.some((e) => e.resourceId === id)).toBe(true);
     expect(JSON.stringify(events.events)).not.toMatch(/SessionId/i);
   });

@@ -10,7 +10,8 @@ import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbo
 import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { makeTempDir } from '../support/tmp.ts';
-import { json, waitFor } from '../support/service-harness.ts';
+import { adminJson, json, waitFor } from '../support/service-harness.ts';
+import { testAdminConfig } from '../support/admin.ts';
 
 type Row = Record<string, unknown>;
 
@@ -36,6 +37,7 @@ describe('two-way sync with Salesforce (sandboxes)', () => {
     const pcHost = new URL(pc.url).host;
     const config = parseConfig('test', {
       server: { host: '127.0.0.1', port: 0 },
+      admin: testAdminConfig(),
       store: { path: join(tmp.path, 'cosell.db') },
       log: { level: 'silent' },
       sync: { reconcileIntervalSeconds: 3600 },
@@ -93,8 +95,8 @@ describe('two-way sync with Salesforce (sandboxes)', () => {
       body: JSON.stringify({ Amount: 81000 }),
     });
     const held = await waitFor('the held edit in the audit', async () => {
-      const { entries } = await json<{ entries: Array<{ field: string | null; outcome: string; newValue: unknown; message: string | null }> }>(
-        `${service.url}/api/audit?referralId=${referralId}`,
+      const { entries } = await adminJson<{ entries: Array<{ field: string | null; outcome: string; newValue: unknown; message: string | null }> }>(
+        `${service.adminUrl}/api/audit?referralId=${referralId}`,
       );
       return entries.find((e) => e.field === 'dealValue' && e.outcome === 'skipped');
     });
@@ -139,7 +141,7 @@ describe('two-way sync with Salesforce (sandboxes)', () => {
       .filter(([route]) => /^(PATCH|DELETE) \/services|^POST \/services\/data\/:version\/(sobjects|composite)/.test(route))
       .reduce((sum, [, n]) => sum + n, 0);
     expect(writes).toBe(1);
-    const status = await json<{ deadLetters: number }>(`${service.url}/api/status`);
+    const status = await adminJson<{ deadLetters: number }>(`${service.adminUrl}/api/status`);
     expect(status.deadLetters).toBe(0);
   });
 });

@@ -15,6 +15,7 @@ import {
   signedHeaders,
   type SigningIdentity,
 } from '../support/webhook-signer.ts';
+import { adminFetch, testAdminConfig } from '../support/admin.ts';
 
 interface EventsResponse {
   events: Array<{ id: number; eventName: string; resourceId: string | null; deliveries: number }>;
@@ -32,7 +33,7 @@ describe('POST /webhooks/partner-center', () => {
     fetch(`${service.url}/webhooks/partner-center`, { method: 'POST', body, headers });
   const storedCount = () => service.store.inbox.count();
   const rejections = async (): Promise<Record<string, number>> => {
-    const text = await (await fetch(`${service.url}/metrics`)).text();
+    const text = await (await adminFetch(`${service.adminUrl}/metrics`)).text();
     const out: Record<string, number> = {};
     for (const m of text.matchAll(/cosell_webhook_rejections_total\{source="partner-center",reason="([a-z_]+)"\} (\d+)/g)) {
       out[m[1] as string] = Number(m[2]);
@@ -49,6 +50,7 @@ describe('POST /webhooks/partner-center', () => {
     writeFileSync(anchorFile, trusted.ca.certificatePem);
     const config = parseConfig('test', {
       server: { host: '127.0.0.1', port: 0 },
+      admin: testAdminConfig(),
       store: { path: join(tmp.path, 'cosell.db') },
       log: { level: 'silent' },
       partnerCenter: ingestOnlyPartnerCenter({
@@ -76,7 +78,7 @@ describe('POST /webhooks/partner-center', () => {
       const res = await post(body, signedHeaders(body, trusted.leaf.privateKeyPem, certUrl));
       expect(res.status).toBe(200);
     }
-    const list = (await (await fetch(`${service.url}/api/events`)).json()) as EventsResponse;
+    const list = (await (await adminFetch(`${service.adminUrl}/api/events`)).json()) as EventsResponse;
     expect(list.events.map((e) => e.resourceId)).toEqual([
       '22222222-2222-2222-2222-222222222222',
       '11111111-1111-1111-1111-111111111111',
@@ -107,7 +109,7 @@ describe('POST /webhooks/partner-center', () => {
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
     expect(((await b.json()) as { duplicate: boolean }).duplicate).toBe(true);
-    const list = (await (await fetch(`${service.url}/api/events?resourceId=${id}`)).json()) as EventsResponse;
+    const list = (await (await adminFetch(`${service.adminUrl}/api/events?resourceId=${id}`)).json()) as EventsResponse;
     expect(list.events).toHaveLength(1);
     expect(list.events[0]?.deliveries).toBe(2);
   });
@@ -307,7 +309,7 @@ describe('POST /webhooks/partner-center', () => {
   it('exposes health and rejects bad admin queries with a reason', async () => {
     const health = await fetch(`${service.url}/healthz`);
     expect(health.status).toBe(200);
-    const bad = await fetch(`${service.url}/api/events?limit=100000`);
+    const bad = await adminFetch(`${service.adminUrl}/api/events?limit=100000`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/limit/);
   });

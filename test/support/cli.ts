@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
+// Sets COSELL_ADMIN_TOKEN for this test process, so `cosell start` children and operator commands share a token.
+import './admin.ts';
+
 const REPO = resolve(import.meta.dirname, '../..');
 
 export interface CliResult {

@@ -8,7 +8,8 @@ import { startPartnerCenterSandbox, type PartnerCenterSandbox, type PartnerCente
 import { startService, type RunningService } from '../../src/service.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Engine } from '../../src/sync/engine.ts';
-import { silentLogger } from '../../src/util/logger.ts';
+import { silentLogger, type Logger } from '../../src/util/logger.ts';
+import { adminFetch, testAdminConfig } from './admin.ts';
 import { freePort, spawnService, type ServiceProcess } from './service-process.ts';
 import { makeTempDir } from './tmp.ts';
 
@@ -16,7 +17,8 @@ import { makeTempDir } from './tmp.ts';
  * What every sync harness shares, whichever CRM it pairs with Partner Center: the Partner Center sandbox, a temporary
  * directory with the store, the service in-process (a RunningService whose engine a test may drive) or as a
  * `cosell start` child process (which a test may SIGKILL and restart on the same database and port), acting as
- * Microsoft and its sellers, and the service's admin API. The CRM side lives in the subclasses.
+ * Microsoft and its sellers, and the service's admin API (on its own listener, with the test process's admin token).
+ * The CRM side lives in the subclasses.
  */
 
 export type Row = Record<string, unknown>;
@@ -81,6 +83,8 @@ export interface ServiceHarnessOptions {
   pcDelivery?: PartnerCenterSandboxOptions['delivery'];
   /** `synchronous` of the SQLite store. Default `full`. */
   synchronous?: 'full' | 'normal';
+  /** In-process only: the service's logger (default silent), e.g. to read what it logs. */
+  logger?: Logger;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -97,7 +101,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 export async function json<T>(url: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(url, init);
+  return answer(await fetch(url, init), url, init);
+}
+
+/** Like json(), against the service's admin listener: with the admin token, state changes as JSON. */
+export async function adminJson<T>(url: string, init?: RequestInit): Promise<T> {
+  return answer(await adminFetch(url, init), url, init);
+}
+
+async function answer<T>(response: Response, url: string, init: RequestInit | undefined): Promise<T> {
   const text = await response.text();
   if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url} → ${response.status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
@@ -131,6 +143,8 @@ export interface HarnessGround {
   pc: PartnerCenterSandbox;
   dir: string;
   port: number;
+  /** The admin listener's port (fixed, so a restarted child answers at the same address). */
+  adminPort: number;
   /** Every section but the CRM's (and its mapping). */
   configInput: ConfigInput;
   dispose(): Promise<void>;
@@ -142,13 +156,16 @@ export async function prepareHarness(prefix: string, options: ServiceHarnessOpti
   const anchor = join(tmp.path, 'root.pem');
   writeFileSync(anchor, pc.rootCertificatePem);
   const port = await freePort();
+  const adminPort = await freePort();
   const pcHost = new URL(pc.url).host;
   return {
     pc,
     dir: tmp.path,
     port,
+    adminPort,
     configInput: {
       server: { host: '127.0.0.1', port },
+      admin: testAdminConfig(adminPort),
       store: { path: join(tmp.path, 'cosell.db'), synchronous: options.synchronous ?? 'full' },
       log: { level: options.mode === 'child' ? (options.logLevel ?? 'warn') : 'silent' },
       sync: { reconcileIntervalSeconds: 3600, ...options.sync },
@@ -172,6 +189,7 @@ export abstract class ServiceHarness {
   readonly pc: PartnerCenterSandbox;
   readonly dir: string;
   readonly port: number;
+  readonly adminPort: number;
 
   protected constructor(
     private readonly ground: HarnessGround,
@@ -182,6 +200,7 @@ export abstract class ServiceHarness {
     this.pc = ground.pc;
     this.dir = ground.dir;
     this.port = ground.port;
+    this.adminPort = ground.adminPort;
   }
 
   /** Closes the CRM sandbox. */
@@ -201,8 +220,14 @@ export abstract class ServiceHarness {
     await clients.webhooks.register({ webhookUrl: `${this.url}/webhooks/partner-center`, webhookEvents: [...REFERRAL_EVENT_NAMES] });
   }
 
+  /** The public listener (webhooks, /healthz). */
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The admin listener (API, dashboard, /metrics, /readyz). */
+  get adminUrl(): string {
+    return `http://127.0.0.1:${this.adminPort}`;
   }
 
   get mode(): 'in-process' | 'child' {
@@ -228,7 +253,7 @@ export abstract class ServiceHarness {
     if (this.mode === 'child') {
       this.process = await spawnService(this.dir, this.configInput, this.port);
     } else {
-      this.service = await startService(this.config, silentLogger(), { runEngine: this.options.runEngine ?? true });
+      this.service = await startService(this.config, this.options.logger ?? silentLogger(), { runEngine: this.options.runEngine ?? true });
     }
   }
 
@@ -309,7 +334,7 @@ export abstract class ServiceHarness {
   // ---- the service's admin API ----------------------------------------------------------------------------------
 
   api<T>(path: string, init?: RequestInit): Promise<T> {
-    return json<T>(`${this.url}${path}`, init);
+    return adminJson<T>(`${this.adminUrl}${path}`, init);
   }
 
   status(): Promise<ServiceStatus> {
@@ -337,7 +362,7 @@ export abstract class ServiceHarness {
 
   /** The service's Prometheus counter of outgoing API calls, summed per `api` and `status` label. */
   async apiCallsByStatus(): Promise<Record<string, number>> {
-    const text = await (await fetch(`${this.url}/metrics`)).text();
+    const text = await (await adminFetch(`${this.adminUrl}/metrics`)).text();
     const totals: Record<string, number> = {};
     for (const line of text.split('\n')) {
       const match = /^cosell_api_calls_total\{(.*)\} (\d+(?:\.\d+)?)$/.exec(line);

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { ConfigInput } from '../../src/config/schema.ts';
+import { testAdminConfig } from './admin.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -14,10 +15,13 @@ export interface ServiceProcess {
   stdout: () => string;
 }
 
-/** Runs `cosell start` as a real child process, so tests can SIGKILL it. Resolves once /healthz answers. */
+/**
+ * Runs `cosell start` as a real child process, so tests can SIGKILL it. Resolves once /healthz answers. A config
+ * without an `admin` section gets a loopback admin listener on a free port, with the test process's token.
+ */
 export async function spawnService(dir: string, config: ConfigInput, port: number): Promise<ServiceProcess> {
   const file = join(dir, 'cosell.yaml');
-  writeFileSync(file, stringify(config));
+  writeFileSync(file, stringify({ ...config, admin: config.admin ?? testAdminConfig(await freePort()) }));
   const child = spawn(process.execPath, [join(REPO, 'bin/cosell.js'), 'start', '--config', file], {
     cwd: dir,
     env: { ...process.env, CI: 'true' },

@@ -8,6 +8,8 @@ const eventsQuery = z
     before: z.coerce.number().int().positive().optional(),
     source: z.enum(['partner-center', 'dynamics', 'salesforce']).optional(),
     resourceId: z.string().min(1).max(200).optional(),
+    /** Raw webhook bodies hold customer data (deal names, values, notes, e-mails): sent only when asked for. */
+    include: z.literal('payload').optional(),
   })
   .strict();
 
@@ -19,7 +21,7 @@ function parsePayload(payload: string): unknown {
   }
 }
 
-/** The operator's view of what arrived: newest first, paged with `before=<id>`. */
+/** The operator's view of what arrived: newest first, paged with `before=<id>`; bodies with `include=payload`. */
 export function adminRoutes(app: FastifyInstance, store: Store): void {
   app.get('/api/events', async (request, reply) => {
     const query = eventsQuery.safeParse(request.query);
@@ -29,7 +31,7 @@ export function adminRoutes(app: FastifyInstance, store: Store): void {
         error: { code: 'invalid_query', message: `${issue?.path.join('.') || 'query'}: ${issue?.message ?? 'invalid'}` },
       });
     }
-    const { limit, before, source, resourceId } = query.data;
+    const { limit, before, source, resourceId, include } = query.data;
     const events = store.inbox.list({ limit, beforeId: before, source, resourceId });
     const last = events[events.length - 1];
     return {
@@ -40,9 +42,9 @@ export function adminRoutes(app: FastifyInstance, store: Store): void {
         resourceId: e.resourceId,
         receivedAt: e.receivedAt,
         deliveries: e.deliveries,
-        payload: parsePayload(e.payload),
+        ...(include === 'payload' ? { payload: parsePayload(e.payload) } : {}),
       })),
-      next: events.length === limit && last ? `/api/events?limit=${limit}&before=${last.id}` : null,
+      next: events.length === limit && last ? `/api/events?limit=${limit}&before=${last.id}${include ? `&include=${include}` : ''}` : null,
     };
   });
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
 /** A deliberately small page over the JSON admin API, which is the real interface; this is the at-a-glance view. */
-const PAGE = `<!doctype html>
+export const DASHBOARD_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cosell-sync</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -14,7 +14,7 @@ const PAGE = `<!doctype html>
 <body><h1>cosell-sync</h1>
 <p class="muted">Refreshes every 2 s. JSON: <a href="/api/status">/api/status</a> · <a href="/api/events">/api/events</a> ·
 <a href="/api/audit">/api/audit</a> · <a href="/api/conflicts">/api/conflicts</a> · <a href="/api/dead-letters">/api/dead-letters</a> ·
-<a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></p>
+<a href="/metrics">/metrics</a> · <a href="/readyz">/readyz</a> · <button id="logout">log out</button></p>
 <div class="tiles" id="tiles"></div>
 <h2>Dead letters</h2>
 <p class="muted">Syncs that failed for good. Fix the cause (the record, the mapping, a permission), then replay.</p>
@@ -45,16 +45,23 @@ function replayButton(id) {
   button.textContent = 'replay';
   button.onclick = async () => {
     button.disabled = true;
-    const response = await fetch('/api/dead-letters/' + id + '/replay', { method: 'POST' });
+    // State changes are JSON only: the admin listener refuses anything a cross-site form could send.
+    const response = await fetch('/api/dead-letters/' + id + '/replay', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     button.textContent = response.ok ? 'queued' : 'failed (' + response.status + ')';
     refresh();
   };
   return button;
 }
+document.getElementById('logout').addEventListener('click', async () => {
+  await fetch('/logout', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  location.assign('/');
+});
+// A session that expired (or a service restart) answers 401: reloading shows the login form.
+const get = (u) => fetch(u).then((r) => { if (r.status === 401) { location.reload(); throw new Error('logged out'); } return r.json(); });
 const show = (v) => (v === undefined ? '' : JSON.stringify(v));
 async function refresh() {
   const [status, audit, events, dead, conflicts] = await Promise.all(
-    ['/api/status', '/api/audit?limit=50', '/api/events?limit=50', '/api/dead-letters?limit=50', '/api/conflicts'].map((u) => fetch(u).then((r) => r.json())),
+    ['/api/status', '/api/audit?limit=50', '/api/events?limit=50', '/api/dead-letters?limit=50', '/api/conflicts'].map(get),
   );
   const tiles = document.getElementById('tiles'); tiles.replaceChildren();
   for (const [label, value, bad] of [['connections', status.connections.join(', ') || 'none'], ['queue', status.queueDepth], ['dead letters', status.deadLetters, status.deadLetters > 0], ['held conflicts', status.heldConflicts, status.heldConflicts > 0], ['last sync', status.lastSync || 'never']]) {
@@ -70,5 +77,5 @@ refresh(); setInterval(refresh, 2000);
 </script></body></html>`;
 
 export function dashboardRoute(app: FastifyInstance): void {
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(DASHBOARD_PAGE));
 }
