@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** `npm run test:dist`: the production-install check, kept out of `npm test` because its `npm ci` takes minutes. */
+/** `npm run test:dist`: the production-install check, run last by `npm test` (its `npm ci --omit=dev` takes minutes). */
 export default defineConfig({
   test: {
     include: ['test/dist/**/*.dist.ts'],

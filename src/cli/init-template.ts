@@ -39,6 +39,14 @@ export function renderConfig(answers: InitAnswers, paths: { rootCertificate: str
     '  path: data/cosell.db',
     '  # retention: { inboxDays: 30, inboxMaxEvents: 1000000, auditDays: 365, resolvedDeadLetterDays: 90, intervalMinutes: 60 }',
     '',
+    'admin:',
+    '  # The admin API, the dashboard and /metrics: loopback or a private network only, never the internet.',
+    '  host: 127.0.0.1',
+    '  port: 4180',
+    ...(answers.sandbox
+      ? ['  # Trying the sandboxes on this machine: no token. Only allowed while admin.host is a loopback address.', '  auth: none']
+      : ['  # At least 32 characters (e.g. `openssl rand -base64 32`); `cosell status` and friends read the same reference.', '  token: env:COSELL_ADMIN_TOKEN']),
+    '',
     '# sync:',
     '#   reconcileIntervalSeconds: 60   # safety net for lost notifications',
     '',

@@ -212,6 +212,7 @@ export function registerInitCommand(program: Command): void {
 
 function secretVariables(crms: Crm[]): string[] {
   return [
+    'COSELL_ADMIN_TOKEN',
     'COSELL_PC_CLIENT_SECRET',
     'COSELL_PC_REFRESH_TOKEN',
     ...(crms.includes('dynamics') ? ['COSELL_DYNAMICS_CLIENT_SECRET'] : []),

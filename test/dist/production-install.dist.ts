@@ -13,7 +13,7 @@ import { makeTempDir } from '../support/tmp.ts';
  * packages), run with plain `node`, configured by the shipped example file pointed at the sandboxes (started here from
  * the development tree), and syncing a referral from Partner Center to Dynamics end to end.
  *
- * Run by `npm run test:dist` (from .ci/run), not by `npm test`: the install compiles better-sqlite3 and takes minutes.
+ * Run by `npm run test:dist`, the last step of `npm test` (a few minutes: the install compiles better-sqlite3).
  * COSELL_DIST_TEST_NODE_MODULES=/path/to/node_modules reuses an earlier production install while working on this file.
  */
 const REPO = resolve(import.meta.dirname, '../..');
@@ -65,6 +65,7 @@ describe('the production install (compiled code, npm ci --omit=dev) against the 
     dv = await startDataverseSandbox({ port: 0 });
     sf = await startSalesforceSandbox({ port: 0 });
     servicePort = await freePort();
+    const adminPort = await freePort();
     // The shipped example, pointed at this run's ports and folders: what a user does by hand.
     mkdirSync(join(tmp.path, 'data/sandbox'), { recursive: true });
     writeFileSync(join(tmp.path, 'data/sandbox/partner-center-root.pem'), pc.rootCertificatePem);
@@ -73,12 +74,13 @@ describe('the production install (compiled code, npm ci --omit=dev) against the 
     const config = example
       .replaceAll('127.0.0.1:4100', `127.0.0.1:${servicePort}`)
       .replace(/port: 4100\b/, `port: ${servicePort}`)
+      .replace(/port: 4180\b/, `port: ${adminPort}`)
       .replaceAll('127.0.0.1:4101', pcHost)
       .replaceAll('http://127.0.0.1:4102', dv.url)
       .replaceAll('http://127.0.0.1:4103', sf.url)
       .replaceAll('../data/', './data/')
       .concat('\nlog:\n  level: info\n');
-    expect(config).not.toMatch(/:410[0-3]\b/);
+    expect(config).not.toMatch(/:410[0-3]\b|port: 4180\b/);
     configFile = join(tmp.path, 'cosell.yaml');
     writeFileSync(configFile, config);
   }, 20 * 60_000);

@@ -6,6 +6,9 @@ import { waitFor, type Row } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
+/** Each case launches the CLI about ten times; through tsx that is 2–3 s a launch on a busy 2-core machine. */
+const CLI_CASE_TIMEOUT_MS = 90_000;
+
 /*
  * The operator's view through the real `cosell` binary against a running service: dead letters listed and replayed
  * once the cause is fixed, held conflicts listed with both values. The engine is driven by the test so that both
@@ -74,7 +77,7 @@ describe('cosell dead-letters and cosell conflicts', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`no open dead letter ${deadLetter?.id}`);
     expect((await cli('dead-letters', 'replay', 'abc')).code).toBe(2);
-  });
+  }, CLI_CASE_TIMEOUT_MS);
 
   it('lists a held conflict with the base and both values until the sides agree', async () => {
     expect((await cli('conflicts')).stdout).toContain('No held conflicts.');
@@ -96,5 +99,5 @@ describe('cosell dead-letters and cosell conflicts', () => {
     await h.runWorkerUntilIdle();
     expect(detailsOf(await h.referral(referralId)).notes).toBe('Seller: signed today');
     await waitFor('the conflict to be released', async () => (await cli('conflicts')).stdout.includes('No held conflicts.'));
-  });
+  }, CLI_CASE_TIMEOUT_MS);
 });

@@ -8,6 +8,7 @@ import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbo
 import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { testAdminConfig } from '../support/admin.ts';
 
 /*
  * POST /webhooks/salesforce as an attacker sees it: the path and the org id are public, the body is anything. Every
@@ -61,6 +62,7 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
     const secretFile = join(tmp.path, 'outbound.secret');
     writeFileSync(secretFile, `${SECRET}\n`);
     const config = parseConfig('test', {
+      admin: testAdminConfig(),
       server: { host: '127.0.0.1', port: 0 },
       store: { path: join(tmp.path, 'cosell.db') },
       log: { level: 'silent' },

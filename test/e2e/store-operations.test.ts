@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/util/logger.ts';
 import { runCli } from '../support/cli.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { testAdminConfig } from '../support/admin.ts';
 
 interface LinkRow {
   connection: string;
@@ -71,6 +72,7 @@ describe('store operations on a running service', () => {
 
   it('the service runs the retention schedule: the inbox stays bounded over 10,000 events', async () => {
     const config = parseConfig('retention test', {
+      admin: testAdminConfig(),
       server: { host: '127.0.0.1', port: 0 },
       log: { level: 'silent' },
       store: { path: join(tmp.path, 'retention.db'), synchronous: 'normal', retention: { inboxMaxEvents: 1000, intervalMinutes: 0.005 } },

@@ -8,6 +8,7 @@ import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { makeTempDir } from '../support/tmp.ts';
 import { CertificateHost, ingestOnlyPartnerCenter, makeIdentity, partnerCenterEvent, signedHeaders, type SigningIdentity } from '../support/webhook-signer.ts';
+import { testAdminConfig } from '../support/admin.ts';
 
 /*
  * The Partner Center route against what an attacker can send that a signature check alone does not stop: certificate
@@ -39,6 +40,7 @@ describe('Partner Center webhook route under attack', () => {
     const anchorFile = join(tmp.path, 'anchors.pem');
     writeFileSync(anchorFile, trusted.ca.certificatePem);
     const config = parseConfig('test', {
+      admin: testAdminConfig(),
       server: { host: '127.0.0.1', port: 0 },
       store: { path: join(tmp.path, 'cosell.db') },
       log: { level: 'silent' },
