@@ -212,10 +212,10 @@ export function registerInitCommand(program: Command): void {
 
 function secretVariables(crms: Crm[]): string[] {
   return [
-    'COSELL_ADMIN_TOKEN',
     'COSELL_PC_CLIENT_SECRET',
     'COSELL_PC_REFRESH_TOKEN',
     ...(crms.includes('dynamics') ? ['COSELL_DYNAMICS_CLIENT_SECRET'] : []),
     ...(crms.includes('salesforce') ? ['COSELL_SALESFORCE_CLIENT_SECRET'] : []),
+    'COSELL_ADMIN_TOKEN',
   ];
 }

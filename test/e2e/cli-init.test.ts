@@ -86,6 +86,8 @@ describe('cosell init', () => {
     expect(text).toContain('clientSecret: env:COSELL_SALESFORCE_CLIENT_SECRET');
     expect(text).not.toContain('dynamics:');
     expect(result.stdout).toContain('export COSELL_PC_CLIENT_SECRET=');
+    expect(result.stdout).toContain('COSELL_ADMIN_TOKEN=');
+    expect(text).toContain('token: env:COSELL_ADMIN_TOKEN');
     expect(result.stdout).toContain('cosell setup salesforce -c prod.yaml');
   }, 60_000);
 
