@@ -66,6 +66,8 @@ interface DeadLetterRow {
   error: string;
   failedAt: string;
   replayedAt: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
 }
 
 interface ConflictRow {
@@ -96,7 +98,7 @@ export function registerOperatorCommands(program: Command): void {
   );
 
   const deadLetters = withServiceOptions(
-    program.command('dead-letters').description('syncs that failed for good (validation, rejected data), newest first').option('--all', 'include replayed ones'),
+    program.command('dead-letters').description('syncs that failed for good (validation, rejected data), newest first; closed when the pair syncs again').option('--all', 'include resolved ones (by a later sync or a replay)'),
   ).action(async (options: ServiceOptions & { all?: boolean }) => {
     const { deadLetters: rows } = await callService<{ deadLetters: DeadLetterRow[] }>(options, 'GET', `/api/dead-letters?limit=200${options.all ? '&open=false' : ''}`);
     printResult(options.json === true, rows, () =>
@@ -106,7 +108,7 @@ export function registerOperatorCommands(program: Command): void {
             ...rows.map(
               (d) =>
                 `#${d.id}  ${d.failedAt}  ${d.connection}  ${d.referralId ? `referral ${d.referralId}` : `${d.crmEntity ?? '?'} ${d.crmId ?? '?'}`}  ` +
-                `after ${d.attempts} attempt(s)${d.replayedAt ? `  (replayed ${d.replayedAt})` : ''}\n    ${d.error}`,
+                `after ${d.attempts} attempt(s)${d.resolvedAt ? `  (${d.resolvedBy === 'replay' ? 'replayed' : 'resolved by sync'} ${d.resolvedAt})` : ''}\n    ${d.error}`,
             ),
             '',
             'Fix the cause (the record, the mapping or a permission), then: cosell dead-letters replay <id>',

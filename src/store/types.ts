@@ -94,7 +94,10 @@ export interface JobQueue {
   enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void>;
   /** Leases up to `limit` due jobs; a lease that expires (crashed worker) makes the job claimable again. */
   claim(limit: number, leaseMs: number, now?: number): Job[];
-  /** Done: removed, unless it was enqueued again while running, in which case it runs again at once. */
+  /**
+   * Done: removed, unless it was enqueued again while running, in which case it runs again at once. The pair synced,
+   * so its open dead letters are resolved (unless the sync left the pair in error).
+   */
   complete(job: Job): void;
   retry(job: Job, error: string, delayMs: number, now?: number): void;
   /** Moves the job to dead letters (one transaction). */
@@ -162,7 +165,13 @@ export interface DeadLetter {
   error: string;
   failedAt: string;
   replayedAt: string | null;
+  /** When it stopped being open: the pair synced afterwards, or an operator replayed it. Null while open. */
+  resolvedAt: string | null;
+  resolvedBy: DeadLetterResolution | null;
 }
+
+/** How a dead letter was closed: a later successful sync of its pair, or an operator's replay. */
+export type DeadLetterResolution = 'sync' | 'replay';
 
 /**
  * What a sync is about to write, durable before the first write request. A crash after a write landed but before its
@@ -204,8 +213,9 @@ export interface SyncState {
   appendAudit(entries: readonly AuditEntry[]): void;
   audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
   conflicts(connection?: string): HeldConflict[];
+  /** Unresolved ones only when `open`; otherwise the history too. Newest first. */
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[];
-  /** Re-enqueues a dead letter as a manual job and marks it replayed. */
+  /** Re-enqueues an open dead letter as a manual job and closes it as resolved by replay (a new failure is a new one). */
   replayDeadLetter(id: number): boolean;
   getWatermark(source: string): string | null;
   /** Every resume point (reconcile cursors, change-stream replay ids), for operators. */

@@ -106,6 +106,11 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (connection, referral_id, crm_entity)
    );
    ALTER TABLE jobs ADD COLUMN microsoft_side INTEGER NOT NULL DEFAULT 1;`,
+  // A dead letter closes when its pair later syncs, or when an operator replays it; closed ones stay as history.
+  `ALTER TABLE dead_letters ADD COLUMN resolved_at TEXT;
+   ALTER TABLE dead_letters ADD COLUMN resolved_by TEXT;
+   UPDATE dead_letters SET resolved_at = replayed_at, resolved_by = 'replay' WHERE replayed_at IS NOT NULL;
+   CREATE INDEX dead_letters_unresolved ON dead_letters (connection, resolved_at);`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

@@ -5,6 +5,7 @@ import type {
   CanonicalRecord,
   CanonicalValue,
   DeadLetter,
+  DeadLetterResolution,
   HeldConflict,
   Link,
   SyncCommit,
@@ -208,7 +209,7 @@ export class SqliteSyncState implements SyncState {
 
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[] {
     const rows = this.db
-      .prepare(`SELECT * FROM dead_letters ${query.open ? 'WHERE replayed_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
+      .prepare(`SELECT * FROM dead_letters ${query.open ? 'WHERE resolved_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
       .all(query.limit) as Array<{
       id: number;
       job_key: string;
@@ -221,6 +222,8 @@ export class SqliteSyncState implements SyncState {
       error: string;
       failed_at: string;
       replayed_at: string | null;
+      resolved_at: string | null;
+      resolved_by: DeadLetterResolution | null;
     }>;
     return rows.map((r) => ({
       id: r.id,
@@ -234,12 +237,14 @@ export class SqliteSyncState implements SyncState {
       error: r.error,
       failedAt: r.failed_at,
       replayedAt: r.replayed_at,
+      resolvedAt: r.resolved_at,
+      resolvedBy: r.resolved_by,
     }));
   }
 
   replayDeadLetter(id: number): boolean {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM dead_letters WHERE id = ? AND replayed_at IS NULL').get(id) as
+      const row = this.db.prepare('SELECT * FROM dead_letters WHERE id = ? AND resolved_at IS NULL').get(id) as
         | { connection: string; referral_id: string | null; crm_entity: string | null; crm_id: string | null }
         | undefined;
       if (!row) return false;
@@ -251,7 +256,8 @@ export class SqliteSyncState implements SyncState {
           crm: row.crm_entity && row.crm_id ? { entity: row.crm_entity, id: row.crm_id } : undefined,
         },
       ]);
-      this.db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+      const now = new Date().toISOString();
+      this.db.prepare(`UPDATE dead_letters SET replayed_at = ?, resolved_at = ?, resolved_by = 'replay' WHERE id = ?`).run(now, now, id);
       return true;
     })();
   }
