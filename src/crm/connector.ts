@@ -206,5 +206,12 @@ export interface CrmConnector {
    */
   isOwnWrite?(actor: WriteActor): Promise<boolean>;
 
+  /**
+   * What the record holds of `value` once written to `column`, read back through `read` (a name cut to fit the column
+   * next to the ✔/✖ mark). Lets the engine tell a value the CRM had to shorten from a seller's edit, so the cut never
+   * flows back to the other side. Absent: the CRM holds what it was given.
+   */
+  heldValue?(entity: CrmEntityName, column: string, value: unknown): unknown;
+
   close?(): Promise<void>;
 }

@@ -64,6 +64,38 @@ function isPreconditionFailure(error: unknown): boolean {
   return error instanceof CrmPreconditionFailedError || (error instanceof PartnerCenterApiError && error.status === 412);
 }
 
+/**
+ * The CRM record's values as canonical ones, where a value the CRM had to shorten (a long name cut to fit next to the
+ * ✔ mark) reads as the full value it was cut from: the cut is the CRM's limit, not a seller's edit, and must never flow
+ * back over Partner Center (and from there over another CRM). `references` are the values it may have been cut from:
+ * Partner Center's now and the base.
+ */
+function crmCanonical(
+  connector: CrmConnector,
+  mapping: EntityMapping,
+  record: CrmRecord,
+  references: ReadonlyArray<CanonicalRecord | undefined>,
+): CanonicalRecord {
+  const crm = mapping.crmToCanonical(record.values);
+  const held = connector.heldValue?.bind(connector);
+  if (!held) return crm;
+  for (const { key } of mapping.fields) {
+    const have = crm[key];
+    if (typeof have !== 'string') continue;
+    for (const reference of references) {
+      const full = reference?.[key];
+      if (typeof full !== 'string' || full === have || !full.startsWith(have)) continue;
+      const written = mapping.canonicalToCrm({ [key]: full });
+      const stored = Object.fromEntries(Object.entries(written).map(([column, value]) => [column, held(record.ref.entity, column, value)]));
+      if (canonicalEquals(mapping.crmToCanonical(stored)[key] ?? null, have)) {
+        crm[key] = full;
+        break;
+      }
+    }
+  }
+  return crm;
+}
+
 function customerFromReferral(referral: Referral): CustomerProfile {
   const profile = referral.customerProfile;
   const address = profile?.address;
@@ -431,7 +463,7 @@ export class PairSync {
     const { store } = this.deps;
     const name = connection.connector.name;
     const referralId = referral.id as string;
-    const crm = mapping.crmToCanonical(record.values);
+    const crm = crmCanonical(connection.connector, mapping, record, [pc]);
     const base: CanonicalRecord = {};
     for (const { key } of mapping.fields) {
       const [pcValue, crmValue] = [pc[key], crm[key]];
@@ -495,7 +527,7 @@ export class PairSync {
     // A linked pair's Microsoft-side fields keep their base unless the notification could concern Microsoft's referral.
     const microsoft = link && !job.microsoftSide ? undefined : await this.microsoftSide(referral, mapping);
     const pc = mapping.referralToCanonical(referral, microsoft);
-    const crm = mapping.crmToCanonical(record.values);
+    const crm = crmCanonical(connector, mapping, record, [pc, link?.base]);
     // The link fields are ours: they always follow the pair, whatever the merge would say.
     pc[WELL_KNOWN.referralId] = referralId;
     const base = baseAfterUnfinishedSync(link?.base, store.sync.getIntent(connector.name, referralId, record.ref.entity), { pc, crm });
