@@ -82,6 +82,8 @@ export interface ChangeSink {
 
 export interface SyncStatusUpdate {
   ok: boolean;
+  /** Not ok because a field is held by a `manual` conflict (Sync Status "Conflict", ✖) rather than a failure. */
+  conflict?: boolean;
   /** Newest first; the connector keeps what fits in its audit column. */
   auditLines: string[];
 }

@@ -144,6 +144,8 @@ export interface AuditRecord extends AuditEntry {
 }
 
 export interface HeldConflict {
+  /** Stable while the conflict is held (the row's id); what `cosell conflicts resolve <id>` names. */
+  id: number;
   connection: string;
   referralId: string;
   field: string;
@@ -151,6 +153,16 @@ export interface HeldConflict {
   pc: CanonicalValue | undefined;
   crm: CanonicalValue | undefined;
   detectedAt: string;
+  /** An operator's choice not applied yet: the next sync of the pair writes it to both sides and releases the hold. */
+  resolution?: ConflictResolution | undefined;
+}
+
+/** Which value an operator chose for a held conflict. */
+export type ConflictSource = 'partner-center' | 'crm' | 'value';
+
+export interface ConflictResolution {
+  take: ConflictSource;
+  value: CanonicalValue;
 }
 
 export interface DeadLetter {
@@ -197,7 +209,7 @@ export interface SyncCommit {
   /** Upserted by referral: a lead promoted to an opportunity moves the link to the new record. */
   link: Omit<Link, 'createdAt' | 'updatedAt'>;
   audit: AuditEntry[];
-  holdConflicts: Array<Omit<HeldConflict, 'detectedAt' | 'connection' | 'referralId'>>;
+  holdConflicts: Array<Omit<HeldConflict, 'id' | 'detectedAt' | 'connection' | 'referralId' | 'resolution'>>;
   /** Fields whose held conflict no longer applies. */
   releaseConflicts: string[];
 }
@@ -213,6 +225,12 @@ export interface SyncState {
   appendAudit(entries: readonly AuditEntry[]): void;
   audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
   conflicts(connection?: string): HeldConflict[];
+  conflict(id: number): HeldConflict | null;
+  /**
+   * Records an operator's choice for a held conflict and queues a manual sync of its pair, in one transaction; that
+   * sync writes the value to both sides and releases the hold. False when no conflict has this id.
+   */
+  resolveConflict(id: number, resolution: ConflictResolution): boolean;
   /** Unresolved ones only when `open`; otherwise the history too. Newest first. */
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[];
   /** Re-enqueues an open dead letter as a manual job and closes it as resolved by replay (a new failure is a new one). */

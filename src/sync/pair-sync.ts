@@ -9,7 +9,7 @@ import {
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import { canTransition, isTerminal, type Referral } from '../partner-center/model.ts';
 import { ReferralNotFoundError, type ReferralsClient } from '../partner-center/referrals-client.ts';
-import type { AuditEntry, CanonicalRecord, CanonicalValue, Job, Link, Store } from '../store/types.ts';
+import type { AuditEntry, CanonicalRecord, CanonicalValue, HeldConflict, Job, Link, Store } from '../store/types.ts';
 import { KeyedLock } from '../util/keyed-lock.ts';
 import type { Logger } from '../util/logger.ts';
 import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
@@ -278,6 +278,8 @@ export class PairSync {
       !(job.microsoftSide && linkedMapping?.readsMicrosoftReferral) &&
       link.syncState === 'ok' &&
       !this.deps.store.sync.getIntent(link.connection, link.referralId, link.crmEntity) &&
+      // An operator's resolution of a held conflict waits to be written even though neither record changed.
+      !this.deps.store.sync.conflicts(link.connection).some((c) => c.referralId === link.referralId && c.resolution) &&
       link.pcEtag !== null &&
       link.pcEtag === current.eTag &&
       link.crmVersion !== null &&
@@ -540,6 +542,8 @@ export class PairSync {
       crmChangedAt: record.modifiedAt,
       origin,
     });
+    const heldBefore = store.sync.conflicts(connector.name).filter((c) => c.referralId === referralId);
+    const resolved = this.applyResolutions(result, heldBefore, pc, crm);
 
     const toPc: CanonicalRecord = { ...result.toPc };
     const nextBase: CanonicalRecord = { ...result.nextBase };
@@ -577,14 +581,40 @@ export class PairSync {
     let crmVersion = record.version;
     const hadError = link?.syncState === 'error';
     const crmChanges = mapping.canonicalToCrm(result.toCrm);
+    const resolvedNote = (key: string) => (resolved.has(key) ? `conflict resolved by an operator: ${resolved.get(key)}` : null);
     const fieldAudit = [
-      ...Object.entries(result.toCrm).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-crm', key, crm[key], value, 'written', null)),
-      ...Object.entries(toPc).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], value, 'written', null)),
+      ...Object.entries(result.toCrm).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-crm', key, crm[key], value, 'written', resolvedNote(key))),
+      ...Object.entries(toPc).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], value, 'written', resolvedNote(key))),
     ];
-    if (!isEmpty(result.toCrm) || hadError) {
+    // A hold is audited (and shown on the record) once, when it starts or its values change, not on every pass.
+    const newHolds = result.conflicts.filter(
+      (c) => c.resolution === 'held' && !heldBefore.some((h) => h.field === c.key && canonicalEquals(h.pc ?? null, c.pc) && canonicalEquals(h.crm ?? null, c.crm)),
+    );
+    const released = heldBefore.filter((h) => !result.held.includes(h.field));
+    const conflictAudit = result.conflicts
+      .filter((c) => c.resolution !== 'held' || newHolds.includes(c))
+      .map((c) =>
+        this.fieldAudit(
+          job,
+          connection,
+          referralId,
+          record.ref,
+          c.resolution === 'pc' ? 'to-crm' : c.resolution === 'crm' ? 'to-pc' : 'none',
+          c.key,
+          c.resolution === 'crm' ? c.pc : c.crm,
+          c.resolution === 'crm' ? c.crm : c.pc,
+          c.resolution === 'held' ? 'held' : 'conflict',
+          c.resolution === 'held'
+            ? `both sides changed: Partner Center ${JSON.stringify(c.pc)}, CRM ${JSON.stringify(c.crm)} (was ${JSON.stringify(c.base)}); held until resolved (cosell conflicts resolve)`
+            : `both sides changed (base ${JSON.stringify(c.base)}, Partner Center ${JSON.stringify(c.pc)}, CRM ${JSON.stringify(c.crm)}); policy ${c.policy}`,
+        ),
+      );
+    // The record says Conflict (✖) while a field is held, and Synced again once the last hold is released.
+    const status = { ok: result.held.length === 0, ...(result.held.length > 0 ? { conflict: true } : {}) };
+    if (!isEmpty(result.toCrm) || hadError || newHolds.length > 0 || released.length > 0) {
       const history = store.sync.audit({ connection: connector.name, referralId, limit: AUDIT_COLUMN_ENTRIES });
-      const lines = auditLines([...audit, ...fieldAudit], history);
-      crmVersion = (await connector.update(record.ref, crmChanges, record.version, { ok: true, auditLines: lines })).version;
+      const lines = auditLines([...audit, ...fieldAudit, ...conflictAudit], history);
+      crmVersion = (await connector.update(record.ref, crmChanges, record.version, { ...status, auditLines: lines })).version;
     }
     let pcEtag: string | null = eTag ?? null;
     const pcChanges = mapping.canonicalToReferralChanges(toPc, referral);
@@ -597,21 +627,6 @@ export class PairSync {
       pcEtag = ('eTag' in written && typeof written.eTag === 'string' ? written.eTag : null) ?? null;
     }
 
-    const conflictAudit = result.conflicts.map((c) =>
-      this.fieldAudit(
-        job,
-        connection,
-        referralId,
-        record.ref,
-        c.resolution === 'pc' ? 'to-crm' : c.resolution === 'crm' ? 'to-pc' : 'none',
-        c.key,
-        c.resolution === 'crm' ? c.pc : c.crm,
-        c.resolution === 'crm' ? c.crm : c.pc,
-        c.resolution === 'held' ? 'held' : 'conflict',
-        `both sides changed (base ${JSON.stringify(c.base)}, Partner Center ${JSON.stringify(c.pc)}, CRM ${JSON.stringify(c.crm)}); policy ${c.policy}`,
-      ),
-    );
-    const previouslyHeld = store.sync.conflicts(connector.name).filter((c) => c.referralId === referralId).map((c) => c.field);
     store.sync.commit({
       link: {
         connection: connector.name,
@@ -634,8 +649,31 @@ export class PairSync {
       holdConflicts: result.conflicts
         .filter((c) => c.resolution === 'held')
         .map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
-      releaseConflicts: previouslyHeld.filter((field) => !result.held.includes(field)),
+      releaseConflicts: released.map((h) => h.field),
     });
+  }
+
+  /**
+   * An operator's choice for a held field (cosell conflicts resolve) overrides the merge: the value goes to whichever
+   * side does not hold it yet, becomes the base, and the hold is released by this sync's commit. Returns, per field,
+   * how it was chosen (for the audit).
+   */
+  private applyResolutions(result: MergeResult, held: readonly HeldConflict[], pc: CanonicalRecord, crm: CanonicalRecord): Map<string, string> {
+    const resolved = new Map<string, string>();
+    for (const conflict of held) {
+      if (!conflict.resolution) continue;
+      const key = conflict.field;
+      const { value, take } = conflict.resolution;
+      result.held = result.held.filter((k) => k !== key);
+      result.conflicts = result.conflicts.filter((c) => c.key !== key);
+      delete result.toCrm[key];
+      delete result.toPc[key];
+      if (!canonicalEquals(crm[key] ?? null, value)) result.toCrm[key] = value;
+      if (!canonicalEquals(pc[key] ?? null, value)) result.toPc[key] = value;
+      result.nextBase[key] = value;
+      resolved.set(key, take === 'partner-center' ? "took Partner Center's value" : take === 'crm' ? "took the CRM's value" : 'took the value given');
+    }
+    return resolved;
   }
 
   private recordFailure(link: Link, job: Job, message: string): void {

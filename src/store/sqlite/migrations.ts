@@ -111,6 +111,9 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE dead_letters ADD COLUMN resolved_by TEXT;
    UPDATE dead_letters SET resolved_at = replayed_at, resolved_by = 'replay' WHERE replayed_at IS NOT NULL;
    CREATE INDEX dead_letters_unresolved ON dead_letters (connection, resolved_at);`,
+  // An operator's choice for a held conflict, applied (to both sides) by the pair's next sync, which releases the hold.
+  `ALTER TABLE conflicts ADD COLUMN resolution TEXT;
+   ALTER TABLE conflicts ADD COLUMN resolution_source TEXT;`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

@@ -4,6 +4,8 @@ import type {
   AuditRecord,
   CanonicalRecord,
   CanonicalValue,
+  ConflictResolution,
+  ConflictSource,
   DeadLetter,
   DeadLetterResolution,
   HeldConflict,
@@ -185,26 +187,25 @@ export class SqliteSyncState implements SyncState {
   conflicts(connection?: string): HeldConflict[] {
     const rows = (
       connection === undefined
-        ? this.db.prepare('SELECT * FROM conflicts ORDER BY detected_at').all()
-        : this.db.prepare('SELECT * FROM conflicts WHERE connection = ? ORDER BY detected_at').all(connection)
-    ) as Array<{
-      connection: string;
-      referral_id: string;
-      field: string;
-      base_value: string | null;
-      pc_value: string | null;
-      crm_value: string | null;
-      detected_at: string;
-    }>;
-    return rows.map((r) => ({
-      connection: r.connection,
-      referralId: r.referral_id,
-      field: r.field,
-      base: decode(r.base_value),
-      pc: decode(r.pc_value),
-      crm: decode(r.crm_value),
-      detectedAt: r.detected_at,
-    }));
+        ? this.db.prepare('SELECT rowid AS id, * FROM conflicts ORDER BY detected_at').all()
+        : this.db.prepare('SELECT rowid AS id, * FROM conflicts WHERE connection = ? ORDER BY detected_at').all(connection)
+    ) as ConflictRow[];
+    return rows.map(toConflict);
+  }
+
+  conflict(id: number): HeldConflict | null {
+    const row = this.db.prepare('SELECT rowid AS id, * FROM conflicts WHERE rowid = ?').get(id) as ConflictRow | undefined;
+    return row ? toConflict(row) : null;
+  }
+
+  resolveConflict(id: number, resolution: ConflictResolution): boolean {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT connection, referral_id FROM conflicts WHERE rowid = ?').get(id) as { connection: string; referral_id: string } | undefined;
+      if (!row) return false;
+      this.db.prepare('UPDATE conflicts SET resolution = ?, resolution_source = ? WHERE rowid = ?').run(JSON.stringify(resolution.value), resolution.take, id);
+      this.jobs.enqueueInTransaction([{ connection: row.connection, cause: 'manual', referralId: row.referral_id, microsoftSide: false }]);
+      return true;
+    })();
   }
 
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[] {
@@ -280,6 +281,33 @@ export class SqliteSyncState implements SyncState {
       )
       .run(source, value, new Date().toISOString());
   }
+}
+
+interface ConflictRow {
+  id: number;
+  connection: string;
+  referral_id: string;
+  field: string;
+  base_value: string | null;
+  pc_value: string | null;
+  crm_value: string | null;
+  detected_at: string;
+  resolution: string | null;
+  resolution_source: ConflictSource | null;
+}
+
+function toConflict(r: ConflictRow): HeldConflict {
+  return {
+    id: r.id,
+    connection: r.connection,
+    referralId: r.referral_id,
+    field: r.field,
+    base: decode(r.base_value),
+    pc: decode(r.pc_value),
+    crm: decode(r.crm_value),
+    detectedAt: r.detected_at,
+    ...(r.resolution !== null && r.resolution_source !== null ? { resolution: { take: r.resolution_source, value: JSON.parse(r.resolution) as CanonicalValue } } : {}),
+  };
 }
 
 function toLink(row: LinkRow): Link {
