@@ -51,11 +51,11 @@ describe('held conflicts: audited once, visible on the record, resolvable', () =
     const { referralId, opportunityId } = await heldPair('Held deal', 'Microsoft: wait for the budget', 'Seller: signed today');
     const heldRows = async () => (await h.audit({ referralId })).filter((e) => e.outcome === 'held');
     expect(await heldRows()).toHaveLength(1);
-    const lastSync = (await h.status()).lastSync;
+    const lastSync = (await h.api<{ lastSync: string | null }>('/api/status')).lastSync;
 
     for (let pass = 0; pass < 3; pass++) await syncAgain(referralId);
     expect(await heldRows()).toHaveLength(1);
-    expect((await h.status()).lastSync).toBe(lastSync);
+    expect((await h.api<{ lastSync: string | null }>('/api/status')).lastSync).toBe(lastSync);
 
     const opportunity = await h.opportunity(opportunityId);
     expect(opportunity?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.conflict);
