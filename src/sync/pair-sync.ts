@@ -15,6 +15,7 @@ import type { Logger } from '../util/logger.ts';
 import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
 import { canonicalEquals } from './mapping/canonical.ts';
+import { isMicrosoftReferral, PartnerOrganization } from './engagement-sides.ts';
 import { draftReferral } from './referral-body.ts';
 import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
 import type { JobHandler } from './worker.ts';
@@ -52,6 +53,8 @@ export interface PairSyncDeps {
   logger: Logger;
   /** Re-plans after a 412 on either side before giving the job back to the worker's backoff. */
   maxReplans?: number;
+  /** The partner's own organization (default: learned through `referrals`, kept in the store). */
+  organization?: PartnerOrganization;
 }
 
 const isEmpty = (record: CanonicalRecord): boolean => Object.keys(record).length === 0;
@@ -129,8 +132,11 @@ export class PairSync {
    */
   private readonly customerLock = new KeyedLock();
 
+  private readonly organization: PartnerOrganization;
+
   constructor(private readonly deps: PairSyncDeps) {
     this.maxReplans = deps.maxReplans ?? 3;
+    this.organization = deps.organization ?? new PartnerOrganization(deps.referrals, deps.store.sync);
   }
 
   readonly handler: JobHandler = async (job) => {
@@ -269,6 +275,12 @@ export class PairSync {
     }
     const current: { referral: Referral; eTag: string | undefined } = { referral: read.referral, eTag: read.eTag };
     const { referral } = current;
+    // A notification may name Microsoft's referral (or another partner's) in the engagement rather than the partner's:
+    // that referral is never linked nor written; the partner's own referral of the engagement is synced instead.
+    if (!link && !(await this.organization.isOwn(referral))) {
+      await this.redirectToPartnersReferral(referral, job, connection);
+      return;
+    }
     // Neither side changed since our last commit (typically the echo of our own write): the merge would find nothing.
     // A write intent left behind means the last sync never committed: always merge then. Microsoft's referral may have
     // changed without either record changing (related-referral-*): then it has to be read.
@@ -435,6 +447,7 @@ export class PairSync {
       return;
     }
     const created = await this.deps.referrals.create(draft.body);
+    this.organization.learn(created.organizationId);
     const audit = [
       this.auditEntry(job, connection, created.id as string, ref, { direction: 'to-pc', outcome: 'created', message: 'referral created from CRM record' }),
     ];
@@ -490,9 +503,33 @@ export class PairSync {
   private async microsoftSide(referral: Referral, mapping: EntityMapping): Promise<Referral | null | undefined> {
     if (!mapping.readsMicrosoftReferral) return undefined;
     if (referral.type !== 'Shared' || typeof referral.engagementId !== 'string') return null;
-    const escaped = referral.engagementId.replaceAll("'", "''");
-    const page = await this.deps.referrals.listPage({ filter: `engagementId eq '${escaped}'` });
-    return page.referrals.find((r) => r.id !== referral.id && r.organizationId !== referral.organizationId) ?? null;
+    const engaged = await this.engagement(referral.engagementId);
+    // Microsoft's by what identifies Microsoft; another partner's referral (partner-to-partner) is never "Microsoft's side".
+    return engaged.find((r) => r.id !== referral.id && isMicrosoftReferral(r)) ?? null;
+  }
+
+  private async engagement(engagementId: string): Promise<Referral[]> {
+    const escaped = engagementId.replaceAll("'", "''");
+    return (await this.deps.referrals.listPage({ filter: `engagementId eq '${escaped}'` })).referrals;
+  }
+
+  /**
+   * The job named a referral that is not the partner's (Microsoft's side, or another partner's in a partner-to-partner
+   * engagement): its change concerns the partner's referral of the same engagement, which is queued with Microsoft's
+   * side to be re-read (a job of its own, so that pair is still synced one at a time). Nothing is written here.
+   */
+  private async redirectToPartnersReferral(foreign: Referral, job: Job, connection: ConnectionSetup): Promise<void> {
+    const engagementId = foreign.engagementId;
+    const partners: Referral[] = [];
+    if (typeof engagementId === 'string' && engagementId !== '') {
+      for (const r of await this.engagement(engagementId)) if (r.id !== foreign.id && typeof r.id === 'string' && (await this.organization.isOwn(r))) partners.push(r);
+    }
+    this.deps.logger.info(
+      { referralId: foreign.id, organizationId: foreign.organizationId, partnerReferrals: partners.map((r) => r.id) },
+      "notification named a referral that is not the partner's; syncing the partner's referral of the engagement instead",
+    );
+    if (partners.length === 0) return;
+    await this.deps.store.jobs.enqueue(partners.map((r) => ({ connection: connection.connector.name, cause: job.cause, referralId: r.id as string, microsoftSide: true })));
   }
 
   private outboundToPc(mapping: EntityMapping, crm: CanonicalRecord): CanonicalRecord {

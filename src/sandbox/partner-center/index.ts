@@ -76,6 +76,7 @@ export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOpt
     organization,
     store,
     service,
+    publisher,
     registration,
     queue,
     validationEvents: new ValidationEvents({ sender, queue }),
