@@ -222,6 +222,12 @@ export interface SyncState {
   /** Durable on return, all or none; replaces an earlier intent of the same pair and entity. */
   recordIntents(intents: readonly WriteIntent[]): void;
   getIntent(connection: string, referralId: string, crmEntity: string): WriteIntent | null;
+  /**
+   * The idempotency key of the referral create for a CRM record: the one recorded earlier if a create was already
+   * attempted (a crash between the POST and the link commit), else a new one, durable before this returns. The link
+   * commit of the record removes it.
+   */
+  createKey(connection: string, crmEntity: string, crmId: string): string;
   appendAudit(entries: readonly AuditEntry[]): void;
   audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
   conflicts(connection?: string): HeldConflict[];

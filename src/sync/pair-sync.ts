@@ -446,7 +446,11 @@ export class PairSync {
       this.deps.store.sync.appendAudit(failures);
       return;
     }
-    const created = await this.deps.referrals.create(draft.body);
+    // Announced with its idempotency key before the POST: a crash before the link commits repeats the create with the
+    // same MS-RequestId, which Partner Center answers with the referral the first attempt made. Finding it by "CRM ID"
+    // (above) is not enough: with several CRMs, another connection's record may be the one that field names.
+    const requestId = this.deps.store.sync.createKey(connector.name, ref.entity, ref.id);
+    const created = await this.deps.referrals.create(draft.body, { requestId });
     this.organization.learn(created.organizationId);
     const audit = [
       this.auditEntry(job, connection, created.id as string, ref, { direction: 'to-pc', outcome: 'created', message: 'referral created from CRM record' }),
@@ -655,8 +659,12 @@ export class PairSync {
     }
     let pcEtag: string | null = eTag ?? null;
     const pcChanges = mapping.canonicalToReferralChanges(toPc, referral);
-    // "CRM ID" on the referral, as Microsoft's connector fills it; also what finds the pair again after a crash.
-    if (connection.policy.ownsReferralCrmId && referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {
+    // "CRM ID" on the referral, as Microsoft's connector fills it; also what finds the pair again after a crash. With
+    // several CRMs it belongs to the CRM where the deal was born: a referral made from a CRM record carries that
+    // record's id from its create and no connection overwrites it; only a referral without one (Microsoft's, or made in
+    // Partner Center) gets the id of the designated connection's record.
+    const bornInACrm = referral.direction === 'Outgoing' && typeof referral.externalReferenceId === 'string' && referral.externalReferenceId !== '';
+    if (connection.policy.ownsReferralCrmId && !bornInACrm && referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {
       pcChanges.push({ path: ['externalReferenceId'], value: record.ref.id });
     }
     if (pcChanges.length > 0) {

@@ -18,6 +18,8 @@ export interface PartnerCenterContext {
   store: ReferralStore;
   service: ReferralService;
   publisher: ReferralEventPublisher;
+  /** Creates by their MS-RequestId (idempotency key): a repeated key answers with the first create's referral. */
+  createdByRequestId: Map<string, string>;
   registration: WebhookRegistrationState;
   queue: WebhookDeliveryQueue;
   validationEvents: ValidationEvents;

@@ -77,6 +77,7 @@ export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOpt
     store,
     service,
     publisher,
+    createdByRequestId: new Map(),
     registration,
     queue,
     validationEvents: new ValidationEvents({ sender, queue }),

@@ -114,6 +114,15 @@ const MIGRATIONS: readonly string[] = [
   // An operator's choice for a held conflict, applied (to both sides) by the pair's next sync, which releases the hold.
   `ALTER TABLE conflicts ADD COLUMN resolution TEXT;
    ALTER TABLE conflicts ADD COLUMN resolution_source TEXT;`,
+  // A referral create from a CRM record, announced with its idempotency key before the POST (see CreateIntent).
+  `CREATE TABLE create_intents (
+     connection TEXT NOT NULL,
+     crm_entity TEXT NOT NULL,
+     crm_id TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (connection, crm_entity, crm_id)
+   );`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { SqlDatabase } from './driver.ts';
 import type {
   AuditEntry,
@@ -116,6 +117,19 @@ export class SqliteSyncState implements SyncState {
     const release = this.db.prepare('DELETE FROM conflicts WHERE connection = ? AND referral_id = ? AND field = ?');
     for (const field of commit.releaseConflicts) release.run(l.connection, l.referralId, field);
     this.db.prepare('DELETE FROM write_intents WHERE connection = ? AND referral_id = ? AND crm_entity = ?').run(l.connection, l.referralId, l.crmEntity);
+    this.db.prepare('DELETE FROM create_intents WHERE connection = ? AND crm_entity = ? AND crm_id = ?').run(l.connection, l.crmEntity, l.crmId);
+  }
+
+  createKey(connection: string, crmEntity: string, crmId: string): string {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT request_id FROM create_intents WHERE connection = ? AND crm_entity = ? AND crm_id = ?').get(connection, crmEntity, crmId) as
+        | { request_id: string }
+        | undefined;
+      if (row) return row.request_id;
+      const key = randomUUID();
+      this.db.prepare('INSERT INTO create_intents (connection, crm_entity, crm_id, request_id, created_at) VALUES (?, ?, ?, ?, ?)').run(connection, crmEntity, crmId, key, new Date().toISOString());
+      return key;
+    })();
   }
 
   recordIntents(intents: readonly WriteIntent[]): void {
