@@ -212,6 +212,8 @@ export interface SyncCommit {
   holdConflicts: Array<Omit<HeldConflict, 'id' | 'detectedAt' | 'connection' | 'referralId' | 'resolution'>>;
   /** Fields whose held conflict no longer applies. */
   releaseConflicts: string[];
+  /** Values this sync wrote to Partner Center, with when the CRM edit they came from was made (see PcFieldWrite). */
+  pcFieldWrites?: Record<string, { value: CanonicalValue; changedAt: string }>;
 }
 
 export interface SyncState {
@@ -228,6 +230,12 @@ export interface SyncState {
    * commit of the record removes it.
    */
   createKey(connection: string, crmEntity: string, crmId: string): string;
+  /**
+   * What our syncs last wrote to the referral, per field, with the time of the CRM edit each value came from. Our own
+   * write refreshes the referral's updatedDateTime; it is not an edit, so newest-wins compares the edit's time instead
+   * while Partner Center still holds that value.
+   */
+  pcFieldWrites(referralId: string): Record<string, { value: CanonicalValue; changedAt: string }>;
   appendAudit(entries: readonly AuditEntry[]): void;
   audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
   conflicts(connection?: string): HeldConflict[];

@@ -53,5 +53,6 @@ export type Merge = (input: {
   crm: CanonicalRecord;
   pcChangedAt: string | undefined;
   crmChangedAt: string | undefined;
+  pcFieldChangedAt?: Readonly<Record<string, string>>;
   origin: 'pc' | 'crm';
 }) => MergeResult;

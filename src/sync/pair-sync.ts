@@ -574,11 +574,16 @@ export class PairSync {
     // The link fields are ours: they always follow the pair, whatever the merge would say.
     pc[WELL_KNOWN.referralId] = referralId;
     const base = baseAfterUnfinishedSync(link?.base, store.sync.getIntent(connector.name, referralId, record.ref.entity), { pc, crm });
+    // A value one of our syncs wrote to Partner Center (from this or another CRM) changed when that CRM edit was made,
+    // not when we wrote it: otherwise our own write would look like the newest edit and beat a later real one.
+    const pcFieldChangedAt: Record<string, string> = {};
+    for (const [key, w] of Object.entries(store.sync.pcFieldWrites(referralId))) if (pc[key] !== undefined && canonicalEquals(pc[key], w.value)) pcFieldChangedAt[key] = w.changedAt;
     const result: MergeResult = merge({
       fields: mapping.fields,
       base,
       pc,
       crm,
+      pcFieldChangedAt,
       pcChangedAt: typeof referral.updatedDateTime === 'string' ? referral.updatedDateTime : undefined,
       crmChangedAt: record.modifiedAt,
       origin,
@@ -695,6 +700,7 @@ export class PairSync {
         .filter((c) => c.resolution === 'held')
         .map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
       releaseConflicts: released.map((h) => h.field),
+      ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: record.modifiedAt }])) } : {}),
     });
   }
 

@@ -123,6 +123,14 @@ const MIGRATIONS: readonly string[] = [
      created_at TEXT NOT NULL,
      PRIMARY KEY (connection, crm_entity, crm_id)
    );`,
+  // Per referral field, the value a sync wrote to Partner Center and when the CRM edit it came from was made.
+  `CREATE TABLE pc_field_writes (
+     referral_id TEXT NOT NULL,
+     field TEXT NOT NULL,
+     value TEXT NOT NULL,
+     changed_at TEXT NOT NULL,
+     PRIMARY KEY (referral_id, field)
+   );`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

@@ -118,6 +118,16 @@ export class SqliteSyncState implements SyncState {
     for (const field of commit.releaseConflicts) release.run(l.connection, l.referralId, field);
     this.db.prepare('DELETE FROM write_intents WHERE connection = ? AND referral_id = ? AND crm_entity = ?').run(l.connection, l.referralId, l.crmEntity);
     this.db.prepare('DELETE FROM create_intents WHERE connection = ? AND crm_entity = ? AND crm_id = ?').run(l.connection, l.crmEntity, l.crmId);
+    const written = this.db.prepare(
+      `INSERT INTO pc_field_writes (referral_id, field, value, changed_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (referral_id, field) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at`,
+    );
+    for (const [field, w] of Object.entries(commit.pcFieldWrites ?? {})) written.run(l.referralId, field, JSON.stringify(w.value), w.changedAt);
+  }
+
+  pcFieldWrites(referralId: string): Record<string, { value: CanonicalValue; changedAt: string }> {
+    const rows = this.db.prepare('SELECT field, value, changed_at FROM pc_field_writes WHERE referral_id = ?').all(referralId) as Array<{ field: string; value: string; changed_at: string }>;
+    return Object.fromEntries(rows.map((r) => [r.field, { value: JSON.parse(r.value) as CanonicalValue, changedAt: r.changed_at }]));
   }
 
   createKey(connection: string, crmEntity: string, crmId: string): string {
