@@ -585,7 +585,7 @@ export class PairSync {
       crm,
       pcFieldChangedAt,
       pcChangedAt: typeof referral.updatedDateTime === 'string' ? referral.updatedDateTime : undefined,
-      crmChangedAt: record.modifiedAt,
+      crmChangedAt: this.crmChangedAt(record, connector),
       origin,
     });
     const heldBefore = store.sync.conflicts(connector.name).filter((c) => c.referralId === referralId);
@@ -702,6 +702,22 @@ export class PairSync {
       releaseConflicts: released.map((h) => h.field),
       ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: record.modifiedAt }])) } : {}),
     });
+  }
+
+  /**
+   * When the CRM record changed, as precisely as can be told. Dataverse's modifiedon has whole seconds: an edit at
+   * 12:00:00.150 reads 12:00:00, older than a Partner Center edit at 12:00:00.100 that it followed. The edit happened
+   * within that second and no later than its notification arrived, so the arrival (capped to that second) is the better
+   * estimate. Not when our own write was the last change (its echo would date a seller's earlier edit). A tie that
+   * remains goes to Partner Center, as the merge documents.
+   */
+  private crmChangedAt(record: CrmRecord, connector: CrmConnector): string {
+    const modified = Date.parse(record.modifiedAt);
+    if (Number.isNaN(modified) || modified % 1000 !== 0 || record.modifiedByUs) return record.modifiedAt;
+    const [latest] = this.deps.store.inbox.list({ limit: 1, source: connector.kind, resourceId: record.ref.id });
+    const received = latest ? Date.parse(latest.receivedAt) : Number.NaN;
+    if (Number.isNaN(received) || received < modified) return record.modifiedAt;
+    return new Date(Math.min(received, modified + 999)).toISOString();
   }
 
   /**
