@@ -54,5 +54,6 @@ export type Merge = (input: {
   pcChangedAt: string | undefined;
   crmChangedAt: string | undefined;
   pcFieldChangedAt?: Readonly<Record<string, string>>;
+  crmFieldChangedAt?: Readonly<Record<string, string>>;
   origin: 'pc' | 'crm';
 }) => MergeResult;

@@ -15,6 +15,7 @@ import type { Logger } from '../util/logger.ts';
 import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
 import { canonicalEquals } from './mapping/canonical.ts';
+import { changedColumns } from '../crm/dynamics/webhook.ts';
 import { isMicrosoftReferral, PartnerOrganization } from './engagement-sides.ts';
 import { draftReferral } from './referral-body.ts';
 import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
@@ -584,6 +585,7 @@ export class PairSync {
       pc,
       crm,
       pcFieldChangedAt,
+      crmFieldChangedAt: link ? this.crmFieldChangedAt(link, record, mapping, connector) : {},
       pcChangedAt: typeof referral.updatedDateTime === 'string' ? referral.updatedDateTime : undefined,
       crmChangedAt: this.crmChangedAt(record, connector),
       origin,
@@ -718,6 +720,38 @@ export class PairSync {
     const received = latest ? Date.parse(latest.receivedAt) : Number.NaN;
     if (Number.isNaN(received) || received < modified) return record.modifiedAt;
     return new Date(Math.min(received, modified + 999)).toISOString();
+  }
+
+  /**
+   * Per canonical field, when the CRM changed it since the pair's last commit, from the notifications received for the
+   * record (Dataverse: the columns of each Create / Update's Target and its operation time): a record's modifiedon
+   * moves with every field, so an older edit of one field must not borrow a newer edit of another's time. Fields no
+   * notification names keep the record's time.
+   */
+  private crmFieldChangedAt(link: Link, record: CrmRecord, mapping: EntityMapping, connector: CrmConnector): Record<string, string> {
+    if (connector.kind !== 'dynamics') return {};
+    const since = Date.parse(link.updatedAt);
+    const events = this.deps.store.inbox.list({ limit: 20, source: 'dynamics', resourceId: record.ref.id }).filter((e) => Date.parse(e.receivedAt) > since);
+    const columnTimes = new Map<string, string>();
+    for (const event of events) {
+      const changed = changedColumns(event.payload);
+      if (!changed) continue;
+      // Newest first: the first event naming a column dates its latest change.
+      for (const column of changed.columns) if (!columnTimes.has(column)) columnTimes.set(column, changed.at ?? event.receivedAt);
+    }
+    const out: Record<string, string> = {};
+    if (columnTimes.size === 0) return out;
+    for (const { key } of mapping.fields) {
+      let columns: string[];
+      try {
+        columns = Object.keys(mapping.canonicalToCrm({ [key]: null })).map((c) => c.toLowerCase());
+      } catch {
+        continue; // a transform that cannot map an empty value: the field keeps the record's time
+      }
+      const times = columns.map((c) => columnTimes.get(c)).filter((t): t is string => t !== undefined);
+      if (times.length > 0) out[key] = times.sort().at(-1) as string;
+    }
+    return out;
   }
 
   /**

@@ -157,6 +157,28 @@ export function parseDataverseWebhook(body: unknown): DataverseWebhookEvent {
 }
 
 /**
+ * The columns a Create / Update notification says were sent (its `Target`'s attributes) and when the operation ran:
+ * what dates a change field by field. Null when the body carries no Target (Win / Lose, Delete, a trimmed payload).
+ */
+export function changedColumns(body: string): { columns: string[]; at: string | undefined } | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const target = entry(property(json, 'InputParameters'), 'Target');
+  const attributes = property(target, 'Attributes');
+  const names = Array.isArray(attributes)
+    ? attributes.map((item) => property(item, 'key')).filter((key): key is string => typeof key === 'string')
+    : attributes !== null && typeof attributes === 'object'
+      ? Object.keys(attributes)
+      : null;
+  if (names === null) return null;
+  return { columns: names.map((name) => name.toLowerCase()), at: parseWcfDate(property(json, 'OperationCreatedOn')) };
+}
+
+/**
  * How the service endpoint authenticates to us (reference A13): `HttpHeader` sends a header we choose; `WebhookKey`
  * sends the key as `?code=` (the Azure Functions convention, where it may equally arrive as `x-functions-key`).
  */

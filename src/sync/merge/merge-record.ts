@@ -23,7 +23,9 @@ import type { ConflictPolicy, SyncDirection } from '../mapping/spec-schema.ts';
  *                                 and the more constrained one (transitions, terminal states), so preferring it
  *                                 avoids writes Partner Center would refuse. Partner Center's time is per field
  *                                 where known (`pcFieldChangedAt`: a value our sync wrote carries the time of the
- *                                 CRM edit it came from, never the time of our write); otherwise the record's;
+ *                                 CRM edit it came from, never the time of our write), and so is the CRM's
+ *                                 (`crmFieldChangedAt`: from the notifications that named the field); otherwise the
+ *                                 record's;
  *        manual                 → held: no write either way, base unchanged, listed in `held` until the sides agree
  *                                 (or one side goes back to the base value, which makes it a one-sided change).
  *
@@ -65,6 +67,8 @@ export interface MergeInput {
    * our syncs wrote there carries the time of the CRM edit it came from, not the time of our write.
    */
   pcFieldChangedAt?: Readonly<Record<string, string>>;
+  /** Per field, when the CRM's value changed, where its notifications tell (the record's time moves with any field). */
+  crmFieldChangedAt?: Readonly<Record<string, string>>;
   /** For a first link: which side created the pair and is therefore authoritative. */
   origin?: Side;
 }
@@ -94,7 +98,8 @@ export function mergeRecord(input: MergeInput): MergeResult {
   const recordNewer = newerSide(input.pcChangedAt, input.crmChangedAt);
   for (const field of input.fields) {
     const fieldTime = input.pcFieldChangedAt?.[field.key];
-    const newer = fieldTime === undefined ? recordNewer : newerSide(fieldTime, input.crmChangedAt);
+    const crmFieldTime = input.crmFieldChangedAt?.[field.key];
+    const newer = fieldTime === undefined && crmFieldTime === undefined ? recordNewer : newerSide(fieldTime ?? input.pcChangedAt, crmFieldTime ?? input.crmChangedAt);
     const { key } = field;
     const hasBase = input.base !== undefined && Object.hasOwn(input.base, key);
     const base = hasBase ? input.base?.[key] : undefined;
