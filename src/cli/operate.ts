@@ -117,9 +117,12 @@ interface DeadLetterRow {
   error: string;
   failedAt: string;
   replayedAt: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
 }
 
 interface ConflictRow {
+  id: number;
   connection: string;
   referralId: string;
   field: string;
@@ -147,7 +150,7 @@ export function registerOperatorCommands(program: Command): void {
   );
 
   const deadLetters = withServiceOptions(
-    program.command('dead-letters').description('syncs that failed for good (validation, rejected data), newest first').option('--all', 'include replayed ones'),
+    program.command('dead-letters').description('syncs that failed for good (validation, rejected data), newest first; closed when the pair syncs again').option('--all', 'include resolved ones (by a later sync or a replay)'),
   ).action(async (options: ServiceOptions & { all?: boolean }) => {
     const { deadLetters: rows } = await callService<{ deadLetters: DeadLetterRow[] }>(options, 'GET', `/api/dead-letters?limit=200${options.all ? '&open=false' : ''}`);
     printResult(options.json === true, rows, () =>
@@ -157,7 +160,7 @@ export function registerOperatorCommands(program: Command): void {
             ...rows.map(
               (d) =>
                 `#${d.id}  ${d.failedAt}  ${d.connection}  ${d.referralId ? `referral ${d.referralId}` : `${d.crmEntity ?? '?'} ${d.crmId ?? '?'}`}  ` +
-                `after ${d.attempts} attempt(s)${d.replayedAt ? `  (replayed ${d.replayedAt})` : ''}\n    ${d.error}`,
+                `after ${d.attempts} attempt(s)${d.resolvedAt ? `  (${d.resolvedBy === 'replay' ? 'replayed' : 'resolved by sync'} ${d.resolvedAt})` : ''}\n    ${d.error}`,
             ),
             '',
             'Fix the cause (the record, the mapping or a permission), then: cosell dead-letters replay <id>',
@@ -174,7 +177,8 @@ export function registerOperatorCommands(program: Command): void {
     },
   );
 
-  withServiceOptions(program.command('conflicts').description('fields held by a `manual` conflict policy until someone makes the sides agree')).action(
+  const conflictsCommand = withServiceOptions(program.command('conflicts').description('fields held by a `manual` conflict policy until resolved or the sides agree'));
+  conflictsCommand.action(
     async (options: ServiceOptions) => {
       const { conflicts } = await callService<{ conflicts: ConflictRow[] }>(options, 'GET', '/api/conflicts');
       printResult(options.json === true, conflicts, () =>
@@ -183,15 +187,25 @@ export function registerOperatorCommands(program: Command): void {
           : [
               ...conflicts.map(
                 (c) =>
-                  `${c.connection}  referral ${c.referralId}  ${c.field}  since ${c.detectedAt}\n` +
+                  `#${c.id}  ${c.connection}  referral ${c.referralId}  ${c.field}  since ${c.detectedAt}\n` +
                   `    base ${JSON.stringify(c.base)}  Partner Center ${JSON.stringify(c.pc)}  CRM ${JSON.stringify(c.crm)}`,
               ),
               '',
-              'Make both sides hold the value you want (edit either record); the next sync releases the field.',
+              'Resolve: cosell conflicts resolve <id> --take partner-center|crm|value [<value>] (or make both sides agree).',
             ].join('\n'),
       );
     },
   );
+  withServiceOptions(
+    conflictsCommand.command('resolve').description('write one value to both sides and release the hold').argument('<id>').argument('[value]', 'with --take value').requiredOption('--take <side>', 'partner-center, crm or value'),
+  ).action(async (id: string, value: string | undefined, _options: ServiceOptions, command: Command) => {
+    const options = command.optsWithGlobals<ServiceOptions & { take: string }>();
+    if (!/^[1-9]\d*$/.test(id)) throw new UsageError('the conflict id is a positive whole number (see cosell conflicts)');
+    if (!['partner-center', 'crm', 'value'].includes(options.take)) throw new UsageError('--take is partner-center, crm or value');
+    if ((options.take === 'value') !== (value !== undefined)) throw new UsageError('give a value with --take value, and only then');
+    const result = await callService<{ resolving: number; field: string; value: unknown }>(options, 'POST', `/api/conflicts/${id}/resolve`, { take: options.take, ...(value !== undefined ? { value } : {}) });
+    printResult(options.json === true, result, () => `Conflict #${result.resolving} (${result.field}): ${JSON.stringify(result.value)} is being written to both sides.`);
+  });
 
   const sync = program.command('sync').description('sync records now');
   withServiceOptions(sync.command('referral').description('sync one referral with every CRM connection now').argument('<id>')).action(

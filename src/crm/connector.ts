@@ -82,6 +82,8 @@ export interface ChangeSink {
 
 export interface SyncStatusUpdate {
   ok: boolean;
+  /** Not ok because a field is held by a `manual` conflict (Sync Status "Conflict", ✖) rather than a failure. */
+  conflict?: boolean;
   /** Newest first; the connector keeps what fits in its audit column. */
   auditLines: string[];
 }
@@ -205,6 +207,13 @@ export interface CrmConnector {
    * or will re-plan. False whenever it cannot tell.
    */
   isOwnWrite?(actor: WriteActor): Promise<boolean>;
+
+  /**
+   * What the record holds of `value` once written to `column`, read back through `read` (a name cut to fit the column
+   * next to the ✔/✖ mark). Lets the engine tell a value the CRM had to shorten from a seller's edit, so the cut never
+   * flows back to the other side. Absent: the CRM holds what it was given.
+   */
+  heldValue?(entity: CrmEntityName, column: string, value: unknown): unknown;
 
   close?(): Promise<void>;
 }

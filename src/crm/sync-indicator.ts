@@ -6,22 +6,32 @@
 export const OK_MARK = '✔';
 export const FAILED_MARK = '✖';
 
-/** Any trailing run of indicators, including ones a seller duplicated by copy-pasting a name. */
-const TRAILING_MARKS = /(?:\s*[✔✖]\uFE0F?)+\s*$/u;
+/**
+ * Exactly what `withIndicator` appends: one space and one mark, never the emoji form (U+FE0F). Only that is ever
+ * removed, and only once: a name of its own ending in ✔, ✖ or ✔️ ("Launch ✔") is the seller's text and keeps it
+ * ("Launch ✔ ✔" on the record reads back as "Launch ✔").
+ */
+const OUR_SUFFIX = / [✔✖]$/u;
 
+/** The name without the one mark we appended (unchanged when it carries none). */
 export function stripIndicator(title: string): string {
-  return title.replace(TRAILING_MARKS, '');
+  return OUR_SUFFIX.test(title) ? title.slice(0, -2) : title;
 }
 
+/** The mark we appended, if the name still ends with it. */
 export function currentIndicator(title: string | undefined): string | undefined {
-  return title === undefined ? undefined : /([✔✖])\uFE0F?\s*$/u.exec(title)?.[1];
+  return title === undefined || !OUR_SUFFIX.test(title) ? undefined : title.slice(-1);
 }
 
+/** What a column of `maxLength` holds of a name once the mark is appended: the name, cut to leave room for " ✔". */
+export function fittedTitle(title: string, maxLength: number): string {
+  const room = maxLength - OK_MARK.length - 1;
+  return title.length > room ? title.slice(0, room) : title;
+}
+
+/** The name (the real one, as the mapping gives it: never stripped again) with our mark appended. */
 export function withIndicator(title: string, ok: boolean, maxLength: number): string {
-  const mark = ok ? OK_MARK : FAILED_MARK;
-  const base = stripIndicator(title);
-  const room = maxLength - mark.length - 1;
-  return `${base.length > room ? base.slice(0, room) : base} ${mark}`;
+  return `${fittedTitle(title, maxLength)} ${ok ? OK_MARK : FAILED_MARK}`;
 }
 
 /**

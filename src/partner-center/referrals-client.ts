@@ -123,12 +123,24 @@ export class ReferralsClient {
     }
   }
 
-  async create(body: ReferralCreate, options: CallOptions = {}): Promise<Referral> {
+  /**
+   * `requestId` is sent as `MS-RequestId`, the idempotency key of Partner Center's Swagger ("reuse on timeout retry"):
+   * the same key repeated, even by another process after a crash, is the same create, so the call may be retried.
+   */
+  async create(body: ReferralCreate, options: CallOptions & { requestId?: string } = {}): Promise<Referral> {
     const checked = referralCreateSchema.safeParse(body);
     if (!checked.success) throw new InvalidReferralError(`invalid referral: ${describeIssues(checked.error)}`);
+    const keyed = options.requestId !== undefined;
     const { data } = await this.http.sendParsed(
       // The caller's body, not the parsed copy: parsing normalises values (numeric strings) we should send as given.
-      { method: 'POST', path: REFERRALS_PATH, route: REFERRALS_PATH, body, ...signalOf(options) },
+      {
+        method: 'POST',
+        path: REFERRALS_PATH,
+        route: REFERRALS_PATH,
+        body,
+        ...(keyed ? { headers: { 'MS-RequestId': options.requestId as string }, idempotent: true } : {}),
+        ...signalOf(options),
+      },
       referralSchema,
     );
     return data;

@@ -94,7 +94,10 @@ export interface JobQueue {
   enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void>;
   /** Leases up to `limit` due jobs; a lease that expires (crashed worker) makes the job claimable again. */
   claim(limit: number, leaseMs: number, now?: number): Job[];
-  /** Done: removed, unless it was enqueued again while running, in which case it runs again at once. */
+  /**
+   * Done: removed, unless it was enqueued again while running, in which case it runs again at once. The pair synced,
+   * so its open dead letters are resolved (unless the sync left the pair in error).
+   */
   complete(job: Job): void;
   retry(job: Job, error: string, delayMs: number, now?: number): void;
   /** Moves the job to dead letters (one transaction). */
@@ -141,6 +144,8 @@ export interface AuditRecord extends AuditEntry {
 }
 
 export interface HeldConflict {
+  /** Stable while the conflict is held (the row's id); what `cosell conflicts resolve <id>` names. */
+  id: number;
   connection: string;
   referralId: string;
   field: string;
@@ -148,6 +153,16 @@ export interface HeldConflict {
   pc: CanonicalValue | undefined;
   crm: CanonicalValue | undefined;
   detectedAt: string;
+  /** An operator's choice not applied yet: the next sync of the pair writes it to both sides and releases the hold. */
+  resolution?: ConflictResolution | undefined;
+}
+
+/** Which value an operator chose for a held conflict. */
+export type ConflictSource = 'partner-center' | 'crm' | 'value';
+
+export interface ConflictResolution {
+  take: ConflictSource;
+  value: CanonicalValue;
 }
 
 export interface DeadLetter {
@@ -162,7 +177,13 @@ export interface DeadLetter {
   error: string;
   failedAt: string;
   replayedAt: string | null;
+  /** When it stopped being open: the pair synced afterwards, or an operator replayed it. Null while open. */
+  resolvedAt: string | null;
+  resolvedBy: DeadLetterResolution | null;
 }
+
+/** How a dead letter was closed: a later successful sync of its pair, or an operator's replay. */
+export type DeadLetterResolution = 'sync' | 'replay';
 
 /**
  * What a sync is about to write, durable before the first write request. A crash after a write landed but before its
@@ -188,9 +209,11 @@ export interface SyncCommit {
   /** Upserted by referral: a lead promoted to an opportunity moves the link to the new record. */
   link: Omit<Link, 'createdAt' | 'updatedAt'>;
   audit: AuditEntry[];
-  holdConflicts: Array<Omit<HeldConflict, 'detectedAt' | 'connection' | 'referralId'>>;
+  holdConflicts: Array<Omit<HeldConflict, 'id' | 'detectedAt' | 'connection' | 'referralId' | 'resolution'>>;
   /** Fields whose held conflict no longer applies. */
   releaseConflicts: string[];
+  /** Values this sync wrote to Partner Center, with when the CRM edit they came from was made (see PcFieldWrite). */
+  pcFieldWrites?: Record<string, { value: CanonicalValue; changedAt: string }>;
 }
 
 export interface SyncState {
@@ -201,11 +224,30 @@ export interface SyncState {
   /** Durable on return, all or none; replaces an earlier intent of the same pair and entity. */
   recordIntents(intents: readonly WriteIntent[]): void;
   getIntent(connection: string, referralId: string, crmEntity: string): WriteIntent | null;
+  /**
+   * The idempotency key of the referral create for a CRM record: the one recorded earlier if a create was already
+   * attempted (a crash between the POST and the link commit), else a new one, durable before this returns. The link
+   * commit of the record removes it.
+   */
+  createKey(connection: string, crmEntity: string, crmId: string): string;
+  /**
+   * What our syncs last wrote to the referral, per field, with the time of the CRM edit each value came from. Our own
+   * write refreshes the referral's updatedDateTime; it is not an edit, so newest-wins compares the edit's time instead
+   * while Partner Center still holds that value.
+   */
+  pcFieldWrites(referralId: string): Record<string, { value: CanonicalValue; changedAt: string }>;
   appendAudit(entries: readonly AuditEntry[]): void;
   audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
   conflicts(connection?: string): HeldConflict[];
+  conflict(id: number): HeldConflict | null;
+  /**
+   * Records an operator's choice for a held conflict and queues a manual sync of its pair, in one transaction; that
+   * sync writes the value to both sides and releases the hold. False when no conflict has this id.
+   */
+  resolveConflict(id: number, resolution: ConflictResolution): boolean;
+  /** Unresolved ones only when `open`; otherwise the history too. Newest first. */
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[];
-  /** Re-enqueues a dead letter as a manual job and marks it replayed. */
+  /** Re-enqueues an open dead letter as a manual job and closes it as resolved by replay (a new failure is a new one). */
   replayDeadLetter(id: number): boolean;
   getWatermark(source: string): string | null;
   /** Every resume point (reconcile cursors, change-stream replay ids), for operators. */

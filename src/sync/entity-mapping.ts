@@ -53,5 +53,7 @@ export type Merge = (input: {
   crm: CanonicalRecord;
   pcChangedAt: string | undefined;
   crmChangedAt: string | undefined;
+  pcFieldChangedAt?: Readonly<Record<string, string>>;
+  crmFieldChangedAt?: Readonly<Record<string, string>>;
   origin: 'pc' | 'crm';
 }) => MergeResult;

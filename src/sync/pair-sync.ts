@@ -9,12 +9,14 @@ import {
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import { canTransition, isTerminal, type Referral } from '../partner-center/model.ts';
 import { ReferralNotFoundError, type ReferralsClient } from '../partner-center/referrals-client.ts';
-import type { AuditEntry, CanonicalRecord, CanonicalValue, Job, Link, Store } from '../store/types.ts';
+import type { AuditEntry, CanonicalRecord, CanonicalValue, HeldConflict, Job, Link, Store } from '../store/types.ts';
 import { KeyedLock } from '../util/keyed-lock.ts';
 import type { Logger } from '../util/logger.ts';
 import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
 import { canonicalEquals } from './mapping/canonical.ts';
+import { changedColumns } from '../crm/dynamics/webhook.ts';
+import { isMicrosoftReferral, PartnerOrganization } from './engagement-sides.ts';
 import { draftReferral } from './referral-body.ts';
 import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
 import type { JobHandler } from './worker.ts';
@@ -52,6 +54,8 @@ export interface PairSyncDeps {
   logger: Logger;
   /** Re-plans after a 412 on either side before giving the job back to the worker's backoff. */
   maxReplans?: number;
+  /** The partner's own organization (default: learned through `referrals`, kept in the store). */
+  organization?: PartnerOrganization;
 }
 
 const isEmpty = (record: CanonicalRecord): boolean => Object.keys(record).length === 0;
@@ -62,6 +66,38 @@ const pathOf = (path: readonly string[] | string): string =>
 
 function isPreconditionFailure(error: unknown): boolean {
   return error instanceof CrmPreconditionFailedError || (error instanceof PartnerCenterApiError && error.status === 412);
+}
+
+/**
+ * The CRM record's values as canonical ones, where a value the CRM had to shorten (a long name cut to fit next to the
+ * ✔ mark) reads as the full value it was cut from: the cut is the CRM's limit, not a seller's edit, and must never flow
+ * back over Partner Center (and from there over another CRM). `references` are the values it may have been cut from:
+ * Partner Center's now and the base.
+ */
+function crmCanonical(
+  connector: CrmConnector,
+  mapping: EntityMapping,
+  record: CrmRecord,
+  references: ReadonlyArray<CanonicalRecord | undefined>,
+): CanonicalRecord {
+  const crm = mapping.crmToCanonical(record.values);
+  const held = connector.heldValue?.bind(connector);
+  if (!held) return crm;
+  for (const { key } of mapping.fields) {
+    const have = crm[key];
+    if (typeof have !== 'string') continue;
+    for (const reference of references) {
+      const full = reference?.[key];
+      if (typeof full !== 'string' || full === have || !full.startsWith(have)) continue;
+      const written = mapping.canonicalToCrm({ [key]: full });
+      const stored = Object.fromEntries(Object.entries(written).map(([column, value]) => [column, held(record.ref.entity, column, value)]));
+      if (canonicalEquals(mapping.crmToCanonical(stored)[key] ?? null, have)) {
+        crm[key] = full;
+        break;
+      }
+    }
+  }
+  return crm;
 }
 
 function customerFromReferral(referral: Referral): CustomerProfile {
@@ -97,8 +133,11 @@ export class PairSync {
    */
   private readonly customerLock = new KeyedLock();
 
+  private readonly organization: PartnerOrganization;
+
   constructor(private readonly deps: PairSyncDeps) {
     this.maxReplans = deps.maxReplans ?? 3;
+    this.organization = deps.organization ?? new PartnerOrganization(deps.referrals, deps.store.sync);
   }
 
   readonly handler: JobHandler = async (job) => {
@@ -237,6 +276,12 @@ export class PairSync {
     }
     const current: { referral: Referral; eTag: string | undefined } = { referral: read.referral, eTag: read.eTag };
     const { referral } = current;
+    // A notification may name Microsoft's referral (or another partner's) in the engagement rather than the partner's:
+    // that referral is never linked nor written; the partner's own referral of the engagement is synced instead.
+    if (!link && !(await this.organization.isOwn(referral))) {
+      await this.redirectToPartnersReferral(referral, job, connection);
+      return;
+    }
     // Neither side changed since our last commit (typically the echo of our own write): the merge would find nothing.
     // A write intent left behind means the last sync never committed: always merge then. Microsoft's referral may have
     // changed without either record changing (related-referral-*): then it has to be read.
@@ -246,6 +291,8 @@ export class PairSync {
       !(job.microsoftSide && linkedMapping?.readsMicrosoftReferral) &&
       link.syncState === 'ok' &&
       !this.deps.store.sync.getIntent(link.connection, link.referralId, link.crmEntity) &&
+      // An operator's resolution of a held conflict waits to be written even though neither record changed.
+      !this.deps.store.sync.conflicts(link.connection).some((c) => c.referralId === link.referralId && c.resolution) &&
       link.pcEtag !== null &&
       link.pcEtag === current.eTag &&
       link.crmVersion !== null &&
@@ -400,7 +447,12 @@ export class PairSync {
       this.deps.store.sync.appendAudit(failures);
       return;
     }
-    const created = await this.deps.referrals.create(draft.body);
+    // Announced with its idempotency key before the POST: a crash before the link commits repeats the create with the
+    // same MS-RequestId, which Partner Center answers with the referral the first attempt made. Finding it by "CRM ID"
+    // (above) is not enough: with several CRMs, another connection's record may be the one that field names.
+    const requestId = this.deps.store.sync.createKey(connector.name, ref.entity, ref.id);
+    const created = await this.deps.referrals.create(draft.body, { requestId });
+    this.organization.learn(created.organizationId);
     const audit = [
       this.auditEntry(job, connection, created.id as string, ref, { direction: 'to-pc', outcome: 'created', message: 'referral created from CRM record' }),
     ];
@@ -431,7 +483,7 @@ export class PairSync {
     const { store } = this.deps;
     const name = connection.connector.name;
     const referralId = referral.id as string;
-    const crm = mapping.crmToCanonical(record.values);
+    const crm = crmCanonical(connection.connector, mapping, record, [pc]);
     const base: CanonicalRecord = {};
     for (const { key } of mapping.fields) {
       const [pcValue, crmValue] = [pc[key], crm[key]];
@@ -456,9 +508,33 @@ export class PairSync {
   private async microsoftSide(referral: Referral, mapping: EntityMapping): Promise<Referral | null | undefined> {
     if (!mapping.readsMicrosoftReferral) return undefined;
     if (referral.type !== 'Shared' || typeof referral.engagementId !== 'string') return null;
-    const escaped = referral.engagementId.replaceAll("'", "''");
-    const page = await this.deps.referrals.listPage({ filter: `engagementId eq '${escaped}'` });
-    return page.referrals.find((r) => r.id !== referral.id && r.organizationId !== referral.organizationId) ?? null;
+    const engaged = await this.engagement(referral.engagementId);
+    // Microsoft's by what identifies Microsoft; another partner's referral (partner-to-partner) is never "Microsoft's side".
+    return engaged.find((r) => r.id !== referral.id && isMicrosoftReferral(r)) ?? null;
+  }
+
+  private async engagement(engagementId: string): Promise<Referral[]> {
+    const escaped = engagementId.replaceAll("'", "''");
+    return (await this.deps.referrals.listPage({ filter: `engagementId eq '${escaped}'` })).referrals;
+  }
+
+  /**
+   * The job named a referral that is not the partner's (Microsoft's side, or another partner's in a partner-to-partner
+   * engagement): its change concerns the partner's referral of the same engagement, which is queued with Microsoft's
+   * side to be re-read (a job of its own, so that pair is still synced one at a time). Nothing is written here.
+   */
+  private async redirectToPartnersReferral(foreign: Referral, job: Job, connection: ConnectionSetup): Promise<void> {
+    const engagementId = foreign.engagementId;
+    const partners: Referral[] = [];
+    if (typeof engagementId === 'string' && engagementId !== '') {
+      for (const r of await this.engagement(engagementId)) if (r.id !== foreign.id && typeof r.id === 'string' && (await this.organization.isOwn(r))) partners.push(r);
+    }
+    this.deps.logger.info(
+      { referralId: foreign.id, organizationId: foreign.organizationId, partnerReferrals: partners.map((r) => r.id) },
+      "notification named a referral that is not the partner's; syncing the partner's referral of the engagement instead",
+    );
+    if (partners.length === 0) return;
+    await this.deps.store.jobs.enqueue(partners.map((r) => ({ connection: connection.connector.name, cause: job.cause, referralId: r.id as string, microsoftSide: true })));
   }
 
   private outboundToPc(mapping: EntityMapping, crm: CanonicalRecord): CanonicalRecord {
@@ -495,19 +571,27 @@ export class PairSync {
     // A linked pair's Microsoft-side fields keep their base unless the notification could concern Microsoft's referral.
     const microsoft = link && !job.microsoftSide ? undefined : await this.microsoftSide(referral, mapping);
     const pc = mapping.referralToCanonical(referral, microsoft);
-    const crm = mapping.crmToCanonical(record.values);
+    const crm = crmCanonical(connector, mapping, record, [pc, link?.base]);
     // The link fields are ours: they always follow the pair, whatever the merge would say.
     pc[WELL_KNOWN.referralId] = referralId;
     const base = baseAfterUnfinishedSync(link?.base, store.sync.getIntent(connector.name, referralId, record.ref.entity), { pc, crm });
+    // A value one of our syncs wrote to Partner Center (from this or another CRM) changed when that CRM edit was made,
+    // not when we wrote it: otherwise our own write would look like the newest edit and beat a later real one.
+    const pcFieldChangedAt: Record<string, string> = {};
+    for (const [key, w] of Object.entries(store.sync.pcFieldWrites(referralId))) if (pc[key] !== undefined && canonicalEquals(pc[key], w.value)) pcFieldChangedAt[key] = w.changedAt;
     const result: MergeResult = merge({
       fields: mapping.fields,
       base,
       pc,
       crm,
+      pcFieldChangedAt,
+      crmFieldChangedAt: link ? this.crmFieldChangedAt(link, record, mapping, connector) : {},
       pcChangedAt: typeof referral.updatedDateTime === 'string' ? referral.updatedDateTime : undefined,
-      crmChangedAt: record.modifiedAt,
+      crmChangedAt: this.crmChangedAt(record, connector),
       origin,
     });
+    const heldBefore = store.sync.conflicts(connector.name).filter((c) => c.referralId === referralId);
+    const resolved = this.applyResolutions(result, heldBefore, pc, crm);
 
     const toPc: CanonicalRecord = { ...result.toPc };
     const nextBase: CanonicalRecord = { ...result.nextBase };
@@ -545,19 +629,49 @@ export class PairSync {
     let crmVersion = record.version;
     const hadError = link?.syncState === 'error';
     const crmChanges = mapping.canonicalToCrm(result.toCrm);
+    const resolvedNote = (key: string) => (resolved.has(key) ? `conflict resolved by an operator: ${resolved.get(key)}` : null);
     const fieldAudit = [
-      ...Object.entries(result.toCrm).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-crm', key, crm[key], value, 'written', null)),
-      ...Object.entries(toPc).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], value, 'written', null)),
+      ...Object.entries(result.toCrm).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-crm', key, crm[key], value, 'written', resolvedNote(key))),
+      ...Object.entries(toPc).map(([key, value]) => this.fieldAudit(job, connection, referralId, record.ref, 'to-pc', key, pc[key], value, 'written', resolvedNote(key))),
     ];
-    if (!isEmpty(result.toCrm) || hadError) {
+    // A hold is audited (and shown on the record) once, when it starts or its values change, not on every pass.
+    const newHolds = result.conflicts.filter(
+      (c) => c.resolution === 'held' && !heldBefore.some((h) => h.field === c.key && canonicalEquals(h.pc ?? null, c.pc) && canonicalEquals(h.crm ?? null, c.crm)),
+    );
+    const released = heldBefore.filter((h) => !result.held.includes(h.field));
+    const conflictAudit = result.conflicts
+      .filter((c) => c.resolution !== 'held' || newHolds.includes(c))
+      .map((c) =>
+        this.fieldAudit(
+          job,
+          connection,
+          referralId,
+          record.ref,
+          c.resolution === 'pc' ? 'to-crm' : c.resolution === 'crm' ? 'to-pc' : 'none',
+          c.key,
+          c.resolution === 'crm' ? c.pc : c.crm,
+          c.resolution === 'crm' ? c.crm : c.pc,
+          c.resolution === 'held' ? 'held' : 'conflict',
+          c.resolution === 'held'
+            ? `both sides changed: Partner Center ${JSON.stringify(c.pc)}, CRM ${JSON.stringify(c.crm)} (was ${JSON.stringify(c.base)}); held until resolved (cosell conflicts resolve)`
+            : `both sides changed (base ${JSON.stringify(c.base)}, Partner Center ${JSON.stringify(c.pc)}, CRM ${JSON.stringify(c.crm)}); policy ${c.policy}`,
+        ),
+      );
+    // The record says Conflict (✖) while a field is held, and Synced again once the last hold is released.
+    const status = { ok: result.held.length === 0, ...(result.held.length > 0 ? { conflict: true } : {}) };
+    if (!isEmpty(result.toCrm) || hadError || newHolds.length > 0 || released.length > 0) {
       const history = store.sync.audit({ connection: connector.name, referralId, limit: AUDIT_COLUMN_ENTRIES });
-      const lines = auditLines([...audit, ...fieldAudit], history);
-      crmVersion = (await connector.update(record.ref, crmChanges, record.version, { ok: true, auditLines: lines })).version;
+      const lines = auditLines([...audit, ...fieldAudit, ...conflictAudit], history);
+      crmVersion = (await connector.update(record.ref, crmChanges, record.version, { ...status, auditLines: lines })).version;
     }
     let pcEtag: string | null = eTag ?? null;
     const pcChanges = mapping.canonicalToReferralChanges(toPc, referral);
-    // "CRM ID" on the referral, as Microsoft's connector fills it; also what finds the pair again after a crash.
-    if (connection.policy.ownsReferralCrmId && referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {
+    // "CRM ID" on the referral, as Microsoft's connector fills it; also what finds the pair again after a crash. With
+    // several CRMs it belongs to the CRM where the deal was born: a referral made from a CRM record carries that
+    // record's id from its create and no connection overwrites it; only a referral without one (Microsoft's, or made in
+    // Partner Center) gets the id of the designated connection's record.
+    const bornInACrm = referral.direction === 'Outgoing' && typeof referral.externalReferenceId === 'string' && referral.externalReferenceId !== '';
+    if (connection.policy.ownsReferralCrmId && !bornInACrm && referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {
       pcChanges.push({ path: ['externalReferenceId'], value: record.ref.id });
     }
     if (pcChanges.length > 0) {
@@ -565,21 +679,6 @@ export class PairSync {
       pcEtag = ('eTag' in written && typeof written.eTag === 'string' ? written.eTag : null) ?? null;
     }
 
-    const conflictAudit = result.conflicts.map((c) =>
-      this.fieldAudit(
-        job,
-        connection,
-        referralId,
-        record.ref,
-        c.resolution === 'pc' ? 'to-crm' : c.resolution === 'crm' ? 'to-pc' : 'none',
-        c.key,
-        c.resolution === 'crm' ? c.pc : c.crm,
-        c.resolution === 'crm' ? c.crm : c.pc,
-        c.resolution === 'held' ? 'held' : 'conflict',
-        `both sides changed (base ${JSON.stringify(c.base)}, Partner Center ${JSON.stringify(c.pc)}, CRM ${JSON.stringify(c.crm)}); policy ${c.policy}`,
-      ),
-    );
-    const previouslyHeld = store.sync.conflicts(connector.name).filter((c) => c.referralId === referralId).map((c) => c.field);
     store.sync.commit({
       link: {
         connection: connector.name,
@@ -602,8 +701,80 @@ export class PairSync {
       holdConflicts: result.conflicts
         .filter((c) => c.resolution === 'held')
         .map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
-      releaseConflicts: previouslyHeld.filter((field) => !result.held.includes(field)),
+      releaseConflicts: released.map((h) => h.field),
+      ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: record.modifiedAt }])) } : {}),
     });
+  }
+
+  /**
+   * When the CRM record changed, as precisely as can be told. Dataverse's modifiedon has whole seconds: an edit at
+   * 12:00:00.150 reads 12:00:00, older than a Partner Center edit at 12:00:00.100 that it followed. The edit happened
+   * within that second and no later than its notification arrived, so the arrival (capped to that second) is the better
+   * estimate. Not when our own write was the last change (its echo would date a seller's earlier edit). A tie that
+   * remains goes to Partner Center, as the merge documents.
+   */
+  private crmChangedAt(record: CrmRecord, connector: CrmConnector): string {
+    const modified = Date.parse(record.modifiedAt);
+    if (Number.isNaN(modified) || modified % 1000 !== 0 || record.modifiedByUs) return record.modifiedAt;
+    const [latest] = this.deps.store.inbox.list({ limit: 1, source: connector.kind, resourceId: record.ref.id });
+    const received = latest ? Date.parse(latest.receivedAt) : Number.NaN;
+    if (Number.isNaN(received) || received < modified) return record.modifiedAt;
+    return new Date(Math.min(received, modified + 999)).toISOString();
+  }
+
+  /**
+   * Per canonical field, when the CRM changed it since the pair's last commit, from the notifications received for the
+   * record (Dataverse: the columns of each Create / Update's Target and its operation time): a record's modifiedon
+   * moves with every field, so an older edit of one field must not borrow a newer edit of another's time. Fields no
+   * notification names keep the record's time.
+   */
+  private crmFieldChangedAt(link: Link, record: CrmRecord, mapping: EntityMapping, connector: CrmConnector): Record<string, string> {
+    if (connector.kind !== 'dynamics') return {};
+    const since = Date.parse(link.updatedAt);
+    const events = this.deps.store.inbox.list({ limit: 20, source: 'dynamics', resourceId: record.ref.id }).filter((e) => Date.parse(e.receivedAt) > since);
+    const columnTimes = new Map<string, string>();
+    for (const event of events) {
+      const changed = changedColumns(event.payload);
+      if (!changed) continue;
+      // Newest first: the first event naming a column dates its latest change.
+      for (const column of changed.columns) if (!columnTimes.has(column)) columnTimes.set(column, changed.at ?? event.receivedAt);
+    }
+    const out: Record<string, string> = {};
+    if (columnTimes.size === 0) return out;
+    for (const { key } of mapping.fields) {
+      let columns: string[];
+      try {
+        columns = Object.keys(mapping.canonicalToCrm({ [key]: null })).map((c) => c.toLowerCase());
+      } catch {
+        continue; // a transform that cannot map an empty value: the field keeps the record's time
+      }
+      const times = columns.map((c) => columnTimes.get(c)).filter((t): t is string => t !== undefined);
+      if (times.length > 0) out[key] = times.sort().at(-1) as string;
+    }
+    return out;
+  }
+
+  /**
+   * An operator's choice for a held field (cosell conflicts resolve) overrides the merge: the value goes to whichever
+   * side does not hold it yet, becomes the base, and the hold is released by this sync's commit. Returns, per field,
+   * how it was chosen (for the audit).
+   */
+  private applyResolutions(result: MergeResult, held: readonly HeldConflict[], pc: CanonicalRecord, crm: CanonicalRecord): Map<string, string> {
+    const resolved = new Map<string, string>();
+    for (const conflict of held) {
+      if (!conflict.resolution) continue;
+      const key = conflict.field;
+      const { value, take } = conflict.resolution;
+      result.held = result.held.filter((k) => k !== key);
+      result.conflicts = result.conflicts.filter((c) => c.key !== key);
+      delete result.toCrm[key];
+      delete result.toPc[key];
+      if (!canonicalEquals(crm[key] ?? null, value)) result.toCrm[key] = value;
+      if (!canonicalEquals(pc[key] ?? null, value)) result.toPc[key] = value;
+      result.nextBase[key] = value;
+      resolved.set(key, take === 'partner-center' ? "took Partner Center's value" : take === 'crm' ? "took the CRM's value" : 'took the value given');
+    }
+    return resolved;
   }
 
   private recordFailure(link: Link, job: Job, message: string): void {

@@ -38,7 +38,7 @@ export const AUDIT_MAX_LENGTH = 100_000;
  * A choice rather than text: views and charts can filter "Failed" records, and labels can be translated. Values sit in
  * the default publisher's option range (prefix 10000), like the assistance values below.
  */
-export const SYNC_STATUS_OPTIONS = { synced: 100_000_000, failed: 100_000_001, pending: 100_000_002 } as const;
+export const SYNC_STATUS_OPTIONS = { synced: 100_000_000, failed: 100_000_001, pending: 100_000_002, conflict: 100_000_003 } as const;
 
 /** "How can Microsoft help?" — the six values of reference §3.4, in that order, from 100000000. */
 export const ASSISTANCE_LABELS = [
@@ -156,6 +156,7 @@ export function customColumnSpecs(prefix: string): CustomColumnSpec[] {
         [SYNC_STATUS_OPTIONS.synced, 'Synced'],
         [SYNC_STATUS_OPTIONS.failed, 'Failed'],
         [SYNC_STATUS_OPTIONS.pending, 'Pending'],
+        [SYNC_STATUS_OPTIONS.conflict, 'Conflict'],
       ]),
     ],
   ];

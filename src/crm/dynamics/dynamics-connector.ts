@@ -26,6 +26,7 @@ import { isNotFound, isPreconditionFailed, preconditionFailed } from './datavers
 import { describeTable } from './describe.ts';
 import { alternateKey, parseResponse } from './odata.ts';
 import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
+import { fittedTitle } from '../sync-indicator.ts';
 import { currentIndicator, statusColumns, stripIndicator } from './sync-status.ts';
 import { tableFor, type TableInfo } from './tables.ts';
 import { WriteBodyBuilder } from './write-body.ts';
@@ -142,7 +143,7 @@ export class DynamicsConnector implements CrmConnector {
     Object.assign(body, customerBinds(entity, customer));
     body[this.columns.syncWithPartnerCenter] = true;
     if (status) {
-      const title = typeof plain[table.titleColumn] === 'string' ? stripIndicator(plain[table.titleColumn] as string) : undefined;
+      const title = typeof plain[table.titleColumn] === 'string' ? (plain[table.titleColumn] as string) : undefined;
       Object.assign(body, this.statusBody(table, status, this.nameSuffix ? title : undefined));
     }
 
@@ -186,13 +187,12 @@ export class DynamicsConnector implements CrmConnector {
     const current = needsCurrent ? await this.current(ref, ifVersion) : this.remembered(ref, ifVersion);
 
     if (hasStatus) {
-      const title = titleGiven ? (typeof plain[table.titleColumn] === 'string' ? stripIndicator(plain[table.titleColumn] as string) : undefined) : current?.title;
+      // A name given here is the real one (the mapping's value): appended to as is, never stripped.
+      const title = titleGiven ? (typeof plain[table.titleColumn] === 'string' ? (plain[table.titleColumn] as string) : undefined) : current?.title;
       const statusBody = this.statusBody(table, status, this.nameSuffix ? title : undefined);
       // Re-sending an unchanged name would still fire update events and audit on the seller's record (reference A4).
       if (!titleGiven && current?.indicator === (status.ok ? '✔' : '✖')) delete statusBody[table.titleColumn];
       Object.assign(body, statusBody);
-    } else if (titleGiven && typeof body[table.titleColumn] === 'string') {
-      body[table.titleColumn] = stripIndicator(body[table.titleColumn] as string);
     }
 
     const transition = this.planTransition(table, ref, wantedState, current);
@@ -219,8 +219,8 @@ export class DynamicsConnector implements CrmConnector {
       const title = body[table.titleColumn];
       this.remember(ref, {
         version,
-        title: typeof title === 'string' ? stripIndicator(title) : current?.title,
-        indicator: typeof title === 'string' ? currentIndicator(title) : current?.indicator,
+        title: typeof title === 'string' ? (hasStatus && this.nameSuffix ? stripIndicator(title) : title) : current?.title,
+        indicator: typeof title === 'string' ? (hasStatus && this.nameSuffix ? currentIndicator(title) : undefined) : current?.indicator,
         statecode: transition?.kind === 'columns' ? transition.columns.statecode : current?.statecode,
       });
     }
@@ -231,6 +231,17 @@ export class DynamicsConnector implements CrmConnector {
     }
     if (version === undefined) version = (await this.current(ref, null)).version;
     return { version };
+  }
+
+  /** The status column whose value says a name carries our mark (see carriesOurMark); undefined where names get none. */
+  private markedBy(table: TableInfo): string | undefined {
+    return this.nameSuffix && STATUS_TABLES.has(table.entity) ? this.columns.syncStatus : undefined;
+  }
+
+  heldValue(entity: CrmEntityName, column: string, value: unknown): unknown {
+    const table = tableFor(entity);
+    const cut = this.nameSuffix && STATUS_TABLES.has(entity) && typeof value === 'string' && column === table.titleColumn;
+    return cut ? fittedTitle(value, table.titleMaxLength) : value;
   }
 
   async ensureCustomer(customer: CustomerProfile): Promise<CustomerRefs> {
@@ -354,7 +365,7 @@ export class DynamicsConnector implements CrmConnector {
         this.client.api.retrieve({
           collection: table.entitySet,
           key: ref.id,
-          select: [table.primaryId, table.titleColumn, ...(table.states ? ['statecode'] : [])],
+          select: [table.primaryId, table.titleColumn, ...(table.states ? ['statecode'] : []), ...(this.markedBy(table) ? [this.columns.syncStatus] : [])],
           signal,
         }),
       );
@@ -362,7 +373,7 @@ export class DynamicsConnector implements CrmConnector {
       if (isNotFound(error) && error instanceof CrmApiError) throw new CrmApiError(`${ref.entity} ${ref.id} no longer exists in Dataverse`, 404, error.code, false);
       throw error;
     }
-    const snapshot = snapshotOf(table, parseResponse(rowSchema, raw, `GET ${table.entitySet}`));
+    const snapshot = snapshotOf(table, parseResponse(rowSchema, raw, `GET ${table.entitySet}`), this.markedBy(table));
     this.remember(ref, snapshot);
     if (ifVersion !== null && snapshot.version !== ifVersion) {
       throw new CrmPreconditionFailedError(`${ref.entity} ${ref.id} changed since it was read (version ${ifVersion}, now ${snapshot.version})`);
@@ -373,7 +384,7 @@ export class DynamicsConnector implements CrmConnector {
   private async fetch(entity: CrmEntityName, key: string, columns: readonly ColumnRequest[]): Promise<CrmRecord | null> {
     const table = tableFor(entity);
     const catalog = await this.catalog.columns(table.logicalName);
-    const plan = planRead(table, columns, catalog);
+    const plan = planRead(table, columns, catalog, this.markedBy(table));
     let raw: unknown;
     let userId: string;
     try {
@@ -391,7 +402,7 @@ export class DynamicsConnector implements CrmConnector {
     const id = row[table.primaryId];
     if (typeof id !== 'string') throw new CrmApiError(`Dataverse GET ${table.entitySet} returned a record without ${table.primaryId}`, undefined, 'invalidResponse', false);
     const ref: CrmRecordRef = { entity, id: id.toLowerCase() };
-    this.remember(ref, snapshotOf(table, row));
+    this.remember(ref, snapshotOf(table, row, this.markedBy(table)));
     return plan.toRecord(ref, row, userId);
   }
 

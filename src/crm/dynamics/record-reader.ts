@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ColumnRequest, CrmRecord, CrmRecordRef } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
 import { isLookupColumn, type ColumnInfo } from './column-catalog.ts';
-import { stripIndicator } from './sync-status.ts';
+import { currentIndicator, stripIndicator } from './sync-status.ts';
 import { CUSTOMER_LOOKUPS, stateName, type TableInfo } from './tables.ts';
 import { fromWire } from './wire-values.ts';
 
@@ -45,20 +45,32 @@ function versionOf(row: Record<string, unknown>, operation: string): string {
   return etag;
 }
 
-export function snapshotOf(table: TableInfo, row: Record<string, unknown>): RecordSnapshot {
+/**
+ * Whether the name carries a mark we appended: only after we wrote the sync status (the mark is written with it), and
+ * only where names get marks at all (`markedBy`, the status column, is undefined otherwise). A seller's own "Launch ✔"
+ * on a record we never marked is the name.
+ */
+export function carriesOurMark(row: Record<string, unknown>, markedBy: string | undefined): boolean {
+  const status = markedBy === undefined ? undefined : row[markedBy];
+  return status !== undefined && status !== null && status !== '';
+}
+
+/** `markedBy`: see carriesOurMark; the row must include that column. */
+export function snapshotOf(table: TableInfo, row: Record<string, unknown>, markedBy: string | undefined): RecordSnapshot {
   const rawTitle = row[table.titleColumn];
   const title = typeof rawTitle === 'string' ? rawTitle : undefined;
-  const indicator = title === undefined ? undefined : /([✔✖])\uFE0F?\s*$/u.exec(title)?.[1];
+  const marked = carriesOurMark(row, markedBy);
+  const indicator = marked ? currentIndicator(title) : undefined;
   return {
     version: versionOf(row, `GET ${table.entitySet}`),
-    title: title === undefined ? undefined : stripIndicator(title),
+    title: title === undefined || !marked ? title : stripIndicator(title),
     indicator,
     statecode: typeof row.statecode === 'number' ? row.statecode : undefined,
   };
 }
 
-export function planRead(table: TableInfo, columns: readonly ColumnRequest[], catalog: Map<string, ColumnInfo>): ReadPlan {
-  const select = new Set<string>([table.primaryId, 'modifiedon', '_modifiedby_value', table.titleColumn]);
+export function planRead(table: TableInfo, columns: readonly ColumnRequest[], catalog: Map<string, ColumnInfo>, markedBy: string | undefined): ReadPlan {
+  const select = new Set<string>([table.primaryId, 'modifiedon', '_modifiedby_value', table.titleColumn, ...(markedBy ? [markedBy] : [])]);
   if (table.states) select.add('statecode');
   const expand: Expand[] = [];
   const extractors: Array<(row: Record<string, unknown>) => [string, unknown]> = [];
@@ -92,9 +104,9 @@ export function planRead(table: TableInfo, columns: readonly ColumnRequest[], ca
       continue;
     }
     select.add(name);
-    if (name === table.titleColumn && table.states) {
+    if (name === table.titleColumn && markedBy) {
       // The indicator is ours, not the seller's: a ✔ that turns into ✖ must never look like a renamed record.
-      extractors.push((row) => [name, typeof row[name] === 'string' ? stripIndicator(row[name]) : (row[name] ?? null)]);
+      extractors.push((row) => [name, typeof row[name] === 'string' && carriesOurMark(row, markedBy) ? stripIndicator(row[name]) : (row[name] ?? null)]);
     } else {
       extractors.push((row) => [name, fromWire(row[name], info)]);
     }

@@ -60,9 +60,26 @@ function entry(collection: unknown, name: string): unknown {
   return property(collection, name);
 }
 
+const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
+
+/** A GUID, lower case; the empty GUID names nothing (what a context without a primary row may carry), so it is absent. */
 function guid(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  return GUID.exec(value.trim())?.[1]?.toLowerCase();
+  const id = GUID.exec(value.trim())?.[1]?.toLowerCase();
+  return id === EMPTY_GUID ? undefined : id;
+}
+
+/**
+ * Win and Lose (the WinOpportunity / LoseOpportunity messages) carry no `Target`: their InputParameters are
+ * `OpportunityClose`, the close activity whose `opportunityid` references the opportunity, and `Status`. Whether their
+ * `PrimaryEntityId` holds the opportunity's id or the empty GUID is not documented, so the reference is what routes.
+ */
+function closedOpportunity(inputs: unknown): { logicalName: string; id: string | undefined } | undefined {
+  const close = entry(inputs, 'OpportunityClose');
+  if (close === undefined || close === null) return undefined;
+  const reference = entry(property(close, 'Attributes'), 'opportunityid');
+  const logicalName = property(reference, 'LogicalName');
+  return { logicalName: typeof logicalName === 'string' && logicalName !== '' ? logicalName : 'opportunity', id: guid(property(reference, 'Id')) };
 }
 
 /** `"/Date(1506384247000)/"` or `"/Date(1506409448000-0700)/"` (the offset is display information: ms are UTC). */
@@ -115,13 +132,14 @@ export function parseDataverseWebhook(body: unknown): DataverseWebhookEvent {
   const context = parsed.data;
 
   const target = entry(context.inputparameters, 'Target');
-  const logicalName = context.primaryentityname ?? property(target, 'LogicalName');
+  const closed = target === undefined ? closedOpportunity(context.inputparameters) : undefined;
+  const logicalName = closed?.logicalName ?? context.primaryentityname ?? property(target, 'LogicalName');
   if (typeof logicalName !== 'string' || logicalName === '') throw new DataverseWebhookParseError('PrimaryEntityName is missing');
   const entity = entityOfLogicalName(logicalName);
   if (!entity) throw new DataverseWebhookParseError(`the table ${logicalName} is not one cosell-sync syncs`);
 
   // The Target's Id as a fallback: an oversized payload keeps PrimaryEntityId, but a hand-made test body may not have it.
-  const id = guid(context.primaryentityid) ?? guid(property(target, 'Id'));
+  const id = closed ? (closed.id ?? guid(context.primaryentityid)) : (guid(context.primaryentityid) ?? guid(property(target, 'Id')));
   if (!id) throw new DataverseWebhookParseError('PrimaryEntityId is missing or not a GUID');
 
   return {
@@ -136,6 +154,28 @@ export function parseDataverseWebhook(body: unknown): DataverseWebhookEvent {
     stepId: guid(property(context.owningextension, 'Id')),
     occurredAt: parseWcfDate(context.operationcreatedon),
   };
+}
+
+/**
+ * The columns a Create / Update notification says were sent (its `Target`'s attributes) and when the operation ran:
+ * what dates a change field by field. Null when the body carries no Target (Win / Lose, Delete, a trimmed payload).
+ */
+export function changedColumns(body: string): { columns: string[]; at: string | undefined } | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const target = entry(property(json, 'InputParameters'), 'Target');
+  const attributes = property(target, 'Attributes');
+  const names = Array.isArray(attributes)
+    ? attributes.map((item) => property(item, 'key')).filter((key): key is string => typeof key === 'string')
+    : attributes !== null && typeof attributes === 'object'
+      ? Object.keys(attributes)
+      : null;
+  if (names === null) return null;
+  return { columns: names.map((name) => name.toLowerCase()), at: parseWcfDate(property(json, 'OperationCreatedOn')) };
 }
 
 /**

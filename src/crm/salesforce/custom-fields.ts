@@ -19,7 +19,7 @@ export const FIELDS = {
 } as const;
 
 /** Picklist API values; a picklist (rather than text) lets list views and reports filter the failures. */
-export const SYNC_STATUS_VALUES = { synced: 'Synced', failed: 'Failed', pending: 'Pending' } as const;
+export const SYNC_STATUS_VALUES = { synced: 'Synced', failed: 'Failed', pending: 'Pending', conflict: 'Conflict' } as const;
 
 /** "How can Microsoft help?" — the six values of §3.4; the picklist API values are these labels. */
 export const ASSISTANCE_VALUES = [

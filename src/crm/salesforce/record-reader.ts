@@ -33,8 +33,18 @@ export interface ReadPlan {
 }
 
 /** The fields that make a snapshot; also what `update` re-reads when it must. */
-export function snapshotFields(info: SObjectInfo): string[] {
-  return ['Id', 'SystemModstamp', 'LastModifiedDate', 'LastModifiedById', ...(info.titleField ? [info.titleField] : []), ...(info.stateField ? [info.stateField] : [])];
+export function snapshotFields(info: SObjectInfo, markedBy?: string): string[] {
+  return ['Id', 'SystemModstamp', 'LastModifiedDate', 'LastModifiedById', ...(info.titleField ? [info.titleField] : []), ...(info.stateField ? [info.stateField] : []), ...(markedBy ? [markedBy] : [])];
+}
+
+/**
+ * Whether the name carries a mark we appended: only after we wrote the sync status (the mark is written with it), and
+ * only where names get marks at all (`markedBy`, the status field, is undefined otherwise). A seller's own "Launch ✔"
+ * on a record we never marked is the name.
+ */
+export function carriesOurMark(row: Record<string, unknown>, markedBy: string | undefined): boolean {
+  const status = markedBy === undefined ? undefined : row[markedBy];
+  return status !== undefined && status !== null && status !== '';
 }
 
 export function versionOf(row: Record<string, unknown>, sobject: string): string {
@@ -44,15 +54,17 @@ export function versionOf(row: Record<string, unknown>, sobject: string): string
   return version;
 }
 
-export function snapshotOf(info: SObjectInfo, row: Record<string, unknown>, readAt: number): RecordSnapshot {
+/** `markedBy`: see carriesOurMark. */
+export function snapshotOf(info: SObjectInfo, row: Record<string, unknown>, readAt: number, markedBy: string | undefined): RecordSnapshot {
+  const marked = carriesOurMark(row, markedBy);
   const rawTitle = info.titleField ? row[info.titleField] : undefined;
   const title = typeof rawTitle === 'string' ? rawTitle : undefined;
   const stateValue = info.stateField ? row[info.stateField] : undefined;
   return {
     version: versionOf(row, info.sobject),
     readAt,
-    title: title === undefined ? undefined : stripIndicator(title),
-    indicator: currentIndicator(title),
+    title: title === undefined || !marked ? title : stripIndicator(title),
+    indicator: marked ? currentIndicator(title) : undefined,
     stateValue: typeof stateValue === 'string' ? stateValue : undefined,
   };
 }
@@ -68,10 +80,10 @@ function related(row: Record<string, unknown>, relationship: string, field: stri
   return typeof parent === 'object' && parent !== null ? ((parent as Record<string, unknown>)[field] ?? null) : null;
 }
 
-export function planRead(info: SObjectInfo, described: SObjectDescribe, columns: readonly ColumnRequest[]): ReadPlan {
+export function planRead(info: SObjectInfo, described: SObjectDescribe, columns: readonly ColumnRequest[], markedBy: string | undefined): ReadPlan {
   const select = new Map<string, string>();
   const add = (path: string) => select.set(path.toLowerCase(), path);
-  for (const field of snapshotFields(info)) add(field);
+  for (const field of snapshotFields(info, markedBy)) add(field);
   const extractors: Array<(row: Record<string, unknown>, readState: StateReader) => Promise<[string, unknown]> | [string, unknown]> = [];
 
   for (const column of columns) {
@@ -91,9 +103,9 @@ export function planRead(info: SObjectInfo, described: SObjectDescribe, columns:
       continue;
     }
     add(apiName);
-    if (info.titleField && apiName === info.titleField) {
+    if (info.titleField && apiName === info.titleField && markedBy) {
       // The indicator is ours, not the seller's: a ✔ turning into ✖ must never look like a renamed record.
-      extractors.push((row) => [name, typeof row[apiName] === 'string' ? stripIndicator(row[apiName]) : (row[apiName] ?? null)]);
+      extractors.push((row) => [name, typeof row[apiName] === 'string' && carriesOurMark(row, markedBy) ? stripIndicator(row[apiName]) : (row[apiName] ?? null)]);
     } else {
       extractors.push((row) => [name, fromWire(row[apiName], field)]);
     }

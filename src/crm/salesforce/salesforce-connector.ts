@@ -32,7 +32,8 @@ import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSna
 import { SalesforceClient, type SalesforceCallRecord, type SalesforceRetryPolicy } from './salesforce-client.ts';
 import { soqlString } from './soql.ts';
 import { LeadStatuses, OpportunityStates } from './states.ts';
-import { statusFields, stripIndicator, withIndicator, FAILED_MARK, OK_MARK } from './sync-status.ts';
+import { fittedTitle } from '../sync-indicator.ts';
+import { statusFields, withIndicator, FAILED_MARK, OK_MARK } from './sync-status.ts';
 import { buildBody } from './write-body.ts';
 
 export interface SalesforceConnectorOptions {
@@ -176,7 +177,7 @@ export class SalesforceConnector implements CrmConnector {
       if (existing) return existing;
     }
     const body = await this.createBody(info, described, { referralId, values, customer, status });
-    const plan = planRead(info, described, columns);
+    const plan = planRead(info, described, columns, this.markedBy(info));
     const responses = await composite(
       this.client,
       [
@@ -243,17 +244,27 @@ export class SalesforceConnector implements CrmConnector {
     if (hasStatus) {
       Object.assign(body, statusFields(status, auditLength(described)));
       if (titleField && info.titleMaxLength) {
-        const title = titleGiven ? stripIndicator(String(body[titleField])) : current?.title;
+        // A name given here is the real one (the mapping's value): appended to as is, never stripped.
+        const title = titleGiven ? String(body[titleField]) : current?.title;
         const mark = status.ok ? OK_MARK : FAILED_MARK;
         // Re-sending an unchanged name would still raise a change event and touch the seller's record history.
         if (title !== undefined && (titleGiven || current?.indicator !== mark)) body[titleField] = withIndicator(title, status.ok, info.titleMaxLength);
       }
-    } else if (titleGiven && titleField) {
-      body[titleField] = stripIndicator(String(body[titleField]));
     }
 
     if (Object.keys(body).length === 0) return { version: current?.version ?? ifVersion ?? (await this.current(ref, null)).version };
     return { version: await this.write(ref, info, id, body, ifVersion) };
+  }
+
+  /** The status field whose value says a name carries our mark (see carriesOurMark); undefined where names get none. */
+  private markedBy(info: SObjectInfo): string | undefined {
+    return this.nameSuffix && info.referralTarget && info.titleField ? FIELDS.syncStatus : undefined;
+  }
+
+  heldValue(entity: CrmEntityName, column: string, value: unknown): unknown {
+    const info = sobjectFor(entity);
+    const cut = this.nameSuffix && info.referralTarget && info.titleMaxLength && typeof value === 'string' && column.toLowerCase() === info.titleField?.toLowerCase();
+    return cut ? fittedTitle(value, info.titleMaxLength ?? value.length + 2) : value;
   }
 
   async ensureCustomer(customer: CustomerProfile): Promise<CustomerRefs> {
@@ -363,7 +374,7 @@ export class SalesforceConnector implements CrmConnector {
     }
     if (item.status) Object.assign(body, statusFields(item.status, auditLength(described)));
     if (info.titleField && typeof body[info.titleField] === 'string') {
-      const title = stripIndicator(String(body[info.titleField]));
+      const title = String(body[info.titleField]);
       body[info.titleField] = item.status && this.nameSuffix && info.titleMaxLength ? withIndicator(title, item.status.ok, info.titleMaxLength) : title;
     }
     return body;
@@ -402,7 +413,7 @@ export class SalesforceConnector implements CrmConnector {
    * /composite call: one API call per synced change. A 412 becomes CrmPreconditionFailedError for the engine to re-plan.
    */
   private async write(ref: CrmRecordRef, info: SObjectInfo, id: string, body: Record<string, unknown>, ifVersion: string | null): Promise<string> {
-    const fields = snapshotFields(info);
+    const fields = snapshotFields(info, this.markedBy(info));
     const responses = await composite(
       this.client,
       [
@@ -422,7 +433,7 @@ export class SalesforceConnector implements CrmConnector {
     const read = responses.get('read');
     const row = succeeded(read) ? rowsSchema.safeParse(read?.body).data?.records[0] : undefined;
     if (!row) return (await this.current(ref, null)).version;
-    const snapshot = snapshotOf(info, row, Date.now());
+    const snapshot = snapshotOf(info, row, Date.now(), this.markedBy(info));
     this.remember(ref, snapshot);
     return snapshot.version;
   }
@@ -443,10 +454,10 @@ export class SalesforceConnector implements CrmConnector {
   private async current(ref: CrmRecordRef, ifVersion: string | null): Promise<RecordSnapshot> {
     const info = sobjectFor(ref.entity);
     const id = this.requireId(ref, info);
-    const rows = await this.client.query(selectSoql(info.sobject, snapshotFields(info), `Id = ${soqlString(id)}`), { route: `${info.sobject} version` });
+    const rows = await this.client.query(selectSoql(info.sobject, snapshotFields(info, this.markedBy(info)), `Id = ${soqlString(id)}`), { route: `${info.sobject} version` });
     const row = rows[0];
     if (!row) throw new CrmApiError(`${info.sobject} ${id} no longer exists in Salesforce`, 404, 'NOT_FOUND', false);
-    const snapshot = snapshotOf(info, row, Date.now());
+    const snapshot = snapshotOf(info, row, Date.now(), this.markedBy(info));
     this.remember(ref, snapshot);
     if (ifVersion !== null && snapshot.version !== ifVersion) {
       throw new CrmPreconditionFailedError(`${info.sobject} ${id} changed since it was read (version ${ifVersion}, now ${snapshot.version})`);
@@ -457,7 +468,7 @@ export class SalesforceConnector implements CrmConnector {
   private async fetchOne(entity: CrmEntityName, where: string, columns: readonly ColumnRequest[], suffix = ''): Promise<CrmRecord | null> {
     const info = sobjectFor(entity);
     const described = await this.metadata.describe(info.sobject);
-    const plan = planRead(info, described, columns);
+    const plan = planRead(info, described, columns, this.markedBy(info));
     const rows = await this.client.query(selectSoql(info.sobject, plan.select, where, suffix), { route: `${info.sobject} read`, maxRows: 2 });
     const row = rows[0];
     if (!row) return null;
@@ -467,7 +478,7 @@ export class SalesforceConnector implements CrmConnector {
 
   private async toRecord(info: SObjectInfo, plan: ReturnType<typeof planRead>, row: Record<string, unknown>): Promise<CrmRecord> {
     const ref: CrmRecordRef = { entity: info.entity, id: rowId(row, info.sobject) };
-    this.remember(ref, snapshotOf(info, row, Date.now()));
+    this.remember(ref, snapshotOf(info, row, Date.now(), this.markedBy(info)));
     const record = await plan.toRecord(ref, row, await this.ourUserId(), (value) => this.stateOf(info.entity, value));
     if (info.entity === 'opportunity' && info.stateField && this.options.syncEditsWhileOnHold !== true) {
       record.onHold = (await this.stateOf(info.entity, row[info.stateField])) === 'onhold';

@@ -5,6 +5,7 @@ import type { RequestCounter } from '../shared/request-counter.ts';
 import type { WebhookDeliveryQueue } from '../shared/webhook-delivery-queue.ts';
 import type { TokenRegistry } from './auth.ts';
 import type { Organization } from './referral-model.ts';
+import type { ReferralEventPublisher } from './referral-events.ts';
 import type { ReferralService } from './referral-service.ts';
 import type { ReferralStore } from './referral-store.ts';
 import type { ValidationEvents } from './validation-events.ts';
@@ -16,6 +17,9 @@ export interface PartnerCenterContext {
   organization: Organization;
   store: ReferralStore;
   service: ReferralService;
+  publisher: ReferralEventPublisher;
+  /** Creates by their MS-RequestId (idempotency key): a repeated key answers with the first create's referral. */
+  createdByRequestId: Map<string, string>;
   registration: WebhookRegistrationState;
   queue: WebhookDeliveryQueue;
   validationEvents: ValidationEvents;

@@ -76,6 +76,8 @@ export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOpt
     organization,
     store,
     service,
+    publisher,
+    createdByRequestId: new Map(),
     registration,
     queue,
     validationEvents: new ValidationEvents({ sender, queue }),

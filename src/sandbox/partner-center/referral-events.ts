@@ -28,7 +28,16 @@ function changeDate(referral: Referral): string {
  * to it surfaces as a related-referral event on the partner's referral (UNCONFIRMED — the docs describe these events in
  * one line each; this is the reading that never hands a partner someone else's referral as its own).
  */
+/**
+ * Whose referral a `related-referral-*` event's ResourceUri names, which the docs do not settle: `partner` (default) names
+ * the partner's referral that has a related change; `changed` names the related referral that changed (Microsoft's, or
+ * another partner's), which the partner may read but not write. A client must cope with both.
+ */
+export type RelatedResourceUri = 'partner' | 'changed';
+
 export class ReferralEventPublisher {
+  relatedResourceUri: RelatedResourceUri = 'partner';
+
   constructor(private readonly deps: ReferralEventPublisherDeps) {}
 
   publish(change: ReferralChange): void {
@@ -36,7 +45,9 @@ export class ReferralEventPublisher {
     const ownedByPartner = (r: Referral): boolean => r.organizationId === this.deps.partnerOrganizationId;
     if (ownedByPartner(referral)) this.send(`referral-${change.kind}`, referral, referral);
     for (const related of this.deps.store.inEngagement(referral.engagementId)) {
-      if (related.id !== referral.id && ownedByPartner(related)) this.send(`related-referral-${change.kind}`, related, referral);
+      if (related.id !== referral.id && ownedByPartner(related)) {
+        this.send(`related-referral-${change.kind}`, this.relatedResourceUri === 'changed' ? referral : related, referral);
+      }
     }
   }
 

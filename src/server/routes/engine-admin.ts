@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../../store/types.ts';
+import { chooseResolution, resolveConflictRequest } from '../../sync/conflict-resolution.ts';
 import type { Engine } from '../../sync/engine.ts';
 
 const limitQuery = z
@@ -42,6 +43,21 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
   });
 
   app.get('/api/conflicts', async () => ({ conflicts: store.sync.conflicts() }));
+
+  // Resolve a held conflict: the chosen value is recorded and the pair queued; that sync writes it to both sides and
+  // releases the hold. Body: {"take": "partner-center" | "crm"} or {"take": "value", "value": …}.
+  app.post('/api/conflicts/:id/resolve', async (request, reply) => {
+    const id = Number((request.params as { id: string }).id);
+    if (!Number.isInteger(id) || id <= 0) return reply.code(400).send(badRequest('conflict id must be a positive integer'));
+    const body = resolveConflictRequest.safeParse(request.body ?? {});
+    if (!body.success) return reply.code(400).send(badRequest(`${body.error.issues[0]?.path.join('.') || 'body'}: ${body.error.issues[0]?.message ?? 'invalid'}`));
+    const conflict = store.sync.conflict(id);
+    if (!conflict) return reply.code(404).send({ error: { code: 'not_found', message: `no held conflict ${id}` } });
+    const chosen = chooseResolution(conflict, body.data);
+    if (!chosen.ok) return reply.code(400).send(badRequest(chosen.reason));
+    if (!store.sync.resolveConflict(id, chosen.resolution)) return reply.code(404).send({ error: { code: 'not_found', message: `no held conflict ${id}` } });
+    return reply.code(202).send({ resolving: id, referralId: conflict.referralId, field: conflict.field, value: chosen.resolution.value });
+  });
 
   app.get('/api/dead-letters', async (request, reply) => {
     const q = parse(request.query);

@@ -109,12 +109,41 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   complete(job: Job): void {
-    const deleted = this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
-    if (deleted.changes === 0) {
+    const rerun = this.db.transaction(() => {
+      this.resolveDeadLetters(job);
+      const deleted = this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
+      if (deleted.changes > 0) return false;
       // Enqueued again while it ran: the new events may carry changes this run did not see.
       this.db.prepare('UPDATE jobs SET lease_until = NULL, attempts = 0, last_error = NULL WHERE key = ?').run(job.key);
-      this.notify();
-    }
+      return true;
+    })();
+    if (rerun) this.notify();
+  }
+
+  /**
+   * The pair synced, so whatever failed for it before is over: its open dead letters close as resolved by sync. The
+   * failure may have been filed under the other side's name (a CRM record not linked yet, then its referral), so the
+   * pair's link supplies both names. A sync that left the pair in error (record gone) resolves nothing.
+   */
+  private resolveDeadLetters(job: Job): void {
+    const link = (
+      job.referralId !== null
+        ? this.db.prepare('SELECT referral_id, crm_entity, crm_id, sync_state FROM links WHERE connection = ? AND referral_id = ?').get(job.connection, job.referralId)
+        : job.crmEntity !== null && job.crmId !== null
+          ? this.db.prepare('SELECT referral_id, crm_entity, crm_id, sync_state FROM links WHERE connection = ? AND crm_entity = ? AND crm_id = ?').get(job.connection, job.crmEntity, job.crmId)
+          : undefined
+    ) as { referral_id: string; crm_entity: string; crm_id: string; sync_state: string } | undefined;
+    if (link?.sync_state === 'error') return;
+    const referralId = link?.referral_id ?? job.referralId;
+    const crmEntity = link?.crm_entity ?? job.crmEntity;
+    const crmId = link?.crm_id ?? job.crmId;
+    this.db
+      .prepare(
+        `UPDATE dead_letters SET resolved_at = ?, resolved_by = 'sync'
+         WHERE resolved_at IS NULL AND connection = ?
+           AND (job_key = ? OR referral_id = ? OR (crm_entity = ? AND crm_id = ?))`,
+      )
+      .run(new Date().toISOString(), job.connection, job.key, referralId, crmEntity, crmId);
   }
 
   retry(job: Job, error: string, delayMs: number, now = Date.now()): void {

@@ -106,6 +106,31 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (connection, referral_id, crm_entity)
    );
    ALTER TABLE jobs ADD COLUMN microsoft_side INTEGER NOT NULL DEFAULT 1;`,
+  // A dead letter closes when its pair later syncs, or when an operator replays it; closed ones stay as history.
+  `ALTER TABLE dead_letters ADD COLUMN resolved_at TEXT;
+   ALTER TABLE dead_letters ADD COLUMN resolved_by TEXT;
+   UPDATE dead_letters SET resolved_at = replayed_at, resolved_by = 'replay' WHERE replayed_at IS NOT NULL;
+   CREATE INDEX dead_letters_unresolved ON dead_letters (connection, resolved_at);`,
+  // An operator's choice for a held conflict, applied (to both sides) by the pair's next sync, which releases the hold.
+  `ALTER TABLE conflicts ADD COLUMN resolution TEXT;
+   ALTER TABLE conflicts ADD COLUMN resolution_source TEXT;`,
+  // A referral create from a CRM record, announced with its idempotency key before the POST (see CreateIntent).
+  `CREATE TABLE create_intents (
+     connection TEXT NOT NULL,
+     crm_entity TEXT NOT NULL,
+     crm_id TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (connection, crm_entity, crm_id)
+   );`,
+  // Per referral field, the value a sync wrote to Partner Center and when the CRM edit it came from was made.
+  `CREATE TABLE pc_field_writes (
+     referral_id TEXT NOT NULL,
+     field TEXT NOT NULL,
+     value TEXT NOT NULL,
+     changed_at TEXT NOT NULL,
+     PRIMARY KEY (referral_id, field)
+   );`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

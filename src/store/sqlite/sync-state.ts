@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type { SqlDatabase } from './driver.ts';
 import type {
   AuditEntry,
   AuditRecord,
   CanonicalRecord,
   CanonicalValue,
+  ConflictResolution,
+  ConflictSource,
   DeadLetter,
+  DeadLetterResolution,
   HeldConflict,
   Link,
   SyncCommit,
@@ -113,6 +117,29 @@ export class SqliteSyncState implements SyncState {
     const release = this.db.prepare('DELETE FROM conflicts WHERE connection = ? AND referral_id = ? AND field = ?');
     for (const field of commit.releaseConflicts) release.run(l.connection, l.referralId, field);
     this.db.prepare('DELETE FROM write_intents WHERE connection = ? AND referral_id = ? AND crm_entity = ?').run(l.connection, l.referralId, l.crmEntity);
+    this.db.prepare('DELETE FROM create_intents WHERE connection = ? AND crm_entity = ? AND crm_id = ?').run(l.connection, l.crmEntity, l.crmId);
+    const written = this.db.prepare(
+      `INSERT INTO pc_field_writes (referral_id, field, value, changed_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (referral_id, field) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at`,
+    );
+    for (const [field, w] of Object.entries(commit.pcFieldWrites ?? {})) written.run(l.referralId, field, JSON.stringify(w.value), w.changedAt);
+  }
+
+  pcFieldWrites(referralId: string): Record<string, { value: CanonicalValue; changedAt: string }> {
+    const rows = this.db.prepare('SELECT field, value, changed_at FROM pc_field_writes WHERE referral_id = ?').all(referralId) as Array<{ field: string; value: string; changed_at: string }>;
+    return Object.fromEntries(rows.map((r) => [r.field, { value: JSON.parse(r.value) as CanonicalValue, changedAt: r.changed_at }]));
+  }
+
+  createKey(connection: string, crmEntity: string, crmId: string): string {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT request_id FROM create_intents WHERE connection = ? AND crm_entity = ? AND crm_id = ?').get(connection, crmEntity, crmId) as
+        | { request_id: string }
+        | undefined;
+      if (row) return row.request_id;
+      const key = randomUUID();
+      this.db.prepare('INSERT INTO create_intents (connection, crm_entity, crm_id, request_id, created_at) VALUES (?, ?, ?, ?, ?)').run(connection, crmEntity, crmId, key, new Date().toISOString());
+      return key;
+    })();
   }
 
   recordIntents(intents: readonly WriteIntent[]): void {
@@ -184,31 +211,30 @@ export class SqliteSyncState implements SyncState {
   conflicts(connection?: string): HeldConflict[] {
     const rows = (
       connection === undefined
-        ? this.db.prepare('SELECT * FROM conflicts ORDER BY detected_at').all()
-        : this.db.prepare('SELECT * FROM conflicts WHERE connection = ? ORDER BY detected_at').all(connection)
-    ) as Array<{
-      connection: string;
-      referral_id: string;
-      field: string;
-      base_value: string | null;
-      pc_value: string | null;
-      crm_value: string | null;
-      detected_at: string;
-    }>;
-    return rows.map((r) => ({
-      connection: r.connection,
-      referralId: r.referral_id,
-      field: r.field,
-      base: decode(r.base_value),
-      pc: decode(r.pc_value),
-      crm: decode(r.crm_value),
-      detectedAt: r.detected_at,
-    }));
+        ? this.db.prepare('SELECT rowid AS id, * FROM conflicts ORDER BY detected_at').all()
+        : this.db.prepare('SELECT rowid AS id, * FROM conflicts WHERE connection = ? ORDER BY detected_at').all(connection)
+    ) as ConflictRow[];
+    return rows.map(toConflict);
+  }
+
+  conflict(id: number): HeldConflict | null {
+    const row = this.db.prepare('SELECT rowid AS id, * FROM conflicts WHERE rowid = ?').get(id) as ConflictRow | undefined;
+    return row ? toConflict(row) : null;
+  }
+
+  resolveConflict(id: number, resolution: ConflictResolution): boolean {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT connection, referral_id FROM conflicts WHERE rowid = ?').get(id) as { connection: string; referral_id: string } | undefined;
+      if (!row) return false;
+      this.db.prepare('UPDATE conflicts SET resolution = ?, resolution_source = ? WHERE rowid = ?').run(JSON.stringify(resolution.value), resolution.take, id);
+      this.jobs.enqueueInTransaction([{ connection: row.connection, cause: 'manual', referralId: row.referral_id, microsoftSide: false }]);
+      return true;
+    })();
   }
 
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[] {
     const rows = this.db
-      .prepare(`SELECT * FROM dead_letters ${query.open ? 'WHERE replayed_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
+      .prepare(`SELECT * FROM dead_letters ${query.open ? 'WHERE resolved_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
       .all(query.limit) as Array<{
       id: number;
       job_key: string;
@@ -221,6 +247,8 @@ export class SqliteSyncState implements SyncState {
       error: string;
       failed_at: string;
       replayed_at: string | null;
+      resolved_at: string | null;
+      resolved_by: DeadLetterResolution | null;
     }>;
     return rows.map((r) => ({
       id: r.id,
@@ -234,12 +262,14 @@ export class SqliteSyncState implements SyncState {
       error: r.error,
       failedAt: r.failed_at,
       replayedAt: r.replayed_at,
+      resolvedAt: r.resolved_at,
+      resolvedBy: r.resolved_by,
     }));
   }
 
   replayDeadLetter(id: number): boolean {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM dead_letters WHERE id = ? AND replayed_at IS NULL').get(id) as
+      const row = this.db.prepare('SELECT * FROM dead_letters WHERE id = ? AND resolved_at IS NULL').get(id) as
         | { connection: string; referral_id: string | null; crm_entity: string | null; crm_id: string | null }
         | undefined;
       if (!row) return false;
@@ -251,7 +281,8 @@ export class SqliteSyncState implements SyncState {
           crm: row.crm_entity && row.crm_id ? { entity: row.crm_entity, id: row.crm_id } : undefined,
         },
       ]);
-      this.db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+      const now = new Date().toISOString();
+      this.db.prepare(`UPDATE dead_letters SET replayed_at = ?, resolved_at = ?, resolved_by = 'replay' WHERE id = ?`).run(now, now, id);
       return true;
     })();
   }
@@ -274,6 +305,33 @@ export class SqliteSyncState implements SyncState {
       )
       .run(source, value, new Date().toISOString());
   }
+}
+
+interface ConflictRow {
+  id: number;
+  connection: string;
+  referral_id: string;
+  field: string;
+  base_value: string | null;
+  pc_value: string | null;
+  crm_value: string | null;
+  detected_at: string;
+  resolution: string | null;
+  resolution_source: ConflictSource | null;
+}
+
+function toConflict(r: ConflictRow): HeldConflict {
+  return {
+    id: r.id,
+    connection: r.connection,
+    referralId: r.referral_id,
+    field: r.field,
+    base: decode(r.base_value),
+    pc: decode(r.pc_value),
+    crm: decode(r.crm_value),
+    detectedAt: r.detected_at,
+    ...(r.resolution !== null && r.resolution_source !== null ? { resolution: { take: r.resolution_source, value: JSON.parse(r.resolution) as CanonicalValue } } : {}),
+  };
 }
 
 function toLink(row: LinkRow): Link {

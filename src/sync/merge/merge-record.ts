@@ -21,8 +21,11 @@ import type { ConflictPolicy, SyncDirection } from '../mapping/spec-schema.ts';
  *        newest-wins            → the side whose record changed last (pcChangedAt vs crmChangedAt); a tie or a
  *                                 missing timestamp goes to Partner Center: it is the shared record Microsoft sees
  *                                 and the more constrained one (transitions, terminal states), so preferring it
- *                                 avoids writes Partner Center would refuse. Timestamps are per record, not per
- *                                 field, so this is the best available approximation;
+ *                                 avoids writes Partner Center would refuse. Partner Center's time is per field
+ *                                 where known (`pcFieldChangedAt`: a value our sync wrote carries the time of the
+ *                                 CRM edit it came from, never the time of our write), and so is the CRM's
+ *                                 (`crmFieldChangedAt`: from the notifications that named the field); otherwise the
+ *                                 record's;
  *        manual                 → held: no write either way, base unchanged, listed in `held` until the sides agree
  *                                 (or one side goes back to the base value, which makes it a one-sided change).
  *
@@ -59,6 +62,13 @@ export interface MergeInput {
   /** When each record last changed (referral `updatedDateTime`, CRM `modifiedon`); used by `newest-wins`. */
   pcChangedAt?: string | Date;
   crmChangedAt?: string | Date;
+  /**
+   * Per field, when Partner Center's value really changed, where known better than the record's time: a value one of
+   * our syncs wrote there carries the time of the CRM edit it came from, not the time of our write.
+   */
+  pcFieldChangedAt?: Readonly<Record<string, string>>;
+  /** Per field, when the CRM's value changed, where its notifications tell (the record's time moves with any field). */
+  crmFieldChangedAt?: Readonly<Record<string, string>>;
   /** For a first link: which side created the pair and is therefore authoritative. */
   origin?: Side;
 }
@@ -85,8 +95,11 @@ export interface MergeResult {
 
 export function mergeRecord(input: MergeInput): MergeResult {
   const result: MergeResult = { toCrm: {}, toPc: {}, nextBase: {}, conflicts: [], held: [], skipped: [] };
-  const newer = newerSide(input.pcChangedAt, input.crmChangedAt);
+  const recordNewer = newerSide(input.pcChangedAt, input.crmChangedAt);
   for (const field of input.fields) {
+    const fieldTime = input.pcFieldChangedAt?.[field.key];
+    const crmFieldTime = input.crmFieldChangedAt?.[field.key];
+    const newer = fieldTime === undefined && crmFieldTime === undefined ? recordNewer : newerSide(fieldTime ?? input.pcChangedAt, crmFieldTime ?? input.crmChangedAt);
     const { key } = field;
     const hasBase = input.base !== undefined && Object.hasOwn(input.base, key);
     const base = hasBase ? input.base?.[key] : undefined;

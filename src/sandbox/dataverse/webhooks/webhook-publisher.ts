@@ -3,7 +3,7 @@ import type { RecordStore } from '../data/record-store.ts';
 import type { MetadataRegistry } from '../metadata/metadata-registry.ts';
 import { parseAuthSettings } from './auth-value.ts';
 import type { DataEvent } from './events.ts';
-import { ExecutionContextBuilder, MAX_CONTEXT_BYTES } from './execution-context.ts';
+import { ExecutionContextBuilder, MAX_CONTEXT_BYTES, type ClosePrimaryEntityId } from './execution-context.ts';
 import { matchSteps, type MatchedStep } from './step-matcher.ts';
 import { serializeWcfJson } from './wcf-json.ts';
 import type { DataverseWebhookSender } from './webhook-sender.ts';
@@ -23,6 +23,11 @@ export class WebhookPublisher {
     private readonly organizationHost: () => string,
   ) {
     this.contexts = new ExecutionContextBuilder(registry, store);
+  }
+
+  /** The shape of Win / Lose contexts from now on (see ClosePrimaryEntityId). */
+  setClosePrimaryEntityId(shape: ClosePrimaryEntityId): void {
+    this.contexts.closePrimaryEntityId = shape;
   }
 
   publish(events: DataEvent[]): void {

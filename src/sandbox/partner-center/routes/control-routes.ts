@@ -22,6 +22,9 @@ const seedSchema = z
   })
   .strict();
 
+/** `otherPartner` of an incoming referral: another partner's referral joins the engagement (partner-to-partner). */
+const otherPartnerSchema = z.object({ organizationId: z.string().min(1).max(100), organizationName: z.string().min(1).max(200) }).strict();
+
 /** Control-API bodies say `status` alone when the substatus is obvious (Active ⇒ Accepted, New ⇒ Pending). */
 function withImpliedSubstatus(patch: JsonObject): JsonObject {
   if (typeof patch.status !== 'string' || patch.substatus !== undefined) return patch;
@@ -52,7 +55,9 @@ export function registerControlRoutes(app: FastifyInstance, ctx: PartnerCenterCo
    * referral in the same engagement, created second so the partner's referral receives a related-referral event.
    */
   function createIncoming(overrides: JsonObject, options: { microsoftSide: boolean; silent: boolean }): { partner: Referral; microsoft?: Referral } {
-    const { microsoftSide: _ignored, engagementId, ...patch } = overrides;
+    const { microsoftSide: _ignored, engagementId, otherPartner, ...patch } = overrides;
+    const other = otherPartner === undefined ? undefined : otherPartnerSchema.safeParse(otherPartner);
+    if (other && !other.success) throw invalidRequest('otherPartner must be {"organizationId": "…", "organizationName": "…"} naming an organization other than this partner and Microsoft.', 'otherPartner');
     if (engagementId !== undefined && (typeof engagementId !== 'string' || engagementId === '')) {
       throw invalidRequest('engagementId must be a non-empty string.', 'engagementId');
     }
@@ -67,6 +72,14 @@ export function registerControlRoutes(app: FastifyInstance, ctx: PartnerCenterCo
       engagementId: typeof engagementId === 'string' ? engagementId : undefined,
       silent: options.silent,
     });
+    if (other?.data) {
+      // Partner-to-partner: another partner's own referral in the same engagement, readable but not writable by us.
+      if (other.data.organizationId === ctx.organization.id || other.data.organizationId.toLowerCase() === MICROSOFT_ORGANIZATION.id) {
+        throw invalidRequest('otherPartner must be an organization other than this partner and Microsoft.', 'otherPartner');
+      }
+      const otherContent = validateReferralContent({ ...microsoftSideContent(merged, ctx.organization.id, msxId), team: [{ firstName: 'Pia', lastName: 'Partner', email: 'pia@other-partner.example', phoneNumber: '4255550142', contactPreference: { locale: 'en-us', disableNotifications: false } }], trackingInfo: {} }, 'The other partner\'s referral');
+      ctx.service.create(otherContent, { organization: { id: other.data.organizationId, name: other.data.organizationName }, direction: 'Outgoing', engagementId: partner.engagementId, silent: options.silent }, 'Active');
+    }
     if (!options.microsoftSide) return { partner };
     const microsoftContent = validateReferralContent(microsoftSideContent(merged, ctx.organization.id, msxId), 'The Microsoft-side referral');
     const microsoft = ctx.service.create(
@@ -83,6 +96,14 @@ export function registerControlRoutes(app: FastifyInstance, ctx: PartnerCenterCo
     const { partner } = createIncoming(body, { microsoftSide, silent: false });
     reply.header('etag', partner.eTag);
     return sendJson(reply, 201, referralToWire(partner, base()));
+  });
+
+  /** Whose referral a related-referral event's ResourceUri names: `partner` (default) or `changed` (see RelatedResourceUri). */
+  app.put('/_sandbox/webhooks/shape', async (request, reply) => {
+    const parsed = z.object({ relatedResourceUri: z.enum(['partner', 'changed']) }).strict().safeParse(request.body);
+    if (!parsed.success) throw invalidRequest('relatedResourceUri must be "partner" or "changed".', 'relatedResourceUri');
+    ctx.publisher.relatedResourceUri = parsed.data.relatedResourceUri;
+    return sendJson(reply, 200, parsed.data);
   });
 
   app.post('/_sandbox/referrals/seed', async (request, reply) => {

@@ -108,6 +108,12 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterC
   });
 
   app.post(REFERRALS_PATH, { onRequest }, async (request, reply) => {
+    // MS-RequestId is the idempotency key ("reuse on timeout retry", Partner Center Swagger): a create repeated with the
+    // same key is the same request, answered with the referral the first one made instead of a second referral.
+    const requestId = header(request, 'ms-requestid')?.trim();
+    const earlier = requestId ? ctx.createdByRequestId.get(requestId) : undefined;
+    const repeated = earlier === undefined ? undefined : ctx.store.find(earlier);
+    if (repeated) return respondWithReferral(reply, request, repeated, 200);
     const content = validateReferralContent(request.body);
     const rawEngagementId = isPlainObject(request.body) ? request.body.engagementId : undefined;
     if (rawEngagementId !== undefined && rawEngagementId !== null && (typeof rawEngagementId !== 'string' || rawEngagementId.trim() === '')) {
@@ -118,6 +124,7 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterC
       organization: ctx.organization,
       engagementId: typeof rawEngagementId === 'string' ? rawEngagementId.trim() : undefined,
     });
+    if (requestId) ctx.createdByRequestId.set(requestId, referral.id);
     // 200, not 201: the Swagger contract documents 200 "Referral created" for this operation.
     return respondWithReferral(reply, request, referral, 200);
   });

@@ -1,0 +1,58 @@
+import type { Referral } from '../partner-center/model.ts';
+import type { ReferralsClient } from '../partner-center/referrals-client.ts';
+import type { SyncState } from '../store/types.ts';
+
+/** Microsoft's organization id on its referrals and in targets ("create a referral": BusinessProfileLocation `msft`). */
+export const MICROSOFT_ORGANIZATION_ID = 'msft';
+const ORGANIZATION_KEY = 'partner-center:organization-id';
+
+/**
+ * Microsoft's referral in an engagement, recognised by what identifies Microsoft: owned by `msft`, or the connected
+ * referral a partner creates for Microsoft (target BusinessProfileLocation `msft`). Never merely "another organization":
+ * in a partner-to-partner engagement that would be another partner.
+ */
+export function isMicrosoftReferral(referral: Referral): boolean {
+  if (typeof referral.organizationId === 'string' && referral.organizationId.toLowerCase() === MICROSOFT_ORGANIZATION_ID) return true;
+  return (referral.target ?? []).some(
+    (t) => t !== null && typeof t === 'object' && t.type === 'BusinessProfileLocation' && typeof t.id === 'string' && t.id.toLowerCase() === MICROSOFT_ORGANIZATION_ID,
+  );
+}
+
+/**
+ * The partner's own organization id, learned once and kept in the store: from the partner's plain referral listing,
+ * which holds only its own referrals ("Get a list of referrals" returns the caller's referrals; Microsoft's side of an
+ * engagement appears only through the engagement filter of links.relatedReferrals — the tolerant reading). Unknown
+ * (null) while the partner has no referral at all.
+ */
+export class PartnerOrganization {
+  private known: string | null;
+
+  constructor(
+    private readonly referrals: ReferralsClient,
+    private readonly state: SyncState,
+  ) {
+    this.known = state.getWatermark(ORGANIZATION_KEY);
+  }
+
+  async id(): Promise<string | null> {
+    if (this.known !== null) return this.known;
+    const page = await this.referrals.listPage({ top: 20 });
+    const own = page.referrals.find((r) => typeof r.organizationId === 'string' && r.organizationId !== '' && !isMicrosoftReferral(r));
+    if (typeof own?.organizationId === 'string') this.learn(own.organizationId);
+    return this.known;
+  }
+
+  /** A referral we created is ours: its organizationId is the partner's. */
+  learn(organizationId: string | null | undefined): void {
+    if (this.known !== null || typeof organizationId !== 'string' || organizationId === '' || organizationId.toLowerCase() === MICROSOFT_ORGANIZATION_ID) return;
+    this.known = organizationId;
+    this.state.setWatermark(ORGANIZATION_KEY, organizationId);
+  }
+
+  /** Whether a referral is the partner's own deal: not Microsoft's side, and owned by the partner (when known). */
+  async isOwn(referral: Referral): Promise<boolean> {
+    if (isMicrosoftReferral(referral)) return false;
+    const own = await this.id();
+    return own === null || typeof referral.organizationId !== 'string' || referral.organizationId === own;
+  }
+}

@@ -1,0 +1,127 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runSalesforceSetup } from '../../src/cli/setup.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import { createDynamicsConnector } from '../../src/crm/dynamics/factory.ts';
+import { setupDynamics } from '../../src/crm/dynamics/provisioning.ts';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
+import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+import { json, prepareHarness, sendJson, ServiceHarness, type DeliveryLogRow, type HarnessGround, type Row, type ServiceHarnessOptions } from './service-harness.ts';
+
+/*
+ * Both CRMs connected at once, as a partner running Dynamics 365 and Salesforce side by side: the Partner Center,
+ * Dataverse and Salesforce sandboxes, `cosell setup dynamics` and `cosell setup salesforce`, a registered Partner Center
+ * webhook and the sync service (Dataverse webhooks, Salesforce CDC). CRM records are read and edited through the
+ * sandboxes' control APIs, as sellers.
+ */
+
+const DV_WEBHOOK_SECRET = 'dv-webhook-secret-for-dual-tests';
+
+export class DualCrmHarness extends ServiceHarness {
+  /** CDC has no delivery log (see SalesforceSyncHarness): more stable checks before calling it idle. */
+  protected readonly idleStableChecks = 6;
+
+  private constructor(
+    ground: HarnessGround,
+    readonly dv: DataverseSandbox,
+    readonly sf: SalesforceSandbox,
+    configInput: ConfigInput,
+    options: ServiceHarnessOptions,
+  ) {
+    super(ground, configInput, parseConfig('dual-crm-harness', configInput), options);
+  }
+
+  static async start(options: ServiceHarnessOptions = {}): Promise<DualCrmHarness> {
+    const ground = await prepareHarness('cosell-sync-dual-', options);
+    const dv = await startDataverseSandbox({ port: 0, webhookRetryDelayMs: 50 });
+    const sf = await startSalesforceSandbox({ port: 0, streamingLongPollMs: 5_000 });
+    try {
+      const secretFile = join(ground.dir, 'dv-webhook.secret');
+      writeFileSync(secretFile, `${DV_WEBHOOK_SECRET}\n`);
+      const configInput: ConfigInput = {
+        ...ground.configInput,
+        dynamics: { orgUrl: dv.url, mode: 'sandbox', webhook: { secret: { file: secretFile } } },
+        salesforce: { instanceUrl: sf.url, mode: 'sandbox', notifications: 'cdc', organizationId: sf.organizationId },
+      };
+      const harness = new DualCrmHarness(ground, dv, sf, configInput, options);
+      const connector = await createDynamicsConnector(harness.config.dynamics!, { logger: silentLogger() });
+      await setupDynamics({
+        connector,
+        logger: silentLogger(),
+        webhookUrl: `${harness.url}/webhooks/dynamics`,
+        webhookAuth: { kind: 'HttpHeader', headerName: 'x-cosell-webhook-key', secret: DV_WEBHOOK_SECRET },
+      });
+      await runSalesforceSetup(harness.config, silentLogger());
+      await harness.startAndRegister();
+      return harness;
+    } catch (error) {
+      await dv.close();
+      await sf.close();
+      await ground.dispose();
+      throw error;
+    }
+  }
+
+  protected async closeCrm(): Promise<void> {
+    await this.dv.close();
+    await this.sf.close();
+  }
+
+  protected async crmPendingDeliveries(): Promise<number> {
+    return (await json<{ pending: number; value: DeliveryLogRow[] }>(`${this.dv.url}/_sandbox/webhooks/deliveries`)).pending;
+  }
+
+  async dvOpportunities(): Promise<Row[]> {
+    return (await json<{ value: Row[] }>(`${this.dv.url}/_sandbox/records/opportunities`)).value;
+  }
+
+  async sfOpportunities(): Promise<Row[]> {
+    const body = await json<{ value?: Row[]; records?: Row[] }>(`${this.sf.url}/_sandbox/records/Opportunity`);
+    return body.value ?? body.records ?? [];
+  }
+
+  dvSellerEdit(entitySet: string, id: string, patch: Row): Promise<Row> {
+    return json(`${this.dv.url}/_sandbox/records/${entitySet}/${id}`, sendJson('PATCH', patch));
+  }
+
+  sfSellerEdit(sobject: string, id: string, patch: Row): Promise<Row> {
+    return json(`${this.sf.url}/_sandbox/records/${sobject}/${id}`, sendJson('PATCH', patch));
+  }
+
+  dvCreate(entitySet: string, body: Row): Promise<Row> {
+    return json(`${this.dv.url}/_sandbox/records/${entitySet}`, sendJson('POST', body));
+  }
+
+  sfCreate(sobject: string, body: Row): Promise<Row> {
+    return json(`${this.sf.url}/_sandbox/records/${sobject}`, sendJson('POST', body));
+  }
+
+  /** A Dynamics seller's new deal (account, contact, opportunity), "Sync with Partner Center" = Yes. */
+  async dvCreateDeal(deal: { name: string; company: string; value: number }): Promise<{ opportunityId: string; accountId: string }> {
+    const account = await this.dvCreate('accounts', { name: deal.company, address1_city: 'Redmond', address1_postalcode: '98052', address1_country: 'US' });
+    const accountId = String(account.accountid);
+    const contact = await this.dvCreate('contacts', {
+      firstname: 'Pat',
+      lastname: deal.company.replace(/[^A-Za-z]/g, '') || 'Buyer',
+      emailaddress1: `pat.${deal.company.replace(/[^A-Za-z0-9]/g, '').toLowerCase()}@example.com`,
+      'parentcustomerid_account@odata.bind': `/accounts(${accountId})`,
+    });
+    const opportunity = await this.dvCreate('opportunities', {
+      name: deal.name,
+      estimatedvalue: deal.value,
+      description: `${deal.company} deal (created in Dynamics)`,
+      estimatedclosedate: '2027-06-30',
+      cosell_syncwithpartnercenter: true,
+      'customerid_account@odata.bind': `/accounts(${accountId})`,
+      'parentaccountid@odata.bind': `/accounts(${accountId})`,
+      'parentcontactid@odata.bind': `/contacts(${String(contact.contactid)})`,
+    });
+    return { opportunityId: String(opportunity.opportunityid), accountId };
+  }
+
+  pcLatency(ms: number): Promise<unknown> {
+    return this.pcFaults({ latencyMs: ms });
+  }
+}
