@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYNC_STATUS_OPTIONS } from '../../src/crm/dynamics/custom-columns.ts';
+import { adminFetch } from '../support/admin.ts';
 import { runCli } from '../support/cli.ts';
 import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
 import { sendJson, type Row } from '../support/service-harness.ts';
@@ -93,7 +94,7 @@ describe('held conflicts: audited once, visible on the record, resolvable', () =
 
   it('POST /api/conflicts/<id>/resolve takes the CRM side', async () => {
     const { referralId, opportunityId, conflictId } = await heldPair('API deal', 'PC says later', 'CRM says now');
-    const bad = await fetch(`${h.url}/api/conflicts/${conflictId}/resolve`, sendJson('POST', { take: 'somewhere' }));
+    const bad = await adminFetch(`${h.adminUrl}/api/conflicts/${conflictId}/resolve`, sendJson('POST', { take: 'somewhere' }));
     expect(bad.status).toBe(400);
     const answer = await h.api<{ resolving: number; value: unknown }>(`/api/conflicts/${conflictId}/resolve`, sendJson('POST', { take: 'crm' }));
     expect(answer).toMatchObject({ resolving: conflictId, value: 'CRM says now' });
