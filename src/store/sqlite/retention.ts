@@ -45,7 +45,7 @@ export class StoreCompactor {
     if (policy.resolvedDeadLetterDays > 0) {
       report.deadLetters = await this.deleteInBatches(
         `DELETE FROM dead_letters WHERE id IN
-           (SELECT id FROM dead_letters WHERE replayed_at IS NOT NULL AND replayed_at < ? ORDER BY id LIMIT ?)`,
+           (SELECT id FROM dead_letters WHERE COALESCE(resolved_at, replayed_at) < ? ORDER BY id LIMIT ?)`,
         before(policy.resolvedDeadLetterDays),
       );
     }

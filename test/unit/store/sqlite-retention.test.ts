@@ -70,7 +70,7 @@ describe('store retention', () => {
     await store.close();
   });
 
-  it('deletes replayed dead letters past their retention, never open ones', async () => {
+  it('deletes resolved (replayed or later synced) dead letters past their retention, never open ones', async () => {
     const path = join(tmp.path, 'dead.db');
     const store = SqliteStore.open({ path, synchronous: 'normal' });
     const db = openDatabase(path);
@@ -81,11 +81,17 @@ describe('store retention', () => {
     insert.run('open-old', null);
     insert.run('replayed-old', old);
     insert.run('replayed-recent', new Date().toISOString());
+    // Closed by a later successful sync of the pair (no replay): as resolved as a replay.
+    const resolvedBySync = db.prepare<[string, string]>(
+      `INSERT INTO dead_letters (job_key, connection, cause, attempts, error, failed_at, resolved_at, resolved_by) VALUES (?, 'dynamics', 'webhook', 10, 'rejected', '${old}', ?, 'sync')`,
+    );
+    resolvedBySync.run('synced-old', old);
+    resolvedBySync.run('synced-recent', new Date().toISOString());
     db.close();
     const report = await store.compactor.compact(retentionSchema.parse({ resolvedDeadLetterDays: 90 }));
-    expect(report.deadLetters).toBe(1);
+    expect(report.deadLetters).toBe(2);
     const left = store.sync.deadLetters({ limit: 10 }).map((d) => d.jobKey).sort();
-    expect(left).toEqual(['open-old', 'replayed-recent']);
+    expect(left).toEqual(['open-old', 'replayed-recent', 'synced-recent']);
     await store.close();
   });
 
