@@ -56,8 +56,8 @@ export const COMMANDS: readonly CommandEntry[] = [
     register: async () => (await import('./mapping.ts')).registerMappingCommand,
   },
   { name: 'status', summary: 'queue depth, last sync, dead letters and conflicts of the running service', register: operate },
-  { name: 'dead-letters', summary: 'syncs that failed for good (validation, rejected data), newest first', register: operate },
-  { name: 'conflicts', summary: 'fields held by a `manual` conflict policy until someone makes the sides agree', register: operate },
+  { name: 'dead-letters', summary: 'syncs that failed for good (validation, rejected data), newest first; closed when the pair syncs again', register: operate },
+  { name: 'conflicts', summary: 'fields held by a `manual` conflict policy until resolved or the sides agree', register: operate },
   { name: 'sync', summary: 'sync records now', register: operate },
   {
     name: 'reconcile',

@@ -18,7 +18,7 @@ const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) 
 describe('held conflicts: audited once, visible on the record, resolvable', () => {
   const tmp = makeTempDir();
   let h: SyncHarness;
-  const cli = (...args: string[]) => runCli([...args, '--service-url', h.url]);
+  const cli = (...args: string[]) => runCli([...args, '--service-url', h.adminUrl]);
 
   beforeAll(async () => {
     h = await SyncHarness.start({ runEngine: false, mappingFile: writeManualNotesMapping(tmp.path) });

@@ -18,7 +18,7 @@ interface DeadLetterRow {
 
 describe('dead letters close when their pair later syncs', () => {
   let h: SyncHarness;
-  const cli = (...args: string[]) => runCli([...args, '--service-url', h.url]);
+  const cli = (...args: string[]) => runCli([...args, '--service-url', h.adminUrl]);
 
   beforeAll(async () => {
     h = await SyncHarness.start({ runEngine: false });
