@@ -93,6 +93,11 @@ describe('cosell dead-letters and cosell conflicts', () => {
     expect(held.stdout).toContain('Partner Center "Microsoft: wait for the budget"');
     expect(held.stdout).toContain('CRM "Seller: signed today"');
     expect((await cli('status')).stdout).toMatch(/Held conflicts:\s+1 {2}\(cosell conflicts\)/);
+    // The dashboard lists it from the same API, with a button per side posting to the resolve route.
+    const page = await (await adminFetch(`${h.adminUrl}/`)).text();
+    expect(page).toContain("'/api/conflicts/' + id + '/resolve', { take: 'partner-center' }");
+    expect(page).toContain("'/api/conflicts/' + id + '/resolve', { take: 'crm' }");
+    expect(page).toContain('resolveButtons(c.id)');
 
     await h.pcSellerEdit(referralId, { details: { notes: 'Seller: signed today' } });
     await h.waitForWebhooks();

@@ -20,8 +20,8 @@ export const DASHBOARD_PAGE = `<!doctype html>
 <p class="muted">Syncs that failed for good. Fix the cause (the record, the mapping, a permission), then replay.</p>
 <table><thead><tr><th>#</th><th>failed</th><th>connection</th><th>record</th><th>attempts</th><th>error</th><th></th></tr></thead><tbody id="dead"></tbody></table>
 <h2>Held conflicts</h2>
-<p class="muted">Fields under a <code>manual</code> policy that both sides changed; released once both hold the same value.</p>
-<table><thead><tr><th>since</th><th>connection</th><th>referral</th><th>field</th><th>base</th><th>Partner Center</th><th>CRM</th></tr></thead><tbody id="conflicts"></tbody></table>
+<p class="muted">Fields under a <code>manual</code> policy that both sides changed; released once both hold the same value, or by taking one side (written to both).</p>
+<table><thead><tr><th>since</th><th>connection</th><th>referral</th><th>field</th><th>base</th><th>Partner Center</th><th>CRM</th><th></th></tr></thead><tbody id="conflicts"></tbody></table>
 <h2>Recent sync activity</h2>
 <table><thead><tr><th>time</th><th>referral</th><th>CRM record</th><th>direction</th><th>field</th><th>value</th><th>outcome</th><th>note</th></tr></thead><tbody id="audit"></tbody></table>
 <h2>Verified events</h2>
@@ -40,17 +40,25 @@ function fill(id, rows, empty) {
     body.appendChild(tr);
   }
 }
-function replayButton(id) {
+// State changes are JSON only: the admin listener refuses anything a cross-site form could send.
+function actionButton(label, url, body, done) {
   const button = document.createElement('button');
-  button.textContent = 'replay';
+  button.textContent = label;
   button.onclick = async () => {
     button.disabled = true;
-    // State changes are JSON only: the admin listener refuses anything a cross-site form could send.
-    const response = await fetch('/api/dead-letters/' + id + '/replay', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    button.textContent = response.ok ? 'queued' : 'failed (' + response.status + ')';
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    button.textContent = response.ok ? done : 'failed (' + response.status + ')';
     refresh();
   };
   return button;
+}
+const replayButton = (id) => actionButton('replay', '/api/dead-letters/' + id + '/replay', {}, 'queued');
+// Resolving writes the chosen side's value to both sides at the pair's next sync, which releases the hold.
+function resolveButtons(id) {
+  const span = document.createElement('span');
+  span.append(actionButton('take Partner Center', '/api/conflicts/' + id + '/resolve', { take: 'partner-center' }, 'resolving'), ' ',
+    actionButton('take CRM', '/api/conflicts/' + id + '/resolve', { take: 'crm' }, 'resolving'));
+  return span;
 }
 document.getElementById('logout').addEventListener('click', async () => {
   await fetch('/logout', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
@@ -69,7 +77,7 @@ async function refresh() {
     const b = document.createElement('b'); b.textContent = String(value); div.append(b, document.createTextNode(label)); tiles.appendChild(div);
   }
   fill('dead', dead.deadLetters.map((d) => [d.id, d.failedAt, d.connection, d.referralId ? 'referral ' + d.referralId : (d.crmEntity || '') + ' ' + (d.crmId || ''), d.attempts, d.error, replayButton(d.id)]), 'none');
-  fill('conflicts', conflicts.conflicts.map((c) => [c.detectedAt, c.connection, c.referralId, c.field, show(c.base), show(c.pc), show(c.crm)]), 'none');
+  fill('conflicts', conflicts.conflicts.map((c) => [c.detectedAt, c.connection, c.referralId, c.field, show(c.base), show(c.pc), show(c.crm), resolveButtons(c.id)]), 'none');
   fill('audit', audit.entries.map((e) => [e.at, e.referralId, e.crmEntity ? e.crmEntity + ' ' + e.crmId : '', e.direction, e.field, e.newValue === undefined ? '' : JSON.stringify(e.newValue), e.outcome, e.message]));
   fill('events', events.events.map((e) => [e.id, e.receivedAt, e.source, e.eventName, e.resourceId, e.deliveries]));
 }
