@@ -1,6 +1,7 @@
 /*
- * The sync status as a seller sees it on the CRM record, the same in every CRM (reference §3.5): ✔ or ✖ after the
- * record's name (Microsoft's "Display check mark in the opportunity name") and a readable Audit text.
+ * The sync status as a seller sees it on the CRM record, the same in every CRM (Microsoft's co-sell connector
+ * overviews): ✔ or ✖ after the record's name (Microsoft's "Display check mark in the opportunity name") and a readable
+ * Audit text.
  */
 
 export const OK_MARK = '✔';

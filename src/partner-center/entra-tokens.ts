@@ -7,7 +7,7 @@ import { CachingTokenProvider, TokenAcquisitionError, type AccessToken, type Tok
  *
  * The `.default` scopes are the v2 form of the documented v1 resources (`resource=https://api.partner.microsoft.com`
  * for Referrals, `https://api.partnercenter.microsoft.com` for Webhooks). Microsoft's referral docs never state the v2
- * scope: it is the reference's UNCONFIRMED inference, so both are overridable.
+ * scope: it is an UNCONFIRMED inference (scope = resource + `/.default`), so both are overridable.
  */
 export const REFERRALS_API_SCOPE = 'https://api.partner.microsoft.com/.default';
 export const WEBHOOKS_API_SCOPE = 'https://api.partnercenter.microsoft.com/.default';

@@ -1,6 +1,6 @@
 /*
  * Field-level change sets → RFC 6902 JSON Patch, the body of PATCH /v1.0/engagements/referrals/{id}.
- * The Referrals API supports only `replace` and `add` (reference §1.7).
+ * The Referrals API supports only `replace` and `add` ("Update a referral").
  */
 
 export type JsonPatchOp = 'replace' | 'add';

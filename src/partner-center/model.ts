@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /*
- * The Partner Center Referral (V3 contract) as zod schemas — reference §1.8–1.9.
+ * The Partner Center Referral (V3 contract) as zod schemas — "Referral resources".
  *
  * Response schemas are deliberately tolerant: every object keeps keys we do not know (real responses carry more than
  * the docs list), almost every field is optional and may be null (the doc samples show nulls, e.g.
@@ -81,7 +81,7 @@ function tolerantEnum<const T extends readonly [string, ...string[]]>(values: T)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Status / substatus rules (§1.9)
+// Status / substatus rules ("Referral resources")
 // ---------------------------------------------------------------------------------------------------------------
 
 /**

@@ -19,7 +19,7 @@ export type ReferralsClientOptions = Omit<ApiHttpClientOptions, 'api' | 'baseUrl
   baseUrl?: string;
 };
 
-/** OData query options of the list endpoint (reference §1.5). */
+/** OData query options of the list endpoint ("Get a list of referrals"). */
 export interface ReferralListQuery {
   filter?: string;
   orderby?: string;

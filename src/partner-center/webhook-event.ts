@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { canonicalizeKeys, isPlainObject } from './case-insensitive.ts';
 
 /*
- * A Partner Center webhook notification (reference §2.3). It says only "resource X changed": the worker re-reads the
- * referral, so nothing here is trusted as referral data.
+ * A Partner Center webhook notification ("Partner Center webhook events"). It says only "resource X changed": the
+ * worker re-reads the referral, so nothing here is trusted as referral data.
  */
 
 export const REFERRAL_EVENT_NAMES = [

@@ -4,9 +4,9 @@ import { PartnerCenterApiError } from './api-error.ts';
 import { ApiHttpClient, type ApiHttpClientOptions } from './http.ts';
 
 /*
- * Partner Center Webhooks API (reference §2.1–2.2) on the classic Partner Center host, with its own token audience
- * (`https://api.partnercenter.microsoft.com`). The docs use PascalCase bodies and the Swagger camelCase, so responses
- * are read case-insensitively and requests are sent in the docs' PascalCase.
+ * Partner Center Webhooks API ("Partner Center webhooks") on the classic Partner Center host, with its own token
+ * audience (`https://api.partnercenter.microsoft.com`). The docs use PascalCase bodies and the Swagger camelCase, so
+ * responses are read case-insensitively and requests are sent in the docs' PascalCase.
  */
 
 export const DEFAULT_WEBHOOKS_API_URL = 'https://api.partnercenter.microsoft.com';

@@ -6,7 +6,8 @@ import { parseResponse } from './odata.ts';
 import { tableFor } from './tables.ts';
 
 /*
- * Dataverse change tracking (reference A9) as the reconciler's cursor: the cursor is the delta link.
+ * Dataverse change tracking ("Use change tracking to synchronize data with external systems") as the reconciler's
+ * cursor: the cursor is the delta link.
  *
  * A session starts with `Prefer: odata.track-changes`, whose answer is every row of the table, paged, with the delta
  * link on the last page. `changesSince(null)` means "start now", so those rows are paged through with only the primary
@@ -85,9 +86,10 @@ export class ChangeTracker {
 }
 
 /**
- * UNCONFIRMED how Dataverse answers an expired delta token (reference A9 says only that it "fails -> full resync"). The
- * tolerant reading: any 4xx other than auth, throttling and a missing table, on a request that carried a delta token,
- * means the token is unusable; a 5xx or network failure is transient and goes to the caller to retry.
+ * UNCONFIRMED how Dataverse answers an expired delta token ("Use change tracking to synchronize data with external
+ * systems" says only that it "fails -> full resync"). The tolerant reading: any 4xx other than auth, throttling and a
+ * missing table, on a request that carried a delta token, means the token is unusable; a 5xx or network failure is
+ * transient and goes to the caller to retry.
  */
 function isExpiredToken(error: unknown): boolean {
   if (!(error instanceof CrmApiError) || error.status === undefined) return false;

@@ -13,7 +13,10 @@ const publisherPrefix = z
 
 const webhookSchema = z
   .object({
-    /** HttpHeader (default) sends `headerName: <secret>`; WebhookKey sends `?code=<secret>` (reference A13). */
+    /**
+     * HttpHeader (default) sends `headerName: <secret>`; WebhookKey sends `?code=<secret>` ("Use webhooks to create
+     * external handlers for server events").
+     */
     auth: z.enum(['HttpHeader', 'WebhookKey']).default('HttpHeader'),
     headerName: z
       .string()
@@ -34,7 +37,10 @@ export const dynamicsConfigSchema = z
     name: z.string().min(1).default('dynamics'),
     /** Environment URL, e.g. https://contoso.crm.dynamics.com (sandbox: the sandbox's URL). */
     orgUrl: httpUrl('https://contoso.crm.dynamics.com'),
-    /** `entra`: client credentials of an app registration with an application user in the environment (reference A2). */
+    /**
+     * `entra`: client credentials of an app registration with an application user in the environment ("Use OAuth
+     * authentication with Microsoft Dataverse").
+     */
     mode: z.enum(['entra', 'sandbox']).default('entra'),
     tenantId: z.string().min(1).optional(),
     clientId: z.string().min(1).optional(),

@@ -1,7 +1,8 @@
 /*
- * The "Microsoft Partner Center" columns Microsoft's connector adds to the opportunity (reference §3.4), under the
- * publisher prefix. Microsoft never published its Dynamics logical names, so these are ours: `<prefix>_<name>`.
- * Provisioning creates them from these definitions; the connector reads and writes them by the same names.
+ * The "Microsoft Partner Center" columns Microsoft's connector adds to the opportunity ("Co-sell connector for Dynamics
+ * 365 CRM overview"), under the publisher prefix. Microsoft never published its Dynamics logical names, so these are
+ * ours: `<prefix>_<name>`. Provisioning creates them from these definitions; the connector reads and writes them by the
+ * same names.
  */
 
 export type ProvisionedTable = 'opportunity' | 'lead';
@@ -40,7 +41,10 @@ export const AUDIT_MAX_LENGTH = 100_000;
  */
 export const SYNC_STATUS_OPTIONS = { synced: 100_000_000, failed: 100_000_001, pending: 100_000_002, conflict: 100_000_003 } as const;
 
-/** "How can Microsoft help?" — the six values of reference §3.4, in that order, from 100000000. */
+/**
+ * "How can Microsoft help?" — the six values of "Co-sell connector for Dynamics 365 CRM overview", in that order, from
+ * 100000000.
+ */
 export const ASSISTANCE_LABELS = [
   'Workload specific value proposition',
   'Customer technical architecture',
@@ -55,7 +59,10 @@ export const ASSISTANCE_OPTION_BASE = 100_000_000;
 export interface CustomColumnSpec {
   logicalName: string;
   tables: readonly ProvisionedTable[];
-  /** The AttributeMetadata body POSTed to `EntityDefinitions(LogicalName='…')/Attributes` (reference A12 shapes). */
+  /**
+   * The AttributeMetadata body POSTed to `EntityDefinitions(LogicalName='…')/Attributes` ("Create and update column
+   * definitions using the Web API" shapes).
+   */
   definition: Record<string, unknown>;
 }
 
@@ -169,7 +176,10 @@ export interface AlternateKeySpec {
   definition: Record<string, unknown>;
 }
 
-/** The alternate key that makes a create keyed by referral id idempotent (reference A4, principle "idempotent effects"). */
+/**
+ * The alternate key that makes a create keyed by referral id idempotent ("Work with alternate keys", principle
+ * "idempotent effects").
+ */
 export function referralKeySpec(prefix: string, table: ProvisionedTable): AlternateKeySpec {
   const schemaName = `${prefix}_${table}_referralid_key`;
   return {

@@ -7,7 +7,7 @@ import { parseResponse, stringLiteral } from './odata.ts';
 
 /*
  * The customer behind a referral: an account matched by company name + postal code (Microsoft's connector rule,
- * reference §3.5) and contacts matched by email, each created when missing.
+ * "Co-sell connector for Dynamics 365 CRM overview") and contacts matched by email, each created when missing.
  *
  * Matching is exact but case-insensitive, which is how Dataverse compares strings in $filter. A profile without a
  * postal code matches only accounts without one, so "Contoso" without an address never lands on one of several Contoso
@@ -70,7 +70,8 @@ export class CustomerDirectory {
     if (present(profile.city)) data.address1_city = profile.city;
     if (present(profile.state)) data.address1_stateorprovince = profile.state;
     if (present(profile.postalCode)) data.address1_postalcode = profile.postalCode.trim();
-    // ISO 3166 alpha-2, as Microsoft's connector stores it (reference §3.5, "Customer Account Country Code").
+    // ISO 3166 alpha-2, as Microsoft's connector stores it ("Co-sell connector for Dynamics 365 CRM overview",
+    // "Customer Account Country Code").
     if (present(profile.country)) data.address1_country = profile.country.trim().toUpperCase();
     return this.create('accounts', data);
   }

@@ -52,9 +52,10 @@ export interface DataverseOperation {
 }
 
 /**
- * dynamics-web-api plus what it leaves to the caller (reference C2): it never retries (maintainer's choice, issue #101)
- * and reports failures as loosely typed Errors. Every call goes through `run`, which times each attempt, reports it,
- * honours Retry-After within bounds, refreshes a rejected token once, and converts failures to CrmApiError.
+ * dynamics-web-api plus what it leaves to the caller (its README): it never retries (maintainer's choice,
+ * DynamicsWebApi issue #101) and reports failures as loosely typed Errors. Every call goes through `run`, which times
+ * each attempt, reports it, honours Retry-After within bounds, refreshes a rejected token once, and converts failures
+ * to CrmApiError.
  */
 export class DataverseClient {
   readonly api: DynamicsWebApi;
@@ -77,8 +78,9 @@ export class DataverseClient {
       // v2.5's opt-out of the legacy behaviour that turned 404/412 on update/upsert into `false`/`null` (issues #203/#204):
       // a failed conditional write must reach us as an error.
       propagateErrors: true,
-      // Reference A1 lists it among the headers every request should carry: it stops a cache in between from answering
-      // a GET of expanded collections. Requests that need a real condition (`If-None-Match: *`) override it.
+      // "Compose HTTP requests and handle errors" lists it among the headers every request should carry: it stops a
+      // cache in between from answering a GET of expanded collections. Requests that need a real condition
+      // (`If-None-Match: *`) override it.
       headers: { 'If-None-Match': 'null' },
     });
   }

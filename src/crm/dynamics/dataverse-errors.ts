@@ -2,9 +2,9 @@ import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
 import { parseRetryAfter } from '../../partner-center/http.ts';
 
 /*
- * dynamics-web-api rejects with a plain Error carrying the Dataverse error body's `code` and `message` plus `status` and
- * the response `headers` (reference C2); socket failures are Node errors with an errno `code` and no status. This module
- * turns both into the neutral CrmApiError so nothing above the connector sees the library's shapes.
+ * dynamics-web-api rejects with a plain Error carrying the Dataverse error body's `code` and `message` plus `status`
+ * and the response `headers` (dynamics-web-api README); socket failures are Node errors with an errno `code` and no
+ * status. This module turns both into the neutral CrmApiError so nothing above the connector sees the library's shapes.
  */
 
 const MAX_MESSAGE = 1000;

@@ -138,7 +138,8 @@ export class DynamicsConnector implements CrmConnector {
     const { '@state': wantedState, ...plain } = values;
     const catalog = await this.catalog.columns(table.logicalName);
     const body = await this.bodies.build(plain, catalog);
-    // The key travels in the URL; Dataverse copies it into the new row (reference A4: don't repeat it in the body).
+    // The key travels in the URL; Dataverse copies it into the new row ("Use Upsert to Create or Update a record":
+    // don't repeat it in the body).
     delete body[this.columns.referralIdentifier];
     Object.assign(body, customerBinds(entity, customer));
     body[this.columns.syncWithPartnerCenter] = true;
@@ -150,8 +151,9 @@ export class DynamicsConnector implements CrmConnector {
     const key = alternateKey(this.columns.referralIdentifier, referralId);
     let id: string;
     try {
-      // Keyed create: PATCH by alternate key with If-None-Match: * never updates, so a retry after a lost response or
-      // a crash finds the first record (412) instead of creating a second one (reference A4).
+      // Keyed create: PATCH by alternate key with If-None-Match: * never updates, so a retry after a lost response or a
+      // crash finds the first record (412) instead of creating a second one ("Use Upsert to Create or Update a
+      // record").
       const created = await this.client.run({ method: 'PATCH', route: `${table.entitySet}({referralKey})`, idempotent: true, successStatus: 204 }, (signal) =>
         this.client.api.upsert<Record<string, unknown>, unknown>({ collection: table.entitySet, key, data: body, ifnonematch: '*', signal }),
       );
@@ -167,7 +169,7 @@ export class DynamicsConnector implements CrmConnector {
 
     const ref: CrmRecordRef = { entity, id: id.toLowerCase() };
     if (typeof wantedState === 'string' && wantedState !== 'open') {
-      // State cannot be set on create (reference A14): close it as a second step.
+      // statecode is not valid for create (Dataverse opportunity table reference): close it as a second step.
       await this.update(ref, { '@state': wantedState }, null);
     }
     const record = await this.read(ref, columns);
@@ -190,7 +192,8 @@ export class DynamicsConnector implements CrmConnector {
       // A name given here is the real one (the mapping's value): appended to as is, never stripped.
       const title = titleGiven ? (typeof plain[table.titleColumn] === 'string' ? (plain[table.titleColumn] as string) : undefined) : current?.title;
       const statusBody = this.statusBody(table, status, this.nameSuffix ? title : undefined);
-      // Re-sending an unchanged name would still fire update events and audit on the seller's record (reference A4).
+      // Re-sending an unchanged name would still fire update events and audit on the seller's record ("Update and
+      // delete table rows using the Web API").
       if (!titleGiven && current?.indicator === (status.ok ? '✔' : '✖')) delete statusBody[table.titleColumn];
       Object.assign(body, statusBody);
     }
@@ -333,7 +336,10 @@ export class DynamicsConnector implements CrmConnector {
     }
   }
 
-  /** WinOpportunity / LoseOpportunity (reference A7): a won or lost opportunity is closed by action, never by PATCH. */
+  /**
+   * WinOpportunity / LoseOpportunity ("WinOpportunity Action"): a won or lost opportunity is closed by action, never by
+   * PATCH.
+   */
   private async closeOpportunity(ref: CrmRecordRef, outcome: 'won' | 'lost'): Promise<void> {
     const actionName = outcome === 'won' ? 'WinOpportunity' : 'LoseOpportunity';
     await this.client.run({ method: 'POST', route: actionName, successStatus: 204 }, (signal) =>
@@ -407,9 +413,9 @@ export class DynamicsConnector implements CrmConnector {
   }
 
   /**
-   * Our own update at depth 1 (reference A14). A plug-in or workflow our write set off runs at depth 2 or more and is
-   * synced like any change; a pre-operation plug-in folding its edits into our own operation is caught by the next
-   * reconcile pass (change tracking lists our writes too).
+   * Our own update at depth 1 (`Depth` in the webhook's RemoteExecutionContext). A plug-in or workflow our write set
+   * off runs at depth 2 or more and is synced like any change; a pre-operation plug-in folding its edits into our own
+   * operation is caught by the next reconcile pass (change tracking lists our writes too).
    */
   async isOwnWrite(actor: WriteActor): Promise<boolean> {
     if (actor.initiatingUserId === undefined || actor.depth !== 1) return false;
@@ -421,7 +427,7 @@ export class DynamicsConnector implements CrmConnector {
     }
   }
 
-  /** The application user this connection acts as (`WhoAmI`, once): writes by it are ours (reference A14). */
+  /** The application user this connection acts as (`WhoAmI`, once): writes by it are ours (webhook `UserId`). */
   // callFunction deep-copies its request, which breaks an AbortSignal; the library's own timeout stands in for it.
   private readonly ourUserId = memoizeSuccess(() =>
     this.client
@@ -443,7 +449,10 @@ function snapshotKey(ref: CrmRecordRef): string {
   return `${ref.entity}:${ref.id.toLowerCase()}`;
 }
 
-/** The referral's customer on the new record: the opportunity's potential customer, account and contact (reference A4/A6). */
+/**
+ * The referral's customer on the new record: the opportunity's potential customer, account and contact ("Create a table
+ * row using the Web API" and the opportunity table reference).
+ */
 function customerBinds(entity: CrmEntityName, customer: CustomerRefs | undefined): Record<string, string> {
   if (!customer) return {};
   const binds: Record<string, string> = {};

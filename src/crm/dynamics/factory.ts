@@ -15,7 +15,10 @@ export interface DynamicsConnectorDeps {
   env?: ResolveSecretOptions['env'];
 }
 
-/** Application (S2S) tokens for the environment: scope `<orgUrl>/.default` (reference A2, C3). */
+/**
+ * Application (S2S) tokens for the environment: scope `<orgUrl>/.default` ("Use OAuth authentication with Microsoft
+ * Dataverse"; @azure/msal-node confidential client).
+ */
 export async function dynamicsTokenProvider(config: DynamicsConfig, env?: ResolveSecretOptions['env']): Promise<TokenProvider> {
   if (config.mode === 'sandbox') return new StaticTokenProvider(config.sandboxToken);
   if (!config.tenantId || !config.clientId || !config.clientSecret) throw new Error('dynamics: tenantId, clientId and clientSecret are required in entra mode');

@@ -47,8 +47,8 @@ export interface SetupDynamicsOptions {
   /** Service endpoint name; one per cosell-sync deployment. Default `cosell-sync`. */
   endpointName?: string;
   /**
-   * Update steps fire only when one of these columns is sent (reference A13 `filteringattributes`); derive them from
-   * the mapping's synced columns. Unset: every update fires.
+   * Update steps fire only when one of these columns is sent ("Use webhooks to create external handlers for server
+   * events" `filteringattributes`); derive them from the mapping's synced columns. Unset: every update fires.
    */
   filteringAttributes?: Partial<Record<ProvisionedTable, readonly string[]>>;
   /** Tables to provision. Default both. */
@@ -68,8 +68,9 @@ const WEBHOOK_CONTRACT = 8;
 const STEP_STAGE = 40;
 const STEP_MODE = 1;
 /**
- * Create and Update on both tables. Win and Lose are registered too where the org lists those messages (their names
- * are UNCONFIRMED, reference A13): whether closing an opportunity also raises Update is not documented.
+ * Create and Update on both tables. Win and Lose are registered too where the org lists those messages (their names are
+ * UNCONFIRMED, "Use webhooks to create external handlers for server events"): whether closing an opportunity also
+ * raises Update is not documented.
  */
 const MESSAGES: Record<ProvisionedTable, { required: string[]; optional: string[] }> = {
   opportunity: { required: ['Create', 'Update'], optional: ['Win', 'Lose'] },
@@ -176,7 +177,7 @@ class Setup {
         this.client.api.create<Record<string, unknown>, unknown>({ collection: 'EntityDefinitions', key: entityKey(table), navigationProperty: 'Keys', data: spec.definition, headers: this.headers, signal }),
       ),
     );
-    // The key's index builds asynchronously (reference A4); upserts by the key fail until it is Active.
+    // The key's index builds asynchronously ("Work with alternate keys"); upserts by the key fail until it is Active.
     const deadline = Date.now() + (this.options.keyActivationTimeoutMs ?? 120_000);
     for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
       const status = (await this.step(item, readKeys)).find((candidate) => candidate.LogicalName.toLowerCase() === spec.logicalName)?.EntityKeyIndexStatus;
@@ -197,7 +198,10 @@ class Setup {
     }
   }
 
-  /** The reconciler reads deltas (reference A9); tracking can be switched on (never off) through the table definition. */
+  /**
+   * The reconciler reads deltas ("Use change tracking to synchronize data with external systems"); tracking can be
+   * switched on (never off) through the table definition.
+   */
   private async changeTracking(table: ProvisionedTable): Promise<void> {
     const item = `change tracking on ${table}`;
     const definition = await this.step(item, async () => {
@@ -212,7 +216,8 @@ class Setup {
       return;
     }
     await this.step(item, () =>
-      // Updating a table definition is a PUT of the whole definition (reference A12), so the one read is sent back changed.
+      // Updating a table definition is a PUT of the whole definition ("Create and update column definitions using the
+      // Web API"), so the one read is sent back changed.
       this.client.run({ method: 'PUT', route: 'EntityDefinitions({id})', successStatus: 204 }, (signal) =>
         this.client.api.updateEntity({ key: definition.row.MetadataId, data: { ...stripAnnotations(definition.raw), ChangeTrackingEnabled: true }, mergeLabels: true, headers: this.headers, signal }),
       ),
@@ -310,7 +315,8 @@ class Setup {
               stage: STEP_STAGE,
               rank: 1,
               supporteddeployment: 0,
-              // Succeeded system jobs are deleted; failures stay visible under System Jobs (reference A13).
+              // Succeeded system jobs are deleted; failures stay visible under System Jobs ("Use webhooks to create
+              // external handlers for server events").
               asyncautodelete: true,
               ...(filtering ? { filteringattributes: filtering } : {}),
               'eventhandler_serviceendpoint@odata.bind': `/serviceendpoints(${endpointId})`,

@@ -32,7 +32,8 @@ export const rowSchema = z.record(z.string(), z.unknown());
 
 /**
  * The navigation property of a lookup: a customer lookup's is `<column>_<table>` (`customerid_account`), a system
- * lookup's its logical name, a custom lookup's its schema name (navigation names are case-sensitive, reference A4).
+ * lookup's its logical name, a custom lookup's its schema name (navigation names are case-sensitive, "Create a table
+ * row using the Web API").
  */
 export function navigationProperty(column: string, info: ColumnInfo | undefined, targetEntity?: string): string {
   if (CUSTOMER_LOOKUPS.has(column) && targetEntity) return `${column}_${targetEntity}`;

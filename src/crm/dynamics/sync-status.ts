@@ -4,8 +4,9 @@ import { AUDIT_MAX_LENGTH, SYNC_STATUS_OPTIONS } from './custom-columns.ts';
 import { FAILED_MARK, OK_MARK, auditText as auditWindow, currentIndicator, stripIndicator, withIndicator } from '../sync-indicator.ts';
 
 /*
- * The sync status as the seller sees it (reference §3.5): ✔ or ✖ after the record's name (switchable, Microsoft's
- * "Display check mark in the opportunity name"), a Synced/Failed status column and the readable Audit column.
+ * The sync status as the seller sees it ("Co-sell connector for Dynamics 365 CRM overview"): ✔ or ✖ after the record's
+ * name (switchable, Microsoft's "Display check mark in the opportunity name"), a Synced/Failed status column and the
+ * readable Audit column.
  */
 
 export { FAILED_MARK, OK_MARK, currentIndicator, stripIndicator, withIndicator };

@@ -22,8 +22,9 @@ export interface TableInfo {
 }
 
 /*
- * State values (reference A6/A7 for opportunity). The lead's are Dataverse's standard lead states (0 Open, 1 Qualified,
- * 2 Disqualified) with their default status reasons (3 Qualified, 4 Lost); the reference does not list them.
+ * State values (opportunity: Dataverse opportunity table reference, "WinOpportunity Action"). The lead's are
+ * Dataverse's standard lead states (0 Open, 1 Qualified, 2 Disqualified) with their default status reasons (3
+ * Qualified, 4 Lost); the opportunity docs do not list them.
  */
 const OPPORTUNITY_STATES = {
   open: { statecode: 0, statuscode: 1 },
@@ -103,8 +104,9 @@ export const LOOKUP_TARGETS: Readonly<Record<string, string>> = {
 export const CUSTOMER_LOOKUPS: ReadonlySet<string> = new Set(['customerid', 'parentcustomerid']);
 
 /**
- * Lookups whose canonical value is a code rather than a GUID (reference A4: currencies are found by ISO code). A read
- * with `lookup: { entity, by }` names the code field itself; a write of a non-GUID string resolves it through this table.
+ * Lookups whose canonical value is a code rather than a GUID ("Create a table row using the Web API": currencies are
+ * found by ISO code). A read with `lookup: { entity, by }` names the code field itself; a write of a non-GUID string
+ * resolves it through this table.
  */
 export const CODE_LOOKUPS: Readonly<Record<string, { entitySet: string; idColumn: string; codeColumn: string }>> = {
   transactioncurrency: { entitySet: 'transactioncurrencies', idColumn: 'transactioncurrencyid', codeColumn: 'isocurrencycode' },

@@ -4,10 +4,11 @@ import type { CrmEntityName } from '../connector.ts';
 import { entityOfLogicalName } from './tables.ts';
 
 /*
- * Dataverse webhooks (reference A13): the body is a JSON-serialized RemoteExecutionContext. It is a hint only — the
- * worker re-reads the row — so parsing extracts just what routes and deduplicates a job, and stays tolerant: unknown
- * fields are ignored, property names are matched case-insensitively, and collections may come either as the WCF
- * `[{ "key": …, "value": … }]` arrays of the verbatim sample or as plain JSON objects keyed by name.
+ * Dataverse webhooks ("Use webhooks to create external handlers for server events"): the body is a JSON-serialized
+ * RemoteExecutionContext. It is a hint only — the worker re-reads the row — so parsing extracts just what routes and
+ * deduplicates a job, and stays tolerant: unknown fields are ignored, property names are matched case-insensitively,
+ * and collections may come either as the WCF `[{ "key": …, "value": … }]` arrays of the verbatim sample or as plain
+ * JSON objects keyed by name.
  */
 
 export interface DataverseWebhookEvent {
@@ -179,8 +180,9 @@ export function changedColumns(body: string): { columns: string[]; at: string | 
 }
 
 /**
- * How the service endpoint authenticates to us (reference A13): `HttpHeader` sends a header we choose; `WebhookKey`
- * sends the key as `?code=` (the Azure Functions convention, where it may equally arrive as `x-functions-key`).
+ * How the service endpoint authenticates to us ("Use webhooks to create external handlers for server events"):
+ * `HttpHeader` sends a header we choose; `WebhookKey` sends the key as `?code=` (the Azure Functions convention, where
+ * it may equally arrive as `x-functions-key`).
  */
 export type DynamicsWebhookAuth = { kind: 'HttpHeader'; headerName: string; secret: string } | { kind: 'WebhookKey'; secret: string };
 
@@ -231,7 +233,10 @@ export function verifyWebhookAuth(headers: HeaderBag, query: QueryBag, auth: Dyn
   return secretsEqual(presented, auth.secret) ? { ok: true } : { ok: false, reason: `wrong ${where}` };
 }
 
-/** The service endpoint's `authvalue` for an auth setting (HttpHeader: the settings XML of reference A13, UNCONFIRMED). */
+/**
+ * The service endpoint's `authvalue` for an auth setting (HttpHeader: the settings XML of "Use webhooks to create
+ * external handlers for server events", UNCONFIRMED).
+ */
 export function endpointAuthValue(auth: DynamicsWebhookAuth): { authtype: number; authvalue: string } {
   if (auth.kind === 'WebhookKey') return { authtype: 4, authvalue: auth.secret };
   const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

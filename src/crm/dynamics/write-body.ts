@@ -8,9 +8,9 @@ import { CODE_LOOKUPS, CUSTOMER_LOOKUPS, ENTITY_SETS, LOOKUP_TARGETS } from './t
 import { toWire } from './wire-values.ts';
 
 /*
- * Neutral column values → a Dataverse request body. Lookups become `<navigation>@odata.bind` (reference A4): a GUID
- * binds directly, `{ entity, id }` names the table of a polymorphic customer lookup, and a code (currency `USD`)
- * is resolved to its row once and cached — currencies do not change ids.
+ * Neutral column values → a Dataverse request body. Lookups become `<navigation>@odata.bind` ("Create a table row using
+ * the Web API"): a GUID binds directly, `{ entity, id }` names the table of a polymorphic customer lookup, and a code
+ * (currency `USD`) is resolved to its row once and cached — currencies do not change ids.
  */
 
 const referenceSchema = z.object({ entity: z.string().min(1), id: z.string().regex(/^\{?[0-9a-f-]{36}\}?$/i) });

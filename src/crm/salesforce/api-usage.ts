@@ -1,9 +1,9 @@
 import type { Logger } from '../../util/logger.ts';
 
 /*
- * The daily API allocation (reference B13) as every REST response reports it: `Sforce-Limit-Info: api-usage=n/max`.
- * Exceeding it stops the integration for the rest of a rolling 24 h, so crossing 80 % is worth a warning — once per
- * 5 % step rather than on every call.
+ * The daily API allocation ("API Request Limits and Allocations") as every REST response reports it:
+ * `Sforce-Limit-Info: api-usage=n/max`. Exceeding it stops the integration for the rest of a rolling 24 h, so crossing
+ * 80 % is worth a warning — once per 5 % step rather than on every call.
  */
 
 export const USAGE_WARNING_RATIO = 0.8;

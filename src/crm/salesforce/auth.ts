@@ -5,16 +5,21 @@ import { CrmApiError } from '../connector.ts';
 import { toId18 } from './ids.ts';
 
 /*
- * Server-to-server OAuth (reference B2): client credentials (runs as the app's Run-As integration user) and the JWT
- * bearer flow. Neither issues a refresh token, so "refreshing" means running the grant again — which is what the
- * connection's refreshFn does on a 401 (jsforce's default refresh needs a refresh token, C1 #1780).
+ * Server-to-server OAuth (Salesforce Help "OAuth 2.0 Client Credentials Flow for Server-to-Server Integration" and
+ * "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration"): client credentials (runs as the app's Run-As
+ * integration user) and the JWT bearer flow. Neither issues a refresh token, so "refreshing" means running the grant
+ * again — which is what the connection's refreshFn does on a 401 (jsforce's default refresh needs a refresh token,
+ * https://github.com/jsforce/jsforce/issues/1780).
  *
  * The token request is plain fetch rather than jsforce's OAuth2 class: its errors carry no HTTP status, and whether a
  * failure is worth retrying (endpoint down) or not (wrong secret) depends on exactly that.
  */
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-/** B2: the assertion must be short-lived (about 3 minutes at most, UNCONFIRMED); 2 minutes stays inside it. */
+/**
+ * Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration": the assertion must be short-lived
+ * (about 3 minutes at most, UNCONFIRMED); 2 minutes stays inside it.
+ */
 const JWT_LIFETIME_SECONDS = 120;
 
 export interface SalesforceGrant {
@@ -124,7 +129,10 @@ export class JwtBearerAuthenticator implements SalesforceAuthenticator {
 
 const base64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
 
-/** An RS256 JWT bearer assertion (B2: iss = consumer key, sub = username, aud = login URL, short exp). */
+/**
+ * An RS256 JWT bearer assertion (Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration": iss =
+ * consumer key, sub = username, aud = login URL, short exp).
+ */
 export function signJwtAssertion(input: { issuer: string; subject: string; audience: string; privateKeyPem: string; now?: number }): string {
   const issuedAt = Math.floor((input.now ?? Date.now()) / 1000);
   const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));

@@ -9,14 +9,16 @@ import type { SalesforceClient } from './salesforce-client.ts';
 import { soqlStringList } from './soql.ts';
 
 /*
- * Backfills: sObject Collections create (`POST /composite/sobjects`, reference B5) — up to 200 records per call, one
- * call of the daily allocation each, `allOrNone: false` so one bad record does not sink its 199 neighbours.
+ * Backfills: sObject Collections create (`POST /composite/sobjects`, REST API "sObject Collections") — up to 200
+ * records per call, one call of the daily allocation each, `allOrNone: false` so one bad record does not sink its 199
+ * neighbours.
  *
  * Idempotent without reading first: Referral_Identifier__c is a unique external id, so a record created by an earlier
  * (crashed or retried) run fails with DUPLICATE_VALUE on that field instead of being created twice, and nothing that
- * exists is ever overwritten — a seller's newer edit stays. Only when duplicates come back does one SOQL query per batch
- * look their ids up. In an org where the field is not unique (hand-made, or Microsoft's package, §3.4 lists it as
- * External ID without Unique), the existing ones are looked up before each batch instead: two calls per 200.
+ * exists is ever overwritten — a seller's newer edit stays. Only when duplicates come back does one SOQL query per
+ * batch look their ids up. In an org where the field is not unique (hand-made, or Microsoft's package, "Co-sell
+ * connector for Salesforce CRM - overview" lists it as External ID without Unique), the existing ones are looked up
+ * before each batch instead: two calls per 200.
  */
 
 export const COLLECTION_LIMIT = 200;

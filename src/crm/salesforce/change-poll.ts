@@ -9,9 +9,9 @@ import { soqlDateTime } from './soql.ts';
  * The reconciler's backstop in both notification modes: records whose SystemModstamp moved since the cursor (an ISO
  * instant), re-read `overlap` before it, because a transaction's stamp can precede the moment its row becomes visible
  * and clocks differ. The query goes to queryAll, so rows deleted since then come back too (IsDeleted, in the recycle
- * bin): the engine's read finds nothing and marks the link — without the extra getDeleted call per pass (reference
- * B6). That deleting moves SystemModstamp is what the sandbox does and what Salesforce's replication API relies on
- * (UNCONFIRMED for every object).
+ * bin): the engine's read finds nothing and marks the link — without the extra getDeleted call per pass (REST
+ * API "sObject Get Updated/Deleted"). That deleting moves SystemModstamp is what the sandbox does and what Salesforce's
+ * replication API relies on (UNCONFIRMED for every object).
  *
  * The new cursor is the time the pass started, not the newest stamp seen: a cursor anchored to an old stamp would make
  * every later pass re-list the rows inside the overlap forever. Anchored to "now", a changed row is listed by at most

@@ -8,9 +8,9 @@ import { entityOfSObject, sobjectFor } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 
 /*
- * Change Data Capture over CometD (reference B10) through jsforce's streaming client with the Replay extension. One
- * faye client per channel: jsforce's Replay extension writes the whole `ext.replay` map for its one channel, so two
- * extensions on one client would overwrite each other's entry.
+ * Change Data Capture over CometD (Change Data Capture Developer Guide) through jsforce's streaming client with the
+ * Replay extension. One faye client per channel: jsforce's Replay extension writes the whole `ext.replay` map for its
+ * one channel, so two extensions on one client would overwrite each other's entry.
  *
  * Per event, in arrival order per channel: the refs of the changed records go to the sink together with the event's
  * replay id, and the replay id is only relied on once the sink has committed it — a restart resumes from the last

@@ -4,9 +4,9 @@ import { errorEntrySchema, errorFromEntries } from './salesforce-errors.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 
 /*
- * `/composite` (reference B5): up to 25 subrequests in one API call, later ones referring to earlier results with
- * `@{ref.id}`. The connector uses it so that a write and the read-back of the new version cost one call of the daily
- * allocation instead of two, and so that customer lookups for one referral are a single call.
+ * `/composite` (REST API "Composite"): up to 25 subrequests in one API call, later ones referring to earlier results
+ * with `@{ref.id}`. The connector uses it so that a write and the read-back of the new version cost one call of the
+ * daily allocation instead of two, and so that customer lookups for one referral are a single call.
  */
 
 export const MAX_SUBREQUESTS = 25;

@@ -18,9 +18,9 @@ export const salesforceConfigSchema = z
     /** The org's My Domain URL, e.g. https://contoso.my.salesforce.com (sandbox: the sandbox's URL). */
     instanceUrl: z.url(),
     /**
-     * Where tokens are requested. Client credentials must use the My Domain (reference B2), so it defaults to
-     * instanceUrl; JWT bearer may use https://login.salesforce.com or https://test.salesforce.com, and the JWT's
-     * audience is this URL.
+     * Where tokens are requested. Client credentials must use the My Domain (Salesforce Help "OAuth 2.0 Client
+     * Credentials Flow for Server-to-Server Integration"), so it defaults to instanceUrl; JWT bearer may use
+     * https://login.salesforce.com or https://test.salesforce.com, and the JWT's audience is this URL.
      */
     loginUrl: z.url().optional(),
     /** `client-credentials`: an External Client App with a Run-As integration user; `jwt`: JWT bearer for `username`. */

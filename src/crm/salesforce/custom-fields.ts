@@ -1,9 +1,9 @@
 /*
- * The "Microsoft Partner Center" fields of Microsoft's Salesforce connector (reference §3.4), under the API names its
- * May 2020 setup guide printed (`Sync_with_Partner_Center__c`, `Referral_Identifier__c`, `Referral_Link__c`,
- * `How_can_Microsoft_help__c`, `Audit__c`), plus the ones the guide never named, which are ours. An org that
- * installed Microsoft's managed package may carry a namespace prefix on them (UNCONFIRMED); the connector does not
- * handle namespaced names.
+ * The "Microsoft Partner Center" fields of Microsoft's Salesforce connector ("Co-sell connector for Salesforce CRM -
+ * overview"), under the API names its May 2020 setup guide printed (`Sync_with_Partner_Center__c`,
+ * `Referral_Identifier__c`, `Referral_Link__c`, `How_can_Microsoft_help__c`, `Audit__c`), plus the ones the guide never
+ * named, which are ours. An org that installed Microsoft's managed package may carry a namespace prefix on them
+ * (UNCONFIRMED); the connector does not handle namespaced names.
  */
 
 export const FIELDS = {
@@ -21,7 +21,10 @@ export const FIELDS = {
 /** Picklist API values; a picklist (rather than text) lets list views and reports filter the failures. */
 export const SYNC_STATUS_VALUES = { synced: 'Synced', failed: 'Failed', pending: 'Pending', conflict: 'Conflict' } as const;
 
-/** "How can Microsoft help?" — the six values of §3.4; the picklist API values are these labels. */
+/**
+ * "How can Microsoft help?" — the six values of "Co-sell connector for Salesforce CRM - overview"; the picklist API
+ * values are these labels.
+ */
 export const ASSISTANCE_VALUES = [
   'Workload specific value proposition',
   'Customer technical architecture',
@@ -39,7 +42,7 @@ export interface CustomFieldSpec {
   sobject: ProvisionedSObject;
   /** `Referral_Identifier__c` */
   fieldName: string;
-  /** CustomField metadata as the Tooling API takes it (reference B9). Labels are at most 40 characters. */
+  /** CustomField metadata as the Tooling API takes it (Tooling API "CustomField"). Labels are at most 40 characters. */
   metadata: Record<string, unknown>;
 }
 

@@ -9,10 +9,10 @@ import type { SalesforceClient } from './salesforce-client.ts';
 import { soqlString } from './soql.ts';
 
 /*
- * The customer behind a referral: an Account matched by Name + BillingPostalCode (Microsoft's connector rule, reference
- * §3.5) and Contacts matched by Email, each created when missing. SOQL compares strings case-insensitively, so the
- * match is exact but case-insensitive. A profile without a postal code matches only accounts without one, so
- * "Contoso" without an address never lands on one of several Contoso branches.
+ * The customer behind a referral: an Account matched by Name + BillingPostalCode (Microsoft's connector rule, "Co-sell
+ * connector for Salesforce CRM - overview") and Contacts matched by Email, each created when missing. SOQL compares
+ * strings case-insensitively, so the match is exact but case-insensitive. A profile without a postal code matches only
+ * accounts without one, so "Contoso" without an address never lands on one of several Contoso branches.
  *
  * Budget: all lookups for one referral are one /composite call, all creates another (only when something is missing).
  * Creating is match-then-create rather than keyed: accounts have no natural key, and one job per referral at a time
@@ -128,15 +128,17 @@ export class CustomerDirectory {
   }
 
   /**
-   * The customer of a record in one call. An opportunity's account and contact come through its lookups; when it has
-   * no contact (Opportunity.ContactId is missing in older API versions, reference B7) the account's oldest contact
-   * stands in, so a co-sell referral created from it still has the contact Partner Center requires.
+   * The customer of a record in one call. An opportunity's account and contact come through its lookups; when it has no
+   * contact (Opportunity.ContactId is missing in older API versions, Salesforce Object Reference "Opportunity") the
+   * account's oldest contact stands in, so a co-sell referral created from it still has the contact Partner Center
+   * requires.
    */
   async read(ref: CrmRecordRef): Promise<CustomerProfile | null> {
     const info = sobjectFor(ref.entity);
     const id = idWithPrefix(ref.id, info.keyPrefix);
     if (!id) return null;
-    // With State and Country picklists on, the ISO code lives in BillingCountryCode (reference B8).
+    // With State and Country picklists on, the ISO code lives in BillingCountryCode (Salesforce Help "State and
+    // Country/Territory Picklists").
     const countryCode = ref.entity === 'lead' ? false : (await this.describe.describe('Account')).field('BillingCountryCode') !== undefined;
     const accountFields = ['Name', 'BillingStreet', 'BillingCity', 'BillingState', 'BillingPostalCode', 'BillingCountry', ...(countryCode ? ['BillingCountryCode'] : [])];
     const contactFields = ['FirstName', 'LastName', 'Email', 'Phone'];
@@ -208,11 +210,13 @@ export async function accountBody(describe: DescribeCache, profile: CustomerProf
   if (present(profile.addressLine1)) body.BillingStreet = profile.addressLine1.trim();
   if (present(profile.city)) body.BillingCity = profile.city.trim();
   if (present(profile.postalCode)) body.BillingPostalCode = profile.postalCode.trim();
-  // With State and Country picklists on (reference B8) the code fields hold the ISO code and free-text states are
-  // refused unless they match the picklist: the state is left out rather than failing the referral.
+  // With State and Country picklists on (Salesforce Help "State and Country/Territory Picklists") the code fields hold
+  // the ISO code and free-text states are refused unless they match the picklist: the state is left out rather than
+  // failing the referral.
   const picklists = account.field('BillingCountryCode') !== undefined;
   if (present(profile.state) && !picklists) body.BillingState = profile.state.trim();
-  // ISO 3166 alpha-2, as Microsoft's connector stores it in BillingCountry (reference §3.5).
+  // ISO 3166 alpha-2, as Microsoft's connector stores it in BillingCountry ("Co-sell connector for Salesforce CRM -
+  // overview").
   if (present(profile.country)) body[picklists ? 'BillingCountryCode' : 'BillingCountry'] = profile.country.trim().toUpperCase();
   return body;
 }

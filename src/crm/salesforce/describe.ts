@@ -5,9 +5,9 @@ import { LEAD_STATES, OPPORTUNITY_STATES, sobjectFor } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 
 /*
- * sObject describe (reference B1) → the neutral column metadata the mapping is validated against, cached per object:
- * the connector also plans reads and writes from it (date vs datetime, multi-currency, the Lead Status default, whether
- * the referral id is unique, relationship names for lookups).
+ * sObject describe (REST API "sObject Describe") → the neutral column metadata the mapping is validated against, cached
+ * per object: the connector also plans reads and writes from it (date vs datetime, multi-currency, the Lead Status
+ * default, whether the referral id is unique, relationship names for lookups).
  */
 
 const picklistValueSchema = z.looseObject({ value: z.string(), active: z.boolean().nullish(), defaultValue: z.boolean().nullish() });
@@ -57,7 +57,9 @@ export class DescribeCache {
     this.cache.clear();
   }
 
-  /** Whether the org is multi-currency: CurrencyIsoCode exists only then (reference B7). */
+  /**
+   * Whether the org is multi-currency: CurrencyIsoCode exists only then (Salesforce Object Reference "Opportunity").
+   */
   async multiCurrency(sobject = 'Opportunity'): Promise<boolean> {
     return (await this.describe(sobject)).field('CurrencyIsoCode') !== undefined;
   }

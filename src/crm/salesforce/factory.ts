@@ -26,7 +26,8 @@ export async function salesforceAuthenticator(config: SalesforceConfig, deps: Pi
       return new ClientCredentialsAuthenticator({ ...endpoint, loginUrl: config.loginUrl ?? config.instanceUrl, ...SANDBOX_CLIENT });
     case 'client-credentials': {
       if (!config.clientId || !config.clientSecret) throw new Error('salesforce: clientId and clientSecret are required for client-credentials');
-      // The client-credentials token endpoint must be the org's My Domain (reference B2).
+      // The client-credentials token endpoint must be the org's My Domain (Salesforce Help "OAuth 2.0 Client
+      // Credentials Flow for Server-to-Server Integration").
       return new ClientCredentialsAuthenticator({ ...endpoint, loginUrl: config.loginUrl ?? config.instanceUrl, clientId: config.clientId, clientSecret: await resolveSecret(config.clientSecret, { ...secretOptions, setting: 'salesforce.clientSecret' }) });
     }
     case 'jwt': {

@@ -1,6 +1,7 @@
 /*
- * Salesforce record ids (reference B1): 15 characters, case-sensitive, or 18 with a 3-character suffix that encodes
- * the case of the first 15. The connector always hands out the 18-character form, so links and change events agree.
+ * Salesforce record ids (REST API Developer Guide): 15 characters, case-sensitive, or 18 with a 3-character suffix that
+ * encodes the case of the first 15. The connector always hands out the 18-character form, so links and change events
+ * agree.
  */
 
 const ID15 = /^[a-zA-Z0-9]{15}$/;

@@ -133,8 +133,9 @@ export function outboundRefs(message: OutboundMessage): CrmRecordRef[] {
 export const ACK_CONTENT_TYPE = 'text/xml; charset=utf-8';
 
 /**
- * The acknowledgement, exactly as reference B11 gives it. `true` only after the notifications are durably in the inbox:
- * Salesforce retries anything else (a `false` Ack, an error status, no answer) with back-off for up to 24 hours.
+ * The acknowledgement, exactly as SOAP API "Outbound Messaging" gives it. `true` only after the notifications are
+ * durably in the inbox: Salesforce retries anything else (a `false` Ack, an error status, no answer) with back-off for
+ * up to 24 hours.
  */
 export function ackResponse(ack: boolean): string {
   return [

@@ -5,12 +5,14 @@ import { soqlStringList } from './soql.ts';
 
 /*
  * `cosell setup salesforce`: the custom fields the connector relies on, created through the Tooling API's CustomField
- * (reference B9) after a Tooling SOQL query for what exists. Idempotent by construction: a re-run finds every field
- * and creates nothing. Existing fields are never altered: one a customer customised (relabelled, longer) stays theirs.
+ * (Tooling API "CustomField") after a Tooling SOQL query for what exists. Idempotent by construction: a re-run finds
+ * every field and creates nothing. Existing fields are never altered: one a customer customised (relabelled, longer)
+ * stays theirs.
  *
  * What the REST API cannot do is printed as instructions instead (returned in the report): selecting Opportunity and
  * Lead for Change Data Capture, or defining the Outbound Message action; granting the integration user field-level
- * security on the new fields (a real org hides new fields from it until a permission set grants them, B9).
+ * security on the new fields (a real org hides new fields from it until a permission set grants them, Tooling API
+ * "CustomField").
  */
 
 export type SetupItemStatus = 'created' | 'found';

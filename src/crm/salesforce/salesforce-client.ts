@@ -47,7 +47,10 @@ export interface SalesforceRequest {
 export interface SalesforceClientOptions {
   authenticator: SalesforceAuthenticator;
   apiVersion: string;
-  /** Sent as `Sforce-Call-Options: client=<tag>` on every call (reference B1): change events name it in changeOrigin. */
+  /**
+   * Sent as `Sforce-Call-Options: client=<tag>` on every call (REST API Developer Guide): change events name it in
+   * changeOrigin.
+   */
   callOptionsClient: string;
   logger: Logger;
   /** Per attempt. Default 30 s. */
@@ -195,8 +198,8 @@ export class SalesforceClient {
   }
 
   /**
-   * Every row of a SOQL query, following `nextRecordsUrl` (reference B4). `all` uses queryAll, which includes deleted
-   * (recycle bin) rows. `tooling` queries the Tooling API.
+   * Every row of a SOQL query, following `nextRecordsUrl` (REST API "Query"). `all` uses queryAll, which includes
+   * deleted (recycle bin) rows. `tooling` queries the Tooling API.
    */
   async query(soql: string, options: { route: string; all?: boolean; tooling?: boolean; maxRows?: number }): Promise<Array<Record<string, unknown>>> {
     const base = `${options.tooling ? '/tooling' : ''}/${options.all ? 'queryAll' : 'query'}`;

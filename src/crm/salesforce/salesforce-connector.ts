@@ -70,10 +70,11 @@ export interface SalesforceConnectorOptions {
 const SNAPSHOT_LIMIT = 2000;
 const STATUS_WRITE_ATTEMPTS = 3;
 /**
- * If-Unmodified-Since compares whole seconds (reference B15): a seller edit in the same second as the version we read
- * would pass it. Such an edit can only exist when our read happened within that second, so a write whose version was
- * read less than this long after it was stamped first waits until the second is surely over (1 s granularity + 1 s of
- * clock difference tolerated) and re-checks the exact SystemModstamp. Only writes right after an edit pay for it.
+ * If-Unmodified-Since compares whole seconds (REST API "Conditional Requests"): a seller edit in the same second as the
+ * version we read would pass it. Such an edit can only exist when our read happened within that second, so a write
+ * whose version was read less than this long after it was stamped first waits until the second is surely over (1 s
+ * granularity + 1 s of clock difference tolerated) and re-checks the exact SystemModstamp. Only writes right after an
+ * edit pay for it.
  */
 export const SAME_SECOND_SETTLE_MS = 2000;
 
@@ -359,7 +360,8 @@ export class SalesforceConnector implements CrmConnector {
       // Unlike Dataverse, Salesforce takes the stage on insert: a closed referral's record is created closed.
       body.StageName = await this.stages.stageFor(opportunityState(wantedState ?? 'open'));
       if (typeof body.Name !== 'string' || body.Name.trim() === '') body.Name = `Partner Center referral ${item.referralId}`;
-      // CloseDate is required (reference B7); a referral without a closing date gets a placeholder the seller can move.
+      // CloseDate is required (Salesforce Object Reference "Opportunity"); a referral without a closing date gets a
+      // placeholder the seller can move.
       if (body.CloseDate === undefined || body.CloseDate === null) body.CloseDate = new Date(Date.now() + this.defaultCloseDateDays * 86_400_000).toISOString().slice(0, 10);
       if (item.customer) {
         body.AccountId = item.customer.account.id;
@@ -367,7 +369,8 @@ export class SalesforceConnector implements CrmConnector {
         if (contact && described.field('ContactId')?.createable) body.ContactId = contact.id;
       }
     } else {
-      // Status is required and has no API-side default (reference §3.5: "Require the property item/Status").
+      // Status is required and has no API-side default ("Co-sell connector for Salesforce CRM - overview": "Require the
+      // property item/Status").
       body.Status = await this.leadStatuses.statusFor(leadState(wantedState ?? 'open'));
       if (typeof body.LastName !== 'string' || body.LastName.trim() === '') body.LastName = '(unknown)';
       if (typeof body.Company !== 'string' || body.Company.trim() === '') body.Company = '(unknown)';

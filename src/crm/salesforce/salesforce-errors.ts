@@ -3,16 +3,16 @@ import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
 import { parseRetryAfter } from '../../partner-center/http.ts';
 
 /*
- * Salesforce failures → the neutral errors (reference B14: the body is an array of `{ message, errorCode, fields }`).
- * jsforce throws an HttpApiError with `errorCode` and `data` but no HTTP status, so the status comes from what the
- * transport observed for the same request.
+ * Salesforce failures → the neutral errors (REST API "Status Codes and Error Responses": the body is an array of `{
+ * message, errorCode, fields }`). jsforce throws an HttpApiError with `errorCode` and `data` but no HTTP status, so the
+ * status comes from what the transport observed for the same request.
  *
- * Retryable: network failures and timeouts, 5xx, 429, UNABLE_TO_LOCK_ROW (a row lock held by another transaction),
- * 401 (a session revoked between jsforce's refresh and the retry), and REQUEST_LIMIT_EXCEEDED — the daily allocation
- * (B13), which Salesforce reports as a 403 without Retry-After: it only recovers as the rolling 24 h window moves on, so
- * it is retryable after DAILY_LIMIT_RETRY_MS, long enough not to burn attempts, short enough to resume the same day.
- * Everything else (validation, missing fields, bad ids) is the record's problem and goes to dead letters with the
- * API's message.
+ * Retryable: network failures and timeouts, 5xx, 429, UNABLE_TO_LOCK_ROW (a row lock held by another transaction), 401
+ * (a session revoked between jsforce's refresh and the retry), and REQUEST_LIMIT_EXCEEDED — the daily allocation ("API
+ * Request Limits and Allocations"), which Salesforce reports as a 403 without Retry-After: it only recovers as the
+ * rolling 24 h window moves on, so it is retryable after DAILY_LIMIT_RETRY_MS, long enough not to burn attempts, short
+ * enough to resume the same day. Everything else (validation, missing fields, bad ids) is the record's problem and goes
+ * to dead letters with the API's message.
  */
 
 export const DAILY_LIMIT_RETRY_MS = 30 * 60_000;

@@ -19,8 +19,8 @@ export function soqlString(value: string): string {
 }
 
 /**
- * A datetime literal (unquoted, reference B4) in whole seconds: fractional seconds are not in the documented literal
- * forms, and flooring only widens a `>=` window.
+ * A datetime literal (unquoted, REST API "Query") in whole seconds: fractional seconds are not in the documented
+ * literal forms, and flooring only widens a `>=` window.
  */
 export function soqlDateTime(instant: Date): string {
   return `${instant.toISOString().slice(0, 19)}Z`;

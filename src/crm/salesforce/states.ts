@@ -6,9 +6,9 @@ import type { LeadState, OpportunityState } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 
 /*
- * The virtual `@state` column. Orgs customise their sales process, so nothing here assumes the default stage names:
- * the opportunity's state comes from the OpportunityStage row of its StageName (IsClosed / IsWon, reference B7), read
- * once and re-read when a record shows a stage the cache does not know (an admin added one).
+ * The virtual `@state` column. Orgs customise their sales process, so nothing here assumes the default stage names: the
+ * opportunity's state comes from the OpportunityStage row of its StageName (IsClosed / IsWon, Object Reference
+ * "Opportunity"), read once and re-read when a record shows a stage the cache does not know (an admin added one).
  *
  * Opportunity: onhold = the configured on-hold stage (Microsoft's "On-hold stage name"), else won / lost from the
  * stage's flags, else open. Written: open → the configured active stage (default: the first active open stage other than
@@ -136,7 +136,10 @@ function find(stages: readonly OpportunityStage[], name: string): OpportunitySta
   return stages.find((stage) => stage.apiName.toLowerCase() === wanted) ?? stages.find((stage) => stage.label.toLowerCase() === wanted);
 }
 
-/** Used when the Status picklist names no default (a real org always has one; reference §3.5 shows creation failing without). */
+/**
+ * Used when the Status picklist names no default (a real org always has one; "Co-sell connector for Salesforce CRM -
+ * overview" shows creation failing without).
+ */
 export const FALLBACK_LEAD_STATUS = 'Open - Not Contacted';
 
 export class LeadStatuses {

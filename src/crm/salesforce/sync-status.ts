@@ -3,9 +3,9 @@ import { AUDIT_MAX_LENGTH, FIELDS, SYNC_STATUS_VALUES } from './custom-fields.ts
 import { FAILED_MARK, OK_MARK, auditText as auditWindow, currentIndicator, stripIndicator, withIndicator } from '../sync-indicator.ts';
 
 /*
- * The sync status as the seller sees it (reference §3.5): ✔ or ✖ after the opportunity's Name (Microsoft's "Display
- * check mark in the opportunity name", switchable), the Sync_Status__c picklist and the readable Audit__c. The marks
- * and the audit window are shared with every CRM (../sync-indicator.ts).
+ * The sync status as the seller sees it ("Co-sell connector for Salesforce CRM - overview"): ✔ or ✖ after the
+ * opportunity's Name (Microsoft's "Display check mark in the opportunity name", switchable), the Sync_Status__c
+ * picklist and the readable Audit__c. The marks and the audit window are shared with every CRM (../sync-indicator.ts).
  */
 
 export { FAILED_MARK, OK_MARK, currentIndicator, stripIndicator, withIndicator };

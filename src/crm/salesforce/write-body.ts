@@ -4,8 +4,9 @@ import { toWire } from './wire-values.ts';
 
 /**
  * Neutral column values → an sObject request body. `@state` is not a field (the connector turns it into StageName /
- * Status). CurrencyIsoCode exists only in multi-currency orgs (reference B7); in a single-currency org it is dropped
- * here rather than failing the write, and the mapping validation at start already names the field as unknown.
+ * Status). CurrencyIsoCode exists only in multi-currency orgs (Salesforce Object Reference "Opportunity"); in a
+ * single-currency org it is dropped here rather than failing the write, and the mapping validation at start already
+ * names the field as unknown.
  */
 export function buildBody(values: Record<string, unknown>, described: SObjectDescribe, logger: Logger): Record<string, unknown> {
   const body: Record<string, unknown> = {};

@@ -8,7 +8,10 @@ import { sendError } from './routes/http-helpers.ts';
 import { registerTokenRoutes } from './routes/token-routes.ts';
 import { registerWebApiRoutes } from './routes/web-api-routes.ts';
 
-/** $batch bodies may carry up to 1000 requests (A5); the default 1 MiB would reject legitimate batches. */
+/**
+ * $batch bodies may carry up to 1000 requests ("Execute batch operations using the Web API"); the default 1 MiB would
+ * reject legitimate batches.
+ */
 const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 function parseJson(body: string): unknown {
@@ -36,7 +39,10 @@ function installBodyParsers(app: FastifyInstance): void {
   });
 }
 
-/** Every failure — ours, fastify's (unsupported media type, body too large) or unexpected — in the documented shape (A11). */
+/**
+ * Every failure — ours, fastify's (unsupported media type, body too large) or unexpected — in the documented shape
+ * ("Compose HTTP requests and handle errors").
+ */
 function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | DataverseError | Error, request, reply) => {
     if (error instanceof DataverseError) return sendError(reply, error);
@@ -51,7 +57,10 @@ function installErrorHandling(app: FastifyInstance): void {
   );
 }
 
-/** Every Web API response carries `OData-Version: 4.0` (A1), including errors raised before a handler runs. */
+/**
+ * Every Web API response carries `OData-Version: 4.0` ("Compose HTTP requests and handle errors"), including errors
+ * raised before a handler runs.
+ */
 function installODataHeaders(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/api/data')) reply.header('OData-Version', '4.0');

@@ -1,15 +1,16 @@
 /**
- * Dataverse error codes. The ones marked (ref) are from reference/crm-apis.md A4/A10/A11; the others are the codes the
- * platform is commonly seen returning for that condition — clients should branch on HTTP status first.
+ * Dataverse error codes. The ones marked (doc) are named in Microsoft's Dataverse docs ("Perform conditional operations
+ * using the Web API", "Service protection API limits", "Compose HTTP requests and handle errors"); the others are the
+ * codes the platform is commonly seen returning for that condition — clients should branch on HTTP status first.
  */
 export const ErrorCode = {
-  /** (ref) 412, "The version of the existing record doesn't match the RowVersion property provided." */
+  /** (doc) 412, "The version of the existing record doesn't match the RowVersion property provided." */
   ConcurrencyVersionMismatch: '0x80060882',
-  /** (ref) 412 on a duplicate-detection hit. */
+  /** (doc) 412 on a duplicate-detection hit. */
   DuplicateDetected: '0x80040333',
-  /** (ref) 400, string longer than MaxLength. */
+  /** (doc) 400, string longer than MaxLength. */
   StringTooLong: '0x80044331',
-  /** (ref) 429 service protection: number of requests / execution time / concurrency. */
+  /** (doc) 429 service protection: number of requests / execution time / concurrency. */
   TooManyRequests: '0x80072322',
   ExecutionTimeExceeded: '0x80072321',
   TooManyConcurrentRequests: '0x80072326',
@@ -35,7 +36,10 @@ export interface DataverseErrorBody {
   error: { code: string; message: string };
 }
 
-/** Every failure a handler can raise; turned into the documented `{ "error": { code, message } }` body (A11). */
+/**
+ * Every failure a handler can raise; turned into the documented `{ "error": { code, message } }` body ("Compose HTTP
+ * requests and handle errors").
+ */
 export class DataverseError extends Error {
   override readonly name = 'DataverseError';
   constructor(
@@ -59,7 +63,8 @@ export function errorBody(code: string, message: string): DataverseErrorBody {
 /** Used by the shared fault plugin, so injected faults carry the same codes and texts as real ones. */
 export function errorBodyForStatus(statusCode: number, message: string): DataverseErrorBody {
   if (statusCode === 429) {
-    // The documented service-protection text (A10), not the fault plugin's wording: clients log and match on it.
+    // The documented service-protection text ("Service protection API limits"), not the fault plugin's wording: clients
+    // log and match on it.
     return errorBody(ErrorCode.TooManyRequests, 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.');
   }
   if (statusCode === 401) return errorBody(ErrorCode.BadAuthTicket, message);

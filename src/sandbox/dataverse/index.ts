@@ -34,7 +34,7 @@ export interface DataverseSandboxOptions {
   logger?: Logger; // default silentLogger()
   /** When true only tokens issued by the sandbox token endpoint are accepted. Default false: any non-empty bearer token. */
   strictTokens?: boolean;
-  /** Per-attempt webhook timeout (A13 documents 60 s). */
+  /** Per-attempt webhook timeout ("Use webhooks to create external handlers for server events" documents 60 s). */
   webhookTimeoutMs?: number;
   /** Delay before the single retry of a delivery answered 502/503/504. Default 1000 ms (the real delay is undocumented). */
   webhookRetryDelayMs?: number;

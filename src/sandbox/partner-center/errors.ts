@@ -1,6 +1,9 @@
 import type { FieldProblem } from '../shared/zod-issues.ts';
 
-/** The documented top-level error codes (reference §1.11); clients must branch on these, never on messages. */
+/**
+ * The documented top-level error codes ("Partner Center REST error codes"); clients must branch on these, never on
+ * messages.
+ */
 export type PartnerCenterErrorCode =
   | 'accessDenied'
   | 'generalException'

@@ -1,4 +1,4 @@
-/** Enum values from the Partner Center referral resource docs (reference §1.9). */
+/** Enum values from the Partner Center referral resource docs ("Referral resources"). */
 export const REFERRAL_STATUSES = ['None', 'New', 'Active', 'Closed'] as const;
 export const REFERRAL_SUBSTATUSES = ['None', 'Pending', 'Received', 'Accepted', 'Won', 'Lost', 'Declined', 'Expired'] as const;
 export const REFERRAL_TYPES = ['Shared', 'Independent'] as const;

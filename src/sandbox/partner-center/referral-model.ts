@@ -23,7 +23,7 @@ export interface Organization {
   name: string;
 }
 
-/** Server fields a PATCH or PUT must not change (reference: read-only on update). */
+/** Server fields a PATCH or PUT must not change (Partner Center "Referral resources": read-only on update). */
 export const READ_ONLY_FIELDS: ReadonlySet<string> = new Set([
   'id',
   'engagementId',

@@ -27,7 +27,7 @@ export interface UpdateOptions {
   silent?: boolean;
 }
 
-/** Incoming invitations expire after 14 days without a response (reference §1.5). */
+/** Incoming invitations expire after 14 days without a response ("Get a list of referrals"). */
 const INVITATION_LIFETIME_TICKS = 14n * 24n * 60n * 60n * 10_000_000n;
 
 function resolveStatus(content: ReferralContent, fallback: ReferralStatus): { status: ReferralStatus; substatus: ReferralSubstatus } {
@@ -70,7 +70,7 @@ export class ReferralService {
       createdDateTime: stamp.timestamp,
       updatedDateTime: stamp.timestamp,
       expirationDateTime: content.expirationDateTime ?? (incomingInvitation ? formatInstant(stamp.ticks + INVITATION_LIFETIME_TICKS) : null),
-      // For outgoing referrals the accepted date is the creation time (reference §1.8).
+      // For outgoing referrals the accepted date is the creation time ("Referral resources").
       acceptedDateTime: status === 'Active' || (status === 'Closed' && options.direction === 'Outgoing') ? stamp.timestamp : null,
       closedDateTime: status === 'Closed' ? stamp.timestamp : null,
       status,

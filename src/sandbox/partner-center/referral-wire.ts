@@ -3,7 +3,7 @@ import type { Referral } from './referral-model.ts';
 export const REFERRALS_PATH = '/v1.0/engagements/referrals';
 
 /**
- * Key order and null-filled keys follow the documented create response (reference §1.13): the service serializes
+ * Key order and null-filled keys follow the documented create response ("Create a referral"): the service serializes
  * absent scalars as null (`externalReferenceId`, `expirationDateTime`), so clients must already cope with that.
  * `acceptedDateTime`, `closedDateTime` and `direction` are V3 fields that postdate the sample.
  */

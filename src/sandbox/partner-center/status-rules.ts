@@ -1,6 +1,9 @@
 import type { ReferralStatus, ReferralSubstatus } from './referral-enums.ts';
 
-/** The status/substatus table of reference §1.9; `None` is not in the table and pairs only with itself. */
+/**
+ * The status/substatus table in Partner Center "Referral resources"; `None` is not in the table and pairs only with
+ * itself.
+ */
 export const SUBSTATUSES_BY_STATUS: Record<ReferralStatus, readonly ReferralSubstatus[]> = {
   None: ['None'],
   New: ['Pending', 'Received'],

@@ -1,4 +1,4 @@
-/** Event names from the Partner Center webhook events page (2023 list, reference §2.3). */
+/** Event names from the Partner Center webhook events page (2023 list, "Partner Center webhook events"). */
 export const WEBHOOK_EVENT_NAMES = [
   'test-created',
   'subscription-updated',

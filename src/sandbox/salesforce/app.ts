@@ -37,7 +37,10 @@ function installBodyParsers(app: FastifyInstance): void {
   });
 }
 
-/** Every failure — ours, fastify's (unsupported media type, body too large) or unexpected — in the B14 array shape. */
+/**
+ * Every failure — ours, fastify's (unsupported media type, body too large) or unexpected — in the REST API "Status
+ * Codes and Error Responses" array shape.
+ */
 function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | SalesforceError | Error, request, reply) => {
     if (error instanceof SalesforceError) return sendError(reply, error);

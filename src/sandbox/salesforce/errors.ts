@@ -1,21 +1,22 @@
 /**
- * Salesforce REST errors (B14): the body is always an array of `{ message, errorCode, fields? }`. Codes marked (ref) are
- * named in reference/crm-apis.md; the others are the codes Salesforce is commonly seen returning for that condition.
+ * Salesforce REST errors (REST API "Status Codes and Error Responses"): the body is always an array of `{ message,
+ * errorCode, fields? }`. Codes marked (doc) appear in Salesforce's or jsforce's documentation; the others are the codes
+ * Salesforce is commonly seen returning for that condition.
  */
 export const ErrorCode = {
-  /** (ref) 401 */
+  /** (doc) 401 */
   InvalidSessionId: 'INVALID_SESSION_ID',
-  /** (ref) 403 */
+  /** (doc) 403 */
   RequestLimitExceeded: 'REQUEST_LIMIT_EXCEEDED',
-  /** (ref) 404 */
+  /** (doc) 404 */
   NotFound: 'NOT_FOUND',
-  /** (ref) */
+  /** (doc) */
   RequiredFieldMissing: 'REQUIRED_FIELD_MISSING',
-  /** (ref) */
+  /** (doc) */
   InvalidField: 'INVALID_FIELD',
-  /** (ref) */
+  /** (doc) */
   DuplicateValue: 'DUPLICATE_VALUE',
-  /** (ref) */
+  /** (doc) */
   EntityIsDeleted: 'ENTITY_IS_DELETED',
   MalformedQuery: 'MALFORMED_QUERY',
   InvalidType: 'INVALID_TYPE',
@@ -40,7 +41,10 @@ export const ErrorCode = {
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   /** UNCONFIRMED: the code Salesforce puts in a 412 body is not documented; this one says what happened. */
   PreconditionFailed: 'PRECONDITION_FAILED',
-  /** UNCONFIRMED: the code for an unparsable conditional header (B15 only documents the 400). */
+  /**
+   * UNCONFIRMED: the code for an unparsable conditional header (REST API "Conditional Requests" only documents the
+   * 400).
+   */
   InvalidHeaderType: 'INVALID_HEADER_TYPE',
   ServerUnavailable: 'SERVER_UNAVAILABLE',
   UnknownException: 'UNKNOWN_EXCEPTION',
@@ -100,7 +104,8 @@ export const noSuchColumn = (field: string, sobject: string): SalesforceError =>
 export function errorBodyForStatus(statusCode: number, message: string): SalesforceErrorEntry[] {
   const entry = (errorCode: string, text: string = message): SalesforceErrorEntry[] => [{ message: text, errorCode }];
   if (statusCode === 401) return entry(ErrorCode.InvalidSessionId, 'Session expired or invalid');
-  // The daily allocation is Salesforce's throttle (B13): 403 with this text, never 429 + Retry-After.
+  // The daily allocation is Salesforce's throttle ("API Request Limits and Allocations"): 403 with this text, never 429
+  // + Retry-After.
   if (statusCode === 403) return entry(ErrorCode.RequestLimitExceeded, 'TotalRequests Limit exceeded.');
   // Salesforce has no documented 429; an injected one still names the limit so a client's log reads sensibly.
   if (statusCode === 429) return entry(ErrorCode.RequestLimitExceeded, message);

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 
-/** Key prefixes: the first three characters of every Salesforce id name the object type (B1). */
+/** Key prefixes: the first three characters of every Salesforce id name the object type (REST API Developer Guide). */
 export const KEY_PREFIX = {
   Account: '001',
   Contact: '003',

@@ -38,20 +38,20 @@ export interface SalesforceSandboxOptions {
   logger?: Logger; // default silentLogger()
   /** The newest API version served (default '62.0'); versions 20.0 up to it are accepted, newer ones are a 404. */
   apiVersion?: string;
-  /** Default true: CurrencyIsoCode on records (B7). */
+  /** Default true: CurrencyIsoCode on records (Salesforce Object Reference "Opportunity"). */
   multiCurrency?: boolean;
   /** Active currencies (the CurrencyIsoCode picklist). Default: every ISO 4217 code, so any referral currency fits. */
   currencies?: string[];
   /** Default 'USD'. */
   corporateCurrency?: string;
   outboundMessageRetry?: { initialDelayMs?: number; maxDelayMs?: number; giveUpAfterMs?: number; timeoutMs?: number };
-  /** Records per query page (default 2000, B4); small values let tests page through nextRecordsUrl. */
+  /** Records per query page (default 2000, REST API "Query"); small values let tests page through nextRecordsUrl. */
   queryBatchSize?: number;
   /** Daily API allocation reported in Sforce-Limit-Info (default 15000, Developer Edition). */
   dailyApiLimit?: number;
   /** Idle time after which an access token stops working (default 2 h). */
   sessionTimeoutMs?: number;
-  /** Change event retention (default 72 h / 100 000 events, B10). */
+  /** Change event retention (default 72 h / 100 000 events, Change Data Capture Developer Guide). */
   cdcRetention?: { maxAgeMs?: number; maxEvents?: number };
   /** How long a CometD connect is held open (default 110 s, Salesforce's advice). */
   streamingLongPollMs?: number;

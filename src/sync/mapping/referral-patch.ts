@@ -2,7 +2,8 @@ import type { FieldChange } from '../../partner-center/json-patch.ts';
 import { formatPcPath, type PcSegment } from './pc-path.ts';
 
 /*
- * Turning "set this path to this value" into JSON Patch the Referrals API accepts (only `replace` and `add`, §1.7).
+ * Turning "set this path to this value" into JSON Patch the Referrals API accepts (only `replace` and `add`, Partner
+ * Center "Update a referral").
  *
  * RFC 6902 `replace` needs the target to exist and `add` needs its parent to exist, so with the current referral at
  * hand each change gets the op that is valid for it:

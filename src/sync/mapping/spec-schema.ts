@@ -126,7 +126,10 @@ export type RawEntity = z.output<typeof entitySchema>;
 
 export const mappingFileSchema = z.strictObject({
   crm: z.enum(CRM_KINDS),
-  /** Dataverse publisher prefix (A12), e.g. `cosell`; substituted into `{prefix}` in column names. */
+  /**
+   * Dataverse publisher prefix (Dataverse "Create and update column definitions using the Web API"), e.g. `cosell`;
+   * substituted into `{prefix}` in column names.
+   */
   prefix: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9]{1,15}$/, 'expected a publisher prefix such as cosell (letters and digits, 2–16 characters)')

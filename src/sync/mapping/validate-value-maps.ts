@@ -21,7 +21,10 @@ function resolveField(field: FieldMapping, root: PcShape): Array<PcShape | undef
   });
 }
 
-/** Status pairs Partner Center can hold (§1.9); `None` has no transitions and is never written, so it is not required. */
+/**
+ * Status pairs Partner Center can hold (Partner Center "Referral resources"); `None` has no transitions and is never
+ * written, so it is not required.
+ */
 const STATUS_PAIRS: readonly string[][] = Object.entries(STATUS_TRANSITIONS).flatMap(([status, rule]) => rule.substatuses.map((sub) => [status, sub]));
 const MAX_COMBINATIONS = 500;
 

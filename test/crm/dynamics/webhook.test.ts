@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DataverseWebhookParseError, endpointAuthValue, parseDataverseWebhook, parseWcfDate, secretsEqual, verifyWebhookAuth } from '../../../src/crm/dynamics/webhook.ts';
 
-/** The reference's verbatim sample (A13: Update of contact, async post-operation), as the WCF serializer writes it. */
+/**
+ * The verbatim sample of Dataverse "Use webhooks to create external handlers for server events" (Update of contact,
+ * async post-operation), as the WCF serializer writes it.
+ */
 const REFERENCE_SAMPLE = String.raw`{
   "BusinessUnitId": "e2b9dd85-e89e-e711-8122-000d3aa2331c",
   "CorrelationId": "b374239d-4233-41a9-8b17-a86cb4f737b5",

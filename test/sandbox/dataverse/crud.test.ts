@@ -41,7 +41,7 @@ describe('create and retrieve', () => {
     expect(row.statecode).toBe(0);
     expect(row.statuscode).toBe(1);
     expect(row['@odata.etag']).toBe(`W/"${row.versionnumber}"`);
-    // Web API writes act as the application user (A14): what the product compares webhook UserIds against.
+    // Web API writes act as the application user: what the product compares webhook UserIds against.
     expect(row._modifiedby_value).toBe(SANDBOX_USERS.application.id);
   });
 

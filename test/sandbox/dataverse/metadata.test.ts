@@ -19,7 +19,8 @@ let h: SandboxHarness;
 
 beforeAll(async () => {
   h = await startHarness();
-  // What `cosell setup dynamics` does: a publisher + solution, then columns and a key in that solution (A12).
+  // What `cosell setup dynamics` does: a publisher + solution, then columns and a key in that solution (Dataverse
+  // "Create and update column definitions using the Web API").
   const publisherId = await h.api.create({ collection: 'publishers', data: { uniquename: 'cosell', friendlyname: 'cosell-sync', customizationprefix: 'pcs', customizationoptionvalueprefix: 72700 } });
   await h.api.create({ collection: 'solutions', data: { uniquename: 'cosellsync', friendlyname: 'cosell-sync', version: '1.0.0.0', 'publisherid@odata.bind': `/publishers(${publisherId})` } });
   const inSolution = { headers: { 'MSCRM.SolutionUniqueName': 'cosellsync' } };

@@ -37,7 +37,10 @@ const attribute = (entity: WireEntity | undefined, key: string): unknown => enti
 let h: SandboxHarness;
 let receiver: WebhookReceiver;
 
-/** What `cosell setup dynamics` does (A13): look up message + filter ids, create the endpoint, the step and a post-image. */
+/**
+ * What `cosell setup dynamics` does (Dataverse "Register a webhook"): look up message + filter ids, create the
+ * endpoint, the step and a post-image.
+ */
 async function registerStep(message: 'Create' | 'Update' | 'Win', endpointId: string, options: { filteringattributes?: string; image?: boolean } = {}): Promise<string> {
   const messages = await h.api.retrieveMultiple<{ sdkmessageid: string }>({ collection: 'sdkmessages', select: ['sdkmessageid'], filter: `name eq '${message}'` });
   const messageId = messages.value[0]?.sdkmessageid ?? '';

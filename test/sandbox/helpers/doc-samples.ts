@@ -1,4 +1,4 @@
-/** The create request and response of reference §1.13 (create-a-referral.md), copied verbatim. */
+/** The create request and response of Partner Center's "Create a referral" docs, copied verbatim. */
 export const DOC_CREATE_REQUEST = {
   name: 'Test Cosell Invite_20',
   status: 'New',

@@ -22,7 +22,8 @@ describe('sObject describe and CRUD', () => {
   let h: SalesforceHarness;
   beforeAll(async () => {
     h = await startHarness();
-    // An external-id field like the connector's Referral_Identifier__c (§3.4), unique so duplicates are refused.
+    // An external-id field like the connector's Referral_Identifier__c ("Co-sell connector for Salesforce CRM -
+    // overview"), unique so duplicates are refused.
     await h.conn.tooling.sobject('CustomField').create({
       FullName: 'Opportunity.Referral_Identifier__c',
       Metadata: { label: 'Referral', type: 'Text', length: 100, externalId: true, unique: true },

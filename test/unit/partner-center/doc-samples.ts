@@ -1,6 +1,6 @@
 import type { ReferralCreate } from '../../../src/partner-center/model.ts';
 
-/* Samples copied verbatim from the reference (§1.13, from Microsoft's create-a-referral and patch-a-referral docs). */
+/* Samples copied verbatim from Microsoft's Partner Center docs "Create a referral" and "Update a referral". */
 
 export const DOC_CREATE_REQUEST: ReferralCreate = {
   "name": "Test Cosell Invite_20",

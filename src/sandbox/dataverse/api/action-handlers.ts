@@ -16,7 +16,11 @@ export function isActionName(name: string): name is ActionName {
   return (ACTION_NAMES as readonly string[]).includes(name);
 }
 
-/** Unbound actions and functions the product needs: win/lose (A7), publish (A12), WhoAmI (A14). */
+/**
+ * Unbound actions and functions the product needs: win/lose ("WinOpportunity Action"), publish ("Create and update
+ * column definitions using the Web API"), WhoAmI (how a client learns its own systemuserid, to recognise its own
+ * writes).
+ */
 export class ActionHandlers {
   constructor(private readonly services: DataServices) {}
 
@@ -45,7 +49,8 @@ export class ActionHandlers {
       case 'PublishXml': {
         const parsed = parseWithProblems(publishXmlSchema, request.body ?? {});
         if (!parsed.ok) throw badRequest(`Invalid PublishXml request: ${summarizeProblems(parsed.problems)}`);
-        // Accepted and ignored: the sandbox has no forms or views, and columns are usable without publishing (A12).
+        // Accepted and ignored: the sandbox has no forms or views, and columns are usable without publishing ("Create
+        // and update column definitions using the Web API").
         return emptyResponse(204);
       }
       case 'PublishAllXml':

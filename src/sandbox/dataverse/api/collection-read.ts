@@ -7,7 +7,7 @@ import { parseQueryOptions, type QueryOptions } from '../odata/query-options.ts'
 import { jsonResponse, type DataRequest, type DataResponse } from './data-request.ts';
 import { contextUrl, preferenceApplied, preferencesOf, selectFragment, type RequestPreferences } from './response-helpers.ts';
 
-/** Default and maximum page size (A3); `$count` is capped at the same number. */
+/** Default and maximum page size ("Page results using OData"); `$count` is capped at the same number. */
 const MAX_PAGE_SIZE = 5000;
 
 function encodeQuery(params: Map<string, string>, extra: Record<string, string>): string {
@@ -36,7 +36,7 @@ export class CollectionReader {
     const total = rows.length;
     const maxPageSize = preferences.prefer.maxPageSize;
     if (maxPageSize !== undefined) preferences.applied.push(`odata.maxpagesize=${maxPageSize}`);
-    // With odata.maxpagesize the service pages and ignores $top (A3).
+    // With odata.maxpagesize the service pages and ignores $top ("Page results using OData").
     else if (options.top !== undefined) rows = rows.slice(0, options.top);
     return this.page(request, entity, options, preferences, rows, { total, maxPageSize });
   }
@@ -83,7 +83,10 @@ export class CollectionReader {
     return `${request.serviceRoot}${entity.entitySetName}?${encodeQuery(request.query, { $deltatoken: formatDeltaToken(version) })}`;
   }
 
-  /** Initial sync of a change-tracking session (A9): every row, paged, then a delta link pinned to the start version. */
+  /**
+   * Initial sync of a change-tracking session ("Use change tracking to synchronize data with external systems"): every
+   * row, paged, then a delta link pinned to the start version.
+   */
   private trackedSnapshot(request: DataRequest, entity: EntityDefinition, options: QueryOptions, preferences: RequestPreferences): DataResponse {
     this.assertTrackable(entity, options);
     preferences.applied.push('odata.track-changes');
@@ -94,7 +97,10 @@ export class CollectionReader {
     return this.page(request, entity, options, preferences, rows, { total: rows.length, ...(maxPageSize !== undefined ? { maxPageSize } : {}), trackingVersion: version });
   }
 
-  /** Changes since a delta token: new/updated rows first, then deletions as `$deletedEntity` entries (A9). */
+  /**
+   * Changes since a delta token: new/updated rows first, then deletions as `$deletedEntity` entries ("Use change
+   * tracking to synchronize data with external systems").
+   */
   private delta(request: DataRequest, entity: EntityDefinition, options: QueryOptions, preferences: RequestPreferences): DataResponse {
     this.assertTrackable(entity, options);
     const since = parseDeltaToken(options.deltaToken ?? '');

@@ -34,7 +34,7 @@ export class DataDispatcher {
     this.actions = new ActionHandlers(services);
   }
 
-  /** Never throws: failures become the documented error body (A11). */
+  /** Never throws: failures become the documented error body ("Compose HTTP requests and handle errors"). */
   handle(request: DataRequest, events: EventCollector): DataResponse {
     try {
       return this.route(request, events);

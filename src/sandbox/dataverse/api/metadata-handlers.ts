@@ -51,7 +51,10 @@ function keyValue(segment: PathSegment, property: string): { kind: 'id'; id: str
   return { kind: 'name', name: value.toLowerCase() };
 }
 
-/** `EntityDefinitions` and its `Attributes` and `Keys` (A12, A4): read, create columns and keys, publish-free. */
+/**
+ * `EntityDefinitions` and its `Attributes` and `Keys` ("Create and update column definitions using the Web API", "Work
+ * with alternate keys"): read, create columns and keys, publish-free.
+ */
 export class MetadataHandlers {
   constructor(private readonly services: DataServices) {}
 
@@ -160,7 +163,10 @@ export class MetadataHandlers {
     return { prefix: typeof prefix === 'string' ? prefix : undefined, optionValuePrefix: typeof optionValuePrefix === 'number' ? optionValuePrefix : 10_000 };
   }
 
-  /** Columns are usable as soon as they exist; real Dataverse needs PublishXml only for forms and views (A12). */
+  /**
+   * Columns are usable as soon as they exist; real Dataverse needs PublishXml only for forms and views ("Create and
+   * update column definitions using the Web API").
+   */
   private createAttribute(request: DataRequest, entity: EntityDefinition): DataResponse {
     const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Json;
     const parsed = parseAttributeRequest(body);
@@ -215,8 +221,9 @@ export class MetadataHandlers {
   }
 
   /**
-   * The real index builds asynchronously (Pending → Active, A4); the sandbox builds it at once. Existing duplicate
-   * values make the build fail, as they do on a real org: the key is kept with status Failed and is not usable.
+   * The real index builds asynchronously (Pending → Active, "Work with alternate keys"); the sandbox builds it at once.
+   * Existing duplicate values make the build fail, as they do on a real org: the key is kept with status Failed and is
+   * not usable.
    */
   private createKey(request: DataRequest, entity: EntityDefinition): DataResponse {
     const key: KeyDefinition = keyFromRequest(entity, request.body);

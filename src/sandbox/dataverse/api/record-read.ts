@@ -24,7 +24,8 @@ export class RecordReader {
     this.services.renderer.resolveSelect(entity, options.select);
     this.services.renderer.validateExpand(entity, options.expand);
     const etag = etagOf(record);
-    // Conditional GET (A4): not honoured with $expand or annotations, where the ETag does not cover the whole payload.
+    // Conditional GET ("Perform conditional operations using the Web API"): not honoured with $expand or annotations,
+    // where the ETag does not cover the whole payload.
     const conditional = options.expand.length === 0 && !preferences.annotations.any;
     if (conditional && matchesAnyEtag(request.headers['if-none-match'], etag)) return emptyResponse(304, { ETag: etag });
     const body = {

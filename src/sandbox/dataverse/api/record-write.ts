@@ -17,7 +17,10 @@ function etagMatches(header: string, record: StoredRecord): boolean {
   return header.split(',').map((item) => item.trim()).some((item) => item === '*' || item === etag);
 }
 
-/** `If-None-Match: null` is what the docs tell every client to send (A1); it means "no condition". */
+/**
+ * `If-None-Match: null` is what the docs tell every client to send ("Compose HTTP requests and handle errors"); it
+ * means "no condition".
+ */
 function conditionHeader(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' || value.trim() === 'null' ? undefined : value.trim();
 }
@@ -57,7 +60,10 @@ export class RecordWriter {
     return this.respond(request, entity, record, true);
   }
 
-  /** PATCH by key: update with `If-Match`, create-only with `If-None-Match: *`, otherwise upsert (A4). */
+  /**
+   * PATCH by key: update with `If-Match`, create-only with `If-None-Match: *`, otherwise upsert ("Use Upsert to Create
+   * or Update a record").
+   */
   patch(request: DataRequest, entity: EntityDefinition, keyText: string, events: EventCollector): DataResponse {
     const ifMatch = conditionHeader(request.headers['if-match']);
     const ifNoneMatch = conditionHeader(request.headers['if-none-match']);
@@ -69,14 +75,16 @@ export class RecordWriter {
     if (existing) {
       if (ifNoneMatch === '*') throw duplicateRecord();
       if (ifMatch && !etagMatches(ifMatch, existing)) throw versionMismatch();
-      // Key values in the body are stripped on update (A4): the URL already names the row.
+      // Key values in the body are stripped on update ("Use Upsert to Create or Update a record"): the URL already
+      // names the row.
       const values = { ...input.values };
       if (key.kind === 'alternate') for (const name of key.key.keyAttributes) delete values[name];
       const updated = this.services.records.update(entity, existing, { ...input, values, sent: input.sent.filter((name) => name in values) }, context);
       return this.respond(request, entity, updated, false);
     }
     if (ifMatch) throw key.kind === 'id' ? recordNotFound(entity.logicalName, key.id) : recordNotFoundByKey(entity.logicalName, key.text);
-    // Create branch of an upsert: key values are copied from the URL into the new row (A4).
+    // Create branch of an upsert: key values are copied from the URL into the new row ("Use Upsert to Create or Update
+    // a record").
     const createInput: WriteInput = key.kind === 'alternate' ? { ...input, values: { ...input.values, ...key.values }, sent: [...new Set([...input.sent, ...Object.keys(key.values)])] } : input;
     const created = this.services.records.create(entity, createInput, context, key.kind === 'id' ? key.id : undefined);
     return this.respond(request, entity, created, true);
@@ -92,7 +100,10 @@ export class RecordWriter {
     return emptyResponse(204);
   }
 
-  /** `PUT …/name {"value": …}` sets one column; `DELETE …/name` clears it (A4). */
+  /**
+   * `PUT …/name {"value": …}` sets one column; `DELETE …/name` clears it ("Update and delete table rows using the Web
+   * API").
+   */
   writeProperty(request: DataRequest, entity: EntityDefinition, record: StoredRecord, property: string, events: EventCollector): DataResponse {
     const attribute = entity.attributes.get(property);
     if (!attribute || attribute.isPrimaryId) throw unknownProperty(property, entity.logicalName);

@@ -5,7 +5,8 @@ import { applicationCaller, type Caller } from './users.ts';
 
 /**
  * Web API callers act as the application user; `MSCRMCallerID` (systemuserid) or `CallerObjectId` (Entra object id)
- * impersonate another user (A1), which then shows as `UserId`/`modifiedby` while `InitiatingUserId` stays the caller.
+ * impersonate another user ("Impersonate another user using the Web API"), which then shows as `UserId`/`modifiedby`
+ * while `InitiatingUserId` stays the caller.
  */
 export function resolveCaller(headers: Record<string, string | undefined>, store: RecordStore): Caller {
   const caller = applicationCaller();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DataverseError, ErrorCode } from '../errors.ts';
 
-/** Entra ID client-credential tokens live about an hour (A2). */
+/** Entra ID client-credential tokens live about an hour ("Use OAuth authentication with Microsoft Dataverse"). */
 export const TOKEN_LIFETIME_SECONDS = 3599;
 
 /** Tokens issued by the sandbox token endpoint; consulted only with `strictTokens`. */

@@ -28,9 +28,9 @@ function user(key: string, fullname: string, domainname: string, accessmode: num
 }
 
 /**
- * The users of the sandbox org. Web API calls act as the application user (what an S2S client credential maps to, A2);
- * the control API acts as a seller, so the product can tell its own writes from a person's by `UserId` /
- * `InitiatingUserId` in webhooks and `_modifiedby_value` on rows (A14).
+ * The users of the sandbox org. Web API calls act as the application user (what an S2S client credential maps to, "Use
+ * OAuth authentication with Microsoft Dataverse"); the control API acts as a seller, so the product can tell its own
+ * writes from a person's by `UserId` / `InitiatingUserId` in webhooks and `_modifiedby_value` on rows.
  */
 export const SANDBOX_USERS = {
   application: user('cosell-sync-application', '# cosell-sync', 'cosell-sync@sandbox.onmicrosoft.com', 4, true),

@@ -18,7 +18,10 @@ const CURRENCIES: Array<[iso: string, name: string, symbol: string, rate: number
   ['INR', 'Indian Rupee', '₹', 83.1],
 ];
 
-/** Messages a webhook step can be registered on; Win/Lose names are UNCONFIRMED (A13) but what the platform lists. */
+/**
+ * Messages a webhook step can be registered on; Win/Lose names are UNCONFIRMED ("Use webhooks to create external
+ * handlers for server events") but what the platform lists.
+ */
 const MESSAGES = ['Create', 'Update', 'Delete', 'Win', 'Lose', 'SetState', 'Assign', 'Retrieve', 'RetrieveMultiple'];
 const FILTERED_TABLES = ['opportunity', 'lead', 'account', 'contact'];
 

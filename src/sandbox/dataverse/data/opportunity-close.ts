@@ -17,9 +17,10 @@ const closeRequestSchema = z.object({
 export type CloseOutcome = 'Win' | 'Lose';
 
 /**
- * WinOpportunity / LoseOpportunity (A7): creates the opportunityclose activity and closes the opportunity. Besides the
- * Win/Lose message, an Update of statecode/statuscode is announced too — whether real Dataverse raises Update steps
- * on a win is UNCONFIRMED, and announcing it is the tolerant choice for a product registered on Update only.
+ * WinOpportunity / LoseOpportunity ("WinOpportunity Action"): creates the opportunityclose activity and closes the
+ * opportunity. Besides the Win/Lose message, an Update of statecode/statuscode is announced too — whether real
+ * Dataverse raises Update steps on a win is UNCONFIRMED, and announcing it is the tolerant choice for a product
+ * registered on Update only.
  */
 export class OpportunityCloser {
   constructor(

@@ -24,7 +24,10 @@ export function keyValuesEqual(a: StoredValue | undefined, b: StoredValue | unde
   return (a ?? null) === (b ?? null);
 }
 
-/** Finds rows by primary key or alternate key (A4), and enforces alternate-key uniqueness on writes. */
+/**
+ * Finds rows by primary key or alternate key ("Work with alternate keys"), and enforces alternate-key uniqueness on
+ * writes.
+ */
 export class RecordLocator {
   constructor(private readonly store: RecordStore) {}
 

@@ -18,7 +18,7 @@ export interface WriteContext {
   events: EventCollector;
   correlationId: string;
   contentIds?: ContentIdMap;
-  /** The request's optional `tag` query parameter (A1). */
+  /** The request's optional `tag` query parameter ("Use optional parameters"). */
   tag?: string;
   /** Seeding and internal writes may touch read-only catalogue tables and set any column. */
   system?: boolean;
@@ -108,7 +108,8 @@ export class RecordService {
     if (hasState(entity)) {
       const current = { statecode: Number(before.statecode ?? 0), statuscode: Number(before.statuscode ?? 1) };
       Object.assign(values, resolveState(entity, current, input.values));
-      // Closing by a plain PATCH of statecode is UNCONFIRMED for opportunities (A7); allowed, with the close stamps.
+      // Closing by a plain PATCH of statecode is UNCONFIRMED for opportunities ("WinOpportunity Action"); allowed, with
+      // the close stamps.
       if (entity.logicalName === 'opportunity' && current.statecode === 0 && values.statecode !== 0) applyCloseDefaults(values, values.statecode === 1);
       if (entity.logicalName === 'opportunity' && values.statecode === 0 && current.statecode !== 0) values.actualclosedate = input.values.actualclosedate ?? null;
     }
@@ -158,7 +159,10 @@ function isReopenStatus(entity: EntityDefinition, statuscode: number): boolean {
   return entity.attributes.get('statuscode')?.options?.find((option) => option.value === statuscode)?.state === 0;
 }
 
-/** What closing an opportunity stamps: the close date, and on a win the actual revenue (defaults to the estimate, A6). */
+/**
+ * What closing an opportunity stamps: the close date, and on a win the actual revenue (defaults to the estimate;
+ * Dataverse opportunity table reference).
+ */
 export function applyCloseDefaults(values: RecordValues, won: boolean): void {
   if (values.actualclosedate === undefined || values.actualclosedate === null) values.actualclosedate = nowIso().slice(0, 10);
   if (won && (values.actualvalue === undefined || values.actualvalue === null)) values.actualvalue = values.estimatedvalue ?? null;

@@ -41,7 +41,7 @@ export class RecordRenderer {
       // Selecting a lookup by its logical name (`parentaccountid`) is answered with `_parentaccountid_value` (tolerant).
       if (!attribute) throw unknownProperty(name, entity.logicalName);
       chosen.set(attribute.logicalName, attribute);
-      // Money columns implicitly bring the row's currency (reference A3).
+      // Money columns implicitly bring the row's currency ("Select columns using OData").
       if (attribute.kind === 'Money') {
         const currency = entity.attributes.get('transactioncurrencyid');
         if (currency) chosen.set(currency.logicalName, currency);

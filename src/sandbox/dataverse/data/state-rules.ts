@@ -57,7 +57,10 @@ export function resolveState(entity: EntityDefinition, current: StatePair, input
   return { statecode, statuscode };
 }
 
-/** Won and lost opportunities are read-only until reopened (A7); other tables stay editable when inactive. */
+/**
+ * Won and lost opportunities are read-only until reopened ("WinOpportunity Action"); other tables stay editable when
+ * inactive.
+ */
 export function isClosedOpportunity(entity: EntityDefinition, values: RecordValues): boolean {
   return entity.logicalName === 'opportunity' && typeof values.statecode === 'number' && values.statecode !== 0;
 }

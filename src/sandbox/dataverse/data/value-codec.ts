@@ -104,7 +104,8 @@ export function parseInputValue(entity: string, attribute: AttributeDefinition, 
       if (typeof raw !== 'number' || !Number.isInteger(raw)) cannotConvert(raw, 'Edm.Int32');
       return checkOption(attribute, entity, raw);
     case 'MultiSelectPicklist': {
-      // The documented wire form is a comma-separated string (A12, UNCONFIRMED); an array of numbers is also accepted.
+      // The documented wire form is a comma-separated string ("Create and update column definitions using the Web API",
+      // UNCONFIRMED); an array of numbers is also accepted.
       const items = typeof raw === 'string' ? (raw.trim() === '' ? [] : raw.split(',')) : Array.isArray(raw) ? raw : cannotConvert(raw, 'Edm.String');
       const values = items.map((item: unknown) => {
         const number = typeof item === 'number' ? item : Number(String(item).trim());

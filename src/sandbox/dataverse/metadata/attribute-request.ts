@@ -70,7 +70,10 @@ function options(request: AttributeRequest, optionValuePrefix: number): OptionDe
   });
 }
 
-/** Builds the column a metadata POST describes (A12 shapes); the body is kept so reads echo what the client sent. */
+/**
+ * Builds the column a metadata POST describes ("Create and update column definitions using the Web API" shapes); the
+ * body is kept so reads echo what the client sent.
+ */
 export function attributeFromRequest(entityLogicalName: string, request: AttributeRequest, optionValuePrefix: number, rawBody: Record<string, unknown>): AttributeDefinition {
   const kind = kindOfMetadataType(request['@odata.type']);
   if (kind === 'Lookup' || kind === 'Customer' || kind === 'Owner') {

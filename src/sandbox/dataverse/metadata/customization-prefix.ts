@@ -9,9 +9,10 @@ export function schemaNamePrefix(schemaName: string): string | undefined {
 }
 
 /**
- * Custom components on system tables must carry the publisher's customization prefix (A12). When the request names
- * a solution (`MSCRM.SolutionUniqueName`) the prefix must be that solution's publisher's; without one any well-formed,
- * non-reserved prefix is accepted (the sandbox does not know which publisher the caller meant).
+ * Custom components on system tables must carry the publisher's customization prefix ("Create and update column
+ * definitions using the Web API"). When the request names a solution (`MSCRM.SolutionUniqueName`) the prefix must be
+ * that solution's publisher's; without one any well-formed, non-reserved prefix is accepted (the sandbox does not know
+ * which publisher the caller meant).
  */
 export function assertCustomizationPrefix(schemaName: string, component: 'Attribute' | 'EntityKey', expectedPrefix: string | undefined): void {
   const prefix = schemaNamePrefix(schemaName);

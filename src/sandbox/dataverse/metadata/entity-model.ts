@@ -30,7 +30,7 @@ export interface EntityDefinition {
   keys: KeyDefinition[];
   /** Read-only catalogue tables (sdkmessages, systemusers …) reject writes through the Web API. */
   readOnly: boolean;
-  /** statecode cannot be sent on create (reference A6 for opportunity). */
+  /** statecode cannot be sent on create (Dataverse opportunity table reference). */
   stateValidForCreate: boolean;
 }
 

@@ -33,7 +33,8 @@ function define(spec: EntitySpec, columns: (b: AttributeBuilders) => AttributeDe
     primaryNameAttribute: spec.primaryNameAttribute,
     objectTypeCode: spec.objectTypeCode,
     ownershipType: spec.ownershipType,
-    // Reference A9 leaves the opportunity default UNCONFIRMED; the sandbox enables tracking on the sync tables (tolerant).
+    // "Use change tracking to synchronize data with external systems" leaves the opportunity default UNCONFIRMED; the
+    // sandbox enables tracking on the sync tables (tolerant).
     changeTrackingEnabled: spec.changeTrackingEnabled ?? false,
     isActivity: spec.isActivity ?? false,
     attributes,
@@ -353,7 +354,8 @@ export const SERVICE_ENDPOINT = (): EntityDefinition =>
       b.string('path', 160, { display: 'Path' }),
       b.picklist('contract', [[1, 'OneWay'], [2, 'Queue'], [3, 'Rest'], [4, 'TwoWay'], [5, 'Topic'], [6, 'Queue_Persistent'], [7, 'EventHub'], [8, 'Webhook'], [9, 'EventGrid'], [10, 'ManagedDataLake'], [11, 'ContainerStorage']], { display: 'Contract', required: 'SystemRequired' }),
       b.picklist('authtype', [[1, 'ACS'], [2, 'SASKey'], [3, 'SASToken'], [4, 'WebhookKey'], [5, 'HttpHeader'], [6, 'HttpQueryString'], [7, 'ConnectionString'], [8, 'AccessKey'], [9, 'ManagedIdentity']], { display: 'Specifies mode of authentication with SB' }),
-      // Write-only in the real service (A13): a GET never returns the secret.
+      // Write-only in the real service ("Use webhooks to create external handlers for server events"): a GET never
+      // returns the secret.
       b.string('authvalue', 2048, { display: 'Authorization Value', writeOnly: true }),
       b.picklist('messageformat', [[1, 'BinaryXML'], [2, 'Json'], [3, 'TextXML']], { display: 'Message Format', defaultValue: 2 }),
       b.picklist('connectionmode', [[1, 'Normal'], [2, 'Federated']], { display: 'Connection Mode', defaultValue: 1 }),

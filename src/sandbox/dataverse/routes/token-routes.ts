@@ -7,8 +7,9 @@ function form(body: unknown): Record<string, string> {
 }
 
 /**
- * Stand-in for the Entra ID token endpoint (A2) for clients that fetch their own token: any client id and secret are
- * accepted (the sandbox tests protocols, not identities); the token maps to the application user.
+ * Stand-in for the Entra ID token endpoint ("Use OAuth authentication with Microsoft Dataverse") for clients that fetch
+ * their own token: any client id and secret are accepted (the sandbox tests protocols, not identities); the token maps
+ * to the application user.
  */
 export function registerTokenRoutes(app: FastifyInstance, ctx: DataverseContext): void {
   const issue = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {

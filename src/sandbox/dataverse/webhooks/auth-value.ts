@@ -1,7 +1,8 @@
 /**
  * Reads a service endpoint's `authvalue`. The Plugin Registration Tool stores HttpHeader and HttpQueryString values as
- * `<settings><setting name="x" value="y"/></settings>` (UNCONFIRMED, A13); JSON objects and `a=b&c=d` / `Name: value`
- * lines are accepted too, the tolerant choice for a hand-written setup script.
+ * `<settings><setting name="x" value="y"/></settings>` (UNCONFIRMED, "Use webhooks to create external handlers for
+ * server events"); JSON objects and `a=b&c=d` / `Name: value` lines are accepted too, the tolerant choice for a
+ * hand-written setup script.
  */
 export function parseAuthSettings(authValue: string): Array<[string, string]> {
   const text = authValue.trim();

@@ -19,7 +19,9 @@ export interface DataEvent {
   caller: Caller;
   correlationId: string;
   occurredAt: Date;
-  /** The request's `tag` parameter (A1); surfaced as the `tag` shared variable. */
+  /**
+   * The request's `tag` parameter ("Use optional parameters"); surfaced as the `tag` shared variable.
+   */
   tag?: string;
 }
 

@@ -9,7 +9,10 @@ import type { DataEvent, EventInputValue } from './events.ts';
 import type { MatchedStep } from './step-matcher.ts';
 import { entityPayload, entityReference, wcfDate, type WcfValue } from './wcf-json.ts';
 
-/** 256 KB (A13): above it the platform drops ParentContext, InputParameters and images and sets a header. */
+/**
+ * 256 KB ("Use webhooks to create external handlers for server events"): above it the platform drops ParentContext,
+ * InputParameters and images and sets a header.
+ */
 export const MAX_CONTEXT_BYTES = 256 * 1024;
 
 function pick(values: RecordValues, names: string[] | undefined): RecordValues {
@@ -29,7 +32,10 @@ const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
  */
 export type ClosePrimaryEntityId = 'record' | 'empty';
 
-/** Builds `Microsoft.Xrm.Sdk.RemoteExecutionContext` as a webhook receives it (verbatim sample in A13). */
+/**
+ * Builds `Microsoft.Xrm.Sdk.RemoteExecutionContext` as a webhook receives it (verbatim sample in "Use webhooks to
+ * create external handlers for server events").
+ */
 export class ExecutionContextBuilder {
   closePrimaryEntityId: ClosePrimaryEntityId = 'record';
 
@@ -102,7 +108,7 @@ export class ExecutionContextBuilder {
       OrganizationName: SANDBOX_ORGANIZATION.name,
       OutputParameters: event.message === 'Create' ? [{ key: 'id', value: event.id }] : [],
       OwningExtension: { Id: match.step.id, KeyAttributes: [], LogicalName: 'sdkmessageprocessingstep', Name: null, RowVersion: null },
-      // The real parent context (stage 30) is omitted, as in the abridged reference sample.
+      // The real parent context (stage 30) is omitted, as in the abridged sample of the Dataverse webhook docs.
       ParentContext: null,
       PostEntityImages: options.trimmed ? [] : postImages,
       PreEntityImages: options.trimmed ? [] : preImages,
@@ -110,7 +116,8 @@ export class ExecutionContextBuilder {
       PrimaryEntityName: event.entity,
       RequestId: null,
       SecondaryEntityName: 'none',
-      // Plug-ins see the `tag` parameter as a shared variable; that webhooks carry it is UNCONFIRMED (A1), so do not rely on it alone.
+      // Plug-ins see the `tag` parameter as a shared variable; that webhooks carry it is UNCONFIRMED ("Use optional
+      // parameters"), so do not rely on it alone.
       SharedVariables: event.tag !== undefined ? [{ key: 'tag', value: event.tag }] : [],
       Stage: match.stage,
       // A step registered to run as a given user reports that user; otherwise the caller (possibly impersonated).

@@ -6,7 +6,10 @@ import type { OutgoingDataverseWebhook, WebhookDeliveryRecord } from './webhook-
 /** Generic "plug-in / webhook failed" code on a System Job. */
 const WEBHOOK_FAILURE_ERROR_CODE = -2147220970;
 
-/** A failed async webhook shows up as a failed System Job (`asyncoperations`, statuscode 31), as on a real org (A13). */
+/**
+ * A failed async webhook shows up as a failed System Job (`asyncoperations`, statuscode 31), as on a real org ("Use
+ * webhooks to create external handlers for server events").
+ */
 export function recordFailedJob(services: DataServices, delivery: WebhookDeliveryRecord, webhook: OutgoingDataverseWebhook): void {
   const { registry, store } = services;
   const last = delivery.attempts[delivery.attempts.length - 1];

@@ -40,7 +40,10 @@ export function matchSteps(store: RecordStore, event: DataEvent): MatchedStep[] 
   return matched.sort((a, b) => Number(a.step.values.rank ?? 1) - Number(b.step.values.rank ?? 1));
 }
 
-/** An Update step with filtering attributes fires when the request sent any of them, changed or not (A4, A13). */
+/**
+ * An Update step with filtering attributes fires when the request sent any of them, changed or not ("Update and delete
+ * table rows using the Web API", "Use webhooks to create external handlers for server events").
+ */
 function passesFilteringAttributes(step: StoredRecord, sent: string[]): boolean {
   const raw = step.values.filteringattributes;
   if (typeof raw !== 'string' || raw.trim() === '') return true;

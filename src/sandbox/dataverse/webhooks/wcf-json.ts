@@ -6,7 +6,10 @@ const CONTRACTS = 'http://schemas.microsoft.com/xrm/2011/Contracts';
 
 export type WcfValue = string | number | boolean | null | WcfValue[] | { [key: string]: WcfValue };
 
-/** `"\/Date(1506384247000)\/"` — the DataContractJsonSerializer form of a DateTime (A13). */
+/**
+ * `"\/Date(1506384247000)\/"` — the DataContractJsonSerializer form of a DateTime ("Use webhooks to create external
+ * handlers for server events").
+ */
 export function wcfDate(date: Date, withOffset = false): string {
   return `/Date(${date.getTime()}${withOffset ? '+0000' : ''})/`;
 }
@@ -18,7 +21,8 @@ export function entityReference(id: string, logicalName: string): WcfValue {
 /**
  * Serializes a column value the way the SDK types travel in a RemoteExecutionContext: lookups as EntityReference,
  * choices as OptionSetValue, money as Money, dates as `/Date(ms)/`. The exact `__type` forms for Money and option sets
- * are UNCONFIRMED (A13); multi-select values become an array of OptionSetValue (also UNCONFIRMED).
+ * are UNCONFIRMED ("Use webhooks to create external handlers for server events"); multi-select values become an array
+ * of OptionSetValue (also UNCONFIRMED).
  */
 export function wcfValue(attribute: AttributeDefinition | undefined, value: StoredValue | undefined): WcfValue {
   if (value === undefined || value === null) return null;
@@ -40,7 +44,10 @@ export function wcfValue(attribute: AttributeDefinition | undefined, value: Stor
 }
 
 export interface EntityPayloadOptions {
-  /** Targets inside InputParameters carry a `__type`; images do not (verbatim sample, A13). */
+  /**
+   * Targets inside InputParameters carry a `__type`; images do not (verbatim sample, "Use webhooks to create external
+   * handlers for server events").
+   */
   typed: boolean;
   formattedValues?: Array<{ key: string; value: string }>;
 }

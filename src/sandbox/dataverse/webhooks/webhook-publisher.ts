@@ -12,7 +12,10 @@ const AUTH_WEBHOOK_KEY = 4;
 const AUTH_HTTP_HEADER = 5;
 const AUTH_HTTP_QUERY_STRING = 6;
 
-/** Turns committed data events into webhook deliveries for every matching step (A13). */
+/**
+ * Turns committed data events into webhook deliveries for every matching step ("Use webhooks to create external
+ * handlers for server events").
+ */
 export class WebhookPublisher {
   private readonly contexts: ExecutionContextBuilder;
 

@@ -45,12 +45,18 @@ export interface WebhookSenderOptions {
   retryDelayMs: number;
   logger: Logger;
   faults?: DeliveryFaultSource;
-  /** Called once per delivery that finally failed, so the org can record a failed System Job (A13). */
+  /**
+   * Called once per delivery that finally failed, so the org can record a failed System Job ("Use webhooks to create
+   * external handlers for server events").
+   */
   onFailed?: (delivery: WebhookDeliveryRecord, webhook: OutgoingDataverseWebhook) => void;
   maxLogEntries?: number;
 }
 
-/** A13: only 502, 503 and 504 are retried, exactly once; any other non-2xx (or a timeout) fails the async job. */
+/**
+ * "Use webhooks to create external handlers for server events": only 502, 503 and 504 are retried, exactly once; any
+ * other non-2xx (or a timeout) fails the async job.
+ */
 const RETRYABLE = new Set([502, 503, 504]);
 const MAX_ATTEMPTS = 2;
 const REORDER_WINDOW_MS = 100;
@@ -168,7 +174,8 @@ export class DataverseWebhookSender {
         signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.options.timeoutMs)]),
       });
       attempt.statusCode = response.statusCode;
-      // Only the status is read (A13); the body is drained so the connection can be reused.
+      // Only the status is read ("Use webhooks to create external handlers for server events"); the body is drained so
+      // the connection can be reused.
       await response.body.dump();
     } catch (error) {
       attempt.error = error instanceof Error && error.name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : error instanceof Error ? error.message : String(error);

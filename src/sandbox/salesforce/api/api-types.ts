@@ -33,7 +33,7 @@ export interface ApiRoute {
   /** Relative to `/services/data/vXX.X`, fastify syntax (`/sobjects/:sobject/:id`). */
   path: string;
   handler: ApiHandler;
-  /** May run as a `/composite` subrequest (B5 lists sObject, query and collection resources). */
+  /** May run as a `/composite` subrequest (REST API "Composite" lists sObject, query and collection resources). */
   composite: boolean;
 }
 

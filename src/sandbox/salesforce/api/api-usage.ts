@@ -1,10 +1,10 @@
-/** Developer Edition's daily allocation (B13, UNCONFIRMED current value). */
+/** Developer Edition's daily allocation ("API Request Limits and Allocations", UNCONFIRMED current value). */
 export const DEFAULT_DAILY_API_LIMIT = 15_000;
 
 /**
- * The org's API request allocation, reported in `Sforce-Limit-Info: api-usage=<used>/<max>` (B1) and enforced with 403
- * REQUEST_LIMIT_EXCEEDED (B13). A counter, not a rolling 24 h window: a sandbox run rarely lasts a day, and the
- * control API can set or reset it.
+ * The org's API request allocation, reported in `Sforce-Limit-Info: api-usage=<used>/<max>` (REST API Developer Guide)
+ * and enforced with 403 REQUEST_LIMIT_EXCEEDED ("API Request Limits and Allocations"). A counter, not a rolling 24 h
+ * window: a sandbox run rarely lasts a day, and the control API can set or reset it.
  */
 export class ApiUsage {
   used = 0;

@@ -9,7 +9,7 @@ import { toId18 } from '../ids.ts';
 import type { SObjectType } from '../schema/object-model.ts';
 import { param, type ApiRequest, type ApiResponse, type ApiRoute } from './api-types.ts';
 
-/** sObject Collections take at most 200 records per call (B5). */
+/** sObject Collections take at most 200 records per call (REST API "sObject Collections"). */
 export const MAX_COLLECTION_SIZE = 200;
 
 const collectionBody = z
@@ -140,7 +140,10 @@ function retrieve(ctx: SalesforceContext, request: ApiRequest, ids: string[], fi
   return { status: 200, body };
 }
 
-/** sObject Collections (B5): create, update, upsert, delete and retrieve up to 200 records per call. */
+/**
+ * sObject Collections (REST API "sObject Collections"): create, update, upsert, delete and retrieve up to 200 records
+ * per call.
+ */
 export function collectionRoutes(ctx: SalesforceContext): ApiRoute[] {
   const { records } = ctx;
   return [

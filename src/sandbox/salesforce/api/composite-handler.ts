@@ -6,7 +6,7 @@ import { badRequest, ErrorCode, SalesforceError, type SalesforceErrorEntry } fro
 import type { ApiRouter } from './api-router.ts';
 import type { ApiRequest, ApiResponse, ApiRoute } from './api-types.ts';
 
-/** `/composite` takes at most 25 subrequests (B5). */
+/** `/composite` takes at most 25 subrequests (REST API "Composite"). */
 export const MAX_COMPOSITE_SUBREQUESTS = 25;
 
 const compositeBody = z
@@ -75,9 +75,9 @@ function errorResponse(error: unknown): ApiResponse {
 }
 
 /**
- * `/composite` (B5): up to 25 subrequests through the same handlers as the REST routes, in order, with `@{ref.path}`
- * references to earlier results. The whole call counts as one API request. With allOrNone the subrequests share one
- * transaction and a failure rolls all of them back.
+ * `/composite` (REST API "Composite"): up to 25 subrequests through the same handlers as the REST routes, in order,
+ * with `@{ref.path}` references to earlier results. The whole call counts as one API request. With allOrNone the
+ * subrequests share one transaction and a failure rolls all of them back.
  */
 export function compositeRoute(ctx: SalesforceContext, router: () => ApiRouter): ApiRoute {
   return {

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import type { StoredRecord } from '../data/record-store.ts';
 import { ErrorCode, SalesforceError } from '../errors.ts';
 
-/** HTTP dates have whole seconds, so the record's last-modified instant is compared at that granularity (B15). */
+/**
+ * HTTP dates have whole seconds, so the record's last-modified instant is compared at that granularity (REST API
+ * "Conditional Requests").
+ */
 function lastModifiedSeconds(record: StoredRecord): number {
   return Math.floor(Number(record.values.LastModifiedDate ?? 0) / 1000);
 }
@@ -13,7 +16,7 @@ function parseHttpDate(value: string, header: string): number {
   return Math.floor(parsed / 1000);
 }
 
-/** ETags exist only for Account rows (B15). */
+/** ETags exist only for Account rows (REST API "Conditional Requests"). */
 export function etagOf(record: StoredRecord): string | undefined {
   if (record.sobject !== 'Account') return undefined;
   const digest = createHash('sha1').update(`${record.id}|${String(record.values.SystemModstamp)}`).digest('base64');
@@ -54,8 +57,9 @@ export function notModified(headers: Record<string, string | undefined>, record:
 }
 
 /**
- * Preconditions of a write (B15): `If-Unmodified-Since` on any row, `If-Match`/`If-None-Match` on accounts. A
- * malformed value is a 400; a failed precondition is a 412 and nothing is written.
+ * Preconditions of a write (REST API "Conditional Requests"): `If-Unmodified-Since` on any row,
+ * `If-Match`/`If-None-Match` on accounts. A malformed value is a 400; a failed precondition is a 412 and nothing is
+ * written.
  */
 export function checkWritePreconditions(headers: Record<string, string | undefined>, record: StoredRecord): void {
   const unmodifiedSince = headers['if-unmodified-since'];

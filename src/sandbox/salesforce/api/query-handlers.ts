@@ -4,7 +4,10 @@ import type { QuerySource } from '../soql/field-resolution.ts';
 import { runQuery } from '../soql/query-engine.ts';
 import { param, type ApiRequest, type ApiResponse, type ApiRoute } from './api-types.ts';
 
-/** `Sforce-Query-Options: batchSize=N` is honoured within Salesforce's documented 200–2000 (B4, UNCONFIRMED range). */
+/**
+ * `Sforce-Query-Options: batchSize=N` is honoured within Salesforce's documented 200–2000 (REST API "Query",
+ * UNCONFIRMED range).
+ */
 const MIN_BATCH_HEADER = 200;
 const MAX_BATCH = 2000;
 
@@ -16,7 +19,10 @@ function batchSizeOf(request: ApiRequest, fallback: number): number {
   return fallback;
 }
 
-/** GET /query and /queryAll (B4) with paging through server-side cursors; shared by the data and Tooling APIs. */
+/**
+ * GET /query and /queryAll (REST API "Query") with paging through server-side cursors; shared by the data and Tooling
+ * APIs.
+ */
 export function queryRoutes(ctx: SalesforceContext, source: QuerySource, apiPrefix: '' | '/tooling'): ApiRoute[] {
   const run = (request: ApiRequest, includeDeleted: boolean): ApiResponse => {
     if (request.query.has('explain')) throw badRequest(ErrorCode.MalformedQuery, 'The sandbox does not support query plans (explain).');

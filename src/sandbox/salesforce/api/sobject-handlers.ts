@@ -10,9 +10,12 @@ import type { StoredRecord } from '../data/record-store.ts';
 import { param, type ApiRequest, type ApiResponse, type ApiRoute } from './api-types.ts';
 import { checkWritePreconditions, notModified, rowHeaders } from './conditional-requests.ts';
 
-/** `created` appears in upsert results from API 46.0; updates answer 200 with a body from then on, 204 before (B3). */
+/**
+ * `created` appears in upsert results from API 46.0; updates answer 200 with a body from then on, 204 before (REST API
+ * "sObject Rows by External ID").
+ */
 const UPSERT_RESULT_VERSION = 46;
-/** getUpdated looks back at most 30 days, getDeleted 15 (B6). */
+/** getUpdated looks back at most 30 days, getDeleted 15 (REST API "sObject Get Updated/Deleted"). */
 const UPDATED_WINDOW_DAYS = 30;
 const DELETED_WINDOW_DAYS = 15;
 
@@ -49,7 +52,10 @@ function replicationWindow(request: ApiRequest, maxDays: number): { start: numbe
   return { start, end, latestDateCovered };
 }
 
-/** The sObject resources of B3/B6: describe, rows by id and by external id, upsert, getUpdated/getDeleted. */
+/**
+ * The sObject resources (REST API "sObject Rows by External ID", "sObject Get Updated/Deleted"): describe, rows by id
+ * and by external id, upsert, getUpdated/getDeleted.
+ */
 export function sobjectRoutes(ctx: SalesforceContext): ApiRoute[] {
   const { records, registry } = ctx;
   const typeOf = (request: ApiRequest): SObjectType => records.requireType(param(request, 'sobject'));
@@ -222,14 +228,18 @@ export function sobjectRoutes(ctx: SalesforceContext): ApiRoute[] {
             headers: { location: `/services/data/v${request.version}/sobjects/${type.name}/${outcome.record.id}` },
           };
         }
-        // UNCONFIRMED (B3): 200 + body for updates from v46 (what current docs and jsforce both handle), 204 before.
+        // UNCONFIRMED (REST API "sObject Rows by External ID"): 200 + body for updates from v46 (what current docs and
+        // jsforce both handle), 204 before.
         return withCreated ? { status: 200, body: { id: outcome.record.id, success: true, errors: [], created: false } } : { status: 204 };
       },
     },
   ];
 }
 
-/** 300 Multiple Choices: several rows share the external id; the body lists their URLs and nothing is written (B3). */
+/**
+ * 300 Multiple Choices: several rows share the external id; the body lists their URLs and nothing is written (REST API
+ * "sObject Rows by External ID").
+ */
 function multipleChoices(request: ApiRequest, type: SObjectType, ids: string[]): ApiResponse {
   return { status: 300, body: ids.map((id) => `/services/data/v${request.version}/sobjects/${type.name}/${id}`) };
 }

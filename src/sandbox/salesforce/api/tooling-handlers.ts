@@ -4,7 +4,7 @@ import { resourceNotFound } from '../errors.ts';
 import { param, type ApiRequest, type ApiRoute } from './api-types.ts';
 import { queryRoutes } from './query-handlers.ts';
 
-/** The Tooling API subset setup needs (B9): create/read/delete CustomField and query it. */
+/** The Tooling API subset setup needs (Tooling API "CustomField"): create/read/delete CustomField and query it. */
 export function toolingRoutes(ctx: SalesforceContext): ApiRoute[] {
   const { tooling } = ctx;
   const requireCustomFieldType = (request: ApiRequest): void => {

@@ -24,8 +24,9 @@ function decodeSegment(segment: string): unknown {
 const invalid = (description: string): AssertionCheck => ({ ok: false, error: 'invalid_grant', description });
 
 /**
- * Checks a JWT bearer assertion's structure and claims (B2: RS256, iss, sub, aud, exp) but not its signature: the
- * sandbox holds no certificate of the connected app, and a protocol test needs any well-formed assertion to work.
+ * Checks a JWT bearer assertion's structure and claims (Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server
+ * Integration": RS256, iss, sub, aud, exp) but not its signature: the sandbox holds no certificate of the connected
+ * app, and a protocol test needs any well-formed assertion to work.
  */
 export function checkJwtAssertion(assertion: string | undefined, nowMs: number = Date.now()): AssertionCheck {
   if (!assertion) return { ok: false, error: 'invalid_request', description: 'assertion is required for the jwt-bearer grant type' };

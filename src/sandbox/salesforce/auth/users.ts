@@ -21,7 +21,10 @@ export const SANDBOX_ORGANIZATION = {
 } as const;
 
 export const SANDBOX_USERS: { readonly integration: SandboxUser; readonly seller: SandboxUser } = {
-  /** The "Run As" user behind client-credentials tokens (B2); JWT and password flows may name either user. */
+  /**
+   * The "Run As" user behind client-credentials tokens (Salesforce Help "OAuth 2.0 Client Credentials Flow for
+   * Server-to-Server Integration"); JWT and password flows may name either user.
+   */
   integration: {
     id: IdGenerator.fixed(KEY_PREFIX.User, 1),
     role: 'integration',

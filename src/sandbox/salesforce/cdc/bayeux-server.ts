@@ -39,9 +39,9 @@ function replyBase(message: JsonObject): JsonObject {
 }
 
 /**
- * A Bayeux (CometD) server for the Streaming API's Change Data Capture channels (B10): handshake, long-poll connect,
- * subscribe/unsubscribe with the replay extension, disconnect. Long-polling only, which is what the handshake
- * advertises and what jsforce's faye client selects.
+ * A Bayeux (CometD) server for the Streaming API's Change Data Capture channels (Change Data Capture Developer Guide):
+ * handshake, long-poll connect, subscribe/unsubscribe with the replay extension, disconnect. Long-polling only, which
+ * is what the handshake advertises and what jsforce's faye client selects.
  */
 export class BayeuxServer {
   private readonly clients = new Map<string, Client>();

@@ -42,14 +42,18 @@ function eventValue(field: FieldDefinition, value: FieldValue): FieldValue {
   return field.type === 'datetime' && typeof value === 'number' ? formatIsoDateTime(value) : value;
 }
 
-/** Dotted name used in changedFields: `BillingAddress.City` for compound components (B10 sample), else the field. */
+/**
+ * Dotted name used in changedFields: `BillingAddress.City` for compound components (Change Data Capture Developer Guide
+ * sample), else the field.
+ */
 function eventFieldName(field: FieldDefinition): string {
   return field.compound ? `${field.compound.field}.${field.compound.component}` : field.name;
 }
 
 /**
  * Builds the body: every listed field with its value, compound components nested under the compound name with the
- * components that are not listed set to null — the shape of the verbatim Account sample in B10.
+ * components that are not listed set to null — the shape of the verbatim Account sample in the Change Data Capture
+ * Developer Guide.
  */
 function body(type: SObjectType, values: Readonly<Record<string, FieldValue>>, listed: ReadonlySet<string>): Record<string, unknown> {
   const result: Record<string, unknown> = {};
@@ -68,9 +72,9 @@ function body(type: SObjectType, values: Readonly<Record<string, FieldValue>>, l
 }
 
 /**
- * Turns one committed transaction's row changes into change events (B10): CREATE/UNDELETE carry every non-null field,
- * UPDATE only the changed ones plus LastModifiedDate, DELETE the header alone. Events of one transaction share a
- * transactionKey and are numbered by sequenceNumber.
+ * Turns one committed transaction's row changes into change events (Change Data Capture Developer Guide):
+ * CREATE/UNDELETE carry every non-null field, UPDATE only the changed ones plus LastModifiedDate, DELETE the header
+ * alone. Events of one transaction share a transactionKey and are numbered by sequenceNumber.
  */
 export class ChangeEventBuilder {
   private commitNumber = 10_000_000_000;
@@ -124,7 +128,7 @@ export class ChangeEventBuilder {
     return drafts;
   }
 
-  /** A gap event: "something changed, re-read these records" — no field data (B10). */
+  /** A gap event: "something changed, re-read these records" — no field data (Change Data Capture Developer Guide). */
   gap(type: SObjectType, changeType: ChangeEventType, recordIds: string[], userId: string): ChangeEventDraft {
     this.commitNumber += 1;
     return {

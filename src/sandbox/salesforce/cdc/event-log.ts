@@ -8,7 +8,7 @@ export interface RetainedEvent {
 }
 
 export interface RetentionPolicy {
-  /** Events older than this are gone (B10: 72 h, UNCONFIRMED). */
+  /** Events older than this are gone (Change Data Capture Developer Guide: 72 h, UNCONFIRMED). */
   maxAgeMs: number;
   /** A cap on retained events so a long-running sandbox does not grow without bound. */
   maxEvents: number;
@@ -19,8 +19,9 @@ export const DEFAULT_RETENTION: RetentionPolicy = { maxAgeMs: 72 * 60 * 60 * 100
 type Listener = (event: RetainedEvent) => void;
 
 /**
- * The retained change-event stream with replay ids (B10): subscribers can replay everything retained (-2), only new
- * events (-1), or everything after a replay id they stored — as long as that id is still inside the retention window.
+ * The retained change-event stream with replay ids (Change Data Capture Developer Guide): subscribers can replay
+ * everything retained (-2), only new events (-1), or everything after a replay id they stored — as long as that id is
+ * still inside the retention window.
  */
 export class ChangeEventLog {
   private events: RetainedEvent[] = [];

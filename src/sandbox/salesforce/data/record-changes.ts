@@ -2,7 +2,10 @@ import type { StoredRecord } from './record-store.ts';
 
 export type ChangeType = 'CREATE' | 'UPDATE' | 'DELETE' | 'UNDELETE';
 
-/** One committed row change, the raw material of change events (B10) and outbound messages (B11). */
+/**
+ * One committed row change, the raw material of change events (Change Data Capture Developer Guide) and outbound
+ * messages (SOAP API "Outbound Messaging").
+ */
 export interface RecordChange {
   changeType: ChangeType;
   sobject: string;
@@ -19,7 +22,10 @@ export interface RecordChange {
 /** Who is writing and how: `LastModifiedById`, CDC `commitUser` and `changeOrigin` come from here. */
 export interface WriteContext {
   userId: string;
-  /** `com/salesforce/api/rest/62.0;client=<name>` for API writes (B1, B10); what the UI would send for sellers. */
+  /**
+   * `com/salesforce/api/rest/62.0;client=<name>` for API writes (REST API Developer Guide, Change Data Capture
+   * Developer Guide); what the UI would send for sellers.
+   */
   changeOrigin: string;
   changes: ChangeCollector;
 }

@@ -148,7 +148,10 @@ export class RecordService {
     return record;
   }
 
-  /** `PATCH /sobjects/X/{field}/{value}` (B3): create on no match, update on one, report all on several. */
+  /**
+   * `PATCH /sobjects/X/{field}/{value}` (REST API "sObject Rows by External ID"): create on no match, update on one,
+   * report all on several.
+   */
   upsert(type: SObjectType, fieldName: string, rawValue: string, body: unknown, ctx: WriteContext): UpsertOutcome {
     const definition = this.externalIdField(type, fieldName);
     if (definition.name === 'Id') {
@@ -254,7 +257,10 @@ export class RecordService {
     return id18;
   }
 
-  /** `"Account": { "Ext__c": "C-1" }` in a body sets AccountId to the account with that external id (B3). */
+  /**
+   * `"Account": { "Ext__c": "C-1" }` in a body sets AccountId to the account with that external id (REST API "sObject
+   * Rows by External ID").
+   */
   private resolveForeignExternalId(relationship: FieldDefinition, reference: Record<string, unknown>): string {
     const targetName = relationship.referenceTo[0] ?? '';
     const target = this.registry.get(targetName);
@@ -285,7 +291,10 @@ export class RecordService {
     if (missing.length > 0) throw badRequest(ErrorCode.RequiredFieldMissing, `Required fields are missing: [${missing.join(', ')}]`, missing);
   }
 
-  /** Stage drives IsClosed/IsWon/Probability/forecast (B7); person names are concatenations; ExpectedRevenue = Amount × %. */
+  /**
+   * Stage drives IsClosed/IsWon/Probability/forecast (Salesforce Object Reference "Opportunity"); person names are
+   * concatenations; ExpectedRevenue = Amount × %.
+   */
   private deriveFields(type: SObjectType, values: Values, previous: Readonly<Values> | undefined, sent: ReadonlySet<string>): void {
     if (type.name === 'Opportunity') {
       const stageChanged = previous === undefined || values.StageName !== previous.StageName;

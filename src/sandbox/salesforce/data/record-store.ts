@@ -5,7 +5,10 @@ export interface StoredRecord {
   readonly id: string;
   readonly sobject: string;
   readonly values: Readonly<Record<string, FieldValue>>;
-  /** In the recycle bin: invisible to query, visible to queryAll and getDeleted (B4, B6). */
+  /**
+   * In the recycle bin: invisible to query, visible to queryAll and getDeleted (REST API "Query", REST API "sObject Get
+   * Updated/Deleted").
+   */
   readonly deletedAt: number | null;
   /** Insertion order, the tie-breaker for otherwise unordered results. */
   readonly sequence: number;

@@ -16,7 +16,10 @@ export interface StageDefinition {
   description: string | null;
 }
 
-/** A new org's sales process (B7: names confirmed; probabilities and flags as commonly seen, UNCONFIRMED). */
+/**
+ * A new org's sales process (Salesforce Object Reference "Opportunity": names confirmed; probabilities and flags as
+ * commonly seen, UNCONFIRMED).
+ */
 export const DEFAULT_STAGES: readonly StageDefinition[] = [
   ['Prospecting', 10, 'Pipeline'],
   ['Qualification', 10, 'Pipeline'],
@@ -44,7 +47,10 @@ export function forecastCategoryApiName(name: string): string {
   return FORECAST_CATEGORIES.find((category) => category.name === name)?.api ?? 'Pipeline';
 }
 
-/** OpportunityStage rows and the StageName picklist derived from them (B7: read stages at runtime). */
+/**
+ * OpportunityStage rows and the StageName picklist derived from them (Salesforce Object Reference "Opportunity": read
+ * stages at runtime).
+ */
 export class StageCatalog {
   constructor(
     private readonly registry: ObjectRegistry,

@@ -5,7 +5,7 @@ import { type IdGenerator, KEY_PREFIX } from '../ids.ts';
 import type { ObjectRegistry } from '../schema/object-model.ts';
 import { WRITABLE_OBJECTS } from '../schema/standard-objects.ts';
 
-/** What an admin sets up in a Workflow Rule / Flow "Outbound Message" action (B11). */
+/** What an admin sets up in a Workflow Rule / Flow "Outbound Message" action (SOAP API "Outbound Messaging"). */
 export const outboundMessageSchema = z
   .object({
     name: z.string().min(1).max(80),

@@ -11,9 +11,9 @@ import { buildNotificationsEnvelope, isAcknowledged, type SoapNotification } fro
 
 export interface OutboundRetryPolicy {
   initialDelayMs: number;
-  /** B11: back-off grows up to 2 h between tries. */
+  /** SOAP API "Outbound Messaging": back-off grows up to 2 h between tries. */
   maxDelayMs: number;
-  /** B11: messages are dropped 24 h after they were queued. */
+  /** SOAP API "Outbound Messaging": messages are dropped 24 h after they were queued. */
   giveUpAfterMs: number;
   /** Help: 60 s per attempt. */
   timeoutMs: number;
@@ -27,7 +27,7 @@ export const DEFAULT_OUTBOUND_RETRY: OutboundRetryPolicy = {
   timeoutMs: 60_000,
 };
 
-/** Up to 100 notifications share one SOAP message (B11). */
+/** Up to 100 notifications share one SOAP message (SOAP API "Outbound Messaging"). */
 const MAX_NOTIFICATIONS_PER_MESSAGE = 100;
 const MAX_STORED_RESPONSE_CHARS = 2048;
 const MAX_LOG_ENTRIES = 5_000;
@@ -64,7 +64,7 @@ export interface OutboundEnvironment {
   organizationId: string;
   apiVersion: string;
   baseUrl: () => string;
-  /** A session id for messages that ask for one (B11 "Send Session ID"). */
+  /** A session id for messages that ask for one (SOAP API "Outbound Messaging", option "Send Session ID"). */
   issueSessionId: () => string;
 }
 
@@ -80,9 +80,10 @@ interface Queued {
 }
 
 /**
- * Outbound Messages (B11): definitions set up through the control API; matching creates/updates queue SOAP
- * `notifications` that are POSTed until the endpoint answers with `<Ack>true</Ack>`, with exponential back-off, and
- * dropped after the give-up age. Each attempt sends the record's current data, as Salesforce does.
+ * Outbound Messages (SOAP API "Outbound Messaging"): definitions set up through the control API; matching
+ * creates/updates queue SOAP `notifications` that are POSTed until the endpoint answers with `<Ack>true</Ack>`, with
+ * exponential back-off, and dropped after the give-up age. Each attempt sends the record's current data, as Salesforce
+ * does.
  */
 export class OutboundMessaging {
   private readonly definitions = new Map<string, OutboundMessageDefinition>();

@@ -7,7 +7,9 @@ export interface NotificationField {
 }
 
 export interface SoapNotification {
-  /** The notification id (`04l…`), stable across retries so receivers can de-duplicate (B11). */
+  /**
+   * The notification id (`04l…`), stable across retries so receivers can de-duplicate (SOAP API "Outbound Messaging").
+   */
   id: string;
   sobjectType: string;
   fields: NotificationField[];
@@ -26,7 +28,10 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
-/** SOAP values: doubles keep a decimal point (`50000.0`, as in the B11 sample), datetimes are ISO 8601 UTC. */
+/**
+ * SOAP values: doubles keep a decimal point (`50000.0`, as in the SOAP API "Outbound Messaging" sample), datetimes are
+ * ISO 8601 UTC.
+ */
 function xmlValue(field: FieldDefinition, value: Exclude<FieldValue, null>): string {
   if (typeof value === 'number') {
     if (field.type === 'datetime') return formatIsoDateTime(value);
@@ -46,7 +51,7 @@ function sObjectXml(notification: SoapNotification): string {
   return `<sObject xsi:type="sf:${notification.sobjectType}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">${fields}</sObject>`;
 }
 
-/** The `notifications` SOAP envelope of B11, namespaces and element order as in the WSDL. */
+/** The `notifications` SOAP envelope of SOAP API "Outbound Messaging", namespaces and element order as in the WSDL. */
 export function buildNotificationsEnvelope(envelope: NotificationsEnvelope): string {
   const session = envelope.sessionId === null ? '<SessionId xsi:nil="true"/>' : `<SessionId>${escapeXml(envelope.sessionId)}</SessionId>`;
   const notifications = envelope.notifications
@@ -71,7 +76,8 @@ export function buildNotificationsEnvelope(envelope: NotificationsEnvelope): str
 
 /**
  * Whether a response acknowledges the message: a SOAP envelope whose `notificationsResponse` says `<Ack>true</Ack>`
- * (any namespace prefix). Anything else — an empty 200, `false`, HTML — means Salesforce retries (B11).
+ * (any namespace prefix). Anything else — an empty 200, `false`, HTML — means Salesforce retries (SOAP API "Outbound
+ * Messaging").
  */
 export function isAcknowledged(responseBody: string): boolean {
   return /<(?:[\w-]+:)?Envelope[\s>]/.test(responseBody) && /<(?:[\w-]+:)?Ack>\s*true\s*<\/(?:[\w-]+:)?Ack>/i.test(responseBody);

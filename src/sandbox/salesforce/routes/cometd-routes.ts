@@ -4,8 +4,8 @@ import { resourceNotFound } from '../errors.ts';
 import { sendError } from './http-helpers.ts';
 
 /**
- * The Streaming API endpoint `/cometd/<version>` (B10). CometD clients other than faye post to per-channel sub-paths
- * (`/cometd/62.0/meta/connect`), so those are accepted too.
+ * The Streaming API endpoint `/cometd/<version>` (Change Data Capture Developer Guide). CometD clients other than faye
+ * post to per-channel sub-paths (`/cometd/62.0/meta/connect`), so those are accepted too.
  */
 export function registerCometdRoutes(app: FastifyInstance, ctx: SalesforceContext): void {
   const pinnedMajor = Number.parseInt(ctx.apiVersion, 10);

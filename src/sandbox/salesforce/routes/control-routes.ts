@@ -58,7 +58,10 @@ const tokenSchema = z.object({ user: z.enum(['integration', 'seller']).optional(
 /** Overflow events name no particular record; Salesforce uses this wildcard id (UNCONFIRMED). */
 const OVERFLOW_RECORD_ID = '000000000000000AAA';
 
-/** What a seller's edit in Lightning looks like in `changeOrigin` (the B10 sample): no client tag of ours. */
+/**
+ * What a seller's edit in Lightning looks like in `changeOrigin` (the Change Data Capture Developer Guide sample): no
+ * client tag of ours.
+ */
 export function uiChangeOrigin(version: string): string {
   return `com/salesforce/api/soap/${version};client=SfdcInternalAPI/`;
 }
@@ -218,7 +221,10 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
     return reply.code(201).send(render(records.requireType('OpportunityStage'), record));
   });
 
-  /** Injects a gap or overflow event (B10): subscribers must re-read the records named (or everything, for overflow). */
+  /**
+   * Injects a gap or overflow event (Change Data Capture Developer Guide): subscribers must re-read the records named
+   * (or everything, for overflow).
+   */
   app.post('/_sandbox/cdc/gap', async (request, reply) => {
     const gap = parse(gapSchema, request.body, 'gap event');
     const type = records.requireType(gap.entity);

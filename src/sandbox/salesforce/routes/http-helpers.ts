@@ -30,7 +30,7 @@ export function sendApiResponse(reply: FastifyReply, response: ApiResponse): Fas
   return reply.type('application/json;charset=UTF-8').send(JSON.stringify(response.body));
 }
 
-/** `Sforce-Call-Options: client=cosell-sync, defaultNamespace=x` → the client tag (B1). */
+/** `Sforce-Call-Options: client=cosell-sync, defaultNamespace=x` → the client tag (REST API Developer Guide). */
 export function callOptionsClient(header: string | undefined): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(',')) {

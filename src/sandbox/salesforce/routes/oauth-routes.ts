@@ -32,9 +32,10 @@ function oauthError(reply: FastifyReply, error: string, description: string, sta
 }
 
 /**
- * The OAuth 2.0 token endpoint (B2) for the server-to-server flows: client credentials (runs as the integration user),
- * JWT bearer (structure checked, signature not — see jwt-assertion.ts) and the deprecated username-password flow that
- * jsforce's `login()` still uses. Any client id/secret is accepted: the sandbox tests protocols, not identities.
+ * The OAuth 2.0 token endpoint (Salesforce Help "OAuth 2.0 Client Credentials Flow for Server-to-Server Integration")
+ * for the server-to-server flows: client credentials (runs as the integration user), JWT bearer (structure checked,
+ * signature not — see jwt-assertion.ts) and the deprecated username-password flow that jsforce's `login()` still uses.
+ * Any client id/secret is accepted: the sandbox tests protocols, not identities.
  */
 export function registerOAuthRoutes(app: FastifyInstance, ctx: SalesforceContext): void {
   const tokenResponse = (request: FastifyRequest, user: SandboxUser, clientSecret: string | undefined): Record<string, string> => {

@@ -34,7 +34,10 @@ function versionOf(url: string, pinnedMajor: number): string | undefined {
   return major >= OLDEST_VERSION && major <= pinnedMajor ? `${major}.0` : undefined;
 }
 
-/** `com/salesforce/api/rest/62.0;client=<name>` (B10): how change events say an API write happened and who tagged it. */
+/**
+ * `com/salesforce/api/rest/62.0;client=<name>` (Change Data Capture Developer Guide): how change events say an API
+ * write happened and who tagged it.
+ */
 export function apiChangeOrigin(version: string, client: string | undefined): string {
   return `com/salesforce/api/rest/${version}${client ? `;client=${client}` : ''}`;
 }
@@ -42,8 +45,8 @@ export function apiChangeOrigin(version: string, client: string | undefined): st
 /**
  * The REST API under `/services/data/vXX.X/`: version check, bearer-token auth, the daily allocation
  * (`Sforce-Limit-Info`, REQUEST_LIMIT_EXCEEDED) and every resource handler. Versions 20.0 up to the pinned one are
- * served identically (except where B3 names version-dependent answers); newer or malformed versions are a 404, like an
- * org that has not been upgraded yet.
+ * served identically (except where REST API "sObject Rows by External ID" names version-dependent answers); newer or
+ * malformed versions are a 404, like an org that has not been upgraded yet.
  */
 export function registerRestRoutes(app: FastifyInstance, ctx: SalesforceContext): ApiRouter {
   const pinnedMajor = Number.parseInt(ctx.apiVersion, 10);
@@ -64,7 +67,7 @@ export function registerRestRoutes(app: FastifyInstance, ctx: SalesforceContext)
     return undefined;
   });
 
-  // Every API response reports the allocation, including errors and injected faults (B1).
+  // Every API response reports the allocation, including errors and injected faults (REST API Developer Guide).
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.url.startsWith('/services/data/v')) reply.header('sforce-limit-info', ctx.usage.header());
     return payload;

@@ -25,8 +25,9 @@ export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
 const picklistValue = z.object({ fullName: z.string().min(1), label: z.string().optional(), default: z.boolean().optional() }).loose();
 
 /**
- * CustomField metadata as the Tooling API takes it (B9; body shape UNCONFIRMED in detail). Unknown members are
- * accepted and ignored: real metadata has dozens (trackHistory, fieldManageability, …) that a sandbox need not model.
+ * CustomField metadata as the Tooling API takes it (Tooling API "CustomField"; body shape UNCONFIRMED in detail).
+ * Unknown members are accepted and ignored: real metadata has dozens (trackHistory, fieldManageability, …) that a
+ * sandbox need not model.
  */
 export const customFieldMetadataSchema = z
   .object({

@@ -6,7 +6,10 @@ export interface ObjectCapabilities {
   updateable: boolean;
   deletable: boolean;
   queryable: boolean;
-  /** Change Data Capture is enabled for the object (B10), so writes raise `/data/<Name>ChangeEvent` events. */
+  /**
+   * Change Data Capture is enabled for the object (Change Data Capture Developer Guide), so writes raise
+   * `/data/<Name>ChangeEvent` events.
+   */
   changeEvents: boolean;
 }
 
@@ -70,7 +73,10 @@ export class SObjectType {
     if (definition) definition.picklistValues = entries;
   }
 
-  /** Changes whenever the field list changes, like the schema id of a change event (B10). */
+  /**
+   * Changes whenever the field list changes, like the schema id of a change event (Change Data Capture Developer
+   * Guide).
+   */
   schemaId(): string {
     const shape = this.fieldList.map((f) => `${f.name}:${f.type}`).join(',');
     return createHash('sha256').update(`${this.name}|${shape}`).digest('base64url').slice(0, 22);

@@ -3,7 +3,10 @@ import { auditFields, field, picklistEntries, READ_ONLY, type FieldDefinition } 
 import { ObjectRegistry, SObjectType, type ObjectCapabilities } from './object-model.ts';
 
 export interface CurrencySettings {
-  /** When false the org is single-currency and no object has CurrencyIsoCode (B7). */
+  /**
+   * When false the org is single-currency and no object has CurrencyIsoCode (Salesforce Object Reference
+   * "Opportunity").
+   */
   multiCurrency: boolean;
   /** Active currencies: the CurrencyIsoCode picklist. */
   currencies: readonly string[];
@@ -13,7 +16,7 @@ export interface CurrencySettings {
 /** The default Lead Status values of a new org. */
 export const LEAD_STATUSES = ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'] as const;
 
-/** Defaults of a new org (B7, names UNCONFIRMED but widely seen). */
+/** Defaults of a new org (Salesforce Object Reference "Opportunity", names UNCONFIRMED but widely seen). */
 const OPPORTUNITY_TYPES = ['Existing Customer - Upgrade', 'Existing Customer - Replacement', 'Existing Customer - Downgrade', 'New Customer'];
 const LEAD_SOURCES = ['Web', 'Phone Inquiry', 'Partner Referral', 'Purchased List', 'Other'];
 const ACCOUNT_TYPES = ['Prospect', 'Customer - Direct', 'Customer - Channel', 'Channel Partner / Reseller', 'Installation Partner', 'Technology Partner', 'Other'];
@@ -105,8 +108,9 @@ function lead(settings: CurrencySettings): SObjectType {
     field.url('Website', 'Website'),
     field.textarea('Description', 'Description', 32000),
     field.picklist('LeadSource', 'Lead Source', picklistEntries(LEAD_SOURCES)),
-    // A real org defaults Status from the picklist; Microsoft's connector docs (§3.5) show creation failing without it,
-    // so the sandbox requires it and a client that forgets it finds out here rather than in production.
+    // A real org defaults Status from the picklist; Microsoft's connector docs ("Co-sell connector for Salesforce CRM -
+    // overview") show creation failing without it, so the sandbox requires it and a client that forgets it finds out
+    // here rather than in production.
     field.picklist('Status', 'Status', picklistEntries(LEAD_STATUSES), { nillable: false, restrictedPicklist: true, required: true }),
     field.picklist('Industry', 'Industry', picklistEntries(INDUSTRIES)),
     ...currencyField(settings),

@@ -7,9 +7,10 @@ import { ObjectRegistry, SObjectType } from './object-model.ts';
 import { WRITABLE_OBJECTS } from './standard-objects.ts';
 
 /**
- * The Tooling API's view of the org (B9): CustomField rows that can be created, read, deleted and queried. Creating
- * one adds the field to the data org immediately — no deploy, no field-level security step (tolerant choice; B9 notes
- * that a real org may hide a new field from the integration user until a permission set grants it).
+ * The Tooling API's view of the org (Tooling API "CustomField"): CustomField rows that can be created, read, deleted
+ * and queried. Creating one adds the field to the data org immediately — no deploy, no field-level security step
+ * (tolerant choice; Tooling API "CustomField" notes that a real org may hide a new field from the integration user
+ * until a permission set grants it).
  */
 export class ToolingOrg {
   readonly registry = new ObjectRegistry();

@@ -23,8 +23,8 @@ const CURSOR_IDLE_MS = 15 * 60 * 1000;
 const MAX_OPEN_CURSORS = 200;
 
 /**
- * Server-side query cursors (B4): the full result is captured when the query runs, and `nextRecordsUrl` locators
- * (`01g…-<offset>`) page through that snapshot, so writes between pages never shift or duplicate rows.
+ * Server-side query cursors (REST API "Query"): the full result is captured when the query runs, and `nextRecordsUrl`
+ * locators (`01g…-<offset>`) page through that snapshot, so writes between pages never shift or duplicate rows.
  */
 export class QueryCursors {
   private readonly cursors = new Map<string, Cursor>();

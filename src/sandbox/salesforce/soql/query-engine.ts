@@ -11,7 +11,7 @@ import { badRequest, ErrorCode } from '../errors.ts';
 export type JsonRecord = Record<string, unknown>;
 
 export interface QueryOptions {
-  /** queryAll: include rows in the recycle bin (B4). */
+  /** queryAll: include rows in the recycle bin (REST API "Query"). */
   includeDeleted: boolean;
   /** API version of the request, for `attributes.url`. */
   version: string;

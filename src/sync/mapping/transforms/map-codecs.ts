@@ -30,8 +30,9 @@ export function valueMapCodec(t: TransformOf<'valueMap'>, arity: number): FieldC
 
 /**
  * PC string list ⇄ multi-select picklist. Canonical: the sorted, de-duplicated class labels, `null` when empty. One
- * unmapped element makes the whole field unreadable rather than silently dropping it (a later write would lose it).
- * CRM values may arrive as a list or as Dataverse's comma-separated string (A12, UNCONFIRMED): both are accepted.
+ * unmapped element makes the whole field unreadable rather than silently dropping it (a later write would lose it). CRM
+ * values may arrive as a list or as Dataverse's comma-separated string (Dataverse "Create and update column definitions
+ * using the Web API", UNCONFIRMED): both are accepted.
  */
 export function multiValueMapCodec(t: TransformOf<'multiValueMap'>): FieldCodec {
   const classes = buildValueClasses(t.map, undefined, 1);

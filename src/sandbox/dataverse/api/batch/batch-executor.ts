@@ -11,7 +11,7 @@ import { resolveTarget } from '../request-target.ts';
 import { boundaryOf, parseEmbeddedRequest, splitMultipart, type MimePart } from './multipart.ts';
 import { renderBatchResponse, type BatchPartResponse, type BatchResponseItem } from './batch-response.ts';
 
-/** A5: at most 1000 requests per batch. */
+/** "Execute batch operations using the Web API": at most 1000 requests per batch. */
 const MAX_REQUESTS = 1000;
 
 export interface BatchInput {
@@ -43,7 +43,10 @@ function headerRecord(headers: Map<string, string>): Record<string, string | und
   return Object.fromEntries(headers);
 }
 
-/** Runs `$batch` requests sequentially; change sets are all-or-nothing via a store transaction (A5). */
+/**
+ * Runs `$batch` requests sequentially; change sets are all-or-nothing via a store transaction ("Execute batch
+ * operations using the Web API").
+ */
 export class BatchExecutor {
   constructor(
     private readonly dispatcher: DataDispatcher,

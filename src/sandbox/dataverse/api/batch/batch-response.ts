@@ -41,7 +41,10 @@ function renderPart(part: BatchPartResponse): string {
   return lines.join('\r\n');
 }
 
-/** Serializes batch results as `multipart/mixed` with `batchresponse_` / `changesetresponse_` boundaries (A5). */
+/**
+ * Serializes batch results as `multipart/mixed` with `batchresponse_` / `changesetresponse_` boundaries ("Execute batch
+ * operations using the Web API").
+ */
 export function renderBatchResponse(items: BatchResponseItem[]): { contentType: string; body: string } {
   const boundary = `batchresponse_${randomUUID()}`;
   const chunks: string[] = [];

@@ -35,7 +35,10 @@ function parseHeaderLines(head: string): Map<string, string> {
   return headers;
 }
 
-/** Splits a multipart/mixed body (OData $batch, A5) into parts; tolerant of LF-only line endings. */
+/**
+ * Splits a multipart/mixed body (OData $batch, "Execute batch operations using the Web API") into parts; tolerant of
+ * LF-only line endings.
+ */
 export function splitMultipart(body: string, boundary: string): MimePart[] {
   const delimiter = `--${boundary}`;
   const pieces = body.split(delimiter);
