@@ -65,8 +65,9 @@ describe('a token endpoint that echoes the client secret', () => {
     const salesforce = h.configInput.salesforce as Record<string, unknown>;
     Object.assign(salesforce, { mode: 'client-credentials', clientId: 'cosell-client', clientSecret: { env: SECRET_ENV }, loginUrl: proxy.url });
     await h.startService();
-    // Two child-process start-ups: generous, it only bounds a hung start.
-  }, 120_000);
+    // Two child-process start-ups (each compiles the sources through tsx): generous, it only bounds a hung start; a
+    // full suite on a busy 2-core machine took over 120 s here.
+  }, 240_000);
 
   afterAll(async () => {
     await h?.close();
