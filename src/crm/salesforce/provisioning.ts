@@ -59,7 +59,12 @@ interface ExistingField {
   developerName: string;
 }
 
-const picklistValueSchema = z.looseObject({ fullName: z.string() });
+/**
+ * A value of the field's value set. The Metadata API names it `fullName`; the Tooling API's JSON is seen naming it
+ * `valueName` (as its CustomValue does). Which one a CustomField GET returns is UNCONFIRMED, so either is read, and
+ * values are appended under the name the field's own values use.
+ */
+const picklistValueSchema = z.looseObject({ fullName: z.string().nullish(), valueName: z.string().nullish() });
 const customFieldSchema = z.looseObject({
   Metadata: z.looseObject({
     valueSet: z.looseObject({ valueSetDefinition: z.looseObject({ value: z.array(picklistValueSchema) }).nullish() }).nullish(),
@@ -92,14 +97,15 @@ async function addMissingValues(connector: SalesforceConnector, field: ExistingF
     logger.warn({ field: `${spec.sobject}.${spec.fieldName}` }, 'picklist has no value list of its own (global value set?): add the missing values in Setup');
     return [];
   }
-  const present = new Set(definition.value.map((value) => value.fullName.toLowerCase()));
+  const present = new Set(definition.value.map((value) => (value.valueName ?? value.fullName ?? '').toLowerCase()));
   const missing = (spec.requiredValues ?? []).filter((value) => !present.has(value.toLowerCase()));
   if (missing.length === 0) return [];
+  const nameKey = definition.value.some((value) => typeof value.valueName === 'string') ? 'valueName' : 'fullName';
   const valueSet = rawMetadata.valueSet as Record<string, unknown>;
   const valueSetDefinition = valueSet.valueSetDefinition as Record<string, unknown> & { value: unknown[] };
   const metadata = {
     ...rawMetadata,
-    valueSet: { ...valueSet, valueSetDefinition: { ...valueSetDefinition, value: [...valueSetDefinition.value, ...missing.map((value) => ({ fullName: value, label: value, default: false }))] } },
+    valueSet: { ...valueSet, valueSetDefinition: { ...valueSetDefinition, value: [...valueSetDefinition.value, ...missing.map((value) => ({ [nameKey]: value, label: value, default: false }))] } },
   };
   await connector.client.send({ method: 'PATCH', path, route: 'tooling/sobjects/CustomField/{id}', idempotent: true, body: { Metadata: metadata } });
   return missing;

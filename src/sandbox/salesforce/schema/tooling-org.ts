@@ -90,8 +90,8 @@ export class ToolingOrg {
   /**
    * A CustomField update (Tooling API PATCH of the whole Metadata). The sandbox applies what setup changes — the
    * picklist's value set, its label and description — and refuses a type change. Values left out of the new value set
-   * stay on the field as inactive, so existing rows keep them (how a real org treats removed values in detail is
-   * UNCONFIRMED; this is the tolerant reading).
+   * stay on the field as inactive (Metadata API Developer Guide, Picklist: "if the picklist value is missing and you
+   * invoke an update() call, the missing value becomes inactive").
    */
   updateCustomField(id: string, body: unknown, userId: string): StoredRecord {
     const record = this.requireCustomField(id);
