@@ -41,7 +41,7 @@ export async function runSalesforceSetup(
   config: Config,
   logger: Logger,
   options: { showSecret?: boolean } = {},
-): Promise<{ created: string[]; found: string[]; instructions: string[] }> {
+): Promise<{ created: string[]; found: string[]; updated: string[]; instructions: string[] }> {
   if (!config.salesforce) throw new UsageError('no "salesforce" section in the configuration: nothing to set up');
   const outboundSecret = config.salesforce.outboundMessageSecret;
   const webhookUrl =
@@ -58,7 +58,7 @@ export async function runSalesforceSetup(
     onProgress: (p) => logger.info({ ...p }, `setup: ${p.item} ${p.status}`),
   });
   await connector.close?.();
-  return { created: report.created, found: report.found, instructions: [...report.instructions] };
+  return { created: report.created, found: report.found, updated: report.updated, instructions: [...report.instructions] };
 }
 
 export function registerSetupCommand(program: Command): void {
@@ -77,6 +77,7 @@ export function registerSetupCommand(program: Command): void {
         [
           `Created (${report.created.length}): ${report.created.join(', ') || '-'}`,
           `Found   (${report.found.length}): ${report.found.join(', ') || '-'}`,
+          ...(report.updated.length ? [`Updated (${report.updated.length}): ${report.updated.join(', ')}`] : []),
           ...(report.instructions.length ? ['', 'Then, in Salesforce Setup:', ...report.instructions.map((i) => `  - ${i}`)] : []),
         ].join('\n'),
       );

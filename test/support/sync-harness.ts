@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { createDynamicsConnector } from '../../src/crm/dynamics/factory.ts';
 import { setupDynamics } from '../../src/crm/dynamics/provisioning.ts';
+import type { DynamicsConnector } from '../../src/crm/dynamics/dynamics-connector.ts';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import {
@@ -30,6 +31,8 @@ export interface SyncHarnessOptions extends ServiceHarnessOptions {
   mappingFile?: string;
   /** Delay of Dataverse's single webhook retry (502/503/504). Default 50 ms. */
   dvWebhookRetryDelayMs?: number;
+  /** Runs after provisioning, before the service starts: e.g. turn the org back into one an earlier release set up. */
+  afterSetup?: (connector: DynamicsConnector) => Promise<void>;
 }
 
 const DV_WEBHOOK_SECRET = 'dv-webhook-secret-for-tests';
@@ -67,6 +70,7 @@ export class SyncHarness extends ServiceHarness {
         webhookUrl: `${harness.url}/webhooks/dynamics`,
         webhookAuth: { kind: 'HttpHeader', headerName: 'x-cosell-webhook-key', secret: DV_WEBHOOK_SECRET },
       });
+      await options.afterSetup?.(connector);
       await harness.startAndRegister();
       return harness;
     } catch (error) {

@@ -64,7 +64,20 @@ export interface CustomColumnSpec {
    * definitions using the Web API" shapes).
    */
   definition: Record<string, unknown>;
+  /**
+   * Options the connector writes, which setup adds to an existing column that lacks them (a column made by an earlier
+   * release). Only for choices whose values are ours; a customer's own options are never removed or relabelled.
+   */
+  requiredOptions?: ReadonlyArray<readonly [value: number, label: string]>;
 }
+
+/** The Sync Status options, in order; the connector writes each of them. */
+export const SYNC_STATUS_OPTION_LABELS: ReadonlyArray<readonly [value: number, label: string]> = [
+  [SYNC_STATUS_OPTIONS.synced, 'Synced'],
+  [SYNC_STATUS_OPTIONS.failed, 'Failed'],
+  [SYNC_STATUS_OPTIONS.pending, 'Pending'],
+  [SYNC_STATUS_OPTIONS.conflict, 'Conflict'],
+];
 
 export function label(text: string): Record<string, unknown> {
   return {
@@ -106,7 +119,7 @@ function booleanColumn(schemaName: string, displayName: string, description: str
   };
 }
 
-function picklistColumn(schemaName: string, displayName: string, description: string, options: ReadonlyArray<[number, string]>): Record<string, unknown> {
+function picklistColumn(schemaName: string, displayName: string, description: string, options: ReadonlyArray<readonly [number, string]>): Record<string, unknown> {
   return {
     '@odata.type': 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata',
     AttributeType: 'Picklist',
@@ -159,15 +172,14 @@ export function customColumnSpecs(prefix: string): CustomColumnSpec[] {
     [
       `${p}_SyncStatus`,
       both,
-      picklistColumn(`${p}_SyncStatus`, 'Partner Center Sync Status', 'Outcome of the last Partner Center sync.', [
-        [SYNC_STATUS_OPTIONS.synced, 'Synced'],
-        [SYNC_STATUS_OPTIONS.failed, 'Failed'],
-        [SYNC_STATUS_OPTIONS.pending, 'Pending'],
-        [SYNC_STATUS_OPTIONS.conflict, 'Conflict'],
-      ]),
+      picklistColumn(`${p}_SyncStatus`, 'Partner Center Sync Status', 'Outcome of the last Partner Center sync.', SYNC_STATUS_OPTION_LABELS),
     ],
   ];
-  return specs.map(([schemaName, tables, definition]) => ({ logicalName: schemaName.toLowerCase(), tables, definition }));
+  const syncStatus = `${p}_syncstatus`;
+  return specs.map(([schemaName, tables, definition]) => {
+    const logicalName = schemaName.toLowerCase();
+    return { logicalName, tables, definition, ...(logicalName === syncStatus ? { requiredOptions: SYNC_STATUS_OPTION_LABELS } : {}) };
+  });
 }
 
 export interface AlternateKeySpec {

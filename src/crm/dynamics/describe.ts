@@ -159,3 +159,23 @@ export async function describeTable(client: DataverseClient, entity: CrmEntityNa
   if (states) columns['@state'] = { name: '@state', type: 'virtual', options: [...states] };
   return { entity, crmName: table.logicalName, columns };
 }
+
+const choiceColumnSchema = z.looseObject({ OptionSet: z.looseObject({ Options: z.array(labelled).nullish() }).nullish() });
+
+/**
+ * The option values of one local choice column: a single request through the Picklist cast, `OptionSet` expanded (no
+ * `$select`, which would project the expansion away on the sandbox). Used by setup (to add missing options) and by the
+ * connector (to know whether a value it is about to write exists).
+ */
+export async function choiceOptionValues(client: DataverseClient, table: string, column: string): Promise<number[]> {
+  const raw = await client.run({ method: 'GET', route: 'EntityDefinitions({key})/Attributes({key})/PicklistAttributeMetadata' }, (signal) =>
+    client.api.retrieveAttribute({
+      entityKey: entityKey(table),
+      attributeKey: `LogicalName='${column}'`,
+      castType: 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata',
+      expand: [{ property: 'OptionSet' }],
+      signal,
+    }),
+  );
+  return parseResponse(choiceColumnSchema, raw, `GET EntityDefinitions(${table})/Attributes(${column})`).OptionSet?.Options?.map((option) => option.Value) ?? [];
+}

@@ -19,11 +19,11 @@ import type { TokenProvider } from '../../partner-center/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
 import { ChangeTracker } from './change-tracking.ts';
 import { ColumnCatalog } from './column-catalog.ts';
-import { customColumnNames, type CustomColumnNames } from './custom-columns.ts';
+import { customColumnNames, SYNC_STATUS_OPTIONS, type CustomColumnNames } from './custom-columns.ts';
 import { CustomerDirectory } from './customers.ts';
 import { DataverseClient, type DataverseCallRecord, type DataverseRetryPolicy } from './dataverse-client.ts';
 import { isNotFound, isPreconditionFailed, preconditionFailed } from './dataverse-errors.ts';
-import { describeTable } from './describe.ts';
+import { choiceOptionValues, describeTable } from './describe.ts';
 import { alternateKey, parseResponse } from './odata.ts';
 import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { fittedTitle } from '../sync-indicator.ts';
@@ -80,6 +80,9 @@ export class DynamicsConnector implements CrmConnector {
   private readonly changes: ChangeTracker;
   /** The last version read per record, so a write right after a read needs no second read. */
   private readonly snapshots = new LRUCache<string, RecordSnapshot>({ max: SNAPSHOT_LIMIT });
+  /** Per table: whether its Sync Status column offers Conflict (an org set up by an earlier release lacks it). */
+  private readonly conflictOffered = new Map<string, Promise<boolean>>();
+  private readonly conflictWarned = new Set<string>();
 
   constructor(options: DynamicsConnectorOptions) {
     this.name = options.name;
@@ -105,12 +108,65 @@ export class DynamicsConnector implements CrmConnector {
 
   async describe(entities: readonly CrmEntityName[]): Promise<Record<string, CrmEntityMetadata>> {
     const described = await Promise.all(entities.map((entity) => describeTable(this.client, entity)));
+    for (const [index, metadata] of described.entries()) {
+      // The start-up describe already carries the options: it settles the Conflict question without another read.
+      const options = metadata.columns[this.columns.syncStatus]?.options;
+      const entity = entities[index];
+      if (entity !== undefined && STATUS_TABLES.has(entity) && options && options.length > 0) {
+        const offered = options.includes(SYNC_STATUS_OPTIONS.conflict);
+        this.conflictOffered.set(metadata.crmName, Promise.resolve(offered));
+        if (!offered) this.warnNoConflictOption(metadata.crmName);
+      }
+    }
     return Object.fromEntries(described.map((metadata) => [metadata.entity, metadata]));
   }
 
   /** Forget cached column metadata, e.g. after provisioning added columns. */
   invalidateMetadata(): void {
     this.catalog.invalidate();
+    this.conflictOffered.clear();
+    this.conflictWarned.clear();
+  }
+
+  /**
+   * A held conflict is written as Sync Status "Conflict" where the column offers it; a column provisioned by an earlier
+   * release does not, and Dataverse would refuse the whole update for an invalid choice value. Such an org gets
+   * "Failed" (the audit line still explains the conflict) and one warning telling the operator to re-run setup.
+   */
+  private async writableStatus(table: TableInfo, status: SyncStatusUpdate): Promise<SyncStatusUpdate> {
+    if (!status.conflict || (await this.offersConflict(table.logicalName))) return status;
+    return { ...status, conflict: false };
+  }
+
+  private offersConflict(table: string): Promise<boolean> {
+    let pending = this.conflictOffered.get(table);
+    if (!pending) {
+      pending = choiceOptionValues(this.client, table, this.columns.syncStatus).then(
+        (values) => {
+          // No options reported (a service that refuses the cast): assume the column is current, as before this check.
+          const offered = values.length === 0 || values.includes(SYNC_STATUS_OPTIONS.conflict);
+          if (!offered) this.warnNoConflictOption(table);
+          return offered;
+        },
+        (error: unknown) => {
+          // Not cached: the status goes out as Conflict this time and the next write asks again.
+          this.conflictOffered.delete(table);
+          this.logger.debug({ table, error: error instanceof Error ? error.message : String(error) }, 'sync status options not readable');
+          return true;
+        },
+      );
+      this.conflictOffered.set(table, pending);
+    }
+    return pending;
+  }
+
+  private warnNoConflictOption(table: string): void {
+    if (this.conflictWarned.has(table)) return;
+    this.conflictWarned.add(table);
+    this.logger.warn(
+      { table, column: this.columns.syncStatus },
+      'the Sync Status column has no "Conflict" option (set up by an earlier release): held conflicts are shown as Failed; re-run `cosell setup dynamics` to add it',
+    );
   }
 
   async read(ref: CrmRecordRef, columns: readonly ColumnRequest[]): Promise<CrmRecord | null> {
@@ -145,7 +201,7 @@ export class DynamicsConnector implements CrmConnector {
     body[this.columns.syncWithPartnerCenter] = true;
     if (status) {
       const title = typeof plain[table.titleColumn] === 'string' ? (plain[table.titleColumn] as string) : undefined;
-      Object.assign(body, this.statusBody(table, status, this.nameSuffix ? title : undefined));
+      Object.assign(body, this.statusBody(table, await this.writableStatus(table, status), this.nameSuffix ? title : undefined));
     }
 
     const key = alternateKey(this.columns.referralIdentifier, referralId);
@@ -191,7 +247,7 @@ export class DynamicsConnector implements CrmConnector {
     if (hasStatus) {
       // A name given here is the real one (the mapping's value): appended to as is, never stripped.
       const title = titleGiven ? (typeof plain[table.titleColumn] === 'string' ? (plain[table.titleColumn] as string) : undefined) : current?.title;
-      const statusBody = this.statusBody(table, status, this.nameSuffix ? title : undefined);
+      const statusBody = this.statusBody(table, await this.writableStatus(table, status), this.nameSuffix ? title : undefined);
       // Re-sending an unchanged name would still fire update events and audit on the seller's record ("Update and
       // delete table rows using the Web API").
       if (!titleGiven && current?.indicator === (status.ok ? '✔' : '✖')) delete statusBody[table.titleColumn];
@@ -268,6 +324,7 @@ export class DynamicsConnector implements CrmConnector {
   async writeSyncStatus(ref: CrmRecordRef, status: SyncStatusUpdate): Promise<void> {
     const table = tableFor(ref.entity);
     if (!STATUS_TABLES.has(ref.entity)) return;
+    const writable = await this.writableStatus(table, status);
     for (let attempt = 1; ; attempt += 1) {
       let current: RecordSnapshot | undefined;
       if (this.nameSuffix || ref.entity === 'opportunity') current = await this.current(ref, null);
@@ -275,7 +332,7 @@ export class DynamicsConnector implements CrmConnector {
         this.logger.debug({ entity: ref.entity, id: ref.id }, 'opportunity is closed and read-only: sync status not written');
         return;
       }
-      const body = this.statusBody(table, status, this.nameSuffix ? current?.title : undefined);
+      const body = this.statusBody(table, writable, this.nameSuffix ? current?.title : undefined);
       if (current?.indicator === (status.ok ? '✔' : '✖')) delete body[table.titleColumn];
       const guarded = table.titleColumn in body;
       try {

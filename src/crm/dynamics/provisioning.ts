@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Logger } from '../../util/logger.ts';
-import { customColumnSpecs, referralKeySpec, type ProvisionedTable } from './custom-columns.ts';
+import { customColumnSpecs, label, referralKeySpec, type ProvisionedTable } from './custom-columns.ts';
 import type { DataverseClient } from './dataverse-client.ts';
+import { choiceOptionValues } from './describe.ts';
 import type { DynamicsConnector } from './dynamics-connector.ts';
 import { entityKey, parseResponse, stringLiteral } from './odata.ts';
 import { endpointAuthValue, type DynamicsWebhookAuth } from './webhook.ts';
@@ -12,8 +13,10 @@ import { endpointAuthValue, type DynamicsWebhookAuth } from './webhook.ts';
  * webhook registration (service endpoint + SDK steps) that tells us about seller edits within seconds.
  *
  * Idempotent by construction: every item is looked up first and only created (or corrected) when missing or different,
- * so a re-run reports everything as found and writes nothing. Existing columns are never altered: a column a customer
- * has customised (longer, relabelled) stays theirs.
+ * so a re-run reports everything as found and writes nothing. Existing columns are never altered — a column a customer
+ * has customised (longer, relabelled) stays theirs — with one exception: a choice whose values the connector writes
+ * (Sync Status) gets the options an earlier release did not create, through InsertOptionValue (Microsoft Learn "Insert,
+ * update, delete, and order local options"), reported as `updated`. Options are only added, never removed or relabelled.
  */
 
 export type SetupItemStatus = 'created' | 'found' | 'updated' | 'skipped';
@@ -29,7 +32,7 @@ export interface SetupReport {
   found: string[];
   updated: string[];
   skipped: string[];
-  /** Tables published (PublishXml) because something was created on them. */
+  /** Tables published (PublishXml) because something was created or added on them. */
   published: string[];
 }
 
@@ -130,7 +133,9 @@ class Setup {
     for (const spec of customColumnSpecs(this.prefix).filter((candidate) => candidate.tables.includes(table))) {
       const item = `column ${table}.${spec.logicalName}`;
       if (existing.has(spec.logicalName)) {
-        this.note(item, 'found');
+        const added = spec.requiredOptions ? await this.addMissingOptions(table, spec.logicalName, spec.requiredOptions, item) : [];
+        if (added.length > 0) changed = true;
+        this.note(item, added.length > 0 ? 'updated' : 'found', added.length > 0 ? `added option${added.length > 1 ? 's' : ''} ${added.join(', ')}` : undefined);
         continue;
       }
       await this.step(item, () =>
@@ -144,6 +149,32 @@ class Setup {
     if (await this.alternateKey(table)) changed = true;
     await this.changeTracking(table);
     return changed;
+  }
+
+  /** Adds the options of `wanted` the column lacks (compared by value); returns their labels. */
+  private async addMissingOptions(table: ProvisionedTable, column: string, wanted: ReadonlyArray<readonly [number, string]>, item: string): Promise<string[]> {
+    const present = new Set(await this.step(item, () => choiceOptionValues(this.client, table, column)));
+    const added: string[] = [];
+    for (const [value, text] of wanted) {
+      if (present.has(value)) continue;
+      await this.step(item, () =>
+        this.client.run({ method: 'POST', route: 'InsertOptionValue', successStatus: 200 }, (signal) =>
+          this.client.api.callAction({
+            actionName: 'InsertOptionValue',
+            action: {
+              EntityLogicalName: table,
+              AttributeLogicalName: column,
+              Value: value,
+              Label: label(text),
+              ...(this.options.solutionUniqueName ? { SolutionUniqueName: this.options.solutionUniqueName } : {}),
+            },
+            signal,
+          }),
+        ),
+      );
+      added.push(text);
+    }
+    return added;
   }
 
   private async alternateKey(table: ProvisionedTable): Promise<boolean> {

@@ -44,6 +44,11 @@ export interface CustomFieldSpec {
   fieldName: string;
   /** CustomField metadata as the Tooling API takes it (Tooling API "CustomField"). Labels are at most 40 characters. */
   metadata: Record<string, unknown>;
+  /**
+   * Picklist values the connector writes, which setup adds to an existing field that lacks them (one made by an earlier
+   * release). Only for picklists whose values are ours; a customer's own values are never removed or relabelled.
+   */
+  requiredValues?: readonly string[];
 }
 
 const picklist = (values: readonly string[]): Record<string, unknown> => ({
@@ -120,6 +125,6 @@ export function customFieldSpecs(): CustomFieldSpec[] {
       type: 'Picklist',
       valueSet: picklist(Object.values(SYNC_STATUS_VALUES)),
       description: 'Outcome of the last Partner Center sync.',
-    }),
+    }).map((spec) => ({ ...spec, requiredValues: Object.values(SYNC_STATUS_VALUES) })),
   ];
 }

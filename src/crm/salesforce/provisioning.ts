@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Logger } from '../../util/logger.ts';
 import { customFieldSpecs, type CustomFieldSpec, type ProvisionedSObject } from './custom-fields.ts';
 import type { SalesforceConnector } from './salesforce-connector.ts';
@@ -6,8 +7,10 @@ import { soqlStringList } from './soql.ts';
 /*
  * `cosell setup salesforce`: the custom fields the connector relies on, created through the Tooling API's CustomField
  * (Tooling API "CustomField") after a Tooling SOQL query for what exists. Idempotent by construction: a re-run finds
- * every field and creates nothing. Existing fields are never altered: one a customer customised (relabelled, longer)
- * stays theirs.
+ * every field and creates nothing. Existing fields are never altered — one a customer customised (relabelled, longer)
+ * stays theirs — with one exception: a picklist whose values the connector writes (Sync Status) gets the values an
+ * earlier release did not create, by a Tooling API CustomField update of its value set, reported as `updated`. The
+ * update sends back the field's own Metadata as read, with the missing values appended: nothing is removed or relabelled.
  *
  * What the REST API cannot do is printed as instructions instead (returned in the report): selecting Opportunity and
  * Lead for Change Data Capture, or defining the Outbound Message action; granting the integration user field-level
@@ -15,7 +18,7 @@ import { soqlStringList } from './soql.ts';
  * "CustomField").
  */
 
-export type SetupItemStatus = 'created' | 'found';
+export type SetupItemStatus = 'created' | 'found' | 'updated';
 
 export interface SetupProgress {
   item: string;
@@ -25,6 +28,8 @@ export interface SetupProgress {
 export interface SetupReport {
   created: string[];
   found: string[];
+  /** Existing fields brought up to date (picklist values added). */
+  updated: string[];
   /** Steps for an admin in Setup, in order; print them. */
   instructions: string[];
 }
@@ -50,9 +55,22 @@ export class SalesforceSetupError extends Error {
 }
 
 interface ExistingField {
+  id: string;
   sobject: string;
   developerName: string;
 }
+
+/**
+ * A value of the field's value set. The Metadata API names it `fullName`; the Tooling API's JSON is seen naming it
+ * `valueName` (as its CustomValue does). Which one a CustomField GET returns is UNCONFIRMED, so either is read, and
+ * values are appended under the name the field's own values use.
+ */
+const picklistValueSchema = z.looseObject({ fullName: z.string().nullish(), valueName: z.string().nullish() });
+const customFieldSchema = z.looseObject({
+  Metadata: z.looseObject({
+    valueSet: z.looseObject({ valueSetDefinition: z.looseObject({ value: z.array(picklistValueSchema) }).nullish() }).nullish(),
+  }),
+});
 
 async function existingFields(connector: SalesforceConnector, sobjects: readonly string[]): Promise<ExistingField[]> {
   const rows = await connector.client.query(`SELECT Id, DeveloperName, TableEnumOrId, NamespacePrefix FROM CustomField WHERE TableEnumOrId IN ${soqlStringList(sobjects)}`, {
@@ -62,7 +80,36 @@ async function existingFields(connector: SalesforceConnector, sobjects: readonly
   return rows
     // A namespaced field (a managed package's) is not the unprefixed field the connector reads and writes.
     .filter((row) => row.NamespacePrefix === null || row.NamespacePrefix === undefined || row.NamespacePrefix === '')
-    .map((row) => ({ sobject: String(row.TableEnumOrId), developerName: String(row.DeveloperName) }));
+    .map((row) => ({ id: String(row.Id), sobject: String(row.TableEnumOrId), developerName: String(row.DeveloperName) }));
+}
+
+/**
+ * Appends the required values a picklist lacks (compared case-insensitively, as Salesforce compares API names) and
+ * returns them. The Tooling API updates a CustomField by a PATCH of its whole Metadata, so the Metadata read is sent
+ * back with only the value list extended. A field on a global value set has no value list of its own: left alone.
+ */
+async function addMissingValues(connector: SalesforceConnector, field: ExistingField, spec: CustomFieldSpec, logger: Logger): Promise<string[]> {
+  const path = `/tooling/sobjects/CustomField/${encodeURIComponent(field.id)}`;
+  const raw = await connector.client.send({ method: 'GET', path, route: 'tooling/sobjects/CustomField/{id}' });
+  const parsed = customFieldSchema.safeParse(raw);
+  const rawMetadata = (raw as { Metadata?: Record<string, unknown> } | null)?.Metadata;
+  const definition = parsed.success ? parsed.data.Metadata.valueSet?.valueSetDefinition : undefined;
+  if (!definition || !rawMetadata) {
+    logger.warn({ field: `${spec.sobject}.${spec.fieldName}` }, 'picklist has no value list of its own (global value set?): add the missing values in Setup');
+    return [];
+  }
+  const present = new Set(definition.value.map((value) => (value.valueName ?? value.fullName ?? '').toLowerCase()));
+  const missing = (spec.requiredValues ?? []).filter((value) => !present.has(value.toLowerCase()));
+  if (missing.length === 0) return [];
+  const nameKey = definition.value.some((value) => typeof value.valueName === 'string') ? 'valueName' : 'fullName';
+  const valueSet = rawMetadata.valueSet as Record<string, unknown>;
+  const valueSetDefinition = valueSet.valueSetDefinition as Record<string, unknown> & { value: unknown[] };
+  const metadata = {
+    ...rawMetadata,
+    valueSet: { ...valueSet, valueSetDefinition: { ...valueSetDefinition, value: [...valueSetDefinition.value, ...missing.map((value) => ({ [nameKey]: value, label: value, default: false }))] } },
+  };
+  await connector.client.send({ method: 'PATCH', path, route: 'tooling/sobjects/CustomField/{id}', idempotent: true, body: { Metadata: metadata } });
+  return missing;
 }
 
 function developerName(spec: CustomFieldSpec): string {
@@ -95,7 +142,7 @@ export function setupInstructions(
 export async function setupSalesforce(options: SetupSalesforceOptions): Promise<SetupReport> {
   const { connector, logger } = options;
   const sobjects = [...(options.sobjects ?? (['Opportunity', 'Lead'] as const))];
-  const report: SetupReport = { created: [], found: [], instructions: [] };
+  const report: SetupReport = { created: [], found: [], updated: [], instructions: [] };
   const note = (item: string, status: SetupItemStatus) => {
     report[status].push(item);
     // A progress reporter owns the output; logging as well would print every item twice.
@@ -109,14 +156,22 @@ export async function setupSalesforce(options: SetupSalesforceOptions): Promise<
   } catch (error) {
     throw new SalesforceSetupError(`listing custom fields: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  const has = (spec: CustomFieldSpec) =>
-    existing.some((field) => field.sobject.toLowerCase() === spec.sobject.toLowerCase() && field.developerName.toLowerCase() === developerName(spec).toLowerCase());
+  const find = (spec: CustomFieldSpec) =>
+    existing.find((field) => field.sobject.toLowerCase() === spec.sobject.toLowerCase() && field.developerName.toLowerCase() === developerName(spec).toLowerCase());
 
   let changed = false;
   for (const spec of customFieldSpecs().filter((candidate) => sobjects.includes(candidate.sobject))) {
     const item = `field ${spec.sobject}.${spec.fieldName}`;
-    if (has(spec)) {
-      note(item, 'found');
+    const field = find(spec);
+    if (field) {
+      let added: string[] = [];
+      try {
+        if (spec.requiredValues) added = await addMissingValues(connector, field, spec, logger);
+      } catch (error) {
+        throw new SalesforceSetupError(`${item}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+      if (added.length > 0) changed = true;
+      note(item, added.length > 0 ? 'updated' : 'found');
       continue;
     }
     try {

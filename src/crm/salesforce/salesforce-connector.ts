@@ -24,8 +24,8 @@ import { ChangePoller } from './change-poll.ts';
 import { changeEventChannel, startChangeStream } from './change-stream.ts';
 import { composite, isDuplicateValue, subrequestError, succeeded } from './composite.ts';
 import { queryPath, CustomerDirectory } from './customers.ts';
-import { AUDIT_MAX_LENGTH, FIELDS } from './custom-fields.ts';
-import { describeEntity, DescribeCache, type SObjectDescribe } from './describe.ts';
+import { AUDIT_MAX_LENGTH, FIELDS, SYNC_STATUS_VALUES } from './custom-fields.ts';
+import { activePicklistValues, describeEntity, DescribeCache, type SObjectDescribe } from './describe.ts';
 import { idWithPrefix } from './ids.ts';
 import { LEAD_STATES, OPPORTUNITY_STATES, sobjectFor, type LeadState, type OpportunityState, type SObjectInfo } from './objects.ts';
 import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSnapshot } from './record-reader.ts';
@@ -101,6 +101,8 @@ export class SalesforceConnector implements CrmConnector {
   private readonly poller: ChangePoller;
   /** The last version read per record, so a write right after a read needs no second read. */
   private readonly snapshots = new LRUCache<string, RecordSnapshot>({ max: SNAPSHOT_LIMIT });
+  /** Objects whose Sync Status picklist lacks Conflict, warned about once (until metadata is invalidated). */
+  private readonly conflictWarned = new Set<string>();
 
   constructor(private readonly options: SalesforceConnectorOptions) {
     this.name = options.name;
@@ -133,12 +135,18 @@ export class SalesforceConnector implements CrmConnector {
     if (entities.includes('opportunity')) await this.stages.validate();
     if (entities.includes('lead')) await this.leadStatuses.validate();
     const described = await Promise.all(entities.map((entity) => describeEntity(this.metadata, entity)));
+    // Tells the operator at start, not at the first held conflict, that the Sync Status picklist needs setup re-run.
+    for (const entity of entities) {
+      const info = sobjectFor(entity);
+      if (info.referralTarget) this.offersConflict(await this.metadata.describe(info.sobject));
+    }
     return Object.fromEntries(described.map((metadata) => [metadata.entity, metadata]));
   }
 
   /** Forget cached describes and stages, e.g. after provisioning added fields or an admin changed the sales process. */
   invalidateMetadata(): void {
     this.metadata.invalidate();
+    this.conflictWarned.clear();
     void this.stages.list(true).catch(() => undefined);
   }
 
@@ -243,7 +251,7 @@ export class SalesforceConnector implements CrmConnector {
       if (target !== undefined) body[info.stateField] = target;
     }
     if (hasStatus) {
-      Object.assign(body, statusFields(status, auditLength(described)));
+      Object.assign(body, statusFields(this.writableStatus(status, described), auditLength(described)));
       if (titleField && info.titleMaxLength) {
         // A name given here is the real one (the mapping's value): appended to as is, never stripped.
         const title = titleGiven ? String(body[titleField]) : current?.title;
@@ -255,6 +263,31 @@ export class SalesforceConnector implements CrmConnector {
 
     if (Object.keys(body).length === 0) return { version: current?.version ?? ifVersion ?? (await this.current(ref, null)).version };
     return { version: await this.write(ref, info, id, body, ifVersion) };
+  }
+
+  /**
+   * A held conflict is written as Sync Status "Conflict" where the picklist offers it (known from the cached describe).
+   * A field made by an earlier release does not, and its restricted picklist would refuse the whole write: such an org
+   * gets "Failed" (the audit line still explains the conflict) and one warning to re-run setup.
+   */
+  private writableStatus(status: SyncStatusUpdate, described: SObjectDescribe): SyncStatusUpdate {
+    return !status.conflict || this.offersConflict(described) ? status : { ...status, conflict: false };
+  }
+
+  private offersConflict(described: SObjectDescribe): boolean {
+    const field = described.field(FIELDS.syncStatus);
+    // No picklist values described (no field, or a describe without them): assume the field is current.
+    if (!field?.picklistValues || field.picklistValues.length === 0) return true;
+    const wanted = SYNC_STATUS_VALUES.conflict.toLowerCase();
+    if (activePicklistValues(field).some((value) => value.toLowerCase() === wanted)) return true;
+    if (!this.conflictWarned.has(described.name)) {
+      this.conflictWarned.add(described.name);
+      this.logger.warn(
+        { sobject: described.name, field: FIELDS.syncStatus },
+        'the Sync Status picklist has no "Conflict" value (set up by an earlier release): held conflicts are shown as Failed; re-run `cosell setup salesforce` to add it',
+      );
+    }
+    return false;
   }
 
   /** The status field whose value says a name carries our mark (see carriesOurMark); undefined where names get none. */
@@ -375,7 +408,7 @@ export class SalesforceConnector implements CrmConnector {
       if (typeof body.LastName !== 'string' || body.LastName.trim() === '') body.LastName = '(unknown)';
       if (typeof body.Company !== 'string' || body.Company.trim() === '') body.Company = '(unknown)';
     }
-    if (item.status) Object.assign(body, statusFields(item.status, auditLength(described)));
+    if (item.status) Object.assign(body, statusFields(this.writableStatus(item.status, described), auditLength(described)));
     if (info.titleField && typeof body[info.titleField] === 'string') {
       const title = String(body[info.titleField]);
       body[info.titleField] = item.status && this.nameSuffix && info.titleMaxLength ? withIndicator(title, item.status.ok, info.titleMaxLength) : title;

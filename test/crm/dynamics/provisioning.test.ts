@@ -1,5 +1,6 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASSISTANCE_OPTION_BASE, SYNC_STATUS_OPTIONS } from '../../../src/crm/dynamics/custom-columns.ts';
+import { ASSISTANCE_OPTION_BASE, customColumnSpecs, label, SYNC_STATUS_OPTIONS } from '../../../src/crm/dynamics/custom-columns.ts';
 import { DynamicsSetupError, setupDynamics, type SetupProgress } from '../../../src/crm/dynamics/provisioning.ts';
 import { parseDataverseWebhook, verifyWebhookAuth, type DynamicsWebhookAuth } from '../../../src/crm/dynamics/webhook.ts';
 import { SANDBOX_USERS } from '../../../src/sandbox/dataverse/index.ts';
@@ -149,5 +150,89 @@ describe('setupDynamics and webhooks against the Dataverse sandbox', () => {
     h.calls.length = 0;
     await expect(setupDynamics({ connector: h.connector, prefix: 'Bad_Prefix', logger: silentLogger() })).rejects.toThrow(/publisher prefix/);
     expect(h.calls).toEqual([]);
+  });
+});
+
+/**
+ * An org set up by an earlier release: its Sync Status choice has Synced/Failed/Pending but no Conflict. The customer
+ * relabelled Failed and added an option of their own; both must survive setup.
+ */
+describe('an org whose Sync Status column predates the Conflict option', () => {
+  let h: Harness;
+  const warnings: string[] = [];
+  const optionsOf = async (table: string) => {
+    const row = await h.connector.client.api.retrieveAttribute<{ OptionSet: { Options: Array<{ Value: number; Label: { UserLocalizedLabel: { Label: string } } }> } }>({
+      entityKey: `LogicalName='${table}'`,
+      attributeKey: "LogicalName='cosell_syncstatus'",
+      castType: 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata',
+      expand: [{ property: 'OptionSet' }],
+    });
+    return row.OptionSet.Options.map((option) => [option.Value, option.Label.UserLocalizedLabel.Label]);
+  };
+
+  beforeAll(async () => {
+    h = await startHarness();
+    const specs = customColumnSpecs('cosell');
+    const spec = (name: string) => specs.find((candidate) => candidate.logicalName === name)?.definition ?? {};
+    const syncStatus = spec('cosell_syncstatus') as { OptionSet: Record<string, unknown> };
+    const oldSyncStatus = {
+      ...syncStatus,
+      OptionSet: {
+        ...syncStatus.OptionSet,
+        Options: [
+          { Value: SYNC_STATUS_OPTIONS.synced, Label: label('Synced') },
+          { Value: SYNC_STATUS_OPTIONS.failed, Label: label('Sync failed') },
+          { Value: SYNC_STATUS_OPTIONS.pending, Label: label('Pending') },
+          { Value: 100_000_009, Label: label('Escalated') },
+        ],
+      },
+    };
+    for (const table of ['opportunity', 'lead']) {
+      await h.connector.client.api.createAttribute({ entityKey: `LogicalName='${table}'`, data: oldSyncStatus });
+      await h.connector.client.api.createAttribute({ entityKey: `LogicalName='${table}'`, data: spec('cosell_audit') });
+    }
+  });
+  afterAll(async () => h.close());
+
+  it('writes Failed for a held conflict, keeps the audit line and warns once to re-run setup', async () => {
+    const connector = h.connect({ logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }), statusIndicator: { nameSuffix: false } });
+    const created = await h.control<{ opportunityid: string }>('POST', '/_sandbox/records/opportunities', { name: 'Held conflict' });
+    const ref = { entity: 'opportunity' as const, id: created.body.opportunityid };
+    const held = { ok: false, conflict: true, auditLines: ['2026-12-03 conflict on name: held until resolved (cosell conflicts resolve)'] };
+    await connector.update(ref, {}, null, held);
+    await connector.writeSyncStatus(ref, held);
+    const row = (await h.rows('opportunities')).find((candidate) => candidate.opportunityid === ref.id);
+    expect(row?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.failed);
+    expect(row?.cosell_audit).toContain('conflict on name: held until resolved');
+    const warned = warnings.filter((line) => line.includes('cosell setup dynamics'));
+    expect(warned).toHaveLength(1);
+    expect(JSON.parse(warned[0] ?? '{}')).toMatchObject({ level: 40, table: 'opportunity', column: 'cosell_syncstatus' });
+  });
+
+  it('setup adds the Conflict option (reported as updated) without touching the customer\'s options; a re-run finds it', async () => {
+    const first = await setupDynamics({ connector: h.connector, logger: silentLogger() });
+    expect(first.updated).toEqual(['column opportunity.cosell_syncstatus', 'column lead.cosell_syncstatus']);
+    expect(first.published).toEqual(['opportunity', 'lead']);
+    for (const table of ['opportunity', 'lead']) {
+      expect(await optionsOf(table)).toEqual([
+        [SYNC_STATUS_OPTIONS.synced, 'Synced'],
+        [SYNC_STATUS_OPTIONS.failed, 'Sync failed'],
+        [SYNC_STATUS_OPTIONS.pending, 'Pending'],
+        [100_000_009, 'Escalated'],
+        [SYNC_STATUS_OPTIONS.conflict, 'Conflict'],
+      ]);
+    }
+
+    h.calls.length = 0;
+    const second = await setupDynamics({ connector: h.connector, logger: silentLogger() });
+    expect(second.updated).toEqual([]);
+    expect(second.found).toEqual(expect.arrayContaining(['column opportunity.cosell_syncstatus', 'column lead.cosell_syncstatus']));
+    expect(h.calls.filter((call) => call.method !== 'GET')).toEqual([]);
+
+    // Setup invalidated the connector's metadata: a held conflict is now written as Conflict.
+    const created = await h.control<{ opportunityid: string }>('POST', '/_sandbox/records/opportunities', { name: 'After setup' });
+    const ref = { entity: 'opportunity' as const, id: created.body.opportunityid };
+    await h.connector.update(ref, {}, null, { ok: false, conflict: true, auditLines: ['held'] });
+    expect((await h.rows('opportunities')).find((row) => row.opportunityid === ref.id)?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.conflict);
   });
 });

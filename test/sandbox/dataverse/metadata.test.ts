@@ -117,4 +117,44 @@ describe('custom columns', () => {
     const duplicate = await expectFailure(h.api.createAttribute({ entityKey: "LogicalName='opportunity'", data: { '@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata', SchemaName: 'pcs_ReferralIdentifier', DisplayName: label('Again') } }));
     expect(duplicate.status).toBe(412);
   });
+  it('InsertOptionValue adds and DeleteOptionValue removes an option of a local choice column; unknown columns and values are refused', async () => {
+    const inserted = await h.api.callAction<{ NewOptionValue: number }>({
+      actionName: 'InsertOptionValue',
+      action: { EntityLogicalName: 'opportunity', AttributeLogicalName: 'pcs_helptype', Value: 727000005, Label: label('General or other') },
+    });
+    expect(inserted.NewOptionValue).toBe(727000005);
+    const picklist = await h.api.retrieveAttribute<AttributeRow>({ entityKey: "LogicalName='opportunity'", attributeKey: "LogicalName='pcs_helptype'", castType: 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata', expand: [{ property: 'OptionSet' }] });
+    expect(picklist.OptionSet?.Options.map((o) => [o.Value, o.Label.UserLocalizedLabel.Label])).toEqual([
+      [727000000, 'Workload specific value proposition'],
+      [727000001, 'Proof of concept or demo'],
+      [727000005, 'General or other'],
+    ]);
+    // The new value is writable at once.
+    const id: string = await h.api.create({ collection: 'opportunities', data: { name: 'option check', pcs_helptype: 727000005 } });
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const duplicate = await expectFailure(
+      h.api.callAction({ actionName: 'InsertOptionValue', action: { EntityLogicalName: 'opportunity', AttributeLogicalName: 'pcs_helptype', Value: 727000005, Label: label('Again') } }),
+    );
+    expect(duplicate.status).toBe(400);
+    expect(duplicate.message).toContain('already exists');
+    const unknownColumn = await expectFailure(
+      h.api.callAction({ actionName: 'InsertOptionValue', action: { EntityLogicalName: 'opportunity', AttributeLogicalName: 'pcs_nosuchcolumn', Value: 727000009, Label: label('X') } }),
+    );
+    expect(unknownColumn.status).toBe(404);
+    const notAChoice = await expectFailure(
+      h.api.callAction({ actionName: 'InsertOptionValue', action: { EntityLogicalName: 'opportunity', AttributeLogicalName: 'pcs_audit', Value: 727000009, Label: label('X') } }),
+    );
+    expect(notAChoice.status).toBe(400);
+    const noLabel = await expectFailure(h.api.callAction({ actionName: 'InsertOptionValue', action: { EntityLogicalName: 'opportunity', AttributeLogicalName: 'pcs_helptype', Value: 727000010 } }));
+    expect(noLabel.status).toBe(400);
+
+    await h.api.callAction({ actionName: 'DeleteOptionValue', action: { EntityLogicalName: 'opportunity', AttributeLogicalName: 'pcs_helptype', Value: 727000005 } });
+    const after = await h.api.retrieveAttribute<AttributeRow>({ entityKey: "LogicalName='opportunity'", attributeKey: "LogicalName='pcs_helptype'", castType: 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata', expand: [{ property: 'OptionSet' }] });
+    expect(after.OptionSet?.Options.map((o) => o.Value)).toEqual([727000000, 727000001]);
+    const refused = await expectFailure(h.api.create({ collection: 'opportunities', data: { name: 'removed option', pcs_helptype: 727000005 } }));
+    expect(refused.status).toBe(400);
+    const deletedTwice = await expectFailure(h.api.callAction({ actionName: 'DeleteOptionValue', action: { EntityLogicalName: 'opportunity', AttributeLogicalName: 'pcs_helptype', Value: 727000005 } }));
+    expect(deletedTwice.status).toBe(404);
+  });
 });

@@ -85,4 +85,28 @@ describe('Tooling API CustomField', () => {
     expect('Temp__c' in record).toBe(false);
     expect((await expectJsforceError(h.conn.query('SELECT Temp__c FROM Account'))).errorCode).toBe('INVALID_FIELD');
   });
+
+  it('updates a picklist value set with a PATCH of the whole Metadata; duplicates and unknown fields are refused', async () => {
+    const valueSet = (values: string[]) => ({ restricted: true, valueSetDefinition: { sorted: false, value: values.map((value) => ({ fullName: value, label: value, default: false })) } });
+    const { id: fieldId = '' } = await h.conn.tooling.sobject('CustomField').create({ FullName: 'Lead.Stage_Flag__c', Metadata: { label: 'Stage Flag', type: 'Picklist', valueSet: valueSet(['Red', 'Green']) } });
+    const { id = '' } = await h.conn.sobject('Lead').create({ LastName: 'Flagged', Company: 'Acme', Status: 'Open - Not Contacted', Stage_Flag__c: 'Red' });
+    expect((await expectJsforceError(h.conn.sobject('Lead').update({ Id: id, Stage_Flag__c: 'Amber' }))).errorCode).toBe('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST');
+
+    const updated = await h.http('PATCH', `${base}/tooling/sobjects/CustomField/${fieldId}`, { Metadata: { label: 'Stage Flag', type: 'Picklist', valueSet: valueSet(['Red', 'Green', 'Amber']) } });
+    expect(updated.status).toBe(204);
+    await h.conn.sobject('Lead').update({ Id: id, Stage_Flag__c: 'Amber' });
+    expect((await h.conn.sobject('Lead').retrieve(id)).Stage_Flag__c).toBe('Amber');
+    const read = await h.http<{ Metadata: { valueSet: { valueSetDefinition: { value: Array<{ fullName: string }> } } } }>('GET', `${base}/tooling/sobjects/CustomField/${fieldId}`);
+    expect(read.body.Metadata.valueSet.valueSetDefinition.value.map((value) => value.fullName)).toEqual(['Red', 'Green', 'Amber']);
+
+    const duplicate = await h.http<Array<{ errorCode: string }>>('PATCH', `${base}/tooling/sobjects/CustomField/${fieldId}`, { Metadata: { label: 'Stage Flag', type: 'Picklist', valueSet: valueSet(['Red', 'red']) } });
+    expect(duplicate.status).toBe(400);
+    expect(duplicate.body[0]?.errorCode).toBe('DUPLICATE_VALUE');
+    const retyped = await h.http<Array<{ errorCode: string }>>('PATCH', `${base}/tooling/sobjects/CustomField/${fieldId}`, { Metadata: { label: 'Stage Flag', type: 'Text', length: 10 } });
+    expect(retyped.body[0]?.errorCode).toBe('FIELD_INTEGRITY_EXCEPTION');
+    const unknown = await h.http('PATCH', `${base}/tooling/sobjects/CustomField/00N000000000000AAA`, { Metadata: { label: 'X', type: 'Picklist', valueSet: valueSet(['A']) } });
+    expect(unknown.status).toBe(404);
+    // The refused updates changed nothing.
+    expect((await h.conn.sobject('Lead').describe()).fields.find((field) => field.name === 'Stage_Flag__c')?.picklistValues?.map((entry) => entry.value)).toEqual(['Red', 'Green', 'Amber']);
+  });
 });

@@ -2,14 +2,44 @@ import { z } from 'zod';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
 import { SANDBOX_ORGANIZATION } from '../auth/users.ts';
 import type { DataServices } from '../data/data-services.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest, DataverseError, ErrorCode } from '../errors.ts';
+import { OPTION_KINDS, type AttributeDefinition } from '../metadata/attribute-model.ts';
+import { labelText } from '../metadata/labels.ts';
 import type { EventCollector } from '../webhooks/events.ts';
 import { emptyResponse, jsonResponse, methodNotAllowed, type DataRequest, type DataResponse } from './data-request.ts';
 import { contextUrl } from './response-helpers.ts';
 
 const publishXmlSchema = z.object({ ParameterXml: z.string().min(1) });
 
-export const ACTION_NAMES = ['WinOpportunity', 'LoseOpportunity', 'PublishXml', 'PublishAllXml', 'WhoAmI'] as const;
+/**
+ * InsertOptionValue (Web API action reference, "InsertOptionValue Action"; Microsoft Learn "Insert, update, delete,
+ * and order local options"): a local choice column names its table and column; OptionSetName is for global choices,
+ * which the sandbox does not model.
+ */
+const insertOptionValueSchema = z
+  .object({
+    EntityLogicalName: z.string().min(1).max(128),
+    AttributeLogicalName: z.string().min(1).max(128),
+    OptionSetName: z.string().max(128).optional(),
+    Value: z.number().int().optional(),
+    Label: z.looseObject({}),
+    Description: z.looseObject({}).optional(),
+    SolutionUniqueName: z.string().max(128).optional(),
+  })
+  .loose();
+
+/** DeleteOptionValue (Web API action reference): removes one option of a local choice column. */
+const deleteOptionValueSchema = z
+  .object({
+    EntityLogicalName: z.string().min(1).max(128),
+    AttributeLogicalName: z.string().min(1).max(128),
+    OptionSetName: z.string().max(128).optional(),
+    Value: z.number().int(),
+    SolutionUniqueName: z.string().max(128).optional(),
+  })
+  .loose();
+
+export const ACTION_NAMES = ['WinOpportunity', 'LoseOpportunity', 'PublishXml', 'PublishAllXml', 'WhoAmI', 'InsertOptionValue', 'DeleteOptionValue'] as const;
 export type ActionName = (typeof ACTION_NAMES)[number];
 
 export function isActionName(name: string): name is ActionName {
@@ -19,7 +49,7 @@ export function isActionName(name: string): name is ActionName {
 /**
  * Unbound actions and functions the product needs: win/lose ("WinOpportunity Action"), publish ("Create and update
  * column definitions using the Web API"), WhoAmI (how a client learns its own systemuserid, to recognise its own
- * writes).
+ * writes), and adding an option to a choice column ("InsertOptionValue Action").
  */
 export class ActionHandlers {
   constructor(private readonly services: DataServices) {}
@@ -55,6 +85,64 @@ export class ActionHandlers {
       }
       case 'PublishAllXml':
         return emptyResponse(204);
+      case 'InsertOptionValue':
+        return jsonResponse(200, {
+          '@odata.context': contextUrl(request.serviceRoot, 'Microsoft.Dynamics.CRM.InsertOptionValueResponse'),
+          NewOptionValue: this.insertOptionValue(request),
+        });
+      case 'DeleteOptionValue':
+        this.deleteOptionValue(request);
+        return emptyResponse(204);
     }
+  }
+
+  private deleteOptionValue(request: DataRequest): void {
+    const parsed = parseWithProblems(deleteOptionValueSchema, request.body ?? {});
+    if (!parsed.ok) throw badRequest(`Invalid DeleteOptionValue request: ${summarizeProblems(parsed.problems)}`);
+    const body = parsed.value;
+    if (body.OptionSetName !== undefined) throw badRequest('The Dataverse sandbox models local choices only: name EntityLogicalName and AttributeLogicalName, not OptionSetName.');
+    const attribute = this.choiceColumn(body.EntityLogicalName, body.AttributeLogicalName);
+    const options = attribute.options ?? [];
+    if (!options.some((option) => option.value === body.Value)) {
+      throw new DataverseError(404, ErrorCode.ObjectDoesNotExist, `The option value ${body.Value} does not exist in the option set of attribute '${attribute.logicalName}'.`);
+    }
+    // Rows keep the number they hold, as in Dataverse; it is refused for new writes only.
+    attribute.options = options.filter((option) => option.value !== body.Value);
+  }
+
+  /** A local Picklist / MultiSelectPicklist column, or the error Dataverse answers for a missing or non-choice column. */
+  private choiceColumn(entityLogicalName: string, attributeLogicalName: string): AttributeDefinition {
+    const entity = this.services.registry.requireEntity(entityLogicalName);
+    const attribute = entity.attributes.get(attributeLogicalName.toLowerCase());
+    if (!attribute) {
+      throw new DataverseError(404, ErrorCode.ObjectDoesNotExist, `Could not find attribute '${attributeLogicalName}' on entity '${entity.logicalName}'.`);
+    }
+    if (!OPTION_KINDS.has(attribute.kind) || attribute.kind === 'State' || attribute.kind === 'Status' || !attribute.options) {
+      throw badRequest(`Attribute '${attribute.logicalName}' is not a choice column: option actions apply to Picklist and MultiSelectPicklist columns.`);
+    }
+    return attribute;
+  }
+
+  private insertOptionValue(request: DataRequest): number {
+    const parsed = parseWithProblems(insertOptionValueSchema, request.body ?? {});
+    if (!parsed.ok) throw badRequest(`Invalid InsertOptionValue request: ${summarizeProblems(parsed.problems)}`);
+    const body = parsed.value;
+    if (body.OptionSetName !== undefined) throw badRequest('The Dataverse sandbox models local choices only: name EntityLogicalName and AttributeLogicalName, not OptionSetName.');
+    const attribute = this.choiceColumn(body.EntityLogicalName, body.AttributeLogicalName);
+    const options = attribute.options ?? [];
+    const text = labelText(body.Label);
+    if (text === undefined || text.trim() === '') throw badRequest('Label needs at least one LocalizedLabel.');
+    const taken = new Set(options.map((option) => option.value));
+    let value = body.Value;
+    if (value === undefined) {
+      // The platform generates a value in the publisher's option-value range when none is given.
+      value = 100_000_000;
+      while (taken.has(value)) value += 1;
+    } else if (taken.has(value)) {
+      // The exact code Dataverse returns for a duplicate option value is UNCONFIRMED; the shape is its usual error body.
+      throw badRequest(`An option with the value ${value} already exists in the option set of attribute '${attribute.logicalName}'.`, ErrorCode.DuplicateRecord);
+    }
+    attribute.options = [...options, { value, label: text }];
+    return value;
   }
 }

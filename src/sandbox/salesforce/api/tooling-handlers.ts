@@ -4,7 +4,7 @@ import { resourceNotFound } from '../errors.ts';
 import { param, type ApiRequest, type ApiRoute } from './api-types.ts';
 import { queryRoutes } from './query-handlers.ts';
 
-/** The Tooling API subset setup needs (Tooling API "CustomField"): create/read/delete CustomField and query it. */
+/** The Tooling API subset setup needs (Tooling API "CustomField"): create/read/update/delete CustomField and query it. */
 export function toolingRoutes(ctx: SalesforceContext): ApiRoute[] {
   const { tooling } = ctx;
   const requireCustomFieldType = (request: ApiRequest): void => {
@@ -36,6 +36,16 @@ export function toolingRoutes(ctx: SalesforceContext): ApiRoute[] {
         if (!type) throw resourceNotFound();
         const body = renderRecord(type, record, request.version, type.fields, '/tooling');
         return { status: 200, body: { ...body, Metadata: tooling.metadataOf(record.id) ?? null } };
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/tooling/sobjects/:sobject/:id',
+      composite: false,
+      handler: (request) => {
+        requireCustomFieldType(request);
+        tooling.updateCustomField(param(request, 'id'), request.body, request.user.id);
+        return { status: 204 };
       },
     },
     {

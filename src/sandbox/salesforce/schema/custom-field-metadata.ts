@@ -58,6 +58,9 @@ export const customFieldRequestSchema = z.object({ FullName: z.string().min(1), 
 
 export type CustomFieldMetadata = z.output<typeof customFieldMetadataSchema>;
 
+/** A Tooling API CustomField update (PATCH): the whole Metadata again; FullName, when sent, must be the field's own. */
+export const customFieldUpdateSchema = z.object({ FullName: z.string().min(1).optional(), Metadata: customFieldMetadataSchema }).loose();
+
 export interface CustomFieldRequest {
   objectName: string;
   /** `Referral_Identifier__c` */
@@ -90,7 +93,7 @@ export function parseCustomFieldRequest(body: unknown): CustomFieldRequest {
 }
 
 /** What the Metadata API insists on per type; a setup script that passes here also passes in a real org. */
-function checkTypeRules(metadata: CustomFieldMetadata): void {
+export function checkTypeRules(metadata: CustomFieldMetadata): void {
   const { type } = metadata;
   const need = (property: keyof CustomFieldMetadata): void => {
     if (metadata[property] === undefined) throw integrity(`Must specify '${property}' for a CustomField of type ${type}`, [property]);
@@ -108,6 +111,13 @@ function checkTypeRules(metadata: CustomFieldMetadata): void {
   if (type === 'Checkbox') need('defaultValue');
   if (type === 'Picklist' || type === 'MultiselectPicklist') need('valueSet');
   if (type === 'MultiselectPicklist') need('visibleLines');
+  const seen = new Set<string>();
+  for (const value of metadata.valueSet?.valueSetDefinition.value ?? []) {
+    // Picklist API names are unique regardless of case.
+    const key = value.fullName.toLowerCase();
+    if (seen.has(key)) throw badRequest(ErrorCode.DuplicateValue, `Duplicate picklist value: ${value.fullName}`, ['valueSet']);
+    seen.add(key);
+  }
   if (type === 'Number' || type === 'Currency' || type === 'Percent') {
     need('precision');
     need('scale');
@@ -118,7 +128,7 @@ function checkTypeRules(metadata: CustomFieldMetadata): void {
   if (metadata.unique && !keyable) throw integrity(`Unique is not supported for fields of type ${type}`, ['unique']);
 }
 
-function picklistEntriesOf(metadata: CustomFieldMetadata): PicklistEntry[] {
+export function picklistEntriesOf(metadata: CustomFieldMetadata): PicklistEntry[] {
   return (metadata.valueSet?.valueSetDefinition.value ?? []).map((value) => ({
     value: value.fullName,
     label: value.label ?? value.fullName,

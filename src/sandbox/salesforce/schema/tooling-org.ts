@@ -1,7 +1,8 @@
 import { RecordStore, type StoredRecord } from '../data/record-store.ts';
 import { badRequest, ErrorCode, resourceNotFound, SalesforceError } from '../errors.ts';
 import { type IdGenerator, KEY_PREFIX, toId18 } from '../ids.ts';
-import { fieldFromMetadata, parseCustomFieldRequest, type CustomFieldMetadata } from './custom-field-metadata.ts';
+import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
+import { checkTypeRules, customFieldUpdateSchema, fieldFromMetadata, parseCustomFieldRequest, picklistEntriesOf, type CustomFieldMetadata } from './custom-field-metadata.ts';
 import { auditFields, field, READ_ONLY } from './field-model.ts';
 import { ObjectRegistry, SObjectType } from './object-model.ts';
 import { WRITABLE_OBJECTS } from './standard-objects.ts';
@@ -85,6 +86,48 @@ export class ToolingOrg {
     const record = id18 ? this.store.get('CustomField', id18) : undefined;
     if (!record || record.deletedAt !== null) throw resourceNotFound();
     return record;
+  }
+
+  /**
+   * A CustomField update (Tooling API PATCH of the whole Metadata). The sandbox applies what setup changes — the
+   * picklist's value set, its label and description — and refuses a type change. Values left out of the new value set
+   * stay on the field as inactive (Metadata API Developer Guide, Picklist: "if the picklist value is missing and you
+   * invoke an update() call, the missing value becomes inactive").
+   */
+  updateCustomField(id: string, body: unknown, userId: string): StoredRecord {
+    const record = this.requireCustomField(id);
+    const parsed = parseWithProblems(customFieldUpdateSchema, body ?? {});
+    if (!parsed.ok) throw badRequest(ErrorCode.InvalidInput, `Invalid CustomField: ${summarizeProblems(parsed.problems)}`);
+    const { FullName, Metadata } = parsed.value;
+    const fullName = String(record.values.FullName);
+    if (FullName !== undefined && FullName.toLowerCase() !== fullName.toLowerCase()) {
+      throw badRequest(ErrorCode.FieldIntegrityException, `FullName ${FullName} does not name this field (${fullName}); a field cannot be renamed here`, ['FullName']);
+    }
+    const previous = this.metadata.get(record.id);
+    if (previous && previous.type !== Metadata.type) {
+      throw badRequest(ErrorCode.FieldIntegrityException, `Cannot change the type of ${fullName} from ${previous.type} to ${Metadata.type} through the sandbox`, ['type']);
+    }
+    checkTypeRules(Metadata);
+    const target = this.dataRegistry.get(String(record.values.TableEnumOrId));
+    const definition = target?.field(fullName.split('.')[1] ?? '');
+    if (!target || !definition) throw resourceNotFound();
+    if (Metadata.type === 'Picklist' || Metadata.type === 'MultiselectPicklist') {
+      const entries = picklistEntriesOf(Metadata);
+      const kept = new Set(entries.map((entry) => entry.value.toLowerCase()));
+      const dropped = definition.picklistValues.filter((entry) => !kept.has(entry.value.toLowerCase())).map((entry) => ({ ...entry, active: false, defaultValue: false }));
+      target.setPicklist(definition.name, [...entries, ...dropped]);
+      definition.restrictedPicklist = Metadata.valueSet?.restricted ?? definition.restrictedPicklist;
+    }
+    definition.label = Metadata.label;
+    const now = Date.now();
+    const updated: StoredRecord = {
+      ...record,
+      sequence: this.store.nextSequence(),
+      values: { ...record.values, Description: Metadata.description ?? null, InlineHelpText: Metadata.inlineHelpText ?? null, LastModifiedDate: now, LastModifiedById: userId, SystemModstamp: now },
+    };
+    this.store.put(updated);
+    this.metadata.set(record.id, structuredClone(Metadata));
+    return updated;
   }
 
   metadataOf(id: string): CustomFieldMetadata | undefined {
