@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminFetch } from '../support/admin.ts';
 import { runCli } from '../support/cli.ts';
 import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
-import { waitFor, type Row } from '../support/service-harness.ts';
+import { detailsOf, waitFor } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
@@ -14,8 +14,6 @@ const CLI_CASE_TIMEOUT_MS = 90_000;
  * once the cause is fixed, held conflicts listed with both values. The engine is driven by the test so that both
  * sellers' edits are in before the service looks.
  */
-
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('cosell dead-letters and cosell conflicts', () => {
   const tmp = makeTempDir();

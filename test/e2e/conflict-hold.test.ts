@@ -3,7 +3,7 @@ import { SYNC_STATUS_OPTIONS } from '../../src/crm/dynamics/custom-columns.ts';
 import { adminFetch } from '../support/admin.ts';
 import { runCli } from '../support/cli.ts';
 import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
-import { sendJson, type Row } from '../support/service-harness.ts';
+import { detailsOf, sendJson } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
@@ -12,8 +12,6 @@ import { makeTempDir } from '../support/tmp.ts';
  * (Sync Status "Conflict", ✖, an Audit line naming the field and both values), and resolved by an operator through the
  * CLI or the API, which writes the chosen value to both sides and releases the hold.
  */
-
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('held conflicts: audited once, visible on the record, resolvable', () => {
   const tmp = makeTempDir();

@@ -5,7 +5,7 @@ import { partnerCenterClients } from '../../src/partner-center/from-config.ts';
 import { mergeRecord } from '../../src/sync/merge/index.ts';
 import { PairSync, type ConnectionSetup } from '../../src/sync/pair-sync.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import type { Row } from '../support/service-harness.ts';
+import { detailsOf, sleep } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 
 /*
@@ -23,9 +23,6 @@ class SimulatedCrash extends Error {
     super('simulated crash: the process died here');
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 /** The same store, except that the sync's final commit never happens: the process died before it. */
 function storeThatDiesBeforeCommit(store: Store): Store {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reads, waitFor, writes, type Row } from '../support/service-harness.ts';
+import { detailsOf, reads, sleep, waitFor, writes } from '../support/service-harness.ts';
 import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
@@ -13,9 +13,6 @@ import { adminFetch } from '../support/admin.ts';
 
 const SYNC_FAILED = 100_000_001;
 const HELP_PROOF_OF_CONCEPT = 100_000_002;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('webhook chaos against the Dynamics 365 and Partner Center sandboxes', () => {
   let h: SyncHarness;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom, type Row } from '../support/service-harness.ts';
+import { detailsOf, type Row, seededRandom } from '../support/service-harness.ts';
 import { runKillTrials } from '../support/kill-trials.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 
@@ -28,8 +28,6 @@ interface DynamicsDeal {
   value: number;
   description: string;
 }
-
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('SIGKILL at random points while changes stream on both sides', () => {
   let h: SyncHarness;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { sleep } from '../support/service-harness.ts';
 
 /*
  * Microsoft's changes to its own referral reach us only as related-referral-* webhooks; the partner's referral does
@@ -7,8 +8,6 @@ import { SyncHarness } from '../support/sync-harness.ts';
  * side of open co-sell pairs is what heals it. The refresh interval is cut to 7.2 s here so that a test can wait it
  * out, and the reconcile overlap to 0 so that the normal pass lists only what really changed.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("refresh of Microsoft's side of open co-sell pairs", () => {
   let h: SyncHarness;

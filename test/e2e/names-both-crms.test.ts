@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DualCrmHarness } from '../support/dual-crm-harness.ts';
-import { waitFor, type Row } from '../support/service-harness.ts';
+import { detailsOf, waitFor } from '../support/service-harness.ts';
 
 /*
  * Deal names as the sellers typed them, with Dynamics and Salesforce connected at once. The ✔/✖ after a CRM record's
@@ -8,8 +8,6 @@ import { waitFor, type Row } from '../support/service-harness.ts';
  * A name longer than Salesforce's Opportunity.Name (120) is cut there to fit next to the mark, and that cut is the
  * CRM's limit, not a rename: it never flows back over Partner Center, nor from there over Dynamics.
  */
-
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('names survive both CRMs', () => {
   let h: DualCrmHarness;

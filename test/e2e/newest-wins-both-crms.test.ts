@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DualCrmHarness } from '../support/dual-crm-harness.ts';
-import { waitFor } from '../support/service-harness.ts';
+import { sleep, waitFor } from '../support/service-harness.ts';
 
 /*
  * newest-wins between two CRMs: a Dynamics seller renames a deal, a Salesforce seller renames it a moment later, and
  * the service only then gets to work. Our write of the Dynamics name to Partner Center refreshes the referral's
  * updatedDateTime, but it is not an edit: the later Salesforce name must win everywhere, and the decision is audited.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('newest-wins never counts our own write to Partner Center as an edit', () => {
   let h: DualCrmHarness;

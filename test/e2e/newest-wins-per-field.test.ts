@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Row } from '../support/service-harness.ts';
+import { detailsOf, sleep } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 
 /*
@@ -8,9 +8,6 @@ import { SyncHarness } from '../support/sync-harness.ts';
  * changed them (the Dataverse notification's Target columns), so Partner Center's newer notes win while the deal value
  * flows from Dynamics.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('newest-wins per field', () => {
   let h: SyncHarness;

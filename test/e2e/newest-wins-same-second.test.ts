@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Row } from '../support/service-harness.ts';
+import { detailsOf, sleep } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 
 /*
@@ -7,9 +7,6 @@ import { SyncHarness } from '../support/sync-harness.ts';
  * a Dynamics seller edits them 150 ms later within the same second. The Dynamics edit is the newer one and must win;
  * its notification's arrival places it within its second.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('newest-wins within one second of Dataverse time', () => {
   let h: SyncHarness;

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { bundledMappingPath } from '../../src/sync/engine.ts';
 import { runCli } from '../support/cli.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
-import { waitFor, type Row } from '../support/service-harness.ts';
+import { detailsOf, sleep, waitFor } from '../support/service-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 import { adminFetch } from '../support/admin.ts';
 
@@ -14,9 +14,6 @@ import { adminFetch } from '../support/admin.ts';
  * Salesforce sellers edit the same deals (their changes arrive through CDC); a CDC gap event; a broken mapping file.
  * Every check waits for an outcome (the timeouts only bound a hung run) and asserts on state, never on elapsed time.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('webhook and CDC chaos against the Salesforce and Partner Center sandboxes', () => {
   let h: SalesforceSyncHarness;

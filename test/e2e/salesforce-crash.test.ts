@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKillTrials } from '../support/kill-trials.ts';
 import { OPPORTUNITY_CDC_WATERMARK, SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
-import { seededRandom, waitFor, type Row } from '../support/service-harness.ts';
+import { detailsOf, type Row, seededRandom, waitFor } from '../support/service-harness.ts';
 
 /*
  * SIGKILL trials against Salesforce: `cosell start` runs as a child process while referrals are shared by Microsoft,
@@ -24,8 +24,6 @@ interface Deal {
   /** The last description a Salesforce seller typed, if any. */
   description?: string;
 }
-
-const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 describe('SIGKILL at random points while changes stream between Partner Center and Salesforce', () => {
   let h: SalesforceSyncHarness;

@@ -87,7 +87,10 @@ export interface ServiceHarnessOptions {
   logger?: Logger;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A referral's `details` object, empty when absent. */
+export const detailsOf = (referral: Row | undefined): Row => (referral?.details ?? {}) as Row;
 
 /** Polls until the probe returns something truthy; the timeout only bounds a hung test, it is not an assertion on speed. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
