@@ -28,17 +28,10 @@ describe('cosell dead-letters and cosell conflicts', () => {
     tmp.cleanup();
   });
 
-  async function linkedPair(name: string): Promise<{ referralId: string; opportunityId: string }> {
-    const referral = await h.incomingReferral({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '61000' } } });
-    await h.waitForWebhooks();
-    await h.runWorkerUntilIdle();
-    const opportunity = await h.opportunityFor(referral.id);
-    if (!opportunity) throw new Error(`no opportunity for ${name}`);
-    return { referralId: referral.id, opportunityId: String(opportunity.opportunityid) };
-  }
+  const linked = (name: string) => h.linkedPair({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '61000' } } });
 
   it('lists a sync Dataverse rejected, and replays it once the cause is gone', async () => {
-    const { referralId, opportunityId } = await linkedPair('Rejected deal');
+    const { referralId, opportunityId } = await linked('Rejected deal');
     expect((await cli('dead-letters')).stdout).toContain('No dead letters.');
 
     // Dataverse rejects every opportunity call as invalid (400): not retryable, so the sync becomes a dead letter.
@@ -79,7 +72,7 @@ describe('cosell dead-letters and cosell conflicts', () => {
 
   it('lists a held conflict with the base and both values until the sides agree', async () => {
     expect((await cli('conflicts')).stdout).toContain('No held conflicts.');
-    const { referralId, opportunityId } = await linkedPair('Disputed deal');
+    const { referralId, opportunityId } = await linked('Disputed deal');
     await h.pcSellerEdit(referralId, { details: { notes: 'Microsoft: wait for the budget' } });
     await h.dvSellerEdit('opportunities', opportunityId, { description: 'Seller: signed today' });
     await h.waitForWebhooks();

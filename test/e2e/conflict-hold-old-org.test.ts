@@ -34,17 +34,14 @@ describe('a held conflict in an org whose Sync Status column lacks Conflict', ()
   });
 
   it('writes Sync Status Failed with the audit line, and nothing is dead-lettered', async () => {
-    const referral = await h.incomingReferral({ name: 'Old org deal', customerProfile: { name: 'Old org Customer', address: { postalCode: '61000' } } });
-    await h.waitForWebhooks();
-    await h.runWorkerUntilIdle();
-    const opportunityId = String((await h.opportunityFor(referral.id))?.opportunityid);
-    await h.pcSellerEdit(referral.id, { details: { notes: 'Microsoft: wait for the budget' } });
+    const { referralId, opportunityId } = await h.linkedPair({ name: 'Old org deal', customerProfile: { name: 'Old org Customer', address: { postalCode: '61000' } } });
+    await h.pcSellerEdit(referralId, { details: { notes: 'Microsoft: wait for the budget' } });
     await h.dvSellerEdit('opportunities', opportunityId, { description: 'Seller: signed today' });
     await h.waitForWebhooks();
     await h.runWorkerUntilIdle();
 
     const conflicts = (await h.api<{ conflicts: Array<{ referralId: string }> }>('/api/conflicts')).conflicts;
-    expect(conflicts.filter((c) => c.referralId === referral.id)).toHaveLength(1);
+    expect(conflicts.filter((c) => c.referralId === referralId)).toHaveLength(1);
     expect(await h.deadLetters()).toEqual([]);
     const opportunity = await h.opportunity(opportunityId);
     expect(opportunity?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.failed);

@@ -27,17 +27,14 @@ describe('held conflicts: audited once, visible on the record, resolvable', () =
   });
 
   async function heldPair(name: string, pcNotes: string, crmNotes: string): Promise<{ referralId: string; opportunityId: string; conflictId: number }> {
-    const referral = await h.incomingReferral({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '61000' } } });
-    await h.waitForWebhooks();
-    await h.runWorkerUntilIdle();
-    const opportunityId = String((await h.opportunityFor(referral.id))?.opportunityid);
-    await h.pcSellerEdit(referral.id, { details: { notes: pcNotes } });
+    const { referralId, opportunityId } = await h.linkedPair({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '61000' } } });
+    await h.pcSellerEdit(referralId, { details: { notes: pcNotes } });
     await h.dvSellerEdit('opportunities', opportunityId, { description: crmNotes });
     await h.waitForWebhooks();
     await h.runWorkerUntilIdle();
-    const conflict = (await h.api<{ conflicts: Array<{ id: number; referralId: string }> }>('/api/conflicts')).conflicts.find((c) => c.referralId === referral.id);
+    const conflict = (await h.api<{ conflicts: Array<{ id: number; referralId: string }> }>('/api/conflicts')).conflicts.find((c) => c.referralId === referralId);
     if (!conflict) throw new Error('no held conflict');
-    return { referralId: referral.id, opportunityId, conflictId: conflict.id };
+    return { referralId: referralId, opportunityId, conflictId: conflict.id };
   }
 
   const syncAgain = async (referralId: string) => {

@@ -93,15 +93,12 @@ describe('a crash between a CRM write and the commit of its sync loses no edit',
   });
 
   it('without any crash: a Partner Center 412 after the CRM write landed re-plans from what was written, not from the old base', async () => {
-    const referral = await h.incomingReferral({ name: 'Replan deal', details: { dealValue: 1_000 }, customerProfile: { name: 'Replan Customer', address: { postalCode: '43000' } } });
-    await h.waitForWebhooks();
-    await h.runWorkerUntilIdle();
-    const opportunityId = String((await h.opportunityFor(referral.id))?.opportunityid);
+    const { referralId, opportunityId } = await h.linkedPair({ name: 'Replan deal', details: { dealValue: 1_000 }, customerProfile: { name: 'Replan Customer', address: { postalCode: '43000' } } });
 
     // Both sellers edit: the sync writes the value to Dynamics and the description to Partner Center. Between its read
     // and its Dynamics write the Microsoft seller edits again, so the Partner Center PATCH fails its If-Match (412) after
     // the Dynamics write landed, and the sync re-plans.
-    await h.pcSellerEdit(referral.id, { details: { dealValue: 2_000 } });
+    await h.pcSellerEdit(referralId, { details: { dealValue: 2_000 } });
     await h.dvSellerEdit('opportunities', opportunityId, { description: 'Seller: scope agreed' });
     await h.waitForWebhooks();
     let interfered = false;
@@ -109,22 +106,22 @@ describe('a crash between a CRM write and the commit of its sync loses no edit',
       update: async (...args: Parameters<CrmConnector['update']>) => {
         if (!interfered) {
           interfered = true;
-          await h.pcSellerEdit(referral.id, { details: { dealValue: 3_000 } });
+          await h.pcSellerEdit(referralId, { details: { dealValue: 3_000 } });
           await sleep(1_100);
         }
         return connector.update(...args);
       },
     }));
-    await racing.handler(jobFor(referral.id));
+    await racing.handler(jobFor(referralId));
     expect(interfered).toBe(true);
 
     await h.waitForWebhooks();
     await h.runWorkerUntilIdle();
-    const synced = detailsOf(await h.referral(referral.id));
+    const synced = detailsOf(await h.referral(referralId));
     expect(synced.dealValue).toBe(3_000);
     expect(synced.notes).toBe('Seller: scope agreed');
     expect((await h.opportunity(opportunityId))?.estimatedvalue).toBe(3_000);
-    const audit = await h.audit({ referralId: referral.id });
+    const audit = await h.audit({ referralId: referralId });
     expect(audit.filter((e) => e.outcome === 'conflict')).toEqual([]);
   });
 

@@ -224,24 +224,17 @@ describe('conflicts and API cost (engine driven by the test)', () => {
     tmp.cleanup();
   });
 
-  /** An incoming co-sell referral and its opportunity, synced and settled. */
-  async function linkedPair(name: string): Promise<{ referralId: string; opportunityId: string }> {
-    const referral = await h.incomingReferral({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '30000' } } });
-    await h.waitForWebhooks();
-    await h.runWorkerUntilIdle();
-    const opportunity = await h.opportunityFor(referral.id);
-    if (!opportunity) throw new Error(`no opportunity for ${name}`);
-    return { referralId: referral.id, opportunityId: String(opportunity.opportunityid) };
-  }
-
   /** Both sellers' edits are in the queue (webhooks delivered, jobs waiting) before the worker looks. */
   async function untilQueued(): Promise<void> {
     await h.waitForWebhooks();
     expect((await h.status()).queueDepth).toBeGreaterThan(0);
   }
 
+  /** An incoming co-sell referral and its opportunity, synced and settled. */
+  const linked = (name: string) => h.linkedPair({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '30000' } } });
+
   it('the same field changed on both sides before the service looks: newest wins, audited as a conflict with both values', async () => {
-    const { referralId, opportunityId } = await linkedPair('Conflict deal');
+    const { referralId, opportunityId } = await linked('Conflict deal');
 
     // Round 1: the CRM edit is the newer one. Dataverse stamps modifiedon to the second, so it goes in the next second.
     await h.pcSellerEdit(referralId, { details: { dealValue: 111_111 } });
@@ -274,7 +267,7 @@ describe('conflicts and API cost (engine driven by the test)', () => {
   });
 
   it('a `manual` field changed on both sides is held: nothing overwritten, listed in /api/conflicts until the sides agree', async () => {
-    const { referralId, opportunityId } = await linkedPair('Manual conflict deal');
+    const { referralId, opportunityId } = await linked('Manual conflict deal');
     await h.pcSellerEdit(referralId, { details: { notes: 'Microsoft: customer wants a workshop first' } });
     await h.dvSellerEdit('opportunities', opportunityId, { description: 'Seller: customer signed the pilot' });
     await untilQueued();
@@ -365,7 +358,7 @@ describe('conflicts and API cost (engine driven by the test)', () => {
 
     // Co-sell: the same. A change of the partner's own referral (referral-updated) cannot concern Microsoft's referral
     // in the engagement, so that is not read; its fields keep their synced values.
-    const { referralId: coSellId, opportunityId: coSellOpportunity } = await linkedPair('Co-sell cost deal');
+    const { referralId: coSellId, opportunityId: coSellOpportunity } = await linked('Co-sell cost deal');
     const coSell = await costOfPartnerCenterChange(coSellId, 62_000);
     expect((await h.opportunity(coSellOpportunity))?.estimatedvalue).toBe(62_000);
     expect(coSell.pc).toEqual({ 'GET /v1.0/engagements/referrals/:id': 1 });

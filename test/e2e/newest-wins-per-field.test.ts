@@ -20,20 +20,17 @@ describe('newest-wins per field', () => {
   });
 
   it('older Dynamics notes lose to newer Partner Center notes though the Dynamics record changed last', async () => {
-    const referral = await h.incomingReferral({ name: 'Per field deal', status: 'Active', customerProfile: { name: 'Field Corp', address: { postalCode: '61000' } } });
-    await h.waitForWebhooks();
-    await h.runWorkerUntilIdle();
-    const opportunityId = String((await h.opportunityFor(referral.id))?.opportunityid);
+    const { referralId, opportunityId } = await h.linkedPair({ name: 'Per field deal', status: 'Active', customerProfile: { name: 'Field Corp', address: { postalCode: '61000' } } });
 
     await h.dvSellerEdit('opportunities', opportunityId, { description: 'Dynamics notes, oldest' });
     await sleep(1_100);
-    await h.pcSellerEdit(referral.id, { details: { notes: 'Partner Center notes, newer' } });
+    await h.pcSellerEdit(referralId, { details: { notes: 'Partner Center notes, newer' } });
     await sleep(1_100);
     await h.dvSellerEdit('opportunities', opportunityId, { estimatedvalue: 64_000 });
     await h.waitForWebhooks();
     await h.runWorkerUntilIdle();
 
-    const details = detailsOf(await h.referral(referral.id));
+    const details = detailsOf(await h.referral(referralId));
     expect(details.notes).toBe('Partner Center notes, newer');
     expect(details.dealValue).toBe(64_000);
     const opportunity = await h.opportunity(opportunityId);

@@ -19,20 +19,17 @@ describe('newest-wins within one second of Dataverse time', () => {
   });
 
   it('a Dynamics edit 150 ms after a Partner Center edit wins', async () => {
-    const referral = await h.incomingReferral({ name: 'Same second deal', status: 'Active', customerProfile: { name: 'Second Corp', address: { postalCode: '61000' } } });
-    await h.waitForWebhooks();
-    await h.runWorkerUntilIdle();
-    const opportunityId = String((await h.opportunityFor(referral.id))?.opportunityid);
+    const { referralId, opportunityId } = await h.linkedPair({ name: 'Same second deal', status: 'Active', customerProfile: { name: 'Second Corp', address: { postalCode: '61000' } } });
 
     // Both edits inside one wall-clock second, so Dataverse stamps the later one with the earlier whole second.
     while (Date.now() % 1000 > 100) await sleep(5);
-    await h.pcSellerEdit(referral.id, { details: { notes: 'Partner Center, first' } });
+    await h.pcSellerEdit(referralId, { details: { notes: 'Partner Center, first' } });
     await sleep(150);
     await h.dvSellerEdit('opportunities', opportunityId, { description: 'Dynamics, 150 ms later' });
     await h.waitForWebhooks();
     await h.runWorkerUntilIdle();
 
-    expect(detailsOf(await h.referral(referral.id)).notes).toBe('Dynamics, 150 ms later');
+    expect(detailsOf(await h.referral(referralId)).notes).toBe('Dynamics, 150 ms later');
     expect((await h.opportunity(opportunityId))?.description).toBe('Dynamics, 150 ms later');
   });
 });

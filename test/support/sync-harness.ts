@@ -111,6 +111,16 @@ export class SyncHarness extends ServiceHarness {
     return (await this.opportunitiesFor(referralId))[0];
   }
 
+  /** A referral shared by Microsoft, synced and settled: its id and its opportunity's. */
+  async linkedPair(body: Row): Promise<{ referralId: string; opportunityId: string }> {
+    const referral = await this.incomingReferral(body);
+    await this.waitForWebhooks();
+    await this.runWorkerUntilIdle();
+    const opportunity = await this.opportunityFor(referral.id);
+    if (!opportunity) throw new Error(`no opportunity for referral ${referral.id}`);
+    return { referralId: referral.id, opportunityId: String(opportunity.opportunityid) };
+  }
+
   dvCreate(entitySet: string, body: Row): Promise<Row> {
     return json(`${this.dv.url}/_sandbox/records/${entitySet}`, sendJson('POST', body));
   }
