@@ -28,6 +28,8 @@ export interface RunningService {
   metrics: Metrics;
   engine: Engine | undefined;
   close(): Promise<void>;
+  /** What `close` is waiting for right now (for a log line when a stop hangs). */
+  closingStep(): string;
 }
 
 export interface ServiceOptions {
@@ -128,6 +130,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const retention = startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' }));
     logger.info({ url, adminUrl, adminAuth: config.admin.auth, store: config.store.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
     let closed = false;
+    let step = 'running';
     const running: RunningService = {
       url,
       adminUrl,
@@ -139,12 +142,19 @@ export async function startService(config: Config, logger: Logger, options: Serv
       async close() {
         if (closed) return;
         closed = true;
+        step = 'closing the public listener (requests in flight)';
         await app.close();
+        step = 'closing the admin listener';
         await adminApp.close();
+        step = 'stopping the engine (jobs in flight, CRM streams)';
         await engine?.stop();
+        step = 'stopping the retention schedule';
         await retention.stop();
+        step = 'closing the store';
         await store.close();
+        step = 'stopped';
       },
+      closingStep: () => step,
     };
     return running;
   } catch (error) {

@@ -13,7 +13,7 @@ import { RegistrationExistsError } from '../partner-center/webhooks-client.ts';
 import { startService } from '../service.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { startSandboxPartnerCenter } from './sandbox.ts';
-import { untilSignal } from './signals.ts';
+import { stopWithin, untilSignal } from './signals.ts';
 import { TEST_EVENT, WEBHOOK_PATH } from './webhooks.ts';
 
 const SAMPLE_REFERRALS = [
@@ -133,7 +133,7 @@ export function registerDevCommand(program: Command): void {
       );
 
       await untilSignal(logger);
-      await service.close();
+      await stopWithin(() => service.close(), logger, service.closingStep);
       await closeSandboxes();
     });
 }

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.ts';
 import { checkConfigResources } from '../config/preflight.ts';
 import { startService } from '../service.ts';
 import { createLogger } from '../util/logger.ts';
-import { untilSignal } from './signals.ts';
+import { stopWithin, untilSignal } from './signals.ts';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -18,7 +18,7 @@ export function registerStartCommand(program: Command): void {
       logger.info({ config: source }, 'starting cosell-sync');
       const service = await startService(config, logger, { configSource: source });
       await untilSignal(logger);
-      await service.close();
+      await stopWithin(() => service.close(), logger, service.closingStep);
       logger.info('stopped');
     });
 }

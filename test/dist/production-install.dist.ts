@@ -71,15 +71,19 @@ describe('the production install (compiled code, npm ci --omit=dev) against the 
     writeFileSync(join(tmp.path, 'data/sandbox/partner-center-root.pem'), pc.rootCertificatePem);
     const pcHost = new URL(pc.url).host;
     const example = readFileSync(join(REPO, 'examples/cosell.sandbox.yaml'), 'utf8');
-    const config = example
-      .replaceAll('127.0.0.1:4100', `127.0.0.1:${servicePort}`)
-      .replace(/port: 4100\b/, `port: ${servicePort}`)
-      .replace(/port: 4180\b/, `port: ${adminPort}`)
-      .replaceAll('127.0.0.1:4101', pcHost)
-      .replaceAll('http://127.0.0.1:4102', dv.url)
-      .replaceAll('http://127.0.0.1:4103', sf.url)
-      .replaceAll('../data/', './data/')
-      .concat('\nlog:\n  level: info\n');
+    // One pass, each placeholder followed by a non-digit: replacing one after another would also rewrite the prefix of
+    // a port already substituted (127.0.0.1:41023 contains 127.0.0.1:4102) and produce an impossible port.
+    const placeholders: Record<string, string> = {
+      'port: 4100': `port: ${servicePort}`,
+      'port: 4180': `port: ${adminPort}`,
+      'http://127.0.0.1:4102': dv.url,
+      'http://127.0.0.1:4103': sf.url,
+      '127.0.0.1:4101': pcHost,
+      '127.0.0.1:4100': `127.0.0.1:${servicePort}`,
+      '../data/': './data/',
+    };
+    const pattern = new RegExp(`${Object.keys(placeholders).map((key) => key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')}(?!\\d)`, 'g');
+    const config = example.replace(pattern, (found) => placeholders[found] ?? found).concat('\nlog:\n  level: info\n');
     expect(config).not.toMatch(/:410[0-3]\b|port: 4180\b/);
     configFile = join(tmp.path, 'cosell.yaml');
     writeFileSync(configFile, config);

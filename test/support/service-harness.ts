@@ -271,7 +271,13 @@ export abstract class ServiceHarness {
       const child = this.process.child;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      await exited;
+      // The service bounds its own stop (30 s, then exit 1); waiting longer would only turn a hung stop into a
+      // test timeout that says nothing.
+      const inTime = await Promise.race([exited.then(() => true), sleep(45_000).then(() => false)]);
+      if (!inTime) {
+        child.kill('SIGKILL');
+        throw new Error(`the service did not stop within 45 s of SIGTERM: ${this.process.stderr().slice(-2000)}`);
+      }
     }
   }
 
