@@ -16,13 +16,13 @@ import { customerFromReferral } from './plan/crm-canonical.ts';
 import { planReconcile, type PairSnapshot } from './plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from './ports.ts';
 import { Backfill } from './run/backfill.ts';
-import { WELL_KNOWN, type ConnectionSetup } from './run/connection.ts';
+import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
 import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
-export { WELL_KNOWN, type ConnectionPolicy, type ConnectionSetup } from './run/connection.ts';
+export { WELL_KNOWN, type ConnectionPolicy, type ConnectionSetup } from './connection.ts';
 
 export interface PairSyncDeps {
   store: SyncStorePort;

@@ -4,7 +4,7 @@ import type { AuditEntry, CanonicalRecord, SyncCommit } from '../../store/types.
 import type { EntityMapping } from '../entity-mapping.ts';
 import { canonicalEquals } from '../mapping/canonical.ts';
 import { draftReferral, type DraftProblem } from '../referral-body.ts';
-import { WELL_KNOWN, type ConnectionSetup } from '../run/connection.ts';
+import { WELL_KNOWN, type ConnectionSetup } from '../connection.ts';
 import type { ReferralCreate } from '../../partner-center/model.ts';
 import { recordAudit, type AuditStamp } from './audit-entries.ts';
 import { crmCanonical, type HeldValue } from './crm-canonical.ts';

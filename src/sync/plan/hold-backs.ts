@@ -2,7 +2,7 @@ import { canTransition, isTerminal } from '../../partner-center/model.ts';
 import type { AuditEntry, CanonicalRecord } from '../../store/types.ts';
 import type { MergeResult } from '../entity-mapping.ts';
 import { fieldAudit } from './audit-entries.ts';
-import type { PairSnapshot } from './reconcile-plan.ts';
+import type { PairSnapshot } from './pair-snapshot.ts';
 
 /** A field change's path as `a/b`, whichever form (segments, pointer, dotted) the mapping produced. */
 const pathOf = (path: readonly string[] | string): string =>

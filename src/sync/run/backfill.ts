@@ -7,7 +7,7 @@ import { recordAudit } from '../plan/audit-entries.ts';
 import { baseOfWritten, crmCreateValues, entityFor } from '../plan/create-plans.ts';
 import { customerFromReferral } from '../plan/crm-canonical.ts';
 import type { SyncStorePort } from '../ports.ts';
-import { mappingFor, type ConnectionSetup } from './connection.ts';
+import { mappingFor, type ConnectionSetup } from '../connection.ts';
 import { customerKey } from './customers.ts';
 
 type BulkConnector = CrmConnector & Required<Pick<CrmConnector, 'createManyForReferrals' | 'ensureCustomers'>>;

@@ -4,7 +4,7 @@ import type { AuditEntry, Job } from '../../store/types.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
 import { NonRetryableSyncError } from '../errors.ts';
 import { recordAudit, type AuditStamp } from '../plan/audit-entries.ts';
-import { mappingFor, type ConnectionSetup } from './connection.ts';
+import { mappingFor, type ConnectionSetup } from '../connection.ts';
 
 /** What one run of a job knows from the start: the job and the connection it runs for. */
 export class SyncRun {

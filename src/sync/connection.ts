@@ -1,6 +1,6 @@
-import type { CrmConnector, CrmEntityName } from '../../crm/connector.ts';
-import type { EntityMapping } from '../entity-mapping.ts';
-import { NonRetryableSyncError } from '../errors.ts';
+import type { CrmConnector, CrmEntityName } from '../crm/connector.ts';
+import type { EntityMapping } from './entity-mapping.ts';
+import { NonRetryableSyncError } from './errors.ts';
 
 /** Canonical keys the engine itself reads; every mapping file defines them (validated at start). */
 export const WELL_KNOWN = {
