@@ -1,6 +1,6 @@
 import type { Referral } from '../partner-center/model.ts';
-import type { ReferralsClient } from '../partner-center/referrals-client.ts';
 import type { SyncState } from '../store/types.ts';
+import type { ReferralsPort } from './ports.ts';
 
 /** Microsoft's organization id on its referrals and in targets ("create a referral": BusinessProfileLocation `msft`). */
 export const MICROSOFT_ORGANIZATION_ID = 'msft';
@@ -28,8 +28,8 @@ export class PartnerOrganization {
   private known: string | null;
 
   constructor(
-    private readonly referrals: ReferralsClient,
-    private readonly state: SyncState,
+    private readonly referrals: Pick<ReferralsPort, 'listPage'>,
+    private readonly state: Pick<SyncState, 'getWatermark' | 'setWatermark'>,
   ) {
     this.known = state.getWatermark(ORGANIZATION_KEY);
   }

@@ -68,6 +68,25 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
+/** Where a connector's own change stream (Salesforce CDC) delivers: jobs with the stream's resume point. */
+function changeSink(options: { store: Store; reconciler: Reconciler; logger: Logger; connector: CrmConnector }): ChangeSink {
+  const { store, reconciler, logger, connector } = options;
+  return {
+    cursor: (key) => store.sync.getWatermark(key),
+    record: (refs, cursorKey, cursor) =>
+      store.jobs.enqueue(
+        refs.map((ref) => ({ connection: connector.name, cause: 'event' as const, crm: ref, microsoftSide: false })),
+        { source: cursorKey, value: cursor },
+      ),
+    requestReconcile: (reason) => {
+      logger.warn({ connection: connector.name, reason }, 'change stream lost events; reconciling');
+      reconciler.runOnce().catch((error: unknown) =>
+        logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile after a stream gap failed'),
+      );
+    },
+  };
+}
+
 export function createEngine(options: {
   config: Config;
   store: Store;
@@ -100,20 +119,7 @@ export function createEngine(options: {
     backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
   });
   const streamStops: Array<() => Promise<void>> = [];
-  const sinkFor = (connector: CrmConnector): ChangeSink => ({
-    cursor: (key) => store.sync.getWatermark(key),
-    record: (refs, cursorKey, cursor) =>
-      store.jobs.enqueue(
-        refs.map((ref) => ({ connection: connector.name, cause: 'event' as const, crm: ref, microsoftSide: false })),
-        { source: cursorKey, value: cursor },
-      ),
-    requestReconcile: (reason) => {
-      logger.warn({ connection: connector.name, reason }, 'change stream lost events; reconciling');
-      reconciler.runOnce().catch((error: unknown) =>
-        logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile after a stream gap failed'),
-      );
-    },
-  });
+  const sinkFor = (connector: CrmConnector): ChangeSink => changeSink({ store, reconciler, logger, connector });
   return {
     connections,
     worker,

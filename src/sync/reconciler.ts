@@ -105,7 +105,7 @@ export class Reconciler {
       for (const c of connectors) {
         const linked = (await this.options.backfill?.(c.name, batch)) ?? new Set<string>();
         for (const referral of batch) {
-          const id = referral.id as string;
+          const { id } = referral;
           if (!linked.has(id)) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
         }
       }

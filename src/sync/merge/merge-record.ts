@@ -96,71 +96,70 @@ export interface MergeResult {
 export function mergeRecord(input: MergeInput): MergeResult {
   const result: MergeResult = { toCrm: {}, toPc: {}, nextBase: {}, conflicts: [], held: [], skipped: [] };
   const recordNewer = newerSide(input.pcChangedAt, input.crmChangedAt);
-  for (const field of input.fields) {
-    const fieldTime = input.pcFieldChangedAt?.[field.key];
-    const crmFieldTime = input.crmFieldChangedAt?.[field.key];
-    const newer = fieldTime === undefined && crmFieldTime === undefined ? recordNewer : newerSide(fieldTime ?? input.pcChangedAt, crmFieldTime ?? input.crmChangedAt);
-    const { key } = field;
-    const hasBase = input.base !== undefined && Object.hasOwn(input.base, key);
-    const base = hasBase ? input.base?.[key] : undefined;
-    const keepBase = () => {
-      if (hasBase) result.nextBase[key] = base as CanonicalValue;
-    };
-    if (field.linkOnly && input.base !== undefined) {
-      keepBase();
-      continue;
-    }
-    const pc = Object.hasOwn(input.pc, key) ? input.pc[key] : undefined;
-    const crm = Object.hasOwn(input.crm, key) ? input.crm[key] : undefined;
-    const take = (from: Side) => {
-      const value = (from === 'pc' ? pc : crm) as CanonicalValue;
-      if (from === 'pc' && !canonicalEquals(value, crm)) result.toCrm[key] = value;
-      if (from === 'crm' && !canonicalEquals(value, pc)) result.toPc[key] = value;
-      result.nextBase[key] = value;
-    };
-
-    if (field.direction !== 'both') {
-      const source: Side = field.direction === 'to-crm' ? 'pc' : 'crm';
-      if ((source === 'pc' ? pc : crm) === undefined) {
-        result.skipped.push(key);
-        keepBase();
-      } else {
-        take(source);
-      }
-      continue;
-    }
-
-    if (pc === undefined || crm === undefined) {
-      result.skipped.push(key);
-      keepBase();
-      continue;
-    }
-    if (canonicalEquals(pc, crm)) {
-      result.nextBase[key] = pc;
-      continue;
-    }
-    if (input.base === undefined && input.origin !== undefined) {
-      take(input.origin);
-      continue;
-    }
-    if (hasBase) {
-      const pcChanged = !canonicalEquals(pc, base);
-      const crmChanged = !canonicalEquals(crm, base);
-      if (pcChanged !== crmChanged) {
-        take(pcChanged ? 'pc' : 'crm');
-        continue;
-      }
-    }
-    const resolution = resolve(field.conflict, newer);
-    result.conflicts.push({ key, base, pc, crm, policy: field.conflict, resolution });
-    if (resolution === 'held') {
-      result.held.push(key);
-      keepBase();
-    } else {
-      take(resolution);
-    }
-  }
+  for (const field of input.fields) mergeField({ input, field, result, recordNewer });
   return result;
+}
+
+/** One field of one merge: what it reads and where its decision goes. */
+interface FieldMerge {
+  input: MergeInput;
+  field: MergeField;
+  result: MergeResult;
+  /** The side whose record changed last, for fields no per-field time dates. */
+  recordNewer: Side;
+}
+
+function mergeField(m: FieldMerge): void {
+  const { input, field, result } = m;
+  const { key } = field;
+  const hasBase = input.base !== undefined && Object.hasOwn(input.base, key);
+  const base = hasBase ? input.base?.[key] : undefined;
+  const keepBase = () => {
+    if (hasBase) result.nextBase[key] = base as CanonicalValue;
+  };
+  if (field.linkOnly && input.base !== undefined) return keepBase();
+  const pc = Object.hasOwn(input.pc, key) ? input.pc[key] : undefined;
+  const crm = Object.hasOwn(input.crm, key) ? input.crm[key] : undefined;
+  const take = (from: Side) => {
+    const value = (from === 'pc' ? pc : crm) as CanonicalValue;
+    if (from === 'pc' && !canonicalEquals(value, crm)) result.toCrm[key] = value;
+    if (from === 'crm' && !canonicalEquals(value, pc)) result.toPc[key] = value;
+    result.nextBase[key] = value;
+  };
+
+  if (field.direction !== 'both') {
+    const source: Side = field.direction === 'to-crm' ? 'pc' : 'crm';
+    if ((source === 'pc' ? pc : crm) !== undefined) return take(source);
+    result.skipped.push(key);
+    return keepBase();
+  }
+  if (pc === undefined || crm === undefined) {
+    result.skipped.push(key);
+    return keepBase();
+  }
+  if (canonicalEquals(pc, crm)) {
+    result.nextBase[key] = pc;
+    return;
+  }
+  if (input.base === undefined && input.origin !== undefined) return take(input.origin);
+  if (hasBase) {
+    const pcChanged = !canonicalEquals(pc, base);
+    const crmChanged = !canonicalEquals(crm, base);
+    if (pcChanged !== crmChanged) return take(pcChanged ? 'pc' : 'crm');
+  }
+  const resolution = resolve(field.conflict, newerForField(m));
+  result.conflicts.push({ key, base, pc, crm, policy: field.conflict, resolution });
+  if (resolution !== 'held') return take(resolution);
+  result.held.push(key);
+  keepBase();
+}
+
+/** Which side changed the field last: per-field times where known, else the records' times. */
+function newerForField({ input, field, recordNewer }: FieldMerge): Side {
+  const fieldTime = input.pcFieldChangedAt?.[field.key];
+  const crmFieldTime = input.crmFieldChangedAt?.[field.key];
+  if (fieldTime === undefined && crmFieldTime === undefined) return recordNewer;
+  return newerSide(fieldTime ?? input.pcChangedAt, crmFieldTime ?? input.crmChangedAt);
 }
 
 function resolve(policy: ConflictPolicy, newer: Side): Side | 'held' {

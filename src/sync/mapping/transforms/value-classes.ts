@@ -67,45 +67,67 @@ export function labelOfTuple(values: readonly Scalar[]): ClassLabel {
   return values.every((v) => v === null) ? null : values.map((v) => (v === null ? '' : String(v))).join('/');
 }
 
+/** Disjoint sets of value nodes; a node never added is its own (class-less) root. */
+class UnionFind {
+  private readonly parent = new Map<string, string>();
+
+  has(node: string): boolean {
+    return this.parent.has(node);
+  }
+
+  find(node: string): string {
+    let root = node;
+    for (let up = this.parent.get(root); up !== undefined && up !== root; up = this.parent.get(root)) root = up;
+    if (this.parent.has(node)) this.parent.set(node, root);
+    return root;
+  }
+
+  join(a: string, b: string): void {
+    for (const node of [a, b]) if (!this.parent.has(node)) this.parent.set(node, node);
+    this.parent.set(this.find(a), this.find(b));
+  }
+}
+
+const pcNode = (values: readonly unknown[]) => `pc:${tupleKey(values)}`;
+const crmNode = (value: unknown) => `crm:${scalarKey(value)}`;
+
+/** One label and one representative entry per class, in the order entries are listed. */
+function labelClasses(entries: readonly Entry[], sets: UnionFind): { labelOfRoot: Map<string, ClassLabel>; firstEntry: Map<ClassLabel, Entry> } {
+  const labelOfRoot = new Map<string, ClassLabel>();
+  const firstEntry = new Map<ClassLabel, Entry>();
+  for (const entry of entries) {
+    const root = sets.find(pcNode(entry.pc));
+    if (labelOfRoot.has(root)) continue;
+    const holdsEmpty = sets.find('pc:null') === root || sets.find('crm:null') === root;
+    const label = holdsEmpty ? null : labelOfTuple(entry.pc);
+    labelOfRoot.set(root, label);
+    firstEntry.set(label, entry);
+  }
+  return { labelOfRoot, firstEntry };
+}
+
+function ambiguousClasses(entries: readonly Entry[], sets: UnionFind): Array<{ pc: string[]; crm: string[] }> {
+  const byRoot = new Map<string, { pc: Set<string>; crm: Set<string> }>();
+  for (const entry of entries) {
+    const root = sets.find(pcNode(entry.pc));
+    const group = byRoot.get(root) ?? { pc: new Set(), crm: new Set() };
+    group.pc.add(labelOfTuple(entry.pc) ?? 'null');
+    group.crm.add(String(entry.crm));
+    byRoot.set(root, group);
+  }
+  return [...byRoot.values()].filter((g) => g.pc.size > 1 && g.crm.size > 1).map((g) => ({ pc: [...g.pc], crm: [...g.crm] }));
+}
+
 export function buildValueClasses(
   map: ReadonlyArray<{ pc: PcMapValue; crm: Scalar }>,
   fallback: { pc?: PcMapValue; crm?: Scalar } | undefined,
   arity: number,
 ): ValueClasses {
   const entries: Entry[] = map.map((e) => ({ pc: asTuple(e.pc), crm: e.crm }));
-  const parent = new Map<string, string>();
-  /** A node never added is its own (class-less) root. */
-  const find = (node: string): string => {
-    let root = node;
-    for (let up = parent.get(root); up !== undefined && up !== root; up = parent.get(root)) root = up;
-    if (parent.has(node)) parent.set(node, root);
-    return root;
-  };
-  const add = (node: string) => {
-    if (!parent.has(node)) parent.set(node, node);
-  };
-  const pcNode = (values: readonly unknown[]) => `pc:${tupleKey(values)}`;
-  const crmNode = (value: unknown) => `crm:${scalarKey(value)}`;
-  for (const entry of entries) {
-    const a = pcNode(entry.pc);
-    const b = crmNode(entry.crm);
-    add(a);
-    add(b);
-    parent.set(find(a), find(b));
-  }
-
-  // One label and one representative entry per class, in the order entries are listed.
-  const labelOfRoot = new Map<string, ClassLabel>();
-  const firstEntry = new Map<ClassLabel, Entry>();
-  for (const entry of entries) {
-    const root = find(pcNode(entry.pc));
-    if (labelOfRoot.has(root)) continue;
-    const holdsEmpty = find('pc:null') === root || find('crm:null') === root;
-    const label = holdsEmpty ? null : labelOfTuple(entry.pc);
-    labelOfRoot.set(root, label);
-    firstEntry.set(label, entry);
-  }
-  const labelOf = (node: string): ClassLabel | undefined => (parent.has(node) ? labelOfRoot.get(find(node)) : undefined);
+  const sets = new UnionFind();
+  for (const entry of entries) sets.join(pcNode(entry.pc), crmNode(entry.crm));
+  const { labelOfRoot, firstEntry } = labelClasses(entries, sets);
+  const labelOf = (node: string): ClassLabel | undefined => (sets.has(node) ? labelOfRoot.get(sets.find(node)) : undefined);
 
   const classOfCrm = (value: unknown): ClassLabel | undefined => {
     const label = labelOf(crmNode(value));
@@ -133,17 +155,7 @@ export function buildValueClasses(
       if (entry) return entry.crm;
       return label === null ? null : undefined;
     },
-    splitsEmpty: () => parent.has('pc:null') && parent.has('crm:null') && find('pc:null') !== find('crm:null'),
-    ambiguous: () => {
-      const byRoot = new Map<string, { pc: Set<string>; crm: Set<string> }>();
-      for (const entry of entries) {
-        const root = find(pcNode(entry.pc));
-        const group = byRoot.get(root) ?? { pc: new Set(), crm: new Set() };
-        group.pc.add(labelOfTuple(entry.pc) ?? 'null');
-        group.crm.add(String(entry.crm));
-        byRoot.set(root, group);
-      }
-      return [...byRoot.values()].filter((g) => g.pc.size > 1 && g.crm.size > 1).map((g) => ({ pc: [...g.pc], crm: [...g.crm] }));
-    },
+    splitsEmpty: () => sets.has('pc:null') && sets.has('crm:null') && sets.find('pc:null') !== sets.find('crm:null'),
+    ambiguous: () => ambiguousClasses(entries, sets),
   };
 }

@@ -1,0 +1,68 @@
+import type { CrmConnector } from '../../crm/connector.ts';
+import type { Link, SyncCommit } from '../../store/types.ts';
+import { AUDIT_COLUMN_ENTRIES, auditLines } from '../audit-lines.ts';
+import type { ReconcilePlan } from '../plan/reconcile-plan.ts';
+import type { ReferralsPort, SyncStorePort } from '../ports.ts';
+
+export interface ApplierDeps {
+  store: SyncStorePort;
+  referrals: Pick<ReferralsPort, 'patch'>;
+  connector: Pick<CrmConnector, 'update'>;
+}
+
+/**
+ * Carries out a pair's plan: the write intent is durable before the first write (so a crash cannot make our own
+ * write look foreign), then the CRM record, then the referral (each with optimistic concurrency: a 412 goes back to
+ * the caller, which re-reads and re-plans), and last link, base and audit in one store transaction.
+ */
+export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan): Promise<void> {
+  const { store } = deps;
+  const { link } = plan.commit;
+  if (plan.intent) store.sync.recordIntents([plan.intent]);
+  let { crmVersion, pcEtag } = link;
+  if (plan.crmUpdate) {
+    const update = plan.crmUpdate;
+    const history = store.sync.audit({ connection: link.connection, referralId: link.referralId, limit: AUDIT_COLUMN_ENTRIES });
+    const status = { ...update.status, auditLines: auditLines(update.fresh, history) };
+    crmVersion = (await deps.connector.update(update.ref, update.changes, update.ifVersion, status)).version;
+  }
+  if (plan.pcPatch) {
+    const { referralId, changes, ifMatch } = plan.pcPatch;
+    const written = await deps.referrals.patch(referralId, changes, ifMatch ? { ifMatch } : {});
+    pcEtag = ('eTag' in written && typeof written.eTag === 'string' ? written.eTag : null) ?? null;
+  }
+  store.sync.commit({ ...plan.commit, link: { ...link, pcEtag, crmVersion } });
+}
+
+/** Commits a newly created pair's link and returns it as stored (with its times). */
+export function commitCreatedLink(store: SyncStorePort, commit: SyncCommit): Link {
+  store.sync.commit(commit);
+  const link = store.sync.getLink(commit.link.connection, commit.link.referralId);
+  if (!link) throw new Error(`the link of referral ${commit.link.referralId} was not stored`);
+  return link;
+}
+
+/** The pair cannot be synced (a side is gone): its link says so, with an audit row, until a later sync succeeds. */
+export function recordLinkFailure(store: SyncStorePort, failure: { link: Link; cause: string; message: string }): void {
+  const { link, cause, message } = failure;
+  store.sync.commit({
+    link: { ...link, syncState: 'error', lastError: message },
+    audit: [
+      {
+        connection: link.connection,
+        referralId: link.referralId,
+        crmEntity: link.crmEntity,
+        crmId: link.crmId,
+        direction: 'none',
+        field: null,
+        oldValue: undefined,
+        newValue: undefined,
+        cause,
+        outcome: 'failed',
+        message,
+      },
+    ],
+    holdConflicts: [],
+    releaseConflicts: [],
+  });
+}

@@ -1,0 +1,33 @@
+import type { CrmConnector, CrmEntityName } from '../crm/connector.ts';
+import type { EntityMapping } from './entity-mapping.ts';
+import { NonRetryableSyncError } from './errors.ts';
+
+/** Canonical keys the engine itself reads; every mapping file defines them (validated at start). */
+export const WELL_KNOWN = {
+  syncEnabled: 'syncWithPartnerCenter',
+  referralId: 'referralId',
+  assistance: 'howCanMicrosoftHelp',
+  visibility: 'referralVisibility',
+} as const;
+
+export interface ConnectionPolicy {
+  /** Microsoft's "Sync Co-sell opportunity" = No: unaccepted incoming leads become CRM leads too. */
+  leads: boolean;
+  /**
+   * A referral has one "CRM ID" (externalReferenceId). With several CRM connections only one may write it; two
+   * writers would overwrite each other's id forever, each write raising an event for the other.
+   */
+  ownsReferralCrmId: boolean;
+}
+
+export interface ConnectionSetup {
+  connector: CrmConnector;
+  mappings: Partial<Record<CrmEntityName, EntityMapping>>;
+  policy: ConnectionPolicy;
+}
+
+export function mappingFor(connection: ConnectionSetup, entity: string): EntityMapping {
+  const mapping = connection.mappings[entity as CrmEntityName];
+  if (!mapping) throw new NonRetryableSyncError(`the mapping has no section for CRM entity "${entity}"`);
+  return mapping;
+}

@@ -1,0 +1,62 @@
+import { canTransition, isTerminal } from '../../partner-center/model.ts';
+import type { AuditEntry, CanonicalRecord } from '../../store/types.ts';
+import type { MergeResult } from '../entity-mapping.ts';
+import { fieldAudit } from './audit-entries.ts';
+import type { PairSnapshot } from './pair-snapshot.ts';
+
+/** A field change's path as `a/b`, whichever form (segments, pointer, dotted) the mapping produced. */
+const pathOf = (path: readonly string[] | string): string =>
+  (typeof path === 'string' ? path.replace(/^\//, '').replaceAll('.', '/') : path.join('/'));
+
+/** Why nothing at all may be sent to Partner Center this time, or null when the referral can take edits. */
+function holdAllReason(s: PairSnapshot): string | null {
+  const { referral, record } = s;
+  if (isTerminal(referral)) return 'the referral is closed in Partner Center and cannot be edited';
+  // Microsoft's connector: while an incoming referral waits for the partner's acceptance and its CRM record sits in
+  // the on-hold state, the seller's edits wait too; leaving on-hold (which accepts the referral) sends them all.
+  if (record.onHold === true && referral.direction === 'Incoming' && referral.status === 'New') {
+    return 'the record is on hold (referral not accepted yet); sent when it leaves the on-hold stage';
+  }
+  return null;
+}
+
+/**
+ * What goes to Partner Center after the hold-backs: a closed referral, an incoming one on hold, and a status change
+ * Partner Center's status table would reject. A field held back is audited as skipped and keeps its old base value,
+ * so it still differs once it may go.
+ */
+export function holdBackToPc(input: {
+  snapshot: PairSnapshot;
+  result: MergeResult;
+  pc: CanonicalRecord;
+  base: CanonicalRecord | undefined;
+}): { toPc: CanonicalRecord; nextBase: CanonicalRecord; skipped: AuditEntry[] } {
+  const { snapshot: s, pc, base } = input;
+  const toPc: CanonicalRecord = { ...input.result.toPc };
+  const nextBase: CanonicalRecord = { ...input.result.nextBase };
+  const skipped: AuditEntry[] = [];
+  const holdBack = (key: string, reason: string) => {
+    skipped.push(fieldAudit(s.stamp, { referralId: s.referralId, ref: s.record.ref, direction: 'to-pc', field: key, oldValue: pc[key], newValue: toPc[key], outcome: 'skipped', message: reason }));
+    nextBase[key] = base?.[key] ?? pc[key] ?? null;
+    delete toPc[key];
+  };
+  const reason = holdAllReason(s);
+  if (reason !== null) for (const key of Object.keys(toPc)) holdBack(key, reason);
+  for (const [key, reason] of statusHolds(s, toPc)) holdBack(key, reason);
+  return { toPc, nextBase, skipped };
+}
+
+/** Partner Center enforces its status table; a change it would reject is held back and audited, not sent. */
+function statusHolds(s: PairSnapshot, toPc: CanonicalRecord): Array<[string, string]> {
+  const { mapping, referral } = s;
+  const targetStatus = mapping.canonicalToReferralChanges(toPc, referral).find((c) => pathOf(c.path) === 'status')?.value;
+  if (typeof targetStatus !== 'string' || typeof referral.status !== 'string' || canTransition(referral.status, targetStatus)) return [];
+  const held: Array<[string, string]> = [];
+  for (const key of Object.keys(toPc)) {
+    const touchesStatus = mapping
+      .canonicalToReferralChanges({ [key]: toPc[key] ?? null }, referral)
+      .some((c) => ['status', 'substatus'].includes(pathOf(c.path)));
+    if (touchesStatus) held.push([key, `Partner Center does not allow ${referral.status} → ${targetStatus}`]);
+  }
+  return held;
+}

@@ -1,0 +1,36 @@
+import type { CrmRecord } from '../../crm/connector.ts';
+import type { Referral } from '../../partner-center/model.ts';
+import type { AuditEntry, CanonicalValue, HeldConflict, Link, WriteIntent } from '../../store/types.ts';
+import type { EntityMapping } from '../entity-mapping.ts';
+import type { AuditStamp } from './audit-entries.ts';
+import type { HeldValue } from './crm-canonical.ts';
+
+/**
+ * Everything one sync of a linked (or being linked) pair knows once both sides are read: plain data, no clients.
+ * `microsoftReferral` is undefined when it was not read (a linked pair's Microsoft-side fields then keep their base).
+ */
+export interface PairSnapshot {
+  stamp: AuditStamp;
+  /** This connection writes the referral's "CRM ID" (externalReferenceId). */
+  ownsReferralCrmId: boolean;
+  referral: Referral;
+  referralId: string;
+  eTag: string | undefined;
+  record: CrmRecord;
+  mapping: EntityMapping;
+  link: Link | null;
+  /** The side that made the pair (authoritative on a first link without a base). */
+  origin: 'pc' | 'crm';
+  microsoftReferral: Referral | null | undefined;
+  /** A write intent the pair's last sync left behind without committing. */
+  intent: WriteIntent | null;
+  /** Values our syncs wrote to Partner Center, with when the CRM edit they came from was made. */
+  pcFieldWrites: Readonly<Record<string, { value: CanonicalValue; changedAt: string }>>;
+  crmChangedAt: string;
+  crmFieldChangedAt: Readonly<Record<string, string>>;
+  /** This pair's held conflicts, with any operator's resolution waiting to be written. */
+  held: readonly HeldConflict[];
+  heldValue: HeldValue | undefined;
+  /** Audit rows of earlier steps of the same run (a lead's promotion), committed with this one. */
+  audit: readonly AuditEntry[];
+}

@@ -1,0 +1,36 @@
+import type { FieldChange } from '../partner-center/json-patch.ts';
+import type { Referral, ReferralCreate } from '../partner-center/model.ts';
+import type { ReferralListQuery, ReferralPage, VersionedReferral } from '../partner-center/referrals-client.ts';
+import type { Inbox, JobQueue, SyncState } from '../store/types.ts';
+
+/**
+ * The part of the store one pair's sync uses: its link, intent, audit and conflict rows, the CRM notifications that
+ * date its changes, and the queue (to hand a foreign referral's change to the partner's own referral).
+ */
+export interface SyncStorePort {
+  readonly sync: Pick<
+    SyncState,
+    | 'getLink'
+    | 'findLinkByCrm'
+    | 'commit'
+    | 'recordIntents'
+    | 'getIntent'
+    | 'createKey'
+    | 'pcFieldWrites'
+    | 'appendAudit'
+    | 'audit'
+    | 'conflicts'
+    | 'getWatermark'
+    | 'setWatermark'
+  >;
+  readonly inbox: Pick<Inbox, 'list'>;
+  readonly jobs: Pick<JobQueue, 'enqueue'>;
+}
+
+/** The Partner Center referral calls the sync makes. */
+export interface ReferralsPort {
+  get(id: string): Promise<VersionedReferral>;
+  create(body: ReferralCreate, options: { requestId?: string }): Promise<Referral>;
+  patch(id: string, changes: readonly FieldChange[], options: { ifMatch?: string }): Promise<{ eTag?: string }>;
+  listPage(query: ReferralListQuery): Promise<ReferralPage>;
+}

@@ -1,0 +1,47 @@
+import type { CrmConnector, CrmRecordRef } from '../../crm/connector.ts';
+import type { Referral } from '../../partner-center/model.ts';
+import type { AuditEntry, Job } from '../../store/types.ts';
+import type { EntityMapping } from '../entity-mapping.ts';
+import { NonRetryableSyncError } from '../errors.ts';
+import { recordAudit, type AuditStamp } from '../plan/audit-entries.ts';
+import { mappingFor, type ConnectionSetup } from '../connection.ts';
+
+/** What one run of a job knows from the start: the job and the connection it runs for. */
+export class SyncRun {
+  readonly connector: CrmConnector;
+  readonly stamp: AuditStamp;
+
+  constructor(
+    readonly job: Job,
+    readonly connection: ConnectionSetup,
+  ) {
+    this.connector = connection.connector;
+    this.stamp = { connection: connection.connector.name, cause: job.cause };
+  }
+
+  get name(): string {
+    return this.connector.name;
+  }
+
+  mapping(entity: string): EntityMapping {
+    return mappingFor(this.connection, entity);
+  }
+
+  /** An audit row of this run about a record as a whole. */
+  note(entry: { referralId: string | null; ref: CrmRecordRef; direction?: AuditEntry['direction']; outcome: AuditEntry['outcome']; message: string }): AuditEntry {
+    return recordAudit(this.stamp, entry);
+  }
+}
+
+/** A referral as read, with its id known to be there and the version to send in If-Match. */
+export interface ReadReferral {
+  referral: Referral;
+  id: string;
+  eTag: string | undefined;
+}
+
+/** Narrows a referral read from Partner Center once, at the edge of the run: every referral it returns has an id. */
+export function readReferral(referral: Referral, eTag: string | undefined): ReadReferral {
+  if (typeof referral.id !== 'string' || referral.id === '') throw new NonRetryableSyncError('Partner Center returned a referral without an id');
+  return { referral, id: referral.id, eTag };
+}

@@ -1,0 +1,199 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../../src/store/sqlite/index.ts';
+import type { Job, SyncState } from '../../../src/store/types.ts';
+import { mergeRecord } from '../../../src/sync/merge/index.ts';
+import { PairSync, type ConnectionSetup } from '../../../src/sync/pair-sync.ts';
+import type { SyncStorePort } from '../../../src/sync/ports.ts';
+import { silentLogger } from '../../../src/util/logger.ts';
+import { FakeCrm, FakeReferrals, testMapping } from './sync-fakes.ts';
+
+/*
+ * PairSync end to end over in-memory fakes of the CRM connector and the referrals client, with an in-memory SQLite
+ * store: the paths the sandbox suites cover, without a sandbox or HTTP.
+ */
+
+function job(over: Partial<Job>): Job {
+  return { key: 'k', connection: 'crm', referralId: null, crmEntity: null, crmId: null, cause: 'event', microsoftSide: true, generation: 0, attempts: 0, lastError: null, ...over };
+}
+
+function connection(crm: FakeCrm, ownsReferralCrmId = true): ConnectionSetup {
+  return { connector: crm, mappings: { opportunity: testMapping() }, policy: { leads: false, ownsReferralCrmId } };
+}
+
+function world(crms: FakeCrm[] = [new FakeCrm()]) {
+  const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
+  const referrals = new FakeReferrals();
+  const connections = new Map(crms.map((crm, i) => [crm.name, connection(crm, i === 0)]));
+  const sync = (s: SyncStorePort = store) => new PairSync({ store: s, referrals, connections, merge: mergeRecord, logger: silentLogger() });
+  return { store, referrals, crm: crms[0] as FakeCrm, crms, sync };
+}
+
+const forReferral = (referralId: string, connectionName = 'crm') => job({ connection: connectionName, referralId });
+const opportunityOf = (crm: FakeCrm, referralId: string) => [...crm.records.values()].find((r) => r.referralId === referralId);
+
+describe('PairSync over in-memory fakes', () => {
+  let store: SqliteStore | undefined;
+  afterEach(async () => {
+    await store?.close();
+  });
+
+  it('a new referral becomes a CRM opportunity, linked, with the CRM id written back to the referral', async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-1', name: 'Shared deal', details: { dealValue: 1_000 } });
+    await w.sync().handler(forReferral('ref-1'));
+    const opportunity = opportunityOf(w.crm, 'ref-1');
+    expect(opportunity?.record.values).toMatchObject({ name: 'Shared deal', value: 1_000, referralid: 'ref-1', syncwithpc: true });
+    expect(w.store.sync.getLink('crm', 'ref-1')).toMatchObject({ crmId: opportunity?.record.ref.id, syncState: 'ok' });
+    expect(w.referrals.must('ref-1').referral.externalReferenceId).toBe(opportunity?.record.ref.id);
+    expect(w.store.sync.audit({ referralId: 'ref-1', limit: 10 }).map((a) => a.outcome).sort()).toEqual(['created', 'linked']);
+  });
+
+  it('a CRM deal marked for Partner Center becomes a referral, and the referral id comes back to the deal', async () => {
+    const w = world();
+    store = w.store;
+    const ref = w.crm.add({ name: 'CRM deal', value: 10, statuscode: 'Active', syncwithpc: true }, { name: 'Contoso', country: 'US', contacts: [] });
+    await w.sync().handler(job({ crmEntity: 'opportunity', crmId: ref.id }));
+    expect(w.referrals.created).toHaveLength(1);
+    expect(w.referrals.created[0]).toMatchObject({ name: 'CRM deal', externalReferenceId: ref.id });
+    const link = w.store.sync.findLinkByCrm('crm', 'opportunity', ref.id);
+    expect(link).not.toBeNull();
+    expect(w.crm.get(ref.id).record.values.referralid).toBe(link?.referralId);
+  });
+
+  it('a CRM deal Partner Center would reject is not sent: the record shows why', async () => {
+    const w = world();
+    store = w.store;
+    const ref = w.crm.add({ name: 'No customer', syncwithpc: true }, { name: '', contacts: [] });
+    await w.sync().handler(job({ crmEntity: 'opportunity', crmId: ref.id }));
+    expect(w.referrals.created).toEqual([]);
+    expect(w.crm.get(ref.id).status?.ok).toBe(false);
+    expect(w.crm.get(ref.id).status?.auditLines).toEqual([
+      expect.stringContaining('not sent to Partner Center: customer: the customer account has no name'),
+      expect.stringContaining('not sent to Partner Center: customer.country:'),
+    ]);
+    expect(w.store.sync.audit({ crmId: ref.id, limit: 10 }).map((a) => a.outcome)).toEqual(['failed', 'failed']);
+  });
+
+  it('merges both ways: a Partner Center edit reaches the CRM and a CRM edit reaches Partner Center in one sync', async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-1', name: 'Deal', details: { dealValue: 100 } });
+    const sync = w.sync();
+    await sync.handler(forReferral('ref-1'));
+    const id = opportunityOf(w.crm, 'ref-1')?.record.ref.id ?? '';
+    w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
+    w.crm.edit(id, { value: 150 });
+    await sync.handler(forReferral('ref-1'));
+    expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
+    expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
+    expect(w.store.sync.getLink('crm', 'ref-1')?.base).toMatchObject({ name: 'Renamed in PC', dealValue: 150 });
+  });
+
+  it('the echo of its own writes costs no write', async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-1' });
+    const sync = w.sync();
+    await sync.handler(forReferral('ref-1'));
+    const calls = w.crm.calls.length;
+    const patches = w.referrals.patches.length;
+    await sync.handler(forReferral('ref-1'));
+    expect(w.crm.calls.slice(calls).filter((c) => !c.startsWith('read'))).toEqual([]);
+    expect(w.referrals.patches.length).toBe(patches);
+  });
+
+  it('re-plans after a 412 from the CRM, keeping the seller’s edit that caused it', async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-1', details: { dealValue: 100 } });
+    const sync = w.sync();
+    await sync.handler(forReferral('ref-1'));
+    const id = opportunityOf(w.crm, 'ref-1')?.record.ref.id ?? '';
+    w.referrals.edit('ref-1', [{ path: ['name'], value: 'PC name' }]);
+    const update = w.crm.update.bind(w.crm);
+    let raced = false;
+    w.crm.update = async (...args) => {
+      if (!raced) {
+        raced = true;
+        w.crm.edit(id, { notes: 'typed meanwhile' });
+      }
+      return update(...args);
+    };
+    await sync.handler(forReferral('ref-1'));
+    expect(w.crm.get(id).record.values).toMatchObject({ name: 'PC name', notes: 'typed meanwhile' });
+    expect(w.referrals.must('ref-1').referral.details?.notes).toBe('typed meanwhile');
+  });
+
+  it('after a crash between the CRM write and the commit, the next run recognises the landed write as its own', async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-1', details: { dealValue: 100 } });
+    await w.sync().handler(forReferral('ref-1'));
+    const id = opportunityOf(w.crm, 'ref-1')?.record.ref.id ?? '';
+    w.referrals.edit('ref-1', [{ path: ['details', 'dealValue'], value: 200 }], '2026-01-01T10:30:00.000Z');
+    const dies = Object.create(w.store.sync, { commit: { value: () => { throw new Error('simulated crash'); } } }) as SyncState;
+    await expect(w.sync({ sync: dies, inbox: w.store.inbox, jobs: w.store.jobs }).handler(forReferral('ref-1'))).rejects.toThrow('simulated crash');
+    expect(w.crm.get(id).record.values.value).toBe(200);
+    expect(w.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toMatchObject({ toCrm: { dealValue: 200 } });
+    // A Microsoft seller edits again before the restart; the CRM's write is newer than this edit, and still it must
+    // not count as a seller's change.
+    w.referrals.edit('ref-1', [{ path: ['details', 'dealValue'], value: 300 }], '2026-01-01T10:45:00.000Z');
+    await w.sync().handler(forReferral('ref-1'));
+    expect(w.crm.get(id).record.values.value).toBe(300);
+    expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(300);
+    expect(w.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toBeNull();
+    expect(w.store.sync.audit({ referralId: 'ref-1', limit: 20 }).filter((a) => a.outcome === 'conflict')).toEqual([]);
+  });
+
+  it('a dead letter of the pair is closed by a later successful sync', async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-1' });
+    const sync = w.sync();
+    const create = w.crm.createForReferral.bind(w.crm);
+    w.crm.createForReferral = async () => {
+      throw Object.assign(new Error('CRM refused'), { retryable: false });
+    };
+    await w.store.jobs.enqueue([{ connection: 'crm', cause: 'event', referralId: 'ref-1' }]);
+    const [failing] = w.store.jobs.claim(1, 60_000);
+    await expect(sync.handler(failing as Job)).rejects.toThrow('CRM refused');
+    w.store.jobs.deadLetter(failing as Job, 'CRM refused');
+    expect(w.store.sync.deadLetters({ open: true, limit: 10 })).toHaveLength(1);
+
+    w.crm.createForReferral = create;
+    await w.store.jobs.enqueue([{ connection: 'crm', cause: 'event', referralId: 'ref-1' }]);
+    const [retried] = w.store.jobs.claim(1, 60_000);
+    await sync.handler(retried as Job);
+    w.store.jobs.complete(retried as Job);
+    expect(w.store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
+    expect(w.store.sync.deadLetters({ limit: 10 })[0]).toMatchObject({ resolvedBy: 'sync' });
+  });
+
+  it("Microsoft's referral of an engagement is never linked: the partner's referral is queued instead", async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-1', engagementId: 'eng-1', organizationId: 'partner-org' });
+    w.referrals.put({ id: 'ms-1', engagementId: 'eng-1', organizationId: 'msft' });
+    await w.sync().handler(forReferral('ms-1'));
+    expect(w.store.sync.getLink('crm', 'ms-1')).toBeNull();
+    expect(w.crm.records.size).toBe(0);
+    expect(w.referrals.patches).toEqual([]);
+    expect(w.store.jobs.claim(10, 60_000).map((j) => [j.referralId, j.microsoftSide])).toEqual([['ref-1', true]]);
+  });
+
+  it('with two connections only the owning one writes the referral’s CRM id, whichever syncs first', async () => {
+    const w = world([new FakeCrm('dynamics'), new FakeCrm('salesforce')]);
+    store = w.store;
+    w.referrals.put({ id: 'ref-1' });
+    const sync = w.sync();
+    await sync.handler(forReferral('ref-1', 'salesforce'));
+    expect(w.referrals.must('ref-1').referral.externalReferenceId ?? null).toBeNull();
+    await sync.handler(forReferral('ref-1', 'dynamics'));
+    await sync.handler(forReferral('ref-1', 'salesforce'));
+    const owner = opportunityOf(w.crms[0] as FakeCrm, 'ref-1')?.record.ref.id;
+    expect(owner).toMatch(/^dynamics-/);
+    expect(w.referrals.must('ref-1').referral.externalReferenceId).toBe(owner);
+    expect(opportunityOf(w.crms[1] as FakeCrm, 'ref-1')).toBeDefined();
+  });
+});
