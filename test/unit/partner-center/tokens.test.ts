@@ -5,14 +5,14 @@ import {
   EntraRefreshTokenProvider,
   REFERRALS_API_SCOPE,
   WEBHOOKS_API_SCOPE,
-} from '../../../src/partner-center/entra-tokens.ts';
+} from '../../../src/http/entra-tokens.ts';
 import {
   CachingTokenProvider,
   ClientCredentialsTokenProvider,
   StaticTokenProvider,
   TokenAcquisitionError,
   type AccessToken,
-} from '../../../src/partner-center/tokens.ts';
+} from '../../../src/http/tokens.ts';
 import { startScriptedServer, type ScriptedReply, type ScriptedServer } from './scripted-server.ts';
 
 const MINUTE = 60_000;
