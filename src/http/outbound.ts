@@ -1,4 +1,4 @@
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, setGlobalDispatcher, type Dispatcher } from 'undici';
 
 /*
  * Process-wide settings of every outbound call (vendor APIs, their token endpoints, the webhook signing certificate):
@@ -28,6 +28,7 @@ export interface ProxySettings {
 let timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS;
 let proxy: ProxySettings = proxyFromEnvironment(process.env);
 let dispatcher: Dispatcher | undefined;
+let global = false;
 
 /** The proxy variables, the first non-empty of the lower- and upper-case spelling (an empty `http_proxy` must not hide `HTTP_PROXY`). */
 export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings {
@@ -42,8 +43,20 @@ export function configureOutbound(settings: { timeouts?: Partial<HttpTimeouts>; 
   if (settings.env) proxy = proxyFromEnvironment(settings.env);
   const previous = dispatcher;
   dispatcher = undefined;
+  if (global) setGlobalDispatcher(outboundDispatcher());
   // Calls still in flight finish on the old one; closing waits for them.
   void previous?.close().catch(() => undefined);
+}
+
+/**
+ * Makes the outbound dispatcher undici's global one too, so code that does not ask for it (Node's fetch, a library on
+ * undici) goes through the proxy as well. Only when a proxy is configured: otherwise the default stays untouched.
+ */
+export function installGlobalDispatcherForProxy(): boolean {
+  if (!usesProxy()) return false;
+  global = true;
+  setGlobalDispatcher(outboundDispatcher());
+  return true;
 }
 
 export function outboundTimeouts(): HttpTimeouts {
