@@ -80,27 +80,6 @@ export function createDispatcher(limits: HttpTimeouts, settings: ProxySettings):
   });
 }
 
-/**
- * The proxy a request to `url` goes through, for clients that do not use undici (dynamics-web-api): the same rules as
- * EnvHttpProxyAgent — `*` bypasses everything; an entry matches the host itself and its subdomains (a leading `.` or
- * `*.` is ignored), and an entry with a port only that port.
- */
-export function proxyFor(url: URL, settings: ProxySettings = proxy): string | undefined {
-  const proxyUrl = url.protocol === 'https:' ? settings.httpsProxy : settings.httpProxy;
-  if (proxyUrl === undefined) return undefined;
-  const host = url.hostname.toLowerCase();
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  for (const raw of settings.noProxy.split(/[,\s]+/)) {
-    const entry = raw.trim().toLowerCase();
-    if (entry === '') continue;
-    if (entry === '*') return undefined;
-    const [name = '', entryPort] = entry.replace(/^\*?\./, '').split(/:(?=\d+$)/);
-    if (entryPort !== undefined && entryPort !== port) continue;
-    if (host === name || host.endsWith(`.${name}`)) return undefined;
-  }
-  return proxyUrl;
-}
-
 export function usesProxy(): boolean {
   return proxy.httpProxy !== undefined || proxy.httpsProxy !== undefined;
 }

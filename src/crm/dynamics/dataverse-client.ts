@@ -1,7 +1,6 @@
 import { DynamicsWebApi } from 'dynamics-web-api';
 import type { CrmApiError } from '../connector.ts';
 import type { CallRecorder } from '../../http/call-record.ts';
-import { proxyFor } from '../../http/outbound.ts';
 import { retryDelay, withRetries, type RetryPolicy } from '../../http/retry.ts';
 import type { TokenProvider } from '../../http/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -52,12 +51,11 @@ export class DataverseClient {
     this.policy = { ...DEFAULT_DATAVERSE_RETRY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 30_000;
     const tokenProvider = options.tokenProvider;
-    // The library reads only a lower-case `https_proxy` and ignores NO_PROXY; the proxy is decided here by the same
-    // rules as every other outbound call.
-    const proxyUrl = proxyFor(new URL(serverUrl));
+    // No `proxy` option: through a CONNECT tunnel dynamics-web-api 2.5.0 sends the proxy's host as the Host header to
+    // Dataverse (src/client/http.ts sets `host` from the proxy URL), which Dataverse cannot route. Its requests go
+    // direct; its token (MSAL) goes through the shared dispatcher like every other call.
     this.api = new DynamicsWebApi({
       serverUrl,
-      proxy: proxyUrl ? { url: proxyUrl } : null,
       dataApi: { version: '9.2' },
       // Called before every request; the provider caches, so this costs nothing between refreshes.
       onTokenRefresh: () => tokenProvider.getToken(),

@@ -1,6 +1,6 @@
 import jsforce, { type Connection, type HttpRequest, type HttpRequestOptions, type HttpResponse } from 'jsforce';
 import { z } from 'zod';
-import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
+import { CrmApiError } from '../connector.ts';
 import type { CallRecorder } from '../../http/call-record.ts';
 import { retryDelay, withRetries, type RetryPolicy } from '../../http/retry.ts';
 import type { Logger } from '../../util/logger.ts';
