@@ -13,7 +13,7 @@ import {
   TokenAcquisitionError,
   type AccessToken,
 } from '../../../src/http/tokens.ts';
-import { startScriptedServer, type ScriptedReply, type ScriptedServer } from './scripted-server.ts';
+import { startScriptedServer, type ScriptedReply, type ScriptedServer } from '../partner-center/scripted-server.ts';
 
 const MINUTE = 60_000;
 
