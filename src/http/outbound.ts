@@ -28,7 +28,7 @@ export interface ProxySettings {
 let timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS;
 let proxy: ProxySettings = proxyFromEnvironment(process.env);
 let dispatcher: Dispatcher | undefined;
-let global = false;
+let installedGlobally = false;
 
 /** The proxy variables, the first non-empty of the lower- and upper-case spelling (an empty `http_proxy` must not hide `HTTP_PROXY`). */
 export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings {
@@ -43,7 +43,7 @@ export function configureOutbound(settings: { timeouts?: Partial<HttpTimeouts>; 
   if (settings.env) proxy = proxyFromEnvironment(settings.env);
   const previous = dispatcher;
   dispatcher = undefined;
-  if (global) setGlobalDispatcher(outboundDispatcher());
+  if (installedGlobally) setGlobalDispatcher(outboundDispatcher());
   // Calls still in flight finish on the old one; closing waits for them.
   void previous?.close().catch(() => undefined);
 }
@@ -54,7 +54,7 @@ export function configureOutbound(settings: { timeouts?: Partial<HttpTimeouts>; 
  */
 export function installGlobalDispatcherForProxy(): boolean {
   if (!usesProxy()) return false;
-  global = true;
+  installedGlobally = true;
   setGlobalDispatcher(outboundDispatcher());
   return true;
 }

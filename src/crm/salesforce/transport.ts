@@ -26,7 +26,8 @@ export function useUndiciTransport(conn: Connection, defaultTimeoutMs: number): 
   const send = (req: HttpRequest, options?: HttpRequestOptions): Promise<HttpResponse> => sendRequest(req, options?.timeout ?? defaultTimeoutMs);
   transport.httpRequest = ((req: HttpRequest, options?: HttpRequestOptions) => {
     const promise = send(req, options);
-    // jsforce's HttpApi asks every transport promise for its stream; JSON calls never read it.
+    // jsforce's HttpApi asks every transport promise for its stream; the connector's JSON calls never read it, so
+    // streamed responses (`.stream()`) are not supported through this transport.
     return Object.assign(promise, { stream: () => new PassThrough() });
   }) as unknown as HttpRequestFn;
 }
