@@ -39,8 +39,12 @@ export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings {
 
 /** Replaces the settings; calls made afterwards use them. */
 export function configureOutbound(settings: { timeouts?: Partial<HttpTimeouts>; env?: NodeJS.ProcessEnv }): void {
-  if (settings.timeouts) timeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...settings.timeouts };
-  if (settings.env) proxy = proxyFromEnvironment(settings.env);
+  const nextTimeouts = settings.timeouts ? { ...DEFAULT_HTTP_TIMEOUTS, ...settings.timeouts } : timeouts;
+  const nextProxy = settings.env ? proxyFromEnvironment(settings.env) : proxy;
+  // The same settings again (every command loads its config): keep the pooled connections.
+  if (JSON.stringify([nextTimeouts, nextProxy]) === JSON.stringify([timeouts, proxy])) return;
+  timeouts = nextTimeouts;
+  proxy = nextProxy;
   const previous = dispatcher;
   dispatcher = undefined;
   if (installedGlobally) setGlobalDispatcher(outboundDispatcher());
