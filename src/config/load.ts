@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { configureOutbound } from '../http/outbound.ts';
 import { ConfigError } from './errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { sandboxConfig } from './sandbox-preset.ts';
@@ -60,6 +61,8 @@ export async function loadConfig(explicit: string | undefined, env: NodeJS.Proce
     return override ? `environment variable ${override.variable}` : source;
   };
   const config = parseConfig(source, merged, sourceOf);
+  // Process-wide, like the proxy variables: every call the command makes from here on runs with these limits.
+  configureOutbound({ timeouts: { connectMs: config.outbound.connectTimeoutMs, headersMs: config.outbound.headersTimeoutMs, bodyMs: config.outbound.bodyTimeoutMs } });
   return { config: resolveRelativePaths(config, file), source, sandbox: file === undefined, sourceOf };
 }
 

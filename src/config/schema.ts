@@ -138,9 +138,26 @@ export const syncSchema = z
   })
   .strict();
 
+/**
+ * Limits of every outbound call (Partner Center, Entra, Dataverse, Salesforce), per phase, so a host that accepts the
+ * connection and then stays silent fails in seconds with the host and the phase named. A timed-out call is retried
+ * once; the job queue tries again later.
+ */
+export const outboundSchema = z
+  .object({
+    /** TCP and TLS handshake (with the proxy, when one is used). */
+    connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /** From the request being sent until the response headers arrive. */
+    headersTimeoutMs: z.number().int().min(100).max(300_000).default(30_000),
+    /** The longest pause between two chunks of a response body. */
+    bodyTimeoutMs: z.number().int().min(100).max(300_000).default(30_000),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     sync: syncSchema.prefault({}),
+    outbound: outboundSchema.prefault({}),
     /** Mapping file per connection kind; defaults to the bundled mappings/<kind>.yaml. */
     mappings: z.object({ dynamics: z.string().min(1).optional(), salesforce: z.string().min(1).optional() }).strict().prefault({}),
     /** The Dynamics 365 (Dataverse) connection; absent = not synced. */

@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { request, type Dispatcher } from 'undici';
 import { ConfigError } from '../config/errors.ts';
 import type { WebhookVerificationConfig } from '../config/schema.ts';
+import { outboundDispatcher } from '../http/outbound.ts';
 
 export type CertificateProblem =
   | 'certificate_url_invalid'
@@ -198,6 +199,8 @@ export class CertificateSource {
         method: 'GET',
         signal: AbortSignal.timeout(this.config.certificateFetchTimeoutMs),
         headers: { accept: 'application/pkix-cert, application/x-pem-file, */*' },
+        // The proxy and connect / headers limits of every outbound call.
+        dispatcher: outboundDispatcher(),
       });
       if (response.statusCode !== 200) {
         discard(response.body);

@@ -1,10 +1,10 @@
 import type { Config } from '../config/schema.ts';
+import type { CallRecorder } from '../http/call-record.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { Logger } from '../util/logger.ts';
-import { EntraRefreshTokenProvider, REFERRALS_API_SCOPE, WEBHOOKS_API_SCOPE } from './entra-tokens.ts';
-import type { ApiCallRecord } from './http.ts';
+import { EntraRefreshTokenProvider, REFERRALS_API_SCOPE, WEBHOOKS_API_SCOPE } from '../http/entra-tokens.ts';
 import { ReferralsClient } from './referrals-client.ts';
-import { StaticTokenProvider, type TokenProvider } from './tokens.ts';
+import { StaticTokenProvider, type TokenProvider } from '../http/tokens.ts';
 import { WebhooksClient } from './webhooks-client.ts';
 
 export interface PartnerCenterClients {
@@ -35,7 +35,7 @@ async function tokenProviders(config: Config['partnerCenter']): Promise<{ referr
 
 export async function partnerCenterClients(
   config: Config['partnerCenter'],
-  options: { logger?: Logger; onCall?: (call: ApiCallRecord) => void } = {},
+  options: { logger?: Logger; onCall?: CallRecorder } = {},
 ): Promise<PartnerCenterClients> {
   const tokens = await tokenProviders(config);
   const shared = { ...(options.logger ? { logger: options.logger } : {}), ...(options.onCall ? { onCall: options.onCall } : {}) };

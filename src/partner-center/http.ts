@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import pRetry from 'p-retry';
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
+import type { CallRecorder } from '../http/call-record.ts';
+import { outboundDispatcher, outboundTimeouts } from '../http/outbound.ts';
+import { redactSecrets } from '../http/redact.ts';
+import { parseRetryAfter, retryDelay, withRetries, type RetryPolicy } from '../http/retry.ts';
+import { describeTimeout, phaseLimit, timeoutPhaseOf, type TimeoutPhase } from '../http/timeout-phase.ts';
+import type { TokenProvider } from '../http/tokens.ts';
+import { describeIssues } from '../util/describe-issues.ts';
 import type { Logger } from '../util/logger.ts';
 import { PartnerCenterApiError, readErrorBody } from './api-error.ts';
-import { describeIssues } from './describe-issues.ts';
-import { redactSecrets } from './redact.ts';
-import type { TokenProvider } from './tokens.ts';
 
 /*
  * The JSON caller shared by the Referrals and Webhooks clients.
@@ -19,39 +21,20 @@ import type { TokenProvider } from './tokens.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** One HTTP attempt, for metrics. `route` is templated (`{id}`) so label cardinality stays bounded. */
-export interface ApiCallRecord {
-  api: string;
-  method: string;
-  route: string;
-  status: number | 'network-error';
-  durationMs: number;
-  attempt: number;
-}
-
-export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  retries: number;
-  /** First backoff; doubles per retry, then jittered to 50–100 %. */
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** A Retry-After longer than this is not waited out in-process: the error goes to the caller with `retryAfterMs`. */
-  maxRetryAfterMs: number;
-}
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 120_000, timeoutRetries: 1 };
 
 export interface ApiHttpClientOptions {
   /** Metric/log label, e.g. `referrals`. */
   api: string;
   baseUrl: string;
   tokenProvider: TokenProvider;
-  /** Per attempt. Default 30 s. */
+  /** Whole attempt, on top of the connect / headers / body limits of `outboundTimeouts()`. Default 60 s. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
-  onCall?: (call: ApiCallRecord) => void;
+  onCall?: CallRecorder;
   /** Extra headers carrying the per-call request id, e.g. `MS-RequestId` for the classic Partner Center API. */
   requestIdHeaders?: readonly string[];
+  /** Default: `outboundDispatcher()` (the configured timeouts and proxy). */
   dispatcher?: Dispatcher;
   logger?: Logger;
 }
@@ -84,7 +67,9 @@ export interface ApiResponse {
 const MAX_API_MESSAGE = 1024;
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
 /** The connection was never established, so the request cannot have reached the service. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Our codes for an attempt that ran out of time; `connectTimeout` never reached the service. */
+const TIMEOUT_CODES = new Set(['timeout', 'connectTimeout']);
 
 export class ApiHttpClient {
   readonly api: string;
@@ -96,7 +81,7 @@ export class ApiHttpClient {
     this.api = options.api;
     this.baseUrl = new URL(options.baseUrl);
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
   /** Resolves a request path against the base URL; absolute URLs must stay on the configured origin. */
@@ -125,28 +110,26 @@ export class ApiHttpClient {
     const clientRequestId = randomUUID();
     let tokenRefreshed = false;
 
-    return pRetry((attempt) => this.attempt(req, url, route, idempotent, clientRequestId, attempt), {
-      retries: this.policy.retries,
-      // The wait happens in shouldRetry, where the failed response's Retry-After is known; p-retry's own delay would add to it.
-      minTimeout: 0,
-      ...(req.signal ? { signal: req.signal } : {}),
-      shouldRetry: async ({ error, retriesConsumed }) => {
-        if (!(error instanceof PartnerCenterApiError)) return false;
+    return withRetries((attempt) => this.attempt(req, url, route, idempotent, clientRequestId, attempt), {
+      policy: this.policy,
+      signal: req.signal,
+      timedOut: (error) => error instanceof PartnerCenterApiError && TIMEOUT_CODES.has(error.code),
+      delayAfter: (error, retriesConsumed) => {
+        if (!(error instanceof PartnerCenterApiError)) return undefined;
         // One fresh token per call: a 401 after a refresh means the credentials themselves are wrong.
         if (error.status === 401 && !tokenRefreshed && this.options.tokenProvider.invalidate) {
           tokenRefreshed = true;
           this.options.tokenProvider.invalidate();
-          return true;
+          return 0;
         }
-        if (!isRetryable(error, idempotent)) return false;
-        const delayMs = error.retryAfterMs ?? backoffDelay(retriesConsumed, this.policy);
-        if (delayMs > this.policy.maxRetryAfterMs) return false;
+        return isRetryable(error, idempotent) ? retryDelay(this.policy, retriesConsumed, error.retryAfterMs) : undefined;
+      },
+      onRetry: ({ error, attempt, delayMs }) => {
+        const failure = error as PartnerCenterApiError;
         this.options.logger?.debug(
-          { api: this.api, method: req.method, route, status: error.status, code: error.code, attempt: error.attempts, delayMs, clientRequestId },
+          { api: this.api, method: req.method, route, status: failure.status, code: failure.code, attempt, delayMs, clientRequestId },
           'retrying Partner Center call',
         );
-        await pause(delayMs, req.signal);
-        return true;
       },
     });
   }
@@ -207,14 +190,17 @@ export class ApiHttpClient {
     let status: number;
     let responseHeaders: Record<string, string>;
     let text: string;
+    // Which phase a timeout cut short: the whole-attempt limit names it by where the exchange was.
+    let pending: 'headers' | 'body' = 'headers';
     try {
       const response = await request(url, {
         method: req.method,
         headers,
         body,
         signal,
-        ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
+        dispatcher: this.options.dispatcher ?? outboundDispatcher(),
       });
+      pending = 'body';
       status = response.statusCode;
       responseHeaders = flattenHeaders(response.headers);
       text = await response.body.text();
@@ -222,7 +208,9 @@ export class ApiHttpClient {
       record('network-error');
       // The caller's own cancellation is not a failure of the API: let it through untouched, unretried.
       if (req.signal?.aborted) throw req.signal.reason;
-      throw networkError(error, { ...base, timedOut: timeout.aborted, idempotent, token });
+      const phase = timeoutPhaseOf(error) ?? (timeout.aborted ? pending : undefined);
+      const timedOut = phase === undefined ? undefined : { phase, afterMs: timeout.aborted ? this.timeoutMs : phaseLimit(phase, outboundTimeouts()) };
+      throw networkError(error, { ...base, url, timedOut, idempotent, token });
     }
     record(status);
 
@@ -277,25 +265,9 @@ export class ApiHttpClient {
 export function isRetryable(error: PartnerCenterApiError, idempotent: boolean): boolean {
   if (!error.retryable) return false;
   if (idempotent) return true;
-  if (error.code === 'connectionRefused') return true;
+  if (error.code === 'connectionRefused' || error.code === 'connectTimeout') return true;
   if (error.status === 429) return true;
   return error.status === 503 && error.retryAfterMs !== undefined;
-}
-
-/** Exponential backoff with jitter (50–100 % of the step) so that many clients do not retry in lock-step. */
-export function backoffDelay(retriesConsumed: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random = Math.random): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retriesConsumed);
-  return Math.round(step * (0.5 + 0.5 * random()));
-}
-
-/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from now; undefined when absent or unparseable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
 }
 
 /**
@@ -318,13 +290,24 @@ function looksLikeId(segment: string): boolean {
 
 function networkError(
   error: unknown,
-  context: { api: string; method: string; route: string; clientRequestId: string; attempts: number; timedOut: boolean; idempotent: boolean; token: string },
+  context: {
+    api: string;
+    method: string;
+    route: string;
+    url: URL;
+    clientRequestId: string;
+    attempts: number;
+    timedOut: { phase: TimeoutPhase; afterMs: number } | undefined;
+    idempotent: boolean;
+    token: string;
+  },
 ): PartnerCenterApiError {
   const errorCode = (error as { code?: unknown } | null)?.code;
-  const refused = typeof errorCode === 'string' && NOT_SENT_CODES.has(errorCode);
-  const code = context.timedOut ? 'timeout' : refused ? 'connectionRefused' : 'networkError';
+  const connectTimeout = context.timedOut?.phase === 'connect';
+  const refused = connectTimeout || (typeof errorCode === 'string' && NOT_SENT_CODES.has(errorCode));
+  const code = connectTimeout ? 'connectTimeout' : context.timedOut ? 'timeout' : refused ? 'connectionRefused' : 'networkError';
   const message = context.timedOut
-    ? 'no response within the timeout'
+    ? describeTimeout('partner center', context.url, context.timedOut.phase, context.timedOut.afterMs)
     : `${typeof errorCode === 'string' ? `${errorCode}: ` : ''}${error instanceof Error ? error.message : String(error)}`;
   return new PartnerCenterApiError({
     api: context.api,
@@ -338,15 +321,6 @@ function networkError(
     retryable: true,
     outcomeUnknown: !context.idempotent && !refused,
   });
-}
-
-/** Like timers/promises' setTimeout, but a cancelled wait rejects with the caller's own abort reason. */
-async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await sleep(ms, undefined, signal ? { signal } : undefined);
-  } catch (error) {
-    throw signal?.aborted ? signal.reason : error;
-  }
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

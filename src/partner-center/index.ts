@@ -1,5 +1,5 @@
 export * from './model.ts';
-export { describeIssues } from './describe-issues.ts';
+export { describeIssues } from '../util/describe-issues.ts';
 export {
   REFERRAL_EVENT_NAMES,
   dedupKeyFor,
@@ -13,16 +13,12 @@ export { PartnerCenterApiError, type PartnerCenterApiErrorInit } from './api-err
 export {
   ApiHttpClient,
   DEFAULT_RETRY_POLICY,
-  backoffDelay,
   isRetryable,
-  parseRetryAfter,
   templateRoute,
-  type ApiCallRecord,
   type ApiHttpClientOptions,
   type ApiRequest,
   type ApiResponse,
   type HttpMethod,
-  type RetryPolicy,
 } from './http.ts';
 export { buildJsonPatch, escapePointerSegment, type FieldChange, type JsonPatchOp, type JsonPatchOperation } from './json-patch.ts';
 export {
@@ -50,22 +46,3 @@ export {
   type WebhookRegistrationRequest,
   type WebhooksClientOptions,
 } from './webhooks-client.ts';
-export {
-  CachingTokenProvider,
-  ClientCredentialsTokenProvider,
-  StaticTokenProvider,
-  TokenAcquisitionError,
-  type AccessToken,
-  type ClientCredentialsTokenOptions,
-  type TokenCacheOptions,
-  type TokenProvider,
-} from './tokens.ts';
-export {
-  DEFAULT_AUTHORITY_HOST,
-  EntraClientCredentialsProvider,
-  EntraRefreshTokenProvider,
-  REFERRALS_API_SCOPE,
-  WEBHOOKS_API_SCOPE,
-  type EntraAppOptions,
-  type EntraRefreshTokenOptions,
-} from './entra-tokens.ts';

@@ -1,7 +1,7 @@
 import { PartnerCenterApiError } from './api-error.ts';
 import { ApiHttpClient, type ApiHttpClientOptions, type ApiResponse } from './http.ts';
 import { buildJsonPatch, type FieldChange } from './json-patch.ts';
-import { describeIssues } from './describe-issues.ts';
+import { describeIssues } from '../util/describe-issues.ts';
 import {
   referralCreateSchema,
   referralListResponseSchema,

@@ -112,6 +112,12 @@ describe('cosell start with invalid configuration', () => {
     expect(result.stderr).toMatch(/https:\/\//);
   });
 
+  it('refuses an outbound timeout that is not a positive number of milliseconds', async () => {
+    const result = await start({ ...base(), outbound: { connectTimeoutMs: -1 } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('outbound.connectTimeoutMs');
+  });
+
   it('reports an invalid environment override as that variable, not as the file', async () => {
     const result = await start(base(), { COSELL__server__port: 'many' });
     expect(result.code).toBe(2);

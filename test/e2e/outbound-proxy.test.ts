@@ -1,17 +1,32 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/sandbox/partner-center/index.ts';
+import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
 import { runCli } from '../support/cli.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
-/** A forward proxy on loopback that tunnels CONNECT requests and records where they went. */
-function startTunnelProxy(): Promise<{ server: Server; url: string; tunnels: string[] }> {
+/**
+ * A forward proxy on loopback, as corporate proxies work: it tunnels CONNECT requests and forwards absolute-form
+ * requests (`GET http://host/path`), recording the `host:port` each went to.
+ */
+function startForwardProxy(): Promise<{ server: Server; url: string; tunnels: string[] }> {
   const tunnels: string[] = [];
-  const server = createServer((_request, response) => response.writeHead(405).end());
+  const server = createServer((request, response) => {
+    const target = URL.canParse(request.url ?? '') ? new URL(request.url ?? '') : undefined;
+    if (!target) return void response.writeHead(400).end();
+    tunnels.push(target.host);
+    const upstream = httpRequest(target, { method: request.method, headers: { ...request.headers, host: target.host } }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  });
   server.on('connect', (request, client) => {
     tunnels.push(request.url ?? '');
     const [host, port] = (request.url ?? '').split(':');
@@ -35,21 +50,33 @@ function startTunnelProxy(): Promise<{ server: Server; url: string; tunnels: str
 describe('outbound requests and HTTPS_PROXY / NO_PROXY', () => {
   const tmp = makeTempDir();
   let pc: PartnerCenterSandbox;
-  let proxy: Awaited<ReturnType<typeof startTunnelProxy>>;
+  let dv: DataverseSandbox;
+  let sf: SalesforceSandbox;
+  let proxy: Awaited<ReturnType<typeof startForwardProxy>>;
   const configFile = join(tmp.path, 'cosell.yaml');
 
   beforeAll(async () => {
     pc = await startPartnerCenterSandbox({ port: 0 });
-    proxy = await startTunnelProxy();
+    dv = await startDataverseSandbox({ port: 0 });
+    sf = await startSalesforceSandbox({ port: 0 });
+    proxy = await startForwardProxy();
     writeFileSync(
       configFile,
-      stringify({ store: { path: join(tmp.path, 'cosell.db') }, partnerCenter: { referralsApiUrl: pc.url, webhooksApiUrl: pc.url } }),
+      stringify({
+        store: { path: join(tmp.path, 'cosell.db') },
+        log: { level: 'warn' },
+        partnerCenter: { referralsApiUrl: pc.url, webhooksApiUrl: pc.url },
+        dynamics: { orgUrl: dv.url, mode: 'sandbox' },
+        salesforce: { instanceUrl: sf.url, mode: 'sandbox', notifications: 'cdc' },
+      }),
     );
   });
 
   afterAll(async () => {
     proxy?.server.close();
     await pc?.close();
+    await dv?.close();
+    await sf?.close();
     tmp.cleanup();
   });
 
@@ -70,4 +97,27 @@ describe('outbound requests and HTTPS_PROXY / NO_PROXY', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(proxy.tunnels).toEqual([]);
   }, 60_000);
+
+  it('sends the Salesforce calls (its token included) through the proxy too', async () => {
+    proxy.tunnels.length = 0;
+    const env = { ...noProxyEnv, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url };
+    // dynamics-web-api goes direct (see DataverseClient); with the variables set it must still work.
+    const dynamics = await runCli(['setup', 'dynamics', '--no-webhook', '--json', '-c', configFile], { env });
+    expect(dynamics.code, dynamics.stderr).toBe(0);
+    const salesforce = await runCli(['setup', 'salesforce', '--json', '-c', configFile], { env });
+    expect(salesforce.code, salesforce.stderr).toBe(0);
+    expect(proxy.tunnels).toContain(new URL(sf.url).host);
+    const report = JSON.parse(salesforce.stdout) as { created: string[]; found: string[] };
+    expect(report.created.length + report.found.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('sends the CRM calls direct to hosts listed in NO_PROXY', async () => {
+    proxy.tunnels.length = 0;
+    const env = { ...noProxyEnv, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.1' };
+    const dynamics = await runCli(['setup', 'dynamics', '--no-webhook', '--json', '-c', configFile], { env });
+    expect(dynamics.code, dynamics.stderr).toBe(0);
+    const salesforce = await runCli(['setup', 'salesforce', '--json', '-c', configFile], { env });
+    expect(salesforce.code, salesforce.stderr).toBe(0);
+    expect(proxy.tunnels).toEqual([]);
+  }, 120_000);
 });

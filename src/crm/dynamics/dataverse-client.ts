@@ -1,35 +1,12 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamicsWebApi } from 'dynamics-web-api';
 import type { CrmApiError } from '../connector.ts';
-import { backoffDelay } from '../../partner-center/http.ts';
-import type { TokenProvider } from '../../partner-center/tokens.ts';
+import type { CallRecorder } from '../../http/call-record.ts';
+import { retryDelay, withRetries, type RetryPolicy } from '../../http/retry.ts';
+import type { TokenProvider } from '../../http/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
 import { readFailure, toCrmApiError } from './dataverse-errors.ts';
 
-/** One HTTP attempt against Dataverse, for metrics. `route` is a template (`opportunities({id})`), never a record id. */
-export interface DataverseCallRecord {
-  api: 'dataverse';
-  method: string;
-  route: string;
-  /**
-   * The HTTP status. dynamics-web-api hands back parsed data only, so on success this is the status Dataverse documents
-   * for the operation as sent (see `DataverseOperation.successStatus`) rather than one read off the wire.
-   */
-  status: number | 'network-error';
-  durationMs: number;
-  attempt: number;
-}
-
-export interface DataverseRetryPolicy {
-  /** Retries after the first attempt, for throttling (429 / 503 + Retry-After) and, on reads, transient failures. */
-  retries: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** A Retry-After longer than this is not slept on in-process: the error goes up with `retryAfterMs` for the queue. */
-  maxRetryAfterMs: number;
-}
-
-export const DEFAULT_DATAVERSE_RETRY: DataverseRetryPolicy = { retries: 3, baseDelayMs: 500, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 };
+export const DEFAULT_DATAVERSE_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 500, maxDelayMs: 10_000, maxRetryAfterMs: 60_000, timeoutRetries: 1 };
 
 export interface DataverseClientOptions {
   /** Environment URL, e.g. `https://contoso.crm.dynamics.com` (or the sandbox's URL). */
@@ -38,8 +15,12 @@ export interface DataverseClientOptions {
   logger: Logger;
   /** Per attempt. Default 30 s. */
   timeoutMs?: number;
-  retry?: Partial<DataverseRetryPolicy>;
-  onCall?: (call: DataverseCallRecord) => void;
+  retry?: Partial<RetryPolicy>;
+  /**
+   * Every HTTP attempt. dynamics-web-api hands back parsed data only, so on success the status is the one Dataverse
+   * documents for the operation as sent (`DataverseOperation.successStatus`) rather than one read off the wire.
+   */
+  onCall?: CallRecorder;
 }
 
 export interface DataverseOperation {
@@ -61,7 +42,7 @@ export class DataverseClient {
   readonly api: DynamicsWebApi;
   /** `https://org.crm.dynamics.com/api/data/v9.2/`, the prefix of every URL Dataverse hands back (next/delta links). */
   readonly dataApiUrl: string;
-  private readonly policy: DataverseRetryPolicy;
+  private readonly policy: RetryPolicy;
   readonly timeoutMs: number;
 
   constructor(private readonly options: DataverseClientOptions) {
@@ -70,6 +51,9 @@ export class DataverseClient {
     this.policy = { ...DEFAULT_DATAVERSE_RETRY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 30_000;
     const tokenProvider = options.tokenProvider;
+    // No `proxy` option: through a CONNECT tunnel dynamics-web-api 2.5.0 sends the proxy's host as the Host header to
+    // Dataverse (src/client/http.ts sets `host` from the proxy URL), which Dataverse cannot route. Its requests go
+    // direct; its token (MSAL) goes through the shared dispatcher like every other call.
     this.api = new DynamicsWebApi({
       serverUrl,
       dataApi: { version: '9.2' },
@@ -92,30 +76,42 @@ export class DataverseClient {
   async run<T>(operation: DataverseOperation, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const idempotent = operation.idempotent ?? operation.method === 'GET';
     let tokenRefreshed = false;
-    for (let attempt = 1; ; attempt += 1) {
-      const timeout = AbortSignal.timeout(this.timeoutMs);
-      const started = performance.now();
-      try {
-        const result = await send(timeout);
-        this.record(operation, attempt, started, operation.successStatus ?? (operation.method === 'GET' ? 200 : 204));
-        return result;
-      } catch (raw) {
-        const failure = readFailure(raw);
-        this.record(operation, attempt, started, failure.status ?? 'network-error');
-        const error = toCrmApiError(failure, `${operation.method} ${operation.route}`, { timedOut: timeout.aborted });
+    return withRetries((attempt) => this.attempt(operation, send, attempt), {
+      policy: this.policy,
+      timedOut: (error) => (error as CrmApiError).code === 'timeout',
+      delayAfter: (raw, retriesConsumed) => {
+        const error = raw as CrmApiError;
         if (error.status === 401 && !tokenRefreshed && this.options.tokenProvider.invalidate) {
           tokenRefreshed = true;
           this.options.tokenProvider.invalidate();
-          continue;
+          return 0;
         }
-        const delayMs = this.retryDelay(error, idempotent, attempt);
-        if (delayMs === undefined) throw error;
+        // Refused before processing: safe to resend even a create.
+        const refused = error.status === 429 || (error.status === 503 && error.retryAfterMs !== undefined);
+        if (!refused && !(idempotent && error.retryable)) return undefined;
+        return retryDelay(this.policy, retriesConsumed, error.retryAfterMs);
+      },
+      onRetry: ({ error, attempt, delayMs }) => {
+        const failure = error as CrmApiError;
         this.options.logger.debug(
-          { api: 'dataverse', method: operation.method, route: operation.route, status: error.status, code: error.code, attempt, delayMs },
+          { api: 'dataverse', method: operation.method, route: operation.route, status: failure.status, code: failure.code, attempt, delayMs },
           'retrying Dataverse call',
         );
-        await sleep(delayMs);
-      }
+      },
+    });
+  }
+
+  private async attempt<T>(operation: DataverseOperation, send: (signal: AbortSignal) => Promise<T>, attempt: number): Promise<T> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const started = performance.now();
+    try {
+      const result = await send(timeout);
+      this.record(operation, attempt, started, operation.successStatus ?? (operation.method === 'GET' ? 200 : 204));
+      return result;
+    } catch (raw) {
+      const failure = readFailure(raw);
+      this.record(operation, attempt, started, failure.status ?? 'network-error');
+      throw toCrmApiError(failure, `${operation.method} ${operation.route}`, { timedOut: timeout.aborted, host: this.host, timeoutMs: this.timeoutMs });
     }
   }
 
@@ -127,13 +123,8 @@ export class DataverseClient {
     return marker ? link.slice(marker.index + marker[0].length) : link;
   }
 
-  private retryDelay(error: CrmApiError, idempotent: boolean, attempt: number): number | undefined {
-    if (attempt > this.policy.retries) return undefined;
-    // Refused before processing: safe to resend even a create.
-    const refused = error.status === 429 || (error.status === 503 && error.retryAfterMs !== undefined);
-    if (!refused && !(idempotent && error.retryable)) return undefined;
-    const delayMs = error.retryAfterMs ?? backoffDelay(attempt - 1, this.policy);
-    return delayMs > this.policy.maxRetryAfterMs ? undefined : delayMs;
+  private get host(): string {
+    return new URL(this.dataApiUrl).host;
   }
 
   private record(operation: DataverseOperation, attempt: number, started: number, status: number | 'network-error'): void {

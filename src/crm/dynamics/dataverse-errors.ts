@@ -1,5 +1,6 @@
 import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
-import { parseRetryAfter } from '../../partner-center/http.ts';
+import { parseRetryAfter } from '../../http/retry.ts';
+import { describeTimeout } from '../../http/timeout-phase.ts';
 
 /*
  * dynamics-web-api rejects with a plain Error carrying the Dataverse error body's `code` and `message` plus `status`
@@ -32,14 +33,22 @@ export function isTransientStatus(status: number | undefined): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
-export function toCrmApiError(failure: RawDataverseFailure, operation: string, options: { timedOut?: boolean } = {}): CrmApiError {
-  const what = options.timedOut ? 'no response within the timeout' : failure.message;
-  const detail = failure.status !== undefined ? `${failure.status}${failure.code ? ` ${failure.code}` : ''}` : (failure.code ?? 'network error');
+/**
+ * `timedOut`: our per-attempt limit aborted the request. dynamics-web-api buffers the whole exchange, so the phase it
+ * was in is unknown: the message names the host and the limit.
+ */
+export function toCrmApiError(failure: RawDataverseFailure, operation: string, options: { timedOut?: boolean; host?: string; timeoutMs?: number } = {}): CrmApiError {
+  const what = options.timedOut
+    ? options.host && options.timeoutMs
+      ? describeTimeout('dataverse', `https://${options.host}`, 'response', options.timeoutMs)
+      : 'no response within the timeout'
+    : failure.message;
+  const detail = options.timedOut ? 'timeout' : failure.status !== undefined ? `${failure.status}${failure.code ? ` ${failure.code}` : ''}` : (failure.code ?? 'network error');
   const message = `Dataverse ${operation} failed (${detail}): ${what}`;
   return new CrmApiError(
     message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message,
     failure.status,
-    failure.code,
+    options.timedOut ? 'timeout' : failure.code,
     options.timedOut === true || isTransientStatus(failure.status),
     failure.retryAfterMs,
   );

@@ -15,13 +15,15 @@ import type {
 } from '../connector.ts';
 import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
 import type { CrmEntityMetadata } from '../metadata.ts';
-import type { TokenProvider } from '../../partner-center/tokens.ts';
+import type { CallRecorder } from '../../http/call-record.ts';
+import type { RetryPolicy } from '../../http/retry.ts';
+import type { TokenProvider } from '../../http/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
 import { ChangeTracker } from './change-tracking.ts';
 import { ColumnCatalog } from './column-catalog.ts';
 import { customColumnNames, SYNC_STATUS_OPTIONS, type CustomColumnNames } from './custom-columns.ts';
 import { CustomerDirectory } from './customers.ts';
-import { DataverseClient, type DataverseCallRecord, type DataverseRetryPolicy } from './dataverse-client.ts';
+import { DataverseClient } from './dataverse-client.ts';
 import { isNotFound, isPreconditionFailed, preconditionFailed } from './dataverse-errors.ts';
 import { choiceOptionValues, describeTable } from './describe.ts';
 import { alternateKey, parseResponse } from './odata.ts';
@@ -45,8 +47,8 @@ export interface DynamicsConnectorOptions {
   logger: Logger;
   /** Per HTTP attempt. Default 30 s. */
   timeoutMs?: number;
-  retry?: Partial<DataverseRetryPolicy>;
-  onCall?: (call: DataverseCallRecord) => void;
+  retry?: Partial<RetryPolicy>;
+  onCall?: CallRecorder;
   /** Status reason LoseOpportunity uses: 4 Canceled (default), 5 Out-Sold, or an org's own Lost reason. */
   lostStatusCode?: number;
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { CrmApiError } from '../connector.ts';
-import { describeIssues } from '../../partner-center/describe-issues.ts';
+import { describeIssues } from '../../util/describe-issues.ts';
 
 /** An OData string literal: single quotes doubled (OData ABNF), so a value can never end the literal early. */
 export function stringLiteral(value: string): string {

@@ -1,6 +1,9 @@
 import { createSign } from 'node:crypto';
+import { request } from 'undici';
 import { z } from 'zod';
-import { credentialFailure } from '../../partner-center/redact.ts';
+import { outboundDispatcher, outboundTimeouts } from '../../http/outbound.ts';
+import { credentialFailure } from '../../http/redact.ts';
+import { describeTimeout, phaseLimit, timeoutPhaseOf } from '../../http/timeout-phase.ts';
 import { CrmApiError } from '../connector.ts';
 import { toId18 } from './ids.ts';
 
@@ -11,7 +14,7 @@ import { toId18 } from './ids.ts';
  * again — which is what the connection's refreshFn does on a 401 (jsforce's default refresh needs a refresh token,
  * https://github.com/jsforce/jsforce/issues/1780).
  *
- * The token request is plain fetch rather than jsforce's OAuth2 class: its errors carry no HTTP status, and whether a
+ * The token request is a plain undici request rather than jsforce's OAuth2 class: its errors carry no HTTP status, and whether a
  * failure is worth retrying (endpoint down) or not (wrong secret) depends on exactly that.
  */
 
@@ -64,35 +67,40 @@ async function requestToken(options: TokenEndpointOptions, form: Record<string, 
   const url = new URL('/services/oauth2/token', options.loginUrl).toString();
   const what = `Salesforce token request to ${url}`;
   const started = performance.now();
-  let response: Response;
+  let status: number;
+  let text: string;
   try {
-    response = await fetch(url, {
+    const response = await request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams(form),
+      body: new URLSearchParams(form).toString(),
       signal: AbortSignal.timeout(options.timeoutMs),
+      dispatcher: outboundDispatcher(),
     });
+    status = response.statusCode;
+    text = await response.body.text();
   } catch (error) {
     options.onCall?.({ method: 'POST', route: 'oauth2/token', status: 'network-error', durationMs: performance.now() - started });
-    throw new CrmApiError(credentialFailure({ what, secrets, cause: error }).message, undefined, 'network', true);
+    const phase = timeoutPhaseOf(error);
+    const cause = phase ? new Error(describeTimeout('salesforce', url, phase, phaseLimit(phase, outboundTimeouts()))) : error;
+    throw new CrmApiError(credentialFailure({ what, secrets, cause }).message, undefined, phase ? 'timeout' : 'network', true);
   }
-  options.onCall?.({ method: 'POST', route: 'oauth2/token', status: response.status, durationMs: performance.now() - started });
-  const text = await response.text();
+  options.onCall?.({ method: 'POST', route: 'oauth2/token', status, durationMs: performance.now() - started });
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     body = undefined;
   }
-  if (!response.ok) {
+  if (status < 200 || status >= 300) {
     // The endpoint's answer may echo what it was sent: only the status, the OAuth code and a masked description stay.
-    const failure = credentialFailure({ what, secrets, status: response.status, body: text });
+    const failure = credentialFailure({ what, secrets, status, body: text });
     // invalid_client / invalid_grant are configuration problems; only a failing endpoint is worth retrying.
-    const retryable = response.status >= 500 || response.status === 429;
-    throw new CrmApiError(failure.message, response.status, failure.code, retryable);
+    const retryable = status >= 500 || status === 429;
+    throw new CrmApiError(failure.message, status, failure.code, retryable);
   }
   const parsed = tokenResponseSchema.safeParse(body);
-  if (!parsed.success) throw new CrmApiError('Salesforce token response has no access_token / instance_url', response.status, 'invalidResponse', true);
+  if (!parsed.success) throw new CrmApiError('Salesforce token response has no access_token / instance_url', status, 'invalidResponse', true);
   const identity = parseIdentityUrl(parsed.data.id);
   return { accessToken: parsed.data.access_token, instanceUrl: parsed.data.instance_url.replace(/\/+$/, ''), userId: identity.userId, organizationId: identity.organizationId };
 }

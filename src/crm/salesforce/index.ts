@@ -1,5 +1,5 @@
 export { SalesforceConnector, SAME_SECOND_SETTLE_MS, type SalesforceConnectorOptions } from './salesforce-connector.ts';
-export { SalesforceClient, type SalesforceCallRecord, type SalesforceClientOptions, type SalesforceRetryPolicy } from './salesforce-client.ts';
+export { SalesforceClient, type SalesforceClientOptions } from './salesforce-client.ts';
 export { createSalesforceConnector, salesforceAuthenticator, salesforceConnectorOptions, type SalesforceConnectorDeps } from './factory.ts';
 export { salesforceConfigSchema, type SalesforceConfig, type SalesforceConfigInput } from './config.ts';
 export { ClientCredentialsAuthenticator, JwtBearerAuthenticator, signJwtAssertion, type SalesforceAuthenticator, type SalesforceGrant } from './auth.ts';

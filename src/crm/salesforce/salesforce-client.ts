@@ -1,33 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import jsforce, { type Connection, type HttpRequest, type HttpRequestOptions, type HttpResponse } from 'jsforce';
 import { z } from 'zod';
-import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
-import { backoffDelay } from '../../partner-center/http.ts';
+import { CrmApiError } from '../connector.ts';
+import type { CallRecorder } from '../../http/call-record.ts';
+import { retryDelay, withRetries, type RetryPolicy } from '../../http/retry.ts';
 import type { Logger } from '../../util/logger.ts';
 import { ApiUsageMonitor } from './api-usage.ts';
 import type { SalesforceAuthenticator, SalesforceGrant } from './auth.ts';
 import { toCrmError, type Observation } from './salesforce-errors.ts';
+import { useUndiciTransport } from './transport.ts';
 
-/** One HTTP attempt against Salesforce, for metrics. `route` is a template (`sobjects/Opportunity/{id}`), never an id. */
-export interface SalesforceCallRecord {
-  api: 'salesforce';
-  method: string;
-  route: string;
-  status: number | 'network-error';
-  durationMs: number;
-  attempt: number;
-}
-
-export interface SalesforceRetryPolicy {
-  /** Retries after the first attempt for transient failures (network, 5xx, 429, row locks). */
-  retries: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** A Retry-After (or the daily-limit pause) longer than this goes to the caller as `retryAfterMs` for the queue. */
-  maxRetryAfterMs: number;
-}
-
-export const DEFAULT_SALESFORCE_RETRY: SalesforceRetryPolicy = { retries: 3, baseDelayMs: 500, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 };
+export const DEFAULT_SALESFORCE_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 500, maxDelayMs: 10_000, maxRetryAfterMs: 60_000, timeoutRetries: 1 };
 
 export interface SalesforceRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -55,8 +37,8 @@ export interface SalesforceClientOptions {
   logger: Logger;
   /** Per attempt. Default 30 s. */
   timeoutMs?: number;
-  retry?: Partial<SalesforceRetryPolicy>;
-  onCall?: (call: SalesforceCallRecord) => void;
+  retry?: Partial<RetryPolicy>;
+  onCall?: CallRecorder;
 }
 
 /** jsforce forwards request options untouched to the transport; this key carries our per-request observer there. */
@@ -87,7 +69,7 @@ export class SalesforceClient {
   readonly apiVersion: string;
   readonly callOptionsClient: string;
   readonly timeoutMs: number;
-  private readonly policy: SalesforceRetryPolicy;
+  private readonly policy: RetryPolicy;
   private session: Promise<SalesforceGrant> | undefined;
   private lastGrant: SalesforceGrant | undefined;
 
@@ -112,6 +94,7 @@ export class SalesforceClient {
         );
       },
     });
+    useUndiciTransport(this.conn, this.timeoutMs);
     this.observeTransport();
   }
 
@@ -158,37 +141,48 @@ export class SalesforceClient {
     await this.connect();
     const idempotent = request.idempotent ?? request.method === 'GET';
     const operation = `${request.method} ${request.route}`;
-    for (let attempt = 1; ; attempt += 1) {
-      let observation: Observation | undefined;
-      const observe: Observer = (seen) => {
-        observation = seen;
-        this.options.onCall?.({
-          api: 'salesforce',
-          method: request.method,
-          route: request.route,
-          status: seen.error === undefined && seen.status !== undefined ? seen.status : 'network-error',
-          durationMs: seen.durationMs,
-          attempt,
-        });
-        this.usage.observe(seen.headers?.['sforce-limit-info']);
-      };
-      const options: ObservedOptions = { retry: NO_LIBRARY_RETRIES, timeout: this.timeoutMs, [OBSERVE]: observe };
-      const http: HttpRequest = {
+    return withRetries((attempt) => this.attempt(request, operation, attempt), {
+      policy: this.policy,
+      timedOut: (error) => error instanceof CrmApiError && error.code === 'timeout',
+      delayAfter: (error, retriesConsumed) => {
+        if (!(error instanceof CrmApiError) || !error.retryable) return undefined;
+        // Refused before processing: safe to resend even a write that is not idempotent.
+        const refused = error.status === 429 || error.status === 401 || error.code === 'REQUEST_LIMIT_EXCEEDED' || (error.status === 503 && error.retryAfterMs !== undefined);
+        if (!refused && !idempotent) return undefined;
+        return retryDelay(this.policy, retriesConsumed, error.retryAfterMs);
+      },
+      onRetry: ({ error, attempt, delayMs }) => {
+        const failure = error as CrmApiError;
+        this.logger.debug({ api: 'salesforce', method: request.method, route: request.route, status: failure.status, code: failure.code, attempt, delayMs }, 'retrying Salesforce call');
+      },
+    });
+  }
+
+  private async attempt(request: SalesforceRequest, operation: string, attempt: number): Promise<unknown> {
+    let observation: Observation | undefined;
+    const observe: Observer = (seen) => {
+      observation = seen;
+      this.options.onCall?.({
+        api: 'salesforce',
         method: request.method,
-        url: request.path,
-        headers: { accept: 'application/json', ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers },
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-      };
-      try {
-        return await this.conn.request<unknown>(http, options);
-      } catch (raw) {
-        const error = toCrmError(raw, observation, operation);
-        if (error instanceof CrmPreconditionFailedError) throw error;
-        const delayMs = this.retryDelay(error, idempotent, attempt);
-        if (delayMs === undefined) throw error;
-        this.logger.debug({ api: 'salesforce', method: request.method, route: request.route, status: error.status, code: error.code, attempt, delayMs }, 'retrying Salesforce call');
-        await sleep(delayMs);
-      }
+        route: request.route,
+        status: seen.error === undefined && seen.status !== undefined ? seen.status : 'network-error',
+        durationMs: seen.durationMs,
+        attempt,
+      });
+      this.usage.observe(seen.headers?.['sforce-limit-info']);
+    };
+    const options: ObservedOptions = { retry: NO_LIBRARY_RETRIES, timeout: this.timeoutMs, [OBSERVE]: observe };
+    const http: HttpRequest = {
+      method: request.method,
+      url: request.path,
+      headers: { accept: 'application/json', ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers },
+      ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+    };
+    try {
+      return await this.conn.request<unknown>(http, options);
+    } catch (raw) {
+      throw toCrmError(raw, observation, operation);
     }
   }
 
@@ -210,15 +204,6 @@ export class SalesforceClient {
       if (page.done || !page.nextRecordsUrl || (options.maxRows !== undefined && rows.length >= options.maxRows)) return rows;
       page = await this.sendParsed({ method: 'GET', path: page.nextRecordsUrl, route: `${base.slice(1)}/{locator} ${options.route}` }, pageSchema);
     }
-  }
-
-  private retryDelay(error: CrmApiError, idempotent: boolean, attempt: number): number | undefined {
-    if (!error.retryable || attempt > this.policy.retries) return undefined;
-    // Refused before processing: safe to resend even a write that is not idempotent.
-    const refused = error.status === 429 || error.status === 401 || error.code === 'REQUEST_LIMIT_EXCEEDED' || (error.status === 503 && error.retryAfterMs !== undefined);
-    if (!refused && !idempotent) return undefined;
-    const delayMs = error.retryAfterMs ?? backoffDelay(attempt - 1, this.policy);
-    return delayMs > this.policy.maxRetryAfterMs ? undefined : delayMs;
   }
 
   /**

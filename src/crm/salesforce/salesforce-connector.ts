@@ -16,6 +16,8 @@ import type {
 } from '../connector.ts';
 import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
 import type { CrmEntityMetadata } from '../metadata.ts';
+import type { CallRecorder } from '../../http/call-record.ts';
+import type { RetryPolicy } from '../../http/retry.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { SalesforceAuthenticator } from './auth.ts';
 import { createMany, type BulkCreateItem, type BulkCreateResult } from './bulk-create.ts';
@@ -29,7 +31,7 @@ import { activePicklistValues, describeEntity, DescribeCache, type SObjectDescri
 import { idWithPrefix } from './ids.ts';
 import { LEAD_STATES, OPPORTUNITY_STATES, sobjectFor, type LeadState, type OpportunityState, type SObjectInfo } from './objects.ts';
 import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSnapshot } from './record-reader.ts';
-import { SalesforceClient, type SalesforceCallRecord, type SalesforceRetryPolicy } from './salesforce-client.ts';
+import { SalesforceClient } from './salesforce-client.ts';
 import { soqlString } from './soql.ts';
 import { LeadStatuses, OpportunityStates } from './states.ts';
 import { fittedTitle } from '../sync-indicator.ts';
@@ -63,8 +65,8 @@ export interface SalesforceConnectorOptions {
   logger: Logger;
   /** Per HTTP attempt. Default 30 s. */
   timeoutMs?: number;
-  retry?: Partial<SalesforceRetryPolicy>;
-  onCall?: (call: SalesforceCallRecord) => void;
+  retry?: Partial<RetryPolicy>;
+  onCall?: CallRecorder;
 }
 
 const SNAPSHOT_LIMIT = 2000;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
-import { parseRetryAfter } from '../../partner-center/http.ts';
+import { parseRetryAfter } from '../../http/retry.ts';
 
 /*
  * Salesforce failures → the neutral errors (REST API "Status Codes and Error Responses": the body is an array of `{

@@ -65,6 +65,15 @@ describe('config loading', () => {
     expect((error as ConfigError).message).toMatch(/number/);
   });
 
+  it('has outbound timeouts by default and refuses a zero one, naming it', async () => {
+    const { config } = await loadConfig(undefined, {});
+    expect(config.outbound).toEqual({ connectTimeoutMs: 10_000, headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000 });
+    const local = 'partnerCenter:\n  referralsApiUrl: http://127.0.0.1:1\n  webhooksApiUrl: http://127.0.0.1:1\n';
+    const error = await loadConfig(write('outbound-bad.yaml', `${local}outbound:\n  headersTimeoutMs: 0\n`), {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).path).toBe('outbound.headersTimeoutMs');
+  });
+
   it('refuses sandbox tokens against Microsoft hosts', async () => {
     const file = write('prod-sandbox.yaml', 'server:\n  port: 4100\n');
     await expect(loadConfig(file, {})).rejects.toThrow(/partnerCenter.auth.mode/);

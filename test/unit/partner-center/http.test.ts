@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PartnerCenterApiError } from '../../../src/partner-center/api-error.ts';
-import {
-  ApiHttpClient,
-  backoffDelay,
-  parseRetryAfter,
-  templateRoute,
-  type ApiCallRecord,
-  type ApiHttpClientOptions,
-} from '../../../src/partner-center/http.ts';
-import { StaticTokenProvider, type TokenProvider } from '../../../src/partner-center/tokens.ts';
+import type { HttpCallRecord } from '../../../src/http/call-record.ts';
+import { backoffDelay, parseRetryAfter } from '../../../src/http/retry.ts';
+import { ApiHttpClient, templateRoute, type ApiHttpClientOptions } from '../../../src/partner-center/http.ts';
+import { StaticTokenProvider, type TokenProvider } from '../../../src/http/tokens.ts';
 import { UUID_PATTERN, closedPort, startScriptedServer, type ScriptedReply, type ScriptedServer } from './scripted-server.ts';
 
 const TOKEN = 'secret-bearer-token-0123456789';
@@ -22,7 +17,7 @@ afterEach(async () => {
 
 async function setup(script: ScriptedReply[], options: Partial<ApiHttpClientOptions> = {}) {
   server = await startScriptedServer(script);
-  const calls: ApiCallRecord[] = [];
+  const calls: HttpCallRecord[] = [];
   const client = new ApiHttpClient({
     api: 'referrals',
     baseUrl: server.url,
@@ -153,7 +148,7 @@ describe('ApiHttpClient retries', () => {
 
   it('retries a POST whose connection was refused, since nothing was sent', async () => {
     const port = await closedPort();
-    const calls: ApiCallRecord[] = [];
+    const calls: HttpCallRecord[] = [];
     const client = new ApiHttpClient({
       api: 'referrals',
       baseUrl: `http://127.0.0.1:${port}`,

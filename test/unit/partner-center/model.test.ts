@@ -9,7 +9,7 @@ import {
   referralListResponseSchema,
   referralSchema,
 } from '../../../src/partner-center/model.ts';
-import { describeIssues } from '../../../src/partner-center/describe-issues.ts';
+import { describeIssues } from '../../../src/util/describe-issues.ts';
 import { DOC_CREATE_REQUEST, DOC_CREATE_RESPONSE_JSON } from './doc-samples.ts';
 
 describe('referralSchema', () => {

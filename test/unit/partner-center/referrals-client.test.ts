@@ -8,8 +8,8 @@ import {
   updatedSince,
 } from '../../../src/partner-center/referrals-client.ts';
 import { referralSchema, type Referral } from '../../../src/partner-center/model.ts';
-import { StaticTokenProvider } from '../../../src/partner-center/tokens.ts';
-import type { ApiCallRecord } from '../../../src/partner-center/http.ts';
+import { StaticTokenProvider } from '../../../src/http/tokens.ts';
+import type { HttpCallRecord } from '../../../src/http/call-record.ts';
 import { DOC_CREATE_REQUEST, DOC_CREATE_RESPONSE_JSON } from './doc-samples.ts';
 import { startScriptedServer, type Responder, type ScriptedReply, type ScriptedServer } from './scripted-server.ts';
 
@@ -24,7 +24,7 @@ afterEach(async () => {
 async function setup(script: ScriptedReply[] | Responder) {
   const server = await startScriptedServer(script);
   servers.push(server);
-  const calls: ApiCallRecord[] = [];
+  const calls: HttpCallRecord[] = [];
   const client = new ReferralsClient({
     baseUrl: server.url,
     tokenProvider: new StaticTokenProvider('t0ken'),

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PartnerCenterApiError } from '../../../src/partner-center/api-error.ts';
-import { StaticTokenProvider } from '../../../src/partner-center/tokens.ts';
+import { StaticTokenProvider } from '../../../src/http/tokens.ts';
 import { RegistrationExistsError, WebhooksClient } from '../../../src/partner-center/webhooks-client.ts';
 import { UUID_PATTERN, startScriptedServer, type ScriptedReply, type ScriptedServer } from './scripted-server.ts';
 

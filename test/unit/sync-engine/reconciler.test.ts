@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrmChangeBatch, CrmConnector, CrmEntityName } from '../../../src/crm/connector.ts';
 import { ReferralsClient } from '../../../src/partner-center/referrals-client.ts';
-import { StaticTokenProvider } from '../../../src/partner-center/tokens.ts';
+import { StaticTokenProvider } from '../../../src/http/tokens.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../../src/sandbox/partner-center/index.ts';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { PARTNER_CENTER_WATERMARK, Reconciler, crmWatermark } from '../../../src/sync/reconciler.ts';

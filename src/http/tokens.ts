@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
+import { outboundDispatcher } from './outbound.ts';
 import { credentialFailure } from './redact.ts';
 
 export interface TokenProvider {
@@ -139,7 +140,7 @@ async function fetchClientCredentialsToken(options: ClientCredentialsTokenOption
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: form.toString(),
       signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      dispatcher: options.dispatcher ?? outboundDispatcher(),
     });
     status = response.statusCode;
     text = await response.body.text();

@@ -1,4 +1,5 @@
 import { ConfidentialClientApplication, type AuthenticationResult, type INetworkModule } from '@azure/msal-node';
+import { msalNetworkModule } from './msal-network.ts';
 import { credentialFailure } from './redact.ts';
 import { CachingTokenProvider, TokenAcquisitionError, type AccessToken, type TokenCacheOptions } from './tokens.ts';
 
@@ -20,7 +21,7 @@ export interface EntraAppOptions extends TokenCacheOptions {
   /** Sovereign clouds use another host. MSAL insists on https, so a local plain-http test server cannot stand in. */
   authorityHost?: string;
   scope: string;
-  /** Replaces MSAL's HTTP client: for proxies, and for tests that must not reach login.microsoftonline.com. */
+  /** Replaces our MSAL HTTP client (`msalNetworkModule`), e.g. for tests that must not reach login.microsoftonline.com. */
   networkClient?: INetworkModule;
 }
 
@@ -40,7 +41,7 @@ function createApplication(options: EntraAppOptions): ConfidentialClientApplicat
       // cloud or test host would not satisfy.
       knownAuthorities: [new URL(authorityHost).host],
     },
-    ...(options.networkClient ? { system: { networkClient: options.networkClient } } : {}),
+    system: { networkClient: options.networkClient ?? msalNetworkModule },
   });
 }
 

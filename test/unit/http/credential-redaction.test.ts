@@ -5,9 +5,9 @@ import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@az
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrmApiError } from '../../../src/crm/connector.ts';
 import { ClientCredentialsAuthenticator, JwtBearerAuthenticator } from '../../../src/crm/salesforce/auth.ts';
-import { EntraClientCredentialsProvider } from '../../../src/partner-center/entra-tokens.ts';
-import { credentialFailure, redactSecrets } from '../../../src/partner-center/redact.ts';
-import { ClientCredentialsTokenProvider, TokenAcquisitionError } from '../../../src/partner-center/tokens.ts';
+import { EntraClientCredentialsProvider } from '../../../src/http/entra-tokens.ts';
+import { credentialFailure, redactSecrets } from '../../../src/http/redact.ts';
+import { ClientCredentialsTokenProvider, TokenAcquisitionError } from '../../../src/http/tokens.ts';
 
 /*
  * Every way the service asks for a credential, against a token endpoint that echoes what it was sent — in its

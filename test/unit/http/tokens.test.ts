@@ -5,15 +5,15 @@ import {
   EntraRefreshTokenProvider,
   REFERRALS_API_SCOPE,
   WEBHOOKS_API_SCOPE,
-} from '../../../src/partner-center/entra-tokens.ts';
+} from '../../../src/http/entra-tokens.ts';
 import {
   CachingTokenProvider,
   ClientCredentialsTokenProvider,
   StaticTokenProvider,
   TokenAcquisitionError,
   type AccessToken,
-} from '../../../src/partner-center/tokens.ts';
-import { startScriptedServer, type ScriptedReply, type ScriptedServer } from './scripted-server.ts';
+} from '../../../src/http/tokens.ts';
+import { startScriptedServer, type ScriptedReply, type ScriptedServer } from '../partner-center/scripted-server.ts';
 
 const MINUTE = 60_000;
 

@@ -1,0 +1,57 @@
+/**
+ * How long each vendor client takes to give up on a host that accepts the TCP connection and never answers, with the
+ * default limits (connect / headers / body, retry policy). Prints one line per client; asserts nothing.
+ *
+ *   npm run bench:silent-host [-- pc|dataverse|salesforce]
+ */
+import { createServer, type Socket } from 'node:net';
+import { DynamicsConnector } from '../src/crm/dynamics/dynamics-connector.ts';
+import { SalesforceClient } from '../src/crm/salesforce/salesforce-client.ts';
+import { StaticTokenProvider } from '../src/http/tokens.ts';
+import { ReferralsClient } from '../src/partner-center/referrals-client.ts';
+import { silentLogger } from '../src/util/logger.ts';
+
+const ID = '0f6d4a52-5c1e-4d8e-9a57-3b7f0e0c2a11';
+
+const calls: Record<string, (url: string) => Promise<unknown>> = {
+  pc: (url) => new ReferralsClient({ baseUrl: url, tokenProvider: new StaticTokenProvider('token') }).get(ID),
+  dataverse: (url) =>
+    new DynamicsConnector({ name: 'dynamics', orgUrl: url, tokenProvider: new StaticTokenProvider('token'), logger: silentLogger() }).read(
+      { entity: 'opportunity', id: ID },
+      [],
+    ),
+  salesforce: (url) =>
+    new SalesforceClient({
+      authenticator: { grant: () => Promise.resolve({ accessToken: 'token', instanceUrl: url, userId: undefined, organizationId: undefined }) },
+      apiVersion: '62.0',
+      callOptionsClient: 'cosell',
+      logger: silentLogger(),
+    }).send({ method: 'GET', path: '/sobjects/Opportunity/006000000000001AAA', route: 'sobjects/Opportunity/{id}' }),
+};
+
+async function measure(name: string, call: (url: string) => Promise<unknown>): Promise<string> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const started = performance.now();
+  let outcome: string;
+  try {
+    await call(url);
+    outcome = 'answered (unexpected)';
+  } catch (error) {
+    outcome = error instanceof Error ? error.message : String(error);
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  for (const socket of sockets) socket.destroy();
+  server.close();
+  return `${name}: gave up after ${seconds} s, ${sockets.length} connection(s): ${outcome}`;
+}
+
+const selected = process.argv.slice(2).filter((name) => name in calls);
+const results = await Promise.all((selected.length > 0 ? selected : Object.keys(calls)).map((name) => measure(name, calls[name]!)));
+for (const line of results) console.log(line);

@@ -1,0 +1,89 @@
+import { Agent, EnvHttpProxyAgent, setGlobalDispatcher, type Dispatcher } from 'undici';
+
+/*
+ * Process-wide settings of every outbound call (vendor APIs, their token endpoints, the webhook signing certificate):
+ * the timeouts of each phase and the conventional proxy variables HTTPS_PROXY / HTTP_PROXY (either case) and NO_PROXY.
+ * undici's EnvHttpProxyAgent applies the proxy rules (https://undici.nodejs.org/#/docs/api/EnvHttpProxyAgent); its
+ * Agent options bound each phase, so a host that accepts the connection and then stays silent fails with the phase
+ * named instead of holding a call for minutes.
+ */
+
+export interface HttpTimeouts {
+  /** TCP and TLS handshake (to the proxy, when one is used). */
+  connectMs: number;
+  /** From the request being sent until the response headers arrive. */
+  headersMs: number;
+  /** The longest pause between two chunks of the response body. */
+  bodyMs: number;
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000 };
+
+export interface ProxySettings {
+  httpProxy: string | undefined;
+  httpsProxy: string | undefined;
+  noProxy: string;
+}
+
+let timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS;
+let proxy: ProxySettings = proxyFromEnvironment(process.env);
+let dispatcher: Dispatcher | undefined;
+let installedGlobally = false;
+
+/** The proxy variables, the first non-empty of the lower- and upper-case spelling (an empty `http_proxy` must not hide `HTTP_PROXY`). */
+export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings {
+  const variable = (name: string): string | undefined => [env[name.toLowerCase()], env[name]].find((v) => v !== undefined && v !== '');
+  const httpProxy = variable('HTTP_PROXY');
+  return { httpProxy, httpsProxy: variable('HTTPS_PROXY') ?? httpProxy, noProxy: variable('NO_PROXY') ?? '' };
+}
+
+/** Replaces the settings; calls made afterwards use them. */
+export function configureOutbound(settings: { timeouts?: Partial<HttpTimeouts>; env?: NodeJS.ProcessEnv }): void {
+  const nextTimeouts = settings.timeouts ? { ...DEFAULT_HTTP_TIMEOUTS, ...settings.timeouts } : timeouts;
+  const nextProxy = settings.env ? proxyFromEnvironment(settings.env) : proxy;
+  // The same settings again (every command loads its config): keep the pooled connections.
+  if (JSON.stringify([nextTimeouts, nextProxy]) === JSON.stringify([timeouts, proxy])) return;
+  timeouts = nextTimeouts;
+  proxy = nextProxy;
+  const previous = dispatcher;
+  dispatcher = undefined;
+  if (installedGlobally) setGlobalDispatcher(outboundDispatcher());
+  // Calls still in flight finish on the old one; closing waits for them.
+  void previous?.close().catch(() => undefined);
+}
+
+/**
+ * Makes the outbound dispatcher undici's global one too, so code that does not ask for it (Node's fetch, a library on
+ * undici) goes through the proxy as well. Only when a proxy is configured: otherwise the default stays untouched.
+ */
+export function installGlobalDispatcherForProxy(): boolean {
+  if (!usesProxy()) return false;
+  installedGlobally = true;
+  setGlobalDispatcher(outboundDispatcher());
+  return true;
+}
+
+export function outboundTimeouts(): HttpTimeouts {
+  return timeouts;
+}
+
+/** The dispatcher every outbound undici call uses: the configured timeouts, through the proxy when one applies. */
+export function outboundDispatcher(): Dispatcher {
+  dispatcher ??= createDispatcher(timeouts, proxy);
+  return dispatcher;
+}
+
+export function createDispatcher(limits: HttpTimeouts, settings: ProxySettings): Dispatcher {
+  const options = { connect: { timeout: limits.connectMs }, headersTimeout: limits.headersMs, bodyTimeout: limits.bodyMs };
+  if (settings.httpProxy === undefined && settings.httpsProxy === undefined) return new Agent(options);
+  return new EnvHttpProxyAgent({
+    ...options,
+    ...(settings.httpProxy ? { httpProxy: settings.httpProxy } : {}),
+    ...(settings.httpsProxy ? { httpsProxy: settings.httpsProxy } : {}),
+    noProxy: settings.noProxy,
+  });
+}
+
+export function usesProxy(): boolean {
+  return proxy.httpProxy !== undefined || proxy.httpsProxy !== undefined;
+}
