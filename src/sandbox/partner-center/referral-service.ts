@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { invalidRequest } from './errors.ts';
 import { formatInstant, parseInstant, type Instant } from './instant.ts';
 import type { ReferralDirection, ReferralStatus, ReferralSubstatus } from './referral-enums.ts';
-import type { Organization, Referral } from './referral-model.ts';
+import { contentOf, READ_ONLY_FIELDS, type Organization, type Referral } from './referral-model.ts';
 import type { ReferralContent } from './referral-schema.ts';
 import type { ReferralStore } from './referral-store.ts';
 import { DEFAULT_SUBSTATUS, substatusProblem, transitionProblem, writeRuleViolation } from './status-rules.ts';
@@ -40,6 +40,23 @@ function resolveStatus(content: ReferralContent, fallback: ReferralStatus): { st
   const problem = substatusProblem(status, substatus);
   if (problem) throw invalidRequest(problem, 'substatus');
   return { status, substatus };
+}
+
+const STATUS_KEYS = new Set(['status', 'substatus', 'statusReason']);
+
+/** The fields of a referral a change is compared on: no status, no server fields, and unset, null and [] alike. */
+function withoutStatus(content: Record<string, unknown>): Record<string, unknown> {
+  const isUnset = (value: unknown): boolean => value === undefined || value === null || (Array.isArray(value) && value.length === 0);
+  return Object.fromEntries(Object.entries(content).filter(([key, value]) => !STATUS_KEYS.has(key) && !READ_ONLY_FIELDS.has(key) && !isUnset(value)));
+}
+
+/** JSON with object keys sorted, so two bodies that differ only in key order compare equal. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
 }
 
 /** Creates and updates referrals: stamps server fields, enforces status rules and reports every change. */
@@ -103,7 +120,12 @@ export class ReferralService {
     if (pair) throw invalidRequest(pair, 'substatus');
     // 400 rather than 409 for every rule: the documented codes have no "conflict", and the request can never succeed
     // as written.
-    const violation = writeRuleViolation({ existing, next: { ...content, status: nextStatus, substatus }, actor: options.actor });
+    const violation = writeRuleViolation({
+      existing,
+      next: { ...content, status: nextStatus, substatus },
+      actor: options.actor,
+      otherFieldsChanged: canonicalJson(withoutStatus(contentOf(existing))) !== canonicalJson(withoutStatus(content)),
+    });
     if (violation) throw invalidRequest(violation.message, violation.target);
 
     const stamp = this.stamper.next();

@@ -59,22 +59,26 @@ export interface WriteRuleInput {
     consent: { consentToShareReferralWithMicrosoftSellers?: boolean | null | undefined };
   };
   actor: 'partner' | 'microsoft' | 'system';
+  /** Whether anything but status, substatus and statusReason changes. */
+  otherFieldsChanged: boolean;
 }
 
 /**
  * Rules on changing a referral beyond the status table, from Partner Center's co-sell docs ("Manage co-sell
  * opportunities", the referrals FAQ and the co-sell connector overview):
  * - Won, Lost, Declined and Expired are terminal: the referral is read-only afterwards, whoever writes;
- * - an incoming referral the partner has not accepted can only be accepted or declined by the partner;
+ * - an incoming referral the partner has not accepted can only be accepted or declined by the partner (or marked
+ *   New/Received, a documented transition); its other fields cannot be edited before it is accepted;
  * - declining needs a reason (`statusReason`);
  * - once visible to Microsoft sellers, a deal cannot be made private again (nor a co-sell deal made independent).
  */
-export function writeRuleViolation({ existing, next, actor }: WriteRuleInput): RuleViolation | undefined {
+export function writeRuleViolation({ existing, next, actor, otherFieldsChanged }: WriteRuleInput): RuleViolation | undefined {
   if (existing.status === 'Closed') {
     return { message: `Referral '${existing.id}' is closed (${existing.substatus}) and can no longer be updated.`, target: 'status' };
   }
   const declining = next.substatus === 'Declined';
-  if (actor === 'partner' && existing.direction === 'Incoming' && existing.status === 'New' && next.status !== 'Active' && !declining) {
+  const acknowledging = next.status === 'New' && !otherFieldsChanged;
+  if (actor === 'partner' && existing.direction === 'Incoming' && existing.status === 'New' && next.status !== 'Active' && !declining && !acknowledging) {
     return {
       message: `Referral '${existing.id}' has not been accepted yet: it can only be accepted (status 'Active') or declined (status 'Closed', substatus 'Declined', with a statusReason).`,
       target: 'status',
