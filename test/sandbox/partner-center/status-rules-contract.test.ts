@@ -178,7 +178,7 @@ describe('Partner Center sandbox — status rules, expiry, sales stages, newer f
     it.each([
       ['partner', 'the partner\'s referral'],
       ['changed', 'the other partner\'s referral'],
-    ] as const)('relatedResourceUri=%s names %s', async (shape) => {
+    ] as const)('relatedResourceUri=%s names %s', async (shape, _named) => {
       await client.register(receiver.url, ALL_REFERRAL_EVENTS);
       expect((await client.control('PUT', '/webhooks/shape', { relatedResourceUri: shape })).status).toBe(200);
       const mine = await client.createIncoming({ microsoftSide: false, otherPartner: { organizationId: 'fabrikam-partner', organizationName: 'Fabrikam Services' } });
