@@ -34,7 +34,8 @@ export interface PartnerCenterSandboxOptions {
   /**
    * Enforce what Partner Center requires of the partner's co-sell (Shared) referrals: at least one co-sell ready
    * solution the partner owns, a valid target, and the connected Microsoft referral joining an existing co-sell
-   * engagement. Default true. False accepts Shared referrals without them (for callers that do not send solutions yet).
+   * engagement; and no edits of an unaccepted incoming referral beyond accepting, declining and its CRM ID. Default
+   * true. False accepts Shared referrals without them and such edits (for callers that do not follow these rules yet).
    */
   strictCoSell?: boolean;
   /** The partner's solutions catalogue; default DEFAULT_SOLUTIONS. */
@@ -82,7 +83,8 @@ export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOpt
   });
   const publisher = new ReferralEventPublisher({ store, sender, baseUrl, partnerOrganizationId: organization.id });
   const clock = new SandboxClock();
-  const service = new ReferralService(store, new WriteStamper(() => clock.now()), (change) => publisher.publish(change));
+  const strictCoSell = options.strictCoSell ?? true;
+  const service = new ReferralService(store, new WriteStamper(() => clock.now()), (change) => publisher.publish(change), strictCoSell);
   let sampleSequence = 0;
   let nextExpiryCheck = 0;
   const expireDue = (force = false): Referral[] => {
@@ -104,7 +106,7 @@ export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOpt
     validationEvents: new ValidationEvents({ sender, queue }),
     tokens: new TokenRegistry(),
     strictTokens: options.strictTokens ?? false,
-    strictCoSell: options.strictCoSell ?? true,
+    strictCoSell,
     solutions: new SolutionsCatalogue(options.solutions ?? DEFAULT_SOLUTIONS),
     clock,
     expireDue,

@@ -42,7 +42,7 @@ function resolveStatus(content: ReferralContent, fallback: ReferralStatus): { st
   return { status, substatus };
 }
 
-const STATUS_KEYS = new Set(['status', 'substatus', 'statusReason']);
+const STATUS_KEYS = new Set(['status', 'substatus', 'statusReason', 'externalReferenceId']);
 
 /** The fields of a referral a change is compared on: no status, no server fields, and unset, null and [] alike. */
 function withoutStatus(content: Record<string, unknown>): Record<string, unknown> {
@@ -65,6 +65,8 @@ export class ReferralService {
     private readonly store: ReferralStore,
     private readonly stamper: WriteStamper,
     private readonly onChange: (change: ReferralChange) => void,
+    /** strictCoSell: refuse edits of an unaccepted incoming referral's fields. */
+    private readonly strict = true,
   ) {}
 
   /**
@@ -125,6 +127,7 @@ export class ReferralService {
       next: { ...content, status: nextStatus, substatus },
       actor: options.actor,
       otherFieldsChanged: canonicalJson(withoutStatus(contentOf(existing))) !== canonicalJson(withoutStatus(content)),
+      strict: this.strict,
     });
     if (violation) throw invalidRequest(violation.message, violation.target);
 

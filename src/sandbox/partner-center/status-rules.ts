@@ -59,8 +59,10 @@ export interface WriteRuleInput {
     consent: { consentToShareReferralWithMicrosoftSellers?: boolean | null | undefined };
   };
   actor: 'partner' | 'microsoft' | 'system';
-  /** Whether anything but status, substatus and statusReason changes. */
+  /** Whether anything but status, substatus, statusReason and externalReferenceId changes. */
   otherFieldsChanged: boolean;
+  /** Whether edits of other fields before acceptance are refused (the sandbox's strictCoSell). */
+  strict: boolean;
 }
 
 /**
@@ -68,16 +70,18 @@ export interface WriteRuleInput {
  * opportunities", the referrals FAQ and the co-sell connector overview):
  * - Won, Lost, Declined and Expired are terminal: the referral is read-only afterwards, whoever writes;
  * - an incoming referral the partner has not accepted can only be accepted or declined by the partner (or marked
- *   New/Received, a documented transition); its other fields cannot be edited before it is accepted;
+ *   New/Received, a documented transition); in strict mode its other fields cannot be edited before it is accepted
+ *   (as in the Partner Center UI), except the CRM ID (`externalReferenceId`), which Microsoft's connectors write back
+ *   to new deals ("check New deal in Partner Center to see if it gets populated with CRM ID");
  * - declining needs a reason (`statusReason`);
  * - once visible to Microsoft sellers, a deal cannot be made private again (nor a co-sell deal made independent).
  */
-export function writeRuleViolation({ existing, next, actor, otherFieldsChanged }: WriteRuleInput): RuleViolation | undefined {
+export function writeRuleViolation({ existing, next, actor, otherFieldsChanged, strict }: WriteRuleInput): RuleViolation | undefined {
   if (existing.status === 'Closed') {
     return { message: `Referral '${existing.id}' is closed (${existing.substatus}) and can no longer be updated.`, target: 'status' };
   }
   const declining = next.substatus === 'Declined';
-  const acknowledging = next.status === 'New' && !otherFieldsChanged;
+  const acknowledging = next.status === 'New' && !(strict && otherFieldsChanged);
   if (actor === 'partner' && existing.direction === 'Incoming' && existing.status === 'New' && next.status !== 'Active' && !declining && !acknowledging) {
     return {
       message: `Referral '${existing.id}' has not been accepted yet: it can only be accepted (status 'Active') or declined (status 'Closed', substatus 'Declined', with a statusReason).`,
