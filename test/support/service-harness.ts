@@ -81,6 +81,11 @@ export interface ServiceHarnessOptions {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Partner Center webhook retry schedule. Default: 50 ms first retry, capped at 500 ms. */
   pcDelivery?: PartnerCenterSandboxOptions['delivery'];
+  /**
+   * The Partner Center sandbox's strictCoSell (default true). Tests whose product flows do not yet send solutions /
+   * the connected Microsoft referral, or edit unaccepted incoming referrals, pass false until the product does.
+   */
+  pcStrictCoSell?: boolean;
   /** `synchronous` of the SQLite store. Default `full`. */
   synchronous?: 'full' | 'normal';
   /** In-process only: the service's logger (default silent), e.g. to read what it logs. */
@@ -155,7 +160,11 @@ export interface HarnessGround {
 
 export async function prepareHarness(prefix: string, options: ServiceHarnessOptions): Promise<HarnessGround> {
   const tmp = makeTempDir(prefix);
-  const pc = await startPartnerCenterSandbox({ port: 0, delivery: options.pcDelivery ?? { initialDelayMs: 50, maxDelayMs: 500 } });
+  const pc = await startPartnerCenterSandbox({
+    port: 0,
+    delivery: options.pcDelivery ?? { initialDelayMs: 50, maxDelayMs: 500 },
+    strictCoSell: options.pcStrictCoSell ?? true,
+  });
   const anchor = join(tmp.path, 'root.pem');
   writeFileSync(anchor, pc.rootCertificatePem);
   const port = await freePort();
