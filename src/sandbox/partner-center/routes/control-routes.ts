@@ -120,8 +120,9 @@ export function registerControlRoutes(app: FastifyInstance, ctx: PartnerCenterCo
 
   /**
    * A Microsoft seller changes a referral: partial body deep-merged (arrays replaced). Partner-side restrictions are
-   * lifted where Microsoft could act (closed or Microsoft-owned referrals), but enums, status/substatus pairs and the
-   * status direction (nothing leaves Closed, nothing returns to New) are still enforced.
+   * lifted where Microsoft could act (Microsoft-owned referrals, unaccepted invitations), but enums, status/substatus
+   * pairs, the status direction (nothing leaves Closed, nothing returns to New) and the rules for everyone (terminal
+   * states read-only, a reason to decline, visibility not revocable) are still enforced.
    */
   app.patch('/_sandbox/referrals/:id', async (request, reply) => {
     const id = param(request, 'id');
