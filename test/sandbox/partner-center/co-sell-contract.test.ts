@@ -48,12 +48,15 @@ describe('Partner Center sandbox — co-sell contract (strict by default)', () =
       expect(seeded.json.value).toContainEqual({ id: OWNED, name: 'Cloud Migration Factory', coSellReady: true, solutionType: 'IP' });
       expect(seeded.json.value.some((s) => s.coSellReady === false)).toBe(true);
 
-      const replaced = await client.control('PUT', '/solutions', { value: [{ id: 'SOL-1-NEW', name: 'New one', coSellReady: true }] });
-      expect(replaced.status).toBe(200);
-      const rejected = await client.api('POST', REFERRALS, coSellDeal());
-      expectDocumentedError(rejected, 400, 'invalidRequest');
-      expect(await client.api('POST', REFERRALS, coSellDeal([{ type: 'Name', id: 'sol-1-new' }]))).toMatchObject({ status: 200 });
-      await client.control('PUT', '/solutions', { value: seeded.json.value });
+      try {
+        const replaced = await client.control('PUT', '/solutions', { value: [{ id: 'SOL-1-NEW', name: 'New one', coSellReady: true }] });
+        expect(replaced.status).toBe(200);
+        const rejected = await client.api('POST', REFERRALS, coSellDeal());
+        expectDocumentedError(rejected, 400, 'invalidRequest');
+        expect(await client.api('POST', REFERRALS, coSellDeal([{ type: 'Name', id: 'sol-1-new' }]))).toMatchObject({ status: 200 });
+      } finally {
+        await client.control('PUT', '/solutions', { value: seeded.json.value });
+      }
     });
 
     it('refuses a malformed catalogue and keeps the old one', async () => {
