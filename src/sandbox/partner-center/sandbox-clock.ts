@@ -21,5 +21,3 @@ export class SandboxClock {
     return Number((this.offsetTicks * 1000n) / TICKS_PER_DAY) / 1000;
   }
 }
-
-export { TICKS_PER_DAY };
