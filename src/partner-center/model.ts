@@ -61,8 +61,13 @@ export type SolutionType = (typeof SOLUTION_TYPES)[number];
 export const TARGET_TYPES = ['None', 'BusinessProfileLocation', 'SolutionProfile'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 
-/** Connector enum; an observed real value is `"100"`, which the tolerant parsing below keeps. */
-export const SALES_STAGES = ['Qualify', 'Develop', 'Propose', 'Close'] as const;
+/**
+ * Sales stages in the spellings Partner Center is known to use: the UI stages ("Manage co-sell opportunities": Created
+ * / Accepted 10 %, Qualified 20 %, Developed 40 %, Proposed 60 %, Negotiated 80 %, Won 100 %) and the Power Automate
+ * connector's enum (Qualify, Develop, Propose, Close). Which one the API returns is UNCONFIRMED (a real response held
+ * `"100"`); the tolerant parsing below keeps any other string.
+ */
+export const SALES_STAGES = ['Qualify', 'Develop', 'Propose', 'Close', 'Created', 'Accepted', 'Qualified', 'Developed', 'Proposed', 'Negotiated', 'Won'] as const;
 export type SalesStage = (typeof SALES_STAGES)[number];
 
 export const CUSTOMER_PROFILE_ID_TYPES = ['Duns', 'External'] as const;
@@ -368,12 +373,52 @@ export const referralSchema = z.looseObject({
   registrationStatus: text,
   registrations: list(registrationSchema),
   trackingInfo: trackingInfoSchema.nullish(),
-  /** 2024+ services co-sell fields whose JSON shape is UNCONFIRMED: kept as whatever arrives. */
+  /**
+   * 2024+ services co-sell fields ("Create a referral": PartnerRole, SolutionArea, SolutionPlay) whose JSON shape is
+   * UNCONFIRMED: kept as whatever arrives. Marketplace purchase intent arrives as `referralSource` / `callToAction` and
+   * in `registrations[].solutionDetails[].marketplaceTransactionDetails`; anything newer is kept by the loose object.
+   */
   partnerRole: z.unknown().optional(),
   solutionArea: z.unknown().optional(),
   solutionPlay: z.unknown().optional(),
 });
 export type Referral = z.infer<typeof referralSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Co-sell with Microsoft
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Microsoft's organization id: `invitedBy.organizationId`, the owner of Microsoft's referrals, and its target id. */
+export const MICROSOFT_ORGANIZATION_ID = 'msft';
+
+/** The target of the connected Microsoft referral ("Create a referral", creating a shared referral via API). */
+export const MICROSOFT_TARGET = { type: 'BusinessProfileLocation', id: MICROSOFT_ORGANIZATION_ID } as const;
+
+/** Microsoft's side of an engagement: owned by Microsoft, or the connected referral that targets Microsoft. */
+export function isMicrosoftSide(referral: Pick<Referral, 'organizationId' | 'target'>): boolean {
+  if (typeof referral.organizationId === 'string' && referral.organizationId.toLowerCase() === MICROSOFT_ORGANIZATION_ID) return true;
+  return (referral.target ?? []).some(
+    (t) => t?.type === MICROSOFT_TARGET.type && typeof t.id === 'string' && t.id.toLowerCase() === MICROSOFT_ORGANIZATION_ID,
+  );
+}
+
+/**
+ * One of the partner's solutions. Partner Center's REST reference documents no API that lists them (Microsoft's
+ * co-sell connectors pre-load them from Excel), so the route is configurable; the sandbox serves its catalogue at
+ * `/_sandbox/solutions`. Tolerant like every response schema.
+ */
+export const partnerSolutionSchema = z.looseObject({
+  id: z.string().min(1),
+  name: text,
+  coSellReady: flag,
+  solutionType: text,
+});
+export type PartnerSolution = z.infer<typeof partnerSolutionSchema>;
+
+export const solutionListResponseSchema = z.looseObject({
+  '@odata.count': z.number().nullish(),
+  value: z.array(partnerSolutionSchema),
+});
 
 export const referralListResponseSchema = z.looseObject({
   '@odata.context': text,

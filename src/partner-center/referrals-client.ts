@@ -3,9 +3,13 @@ import { ApiHttpClient, type ApiHttpClientOptions, type ApiResponse } from './ht
 import { buildJsonPatch, type FieldChange } from './json-patch.ts';
 import { describeIssues } from '../util/describe-issues.ts';
 import {
+  isMicrosoftSide,
+  MICROSOFT_TARGET,
   referralCreateSchema,
   referralListResponseSchema,
   referralSchema,
+  solutionListResponseSchema,
+  type PartnerSolution,
   type Referral,
   type ReferralCreate,
 } from './model.ts';
@@ -17,6 +21,11 @@ const ITEM_ROUTE = `${REFERRALS_PATH}/{id}`;
 export type ReferralsClientOptions = Omit<ApiHttpClientOptions, 'api' | 'baseUrl'> & {
   /** API root; the sandbox serves it at e.g. `http://127.0.0.1:4101`. Default `https://api.partner.microsoft.com`. */
   baseUrl?: string;
+  /**
+   * Path (on `baseUrl`) that lists the partner's solutions as `{ value: [{ id, name, coSellReady }] }`. Partner Center
+   * documents no such API (UNCONFIRMED that one exists), so there is no default: the sandbox serves `/_sandbox/solutions`.
+   */
+  solutionsPath?: string;
 };
 
 /** OData query options of the list endpoint ("Get a list of referrals"). */
@@ -68,6 +77,35 @@ export class InvalidReferralError extends Error {
   override readonly name = 'InvalidReferralError';
 }
 
+/** `listSolutions` without a configured solutions route. */
+export class SolutionsListUnavailableError extends Error {
+  override readonly name = 'SolutionsListUnavailableError';
+}
+
+/**
+ * The partner's co-sell referral exists but connecting Microsoft (the second call) failed: `referral` is the created
+ * referral, so the caller can keep it and retry — `createCoSell` again with the same request id, or
+ * `connectMicrosoft(referral)` — without creating a second deal.
+ */
+export class MicrosoftConnectionError extends Error {
+  override readonly name = 'MicrosoftConnectionError';
+  constructor(
+    readonly referral: Referral,
+    cause: unknown,
+  ) {
+    super(`referral ${referral.id} was created, but connecting Microsoft to engagement ${String(referral.engagementId)} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+export interface CoSellReferral {
+  /** The partner's own co-sell referral (the first call). */
+  referral: Referral;
+  /** Microsoft's connected referral in the same engagement: what makes the deal visible to Microsoft sellers. */
+  microsoft: Referral;
+}
+
+export type CloseOutcome = 'Won' | 'Lost';
+
 /** The server sent an `@odata.nextLink` we will not follow. */
 export class UnsafeNextLinkError extends Error {
   override readonly name = 'UnsafeNextLinkError';
@@ -83,9 +121,84 @@ export function updatedSince(isoDate: string): ReferralListQuery {
 
 export class ReferralsClient {
   private readonly http: ApiHttpClient;
+  private readonly solutionsPath: string | undefined;
 
   constructor(options: ReferralsClientOptions) {
-    this.http = new ApiHttpClient({ ...options, api: 'referrals', baseUrl: options.baseUrl ?? DEFAULT_REFERRALS_API_URL });
+    const { solutionsPath, ...httpOptions } = options;
+    this.http = new ApiHttpClient({ ...httpOptions, api: 'referrals', baseUrl: options.baseUrl ?? DEFAULT_REFERRALS_API_URL });
+    this.solutionsPath = solutionsPath;
+  }
+
+  /**
+   * A co-sell deal as "Create a referral" describes it: (1) the partner's Shared referral naming its solution, then
+   * (2) a connected referral for Microsoft in the same engagement with target BusinessProfileLocation `msft`. Both
+   * calls carry an MS-RequestId derived from `requestId`, so a retry of the whole operation (after a crash or a failed
+   * second call) returns the same two referrals instead of new ones. If the second call fails, the error is a
+   * `MicrosoftConnectionError` holding the created referral.
+   */
+  async createCoSell(body: ReferralCreate, options: CallOptions & { requestId: string }): Promise<CoSellReferral> {
+    if (body.type !== 'Shared') throw new InvalidReferralError('createCoSell: a co-sell referral has type "Shared"');
+    if (!namesSolution(body)) {
+      throw new InvalidReferralError(
+        'createCoSell: Solution ID is required — add at least one Microsoft solution ({ type: "Name", id }) to details.requirements.solutions',
+      );
+    }
+    if (options.requestId.trim() === '') throw new InvalidReferralError('createCoSell: requestId must not be empty');
+    const referral = await this.create(body, { ...signalOf(options), requestId: options.requestId });
+    try {
+      const microsoft = await this.connectMicrosoft(referral, { ...signalOf(options), requestId: `${options.requestId}:microsoft`, body });
+      return { referral, microsoft };
+    } catch (error) {
+      throw new MicrosoftConnectionError(referral, error);
+    }
+  }
+
+  /**
+   * The second call of the co-sell recipe, on its own: Microsoft's referral in the engagement of `referral`. An
+   * engagement that already has Microsoft's side (an earlier attempt that succeeded but whose answer was lost) returns
+   * that one, so calling this again is safe even without the idempotency key.
+   */
+  async connectMicrosoft(referral: Referral, options: CallOptions & { requestId?: string; body?: ReferralCreate } = {}): Promise<Referral> {
+    const engagementId = referral.engagementId;
+    if (typeof engagementId !== 'string' || engagementId === '') throw new InvalidReferralError('connectMicrosoft: the referral has no engagementId');
+    const existing = (await this.listPage({ filter: engagementFilter(engagementId) }, options)).referrals.find((r) => r.id !== referral.id && isMicrosoftSide(r));
+    if (existing) return existing;
+    const source = options.body ?? connectedSource(referral);
+    const connected: ReferralCreate = { ...source, type: 'Shared', engagementId, target: [{ ...MICROSOFT_TARGET }] };
+    return this.create(connected, { ...signalOf(options), ...(options.requestId !== undefined ? { requestId: options.requestId } : {}) });
+  }
+
+  /** The partner's solutions, from the configured solutions route (see `ReferralsClientOptions.solutionsPath`). */
+  async listSolutions(options: CallOptions = {}): Promise<PartnerSolution[]> {
+    if (this.solutionsPath === undefined) {
+      throw new SolutionsListUnavailableError(
+        "Partner Center documents no API that lists a partner's solutions; configure solutionsPath (the sandbox serves /_sandbox/solutions) or import them from a file",
+      );
+    }
+    const { data } = await this.http.sendParsed({ method: 'GET', path: this.solutionsPath, route: this.solutionsPath, ...signalOf(options) }, solutionListResponseSchema);
+    return data.value;
+  }
+
+  /** Accepts an incoming referral: Active/Accepted, the only way forward besides declining. */
+  accept(id: string, options: Omit<PatchOptions, 'returnRepresentation'> = {}): Promise<VersionedReferral> {
+    return this.patch(id, [{ path: 'status', value: 'Active' }, { path: 'substatus', value: 'Accepted' }], { ...options, returnRepresentation: true });
+  }
+
+  /** Declines a referral: Closed/Declined — never Lost — with the reason Partner Center requires. */
+  decline(id: string, reason: string, options: Omit<PatchOptions, 'returnRepresentation'> = {}): Promise<VersionedReferral> {
+    if (reason.trim() === '') throw new InvalidReferralError('decline: a reason (statusReason) is required');
+    return this.patch(
+      id,
+      [{ path: 'status', value: 'Closed' }, { path: 'substatus', value: 'Declined' }, { path: 'statusReason', value: reason }],
+      { ...options, returnRepresentation: true },
+    );
+  }
+
+  /** Closes a deal as Won or Lost, with its reason when given. The referral is read-only afterwards. */
+  close(id: string, outcome: CloseOutcome, reason: string | undefined, options: Omit<PatchOptions, 'returnRepresentation'> = {}): Promise<VersionedReferral> {
+    const changes: FieldChange[] = [{ path: 'status', value: 'Closed' }, { path: 'substatus', value: outcome }];
+    if (reason !== undefined && reason.trim() !== '') changes.push({ path: 'statusReason', value: reason });
+    return this.patch(id, changes, { ...options, returnRepresentation: true });
   }
 
   async *list(query: ReferralListQuery = {}, options: CallOptions = {}): AsyncIterable<Referral> {
@@ -246,6 +359,32 @@ function nonNegativeInteger(name: string, value: number): number {
 function itemPath(id: string): string {
   if (id.trim() === '') throw new TypeError('referral id must not be empty');
   return `${REFERRALS_PATH}/${encodeURIComponent(id)}`;
+}
+
+/** OData string literal: a quote inside is doubled. */
+function engagementFilter(engagementId: string): string {
+  return `engagementId eq '${engagementId.replaceAll("'", "''")}'`;
+}
+
+/** A co-sell body names a solution: a `Name` solution in its requirements, or a SolutionProfile target. */
+function namesSolution(body: ReferralCreate): boolean {
+  const solutions = body.details.requirements?.solutions ?? [];
+  const named = solutions.some((s) => typeof s.id === 'string' && s.id.trim() !== '' && (s.type === 'Name' || s.type == null));
+  const profile = (body.target ?? []).some((t) => t.type === 'SolutionProfile' && typeof t.id === 'string' && t.id.trim() !== '');
+  return named || profile;
+}
+
+/** Rebuilds a create body from a referral read back, for connecting Microsoft when the original body is gone. */
+function connectedSource(referral: Referral): ReferralCreate {
+  return {
+    name: referral.name ?? '',
+    type: 'Shared',
+    customerProfile: { ...referral.customerProfile, name: referral.customerProfile?.name ?? '' } as ReferralCreate['customerProfile'],
+    consent: referral.consent ?? {},
+    details: referral.details ?? {},
+    ...(referral.externalReferenceId != null ? { externalReferenceId: referral.externalReferenceId } : {}),
+    ...(referral.inviteContext != null ? { inviteContext: referral.inviteContext } : {}),
+  } as ReferralCreate;
 }
 
 function effectivePort(url: URL): string {

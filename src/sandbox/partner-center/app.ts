@@ -6,6 +6,7 @@ import type { PartnerCenterContext } from './context.ts';
 import { codeForStatus, errorBody, errorBodyForStatus, PartnerCenterError } from './errors.ts';
 import { sendError, sendJson } from './http-helpers.ts';
 import { registerControlRoutes } from './routes/control-routes.ts';
+import { registerMicrosoftSellerRoutes } from './routes/microsoft-seller-routes.ts';
 import { registerReferralRoutes } from './routes/referrals-routes.ts';
 import { registerTokenRoutes } from './routes/token-routes.ts';
 import { registerWebhookRoutes } from './routes/webhook-routes.ts';
@@ -86,5 +87,6 @@ export function buildPartnerCenterApp(ctx: PartnerCenterContext): FastifyInstanc
   registerWebhookRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   registerControlRoutes(app, ctx);
+  registerMicrosoftSellerRoutes(app, ctx);
   return app;
 }

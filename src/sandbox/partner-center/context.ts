@@ -4,10 +4,12 @@ import type { FaultInjector } from '../shared/faults.ts';
 import type { RequestCounter } from '../shared/request-counter.ts';
 import type { WebhookDeliveryQueue } from '../shared/webhook-delivery-queue.ts';
 import type { TokenRegistry } from './auth.ts';
-import type { Organization } from './referral-model.ts';
+import type { Organization, Referral } from './referral-model.ts';
 import type { ReferralEventPublisher } from './referral-events.ts';
 import type { ReferralService } from './referral-service.ts';
 import type { ReferralStore } from './referral-store.ts';
+import type { SandboxClock } from './sandbox-clock.ts';
+import type { SolutionsCatalogue } from './solutions-catalogue.ts';
 import type { ValidationEvents } from './validation-events.ts';
 import type { WebhookRegistrationState } from './webhook-registration.ts';
 
@@ -25,6 +27,13 @@ export interface PartnerCenterContext {
   validationEvents: ValidationEvents;
   tokens: TokenRegistry;
   strictTokens: boolean;
+  /** Enforce Partner Center's co-sell requirements on the partner's Shared referrals (see PartnerCenterSandboxOptions). */
+  strictCoSell: boolean;
+  /** The partner's solutions: what a co-sell referral may name. */
+  solutions: SolutionsCatalogue;
+  clock: SandboxClock;
+  /** Archives invitations whose 14 days have passed (at most once per second of real time unless forced). */
+  expireDue: (force?: boolean) => Referral[];
   faults: FaultInjector;
   requests: RequestCounter;
   signing: SigningMaterial;

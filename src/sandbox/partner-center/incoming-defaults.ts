@@ -1,5 +1,6 @@
 import type { JsonObject } from '../shared/deep-merge.ts';
 import { ASSISTANCE_REQUEST_CODES } from './referral-enums.ts';
+import { DEFAULT_SOLUTIONS } from './solutions-catalogue.ts';
 
 interface SampleCustomer {
   name: string;
@@ -23,12 +24,19 @@ const CUSTOMERS: SampleCustomer[] = [
   { name: 'Woodgrove Bank', addressLine1: '350 Fifth Avenue', city: 'New York', state: 'NY', postalCode: '10118', country: 'US', currency: 'USD', contact: { firstName: 'Marcus', lastName: 'Lee', phoneNumber: '2125550103', email: 'marcus.lee@woodgrovebank.com' } },
 ];
 
+/** A solution of the seeded catalogue as a referral names it (`type: Name`). */
+function solutionTag(id: string): { id: string; name: string; type: 'Name' } {
+  const solution = DEFAULT_SOLUTIONS.find((candidate) => candidate.id === id);
+  if (!solution) throw new Error(`sample solution ${id} is not in the seeded catalogue`);
+  return { id: solution.id, name: solution.name, type: 'Name' };
+}
+
 const WORKLOADS = [
-  { title: 'Azure migration', product: 'Azure', solution: { id: 'SOL-34104-EBB', name: 'Cloud Migration Factory', type: 'Name' } },
-  { title: 'Dynamics 365 supply chain', product: 'Dynamics365Enterprise', solution: { id: 'SOL-20816-QWE', name: 'Supply Chain Accelerator', type: 'Name' } },
-  { title: 'Modern workplace rollout', product: 'Microsoft365', solution: { id: 'SOL-11873-MWP', name: 'Modern Workplace in a Box', type: 'Name' } },
-  { title: 'Data platform modernization', product: 'SQL', solution: { id: 'SOL-47715-DAT', name: 'Data Estate Modernization', type: 'Name' } },
-  { title: 'Security assessment', product: 'EnterpriseMobilityAndSecurity', solution: { id: 'SOL-58321-SEC', name: 'Zero Trust Jumpstart', type: 'Name' } },
+  { title: 'Azure migration', product: 'Azure', solution: solutionTag('SOL-34104-EBB') },
+  { title: 'Dynamics 365 supply chain', product: 'Dynamics365Enterprise', solution: solutionTag('SOL-20816-QWE') },
+  { title: 'Modern workplace rollout', product: 'Microsoft365', solution: solutionTag('SOL-11873-MWP') },
+  { title: 'Data platform modernization', product: 'SQL', solution: solutionTag('SOL-47715-DAT') },
+  { title: 'Security assessment', product: 'EnterpriseMobilityAndSecurity', solution: solutionTag('SOL-58321-SEC') },
 ];
 
 const INDUSTRIES = ['Manufacturing', 'Healthcare', 'Financial Services', 'Retail & Consumer Goods', 'Education'];

@@ -9,9 +9,11 @@ import { buildPartnerCenterApp } from './app.ts';
 import { TokenRegistry } from './auth.ts';
 import { SIGNING_CERTIFICATE_PATH, type PartnerCenterContext } from './context.ts';
 import { ReferralEventPublisher } from './referral-events.ts';
-import type { Organization } from './referral-model.ts';
+import type { Organization, Referral } from './referral-model.ts';
 import { ReferralService } from './referral-service.ts';
 import { ReferralStore } from './referral-store.ts';
+import { SandboxClock } from './sandbox-clock.ts';
+import { DEFAULT_SOLUTIONS, SolutionsCatalogue, type PartnerSolution } from './solutions-catalogue.ts';
 import { ValidationEvents } from './validation-events.ts';
 import { WebhookRegistrationState } from './webhook-registration.ts';
 import { SignedWebhookSender } from './webhook-sender.ts';
@@ -29,6 +31,15 @@ export interface PartnerCenterSandboxOptions {
   strictTokens?: boolean;
   /** Organization of the partner tenant that owns the sandbox (organizationId / organizationName on referrals). */
   organization?: { id: string; name: string };
+  /**
+   * Enforce what Partner Center requires of the partner's co-sell (Shared) referrals: at least one co-sell ready
+   * solution the partner owns, a valid target, and the connected Microsoft referral joining an existing co-sell
+   * engagement; and no edits of an unaccepted incoming referral beyond accepting, declining and its CRM ID. Default
+   * true. False accepts Shared referrals without them and such edits (for callers that do not follow these rules yet).
+   */
+  strictCoSell?: boolean;
+  /** The partner's solutions catalogue; default DEFAULT_SOLUTIONS. */
+  solutions?: readonly PartnerSolution[];
 }
 
 export interface PartnerCenterSandbox {
@@ -37,6 +48,9 @@ export interface PartnerCenterSandbox {
   signingCertificateUrl: string; // URL of the signing cert served by the sandbox
   close(): Promise<void>; // stops server and pending delivery timers
 }
+
+export type { PartnerSolution } from './solutions-catalogue.ts';
+export { DEFAULT_SOLUTIONS } from './solutions-catalogue.ts';
 
 export const DEFAULT_PORT = 4101;
 /** The organization of the documented create-response sample. */
@@ -68,8 +82,17 @@ export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOpt
     certificateUrl: () => `${url}${SIGNING_CERTIFICATE_PATH}`,
   });
   const publisher = new ReferralEventPublisher({ store, sender, baseUrl, partnerOrganizationId: organization.id });
-  const service = new ReferralService(store, new WriteStamper(), (change) => publisher.publish(change));
+  const clock = new SandboxClock();
+  const strictCoSell = options.strictCoSell ?? true;
+  const service = new ReferralService(store, new WriteStamper(() => clock.now()), (change) => publisher.publish(change), strictCoSell);
   let sampleSequence = 0;
+  let nextExpiryCheck = 0;
+  const expireDue = (force = false): Referral[] => {
+    const now = Date.now();
+    if (!force && now < nextExpiryCheck) return [];
+    nextExpiryCheck = now + 1000;
+    return service.expireDue(clock.now());
+  };
 
   const ctx: PartnerCenterContext = {
     logger,
@@ -83,6 +106,10 @@ export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOpt
     validationEvents: new ValidationEvents({ sender, queue }),
     tokens: new TokenRegistry(),
     strictTokens: options.strictTokens ?? false,
+    strictCoSell,
+    solutions: new SolutionsCatalogue(options.solutions ?? DEFAULT_SOLUTIONS),
+    clock,
+    expireDue,
     faults,
     requests: new RequestCounter(),
     signing,

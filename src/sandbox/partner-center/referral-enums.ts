@@ -37,3 +37,25 @@ export type ReferralDirection = (typeof REFERRAL_DIRECTIONS)[number];
 
 /** The organization id Partner Center uses for Microsoft itself in `invitedBy` and on Microsoft's own referrals. */
 export const MICROSOFT_ORGANIZATION = { id: 'msft', name: 'Microsoft' } as const;
+
+/**
+ * Sales stages. Partner Center's UI stages with their percentages ("Manage co-sell opportunities": "if you're passing
+ * these values using the API, this is how Partner Center recognizes the deal sales stages"): Created 10 % (outbound),
+ * Accepted 10 % (inbound), Qualified 20 %, Developed 40 %, Proposed 60 %, Negotiated 80 %, Won 100 %. Which spelling the
+ * API takes is UNCONFIRMED: the Power Automate connector's enum is Qualify/Develop/Propose/Close and a real response
+ * held "100". The sandbox accepts all three forms (case-insensitively) and stores the one sent, so a client may use
+ * any of them; anything else is rejected.
+ */
+export const SALES_STAGES = [
+  { stage: 'Created', percent: 10, connector: undefined },
+  { stage: 'Accepted', percent: 10, connector: undefined },
+  { stage: 'Qualified', percent: 20, connector: 'Qualify' },
+  { stage: 'Developed', percent: 40, connector: 'Develop' },
+  { stage: 'Proposed', percent: 60, connector: 'Propose' },
+  { stage: 'Negotiated', percent: 80, connector: 'Close' },
+  { stage: 'Won', percent: 100, connector: undefined },
+] as const;
+
+export const SALES_STAGE_VALUES: readonly string[] = [
+  ...new Set(SALES_STAGES.flatMap(({ stage, percent, connector }) => [stage, String(percent), ...(connector ? [connector] : [])])),
+];

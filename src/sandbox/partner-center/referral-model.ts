@@ -15,8 +15,9 @@ export interface ReferralServerFields {
   direction: ReferralDirection;
 }
 
-export type Referral = Omit<ReferralContent, 'status' | 'substatus'> &
-  ReferralServerFields & { status: ReferralStatus; substatus: ReferralSubstatus };
+// An intersection, not Omit: the content type has an index signature (unknown fields are kept), which Omit would
+// flatten into it, losing every named field.
+export type Referral = ReferralContent & ReferralServerFields & { status: ReferralStatus; substatus: ReferralSubstatus };
 
 export interface Organization {
   id: string;

@@ -9,6 +9,7 @@ import {
   REFERRAL_STATUSES,
   REFERRAL_SUBSTATUSES,
   REFERRAL_TYPES,
+  SALES_STAGE_VALUES,
   SOLUTION_TYPES,
   TARGET_TYPES,
 } from './referral-enums.ts';
@@ -104,7 +105,7 @@ const solutionTagSchema = z.looseObject({
   type: caseInsensitiveEnum(SOLUTION_TYPES, 'solution type').nullish(),
 });
 
-const requirementsSchema = z.object({
+const requirementsSchema = z.looseObject({
   industries: z.array(tagSchema).nullish(),
   products: z.array(tagSchema).nullish(),
   services: z.array(tagSchema).nullish(),
@@ -114,7 +115,9 @@ const requirementsSchema = z.object({
   additionalRequirements: z.record(z.string(), z.unknown()).nullish(),
 });
 
-const detailsSchema = z.object({
+// Loose from here up: fields newer than the docs (or unknown to the sandbox) are kept and echoed, so a client that sends
+// them sees them again, as it would from a service that knows them.
+const detailsSchema = z.looseObject({
   notes: optionalText,
   dealValue: money.nullish(),
   currency: currencyCode.nullish(),
@@ -125,7 +128,7 @@ const detailsSchema = z.object({
   incentiveLevel: optionalText,
 });
 
-const inviteContextSchema = z.object({
+const inviteContextSchema = z.looseObject({
   notes: optionalText,
   invitedBy: z.object({ organizationId: optionalText, organizationName: optionalText }).nullish(),
   assistanceRequestCode: caseInsensitiveEnum(ASSISTANCE_REQUEST_CODES, 'assistance request code').nullish(),
@@ -135,10 +138,11 @@ const inviteContextSchema = z.object({
 const targetSchema = z.object({ id: text, type: caseInsensitiveEnum(TARGET_TYPES, 'target type') });
 
 /**
- * Everything a client may write. Unknown properties are dropped, as the real (ASP.NET) service ignores them; server
- * fields (id, eTag, timestamps, organization, direction, links) are handled by the service, never taken from here.
+ * Everything a client may write. Unknown properties are kept and echoed back (the referral contract keeps growing:
+ * marketplace fields, services co-sell fields), rather than silently dropped; server fields (id, eTag, timestamps,
+ * organization, direction, links) are handled by the service, never taken from here.
  */
-export const referralContentSchema = z.object({
+export const referralContentSchema = z.looseObject({
   name: text.trim().min(1, 'must not be empty'),
   externalReferenceId: optionalText,
   status: caseInsensitiveEnum(REFERRAL_STATUSES, 'status').nullish(),
@@ -153,8 +157,8 @@ export const referralContentSchema = z.object({
   team: z.array(memberSchema).nullish(),
   inviteContext: inviteContextSchema.nullish(),
   target: z.array(targetSchema).nullish(),
+  salesStage: caseInsensitiveEnum(SALES_STAGE_VALUES as readonly [string, ...string[]], 'sales stage').nullish(),
   // V3 contract fields seen in real responses; their value sets are undocumented, so any string is accepted.
-  salesStage: optionalText,
   referralSource: optionalText,
   callToAction: optionalText,
   campaignId: optionalText,
@@ -171,10 +175,22 @@ export const referralContentSchema = z.object({
   registrationStatus: optionalText,
   registrations: z.array(z.record(z.string(), z.unknown())).nullish(),
   trackingInfo: z.record(z.string(), z.string().nullable()).nullish(),
-  // 2024+ services co-sell fields whose JSON shape is UNCONFIRMED: kept verbatim.
+  // 2024+ services co-sell fields ("Create a referral": PartnerRole, SolutionArea, SolutionPlay — required only for
+  // services co-sell) whose JSON shape is UNCONFIRMED: kept verbatim. Their PascalCase spellings are folded into these
+  // keys before parsing (see NEWER_FIELD_KEYS).
   partnerRole: z.unknown().optional(),
   solutionArea: z.unknown().optional(),
   solutionPlay: z.unknown().optional(),
 });
 
 export type ReferralContent = z.output<typeof referralContentSchema>;
+
+/**
+ * Newer fields whose wire spelling is UNCONFIRMED. ASP.NET binds property names case-insensitively, so `PartnerRole`
+ * and `partnerRole` are the same property to the service; the sandbox stores them under the camelCase key it answers
+ * with. Marketplace purchase intent is carried by `referralSource` / `callToAction` (marketplace leads) and by
+ * `registrations[].solutionDetails[].marketplaceTransactionDetails`; any other marketplace field is kept as sent.
+ */
+export const NEWER_FIELD_KEYS: ReadonlyMap<string, string> = new Map(
+  ['partnerRole', 'solutionArea', 'solutionPlay', 'referralSource', 'callToAction'].map((key) => [key.toLowerCase(), key]),
+);

@@ -1,5 +1,6 @@
 import { formatInstant, nowInstant, type Instant } from './instant.ts';
 
+
 export interface WriteStamp {
   ticks: Instant;
   /** `updatedDateTime` for the write. */
@@ -16,8 +17,11 @@ export class WriteStamper {
   private last: Instant = 0n;
   private sequence = 0x6d10;
 
+  /** `now` is the sandbox clock, which tests can move forward; real time by default. */
+  constructor(private readonly now: () => Instant = nowInstant) {}
+
   next(): WriteStamp {
-    const now = nowInstant();
+    const now = this.now();
     const ticks = now > this.last ? now : this.last + 1n;
     this.last = ticks;
     this.sequence = (this.sequence + 1) % 0x1_0000_0000;

@@ -12,6 +12,7 @@ import { contentOf, READ_ONLY_FIELDS, type Referral } from '../referral-model.ts
 import { validateReferralContent } from '../referral-validation.ts';
 import { referralToWire } from '../referral-wire.ts';
 import { DEFAULT_SUBSTATUS } from '../status-rules.ts';
+import { MAX_SOLUTIONS, partnerSolutionSchema } from '../solutions-catalogue.ts';
 
 const seedSchema = z
   .object({
@@ -119,8 +120,9 @@ export function registerControlRoutes(app: FastifyInstance, ctx: PartnerCenterCo
 
   /**
    * A Microsoft seller changes a referral: partial body deep-merged (arrays replaced). Partner-side restrictions are
-   * lifted where Microsoft could act (closed or Microsoft-owned referrals), but enums, status/substatus pairs and the
-   * status direction (nothing leaves Closed, nothing returns to New) are still enforced.
+   * lifted where Microsoft could act (Microsoft-owned referrals, unaccepted invitations), but enums, status/substatus
+   * pairs, the status direction (nothing leaves Closed, nothing returns to New) and the rules for everyone (terminal
+   * states read-only, a reason to decline, visibility not revocable) are still enforced.
    */
   app.patch('/_sandbox/referrals/:id', async (request, reply) => {
     const id = param(request, 'id');
@@ -134,6 +136,26 @@ export function registerControlRoutes(app: FastifyInstance, ctx: PartnerCenterCo
     const updated = ctx.service.update(existing, content, { actor: 'microsoft' });
     reply.header('etag', updated.eTag);
     return sendJson(reply, 200, referralToWire(updated, base()));
+  });
+
+  /**
+   * The partner's solutions. Partner Center documents no API listing them (its connectors pre-load them from Excel),
+   * so this is the sandbox's own route, NOT a confirmed Partner Center one.
+   */
+  app.get('/_sandbox/solutions', async (_request, reply) => {
+    const value = ctx.solutions.list();
+    return sendJson(reply, 200, { count: value.length, value });
+  });
+
+  app.put('/_sandbox/solutions', async (request, reply) => {
+    const schema = z.object({ value: z.array(partnerSolutionSchema).max(MAX_SOLUTIONS) }).strict();
+    const parsed = parseWithProblems(schema, request.body ?? {});
+    if (!parsed.ok) throw invalidRequest(`Invalid solutions catalogue: ${summarizeProblems(parsed.problems)}`, parsed.problems[0]?.target);
+    const ids = parsed.value.value.map((solution) => solution.id.toLowerCase());
+    if (new Set(ids).size !== ids.length) throw invalidRequest('Solution ids must be unique.', 'value');
+    ctx.solutions.replace(parsed.value.value);
+    const value = ctx.solutions.list();
+    return sendJson(reply, 200, { count: value.length, value });
   });
 
   app.get('/_sandbox/referrals', async (_request, reply) => {

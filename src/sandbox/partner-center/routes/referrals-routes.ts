@@ -9,9 +9,11 @@ import { engagementScope } from '../odata/filter-evaluator.ts';
 import { parseListQuery, runListQuery } from '../odata/list-query.ts';
 import { ODataQueryError } from '../odata/odata-error.ts';
 import { REFERRAL_TYPE, SELECTABLE_EXTRA } from '../odata/referral-fields.ts';
+import { connectedReferralProblems, coSellDealProblems, targetsMicrosoft } from '../co-sell-rules.ts';
+import { MICROSOFT_ORGANIZATION } from '../referral-enums.ts';
 import { contentOf, READ_ONLY_FIELDS, type Referral } from '../referral-model.ts';
-import { referralContentSchema } from '../referral-schema.ts';
-import { validateReferralContent } from '../referral-validation.ts';
+import { referralContentSchema, type ReferralContent } from '../referral-schema.ts';
+import { rejectWithProblems, validateReferralContent } from '../referral-validation.ts';
 import { REFERRALS_PATH, referralToWire } from '../referral-wire.ts';
 import { eTagMatches } from '../write-stamps.ts';
 
@@ -35,7 +37,12 @@ function nextLink(request: FastifyRequest, base: string, skipToken: string): str
 }
 
 export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterContext): void {
-  const onRequest = bearerAuthentication({ strict: ctx.strictTokens, tokens: ctx.tokens });
+  const authenticate = bearerAuthentication({ strict: ctx.strictTokens, tokens: ctx.tokens });
+  // Every call sees the sandbox clock's present: invitations whose 14 days have passed are expired first.
+  const onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    await authenticate(request, reply);
+    ctx.expireDue();
+  };
   const base = (request: FastifyRequest): string => requestBaseUrl(request, ctx.baseUrl());
   const ownedByPartner = (referral: Referral): boolean => referral.organizationId === ctx.organization.id;
 
@@ -69,6 +76,45 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterC
         'If-Match',
       );
     }
+  }
+
+  const isMicrosofts = (referral: Referral): boolean => referral.organizationId.toLowerCase() === MICROSOFT_ORGANIZATION.id;
+
+  /** The partner's own co-sell deal must name a co-sell ready solution of its own, and a valid target. */
+  function checkCoSellDeal(content: ReferralContent, what: string): void {
+    if (!ctx.strictCoSell || content.type !== 'Shared') return;
+    const problems = coSellDealProblems(content, ctx.solutions);
+    if (problems.length > 0) throw rejectWithProblems(what, problems);
+  }
+
+  /**
+   * The second call of "Creating a shared (co-sell) referral via API": a referral for Microsoft in the engagement of
+   * the partner's co-sell referral, with target BusinessProfileLocation `msft`. It is what makes the deal visible to
+   * Microsoft sellers, so the sandbox files it as Microsoft's referral (organization `msft`, Incoming to Microsoft),
+   * waiting for a Microsoft seller's answer (New/Pending, expiring after 14 days) whatever status the body asked for —
+   * UNCONFIRMED: the docs do not show the response of this call; a client must find Microsoft's side by target or by
+   * organization, and must not assume Microsoft has accepted.
+   */
+  function createConnectedReferral(content: ReferralContent, engagementId: string | undefined): Referral {
+    if (ctx.strictCoSell) {
+      const problems = connectedReferralProblems(content, ctx.solutions);
+      if (engagementId === undefined) {
+        problems.unshift({ target: 'engagementId', message: "the connected Microsoft referral must carry the engagementId of the partner's co-sell referral" });
+      } else {
+        const engaged = ctx.store.inEngagement(engagementId);
+        if (!engaged.some((r) => ownedByPartner(r) && r.type === 'Shared')) {
+          problems.unshift({ target: 'engagementId', message: `engagement '${engagementId}' has no co-sell (Shared) referral of this partner to connect Microsoft to` });
+        } else if (engaged.some(isMicrosofts)) {
+          problems.unshift({ target: 'engagementId', message: `engagement '${engagementId}' already has Microsoft's referral` });
+        }
+      }
+      if (problems.length > 0) throw rejectWithProblems('The connected Microsoft referral', problems);
+    }
+    return ctx.service.create(
+      { ...content, status: 'New', substatus: 'Pending' },
+      { organization: MICROSOFT_ORGANIZATION, direction: 'Incoming', engagementId },
+      'New',
+    );
   }
 
   function respondWithReferral(reply: FastifyReply, request: FastifyRequest, referral: Referral, statusCode: number): FastifyReply {
@@ -119,11 +165,18 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterC
     if (rawEngagementId !== undefined && rawEngagementId !== null && (typeof rawEngagementId !== 'string' || rawEngagementId.trim() === '')) {
       throw invalidRequest('engagementId must be a non-empty string (the engagement to join).', 'engagementId');
     }
-    // A given engagementId joins that engagement: that is how the documented "connected" Microsoft referral is made.
-    const referral = ctx.service.createOutgoing(content, {
-      organization: ctx.organization,
-      engagementId: typeof rawEngagementId === 'string' ? rawEngagementId.trim() : undefined,
-    });
+    const engagementId = typeof rawEngagementId === 'string' ? rawEngagementId.trim() : undefined;
+    let referral: Referral;
+    if (targetsMicrosoft(content)) {
+      referral = createConnectedReferral(content, engagementId);
+    } else {
+      checkCoSellDeal(content, 'The referral');
+      if (ctx.strictCoSell && engagementId !== undefined && ctx.store.inEngagement(engagementId).length === 0) {
+        throw invalidRequest(`engagement '${engagementId}' does not exist; leave engagementId out to start a new engagement.`, 'engagementId');
+      }
+      // A given engagementId joins that engagement (partner-to-partner, or a second referral of the partner).
+      referral = ctx.service.createOutgoing(content, { organization: ctx.organization, engagementId });
+    }
     if (requestId) ctx.createdByRequestId.set(requestId, referral.id);
     // 200, not 201: the Swagger contract documents 200 "Referral created" for this operation.
     return respondWithReferral(reply, request, referral, 200);
@@ -139,8 +192,12 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterC
     if (existing.status === 'Closed') {
       throw invalidRequest(`Referral '${existing.id}' is closed (${existing.substatus}) and can no longer be updated.`, 'status');
     }
-    const patched = applyJsonPatch(contentOf(existing), operations.data, { readOnly: READ_ONLY_FIELDS, knownTopLevel: KNOWN_TOP_LEVEL });
+    const current = contentOf(existing);
+    // Fields the referral already holds are patchable too, including newer ones the sandbox keeps without knowing.
+    const knownTopLevel = new Set([...KNOWN_TOP_LEVEL, ...Object.keys(current)]);
+    const patched = applyJsonPatch(current, operations.data, { readOnly: READ_ONLY_FIELDS, knownTopLevel });
     const content = validateReferralContent(patched, 'The patched referral');
+    if (existing.direction === 'Outgoing') checkCoSellDeal(content, 'The patched referral');
     const updated = ctx.service.update(existing, content, { actor: 'partner' });
     if (wantsRepresentation(request)) return respondWithReferral(reply, request, updated, 200);
     reply.header('etag', updated.eTag);
@@ -153,6 +210,7 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterC
     checkIfMatch(request, existing, true);
     // Server fields in the body (id, eTag, links…) are ignored, as the docs tell clients to send the full resource.
     const content = validateReferralContent(request.body);
+    if (existing.direction === 'Outgoing') checkCoSellDeal(content, 'The referral');
     const updated = ctx.service.update(existing, content, { actor: 'partner' });
     return respondWithReferral(reply, request, updated, 200);
   });
