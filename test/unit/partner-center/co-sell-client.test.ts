@@ -6,7 +6,7 @@ import {
   ReferralsClient,
   SolutionsListUnavailableError,
 } from '../../../src/partner-center/referrals-client.ts';
-import { StaticTokenProvider } from '../../../src/partner-center/tokens.ts';
+import { StaticTokenProvider } from '../../../src/http/tokens.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../../src/sandbox/partner-center/index.ts';
 import { DOC_CREATE_REQUEST, DOC_CREATE_RESPONSE_JSON } from './doc-samples.ts';
 import { startScriptedServer, type ScriptedServer } from './scripted-server.ts';
