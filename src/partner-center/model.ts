@@ -62,12 +62,12 @@ export const TARGET_TYPES = ['None', 'BusinessProfileLocation', 'SolutionProfile
 export type TargetType = (typeof TARGET_TYPES)[number];
 
 /**
- * Sales stages in the spellings Partner Center is known to use: the UI stages ("Manage co-sell opportunities": Created
- * / Accepted 10 %, Qualified 20 %, Developed 40 %, Proposed 60 %, Negotiated 80 %, Won 100 %) and the Power Automate
- * connector's enum (Qualify, Develop, Propose, Close). Which one the API returns is UNCONFIRMED (a real response held
- * `"100"`); the tolerant parsing below keeps any other string.
+ * The Power Automate connector's sales-stage enum (Qualify, Develop, Propose, Close): what a mapping file must cover.
+ * Partner Center's UI names other stages ("Manage co-sell opportunities": Created / Accepted 10 %, Qualified 20 %,
+ * Developed 40 %, Proposed 60 %, Negotiated 80 %, Won); which spelling the API returns is UNCONFIRMED (a real response
+ * held `"100"`), so the tolerant parsing below keeps any other string rather than refusing the referral.
  */
-export const SALES_STAGES = ['Qualify', 'Develop', 'Propose', 'Close', 'Created', 'Accepted', 'Qualified', 'Developed', 'Proposed', 'Negotiated', 'Won'] as const;
+export const SALES_STAGES = ['Qualify', 'Develop', 'Propose', 'Close'] as const;
 export type SalesStage = (typeof SALES_STAGES)[number];
 
 export const CUSTOMER_PROFILE_ID_TYPES = ['Duns', 'External'] as const;
