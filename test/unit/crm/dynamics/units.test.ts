@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { dynamicsConfigSchema } from '../../../src/crm/dynamics/config.ts';
-import { createDynamicsConnector, dynamicsWebhookAuth } from '../../../src/crm/dynamics/factory.ts';
-import { alternateKey } from '../../../src/crm/dynamics/odata.ts';
-import { auditText, stripIndicator, withIndicator } from '../../../src/crm/dynamics/sync-status.ts';
-import { multiSelectFromWire, multiSelectToWire } from '../../../src/crm/dynamics/wire-values.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import { dynamicsConfigSchema } from '../../../../src/crm/dynamics/config.ts';
+import { createDynamicsConnector, dynamicsWebhookAuth } from '../../../../src/crm/dynamics/factory.ts';
+import { alternateKey } from '../../../../src/crm/dynamics/odata.ts';
+import { auditText, stripIndicator, withIndicator } from '../../../../src/crm/dynamics/sync-status.ts';
+import { multiSelectFromWire, multiSelectToWire } from '../../../../src/crm/dynamics/wire-values.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 
 describe('sync status text', () => {
   it('strips only the one indicator we append, never a mark of the name itself', () => {

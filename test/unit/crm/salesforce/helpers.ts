@@ -1,9 +1,9 @@
-import { salesforceConfigSchema, type SalesforceConfigInput } from '../../../src/crm/salesforce/config.ts';
-import { salesforceConnectorOptions } from '../../../src/crm/salesforce/factory.ts';
-import type { SalesforceCallRecord } from '../../../src/crm/salesforce/salesforce-client.ts';
-import { SalesforceConnector, type SalesforceConnectorOptions } from '../../../src/crm/salesforce/salesforce-connector.ts';
-import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxOptions } from '../../../src/sandbox/salesforce/index.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import { salesforceConfigSchema, type SalesforceConfigInput } from '../../../../src/crm/salesforce/config.ts';
+import { salesforceConnectorOptions } from '../../../../src/crm/salesforce/factory.ts';
+import type { SalesforceCallRecord } from '../../../../src/crm/salesforce/salesforce-client.ts';
+import { SalesforceConnector, type SalesforceConnectorOptions } from '../../../../src/crm/salesforce/salesforce-connector.ts';
+import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxOptions } from '../../../../src/sandbox/salesforce/index.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 
 export type Row = Record<string, unknown>;
 

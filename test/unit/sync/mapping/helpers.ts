@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
-import { buildJsonPatch, type FieldChange } from '../../../src/partner-center/json-patch.ts';
-import { referralSchema, type Referral } from '../../../src/partner-center/model.ts';
-import { MappingError, parseMappingText, type EntityMapping, type MappingSpec } from '../../../src/sync/mapping/index.ts';
+import { buildJsonPatch, type FieldChange } from '../../../../src/partner-center/json-patch.ts';
+import { referralSchema, type Referral } from '../../../../src/partner-center/model.ts';
+import { MappingError, parseMappingText, type EntityMapping, type MappingSpec } from '../../../../src/sync/mapping/index.ts';
 
 export const FILE = 'test-mapping.yaml';
 

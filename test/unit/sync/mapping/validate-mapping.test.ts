@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CrmEntityMetadata } from '../../../src/crm/metadata.ts';
+import type { CrmEntityMetadata } from '../../../../src/crm/metadata.ts';
 import {
   assertValidMapping,
   defaultMappingPath,
@@ -7,7 +7,7 @@ import {
   MappingError,
   validateMapping,
   type MappingIssue,
-} from '../../../src/sync/mapping/index.ts';
+} from '../../../../src/sync/mapping/index.ts';
 import { DATAVERSE_METADATA, OPPORTUNITY } from './fixtures/dataverse-metadata.ts';
 import { FILE, parseSpec } from './helpers.ts';
 

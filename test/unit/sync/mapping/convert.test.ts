@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { referralSchema, type Referral } from '../../../src/partner-center/model.ts';
+import { referralSchema, type Referral } from '../../../../src/partner-center/model.ts';
 import {
   canonicalToCrm,
   canonicalToReferralChanges,
@@ -13,8 +13,8 @@ import {
   type ConversionIssue,
   type EntityMapping,
   type MappingSpec,
-} from '../../../src/sync/mapping/index.ts';
-import { DOC_CREATE_RESPONSE_JSON } from '../partner-center/doc-samples.ts';
+} from '../../../../src/sync/mapping/index.ts';
+import { DOC_CREATE_RESPONSE_JSON } from '../../partner-center/doc-samples.ts';
 import { applyStrictPatch, referral } from './helpers.ts';
 
 let spec: MappingSpec;

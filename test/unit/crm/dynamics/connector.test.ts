@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CrmApiError, CrmPreconditionFailedError, type ColumnRequest, type CustomerRefs } from '../../../src/crm/connector.ts';
-import { SYNC_STATUS_OPTIONS } from '../../../src/crm/dynamics/custom-columns.ts';
-import { setupDynamics } from '../../../src/crm/dynamics/provisioning.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import { CrmApiError, CrmPreconditionFailedError, type ColumnRequest, type CustomerRefs } from '../../../../src/crm/connector.ts';
+import { SYNC_STATUS_OPTIONS } from '../../../../src/crm/dynamics/custom-columns.ts';
+import { setupDynamics } from '../../../../src/crm/dynamics/provisioning.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 import { startHarness, type Harness, type Row } from './helpers.ts';
 
 const CURRENCY: ColumnRequest = { name: 'transactioncurrencyid', lookup: { entity: 'transactioncurrency', by: 'isocurrencycode' } };

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ChangeSink, CrmRecordRef } from '../../../src/crm/connector.ts';
-import { setupSalesforce } from '../../../src/crm/salesforce/provisioning.ts';
-import type { SalesforceConnector } from '../../../src/crm/salesforce/salesforce-connector.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import type { ChangeSink, CrmRecordRef } from '../../../../src/crm/connector.ts';
+import { setupSalesforce } from '../../../../src/crm/salesforce/provisioning.ts';
+import type { SalesforceConnector } from '../../../../src/crm/salesforce/salesforce-connector.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 import { sellerOpportunity, startHarness, waitFor, type Harness, type Row } from './helpers.ts';
 
 const OPPORTUNITY_KEY = 'salesforce:cdc:/data/OpportunityChangeEvent';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CrmApiError, CrmPreconditionFailedError, type CustomerRefs } from '../../../src/crm/connector.ts';
-import { setupSalesforce, type SetupReport } from '../../../src/crm/salesforce/provisioning.ts';
-import { DAILY_LIMIT_RETRY_MS } from '../../../src/crm/salesforce/salesforce-errors.ts';
-import type { SalesforceConnector } from '../../../src/crm/salesforce/salesforce-connector.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import { CrmApiError, CrmPreconditionFailedError, type CustomerRefs } from '../../../../src/crm/connector.ts';
+import { setupSalesforce, type SetupReport } from '../../../../src/crm/salesforce/provisioning.ts';
+import { DAILY_LIMIT_RETRY_MS } from '../../../../src/crm/salesforce/salesforce-errors.ts';
+import type { SalesforceConnector } from '../../../../src/crm/salesforce/salesforce-connector.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 import { OPPORTUNITY_COLUMNS, sellerOpportunity, startHarness, type Harness, type Row } from './helpers.ts';
 
 const COMPOSITE = 'POST /services/data/:version/composite';

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customFieldSpecs, FIELDS, SYNC_STATUS_VALUES } from '../../../src/crm/salesforce/custom-fields.ts';
-import { setupSalesforce } from '../../../src/crm/salesforce/provisioning.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import { customFieldSpecs, FIELDS, SYNC_STATUS_VALUES } from '../../../../src/crm/salesforce/custom-fields.ts';
+import { setupSalesforce } from '../../../../src/crm/salesforce/provisioning.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 import { sellerOpportunity, startHarness, type Harness } from './helpers.ts';
 
 /**

@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASSISTANCE_OPTION_BASE, customColumnSpecs, label, SYNC_STATUS_OPTIONS } from '../../../src/crm/dynamics/custom-columns.ts';
-import { DynamicsSetupError, setupDynamics, type SetupProgress } from '../../../src/crm/dynamics/provisioning.ts';
-import { parseDataverseWebhook, verifyWebhookAuth, type DynamicsWebhookAuth } from '../../../src/crm/dynamics/webhook.ts';
-import { SANDBOX_USERS } from '../../../src/sandbox/dataverse/index.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import { ASSISTANCE_OPTION_BASE, customColumnSpecs, label, SYNC_STATUS_OPTIONS } from '../../../../src/crm/dynamics/custom-columns.ts';
+import { DynamicsSetupError, setupDynamics, type SetupProgress } from '../../../../src/crm/dynamics/provisioning.ts';
+import { parseDataverseWebhook, verifyWebhookAuth, type DynamicsWebhookAuth } from '../../../../src/crm/dynamics/webhook.ts';
+import { SANDBOX_USERS } from '../../../../src/sandbox/dataverse/index.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 import { startHarness, WebhookReceiver, type Harness } from './helpers.ts';
 
 const AUTH: DynamicsWebhookAuth = { kind: 'HttpHeader', headerName: 'x-cosell-webhook-key', secret: 's3cret-value-for-tests' };

@@ -1,10 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamicsConnector, type DynamicsConnectorOptions } from '../../../src/crm/dynamics/dynamics-connector.ts';
-import type { DataverseCallRecord } from '../../../src/crm/dynamics/dataverse-client.ts';
-import { StaticTokenProvider } from '../../../src/partner-center/tokens.ts';
-import { startDataverseSandbox, type DataverseSandbox } from '../../../src/sandbox/dataverse/index.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import { DynamicsConnector, type DynamicsConnectorOptions } from '../../../../src/crm/dynamics/dynamics-connector.ts';
+import type { DataverseCallRecord } from '../../../../src/crm/dynamics/dataverse-client.ts';
+import { StaticTokenProvider } from '../../../../src/partner-center/tokens.ts';
+import { startDataverseSandbox, type DataverseSandbox } from '../../../../src/sandbox/dataverse/index.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 
 export type Row = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataverseWebhookParseError, parseDataverseWebhook } from '../../../src/crm/dynamics/webhook.ts';
+import { DataverseWebhookParseError, parseDataverseWebhook } from '../../../../src/crm/dynamics/webhook.ts';
 
 /*
  * Win / Lose contexts as Dataverse sends them for the WinOpportunity / LoseOpportunity messages: InputParameters carry

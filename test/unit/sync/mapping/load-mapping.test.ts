@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/config/errors.ts';
-import { defaultMappingPath, loadMappingFile, MappingError, parseMappingText } from '../../../src/sync/mapping/index.ts';
-import { makeTempDir } from '../../support/tmp.ts';
+import { ConfigError } from '../../../../src/config/errors.ts';
+import { defaultMappingPath, loadMappingFile, MappingError, parseMappingText } from '../../../../src/sync/mapping/index.ts';
+import { makeTempDir } from '../../../support/tmp.ts';
 import { FILE, loadError, parseSpec } from './helpers.ts';
 
 const HEADER = 'crm: dynamics\nprefix: cosell\nentities:\n  opportunity:\n    fields:\n';

@@ -7,7 +7,7 @@ import {
   type CanonicalRecord,
   type ConversionIssue,
   type EntityMapping,
-} from '../../../src/sync/mapping/index.ts';
+} from '../../../../src/sync/mapping/index.ts';
 import { opportunityWith, referral } from './helpers.ts';
 
 /** Reads one field from both sides; `undefined` means unreadable (left out of the record). */

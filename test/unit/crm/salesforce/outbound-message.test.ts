@@ -9,7 +9,7 @@ import {
   parseOutboundMessage,
   verifyOrganization,
   type OutboundMessage,
-} from '../../../src/crm/salesforce/outbound-message.ts';
+} from '../../../../src/crm/salesforce/outbound-message.ts';
 import { sellerOpportunity, startHarness, waitFor, type Harness } from './helpers.ts';
 
 /**
@@ -114,7 +114,7 @@ describe('Outbound Messages', () => {
     expect(verifyOrganization(message, 'not-an-id')).toBe(false);
   });
 
-  it('answers with the ack envelope of reference B11', () => {
+  it('answers with the SOAP notificationsResponse Ack envelope Salesforce expects', () => {
     expect(ackResponse(true)).toBe(
       [
         '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">',
@@ -129,7 +129,7 @@ describe('Outbound Messages', () => {
     expect(ackResponse(false)).toContain('<Ack>false</Ack>');
   });
 
-  it('reads the reference sample: any prefixes, entities, CDATA, several notifications', () => {
+  it('reads a documented sample message: any prefixes, entities, CDATA, several notifications', () => {
     const message = parseOutboundMessage(
       `<?xml version="1.0" encoding="UTF-8"?>
       <S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataverseWebhookParseError, endpointAuthValue, parseDataverseWebhook, parseWcfDate, secretsEqual, verifyWebhookAuth } from '../../../src/crm/dynamics/webhook.ts';
+import { DataverseWebhookParseError, endpointAuthValue, parseDataverseWebhook, parseWcfDate, secretsEqual, verifyWebhookAuth } from '../../../../src/crm/dynamics/webhook.ts';
 
 /**
  * The verbatim sample of Dataverse "Use webhooks to create external handlers for server events" (Update of contact,
@@ -41,7 +41,7 @@ const REFERENCE_SAMPLE = String.raw`{
 }`;
 
 describe('parseDataverseWebhook', () => {
-  it('parses the reference sample from raw text, bytes or parsed JSON alike', () => {
+  it('parses the documented RemoteExecutionContext sample from raw text, bytes or parsed JSON alike', () => {
     const expected = {
       entity: 'contact',
       id: '6d81597f-0f9f-e711-8122-000d3aa2331c',

@@ -1,16 +1,16 @@
 import { createVerify, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CrmApiError, CrmPreconditionFailedError } from '../../../src/crm/connector.ts';
-import { ApiUsageMonitor, parseLimitInfo } from '../../../src/crm/salesforce/api-usage.ts';
-import { parseIdentityUrl, signJwtAssertion } from '../../../src/crm/salesforce/auth.ts';
-import { isOwnChange } from '../../../src/crm/salesforce/change-stream.ts';
-import { salesforceConfigSchema } from '../../../src/crm/salesforce/config.ts';
-import { sameId, toId18 } from '../../../src/crm/salesforce/ids.ts';
-import { DAILY_LIMIT_RETRY_MS, toCrmError } from '../../../src/crm/salesforce/salesforce-errors.ts';
-import { soqlDateTime, soqlString } from '../../../src/crm/salesforce/soql.ts';
-import { fromWire, toWire } from '../../../src/crm/salesforce/wire-values.ts';
-import { auditText, stripIndicator, withIndicator } from '../../../src/crm/salesforce/sync-status.ts';
-import { silentLogger } from '../../../src/util/logger.ts';
+import { CrmApiError, CrmPreconditionFailedError } from '../../../../src/crm/connector.ts';
+import { ApiUsageMonitor, parseLimitInfo } from '../../../../src/crm/salesforce/api-usage.ts';
+import { parseIdentityUrl, signJwtAssertion } from '../../../../src/crm/salesforce/auth.ts';
+import { isOwnChange } from '../../../../src/crm/salesforce/change-stream.ts';
+import { salesforceConfigSchema } from '../../../../src/crm/salesforce/config.ts';
+import { sameId, toId18 } from '../../../../src/crm/salesforce/ids.ts';
+import { DAILY_LIMIT_RETRY_MS, toCrmError } from '../../../../src/crm/salesforce/salesforce-errors.ts';
+import { soqlDateTime, soqlString } from '../../../../src/crm/salesforce/soql.ts';
+import { fromWire, toWire } from '../../../../src/crm/salesforce/wire-values.ts';
+import { auditText, stripIndicator, withIndicator } from '../../../../src/crm/salesforce/sync-status.ts';
+import { silentLogger } from '../../../../src/util/logger.ts';
 
 describe('salesforce config', () => {
   const base = { instanceUrl: 'https://contoso.my.salesforce.com' };
@@ -54,7 +54,7 @@ describe('change origin', () => {
 });
 
 describe('JWT bearer assertion', () => {
-  it('is an RS256 JWT with the claims of reference B2, verifiable with the certificate key', () => {
+  it('is an RS256 JWT with iss, sub, aud and a short exp (Salesforce OAuth 2.0 JWT bearer flow), verifiable with the certificate key', () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const jwt = signJwtAssertion({ issuer: 'consumer-key', subject: 'integration@contoso.com', audience: 'https://login.salesforce.com', privateKeyPem: pem, now: 1_700_000_000_000 });
@@ -69,7 +69,7 @@ describe('JWT bearer assertion', () => {
 describe('error classification', () => {
   const jsforceError = (errorCode: string, message: string, data: unknown) => Object.assign(new Error(message), { name: errorCode, errorCode, data });
 
-  it('maps B14 bodies, the daily limit, 412 and network failures', () => {
+  it('maps REST API error bodies, the daily request limit, 412 and network failures', () => {
     const limit = toCrmError(jsforceError('REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.', { errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }), { status: 403 }, 'GET query');
     expect(limit).toMatchObject({ status: 403, code: 'REQUEST_LIMIT_EXCEEDED', retryable: true, retryAfterMs: DAILY_LIMIT_RETRY_MS });
     const several = toCrmError(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeRecord } from '../../../src/sync/merge/merge-record.ts';
+import { mergeRecord } from '../../../../src/sync/merge/merge-record.ts';
 
 describe('newest-wins with per-field Partner Center times', () => {
   const fields = [

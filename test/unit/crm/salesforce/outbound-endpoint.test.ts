@@ -2,12 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ConfigError } from '../../../src/config/errors.ts';
-import { parseConfig } from '../../../src/config/load.ts';
-import { outboundEndpointOf, OutboundEndpointSecret, outboundEndpointUrl } from '../../../src/crm/salesforce/outbound-endpoint.ts';
-import { salesforceConfigSchema } from '../../../src/crm/salesforce/config.ts';
-import { runCli } from '../../support/cli.ts';
-import { makeTempDir } from '../../support/tmp.ts';
+import { ConfigError } from '../../../../src/config/errors.ts';
+import { parseConfig } from '../../../../src/config/load.ts';
+import { outboundEndpointOf, OutboundEndpointSecret, outboundEndpointUrl } from '../../../../src/crm/salesforce/outbound-endpoint.ts';
+import { salesforceConfigSchema } from '../../../../src/crm/salesforce/config.ts';
+import { runCli } from '../../../support/cli.ts';
+import { makeTempDir } from '../../../support/tmp.ts';
 
 /** Outbound Messages must be authenticated beyond the (public) org id: the endpoint URL carries a secret. */
 
