@@ -4,6 +4,11 @@ import type { CrmEntityMetadata } from './metadata.ts';
 export const CRM_ENTITIES = ['opportunity', 'lead', 'account', 'contact'] as const;
 export type CrmEntityName = (typeof CRM_ENTITIES)[number];
 
+/** Narrows a name read from outside the type system (the store, a command line) without a cast. */
+export function isCrmEntityName(name: string): name is CrmEntityName {
+  return (CRM_ENTITIES as readonly string[]).includes(name);
+}
+
 export interface CrmRecordRef {
   entity: CrmEntityName;
   id: string;
@@ -91,6 +96,7 @@ export interface SyncStatusUpdate {
 /** One record of a bulk backfill: what `createForReferral` takes, for many referrals at once. */
 export interface BulkCreateItem {
   referralId: string;
+  /** Column values as for `createForReferral` (mapping output, including `@state`). */
   values: Record<string, unknown>;
   customer?: CustomerRefs | undefined;
   status?: SyncStatusUpdate | undefined;

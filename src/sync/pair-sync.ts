@@ -9,10 +9,11 @@ import {
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import { canTransition, isTerminal, type Referral } from '../partner-center/model.ts';
 import { ReferralNotFoundError, type ReferralsClient } from '../partner-center/referrals-client.ts';
-import type { AuditEntry, CanonicalRecord, CanonicalValue, HeldConflict, Job, Link, Store } from '../store/types.ts';
+import type { AuditEntry, HeldConflict, Job, Link, Store } from '../store/types.ts';
 import { KeyedLock } from '../util/keyed-lock.ts';
 import type { Logger } from '../util/logger.ts';
-import type { EntityMapping, Merge, MergeResult } from './entity-mapping.ts';
+import type { EntityMapping, Merge } from './entity-mapping.ts';
+import type { MergeResult } from './merge/index.ts';
 import { NonRetryableSyncError } from './errors.ts';
 import { canonicalEquals } from './mapping/canonical.ts';
 import { changedColumns } from '../crm/dynamics/webhook.ts';
@@ -21,6 +22,7 @@ import { draftReferral } from './referral-body.ts';
 import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
 import type { JobHandler } from './worker.ts';
 import { baseAfterUnfinishedSync } from './write-intent.ts';
+import type { CanonicalRecord, CanonicalValue } from '../canonical-value.ts';
 
 /** Canonical keys the engine itself reads; every mapping file defines them (validated at start). */
 export const WELL_KNOWN = {

@@ -1,24 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamicsWebApi } from 'dynamics-web-api';
 import type { CrmApiError } from '../connector.ts';
-import { backoffDelay } from '../../partner-center/http.ts';
+import { backoffDelay, type ApiCallRecord } from '../../partner-center/http.ts';
 import type { TokenProvider } from '../../partner-center/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
 import { readFailure, toCrmApiError } from './dataverse-errors.ts';
-
-/** One HTTP attempt against Dataverse, for metrics. `route` is a template (`opportunities({id})`), never a record id. */
-export interface DataverseCallRecord {
-  api: 'dataverse';
-  method: string;
-  route: string;
-  /**
-   * The HTTP status. dynamics-web-api hands back parsed data only, so on success this is the status Dataverse documents
-   * for the operation as sent (see `DataverseOperation.successStatus`) rather than one read off the wire.
-   */
-  status: number | 'network-error';
-  durationMs: number;
-  attempt: number;
-}
 
 export interface DataverseRetryPolicy {
   /** Retries after the first attempt, for throttling (429 / 503 + Retry-After) and, on reads, transient failures. */
@@ -39,7 +25,12 @@ export interface DataverseClientOptions {
   /** Per attempt. Default 30 s. */
   timeoutMs?: number;
   retry?: Partial<DataverseRetryPolicy>;
-  onCall?: (call: DataverseCallRecord) => void;
+  /**
+   * Every HTTP attempt (`api: 'dataverse'`, `route` a template such as `opportunities({id})`, never a record id).
+   * dynamics-web-api hands back parsed data only, so on success `status` is the one Dataverse documents for the
+   * operation as sent (see `DataverseOperation.successStatus`) rather than one read off the wire.
+   */
+  onCall?: (call: ApiCallRecord) => void;
 }
 
 export interface DataverseOperation {

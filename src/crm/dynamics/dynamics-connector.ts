@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { ApiCallRecord } from '../../partner-center/http.ts';
 import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { z } from 'zod';
 import type {
@@ -21,7 +22,7 @@ import { ChangeTracker } from './change-tracking.ts';
 import { ColumnCatalog } from './column-catalog.ts';
 import { customColumnNames, SYNC_STATUS_OPTIONS, type CustomColumnNames } from './custom-columns.ts';
 import { CustomerDirectory } from './customers.ts';
-import { DataverseClient, type DataverseCallRecord, type DataverseRetryPolicy } from './dataverse-client.ts';
+import { DataverseClient, type DataverseRetryPolicy } from './dataverse-client.ts';
 import { isNotFound, isPreconditionFailed, preconditionFailed } from './dataverse-errors.ts';
 import { choiceOptionValues, describeTable } from './describe.ts';
 import { alternateKey, parseResponse } from './odata.ts';
@@ -46,7 +47,7 @@ export interface DynamicsConnectorOptions {
   /** Per HTTP attempt. Default 30 s. */
   timeoutMs?: number;
   retry?: Partial<DataverseRetryPolicy>;
-  onCall?: (call: DataverseCallRecord) => void;
+  onCall?: (call: ApiCallRecord) => void;
   /** Status reason LoseOpportunity uses: 4 Canceled (default), 5 Out-Sold, or an org's own Lost reason. */
   lostStatusCode?: number;
 }

@@ -1,15 +1,15 @@
 import { resolveSecret, type ResolveSecretOptions } from '../../config/secrets.ts';
 import { EntraClientCredentialsProvider } from '../../partner-center/entra-tokens.ts';
 import { StaticTokenProvider, type TokenProvider } from '../../partner-center/tokens.ts';
+import type { ApiCallRecord } from '../../partner-center/http.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { DynamicsConfig } from './config.ts';
-import type { DataverseCallRecord } from './dataverse-client.ts';
 import { DynamicsConnector } from './dynamics-connector.ts';
 import { DEFAULT_WEBHOOK_HEADER, type DynamicsWebhookAuth } from './webhook.ts';
 
 export interface DynamicsConnectorDeps {
   logger: Logger;
-  onCall?: (call: DataverseCallRecord) => void;
+  onCall?: (call: ApiCallRecord) => void;
   /** Replaces the token source (tests, or a managed identity the config does not describe). */
   tokenProvider?: TokenProvider;
   env?: ResolveSecretOptions['env'];

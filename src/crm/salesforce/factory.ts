@@ -1,14 +1,14 @@
 import { resolveSecret, type ResolveSecretOptions } from '../../config/secrets.ts';
+import type { ApiCallRecord } from '../../partner-center/http.ts';
 import type { Logger } from '../../util/logger.ts';
 import { ClientCredentialsAuthenticator, JwtBearerAuthenticator, type GrantCallRecorder, type SalesforceAuthenticator } from './auth.ts';
 import type { SalesforceConfig } from './config.ts';
-import type { SalesforceCallRecord } from './salesforce-client.ts';
 import { SalesforceConnector, type SalesforceConnectorOptions } from './salesforce-connector.ts';
 
 export interface SalesforceConnectorDeps {
   logger: Logger;
   /** Every HTTP attempt, token requests included (`route: oauth2/token`). */
-  onCall?: (call: SalesforceCallRecord) => void;
+  onCall?: (call: ApiCallRecord) => void;
   /** Replaces the grant the config describes (tests, or a token source of the deployment's own). */
   authenticator?: SalesforceAuthenticator;
   env?: ResolveSecretOptions['env'];

@@ -2,21 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import jsforce, { type Connection, type HttpRequest, type HttpRequestOptions, type HttpResponse } from 'jsforce';
 import { z } from 'zod';
 import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
-import { backoffDelay } from '../../partner-center/http.ts';
+import { backoffDelay, type ApiCallRecord } from '../../partner-center/http.ts';
 import type { Logger } from '../../util/logger.ts';
 import { ApiUsageMonitor } from './api-usage.ts';
 import type { SalesforceAuthenticator, SalesforceGrant } from './auth.ts';
 import { toCrmError, type Observation } from './salesforce-errors.ts';
-
-/** One HTTP attempt against Salesforce, for metrics. `route` is a template (`sobjects/Opportunity/{id}`), never an id. */
-export interface SalesforceCallRecord {
-  api: 'salesforce';
-  method: string;
-  route: string;
-  status: number | 'network-error';
-  durationMs: number;
-  attempt: number;
-}
 
 export interface SalesforceRetryPolicy {
   /** Retries after the first attempt for transient failures (network, 5xx, 429, row locks). */
@@ -56,7 +46,8 @@ export interface SalesforceClientOptions {
   /** Per attempt. Default 30 s. */
   timeoutMs?: number;
   retry?: Partial<SalesforceRetryPolicy>;
-  onCall?: (call: SalesforceCallRecord) => void;
+  /** Every HTTP attempt (`api: 'salesforce'`, `route` a template such as `sobjects/Opportunity/{id}`, never an id). */
+  onCall?: (call: ApiCallRecord) => void;
 }
 
 /** jsforce forwards request options untouched to the transport; this key carries our per-request observer there. */

@@ -1,8 +1,11 @@
 import { LRUCache } from 'lru-cache';
+import type { ApiCallRecord } from '../../partner-center/http.ts';
 import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type {
+  BulkCreateItem,
+  BulkCreateResult,
   ChangeSink,
   ColumnRequest,
   CrmChangeBatch,
@@ -18,7 +21,7 @@ import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
 import type { CrmEntityMetadata } from '../metadata.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { SalesforceAuthenticator } from './auth.ts';
-import { createMany, type BulkCreateItem, type BulkCreateResult } from './bulk-create.ts';
+import { createMany } from './bulk-create.ts';
 import { ensureCustomers } from './bulk-customers.ts';
 import { ChangePoller } from './change-poll.ts';
 import { changeEventChannel, startChangeStream } from './change-stream.ts';
@@ -29,7 +32,7 @@ import { activePicklistValues, describeEntity, DescribeCache, type SObjectDescri
 import { idWithPrefix } from './ids.ts';
 import { LEAD_STATES, OPPORTUNITY_STATES, sobjectFor, type LeadState, type OpportunityState, type SObjectInfo } from './objects.ts';
 import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSnapshot } from './record-reader.ts';
-import { SalesforceClient, type SalesforceCallRecord, type SalesforceRetryPolicy } from './salesforce-client.ts';
+import { SalesforceClient, type SalesforceRetryPolicy } from './salesforce-client.ts';
 import { soqlString } from './soql.ts';
 import { LeadStatuses, OpportunityStates } from './states.ts';
 import { fittedTitle } from '../sync-indicator.ts';
@@ -64,7 +67,7 @@ export interface SalesforceConnectorOptions {
   /** Per HTTP attempt. Default 30 s. */
   timeoutMs?: number;
   retry?: Partial<SalesforceRetryPolicy>;
-  onCall?: (call: SalesforceCallRecord) => void;
+  onCall?: (call: ApiCallRecord) => void;
 }
 
 const SNAPSHOT_LIMIT = 2000;

@@ -1,21 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlDatabase } from './driver.ts';
-import type {
-  AuditEntry,
-  AuditRecord,
-  CanonicalRecord,
-  CanonicalValue,
-  ConflictResolution,
-  ConflictSource,
-  DeadLetter,
-  DeadLetterResolution,
-  HeldConflict,
-  Link,
-  SyncCommit,
-  SyncState,
-  WriteIntent,
-} from '../types.ts';
+import type { AuditEntry, AuditRecord, ConflictResolution, ConflictSource, DeadLetter, DeadLetterResolution, HeldConflict, Link, SyncCommit, SyncState, WriteIntent } from '../types.ts';
 import type { SqliteJobQueue } from './jobs.ts';
+import type { CanonicalRecord, CanonicalValue } from '../../canonical-value.ts';
 
 interface LinkRow {
   connection: string;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CanonicalRecord, WriteIntent } from '../../../src/store/types.ts';
+import type { WriteIntent } from '../../../src/store/types.ts';
 import { baseAfterUnfinishedSync } from '../../../src/sync/write-intent.ts';
+import type { CanonicalRecord } from '../../../src/canonical-value.ts';
 
 const intent = (base: CanonicalRecord, toCrm: CanonicalRecord = {}, toPc: CanonicalRecord = {}): WriteIntent => ({
   connection: 'dynamics',

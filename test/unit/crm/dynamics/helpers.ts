@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamicsConnector, type DynamicsConnectorOptions } from '../../../../src/crm/dynamics/dynamics-connector.ts';
-import type { DataverseCallRecord } from '../../../../src/crm/dynamics/dataverse-client.ts';
+import type { ApiCallRecord } from '../../../../src/partner-center/http.ts';
 import { StaticTokenProvider } from '../../../../src/partner-center/tokens.ts';
 import { startDataverseSandbox, type DataverseSandbox } from '../../../../src/sandbox/dataverse/index.ts';
 import { silentLogger } from '../../../../src/util/logger.ts';
@@ -10,7 +10,7 @@ export type Row = Record<string, unknown>;
 
 export interface Harness {
   sandbox: DataverseSandbox;
-  calls: DataverseCallRecord[];
+  calls: ApiCallRecord[];
   connector: DynamicsConnector;
   connect(options?: Partial<DynamicsConnectorOptions>): DynamicsConnector;
   /** The sandbox control API (`/_sandbox/…`): seller edits, record listings, faults, request counts. */
@@ -21,7 +21,7 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const sandbox = await startDataverseSandbox({ port: 0, webhookRetryDelayMs: 50 });
-  const calls: DataverseCallRecord[] = [];
+  const calls: ApiCallRecord[] = [];
   const connect = (options: Partial<DynamicsConnectorOptions> = {}): DynamicsConnector =>
     new DynamicsConnector({
       name: 'dynamics',

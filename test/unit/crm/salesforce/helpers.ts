@@ -1,6 +1,6 @@
 import { salesforceConfigSchema, type SalesforceConfigInput } from '../../../../src/crm/salesforce/config.ts';
 import { salesforceConnectorOptions } from '../../../../src/crm/salesforce/factory.ts';
-import type { SalesforceCallRecord } from '../../../../src/crm/salesforce/salesforce-client.ts';
+import type { ApiCallRecord } from '../../../../src/partner-center/http.ts';
 import { SalesforceConnector, type SalesforceConnectorOptions } from '../../../../src/crm/salesforce/salesforce-connector.ts';
 import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxOptions } from '../../../../src/sandbox/salesforce/index.ts';
 import { silentLogger } from '../../../../src/util/logger.ts';
@@ -9,7 +9,7 @@ export type Row = Record<string, unknown>;
 
 export interface Harness {
   sandbox: SalesforceSandbox;
-  calls: SalesforceCallRecord[];
+  calls: ApiCallRecord[];
   /** Built the way the service builds it: config schema (sandbox mode) → factory. */
   connector: SalesforceConnector;
   connect(config?: Partial<SalesforceConfigInput>, extra?: Partial<SalesforceConnectorOptions>): Promise<SalesforceConnector>;
@@ -25,7 +25,7 @@ export interface Harness {
 
 export async function startHarness(sandboxOptions: SalesforceSandboxOptions = {}): Promise<Harness> {
   const sandbox = await startSalesforceSandbox({ port: 0, streamingLongPollMs: 5_000, ...sandboxOptions });
-  const calls: SalesforceCallRecord[] = [];
+  const calls: ApiCallRecord[] = [];
   const connect = async (config: Partial<SalesforceConfigInput> = {}, extra: Partial<SalesforceConnectorOptions> = {}): Promise<SalesforceConnector> => {
     const parsed = salesforceConfigSchema.parse({ instanceUrl: sandbox.url, mode: 'sandbox', timeoutMs: 10_000, ...config });
     // The factory's config → options mapping, plus knobs the config does not expose (backoff, the same-second guard).

@@ -1,26 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { referralSchema, type Referral } from '../../../../src/partner-center/model.ts';
-import {
-  canonicalToCrm,
-  canonicalToReferralChanges,
-  crmColumnsToRead,
-  crmToCanonical,
-  defaultMappingPath,
-  flowsToPc,
-  loadMappingFile,
-  referralToCanonical,
-  type CanonicalRecord,
-  type ConversionIssue,
-  type EntityMapping,
-  type MappingSpec,
-} from '../../../../src/sync/mapping/index.ts';
+import { canonicalToCrm, canonicalToReferralChanges, crmColumnsToRead, crmToCanonical, defaultMappingPath, flowsToPc, loadMappingFile, referralToCanonical, type ConversionIssue, type EntitySpec, type MappingSpec } from '../../../../src/sync/mapping/index.ts';
 import { DOC_CREATE_RESPONSE_JSON } from '../../partner-center/doc-samples.ts';
 import { applyStrictPatch, referral } from './helpers.ts';
+import type { CanonicalRecord } from '../../../../src/canonical-value.ts';
 
 let spec: MappingSpec;
 const DOC: Referral = referralSchema.parse(JSON.parse(DOC_CREATE_RESPONSE_JSON));
 
-function entity(name: 'opportunity' | 'lead' | 'account' | 'contact'): EntityMapping {
+function entity(name: 'opportunity' | 'lead' | 'account' | 'contact'): EntitySpec {
   const mapping = spec.entities[name];
   if (!mapping) throw new Error(`no ${name}`);
   return mapping;
@@ -70,7 +58,7 @@ describe('default mapping: referral → canonical → CRM', () => {
   });
 
   it('reads back what it wrote as the same canonical record, for every entity (no echo diff)', () => {
-    const cases: Array<[EntityMapping, CanonicalRecord]> = [
+    const cases: Array<[EntitySpec, CanonicalRecord]> = [
       [entity('opportunity'), referralToCanonical(entity('opportunity'), DOC, { microsoftReferral: referral({ status: 'Closed', substatus: 'Won' }) })],
       [entity('lead'), referralToCanonical(entity('lead'), referral({ ...DOC, status: 'New', substatus: 'Received' }))],
       [entity('account'), referralToCanonical(entity('account'), DOC)],

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { buildJsonPatch, type FieldChange } from '../../../../src/partner-center/json-patch.ts';
 import { referralSchema, type Referral } from '../../../../src/partner-center/model.ts';
-import { MappingError, parseMappingText, type EntityMapping, type MappingSpec } from '../../../../src/sync/mapping/index.ts';
+import { MappingError, parseMappingText, type EntitySpec, type MappingSpec } from '../../../../src/sync/mapping/index.ts';
 
 export const FILE = 'test-mapping.yaml';
 
@@ -10,7 +10,7 @@ export function parseSpec(yaml: string): MappingSpec {
 }
 
 /** An opportunity mapping made of the given field list (YAML, indented as list items under `fields:`). */
-export function opportunityWith(fieldsYaml: string): EntityMapping {
+export function opportunityWith(fieldsYaml: string): EntitySpec {
   const spec = parseSpec(`crm: dynamics\nprefix: cosell\nentities:\n  opportunity:\n    fields:\n${indent(fieldsYaml, 6)}`);
   const entity = spec.entities.opportunity;
   if (!entity) throw new Error('no opportunity entity');

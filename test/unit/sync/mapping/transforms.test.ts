@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalToCrm,
-  canonicalToReferralChanges,
-  crmToCanonical,
-  referralToCanonical,
-  type CanonicalRecord,
-  type ConversionIssue,
-  type EntityMapping,
-} from '../../../../src/sync/mapping/index.ts';
+import { canonicalToCrm, canonicalToReferralChanges, crmToCanonical, referralToCanonical, type ConversionIssue, type EntitySpec } from '../../../../src/sync/mapping/index.ts';
 import { opportunityWith, referral } from './helpers.ts';
+import type { CanonicalRecord } from '../../../../src/canonical-value.ts';
 
 /** Reads one field from both sides; `undefined` means unreadable (left out of the record). */
-function both(entity: EntityMapping, pcData: Record<string, unknown>, crmValues: Record<string, unknown>) {
+function both(entity: EntitySpec, pcData: Record<string, unknown>, crmValues: Record<string, unknown>) {
   const issues: ConversionIssue[] = [];
   const onIssue = (issue: ConversionIssue) => issues.push(issue);
   const pc = referralToCanonical(entity, referral(pcData), { onIssue, microsoftReferral: null });
@@ -19,7 +12,7 @@ function both(entity: EntityMapping, pcData: Record<string, unknown>, crmValues:
   return { pc: pc.f, crm: crm.f, pcHas: 'f' in pc, crmHas: 'f' in crm, issues };
 }
 
-function writes(entity: EntityMapping, value: CanonicalRecord[string]) {
+function writes(entity: EntitySpec, value: CanonicalRecord[string]) {
   const issues: ConversionIssue[] = [];
   return {
     crm: canonicalToCrm(entity, { f: value }, { onIssue: (i) => issues.push(i) }),
