@@ -103,6 +103,8 @@ export interface JobQueue {
   depth(): number;
   /** Epoch ms of the earliest pending job, or null. */
   nextDueAt(): number | null;
+  /** Calls `listener` soon after work arrives, so a worker need not wait for its next poll; returns the unsubscribe. */
+  onEnqueue(listener: () => void): () => void;
 }
 
 export interface Link {

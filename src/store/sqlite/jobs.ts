@@ -1,3 +1,4 @@
+import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqlDatabase, SqlStatement } from './driver.ts';
 import type { Job, JobCause, JobQueue, JobRequest } from '../types.ts';
 
@@ -32,7 +33,10 @@ export class SqliteJobQueue implements JobQueue {
   private readonly enqueueTx: (requests: readonly JobRequest[], watermark?: { source: string; value: string }) => void;
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly db: SqlDatabase) {
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly deadLetters: SqliteDeadLetters,
+  ) {
     this.upsert = db.prepare(
       `INSERT INTO jobs (key, connection, referral_id, crm_entity, crm_id, cause, microsoft_side, next_run_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -82,7 +86,6 @@ export class SqliteJobQueue implements JobQueue {
     return Promise.resolve();
   }
 
-  /** Wakes the worker when work arrives, so a webhook does not wait for the next poll. */
   onEnqueue(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -110,7 +113,7 @@ export class SqliteJobQueue implements JobQueue {
 
   complete(job: Job): void {
     const rerun = this.db.transaction(() => {
-      this.resolveDeadLetters(job);
+      this.deadLetters.resolveForSyncedPair(job);
       const deleted = this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
       if (deleted.changes > 0) return false;
       // Enqueued again while it ran: the new events may carry changes this run did not see.
@@ -118,32 +121,6 @@ export class SqliteJobQueue implements JobQueue {
       return true;
     })();
     if (rerun) this.notify();
-  }
-
-  /**
-   * The pair synced, so whatever failed for it before is over: its open dead letters close as resolved by sync. The
-   * failure may have been filed under the other side's name (a CRM record not linked yet, then its referral), so the
-   * pair's link supplies both names. A sync that left the pair in error (record gone) resolves nothing.
-   */
-  private resolveDeadLetters(job: Job): void {
-    const link = (
-      job.referralId !== null
-        ? this.db.prepare('SELECT referral_id, crm_entity, crm_id, sync_state FROM links WHERE connection = ? AND referral_id = ?').get(job.connection, job.referralId)
-        : job.crmEntity !== null && job.crmId !== null
-          ? this.db.prepare('SELECT referral_id, crm_entity, crm_id, sync_state FROM links WHERE connection = ? AND crm_entity = ? AND crm_id = ?').get(job.connection, job.crmEntity, job.crmId)
-          : undefined
-    ) as { referral_id: string; crm_entity: string; crm_id: string; sync_state: string } | undefined;
-    if (link?.sync_state === 'error') return;
-    const referralId = link?.referral_id ?? job.referralId;
-    const crmEntity = link?.crm_entity ?? job.crmEntity;
-    const crmId = link?.crm_id ?? job.crmId;
-    this.db
-      .prepare(
-        `UPDATE dead_letters SET resolved_at = ?, resolved_by = 'sync'
-         WHERE resolved_at IS NULL AND connection = ?
-           AND (job_key = ? OR referral_id = ? OR (crm_entity = ? AND crm_id = ?))`,
-      )
-      .run(new Date().toISOString(), job.connection, job.key, referralId, crmEntity, crmId);
   }
 
   retry(job: Job, error: string, delayMs: number, now = Date.now()): void {
@@ -157,12 +134,7 @@ export class SqliteJobQueue implements JobQueue {
 
   deadLetter(job: Job, error: string): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO dead_letters (job_key, connection, referral_id, crm_entity, crm_id, cause, attempts, error, failed_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(job.key, job.connection, job.referralId, job.crmEntity, job.crmId, job.cause, job.attempts + 1, error, new Date().toISOString());
+      this.deadLetters.file(job, error);
       this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
       this.db.prepare('UPDATE jobs SET lease_until = NULL WHERE key = ?').run(job.key);
     })();
