@@ -1,5 +1,9 @@
 import type { CrmEntityMetadata } from './metadata.ts';
 
+/** The CRMs cosell-sync connects to; each has its folder under src/crm and one entry in crm/vendors.ts. */
+export const CRM_KINDS = ['dynamics', 'salesforce'] as const;
+export type CrmKind = (typeof CRM_KINDS)[number];
+
 /** The neutral entity names the engine and mapping files use; each connector maps them to its own tables. */
 export const CRM_ENTITIES = ['opportunity', 'lead', 'account', 'contact'] as const;
 export type CrmEntityName = (typeof CRM_ENTITIES)[number];
@@ -144,7 +148,9 @@ export interface WriteActor {
 export interface CrmConnector {
   /** Connection name from the config, e.g. `dynamics`; part of every job key and link. */
   readonly name: string;
-  readonly kind: 'dynamics' | 'salesforce';
+  readonly kind: CrmKind;
+  /** Whether referrals not accepted yet may be created as leads; each vendor derives it from its own settings. */
+  readonly leadsEnabled: boolean;
 
   /** Column metadata (including connector virtual columns) for mapping validation. */
   describe(entities: readonly CrmEntityName[]): Promise<Record<string, CrmEntityMetadata>>;

@@ -55,6 +55,7 @@ export async function salesforceConnectorOptions(config: SalesforceConfig, deps:
     syncEditsWhileOnHold: config.syncEditsWhileOnHold,
     activeStage: config.activeStage,
     leadStatuses: config.leadStatuses,
+    // Microsoft's "Sync Co-sell opportunity" = Yes: only co-sell and pipeline deals come over, no leads.
     leadsEnabled: !config.syncCoSellOnly,
     statusIndicator: { nameSuffix: config.statusIndicator.nameSuffix },
     pollOverlapMs: config.pollOverlapSeconds * 1000,

@@ -1,7 +1,7 @@
 /** Mapping files: loading, validation against CRM metadata, and conversion between each side and canonical records. */
 export { canonicalEquals } from './canonical.ts';
 export { MappingError, type MappingIssue } from './mapping-error.ts';
-export { defaultMappingPath, loadMappingFile, parseMappingText, type LoadMappingOptions } from './load-mapping.ts';
+export { loadMappingFile, parseMappingText, type LoadMappingOptions } from './load-mapping.ts';
 export { assertValidMapping, validateMapping, type MappingMetadata } from './validate-mapping.ts';
 export {
   canonicalToCrm,
@@ -17,11 +17,9 @@ export { isLookupReference, type LookupReference } from './transforms/index.ts';
 export { flowsToCrm, flowsToPc, mappedEntities, type EntitySpec, type FieldMapping, type MappingSpec } from './spec.ts';
 export {
   CONFLICT_POLICIES,
-  CRM_KINDS,
   SYNC_DIRECTIONS,
   TRANSFORM_TYPES,
   type ConflictPolicy,
-  type CrmKind,
   type SyncDirection,
   type Transform,
 } from './spec-schema.ts';

@@ -1,22 +1,16 @@
-import { isCrmEntityName, type CrmEntityName } from '../../crm/connector.ts';
+import { isCrmEntityName, type CrmEntityName, type CrmKind } from '../../crm/connector.ts';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, MappingError, type MappingIssue } from './mapping-error.ts';
 import { parsePcPath, type PcPath } from './pc-path.ts';
-import { mappingFileSchema, type CrmKind, type RawEntity, type RawField } from './spec-schema.ts';
+import { mappingFileSchema, type RawEntity, type RawField } from './spec-schema.ts';
 import type { EntitySpec, FieldMapping, MappingSpec } from './spec.ts';
 import { parseTemplate } from './template-text.ts';
 
 export interface LoadMappingOptions {
   /** Overrides the file's `prefix` (a deployment whose publisher prefix differs from the shipped default). */
   prefix?: string;
-}
-
-/** The mapping shipped for a CRM (`mappings/dynamics.yaml`), located relative to this module, not the working directory. */
-export function defaultMappingPath(crm: CrmKind): string {
-  return fileURLToPath(new URL(`../../../mappings/${crm}.yaml`, import.meta.url));
 }
 
 export async function loadMappingFile(path: string, crmKind: CrmKind, options: LoadMappingOptions = {}): Promise<MappingSpec> {

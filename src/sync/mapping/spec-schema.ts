@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CRM_ENTITIES, isCrmEntityName } from '../../crm/connector.ts';
+import { CRM_ENTITIES, CRM_KINDS, isCrmEntityName } from '../../crm/connector.ts';
 import { MICROSOFT_PREFIX, PC_PATH_PATTERN } from './pc-path.ts';
 import { parseTemplate } from './template-text.ts';
 
@@ -8,9 +8,6 @@ import { parseTemplate } from './template-text.ts';
  * here, so a broken file fails at load with the exact path; checks needing the CRM's columns live in
  * validate-mapping.ts.
  */
-
-export const CRM_KINDS = ['dynamics', 'salesforce'] as const;
-export type CrmKind = (typeof CRM_KINDS)[number];
 
 export const SYNC_DIRECTIONS = ['both', 'to-crm', 'to-pc'] as const;
 export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];

@@ -1,6 +1,6 @@
-import type { CrmEntityName } from '../../crm/connector.ts';
+import type { CrmEntityName, CrmKind } from '../../crm/connector.ts';
 import type { PcPath } from './pc-path.ts';
-import type { ConflictPolicy, CrmKind, SyncDirection, Transform } from './spec-schema.ts';
+import type { ConflictPolicy, SyncDirection, Transform } from './spec-schema.ts';
 
 /** A loaded mapping file: paths parsed, `{prefix}` applied, defaults filled. */
 export interface MappingSpec {

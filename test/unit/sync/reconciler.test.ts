@@ -16,6 +16,7 @@ function scriptedCrm(name: string, batches: CrmChangeBatch[]): CrmConnector & { 
   return {
     name,
     kind: 'dynamics',
+    leadsEnabled: true,
     cursors,
     describe: unused,
     read: unused,

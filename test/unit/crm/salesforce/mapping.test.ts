@@ -3,9 +3,10 @@ import type { CrmEntityName } from '../../../../src/crm/connector.ts';
 import { setupSalesforce } from '../../../../src/crm/salesforce/provisioning.ts';
 import { referralSchema } from '../../../../src/partner-center/model.ts';
 import { bindMapping } from '../../../../src/sync/binding.ts';
-import { defaultMappingPath, loadMappingFile, validateMapping, type MappingSpec } from '../../../../src/sync/mapping/index.ts';
+import { loadMappingFile, validateMapping, type MappingSpec } from '../../../../src/sync/mapping/index.ts';
 import { silentLogger } from '../../../../src/util/logger.ts';
 import { startHarness, type Harness } from './helpers.ts';
+import { defaultMappingPath } from '../../../../src/crm/vendors.ts';
 
 /** A co-sell referral from Microsoft, not yet accepted, as Partner Center returns it. */
 const referral = referralSchema.parse({

@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { referralSchema, type Referral } from '../../../../src/partner-center/model.ts';
-import { canonicalToCrm, canonicalToReferralChanges, crmColumnsToRead, crmToCanonical, defaultMappingPath, flowsToPc, loadMappingFile, referralToCanonical, type ConversionIssue, type EntitySpec, type MappingSpec } from '../../../../src/sync/mapping/index.ts';
+import { canonicalToCrm, canonicalToReferralChanges, crmColumnsToRead, crmToCanonical, flowsToPc, loadMappingFile, referralToCanonical, type ConversionIssue, type EntitySpec, type MappingSpec } from '../../../../src/sync/mapping/index.ts';
 import { DOC_CREATE_RESPONSE_JSON } from '../../partner-center/doc-samples.ts';
 import { applyStrictPatch, referral } from './helpers.ts';
 import type { CanonicalRecord } from '../../../../src/canonical-value.ts';
+import { defaultMappingPath } from '../../../../src/crm/vendors.ts';
 
 let spec: MappingSpec;
 const DOC: Referral = referralSchema.parse(JSON.parse(DOC_CREATE_RESPONSE_JSON));

@@ -2,9 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../../src/config/errors.ts';
-import { defaultMappingPath, loadMappingFile, MappingError, parseMappingText } from '../../../../src/sync/mapping/index.ts';
+import { loadMappingFile, MappingError, parseMappingText } from '../../../../src/sync/mapping/index.ts';
 import { makeTempDir } from '../../../support/tmp.ts';
 import { FILE, loadError, parseSpec } from './helpers.ts';
+import { defaultMappingPath } from '../../../../src/crm/vendors.ts';
 
 const HEADER = 'crm: dynamics\nprefix: cosell\nentities:\n  opportunity:\n    fields:\n';
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { CrmEntityMetadata } from '../../../../src/crm/metadata.ts';
 import {
   assertValidMapping,
-  defaultMappingPath,
   loadMappingFile,
   MappingError,
   validateMapping,
@@ -10,6 +9,7 @@ import {
 } from '../../../../src/sync/mapping/index.ts';
 import { DATAVERSE_METADATA, OPPORTUNITY } from './fixtures/dataverse-metadata.ts';
 import { FILE, parseSpec } from './helpers.ts';
+import { defaultMappingPath } from '../../../../src/crm/vendors.ts';
 
 function issuesFor(fieldsYaml: string, entity = 'opportunity', extra = ''): MappingIssue[] {
   const spec = parseSpec(`crm: dynamics\nprefix: cosell\nentities:\n  ${entity}:\n${extra}    fields:\n${fieldsYaml}`);
