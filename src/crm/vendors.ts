@@ -1,9 +1,9 @@
 import type { ResolveSecretOptions } from '../config/secrets.ts';
 import type { CrmConnector, CrmKind } from './connector.ts';
-import type { DynamicsConfig } from './dynamics/config.ts';
+import type { DynamicsConfig } from '../config/dynamics.ts';
 import { DYNAMICS_VENDOR } from './dynamics/vendor.ts';
 import type { NotificationDecoder, NotificationRoute } from './notifications.ts';
-import type { SalesforceConfig } from './salesforce/config.ts';
+import type { SalesforceConfig } from '../config/salesforce.ts';
 import { SALESFORCE_VENDOR } from './salesforce/vendor.ts';
 import type { ConnectorDeps, CrmVendor } from './vendor.ts';
 

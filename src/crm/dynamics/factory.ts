@@ -3,7 +3,7 @@ import { EntraClientCredentialsProvider } from '../../partner-center/entra-token
 import { StaticTokenProvider, type TokenProvider } from '../../partner-center/tokens.ts';
 import type { ApiCallRecord } from '../../partner-center/http.ts';
 import type { Logger } from '../../util/logger.ts';
-import type { DynamicsConfig } from './config.ts';
+import type { DynamicsConfig } from '../../config/dynamics.ts';
 import { DynamicsConnector } from './dynamics-connector.ts';
 import { DEFAULT_WEBHOOK_HEADER, type DynamicsWebhookAuth } from './webhook.ts';
 

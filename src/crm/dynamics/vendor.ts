@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { CrmVendor } from '../vendor.ts';
-import { dynamicsConfigSchema, type DynamicsConfig } from './config.ts';
+import { dynamicsConfigSchema, type DynamicsConfig } from '../../config/dynamics.ts';
 import { createDynamicsConnector, dynamicsWebhookAuth } from './factory.ts';
 import { dataverseNotificationDecoder, DYNAMICS_NOTIFICATION_ROUTE } from './notifications.ts';
 

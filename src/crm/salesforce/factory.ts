@@ -2,7 +2,7 @@ import { resolveSecret, type ResolveSecretOptions } from '../../config/secrets.t
 import type { ApiCallRecord } from '../../partner-center/http.ts';
 import type { Logger } from '../../util/logger.ts';
 import { ClientCredentialsAuthenticator, JwtBearerAuthenticator, type GrantCallRecorder, type SalesforceAuthenticator } from './auth.ts';
-import type { SalesforceConfig } from './config.ts';
+import type { SalesforceConfig } from '../../config/salesforce.ts';
 import { SalesforceConnector, type SalesforceConnectorOptions } from './salesforce-connector.ts';
 
 export interface SalesforceConnectorDeps {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { CrmVendor } from '../vendor.ts';
-import { salesforceConfigSchema, type SalesforceConfig } from './config.ts';
+import { salesforceConfigSchema, type SalesforceConfig } from '../../config/salesforce.ts';
 import { createSalesforceConnector } from './factory.ts';
 import { outboundMessageDecoder, SALESFORCE_NOTIFICATION_ROUTE } from './notifications.ts';
 import { outboundEndpointOf } from './outbound-endpoint.ts';

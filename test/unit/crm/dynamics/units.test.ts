@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dynamicsConfigSchema } from '../../../../src/crm/dynamics/config.ts';
+import { dynamicsConfigSchema } from '../../../../src/config/dynamics.ts';
 import { createDynamicsConnector, dynamicsWebhookAuth } from '../../../../src/crm/dynamics/factory.ts';
 import { alternateKey } from '../../../../src/crm/dynamics/odata.ts';
 import { auditText, stripIndicator, withIndicator } from '../../../../src/crm/dynamics/sync-status.ts';

@@ -1,4 +1,4 @@
-import { salesforceConfigSchema, type SalesforceConfigInput } from '../../../../src/crm/salesforce/config.ts';
+import { salesforceConfigSchema, type SalesforceConfigInput } from '../../../../src/config/salesforce.ts';
 import { salesforceConnectorOptions } from '../../../../src/crm/salesforce/factory.ts';
 import type { ApiCallRecord } from '../../../../src/partner-center/http.ts';
 import { SalesforceConnector, type SalesforceConnectorOptions } from '../../../../src/crm/salesforce/salesforce-connector.ts';

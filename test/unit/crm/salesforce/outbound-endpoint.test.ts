@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../../../../src/config/errors.ts';
 import { parseConfig } from '../../../../src/config/load.ts';
 import { outboundEndpointOf, OutboundEndpointSecret, outboundEndpointUrl } from '../../../../src/crm/salesforce/outbound-endpoint.ts';
-import { salesforceConfigSchema } from '../../../../src/crm/salesforce/config.ts';
+import { salesforceConfigSchema } from '../../../../src/config/salesforce.ts';
 import { runCli } from '../../../support/cli.ts';
 import { makeTempDir } from '../../../support/tmp.ts';
 

@@ -4,7 +4,7 @@ import { CrmApiError, CrmPreconditionFailedError } from '../../../../src/crm/con
 import { ApiUsageMonitor, parseLimitInfo } from '../../../../src/crm/salesforce/api-usage.ts';
 import { parseIdentityUrl, signJwtAssertion } from '../../../../src/crm/salesforce/auth.ts';
 import { isOwnChange } from '../../../../src/crm/salesforce/change-stream.ts';
-import { salesforceConfigSchema } from '../../../../src/crm/salesforce/config.ts';
+import { salesforceConfigSchema } from '../../../../src/config/salesforce.ts';
 import { sameId, toId18 } from '../../../../src/crm/salesforce/ids.ts';
 import { DAILY_LIMIT_RETRY_MS, toCrmError } from '../../../../src/crm/salesforce/salesforce-errors.ts';
 import { soqlDateTime, soqlString } from '../../../../src/crm/salesforce/soql.ts';

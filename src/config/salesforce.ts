@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { secretRefSchema } from '../../config/secrets.ts';
+import { secretRefSchema } from './secrets.ts';
 
 /*
  * The `salesforce` section of cosell.yaml (one per Salesforce org). Secrets are references (`env:NAME`, `file:/path`),
  * never values. Sandbox mode runs the client-credentials grant against the local Salesforce sandbox, which accepts any
  * client id and secret.
+ * It sits with the file's other sections so that config/schema.ts composes the file without importing upwards;
+ * crm/salesforce's vendor entry hands it on.
  */
 
 const salesforceId = z.string().regex(/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/, 'expected a 15- or 18-character Salesforce id');

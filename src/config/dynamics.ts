@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { secretRefSchema } from '../../config/secrets.ts';
-import { httpUrl } from '../../config/url.ts';
+import { secretRefSchema } from './secrets.ts';
+import { httpUrl } from './url.ts';
 
 /*
  * The `dynamics` section of cosell.yaml (one per Dataverse environment). Secrets are references (`env:NAME`,
  * `file:/path`), never values. Sandbox mode points at the local Dataverse sandbox with a static token.
+ * It sits with the file's other sections so that config/schema.ts composes the file without importing upwards;
+ * crm/dynamics's vendor entry hands it on.
  */
 
 const publisherPrefix = z
