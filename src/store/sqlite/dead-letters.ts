@@ -1,21 +1,9 @@
 import type { SqlDatabase } from './driver.ts';
-import type { DeadLetter, DeadLetterResolution, Job, JobRequest } from '../types.ts';
+import type { DeadLetter, Job, JobRequest } from '../types.ts';
 
-interface DeadLetterRow {
-  id: number;
-  job_key: string;
-  connection: string;
-  referral_id: string | null;
-  crm_entity: string | null;
-  crm_id: string | null;
-  cause: string;
-  attempts: number;
-  error: string;
-  failed_at: string;
-  replayed_at: string | null;
-  resolved_at: string | null;
-  resolved_by: DeadLetterResolution | null;
-}
+/** The columns as `DeadLetter` names them, so a row needs no mapping. */
+const DEAD_LETTER_COLUMNS = `id, job_key AS jobKey, connection, referral_id AS referralId, crm_entity AS crmEntity, crm_id AS crmId, cause,
+  attempts, error, failed_at AS failedAt, replayed_at AS replayedAt, resolved_at AS resolvedAt, resolved_by AS resolvedBy`;
 
 /**
  * The dead-letter table, in one place: the job queue files a job here when it gives up and closes its pair's letters
@@ -63,10 +51,9 @@ export class SqliteDeadLetters {
 
   /** Unresolved ones only when `open`; otherwise the history too. Newest first. */
   list(query: { open?: boolean; limit: number }): DeadLetter[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM dead_letters ${query.open ? 'WHERE resolved_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
-      .all(query.limit) as DeadLetterRow[];
-    return rows.map(toDeadLetter);
+    return this.db
+      .prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters ${query.open ? 'WHERE resolved_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
+      .all(query.limit) as DeadLetter[];
   }
 
   /**
@@ -74,33 +61,15 @@ export class SqliteDeadLetters {
    * caller to enqueue in the same transaction; null when no open letter has this id.
    */
   takeForReplay(id: number): JobRequest | null {
-    const row = this.db.prepare('SELECT * FROM dead_letters WHERE id = ? AND resolved_at IS NULL').get(id) as DeadLetterRow | undefined;
+    const row = this.db.prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id = ? AND resolved_at IS NULL`).get(id) as DeadLetter | undefined;
     if (!row) return null;
     const now = new Date().toISOString();
     this.db.prepare(`UPDATE dead_letters SET replayed_at = ?, resolved_at = ?, resolved_by = 'replay' WHERE id = ?`).run(now, now, id);
     return {
       connection: row.connection,
       cause: 'manual',
-      referralId: row.referral_id ?? undefined,
-      crm: row.crm_entity && row.crm_id ? { entity: row.crm_entity, id: row.crm_id } : undefined,
+      referralId: row.referralId ?? undefined,
+      crm: row.crmEntity && row.crmId ? { entity: row.crmEntity, id: row.crmId } : undefined,
     };
   }
-}
-
-function toDeadLetter(r: DeadLetterRow): DeadLetter {
-  return {
-    id: r.id,
-    jobKey: r.job_key,
-    connection: r.connection,
-    referralId: r.referral_id,
-    crmEntity: r.crm_entity,
-    crmId: r.crm_id,
-    cause: r.cause,
-    attempts: r.attempts,
-    error: r.error,
-    failedAt: r.failed_at,
-    replayedAt: r.replayed_at,
-    resolvedAt: r.resolved_at,
-    resolvedBy: r.resolved_by,
-  };
 }
