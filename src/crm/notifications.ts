@@ -59,3 +59,15 @@ export interface NotificationRoute {
 }
 
 export const reject = (status: number, reason: string, message: string): NotificationRejection => ({ ok: false, status, reason, message });
+
+/** Runs the vendor's parser: its own parse error becomes a 400 `invalid_payload`, anything else is a fault and propagates. */
+export function parseOrReject<T extends object>(parse: () => T, parseError: new (...args: never[]) => Error): T | NotificationRejection {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof parseError) return reject(400, 'invalid_payload', error.message);
+    throw error;
+  }
+}
+
+export const isRejection = (value: object): value is NotificationRejection => (value as { ok?: unknown }).ok === false;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { reject, type NotificationDecoder, type NotificationRoute } from '../notifications.ts';
+import { isRejection, parseOrReject, reject, type DecodedNotification, type NotificationDecoder, type NotificationRejection, type NotificationRequest, type NotificationRoute } from '../notifications.ts';
 import { DataverseWebhookParseError, parseDataverseWebhook, verifyWebhookAuth, type DynamicsWebhookAuth } from './webhook.ts';
 
 /**
@@ -16,31 +16,25 @@ export const DYNAMICS_NOTIFICATION_ROUTE: NotificationRoute = {
 
 /** Authenticates (constant-time) before it parses; the dedup key is the operation, or the body's hash without one. */
 export function dataverseNotificationDecoder(connection: string, auth: DynamicsWebhookAuth): NotificationDecoder {
+  return { connection, decode: (request) => decodeDataverseNotification(request, auth) };
+}
+
+function decodeDataverseNotification(request: NotificationRequest, auth: DynamicsWebhookAuth): NotificationRejection | DecodedNotification {
+  const verdict = verifyWebhookAuth(request.headers, request.query, auth);
+  if (!verdict.ok) return reject(401, 'unauthenticated', verdict.reason);
+  const event = parseOrReject(() => parseDataverseWebhook(request.body), DataverseWebhookParseError);
+  if (isRejection(event)) return event;
+  const operation = event.operationId ?? event.correlationId;
   return {
-    connection,
-    decode(request) {
-      const verdict = verifyWebhookAuth(request.headers, request.query, auth);
-      if (!verdict.ok) return reject(401, 'unauthenticated', verdict.reason);
-      let event;
-      try {
-        event = parseDataverseWebhook(request.body);
-      } catch (error) {
-        if (error instanceof DataverseWebhookParseError) return reject(400, 'invalid_payload', error.message);
-        throw error;
-      }
-      const operation = event.operationId ?? event.correlationId;
-      return {
-        ok: true,
-        // Without an operation id two different changes must never share a key, so the body's hash stands in.
-        dedupKey: operation
-          ? `${operation}:${event.stepId ?? ''}:${event.messageName}:${event.entity}:${event.id}`
-          : `body:${createHash('sha256').update(request.body).digest('hex')}`,
-        eventName: `${event.entity}-${event.messageName.toLowerCase()}`,
-        resourceId: event.id,
-        payload: request.body.toString('utf8'),
-        records: [{ entity: event.entity, id: event.id }],
-        actor: { initiatingUserId: event.initiatingUserId, depth: event.depth },
-      };
-    },
+    ok: true,
+    // Without an operation id two different changes must never share a key, so the body's hash stands in.
+    dedupKey: operation
+      ? `${operation}:${event.stepId ?? ''}:${event.messageName}:${event.entity}:${event.id}`
+      : `body:${createHash('sha256').update(request.body).digest('hex')}`,
+    eventName: `${event.entity}-${event.messageName.toLowerCase()}`,
+    resourceId: event.id,
+    payload: request.body.toString('utf8'),
+    records: [{ entity: event.entity, id: event.id }],
+    actor: { initiatingUserId: event.initiatingUserId, depth: event.depth },
   };
 }

@@ -1,4 +1,4 @@
-import { reject, type NotificationDecoder, type NotificationRequest, type NotificationRoute } from '../notifications.ts';
+import { isRejection, parseOrReject, reject, type DecodedNotification, type NotificationDecoder, type NotificationRejection, type NotificationRequest, type NotificationRoute } from '../notifications.ts';
 import { OUTBOUND_WEBHOOK_PATH, type OutboundEndpoint } from './outbound-endpoint.ts';
 import { ACK_CONTENT_TYPE, ackResponse, OutboundMessageParseError, outboundRefs, parseOutboundMessage, verifyOrganization } from './outbound-message.ts';
 
@@ -45,35 +45,29 @@ export const SALESFORCE_NOTIFICATION_ROUTE: NotificationRoute = {
  * raw envelope.
  */
 export function outboundMessageDecoder(endpoint: OutboundEndpoint): NotificationDecoder {
+  return { connection: endpoint.name, decode: (request) => decodeOutboundMessage(request, endpoint) };
+}
+
+function decodeOutboundMessage(request: NotificationRequest, endpoint: OutboundEndpoint): NotificationRejection | DecodedNotification {
+  if (!isUtf8Xml(request.headers['content-type'])) return reject(415, 'unsupported_media_type', 'an outbound message is UTF-8 text/xml');
+  if (declaresDtd(request.body)) return reject(400, 'invalid_payload', 'DOCTYPE and ENTITY declarations are not accepted');
+  if (!endpoint.secret.matches(presentedSecret(request))) {
+    return reject(401, 'unauthenticated', 'the endpoint URL does not carry the configured outbound message secret');
+  }
+  const message = parseOrReject(() => parseOutboundMessage(request.body), OutboundMessageParseError);
+  if (isRejection(message)) return message;
+  if (!verifyOrganization(message, endpoint.organizationId)) {
+    return reject(403, 'wrong_organization', 'the message comes from another Salesforce organization');
+  }
+  const refs = outboundRefs(message);
+  const ids = [...new Set(message.notifications.map((n) => n.id))].sort();
   return {
-    connection: endpoint.name,
-    decode(request) {
-      if (!isUtf8Xml(request.headers['content-type'])) return reject(415, 'unsupported_media_type', 'an outbound message is UTF-8 text/xml');
-      if (declaresDtd(request.body)) return reject(400, 'invalid_payload', 'DOCTYPE and ENTITY declarations are not accepted');
-      if (!endpoint.secret.matches(presentedSecret(request))) {
-        return reject(401, 'unauthenticated', 'the endpoint URL does not carry the configured outbound message secret');
-      }
-      let message;
-      try {
-        message = parseOutboundMessage(request.body);
-      } catch (error) {
-        if (error instanceof OutboundMessageParseError) return reject(400, 'invalid_payload', error.message);
-        throw error;
-      }
-      if (!verifyOrganization(message, endpoint.organizationId)) {
-        return reject(403, 'wrong_organization', 'the message comes from another Salesforce organization');
-      }
-      const refs = outboundRefs(message);
-      const ids = [...new Set(message.notifications.map((n) => n.id))].sort();
-      return {
-        ok: true,
-        dedupKey: `om:${message.actionId}:${ids.join(',')}`,
-        eventName: 'outbound-message',
-        resourceId: refs[0]?.id ?? null,
-        // Never the raw envelope: it may carry a SessionId (a live session of the org) from an org that still sends one.
-        payload: JSON.stringify({ organizationId: message.organizationId, actionId: message.actionId, notifications: message.notifications }),
-        records: refs,
-      };
-    },
+    ok: true,
+    dedupKey: `om:${message.actionId}:${ids.join(',')}`,
+    eventName: 'outbound-message',
+    resourceId: refs[0]?.id ?? null,
+    // Never the raw envelope: it may carry a SessionId (a live session of the org) from an org that still sends one.
+    payload: JSON.stringify({ organizationId: message.organizationId, actionId: message.actionId, notifications: message.notifications }),
+    records: refs,
   };
 }

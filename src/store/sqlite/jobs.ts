@@ -1,19 +1,11 @@
 import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqlDatabase, SqlStatement } from './driver.ts';
-import type { Job, JobCause, JobQueue, JobRequest } from '../types.ts';
+import type { Job, JobQueue, JobRequest } from '../types.ts';
 
-interface JobRow {
-  key: string;
-  connection: string;
-  referral_id: string | null;
-  crm_entity: string | null;
-  crm_id: string | null;
-  cause: JobCause;
-  microsoft_side: number;
-  generation: number;
-  attempts: number;
-  last_error: string | null;
-}
+/** The columns as `Job` names them; only `microsoftSide` (an integer in SQLite) needs converting. */
+type JobRow = Omit<Job, 'microsoftSide'> & { microsoftSide: number };
+const JOB_COLUMNS = `key, connection, referral_id AS referralId, crm_entity AS crmEntity, crm_id AS crmId, cause, microsoft_side AS microsoftSide,
+  generation, attempts, last_error AS lastError`;
 
 export function jobKeyForReferral(connection: string, referralId: string): string {
   return `${connection}:ref:${referralId}`;
@@ -100,7 +92,7 @@ export class SqliteJobQueue implements JobQueue {
     return this.db.transaction(() => {
       const rows = this.db
         .prepare(
-          `SELECT key, connection, referral_id, crm_entity, crm_id, cause, microsoft_side, generation, attempts, last_error FROM jobs
+          `SELECT ${JOB_COLUMNS} FROM jobs
            WHERE next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)
            ORDER BY next_run_at LIMIT ?`,
         )
@@ -153,16 +145,5 @@ export class SqliteJobQueue implements JobQueue {
 }
 
 function toJob(row: JobRow): Job {
-  return {
-    key: row.key,
-    connection: row.connection,
-    referralId: row.referral_id,
-    crmEntity: row.crm_entity,
-    crmId: row.crm_id,
-    cause: row.cause,
-    microsoftSide: row.microsoft_side !== 0,
-    generation: row.generation,
-    attempts: row.attempts,
-    lastError: row.last_error,
-  };
+  return { ...row, microsoftSide: row.microsoftSide !== 0 };
 }
