@@ -12,8 +12,8 @@ export interface ConnectorDeps {
 }
 
 /**
- * Everything the service needs to know about one CRM, provided by the CRM's own folder and listed in crm/vendors.ts:
- * nothing outside src/crm names a vendor.
+ * Everything the service needs to know about one CRM, provided by the CRM's own folder and listed in crm/vendors.ts,
+ * so that the engine, the service and the HTTP server name no vendor.
  */
 export interface CrmVendor<Config extends { name: string }> {
   kind: CrmKind;

@@ -8,8 +8,8 @@ import { SALESFORCE_VENDOR } from './salesforce/vendor.ts';
 import type { ConnectorDeps, CrmVendor } from './vendor.ts';
 
 /*
- * The one module that lists the CRMs. Adding one means a folder under src/crm with its CrmVendor, and a line in each of
- * the three places below.
+ * The one module that lists the CRMs. Adding one means a folder under src/crm with its CrmVendor, its configuration
+ * section in src/config, and an entry in each list below.
  */
 
 /** The configuration's CRM sections, one per vendor; absent = that CRM is not synced. */
