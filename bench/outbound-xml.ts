@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config/load.ts';
 import { OutboundEndpointSecret } from '../src/crm/salesforce/outbound-endpoint.ts';
+import { outboundMessageDecoder } from '../src/crm/salesforce/notifications.ts';
 import { CertificateSource } from '../src/partner-center/certificate-source.ts';
 import { WebhookSignatureVerifier } from '../src/partner-center/signature.ts';
 import { buildPublicApp } from '../src/server/app.ts';
@@ -69,7 +70,7 @@ const app = await buildPublicApp({
   verifier: new WebhookSignatureVerifier(config.partnerCenter.webhooks, new CertificateSource(config.partnerCenter.webhooks)),
   bodyLimitBytes: config.server.bodyLimitBytes,
   trustProxy: false,
-  salesforceWebhook: { name: 'salesforce', organizationId: ORG, secret: new OutboundEndpointSecret(SECRET) },
+  crmNotifications: { salesforce: { decoder: outboundMessageDecoder({ name: 'salesforce', organizationId: ORG, secret: new OutboundEndpointSecret(SECRET) }) } },
 });
 
 const post = (kind: { body: string; path: string }) =>

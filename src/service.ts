@@ -3,8 +3,7 @@ import { ConfigError } from './config/errors.ts';
 import type { Config } from './config/schema.ts';
 import { resolveSecret, SecretResolutionError } from './config/secrets.ts';
 import type { CrmConnector } from './crm/connector.ts';
-import { dynamicsWebhookAuth } from './crm/dynamics/factory.ts';
-import { outboundEndpointOf } from './crm/salesforce/outbound-endpoint.ts';
+import { configuredCrms } from './crm/vendors.ts';
 import { CertificateSource } from './partner-center/certificate-source.ts';
 import { partnerCenterClients } from './partner-center/from-config.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
@@ -75,13 +74,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
   let engine: Engine | undefined;
   const listening: FastifyInstance[] = [];
   try {
+    const crms = configuredCrms(config);
     // Before any connection is made: a missing or malformed endpoint secret is a configuration error (exit code 2).
-    const salesforceWebhook = config.salesforce ? await outboundEndpointOf(config.salesforce) : undefined;
+    const decoders = await Promise.all(crms.map(async (crm) => ({ crm, decoder: await crm.notificationDecoder() })));
     const metrics = new Metrics();
     const readiness = new Readiness(store, config.store.path, {
       'partner-center': 'referrals',
-      ...(config.dynamics ? { [config.dynamics.name]: 'dataverse' } : {}),
-      ...(config.salesforce ? { [config.salesforce.name]: 'salesforce' } : {}),
+      ...Object.fromEntries(crms.map((crm) => [crm.name, crm.api])),
     });
     const recordApiCall: typeof metrics.recordApiCall = (call) => {
       metrics.recordApiCall(call);
@@ -97,7 +96,6 @@ export async function startService(config: Config, logger: Logger, options: Serv
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
       metrics.watchQueueDepth(() => store.jobs.depth());
     }
-    const dynamicsAuth = config.dynamics ? await dynamicsWebhookAuth(config.dynamics) : undefined;
     const app = await buildPublicApp({
       store,
       logger,
@@ -106,8 +104,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
       bodyLimitBytes: config.server.bodyLimitBytes,
       trustProxy: config.server.trustProxy,
       engine,
-      dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth, isOwnWrite: ownWriteCheckOf(connections.get(config.dynamics.name)?.connector) } : undefined,
-      salesforceWebhook,
+      crmNotifications: Object.fromEntries(
+        decoders.flatMap(({ crm, decoder }) => (decoder ? [[crm.kind, { decoder, isOwnWrite: ownWriteCheckOf(connections.get(crm.name)?.connector) }]] : [])),
+      ),
     });
     const adminApp = await buildAdminApp({
       store,

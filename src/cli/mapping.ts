@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import type { CrmEntityName } from '../crm/connector.ts';
+import { isCrmEntityName, type CrmEntityName } from '../crm/connector.ts';
 import { partnerCenterClients } from '../partner-center/from-config.ts';
 import { SqliteStore } from '../store/sqlite/index.ts';
-import type { CanonicalRecord } from '../store/types.ts';
 import { loadConnections } from '../sync/engine.ts';
 import { mergeRecord } from '../sync/merge/index.ts';
 import { createLogger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
+import type { CanonicalRecord } from '../canonical-value.ts';
 
 interface PreviewOptions {
   config?: string;
@@ -70,12 +70,13 @@ export function registerMappingCommand(program: Command): void {
         if (options.crm) {
           const [entity, id] = options.crm.split(':');
           if (!entity || !id) throw new UsageError('--crm must be <entity>:<id>, e.g. opportunity:<guid>');
-          crmRef = { entity: entity as CrmEntityName, id };
+          if (!isCrmEntityName(entity)) throw new UsageError(`the mapping has no ${entity} section`);
+          crmRef = { entity, id };
           link = store?.sync.findLinkByCrm(name, entity, id) ?? null;
           referralId = link?.referralId;
         } else if (referralId) {
           link = store?.sync.getLink(name, referralId) ?? null;
-          if (link) crmRef = { entity: link.crmEntity as CrmEntityName, id: link.crmId };
+          if (link && isCrmEntityName(link.crmEntity)) crmRef = { entity: link.crmEntity, id: link.crmId };
         }
         const entity = crmRef?.entity ?? 'opportunity';
         const bound = connection.mappings[entity];

@@ -2,9 +2,9 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { secretRefSchema as secretRef } from './secrets.ts';
 import { httpUrl } from './url.ts';
-import { dynamicsConfigSchema } from '../crm/dynamics/config.ts';
-import { salesforceConfigSchema } from '../crm/salesforce/config.ts';
-import { retentionSchema } from '../store/sqlite/retention-config.ts';
+import { dynamicsConfigSchema } from './dynamics.ts';
+import { salesforceConfigSchema } from './salesforce.ts';
+import { retentionSchema } from './retention.ts';
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a host name, optionally with :port');
 

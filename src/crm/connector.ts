@@ -1,8 +1,17 @@
 import type { CrmEntityMetadata } from './metadata.ts';
 
+/** The CRMs cosell-sync connects to; each has its folder under src/crm and one entry in crm/vendors.ts. */
+export const CRM_KINDS = ['dynamics', 'salesforce'] as const;
+export type CrmKind = (typeof CRM_KINDS)[number];
+
 /** The neutral entity names the engine and mapping files use; each connector maps them to its own tables. */
 export const CRM_ENTITIES = ['opportunity', 'lead', 'account', 'contact'] as const;
 export type CrmEntityName = (typeof CRM_ENTITIES)[number];
+
+/** Narrows a name read from outside the type system (the store, a command line) without a cast. */
+export function isCrmEntityName(name: string): name is CrmEntityName {
+  return (CRM_ENTITIES as readonly string[]).includes(name);
+}
 
 export interface CrmRecordRef {
   entity: CrmEntityName;
@@ -91,6 +100,7 @@ export interface SyncStatusUpdate {
 /** One record of a bulk backfill: what `createForReferral` takes, for many referrals at once. */
 export interface BulkCreateItem {
   referralId: string;
+  /** Column values as for `createForReferral` (mapping output, including `@state`). */
   values: Record<string, unknown>;
   customer?: CustomerRefs | undefined;
   status?: SyncStatusUpdate | undefined;
@@ -138,7 +148,9 @@ export interface WriteActor {
 export interface CrmConnector {
   /** Connection name from the config, e.g. `dynamics`; part of every job key and link. */
   readonly name: string;
-  readonly kind: 'dynamics' | 'salesforce';
+  readonly kind: CrmKind;
+  /** Whether referrals not accepted yet may be created as leads; each vendor derives it from its own settings. */
+  readonly leadsEnabled: boolean;
 
   /** Column metadata (including connector virtual columns) for mapping validation. */
   describe(entities: readonly CrmEntityName[]): Promise<Record<string, CrmEntityMetadata>>;

@@ -1,6 +1,8 @@
 import fastifyHelmet from '@fastify/helmet';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { TrustProxy } from '../config/schema.ts';
+import type { CrmKind } from '../crm/connector.ts';
+import { NOTIFICATION_ROUTES } from '../crm/vendors.ts';
 import type { Store } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
 import type { WebhookSignatureVerifier } from '../partner-center/signature.ts';
@@ -10,10 +12,9 @@ import type { Metrics } from './metrics.ts';
 import { partnerCenterWebhookRoute } from './routes/partner-center-webhook.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { DASHBOARD_PAGE, dashboardRoute } from './routes/dashboard.ts';
-import { dynamicsWebhookRoute, type DynamicsWebhookDeps } from './routes/dynamics-webhook.ts';
+import { crmWebhookRoute, type CrmNotificationReceiver } from './routes/crm-webhook.ts';
 import { engineAdminRoutes } from './routes/engine-admin.ts';
 import { LOGIN_PAGE } from './routes/login-page.ts';
-import { salesforceWebhookRoute, type SalesforceWebhookDeps } from './routes/salesforce-webhook.ts';
 import type { Engine } from '../sync/engine.ts';
 import type { Readiness } from './readiness.ts';
 
@@ -25,8 +26,8 @@ export interface PublicAppDeps {
   bodyLimitBytes: number;
   trustProxy: TrustProxy;
   engine?: Engine | undefined;
-  dynamicsWebhook?: DynamicsWebhookDeps['connection'];
-  salesforceWebhook?: SalesforceWebhookDeps['connection'];
+  /** Per CRM, the configured connection that takes its notifications; a CRM without one answers 404. */
+  crmNotifications?: Partial<Record<CrmKind, CrmNotificationReceiver>>;
 }
 
 export interface AdminAppDeps {
@@ -82,20 +83,15 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
     bodyLimitBytes: deps.bodyLimitBytes,
     connections: deps.engine ? [...deps.engine.connections.keys()] : [],
   });
-  dynamicsWebhookRoute(app, {
-    inbox: deps.store.inbox,
-    metrics: deps.metrics,
-    logger: deps.logger,
-    bodyLimitBytes: deps.bodyLimitBytes,
-    connection: deps.dynamicsWebhook,
-  });
-  salesforceWebhookRoute(app, {
-    inbox: deps.store.inbox,
-    metrics: deps.metrics,
-    logger: deps.logger,
-    bodyLimitBytes: deps.bodyLimitBytes,
-    connection: deps.salesforceWebhook,
-  });
+  for (const route of NOTIFICATION_ROUTES) {
+    crmWebhookRoute(app, route, {
+      inbox: deps.store.inbox,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      bodyLimitBytes: deps.bodyLimitBytes,
+      receiver: deps.crmNotifications?.[route.source],
+    });
+  }
 
   // Anyone can call it, so it says up or down and nothing about the data.
   app.get('/healthz', async (_request, reply) => {

@@ -1,3 +1,5 @@
+import type { CanonicalRecord, CanonicalValue } from '../canonical-value.ts';
+
 /** Where an accepted notification came from. */
 export type EventSource = 'partner-center' | 'dynamics' | 'salesforce';
 
@@ -48,10 +50,6 @@ export interface Store {
   readonly sync: SyncState;
   close(): Promise<void>;
 }
-
-/** A value as the merge compares it: the mapping turns both sides' representations into these. */
-export type CanonicalValue = string | number | boolean | null | string[];
-export type CanonicalRecord = Record<string, CanonicalValue>;
 
 export type JobCause = 'event' | 'reconcile' | 'manual';
 
@@ -105,6 +103,8 @@ export interface JobQueue {
   depth(): number;
   /** Epoch ms of the earliest pending job, or null. */
   nextDueAt(): number | null;
+  /** Calls `listener` soon after work arrives, so a worker need not wait for its next poll; returns the unsubscribe. */
+  onEnqueue(listener: () => void): () => void;
 }
 
 export interface Link {

@@ -6,7 +6,7 @@ import {
   crmToCanonical,
   isLookupReference,
   referralToCanonical,
-  type EntityMapping as EntitySpec,
+  type EntitySpec,
   type MappingSpec,
 } from './mapping/index.ts';
 import { crmColumnsToRead } from './mapping/crm-columns.ts';
@@ -18,7 +18,7 @@ import type { EntityMapping } from './entity-mapping.ts';
  */
 export function bindEntity(spec: EntitySpec): EntityMapping {
   return {
-    entity: spec.entity as CrmEntityName,
+    entity: spec.entity,
     fields: spec.fields.map((f) => ({ key: f.key, direction: f.direction, conflict: f.conflict, linkOnly: f.linkOnly })),
     columns: crmColumnsToRead(spec),
     readsMicrosoftReferral: spec.fields.some((f) => f.pc.some((p) => p.source === 'microsoft')),
@@ -38,7 +38,7 @@ export function bindMapping(spec: MappingSpec): Partial<Record<CrmEntityName, En
   const out: Partial<Record<CrmEntityName, EntityMapping>> = {};
   for (const entity of Object.values(spec.entities)) {
     // Contacts are one PC list item each; the engine syncs deals, and customers through ensureCustomer.
-    if (entity && entity.pcItems === undefined) out[entity.entity as CrmEntityName] = bindEntity(entity);
+    if (entity && entity.pcItems === undefined) out[entity.entity] = bindEntity(entity);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { CanonicalValue, ConflictResolution, HeldConflict } from '../store/types.ts';
+import type { ConflictResolution, HeldConflict } from '../store/types.ts';
+import type { CanonicalValue } from '../canonical-value.ts';
 
 /** `POST /api/conflicts/<id>/resolve`: which side's value to take, or the value itself (`take: "value"`). */
 export const resolveConflictRequest = z

@@ -1,60 +1,46 @@
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
-import type { ChangeSink, CrmConnector, CrmEntityName } from '../crm/connector.ts';
-import { createDynamicsConnector } from '../crm/dynamics/index.ts';
-import { createSalesforceConnector } from '../crm/salesforce/index.ts';
+import type { ChangeSink, CrmConnector } from '../crm/connector.ts';
+import { configuredCrms } from '../crm/vendors.ts';
+import type { HttpCallRecord } from '../http/call-record.ts';
 import type { ReferralsClient } from '../partner-center/referrals-client.ts';
 import type { Store } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { bindMapping } from './binding.ts';
-import { assertValidMapping, loadMappingFile, type MappingSpec } from './mapping/index.ts';
+import { assertValidMapping, loadMappingFile, mappedEntities, type MappingSpec } from './mapping/index.ts';
 import { mergeRecord } from './merge/index.ts';
 import { PairSync, type ConnectionSetup } from './pair-sync.ts';
 import { Reconciler } from './reconciler.ts';
 import { Worker } from './worker.ts';
-
-type CallRecorder = (call: { api: string; method: string; route: string; status: number | string; durationMs: number }) => void;
-
-/** The bundled default mappings live next to the sources, not in the user's working directory. */
-export function bundledMappingPath(kind: 'dynamics' | 'salesforce'): string {
-  return fileURLToPath(new URL(`../../mappings/${kind}.yaml`, import.meta.url));
-}
 
 export interface LoadedConnection extends ConnectionSetup {
   spec: MappingSpec;
 }
 
 /**
+ * Partner Center keeps one CRM id per referral (the opportunity's id in Microsoft's CRM-sync fields), so one connection
+ * alone may write it: the first one configured, in registry order. A second CRM syncs the same referral without
+ * touching that id.
+ */
+export function ownsReferralCrmId(position: number): boolean {
+  return position === 0;
+}
+
+/**
  * Builds every configured CRM connection and checks its mapping against the CRM's live metadata, so a broken mapping
  * stops start-up (exit code 2) instead of failing record by record.
  */
-export async function loadConnections(config: Config, logger: Logger, onCall?: CallRecorder): Promise<Map<string, LoadedConnection>> {
+export async function loadConnections(config: Config, logger: Logger, onCall?: (call: HttpCallRecord) => void): Promise<Map<string, LoadedConnection>> {
   const connections = new Map<string, LoadedConnection>();
-  if (config.dynamics) {
-    const connector = await createDynamicsConnector(config.dynamics, { logger, ...(onCall ? { onCall } : {}) });
-    const spec = await loadMappingFile(config.mappings.dynamics ?? bundledMappingPath('dynamics'), 'dynamics', {
-      prefix: config.dynamics.prefix,
-    });
-    const entities = Object.keys(spec.entities) as CrmEntityName[];
-    assertValidMapping(spec, await connector.describe(entities));
+  for (const [position, crm] of configuredCrms(config).entries()) {
+    if (connections.has(crm.name)) throw new Error(`two connections are named "${crm.name}"; give one another name`);
+    const connector = await crm.connect({ logger, ...(onCall ? { onCall } : {}) });
+    const spec = await loadMappingFile(config.mappings[crm.kind] ?? crm.defaultMappingPath, crm.kind, crm.mappingOptions);
+    assertValidMapping(spec, await connector.describe(mappedEntities(spec)));
     connections.set(connector.name, {
       connector,
       spec,
       mappings: bindMapping(spec),
-      policy: { leads: config.dynamics.leadsEnabled, ownsReferralCrmId: connections.size === 0 },
-    });
-  }
-  if (config.salesforce) {
-    const connector = await createSalesforceConnector(config.salesforce, { logger, ...(onCall ? { onCall } : {}) });
-    const spec = await loadMappingFile(config.mappings.salesforce ?? bundledMappingPath('salesforce'), 'salesforce');
-    assertValidMapping(spec, await connector.describe(Object.keys(spec.entities) as CrmEntityName[]));
-    if (connections.has(connector.name)) throw new Error(`two connections are named "${connector.name}"; give one another name`);
-    connections.set(connector.name, {
-      connector,
-      spec,
-      mappings: bindMapping(spec),
-      // Microsoft's "Sync Co-sell opportunity" = Yes: only co-sell and pipeline deals come over, no leads.
-      policy: { leads: !config.salesforce.syncCoSellOnly, ownsReferralCrmId: connections.size === 0 },
+      policy: { leads: connector.leadsEnabled, ownsReferralCrmId: ownsReferralCrmId(position) },
     });
   }
   return connections;

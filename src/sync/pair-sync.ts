@@ -2,7 +2,8 @@ import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord, type Cr
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import type { Referral } from '../partner-center/model.ts';
 import { ReferralNotFoundError } from '../partner-center/referrals-client.ts';
-import type { AuditEntry, CanonicalRecord, Job, Link } from '../store/types.ts';
+import type { AuditEntry, Job, Link } from '../store/types.ts';
+import type { CanonicalRecord } from '../canonical-value.ts';
 import { KeyedLock } from '../util/keyed-lock.ts';
 import type { Logger } from '../util/logger.ts';
 import { applyReconcilePlan, commitCreatedLink, recordLinkFailure } from './apply/applier.ts';

@@ -5,7 +5,7 @@ import { classifyFailure } from './errors.ts';
 export type JobHandler = (job: Job) => Promise<void>;
 
 export interface WorkerOptions {
-  jobs: JobQueue & { onEnqueue?(listener: () => void): () => void };
+  jobs: JobQueue;
   handler: JobHandler;
   logger: Logger;
   /** Pairs synced at once. Each pair is one job row, so one pair never runs twice concurrently. */
@@ -49,7 +49,7 @@ export class Worker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.unsubscribe = this.options.jobs.onEnqueue?.(() => this.pump());
+    this.unsubscribe = this.options.jobs.onEnqueue(() => this.pump());
     this.pump();
   }
 

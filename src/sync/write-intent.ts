@@ -1,5 +1,6 @@
-import type { CanonicalRecord, WriteIntent } from '../store/types.ts';
+import type { WriteIntent } from '../store/types.ts';
 import { canonicalEquals } from './mapping/canonical.ts';
+import type { CanonicalRecord } from '../canonical-value.ts';
 
 /**
  * The base to merge against when the pair's last sync announced writes (a write intent) but never committed: the

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/sandbox/partner-center/index.ts';
-import { bundledMappingPath } from '../../src/sync/engine.ts';
+import { defaultMappingPath } from '../../src/crm/vendors.ts';
 import { runCli } from '../support/cli.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
@@ -72,7 +72,7 @@ describe('cosell setup dynamics and cosell mapping', () => {
 
   it('a broken mapping stops start-up with exit code 2, naming the file, the path and the reason', async () => {
     const broken = join(tmp.path, 'broken.yaml');
-    writeFileSync(broken, readFileSync(bundledMappingPath('dynamics'), 'utf8').replace('crm: estimatedvalue', 'crm: estimatedvalu'));
+    writeFileSync(broken, readFileSync(defaultMappingPath('dynamics'), 'utf8').replace('crm: estimatedvalue', 'crm: estimatedvalu'));
     const brokenConfig = join(tmp.path, 'broken-config.yaml');
     writeFileSync(brokenConfig, stringify({ ...config, mappings: { dynamics: broken } }));
     const result = await runCli(['start', '--config', brokenConfig]);

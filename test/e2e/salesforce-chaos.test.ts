@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { bundledMappingPath } from '../../src/sync/engine.ts';
+import { defaultMappingPath } from '../../src/crm/vendors.ts';
 import { runCli } from '../support/cli.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { detailsOf, sleep, waitFor } from '../support/service-harness.ts';
@@ -147,7 +147,7 @@ describe('webhook and CDC chaos against the Salesforce and Partner Center sandbo
   it('a broken Salesforce mapping stops start-up with exit code 2, naming the file and the path', async () => {
     const tmp = makeTempDir('cosell-sf-broken-');
     try {
-      const original = readFileSync(bundledMappingPath('salesforce'), 'utf8');
+      const original = readFileSync(defaultMappingPath('salesforce'), 'utf8');
       expect(original).toContain('crm: Amount');
       const broken = join(tmp.path, 'broken-salesforce.yaml');
       writeFileSync(broken, original.replace('crm: Amount', 'crm: Amout__c'));

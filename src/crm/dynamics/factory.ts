@@ -3,7 +3,7 @@ import { resolveSecret, type ResolveSecretOptions } from '../../config/secrets.t
 import { EntraClientCredentialsProvider } from '../../http/entra-tokens.ts';
 import { StaticTokenProvider, type TokenProvider } from '../../http/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
-import type { DynamicsConfig } from './config.ts';
+import type { DynamicsConfig } from '../../config/dynamics.ts';
 import { DynamicsConnector } from './dynamics-connector.ts';
 import { DEFAULT_WEBHOOK_HEADER, type DynamicsWebhookAuth } from './webhook.ts';
 

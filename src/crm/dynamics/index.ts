@@ -1,7 +1,7 @@
 export { DynamicsConnector, type DynamicsConnectorOptions } from './dynamics-connector.ts';
 export { DataverseClient, type DataverseClientOptions } from './dataverse-client.ts';
 export { createDynamicsConnector, dynamicsTokenProvider, dynamicsWebhookAuth, type DynamicsConnectorDeps } from './factory.ts';
-export { dynamicsConfigSchema, type DynamicsConfig, type DynamicsConfigInput } from './config.ts';
+export { dynamicsConfigSchema, type DynamicsConfig, type DynamicsConfigInput } from '../../config/dynamics.ts';
 export { setupDynamics, DynamicsSetupError, type SetupDynamicsOptions, type SetupProgress, type SetupReport } from './provisioning.ts';
 export {
   parseDataverseWebhook,

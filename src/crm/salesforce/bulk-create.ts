@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CrmApiError, type CrmEntityName, type CrmRecordRef, type CustomerRefs, type SyncStatusUpdate } from '../connector.ts';
+import { CrmApiError, type BulkCreateItem, type BulkCreateResult, type CrmEntityName } from '../connector.ts';
 import { isDuplicateValue } from './composite.ts';
 import { FIELDS } from './custom-fields.ts';
 import { toId18 } from './ids.ts';
@@ -22,22 +22,6 @@ import { soqlStringList } from './soql.ts';
  */
 
 export const COLLECTION_LIMIT = 200;
-
-export interface BulkCreateItem {
-  referralId: string;
-  /** Column values as for `createForReferral` (mapping output, including `@state`). */
-  values: Record<string, unknown>;
-  customer?: CustomerRefs | undefined;
-  status?: SyncStatusUpdate | undefined;
-}
-
-export interface BulkCreateResult {
-  referralId: string;
-  /** `created` now, `existing` from an earlier run (not touched), or `failed` with the API's reason. */
-  outcome: 'created' | 'existing' | 'failed';
-  ref?: CrmRecordRef;
-  error?: CrmApiError;
-}
 
 const resultSchema = z.array(z.looseObject({ id: z.string().nullish(), success: z.boolean(), errors: z.array(errorEntrySchema).default([]) }));
 

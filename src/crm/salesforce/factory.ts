@@ -2,7 +2,7 @@ import type { CallRecorder } from '../../http/call-record.ts';
 import { resolveSecret, type ResolveSecretOptions } from '../../config/secrets.ts';
 import type { Logger } from '../../util/logger.ts';
 import { ClientCredentialsAuthenticator, JwtBearerAuthenticator, type GrantCallRecorder, type SalesforceAuthenticator } from './auth.ts';
-import type { SalesforceConfig } from './config.ts';
+import type { SalesforceConfig } from '../../config/salesforce.ts';
 import { SalesforceConnector, type SalesforceConnectorOptions } from './salesforce-connector.ts';
 
 export interface SalesforceConnectorDeps {
@@ -55,6 +55,7 @@ export async function salesforceConnectorOptions(config: SalesforceConfig, deps:
     syncEditsWhileOnHold: config.syncEditsWhileOnHold,
     activeStage: config.activeStage,
     leadStatuses: config.leadStatuses,
+    // Microsoft's "Sync Co-sell opportunity" = Yes: only co-sell and pipeline deals come over, no leads.
     leadsEnabled: !config.syncCoSellOnly,
     statusIndicator: { nameSuffix: config.statusIndicator.nameSuffix },
     pollOverlapMs: config.pollOverlapSeconds * 1000,

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../../config/errors.ts';
 import { describeSecretRef, resolveSecret, SecretResolutionError, type ResolveSecretOptions, type SecretRef } from '../../config/secrets.ts';
-import type { SalesforceConfig } from './config.ts';
+import type { SalesforceConfig } from '../../config/salesforce.ts';
 
 /*
  * How an Outbound Message proves it comes from our org. Salesforce signs nothing, and the OrganizationId in the message

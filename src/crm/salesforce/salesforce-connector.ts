@@ -3,6 +3,8 @@ import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type {
+  BulkCreateItem,
+  BulkCreateResult,
   ChangeSink,
   ColumnRequest,
   CrmChangeBatch,
@@ -20,7 +22,7 @@ import type { CallRecorder } from '../../http/call-record.ts';
 import type { RetryPolicy } from '../../http/retry.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { SalesforceAuthenticator } from './auth.ts';
-import { createMany, type BulkCreateItem, type BulkCreateResult } from './bulk-create.ts';
+import { createMany } from './bulk-create.ts';
 import { ensureCustomers } from './bulk-customers.ts';
 import { ChangePoller } from './change-poll.ts';
 import { changeEventChannel, startChangeStream } from './change-stream.ts';

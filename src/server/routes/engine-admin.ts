@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { jobKeyForReferral } from '../../store/sqlite/jobs.ts';
 import type { Store } from '../../store/types.ts';
 import { chooseResolution, resolveConflictRequest } from '../../sync/conflict-resolution.ts';
 import type { Engine } from '../../sync/engine.ts';
@@ -76,7 +77,7 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
     const referralId = (request.params as { id: string }).id;
     if (!engine || engine.connections.size === 0) return reply.code(409).send({ error: { code: 'no_connections', message: 'no CRM connection is configured' } });
     await store.jobs.enqueue([...engine.connections.keys()].map((connection) => ({ connection, cause: 'manual' as const, referralId })));
-    return reply.code(202).send({ enqueued: [...engine.connections.keys()].map((c) => `${c}:ref:${referralId}`) });
+    return reply.code(202).send({ enqueued: [...engine.connections.keys()].map((connection) => jobKeyForReferral(connection, referralId)) });
   });
 
   app.post('/api/reconcile', async (request, reply) => {

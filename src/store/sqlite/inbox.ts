@@ -8,16 +8,8 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-interface InboxRow {
-  id: number;
-  source: EventSource;
-  dedup_key: string;
-  event_name: string;
-  resource_id: string | null;
-  payload: string;
-  received_at: string;
-  deliveries: number;
-}
+/** The columns as `InboxEvent` names them, so a row needs no mapping. */
+const EVENT_COLUMNS = 'id, source, dedup_key AS dedupKey, event_name AS eventName, resource_id AS resourceId, payload, received_at AS receivedAt, deliveries';
 
 /**
  * Group commit: appends that arrive while a commit is running are written together in the next transaction, so one
@@ -105,10 +97,9 @@ export class SqliteInbox implements Inbox {
       params.push(query.resourceId);
     }
     params.push(query.limit);
-    const rows = this.db
-      .prepare(`SELECT * FROM inbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
-      .all(...params) as InboxRow[];
-    return rows.map(toEvent);
+    return this.db
+      .prepare(`SELECT ${EVENT_COLUMNS} FROM inbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...params) as InboxEvent[];
   }
 
   count(source?: EventSource): number {
@@ -119,17 +110,4 @@ export class SqliteInbox implements Inbox {
     ) as { n: number };
     return row.n;
   }
-}
-
-function toEvent(row: InboxRow): InboxEvent {
-  return {
-    id: row.id,
-    source: row.source,
-    dedupKey: row.dedup_key,
-    eventName: row.event_name,
-    resourceId: row.resource_id,
-    payload: row.payload,
-    receivedAt: row.received_at,
-    deliveries: row.deliveries,
-  };
 }

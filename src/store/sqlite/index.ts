@@ -2,6 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../../config/errors.ts';
 import type { Store } from '../types.ts';
+import { SqliteDeadLetters } from './dead-letters.ts';
 import { SqliteInbox } from './inbox.ts';
 import { SqliteJobQueue } from './jobs.ts';
 import { openDatabase, type SqlDatabase } from './driver.ts';
@@ -22,9 +23,10 @@ export class SqliteStore implements Store {
   readonly compactor: StoreCompactor;
 
   private constructor(private readonly db: SqlDatabase) {
-    this.jobs = new SqliteJobQueue(db);
+    const deadLetters = new SqliteDeadLetters(db);
+    this.jobs = new SqliteJobQueue(db, deadLetters);
     this.inbox = new SqliteInbox(db, this.jobs);
-    this.sync = new SqliteSyncState(db, this.jobs);
+    this.sync = new SqliteSyncState(db, this.jobs, deadLetters);
     this.compactor = new StoreCompactor(db);
   }
 

@@ -1,18 +1,11 @@
+import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqlDatabase, SqlStatement } from './driver.ts';
-import type { Job, JobCause, JobQueue, JobRequest } from '../types.ts';
+import type { Job, JobQueue, JobRequest } from '../types.ts';
 
-interface JobRow {
-  key: string;
-  connection: string;
-  referral_id: string | null;
-  crm_entity: string | null;
-  crm_id: string | null;
-  cause: JobCause;
-  microsoft_side: number;
-  generation: number;
-  attempts: number;
-  last_error: string | null;
-}
+/** The columns as `Job` names them; only `microsoftSide` (an integer in SQLite) needs converting. */
+type JobRow = Omit<Job, 'microsoftSide'> & { microsoftSide: number };
+const JOB_COLUMNS = `key, connection, referral_id AS referralId, crm_entity AS crmEntity, crm_id AS crmId, cause, microsoft_side AS microsoftSide,
+  generation, attempts, last_error AS lastError`;
 
 export function jobKeyForReferral(connection: string, referralId: string): string {
   return `${connection}:ref:${referralId}`;
@@ -32,7 +25,10 @@ export class SqliteJobQueue implements JobQueue {
   private readonly enqueueTx: (requests: readonly JobRequest[], watermark?: { source: string; value: string }) => void;
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly db: SqlDatabase) {
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly deadLetters: SqliteDeadLetters,
+  ) {
     this.upsert = db.prepare(
       `INSERT INTO jobs (key, connection, referral_id, crm_entity, crm_id, cause, microsoft_side, next_run_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -82,7 +78,6 @@ export class SqliteJobQueue implements JobQueue {
     return Promise.resolve();
   }
 
-  /** Wakes the worker when work arrives, so a webhook does not wait for the next poll. */
   onEnqueue(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -97,7 +92,7 @@ export class SqliteJobQueue implements JobQueue {
     return this.db.transaction(() => {
       const rows = this.db
         .prepare(
-          `SELECT key, connection, referral_id, crm_entity, crm_id, cause, microsoft_side, generation, attempts, last_error FROM jobs
+          `SELECT ${JOB_COLUMNS} FROM jobs
            WHERE next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)
            ORDER BY next_run_at LIMIT ?`,
         )
@@ -110,7 +105,7 @@ export class SqliteJobQueue implements JobQueue {
 
   complete(job: Job): void {
     const rerun = this.db.transaction(() => {
-      this.resolveDeadLetters(job);
+      this.deadLetters.resolveForSyncedPair(job);
       const deleted = this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
       if (deleted.changes > 0) return false;
       // Enqueued again while it ran: the new events may carry changes this run did not see.
@@ -118,32 +113,6 @@ export class SqliteJobQueue implements JobQueue {
       return true;
     })();
     if (rerun) this.notify();
-  }
-
-  /**
-   * The pair synced, so whatever failed for it before is over: its open dead letters close as resolved by sync. The
-   * failure may have been filed under the other side's name (a CRM record not linked yet, then its referral), so the
-   * pair's link supplies both names. A sync that left the pair in error (record gone) resolves nothing.
-   */
-  private resolveDeadLetters(job: Job): void {
-    const link = (
-      job.referralId !== null
-        ? this.db.prepare('SELECT referral_id, crm_entity, crm_id, sync_state FROM links WHERE connection = ? AND referral_id = ?').get(job.connection, job.referralId)
-        : job.crmEntity !== null && job.crmId !== null
-          ? this.db.prepare('SELECT referral_id, crm_entity, crm_id, sync_state FROM links WHERE connection = ? AND crm_entity = ? AND crm_id = ?').get(job.connection, job.crmEntity, job.crmId)
-          : undefined
-    ) as { referral_id: string; crm_entity: string; crm_id: string; sync_state: string } | undefined;
-    if (link?.sync_state === 'error') return;
-    const referralId = link?.referral_id ?? job.referralId;
-    const crmEntity = link?.crm_entity ?? job.crmEntity;
-    const crmId = link?.crm_id ?? job.crmId;
-    this.db
-      .prepare(
-        `UPDATE dead_letters SET resolved_at = ?, resolved_by = 'sync'
-         WHERE resolved_at IS NULL AND connection = ?
-           AND (job_key = ? OR referral_id = ? OR (crm_entity = ? AND crm_id = ?))`,
-      )
-      .run(new Date().toISOString(), job.connection, job.key, referralId, crmEntity, crmId);
   }
 
   retry(job: Job, error: string, delayMs: number, now = Date.now()): void {
@@ -157,12 +126,7 @@ export class SqliteJobQueue implements JobQueue {
 
   deadLetter(job: Job, error: string): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO dead_letters (job_key, connection, referral_id, crm_entity, crm_id, cause, attempts, error, failed_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(job.key, job.connection, job.referralId, job.crmEntity, job.crmId, job.cause, job.attempts + 1, error, new Date().toISOString());
+      this.deadLetters.file(job, error);
       this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
       this.db.prepare('UPDATE jobs SET lease_until = NULL WHERE key = ?').run(job.key);
     })();
@@ -181,16 +145,5 @@ export class SqliteJobQueue implements JobQueue {
 }
 
 function toJob(row: JobRow): Job {
-  return {
-    key: row.key,
-    connection: row.connection,
-    referralId: row.referral_id,
-    crmEntity: row.crm_entity,
-    crmId: row.crm_id,
-    cause: row.cause,
-    microsoftSide: row.microsoft_side !== 0,
-    generation: row.generation,
-    attempts: row.attempts,
-    lastError: row.last_error,
-  };
+  return { ...row, microsoftSide: row.microsoftSide !== 0 };
 }

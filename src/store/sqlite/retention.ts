@@ -1,5 +1,5 @@
 import type { SqlDatabase } from './driver.ts';
-import type { RetentionPolicy } from './retention-config.ts';
+import type { RetentionPolicy } from '../../config/retention.ts';
 import type { Logger } from '../../util/logger.ts';
 
 export interface CompactionReport {

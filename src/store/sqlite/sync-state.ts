@@ -1,21 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlDatabase } from './driver.ts';
-import type {
-  AuditEntry,
-  AuditRecord,
-  CanonicalRecord,
-  CanonicalValue,
-  ConflictResolution,
-  ConflictSource,
-  DeadLetter,
-  DeadLetterResolution,
-  HeldConflict,
-  Link,
-  SyncCommit,
-  SyncState,
-  WriteIntent,
-} from '../types.ts';
+import type { AuditEntry, AuditRecord, ConflictResolution, ConflictSource, DeadLetter, HeldConflict, Link, SyncCommit, SyncState, WriteIntent } from '../types.ts';
+import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqliteJobQueue } from './jobs.ts';
+import type { CanonicalRecord, CanonicalValue } from '../../canonical-value.ts';
 
 interface LinkRow {
   connection: string;
@@ -59,6 +47,7 @@ export class SqliteSyncState implements SyncState {
   constructor(
     private readonly db: SqlDatabase,
     private readonly jobs: SqliteJobQueue,
+    private readonly letters: SqliteDeadLetters,
   ) {
     this.commitTx = db.transaction((commit: SyncCommit) => this.commitInTransaction(commit));
     this.recordIntentsTx = db.transaction((intents: readonly WriteIntent[]) => {
@@ -233,56 +222,14 @@ export class SqliteSyncState implements SyncState {
   }
 
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM dead_letters ${query.open ? 'WHERE resolved_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
-      .all(query.limit) as Array<{
-      id: number;
-      job_key: string;
-      connection: string;
-      referral_id: string | null;
-      crm_entity: string | null;
-      crm_id: string | null;
-      cause: string;
-      attempts: number;
-      error: string;
-      failed_at: string;
-      replayed_at: string | null;
-      resolved_at: string | null;
-      resolved_by: DeadLetterResolution | null;
-    }>;
-    return rows.map((r) => ({
-      id: r.id,
-      jobKey: r.job_key,
-      connection: r.connection,
-      referralId: r.referral_id,
-      crmEntity: r.crm_entity,
-      crmId: r.crm_id,
-      cause: r.cause,
-      attempts: r.attempts,
-      error: r.error,
-      failedAt: r.failed_at,
-      replayedAt: r.replayed_at,
-      resolvedAt: r.resolved_at,
-      resolvedBy: r.resolved_by,
-    }));
+    return this.letters.list(query);
   }
 
   replayDeadLetter(id: number): boolean {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT * FROM dead_letters WHERE id = ? AND resolved_at IS NULL').get(id) as
-        | { connection: string; referral_id: string | null; crm_entity: string | null; crm_id: string | null }
-        | undefined;
-      if (!row) return false;
-      this.jobs.enqueueInTransaction([
-        {
-          connection: row.connection,
-          cause: 'manual',
-          referralId: row.referral_id ?? undefined,
-          crm: row.crm_entity && row.crm_id ? { entity: row.crm_entity, id: row.crm_id } : undefined,
-        },
-      ]);
-      const now = new Date().toISOString();
-      this.db.prepare(`UPDATE dead_letters SET replayed_at = ?, resolved_at = ?, resolved_by = 'replay' WHERE id = ?`).run(now, now, id);
+      const replay = this.letters.takeForReplay(id);
+      if (!replay) return false;
+      this.jobs.enqueueInTransaction([replay]);
       return true;
     })();
   }

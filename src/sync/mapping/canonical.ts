@@ -1,16 +1,4 @@
-/*
- * The canonical form of a synced field: the one value both sides are converted to so that a three-way merge can
- * compare them. Conversions normalize (trimmed strings, rounded money, `YYYY-MM-DD` dates, sorted multi-selects,
- * `null` for empty), so equal meaning compares equal and an echo of our own write shows no difference.
- */
-
-export type CanonicalValue = string | number | boolean | null | string[];
-
-/**
- * Field key → canonical value. A key that is *absent* means "not readable this time" (a value no mapping entry
- * covers, a column the connector did not read, the Microsoft referral not supplied) — never the same as `null`.
- */
-export type CanonicalRecord = Record<string, CanonicalValue>;
+import type { CanonicalValue } from '../../canonical-value.ts';
 
 export function canonicalEquals(a: CanonicalValue | undefined, b: CanonicalValue | undefined): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {

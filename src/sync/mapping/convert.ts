@@ -1,10 +1,10 @@
 import type { FieldChange } from '../../partner-center/json-patch.ts';
 import type { Referral } from '../../partner-center/model.ts';
-import type { CanonicalRecord, CanonicalValue } from './canonical.ts';
 import { readAt, type PcSegment } from './pc-path.ts';
 import { planReferralPatch, type PcWrite } from './referral-patch.ts';
-import { flowsToCrm, flowsToPc, type EntityMapping, type FieldMapping } from './spec.ts';
+import { flowsToCrm, flowsToPc, type EntitySpec, type FieldMapping } from './spec.ts';
 import { codecFor } from './transforms/index.ts';
+import type { CanonicalRecord, CanonicalValue } from '../../canonical-value.ts';
 
 /*
  * Pure conversions between each side and canonical records. Every field is read on both sides whatever its direction
@@ -40,7 +40,7 @@ export interface ReferralWriteOptions extends IssueSink {
   item?: number | 'append';
 }
 
-export function referralToCanonical(entity: EntityMapping, referral: Referral, options: ReferralReadOptions = {}): CanonicalRecord {
+export function referralToCanonical(entity: EntitySpec, referral: Referral, options: ReferralReadOptions = {}): CanonicalRecord {
   const record: CanonicalRecord = {};
   let itemRoot: unknown = referral;
   if (entity.pcItems) {
@@ -75,7 +75,7 @@ export function referralToCanonical(entity: EntityMapping, referral: Referral, o
 }
 
 /** `crmValues` as the connector reads them: picklists and money as numbers, `YYYY-MM-DD` dates, lists for multi-selects. */
-export function crmToCanonical(entity: EntityMapping, crmValues: Readonly<Record<string, unknown>>, options: IssueSink = {}): CanonicalRecord {
+export function crmToCanonical(entity: EntitySpec, crmValues: Readonly<Record<string, unknown>>, options: IssueSink = {}): CanonicalRecord {
   const record: CanonicalRecord = {};
   for (const field of entity.fields) {
     const unread = field.crm.find((column) => !Object.hasOwn(crmValues, column));
@@ -91,7 +91,7 @@ export function crmToCanonical(entity: EntityMapping, crmValues: Readonly<Record
 }
 
 /** Column → value to write. Lookup columns get a LookupReference for the connector to resolve. */
-export function canonicalToCrm(entity: EntityMapping, changes: CanonicalRecord, options: IssueSink = {}): Record<string, unknown> {
+export function canonicalToCrm(entity: EntitySpec, changes: CanonicalRecord, options: IssueSink = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [field, value] of fieldsOf(entity, changes, 'crm', options)) {
     if (!flowsToCrm(field.direction)) {
@@ -111,7 +111,7 @@ export function canonicalToCrm(entity: EntityMapping, changes: CanonicalRecord, 
 }
 
 /** JSON-Patch-ready changes; a composite field writes each of its paths (`/status` then `/substatus`). */
-export function canonicalToReferralChanges(entity: EntityMapping, changes: CanonicalRecord, options: ReferralWriteOptions = {}): FieldChange[] {
+export function canonicalToReferralChanges(entity: EntitySpec, changes: CanonicalRecord, options: ReferralWriteOptions = {}): FieldChange[] {
   const writes: PcWrite[] = [];
   for (const [field, value] of fieldsOf(entity, changes, 'pc', options)) {
     if (!flowsToPc(field.direction)) {
@@ -140,13 +140,13 @@ export function canonicalToReferralChanges(entity: EntityMapping, changes: Canon
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function requireItem(entity: EntityMapping, item: number | undefined): number {
+function requireItem(entity: EntitySpec, item: number | undefined): number {
   if (item === undefined) throw new TypeError(`${entity.entity} is mapped to the elements of ${entity.pcItems?.text ?? 'a list'}: pass options.item`);
   return item;
 }
 
 /** Lazily, so issues are reported in the order of the changes. */
-function* fieldsOf(entity: EntityMapping, changes: CanonicalRecord, side: 'pc' | 'crm', sink: IssueSink): Generator<[FieldMapping, CanonicalValue]> {
+function* fieldsOf(entity: EntitySpec, changes: CanonicalRecord, side: 'pc' | 'crm', sink: IssueSink): Generator<[FieldMapping, CanonicalValue]> {
   for (const [key, value] of Object.entries(changes)) {
     const field = entity.fields.find((f) => f.key === key);
     if (field) yield [field, value];

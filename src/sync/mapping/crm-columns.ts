@@ -1,4 +1,4 @@
-import type { EntityMapping } from './spec.ts';
+import type { EntitySpec } from './spec.ts';
 
 /** A column the connector must read for `crmToCanonical`; lookups are read through the code column of their target. */
 export interface CrmColumnToRead {
@@ -7,7 +7,7 @@ export interface CrmColumnToRead {
 }
 
 /** Every column the entity's fields read, once each, in mapping order (virtual ones such as `@state` included). */
-export function crmColumnsToRead(entity: EntityMapping): CrmColumnToRead[] {
+export function crmColumnsToRead(entity: EntitySpec): CrmColumnToRead[] {
   const columns = new Map<string, CrmColumnToRead>();
   for (const field of entity.fields) {
     const t = field.transform;

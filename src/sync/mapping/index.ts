@@ -1,7 +1,7 @@
 /** Mapping files: loading, validation against CRM metadata, and conversion between each side and canonical records. */
-export { canonicalEquals, type CanonicalRecord, type CanonicalValue } from './canonical.ts';
+export { canonicalEquals } from './canonical.ts';
 export { MappingError, type MappingIssue } from './mapping-error.ts';
-export { defaultMappingPath, loadMappingFile, parseMappingText, type LoadMappingOptions } from './load-mapping.ts';
+export { loadMappingFile, parseMappingText, type LoadMappingOptions } from './load-mapping.ts';
 export { assertValidMapping, validateMapping, type MappingMetadata } from './validate-mapping.ts';
 export {
   canonicalToCrm,
@@ -14,16 +14,12 @@ export {
 } from './convert.ts';
 export { crmColumnsToRead, type CrmColumnToRead } from './crm-columns.ts';
 export { isLookupReference, type LookupReference } from './transforms/index.ts';
-export { flowsToCrm, flowsToPc, type EntityMapping, type FieldMapping, type MappingSpec } from './spec.ts';
+export { flowsToCrm, flowsToPc, mappedEntities, type EntitySpec, type FieldMapping, type MappingSpec } from './spec.ts';
 export {
   CONFLICT_POLICIES,
-  CRM_KINDS,
-  ENTITY_NAMES,
   SYNC_DIRECTIONS,
   TRANSFORM_TYPES,
   type ConflictPolicy,
-  type CrmKind,
-  type EntityName,
   type SyncDirection,
   type Transform,
 } from './spec-schema.ts';

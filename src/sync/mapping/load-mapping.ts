@@ -1,21 +1,16 @@
+import { isCrmEntityName, type CrmEntityName, type CrmKind } from '../../crm/connector.ts';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, MappingError, type MappingIssue } from './mapping-error.ts';
 import { parsePcPath, type PcPath } from './pc-path.ts';
-import { mappingFileSchema, type CrmKind, type EntityName, type RawEntity, type RawField } from './spec-schema.ts';
-import type { EntityMapping, FieldMapping, MappingSpec } from './spec.ts';
+import { mappingFileSchema, type RawEntity, type RawField } from './spec-schema.ts';
+import type { EntitySpec, FieldMapping, MappingSpec } from './spec.ts';
 import { parseTemplate } from './template-text.ts';
 
 export interface LoadMappingOptions {
   /** Overrides the file's `prefix` (a deployment whose publisher prefix differs from the shipped default). */
   prefix?: string;
-}
-
-/** The mapping shipped for a CRM (`mappings/dynamics.yaml`), located relative to this module, not the working directory. */
-export function defaultMappingPath(crm: CrmKind): string {
-  return fileURLToPath(new URL(`../../../mappings/${crm}.yaml`, import.meta.url));
 }
 
 export async function loadMappingFile(path: string, crmKind: CrmKind, options: LoadMappingOptions = {}): Promise<MappingSpec> {
@@ -48,16 +43,17 @@ export function parseMappingText(text: string, file: string, crmKind: CrmKind, o
   }
   const prefix = options.prefix ?? data.prefix;
   const issues: MappingIssue[] = [];
-  const entities: Partial<Record<EntityName, EntityMapping>> = {};
+  const entities: Partial<Record<CrmEntityName, EntitySpec>> = {};
   for (const [name, entity] of Object.entries(data.entities)) {
-    entities[name as EntityName] = buildEntity(name as EntityName, entity, prefix, (path, reason) => issues.push({ file, path, reason }));
+    // The schema admits only these names; the guard narrows the type.
+    if (isCrmEntityName(name)) entities[name] = buildEntity(name, entity, prefix, (path, reason) => issues.push({ file, path, reason }));
   }
   const [first, ...others] = issues;
   if (first) throw new MappingError([first, ...others]);
   return { file, crm: data.crm, prefix, entities };
 }
 
-function buildEntity(entity: EntityName, raw: RawEntity, prefix: string | undefined, report: (path: string, reason: string) => void): EntityMapping {
+function buildEntity(entity: CrmEntityName, raw: RawEntity, prefix: string | undefined, report: (path: string, reason: string) => void): EntitySpec {
   const at = `entities.${entity}`;
   return {
     entity,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CRM_ENTITIES, CRM_KINDS, isCrmEntityName } from '../../crm/connector.ts';
 import { MICROSOFT_PREFIX, PC_PATH_PATTERN } from './pc-path.ts';
 import { parseTemplate } from './template-text.ts';
 
@@ -7,12 +8,6 @@ import { parseTemplate } from './template-text.ts';
  * here, so a broken file fails at load with the exact path; checks needing the CRM's columns live in
  * validate-mapping.ts.
  */
-
-export const CRM_KINDS = ['dynamics', 'salesforce'] as const;
-export type CrmKind = (typeof CRM_KINDS)[number];
-
-export const ENTITY_NAMES = ['opportunity', 'lead', 'account', 'contact'] as const;
-export type EntityName = (typeof ENTITY_NAMES)[number];
 
 export const SYNC_DIRECTIONS = ['both', 'to-crm', 'to-pc'] as const;
 export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];
@@ -136,8 +131,8 @@ export const mappingFileSchema = z.strictObject({
     .optional(),
   entities: z.record(z.string(), entitySchema).superRefine((entities, ctx) => {
     for (const name of Object.keys(entities)) {
-      if (!(ENTITY_NAMES as readonly string[]).includes(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `unknown entity "${name}"; expected one of ${ENTITY_NAMES.join(', ')}` });
+      if (!isCrmEntityName(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `unknown entity "${name}"; expected one of ${CRM_ENTITIES.join(', ')}` });
       }
     }
   }),

@@ -1,16 +1,17 @@
+import type { CrmEntityName, CrmKind } from '../../crm/connector.ts';
 import type { PcPath } from './pc-path.ts';
-import type { ConflictPolicy, CrmKind, EntityName, SyncDirection, Transform } from './spec-schema.ts';
+import type { ConflictPolicy, SyncDirection, Transform } from './spec-schema.ts';
 
 /** A loaded mapping file: paths parsed, `{prefix}` applied, defaults filled. */
 export interface MappingSpec {
   file: string;
   crm: CrmKind;
   prefix: string | undefined;
-  entities: Partial<Record<EntityName, EntityMapping>>;
+  entities: Partial<Record<CrmEntityName, EntitySpec>>;
 }
 
-export interface EntityMapping {
-  entity: EntityName;
+export interface EntitySpec {
+  entity: CrmEntityName;
   /** Location in the file (`entities.contact`), for messages. */
   at: string;
   /** Set when each record of this entity is one element of a PC list; field paths are then relative to it. */
@@ -42,4 +43,9 @@ export function flowsToCrm(direction: SyncDirection): boolean {
 
 export function flowsToPc(direction: SyncDirection): boolean {
   return direction !== 'to-crm';
+}
+
+/** The CRM entities a mapping file has a section for. */
+export function mappedEntities(spec: MappingSpec): CrmEntityName[] {
+  return Object.values(spec.entities).flatMap((entity) => (entity ? [entity.entity] : []));
 }

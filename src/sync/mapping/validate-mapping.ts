@@ -2,8 +2,9 @@ import type { CrmColumn, CrmColumnType, CrmEntityMetadata } from '../../crm/meta
 import { describeValue } from './canonical.ts';
 import { MappingError, type MappingIssue } from './mapping-error.ts';
 import { describeShape, referralShape, resolvePcPath, SERVICE_OWNED_PC_ROOTS, type PcShape } from './referral-structure.ts';
-import type { EntityName, Scalar, Transform } from './spec-schema.ts';
-import { flowsToCrm, flowsToPc, type EntityMapping, type FieldMapping, type MappingSpec } from './spec.ts';
+import type { CrmEntityName } from '../../crm/connector.ts';
+import type { Scalar, Transform } from './spec-schema.ts';
+import { flowsToCrm, flowsToPc, type EntitySpec, type FieldMapping, type MappingSpec } from './spec.ts';
 import { scalarKey } from './transforms/value-classes.ts';
 import { checkMapCoverage } from './validate-value-maps.ts';
 
@@ -12,7 +13,7 @@ import { checkMapCoverage } from './validate-value-maps.ts';
  * Returns every issue rather than the first, so one start-up (or CLI check) shows all that needs fixing.
  */
 
-export type MappingMetadata = Partial<Record<EntityName, CrmEntityMetadata>>;
+export type MappingMetadata = Partial<Record<CrmEntityName, CrmEntityMetadata>>;
 
 export function validateMapping(spec: MappingSpec, metadata: MappingMetadata): MappingIssue[] {
   const issues: MappingIssue[] = [];
@@ -50,7 +51,7 @@ function crmLocation(field: FieldMapping, index: number): string {
 }
 
 /** The shape field paths are resolved against: the referral, or the element of the entity's `pcItems` list. */
-function itemShape(entity: EntityMapping, report: Report): PcShape | undefined {
+function itemShape(entity: EntitySpec, report: Report): PcShape | undefined {
   if (!entity.pcItems) return referralShape();
   const resolved = resolvePcPath(entity.pcItems.segments);
   if (!resolved.ok) {
@@ -65,7 +66,7 @@ function itemShape(entity: EntityMapping, report: Report): PcShape | undefined {
   return resolved.shape.element;
 }
 
-function checkUnique(field: FieldMapping, entity: EntityMapping, seen: Record<'keys' | 'crm' | 'pc', Map<string, string>>, report: Report): void {
+function checkUnique(field: FieldMapping, entity: EntitySpec, seen: Record<'keys' | 'crm' | 'pc', Map<string, string>>, report: Report): void {
   const firstKey = seen.keys.get(field.key);
   if (firstKey !== undefined) report(`${field.at}.key`, `duplicate key "${field.key}" (first used by ${firstKey})`);
   else seen.keys.set(field.key, field.at);
@@ -92,7 +93,7 @@ function checkUnique(field: FieldMapping, entity: EntityMapping, seen: Record<'k
 // Partner Center side
 // ---------------------------------------------------------------------------------------------------------------
 
-function checkPcSide(field: FieldMapping, entity: EntityMapping, root: PcShape, report: Report): void {
+function checkPcSide(field: FieldMapping, entity: EntitySpec, root: PcShape, report: Report): void {
   field.pc.forEach((path, index) => {
     const resolved = resolvePcPath(path.segments, path.source === 'microsoft' ? referralShape() : root);
     if (!resolved.ok) {

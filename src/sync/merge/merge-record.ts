@@ -1,5 +1,6 @@
-import { canonicalEquals, type CanonicalRecord, type CanonicalValue } from '../mapping/canonical.ts';
+import { canonicalEquals } from '../mapping/canonical.ts';
 import type { ConflictPolicy, SyncDirection } from '../mapping/spec-schema.ts';
+import type { CanonicalRecord, CanonicalValue } from '../../canonical-value.ts';
 
 /*
  * Three-way merge of one linked pair, field by field (DESIGN "Three-way merge, per field").

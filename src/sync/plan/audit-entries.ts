@@ -1,5 +1,6 @@
 import type { CrmRecordRef } from '../../crm/connector.ts';
-import type { AuditEntry, CanonicalValue } from '../../store/types.ts';
+import type { AuditEntry } from '../../store/types.ts';
+import type { CanonicalValue } from '../../canonical-value.ts';
 
 /** What every audit row of one run carries: the connection it ran for and why it ran (the job's cause). */
 export interface AuditStamp {

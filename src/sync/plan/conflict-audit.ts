@@ -1,6 +1,6 @@
 import type { CrmRecordRef } from '../../crm/connector.ts';
 import type { AuditEntry, HeldConflict } from '../../store/types.ts';
-import type { MergeResult } from '../entity-mapping.ts';
+import type { MergeResult } from '../merge/index.ts';
 import { canonicalEquals } from '../mapping/canonical.ts';
 import { fieldAudit, type AuditStamp } from './audit-entries.ts';
 

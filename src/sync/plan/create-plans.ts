@@ -1,6 +1,7 @@
 import type { CrmEntityName, CrmRecord, CustomerProfile } from '../../crm/connector.ts';
 import { isTerminal, type Referral } from '../../partner-center/model.ts';
-import type { AuditEntry, CanonicalRecord, SyncCommit } from '../../store/types.ts';
+import type { AuditEntry, SyncCommit } from '../../store/types.ts';
+import type { CanonicalRecord } from '../../canonical-value.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
 import { canonicalEquals } from '../mapping/canonical.ts';
 import { draftReferral, type DraftProblem } from '../referral-body.ts';

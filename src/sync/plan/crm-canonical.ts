@@ -1,6 +1,6 @@
 import type { CrmConnector, CrmRecord, CustomerProfile } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
-import type { CanonicalRecord } from '../../store/types.ts';
+import type { CanonicalRecord } from '../../canonical-value.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
 import { canonicalEquals } from '../mapping/canonical.ts';
 

@@ -1,6 +1,7 @@
 import { canTransition, isTerminal } from '../../partner-center/model.ts';
-import type { AuditEntry, CanonicalRecord } from '../../store/types.ts';
-import type { MergeResult } from '../entity-mapping.ts';
+import type { AuditEntry } from '../../store/types.ts';
+import type { CanonicalRecord } from '../../canonical-value.ts';
+import type { MergeResult } from '../merge/index.ts';
 import { fieldAudit } from './audit-entries.ts';
 import type { PairSnapshot } from './pair-snapshot.ts';
 

@@ -1,6 +1,7 @@
 import type { CrmRecord } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
-import type { AuditEntry, CanonicalValue, HeldConflict, Link, WriteIntent } from '../../store/types.ts';
+import type { AuditEntry, HeldConflict, Link, WriteIntent } from '../../store/types.ts';
+import type { CanonicalValue } from '../../canonical-value.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
 import type { AuditStamp } from './audit-entries.ts';
 import type { HeldValue } from './crm-canonical.ts';

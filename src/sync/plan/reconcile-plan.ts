@@ -1,8 +1,10 @@
 import type { CrmRecordRef } from '../../crm/connector.ts';
 import type { FieldChange } from '../../partner-center/json-patch.ts';
 import { isTerminal } from '../../partner-center/model.ts';
-import type { AuditEntry, CanonicalRecord, SyncCommit, WriteIntent } from '../../store/types.ts';
-import type { Merge, MergeResult } from '../entity-mapping.ts';
+import type { AuditEntry, SyncCommit, WriteIntent } from '../../store/types.ts';
+import type { CanonicalRecord } from '../../canonical-value.ts';
+import type { Merge } from '../entity-mapping.ts';
+import type { MergeResult } from '../merge/index.ts';
 import { canonicalEquals } from '../mapping/canonical.ts';
 import { WELL_KNOWN } from '../connection.ts';
 import { baseAfterUnfinishedSync } from '../write-intent.ts';

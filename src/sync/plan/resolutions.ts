@@ -1,5 +1,6 @@
-import type { CanonicalRecord, HeldConflict } from '../../store/types.ts';
-import type { MergeResult } from '../entity-mapping.ts';
+import type { HeldConflict } from '../../store/types.ts';
+import type { CanonicalRecord } from '../../canonical-value.ts';
+import type { MergeResult } from '../merge/index.ts';
 import { canonicalEquals } from '../mapping/canonical.ts';
 
 /**

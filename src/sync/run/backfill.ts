@@ -1,6 +1,7 @@
 import type { CrmConnector, CrmEntityName } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
-import type { CanonicalRecord, Job } from '../../store/types.ts';
+import type { Job } from '../../store/types.ts';
+import type { CanonicalRecord } from '../../canonical-value.ts';
 import type { KeyedLock } from '../../util/keyed-lock.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
 import { recordAudit } from '../plan/audit-entries.ts';

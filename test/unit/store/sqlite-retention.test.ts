@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/store/sqlite/driver.ts';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
-import { retentionSchema } from '../../../src/store/sqlite/retention-config.ts';
+import { retentionSchema } from '../../../src/config/retention.ts';
 import type { AuditEntry, NewInboxEvent } from '../../../src/store/types.ts';
 import { makeTempDir } from '../../support/tmp.ts';
 

@@ -12,8 +12,10 @@ import type { FieldChange } from '../../../src/partner-center/json-patch.ts';
 import { referralSchema, type Referral, type ReferralCreate } from '../../../src/partner-center/model.ts';
 import { ReferralNotFoundError, type ReferralListQuery, type ReferralPage, type VersionedReferral } from '../../../src/partner-center/referrals-client.ts';
 import { PartnerCenterApiError } from '../../../src/partner-center/api-error.ts';
-import type { CanonicalRecord, CanonicalValue } from '../../../src/store/types.ts';
-import type { ConflictPolicy, EntityMapping, FieldRule } from '../../../src/sync/entity-mapping.ts';
+import type { CanonicalRecord, CanonicalValue } from '../../../src/canonical-value.ts';
+import type { EntityMapping } from '../../../src/sync/entity-mapping.ts';
+import type { ConflictPolicy } from '../../../src/sync/mapping/spec-schema.ts';
+import type { MergeField } from '../../../src/sync/merge/index.ts';
 import { applyFieldChanges } from '../../../src/sync/referral-body.ts';
 import type { ReferralsPort } from '../../../src/sync/ports.ts';
 
@@ -23,7 +25,7 @@ import type { ReferralsPort } from '../../../src/sync/ports.ts';
  */
 
 /** canonical key → [CRM column, referral path] */
-const FIELDS: Record<string, { column: string; path: string[]; direction: FieldRule['direction'] }> = {
+const FIELDS: Record<string, { column: string; path: string[]; direction: MergeField['direction'] }> = {
   referralId: { column: 'referralid', path: [], direction: 'to-crm' },
   syncWithPartnerCenter: { column: 'syncwithpc', path: [], direction: 'to-crm' },
   name: { column: 'name', path: ['name'], direction: 'both' },
@@ -39,7 +41,7 @@ const asCanonical = (value: unknown): CanonicalValue => (value === undefined ? n
 
 /** An opportunity mapping: name, deal value, status and notes both ways; `policies` per field (default newest-wins). */
 export function testMapping(policies: Partial<Record<string, ConflictPolicy>> = {}, entity: CrmEntityName = 'opportunity'): EntityMapping {
-  const fields: FieldRule[] = Object.entries(FIELDS).map(([key, f]) => ({ key, direction: f.direction, conflict: policies[key] ?? 'newest-wins' }));
+  const fields: MergeField[] = Object.entries(FIELDS).map(([key, f]) => ({ key, direction: f.direction, conflict: policies[key] ?? 'newest-wins' }));
   return {
     entity,
     fields,
@@ -94,6 +96,7 @@ interface StoredRecord {
 /** A CRM connector over an in-memory table, with optimistic concurrency on `update` (412 on a stale version). */
 export class FakeCrm implements CrmConnector {
   readonly kind = 'salesforce' as const;
+  readonly leadsEnabled = true;
   readonly records = new Map<string, StoredRecord>();
   readonly calls: string[] = [];
   private next = 1;

@@ -1,4 +1,5 @@
-import type { CanonicalValue, Reading, Writing } from '../canonical.ts';
+import type { Reading, Writing } from '../canonical.ts';
+import type { CanonicalValue } from '../../../canonical-value.ts';
 
 /**
  * Converts one field between each side's raw values and its canonical value. Raw values come as lists: one per PC

@@ -1,7 +1,8 @@
-import { unwritable, write, type CanonicalValue, type Reading, type Writing } from '../canonical.ts';
+import { unwritable, write, type Reading, type Writing } from '../canonical.ts';
 import type { TransformOf } from '../spec-schema.ts';
 import type { FieldCodec } from './codec.ts';
 import { normalizeBoolean, normalizeDate, normalizeDateTime, normalizeMoney, normalizeNumber, normalizeScalar, normalizeText } from './normalize.ts';
+import type { CanonicalValue } from '../../../canonical-value.ts';
 
 /*
  * One-value transforms: both sides normalize the same way, and a write re-normalizes the canonical value first

@@ -1,9 +1,10 @@
-import { describeValue, read, unwritable, write, type CanonicalValue, type Reading } from '../canonical.ts';
+import { describeValue, read, unwritable, write, type Reading } from '../canonical.ts';
 import type { Scalar, TransformOf } from '../spec-schema.ts';
 import { parseTemplate } from '../template-text.ts';
 import { isLookupReference, type FieldCodec, type LookupReference } from './codec.ts';
 import { normalizeScalar, normalizeText } from './normalize.ts';
 import { normalizerFor } from './scalar-codecs.ts';
+import type { CanonicalValue } from '../../../canonical-value.ts';
 
 const neverToPc = (what: string) => () => unwritable(`${what} only flows to the CRM`);
 const neverToCrm = (what: string) => () => unwritable(`${what} only flows to Partner Center`);

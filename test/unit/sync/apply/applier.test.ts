@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrmPreconditionFailedError } from '../../../../src/crm/connector.ts';
 import { SqliteStore } from '../../../../src/store/sqlite/index.ts';
-import type { CanonicalRecord } from '../../../../src/store/types.ts';
+import type { CanonicalRecord } from '../../../../src/canonical-value.ts';
 import { applyReconcilePlan } from '../../../../src/sync/apply/applier.ts';
 import type { ReconcilePlan } from '../../../../src/sync/plan/reconcile-plan.ts';
 import { FakeCrm, FakeReferrals } from '../sync-fakes.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CanonicalRecord, HeldConflict, Link } from '../../../../src/store/types.ts';
+import type { HeldConflict, Link } from '../../../../src/store/types.ts';
+import type { CanonicalRecord } from '../../../../src/canonical-value.ts';
 import { mergeRecord } from '../../../../src/sync/merge/index.ts';
 import { planReconcile, type PairSnapshot } from '../../../../src/sync/plan/reconcile-plan.ts';
 import { crmRecord, referral, testMapping } from '../sync-fakes.ts';
