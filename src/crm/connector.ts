@@ -1,4 +1,5 @@
 import type { CrmEntityMetadata } from './metadata.ts';
+import type { MicrosoftSolutionsApi } from './solutions.ts';
 
 /** The neutral entity names the engine and mapping files use; each connector maps them to its own tables. */
 export const CRM_ENTITIES = ['opportunity', 'lead', 'account', 'contact'] as const;
@@ -214,6 +215,9 @@ export interface CrmConnector {
    * flows back to the other side. Absent: the CRM holds what it was given.
    */
   heldValue?(entity: CrmEntityName, column: string, value: unknown): unknown;
+
+  /** The Microsoft Solutions catalogue and each deal's chosen solutions, where `cosell setup` created them. */
+  readonly solutions?: MicrosoftSolutionsApi;
 
   close?(): Promise<void>;
 }
