@@ -198,7 +198,9 @@ export function fieldFromMetadata(request: CustomFieldRequest): FieldDefinition 
     case 'Lookup':
     case 'MasterDetail': {
       const master = metadata.type === 'MasterDetail';
-      return field.reference(name, label, [metadata.referenceTo ?? ''], `${metadata.relationshipName ?? ''}__r`, {
+      // Child → parent traversal uses the field's name with __r (`Microsoft_Solution__r.Name`); `relationshipName` is
+      // the parent's name for its list of children (`Opportunities__r` in a subquery).
+      return field.reference(name, label, [metadata.referenceTo ?? ''], `${request.developerName}__r`, {
         custom: true,
         nillable: !master && metadata.required !== true,
         required: master || metadata.required === true,
