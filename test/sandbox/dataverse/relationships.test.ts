@@ -62,6 +62,22 @@ describe('custom tables', () => {
     expect(row).toMatchObject({ new_name: 'Contoso checking', statecode: 0 });
   });
 
+  it('takes columns and an alternate key on the new table, and enforces the key like any other', async () => {
+    await h.api.createAttribute({
+      entityKey: "LogicalName='new_bankaccount'",
+      data: { '@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata', SchemaName: 'new_Code', DisplayName: label('Code'), RequiredLevel: { Value: 'None' }, MaxLength: 20 },
+    });
+    await h.api.create({ collection: 'EntityDefinitions', key: "LogicalName='new_bankaccount'", navigationProperty: 'Keys', data: { SchemaName: 'new_bankaccount_code', DisplayName: label('Code'), KeyAttributes: ['new_code'] } });
+    await h.api.upsert({ collection: 'new_bankaccounts', key: "new_code='C-1'", data: { new_name: 'Keyed' } });
+    await h.api.upsert({ collection: 'new_bankaccounts', key: "new_code='c-1'", data: { new_name: 'Keyed again' } });
+    const keyed = (await h.api.retrieveMultiple({ collection: 'new_bankaccounts', select: ['new_name'], filter: "new_code eq 'C-1'" })).value;
+    expect(keyed).toHaveLength(1);
+    const duplicate = await expectFailure(h.api.create({ collection: 'new_bankaccounts', data: { new_name: 'Clash', new_code: 'C-1' } }));
+    expect(duplicate).toMatchObject({ status: 412, code: '0x80040237' });
+    const unknownColumn = await expectFailure(h.api.create({ collection: 'new_bankaccounts', data: { new_name: 'x', new_missing: 1 } }));
+    expect(unknownColumn.status).toBe(400);
+  });
+
   it('refuses a second table of the same name, a table without a publisher prefix, and one without its primary name column', async () => {
     expect((await expectFailure(h.api.createEntity({ data: table('new_BankAccount') }))).status).toBe(412);
     const unprefixed = await expectFailure(h.api.createEntity({ data: table('BankAccount2') }));
@@ -135,6 +151,12 @@ describe('many-to-many relationships', () => {
       h.api.associate({ collection: 'opportunities', primaryKey: opportunityId, relationshipName: 'new_nothing', relatedCollection: 'new_bankaccounts', relatedKey: accountIds[2] ?? '' }),
     );
     expect(unknownProperty.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('answers $expand of the N:N with a clear not-supported error rather than an unknown property', async () => {
+    const expand = await expectFailure(h.api.retrieve({ collection: 'opportunities', key: opportunityId, select: ['name'], expand: [{ property: 'new_opportunity_bankaccount' }] }));
+    expect(expand.status).toBe(501);
+    expect(expand.message).toMatch(/not modelled/);
   });
 
   it('drops the associations of a deleted row', async () => {

@@ -73,6 +73,12 @@ describe('Tooling API CustomObject and relationship fields', () => {
     expect(wrongType.errorCode).toBe('FIELD_INTEGRITY_EXCEPTION');
     await h.conn.sobject('Opportunity_Microsoft_Solution__c').create({ Name: 'SOL-1', Opportunity__c: deal.id, Microsoft_Solution__c: solution });
 
+    // The master-detail to Opportunity is Opportunity's "Microsoft Solutions" related list.
+    const described = await h.conn.sobject('Opportunity').describe();
+    expect(described.childRelationships).toEqual(
+      expect.arrayContaining([expect.objectContaining({ childSObject: 'Opportunity_Microsoft_Solution__c', field: 'Opportunity__c', relationshipName: 'Microsoft_Solutions__r', cascadeDelete: true })]),
+    );
+
     const rows = await h.conn.query<{ Microsoft_Solution__r: { Solution_Id__c: string } }>(`SELECT Microsoft_Solution__r.Solution_Id__c FROM Opportunity_Microsoft_Solution__c WHERE Opportunity__c = '${deal.id}'`);
     expect(rows.records.map((row) => row.Microsoft_Solution__r.Solution_Id__c)).toEqual(['SOL-1']);
 
