@@ -72,6 +72,9 @@ describe('cosell solutions import and list', () => {
       expect(result.stderr).toContain('nothing imported');
       expect(result.stderr).toContain('line 3: Name is empty');
       expect(result.stderr).toContain('line 4: Co-sell ready is "perhaps"; use yes or no');
+      const asJson = await runCli(['solutions', 'import', bad, '--config', configFile, '--crm', crm, '--json']);
+      expect(asJson.code).toBe(2);
+      expect(JSON.parse(asJson.stdout)).toMatchObject({ imported: false, crm, problems: expect.arrayContaining([{ where: 'line 3', message: 'Name is empty' }]) });
       const list = await runCli(['solutions', 'list', '--config', configFile, '--crm', crm, '--json']);
       expect(list.code, list.stderr).toBe(0);
       expect((JSON.parse(list.stdout) as ListReport).solutions).toEqual([]);

@@ -85,6 +85,12 @@ export const DECLINE_REASON_LABELS = [
 
 export const DECLINE_REASON_OPTION_BASE = 100_000_000;
 
+/** The text sent as `statusReason` for a Decline Reason option value; undefined for a value that is not ours. */
+export function declineReasonText(value: number | null | undefined): string | undefined {
+  if (typeof value !== 'number') return undefined;
+  return DECLINE_REASON_LABELS[value - DECLINE_REASON_OPTION_BASE];
+}
+
 export interface CustomColumnSpec {
   logicalName: string;
   tables: readonly ProvisionedTable[];
