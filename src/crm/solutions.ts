@@ -7,6 +7,11 @@ import { CrmApiError } from './connector.ts';
  * overview", "Co-sell connector for Salesforce CRM - overview": a "Microsoft Partner Center Solutions" subgrid / related
  * list on the opportunity); Partner Center needs at least one solution on a co-sell referral, as
  * `details.requirements.solutions[]` with `type: Name` and the solution id.
+ *
+ * Where the catalogue comes from: the Partner Center references read for this project (Referrals API, Webhooks API,
+ * the co-sell connector articles) document no endpoint that lists a partner's solutions — Microsoft's connector
+ * pre-loads them from an Excel export — so `cosell solutions import` loads the partner's file. Whether such an
+ * endpoint exists is UNCONFIRMED; if one is documented, `upsert` is the seam to feed it into.
  */
 
 export interface MicrosoftSolution {
