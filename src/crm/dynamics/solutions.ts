@@ -19,6 +19,8 @@ import { alternateKey, entityKey, parseResponse } from './odata.ts';
 import { solutionTableNames, type SolutionTableNames } from './solution-tables.ts';
 
 const PAGE_SIZE = 5000;
+/** Upserts per $batch change set; Microsoft suggests small batches ("Service protection API limits"), at most 1000. */
+const BATCH_SIZE = 100;
 const entitySetSchema = z.looseObject({ EntitySetName: z.string() });
 
 /**
@@ -102,17 +104,28 @@ export class DynamicsSolutions implements MicrosoftSolutionsApi {
     const writes = [...plan.create, ...plan.update];
     let done = 0;
     onProgress?.(done, writes.length);
-    for (const solution of writes) {
-      // Upsert by the alternate key ("Use Upsert to Create or Update a record"): the key value travels in the URL only.
-      await this.client.run({ method: 'PATCH', route: `${set}({key})`, idempotent: true }, (signal) =>
-        this.client.api.upsert({
-          collection: set,
-          key: alternateKey(this.names.solutionId, solution.solutionId),
-          data: { [this.names.name]: solution.name, [this.names.coSellReady]: solution.coSellReady },
-          signal,
-        }),
-      );
-      done += 1;
+    for (let start = 0; start < writes.length; start += BATCH_SIZE) {
+      const batch = writes.slice(start, start + BATCH_SIZE);
+      // One $batch change set per BATCH_SIZE rows ("Execute batch operations using the Web API"): all of a batch's
+      // upserts land or none do, and a retried batch writes the same rows again (keyed upserts).
+      await this.client.run({ method: 'POST', route: '$batch', idempotent: true, successStatus: 200 }, (signal) => {
+        // startBatch … executeBatch run without an await in between, so no other call of this client joins the batch.
+        this.client.api.startBatch();
+        for (const solution of batch) {
+          // Upsert by the alternate key ("Use Upsert to Create or Update a record"): the key value travels in the URL
+          // only. In batch mode the call only queues the request.
+          void this.client.api.upsert({
+            collection: set,
+            key: alternateKey(this.names.solutionId, solution.solutionId),
+            data: { [this.names.name]: solution.name, [this.names.coSellReady]: solution.coSellReady },
+          });
+        }
+        return this.client.api.executeBatch({ signal }).catch((error: unknown) => {
+          // A failed change set rejects with the list of part errors; the one with a status says what Dataverse refused.
+          throw Array.isArray(error) ? (error.find((part) => typeof (part as { status?: unknown } | null)?.status === 'number') ?? error[0]) : error;
+        });
+      });
+      done += batch.length;
       onProgress?.(done, writes.length);
     }
     const ids = (list: MicrosoftSolution[]) => list.map((solution) => solution.solutionId);

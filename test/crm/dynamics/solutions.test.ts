@@ -36,7 +36,6 @@ describe('Microsoft Solutions through the Dynamics connector against the Dataver
     expect(first).toEqual({ created: ['SOL-2', 'SOL-1'], updated: [], unchanged: [] });
     expect(progress).toEqual([
       [0, 2],
-      [1, 2],
       [2, 2],
     ]);
     expect(await h.connector.solutions.list()).toEqual([
@@ -50,12 +49,21 @@ describe('Microsoft Solutions through the Dynamics connector against the Dataver
       { solutionId: 'SOL-2', name: 'Contoso Analytics', coSellReady: true },
     ]);
     expect(second).toEqual({ created: [], updated: ['sol-1'], unchanged: ['SOL-2'] });
-    expect(h.calls.filter((call) => call.method === 'PATCH')).toHaveLength(1);
+    expect(h.calls.filter((call) => call.method !== 'GET').map((call) => `${call.method} ${call.route}`)).toEqual(['POST $batch']);
     // Matched case-insensitively by the alternate key: still two rows.
     expect((await h.connector.solutions.list()).map((solution) => [solution.solutionId, solution.coSellReady])).toEqual([
       ['SOL-1', true],
       ['SOL-2', true],
     ]);
+  });
+
+  it('writes a batch all or nothing: one row Dataverse refuses leaves the whole change set unwritten', async () => {
+    const rows = [
+      { solutionId: 'SOL-A', name: 'Fine', coSellReady: true },
+      { solutionId: 'SOL-B', name: 'x'.repeat(201), coSellReady: true },
+    ];
+    await expect(h.connector.solutions.upsert(rows)).rejects.toMatchObject({ status: 400, retryable: false });
+    expect((await h.connector.solutions.list()).map((solution) => solution.solutionId)).toEqual(['SOL-1', 'SOL-2']);
   });
 
   it('writes and reads a deal’s chosen solutions through the N:N relationship', async () => {
