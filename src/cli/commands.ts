@@ -51,6 +51,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     register: async () => (await import('./setup.ts')).registerSetupCommand,
   },
   {
+    name: 'solutions',
+    summary: "manage the partner's Microsoft Solutions catalogue in the CRM",
+    register: async () => (await import('./solutions.ts')).registerSolutionsCommand,
+  },
+  {
     name: 'mapping',
     summary: 'check and preview field mappings',
     register: async () => (await import('./mapping.ts')).registerMappingCommand,

@@ -1,4 +1,5 @@
 import type { CrmEntityMetadata } from './metadata.ts';
+import type { MicrosoftSolutionsApi } from './solutions.ts';
 
 /** The CRMs cosell-sync connects to; each has its folder under src/crm and one entry in crm/vendors.ts. */
 export const CRM_KINDS = ['dynamics', 'salesforce'] as const;
@@ -226,6 +227,9 @@ export interface CrmConnector {
    * flows back to the other side. Absent: the CRM holds what it was given.
    */
   heldValue?(entity: CrmEntityName, column: string, value: unknown): unknown;
+
+  /** The Microsoft Solutions catalogue and each deal's chosen solutions, where `cosell setup` created them. */
+  readonly solutions?: MicrosoftSolutionsApi;
 
   close?(): Promise<void>;
 }

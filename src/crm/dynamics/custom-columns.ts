@@ -17,6 +17,10 @@ export interface CustomColumnNames {
   microsoftStatus: string;
   audit: string;
   syncStatus: string;
+  coSellDecision: string;
+  declineReason: string;
+  microsoftSellerName: string;
+  microsoftSellerEmail: string;
 }
 
 export function customColumnNames(prefix: string): CustomColumnNames {
@@ -30,6 +34,10 @@ export function customColumnNames(prefix: string): CustomColumnNames {
     microsoftStatus: `${prefix}_microsoftstatus`,
     audit: `${prefix}_audit`,
     syncStatus: `${prefix}_syncstatus`,
+    coSellDecision: `${prefix}_coselldecision`,
+    declineReason: `${prefix}_declinereason`,
+    microsoftSellerName: `${prefix}_microsoftsellername`,
+    microsoftSellerEmail: `${prefix}_microsoftselleremail`,
   };
 }
 
@@ -55,6 +63,33 @@ export const ASSISTANCE_LABELS = [
 ] as const;
 
 export const ASSISTANCE_OPTION_BASE = 100_000_000;
+
+/**
+ * The seller's answer to an incoming co-sell referral: Accept sends `Active/Accepted`, Decline `Closed/Declined` with the
+ * decline reason as `statusReason` (Partner Center "Manage co-sell opportunities": an unaccepted referral can only be
+ * accepted or declined).
+ */
+export const CO_SELL_DECISION_OPTIONS = { accept: 100_000_000, decline: 100_000_001 } as const;
+
+/**
+ * Why a referral is declined. Partner Center takes `statusReason` as free text; these labels are ours (Partner Center's
+ * own decline-reason list in its UI is UNCONFIRMED) and travel as the label text.
+ */
+export const DECLINE_REASON_LABELS = [
+  'Not a fit for our solutions',
+  'Customer not interested',
+  'No capacity to engage',
+  'Duplicate of an existing deal',
+  'Other',
+] as const;
+
+export const DECLINE_REASON_OPTION_BASE = 100_000_000;
+
+/** The text sent as `statusReason` for a Decline Reason option value; undefined for a value that is not ours. */
+export function declineReasonText(value: number | null | undefined): string | undefined {
+  if (typeof value !== 'number') return undefined;
+  return DECLINE_REASON_LABELS[value - DECLINE_REASON_OPTION_BASE];
+}
 
 export interface CustomColumnSpec {
   logicalName: string;
@@ -168,6 +203,30 @@ export function customColumnSpecs(prefix: string): CustomColumnSpec[] {
     [`${p}_ReferralVisibility`, opportunityOnly, booleanColumn(`${p}_ReferralVisibility`, 'Microsoft Partner Center Referral Visibility', 'Visible to Microsoft sellers; cannot be reverted once visible.')],
     [`${p}_MicrosoftCrmIdentifier`, opportunityOnly, stringColumn(`${p}_MicrosoftCrmIdentifier`, 'Microsoft CRM Identifier', "Microsoft's CRM id, filled when Microsoft accepts a co-sell referral.", 100)],
     [`${p}_MicrosoftStatus`, opportunityOnly, stringColumn(`${p}_MicrosoftStatus`, 'Microsoft Status', "Status of Microsoft's side of the co-sell engagement.", 100)],
+    [
+      `${p}_CoSellDecision`,
+      both,
+      picklistColumn(`${p}_CoSellDecision`, 'Co-sell Decision', 'Accept or decline an incoming co-sell referral from Microsoft.', [
+        [CO_SELL_DECISION_OPTIONS.accept, 'Accept'],
+        [CO_SELL_DECISION_OPTIONS.decline, 'Decline'],
+      ]),
+    ],
+    [
+      `${p}_DeclineReason`,
+      both,
+      picklistColumn(
+        `${p}_DeclineReason`,
+        'Decline Reason',
+        'Why the co-sell referral is declined; sent to Partner Center with the decline.',
+        DECLINE_REASON_LABELS.map((text, index): [number, string] => [DECLINE_REASON_OPTION_BASE + index, text]),
+      ),
+    ],
+    [`${p}_MicrosoftSellerName`, opportunityOnly, stringColumn(`${p}_MicrosoftSellerName`, 'Microsoft Seller Name', 'The Microsoft seller on the co-sell engagement, when Partner Center provides it.', 200)],
+    [
+      `${p}_MicrosoftSellerEmail`,
+      opportunityOnly,
+      stringColumn(`${p}_MicrosoftSellerEmail`, 'Microsoft Seller Email', "The Microsoft seller's e-mail, when Partner Center provides it.", 100, 'Email'),
+    ],
     [`${p}_Audit`, both, memoColumn(`${p}_Audit`, 'Audit', 'Partner Center sync audit trail, newest first (written by cosell-sync).', AUDIT_MAX_LENGTH)],
     [
       `${p}_SyncStatus`,

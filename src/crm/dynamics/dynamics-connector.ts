@@ -29,6 +29,7 @@ import { choiceOptionValues, describeTable } from './describe.ts';
 import { alternateKey, parseResponse } from './odata.ts';
 import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { fittedTitle } from '../sync-indicator.ts';
+import { DynamicsSolutions } from './solutions.ts';
 import { currentIndicator, statusColumns, stripIndicator } from './sync-status.ts';
 import { tableFor, type TableInfo } from './tables.ts';
 import { WriteBodyBuilder } from './write-body.ts';
@@ -73,6 +74,7 @@ export class DynamicsConnector implements CrmConnector {
   readonly leadsEnabled: boolean;
   readonly columns: CustomColumnNames;
   readonly client: DataverseClient;
+  readonly solutions: DynamicsSolutions;
   private readonly nameSuffix: boolean;
   private readonly lostStatusCode: number;
   private readonly logger: Logger;
@@ -106,6 +108,7 @@ export class DynamicsConnector implements CrmConnector {
     this.bodies = new WriteBodyBuilder(this.client);
     this.customers = new CustomerDirectory(this.client);
     this.changes = new ChangeTracker(this.client);
+    this.solutions = new DynamicsSolutions(this.client, this.prefix);
   }
 
   async describe(entities: readonly CrmEntityName[]): Promise<Record<string, CrmEntityMetadata>> {

@@ -5,7 +5,9 @@ import { customColumnSpecs, label, referralKeySpec, type ProvisionedTable } from
 import type { DataverseClient } from './dataverse-client.ts';
 import { choiceOptionValues } from './describe.ts';
 import type { DynamicsConnector } from './dynamics-connector.ts';
+import { isNotFound } from './dataverse-errors.ts';
 import { entityKey, parseResponse, stringLiteral } from './odata.ts';
+import { solutionColumnDefinitions, solutionKeyDefinition, solutionRelationshipDefinition, solutionTableDefinition, solutionTableNames } from './solution-tables.ts';
 import { endpointAuthValue, type DynamicsWebhookAuth } from './webhook.ts';
 
 /*
@@ -56,6 +58,8 @@ export interface SetupDynamicsOptions {
   filteringAttributes?: Partial<Record<ProvisionedTable, readonly string[]>>;
   /** Tables to provision. Default both. */
   tables?: readonly ProvisionedTable[];
+  /** The Microsoft Solutions catalogue table and its N:N with opportunity. Default true (needs opportunity). */
+  solutions?: boolean;
   /** How long to wait for a new alternate key's index to become Active. Default 120 s. */
   keyActivationTimeoutMs?: number;
   logger: Logger;
@@ -148,6 +152,99 @@ class Setup {
     }
     if (await this.alternateKey(table)) changed = true;
     await this.changeTracking(table);
+    return changed;
+  }
+
+  /**
+   * The Microsoft Solutions catalogue: the table (with its primary name column), its other columns, the alternate key
+   * over the solution id, and the N:N relationship with opportunity. Returns whether anything was created.
+   */
+  async solutionCatalog(): Promise<boolean> {
+    const names = solutionTableNames(this.prefix);
+    let changed = false;
+    const tableItem = `table ${names.table}`;
+    const exists = await this.step(tableItem, async () => {
+      try {
+        await this.client.run({ method: 'GET', route: 'EntityDefinitions({key})' }, (signal) => this.client.api.retrieveEntity({ key: entityKey(names.table), select: ['MetadataId'], signal }));
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+    });
+    if (exists) this.note(tableItem, 'found');
+    else {
+      await this.step(tableItem, () =>
+        this.client.run({ method: 'POST', route: 'EntityDefinitions', successStatus: 204 }, (signal) =>
+          this.client.api.createEntity({ data: solutionTableDefinition(this.prefix), headers: this.headers, signal }),
+        ),
+      );
+      this.note(tableItem, 'created');
+      changed = true;
+    }
+    const key = entityKey(names.table);
+    const columns = await this.step(`columns of ${names.table}`, async () => {
+      const raw = await this.client.run({ method: 'GET', route: 'EntityDefinitions({key})/Attributes' }, (signal) =>
+        this.client.api.retrieveAttributes({ entityKey: key, select: ['LogicalName'], signal }),
+      );
+      return new Set(parseResponse(attributeNames, raw, `GET EntityDefinitions(${names.table})/Attributes`).value.map((row) => row.LogicalName.toLowerCase()));
+    });
+    for (const column of solutionColumnDefinitions(this.prefix)) {
+      const item = `column ${names.table}.${column.logicalName}`;
+      if (columns.has(column.logicalName)) {
+        this.note(item, 'found');
+        continue;
+      }
+      await this.step(item, () =>
+        this.client.run({ method: 'POST', route: 'EntityDefinitions({key})/Attributes', successStatus: 204 }, (signal) =>
+          this.client.api.createAttribute({ entityKey: key, data: column.definition, headers: this.headers, signal }),
+        ),
+      );
+      this.note(item, 'created');
+      changed = true;
+    }
+    const keyItem = `key ${names.table}.${names.key}`;
+    const keys = await this.step(keyItem, async () => {
+      const raw = await this.client.run({ method: 'GET', route: 'EntityDefinitions({key})/Keys' }, (signal) =>
+        this.client.api.retrieve({ collection: 'EntityDefinitions', key, navigationProperty: 'Keys', select: ['LogicalName', 'KeyAttributes', 'EntityKeyIndexStatus'], signal }),
+      );
+      return parseResponse(keyRows, raw, `GET EntityDefinitions(${names.table})/Keys`).value;
+    });
+    const present = keys.find((candidate) => candidate.LogicalName.toLowerCase() === names.key || (candidate.KeyAttributes?.length === 1 && candidate.KeyAttributes[0]?.toLowerCase() === names.solutionId));
+    if (present) {
+      if (present.EntityKeyIndexStatus === 'Failed') throw new DynamicsSetupError(`${keyItem}: the key index failed to build — two catalogue rows share a solution id; remove the duplicate and re-run setup`);
+      this.note(keyItem, 'found', present.EntityKeyIndexStatus ?? undefined);
+    } else {
+      await this.step(keyItem, () =>
+        this.client.run({ method: 'POST', route: 'EntityDefinitions({key})/Keys', successStatus: 204 }, (signal) =>
+          this.client.api.create<Record<string, unknown>, unknown>({ collection: 'EntityDefinitions', key, navigationProperty: 'Keys', data: solutionKeyDefinition(this.prefix), headers: this.headers, signal }),
+        ),
+      );
+      this.note(keyItem, 'created');
+      changed = true;
+    }
+    const relationshipItem = `relationship ${names.relationship}`;
+    const related = await this.step(relationshipItem, async () => {
+      try {
+        await this.client.run({ method: 'GET', route: 'RelationshipDefinitions({key})' }, (signal) =>
+          this.client.api.retrieveRelationship({ key: `SchemaName=${stringLiteral(names.relationship)}`, select: ['SchemaName'], signal }),
+        );
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+    });
+    if (related) this.note(relationshipItem, 'found');
+    else {
+      await this.step(relationshipItem, () =>
+        this.client.run({ method: 'POST', route: 'RelationshipDefinitions', successStatus: 204 }, (signal) =>
+          this.client.api.createRelationship({ data: solutionRelationshipDefinition(this.prefix), headers: this.headers, signal }),
+        ),
+      );
+      this.note(relationshipItem, 'created');
+      changed = true;
+    }
     return changed;
   }
 
@@ -256,7 +353,7 @@ class Setup {
     this.note(item, 'updated');
   }
 
-  async publish(tables: ProvisionedTable[]): Promise<void> {
+  async publish(tables: string[]): Promise<void> {
     if (tables.length === 0) return;
     const xml = `<importexportxml><entities>${tables.map((table) => `<entity>${table}</entity>`).join('')}</entities></importexportxml>`;
     await this.step(`publish ${tables.join(', ')}`, () =>
@@ -432,8 +529,9 @@ export async function setupDynamics(options: SetupDynamicsOptions): Promise<Setu
   const tables = [...(options.tables ?? (['opportunity', 'lead'] as const))];
   const setup = new Setup(client, options, prefix);
 
-  const changed: ProvisionedTable[] = [];
+  const changed: string[] = [];
   for (const table of tables) if (await setup.table(table)) changed.push(table);
+  if ((options.solutions ?? true) && tables.includes('opportunity') && (await setup.solutionCatalog())) changed.push(solutionTableNames(prefix).table);
   await setup.publish(changed);
   if (changed.length > 0) options.connector?.invalidateMetadata();
   if (options.webhookUrl && options.webhookAuth) await setup.webhook(options.webhookUrl, options.webhookAuth, tables);

@@ -16,7 +16,22 @@ export const FIELDS = {
   microsoftStatus: 'Microsoft_Status__c',
   audit: 'Audit__c',
   syncStatus: 'Sync_Status__c',
+  declineReason: 'Decline_Reason__c',
+  microsoftSellerName: 'Microsoft_Seller_Name__c',
+  microsoftSellerEmail: 'Microsoft_Seller_Email__c',
 } as const;
+
+/**
+ * Why a co-sell referral is declined (sent as `statusReason` with `Closed/Declined`). Partner Center takes free text;
+ * these values are ours (its UI's decline-reason list is UNCONFIRMED), the same as the Dynamics choice.
+ */
+export const DECLINE_REASON_VALUES = [
+  'Not a fit for our solutions',
+  'Customer not interested',
+  'No capacity to engage',
+  'Duplicate of an existing deal',
+  'Other',
+] as const;
 
 /** Picklist API values; a picklist (rather than text) lets list views and reports filter the failures. */
 export const SYNC_STATUS_VALUES = { synced: 'Synced', failed: 'Failed', pending: 'Pending', conflict: 'Conflict' } as const;
@@ -112,6 +127,22 @@ export function customFieldSpecs(): CustomFieldSpec[] {
       sobject: 'Opportunity',
       fieldName: FIELDS.microsoftStatus,
       metadata: { label: 'Microsoft Status', type: 'Text', length: 100, description: "Status of Microsoft's side of the co-sell engagement." },
+    },
+    ...opportunityAndLead(FIELDS.declineReason, {
+      label: 'Decline Reason',
+      type: 'Picklist',
+      valueSet: picklist(DECLINE_REASON_VALUES),
+      description: 'Why the co-sell referral is declined; sent to Partner Center with the decline.',
+    }),
+    {
+      sobject: 'Opportunity',
+      fieldName: FIELDS.microsoftSellerName,
+      metadata: { label: 'Microsoft Seller Name', type: 'Text', length: 200, description: 'The Microsoft seller on the co-sell engagement, when Partner Center provides it.' },
+    },
+    {
+      sobject: 'Opportunity',
+      fieldName: FIELDS.microsoftSellerEmail,
+      metadata: { label: 'Microsoft Seller Email', type: 'Email', description: "The Microsoft seller's e-mail, when Partner Center provides it." },
     },
     ...opportunityAndLead(FIELDS.audit, {
       label: 'Audit',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '../../util/logger.ts';
 import { customFieldSpecs, type CustomFieldSpec, type ProvisionedSObject } from './custom-fields.ts';
 import type { SalesforceConnector } from './salesforce-connector.ts';
+import { solutionObjectSpecs } from './solution-objects.ts';
 import { soqlStringList } from './soql.ts';
 
 /*
@@ -48,6 +49,8 @@ export interface SetupSalesforceOptions {
   webhookSecretShown?: boolean;
   /** Objects to provision; default both. */
   sobjects?: readonly ProvisionedSObject[];
+  /** The Microsoft Solutions catalogue object and its junction with Opportunity. Default true (needs Opportunity). */
+  solutions?: boolean;
 }
 
 export class SalesforceSetupError extends Error {
@@ -112,6 +115,48 @@ async function addMissingValues(connector: SalesforceConnector, field: ExistingF
   return missing;
 }
 
+/**
+ * The Microsoft Solutions objects (see solution-objects.ts): each custom object through the Tooling API's CustomObject,
+ * then its fields, each looked up first. Fields of a custom object name it by its CustomObject id in TableEnumOrId.
+ */
+async function provisionSolutionObjects(connector: SalesforceConnector, note: (item: string, status: SetupItemStatus) => void): Promise<boolean> {
+  const specs = solutionObjectSpecs();
+  const developerNames = specs.map((spec) => spec.objectName.replace(/__c$/, ''));
+  const rows = await connector.client.query(`SELECT Id, DeveloperName, NamespacePrefix FROM CustomObject WHERE DeveloperName IN ${soqlStringList(developerNames)}`, {
+    route: 'CustomObject',
+    tooling: true,
+  });
+  const objectIds = new Map(
+    rows.filter((row) => row.NamespacePrefix === null || row.NamespacePrefix === undefined || row.NamespacePrefix === '').map((row) => [String(row.DeveloperName).toLowerCase(), String(row.Id)]),
+  );
+  let changed = false;
+  for (const spec of specs) {
+    const item = `object ${spec.objectName}`;
+    const developer = spec.objectName.replace(/__c$/, '').toLowerCase();
+    let objectId = objectIds.get(developer);
+    if (objectId) note(item, 'found');
+    else {
+      const created = await connector.client.send({ method: 'POST', path: '/tooling/sobjects/CustomObject', route: 'tooling/sobjects/CustomObject', body: { FullName: spec.objectName, Metadata: spec.metadata } });
+      objectId = z.looseObject({ id: z.string() }).parse(created).id;
+      note(item, 'created');
+      changed = true;
+    }
+    const fields = await connector.client.query(`SELECT Id, DeveloperName FROM CustomField WHERE TableEnumOrId = ${soqlStringList([objectId]).slice(1, -1)}`, { route: 'CustomField', tooling: true });
+    const present = new Set(fields.map((row) => String(row.DeveloperName).toLowerCase()));
+    for (const field of spec.fields) {
+      const fieldItem = `field ${spec.objectName}.${field.fieldName}`;
+      if (present.has(field.fieldName.replace(/__c$/, '').toLowerCase())) {
+        note(fieldItem, 'found');
+        continue;
+      }
+      await connector.client.send({ method: 'POST', path: '/tooling/sobjects/CustomField', route: 'tooling/sobjects/CustomField', body: { FullName: `${spec.objectName}.${field.fieldName}`, Metadata: field.metadata } });
+      note(fieldItem, 'created');
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 function developerName(spec: CustomFieldSpec): string {
   return spec.fieldName.replace(/__c$/, '');
 }
@@ -122,6 +167,7 @@ export function setupInstructions(
   const steps = [
     'Setup > Permission Sets: grant the integration user Read and Edit on the Partner Center fields of Opportunity and Lead (new custom fields are hidden from it until then).',
     'Setup > Object Manager > Opportunity > Fields & Relationships > Stage: make sure the on-hold and active stages named in cosell.yaml exist in the sales process.',
+    'Setup > Object Manager > Opportunity > Page Layouts: add the "Microsoft Solutions" related list, and grant the integration user Read, Create, Edit and Delete on Microsoft Solution and Opportunity Microsoft Solution.',
   ];
   if ((options.notifications ?? 'cdc') === 'cdc') {
     steps.push('Setup > Integrations > Change Data Capture: select Opportunity and Lead (and save); cosell-sync subscribes to /data/OpportunityChangeEvent and /data/LeadChangeEvent.');
@@ -186,6 +232,13 @@ export async function setupSalesforce(options: SetupSalesforceOptions): Promise<
     }
     note(item, 'created');
     changed = true;
+  }
+  if ((options.solutions ?? true) && sobjects.includes('Opportunity')) {
+    try {
+      if (await provisionSolutionObjects(connector, note)) changed = true;
+    } catch (error) {
+      throw new SalesforceSetupError(`Microsoft Solutions objects: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   }
   if (changed) connector.invalidateMetadata();
   const identity = await connector.client.identity().catch(() => undefined);

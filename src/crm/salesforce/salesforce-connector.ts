@@ -34,6 +34,7 @@ import { idWithPrefix } from './ids.ts';
 import { LEAD_STATES, OPPORTUNITY_STATES, sobjectFor, type LeadState, type OpportunityState, type SObjectInfo } from './objects.ts';
 import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { SalesforceClient } from './salesforce-client.ts';
+import { SalesforceSolutions } from './solutions.ts';
 import { soqlString } from './soql.ts';
 import { LeadStatuses, OpportunityStates } from './states.ts';
 import { fittedTitle } from '../sync-indicator.ts';
@@ -96,6 +97,7 @@ export class SalesforceConnector implements CrmConnector {
   readonly leadsEnabled: boolean;
   readonly client: SalesforceClient;
   readonly metadata: DescribeCache;
+  readonly solutions: SalesforceSolutions;
   private readonly logger: Logger;
   private readonly nameSuffix: boolean;
   private readonly defaultCloseDateDays: number;
@@ -124,6 +126,7 @@ export class SalesforceConnector implements CrmConnector {
       ...(options.onCall ? { onCall: options.onCall } : {}),
     });
     this.metadata = new DescribeCache(this.client);
+    this.solutions = new SalesforceSolutions(this.client);
     this.stages = new OpportunityStates(this.client, { onHoldStage: options.onHoldStage ?? 'Prospecting', activeStage: options.activeStage }, options.logger);
     this.leadStatuses = new LeadStatuses(this.metadata, {
       open: options.leadStatuses?.open,

@@ -8,6 +8,7 @@ export const KEY_PREFIX = {
   Opportunity: '006',
   Organization: '00D',
   CustomField: '00N',
+  CustomObject: '01I',
   /** UNCONFIRMED prefix; CurrencyType rows are rarely addressed by id. */
   CurrencyType: '02D',
   Lead: '00Q',

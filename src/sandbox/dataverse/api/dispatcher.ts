@@ -7,6 +7,7 @@ import { ActionHandlers, isActionName } from './action-handlers.ts';
 import { CollectionReader } from './collection-read.ts';
 import { errorResponse, jsonResponse, methodNotAllowed, type DataRequest, type DataResponse } from './data-request.ts';
 import { MetadataHandlers } from './metadata-handlers.ts';
+import { RelatedRows } from './related-rows.ts';
 import { RecordReader } from './record-read.ts';
 import { RecordWriter } from './record-write.ts';
 
@@ -22,6 +23,7 @@ export class DataDispatcher {
   private readonly writer: RecordWriter;
   private readonly metadata: MetadataHandlers;
   private readonly actions: ActionHandlers;
+  private readonly relatedRows: RelatedRows;
 
   constructor(
     private readonly services: DataServices,
@@ -32,6 +34,7 @@ export class DataDispatcher {
     this.writer = new RecordWriter(services);
     this.metadata = new MetadataHandlers(services);
     this.actions = new ActionHandlers(services);
+    this.relatedRows = new RelatedRows(services);
   }
 
   /** Never throws: failures become the documented error body ("Compose HTTP requests and handle errors"). */
@@ -57,6 +60,7 @@ export class DataDispatcher {
       return this.actions.handle(name, request, events);
     }
     if (name === 'EntityDefinitions') return this.metadata.handle(request, segments);
+    if (name === 'RelationshipDefinitions') return this.metadata.relationships(request, segments);
     const entity = this.services.registry.entityBySet(first.name);
     if (!entity) throw segmentNotFound(first.name);
     if (first.key === undefined) return this.entitySet(request, entity, rest, events);
@@ -93,6 +97,8 @@ export class DataDispatcher {
     const [property, modifier, ...extra] = rest;
     if (!property) return this.reader.record(request, entity, record);
     if (extra.length > 0) throw segmentNotFound(extra[0]?.name ?? '');
+    const collection = this.services.registry.collectionNavigation(entity, property.name);
+    if (collection) return this.relatedRows.handle(request, entity, record, collection, property, modifier, events);
     if (modifier?.name === '$ref') {
       if (request.method !== 'PUT' && request.method !== 'DELETE' && request.method !== 'POST') throw methodNotAllowed(request.method);
       return this.writer.writeReference(request, entity, record, property.name, events);

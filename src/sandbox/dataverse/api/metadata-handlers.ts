@@ -1,12 +1,14 @@
 import type { DataServices } from '../data/data-services.ts';
 import { isEntityReference, type StoredValue } from '../data/record.ts';
 import { keyValuesEqual } from '../data/record-locator.ts';
-import { badRequest, DataverseError, ErrorCode, segmentNotFound } from '../errors.ts';
+import { badRequest, DataverseError, duplicateRecord, ErrorCode, segmentNotFound } from '../errors.ts';
 import type { AttributeDefinition } from '../metadata/attribute-model.ts';
 import { attributeFromRequest, parseAttributeRequest } from '../metadata/attribute-request.ts';
 import { assertCustomizationPrefix } from '../metadata/customization-prefix.ts';
 import type { EntityDefinition, KeyDefinition } from '../metadata/entity-model.ts';
+import { entityFromRequest } from '../metadata/entity-request.ts';
 import { keyFromRequest } from '../metadata/key-request.ts';
+import { intersectEntity, manyToManyFromRequest, relationshipWire } from '../metadata/relationship-request.ts';
 import { labelText } from '../metadata/labels.ts';
 import { attributeWire, entityWire, keyWire, kindOfMetadataType } from '../metadata/metadata-wire.ts';
 import { compileFilter, type PropertyResolver } from '../odata/filter-compiler.ts';
@@ -63,6 +65,7 @@ export class MetadataHandlers {
     if (!root) throw segmentNotFound('EntityDefinitions');
     if (root.key === undefined) {
       if (child) throw segmentNotFound(child.name);
+      if (request.method === 'POST') return this.createEntity(request);
       if (request.method !== 'GET') throw methodNotAllowed(request.method);
       return this.listEntities(request);
     }
@@ -108,6 +111,62 @@ export class MetadataHandlers {
     const options = parseQueryOptions(request.query);
     const row = project(this.entityJson(entity, options), options.select && [...options.select, ...options.expand.map((e) => e.navigationProperty)]);
     return jsonResponse(200, { '@odata.context': contextUrl(request.serviceRoot, 'EntityDefinitions/$entity'), ...row });
+  }
+
+  /**
+   * A custom table ("Create and update table definitions using the Web API"): usable for data at once, like columns;
+   * its schema name and its primary name column carry the publisher prefix.
+   */
+  private createEntity(request: DataRequest): DataResponse {
+    const publisher = this.publisher(request);
+    const body = request.body as { SchemaName?: unknown; Attributes?: unknown } | undefined;
+    if (typeof body?.SchemaName === 'string') assertCustomizationPrefix(body.SchemaName, 'Entity', publisher.prefix);
+    const entity = entityFromRequest(request.body, this.services.registry.allocateObjectTypeCode(), publisher.optionValuePrefix);
+    const primaryName = entity.primaryNameAttribute ? entity.attributes.get(entity.primaryNameAttribute) : undefined;
+    if (primaryName) assertCustomizationPrefix(primaryName.schemaName, 'Attribute', publisher.prefix);
+    this.services.registry.addEntity(entity);
+    return emptyResponse(204, { 'OData-EntityId': `${request.serviceRoot}EntityDefinitions(${entity.metadataId})` });
+  }
+
+  /**
+   * `RelationshipDefinitions` ("Create and update table relationships using the Web API"): many-to-many relationships
+   * are created (with their intersect table), read by MetadataId or `SchemaName='…'`, listed and deleted.
+   */
+  relationships(request: DataRequest, segments: PathSegment[]): DataResponse {
+    const [root, cast, ...extra] = segments;
+    if (!root) throw segmentNotFound('RelationshipDefinitions');
+    if (extra[0]) throw segmentNotFound(extra[0].name);
+    if (cast && cast.name !== 'Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata') throw segmentNotFound(cast.name);
+    const registry = this.services.registry;
+    if (root.key === undefined) {
+      if (request.method === 'GET') {
+        const options = parseQueryOptions(request.query);
+        const rows = applyOptions(registry.allRelationships().map(relationshipWire), options);
+        return jsonResponse(200, { '@odata.context': contextUrl(request.serviceRoot, 'RelationshipDefinitions'), value: rows });
+      }
+      if (request.method !== 'POST' || cast) throw methodNotAllowed(request.method);
+      const relationship = manyToManyFromRequest(request.body, (name) => registry.entity(name));
+      assertCustomizationPrefix(relationship.schemaName, 'Relationship', this.publisher(request).prefix);
+      if (registry.relationship(relationship.schemaName)) {
+        throw duplicateRecord(`A relationship with the specified name ${relationship.schemaName} already exists. Specify a unique name.`);
+      }
+      if (registry.entity(relationship.intersectEntityName)) {
+        throw badRequest(`The intersect entity name ${relationship.intersectEntityName} is already used by another table.`);
+      }
+      registry.addRelationship(relationship);
+      registry.addEntity(intersectEntity(relationship, registry.allocateObjectTypeCode()));
+      return emptyResponse(204, { 'OData-EntityId': `${request.serviceRoot}RelationshipDefinitions(${relationship.metadataId})` });
+    }
+    const key = keyValue(root, 'SchemaName');
+    const relationship = key.kind === 'id' ? registry.relationshipByMetadataId(key.id) : registry.relationship(key.name);
+    if (!relationship) {
+      throw new DataverseError(404, ErrorCode.ObjectDoesNotExist, `Could not find a relationship with ${key.kind === 'id' ? `MetadataId ${key.id}` : `SchemaName '${key.name}'`}.`);
+    }
+    if (request.method === 'GET') {
+      const options = parseQueryOptions(request.query);
+      return jsonResponse(200, { '@odata.context': contextUrl(request.serviceRoot, 'RelationshipDefinitions/$entity'), ...project(relationshipWire(relationship), options.select) });
+    }
+    throw methodNotAllowed(request.method);
   }
 
   /** Only `ChangeTrackingEnabled` is honoured (it can be switched on, never off, as on a real org). */

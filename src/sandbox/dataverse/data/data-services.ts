@@ -1,4 +1,5 @@
 import { MetadataRegistry } from '../metadata/metadata-registry.ts';
+import { Associations } from './associations.ts';
 import { OpportunityCloser } from './opportunity-close.ts';
 import { RecordInputParser } from './record-input.ts';
 import { RecordLocator } from './record-locator.ts';
@@ -17,6 +18,7 @@ export interface DataServices {
   renderer: RecordRenderer;
   query: RecordQuery;
   closer: OpportunityCloser;
+  associations: Associations;
 }
 
 export function createDataServices(): DataServices {
@@ -24,7 +26,8 @@ export function createDataServices(): DataServices {
   const store = new RecordStore();
   const locator = new RecordLocator(store);
   const inputs = new RecordInputParser(registry, locator);
-  const records = new RecordService(registry, store, locator);
+  const associations = new Associations(registry, store);
+  const records = new RecordService(registry, store, locator, associations);
   return {
     registry,
     store,
@@ -34,5 +37,6 @@ export function createDataServices(): DataServices {
     renderer: new RecordRenderer(registry, store),
     query: new RecordQuery(registry, store),
     closer: new OpportunityCloser(registry, store, inputs, records),
+    associations,
   };
 }

@@ -5,6 +5,7 @@ import { isLookup } from '../metadata/attribute-model.ts';
 import type { EntityDefinition } from '../metadata/entity-model.ts';
 import type { MetadataRegistry } from '../metadata/metadata-registry.ts';
 import type { EventCollector, EventMessage } from '../webhooks/events.ts';
+import type { Associations } from './associations.ts';
 import type { ContentIdMap } from './bind-reference.ts';
 import { BASE_CURRENCY_ID } from './catalog-ids.ts';
 import { nowIso, type RecordValues, type StoredRecord } from './record.ts';
@@ -43,6 +44,7 @@ export class RecordService {
     private readonly registry: MetadataRegistry,
     private readonly store: RecordStore,
     private readonly locator: RecordLocator,
+    private readonly associations: Associations,
   ) {}
 
   private assertWritable(entity: EntityDefinition, operation: string, context: WriteContext): void {
@@ -129,6 +131,7 @@ export class RecordService {
   delete(entity: EntityDefinition, existing: StoredRecord, context: WriteContext): void {
     this.assertWritable(entity, 'Delete', context);
     if (!this.store.delete(entity.logicalName, existing.id)) throw recordNotFound(entity.logicalName, existing.id);
+    this.associations.forget(entity, existing.id);
     this.announce('Delete', entity, existing, context, { target: {}, sent: [], preImage: { ...existing.values } });
   }
 

@@ -1,4 +1,4 @@
-import { unknownProperty } from '../errors.ts';
+import { notSupported, unknownProperty } from '../errors.ts';
 import { isLookup, lookupValueProperty, type AttributeDefinition } from '../metadata/attribute-model.ts';
 import type { EntityDefinition } from '../metadata/entity-model.ts';
 import type { MetadataRegistry } from '../metadata/metadata-registry.ts';
@@ -53,6 +53,9 @@ export class RecordRenderer {
   validateExpand(entity: EntityDefinition, expand: ExpandOption[] | undefined): void {
     for (const option of expand ?? []) {
       const navigation = this.registry.navigationProperty(entity, option.navigationProperty);
+      if (!navigation && this.registry.collectionNavigation(entity, option.navigationProperty)) {
+        throw notSupported(`Expanding the collection-valued navigation property '${option.navigationProperty}' is not modelled by the Dataverse sandbox; GET ${entity.entitySetName}(<id>)/${option.navigationProperty} instead.`);
+      }
       if (!navigation) throw unknownProperty(option.navigationProperty, entity.logicalName);
       const target = this.registry.requireEntity(navigation.target.entity);
       this.resolveSelect(target, option.select);

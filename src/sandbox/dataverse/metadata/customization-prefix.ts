@@ -14,7 +14,7 @@ export function schemaNamePrefix(schemaName: string): string | undefined {
  * that solution's publisher's; without one any well-formed, non-reserved prefix is accepted (the sandbox does not know
  * which publisher the caller meant).
  */
-export function assertCustomizationPrefix(schemaName: string, component: 'Attribute' | 'EntityKey', expectedPrefix: string | undefined): void {
+export function assertCustomizationPrefix(schemaName: string, component: 'Attribute' | 'EntityKey' | 'Entity' | 'Relationship', expectedPrefix: string | undefined): void {
   const prefix = schemaNamePrefix(schemaName);
   if (!prefix || RESERVED_PREFIXES.has(prefix)) {
     throw badRequest(

@@ -32,6 +32,10 @@ export interface EntityDefinition {
   readOnly: boolean;
   /** statecode cannot be sent on create (Dataverse opportunity table reference). */
   stateValidForCreate: boolean;
+  /** Created through `POST EntityDefinitions` (IsCustomEntity). */
+  isCustom?: boolean;
+  /** The intersect table of an N:N relationship: rows come and go only by associate / disassociate. */
+  isIntersect?: boolean;
 }
 
 export function attributeOf(entity: EntityDefinition, logicalName: string): AttributeDefinition | undefined {

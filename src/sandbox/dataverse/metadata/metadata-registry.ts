@@ -1,6 +1,7 @@
 import { badRequest, duplicateRecord, segmentNotFound } from '../errors.ts';
 import { isLookup, lookupValueProperty, type AttributeDefinition, type LookupTarget } from './attribute-model.ts';
 import type { EntityDefinition, KeyDefinition } from './entity-model.ts';
+import type { CollectionNavigation, ManyToManyRelationship } from './relationship-model.ts';
 import { standardEntities } from './standard-entities.ts';
 
 export interface NavigationProperty {
@@ -13,6 +14,9 @@ export interface NavigationProperty {
 export class MetadataRegistry {
   private byLogicalName = new Map<string, EntityDefinition>();
   private bySetName = new Map<string, EntityDefinition>();
+  private relationships = new Map<string, ManyToManyRelationship>();
+  /** Custom tables get object type codes from 10000 up, as on a real org. */
+  private nextObjectTypeCode = 10_000;
 
   constructor() {
     this.reset();
@@ -21,6 +25,8 @@ export class MetadataRegistry {
   reset(): void {
     this.byLogicalName = new Map();
     this.bySetName = new Map();
+    this.relationships = new Map();
+    this.nextObjectTypeCode = 10_000;
     for (const entity of standardEntities()) {
       this.byLogicalName.set(entity.logicalName, entity);
       this.bySetName.set(entity.entitySetName, entity);
@@ -73,6 +79,59 @@ export class MetadataRegistry {
     if (!match?.[1]) return undefined;
     const attribute = entity.attributes.get(match[1]);
     return attribute && isLookup(attribute) && lookupValueProperty(attribute.logicalName) === property ? attribute : undefined;
+  }
+
+  allocateObjectTypeCode(): number {
+    return this.nextObjectTypeCode++;
+  }
+
+  /** A table created at runtime (custom table or intersect table); the name must be new. */
+  addEntity(entity: EntityDefinition): void {
+    if (this.byLogicalName.has(entity.logicalName) || this.bySetName.has(entity.entitySetName)) {
+      throw duplicateRecord(`An entity with the specified name ${entity.schemaName} already exists. Specify a unique name.`);
+    }
+    this.byLogicalName.set(entity.logicalName, entity);
+    this.bySetName.set(entity.entitySetName, entity);
+  }
+
+  relationship(schemaName: string): ManyToManyRelationship | undefined {
+    return this.relationships.get(schemaName.toLowerCase());
+  }
+
+  relationshipByMetadataId(metadataId: string): ManyToManyRelationship | undefined {
+    const wanted = metadataId.toLowerCase();
+    return [...this.relationships.values()].find((relationship) => relationship.metadataId === wanted);
+  }
+
+  allRelationships(): ManyToManyRelationship[] {
+    return [...this.relationships.values()];
+  }
+
+  addRelationship(relationship: ManyToManyRelationship): void {
+    if (this.relationships.has(relationship.schemaName.toLowerCase())) {
+      throw duplicateRecord(`A relationship with the specified name ${relationship.schemaName} already exists. Specify a unique name.`);
+    }
+    this.relationships.set(relationship.schemaName.toLowerCase(), relationship);
+  }
+
+  /** The N:N relationships a table takes part in, with its side's view of each. */
+  collectionNavigations(entity: EntityDefinition): CollectionNavigation[] {
+    const views: CollectionNavigation[] = [];
+    for (const relationship of this.relationships.values()) {
+      if (relationship.entity1LogicalName === entity.logicalName) {
+        views.push({ relationship, target: relationship.entity2LogicalName, selfAttribute: relationship.entity1IntersectAttribute, targetAttribute: relationship.entity2IntersectAttribute });
+      } else if (relationship.entity2LogicalName === entity.logicalName) {
+        views.push({ relationship, target: relationship.entity1LogicalName, selfAttribute: relationship.entity2IntersectAttribute, targetAttribute: relationship.entity1IntersectAttribute });
+      }
+    }
+    return views;
+  }
+
+  /** A collection-valued navigation property of a table (case-sensitive, like single-valued ones). */
+  collectionNavigation(entity: EntityDefinition, name: string): CollectionNavigation | undefined {
+    return this.collectionNavigations(entity).find((view) =>
+      view.relationship.entity1LogicalName === entity.logicalName ? view.relationship.entity1NavigationPropertyName === name : view.relationship.entity2NavigationPropertyName === name,
+    );
   }
 
   addAttribute(entity: EntityDefinition, attribute: AttributeDefinition): void {

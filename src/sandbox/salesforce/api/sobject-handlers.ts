@@ -95,7 +95,7 @@ export function sobjectRoutes(ctx: SalesforceContext): ApiRoute[] {
       method: 'GET',
       path: '/sobjects/:sobject/describe',
       composite: true,
-      handler: (request) => ({ status: 200, body: describeObject(typeOf(request), request.version) }),
+      handler: (request) => ({ status: 200, body: describeObject(typeOf(request), request.version, ctx.registry.all()) }),
     },
     {
       method: 'POST',

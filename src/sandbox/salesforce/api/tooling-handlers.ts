@@ -4,24 +4,29 @@ import { resourceNotFound } from '../errors.ts';
 import { param, type ApiRequest, type ApiRoute } from './api-types.ts';
 import { queryRoutes } from './query-handlers.ts';
 
-/** The Tooling API subset setup needs (Tooling API "CustomField"): create/read/update/delete CustomField and query it. */
+/**
+ * The Tooling API subset setup needs (Tooling API "CustomField", "CustomObject"): create/read/update/delete
+ * CustomField, create and read CustomObject, and query both.
+ */
 export function toolingRoutes(ctx: SalesforceContext): ApiRoute[] {
   const { tooling } = ctx;
   const requireCustomFieldType = (request: ApiRequest): void => {
     if (param(request, 'sobject').toLowerCase() !== 'customfield') throw resourceNotFound();
   };
+  const isCustomObjectType = (request: ApiRequest): boolean => param(request, 'sobject').toLowerCase() === 'customobject';
   return [
     {
       method: 'POST',
       path: '/tooling/sobjects/:sobject',
       composite: false,
       handler: (request) => {
-        requireCustomFieldType(request);
-        const record = tooling.createCustomField(request.body, request.user.id);
+        const customObject = isCustomObjectType(request);
+        if (!customObject) requireCustomFieldType(request);
+        const record = customObject ? tooling.createCustomObject(request.body, request.user.id) : tooling.createCustomField(request.body, request.user.id);
         return {
           status: 201,
           body: { id: record.id, success: true, errors: [], warnings: [], infos: [] },
-          headers: { location: `/services/data/v${request.version}/tooling/sobjects/CustomField/${record.id}` },
+          headers: { location: `/services/data/v${request.version}/tooling/sobjects/${customObject ? 'CustomObject' : 'CustomField'}/${record.id}` },
         };
       },
     },
@@ -30,6 +35,12 @@ export function toolingRoutes(ctx: SalesforceContext): ApiRoute[] {
       path: '/tooling/sobjects/:sobject/:id',
       composite: false,
       handler: (request) => {
+        if (isCustomObjectType(request)) {
+          const record = tooling.requireCustomObject(param(request, 'id'));
+          const type = tooling.registry.get('CustomObject');
+          if (!type) throw resourceNotFound();
+          return { status: 200, body: renderRecord(type, record, request.version, type.fields, '/tooling') };
+        }
         requireCustomFieldType(request);
         const record = tooling.requireCustomField(param(request, 'id'));
         const type = tooling.registry.get('CustomField');

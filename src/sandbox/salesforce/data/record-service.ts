@@ -118,10 +118,18 @@ export class RecordService {
     return record;
   }
 
-  /** Moves the record to the recycle bin; deleting an account takes its contacts and opportunities with it. */
+  /**
+   * Moves the record to the recycle bin; deleting an account takes its contacts and opportunities with it, and deleting
+   * a master record takes its detail rows (master-detail fields).
+   */
   delete(type: SObjectType, existing: StoredRecord, ctx: WriteContext): void {
     this.assertOperation(type, 'delete');
     if (existing.deletedAt !== null) throw new SalesforceError(404, ErrorCode.EntityIsDeleted, 'entity is deleted');
+    for (const child of this.registry.all()) {
+      for (const detail of child.fields.filter((candidate) => candidate.cascadeDelete && candidate.referenceTo.includes(type.name))) {
+        for (const row of this.store.all(child.name).filter((candidate) => candidate.values[detail.name] === existing.id)) this.delete(child, row, ctx);
+      }
+    }
     if (type.name === 'Account') {
       for (const childType of ['Contact', 'Opportunity']) {
         const child = this.registry.get(childType);

@@ -147,7 +147,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
 
   app.delete('/_sandbox/data', async (request) => {
     const metadata = (request.query as Record<string, unknown>).metadata === 'true';
-    const deleted = store.clear([...WRITABLE_OBJECTS]);
+    const deleted = store.clear([...WRITABLE_OBJECTS, ...ctx.tooling.customObjectNames()]);
     ctx.cursors.clear();
     if (metadata) {
       ctx.tooling.reset();

@@ -18,6 +18,8 @@ export const CUSTOM_FIELD_TYPES = [
   'Percent',
   'Date',
   'DateTime',
+  'Lookup',
+  'MasterDetail',
 ] as const;
 
 export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
@@ -44,6 +46,12 @@ export const customFieldMetadataSchema = z
     visibleLines: z.number().int().min(1).max(50).optional(),
     description: z.string().optional(),
     inlineHelpText: z.string().optional(),
+    // Lookup and MasterDetail (Metadata API "CustomField": referenceTo, relationshipName, relationshipLabel,
+    // deleteConstraint).
+    referenceTo: z.string().min(1).optional(),
+    relationshipName: z.string().min(1).optional(),
+    relationshipLabel: z.string().optional(),
+    deleteConstraint: z.enum(['SetNull', 'Restrict', 'Cascade']).optional(),
     valueSet: z
       .object({
         restricted: z.boolean().optional(),
@@ -123,6 +131,15 @@ export function checkTypeRules(metadata: CustomFieldMetadata): void {
     need('scale');
     if ((metadata.scale ?? 0) > (metadata.precision ?? 0)) throw integrity('Scale cannot exceed precision', ['scale']);
   }
+  if (type === 'Lookup' || type === 'MasterDetail') {
+    need('referenceTo');
+    need('relationshipName');
+    if (!DEVELOPER_NAME.test(metadata.relationshipName ?? '') || (metadata.relationshipName ?? '').endsWith('_')) {
+      throw integrity('The Child Relationship Name can only contain underscores and alphanumeric characters; it must begin with a letter and not end with an underscore.', ['relationshipName']);
+    }
+    if (type === 'MasterDetail' && metadata.deleteConstraint !== undefined) throw integrity('deleteConstraint is not allowed on a MasterDetail field: deleting the master always deletes its details', ['deleteConstraint']);
+    if (type === 'MasterDetail' && metadata.required === false) throw integrity('A MasterDetail field is always required', ['required']);
+  }
   const keyable = type === 'Text' || type === 'Number' || type === 'Email';
   if (metadata.externalId && !keyable) throw integrity(`External ID is not supported for fields of type ${type}`, ['externalId']);
   if (metadata.unique && !keyable) throw integrity(`Unique is not supported for fields of type ${type}`, ['unique']);
@@ -178,5 +195,17 @@ export function fieldFromMetadata(request: CustomFieldRequest): FieldDefinition 
       return field.date(name, label, keys);
     case 'DateTime':
       return field.datetime(name, label, keys);
+    case 'Lookup':
+    case 'MasterDetail': {
+      const master = metadata.type === 'MasterDetail';
+      // Child → parent traversal uses the field's name with __r (`Microsoft_Solution__r.Name`); `relationshipName` is
+      // the parent's name for its list of children (`Opportunities__r` in a subquery).
+      return field.reference(name, label, [metadata.referenceTo ?? ''], `${request.developerName}__r`, {
+        custom: true,
+        nillable: !master && metadata.required !== true,
+        required: master || metadata.required === true,
+        ...(master ? { cascadeDelete: true, childRelationshipName: metadata.relationshipName ?? '' } : { childRelationshipName: metadata.relationshipName ?? '' }),
+      });
+    }
   }
 }

@@ -112,11 +112,32 @@ export function describeSummary(type: SObjectType, version: string): Record<stri
   };
 }
 
-export function describeObject(type: SObjectType, version: string): Record<string, unknown> {
+/**
+ * The custom relationship fields of other objects that point at `type`, as describe's `childRelationships` lists them
+ * (REST API "sObject Describe"): a junction's master-detail to Opportunity shows up here as the related list.
+ */
+function childRelationships(type: SObjectType, all: readonly SObjectType[]): Array<Record<string, unknown>> {
+  return all.flatMap((child) =>
+    child.fields
+      .filter((field) => field.childRelationshipName !== undefined && field.referenceTo.includes(type.name))
+      .map((field) => ({
+        cascadeDelete: field.cascadeDelete === true,
+        childSObject: child.name,
+        deprecatedAndHidden: false,
+        field: field.name,
+        junctionIdListNames: [],
+        junctionReferenceTo: [],
+        relationshipName: `${field.childRelationshipName ?? ''}__r`,
+        restrictedDelete: false,
+      })),
+  );
+}
+
+export function describeObject(type: SObjectType, version: string, all: readonly SObjectType[] = []): Record<string, unknown> {
   return {
     ...describeSummary(type, version),
     actionOverrides: [],
-    childRelationships: [],
+    childRelationships: childRelationships(type, all),
     compactLayoutable: type.capabilities.createable,
     fields: type.fields.map(describeField),
     namedLayoutInfos: [],

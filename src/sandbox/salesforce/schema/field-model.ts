@@ -60,6 +60,10 @@ export interface FieldDefinition {
   compound?: { field: string; component: string };
   /** Never written by clients and never part of change events (SystemModstamp, IsDeleted). */
   system?: boolean;
+  /** A master-detail field: deleting the master deletes this row (Metadata API "CustomField", MasterDetail). */
+  cascadeDelete?: boolean;
+  /** Custom relationship fields: the parent's name for the list of children (`Microsoft_Solutions` → `…__r`). */
+  childRelationshipName?: string;
 }
 
 type FieldOptions = Partial<Omit<FieldDefinition, 'name' | 'label' | 'type'>>;
@@ -95,6 +99,8 @@ function base(name: string, label: string, type: FieldType, options: FieldOption
     ...(options.visibleLines !== undefined ? { visibleLines: options.visibleLines } : {}),
     ...(options.compound ? { compound: options.compound } : {}),
     ...(options.system ? { system: true } : {}),
+    ...(options.cascadeDelete ? { cascadeDelete: true } : {}),
+    ...(options.childRelationshipName ? { childRelationshipName: options.childRelationshipName } : {}),
   };
 }
 

@@ -100,6 +100,10 @@ export class ObjectRegistry {
     return undefined;
   }
 
+  unregister(name: string): void {
+    this.objects.delete(name.toLowerCase());
+  }
+
   all(): SObjectType[] {
     return [...this.objects.values()];
   }

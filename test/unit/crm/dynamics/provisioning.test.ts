@@ -44,6 +44,13 @@ describe('setupDynamics and webhooks against the Dataverse sandbox', () => {
         'key opportunity.cosell_opportunity_referralid_key',
         'key lead.cosell_lead_referralid_key',
         'column lead.cosell_referralidentifier',
+        'column opportunity.cosell_coselldecision',
+        'column lead.cosell_declinereason',
+        'column opportunity.cosell_microsoftselleremail',
+        'table cosell_microsoftsolution',
+        'column cosell_microsoftsolution.cosell_solutionid',
+        'key cosell_microsoftsolution.cosell_microsoftsolution_solutionid_key',
+        'relationship cosell_opportunity_microsoftsolution',
         'webhook endpoint cosell-sync',
         'webhook step Create of opportunity',
         'webhook step Update of opportunity',
@@ -53,8 +60,10 @@ describe('setupDynamics and webhooks against the Dataverse sandbox', () => {
         'webhook step Update of lead',
       ]),
     );
-    expect(first.created).toHaveLength(9 + 1 + 5 + 1 + 1 + 6);
-    expect(first.published).toEqual(['opportunity', 'lead']);
+    // Opportunity: 13 columns + key; lead: 7 columns + key; Microsoft Solutions: table, 2 columns, key, N:N; webhook
+    // endpoint + 6 steps.
+    expect(first.created).toHaveLength(13 + 1 + 7 + 1 + 5 + 1 + 6);
+    expect(first.published).toEqual(['opportunity', 'lead', 'cosell_microsoftsolution']);
     expect(progress.filter((event) => event.status === 'created').map((event) => event.item)).toEqual(first.created);
 
     const steps = (await h.control<{ value: StepRow[] }>('GET', '/_sandbox/webhooks/steps')).body.value;
@@ -210,7 +219,8 @@ describe('an org whose Sync Status column predates the Conflict option', () => {
   });
 
   it('setup adds the Conflict option (reported as updated) without touching the customer\'s options; a re-run finds it', async () => {
-    const first = await setupDynamics({ connector: h.connector, logger: silentLogger() });
+    // The Microsoft Solutions catalogue is not what this test is about; left out so only the option upgrade publishes.
+    const first = await setupDynamics({ connector: h.connector, logger: silentLogger(), solutions: false });
     expect(first.updated).toEqual(['column opportunity.cosell_syncstatus', 'column lead.cosell_syncstatus']);
     expect(first.published).toEqual(['opportunity', 'lead']);
     for (const table of ['opportunity', 'lead']) {
@@ -224,7 +234,7 @@ describe('an org whose Sync Status column predates the Conflict option', () => {
     }
 
     h.calls.length = 0;
-    const second = await setupDynamics({ connector: h.connector, logger: silentLogger() });
+    const second = await setupDynamics({ connector: h.connector, logger: silentLogger(), solutions: false });
     expect(second.updated).toEqual([]);
     expect(second.found).toEqual(expect.arrayContaining(['column opportunity.cosell_syncstatus', 'column lead.cosell_syncstatus']));
     expect(h.calls.filter((call) => call.method !== 'GET')).toEqual([]);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DECLINE_REASON_OPTION_BASE, declineReasonText } from '../../../../src/crm/dynamics/custom-columns.ts';
 import { dynamicsConfigSchema } from '../../../../src/config/dynamics.ts';
 import { createDynamicsConnector, dynamicsWebhookAuth } from '../../../../src/crm/dynamics/factory.ts';
 import { alternateKey } from '../../../../src/crm/dynamics/odata.ts';
@@ -77,5 +78,15 @@ describe('dynamics config', () => {
     expect(connector.columns.referralIdentifier).toBe('pcs_referralidentifier');
     expect(await dynamicsWebhookAuth(config, { DYN_HOOK: 'hook-secret' })).toEqual({ kind: 'HttpHeader', headerName: 'x-cosell-webhook-key', secret: 'hook-secret' });
     await expect(dynamicsWebhookAuth(config, {})).rejects.toThrow(/DYN_HOOK/);
+  });
+});
+
+describe('declineReasonText', () => {
+  it('maps the Decline Reason options to the text sent as statusReason, and nothing else', () => {
+    expect(declineReasonText(DECLINE_REASON_OPTION_BASE)).toBe('Not a fit for our solutions');
+    expect(declineReasonText(DECLINE_REASON_OPTION_BASE + 4)).toBe('Other');
+    expect(declineReasonText(DECLINE_REASON_OPTION_BASE + 5)).toBeUndefined();
+    expect(declineReasonText(DECLINE_REASON_OPTION_BASE - 1)).toBeUndefined();
+    expect(declineReasonText(null)).toBeUndefined();
   });
 });
