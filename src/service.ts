@@ -10,6 +10,7 @@ import { partnerCenterClients } from './partner-center/from-config.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
 import { buildAdminApp, buildPublicApp } from './server/app.ts';
+import { recordLinksFromConfig } from './server/console/record-links.ts';
 import { Readiness } from './server/readiness.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 import { startRetentionSchedule } from './store/sqlite/retention.ts';
@@ -104,6 +105,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       bodyLimitBytes: config.server.bodyLimitBytes,
       trustProxy: config.server.trustProxy,
       engine,
+      readiness,
       dynamicsWebhook: config.dynamics && dynamicsAuth ? { name: config.dynamics.name, auth: dynamicsAuth, isOwnWrite: ownWriteCheckOf(connections.get(config.dynamics.name)?.connector) } : undefined,
       salesforceWebhook,
     });
@@ -118,6 +120,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       allowedHosts: [...config.admin.allowedHosts, config.admin.host],
       sessionTtlMs: config.admin.sessionHours * 3600_000,
       trustProxy: config.admin.trustProxy,
+      recordLinks: recordLinksFromConfig(config),
     });
     listening.push(app, adminApp);
     await app.listen({ host: config.server.host, port: config.server.port });

@@ -1,5 +1,6 @@
-import type { AuditRecord, DeadLetter, HeldConflict } from '../store/types.ts';
+import type { AuditRecord, CanonicalValue, ConnectionCounts, DeadLetter, DealSummary, HeldConflict } from '../store/types.ts';
 import type { ReconcileReport } from '../sync/reconciler.ts';
+import type { ConnectionHealth, ReadinessReport } from './readiness.ts';
 
 /*
  * The admin API's answers, one definition each: the routes build them, `cosell` prints them and the tests read them.
@@ -56,4 +57,50 @@ export type ReconcileResponse = ReconcileReport;
 /** Every refusal and failure of the admin API. */
 export interface ErrorResponse {
   error: { code: string; message: string };
+}
+
+/** One health card of the console's overview: Partner Center, or a CRM connection. */
+export interface ConnectionCard extends ConnectionHealth {
+  name: string;
+  kind: 'partner-center' | 'dynamics' | 'salesforce';
+  /** The documented request budget, where there is a fixed one to compare `callsLast5Min` with. */
+  budget: { limit: number; window: string; source: string } | null;
+  /** CRM connections only: the store's counts for its pairs. */
+  counts: ConnectionCounts | null;
+}
+
+/** GET /api/overview */
+export interface OverviewResponse {
+  generatedAt: string;
+  status: ReadinessReport['status'];
+  store: ReadinessReport['store'];
+  queueDepth: number;
+  inFlight: number;
+  connections: ConnectionCard[];
+  totals: Omit<ConnectionCounts, 'lastJobError'>;
+}
+
+/** GET /api/deals */
+export interface DealsResponse {
+  total: number;
+  page: number;
+  pageSize: number;
+  deals: Array<DealSummary & RecordUrls>;
+}
+
+export interface RecordUrls {
+  partnerCenterUrl: string;
+  /** Null until linked, or when the CRM has no web UI address we know of. */
+  crmUrl: string | null;
+}
+
+/** GET /api/deals/:connection/:referralId: everything the pair page shows. */
+export interface PairResponse {
+  deal: DealSummary & RecordUrls;
+  /** The values both sides last agreed on, per mapped field (empty until linked). */
+  base: Record<string, CanonicalValue>;
+  conflicts: HeldConflict[];
+  deadLetters: DeadLetter[];
+  /** Newest first, at most PAIR_AUDIT_LIMIT. */
+  audit: AuditRecord[];
 }

@@ -9,7 +9,7 @@ import { inlineHashes } from './content-security-policy.ts';
 import type { Metrics } from './metrics.ts';
 import { partnerCenterWebhookRoute } from './routes/partner-center-webhook.ts';
 import { adminRoutes } from './routes/admin.ts';
-import { DASHBOARD_PAGE, dashboardRoute } from './routes/dashboard.ts';
+import { consoleRoutes, type RecordLinks } from './routes/console.ts';
 import { dynamicsWebhookRoute, type DynamicsWebhookDeps } from './routes/dynamics-webhook.ts';
 import { engineAdminRoutes } from './routes/engine-admin.ts';
 import { LOGIN_PAGE } from './routes/login-page.ts';
@@ -25,6 +25,8 @@ export interface PublicAppDeps {
   bodyLimitBytes: number;
   trustProxy: TrustProxy;
   engine?: Engine | undefined;
+  /** Connection health: /healthz says `degraded` while a connection's calls all fail. */
+  readiness?: Readiness | undefined;
   dynamicsWebhook?: DynamicsWebhookDeps['connection'];
   salesforceWebhook?: SalesforceWebhookDeps['connection'];
 }
@@ -40,6 +42,8 @@ export interface AdminAppDeps {
   allowedHosts: readonly string[];
   sessionTtlMs: number;
   trustProxy: TrustProxy;
+  /** Where a referral and a CRM record open in their own web UIs (console links). */
+  recordLinks?: RecordLinks | undefined;
 }
 
 /** Admin requests are small JSON bodies; nothing larger has a reason to be read. */
@@ -97,19 +101,22 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
     connection: deps.salesforceWebhook,
   });
 
-  // Anyone can call it, so it says up or down and nothing about the data.
+  // Anyone can call it, so it says up, degraded or down and nothing about the data. Degraded (a connection whose calls
+  // all fail) still answers 200: the process is alive and takes webhooks, and restarting it would not mend a remote
+  // outage. The admin listener's /readyz answers 503 then, with the details.
   app.get('/healthz', async (_request, reply) => {
     try {
       deps.store.inbox.count();
-      return { status: 'ok' };
     } catch {
       return reply.code(503).send({ status: 'unavailable' });
     }
+    const failing = deps.readiness && Object.values(deps.readiness.connections()).some((c) => c.state === 'failing');
+    return { status: failing ? 'degraded' : 'ok' };
   });
   return app;
 }
 
-const PAGES = [DASHBOARD_PAGE, LOGIN_PAGE].map(inlineHashes);
+const PAGES = [LOGIN_PAGE].map(inlineHashes);
 
 /** The operator's listener: admin API, dashboard, /metrics and /readyz, behind the admin guard. */
 export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance> {
@@ -121,9 +128,9 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
       useDefaults: false,
       directives: {
         defaultSrc: ["'none'"],
-        // Exactly the admin pages' own inline blocks, by hash; no other script or style runs.
-        scriptSrc: PAGES.flatMap((p) => p.scripts),
-        styleSrc: PAGES.flatMap((p) => p.styles),
+        // The console's own script and style files, and the login page's inline blocks by hash; nothing else runs.
+        scriptSrc: ["'self'", ...PAGES.flatMap((p) => p.scripts)],
+        styleSrc: ["'self'", ...PAGES.flatMap((p) => p.styles)],
         connectSrc: ["'self'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
@@ -137,7 +144,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
 
   adminRoutes(app, deps.store);
   engineAdminRoutes(app, deps.store, deps.engine);
-  dashboardRoute(app);
+  consoleRoutes(app, { store: deps.store, engine: deps.engine, readiness: deps.readiness, recordLinks: deps.recordLinks });
 
   app.get('/metrics', async (_request, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),

@@ -2,6 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../../config/errors.ts';
 import type { Store } from '../types.ts';
+import { SqliteConsoleReads } from './console-reads.ts';
 import { SqliteInbox } from './inbox.ts';
 import { SqliteJobQueue } from './jobs.ts';
 import { openDatabase, type SqlDatabase } from './driver.ts';
@@ -18,6 +19,7 @@ export class SqliteStore implements Store {
   readonly inbox: SqliteInbox;
   readonly jobs: SqliteJobQueue;
   readonly sync: SqliteSyncState;
+  readonly console: SqliteConsoleReads;
   /** Deletes what `store.retention` no longer keeps (run on a schedule by the service). */
   readonly compactor: StoreCompactor;
 
@@ -25,6 +27,7 @@ export class SqliteStore implements Store {
     this.jobs = new SqliteJobQueue(db);
     this.inbox = new SqliteInbox(db, this.jobs);
     this.sync = new SqliteSyncState(db, this.jobs);
+    this.console = new SqliteConsoleReads(db);
     this.compactor = new StoreCompactor(db);
   }
 

@@ -235,36 +235,8 @@ export class SqliteSyncState implements SyncState {
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[] {
     const rows = this.db
       .prepare(`SELECT * FROM dead_letters ${query.open ? 'WHERE resolved_at IS NULL' : ''} ORDER BY id DESC LIMIT ?`)
-      .all(query.limit) as Array<{
-      id: number;
-      job_key: string;
-      connection: string;
-      referral_id: string | null;
-      crm_entity: string | null;
-      crm_id: string | null;
-      cause: string;
-      attempts: number;
-      error: string;
-      failed_at: string;
-      replayed_at: string | null;
-      resolved_at: string | null;
-      resolved_by: DeadLetterResolution | null;
-    }>;
-    return rows.map((r) => ({
-      id: r.id,
-      jobKey: r.job_key,
-      connection: r.connection,
-      referralId: r.referral_id,
-      crmEntity: r.crm_entity,
-      crmId: r.crm_id,
-      cause: r.cause,
-      attempts: r.attempts,
-      error: r.error,
-      failedAt: r.failed_at,
-      replayedAt: r.replayed_at,
-      resolvedAt: r.resolved_at,
-      resolvedBy: r.resolved_by,
-    }));
+      .all(query.limit) as DeadLetterRow[];
+    return rows.map(toDeadLetter);
   }
 
   replayDeadLetter(id: number): boolean {
@@ -331,6 +303,40 @@ function toConflict(r: ConflictRow): HeldConflict {
     crm: decode(r.crm_value),
     detectedAt: r.detected_at,
     ...(r.resolution !== null && r.resolution_source !== null ? { resolution: { take: r.resolution_source, value: JSON.parse(r.resolution) as CanonicalValue } } : {}),
+  };
+}
+
+export interface DeadLetterRow {
+  id: number;
+  job_key: string;
+  connection: string;
+  referral_id: string | null;
+  crm_entity: string | null;
+  crm_id: string | null;
+  cause: string;
+  attempts: number;
+  error: string;
+  failed_at: string;
+  replayed_at: string | null;
+  resolved_at: string | null;
+  resolved_by: DeadLetterResolution | null;
+}
+
+export function toDeadLetter(r: DeadLetterRow): DeadLetter {
+  return {
+    id: r.id,
+    jobKey: r.job_key,
+    connection: r.connection,
+    referralId: r.referral_id,
+    crmEntity: r.crm_entity,
+    crmId: r.crm_id,
+    cause: r.cause,
+    attempts: r.attempts,
+    error: r.error,
+    failedAt: r.failed_at,
+    replayedAt: r.replayed_at,
+    resolvedAt: r.resolved_at,
+    resolvedBy: r.resolved_by,
   };
 }
 
