@@ -96,6 +96,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
       metrics.watchQueueDepth(() => store.jobs.depth());
     }
+    metrics.watchHealth({ counts: () => store.console.connectionCounts(), connections: () => readiness.connections() });
     const dynamicsAuth = config.dynamics ? await dynamicsWebhookAuth(config.dynamics) : undefined;
     const app = await buildPublicApp({
       store,

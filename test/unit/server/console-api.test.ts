@@ -36,10 +36,12 @@ describe('the console routes', () => {
       partnerCenter: { referralsApiUrl: 'http://127.0.0.1:4101', webhooksApiUrl: 'http://127.0.0.1:4101' },
       dynamics: { mode: 'sandbox', orgUrl: 'http://127.0.0.1:4102' },
     });
+    const metrics = new Metrics({ processMetrics: false });
+    metrics.watchHealth({ counts: () => store.console.connectionCounts(), connections: () => readiness.connections() });
     app = await buildAdminApp({
       store,
       logger: silentLogger(),
-      metrics: new Metrics({ processMetrics: false }),
+      metrics,
       readiness,
       token: TOKEN,
       allowedHosts: [],
@@ -110,5 +112,11 @@ describe('the console routes', () => {
     const page = (await get('/')).body;
     expect(page).toMatch(/class="card card-bad" data-connection="dynamics"/);
     expect((await get('/readyz')).statusCode).toBe(503);
+    const scraped = (await get('/metrics')).body;
+    expect(scraped).toContain('cosell_connection_failing{connection="dynamics"} 1');
+    expect(scraped).toContain('cosell_connection_failing{connection="partner-center"} 0');
+    expect(scraped).toContain('cosell_dead_letters_open{connection="dynamics"} 0');
+    expect(scraped).toMatch(/cosell_jobs_retrying\{connection="dynamics"\} 0/);
+    expect(scraped).not.toContain('cosell_connection_last_success_timestamp_seconds{');
   });
 });
