@@ -21,30 +21,37 @@ interface DealRow {
  * conflict names (not linked yet, or the link was never committed). The state is the worst thing about the pair.
  * Name, customer and status come from the sync base: the values both sides last agreed on.
  */
+const STATE = `
+      CASE
+        WHEN EXISTS (SELECT 1 FROM dead_letters d WHERE d.connection = p.connection AND d.referral_id = p.referral_id AND d.resolved_at IS NULL) THEN 'dead-letter'
+        WHEN EXISTS (SELECT 1 FROM conflicts c WHERE c.connection = p.connection AND c.referral_id = p.referral_id) THEN 'conflict'
+        WHEN p.sync_state = 'error' THEN 'error'
+        WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.connection = p.connection AND j.referral_id = p.referral_id AND j.attempts > 0) THEN 'retrying'
+        WHEN p.sync_state IS NULL THEN 'unlinked'
+        ELSE 'ok'
+      END`;
+
 const DEALS = `
-  WITH known AS (
-    SELECT connection, referral_id FROM links
-    UNION SELECT connection, referral_id FROM jobs WHERE referral_id IS NOT NULL
-    UNION SELECT connection, referral_id FROM dead_letters WHERE referral_id IS NOT NULL AND resolved_at IS NULL
-    UNION SELECT connection, referral_id FROM conflicts
+  WITH pairs AS (
+    SELECT connection, referral_id, crm_entity, crm_id, base, sync_state, last_error, updated_at FROM links
+    UNION ALL
+    SELECT k.connection, k.referral_id, NULL, NULL, NULL, NULL, NULL, NULL FROM (
+      SELECT connection, referral_id FROM jobs WHERE referral_id IS NOT NULL
+      UNION SELECT connection, referral_id FROM dead_letters WHERE referral_id IS NOT NULL AND resolved_at IS NULL
+      UNION SELECT connection, referral_id FROM conflicts
+    ) k
+    WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.connection = k.connection AND l.referral_id = k.referral_id)
   ),
   deals AS (
-    SELECT k.connection, k.referral_id, l.crm_entity, l.crm_id,
-      json_extract(l.base, '$.name') AS name,
-      json_extract(l.base, '$.companyName') AS customer,
-      json_extract(l.base, '$.status') AS status,
-      json_extract(l.base, '$.microsoftStatus') AS microsoft_status,
-      l.updated_at AS last_sync_at,
-      l.last_error,
-      CASE
-        WHEN EXISTS (SELECT 1 FROM dead_letters d WHERE d.connection = k.connection AND d.referral_id = k.referral_id AND d.resolved_at IS NULL) THEN 'dead-letter'
-        WHEN EXISTS (SELECT 1 FROM conflicts c WHERE c.connection = k.connection AND c.referral_id = k.referral_id) THEN 'conflict'
-        WHEN l.sync_state = 'error' THEN 'error'
-        WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.connection = k.connection AND j.referral_id = k.referral_id AND j.attempts > 0) THEN 'retrying'
-        WHEN l.referral_id IS NULL THEN 'unlinked'
-        ELSE 'ok'
-      END AS state
-    FROM known k LEFT JOIN links l ON l.connection = k.connection AND l.referral_id = k.referral_id
+    SELECT p.connection, p.referral_id, p.crm_entity, p.crm_id,
+      json_extract(p.base, '$.name') AS name,
+      json_extract(p.base, '$.companyName') AS customer,
+      json_extract(p.base, '$.status') AS status,
+      json_extract(p.base, '$.microsoftStatus') AS microsoft_status,
+      p.updated_at AS last_sync_at,
+      p.last_error,
+      ${STATE} AS state
+    FROM pairs p
   )`;
 
 /** `%…%` for LIKE, with the user's own % _ and \ taken literally. */
@@ -71,6 +78,11 @@ export class SqliteConsoleReads implements ConsoleReads {
   constructor(private readonly db: SqlDatabase) {}
 
   deals(query: DealQuery): { total: number; deals: DealSummary[] } {
+    // One read transaction: the total and the page's rows come from the same snapshot.
+    return this.db.transaction(() => this.dealsIn(query))();
+  }
+
+  private dealsIn(query: DealQuery): { total: number; deals: DealSummary[] } {
     const where: string[] = [];
     const params: Array<string | number> = [];
     if (query.search) {
@@ -88,10 +100,12 @@ export class SqliteConsoleReads implements ConsoleReads {
     }
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`${DEALS} SELECT COUNT(*) AS n FROM deals ${filter}`).get(...params) as { n: number }).n;
-    const rows = this.db
-      .prepare(`${DEALS} SELECT * FROM deals ${filter} ORDER BY last_sync_at IS NULL, last_sync_at DESC, connection, referral_id LIMIT ? OFFSET ?`)
-      .all(...params, query.limit, query.offset) as DealRow[];
-    return { total, deals: rows.map(toDeal) };
+    // The page's keys first, then each row in full: sorting only keys keeps the per-row JSON and state work to a page.
+    const keys = this.db
+      .prepare(`${DEALS} SELECT connection, referral_id FROM deals ${filter} ORDER BY last_sync_at IS NULL, last_sync_at DESC, connection, referral_id LIMIT ? OFFSET ?`)
+      .all(...params, query.limit, query.offset) as Array<{ connection: string; referral_id: string }>;
+    const deals = keys.map((k) => this.deal(k.connection, k.referral_id)).filter((d): d is DealSummary => d !== null);
+    return { total, deals };
   }
 
   deal(connection: string, referralId: string): DealSummary | null {
