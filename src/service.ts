@@ -10,6 +10,7 @@ import { partnerCenterClients } from './partner-center/from-config.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
 import { buildAdminApp, buildPublicApp } from './server/app.ts';
+import { Alerter } from './server/alerts/alerter.ts';
 import { recordLinksFromConfig } from './server/console/record-links.ts';
 import { Readiness } from './server/readiness.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
@@ -67,9 +68,24 @@ function listenerUrl(app: FastifyInstance, host: string, fallbackPort: number): 
 /** The connector's echo recognition, bound to it (a connection without one syncs every notification). */
 const ownWriteCheckOf = (connector: CrmConnector | undefined) => connector?.isOwnWrite?.bind(connector);
 
+/** The alert webhooks' URLs; a reference that does not resolve is a configuration error naming the entry. */
+export async function resolveAlertWebhooks(config: Config, source = 'configuration'): Promise<string[]> {
+  return Promise.all(
+    config.alerts.webhooks.map(async (webhook, index) => {
+      try {
+        return await resolveSecret(webhook.url);
+      } catch (error) {
+        if (error instanceof SecretResolutionError) throw new ConfigError(source, `alerts.webhooks[${index}].url`, error.message);
+        throw error;
+      }
+    }),
+  );
+}
+
 /** Everything `cosell start` runs, as a value tests and `npm start` can hold and stop. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const adminToken = await resolveAdminToken(config, options.configSource);
+  const alertWebhooks = await resolveAlertWebhooks(config, options.configSource);
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
   const listening: FastifyInstance[] = [];
@@ -130,6 +146,14 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const adminUrl = listenerUrl(adminApp, config.admin.host, config.admin.port);
     if (engine && options.runEngine !== false) engine.start();
     const retention = startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' }));
+    const alerts = alertWebhooks.length === 0 ? { stop: async () => undefined } : new Alerter({
+      store,
+      readiness,
+      webhookUrls: alertWebhooks,
+      connectionFailingMs: config.alerts.connectionFailingMinutes * 60_000,
+      logger: logger.child({ component: 'alerts' }),
+      consoleUrl: adminUrl,
+    }).start(config.alerts.intervalSeconds * 1000);
     logger.info({ url, adminUrl, adminAuth: config.admin.auth, store: config.store.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
     let closed = false;
     const running: RunningService = {
@@ -147,6 +171,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         await adminApp.close();
         await engine?.stop();
         await retention.stop();
+        await alerts.stop();
         await store.close();
       },
     };
