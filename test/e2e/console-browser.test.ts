@@ -66,7 +66,8 @@ describe('the operator console in a browser', () => {
 
     await page.getByRole('heading', { level: 1, name: 'Northwind renewal' }).waitFor();
     const history = await page.locator('ol.timeline').textContent();
-    expect(history).toContain('linked the pair');
+    expect(history).toContain('linked (from Partner Center)');
+    expect(history).toContain('opportunity created from referral');
     expect(history).toContain('Partner Center → CRM');
     expect(await page.getByRole('link', { name: 'Open in Partner Center' }).getAttribute('href')).toBe(`https://partner.microsoft.com/dashboard/v2/referrals/${failed.referralId}`);
     expect(await page.getByRole('link', { name: 'Open in the CRM' }).getAttribute('href')).toContain(`id=${failed.opportunityId}`);

@@ -61,8 +61,10 @@ function poll(container) {
       container.innerHTML = await response.text();
       localTimes(container);
       lastGood = Date.now();
+      container.classList.remove('stale');
       banner('');
     } catch (e) {
+      container.classList.add('stale');
       banner('The service is not answering (' + e.message + '). Showing data from ' + stamp() + '; retrying every 5 s.');
     }
   }
@@ -103,6 +105,9 @@ button{font:inherit;padding:.2rem .6rem;cursor:pointer} button:disabled{cursor:d
 .card .dot{display:inline-block;width:.7rem;height:.7rem;border-radius:50%;background:#9aa0a6}
 .card-ok .dot{background:#188038} .card-bad .dot{background:#b00020} .card-bad .health{color:#b00020;font-weight:600}
 .card dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0 0} .card dt{color:#5f6368} .card dd{margin:0;overflow-wrap:anywhere}
+.counts{display:grid;grid-template-columns:repeat(4,auto);gap:.3rem;list-style:none;padding:.5rem 0 0;margin:.5rem 0 0;border-top:1px solid #e3e3e3}
+.counts a{text-decoration:none;display:block;font-size:.85em} .counts b{display:block;font-size:1.15rem}
+.stale{opacity:.55}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e3e3e3;vertical-align:top}

@@ -51,10 +51,15 @@ function card(c: ConnectionCard): Html {
 <dt>Last error</dt><dd>${c.lastFailureAt ? html`${time(c.lastFailureAt)} <span class="err">${c.lastFailure}</span>` : html`<span class="muted">none</span>`}</dd>
 ${c.counts?.lastJobError ? html`<dt>Last job error</dt><dd>${time(c.counts.lastJobError.at)} <span class="err">${c.counts.lastJobError.message}</span></dd>` : ''}
 <dt>API calls</dt><dd>${budget}${c.throttledLast5Min ? html` · <span class="err">${c.throttledLast5Min} throttled (429)</span>` : ''}</dd>
-${c.counts ? html`<dt>Jobs retrying</dt><dd>${c.counts.retrying}</dd>
-<dt>Deals</dt><dd><a href="/deals?connection=${c.name}&amp;state=ok">${c.counts.synced} synced</a> · <a href="/deals?connection=${c.name}&amp;state=error">${c.counts.needingAttention} need attention</a> · <a href="/deals?connection=${c.name}&amp;state=conflict">${c.counts.inConflict} in conflict</a> · <a href="/deals?connection=${c.name}&amp;state=dead-letter">${c.counts.deadLettered} dead-lettered</a></dd>` : ''}
+${c.counts ? html`<dt>Jobs retrying</dt><dd>${c.counts.retrying}</dd>` : ''}
 <dt>Webhook registration</dt><dd class="muted">not checked</dd>
-</dl></section>`;
+</dl>
+${c.counts ? html`<ul class="counts" aria-label="Deals on ${c.name}">
+<li><a href="/deals?connection=${c.name}&amp;state=ok"><b>${c.counts.synced}</b> synced</a></li>
+<li><a href="/deals?connection=${c.name}&amp;state=error"${c.counts.needingAttention ? html` class="err"` : ''}><b>${c.counts.needingAttention}</b> need attention</a></li>
+<li><a href="/deals?connection=${c.name}&amp;state=conflict"${c.counts.inConflict ? html` class="err"` : ''}><b>${c.counts.inConflict}</b> in conflict</a></li>
+<li><a href="/deals?connection=${c.name}&amp;state=dead-letter"${c.counts.deadLettered ? html` class="err"` : ''}><b>${c.counts.deadLettered}</b> dead-lettered</a></li>
+</ul>` : ''}</section>`;
 }
 
 function tile(label: string, value: number, href: string, bad = false): Html {
