@@ -12,6 +12,7 @@ import { Metrics } from './server/metrics.ts';
 import { buildAdminApp, buildPublicApp } from './server/app.ts';
 import { Alerter } from './server/alerts/alerter.ts';
 import { recordLinksFromConfig } from './server/console/record-links.ts';
+import { RegistrationWatch } from './server/console/registration-watch.ts';
 import { Readiness } from './server/readiness.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 import { startRetentionSchedule } from './store/sqlite/retention.ts';
@@ -88,6 +89,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const alertWebhooks = await resolveAlertWebhooks(config, options.configSource);
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
+  let registration: RegistrationWatch | undefined;
   const listening: FastifyInstance[] = [];
   try {
     // Before any connection is made: a missing or malformed endpoint secret is a configuration error (exit code 2).
@@ -108,7 +110,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     );
     const connections = await loadConnections(config, logger, recordApiCall);
     if (connections.size > 0) {
-      const { referrals } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
+      const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
+      registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
       metrics.watchQueueDepth(() => store.jobs.depth());
     }
@@ -138,6 +141,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       sessionTtlMs: config.admin.sessionHours * 3600_000,
       trustProxy: config.admin.trustProxy,
       recordLinks: recordLinksFromConfig(config),
+      registration,
     });
     listening.push(app, adminApp);
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -145,12 +149,14 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const url = listenerUrl(app, config.server.host, config.server.port);
     const adminUrl = listenerUrl(adminApp, config.admin.host, config.admin.port);
     if (engine && options.runEngine !== false) engine.start();
+    registration?.start(config.alerts.registrationCheckMinutes * 60_000);
     const retention = startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' }));
     const alerts = alertWebhooks.length === 0 ? { stop: async () => undefined } : new Alerter({
       store,
       readiness,
       webhookUrls: alertWebhooks,
       connectionFailingMs: config.alerts.connectionFailingMinutes * 60_000,
+      registration: registration ? () => registration?.state : undefined,
       logger: logger.child({ component: 'alerts' }),
       consoleUrl: adminUrl,
     }).start(config.alerts.intervalSeconds * 1000);
@@ -172,6 +178,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         await engine?.stop();
         await retention.stop();
         await alerts.stop();
+        await registration?.stop();
         await store.close();
       },
     };

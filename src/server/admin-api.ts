@@ -1,5 +1,6 @@
 import type { AuditRecord, CanonicalValue, ConnectionCounts, DeadLetter, DealSummary, HeldConflict } from '../store/types.ts';
 import type { ReconcileReport } from '../sync/reconciler.ts';
+import type { RegistrationState } from './console/registration-watch.ts';
 import type { ConnectionHealth, ReadinessReport } from './readiness.ts';
 
 /*
@@ -67,6 +68,8 @@ export interface ConnectionCard extends ConnectionHealth {
   budget: { limit: number; window: string; source: string } | null;
   /** CRM connections only: the store's counts for its pairs. */
   counts: ConnectionCounts | null;
+  /** Partner Center only: where its webhook registration points (null when not watched). */
+  registration: RegistrationState | null;
 }
 
 /** GET /api/overview */
@@ -78,6 +81,12 @@ export interface OverviewResponse {
   inFlight: number;
   connections: ConnectionCard[];
   totals: Omit<ConnectionCounts, 'lastJobError'>;
+}
+
+/** POST /api/registration/check */
+export interface RegistrationCheckResponse extends RegistrationState {
+  /** The outcome in words, for the console's feedback. */
+  message: string;
 }
 
 /** GET /api/deals */

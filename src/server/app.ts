@@ -16,6 +16,7 @@ import { LOGIN_PAGE } from './routes/login-page.ts';
 import { salesforceWebhookRoute, type SalesforceWebhookDeps } from './routes/salesforce-webhook.ts';
 import type { Engine } from '../sync/engine.ts';
 import type { Readiness } from './readiness.ts';
+import type { RegistrationWatch } from './console/registration-watch.ts';
 
 export interface PublicAppDeps {
   store: Store;
@@ -44,6 +45,8 @@ export interface AdminAppDeps {
   trustProxy: TrustProxy;
   /** Where a referral and a CRM record open in their own web UIs (console links). */
   recordLinks?: RecordLinks | undefined;
+  /** Partner Center's webhook registration, checked periodically (absent without a CRM connection). */
+  registration?: RegistrationWatch | undefined;
 }
 
 /** Admin requests are small JSON bodies; nothing larger has a reason to be read. */
@@ -144,7 +147,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
 
   adminRoutes(app, deps.store);
   engineAdminRoutes(app, deps.store, deps.engine);
-  consoleRoutes(app, { store: deps.store, engine: deps.engine, readiness: deps.readiness, recordLinks: deps.recordLinks });
+  consoleRoutes(app, { store: deps.store, engine: deps.engine, readiness: deps.readiness, recordLinks: deps.recordLinks, registration: deps.registration });
 
   app.get('/metrics', async (_request, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),

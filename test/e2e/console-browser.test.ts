@@ -103,6 +103,14 @@ describe('the operator console in a browser', () => {
     expect(await page.locator('tr.differs').count()).toBe(0);
   }, BROWSER_CASE_TIMEOUT_MS);
 
+  it('checks Partner Center\'s webhook registration on request', async () => {
+    await page.goto(h.adminUrl);
+    const card = page.locator('section.card[data-connection="partner-center"]');
+    expect(await card.textContent()).toContain('not checked yet');
+    await card.getByRole('button', { name: 'Check now' }).click();
+    await expect.poll(() => card.locator('.feedback').textContent()).toBe('Points at this service.');
+  }, BROWSER_CASE_TIMEOUT_MS);
+
   it('turns the Dynamics card red while every Dataverse call fails, and /readyz and /healthz say so', async () => {
     await h.dvFaults({ errorStatus: 503 });
     // A reconcile pass lists Dataverse changes: every attempt answers 503.

@@ -1,6 +1,7 @@
 import type { Store } from '../../store/types.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Readiness } from '../readiness.ts';
+import type { RegistrationState } from '../console/registration-watch.ts';
 
 /*
  * Tells an operator, in their chat channel, what the console would show in red: a new dead letter, a new held
@@ -24,6 +25,8 @@ export interface AlerterOptions {
   logger: Logger;
   /** Where the console runs, for links in messages (the admin listener). */
   consoleUrl?: string | undefined;
+  /** Partner Center's webhook registration as last checked. */
+  registration?: (() => RegistrationState | undefined) | undefined;
   now?: () => number;
 }
 
@@ -35,6 +38,7 @@ export class Alerter {
   /** Connection → when it was first seen failing in the current outage, and whether that outage was announced. */
   private readonly outages = new Map<string, { since: number; announced: boolean }>();
   private pending: string[] = [];
+  private lastRegistration: RegistrationState['status'] = 'unknown';
   private attempts = 0;
   private readonly now: () => number;
 
@@ -45,8 +49,9 @@ export class Alerter {
     for (const c of options.store.sync.conflicts()) this.knownConflicts.add(c.id);
   }
 
-  /** Collects what is new since the last check into the pending message. */
-  collect(): void {
+  /** Collects what is new since the last check into the pending message; returns those new lines. */
+  collect(): string[] {
+    const before = this.pending.length;
     const { store, readiness } = this.options;
     const link = (connection: string, referralId: string | null) =>
       this.options.consoleUrl && referralId ? ` ${this.options.consoleUrl}/deals/${encodeURIComponent(connection)}/${encodeURIComponent(referralId)}` : '';
@@ -81,6 +86,15 @@ export class Alerter {
         if (outage.announced) this.pending.push(`${name} is working again`);
       }
     }
+
+    const registration = this.options.registration?.();
+    if (registration && registration.status !== 'unknown' && registration.status !== this.lastRegistration) {
+      if (registration.status === 'missing') this.pending.push("Partner Center's webhook registration is missing: no referral events reach the service (cosell webhooks register)");
+      else if (registration.status === 'elsewhere') this.pending.push(`Partner Center's webhook registration points elsewhere (${registration.url ?? '?'}): another tool may have replaced it`);
+      else if (this.lastRegistration !== 'unknown') this.pending.push("Partner Center's webhook registration points at this service again");
+      this.lastRegistration = registration.status;
+    }
+    return this.pending.slice(before);
   }
 
   /** Collects, then posts everything pending as one message to every webhook. */

@@ -30,7 +30,9 @@ async function post(button) {
     if (response.status === 401) { location.reload(); return; }
     if (response.ok) {
       lastActionAt = Date.now();
-      say(button.dataset.done || 'Done.');
+      let told = '';
+      try { const body = await response.json(); if (body && typeof body.message === 'string') told = body.message; } catch (e) { /* no JSON body */ }
+      say(told || button.dataset.done || 'Done.');
       for (const sibling of button.parentElement.querySelectorAll('button.action')) sibling.disabled = true;
       return;
     }

@@ -2,6 +2,7 @@ import type { Store } from '../../store/types.ts';
 import type { Engine } from '../../sync/engine.ts';
 import type { ConnectionCard, OverviewResponse } from '../admin-api.ts';
 import type { Readiness } from '../readiness.ts';
+import type { RegistrationWatch } from './registration-watch.ts';
 
 const KIND_OF_API: Record<string, ConnectionCard['kind']> = { referrals: 'partner-center', dataverse: 'dynamics', salesforce: 'salesforce' };
 
@@ -14,7 +15,7 @@ const BUDGETS: Record<string, ConnectionCard['budget']> = {
   dataverse: { limit: 6_000, window: '5 min', source: 'Dataverse service protection limit, per user' },
 };
 
-export async function buildOverview(store: Store, engine: Engine | undefined, readiness: Readiness): Promise<OverviewResponse> {
+export async function buildOverview(store: Store, engine: Engine | undefined, readiness: Readiness, registration?: RegistrationWatch): Promise<OverviewResponse> {
   const report = await readiness.check();
   const counts = store.console.connectionCounts();
   const connections: ConnectionCard[] = Object.entries(report.connections).map(([name, health]) => ({
@@ -22,6 +23,7 @@ export async function buildOverview(store: Store, engine: Engine | undefined, re
     kind: KIND_OF_API[health.api] ?? 'dynamics',
     ...health,
     budget: BUDGETS[health.api] ?? null,
+    registration: health.api === 'referrals' ? (registration?.state ?? null) : null,
     counts: health.api === 'referrals' ? null : (counts[name] ?? { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, lastJobError: null }),
   }));
   const totals = { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0 };

@@ -38,8 +38,18 @@ export function layout(title: string, current: 'overview' | 'deals', body: Html)
 const showValue = (value: CanonicalValue | undefined | unknown): string =>
   value === undefined ? '(absent)' : value === null ? '(empty)' : typeof value === 'string' ? value : JSON.stringify(value);
 
+function registrationText(r: ConnectionCard['registration']): Html {
+  if (!r) return html`<span class="muted">not checked</span>`;
+  const when = r.checkedAt ? html` <span class="muted small">(checked ${time(r.checkedAt)})</span>` : '';
+  if (r.status === 'ours') return html`points at this service${when}`;
+  if (r.status === 'missing') return html`<span class="err">missing: Partner Center sends no events (cosell webhooks register)</span>${when}`;
+  if (r.status === 'elsewhere') return html`<span class="err">points elsewhere: ${r.url}</span>${when}`;
+  if (!r.checkedAt) return html`<span class="muted">not checked yet</span>`;
+  return html`<span class="muted">unknown${r.error ? html`: ${r.error}` : ''}</span>${when}`;
+}
+
 function card(c: ConnectionCard): Html {
-  const failing = c.state === 'failing';
+  const failing = c.state === 'failing' || c.registration?.status === 'missing' || c.registration?.status === 'elsewhere';
   const title = c.kind === 'partner-center' ? 'Partner Center' : `${c.name} (${c.kind === 'dynamics' ? 'Dynamics 365' : 'Salesforce'})`;
   const stateText = c.state === 'failing' ? `failing — ${c.consecutiveFailures} calls in a row` : c.state === 'ok' ? 'working' : 'no calls yet';
   const budget = c.budget ? html`${c.callsLast5Min.toLocaleString('en')} of ${c.budget.limit.toLocaleString('en')} per ${c.budget.window}` : html`${c.callsLast5Min} in the last 5 min`;
@@ -52,7 +62,7 @@ function card(c: ConnectionCard): Html {
 ${c.counts?.lastJobError ? html`<dt>Last job error</dt><dd>${time(c.counts.lastJobError.at)} <span class="err">${c.counts.lastJobError.message}</span></dd>` : ''}
 <dt>API calls</dt><dd>${budget}${c.throttledLast5Min ? html` · <span class="err">${c.throttledLast5Min} throttled (429)</span>` : ''}</dd>
 ${c.counts ? html`<dt>Jobs retrying</dt><dd>${c.counts.retrying}</dd>` : ''}
-<dt>Webhook registration</dt><dd class="muted">not checked</dd>
+${c.kind === 'partner-center' ? html`<dt>Webhook registration</dt><dd>${registrationText(c.registration)}${c.registration ? html`<br>${actionButton('Check now', '/api/registration/check', {}, 'Checked.')} <span class="feedback" role="status" aria-live="polite"></span>` : ''}</dd>` : ''}
 </dl>
 ${c.counts ? html`<ul class="counts" aria-label="Deals on ${c.name}">
 <li><a href="/deals?connection=${c.name}&amp;state=ok"><b>${c.counts.synced}</b> synced</a></li>

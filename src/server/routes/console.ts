@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { DEAL_STATES, type Store } from '../../store/types.ts';
 import type { Engine } from '../../sync/engine.ts';
-import type { DealsResponse, ErrorResponse, OverviewResponse, PairResponse } from '../admin-api.ts';
+import type { DealsResponse, ErrorResponse, OverviewResponse, PairResponse, RegistrationCheckResponse } from '../admin-api.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from '../console/assets.ts';
 import { buildOverview } from '../console/overview.ts';
 import { noRecordLinks, urlsOf, type RecordLinks } from '../console/record-links.ts';
 import { dealsPage, overviewPage, overviewSection, pairPage } from '../console/views.ts';
 import type { Readiness } from '../readiness.ts';
+import type { RegistrationWatch } from '../console/registration-watch.ts';
 
 export type { RecordLinks } from '../console/record-links.ts';
 
@@ -37,6 +38,7 @@ export interface ConsoleDeps {
   engine: Engine | undefined;
   readiness: Readiness;
   recordLinks?: RecordLinks | undefined;
+  registration?: RegistrationWatch | undefined;
 }
 
 function invalid(reply: FastifyReply, error: z.ZodError): FastifyReply {
@@ -53,7 +55,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const links = deps.recordLinks ?? noRecordLinks;
 
   const overview = async () => {
-    const data: OverviewResponse = await buildOverview(store, engine, readiness);
+    const data: OverviewResponse = await buildOverview(store, engine, readiness, deps.registration);
     return overviewSection(data, store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS }), store.sync.conflicts().slice(0, OVERVIEW_ROWS));
   };
 
@@ -85,7 +87,16 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
 
   app.get('/', async (_request, reply) => htmlPage(reply, overviewPage(await overview())));
   app.get('/overview/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await overview()).text));
-  app.get('/api/overview', async (): Promise<OverviewResponse> => buildOverview(store, engine, readiness));
+  app.get('/api/overview', async (): Promise<OverviewResponse> => buildOverview(store, engine, readiness, deps.registration));
+
+  // One Partner Center call, on an operator's request: where the tenant's webhook registration points now.
+  app.post('/api/registration/check', async (_request, reply) => {
+    if (!deps.registration) return reply.code(409).send({ error: { code: 'no_connections', message: 'the registration is watched only while a CRM connection is configured' } } satisfies ErrorResponse);
+    const state = await deps.registration.check();
+    const message = { ours: 'Points at this service.', missing: 'Missing: Partner Center sends no events.', elsewhere: `Points elsewhere: ${state.url ?? '?'}`, unknown: `Could not check: ${state.error ?? 'unknown error'}` }[state.status];
+    const answer: RegistrationCheckResponse = { ...state, message };
+    return answer;
+  });
 
   app.get('/deals', async (request, reply) => {
     const query = dealsQuery.safeParse(request.query);

@@ -126,7 +126,7 @@ describe('alerts configuration', () => {
     process.env.COSELL_TEST_ALERT_URL = 'https://hooks.example/x';
     expect(await resolveAlertWebhooks(config)).toEqual(['https://hooks.example/x']);
     delete process.env.COSELL_TEST_ALERT_URL;
-    expect(parseConfig('test.yaml', { partnerCenter: LOCAL_PC }).alerts).toEqual({ webhooks: [], connectionFailingMinutes: 5, intervalSeconds: 60 });
+    expect(parseConfig('test.yaml', { partnerCenter: LOCAL_PC }).alerts).toEqual({ webhooks: [], connectionFailingMinutes: 5, registrationCheckMinutes: 15, intervalSeconds: 60 });
     expect(() => parseConfig('test.yaml', { partnerCenter: LOCAL_PC, alerts: { webhooks: [{ url: 'https://plain.example' }] } })).toThrow(ConfigError);
   });
 });

@@ -63,6 +63,12 @@ describe('the console routes', () => {
     }
   });
 
+  it('says why the registration cannot be checked without a CRM connection', async () => {
+    const answer = await app.inject({ method: 'POST', url: '/api/registration/check', headers: { ...auth, 'content-type': 'application/json' }, payload: '{}' });
+    expect(answer.statusCode).toBe(409);
+    expect((await app.inject({ method: 'POST', url: '/api/registration/check', headers: { host: auth.host, 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(401);
+  });
+
   it('pages the deals within bounds and refuses anything outside them', async () => {
     const first = JSON.parse((await get('/api/deals?pageSize=25')).body) as DealsResponse;
     expect(first).toMatchObject({ total: 30, page: 1, pageSize: 25 });
