@@ -47,6 +47,14 @@ export interface ReplayDeadLetterResponse {
   replayed: number;
 }
 
+/** POST /api/dead-letters/replay with {"ids": [...]} (at most MAX_BULK_REPLAY) */
+export interface BulkReplayResponse {
+  replayed: number[];
+  /** Ids that were not open dead letters (already replayed or resolved, or unknown). */
+  notOpen: number[];
+  message: string;
+}
+
 /** POST /api/sync/referral/:id (202) */
 export interface SyncReferralResponse {
   enqueued: string[];

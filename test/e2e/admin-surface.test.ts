@@ -64,7 +64,7 @@ const ADMIN_GETS = [
   '/console.js',
   '/console.css',
 ];
-const ADMIN_POSTS = ['/api/reconcile', '/api/sync/referral/x', '/api/dead-letters/1/replay', '/api/conflicts/1/resolve', '/api/registration/check', '/logout'];
+const ADMIN_POSTS = ['/api/reconcile', '/api/sync/referral/x', '/api/dead-letters/1/replay', '/api/dead-letters/replay', '/api/conflicts/1/resolve', '/api/registration/check', '/logout'];
 
 describe('the admin listener', () => {
   const logLines: string[] = [];

@@ -111,7 +111,7 @@ ${rows.map(
 }
 
 /** The overview's live part: replaced by console.js on every poll. */
-export function overviewSection(o: OverviewResponse, deadLetters: DeadLetter[], conflicts: HeldConflict[]): Html {
+export function overviewSection(o: OverviewResponse, deadLetters: DeadLetter[], conflicts: HeldConflict[], closed: DeadLetter[] = []): Html {
   return html`<div id="live" data-generated-at="${o.generatedAt}" data-status="${o.status}">
 <p class="muted">Updated ${time(o.generatedAt)} · service ${o.status} · store ${o.store} · queue ${o.queueDepth} (${o.inFlight} running)</p>
 <div class="tiles">${tile('deals synced', o.totals.synced, '/deals?state=ok')}${tile('need attention', o.totals.needingAttention, '/deals?state=error', true)}${tile('in conflict', o.totals.inConflict, '/deals?state=conflict', true)}${tile('dead-lettered', o.totals.deadLettered, '/deals?state=dead-letter', true)}${tile('jobs retrying', o.totals.retrying, '/deals?state=retrying', true)}</div>
@@ -119,7 +119,9 @@ export function overviewSection(o: OverviewResponse, deadLetters: DeadLetter[], 
 <div class="cards">${o.connections.map(card)}</div>
 <h2>Dead letters</h2>
 <p class="muted">Syncs that failed for good. Fix the cause (the record, the mapping, a permission), then replay.</p>
+${deadLetters.length > 1 ? html`<p>${actionButton(`Replay all ${deadLetters.length}`, '/api/dead-letters/replay', { ids: deadLetters.map((d) => d.id) }, 'Queued again.')} <span class="feedback" role="status" aria-live="polite"></span></p>` : ''}
 ${deadLetterTable(deadLetters, true)}
+${closed.length ? html`<details><summary>Recently closed (${closed.length})</summary>${deadLetterTable(closed, true)}</details>` : ''}
 <h2>Held conflicts</h2>
 <p class="muted">Fields under a <code>manual</code> policy that both sides changed; released once both hold the same value, or by taking one side (written to both).</p>
 ${conflictTable(conflicts, true)}

@@ -16,6 +16,7 @@ export type { RecordLinks } from '../console/record-links.ts';
 export const PAIR_AUDIT_LIMIT = 200;
 const PAIR_DEAD_LETTER_LIMIT = 50;
 const OVERVIEW_ROWS = 50;
+const CLOSED_ROWS = 10;
 /** Deep pages are what search is for: OFFSET work stays bounded. */
 export const MAX_DEAL_PAGE = 400;
 export const MAX_DEAL_PAGE_SIZE = 100;
@@ -56,7 +57,8 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
 
   const overview = async () => {
     const data: OverviewResponse = await buildOverview(store, engine, readiness, deps.registration);
-    return overviewSection(data, store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS }), store.sync.conflicts().slice(0, OVERVIEW_ROWS));
+    const closed = store.sync.deadLetters({ open: false, limit: OVERVIEW_ROWS }).filter((d) => d.resolvedAt !== null).slice(0, CLOSED_ROWS);
+    return overviewSection(data, store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS }), store.sync.conflicts().slice(0, OVERVIEW_ROWS), closed);
   };
 
   const deals = (query: z.infer<typeof dealsQuery>): DealsResponse => {

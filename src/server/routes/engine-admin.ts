@@ -5,6 +5,7 @@ import { chooseResolution, resolveConflictRequest } from '../../sync/conflict-re
 import type { Engine } from '../../sync/engine.ts';
 import type {
   AuditResponse,
+  BulkReplayResponse,
   ConflictsResponse,
   DeadLettersResponse,
   ErrorResponse,
@@ -25,6 +26,10 @@ const limitQuery = z
     open: z.enum(['true', 'false']).optional(),
   })
   .strict();
+
+/** Bulk replay is one transaction per dead letter: bounded so one request cannot hold the store for long. */
+export const MAX_BULK_REPLAY = 100;
+const bulkReplayBody = z.object({ ids: z.array(z.number().int().positive()).min(1).max(MAX_BULK_REPLAY) }).strict();
 
 const reconcileBody = z.object({ since: z.iso.datetime({ offset: true }).optional() }).strict();
 
@@ -76,6 +81,20 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
     const q = parse(request.query);
     if (!q.success) return reply.code(400).send(badRequest(q.error.issues[0]?.message ?? 'invalid query'));
     const answer: DeadLettersResponse = { deadLetters: store.sync.deadLetters({ limit: q.data.limit, open: q.data.open !== 'false' }) };
+    return answer;
+  });
+
+  app.post('/api/dead-letters/replay', async (request, reply) => {
+    const body = bulkReplayBody.safeParse(request.body ?? {});
+    if (!body.success) return reply.code(400).send(badRequest(`${body.error.issues[0]?.path.join('.') || 'body'}: ${body.error.issues[0]?.message ?? 'invalid'}`));
+    const ids = [...new Set(body.data.ids)];
+    const replayed = ids.filter((id) => store.sync.replayDeadLetter(id));
+    const notOpen = ids.filter((id) => !replayed.includes(id));
+    const answer: BulkReplayResponse = {
+      replayed,
+      notOpen,
+      message: `Queued ${replayed.length} again${notOpen.length ? `; ${notOpen.length} no longer open` : ''}.`,
+    };
     return answer;
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import type { DealsResponse, OverviewResponse, PairResponse } from '../../../src/server/admin-api.ts';
+import type { BulkReplayResponse, DealsResponse, OverviewResponse, PairResponse } from '../../../src/server/admin-api.ts';
+import { MAX_BULK_REPLAY } from '../../../src/server/routes/engine-admin.ts';
 import { buildAdminApp } from '../../../src/server/app.ts';
 import { Metrics } from '../../../src/server/metrics.ts';
 import { Readiness } from '../../../src/server/readiness.ts';
@@ -124,5 +125,21 @@ describe('the console routes', () => {
     expect(scraped).toContain('cosell_dead_letters_open{connection="dynamics"} 0');
     expect(scraped).toMatch(/cosell_jobs_retrying\{connection="dynamics"\} 0/);
     expect(scraped).not.toContain('cosell_connection_last_success_timestamp_seconds{');
+  });
+  it('replays dead letters in bulk, bounded, and says which were no longer open', async () => {
+    const ids: number[] = [];
+    for (const referralId of ['bulk-1', 'bulk-2']) {
+      await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId }]);
+      store.jobs.deadLetter(store.jobs.claim(1, 1000)[0]!, '400 invalid');
+      ids.push(store.sync.deadLetters({ open: true, limit: 1 })[0]!.id);
+    }
+    const post = (payload: unknown) =>
+      app.inject({ method: 'POST', url: '/api/dead-letters/replay', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+    expect(await post({ ids }).then((r) => JSON.parse(r.body) as BulkReplayResponse)).toEqual({ replayed: ids, notOpen: [], message: 'Queued 2 again.' });
+    expect(await post({ ids: [ids[0], 999_999] }).then((r) => JSON.parse(r.body) as BulkReplayResponse)).toMatchObject({ replayed: [], notOpen: [ids[0], 999_999] });
+    for (const bad of [{}, { ids: [] }, { ids: [1.5] }, { ids: [0] }, { ids: Array.from({ length: MAX_BULK_REPLAY + 1 }, (_, i) => i + 1) }, { ids: [1], extra: true }]) {
+      expect((await post(bad)).statusCode, JSON.stringify(bad).slice(0, 40)).toBe(400);
+    }
+    expect(store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
   });
 });
