@@ -26,7 +26,8 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { SalesforceSyncHarness } from '../test/support/sync-harness-salesforce.ts';
-import { reads, waitFor, writes, type RequestCounts, type Row, type SandboxFaults, type ServiceStatus } from '../test/support/service-harness.ts';
+import { reads, waitFor, writes, type RequestCounts, type Row, type SandboxFaults } from '../test/support/service-harness.ts';
+import type { StatusResponse } from '../src/server/admin-api.ts';
 import { SyncHarness } from '../test/support/sync-harness.ts';
 
 const { values } = parseArgs({
@@ -77,7 +78,7 @@ interface BenchTarget {
   crmRequests(): Promise<RequestCounts>;
   resetRequests(): Promise<void>;
   waitForIdle(timeoutMs?: number): Promise<void>;
-  status(): Promise<ServiceStatus>;
+  status(): Promise<StatusResponse>;
   close(): Promise<void>;
 }
 

@@ -9,6 +9,9 @@ import { partnerCenterClients } from './partner-center/from-config.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
 import { buildAdminApp, buildPublicApp } from './server/app.ts';
+import { Alerter } from './server/alerts/alerter.ts';
+import { recordLinksFromConfig } from './server/console/record-links.ts';
+import { RegistrationWatch } from './server/console/registration-watch.ts';
 import { Readiness } from './server/readiness.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 import { startRetentionSchedule } from './store/sqlite/retention.ts';
@@ -67,11 +70,27 @@ function listenerUrl(app: FastifyInstance, host: string, fallbackPort: number): 
 /** The connector's echo recognition, bound to it (a connection without one syncs every notification). */
 const ownWriteCheckOf = (connector: CrmConnector | undefined) => connector?.isOwnWrite?.bind(connector);
 
+/** The alert webhooks' URLs; a reference that does not resolve is a configuration error naming the entry. */
+export async function resolveAlertWebhooks(config: Config, source = 'configuration'): Promise<string[]> {
+  return Promise.all(
+    config.alerts.webhooks.map(async (webhook, index) => {
+      try {
+        return await resolveSecret(webhook.url);
+      } catch (error) {
+        if (error instanceof SecretResolutionError) throw new ConfigError(source, `alerts.webhooks[${index}].url`, error.message);
+        throw error;
+      }
+    }),
+  );
+}
+
 /** Everything `cosell start` runs, as a value tests and `npm start` can hold and stop. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const adminToken = await resolveAdminToken(config, options.configSource);
+  const alertWebhooks = await resolveAlertWebhooks(config, options.configSource);
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
+  let registration: RegistrationWatch | undefined;
   const listening: FastifyInstance[] = [];
   try {
     const crms = configuredCrms(config);
@@ -92,10 +111,12 @@ export async function startService(config: Config, logger: Logger, options: Serv
     );
     const connections = await loadConnections(config, logger, recordApiCall);
     if (connections.size > 0) {
-      const { referrals } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
+      const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
+      registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
       metrics.watchQueueDepth(() => store.jobs.depth());
     }
+    metrics.watchHealth({ counts: () => store.console.connectionCounts(), connections: () => readiness.connections() });
     const app = await buildPublicApp({
       store,
       logger,
@@ -107,6 +128,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       crmNotifications: Object.fromEntries(
         decoders.flatMap(({ crm, decoder }) => (decoder ? [[crm.kind, { decoder, isOwnWrite: ownWriteCheckOf(connections.get(crm.name)?.connector) }]] : [])),
       ),
+      readiness,
     });
     const adminApp = await buildAdminApp({
       store,
@@ -119,6 +141,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       allowedHosts: [...config.admin.allowedHosts, config.admin.host],
       sessionTtlMs: config.admin.sessionHours * 3600_000,
       trustProxy: config.admin.trustProxy,
+      recordLinks: recordLinksFromConfig(config),
+      registration,
     });
     listening.push(app, adminApp);
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -126,7 +150,17 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const url = listenerUrl(app, config.server.host, config.server.port);
     const adminUrl = listenerUrl(adminApp, config.admin.host, config.admin.port);
     if (engine && options.runEngine !== false) engine.start();
+    registration?.start(config.alerts.registrationCheckMinutes * 60_000);
     const retention = startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' }));
+    const alerts = alertWebhooks.length === 0 ? { stop: async () => undefined } : new Alerter({
+      store,
+      readiness,
+      webhookUrls: alertWebhooks,
+      connectionFailingMs: config.alerts.connectionFailingMinutes * 60_000,
+      registration: registration ? () => registration?.state : undefined,
+      logger: logger.child({ component: 'alerts' }),
+      consoleUrl: adminUrl,
+    }).start(config.alerts.intervalSeconds * 1000);
     logger.info({ url, adminUrl, adminAuth: config.admin.auth, store: config.store.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
     let closed = false;
     let step = 'running';
@@ -149,6 +183,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
         await engine?.stop();
         step = 'stopping the retention schedule';
         await retention.stop();
+        step = 'stopping alerts and the registration check';
+        await alerts.stop();
+        await registration?.stop();
         step = 'closing the store';
         await store.close();
         step = 'stopped';

@@ -2,6 +2,15 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { describeSecretRef, resolveSecret } from '../config/secrets.ts';
+import type {
+  ConflictsResponse,
+  DeadLettersResponse,
+  ReconcileResponse,
+  ReplayDeadLetterResponse,
+  ResolveConflictResponse,
+  StatusResponse,
+  SyncReferralResponse,
+} from '../server/admin-api.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
 
@@ -97,45 +106,10 @@ const withServiceOptions = (cmd: Command) =>
     .option('--service-url <url>', `the running service's admin listener (default: from admin.host/admin.port; token from admin.token or ${ADMIN_TOKEN_ENV})`)
     .option('--json', 'print JSON');
 
-interface Status {
-  connections: string[];
-  queueDepth: number;
-  inFlight: number;
-  deadLetters: number;
-  heldConflicts: number;
-  lastSync: string | null;
-  watermarks: Record<string, string | null>;
-}
-
-interface DeadLetterRow {
-  id: number;
-  connection: string;
-  referralId: string | null;
-  crmEntity: string | null;
-  crmId: string | null;
-  attempts: number;
-  error: string;
-  failedAt: string;
-  replayedAt: string | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-}
-
-interface ConflictRow {
-  id: number;
-  connection: string;
-  referralId: string;
-  field: string;
-  base: unknown;
-  pc: unknown;
-  crm: unknown;
-  detectedAt: string;
-}
-
 export function registerOperatorCommands(program: Command): void {
   withServiceOptions(program.command('status').description('queue depth, last sync, dead letters and conflicts of the running service')).action(
     async (options: ServiceOptions) => {
-      const status = await callService<Status>(options, 'GET', '/api/status');
+      const status = await callService<StatusResponse>(options, 'GET', '/api/status');
       printResult(options.json === true, status, () =>
         [
           `Connections:     ${status.connections.join(', ') || '(none)'}`,
@@ -152,7 +126,7 @@ export function registerOperatorCommands(program: Command): void {
   const deadLetters = withServiceOptions(
     program.command('dead-letters').description('syncs that failed for good (validation, rejected data), newest first; closed when the pair syncs again').option('--all', 'include resolved ones (by a later sync or a replay)'),
   ).action(async (options: ServiceOptions & { all?: boolean }) => {
-    const { deadLetters: rows } = await callService<{ deadLetters: DeadLetterRow[] }>(options, 'GET', `/api/dead-letters?limit=200${options.all ? '&open=false' : ''}`);
+    const { deadLetters: rows } = await callService<DeadLettersResponse>(options, 'GET', `/api/dead-letters?limit=200${options.all ? '&open=false' : ''}`);
     printResult(options.json === true, rows, () =>
       rows.length === 0
         ? 'No dead letters.'
@@ -172,7 +146,7 @@ export function registerOperatorCommands(program: Command): void {
       // `--service-url` and friends may be written before or after `replay`: the parent command takes them too.
       const options = command.optsWithGlobals<ServiceOptions>();
       if (!/^[1-9]\d*$/.test(id)) throw new UsageError('the dead letter id is a positive whole number (see cosell dead-letters)');
-      const result = await callService<{ replayed: number }>(options, 'POST', `/api/dead-letters/${id}/replay`);
+      const result = await callService<ReplayDeadLetterResponse>(options, 'POST', `/api/dead-letters/${id}/replay`);
       printResult(options.json === true, result, () => `Dead letter #${result.replayed} queued again.`);
     },
   );
@@ -180,7 +154,7 @@ export function registerOperatorCommands(program: Command): void {
   const conflictsCommand = withServiceOptions(program.command('conflicts').description('fields held by a `manual` conflict policy until resolved or the sides agree'));
   conflictsCommand.action(
     async (options: ServiceOptions) => {
-      const { conflicts } = await callService<{ conflicts: ConflictRow[] }>(options, 'GET', '/api/conflicts');
+      const { conflicts } = await callService<ConflictsResponse>(options, 'GET', '/api/conflicts');
       printResult(options.json === true, conflicts, () =>
         conflicts.length === 0
           ? 'No held conflicts.'
@@ -203,14 +177,14 @@ export function registerOperatorCommands(program: Command): void {
     if (!/^[1-9]\d*$/.test(id)) throw new UsageError('the conflict id is a positive whole number (see cosell conflicts)');
     if (!['partner-center', 'crm', 'value'].includes(options.take)) throw new UsageError('--take is partner-center, crm or value');
     if ((options.take === 'value') !== (value !== undefined)) throw new UsageError('give a value with --take value, and only then');
-    const result = await callService<{ resolving: number; field: string; value: unknown }>(options, 'POST', `/api/conflicts/${id}/resolve`, { take: options.take, ...(value !== undefined ? { value } : {}) });
+    const result = await callService<ResolveConflictResponse>(options, 'POST', `/api/conflicts/${id}/resolve`, { take: options.take, ...(value !== undefined ? { value } : {}) });
     printResult(options.json === true, result, () => `Conflict #${result.resolving} (${result.field}): ${JSON.stringify(result.value)} is being written to both sides.`);
   });
 
   const sync = program.command('sync').description('sync records now');
   withServiceOptions(sync.command('referral').description('sync one referral with every CRM connection now').argument('<id>')).action(
     async (id: string, options: ServiceOptions) => {
-      const result = await callService<{ enqueued: string[] }>(options, 'POST', `/api/sync/referral/${encodeURIComponent(id)}`);
+      const result = await callService<SyncReferralResponse>(options, 'POST', `/api/sync/referral/${encodeURIComponent(id)}`);
       printResult(options.json === true, result, () => `Queued: ${result.enqueued.join(', ')}`);
     },
   );
@@ -222,7 +196,7 @@ export function registerOperatorCommands(program: Command): void {
       .option('--since <iso-date>', 'start from this instant instead of the stored watermark'),
   ).action(async (options: ServiceOptions & { since?: string }) => {
     if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) throw new UsageError('--since must be an ISO date-time');
-    const report = await callService<{ referrals: number; crm: Record<string, number>; partnerCenterWatermark: string; microsoftSideRefreshed?: number }>(
+    const report = await callService<ReconcileResponse>(
       options,
       'POST',
       '/api/reconcile',

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { secretRefSchema as secretRef } from './secrets.ts';
+import { alertsSchema } from '../server/alerts/config.ts';
 import { httpUrl } from './url.ts';
 import { dynamicsConfigSchema } from './dynamics.ts';
 import { salesforceConfigSchema } from './salesforce.ts';
@@ -176,6 +177,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
     admin: adminSchema.prefault({}),
+    /** Notifications to a chat channel (see src/server/alerts/config.ts); none by default. */
+    alerts: alertsSchema.prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

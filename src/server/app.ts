@@ -11,12 +11,13 @@ import { inlineHashes } from './content-security-policy.ts';
 import type { Metrics } from './metrics.ts';
 import { partnerCenterWebhookRoute } from './routes/partner-center-webhook.ts';
 import { adminRoutes } from './routes/admin.ts';
-import { DASHBOARD_PAGE, dashboardRoute } from './routes/dashboard.ts';
+import { consoleRoutes, type RecordLinks } from './routes/console.ts';
 import { crmWebhookRoute, type CrmNotificationReceiver } from './routes/crm-webhook.ts';
 import { engineAdminRoutes } from './routes/engine-admin.ts';
 import { LOGIN_PAGE } from './routes/login-page.ts';
 import type { Engine } from '../sync/engine.ts';
 import type { Readiness } from './readiness.ts';
+import type { RegistrationWatch } from './console/registration-watch.ts';
 
 export interface PublicAppDeps {
   store: Store;
@@ -28,6 +29,8 @@ export interface PublicAppDeps {
   engine?: Engine | undefined;
   /** Per CRM, the configured connection that takes its notifications; a CRM without one answers 404. */
   crmNotifications?: Partial<Record<CrmKind, CrmNotificationReceiver>>;
+  /** Connection health: /healthz says `degraded` while a connection's calls all fail. */
+  readiness?: Readiness | undefined;
 }
 
 export interface AdminAppDeps {
@@ -41,6 +44,10 @@ export interface AdminAppDeps {
   allowedHosts: readonly string[];
   sessionTtlMs: number;
   trustProxy: TrustProxy;
+  /** Where a referral and a CRM record open in their own web UIs (console links). */
+  recordLinks?: RecordLinks | undefined;
+  /** Partner Center's webhook registration, checked periodically (absent without a CRM connection). */
+  registration?: RegistrationWatch | undefined;
 }
 
 /** Admin requests are small JSON bodies; nothing larger has a reason to be read. */
@@ -93,19 +100,22 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
     });
   }
 
-  // Anyone can call it, so it says up or down and nothing about the data.
+  // Anyone can call it, so it says up, degraded or down and nothing about the data. Degraded (a connection whose calls
+  // all fail) still answers 200: the process is alive and takes webhooks, and restarting it would not mend a remote
+  // outage. The admin listener's /readyz answers 503 then, with the details.
   app.get('/healthz', async (_request, reply) => {
     try {
       deps.store.inbox.count();
-      return { status: 'ok' };
     } catch {
       return reply.code(503).send({ status: 'unavailable' });
     }
+    const failing = deps.readiness && Object.values(deps.readiness.connections()).some((c) => c.state === 'failing');
+    return { status: failing ? 'degraded' : 'ok' };
   });
   return app;
 }
 
-const PAGES = [DASHBOARD_PAGE, LOGIN_PAGE].map(inlineHashes);
+const PAGES = [LOGIN_PAGE].map(inlineHashes);
 
 /** The operator's listener: admin API, dashboard, /metrics and /readyz, behind the admin guard. */
 export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance> {
@@ -117,9 +127,9 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
       useDefaults: false,
       directives: {
         defaultSrc: ["'none'"],
-        // Exactly the admin pages' own inline blocks, by hash; no other script or style runs.
-        scriptSrc: PAGES.flatMap((p) => p.scripts),
-        styleSrc: PAGES.flatMap((p) => p.styles),
+        // The console's own script and style files, and the login page's inline blocks by hash; nothing else runs.
+        scriptSrc: ["'self'", ...PAGES.flatMap((p) => p.scripts)],
+        styleSrc: ["'self'", ...PAGES.flatMap((p) => p.styles)],
         connectSrc: ["'self'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
@@ -133,7 +143,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
 
   adminRoutes(app, deps.store);
   engineAdminRoutes(app, deps.store, deps.engine);
-  dashboardRoute(app);
+  consoleRoutes(app, { store: deps.store, engine: deps.engine, readiness: deps.readiness, recordLinks: deps.recordLinks, registration: deps.registration });
 
   app.get('/metrics', async (_request, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),

@@ -1,4 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ConnectionCounts } from '../store/types.ts';
+import type { ConnectionHealth } from './readiness.ts';
+
+export interface HealthSource {
+  counts(): Record<string, ConnectionCounts>;
+  connections(): Record<string, ConnectionHealth>;
+}
 
 /** One registry per service instance: tests run several instances in one process without clashing. */
 export class Metrics {
@@ -69,6 +76,46 @@ export class Metrics {
 
   watchQueueDepth(source: () => number): void {
     this.queueDepthSource = source;
+  }
+
+  private healthSource: HealthSource | undefined;
+
+  readonly openDeadLetters = this.healthGauge('cosell_dead_letters_open', 'Open dead letters per CRM connection.', (s) =>
+    Object.entries(s.counts()).map(([connection, c]) => [connection, c.deadLettered]),
+  );
+  readonly heldConflicts = this.healthGauge('cosell_conflicts_held_pairs', 'Pairs with a held conflict, per CRM connection.', (s) =>
+    Object.entries(s.counts()).map(([connection, c]) => [connection, c.inConflict]),
+  );
+  readonly retryingJobs = this.healthGauge('cosell_jobs_retrying', 'Jobs waiting for another attempt after a failure, per CRM connection.', (s) =>
+    Object.entries(s.counts()).map(([connection, c]) => [connection, c.retrying]),
+  );
+  readonly lastSuccess = this.healthGauge(
+    'cosell_connection_last_success_timestamp_seconds',
+    'When a call to the connection (or Partner Center) last succeeded, Unix seconds; absent before the first one.',
+    (s) => Object.entries(s.connections()).flatMap(([connection, c]) => (c.lastSuccessAt ? [[connection, Date.parse(c.lastSuccessAt) / 1000] as const] : [])),
+  );
+  readonly failing = this.healthGauge('cosell_connection_failing', '1 while the connection\'s last calls all failed (see /readyz), else 0.', (s) =>
+    Object.entries(s.connections()).map(([connection, c]) => [connection, c.state === 'failing' ? 1 : 0]),
+  );
+
+  /** Read at scrape time from the store and the per-call records, like the queue depth. */
+  watchHealth(source: HealthSource): void {
+    this.healthSource = source;
+  }
+
+  private healthGauge(name: string, help: string, values: (source: HealthSource) => ReadonlyArray<readonly [string, number]>): Gauge<'connection'> {
+    const gauge: Gauge<'connection'> = new Gauge({
+      name,
+      help,
+      labelNames: ['connection'] as const,
+      registers: [this.registry],
+      collect: () => {
+        if (!this.healthSource) return;
+        gauge.reset();
+        for (const [connection, value] of values(this.healthSource)) gauge.set({ connection }, value);
+      },
+    });
+    return gauge;
   }
 
   constructor(options: { processMetrics?: boolean } = {}) {

@@ -3,37 +3,146 @@ import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Store } from '../store/types.ts';
 
+/** `unknown`: no call since start. `failing`: the last calls all failed (see FAILING_AFTER). */
+export type ConnectionState = 'ok' | 'failing' | 'unknown';
+
+export interface ConnectionHealth {
+  /** The `api` label its calls are recorded under (referrals, dataverse, salesforce). */
+  api: string;
+  state: ConnectionState;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  /** What the last failed call was, e.g. "HTTP 503 on GET accounts" (never a body: it may echo a secret). */
+  lastFailure: string | null;
+  consecutiveFailures: number;
+  /** Calls in the last five minutes (every attempt, retries included): Dataverse's service protection window. */
+  callsLast5Min: number;
+  /** Of those, answered 429 (throttled). */
+  throttledLast5Min: number;
+}
+
 export interface ReadinessReport {
   ready: boolean;
+  /** `degraded`: the store takes writes but a connection is failing, so its work waits and retries. */
+  status: 'ok' | 'degraded' | 'unavailable';
   store: 'writable' | 'unavailable';
-  /** Per connection (and Partner Center): when a call to its API last succeeded, null if none since start. */
-  connections: Record<string, { api: string; lastSuccessAt: string | null }>;
+  /** Per connection (and Partner Center). */
+  connections: Record<string, ConnectionHealth>;
+}
+
+export interface ApiCall {
+  api: string;
+  method?: string;
+  route?: string;
+  status: number | string;
 }
 
 /**
- * What /readyz reports: the store can take writes (the service acknowledges nothing it cannot persist), and when each
- * connection's API last answered successfully, learnt from the same per-call records /metrics counts.
+ * Failed calls in a row, with no success in between, after which a connection counts as failing. One failed call is
+ * a blip that the client's own retry absorbs; three in a row (a job's attempts, or several jobs) is an outage.
+ */
+export const FAILING_AFTER = 3;
+const WINDOW_MS = 5 * 60_000;
+const BUCKET_MS = 10_000;
+
+/** Answers that mean the API is not doing our work: network errors, server errors, refused credentials, throttling. */
+function isFailure(status: number | string): boolean {
+  if (typeof status !== 'number') return true;
+  return status >= 500 || status === 401 || status === 403 || status === 429;
+}
+
+class ApiHealth {
+  lastSuccessAt: string | null = null;
+  lastFailureAt: string | null = null;
+  lastFailure: string | null = null;
+  consecutiveFailures = 0;
+  /** Ten-second buckets of [calls, throttled], keyed by bucket start: bounded to the window. */
+  private readonly buckets = new Map<number, [number, number]>();
+
+  record(call: ApiCall, now: number): void {
+    const start = now - (now % BUCKET_MS);
+    const bucket = this.buckets.get(start) ?? [0, 0];
+    bucket[0] += 1;
+    if (call.status === 429) bucket[1] += 1;
+    this.buckets.set(start, bucket);
+    for (const key of this.buckets.keys()) if (key <= now - WINDOW_MS) this.buckets.delete(key);
+    const at = new Date(now).toISOString();
+    if (isFailure(call.status)) {
+      this.consecutiveFailures += 1;
+      this.lastFailureAt = at;
+      const what = typeof call.status === 'number' ? `HTTP ${call.status}` : call.status;
+      this.lastFailure = call.method && call.route ? `${what} on ${call.method} ${call.route}` : what;
+    } else {
+      this.consecutiveFailures = 0;
+      this.lastSuccessAt = at;
+    }
+  }
+
+  health(api: string, now: number): ConnectionHealth {
+    let calls = 0;
+    let throttled = 0;
+    for (const [start, [n, t]] of this.buckets) {
+      if (start > now - WINDOW_MS) {
+        calls += n;
+        throttled += t;
+      }
+    }
+    const state: ConnectionState = this.consecutiveFailures >= FAILING_AFTER ? 'failing' : this.lastSuccessAt || this.lastFailureAt ? 'ok' : 'unknown';
+    return {
+      api,
+      state,
+      lastSuccessAt: this.lastSuccessAt,
+      lastFailureAt: this.lastFailureAt,
+      lastFailure: this.lastFailure,
+      consecutiveFailures: this.consecutiveFailures,
+      callsLast5Min: calls,
+      throttledLast5Min: throttled,
+    };
+  }
+}
+
+/**
+ * What /readyz and /healthz report: the store can take writes (the service acknowledges nothing it cannot persist),
+ * and per connection how its API calls are going, learnt from the same per-call records /metrics counts.
  */
 export class Readiness {
-  private readonly lastSuccess = new Map<string, string>();
+  private readonly apis = new Map<string, ApiHealth>();
 
   constructor(
     private readonly store: Store,
     private readonly storePath: string,
     /** Connection name → the `api` label its client records calls under. */
-    private readonly apis: Readonly<Record<string, string>>,
+    private readonly connectionApis: Readonly<Record<string, string>>,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  readonly recordCall = (call: { api: string; status: number | string }): void => {
-    if (typeof call.status === 'number' && call.status >= 200 && call.status < 400) this.lastSuccess.set(call.api, new Date().toISOString());
+  readonly recordCall = (call: ApiCall): void => {
+    let health = this.apis.get(call.api);
+    if (!health) {
+      health = new ApiHealth();
+      this.apis.set(call.api, health);
+    }
+    health.record(call, this.now());
   };
+
+  /** Connection name → the `api` label of its calls. */
+  get connectionNames(): Readonly<Record<string, string>> {
+    return this.connectionApis;
+  }
+
+  connections(): Record<string, ConnectionHealth> {
+    const now = this.now();
+    return Object.fromEntries(
+      Object.entries(this.connectionApis).map(([name, api]) => [name, (this.apis.get(api) ?? new ApiHealth()).health(api, now)]),
+    );
+  }
 
   async check(): Promise<ReadinessReport> {
     const store = (await this.storeWritable()) ? 'writable' : 'unavailable';
-    const connections = Object.fromEntries(
-      Object.entries(this.apis).map(([name, api]) => [name, { api, lastSuccessAt: this.lastSuccess.get(api) ?? null }]),
-    );
-    return { ready: store === 'writable', store, connections };
+    const connections = this.connections();
+    const failing = Object.values(connections).some((c) => c.state === 'failing');
+    const status = store === 'unavailable' ? 'unavailable' : failing ? 'degraded' : 'ok';
+    return { ready: status === 'ok', status, store, connections };
   }
 
   private async storeWritable(): Promise<boolean> {

@@ -48,6 +48,8 @@ export interface Store {
   readonly inbox: Inbox;
   readonly jobs: JobQueue;
   readonly sync: SyncState;
+  /** Read-only views for the operator console. */
+  readonly console: ConsoleReads;
   close(): Promise<void>;
 }
 
@@ -253,4 +255,60 @@ export interface SyncState {
   /** Every resume point (reconcile cursors, change-stream replay ids), for operators. */
   watermarks(): Record<string, string>;
   setWatermark(source: string, value: string): void;
+}
+
+/**
+ * Where a deal stands, worst first: an open dead letter, a held conflict, a link left in error, a job retrying, no link
+ * yet (we know the referral from a job, a dead letter or a conflict only), or synced.
+ */
+export const DEAL_STATES = ['dead-letter', 'conflict', 'error', 'retrying', 'unlinked', 'ok'] as const;
+export type DealState = (typeof DEAL_STATES)[number];
+
+/** One row of the console's deal list: a linked pair, or a referral a connection knows of without a link. */
+export interface DealSummary {
+  connection: string;
+  referralId: string;
+  crmEntity: string | null;
+  crmId: string | null;
+  /** From the pair's sync base (the values both sides last agreed on); null until linked. */
+  name: string | null;
+  customer: string | null;
+  status: string | null;
+  microsoftStatus: string | null;
+  state: DealState;
+  /** When the pair last committed a sync. */
+  lastSyncAt: string | null;
+  lastError: string | null;
+}
+
+export interface DealQuery {
+  /** Matched (case-insensitively, anywhere) against name, customer, referral id and CRM id. */
+  search?: string | undefined;
+  connection?: string | undefined;
+  state?: DealState | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** Per CRM connection, what the console's health card counts. */
+export interface ConnectionCounts {
+  synced: number;
+  needingAttention: number;
+  /** Pairs with at least one held conflict. */
+  inConflict: number;
+  /** Open dead letters. */
+  deadLettered: number;
+  /** Jobs waiting for another attempt after a failure. */
+  retrying: number;
+  /** The most recent failure a queued job recorded. */
+  lastJobError: { message: string; at: string } | null;
+}
+
+export interface ConsoleReads {
+  /** Newest sync first; `total` counts every match. */
+  deals(query: DealQuery): { total: number; deals: DealSummary[] };
+  deal(connection: string, referralId: string): DealSummary | null;
+  connectionCounts(): Record<string, ConnectionCounts>;
+  /** Open and closed, newest first. */
+  pairDeadLetters(connection: string, referralId: string, limit: number): DeadLetter[];
 }

@@ -45,8 +45,26 @@ const crossSite = (adminUrl: string) => ({
   url: adminUrl,
 });
 
-const ADMIN_GETS = ['/api/status', '/api/events', '/api/events?include=payload', '/api/audit', '/api/conflicts', '/api/dead-letters', '/metrics', '/readyz', '/'];
-const ADMIN_POSTS = ['/api/reconcile', '/api/sync/referral/x', '/api/dead-letters/1/replay', '/logout'];
+const ADMIN_GETS = [
+  '/api/status',
+  '/api/events',
+  '/api/events?include=payload',
+  '/api/audit',
+  '/api/conflicts',
+  '/api/dead-letters',
+  '/api/overview',
+  '/api/deals',
+  '/api/deals/dynamics/x',
+  '/metrics',
+  '/readyz',
+  '/',
+  '/overview/live',
+  '/deals',
+  '/deals/dynamics/x',
+  '/console.js',
+  '/console.css',
+];
+const ADMIN_POSTS = ['/api/reconcile', '/api/sync/referral/x', '/api/dead-letters/1/replay', '/api/dead-letters/replay', '/api/conflicts/1/resolve', '/api/registration/check', '/logout'];
 
 describe('the admin listener', () => {
   const logLines: string[] = [];
@@ -170,15 +188,22 @@ describe('the admin listener', () => {
     expect((await call('/api/status', { headers: { cookie } })).status).toBe(401);
   });
 
-  it('sends security headers, with a CSP that allows exactly the dashboard’s own inline script and style', async () => {
+  it('sends security headers, with a CSP that runs the console’s own files and only the login page’s inline blocks', async () => {
     const dashboard = await call('/', { headers: adminAuthHeader });
     const csp = String(dashboard.headers['content-security-policy']);
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain('unsafe-inline');
-    const hashes = inlineHashes(dashboard.body);
-    expect(hashes.scripts).toHaveLength(1);
-    for (const hash of [...hashes.scripts, ...hashes.styles]) expect(csp).toContain(hash);
+    expect(csp).toMatch(/script-src 'self'/);
+    // The console has no inline script or style at all; the login page's are allowed by hash.
+    const consoleHashes = inlineHashes(dashboard.body);
+    expect(consoleHashes.scripts).toHaveLength(0);
+    expect(consoleHashes.styles).toHaveLength(0);
+    expect(dashboard.body).toContain('<script src="/console.js" defer></script>');
+    const login = await call('/login');
+    const loginHashes = inlineHashes(login.body);
+    expect(loginHashes.scripts).toHaveLength(1);
+    for (const hash of [...loginHashes.scripts, ...loginHashes.styles]) expect(csp).toContain(hash);
     expect(dashboard.headers['x-content-type-options']).toBe('nosniff');
     expect(dashboard.headers['x-frame-options']).toBe('SAMEORIGIN');
     expect(dashboard.headers['referrer-policy']).toBe('no-referrer');

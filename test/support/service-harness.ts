@@ -9,6 +9,8 @@ import { startService, type RunningService } from '../../src/service.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Engine } from '../../src/sync/engine.ts';
 import { silentLogger, type Logger } from '../../src/util/logger.ts';
+import type { AuditResponse, ConflictsResponse, DeadLettersResponse, ReconcileResponse, StatusResponse } from '../../src/server/admin-api.ts';
+import type { AuditRecord, DeadLetter, HeldConflict } from '../../src/store/types.ts';
 import { adminFetch, testAdminConfig } from './admin.ts';
 import { freePort, spawnService, type ServiceProcess } from './service-process.ts';
 import { makeTempDir } from './tmp.ts';
@@ -27,38 +29,6 @@ export type SandboxFaults = Record<string, unknown>;
 export interface RequestCounts {
   total: number;
   routes: Record<string, number>;
-}
-
-export interface AuditRow {
-  id: number;
-  at: string;
-  referralId: string | null;
-  crmId: string | null;
-  direction: string;
-  field: string | null;
-  oldValue: unknown;
-  newValue: unknown;
-  cause: string;
-  outcome: string;
-  message: string | null;
-}
-
-export interface HeldConflictRow {
-  connection: string;
-  referralId: string;
-  field: string;
-  base: unknown;
-  pc: unknown;
-  crm: unknown;
-}
-
-export interface ServiceStatus {
-  connections: string[];
-  queueDepth: number;
-  inFlight: number;
-  deadLetters: number;
-  heldConflicts: number;
-  watermarks: Record<string, string | null>;
 }
 
 export interface DeliveryLogRow {
@@ -357,26 +327,26 @@ export abstract class ServiceHarness {
     return adminJson<T>(`${this.adminUrl}${path}`, init);
   }
 
-  status(): Promise<ServiceStatus> {
+  status(): Promise<StatusResponse> {
     return this.api('/api/status');
   }
 
-  async audit(query: { referralId?: string; crmId?: string; limit?: number } = {}): Promise<AuditRow[]> {
+  async audit(query: { referralId?: string; crmId?: string; limit?: number } = {}): Promise<AuditRecord[]> {
     const params = new URLSearchParams({ limit: String(query.limit ?? 500) });
     if (query.referralId) params.set('referralId', query.referralId);
     if (query.crmId) params.set('crmId', query.crmId);
-    return (await this.api<{ entries: AuditRow[] }>(`/api/audit?${params.toString()}`)).entries;
+    return (await this.api<AuditResponse>(`/api/audit?${params.toString()}`)).entries;
   }
 
-  async conflicts(): Promise<HeldConflictRow[]> {
-    return (await this.api<{ conflicts: HeldConflictRow[] }>('/api/conflicts')).conflicts;
+  async conflicts(): Promise<HeldConflict[]> {
+    return (await this.api<ConflictsResponse>('/api/conflicts')).conflicts;
   }
 
-  async deadLetters(): Promise<Array<{ id: number; jobKey: string; error: string }>> {
-    return (await this.api<{ deadLetters: Array<{ id: number; jobKey: string; error: string }> }>('/api/dead-letters')).deadLetters;
+  async deadLetters(): Promise<DeadLetter[]> {
+    return (await this.api<DeadLettersResponse>('/api/dead-letters')).deadLetters;
   }
 
-  reconcile(): Promise<{ referrals: number; crm: Record<string, number>; partnerCenterWatermark: string; microsoftSideRefreshed: number }> {
+  reconcile(): Promise<ReconcileResponse> {
     return this.api('/api/reconcile', sendJson('POST', {}));
   }
 

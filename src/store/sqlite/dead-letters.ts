@@ -2,7 +2,7 @@ import type { SqlDatabase } from './driver.ts';
 import type { DeadLetter, Job, JobRequest } from '../types.ts';
 
 /** The columns as `DeadLetter` names them, so a row needs no mapping. */
-const DEAD_LETTER_COLUMNS = `id, job_key AS jobKey, connection, referral_id AS referralId, crm_entity AS crmEntity, crm_id AS crmId, cause,
+export const DEAD_LETTER_COLUMNS = `id, job_key AS jobKey, connection, referral_id AS referralId, crm_entity AS crmEntity, crm_id AS crmId, cause,
   attempts, error, failed_at AS failedAt, replayed_at AS replayedAt, resolved_at AS resolvedAt, resolved_by AS resolvedBy`;
 
 /**

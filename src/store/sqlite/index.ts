@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../../config/errors.ts';
 import type { Store } from '../types.ts';
 import { SqliteDeadLetters } from './dead-letters.ts';
+import { SqliteConsoleReads } from './console-reads.ts';
 import { SqliteInbox } from './inbox.ts';
 import { SqliteJobQueue } from './jobs.ts';
 import { openDatabase, type SqlDatabase } from './driver.ts';
@@ -19,6 +20,7 @@ export class SqliteStore implements Store {
   readonly inbox: SqliteInbox;
   readonly jobs: SqliteJobQueue;
   readonly sync: SqliteSyncState;
+  readonly console: SqliteConsoleReads;
   /** Deletes what `store.retention` no longer keeps (run on a schedule by the service). */
   readonly compactor: StoreCompactor;
 
@@ -27,6 +29,7 @@ export class SqliteStore implements Store {
     this.jobs = new SqliteJobQueue(db, deadLetters);
     this.inbox = new SqliteInbox(db, this.jobs);
     this.sync = new SqliteSyncState(db, this.jobs, deadLetters);
+    this.console = new SqliteConsoleReads(db);
     this.compactor = new StoreCompactor(db);
   }
 

@@ -131,6 +131,9 @@ const MIGRATIONS: readonly string[] = [
      changed_at TEXT NOT NULL,
      PRIMARY KEY (referral_id, field)
    );`,
+  // The operator console looks up a pair's dead letters and lists deals by their last sync.
+  `CREATE INDEX dead_letters_pair ON dead_letters (connection, referral_id);
+   CREATE INDEX links_updated ON links (updated_at);`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

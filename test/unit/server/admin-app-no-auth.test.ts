@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildAdminApp } from '../../../src/server/app.ts';
 import { Metrics } from '../../../src/server/metrics.ts';
 import { Readiness } from '../../../src/server/readiness.ts';
-import type { Store } from '../../../src/store/types.ts';
+import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
 
 /*
@@ -11,7 +11,7 @@ import { silentLogger } from '../../../src/util/logger.ts';
  * from web pages — Host (DNS rebinding), Origin and JSON-only state changes — still hold.
  */
 
-const store = { inbox: { list: () => [], count: () => 0 }, jobs: { depth: () => 0 } } as unknown as Store;
+const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
 
 describe('the admin listener with authentication off', () => {
   let app: FastifyInstance;
@@ -29,6 +29,7 @@ describe('the admin listener with authentication off', () => {
   });
   afterAll(async () => {
     await app.close();
+    await store.close();
   });
 
   it('serves the API and the dashboard without credentials', async () => {

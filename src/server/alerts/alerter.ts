@@ -1,0 +1,157 @@
+import type { Store } from '../../store/types.ts';
+import type { Logger } from '../../util/logger.ts';
+import type { Readiness } from '../readiness.ts';
+import type { RegistrationState } from '../console/registration-watch.ts';
+
+/*
+ * Tells an operator, in their chat channel, what the console would show in red: a new dead letter, a new held
+ * conflict, a connection failing for a while (and its recovery). Deduplicated (each dead letter, conflict and outage
+ * once), rate-limited (one message per interval, holding everything new since the last), and bounded (a message
+ * lists at most MAX_LINES items). What exists when the service starts is not announced again.
+ */
+
+const MAX_LINES = 20;
+const MAX_LINE_LENGTH = 300;
+const DELIVERY_TIMEOUT_MS = 10_000;
+/** Delivery attempts for one message before it is dropped (logged), so a dead receiver cannot grow the backlog. */
+const MAX_DELIVERY_ATTEMPTS = 3;
+
+export interface AlerterOptions {
+  store: Store;
+  readiness: Readiness;
+  /** Resolved incoming-webhook URLs (secrets: never logged). */
+  webhookUrls: readonly string[];
+  connectionFailingMs: number;
+  logger: Logger;
+  /** Where the console runs, for links in messages (the admin listener). */
+  consoleUrl?: string | undefined;
+  /** Partner Center's webhook registration as last checked. */
+  registration?: (() => RegistrationState | undefined) | undefined;
+  now?: () => number;
+}
+
+const clip = (line: string) => (line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH - 1)}…` : line);
+
+export class Alerter {
+  private lastDeadLetterId = 0;
+  private readonly knownConflicts = new Set<number>();
+  /** Connection → when it was first seen failing in the current outage, and whether that outage was announced. */
+  private readonly outages = new Map<string, { since: number; announced: boolean }>();
+  private pending: string[] = [];
+  private lastRegistration: RegistrationState['status'] = 'unknown';
+  private attempts = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: AlerterOptions) {
+    this.now = options.now ?? Date.now;
+    // What is already there at start was either announced by the previous run or is visible in the console.
+    this.lastDeadLetterId = options.store.sync.deadLetters({ open: false, limit: 1 })[0]?.id ?? 0;
+    for (const c of options.store.sync.conflicts()) this.knownConflicts.add(c.id);
+  }
+
+  /** Collects what is new since the last check into the pending message; returns those new lines. */
+  collect(): string[] {
+    const before = this.pending.length;
+    const { store, readiness } = this.options;
+    const link = (connection: string, referralId: string | null) =>
+      this.options.consoleUrl && referralId ? ` ${this.options.consoleUrl}/deals/${encodeURIComponent(connection)}/${encodeURIComponent(referralId)}` : '';
+
+    const fresh = store.sync.deadLetters({ open: true, limit: 100 }).filter((d) => d.id > this.lastDeadLetterId);
+    for (const d of fresh.reverse()) {
+      this.pending.push(`Dead letter #${d.id} on ${d.connection} (${d.referralId ? `referral ${d.referralId}` : `${d.crmEntity ?? ''} ${d.crmId ?? ''}`}): ${d.error}${link(d.connection, d.referralId)}`);
+      this.lastDeadLetterId = Math.max(this.lastDeadLetterId, d.id);
+    }
+
+    const conflicts = store.sync.conflicts();
+    for (const c of conflicts) {
+      if (this.knownConflicts.has(c.id)) continue;
+      this.knownConflicts.add(c.id);
+      this.pending.push(`Held conflict on ${c.connection}, referral ${c.referralId}, field ${c.field}: both sides changed it${link(c.connection, c.referralId)}`);
+    }
+    const open = new Set(conflicts.map((c) => c.id));
+    for (const id of this.knownConflicts) if (!open.has(id)) this.knownConflicts.delete(id);
+
+    const now = this.now();
+    for (const [name, health] of Object.entries(readiness.connections())) {
+      const outage = this.outages.get(name);
+      if (health.state === 'failing') {
+        const current = outage ?? { since: now, announced: false };
+        this.outages.set(name, current);
+        if (!current.announced && now - current.since >= this.options.connectionFailingMs) {
+          current.announced = true;
+          this.pending.push(`${name} is failing: ${health.consecutiveFailures} calls in a row, last ${health.lastFailure ?? 'unknown'}; last success ${health.lastSuccessAt ?? 'none since start'}`);
+        }
+      } else if (outage) {
+        this.outages.delete(name);
+        if (outage.announced) this.pending.push(`${name} is working again`);
+      }
+    }
+
+    const registration = this.options.registration?.();
+    if (registration && registration.status !== 'unknown' && registration.status !== this.lastRegistration) {
+      if (registration.status === 'missing') this.pending.push("Partner Center's webhook registration is missing: no referral events reach the service (cosell webhooks register)");
+      else if (registration.status === 'elsewhere') this.pending.push(`Partner Center's webhook registration points elsewhere (${registration.url ?? '?'}): another tool may have replaced it`);
+      else if (this.lastRegistration !== 'unknown') this.pending.push("Partner Center's webhook registration points at this service again");
+      this.lastRegistration = registration.status;
+    }
+    return this.pending.slice(before);
+  }
+
+  /** Collects, then posts everything pending as one message to every webhook. */
+  async tick(): Promise<void> {
+    this.collect();
+    if (this.pending.length === 0 || this.options.webhookUrls.length === 0) {
+      this.pending = [];
+      return;
+    }
+    const lines = this.pending.slice(0, MAX_LINES).map(clip);
+    if (this.pending.length > MAX_LINES) lines.push(`… and ${this.pending.length - MAX_LINES} more (see the console)`);
+    const text = `cosell-sync:\n${lines.map((l) => `• ${l}`).join('\n')}`;
+    const results = await Promise.all(this.options.webhookUrls.map((url, index) => this.post(url, index, text)));
+    this.attempts += 1;
+    if (results.every(Boolean) || this.attempts >= MAX_DELIVERY_ATTEMPTS) {
+      if (!results.every(Boolean)) this.options.logger.error({ alerts: this.pending.length }, 'alerts dropped after repeated delivery failures');
+      this.pending = [];
+      this.attempts = 0;
+    }
+  }
+
+  private async post(url: string, index: number, text: string): Promise<boolean> {
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text }),
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+        redirect: 'error',
+      });
+      await response.body?.cancel().catch(() => undefined);
+      if (response.ok) return true;
+      // The URL is the credential: name the webhook by its position in the configuration only.
+      this.options.logger.warn({ webhook: `alerts.webhooks[${index}]`, status: response.status }, 'alert delivery refused');
+    } catch (error) {
+      this.options.logger.warn({ webhook: `alerts.webhooks[${index}]`, reason: (error as Error).name }, 'alert delivery failed');
+    }
+    return false;
+  }
+
+  /** Runs `tick` every `intervalMs` until stopped; a tick never overlaps the previous one. */
+  start(intervalMs: number): { stop(): Promise<void> } {
+    let running: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = this.tick()
+        .catch((error: unknown) => this.options.logger.error({ err: error }, 'alert check failed'))
+        .finally(() => {
+          running = undefined;
+        });
+    }, intervalMs);
+    timer.unref();
+    return {
+      async stop() {
+        clearInterval(timer);
+        await running;
+      },
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import type { Store } from '../../store/types.ts';
+import type { Engine } from '../../sync/engine.ts';
+import type { ConnectionCard, OverviewResponse } from '../admin-api.ts';
+import type { Readiness } from '../readiness.ts';
+import type { RegistrationWatch } from './registration-watch.ts';
+
+const KIND_OF_API: Record<string, ConnectionCard['kind']> = { referrals: 'partner-center', dataverse: 'dynamics', salesforce: 'salesforce' };
+
+/*
+ * Dataverse: "Service protection API limits" (Microsoft Learn) — 6,000 requests per user per 5-minute sliding window.
+ * Salesforce's limit is per 24 hours and per org edition ("API Request Limits and Allocations"), and Partner Center
+ * publishes no fixed figure (it answers 429), so those show their calls and throttled answers only.
+ */
+const BUDGETS: Record<string, ConnectionCard['budget']> = {
+  dataverse: { limit: 6_000, window: '5 min', source: 'Dataverse service protection limit, per user' },
+};
+
+export async function buildOverview(store: Store, engine: Engine | undefined, readiness: Readiness, registration?: RegistrationWatch): Promise<OverviewResponse> {
+  const report = await readiness.check();
+  const counts = store.console.connectionCounts();
+  const connections: ConnectionCard[] = Object.entries(report.connections).map(([name, health]) => ({
+    name,
+    kind: KIND_OF_API[health.api] ?? 'dynamics',
+    ...health,
+    budget: BUDGETS[health.api] ?? null,
+    registration: health.api === 'referrals' ? (registration?.state ?? null) : null,
+    counts: health.api === 'referrals' ? null : (counts[name] ?? { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, lastJobError: null }),
+  }));
+  const totals = { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0 };
+  for (const c of Object.values(counts)) {
+    totals.synced += c.synced;
+    totals.needingAttention += c.needingAttention;
+    totals.inConflict += c.inConflict;
+    totals.deadLettered += c.deadLettered;
+    totals.retrying += c.retrying;
+  }
+  return {
+    generatedAt: new Date().toISOString(),
+    status: report.status,
+    store: report.store,
+    queueDepth: store.jobs.depth(),
+    inFlight: engine?.worker.inFlight ?? 0,
+    connections,
+    totals,
+  };
+}

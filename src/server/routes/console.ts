@@ -1,0 +1,129 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { DEAL_STATES, type Store } from '../../store/types.ts';
+import type { Engine } from '../../sync/engine.ts';
+import type { DealsResponse, ErrorResponse, OverviewResponse, PairResponse, RegistrationCheckResponse } from '../admin-api.ts';
+import { CONSOLE_CSS, CONSOLE_JS } from '../console/assets.ts';
+import { buildOverview } from '../console/overview.ts';
+import { noRecordLinks, urlsOf, type RecordLinks } from '../console/record-links.ts';
+import { dealsPage, overviewPage, overviewSection, pairPage } from '../console/views.ts';
+import type { Readiness } from '../readiness.ts';
+import type { RegistrationWatch } from '../console/registration-watch.ts';
+
+export type { RecordLinks } from '../console/record-links.ts';
+
+/** A pair page shows this much history; the full trail stays at /api/audit. */
+export const PAIR_AUDIT_LIMIT = 200;
+const PAIR_DEAD_LETTER_LIMIT = 50;
+const OVERVIEW_ROWS = 50;
+const CLOSED_ROWS = 10;
+/** Deep pages are what search is for: OFFSET work stays bounded. */
+export const MAX_DEAL_PAGE = 400;
+export const MAX_DEAL_PAGE_SIZE = 100;
+export const MAX_SEARCH_LENGTH = 100;
+
+const dealsQuery = z
+  .object({
+    q: z.string().trim().max(MAX_SEARCH_LENGTH).default(''),
+    state: z.union([z.enum(DEAL_STATES), z.literal('')]).optional(),
+    connection: z.string().max(100).optional(),
+    page: z.coerce.number().int().min(1).max(MAX_DEAL_PAGE).default(1),
+    pageSize: z.coerce.number().int().min(1).max(MAX_DEAL_PAGE_SIZE).default(25),
+  })
+  .strict();
+
+const pairParams = z.object({ connection: z.string().min(1).max(100), referralId: z.string().min(1).max(200) }).strict();
+
+export interface ConsoleDeps {
+  store: Store;
+  engine: Engine | undefined;
+  readiness: Readiness;
+  recordLinks?: RecordLinks | undefined;
+  registration?: RegistrationWatch | undefined;
+}
+
+function invalid(reply: FastifyReply, error: z.ZodError): FastifyReply {
+  const issue = error.issues[0];
+  const answer: ErrorResponse = { error: { code: 'invalid_query', message: `${issue?.path.join('.') || 'query'}: ${issue?.message ?? 'invalid'}` } };
+  return reply.code(400).send(answer);
+}
+
+const htmlPage = (reply: FastifyReply, page: string) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
+
+/** The operator console: overview, deals, one page per pair, and the JSON behind each. */
+export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
+  const { store, engine, readiness } = deps;
+  const links = deps.recordLinks ?? noRecordLinks;
+
+  const overview = async () => {
+    const data: OverviewResponse = await buildOverview(store, engine, readiness, deps.registration);
+    const closed = store.sync.deadLetters({ open: false, limit: OVERVIEW_ROWS }).filter((d) => d.resolvedAt !== null).slice(0, CLOSED_ROWS);
+    return overviewSection(data, store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS }), store.sync.conflicts().slice(0, OVERVIEW_ROWS), closed);
+  };
+
+  const deals = (query: z.infer<typeof dealsQuery>): DealsResponse => {
+    const found = store.console.deals({
+      search: query.q || undefined,
+      state: query.state || undefined,
+      connection: query.connection || undefined,
+      limit: query.pageSize,
+      offset: (query.page - 1) * query.pageSize,
+    });
+    return { total: found.total, page: query.page, pageSize: query.pageSize, deals: found.deals.map((d) => ({ ...d, ...urlsOf(links, d) })) };
+  };
+
+  const pair = (connection: string, referralId: string): PairResponse | null => {
+    const deal = store.console.deal(connection, referralId);
+    if (!deal) return null;
+    return {
+      deal: { ...deal, ...urlsOf(links, deal) },
+      base: store.sync.getLink(connection, referralId)?.base ?? {},
+      conflicts: store.sync.conflicts(connection).filter((c) => c.referralId === referralId),
+      deadLetters: store.console.pairDeadLetters(connection, referralId, PAIR_DEAD_LETTER_LIMIT),
+      audit: store.sync.audit({ connection, referralId, limit: PAIR_AUDIT_LIMIT }),
+    };
+  };
+
+  app.get('/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_JS));
+  app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
+
+  app.get('/', async (_request, reply) => htmlPage(reply, overviewPage(await overview())));
+  app.get('/overview/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await overview()).text));
+  app.get('/api/overview', async (): Promise<OverviewResponse> => buildOverview(store, engine, readiness, deps.registration));
+
+  // One Partner Center call, on an operator's request: where the tenant's webhook registration points now.
+  app.post('/api/registration/check', async (_request, reply) => {
+    if (!deps.registration) return reply.code(409).send({ error: { code: 'no_connections', message: 'the registration is watched only while a CRM connection is configured' } } satisfies ErrorResponse);
+    const state = await deps.registration.check();
+    const message = { ours: 'Points at this service.', missing: 'Missing: Partner Center sends no events.', elsewhere: `Points elsewhere: ${state.url ?? '?'}`, unknown: `Could not check: ${state.error ?? 'unknown error'}` }[state.status];
+    const answer: RegistrationCheckResponse = { ...state, message };
+    return answer;
+  });
+
+  app.get('/deals', async (request, reply) => {
+    const query = dealsQuery.safeParse(request.query);
+    if (!query.success) return invalid(reply, query.error);
+    const connections = Object.keys(readiness.connectionNames).filter((name) => readiness.connectionNames[name] !== 'referrals');
+    return htmlPage(reply, dealsPage(deals(query.data), { q: query.data.q, state: query.data.state || undefined, connection: query.data.connection || undefined }, connections));
+  });
+  app.get('/api/deals', async (request, reply) => {
+    const query = dealsQuery.safeParse(request.query);
+    if (!query.success) return invalid(reply, query.error);
+    return deals(query.data);
+  });
+
+  app.get('/deals/:connection/:referralId', async (request, reply) => {
+    const params = pairParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const found = pair(params.data.connection, params.data.referralId);
+    if (!found) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><p>No such deal. <a href="/deals">Deals</a></p>');
+    return htmlPage(reply, pairPage(found));
+  });
+  app.get('/api/deals/:connection/:referralId', async (request, reply) => {
+    const params = pairParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const found = pair(params.data.connection, params.data.referralId);
+    if (!found) return reply.code(404).send({ error: { code: 'not_found', message: `no deal ${params.data.referralId} on ${params.data.connection}` } } satisfies ErrorResponse);
+    return found;
+  });
+}

@@ -1,0 +1,143 @@
+import type { ConnectionCounts, ConsoleReads, DeadLetter, DealQuery, DealState, DealSummary } from '../types.ts';
+import type { SqlDatabase } from './driver.ts';
+import { DEAD_LETTER_COLUMNS } from './dead-letters.ts';
+
+interface DealRow {
+  connection: string;
+  referral_id: string;
+  crm_entity: string | null;
+  crm_id: string | null;
+  name: unknown;
+  customer: unknown;
+  status: unknown;
+  microsoft_status: unknown;
+  state: DealState;
+  last_sync_at: string | null;
+  last_error: string | null;
+}
+
+/*
+ * Every pair a connection knows of: its links, and the referrals that only a queued job, an open dead letter or a held
+ * conflict names (not linked yet, or the link was never committed). The state is the worst thing about the pair.
+ * Name, customer and status come from the sync base: the values both sides last agreed on.
+ */
+const STATE = `
+      CASE
+        WHEN EXISTS (SELECT 1 FROM dead_letters d WHERE d.connection = p.connection AND d.referral_id = p.referral_id AND d.resolved_at IS NULL) THEN 'dead-letter'
+        WHEN EXISTS (SELECT 1 FROM conflicts c WHERE c.connection = p.connection AND c.referral_id = p.referral_id) THEN 'conflict'
+        WHEN p.sync_state = 'error' THEN 'error'
+        WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.connection = p.connection AND j.referral_id = p.referral_id AND j.attempts > 0) THEN 'retrying'
+        WHEN p.sync_state IS NULL THEN 'unlinked'
+        ELSE 'ok'
+      END`;
+
+const DEALS = `
+  WITH pairs AS (
+    SELECT connection, referral_id, crm_entity, crm_id, base, sync_state, last_error, updated_at FROM links
+    UNION ALL
+    SELECT k.connection, k.referral_id, NULL, NULL, NULL, NULL, NULL, NULL FROM (
+      SELECT connection, referral_id FROM jobs WHERE referral_id IS NOT NULL
+      UNION SELECT connection, referral_id FROM dead_letters WHERE referral_id IS NOT NULL AND resolved_at IS NULL
+      UNION SELECT connection, referral_id FROM conflicts
+    ) k
+    WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.connection = k.connection AND l.referral_id = k.referral_id)
+  ),
+  deals AS (
+    SELECT p.connection, p.referral_id, p.crm_entity, p.crm_id,
+      json_extract(p.base, '$.name') AS name,
+      json_extract(p.base, '$.companyName') AS customer,
+      json_extract(p.base, '$.status') AS status,
+      json_extract(p.base, '$.microsoftStatus') AS microsoft_status,
+      p.updated_at AS last_sync_at,
+      p.last_error,
+      ${STATE} AS state
+    FROM pairs p
+  )`;
+
+/** `%…%` for LIKE, with the user's own % _ and \ taken literally. */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const textOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function toDeal(r: DealRow): DealSummary {
+  return {
+    connection: r.connection,
+    referralId: r.referral_id,
+    crmEntity: r.crm_entity,
+    crmId: r.crm_id,
+    name: textOrNull(r.name),
+    customer: textOrNull(r.customer),
+    status: textOrNull(r.status),
+    microsoftStatus: textOrNull(r.microsoft_status),
+    state: r.state,
+    lastSyncAt: r.last_sync_at,
+    lastError: r.last_error,
+  };
+}
+
+export class SqliteConsoleReads implements ConsoleReads {
+  constructor(private readonly db: SqlDatabase) {}
+
+  deals(query: DealQuery): { total: number; deals: DealSummary[] } {
+    // One read transaction: the total and the page's rows come from the same snapshot.
+    return this.db.transaction(() => this.dealsIn(query))();
+  }
+
+  private dealsIn(query: DealQuery): { total: number; deals: DealSummary[] } {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (query.search) {
+      where.push(`(name LIKE ? ESCAPE '\\' OR customer LIKE ? ESCAPE '\\' OR referral_id LIKE ? ESCAPE '\\' OR crm_id LIKE ? ESCAPE '\\')`);
+      const pattern = containing(query.search);
+      params.push(pattern, pattern, pattern, pattern);
+    }
+    if (query.connection) {
+      where.push('connection = ?');
+      params.push(query.connection);
+    }
+    if (query.state) {
+      where.push('state = ?');
+      params.push(query.state);
+    }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`${DEALS} SELECT COUNT(*) AS n FROM deals ${filter}`).get(...params) as { n: number }).n;
+    // The page's keys first, then each row in full: sorting only keys keeps the per-row JSON and state work to a page.
+    const keys = this.db
+      .prepare(`${DEALS} SELECT connection, referral_id FROM deals ${filter} ORDER BY last_sync_at IS NULL, last_sync_at DESC, connection, referral_id LIMIT ? OFFSET ?`)
+      .all(...params, query.limit, query.offset) as Array<{ connection: string; referral_id: string }>;
+    const deals = keys.map((k) => this.deal(k.connection, k.referral_id)).filter((d): d is DealSummary => d !== null);
+    return { total, deals };
+  }
+
+  deal(connection: string, referralId: string): DealSummary | null {
+    const row = this.db.prepare(`${DEALS} SELECT * FROM deals WHERE connection = ? AND referral_id = ?`).get(connection, referralId) as DealRow | undefined;
+    return row ? toDeal(row) : null;
+  }
+
+  connectionCounts(): Record<string, ConnectionCounts> {
+    const counts: Record<string, ConnectionCounts> = {};
+    const of = (connection: string): ConnectionCounts =>
+      (counts[connection] ??= { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, lastJobError: null });
+    const links = this.db
+      .prepare(`SELECT connection, SUM(sync_state = 'ok') AS ok, SUM(sync_state = 'error') AS error FROM links GROUP BY connection`)
+      .all() as Array<{ connection: string; ok: number; error: number }>;
+    for (const r of links) Object.assign(of(r.connection), { synced: r.ok, needingAttention: r.error });
+    const conflicts = this.db.prepare('SELECT connection, COUNT(DISTINCT referral_id) AS n FROM conflicts GROUP BY connection').all() as Array<{ connection: string; n: number }>;
+    for (const r of conflicts) of(r.connection).inConflict = r.n;
+    const dead = this.db.prepare('SELECT connection, COUNT(*) AS n FROM dead_letters WHERE resolved_at IS NULL GROUP BY connection').all() as Array<{ connection: string; n: number }>;
+    for (const r of dead) of(r.connection).deadLettered = r.n;
+    const retrying = this.db.prepare('SELECT connection, COUNT(*) AS n FROM jobs WHERE attempts > 0 GROUP BY connection').all() as Array<{ connection: string; n: number }>;
+    for (const r of retrying) of(r.connection).retrying = r.n;
+    // SQLite's bare-column rule: with MAX(), the other columns come from the row that holds the maximum.
+    const errors = this.db
+      .prepare('SELECT connection, last_error, MAX(updated_at) AS at FROM jobs WHERE last_error IS NOT NULL GROUP BY connection')
+      .all() as Array<{ connection: string; last_error: string; at: string }>;
+    for (const r of errors) of(r.connection).lastJobError = { message: r.last_error, at: r.at };
+    return counts;
+  }
+
+  pairDeadLetters(connection: string, referralId: string, limit: number): DeadLetter[] {
+    return this.db
+      .prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE connection = ? AND referral_id = ? ORDER BY id DESC LIMIT ?`)
+      .all(connection, referralId, limit) as DeadLetter[];
+  }
+}

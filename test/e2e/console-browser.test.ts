@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { DeadLettersResponse, OverviewResponse } from '../../src/server/admin-api.ts';
+import { launchChromium, logIn, overflowsHorizontally, screenshot, SCREENSHOT_DIR } from '../support/browser.ts';
+import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
+import { detailsOf, waitFor } from '../support/service-harness.ts';
+import { SyncHarness } from '../support/sync-harness.ts';
+import { makeTempDir } from '../support/tmp.ts';
+
+/*
+ * The operator console in a real headless Chromium against a real service on the sandboxes: log in, see a failing
+ * connection on the overview, find a deal, read its history, resolve a held conflict and replay a dead letter from
+ * its page, and see the banner when the service stops answering. Screenshots of each view at 1,440 and 1,024 px go
+ * to a temporary directory (printed).
+ */
+
+const BROWSER_CASE_TIMEOUT_MS = 90_000;
+
+describe('the operator console in a browser', () => {
+  let h: SyncHarness;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const tmp = makeTempDir('console-browser');
+  let disputed: { referralId: string; opportunityId: string };
+  let failed: { referralId: string; opportunityId: string };
+
+  beforeAll(async () => {
+    h = await SyncHarness.start({ runEngine: false, mappingFile: writeManualNotesMapping(tmp.path) });
+    disputed = await h.linkedPair({ name: 'Fabrikam rollout', customerProfile: { name: 'Fabrikam Ltd', address: { postalCode: '61000' } } });
+    failed = await h.linkedPair({ name: 'Northwind renewal', customerProfile: { name: 'Northwind Traders', address: { postalCode: '61000' } } });
+
+    // A held conflict: both sides changed the `manual` notes field.
+    await h.pcSellerEdit(disputed.referralId, { details: { notes: 'Microsoft: wait for the budget' } });
+    await h.dvSellerEdit('opportunities', disputed.opportunityId, { description: 'Seller: signed today' });
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    // A dead letter: Dataverse refuses the write for good.
+    await h.dvFaults({ errorStatus: 400, routes: ['/api/data/v9.2/opportunities'] });
+    await h.pcSellerEdit(failed.referralId, { details: { dealValue: 55_000 } });
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    await h.clearDvFaults();
+
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    page = await context.newPage();
+    await logIn(page, h.adminUrl);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+    tmp.cleanup();
+    console.log(`console screenshots: ${SCREENSHOT_DIR}`);
+  });
+
+  it('finds a deal by name and shows its page: both sides, the history in words and the links', async () => {
+    await page.getByRole('link', { name: 'Deals', exact: true }).click();
+    await page.getByLabel('Search').fill('northwind');
+    await page.getByLabel('Search').press('Enter');
+    await expect.poll(() => page.locator('#count').textContent()).toBe('Showing 1–1 of 1');
+    const row = page.locator('table.deals tbody tr');
+    await expect.poll(() => row.first().textContent()).toContain('dead letter');
+    await page.getByRole('link', { name: 'Northwind renewal' }).click();
+
+    await page.getByRole('heading', { level: 1, name: 'Northwind renewal' }).waitFor();
+    const history = await page.locator('ol.timeline').textContent();
+    expect(history).toContain('linked (from Partner Center)');
+    expect(history).toContain('opportunity created from referral');
+    expect(history).toContain('Partner Center → CRM');
+    expect(await page.getByRole('link', { name: 'Open in Partner Center' }).getAttribute('href')).toBe(`https://partner.microsoft.com/dashboard/v2/referrals/${failed.referralId}`);
+    expect(await page.getByRole('link', { name: 'Open in the CRM' }).getAttribute('href')).toContain(`id=${failed.opportunityId}`);
+    // Times are shown in the browser's zone, with the stored UTC instant on hover.
+    const firstTime = page.locator('ol.timeline time').first();
+    expect(await firstTime.getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ? UTC$|UTC$/);
+    expect(await firstTime.textContent()).not.toMatch(/T\d\d:/);
+    await screenshot(page, 'pair-1440');
+  }, BROWSER_CASE_TIMEOUT_MS);
+
+  it('replays a dead letter from the pair page, says so, and it moves to history', async () => {
+    await page.goto(`${h.adminUrl}/deals/dynamics/${failed.referralId}`);
+    // Keyboard only: focus the button and press Enter.
+    await page.getByRole('button', { name: 'Replay' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.feedback').filter({ hasText: 'Queued again' }).count()).toBe(1);
+    const history = await h.api<DeadLettersResponse>('/api/dead-letters?open=false');
+    expect(history.deadLetters.find((d) => d.referralId === failed.referralId)?.resolvedBy).toBe('replay');
+    await h.runWorkerUntilIdle();
+    await page.reload();
+    expect(await page.locator('table').filter({ hasText: 'Attempts' }).textContent()).toContain('replayed');
+  }, BROWSER_CASE_TIMEOUT_MS);
+
+  it('resolves a held conflict from the pair page, and both sides change', async () => {
+    await page.goto(`${h.adminUrl}/deals/dynamics/${disputed.referralId}`);
+    expect(await page.locator('tr.differs').textContent()).toContain('Microsoft: wait for the budget');
+    await page.getByRole('button', { name: 'Take CRM' }).click();
+    await expect.poll(() => page.locator('.feedback').filter({ hasText: 'Resolving' }).count()).toBe(1);
+    await h.runWorkerUntilIdle();
+    expect(detailsOf(await h.referral(disputed.referralId)).notes).toBe('Seller: signed today');
+    expect((await h.opportunity(disputed.opportunityId))?.description).toBe('Seller: signed today');
+    await page.reload();
+    expect(await page.locator('tr.differs').count()).toBe(0);
+  }, BROWSER_CASE_TIMEOUT_MS);
+
+  it('checks Partner Center\'s webhook registration on request', async () => {
+    await page.goto(h.adminUrl);
+    const card = page.locator('section.card[data-connection="partner-center"]');
+    expect(await card.textContent()).toContain('not checked yet');
+    await card.getByRole('button', { name: 'Check now' }).click();
+    await expect.poll(() => card.locator('.feedback').textContent()).toBe('Points at this service.');
+  }, BROWSER_CASE_TIMEOUT_MS);
+
+  it('turns the Dynamics card red while every Dataverse call fails, and /readyz and /healthz say so', async () => {
+    await h.dvFaults({ errorStatus: 503 });
+    // A reconcile pass lists Dataverse changes: every attempt answers 503.
+    await h.reconcile().catch(() => undefined);
+    await page.goto(h.adminUrl);
+    const card = page.locator('section.card[data-connection="dynamics"]');
+    expect(await card.getAttribute('class')).toContain('card-bad');
+    expect(await card.textContent()).toContain('HTTP 503');
+    const overview = await h.api<OverviewResponse>('/api/overview');
+    expect(overview.connections.find((c) => c.name === 'dynamics')?.state).toBe('failing');
+    expect(overview.status).toBe('degraded');
+    const ready = await fetch(`${h.adminUrl}/readyz`, { headers: { authorization: `Bearer ${process.env.COSELL_ADMIN_TOKEN}` } });
+    expect(ready.status).toBe(503);
+    expect(await (await fetch(`${h.url}/healthz`)).json()).toEqual({ status: 'degraded' });
+    for (const width of [1440, 1024]) {
+      await page.setViewportSize({ width, height: 900 });
+      expect(await overflowsHorizontally(page), `overview at ${width}px`).toBe(false);
+      await screenshot(page, `overview-${width}`);
+    }
+    await h.clearDvFaults();
+    await h.reconcile();
+    expect((await h.api<OverviewResponse>('/api/overview')).connections.find((c) => c.name === 'dynamics')?.state).toBe('ok');
+  }, BROWSER_CASE_TIMEOUT_MS);
+
+  it('fits 1,024 px on every view', async () => {
+    for (const [name, path] of [
+      ['deals', '/deals'],
+      ['pair', `/deals/dynamics/${disputed.referralId}`],
+    ] as const) {
+      for (const width of [1440, 1024]) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.goto(`${h.adminUrl}${path}`);
+        expect(await overflowsHorizontally(page), `${name} at ${width}px`).toBe(false);
+        await screenshot(page, `${name}-${width}`);
+      }
+    }
+  }, BROWSER_CASE_TIMEOUT_MS);
+
+  it('shows a banner with the last update when the service stops answering', async () => {
+    await page.goto(h.adminUrl);
+    await page.locator('#banner').waitFor({ state: 'hidden' });
+    await h.stopService();
+    await waitFor('the stale-data banner', async () => (await page.locator('#banner').isVisible()) && (await page.locator('#banner').textContent()), 20_000, 200);
+    expect(await page.locator('#banner').textContent()).toMatch(/not answering.*Showing data from/);
+    await screenshot(page, 'overview-unreachable-1024');
+  }, BROWSER_CASE_TIMEOUT_MS);
+});

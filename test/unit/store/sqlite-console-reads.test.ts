@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../../src/store/sqlite/index.ts';
+import type { Link } from '../../../src/store/types.ts';
+import type { CanonicalRecord } from '../../../src/canonical-value.ts';
+import { makeTempDir } from '../../support/tmp.ts';
+
+/* The console's read-only queries: every pair a connection knows of, its worst state, search and pages. */
+
+describe('SQLite console reads', () => {
+  const tmp = makeTempDir();
+  afterAll(() => tmp.cleanup());
+  let n = 0;
+  const open = () => SqliteStore.open({ path: join(tmp.path, `console-${++n}.db`), synchronous: 'normal' });
+  const commit = (store: SqliteStore, referralId: string, base: CanonicalRecord, syncState: Link['syncState'] = 'ok', connection = 'dynamics') =>
+    store.sync.commit({
+      link: { connection, referralId, crmEntity: 'opportunity', crmId: `crm-${referralId}`, base, pcEtag: null, crmVersion: null, syncState, lastError: syncState === 'error' ? 'boom' : null },
+      audit: [],
+      holdConflicts: [],
+      releaseConflicts: [],
+    });
+
+  it('lists links and referrals only a job or dead letter names, with the worst state of each', async () => {
+    const store = open();
+    commit(store, 'r-ok', { name: 'Contoso rollout', status: 'Active', microsoftStatus: 'Accepted' });
+    commit(store, 'r-err', { name: 'Broken deal' }, 'error');
+    commit(store, 'r-conflict', { name: 'Disputed deal' });
+    store.sync.commit({
+      link: { connection: 'dynamics', referralId: 'r-conflict', crmEntity: 'opportunity', crmId: 'crm-r-conflict', base: { name: 'Disputed deal' }, pcEtag: null, crmVersion: null, syncState: 'ok', lastError: null },
+      audit: [],
+      holdConflicts: [{ field: 'notes', base: 'a', pc: 'b', crm: 'c' }],
+      releaseConflicts: [],
+    });
+    await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r-dead' }]);
+    store.jobs.deadLetter(store.jobs.claim(1, 1000)[0]!, '400 invalid');
+    await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r-queued' }]);
+
+    const { total, deals } = store.console.deals({ limit: 50, offset: 0 });
+    expect(total).toBe(5);
+    const states = Object.fromEntries(deals.map((d) => [d.referralId, d.state]));
+    expect(states).toEqual({ 'r-ok': 'ok', 'r-err': 'error', 'r-conflict': 'conflict', 'r-dead': 'dead-letter', 'r-queued': 'unlinked' });
+    expect(deals.find((d) => d.referralId === 'r-ok')).toMatchObject({ name: 'Contoso rollout', status: 'Active', microsoftStatus: 'Accepted', crmId: 'crm-r-ok', lastSyncAt: expect.any(String) });
+
+    expect(store.console.deals({ limit: 50, offset: 0, state: 'conflict' }).deals.map((d) => d.referralId)).toEqual(['r-conflict']);
+    expect(store.console.deal('dynamics', 'r-dead')?.state).toBe('dead-letter');
+    expect(store.console.deal('dynamics', 'nope')).toBeNull();
+    expect(store.console.pairDeadLetters('dynamics', 'r-dead', 10)).toEqual([expect.objectContaining({ referralId: 'r-dead', error: '400 invalid' })]);
+
+    expect(store.console.connectionCounts()).toEqual({
+      dynamics: { synced: 2, needingAttention: 1, inConflict: 1, deadLettered: 1, retrying: 0, lastJobError: null },
+    });
+    await store.close();
+  });
+
+  it('searches name, customer, referral and CRM id case-insensitively, LIKE wildcards taken literally', async () => {
+    const store = open();
+    commit(store, 'r1', { name: 'Contoso rollout' });
+    commit(store, 'r2', { name: 'Fabrikam 100% renewal', companyName: 'Fabrikam Ltd' });
+    commit(store, 'r3', { name: 'Other' }, 'ok', 'salesforce');
+    const ids = (search: string, connection?: string) => store.console.deals({ search, connection, limit: 50, offset: 0 }).deals.map((d) => d.referralId).sort();
+    expect(ids('contoso')).toEqual(['r1']);
+    expect(ids('FABRIKAM LTD')).toEqual(['r2']);
+    expect(ids('crm-r3')).toEqual(['r3']);
+    expect(ids('100%')).toEqual(['r2']);
+    expect(ids('%')).toEqual(['r2']);
+    expect(ids('_')).toEqual([]);
+    expect(ids('r', 'salesforce')).toEqual(['r3']);
+    await store.close();
+  });
+
+  it('pages newest sync first, with the total of every match', async () => {
+    const store = open();
+    for (let i = 0; i < 30; i++) commit(store, `r${String(i).padStart(2, '0')}`, { name: `Deal ${i}` });
+    const first = store.console.deals({ limit: 25, offset: 0 });
+    const second = store.console.deals({ limit: 25, offset: 25 });
+    expect(first.total).toBe(30);
+    expect(first.deals).toHaveLength(25);
+    expect(second.deals).toHaveLength(5);
+    const all = [...first.deals, ...second.deals];
+    expect(new Set(all.map((d) => d.referralId)).size).toBe(30);
+    const times = all.map((d) => d.lastSyncAt ?? '');
+    expect([...times].sort().reverse()).toEqual(times);
+    await store.close();
+  });
+});
