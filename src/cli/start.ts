@@ -16,9 +16,17 @@ export function registerStartCommand(program: Command): void {
       const { config, source } = loaded;
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
       logger.info({ config: source }, 'starting cosell-sync');
-      const service = await startService(config, logger, { configSource: source });
-      await untilSignal(logger);
-      await stopWithin(() => service.close(), logger, service.closingStep);
+      // Listening before the start-up: a SIGTERM while connections are still being made (a supervisor's stop, a
+      // deploy) would otherwise meet whatever handler a library installed and leave the process running.
+      const signalled = untilSignal(logger);
+      const starting = startService(config, logger, { configSource: source });
+      const first = await Promise.race([starting, signalled.then(() => undefined)]);
+      if (first === undefined) {
+        await stopWithin(async () => (await starting).close(), logger, () => 'starting up');
+        return;
+      }
+      await signalled;
+      await stopWithin(() => first.close(), logger, first.closingStep);
       logger.info('stopped');
     });
 }

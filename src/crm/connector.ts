@@ -163,7 +163,8 @@ export interface CrmConnector {
 
   /**
    * Creates the record for a referral, keyed by the referral id (alternate key / external id) so that a retried create
-   * after a crash finds the first one instead of making a second. Returns the record as read back.
+   * after a crash finds the first one instead of making a second. Returns the record as read back; `existed` when the
+   * key found a record an earlier attempt made (nothing was written now, and a seller may have edited it since).
    */
   createForReferral(
     entity: CrmEntityName,
@@ -172,7 +173,7 @@ export interface CrmConnector {
     customer: CustomerRefs | undefined,
     columns: readonly ColumnRequest[],
     status?: SyncStatusUpdate,
-  ): Promise<CrmRecord>;
+  ): Promise<CrmRecord & { existed?: boolean }>;
 
   /**
    * Writes only the given columns, conditional on `ifVersion`; virtual columns (`@state`) use the CRM's actions. The

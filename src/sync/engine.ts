@@ -54,6 +54,14 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
+/** A connector's change stream (Salesforce CDC), if it has one; a stream that fails to start leaves the reconciler. */
+function startChangeStream(connector: CrmConnector, sink: ChangeSink, logger: Logger): Promise<(() => Promise<void>) | undefined> | undefined {
+  return connector.startChangeStream?.(sink).catch((error: unknown) => {
+    logger.error({ connection: connector.name, error: error instanceof Error ? error.message : String(error) }, 'change stream did not start; relying on the reconciler');
+    return undefined;
+  });
+}
+
 /** Where a connector's own change stream (Salesforce CDC) delivers: jobs with the stream's resume point. */
 function changeSink(options: { store: Store; reconciler: Reconciler; logger: Logger; connector: CrmConnector }): ChangeSink {
   const { store, reconciler, logger, connector } = options;
@@ -104,7 +112,9 @@ export function createEngine(options: {
     microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
     backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
   });
-  const streamStops: Array<() => Promise<void>> = [];
+  // Streams still subscribing when stop() comes are waited for and stopped too: one that finished subscribing after
+  // the engine stopped would hold its connection open and keep the process alive.
+  const streams: Array<Promise<(() => Promise<void>) | undefined>> = [];
   const sinkFor = (connector: CrmConnector): ChangeSink => changeSink({ store, reconciler, logger, connector });
   return {
     connections,
@@ -114,16 +124,12 @@ export function createEngine(options: {
       worker.start();
       reconciler.start({ immediately: config.sync.reconcileOnStart });
       for (const connector of connectors) {
-        connector
-          .startChangeStream?.(sinkFor(connector))
-          .then((stop) => streamStops.push(stop))
-          .catch((error: unknown) =>
-            logger.error({ connection: connector.name, error: error instanceof Error ? error.message : String(error) }, 'change stream did not start; relying on the reconciler'),
-          );
+        const started = startChangeStream(connector, sinkFor(connector), logger);
+        if (started) streams.push(started);
       }
     },
     async stop() {
-      for (const stop of streamStops.splice(0)) await stop();
+      for (const stop of await Promise.all(streams.splice(0))) await stop?.();
       await reconciler.stop();
       await worker.stop();
       for (const c of connectors) await c.close?.();

@@ -14,7 +14,7 @@ import { NonRetryableSyncError } from './errors.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
-import { planReconcile, type PairSnapshot } from './plan/reconcile-plan.ts';
+import { isEmpty, planReconcile, type PairSnapshot } from './plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from './ports.ts';
 import { Backfill } from './run/backfill.ts';
 import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
@@ -214,7 +214,7 @@ export class PairSync {
     const outbound = crmCreateValues(mapping, pc, read.id);
     const profile = customerFromReferral(read.referral);
     const customer = await this.customerLock.run(customerKey(connector, profile), () => connector.ensureCustomer(profile));
-    this.deps.store.sync.recordIntents([{ connection: run.name, referralId: read.id, crmEntity: entity, base: outbound, toCrm: {}, toPc: {} }]);
+    this.announceCreate(run, { referralId: read.id, entity, base: outbound });
     const created = await connector.createForReferral(entity, read.id, mapping.canonicalToCrm(outbound), customer, mapping.columns, {
       ok: true,
       auditLines: [`${new Date().toISOString()} created from Partner Center referral ${read.id}`],
@@ -222,10 +222,29 @@ export class PairSync {
     const audit: AuditEntry[] = [
       ...(create.audit ?? []),
       ...customer.created.map((ref) => run.note({ referralId: read.id, ref, outcome: 'created', message: `customer ${ref.entity} created` })),
-      run.note({ referralId: read.id, ref: created.ref, direction: 'to-crm', outcome: 'created', message: `${entity} created from referral` }),
     ];
+    if (created.existed) {
+      // An earlier attempt made the record (its answer was lost, or the process died) and a seller may have edited it
+      // since: merged against what that attempt wrote (its create intent), so neither side's edit is overwritten.
+      audit.push(run.note({ referralId: read.id, ref: created.ref, direction: 'none', outcome: 'linked', message: `found the ${entity} an earlier attempt created` }));
+      await this.reconcilePair(run, { read, record: created, mapping, link: null, origin: 'pc', audit });
+      return;
+    }
+    audit.push(run.note({ referralId: read.id, ref: created.ref, direction: 'to-crm', outcome: 'created', message: `${entity} created from referral` }));
     const link = this.linkCreatedPair(run, { read, record: created, mapping, pc, origin: 'pc', audit });
     await this.reconcilePair(run, { read, record: created, mapping, link, origin: 'pc' });
+  }
+
+  /**
+   * The values a create sends, recorded before it: the base to merge against if the record turns out to exist when
+   * the pair is next seen. An earlier attempt's announcement is kept: if any attempt created the record, it was the
+   * first, with the first attempt's values.
+   */
+  private announceCreate(run: SyncRun, create: { referralId: string; entity: CrmEntityName; base: CanonicalRecord }): void {
+    const { sync } = this.deps.store;
+    const earlier = sync.getIntent(run.name, create.referralId, create.entity);
+    if (earlier && isEmpty(earlier.toCrm) && isEmpty(earlier.toPc)) return;
+    sync.recordIntents([{ connection: run.name, referralId: create.referralId, crmEntity: create.entity, base: create.base, toCrm: {}, toPc: {} }]);
   }
 
   private async syncFromCrm(run: SyncRun, ref: CrmRecordRef): Promise<void> {

@@ -257,7 +257,7 @@ export abstract class ServiceHarness {
       const inTime = await Promise.race([exited.then(() => true), sleep(45_000).then(() => false)]);
       if (!inTime) {
         child.kill('SIGKILL');
-        throw new Error(`the service did not stop within 45 s of SIGTERM: ${this.process.stderr().slice(-2000)}`);
+        throw new Error(`the service did not stop within 45 s of SIGTERM: ${this.process.stderr().slice(-2000)} ${this.process.stdout().slice(-2000)}`);
       }
     }
   }

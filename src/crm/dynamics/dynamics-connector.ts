@@ -191,7 +191,7 @@ export class DynamicsConnector implements CrmConnector {
     customer: CustomerRefs | undefined,
     columns: readonly ColumnRequest[],
     status?: SyncStatusUpdate,
-  ): Promise<CrmRecord> {
+  ): Promise<CrmRecord & { existed?: boolean }> {
     const table = tableFor(entity);
     if (!STATUS_TABLES.has(entity)) throw new CrmApiError(`referrals are created as opportunities or leads, not as ${entity}s`, undefined, 'invalidEntity', false);
     if (entity === 'lead' && !this.leadsEnabled) throw new CrmApiError('lead creation is disabled for this Dynamics connection', undefined, 'leadsDisabled', false);
@@ -225,7 +225,7 @@ export class DynamicsConnector implements CrmConnector {
       const existing = await this.findByReferralId(entity, referralId, columns);
       if (!existing) throw error;
       this.logger.info({ entity, id: existing.ref.id }, 'record for referral already exists; returning it');
-      return existing;
+      return { ...existing, existed: true };
     }
 
     const ref: CrmRecordRef = { entity, id: id.toLowerCase() };

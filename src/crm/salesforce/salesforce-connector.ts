@@ -184,7 +184,7 @@ export class SalesforceConnector implements CrmConnector {
     customer: CustomerRefs | undefined,
     columns: readonly ColumnRequest[],
     status?: SyncStatusUpdate,
-  ): Promise<CrmRecord> {
+  ): Promise<CrmRecord & { existed?: boolean }> {
     const info = this.referralTarget(entity);
     const described = await this.metadata.describe(info.sobject);
     const uniqueKey = described.field(FIELDS.referralIdentifier)?.unique === true;
@@ -208,7 +208,7 @@ export class SalesforceConnector implements CrmConnector {
         const existing = await this.findByReferralId(entity, referralId, columns);
         if (existing) {
           this.logger.info({ entity, id: existing.ref.id }, 'record for referral already exists; returning it');
-          return existing;
+          return { ...existing, existed: true };
         }
       }
       throw subrequestError(created, `POST sobjects/${info.sobject}`);

@@ -35,7 +35,7 @@ export interface ReconcilePlan {
   commit: SyncCommit & { link: SyncCommit['link'] };
 }
 
-const isEmpty = (record: CanonicalRecord): boolean => Object.keys(record).length === 0;
+export const isEmpty = (record: CanonicalRecord): boolean => Object.keys(record).length === 0;
 
 interface Sides {
   pc: CanonicalRecord;

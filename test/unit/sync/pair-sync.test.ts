@@ -49,6 +49,18 @@ describe('PairSync over in-memory fakes', () => {
     expect(w.store.sync.audit({ referralId: 'ref-1', limit: 10 }).map((a) => a.outcome).sort()).toEqual(['created', 'linked']);
   });
 
+  it('a create whose answer was lost keeps the seller edit made before the retry found the record', async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-lost', name: 'Lost answer', details: { dealValue: 1_000, notes: 'from Microsoft' } });
+    w.crm.loseNextCreateAnswer = (ref) => w.crm.edit(ref.id, { notes: 'Seller edit' });
+    await w.sync().handler(forReferral('ref-lost'));
+    const opportunity = opportunityOf(w.crm, 'ref-lost');
+    expect(opportunity?.record.values.notes).toBe('Seller edit');
+    expect(w.referrals.must('ref-lost').referral.details?.notes).toBe('Seller edit');
+    expect(w.store.sync.audit({ referralId: 'ref-lost', limit: 10 }).map((a) => a.message)).toContain('found the opportunity an earlier attempt created');
+  });
+
   it('a CRM deal marked for Partner Center becomes a referral, and the referral id comes back to the deal', async () => {
     const w = world();
     store = w.store;

@@ -138,11 +138,26 @@ export class FakeCrm implements CrmConnector {
     return stored ? structuredClone(stored.record) : null;
   }
 
-  async createForReferral(entity: CrmEntityName, referralId: string, values: Record<string, unknown>, _customer: CustomerRefs | undefined, _columns: unknown, status?: SyncStatusUpdate): Promise<CrmRecord> {
+  /**
+   * The next create lands but its answer is lost; before the connector's retry (a keyed create, so it finds the
+   * record) this runs, e.g. a seller's edit of the new record.
+   */
+  loseNextCreateAnswer?: (ref: CrmRecordRef) => void;
+
+  /** Keyed by the referral id, as the real connectors' creates are: an existing record comes back as `existed`. */
+  async createForReferral(entity: CrmEntityName, referralId: string, values: Record<string, unknown>, _customer: CustomerRefs | undefined, _columns: unknown, status?: SyncStatusUpdate): Promise<CrmRecord & { existed?: boolean }> {
     this.calls.push(`create ${entity}`);
+    const existing = [...this.records.values()].find((r) => r.referralId === referralId && r.record.ref.entity === entity);
+    if (existing) return { ...structuredClone(existing.record), existed: true };
     const ref = { entity, id: `${this.name}-${entity}-${this.next++}` };
     const record: CrmRecord = { ref, version: `v${this.next++}`, modifiedAt: this.tick(), modifiedByUs: true, values: { ...values } };
     this.records.set(ref.id, { record, referralId, customer: null, status: status ?? null });
+    const lost = this.loseNextCreateAnswer;
+    if (lost) {
+      this.loseNextCreateAnswer = undefined;
+      lost(ref);
+      return this.createForReferral(entity, referralId, values, _customer, _columns, status);
+    }
     return structuredClone(record);
   }
 
