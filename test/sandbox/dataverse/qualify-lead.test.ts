@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, waitFor, WebhookReceiver, type SandboxHarness } from './helpers.ts';
+import { expectFailure, startHarness, waitFor, WebhookReceiver, type SandboxHarness } from './helpers.ts';
 
 interface Lead {
   leadid: string;
@@ -159,6 +159,21 @@ describe('QualifyLead (bound action on lead)', () => {
     expect(viaClient.value.map((row) => Object.keys(row).includes('opportunityid'))).toEqual([true]);
     const get = await fetch(`${h.sandbox.url}/api/data/v9.2/leads(${leadId})/Microsoft.Dynamics.CRM.QualifyLead`, { headers: { authorization: 'Bearer test-token' } });
     expect(get.status).toBe(405);
+  });
+
+  it('runs inside a $batch change set, which a later failure rolls back as a whole', async () => {
+    const first = await createLead();
+    const closed = await createLead({ subject: 'Already qualified' });
+    expect((await qualify(closed, FULL)).status).toBe(200);
+    const opportunitiesBefore = await h.api.count({ collection: 'opportunities' });
+    h.api.startBatch();
+    void h.api.callAction({ actionName: 'Microsoft.Dynamics.CRM.QualifyLead', collection: 'leads', key: first, action: FULL });
+    void h.api.callAction({ actionName: 'Microsoft.Dynamics.CRM.QualifyLead', collection: 'leads', key: closed, action: FULL });
+    const failure = await expectFailure(h.api.executeBatch());
+    expect(failure.status).toBe(400);
+    const lead = await h.api.retrieve<Lead>({ collection: 'leads', key: first, select: ['statecode', '_parentaccountid_value'] });
+    expect([lead.statecode, lead._parentaccountid_value]).toEqual([0, null]);
+    expect(await h.api.count({ collection: 'opportunities' })).toBe(opportunitiesBefore);
   });
 
   it('announces Create of each new row and Update of the lead through registered webhooks', async () => {
