@@ -60,6 +60,15 @@ describe('DynamicsConnector: a lead the seller qualified', () => {
     expect((await h.connector.read(byState.ref, LEAD_COLUMNS))?.convertedTo).toBeUndefined();
   });
 
+  it('lists the qualified lead and the new opportunity in change tracking', async () => {
+    const lead = await createLead();
+    const leadStart = await h.connector.changesSince('lead', null);
+    const opportunityStart = await h.connector.changesSince('opportunity', null);
+    const opportunityId = await qualifyAsSeller(lead.ref.id, true);
+    expect((await h.connector.changesSince('lead', leadStart.cursor)).refs).toContainEqual({ entity: 'lead', id: lead.ref.id });
+    expect((await h.connector.changesSince('opportunity', opportunityStart.cursor)).refs).toContainEqual({ entity: 'opportunity', id: opportunityId });
+  });
+
   it('still writes the sync status to a qualified lead (Dataverse keeps inactive leads writable)', async () => {
     const lead = await createLead();
     await qualifyAsSeller(lead.ref.id, true);

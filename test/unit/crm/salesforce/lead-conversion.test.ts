@@ -50,6 +50,15 @@ describe('SalesforceConnector: a lead the seller converted', () => {
     expect((await fast.read(lead.ref, LEAD_COLUMNS))?.convertedTo).toBeUndefined();
   });
 
+  it('lists the converted lead and the new opportunity in the change poll', async () => {
+    const lead = await createLead();
+    const leadStart = await fast.changesSince('lead', null);
+    const opportunityStart = await fast.changesSince('opportunity', null);
+    const { opportunityId } = await convertAsSeller(lead.ref.id);
+    expect((await fast.changesSince('lead', leadStart.cursor)).refs).toContainEqual({ entity: 'lead', id: lead.ref.id });
+    expect((await fast.changesSince('opportunity', opportunityStart.cursor)).refs).toContainEqual({ entity: 'opportunity', id: opportunityId });
+  });
+
   it('turns a write to a converted lead into a clear, non-retryable CrmApiError and skips the sync status', async () => {
     const lead = await createLead();
     await convertAsSeller(lead.ref.id);
