@@ -71,7 +71,7 @@ export class ActionHandlers {
 
   /**
    * QualifyLead answers the created rows as `Collection(crmbaseentity)` ("QualifyLead Action"): one entry per row with
-   * its `@odata.type` and primary id.
+   * its `@odata.type` and primary id (the exact `@odata.context` fragment is UNCONFIRMED).
    */
   handleBound(name: BoundActionName, request: DataRequest, entity: EntityDefinition, keyText: string, events: EventCollector): DataResponse {
     if (request.method !== 'POST') throw methodNotAllowed(request.method);
