@@ -39,6 +39,13 @@ export interface CrmRecord {
    */
   onHold?: boolean;
   /**
+   * Set on a lead the seller converted (Salesforce `convertLead`: `IsConverted` + `ConvertedOpportunityId`) or
+   * qualified (Dynamics `QualifyLead`: statecode Qualified + the opportunity whose `originatingleadid` is the lead): the
+   * opportunity the deal now lives on, so the link can move there instead of a second opportunity being created.
+   * Absent: not a lead, not converted, or converted without an opportunity.
+   */
+  convertedTo?: CrmRecordRef;
+  /**
    * Column values as the mapping expects them: strings, numbers (money, integers, picklist option values), booleans,
    * `YYYY-MM-DD` dates, ISO date-times, string arrays (multi-select), lookups resolved to the requested field, and
    * virtual columns (`@state`: open / won / lost; lead: open / qualified / disqualified).

@@ -60,6 +60,9 @@ const SNAPSHOT_LIMIT = 2000;
 const STATUS_WRITE_ATTEMPTS = 3;
 
 const whoAmISchema = z.looseObject({ UserId: z.string() });
+const opportunityListSchema = z.looseObject({ value: z.array(z.looseObject({ opportunityid: z.string() })) });
+/** The lead's Qualified statecode (Dataverse lead table: 0 Open, 1 Qualified, 2 Disqualified). */
+const LEAD_QUALIFIED = tableFor('lead').states?.qualified?.statecode;
 
 /**
  * The CrmConnector for Dynamics 365 / Dataverse, over dynamics-web-api. Everything Dataverse-specific lives here:
@@ -471,7 +474,25 @@ export class DynamicsConnector implements CrmConnector {
     if (typeof id !== 'string') throw new CrmApiError(`Dataverse GET ${table.entitySet} returned a record without ${table.primaryId}`, undefined, 'invalidResponse', false);
     const ref: CrmRecordRef = { entity, id: id.toLowerCase() };
     this.remember(ref, snapshotOf(table, row, this.markedBy(table)));
-    return plan.toRecord(ref, row, userId);
+    const record = plan.toRecord(ref, row, userId);
+    if (entity === 'lead' && row.statecode === LEAD_QUALIFIED) {
+      const opportunityId = await this.opportunityFromLead(ref.id);
+      if (opportunityId !== undefined) record.convertedTo = { entity: 'opportunity', id: opportunityId };
+    }
+    return record;
+  }
+
+  /**
+   * The opportunity a qualified lead became: QualifyLead sets the new opportunity's `originatingleadid` ("QualifyLead
+   * Action"); oldest first, so a lead qualified into several opportunities always answers the same one. One more GET,
+   * for qualified leads only.
+   */
+  private async opportunityFromLead(leadId: string): Promise<string | undefined> {
+    const raw = await this.client.run({ method: 'GET', route: 'opportunities' }, (signal) =>
+      this.client.api.retrieveMultiple({ collection: 'opportunities', select: ['opportunityid'], filter: `_originatingleadid_value eq ${leadId}`, orderBy: ['createdon asc'], top: 1, signal }),
+    );
+    const id = parseResponse(opportunityListSchema, raw, 'GET opportunities').value[0]?.opportunityid;
+    return id?.toLowerCase();
   }
 
   /**

@@ -84,6 +84,10 @@ export function planRead(info: SObjectInfo, described: SObjectDescribe, columns:
   const select = new Map<string, string>();
   const add = (path: string) => select.set(path.toLowerCase(), path);
   for (const field of snapshotFields(info, markedBy)) add(field);
+  // A converted lead names the opportunity it became (Salesforce Object Reference "Lead": IsConverted,
+  // ConvertedOpportunityId); read with every lead so the engine can follow a conversion without another call.
+  const followsConversion = info.entity === 'lead' && described.field('IsConverted') !== undefined && described.field('ConvertedOpportunityId') !== undefined;
+  if (followsConversion) for (const field of ['IsConverted', 'ConvertedOpportunityId']) add(field);
   const extractors: Array<(row: Record<string, unknown>, readState: StateReader) => Promise<[string, unknown]> | [string, unknown]> = [];
 
   for (const column of columns) {
@@ -121,15 +125,24 @@ export function planRead(info: SObjectInfo, described: SObjectDescribe, columns:
       }
       const modified = typeof row.LastModifiedDate === 'string' ? isoInstant(row.LastModifiedDate) : null;
       const modifiedBy = typeof row.LastModifiedById === 'string' ? row.LastModifiedById : undefined;
+      const convertedTo = followsConversion ? convertedOpportunity(row) : undefined;
       return {
         ref,
         version: versionOf(row, info.sobject),
         modifiedAt: modified ?? new Date(0).toISOString(),
         modifiedByUs: ourUserId !== undefined && modifiedBy !== undefined && sameId(modifiedBy, ourUserId),
+        ...(convertedTo ? { convertedTo } : {}),
         values,
       };
     },
   };
+}
+
+/** The opportunity a converted lead row names; undefined when not converted or converted without one. */
+function convertedOpportunity(row: Record<string, unknown>): CrmRecordRef | undefined {
+  if (row.IsConverted !== true || typeof row.ConvertedOpportunityId !== 'string') return undefined;
+  const id = toId18(row.ConvertedOpportunityId);
+  return id ? { entity: 'opportunity', id } : undefined;
 }
 
 export function selectSoql(sobject: string, fields: readonly string[], where: string, suffix = ''): string {

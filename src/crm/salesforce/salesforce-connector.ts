@@ -338,7 +338,13 @@ export class SalesforceConnector implements CrmConnector {
     const info = sobjectFor(ref.entity);
     if (!info.referralTarget) return;
     if (!this.nameSuffix || !info.titleField) {
-      await this.update(ref, {}, null, status);
+      try {
+        await this.update(ref, {}, null, status);
+      } catch (error) {
+        // Like a closed Dataverse opportunity: the status is ours and the record can no longer take it.
+        if (!isConvertedLeadError(error)) throw error;
+        this.logger.debug({ entity: ref.entity, id: ref.id }, 'lead is converted and read-only: sync status not written');
+      }
       return;
     }
     for (let attempt = 1; ; attempt += 1) {
@@ -472,7 +478,18 @@ export class SalesforceConnector implements CrmConnector {
       { allOrNone: true, route: `update ${info.sobject}`, idempotent: true },
     );
     const written = responses.get('write');
-    if (!succeeded(written)) throw subrequestError(written, `PATCH sobjects/${info.sobject}/{id}`);
+    if (!succeeded(written)) {
+      const error = subrequestError(written, `PATCH sobjects/${info.sobject}/{id}`);
+      if (isConvertedLeadError(error)) {
+        throw new CrmApiError(
+          `lead ${id} was converted in Salesforce and is read-only (CANNOT_UPDATE_CONVERTED_LEAD); the change (${Object.keys(body).join(', ')}) is not written — the deal continues on the opportunity the lead was converted to`,
+          error.status,
+          CONVERTED_LEAD_CODE,
+          false,
+        );
+      }
+      throw error;
+    }
     const read = responses.get('read');
     const row = succeeded(read) ? rowsSchema.safeParse(read?.body).data?.records[0] : undefined;
     if (!row) return (await this.current(ref, null)).version;
@@ -566,3 +583,9 @@ function leadState(value: unknown): LeadState {
   throw new CrmApiError(`@state of a lead must be one of ${LEAD_STATES.join(', ')}; got ${JSON.stringify(value)}`, undefined, 'invalidValue', false);
 }
 
+/** Salesforce Help 000384333: every write to a converted lead fails with this code ("cannot reference converted lead"). */
+const CONVERTED_LEAD_CODE = 'CANNOT_UPDATE_CONVERTED_LEAD';
+
+function isConvertedLeadError(error: unknown): error is CrmApiError {
+  return error instanceof CrmApiError && error.code === CONVERTED_LEAD_CODE;
+}

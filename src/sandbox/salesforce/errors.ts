@@ -49,6 +49,10 @@ export const ErrorCode = {
   ServerUnavailable: 'SERVER_UNAVAILABLE',
   UnknownException: 'UNKNOWN_EXCEPTION',
   InvalidInput: 'INVALID_INPUT',
+  /** Salesforce Help 000384333: any write to a converted lead ("cannot reference converted lead"). */
+  CannotUpdateConvertedLead: 'CANNOT_UPDATE_CONVERTED_LEAD',
+  /** UNCONFIRMED: what convertLead() answers for a convertedStatus that is not a converted Lead Status. */
+  InvalidStatus: 'INVALID_STATUS',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

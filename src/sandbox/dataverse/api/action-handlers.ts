@@ -2,12 +2,16 @@ import { z } from 'zod';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
 import { SANDBOX_ORGANIZATION } from '../auth/users.ts';
 import type { DataServices } from '../data/data-services.ts';
-import { badRequest, DataverseError, ErrorCode } from '../errors.ts';
+import { badRequest, DataverseError, ErrorCode, recordNotFound, recordNotFoundByKey } from '../errors.ts';
+import type { EntityDefinition } from '../metadata/entity-model.ts';
+import { parseKeyPredicate } from '../odata/resource-path.ts';
 import { OPTION_KINDS, type AttributeDefinition } from '../metadata/attribute-model.ts';
 import { labelText } from '../metadata/labels.ts';
 import type { EventCollector } from '../webhooks/events.ts';
 import { emptyResponse, jsonResponse, methodNotAllowed, type DataRequest, type DataResponse } from './data-request.ts';
 import { contextUrl } from './response-helpers.ts';
+
+const QUALIFIED_PREFIX = 'Microsoft.Dynamics.CRM.';
 
 const publishXmlSchema = z.object({ ParameterXml: z.string().min(1) });
 
@@ -46,6 +50,17 @@ export function isActionName(name: string): name is ActionName {
   return (ACTION_NAMES as readonly string[]).includes(name);
 }
 
+/** Actions bound to a row, per table: `POST leads(<id>)/Microsoft.Dynamics.CRM.QualifyLead` ("QualifyLead Action"). */
+const BOUND_ACTIONS = { lead: ['QualifyLead'] } as const satisfies Record<string, readonly string[]>;
+export type BoundActionName = (typeof BOUND_ACTIONS)['lead'][number];
+
+/** The bound action a path segment names on this table (fully qualified or not), if any. */
+export function boundActionName(entity: EntityDefinition, segment: string): BoundActionName | undefined {
+  const name = segment.startsWith(QUALIFIED_PREFIX) ? segment.slice(QUALIFIED_PREFIX.length) : segment;
+  const actions: readonly string[] = entity.logicalName === 'lead' ? BOUND_ACTIONS.lead : [];
+  return actions.find((action): action is BoundActionName => action === name);
+}
+
 /**
  * Unbound actions and functions the product needs: win/lose ("WinOpportunity Action"), publish ("Create and update
  * column definitions using the Web API"), WhoAmI (how a client learns its own systemuserid, to recognise its own
@@ -53,6 +68,31 @@ export function isActionName(name: string): name is ActionName {
  */
 export class ActionHandlers {
   constructor(private readonly services: DataServices) {}
+
+  /**
+   * QualifyLead answers the created rows as `Collection(crmbaseentity)` ("QualifyLead Action"): one entry per row with
+   * its `@odata.type` and primary id (the exact `@odata.context` fragment is UNCONFIRMED).
+   */
+  handleBound(name: BoundActionName, request: DataRequest, entity: EntityDefinition, keyText: string, events: EventCollector): DataResponse {
+    if (request.method !== 'POST') throw methodNotAllowed(request.method);
+    const key = this.services.locator.resolveKey(entity, parseKeyPredicate(keyText));
+    const record = this.services.locator.find(entity, key);
+    if (!record) throw key.kind === 'id' ? recordNotFound(entity.logicalName, key.id) : recordNotFoundByKey(entity.logicalName, key.text);
+    switch (name) {
+      case 'QualifyLead': {
+        const created = this.services.qualifier.qualify(record.id, request.body, {
+          caller: request.caller,
+          events,
+          correlationId: request.correlationId,
+          ...(request.query.has('tag') ? { tag: request.query.get('tag') ?? '' } : {}),
+        });
+        return jsonResponse(200, {
+          '@odata.context': contextUrl(request.serviceRoot, 'crmbaseentities'),
+          value: created.map((row) => ({ '@odata.type': `#${QUALIFIED_PREFIX}${row.entity.logicalName}`, [row.entity.primaryIdAttribute]: row.id })),
+        });
+      }
+    }
+  }
 
   handle(name: ActionName, request: DataRequest, events: EventCollector): DataResponse {
     if (name === 'WhoAmI') {

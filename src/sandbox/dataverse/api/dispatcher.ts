@@ -3,7 +3,7 @@ import { badRequest, DataverseError, ErrorCode, notSupported, recordNotFound, re
 import type { EntityDefinition } from '../metadata/entity-model.ts';
 import { parseKeyPredicate, parsePathSegments, type PathSegment } from '../odata/resource-path.ts';
 import type { EventCollector } from '../webhooks/events.ts';
-import { ActionHandlers, isActionName } from './action-handlers.ts';
+import { ActionHandlers, boundActionName, isActionName } from './action-handlers.ts';
 import { CollectionReader } from './collection-read.ts';
 import { errorResponse, jsonResponse, methodNotAllowed, type DataRequest, type DataResponse } from './data-request.ts';
 import { MetadataHandlers } from './metadata-handlers.ts';
@@ -86,6 +86,8 @@ export class DataDispatcher {
   }
 
   private entityByKey(request: DataRequest, entity: EntityDefinition, keyText: string, rest: PathSegment[], events: EventCollector): DataResponse {
+    const boundAction = rest.length === 1 && rest[0]?.key === undefined ? boundActionName(entity, rest[0]?.name ?? '') : undefined;
+    if (boundAction) return this.actions.handleBound(boundAction, request, entity, keyText, events);
     if (rest.length === 0) {
       if (request.method === 'PATCH') return this.writer.patch(request, entity, keyText, events);
       if (request.method === 'DELETE') return this.writer.remove(request, entity, keyText, events);

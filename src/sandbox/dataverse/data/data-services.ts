@@ -1,5 +1,6 @@
 import { MetadataRegistry } from '../metadata/metadata-registry.ts';
 import { Associations } from './associations.ts';
+import { LeadQualifier } from './lead-qualify.ts';
 import { OpportunityCloser } from './opportunity-close.ts';
 import { RecordInputParser } from './record-input.ts';
 import { RecordLocator } from './record-locator.ts';
@@ -18,6 +19,7 @@ export interface DataServices {
   renderer: RecordRenderer;
   query: RecordQuery;
   closer: OpportunityCloser;
+  qualifier: LeadQualifier;
   associations: Associations;
 }
 
@@ -37,6 +39,7 @@ export function createDataServices(): DataServices {
     renderer: new RecordRenderer(registry, store),
     query: new RecordQuery(registry, store),
     closer: new OpportunityCloser(registry, store, inputs, records),
+    qualifier: new LeadQualifier(registry, store, records),
     associations,
   };
 }

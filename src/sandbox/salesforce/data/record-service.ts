@@ -96,7 +96,20 @@ export class RecordService {
   update(type: SObjectType, existing: StoredRecord, body: unknown, ctx: WriteContext): StoredRecord {
     this.assertOperation(type, 'update');
     if (existing.deletedAt !== null) throw new SalesforceError(404, ErrorCode.EntityIsDeleted, 'entity is deleted');
+    assertNotConvertedLead(type, existing);
     const input = this.parseInput(type, body, 'update', existing.id);
+    return this.applyUpdate(type, existing, input, ctx);
+  }
+
+  /**
+   * An update the platform makes itself (lead conversion), so read-only fields may be set; the change is announced like
+   * any update.
+   */
+  systemUpdate(type: SObjectType, existing: StoredRecord, values: Values, ctx: WriteContext): StoredRecord {
+    return this.applyUpdate(type, existing, { values, sent: new Set(Object.keys(values)) }, ctx);
+  }
+
+  private applyUpdate(type: SObjectType, existing: StoredRecord, input: ParsedInput, ctx: WriteContext): StoredRecord {
     const now = Math.max(Date.now(), Number(existing.values.SystemModstamp ?? 0));
     const values: Values = { ...existing.values, ...input.values, LastModifiedDate: now, LastModifiedById: ctx.userId, SystemModstamp: now };
     this.checkRequired(values, [...input.sent].filter((name) => type.field(name)?.required === true));
@@ -336,4 +349,9 @@ export class RecordService {
   private diff(type: SObjectType, before: Readonly<Values>, after: Readonly<Values>): string[] {
     return type.fields.filter((f) => !UNTRACKED.has(f.name) && !f.system && (before[f.name] ?? null) !== (after[f.name] ?? null)).map((f) => f.name);
   }
+}
+
+/** A converted lead is read-only (Salesforce Help 000384333, CANNOT_UPDATE_CONVERTED_LEAD). */
+export function assertNotConvertedLead(type: SObjectType, record: StoredRecord): void {
+  if (type.name === 'Lead' && record.values.IsConverted === true) throw badRequest(ErrorCode.CannotUpdateConvertedLead, 'cannot reference converted lead');
 }

@@ -116,6 +116,11 @@ function lead(settings: CurrencySettings): SObjectType {
     ...currencyField(settings),
     owner(),
     field.boolean('IsConverted', 'Converted', READ_ONLY),
+    // Set only by lead conversion (SOAP API "convertLead()", Object Reference "Lead").
+    field.reference('ConvertedAccountId', 'Converted Account ID', ['Account'], 'ConvertedAccount', READ_ONLY),
+    field.reference('ConvertedContactId', 'Converted Contact ID', ['Contact'], 'ConvertedContact', READ_ONLY),
+    field.reference('ConvertedOpportunityId', 'Converted Opportunity ID', ['Opportunity'], 'ConvertedOpportunity', READ_ONLY),
+    field.date('ConvertedDate', 'Converted Date', READ_ONLY),
     ...auditFields(),
   ]);
 }
