@@ -21,10 +21,15 @@ describe("refresh of Microsoft's side of open co-sell pairs", () => {
 
   it('heals a lost related-referral webhook: Microsoft closing its referral reaches the opportunity', async () => {
     const subject = await h.incomingReferral({ name: 'Refresh deal', customerProfile: { name: 'Refresh Customer', address: { postalCode: '71000' } } });
-    // A newer referral, so that the normal pass's watermark moves past the subject (it lists updatedDateTime ge …).
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    // A newer referral, so that the normal pass's watermark moves past the subject (it lists updatedDateTime ge …, and
+    // queues what it lists to re-read Microsoft's side too). Synced only once the subject is: each sync writes back to
+    // its referral, which moves its updatedDateTime, and two syncs running side by side finish in either order.
     await h.incomingReferral({ name: 'Later deal', customerProfile: { name: 'Later Customer', address: { postalCode: '71001' } } });
     await h.waitForWebhooks();
     await h.runWorkerUntilIdle();
+    const subjectChangedAt = Date.parse(String((await h.referral(subject.id))?.updatedDateTime));
     // The first pass only starts the refresh clock.
     const first = await h.reconcile();
     expect(first.microsoftSideRefreshed).toBe(0);
@@ -44,6 +49,7 @@ describe("refresh of Microsoft's side of open co-sell pairs", () => {
 
     // The normal pass alone does not heal it: the subject's own referral did not change.
     const second = await h.reconcile();
+    expect(Date.parse(second.partnerCenterWatermark)).toBeGreaterThan(subjectChangedAt);
     expect(second.microsoftSideRefreshed).toBe(0);
     await h.runWorkerUntilIdle();
     expect(await statusOf()).toBe(before);
