@@ -1,6 +1,6 @@
 import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord, type CrmRecordRef } from '../crm/connector.ts';
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
-import type { Referral } from '../partner-center/model.ts';
+import type { Referral, ReferralCreate } from '../partner-center/model.ts';
 import { ReferralNotFoundError } from '../partner-center/referrals-client.ts';
 import type { AuditEntry, Job, Link } from '../store/types.ts';
 import type { CanonicalRecord } from '../canonical-value.ts';
@@ -11,6 +11,7 @@ import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
 import { PartnerOrganization } from './engagement-sides.ts';
 import type { EntityMapping, Merge } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
+import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
@@ -20,6 +21,7 @@ import { Backfill } from './run/backfill.ts';
 import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
 import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
+import { connectMicrosoftIfMissing, sendReferral } from './run/co-sell.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -183,6 +185,8 @@ export class PairSync {
       referral.direction === 'Outgoing' &&
       typeof referral.externalReferenceId === 'string' &&
       referral.externalReferenceId.toLowerCase() === record.ref.id.toLowerCase();
+    // A crash (or a failed call) between the two calls of a co-sell create left the deal without Microsoft's referral.
+    if (madeFromRecord) await connectMicrosoftIfMissing(this.deps.referrals, referral);
     await this.reconcilePair(run, { read, record, mapping, link: null, origin: madeFromRecord ? 'crm' : 'pc' });
   }
 
@@ -246,23 +250,33 @@ export class PairSync {
     if (existing) return this.syncFromReferral(run, existing, null);
 
     const customer = await run.connector.readCustomer(ref);
-    const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer });
-    if ('problems' in draft) {
-      const failures = draft.problems.map(({ field, reason }) =>
-        run.note({ referralId: null, ref, direction: 'to-pc', outcome: 'failed', message: `not sent to Partner Center: ${field}: ${reason}` }),
-      );
-      const history = this.deps.store.sync.audit({ connection: run.name, crmId: ref.id, limit: AUDIT_COLUMN_ENTRIES });
-      await run.connector.writeSyncStatus(ref, { ok: false, auditLines: auditLines(failures, history) });
-      this.deps.store.sync.appendAudit(failures);
-      return;
-    }
+    const solutionIds = run.connector.solutions ? await run.connector.solutions.readDealSolutions(ref) : null;
+    const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer, solutionIds });
+    if ('problems' in draft) return this.reportUnsendable(run, ref, draft.problems);
+    await this.createInPartnerCenter(run, { record, mapping, body: draft.body });
+  }
+
+  /** Partner Center would refuse the deal: nothing is sent; the record gets ✖ and an Audit line per field to fix. */
+  private async reportUnsendable(run: SyncRun, ref: CrmRecordRef, problems: readonly DraftProblem[]): Promise<void> {
+    const failures = problems.map(({ field, reason }) =>
+      run.note({ referralId: null, ref, direction: 'to-pc', outcome: 'failed', message: `not sent to Partner Center: ${field}: ${reason}` }),
+    );
+    const history = this.deps.store.sync.audit({ connection: run.name, crmId: ref.id, limit: AUDIT_COLUMN_ENTRIES });
+    await run.connector.writeSyncStatus(ref, { ok: false, auditLines: auditLines(failures, history) });
+    this.deps.store.sync.appendAudit(failures);
+  }
+
+  private async createInPartnerCenter(run: SyncRun, create: { record: CrmRecord; mapping: EntityMapping; body: ReferralCreate }): Promise<void> {
+    const { record, mapping } = create;
+    const { ref } = record;
     // Announced with its idempotency key before the POST: a crash before the link commits repeats the create with the
     // same MS-RequestId, which Partner Center answers with the referral the first attempt made. Finding it by "CRM ID"
     // (above) is not enough: with several CRMs, another connection's record may be the one that field names.
     const requestId = this.deps.store.sync.createKey(run.name, ref.entity, ref.id);
-    const created = readReferral(await this.deps.referrals.create(draft.body, { requestId }), undefined);
+    const created = readReferral(await sendReferral(this.deps.referrals, create.body, requestId), undefined);
     this.organization.learn(created.referral.organizationId);
-    const audit = [run.note({ referralId: created.id, ref, direction: 'to-pc', outcome: 'created', message: 'referral created from CRM record' })];
+    const coSell = create.body.type === 'Shared' ? ' (co-sell, shared with Microsoft)' : '';
+    const audit = [run.note({ referralId: created.id, ref, direction: 'to-pc', outcome: 'created', message: `referral created from CRM record${coSell}` })];
     const fresh = await this.deps.referrals.get(created.id);
     const read = readReferral(fresh.referral, fresh.eTag);
     const pc = mapping.referralToCanonical(read.referral);
