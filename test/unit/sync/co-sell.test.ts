@@ -90,6 +90,24 @@ describe('co-sell deals born in the CRM', () => {
     expect(engagement).toHaveLength(2);
   });
 
+  it('visibility to Microsoft sellers is never revoked: the seller’s "not visible" goes back to visible with an Audit line', async () => {
+    const w = world();
+    store = w.store;
+    const ref = w.crm.add({ name: 'Visible deal', syncwithpc: true, help: 'GeneralOrOther', visible: false }, customer);
+    w.crm.dealSolutions.set(ref.id, ['SOL-34104-EBB']);
+    await w.sync.handler(crmJob(ref.id));
+    const partnerId = String(w.crm.get(ref.id).record.values.referralid);
+    expect(w.crm.get(ref.id).record.values.visible).toBe(true);
+    w.crm.edit(ref.id, { visible: false });
+    await w.sync.handler(crmJob(ref.id));
+    expect(w.referrals.must(partnerId).referral.consent?.consentToShareReferralWithMicrosoftSellers).toBe(true);
+    expect(w.referrals.patches.flatMap((p) => p.changes.map((c) => String(c.path)))).not.toContain('consent,consentToShareReferralWithMicrosoftSellers');
+    expect(w.crm.get(ref.id).record.values.visible).toBe(true);
+    const refused = w.store.sync.audit({ crmId: ref.id, limit: 50 }).filter((a) => a.field === 'referralVisibility' && a.outcome === 'skipped');
+    expect(refused).toHaveLength(2);
+    expect(refused[0]?.message).toContain('does not allow making it private again');
+  });
+
   it('connects Microsoft only to the partner’s own co-sell referrals that ask for help and target no other partner', () => {
     const coSell = { type: 'Shared', direction: 'Outgoing', inviteContext: { assistanceRequestCode: 'GeneralOrOther' } };
     expect(wantsMicrosoftConnected(referral(coSell))).toBe(true);
