@@ -118,12 +118,13 @@ export class PairSync {
   private async syncFromReferral(run: SyncRun, referralId: string, link: Link | null): Promise<void> {
     // A linked pair's two reads are independent: run them together, halving the sync's latency.
     const linkedMapping = link ? run.mapping(link.crmEntity) : undefined;
+    const linkedColumns = linkedMapping ? await run.columns(linkedMapping) : [];
     const [versioned, linkedRecord] = await Promise.all([
       this.deps.referrals.get(referralId).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
         throw error;
       }),
-      link && linkedMapping ? run.connector.read({ entity: linkedMapping.entity, id: link.crmId }, linkedMapping.columns) : undefined,
+      link && linkedMapping ? run.connector.read({ entity: linkedMapping.entity, id: link.crmId }, linkedColumns) : undefined,
     ]);
     if (versioned === null) {
       if (link) this.recordFailure(run, link, 'the referral no longer exists in Partner Center');
@@ -174,9 +175,10 @@ export class PairSync {
     }
     const mapping = run.mapping(entity);
     // A crash after the keyed create but before the link commit leaves a record we must find, not duplicate.
-    let record = await run.connector.findByReferralId(entity, id, mapping.columns);
+    const columns = await run.columns(mapping);
+    let record = await run.connector.findByReferralId(entity, id, columns);
     if (!record && referral.externalReferenceId) {
-      record = await run.connector.read({ entity, id: referral.externalReferenceId }, mapping.columns);
+      record = await run.connector.read({ entity, id: referral.externalReferenceId }, columns);
     }
     if (!record) return this.createInCrm(run, { read, entity, mapping });
     // A first link of two existing records: a referral made from this very record (ours, carrying its id as "CRM ID")
@@ -197,10 +199,10 @@ export class PairSync {
    */
   private async promoteLead(run: SyncRun, read: ReadReferral, link: Link): Promise<void> {
     const leadMapping = run.mapping('lead');
-    const lead = await run.connector.read({ entity: 'lead', id: link.crmId }, leadMapping.columns);
+    const lead = await run.connector.read({ entity: 'lead', id: link.crmId }, await run.columns(leadMapping));
     if (lead) await this.reconcilePair(run, { read, record: lead, mapping: leadMapping, link, origin: 'pc' });
     const mapping = run.mapping('opportunity');
-    const existing = await run.connector.findByReferralId('opportunity', read.id, mapping.columns);
+    const existing = await run.connector.findByReferralId('opportunity', read.id, await run.columns(mapping));
     const promoted = run.note({ referralId: read.id, ref: { entity: 'lead', id: link.crmId }, direction: 'to-crm', outcome: 'written', message: 'referral accepted: lead promoted to an opportunity' });
     const fresh = await this.deps.referrals.get(read.id);
     const reread = readReferral(fresh.referral, fresh.eTag);
@@ -235,7 +237,7 @@ export class PairSync {
   private async syncFromCrm(run: SyncRun, ref: CrmRecordRef): Promise<void> {
     if (ref.entity !== 'opportunity') return; // Microsoft's connector sends opportunities, not leads, to Partner Center
     const mapping = run.mapping(ref.entity);
-    const record = await run.connector.read(ref, mapping.columns);
+    const record = await run.connector.read(ref, await run.columns(mapping));
     if (!record) return;
     // Unlinked and last written by us: that write was our own ✖ status, so nothing a seller did is waiting. Without
     // this, the echo of the status write would re-validate and write the status again, forever.
@@ -334,6 +336,7 @@ export class PairSync {
       crmFieldChangedAt: link ? this.crmFieldChangedAt(run, link, record, mapping) : {},
       held: sync.conflicts(run.name).filter((c) => c.referralId === read.id),
       heldValue: run.connector.heldValue?.bind(run.connector),
+      decision: run.connector.coSellDecisions?.decision(record) ?? null,
       audit: pair.audit ?? [],
     };
   }

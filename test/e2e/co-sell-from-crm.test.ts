@@ -13,6 +13,9 @@ const SYNC_FAILED = 100_000_001;
 const HELP_PROOF_OF_CONCEPT = 100_000_002;
 /** One of the Partner Center sandbox's seeded, co-sell ready solutions. */
 const SOLUTION = 'SOL-34104-EBB';
+/** "Co-sell Decision" = Decline and "Decline Reason" = Customer not interested (custom-columns.ts option values). */
+const DECISION_DECLINE = 100_000_001;
+const REASON_NOT_INTERESTED = 100_000_001;
 
 describe('co-sell deals from Dynamics', () => {
   let h: SyncHarness;
@@ -65,5 +68,20 @@ describe('co-sell deals from Dynamics', () => {
     expect(await h.referralsForCrmId(opportunityId)).toEqual([]);
     expect((await h.referrals()).length).toBe(referralsBefore);
     expect(writes((await h.pcRequests()).routes)).toBe(pcWritesBefore);
+  });
+
+  it('Decline with a reason on the opportunity declines the incoming co-sell referral: Closed/Declined with that reason', async () => {
+    const referral = await h.incomingReferral({ name: 'Co-sell to decline', customerProfile: { name: 'Decline Customer', address: { postalCode: '61010' } } });
+    const opportunity = await waitFor('the opportunity for the incoming referral', () => h.opportunityFor(referral.id));
+    await h.waitForIdle();
+    expect(await h.referral(referral.id)).toMatchObject({ status: 'New' });
+    await h.dvSellerEdit('opportunities', String(opportunity.opportunityid), { cosell_coselldecision: DECISION_DECLINE, cosell_declinereason: REASON_NOT_INTERESTED });
+    const declined = await waitFor('the declined referral', async () => {
+      const r = await h.referral(referral.id);
+      return r?.status === 'Closed' ? r : undefined;
+    });
+    expect(declined).toMatchObject({ status: 'Closed', substatus: 'Declined', statusReason: 'Customer not interested' });
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
   });
 });
