@@ -14,6 +14,7 @@ const HELP_PROOF_OF_CONCEPT = 100_000_002;
 /** One of the Partner Center sandbox's seeded, co-sell ready solutions. */
 const SOLUTION = 'SOL-34104-EBB';
 /** "Co-sell Decision" = Decline and "Decline Reason" = Customer not interested (custom-columns.ts option values). */
+const DECISION_ACCEPT = 100_000_000;
 const DECISION_DECLINE = 100_000_001;
 const REASON_NOT_INTERESTED = 100_000_001;
 
@@ -81,6 +82,20 @@ describe('co-sell deals from Dynamics', () => {
       return r?.status === 'Closed' ? r : undefined;
     });
     expect(declined).toMatchObject({ status: 'Closed', substatus: 'Declined', statusReason: 'Customer not interested' });
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
+  });
+
+  it('Accept on the opportunity accepts the incoming co-sell referral', async () => {
+    const referral = await h.incomingReferral({ name: 'Co-sell to accept', customerProfile: { name: 'Accept Customer', address: { postalCode: '61011' } } });
+    const opportunity = await waitFor('the opportunity for the incoming referral', () => h.opportunityFor(referral.id));
+    await h.waitForIdle();
+    await h.dvSellerEdit('opportunities', String(opportunity.opportunityid), { cosell_coselldecision: DECISION_ACCEPT });
+    const accepted = await waitFor('the accepted referral', async () => {
+      const r = await h.referral(referral.id);
+      return r?.status === 'Active' ? r : undefined;
+    });
+    expect(accepted).toMatchObject({ status: 'Active', substatus: 'Accepted' });
     await h.waitForIdle();
     expect(await h.deadLetters()).toEqual([]);
   });
