@@ -53,6 +53,16 @@ export interface CrmRecord {
   values: Record<string, unknown>;
 }
 
+/** A seller's answer, in the CRM, to an incoming co-sell referral that waits for one. */
+export type CoSellDecision = { verdict: 'accept' } | { verdict: 'decline'; reason: string | undefined };
+
+export interface CoSellDecisionReader {
+  /** The columns holding the decision on `entity`, to read with the mapping's ([] where the org has none). */
+  columns(entity: CrmEntityName): Promise<readonly ColumnRequest[]>;
+  /** The decision in a record read with those columns; null when the seller has not decided. */
+  decision(record: CrmRecord): CoSellDecision | null;
+}
+
 export interface CustomerContact {
   firstName?: string | undefined;
   lastName?: string | undefined;
@@ -238,6 +248,9 @@ export interface CrmConnector {
 
   /** The Microsoft Solutions catalogue and each deal's chosen solutions, where `cosell setup` created them. */
   readonly solutions?: MicrosoftSolutionsApi;
+
+  /** Where the CRM holds the seller's answer to an incoming co-sell referral (accept, or decline with a reason). */
+  readonly coSellDecisions?: CoSellDecisionReader;
 
   close?(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord, type CrmRecordRef } from '../crm/connector.ts';
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
-import type { Referral } from '../partner-center/model.ts';
+import type { Referral, ReferralCreate } from '../partner-center/model.ts';
 import { ReferralNotFoundError } from '../partner-center/referrals-client.ts';
 import type { AuditEntry, Job, Link } from '../store/types.ts';
 import type { CanonicalRecord } from '../canonical-value.ts';
@@ -11,6 +11,7 @@ import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
 import { PartnerOrganization } from './engagement-sides.ts';
 import type { EntityMapping, Merge } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
+import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
@@ -20,6 +21,7 @@ import { Backfill } from './run/backfill.ts';
 import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
 import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
+import { connectMicrosoftIfMissing, sendReferral } from './run/co-sell.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -116,12 +118,13 @@ export class PairSync {
   private async syncFromReferral(run: SyncRun, referralId: string, link: Link | null): Promise<void> {
     // A linked pair's two reads are independent: run them together, halving the sync's latency.
     const linkedMapping = link ? run.mapping(link.crmEntity) : undefined;
+    const linkedColumns = linkedMapping ? await run.columns(linkedMapping) : [];
     const [versioned, linkedRecord] = await Promise.all([
       this.deps.referrals.get(referralId).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
         throw error;
       }),
-      link && linkedMapping ? run.connector.read({ entity: linkedMapping.entity, id: link.crmId }, linkedMapping.columns) : undefined,
+      link && linkedMapping ? run.connector.read({ entity: linkedMapping.entity, id: link.crmId }, linkedColumns) : undefined,
     ]);
     if (versioned === null) {
       if (link) this.recordFailure(run, link, 'the referral no longer exists in Partner Center');
@@ -172,9 +175,10 @@ export class PairSync {
     }
     const mapping = run.mapping(entity);
     // A crash after the keyed create but before the link commit leaves a record we must find, not duplicate.
-    let record = await run.connector.findByReferralId(entity, id, mapping.columns);
+    const columns = await run.columns(mapping);
+    let record = await run.connector.findByReferralId(entity, id, columns);
     if (!record && referral.externalReferenceId) {
-      record = await run.connector.read({ entity, id: referral.externalReferenceId }, mapping.columns);
+      record = await run.connector.read({ entity, id: referral.externalReferenceId }, columns);
     }
     if (!record) return this.createInCrm(run, { read, entity, mapping });
     // A first link of two existing records: a referral made from this very record (ours, carrying its id as "CRM ID")
@@ -183,6 +187,8 @@ export class PairSync {
       referral.direction === 'Outgoing' &&
       typeof referral.externalReferenceId === 'string' &&
       referral.externalReferenceId.toLowerCase() === record.ref.id.toLowerCase();
+    // A crash (or a failed call) between the two calls of a co-sell create left the deal without Microsoft's referral.
+    if (madeFromRecord) await connectMicrosoftIfMissing(this.deps.referrals, referral);
     await this.reconcilePair(run, { read, record, mapping, link: null, origin: madeFromRecord ? 'crm' : 'pc' });
   }
 
@@ -193,10 +199,10 @@ export class PairSync {
    */
   private async promoteLead(run: SyncRun, read: ReadReferral, link: Link): Promise<void> {
     const leadMapping = run.mapping('lead');
-    const lead = await run.connector.read({ entity: 'lead', id: link.crmId }, leadMapping.columns);
+    const lead = await run.connector.read({ entity: 'lead', id: link.crmId }, await run.columns(leadMapping));
     if (lead) await this.reconcilePair(run, { read, record: lead, mapping: leadMapping, link, origin: 'pc' });
     const mapping = run.mapping('opportunity');
-    const existing = await run.connector.findByReferralId('opportunity', read.id, mapping.columns);
+    const existing = await run.connector.findByReferralId('opportunity', read.id, await run.columns(mapping));
     const promoted = run.note({ referralId: read.id, ref: { entity: 'lead', id: link.crmId }, direction: 'to-crm', outcome: 'written', message: 'referral accepted: lead promoted to an opportunity' });
     const fresh = await this.deps.referrals.get(read.id);
     const reread = readReferral(fresh.referral, fresh.eTag);
@@ -250,7 +256,7 @@ export class PairSync {
   private async syncFromCrm(run: SyncRun, ref: CrmRecordRef): Promise<void> {
     if (ref.entity !== 'opportunity') return; // Microsoft's connector sends opportunities, not leads, to Partner Center
     const mapping = run.mapping(ref.entity);
-    const record = await run.connector.read(ref, mapping.columns);
+    const record = await run.connector.read(ref, await run.columns(mapping));
     if (!record) return;
     // Unlinked and last written by us: that write was our own ✖ status, so nothing a seller did is waiting. Without
     // this, the echo of the status write would re-validate and write the status again, forever.
@@ -265,23 +271,33 @@ export class PairSync {
     if (existing) return this.syncFromReferral(run, existing, null);
 
     const customer = await run.connector.readCustomer(ref);
-    const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer });
-    if ('problems' in draft) {
-      const failures = draft.problems.map(({ field, reason }) =>
-        run.note({ referralId: null, ref, direction: 'to-pc', outcome: 'failed', message: `not sent to Partner Center: ${field}: ${reason}` }),
-      );
-      const history = this.deps.store.sync.audit({ connection: run.name, crmId: ref.id, limit: AUDIT_COLUMN_ENTRIES });
-      await run.connector.writeSyncStatus(ref, { ok: false, auditLines: auditLines(failures, history) });
-      this.deps.store.sync.appendAudit(failures);
-      return;
-    }
+    const solutionIds = run.connector.solutions ? await run.connector.solutions.readDealSolutions(ref) : null;
+    const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer, solutionIds });
+    if ('problems' in draft) return this.reportUnsendable(run, ref, draft.problems);
+    await this.createInPartnerCenter(run, { record, mapping, body: draft.body });
+  }
+
+  /** Partner Center would refuse the deal: nothing is sent; the record gets ✖ and an Audit line per field to fix. */
+  private async reportUnsendable(run: SyncRun, ref: CrmRecordRef, problems: readonly DraftProblem[]): Promise<void> {
+    const failures = problems.map(({ field, reason }) =>
+      run.note({ referralId: null, ref, direction: 'to-pc', outcome: 'failed', message: `not sent to Partner Center: ${field}: ${reason}` }),
+    );
+    const history = this.deps.store.sync.audit({ connection: run.name, crmId: ref.id, limit: AUDIT_COLUMN_ENTRIES });
+    await run.connector.writeSyncStatus(ref, { ok: false, auditLines: auditLines(failures, history) });
+    this.deps.store.sync.appendAudit(failures);
+  }
+
+  private async createInPartnerCenter(run: SyncRun, create: { record: CrmRecord; mapping: EntityMapping; body: ReferralCreate }): Promise<void> {
+    const { record, mapping } = create;
+    const { ref } = record;
     // Announced with its idempotency key before the POST: a crash before the link commits repeats the create with the
     // same MS-RequestId, which Partner Center answers with the referral the first attempt made. Finding it by "CRM ID"
     // (above) is not enough: with several CRMs, another connection's record may be the one that field names.
     const requestId = this.deps.store.sync.createKey(run.name, ref.entity, ref.id);
-    const created = readReferral(await this.deps.referrals.create(draft.body, { requestId }), undefined);
+    const created = readReferral(await sendReferral(this.deps.referrals, create.body, requestId), undefined);
     this.organization.learn(created.referral.organizationId);
-    const audit = [run.note({ referralId: created.id, ref, direction: 'to-pc', outcome: 'created', message: 'referral created from CRM record' })];
+    const coSell = create.body.type === 'Shared' ? ' (co-sell, shared with Microsoft)' : '';
+    const audit = [run.note({ referralId: created.id, ref, direction: 'to-pc', outcome: 'created', message: `referral created from CRM record${coSell}` })];
     const fresh = await this.deps.referrals.get(created.id);
     const read = readReferral(fresh.referral, fresh.eTag);
     const pc = mapping.referralToCanonical(read.referral);
@@ -339,6 +355,7 @@ export class PairSync {
       crmFieldChangedAt: link ? this.crmFieldChangedAt(run, link, record, mapping) : {},
       held: sync.conflicts(run.name).filter((c) => c.referralId === read.id),
       heldValue: run.connector.heldValue?.bind(run.connector),
+      decision: run.connector.coSellDecisions?.decision(record) ?? null,
       audit: pair.audit ?? [],
     };
   }

@@ -1,6 +1,6 @@
 import type { FieldChange } from '../partner-center/json-patch.ts';
 import type { Referral, ReferralCreate } from '../partner-center/model.ts';
-import type { ReferralListQuery, ReferralPage, VersionedReferral } from '../partner-center/referrals-client.ts';
+import type { CoSellReferral, ReferralListQuery, ReferralPage, VersionedReferral } from '../partner-center/referrals-client.ts';
 import type { Inbox, JobQueue, SyncState } from '../store/types.ts';
 
 /**
@@ -31,6 +31,10 @@ export interface SyncStorePort {
 export interface ReferralsPort {
   get(id: string): Promise<VersionedReferral>;
   create(body: ReferralCreate, options: { requestId?: string }): Promise<Referral>;
+  /** A co-sell deal: the partner's Shared referral and Microsoft's connected referral ("Create a referral"). */
+  createCoSell(body: ReferralCreate, options: { requestId: string }): Promise<CoSellReferral>;
+  /** Microsoft's referral in the engagement of `referral`: the one there, or a new connected one. */
+  connectMicrosoft(referral: Referral): Promise<Referral>;
   patch(id: string, changes: readonly FieldChange[], options: { ifMatch?: string }): Promise<{ eTag?: string }>;
   listPage(query: ReferralListQuery): Promise<ReferralPage>;
 }

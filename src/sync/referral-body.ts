@@ -26,6 +26,40 @@ export interface ReferralDraftInput {
   assistanceRequested: boolean;
   /** "Referral visibility": visible to Microsoft sellers. */
   visibleToMicrosoft: boolean;
+  /**
+   * The Microsoft Solutions the seller chose on the deal (Partner Center solution ids); null when the CRM has no
+   * Microsoft Solutions catalogue (`cosell setup` has not created it).
+   */
+  solutionIds: readonly string[] | null;
+}
+
+/** The field a seller fixes when a co-sell deal names no solution; Audit lines and tests name it the same way. */
+export const SOLUTIONS_FIELD = 'Microsoft Solutions';
+
+/**
+ * Co-sell needs a solution: "Solution ID is required" is the documented error of Microsoft's co-sell connectors
+ * ("Co-sell connector for Dynamics 365 CRM overview", troubleshooting), and "Create a referral" names the partner's
+ * solution on a shared referral.
+ */
+function solutionProblem(solutionIds: readonly string[] | null): DraftProblem | undefined {
+  if (solutionIds === null) {
+    return { field: SOLUTIONS_FIELD, reason: 'the CRM has no Microsoft Solutions catalogue: run "cosell setup" and "cosell solutions import", then add at least one Microsoft solution to the deal' };
+  }
+  return solutionIds.length === 0 ? { field: SOLUTIONS_FIELD, reason: 'add at least one Microsoft solution to the deal (co-sell with Microsoft requires one)' } : undefined;
+}
+
+/**
+ * A co-sell deal's solutions as "Create a referral" shows them: each as `{ type: Name, id }` in
+ * `details.requirements.solutions` (keeping any the mapping already put there), and the first as the referral's
+ * SolutionProfile target.
+ */
+function withSolutions(details: Record<string, unknown>, solutionIds: readonly string[]): { details: Record<string, unknown>; target: Array<{ type: 'SolutionProfile'; id: string }> } {
+  const requirements = (details.requirements ?? {}) as Record<string, unknown>;
+  const mapped = Array.isArray(requirements.solutions) ? (requirements.solutions as Array<{ id?: unknown }>) : [];
+  const known = new Set(mapped.map((s) => String(s.id).toLowerCase()));
+  const added = solutionIds.filter((id) => !known.has(id.toLowerCase())).map((id) => ({ type: 'Name', id }));
+  const first = solutionIds[0] as string;
+  return { details: { ...details, requirements: { ...requirements, solutions: [...mapped, ...added] } }, target: [{ type: 'SolutionProfile', id: first }] };
 }
 
 export type DraftProblem = { field: string; reason: string };
@@ -48,10 +82,14 @@ export function draftReferral(input: ReferralDraftInput): { body: ReferralCreate
     problems.push({ field: 'customer.contacts', reason: 'a customer contact is required when Microsoft help is requested' });
   }
   if (typeof draft.name !== 'string' || draft.name.trim() === '') problems.push({ field: 'name', reason: 'the deal has no name' });
+  const missingSolution = input.assistanceRequested ? solutionProblem(input.solutionIds) : undefined;
+  if (missingSolution) problems.push(missingSolution);
   if (problems.length > 0) return { problems };
 
   const visible = input.assistanceRequested || input.visibleToMicrosoft;
-  const details = (draft.details ?? {}) as Record<string, unknown>;
+  const mappedDetails = (draft.details ?? {}) as Record<string, unknown>;
+  const coSell = input.assistanceRequested ? withSolutions(mappedDetails, input.solutionIds ?? []) : undefined;
+  const details = coSell?.details ?? mappedDetails;
   const consent = (draft.consent ?? {}) as Record<string, unknown>;
   const body = {
     ...draft,
@@ -79,6 +117,7 @@ export function draftReferral(input: ReferralDraftInput): { body: ReferralCreate
       team: contacts.map((c) => ({ firstName: c.firstName, lastName: c.lastName, email: c.email, phoneNumber: c.phone })),
     },
     details,
+    ...(coSell ? { target: coSell.target } : {}),
   } as ReferralCreate;
   return { body };
 }

@@ -19,7 +19,7 @@ describe('held conflicts: audited once, visible on the record, resolvable', () =
   const cli = (...args: string[]) => runCli([...args, '--service-url', h.adminUrl]);
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ runEngine: false, mappingFile: writeManualNotesMapping(tmp.path) });
+    h = await SyncHarness.start({ runEngine: false, pcStrictCoSell: false, mappingFile: writeManualNotesMapping(tmp.path) });
   }, 60_000);
   afterAll(async () => {
     await h?.close();

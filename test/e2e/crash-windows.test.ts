@@ -44,7 +44,7 @@ describe('a crash between a CRM write and the commit of its sync loses no edit',
   let h: SyncHarness;
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ runEngine: false });
+    h = await SyncHarness.start({ runEngine: false, pcStrictCoSell: false });
   }, 60_000);
   afterAll(async () => {
     await h?.close();

@@ -20,7 +20,7 @@ describe('webhook chaos against the Dynamics 365 and Partner Center sandboxes', 
   const pairs = new Map<string, string>();
 
   beforeAll(async () => {
-    h = await SyncHarness.start();
+    h = await SyncHarness.start({ pcStrictCoSell: false });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -170,6 +170,8 @@ describe('webhook chaos against the Dynamics 365 and Partner Center sandboxes', 
 
   it('an opportunity Partner Center would refuse (help requested, no customer contact) is not sent; the record says why', async () => {
     const referralsBefore = (await h.referrals()).length;
+    // The deal names a Microsoft solution, so the missing contact is the one thing Partner Center would refuse.
+    await h.dvImportSolutions([{ solutionId: 'SOL-34104-EBB', name: 'Cloud Migration Factory', coSellReady: true }]);
     const { opportunityId } = await h.dvCreateDeal({
       name: 'Help wanted without a contact',
       company: 'Contactless Corp',
@@ -177,6 +179,7 @@ describe('webhook chaos against the Dynamics 365 and Partner Center sandboxes', 
       sync: true,
       help: HELP_PROOF_OF_CONCEPT,
       contact: false,
+      solutions: ['SOL-34104-EBB'],
     });
     const opportunity = await waitFor('the ✖ status on the opportunity', async () => {
       const o = await h.opportunity(opportunityId);
@@ -217,7 +220,7 @@ describe('conflicts and API cost (engine driven by the test)', () => {
   beforeAll(async () => {
     // The bundled mapping with one change: the opportunity's notes ⇄ description is a `manual` conflict field.
     const mappingFile = writeManualNotesMapping(tmp.path);
-    h = await SyncHarness.start({ runEngine: false, mappingFile });
+    h = await SyncHarness.start({ runEngine: false, pcStrictCoSell: false, mappingFile });
   }, 60_000);
   afterAll(async () => {
     await h?.close();

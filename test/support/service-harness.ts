@@ -52,10 +52,10 @@ export interface ServiceHarnessOptions {
   /** Partner Center webhook retry schedule. Default: 50 ms first retry, capped at 500 ms. */
   pcDelivery?: PartnerCenterSandboxOptions['delivery'];
   /**
-   * The Partner Center sandbox's strictCoSell. Default false here (the sandbox's own default is true): the product
-   * still edits unaccepted incoming referrals (CRM edits of a linked pair before acceptance) and sends co-sell deals
-   * without solutions, which the strict sandbox refuses as Partner Center does. Tests that pass strict say `true`;
-   * flip the default once the product follows these rules.
+   * The Partner Center sandbox's strictCoSell. Default true, as the sandbox's own and as Partner Center behaves.
+   * Suites pass `false` only where they edit an unaccepted incoming referral from the CRM and expect it to reach
+   * Partner Center, which the product still does (the strict sandbox refuses it as Partner Center does): conflict-hold,
+   * console-browser, crash-windows, dynamics-chaos, dynamics-crash.
    */
   pcStrictCoSell?: boolean;
   /** `synchronous` of the SQLite store. Default `full`. */
@@ -135,7 +135,7 @@ export async function prepareHarness(prefix: string, options: ServiceHarnessOpti
   const pc = await startPartnerCenterSandbox({
     port: 0,
     delivery: options.pcDelivery ?? { initialDelayMs: 50, maxDelayMs: 500 },
-    strictCoSell: options.pcStrictCoSell ?? false,
+    strictCoSell: options.pcStrictCoSell ?? true,
   });
   const anchor = join(tmp.path, 'root.pem');
   writeFileSync(anchor, pc.rootCertificatePem);

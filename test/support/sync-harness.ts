@@ -5,6 +5,7 @@ import type { ConfigInput } from '../../src/config/schema.ts';
 import { createDynamicsConnector } from '../../src/crm/dynamics/factory.ts';
 import { setupDynamics } from '../../src/crm/dynamics/provisioning.ts';
 import type { DynamicsConnector } from '../../src/crm/dynamics/dynamics-connector.ts';
+import type { MicrosoftSolution, MicrosoftSolutionsApi } from '../../src/crm/solutions.ts';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import {
@@ -133,7 +134,18 @@ export class SyncHarness extends ServiceHarness {
    * A seller's new deal in Dynamics: an account (ISO country), optionally a contact, and an opportunity for it.
    * `sync` is "Sync with Partner Center"; `help` an option of "How can Microsoft help?" (makes it co-sell).
    */
-  async dvCreateDeal(deal: { name: string; company: string; value: number; description?: string; sync: boolean; help?: number; contact?: boolean; country?: string }): Promise<{ opportunityId: string; accountId: string }> {
+  async dvCreateDeal(deal: {
+    name: string;
+    company: string;
+    value: number;
+    description?: string;
+    sync: boolean;
+    help?: number;
+    contact?: boolean;
+    country?: string;
+    /** Microsoft Solutions chosen on the deal before "Sync with Partner Center" is switched on (must be imported). */
+    solutions?: readonly string[];
+  }): Promise<{ opportunityId: string; accountId: string }> {
     const account = await this.dvCreate('accounts', {
       name: deal.company,
       address1_city: 'Redmond',
@@ -156,13 +168,36 @@ export class SyncHarness extends ServiceHarness {
       estimatedvalue: deal.value,
       description: deal.description ?? `${deal.name} (created in Dynamics)`,
       estimatedclosedate: '2027-06-30',
-      cosell_syncwithpartnercenter: deal.sync,
+      // With solutions, the seller picks them in the subgrid first and switches Sync on last, as the form's order goes.
+      cosell_syncwithpartnercenter: deal.solutions ? false : deal.sync,
       ...(deal.help !== undefined ? { cosell_howcanmicrosofthelp: deal.help } : {}),
       'customerid_account@odata.bind': `/accounts(${accountId})`,
       'parentaccountid@odata.bind': `/accounts(${accountId})`,
       ...(contactId ? { 'parentcontactid@odata.bind': `/contacts(${contactId})` } : {}),
     });
-    return { opportunityId: String(opportunity.opportunityid), accountId };
+    const opportunityId = String(opportunity.opportunityid);
+    if (deal.solutions) {
+      await this.dvChooseSolutions(opportunityId, deal.solutions);
+      if (deal.sync) await this.dvSellerEdit('opportunities', opportunityId, { cosell_syncwithpartnercenter: true });
+    }
+    return { opportunityId, accountId };
+  }
+
+  /** What `cosell solutions import` does: the partner's solutions in the org's Microsoft Solutions catalogue. */
+  async dvImportSolutions(solutions: readonly MicrosoftSolution[]): Promise<void> {
+    await (await this.dvSolutions()).upsert(solutions);
+  }
+
+  /** The seller's "Add Existing" in the opportunity's Microsoft Solutions subgrid: N:N associations through the Web API. */
+  async dvChooseSolutions(opportunityId: string, solutionIds: readonly string[]): Promise<void> {
+    await (await this.dvSolutions()).writeDealSolutions({ entity: 'opportunity', id: opportunityId }, solutionIds);
+  }
+
+  private solutionsApi: MicrosoftSolutionsApi | undefined;
+
+  private async dvSolutions(): Promise<MicrosoftSolutionsApi> {
+    this.solutionsApi ??= (await createDynamicsConnector(this.config.dynamics!, { logger: silentLogger() })).solutions;
+    return this.solutionsApi;
   }
 
   dvFaults(faults: SandboxFaults): Promise<unknown> {

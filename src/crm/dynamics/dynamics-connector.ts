@@ -30,6 +30,7 @@ import { alternateKey, parseResponse } from './odata.ts';
 import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { fittedTitle } from '../sync-indicator.ts';
 import { DynamicsSolutions } from './solutions.ts';
+import { DynamicsCoSellDecisions } from './co-sell-decision.ts';
 import { currentIndicator, statusColumns, stripIndicator } from './sync-status.ts';
 import { tableFor, type TableInfo } from './tables.ts';
 import { WriteBodyBuilder } from './write-body.ts';
@@ -78,6 +79,7 @@ export class DynamicsConnector implements CrmConnector {
   readonly columns: CustomColumnNames;
   readonly client: DataverseClient;
   readonly solutions: DynamicsSolutions;
+  readonly coSellDecisions: DynamicsCoSellDecisions;
   private readonly nameSuffix: boolean;
   private readonly lostStatusCode: number;
   private readonly logger: Logger;
@@ -112,6 +114,7 @@ export class DynamicsConnector implements CrmConnector {
     this.customers = new CustomerDirectory(this.client);
     this.changes = new ChangeTracker(this.client);
     this.solutions = new DynamicsSolutions(this.client, this.prefix);
+    this.coSellDecisions = new DynamicsCoSellDecisions(this.catalog, this.columns);
   }
 
   async describe(entities: readonly CrmEntityName[]): Promise<Record<string, CrmEntityMetadata>> {

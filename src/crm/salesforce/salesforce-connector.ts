@@ -18,6 +18,7 @@ import type {
 } from '../connector.ts';
 import { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
 import type { CrmEntityMetadata } from '../metadata.ts';
+import { SalesforceCoSellDecisions } from './co-sell-decision.ts';
 import type { CallRecorder } from '../../http/call-record.ts';
 import type { RetryPolicy } from '../../http/retry.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -98,6 +99,7 @@ export class SalesforceConnector implements CrmConnector {
   readonly client: SalesforceClient;
   readonly metadata: DescribeCache;
   readonly solutions: SalesforceSolutions;
+  readonly coSellDecisions: SalesforceCoSellDecisions;
   private readonly logger: Logger;
   private readonly nameSuffix: boolean;
   private readonly defaultCloseDateDays: number;
@@ -127,6 +129,7 @@ export class SalesforceConnector implements CrmConnector {
     });
     this.metadata = new DescribeCache(this.client);
     this.solutions = new SalesforceSolutions(this.client);
+    this.coSellDecisions = new SalesforceCoSellDecisions(this.metadata);
     this.stages = new OpportunityStates(this.client, { onHoldStage: options.onHoldStage ?? 'Prospecting', activeStage: options.activeStage }, options.logger);
     this.leadStatuses = new LeadStatuses(this.metadata, {
       open: options.leadStatuses?.open,

@@ -97,6 +97,8 @@ export function referralDraftFor(input: {
   crm: CanonicalRecord;
   crmId: string;
   customer: CustomerProfile | null;
+  /** The deal's Microsoft Solutions; null when the CRM has no catalogue. */
+  solutionIds: readonly string[] | null;
 }): { body: ReferralCreate } | { problems: DraftProblem[] } {
   const { mapping, crm } = input;
   const assistance = crm[WELL_KNOWN.assistance];
@@ -106,5 +108,6 @@ export function referralDraftFor(input: {
     customer: input.customer ?? { name: '', contacts: [] },
     assistanceRequested: typeof assistance === 'string' ? assistance !== '' && assistance !== 'Unknown' : assistance !== null && assistance !== undefined,
     visibleToMicrosoft: crm[WELL_KNOWN.visibility] === true,
+    solutionIds: input.solutionIds,
   });
 }

@@ -4,6 +4,7 @@ import type { CanonicalRecord } from '../../canonical-value.ts';
 import type { MergeResult } from '../merge/index.ts';
 import { fieldAudit } from './audit-entries.ts';
 import type { PairSnapshot } from './pair-snapshot.ts';
+import { awaitsAnswer } from './co-sell-decision.ts';
 
 /** A field change's path as `a/b`, whichever form (segments, pointer, dotted) the mapping produced. */
 const pathOf = (path: readonly string[] | string): string =>
@@ -13,6 +14,7 @@ const pathOf = (path: readonly string[] | string): string =>
 function holdAllReason(s: PairSnapshot): string | null {
   const { referral, record } = s;
   if (isTerminal(referral)) return 'the referral is closed in Partner Center and cannot be edited';
+  if (s.decision && awaitsAnswer(referral)) return "the seller's co-sell decision goes to Partner Center first; this edit follows once the referral is answered";
   // Microsoft's connector: while an incoming referral waits for the partner's acceptance and its CRM record sits in
   // the on-hold state, the seller's edits wait too; leaving on-hold (which accepts the referral) sends them all.
   if (record.onHold === true && referral.direction === 'Incoming' && referral.status === 'New') {

@@ -1,4 +1,4 @@
-import type { CrmRecord } from '../../crm/connector.ts';
+import type { CoSellDecision, CrmRecord } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
 import type { AuditEntry, HeldConflict, Link, WriteIntent } from '../../store/types.ts';
 import type { CanonicalValue } from '../../canonical-value.ts';
@@ -32,6 +32,8 @@ export interface PairSnapshot {
   /** This pair's held conflicts, with any operator's resolution waiting to be written. */
   held: readonly HeldConflict[];
   heldValue: HeldValue | undefined;
+  /** The seller's answer in the CRM to an incoming co-sell referral (Accept / Decline with a reason), if any. */
+  decision: CoSellDecision | null;
   /** Audit rows of earlier steps of the same run (a lead's promotion), committed with this one. */
   audit: readonly AuditEntry[];
 }

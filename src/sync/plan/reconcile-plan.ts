@@ -14,6 +14,8 @@ import { crmCanonical } from './crm-canonical.ts';
 import { holdBackToPc } from './hold-backs.ts';
 import type { PairSnapshot } from './pair-snapshot.ts';
 import { applyResolutions } from './resolutions.ts';
+import { keepVisibility } from './visibility.ts';
+import { decisionToSend } from './co-sell-decision.ts';
 
 export type { PairSnapshot } from './pair-snapshot.ts';
 
@@ -95,7 +97,8 @@ export function referralCrmIdChange(s: Pick<PairSnapshot, 'ownsReferralCrmId' | 
 export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const sides = sidesOf(s);
   const { pc, crm, base } = sides;
-  const result = mergeSides(s, sides, merge);
+  const kept = keepVisibility(s, mergeSides(s, sides, merge), pc);
+  const result = kept.result;
   const resolved = applyResolutions({ result, held: s.held, pc, crm });
   const { toPc, nextBase, skipped } = holdBackToPc({ snapshot: s, result, pc, base });
 
@@ -114,14 +117,17 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const holds = newHolds(result, s.held);
   const released = s.held.filter((h) => !result.held.includes(h.field));
   const conflictRows = conflictAudit({ stamp: s.stamp, referralId: s.referralId, ref: s.record.ref, result, newHolds: holds });
-  const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 });
+  const decided = decisionToSend(s);
+  const decisionRows = decided === null ? [] : ['audit' in decided ? decided.audit : decided.problem];
+  const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 });
 
-  const pcChanges = s.mapping.canonicalToReferralChanges(toPc, s.referral);
-  const crmId = referralCrmIdChange(s);
+  // A decision is all an unanswered referral takes: sent alone (see co-sell-decision.ts).
+  const pcChanges = decided && 'changes' in decided ? decided.changes : s.mapping.canonicalToReferralChanges(toPc, s.referral);
+  const crmId = decided && 'changes' in decided ? null : referralCrmIdChange(s);
   if (crmId) pcChanges.push(crmId);
   const commit: ReconcilePlan['commit'] = {
     link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: nextBase, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
-    audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...fieldRows, ...conflictRows, ...skipped],
+    audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...decisionRows, ...kept.refused, ...fieldRows, ...conflictRows, ...skipped],
     holdConflicts: result.conflicts.filter((c) => c.resolution === 'held').map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
     releaseConflicts: released.map((h) => h.field),
     ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: s.record.modifiedAt }])) } : {}),

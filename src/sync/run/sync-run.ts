@@ -1,4 +1,4 @@
-import type { CrmConnector, CrmRecordRef } from '../../crm/connector.ts';
+import type { ColumnRequest, CrmConnector, CrmRecordRef } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
 import type { AuditEntry, Job } from '../../store/types.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
@@ -25,6 +25,12 @@ export class SyncRun {
 
   mapping(entity: string): EntityMapping {
     return mappingFor(this.connection, entity);
+  }
+
+  /** The columns to read for a mapping: its own plus where the seller answers an incoming co-sell referral. */
+  async columns(mapping: EntityMapping): Promise<readonly ColumnRequest[]> {
+    const decision = (await this.connector.coSellDecisions?.columns(mapping.entity)) ?? [];
+    return decision.length === 0 ? mapping.columns : [...mapping.columns, ...decision];
   }
 
   /** An audit row of this run about a record as a whole. */

@@ -9,8 +9,9 @@ import {
   type SyncStatusUpdate,
 } from '../../../src/crm/connector.ts';
 import type { FieldChange } from '../../../src/partner-center/json-patch.ts';
-import { referralSchema, type Referral, type ReferralCreate } from '../../../src/partner-center/model.ts';
-import { ReferralNotFoundError, type ReferralListQuery, type ReferralPage, type VersionedReferral } from '../../../src/partner-center/referrals-client.ts';
+import { isMicrosoftSide, MICROSOFT_ORGANIZATION_ID, MICROSOFT_TARGET, referralSchema, type Referral, type ReferralCreate } from '../../../src/partner-center/model.ts';
+import type { MicrosoftSolutionsApi } from '../../../src/crm/solutions.ts';
+import { MicrosoftConnectionError, ReferralNotFoundError, type CoSellReferral, type ReferralListQuery, type ReferralPage, type VersionedReferral } from '../../../src/partner-center/referrals-client.ts';
 import { PartnerCenterApiError } from '../../../src/partner-center/api-error.ts';
 import type { CanonicalRecord, CanonicalValue } from '../../../src/canonical-value.ts';
 import type { EntityMapping } from '../../../src/sync/entity-mapping.ts';
@@ -34,6 +35,11 @@ const FIELDS: Record<string, { column: string; path: string[]; direction: MergeF
   notes: { column: 'notes', path: ['details', 'notes'], direction: 'both' },
 };
 
+const CO_SELL_FIELDS: typeof FIELDS = {
+  howCanMicrosoftHelp: { column: 'help', path: ['inviteContext', 'assistanceRequestCode'], direction: 'both' },
+  referralVisibility: { column: 'visible', path: ['consent', 'consentToShareReferralWithMicrosoftSellers'], direction: 'both' },
+};
+
 const valueAt = (object: unknown, path: readonly string[]): unknown =>
   path.reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), object);
 
@@ -41,33 +47,42 @@ const asCanonical = (value: unknown): CanonicalValue => (value === undefined ? n
 
 /** An opportunity mapping: name, deal value, status and notes both ways; `policies` per field (default newest-wins). */
 export function testMapping(policies: Partial<Record<string, ConflictPolicy>> = {}, entity: CrmEntityName = 'opportunity'): EntityMapping {
-  const fields: MergeField[] = Object.entries(FIELDS).map(([key, f]) => ({ key, direction: f.direction, conflict: policies[key] ?? 'newest-wins' }));
+  return mappingOver(FIELDS, policies, entity);
+}
+
+/** The same plus "How can Microsoft help?" (column `help`) and "Referral visibility" (column `visible`). */
+export function coSellTestMapping(): EntityMapping {
+  return mappingOver({ ...FIELDS, ...CO_SELL_FIELDS }, {}, 'opportunity');
+}
+
+function mappingOver(table: typeof FIELDS, policies: Partial<Record<string, ConflictPolicy>>, entity: CrmEntityName): EntityMapping {
+  const fields: MergeField[] = Object.entries(table).map(([key, f]) => ({ key, direction: f.direction, conflict: policies[key] ?? 'newest-wins' }));
   return {
     entity,
     fields,
-    columns: Object.values(FIELDS).map((f) => ({ name: f.column })),
+    columns: Object.values(table).map((f) => ({ name: f.column })),
     readsMicrosoftReferral: false,
     referralToCanonical: (referral) => {
       const out: CanonicalRecord = {};
-      for (const [key, f] of Object.entries(FIELDS)) if (f.path.length > 0) out[key] = asCanonical(valueAt(referral, f.path));
+      for (const [key, f] of Object.entries(table)) if (f.path.length > 0) out[key] = asCanonical(valueAt(referral, f.path));
       return out;
     },
     crmToCanonical: (values) => {
       const out: CanonicalRecord = {};
-      for (const [key, f] of Object.entries(FIELDS)) if (f.column in values) out[key] = asCanonical(values[f.column]);
+      for (const [key, f] of Object.entries(table)) if (f.column in values) out[key] = asCanonical(values[f.column]);
       return out;
     },
     canonicalToCrm: (changes) => {
       const out: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(changes)) {
-        const f = FIELDS[key];
+        const f = table[key];
         if (f) out[f.column] = value;
       }
       return out;
     },
     canonicalToReferralChanges: (changes) =>
       Object.entries(changes).flatMap(([key, value]) => {
-        const f = FIELDS[key];
+        const f = table[key];
         return f && f.path.length > 0 ? [{ path: f.path, value }] : [];
       }),
   };
@@ -99,6 +114,8 @@ export class FakeCrm implements CrmConnector {
   readonly leadsEnabled = true;
   readonly records = new Map<string, StoredRecord>();
   readonly calls: string[] = [];
+  readonly dealSolutions = new Map<string, string[]>();
+  solutions?: MicrosoftSolutionsApi;
   private next = 1;
   private clock = Date.parse('2026-01-01T11:00:00.000Z');
 
@@ -187,6 +204,21 @@ export class FakeCrm implements CrmConnector {
     this.get(ref.id).status = status;
   }
 
+  /** Turns on the Microsoft Solutions catalogue (as `cosell setup` does); `dealSolutions` holds each deal's choice. */
+  withSolutions(): this {
+    const deals = this.dealSolutions;
+    this.solutions = {
+      list: async () => [],
+      upsert: async () => ({ created: [], updated: [], unchanged: [] }),
+      readDealSolutions: async (ref) => [...(deals.get(ref.id) ?? [])],
+      writeDealSolutions: async (ref, ids) => {
+        deals.set(ref.id, [...ids]);
+        return { added: [...ids], removed: [] };
+      },
+    };
+    return this;
+  }
+
   private tick(): string {
     this.clock += 1_000;
     return new Date(this.clock).toISOString();
@@ -224,9 +256,39 @@ export class FakeReferrals implements ReferralsPort {
     const again = options.requestId ? this.byRequestId.get(options.requestId) : undefined;
     if (again) return this.must(again).referral;
     this.created.push(body);
-    const made = this.put({ ...(body as Record<string, unknown>), id: `ref-new-${this.next++}`, direction: 'Outgoing', organizationId: 'partner-org' });
+    const id = `ref-new-${this.next++}`;
+    const made = this.put({ engagementId: `eng-${id}`, ...(body as Record<string, unknown>), id, direction: 'Outgoing', organizationId: 'partner-org' });
     if (options.requestId) this.byRequestId.set(options.requestId, made.id);
     return made;
+  }
+
+  /** The second call of a co-sell create fails this many more times (Partner Center down after the first call). */
+  failConnects = 0;
+  readonly connects: string[] = [];
+
+  async createCoSell(body: ReferralCreate, options: { requestId: string }): Promise<CoSellReferral> {
+    const partner = await this.create(body, options);
+    try {
+      return { referral: partner, microsoft: await this.connectMicrosoft(partner) };
+    } catch (error) {
+      throw new MicrosoftConnectionError(partner, error);
+    }
+  }
+
+  async connectMicrosoft(partner: Referral): Promise<Referral> {
+    const existing = [...this.referrals.values()].find((r) => r.referral.engagementId === partner.engagementId && isMicrosoftSide(r.referral));
+    if (existing) return existing.referral;
+    if (this.failConnects > 0) {
+      this.failConnects--;
+      throw partnerCenterError(503, 'Partner Center is unavailable');
+    }
+    this.connects.push(partner.id);
+    return this.put({ id: `ref-msft-${this.next++}`, name: partner.name, type: 'Shared', direction: 'Outgoing', status: 'New', substatus: 'Pending', engagementId: partner.engagementId, organizationId: MICROSOFT_ORGANIZATION_ID, target: [MICROSOFT_TARGET] });
+  }
+
+  /** The referrals of one engagement. */
+  engagement(engagementId: string): Referral[] {
+    return [...this.referrals.values()].map((r) => r.referral).filter((r) => r.engagementId === engagementId);
   }
 
   async patch(id: string, changes: readonly FieldChange[], options: { ifMatch?: string }): Promise<{ eTag?: string }> {

@@ -42,9 +42,9 @@ describe('creating a pair', () => {
   it('a CRM deal Partner Center would reject yields the reasons, not a body', () => {
     const mapping = testMapping();
     const crm = { name: '', dealValue: 5 };
-    const draft = referralDraftFor({ mapping, crm, crmId: 'opp-1', customer: null });
+    const draft = referralDraftFor({ mapping, crm, crmId: 'opp-1', customer: null, solutionIds: null });
     expect('problems' in draft && draft.problems.map((p) => p.field)).toEqual(['customer', 'customer.country', 'name']);
-    const ok = referralDraftFor({ mapping, crm: { name: 'Deal' }, crmId: 'opp-1', customer: { name: 'Contoso', country: 'US', contacts: [] } });
+    const ok = referralDraftFor({ mapping, crm: { name: 'Deal' }, crmId: 'opp-1', customer: { name: 'Contoso', country: 'US', contacts: [] }, solutionIds: null });
     expect('body' in ok && ok.body).toMatchObject({ name: 'Deal', externalReferenceId: 'opp-1', type: 'Independent' });
   });
 

@@ -3,6 +3,7 @@ import type { HeldConflict, Link } from '../../../../src/store/types.ts';
 import type { CanonicalRecord } from '../../../../src/canonical-value.ts';
 import { mergeRecord } from '../../../../src/sync/merge/index.ts';
 import { planReconcile, type PairSnapshot } from '../../../../src/sync/plan/reconcile-plan.ts';
+import { DECLINE_REASON_MISSING } from '../../../../src/sync/plan/co-sell-decision.ts';
 import { crmRecord, referral, testMapping } from '../sync-fakes.ts';
 
 /* The planner alone: plain data in, a plan out. No store, no clients, no HTTP. */
@@ -34,6 +35,7 @@ function snapshot(over: Partial<PairSnapshot> & { pcData?: Record<string, unknow
     crmFieldChangedAt: {},
     held: [],
     heldValue: undefined,
+    decision: null,
     audit: [],
     ...rest,
   };
@@ -191,5 +193,42 @@ describe('planReconcile', () => {
     const p = plan({ link: link(BASE, { syncState: 'error', lastError: 'gone' }) });
     expect(p.crmUpdate).toMatchObject({ changes: {}, status: { ok: true } });
     expect(p.commit.link).toMatchObject({ syncState: 'ok', lastError: null });
+  });
+});
+
+describe('the seller’s answer to an incoming co-sell referral', () => {
+  const waiting = { pcData: { status: 'New', substatus: 'Pending', direction: 'Incoming' } };
+  const sentPaths = (plan: ReturnType<typeof planReconcile>) => (plan.pcPatch?.changes ?? []).map((c) => [c.path, c.value]);
+
+  it('Decline with a reason sends Closed/Declined with the reason, never Lost, and nothing else', () => {
+    const plan = planReconcile(snapshot({ ...waiting, crmValues: { name: 'Renamed meanwhile' }, decision: { verdict: 'decline', reason: 'Customer not interested' } }), mergeRecord);
+    expect(sentPaths(plan)).toEqual([
+      [['status'], 'Closed'],
+      [['substatus'], 'Declined'],
+      [['statusReason'], 'Customer not interested'],
+    ]);
+    expect(plan.commit.audit.map((a) => a.message)).toContain('co-sell referral declined in the CRM: Customer not interested');
+    // The rename waits for the next sync: its base stays, so it still differs then.
+    expect(plan.commit.link.base.name).toBe('Deal');
+  });
+
+  it('Decline without a reason sends nothing and says which field to fill', () => {
+    const plan = planReconcile(snapshot({ ...waiting, decision: { verdict: 'decline', reason: undefined } }), mergeRecord);
+    expect(plan.pcPatch).toBeNull();
+    expect(plan.commit.audit.map((a) => a.message)).toContain(DECLINE_REASON_MISSING);
+  });
+
+  it('Accept sends Active/Accepted', () => {
+    const plan = planReconcile(snapshot({ ...waiting, decision: { verdict: 'accept' } }), mergeRecord);
+    expect(sentPaths(plan)).toEqual([
+      [['status'], 'Active'],
+      [['substatus'], 'Accepted'],
+    ]);
+  });
+
+  it('a decision left in the CRM after the referral was answered changes nothing', () => {
+    const plan = planReconcile(snapshot({ decision: { verdict: 'decline', reason: 'Other' } }), mergeRecord);
+    expect(plan.pcPatch).toBeNull();
+    expect(plan.commit.audit.some((a) => a.message?.includes('declined in the CRM'))).toBe(false);
   });
 });

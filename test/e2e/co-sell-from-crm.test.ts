@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor, writes, type Row } from '../support/service-harness.ts';
+import { SyncHarness } from '../support/sync-harness.ts';
+
+/*
+ * A Dynamics seller's co-sell deal reaching Microsoft, through the sandboxes and Dataverse's own API: Sync with Partner
+ * Center = Yes, a "How can Microsoft help?" option and one Microsoft solution make a Shared referral naming that
+ * solution plus Microsoft's connected referral in the same engagement ("Create a referral", creating a shared referral
+ * via API). Partner Center's sandbox runs with its strict co-sell rules, so a body it would refuse fails here too.
+ */
+
+const SYNC_FAILED = 100_000_001;
+const HELP_PROOF_OF_CONCEPT = 100_000_002;
+/** One of the Partner Center sandbox's seeded, co-sell ready solutions. */
+const SOLUTION = 'SOL-34104-EBB';
+/** "Co-sell Decision" = Decline and "Decline Reason" = Customer not interested (custom-columns.ts option values). */
+const DECISION_ACCEPT = 100_000_000;
+const DECISION_DECLINE = 100_000_001;
+const REASON_NOT_INTERESTED = 100_000_001;
+
+describe('co-sell deals from Dynamics', () => {
+  let h: SyncHarness;
+
+  beforeAll(async () => {
+    h = await SyncHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
+    await h.dvImportSolutions([{ solutionId: SOLUTION, name: 'Cloud Migration Factory', coSellReady: true }]);
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const solutionIds = (referral: Row): unknown[] =>
+    ((referral.details as { requirements?: { solutions?: Array<{ id?: unknown }> } } | undefined)?.requirements?.solutions ?? []).map((s) => s.id);
+
+  it('a deal with help and one solution becomes a Shared referral naming it, with Microsoft connected in its engagement', async () => {
+    const { opportunityId } = await h.dvCreateDeal({ name: 'Co-sell with Microsoft', company: 'Cosell Corp', value: 120_000, sync: true, help: HELP_PROOF_OF_CONCEPT, solutions: [SOLUTION] });
+    const opportunity = await waitFor('the referral id on the opportunity', async () => {
+      const o = await h.opportunity(opportunityId);
+      return typeof o?.cosell_referralidentifier === 'string' && o.cosell_referralidentifier !== '' ? o : undefined;
+    });
+    const partner = await h.referral(String(opportunity.cosell_referralidentifier));
+    expect(partner).toMatchObject({ type: 'Shared', externalReferenceId: opportunityId, inviteContext: { assistanceRequestCode: 'ProofOfConceptOrDemo' } });
+    expect(partner?.organizationId).not.toBe('msft');
+    expect(solutionIds(partner ?? {})).toEqual([SOLUTION]);
+    const engagement = (await h.referrals()).filter((r) => r.engagementId === partner?.engagementId && r.id !== partner?.id);
+    expect(engagement.map((r) => r.organizationId)).toEqual(['msft']);
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
+    const settled = await h.opportunity(opportunityId);
+    expect(settled?.cosell_syncstatus).not.toBe(SYNC_FAILED);
+    // Asking for Microsoft's help made the deal visible to Microsoft sellers; the CRM shows what Partner Center holds.
+    expect(settled?.cosell_referralvisibility).toBe(true);
+  });
+
+  it('a co-sell deal without a solution gets ✖ and an Audit line naming Microsoft Solutions; Partner Center receives nothing', async () => {
+    await h.waitForIdle();
+    const pcWritesBefore = writes((await h.pcRequests()).routes);
+    const referralsBefore = (await h.referrals()).length;
+    const { opportunityId } = await h.dvCreateDeal({ name: 'Co-sell without a solution', company: 'Nosolution Corp', value: 90_000, sync: true, help: HELP_PROOF_OF_CONCEPT });
+    const opportunity = await waitFor('the ✖ status on the opportunity', async () => {
+      const o = await h.opportunity(opportunityId);
+      return o?.cosell_syncstatus === SYNC_FAILED ? o : undefined;
+    });
+    await h.waitForIdle();
+    expect(String(opportunity.name)).toMatch(/ ✖$/);
+    expect(String(opportunity.cosell_audit)).toContain('Microsoft Solutions: add at least one Microsoft solution');
+    const failures = (await h.audit({ crmId: opportunityId })).filter((e) => e.outcome === 'failed' && e.direction === 'to-pc');
+    expect(failures.map((f) => f.message)).toEqual([expect.stringContaining('add at least one Microsoft solution')]);
+    expect(await h.referralsForCrmId(opportunityId)).toEqual([]);
+    expect((await h.referrals()).length).toBe(referralsBefore);
+    expect(writes((await h.pcRequests()).routes)).toBe(pcWritesBefore);
+  });
+
+  it('Decline with a reason on the opportunity declines the incoming co-sell referral: Closed/Declined with that reason', async () => {
+    const referral = await h.incomingReferral({ name: 'Co-sell to decline', customerProfile: { name: 'Decline Customer', address: { postalCode: '61010' } } });
+    const opportunity = await waitFor('the opportunity for the incoming referral', () => h.opportunityFor(referral.id));
+    await h.waitForIdle();
+    expect(await h.referral(referral.id)).toMatchObject({ status: 'New' });
+    await h.dvSellerEdit('opportunities', String(opportunity.opportunityid), { cosell_coselldecision: DECISION_DECLINE, cosell_declinereason: REASON_NOT_INTERESTED });
+    const declined = await waitFor('the declined referral', async () => {
+      const r = await h.referral(referral.id);
+      return r?.status === 'Closed' ? r : undefined;
+    });
+    expect(declined).toMatchObject({ status: 'Closed', substatus: 'Declined', statusReason: 'Customer not interested' });
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
+  });
+
+  it('Accept on the opportunity accepts the incoming co-sell referral', async () => {
+    const referral = await h.incomingReferral({ name: 'Co-sell to accept', customerProfile: { name: 'Accept Customer', address: { postalCode: '61011' } } });
+    const opportunity = await waitFor('the opportunity for the incoming referral', () => h.opportunityFor(referral.id));
+    await h.waitForIdle();
+    await h.dvSellerEdit('opportunities', String(opportunity.opportunityid), { cosell_coselldecision: DECISION_ACCEPT });
+    const accepted = await waitFor('the accepted referral', async () => {
+      const r = await h.referral(referral.id);
+      return r?.status === 'Active' ? r : undefined;
+    });
+    expect(accepted).toMatchObject({ status: 'Active', substatus: 'Accepted' });
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
+  });
+});
