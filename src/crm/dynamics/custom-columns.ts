@@ -121,13 +121,13 @@ export function label(text: string): Record<string, unknown> {
   };
 }
 
-const notRequired = { Value: 'None', CanBeChanged: true, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' };
+export const notRequired = { Value: 'None', CanBeChanged: true, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' };
 
 function common(schemaName: string, displayName: string, description: string): Record<string, unknown> {
   return { SchemaName: schemaName, DisplayName: label(displayName), Description: label(description), RequiredLevel: notRequired };
 }
 
-function stringColumn(schemaName: string, displayName: string, description: string, maxLength: number, format = 'Text'): Record<string, unknown> {
+export function stringColumn(schemaName: string, displayName: string, description: string, maxLength: number, format = 'Text'): Record<string, unknown> {
   return {
     '@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
     AttributeType: 'String',
@@ -138,7 +138,7 @@ function stringColumn(schemaName: string, displayName: string, description: stri
   };
 }
 
-function booleanColumn(schemaName: string, displayName: string, description: string): Record<string, unknown> {
+export function booleanColumn(schemaName: string, displayName: string, description: string): Record<string, unknown> {
   return {
     '@odata.type': 'Microsoft.Dynamics.CRM.BooleanAttributeMetadata',
     AttributeType: 'Boolean',

@@ -1,4 +1,4 @@
-import { label } from './custom-columns.ts';
+import { booleanColumn, label, notRequired, stringColumn } from './custom-columns.ts';
 
 /*
  * The Microsoft Solutions catalogue table and its N:N relationship with opportunity. Microsoft's Dynamics connector
@@ -40,8 +40,6 @@ export function solutionTableNames(prefix: string): SolutionTableNames {
   };
 }
 
-const notRequired = { Value: 'None', CanBeChanged: true, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' };
-
 /** EntityMetadata for `POST EntityDefinitions` ("Create and update table definitions using the Web API"). */
 export function solutionTableDefinition(prefix: string): Record<string, unknown> {
   return {
@@ -77,36 +75,11 @@ export function solutionColumnDefinitions(prefix: string): Array<{ logicalName: 
   return [
     {
       logicalName: `${prefix}_solutionid`,
-      definition: {
-        '@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
-        AttributeType: 'String',
-        AttributeTypeName: { Value: 'StringType' },
-        SchemaName: `${prefix}_SolutionId`,
-        DisplayName: label('Solution ID'),
-        Description: label('Partner Center solution id, e.g. SOL-34104-EBB.'),
-        RequiredLevel: notRequired,
-        FormatName: { Value: 'Text' },
-        MaxLength: 100,
-      },
+      definition: stringColumn(`${prefix}_SolutionId`, 'Solution ID', 'Partner Center solution id, e.g. SOL-34104-EBB.', 100),
     },
     {
       logicalName: `${prefix}_cosellready`,
-      definition: {
-        '@odata.type': 'Microsoft.Dynamics.CRM.BooleanAttributeMetadata',
-        AttributeType: 'Boolean',
-        AttributeTypeName: { Value: 'BooleanType' },
-        SchemaName: `${prefix}_CoSellReady`,
-        DisplayName: label('Co-sell Ready'),
-        Description: label('Co-sell ready in Partner Center.'),
-        RequiredLevel: notRequired,
-        DefaultValue: false,
-        OptionSet: {
-          '@odata.type': 'Microsoft.Dynamics.CRM.BooleanOptionSetMetadata',
-          TrueOption: { Value: 1, Label: label('Yes') },
-          FalseOption: { Value: 0, Label: label('No') },
-          OptionSetType: 'Boolean',
-        },
-      },
+      definition: booleanColumn(`${prefix}_CoSellReady`, 'Co-sell Ready', 'Co-sell ready in Partner Center.'),
     },
   ];
 }
