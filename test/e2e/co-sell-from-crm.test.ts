@@ -99,4 +99,30 @@ describe('co-sell deals from Dynamics', () => {
     await h.waitForIdle();
     expect(await h.deadLetters()).toEqual([]);
   });
+
+  it("a seller's edit of an unanswered incoming referral waits (audited) and reaches Partner Center with the acceptance", async () => {
+    const referral = await h.incomingReferral({ name: 'Co-sell edited before acceptance', details: { notes: 'from Microsoft' }, customerProfile: { name: 'Early Edit Customer', address: { postalCode: '61012' } } });
+    const opportunity = await waitFor('the opportunity for the incoming referral', () => h.opportunityFor(referral.id));
+    const opportunityId = String(opportunity.opportunityid);
+    await h.waitForIdle();
+    await h.dvSellerEdit('opportunities', opportunityId, { description: 'Kick-off booked' });
+    const held = await waitFor('the held edit in the audit', async () => (await h.audit({ referralId: referral.id })).find((e) => e.field === 'notes' && e.outcome === 'skipped'));
+    expect(held.message).toContain('not accepted yet');
+    await h.waitForIdle();
+    // Partner Center (strict: an unaccepted incoming referral takes only an accept or a decline) received nothing.
+    expect(await h.referral(referral.id)).toMatchObject({ status: 'New', details: { notes: 'from Microsoft' } });
+    expect(await h.deadLetters()).toEqual([]);
+    expect((await h.opportunity(opportunityId))?.cosell_syncstatus).not.toBe(SYNC_FAILED);
+    expect((await h.audit({ referralId: referral.id })).filter((e) => e.field === 'notes' && e.outcome === 'skipped')).toHaveLength(1);
+
+    await h.dvSellerEdit('opportunities', opportunityId, { cosell_coselldecision: DECISION_ACCEPT });
+    const accepted = await waitFor('the accepted referral with the edit that waited', async () => {
+      const r = await h.referral(referral.id);
+      return r?.status === 'Active' && (r.details as { notes?: unknown } | undefined)?.notes === 'Kick-off booked' ? r : undefined;
+    });
+    expect(accepted).toMatchObject({ substatus: 'Accepted' });
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
+    expect((await h.opportunity(opportunityId))?.description).toBe('Kick-off booked');
+  });
 });

@@ -8,7 +8,8 @@ import type { PairSnapshot } from './pair-snapshot.ts';
  * The seller's answer in the CRM to an incoming co-sell referral. Partner Center ("Manage co-sell opportunities"): an
  * unaccepted incoming referral can only be accepted or declined, and declining needs a reason. So while one waits, a
  * decision is the only thing sent — Accept as Active/Accepted, Decline as Closed/Declined with `statusReason`, never
- * Lost — and the seller's other edits follow on the next sync, once the referral can take them.
+ * Lost. The seller's other edits wait (hold-backs.ts) and go in the acceptance's PATCH; a declined referral is closed
+ * and takes none.
  */
 
 /** An incoming referral nobody has answered yet. */

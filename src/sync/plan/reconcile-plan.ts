@@ -11,7 +11,7 @@ import { baseAfterUnfinishedSync } from '../write-intent.ts';
 import { fieldAudit, recordAudit } from './audit-entries.ts';
 import { conflictAudit, newHolds } from './conflict-audit.ts';
 import { crmCanonical } from './crm-canonical.ts';
-import { holdBackToPc } from './hold-backs.ts';
+import { holdBackToPc, pathOf } from './hold-backs.ts';
 import type { PairSnapshot } from './pair-snapshot.ts';
 import { applyResolutions } from './resolutions.ts';
 import { keepVisibility } from './visibility.ts';
@@ -121,8 +121,8 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const decisionRows = decided === null ? [] : ['audit' in decided ? decided.audit : decided.problem];
   const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 });
 
-  // A decision is all an unanswered referral takes: sent alone (see co-sell-decision.ts).
-  const pcChanges = decided && 'changes' in decided ? decided.changes : s.mapping.canonicalToReferralChanges(toPc, s.referral);
+  // A decision is all an unanswered referral takes (see co-sell-decision.ts); an acceptance carries the seller's edits.
+  const pcChanges = decided && 'changes' in decided ? withDecision(decided.changes, s.mapping.canonicalToReferralChanges(toPc, s.referral)) : s.mapping.canonicalToReferralChanges(toPc, s.referral);
   const crmId = decided && 'changes' in decided ? null : referralCrmIdChange(s);
   if (crmId) pcChanges.push(crmId);
   const commit: ReconcilePlan['commit'] = {
@@ -133,6 +133,12 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
     ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: s.record.modifiedAt }])) } : {}),
   };
   return { intent, crmUpdate, pcPatch: pcChanges.length > 0 ? { referralId: s.referralId, changes: pcChanges, ifMatch: s.eTag } : null, commit };
+}
+
+/** The decision's status fields, then the edits it lets through (an acceptance's); the decision wins a shared path. */
+function withDecision(decision: FieldChange[], edits: FieldChange[]): FieldChange[] {
+  const decided = new Set(decision.map((c) => pathOf(c.path)));
+  return [...decision, ...edits.filter((c) => !decided.has(pathOf(c.path)))];
 }
 
 function linkedAudit(s: PairSnapshot): AuditEntry {

@@ -4,6 +4,7 @@ import type { CanonicalRecord } from '../../../../src/canonical-value.ts';
 import { mergeRecord } from '../../../../src/sync/merge/index.ts';
 import { planReconcile, type PairSnapshot } from '../../../../src/sync/plan/reconcile-plan.ts';
 import { DECLINE_REASON_MISSING } from '../../../../src/sync/plan/co-sell-decision.ts';
+import { NOT_ACCEPTED_YET } from '../../../../src/sync/plan/hold-backs.ts';
 import { crmRecord, referral, testMapping } from '../sync-fakes.ts';
 
 /* The planner alone: plain data in, a plan out. No store, no clients, no HTTP. */
@@ -106,6 +107,37 @@ describe('planReconcile', () => {
       expect(p.pcPatch).toBeNull();
       expect(p.commit.audit.find((a) => a.outcome === 'skipped')).toMatchObject({ field: 'name', message: expect.stringContaining('on hold') });
       expect(p.commit.link.base.name).toBe('Deal');
+    });
+
+    const unanswered = { pcData: { status: 'New', substatus: 'Pending', direction: 'Incoming' }, crmValues: { statuscode: 'New', name: 'Renamed' }, link: link({ ...BASE, status: 'New' }) };
+
+    it('an incoming referral not accepted yet takes no edit, on hold or not: skipped, base kept', () => {
+      const p = plan(unanswered);
+      expect(p.pcPatch).toBeNull();
+      expect(p.commit.audit.filter((a) => a.outcome === 'skipped').map((a) => [a.field, a.message])).toEqual([['name', NOT_ACCEPTED_YET]]);
+      expect(p.commit.link.base.name).toBe('Deal');
+    });
+
+    it('the waiting edit is audited once: a later pass with the same CRM version holds it silently', () => {
+      const p = plan({ ...unanswered, link: link({ ...BASE, status: 'New' }, { crmVersion: 'v1' }) });
+      expect(p.pcPatch).toBeNull();
+      expect(p.commit.audit).toEqual([]);
+      expect(p.commit.link.base.name).toBe('Deal');
+    });
+
+    it('only its CRM id may go before the acceptance', () => {
+      expect(plan({ ...unanswered, ownsReferralCrmId: true }).pcPatch?.changes).toEqual([{ path: ['externalReferenceId'], value: 'opp-1' }]);
+    });
+
+    it('a CRM change that accepts it carries the waiting edits in the same PATCH', () => {
+      const p = plan({ ...unanswered, crmValues: { statuscode: 'Active', name: 'Renamed' } });
+      expect(p.pcPatch?.changes).toEqual(expect.arrayContaining([{ path: ['status'], value: 'Active' }, { path: ['name'], value: 'Renamed' }]));
+      expect(p.commit.audit.filter((a) => a.outcome === 'skipped')).toEqual([]);
+    });
+
+    it('once accepted, the edit that waited goes out', () => {
+      const p = plan({ pcData: { status: 'Active', substatus: 'Accepted', direction: 'Incoming' }, crmValues: { name: 'Renamed' } });
+      expect(p.pcPatch?.changes).toEqual([{ path: ['name'], value: 'Renamed' }]);
     });
 
     it('a status change Partner Center’s status table rejects is held back; other fields still go', () => {
@@ -224,6 +256,16 @@ describe('the seller’s answer to an incoming co-sell referral', () => {
       [['status'], 'Active'],
       [['substatus'], 'Accepted'],
     ]);
+  });
+
+  it('Accept carries the edits that waited in the same PATCH, after the status', () => {
+    const plan = planReconcile(snapshot({ ...waiting, crmValues: { name: 'Renamed meanwhile' }, decision: { verdict: 'accept' } }), mergeRecord);
+    expect(sentPaths(plan)).toEqual([
+      [['status'], 'Active'],
+      [['substatus'], 'Accepted'],
+      [['name'], 'Renamed meanwhile'],
+    ]);
+    expect(plan.commit.link.base.name).toBe('Renamed meanwhile');
   });
 
   it('a decision left in the CRM after the referral was answered changes nothing', () => {
