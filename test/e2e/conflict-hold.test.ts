@@ -19,7 +19,7 @@ describe('held conflicts: audited once, visible on the record, resolvable', () =
   const cli = (...args: string[]) => runCli([...args, '--service-url', h.adminUrl]);
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ runEngine: false, pcStrictCoSell: false, mappingFile: writeManualNotesMapping(tmp.path) });
+    h = await SyncHarness.start({ runEngine: false, mappingFile: writeManualNotesMapping(tmp.path) });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -27,7 +27,7 @@ describe('held conflicts: audited once, visible on the record, resolvable', () =
   });
 
   async function heldPair(name: string, pcNotes: string, crmNotes: string): Promise<{ referralId: string; opportunityId: string; conflictId: number }> {
-    const { referralId, opportunityId } = await h.linkedPair({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '61000' } } });
+    const { referralId, opportunityId } = await h.acceptedPair({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '61000' } } });
     await h.pcSellerEdit(referralId, { details: { notes: pcNotes } });
     await h.dvSellerEdit('opportunities', opportunityId, { description: crmNotes });
     await h.waitForWebhooks();

@@ -26,8 +26,8 @@ describe('the operator console in a browser', () => {
   let failed: { referralId: string; opportunityId: string };
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ runEngine: false, pcStrictCoSell: false, mappingFile: writeManualNotesMapping(tmp.path) });
-    disputed = await h.linkedPair({ name: 'Fabrikam rollout', customerProfile: { name: 'Fabrikam Ltd', address: { postalCode: '61000' } } });
+    h = await SyncHarness.start({ runEngine: false, mappingFile: writeManualNotesMapping(tmp.path) });
+    disputed = await h.acceptedPair({ name: 'Fabrikam rollout', customerProfile: { name: 'Fabrikam Ltd', address: { postalCode: '61000' } } });
     failed = await h.linkedPair({ name: 'Northwind renewal', customerProfile: { name: 'Northwind Traders', address: { postalCode: '61000' } } });
 
     // A held conflict: both sides changed the `manual` notes field.

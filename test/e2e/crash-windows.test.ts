@@ -44,7 +44,7 @@ describe('a crash between a CRM write and the commit of its sync loses no edit',
   let h: SyncHarness;
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ runEngine: false, pcStrictCoSell: false });
+    h = await SyncHarness.start({ runEngine: false });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -93,7 +93,7 @@ describe('a crash between a CRM write and the commit of its sync loses no edit',
   });
 
   it('without any crash: a Partner Center 412 after the CRM write landed re-plans from what was written, not from the old base', async () => {
-    const { referralId, opportunityId } = await h.linkedPair({ name: 'Replan deal', details: { dealValue: 1_000 }, customerProfile: { name: 'Replan Customer', address: { postalCode: '43000' } } });
+    const { referralId, opportunityId } = await h.acceptedPair({ name: 'Replan deal', details: { dealValue: 1_000 }, customerProfile: { name: 'Replan Customer', address: { postalCode: '43000' } } });
 
     // Both sellers edit: the sync writes the value to Dynamics and the description to Partner Center. Between its read
     // and its Dynamics write the Microsoft seller edits again, so the Partner Center PATCH fails its If-Match (412) after
@@ -131,6 +131,8 @@ describe('a crash between a CRM write and the commit of its sync loses no edit',
       details: { dealValue: 5_000, notes: 'Shared by Microsoft' },
       customerProfile: { name: 'Lost Answer Customer', address: { postalCode: '42000' } },
     });
+    // Accepted in Partner Center, so the seller's edit below may reach it (an unanswered invitation takes none).
+    await h.pcPartnerAccept(referral.id);
     await h.waitForWebhooks();
     const crashing = await pairSyncWith(h.service!.store, (connector) => ({
       createForReferral: async (...args: Parameters<CrmConnector['createForReferral']>) => {

@@ -20,7 +20,7 @@ describe('webhook chaos against the Dynamics 365 and Partner Center sandboxes', 
   const pairs = new Map<string, string>();
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ pcStrictCoSell: false });
+    h = await SyncHarness.start();
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -220,7 +220,7 @@ describe('conflicts and API cost (engine driven by the test)', () => {
   beforeAll(async () => {
     // The bundled mapping with one change: the opportunity's notes ⇄ description is a `manual` conflict field.
     const mappingFile = writeManualNotesMapping(tmp.path);
-    h = await SyncHarness.start({ runEngine: false, pcStrictCoSell: false, mappingFile });
+    h = await SyncHarness.start({ runEngine: false, mappingFile });
   }, 60_000);
   afterAll(async () => {
     await h?.close();

@@ -40,7 +40,6 @@ describe('SIGKILL at random points while changes stream on both sides', () => {
   beforeAll(async () => {
     console.info(`dynamics-crash: seed ${SEED}, ${TRIALS} trials (replay with CRASH_SEED=${SEED})`);
     h = await SyncHarness.start({
-      pcStrictCoSell: false,
       mode: 'child',
       logLevel: 'error',
       // Partner Center keeps retrying while the service is down (10 attempts, 100 ms doubling to 800 ms).

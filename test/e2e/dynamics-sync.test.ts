@@ -39,9 +39,7 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
       .reduce((sum, [, n]) => sum + n, 0);
 
   beforeAll(async () => {
-    // strictCoSell: false until the product holds back edits of unaccepted referrals: "a seller's edit in Dynamics flows
-    // back" edits an opportunity whose incoming referral was never accepted, which the strict sandbox refuses.
-    pc = await startPartnerCenterSandbox({ port: 0, delivery: { initialDelayMs: 50, maxDelayMs: 200 }, strictCoSell: false });
+    pc = await startPartnerCenterSandbox({ port: 0, delivery: { initialDelayMs: 50, maxDelayMs: 200 } });
     dv = await startDataverseSandbox({ port: 0, webhookRetryDelayMs: 50 });
     const anchor = join(tmp.path, 'root.pem');
     writeFileSync(anchor, pc.rootCertificatePem);
@@ -145,10 +143,12 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
 
   it('a seller’s edit in Dynamics flows back to Partner Center', async () => {
     const opportunity = (await opportunityFor(referralId))!;
+    // The referral is still an unanswered invitation, which takes no edit before it is accepted: the seller accepts
+    // it (Co-sell Decision = Accept) in the same save, and the edit goes with the acceptance.
     await json(`${dv.url}/_sandbox/records/opportunities/${String(opportunity.opportunityid)}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ description: 'Pilot approved by the CFO' }),
+      body: JSON.stringify({ description: 'Pilot approved by the CFO', cosell_coselldecision: 100_000_000 }),
     });
     await waitFor('notes updated in Partner Center', async () =>
       (await clients.referrals.get(referralId)).referral.details?.notes === 'Pilot approved by the CFO',

@@ -32,9 +32,7 @@ describe('Partner Center sandbox → verified inbox, and the cosell webhooks com
     ((await (await adminFetch(`${service.adminUrl}/api/events?limit=500${query}`)).json()) as EventsResponse).events;
 
   beforeAll(async () => {
-    // strictCoSell: false until the product stops editing unaccepted incoming referrals: "our own API write" patches
-    // the notes of a seeded invitation that nobody accepted, which the strict sandbox refuses as Partner Center does.
-    sandbox = await startPartnerCenterSandbox({ port: 0, delivery: { initialDelayMs: 50, maxDelayMs: 200 }, strictCoSell: false });
+    sandbox = await startPartnerCenterSandbox({ port: 0, delivery: { initialDelayMs: 50, maxDelayMs: 200 } });
     const anchor = join(tmp.path, 'sandbox-root.pem');
     writeFileSync(anchor, sandbox.rootCertificatePem);
     const pcHost = new URL(sandbox.url).host;
@@ -152,7 +150,10 @@ describe('Partner Center sandbox → verified inbox, and the cosell webhooks com
     const id = referral?.id as string;
     const before = (await events(`&resourceId=${id}`)).length;
     const current = await clients.referrals.get(id);
-    await clients.referrals.patch(id, [{ path: ['details', 'notes'], value: 'updated by cosell-sync test' }], {
+    // The seeded invitation may be unanswered, and Partner Center takes no other edit before it is accepted: the
+    // write accepts it along with the notes (the acceptance a partner would make before editing).
+    const accept = [{ path: ['status'], value: 'Active' }, { path: ['substatus'], value: 'Accepted' }];
+    await clients.referrals.patch(id, [...accept, { path: ['details', 'notes'], value: 'updated by cosell-sync test' }], {
       ifMatch: current.eTag,
     });
     await waitFor('referral-updated from our own write', async () => {

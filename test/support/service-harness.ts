@@ -291,6 +291,16 @@ export abstract class ServiceHarness {
     return json(`${this.pc.url}/_sandbox/referrals/${referralId}`, sendJson('PATCH', patch));
   }
 
+  /**
+   * The partner accepts an incoming referral in Partner Center (its API, as the partner's UI does). Partner Center takes
+   * no other edit of an unaccepted invitation, so suites that sync CRM edits to one accept it first.
+   */
+  async pcPartnerAccept(referralId: string): Promise<void> {
+    const { referrals } = await partnerCenterClients(this.config.partnerCenter);
+    const current = await referrals.get(referralId);
+    await referrals.patch(referralId, [{ path: ['status'], value: 'Active' }, { path: ['substatus'], value: 'Accepted' }], { ifMatch: current.eTag });
+  }
+
   /** Every referral, Microsoft's side included. */
   async referrals(): Promise<Row[]> {
     return (await json<{ value: Row[] }>(`${this.pc.url}/_sandbox/referrals`)).value;

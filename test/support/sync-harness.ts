@@ -122,6 +122,15 @@ export class SyncHarness extends ServiceHarness {
     return { referralId: referral.id, opportunityId: String(opportunity.opportunityid) };
   }
 
+  /** `linkedPair`, then the partner accepts the referral in Partner Center and the sync settles: it takes CRM edits. */
+  async acceptedPair(body: Row): Promise<{ referralId: string; opportunityId: string }> {
+    const pair = await this.linkedPair(body);
+    await this.pcPartnerAccept(pair.referralId);
+    await this.waitForWebhooks();
+    await this.runWorkerUntilIdle();
+    return pair;
+  }
+
   dvCreate(entitySet: string, body: Row): Promise<Row> {
     return json(`${this.dv.url}/_sandbox/records/${entitySet}`, sendJson('POST', body));
   }
