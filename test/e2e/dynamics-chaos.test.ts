@@ -33,6 +33,8 @@ describe('webhook chaos against the Dynamics 365 and Partner Center sandboxes', 
         customerProfile: { name: `Chaos Stream Customer ${i}`, address: { postalCode: `1000${i}` } },
       });
       const opportunity = await waitFor(`opportunity for referral ${i}`, () => h.opportunityFor(referral.id));
+      // Accepted, so the sellers' Dynamics edits below may reach Partner Center (an unanswered invitation takes none).
+      await h.pcPartnerAccept(referral.id);
       pairs.set(referral.id, String(opportunity.opportunityid));
     }
     await h.waitForIdle();
@@ -233,8 +235,8 @@ describe('conflicts and API cost (engine driven by the test)', () => {
     expect((await h.status()).queueDepth).toBeGreaterThan(0);
   }
 
-  /** An incoming co-sell referral and its opportunity, synced and settled. */
-  const linked = (name: string) => h.linkedPair({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '30000' } } });
+  /** An incoming co-sell referral the partner accepted (so it takes CRM edits) and its opportunity, synced and settled. */
+  const linked = (name: string) => h.acceptedPair({ name, customerProfile: { name: `${name} Customer`, address: { postalCode: '30000' } } });
 
   it('the same field changed on both sides before the service looks: newest wins, audited as a conflict with both values', async () => {
     const { referralId, opportunityId } = await linked('Conflict deal');

@@ -76,6 +76,9 @@ describe('SIGKILL at random points while changes stream on both sides', () => {
           details: { dealValue },
           customerProfile: { name: `Crash Customer ${n}`, address: { postalCode: `9${String(n).padStart(4, '0')}` } },
         });
+        // The partner accepts it, so Dynamics sellers' edits may reach Partner Center (an unanswered invitation takes
+        // none until it is accepted).
+        await h.pcPartnerAccept(referral.id);
         incoming.set(referral.id, { referralId: referral.id, dealValue });
         counts.incoming++;
       } else if (roll < 0.5) {

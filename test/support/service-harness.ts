@@ -52,10 +52,9 @@ export interface ServiceHarnessOptions {
   /** Partner Center webhook retry schedule. Default: 50 ms first retry, capped at 500 ms. */
   pcDelivery?: PartnerCenterSandboxOptions['delivery'];
   /**
-   * The Partner Center sandbox's strictCoSell. Default true, as the sandbox's own and as Partner Center behaves.
-   * Suites pass `false` only where they edit an unaccepted incoming referral from the CRM and expect it to reach
-   * Partner Center, which the product still does (the strict sandbox refuses it as Partner Center does): conflict-hold,
-   * console-browser, crash-windows, dynamics-chaos, dynamics-crash.
+   * The Partner Center sandbox's strictCoSell. Default true, as the sandbox's own and as Partner Center behaves. A
+   * suite whose CRM edits must reach Partner Center accepts the incoming referral first (`pcPartnerAccept`): the
+   * product holds edits of an unanswered invitation, as Partner Center takes none.
    */
   pcStrictCoSell?: boolean;
   /** `synchronous` of the SQLite store. Default `full`. */
