@@ -13,6 +13,8 @@ import { RegistrationExistsError } from '../partner-center/webhooks-client.ts';
 import { startService } from '../service.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { startSandboxPartnerCenter } from './sandbox.ts';
+import { seedCoSellDemoDeals } from './demo-deals.ts';
+import { UsageError } from './errors.ts';
 import { stopWithin, untilSignal } from './signals.ts';
 import { TEST_EVENT, WEBHOOK_PATH } from './webhooks.ts';
 
@@ -42,6 +44,18 @@ async function seedIncomingReferrals(sandboxUrl: string, logger: Logger): Promis
   }
 }
 
+function parsePortBase(value: string): number {
+  const base = Number.parseInt(value, 10);
+  if (!/^\d+$/.test(value) || base < 1 || base > 65_531) throw new UsageError('--port-base must be a port number from 1 to 65531');
+  return base;
+}
+
+/** The default ports, or base … base+4 (service, Partner Center, Dataverse, Salesforce, admin). */
+function portsFrom(base: number | undefined): Record<keyof typeof SANDBOX_PORTS, number> {
+  if (base === undefined) return { ...SANDBOX_PORTS };
+  return { service: base, partnerCenter: base + 1, dataverse: base + 2, salesforce: base + 3, admin: base + 4 };
+}
+
 /** Writes a random secret the first time; afterwards keeps it, and keeps it private (0600). */
 function ensureSecretFile(path: string, bytes: number): void {
   if (!existsSync(path)) {
@@ -53,27 +67,30 @@ function ensureSecretFile(path: string, bytes: number): void {
 
 /**
  * `npm start`: the whole system on one machine with no configuration — Partner Center sandbox, the service, the
- * webhook registered, a few referrals shared "by Microsoft" — so a new user sees verified events within a minute.
+ * webhook registered, a few referrals shared "by Microsoft" and, in each CRM, two co-sell deals (with and without a
+ * Microsoft solution; see demo-deals.ts) — so a new user sees verified events and a co-sell engagement within a minute.
  */
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
     .description('sandbox mode: run the sandboxes and the service together, registered and seeded (what npm start runs)')
-    .option('--no-seed', 'do not seed sample referrals')
-    .action(async (options: { seed: boolean }) => {
-      const config = parseConfig('(sandbox mode)', sandboxConfig());
+    .option('--no-seed', 'do not seed sample referrals and co-sell deals')
+    .option('--port-base <port>', `ports base … base+4 for the service, Partner Center, Dataverse, Salesforce and the admin listener (default ${SANDBOX_PORTS.service}-${SANDBOX_PORTS.salesforce} and ${SANDBOX_PORTS.admin})`, parsePortBase)
+    .action(async (options: { seed: boolean; portBase?: number }) => {
+      const ports = portsFrom(options.portBase);
+      const config = parseConfig('(sandbox mode)', sandboxConfig({ servicePort: ports.service, adminPort: ports.admin, partnerCenterPort: ports.partnerCenter, dataversePort: ports.dataverse, salesforcePort: ports.salesforce }));
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
       ensureSecretFile(SANDBOX_DYNAMICS_WEBHOOK_SECRET, 24);
       // The admin listener's token: generated once, readable by this user only; the CLI finds it through the sandbox
       // config, the dashboard asks for it once.
       ensureSecretFile(SANDBOX_ADMIN_TOKEN, 32);
-      const sandbox = await startSandboxPartnerCenter(logger, SANDBOX_PORTS.partnerCenter);
+      const sandbox = await startSandboxPartnerCenter(logger, ports.partnerCenter);
       const dataverse = await startDataverseSandbox({
-        port: SANDBOX_PORTS.dataverse,
+        port: ports.dataverse,
         logger: logger.child({ component: 'sandbox:dataverse' }),
       });
       const salesforce = await startSalesforceSandbox({
-        port: SANDBOX_PORTS.salesforce,
+        port: ports.salesforce,
         logger: logger.child({ component: 'sandbox:salesforce' }),
       });
       const closeSandboxes = async () => {
@@ -103,7 +120,10 @@ export function registerDevCommand(program: Command): void {
         await webhooks.updateRegistration(registration);
       }
       logger.info({ url: registration.webhookUrl, events: registration.webhookEvents }, 'webhook registered with the sandbox');
-      if (options.seed) await seedIncomingReferrals(sandbox.url, logger);
+      if (options.seed) {
+        await seedIncomingReferrals(sandbox.url, logger);
+        await seedCoSellDemoDeals(config, logger);
+      }
 
       process.stderr.write(
         [

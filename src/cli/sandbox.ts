@@ -26,9 +26,9 @@ export async function startSandboxPartnerCenter(
     host,
     logger: logger.child({ component: 'sandbox:partner-center' }),
     stateDir: `${SANDBOX_DATA_DIR}/partner-center`,
-    // Off until the product sends co-sell deals with a solution and the connected Microsoft referral, and stops editing
-    // unaccepted incoming referrals: with it on, the demo's co-sell deals would be refused.
-    strictCoSell: false,
+    // Strict, as Partner Center: co-sell needs a solution and the connected Microsoft referral, and an unaccepted
+    // incoming referral takes only an accept or a decline.
+    strictCoSell: true,
   });
   mkdirSync(dirname(SANDBOX_ROOT_CERTIFICATE), { recursive: true });
   writeFileSync(SANDBOX_ROOT_CERTIFICATE, sandbox.rootCertificatePem);

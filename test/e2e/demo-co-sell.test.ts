@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DEAL_NAMES, DEMO_SOLUTION, seedCoSellDemoDeals } from '../../src/cli/demo-deals.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+import { DualCrmHarness } from '../support/dual-crm-harness.ts';
+import { waitFor, type Row } from '../support/service-harness.ts';
+
+/*
+ * `npm start`'s co-sell demo (src/cli/dev.ts seeds it the same way), with both CRMs and the strict Partner Center
+ * sandbox: in each CRM the deal marked for co-sell with a Microsoft solution becomes a Shared referral naming it with
+ * Microsoft's connected referral in its engagement; the one without a solution gets ✖ and an Audit line, and Partner
+ * Center receives nothing for it.
+ */
+
+const DV_SYNC_FAILED = 100_000_001;
+
+describe("npm start's co-sell demo deals, in each CRM", () => {
+  let h: DualCrmHarness;
+
+  beforeAll(async () => {
+    h = await DualCrmHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
+    await seedCoSellDemoDeals(h.config, silentLogger());
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const solutionIds = (referral: Row | undefined): unknown[] =>
+    ((referral?.details as { requirements?: { solutions?: Array<{ id?: unknown }> } } | undefined)?.requirements?.solutions ?? []).map((s) => s.id);
+
+  const crms = [
+    { crm: 'dynamics' as const, opportunities: () => h.dvOpportunities(), id: (o: Row) => String(o.opportunityid), name: (o: Row) => String(o.name), failed: (o: Row) => o.cosell_syncstatus === DV_SYNC_FAILED, audit: (o: Row) => String(o.cosell_audit) },
+    { crm: 'salesforce' as const, opportunities: () => h.sfOpportunities(), id: (o: Row) => String(o.Id), name: (o: Row) => String(o.Name), failed: (o: Row) => o.Sync_Status__c === 'Failed', audit: (o: Row) => String(o.Audit__c) },
+  ];
+
+  for (const side of crms) {
+    it(`${side.crm}: the deal with a solution is a Shared referral naming it, Microsoft connected in its engagement`, async () => {
+      const deal = (await side.opportunities()).find((o) => side.name(o).startsWith(DEMO_DEAL_NAMES[side.crm].withSolution));
+      expect(deal).toBeDefined();
+      const [partner] = await waitFor('the referral for the demo deal', async () => {
+        const found = await h.referralsForCrmId(side.id(deal!));
+        return found.length > 0 ? found : undefined;
+      });
+      expect(partner).toMatchObject({ type: 'Shared', inviteContext: { assistanceRequestCode: 'ProofOfConceptOrDemo' } });
+      expect(solutionIds(partner)).toEqual([DEMO_SOLUTION.solutionId]);
+      const microsoft = await waitFor("Microsoft's connected referral", async () =>
+        (await h.referrals()).find((r) => r.engagementId === partner?.engagementId && r.organizationId === 'msft'),
+      );
+      expect(microsoft.id).not.toBe(partner?.id);
+    });
+
+    it(`${side.crm}: the deal without a solution gets ✖ and an Audit line; Partner Center has nothing for it`, async () => {
+      const deal = await waitFor('the ✖ on the demo deal without a solution', async () =>
+        (await side.opportunities()).find((o) => side.name(o).startsWith(DEMO_DEAL_NAMES[side.crm].withoutSolution) && side.failed(o)),
+      );
+      expect(side.name(deal)).toMatch(/ ✖$/);
+      expect(side.audit(deal)).toContain('add at least one Microsoft solution');
+      expect(await h.referralsForCrmId(side.id(deal))).toEqual([]);
+    });
+  }
+
+  it('nothing ends in dead letters', async () => {
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
+  });
+});
