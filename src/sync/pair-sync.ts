@@ -14,6 +14,7 @@ import { NonRetryableSyncError } from './errors.ts';
 import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
+import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
 import { isEmpty, planReconcile, type PairSnapshot } from './plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from './ports.ts';
@@ -331,6 +332,14 @@ export class PairSync {
   private async reconcilePair(run: SyncRun, pair: Pair): Promise<void> {
     const plan = planReconcile(await this.snapshot(run, pair), this.deps.merge);
     await applyReconcilePlan({ store: this.deps.store, referrals: this.deps.referrals, connector: run.connector }, plan);
+    // The second call of the co-sell recipe for a private deal just made co-sell (see co-sell-upgrade.ts).
+    if (plan.coSellUpgrade) await connectMicrosoftIfMissing(this.deps.referrals, (await this.deps.referrals.get(pair.read.id)).referral);
+  }
+
+  /** The deal's Microsoft Solutions when a private deal's seller asks for Microsoft's help; otherwise not read. */
+  private async dealSolutionsIfUpgrading(run: SyncRun, pair: Pair): Promise<readonly string[] | null | undefined> {
+    if (pair.record.ref.entity !== 'opportunity' || !wantsCoSellUpgrade(pair.read.referral, pair.mapping.crmToCanonical(pair.record.values))) return undefined;
+    return run.connector.solutions ? run.connector.solutions.readDealSolutions(pair.record.ref) : null;
   }
 
   private async snapshot(run: SyncRun, pair: Pair): Promise<PairSnapshot> {
@@ -356,6 +365,7 @@ export class PairSync {
       held: sync.conflicts(run.name).filter((c) => c.referralId === read.id),
       heldValue: run.connector.heldValue?.bind(run.connector),
       decision: run.connector.coSellDecisions?.decision(record) ?? null,
+      dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
       audit: pair.audit ?? [],
     };
   }

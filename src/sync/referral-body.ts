@@ -41,7 +41,7 @@ export const SOLUTIONS_FIELD = 'Microsoft Solutions';
  * ("Co-sell connector for Dynamics 365 CRM overview", troubleshooting), and "Create a referral" names the partner's
  * solution on a shared referral.
  */
-function solutionProblem(solutionIds: readonly string[] | null): DraftProblem | undefined {
+export function solutionProblem(solutionIds: readonly string[] | null): DraftProblem | undefined {
   if (solutionIds === null) {
     return { field: SOLUTIONS_FIELD, reason: 'the CRM has no Microsoft Solutions catalogue: run "cosell setup" and "cosell solutions import", then add at least one Microsoft solution to the deal' };
   }
@@ -53,7 +53,7 @@ function solutionProblem(solutionIds: readonly string[] | null): DraftProblem | 
  * `details.requirements.solutions` (keeping any the mapping already put there), and the first as the referral's
  * SolutionProfile target.
  */
-function withSolutions(details: Record<string, unknown>, solutionIds: readonly string[]): { details: Record<string, unknown>; target: Array<{ type: 'SolutionProfile'; id: string }> } {
+export function withSolutions(details: Record<string, unknown>, solutionIds: readonly string[]): { details: Record<string, unknown>; target: Array<{ type: 'SolutionProfile'; id: string }> } {
   const requirements = (details.requirements ?? {}) as Record<string, unknown>;
   const mapped = Array.isArray(requirements.solutions) ? (requirements.solutions as Array<{ id?: unknown }>) : [];
   const known = new Set(mapped.map((s) => String(s.id).toLowerCase()));

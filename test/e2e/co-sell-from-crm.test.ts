@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, writes, type Row } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { VISIBILITY_KEPT } from '../../src/sync/plan/visibility.ts';
 
 /*
  * A Dynamics seller's co-sell deal reaching Microsoft, through the sandboxes and Dataverse's own API: Sync with Partner
@@ -124,5 +125,72 @@ describe('co-sell deals from Dynamics', () => {
     await h.waitForIdle();
     expect(await h.deadLetters()).toEqual([]);
     expect((await h.opportunity(opportunityId))?.description).toBe('Kick-off booked');
+  });
+
+  const referralOf = async (opportunityId: string): Promise<Row> => {
+    const opportunity = await waitFor('the referral id on the opportunity', async () => {
+      const o = await h.opportunity(opportunityId);
+      return typeof o?.cosell_referralidentifier === 'string' && o.cosell_referralidentifier !== '' ? o : undefined;
+    });
+    return (await h.referral(String(opportunity.cosell_referralidentifier)))!;
+  };
+
+  it('a private deal upgraded to co-sell later (help + a solution) becomes Shared with the solution and Microsoft connected in its engagement', async () => {
+    const { opportunityId } = await h.dvCreateDeal({ name: 'Private first, co-sell later', company: 'Upgrade Corp', value: 70_000, sync: true });
+    const before = await referralOf(opportunityId);
+    expect(before).toMatchObject({ type: 'Independent', consent: { consentToShareReferralWithMicrosoftSellers: false } });
+    await h.waitForIdle();
+
+    await h.dvChooseSolutions(opportunityId, [SOLUTION]);
+    await h.dvSellerEdit('opportunities', opportunityId, { cosell_howcanmicrosofthelp: HELP_PROOF_OF_CONCEPT });
+    const upgraded = await waitFor('the referral made co-sell', async () => {
+      const r = await h.referral(String(before.id));
+      return r?.type === 'Shared' ? r : undefined;
+    });
+    expect(upgraded).toMatchObject({ consent: { consentToShareReferralWithMicrosoftSellers: true }, inviteContext: { assistanceRequestCode: 'ProofOfConceptOrDemo' } });
+    expect(solutionIds(upgraded)).toEqual([SOLUTION]);
+    const microsoft = await waitFor("Microsoft's connected referral", async () =>
+      (await h.referrals()).find((r) => r.engagementId === upgraded.engagementId && r.organizationId === 'msft'),
+    );
+    expect(microsoft.id).not.toBe(upgraded.id);
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
+    expect((await h.opportunity(opportunityId))?.cosell_referralvisibility).toBe(true);
+
+    // Going back is refused: the deal stays visible to Microsoft sellers, and the Audit says why.
+    await h.dvSellerEdit('opportunities', opportunityId, { cosell_referralvisibility: false });
+    const refused = await waitFor('the refused downgrade in the audit', async () =>
+      (await h.audit({ crmId: opportunityId })).find((e) => e.field === 'referralVisibility' && e.outcome === 'skipped'),
+    );
+    expect(refused.message).toBe(VISIBILITY_KEPT);
+    await h.waitForIdle();
+    expect(await h.referral(String(before.id))).toMatchObject({ type: 'Shared', consent: { consentToShareReferralWithMicrosoftSellers: true } });
+    expect((await h.opportunity(opportunityId))?.cosell_referralvisibility).toBe(true);
+    expect(await h.deadLetters()).toEqual([]);
+  });
+
+  it('asking for help on a private deal without a solution waits with ✖ and an Audit line naming Microsoft Solutions; the solution then makes it co-sell', async () => {
+    const { opportunityId } = await h.dvCreateDeal({ name: 'Private, help without a solution', company: 'Nosolution Upgrade Corp', value: 40_000, sync: true });
+    const before = await referralOf(opportunityId);
+    await h.waitForIdle();
+    await h.dvSellerEdit('opportunities', opportunityId, { cosell_howcanmicrosofthelp: HELP_PROOF_OF_CONCEPT });
+    const flagged = await waitFor('the ✖ on the opportunity', async () => {
+      const o = await h.opportunity(opportunityId);
+      return o?.cosell_syncstatus === SYNC_FAILED ? o : undefined;
+    });
+    expect(String(flagged.name)).toMatch(/ ✖$/);
+    expect(String(flagged.cosell_audit)).toContain('Microsoft Solutions: add at least one Microsoft solution');
+    await h.waitForIdle();
+    expect(await h.referral(String(before.id))).toMatchObject({ type: 'Independent' });
+    expect(await h.deadLetters()).toEqual([]);
+
+    await h.dvChooseSolutions(opportunityId, [SOLUTION]);
+    await h.dvSellerEdit('opportunities', opportunityId, { description: 'Solution chosen' });
+    const upgraded = await waitFor('the referral made co-sell', async () => {
+      const r = await h.referral(String(before.id));
+      return r?.type === 'Shared' ? r : undefined;
+    });
+    expect(solutionIds(upgraded)).toEqual([SOLUTION]);
+    await waitFor('the ✔ back on the opportunity', async () => (await h.opportunity(opportunityId))?.cosell_syncstatus !== SYNC_FAILED);
   });
 });

@@ -88,10 +88,13 @@ function towardPc(mapping: EntityMapping, crm: CanonicalRecord): CanonicalRecord
   return out;
 }
 
-/**
- * The referral to create for a CRM deal that has none yet, or why Partner Center would reject it. Any "How can
- * Microsoft help?" value but Unknown requests Microsoft's help.
- */
+/** Whether the CRM deal asks for Microsoft's help: any "How can Microsoft help?" value but Unknown. */
+export function assistanceRequested(crm: CanonicalRecord): boolean {
+  const assistance = crm[WELL_KNOWN.assistance];
+  return typeof assistance === 'string' ? assistance !== '' && assistance !== 'Unknown' : assistance !== null && assistance !== undefined;
+}
+
+/** The referral to create for a CRM deal that has none yet, or why Partner Center would reject it. */
 export function referralDraftFor(input: {
   mapping: EntityMapping;
   crm: CanonicalRecord;
@@ -101,12 +104,11 @@ export function referralDraftFor(input: {
   solutionIds: readonly string[] | null;
 }): { body: ReferralCreate } | { problems: DraftProblem[] } {
   const { mapping, crm } = input;
-  const assistance = crm[WELL_KNOWN.assistance];
   return draftReferral({
     crmId: input.crmId,
     changes: mapping.canonicalToReferralChanges(towardPc(mapping, crm)),
     customer: input.customer ?? { name: '', contacts: [] },
-    assistanceRequested: typeof assistance === 'string' ? assistance !== '' && assistance !== 'Unknown' : assistance !== null && assistance !== undefined,
+    assistanceRequested: assistanceRequested(crm),
     visibleToMicrosoft: crm[WELL_KNOWN.visibility] === true,
     solutionIds: input.solutionIds,
   });

@@ -13,6 +13,14 @@ export const pathOf = (path: readonly string[] | string): string =>
 export const NOT_ACCEPTED_YET =
   'the co-sell referral is not accepted yet and Partner Center takes only an accept or a decline; sent once the seller accepts it';
 
+/**
+ * Whether the CRM record changed since the last sync (the seller's edit): a held edit is audited then, not again on
+ * every later pass (a Partner Center event, a reconcile) while the same edit keeps waiting.
+ */
+export function freshCrmEdit(s: Pick<PairSnapshot, 'link' | 'record'>): boolean {
+  return s.link === null || s.link.crmVersion !== s.record.version;
+}
+
 /** Why nothing at all may be sent to Partner Center this time, or null when the referral can take edits. */
 function holdAllReason(s: PairSnapshot, toPc: CanonicalRecord): string | null {
   const { referral, record } = s;
@@ -41,14 +49,14 @@ export function holdBackToPc(input: {
   result: MergeResult;
   pc: CanonicalRecord;
   base: CanonicalRecord | undefined;
+  /** Further fields to hold, with why (a help request that cannot make the deal co-sell yet). */
+  also?: ReadonlyArray<readonly [string, string]>;
 }): { toPc: CanonicalRecord; nextBase: CanonicalRecord; skipped: AuditEntry[] } {
   const { snapshot: s, pc, base } = input;
   const toPc: CanonicalRecord = { ...input.result.toPc };
   const nextBase: CanonicalRecord = { ...input.result.nextBase };
   const skipped: AuditEntry[] = [];
-  // Audited once: when the CRM record changed since the last sync (the seller's edit), not again on every later pass
-  // (a Partner Center event, a reconcile) while the same edit keeps waiting.
-  const freshEdit = s.link === null || s.link.crmVersion !== s.record.version;
+  const freshEdit = freshCrmEdit(s);
   const holdBack = (key: string, reason: string) => {
     if (freshEdit) skipped.push(fieldAudit(s.stamp, { referralId: s.referralId, ref: s.record.ref, direction: 'to-pc', field: key, oldValue: pc[key], newValue: toPc[key], outcome: 'skipped', message: reason }));
     nextBase[key] = base?.[key] ?? pc[key] ?? null;
@@ -57,6 +65,7 @@ export function holdBackToPc(input: {
   const reason = holdAllReason(s, toPc);
   if (reason !== null) for (const key of Object.keys(toPc)) holdBack(key, reason);
   for (const [key, reason] of statusHolds(s, toPc)) holdBack(key, reason);
+  for (const [key, reason] of input.also ?? []) if (key in toPc) holdBack(key, reason);
   return { toPc, nextBase, skipped };
 }
 

@@ -34,6 +34,11 @@ export interface PairSnapshot {
   heldValue: HeldValue | undefined;
   /** The seller's answer in the CRM to an incoming co-sell referral (Accept / Decline with a reason), if any. */
   decision: CoSellDecision | null;
+  /**
+   * The deal's Microsoft Solutions (null: the CRM has no catalogue), read only when the plan needs them (a private
+   * deal whose seller now asks for Microsoft's help); undefined when not read.
+   */
+  dealSolutions?: readonly string[] | null;
   /** Audit rows of earlier steps of the same run (a lead's promotion), committed with this one. */
   audit: readonly AuditEntry[];
 }

@@ -16,6 +16,7 @@ import type { PairSnapshot } from './pair-snapshot.ts';
 import { applyResolutions } from './resolutions.ts';
 import { keepVisibility } from './visibility.ts';
 import { decisionToSend } from './co-sell-decision.ts';
+import { planCoSellUpgrade } from './co-sell-upgrade.ts';
 
 export type { PairSnapshot } from './pair-snapshot.ts';
 
@@ -35,6 +36,8 @@ export interface ReconcilePlan {
   pcPatch: { referralId: string; changes: FieldChange[]; ifMatch: string | undefined } | null;
   /** Carries the versions read; the applier puts in the ones its writes return. */
   commit: SyncCommit & { link: SyncCommit['link'] };
+  /** The PATCH makes a private deal co-sell: Microsoft's connected referral joins its engagement afterwards. */
+  coSellUpgrade?: boolean;
 }
 
 export const isEmpty = (record: CanonicalRecord): boolean => Object.keys(record).length === 0;
@@ -100,7 +103,11 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const kept = keepVisibility(s, mergeSides(s, sides, merge), pc);
   const result = kept.result;
   const resolved = applyResolutions({ result, held: s.held, pc, crm });
-  const { toPc, nextBase, skipped } = holdBackToPc({ snapshot: s, result, pc, base });
+  const upgrade = planCoSellUpgrade(s, crm);
+  const { toPc, nextBase, skipped } = holdBackToPc({ snapshot: s, result, pc, base, also: upgrade?.kind === 'wait' ? [[upgrade.key, upgrade.reason]] : [] });
+  // The seller is told on the record why the help request waits (✖ and its Audit line), once per CRM edit.
+  const upgradeWaits = upgrade?.kind === 'wait' ? skipped.filter((row) => row.field === upgrade.key) : [];
+  const upgradeRows = upgrade?.kind === 'send' ? [upgrade.audit] : [];
 
   // Announced before the first write, so a crash before the commit cannot make our own write look foreign. A first
   // link without a base has nothing to protect: the origin side decides again on the next run.
@@ -119,20 +126,21 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const conflictRows = conflictAudit({ stamp: s.stamp, referralId: s.referralId, ref: s.record.ref, result, newHolds: holds });
   const decided = decisionToSend(s);
   const decisionRows = decided === null ? [] : ['audit' in decided ? decided.audit : decided.problem];
-  const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 });
+  const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...upgradeRows, ...upgradeWaits, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 || upgradeWaits.length > 0, failed: upgradeWaits.length > 0 });
 
   // A decision is all an unanswered referral takes (see co-sell-decision.ts); an acceptance carries the seller's edits.
   const pcChanges = decided && 'changes' in decided ? withDecision(decided.changes, s.mapping.canonicalToReferralChanges(toPc, s.referral)) : s.mapping.canonicalToReferralChanges(toPc, s.referral);
   const crmId = decided && 'changes' in decided ? null : referralCrmIdChange(s);
   if (crmId) pcChanges.push(crmId);
+  if (upgrade?.kind === 'send') pcChanges.push(...upgrade.changes);
   const commit: ReconcilePlan['commit'] = {
     link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: nextBase, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
-    audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...decisionRows, ...kept.refused, ...fieldRows, ...conflictRows, ...skipped],
+    audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...decisionRows, ...upgradeRows, ...kept.refused, ...fieldRows, ...conflictRows, ...skipped],
     holdConflicts: result.conflicts.filter((c) => c.resolution === 'held').map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
     releaseConflicts: released.map((h) => h.field),
     ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: s.record.modifiedAt }])) } : {}),
   };
-  return { intent, crmUpdate, pcPatch: pcChanges.length > 0 ? { referralId: s.referralId, changes: pcChanges, ifMatch: s.eTag } : null, commit };
+  return { intent, crmUpdate, pcPatch: pcChanges.length > 0 ? { referralId: s.referralId, changes: pcChanges, ifMatch: s.eTag } : null, commit, coSellUpgrade: upgrade?.kind === 'send' };
 }
 
 /** The decision's status fields, then the edits it lets through (an acceptance's); the decision wins a shared path. */
@@ -149,10 +157,10 @@ function linkedAudit(s: PairSnapshot): AuditEntry {
  * The CRM record is written when the merge sends it values, when it must leave an error state, or when a hold starts
  * or ends: the record says Conflict (✖) while a field is held, and Synced again once the last hold is released.
  */
-function planCrmUpdate(input: { s: PairSnapshot; result: MergeResult; fresh: AuditEntry[]; needed: boolean }): CrmUpdate | null {
+function planCrmUpdate(input: { s: PairSnapshot; result: MergeResult; fresh: AuditEntry[]; needed: boolean; failed: boolean }): CrmUpdate | null {
   const { s, result } = input;
   const hadError = s.link?.syncState === 'error';
   if (isEmpty(result.toCrm) && !hadError && !input.needed) return null;
-  const status = { ok: result.held.length === 0, ...(result.held.length > 0 ? { conflict: true } : {}) };
+  const status = { ok: result.held.length === 0 && !input.failed, ...(result.held.length > 0 ? { conflict: true } : {}) };
   return { ref: s.record.ref, changes: s.mapping.canonicalToCrm(result.toCrm), ifVersion: s.record.version, status, fresh: input.fresh };
 }

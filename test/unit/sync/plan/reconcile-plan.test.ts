@@ -5,7 +5,7 @@ import { mergeRecord } from '../../../../src/sync/merge/index.ts';
 import { planReconcile, type PairSnapshot } from '../../../../src/sync/plan/reconcile-plan.ts';
 import { DECLINE_REASON_MISSING } from '../../../../src/sync/plan/co-sell-decision.ts';
 import { NOT_ACCEPTED_YET } from '../../../../src/sync/plan/hold-backs.ts';
-import { crmRecord, referral, testMapping } from '../sync-fakes.ts';
+import { coSellTestMapping, crmRecord, referral, testMapping } from '../sync-fakes.ts';
 
 /* The planner alone: plain data in, a plan out. No store, no clients, no HTTP. */
 
@@ -272,5 +272,40 @@ describe('the seller’s answer to an incoming co-sell referral', () => {
     const plan = planReconcile(snapshot({ decision: { verdict: 'decline', reason: 'Other' } }), mergeRecord);
     expect(plan.pcPatch).toBeNull();
     expect(plan.commit.audit.some((a) => a.message?.includes('declined in the CRM'))).toBe(false);
+  });
+});
+
+describe('a private deal whose seller asks for Microsoft’s help', () => {
+  const privateDeal = {
+    mapping: coSellTestMapping(),
+    link: link({ ...BASE, howCanMicrosoftHelp: null, referralVisibility: null }),
+    pcData: { direction: 'Outgoing', type: 'Independent' },
+    crmValues: { help: 'ProofOfConceptOrDemo', visible: null },
+  };
+
+  it('with a solution: made co-sell in the same PATCH (Shared, visible, the solution), Microsoft to connect next', () => {
+    const p = plan({ ...privateDeal, dealSolutions: ['SOL-1'] });
+    expect(p.coSellUpgrade).toBe(true);
+    expect(p.pcPatch?.changes).toEqual(
+      expect.arrayContaining([
+        { path: ['inviteContext', 'assistanceRequestCode'], value: 'ProofOfConceptOrDemo' },
+        { path: ['type'], value: 'Shared' },
+        { path: ['consent', 'consentToShareReferralWithMicrosoftSellers'], value: true },
+        { path: ['details', 'requirements'], value: { solutions: [{ type: 'Name', id: 'SOL-1' }] } },
+      ]),
+    );
+  });
+
+  it('without a solution: the help request waits, and the record gets ✖ with the field to fix', () => {
+    const p = plan({ ...privateDeal, dealSolutions: [] });
+    expect(p.coSellUpgrade).toBe(false);
+    expect(p.pcPatch).toBeNull();
+    expect(p.crmUpdate?.status.ok).toBe(false);
+    expect(p.crmUpdate?.fresh.map((a) => a.message)).toEqual([expect.stringContaining('Microsoft Solutions: add at least one Microsoft solution')]);
+    expect(p.commit.link.base.howCanMicrosoftHelp).toBeNull();
+  });
+
+  it('solutions not read (no help asked, or already co-sell): nothing about co-sell is planned', () => {
+    expect(plan({ ...privateDeal, pcData: { direction: 'Outgoing', type: 'Shared' } }).coSellUpgrade).toBe(false);
   });
 });
