@@ -17,6 +17,7 @@ import { applyResolutions } from './resolutions.ts';
 import { keepVisibility } from './visibility.ts';
 import { decisionToSend } from './co-sell-decision.ts';
 import { planCoSellUpgrade } from './co-sell-upgrade.ts';
+import { closureAudit } from './closure-audit.ts';
 
 export type { PairSnapshot } from './pair-snapshot.ts';
 
@@ -107,7 +108,7 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const { toPc, nextBase, skipped } = holdBackToPc({ snapshot: s, result, pc, base, also: upgrade?.kind === 'wait' ? [[upgrade.key, upgrade.reason]] : [] });
   // The seller is told on the record why the help request waits (✖ and its Audit line), once per CRM edit.
   const upgradeWaits = upgrade?.kind === 'wait' ? skipped.filter((row) => row.field === upgrade.key) : [];
-  const upgradeRows = upgrade?.kind === 'send' ? [upgrade.audit] : [];
+  const coSellRows = [...(upgrade?.kind === 'send' ? [upgrade.audit] : []), ...closureAudit(s, result.toCrm)];
 
   // Announced before the first write, so a crash before the commit cannot make our own write look foreign. A first
   // link without a base has nothing to protect: the origin side decides again on the next run.
@@ -126,7 +127,7 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const conflictRows = conflictAudit({ stamp: s.stamp, referralId: s.referralId, ref: s.record.ref, result, newHolds: holds });
   const decided = decisionToSend(s);
   const decisionRows = decided === null ? [] : ['audit' in decided ? decided.audit : decided.problem];
-  const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...upgradeRows, ...upgradeWaits, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 || upgradeWaits.length > 0, failed: upgradeWaits.length > 0 });
+  const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...coSellRows, ...upgradeWaits, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 || upgradeWaits.length > 0, failed: upgradeWaits.length > 0 });
 
   // A decision is all an unanswered referral takes (see co-sell-decision.ts); an acceptance carries the seller's edits.
   const pcChanges = decided && 'changes' in decided ? withDecision(decided.changes, s.mapping.canonicalToReferralChanges(toPc, s.referral)) : s.mapping.canonicalToReferralChanges(toPc, s.referral);
@@ -135,7 +136,7 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   if (upgrade?.kind === 'send') pcChanges.push(...upgrade.changes);
   const commit: ReconcilePlan['commit'] = {
     link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: nextBase, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
-    audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...decisionRows, ...upgradeRows, ...kept.refused, ...fieldRows, ...conflictRows, ...skipped],
+    audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...decisionRows, ...coSellRows, ...kept.refused, ...fieldRows, ...conflictRows, ...skipped],
     holdConflicts: result.conflicts.filter((c) => c.resolution === 'held').map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
     releaseConflicts: released.map((h) => h.field),
     ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: s.record.modifiedAt }])) } : {}),

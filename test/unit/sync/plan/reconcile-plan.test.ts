@@ -214,6 +214,12 @@ describe('planReconcile', () => {
     });
   });
 
+  it('a referral Partner Center closed reaches the CRM with an Audit line naming its exact state and reason', () => {
+    const p = plan({ pcData: { status: 'Closed', substatus: 'Expired', statusReason: 'Not answered within 14 days.' } });
+    expect(p.crmUpdate?.changes).toEqual({ statuscode: 'Closed' });
+    expect(p.crmUpdate?.fresh.map((a) => a.message)).toContain('referral Closed/Expired in Partner Center: Not answered within 14 days.');
+  });
+
   it('a first link without a base is committed as linked, with no intent to protect, origin side authoritative', () => {
     const p = plan({ link: null, origin: 'crm', crmValues: { name: 'CRM name' } });
     expect(p.intent).toBeNull();
