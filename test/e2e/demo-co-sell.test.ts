@@ -58,6 +58,23 @@ describe("npm start's co-sell demo deals, in each CRM", () => {
     });
   }
 
+  it("a Microsoft seller who takes the deal is shown on it in each CRM: name and e-mail, as Partner Center provides them", async () => {
+    const dynamicsDeal = (await h.dvOpportunities()).find((o) => String(o.name).startsWith(DEMO_DEAL_NAMES.dynamics.withSolution));
+    const [partner] = await h.referralsForCrmId(String(dynamicsDeal?.opportunityid));
+    const seller = { firstName: 'Megan', lastName: 'Bowen', email: 'megan.bowen@microsoft.com' };
+    await fetch(`${h.pc.url}/_sandbox/microsoft/engagements/${String(partner?.engagementId)}/accept`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seller }) });
+    const dynamics = await waitFor('the Microsoft seller on the Dynamics opportunity', async () => {
+      const o = (await h.dvOpportunities()).find((row) => row.opportunityid === dynamicsDeal?.opportunityid);
+      return o?.cosell_microsoftsellername ? o : undefined;
+    });
+    expect(dynamics).toMatchObject({ cosell_microsoftsellername: 'Megan Bowen', cosell_microsoftselleremail: 'megan.bowen@microsoft.com', cosell_microsoftstatus: 'Accepted' });
+    // The same referral's opportunity in Salesforce (both CRMs sync every referral).
+    const salesforce = await waitFor('the Microsoft seller on the Salesforce opportunity', async () =>
+      (await h.sfOpportunities()).find((o) => o.Referral_Identifier__c === partner?.id && o.Microsoft_Seller_Name__c),
+    );
+    expect(salesforce).toMatchObject({ Microsoft_Seller_Name__c: 'Megan Bowen', Microsoft_Seller_Email__c: 'megan.bowen@microsoft.com' });
+  });
+
   it('nothing ends in dead letters', async () => {
     await h.waitForIdle();
     expect(await h.deadLetters()).toEqual([]);

@@ -35,6 +35,8 @@ describe('default mapping: referral → canonical → CRM', () => {
       howCanMicrosoftHelp: null,
       referralVisibility: false,
       microsoftCrmId: null,
+      microsoftSellerName: null,
+      microsoftSellerEmail: null,
       microsoftStatus: null,
     });
   });
@@ -54,6 +56,8 @@ describe('default mapping: referral → canonical → CRM', () => {
       cosell_howcanmicrosofthelp: null,
       cosell_referralvisibility: false,
       cosell_microsoftcrmidentifier: null,
+      cosell_microsoftsellername: null,
+      cosell_microsoftselleremail: null,
       cosell_microsoftstatus: null,
     });
   });
@@ -90,7 +94,9 @@ describe('default mapping: referral → canonical → CRM', () => {
     const issues: ConversionIssue[] = [];
     const unread = referralToCanonical(entity('opportunity'), DOC, { onIssue: (i) => issues.push(i) });
     expect('microsoftStatus' in unread).toBe(false);
-    expect(issues).toEqual([{ key: 'microsoftStatus', side: 'pc', reason: "Microsoft's referral was not read" }]);
+    expect(issues).toEqual(
+      ['microsoftSellerName', 'microsoftSellerEmail', 'microsoftStatus'].map((key) => ({ key, side: 'pc', reason: "Microsoft's referral was not read" })),
+    );
     const read = referralToCanonical(entity('opportunity'), DOC, { microsoftReferral: referral({ status: 'Active', substatus: 'Accepted' }) });
     expect(read.microsoftStatus).toBe('Active/Accepted');
     expect(canonicalToCrm(entity('opportunity'), { microsoftStatus: read.microsoftStatus ?? null })).toEqual({ cosell_microsoftstatus: 'Accepted' });
