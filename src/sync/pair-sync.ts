@@ -22,7 +22,7 @@ import { Backfill } from './run/backfill.ts';
 import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
 import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
-import { connectMicrosoftIfMissing, sendReferral } from './run/co-sell.ts';
+import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -50,6 +50,11 @@ interface Pair {
   origin: 'pc' | 'crm';
   /** Rows of earlier steps of this run, committed with the pair. */
   audit?: AuditEntry[];
+}
+
+/** The referral was made from this CRM record: it carries the record's id as its "CRM ID". */
+function bornFrom(referral: Referral, ref: CrmRecordRef): boolean {
+  return referral.direction === 'Outgoing' && typeof referral.externalReferenceId === 'string' && referral.externalReferenceId.toLowerCase() === ref.id.toLowerCase();
 }
 
 function isPreconditionFailure(error: unknown): boolean {
@@ -184,10 +189,7 @@ export class PairSync {
     if (!record) return this.createInCrm(run, { read, entity, mapping });
     // A first link of two existing records: a referral made from this very record (ours, carrying its id as "CRM ID")
     // started in the CRM, so the CRM is authoritative, not the side this job happened to start from.
-    const madeFromRecord =
-      referral.direction === 'Outgoing' &&
-      typeof referral.externalReferenceId === 'string' &&
-      referral.externalReferenceId.toLowerCase() === record.ref.id.toLowerCase();
+    const madeFromRecord = bornFrom(referral, record.ref);
     // A crash (or a failed call) between the two calls of a co-sell create left the deal without Microsoft's referral.
     if (madeFromRecord) await connectMicrosoftIfMissing(this.deps.referrals, referral);
     await this.reconcilePair(run, { read, record, mapping, link: null, origin: madeFromRecord ? 'crm' : 'pc' });
@@ -330,10 +332,28 @@ export class PairSync {
 
   /** The merge and its writes, shared by every path once both sides exist: read what the plan needs, plan, apply. */
   private async reconcilePair(run: SyncRun, pair: Pair): Promise<void> {
-    const plan = planReconcile(await this.snapshot(run, pair), this.deps.merge);
+    const snapshot = await this.snapshot(run, pair);
+    const plan = planReconcile(snapshot, this.deps.merge);
     await applyReconcilePlan({ store: this.deps.store, referrals: this.deps.referrals, connector: run.connector }, plan);
-    // The second call of the co-sell recipe for a private deal just made co-sell (see co-sell-upgrade.ts).
-    if (plan.coSellUpgrade) await connectMicrosoftIfMissing(this.deps.referrals, (await this.deps.referrals.get(pair.read.id)).referral);
+    await this.connectMicrosoftAfter(run, { snapshot, upgraded: plan.coSellUpgrade === true, mapping: pair.mapping });
+  }
+
+  /**
+   * The second call of the co-sell recipe for a deal made co-sell after its creation (see co-sell-upgrade.ts). It runs
+   * as a job of its own that reads Microsoft's side, so a failed or interrupted call is retried by the worker: the
+   * upgraded referral no longer asks for an upgrade, only that job knows Microsoft is missing. Any pass that read
+   * Microsoft's side and found none for a co-sell deal made from this record connects it too (only the connection whose
+   * record the deal came from: another CRM's first link must not race the creator's own second call).
+   */
+  private async connectMicrosoftAfter(run: SyncRun, after: { snapshot: PairSnapshot; upgraded: boolean; mapping: EntityMapping }): Promise<void> {
+    const { snapshot } = after;
+    if (after.upgraded && after.mapping.readsMicrosoftReferral) {
+      await this.deps.store.jobs.enqueue([{ connection: run.name, cause: run.job.cause, referralId: snapshot.referralId, microsoftSide: true }]);
+    } else if (after.upgraded) {
+      await connectMicrosoftIfMissing(this.deps.referrals, (await this.deps.referrals.get(snapshot.referralId)).referral);
+    } else if (snapshot.microsoftReferral === null && wantsMicrosoftConnected(snapshot.referral) && bornFrom(snapshot.referral, snapshot.record.ref)) {
+      await connectMicrosoftIfMissing(this.deps.referrals, snapshot.referral);
+    }
   }
 
   /** The deal's Microsoft Solutions when a private deal's seller asks for Microsoft's help; otherwise not read. */

@@ -192,5 +192,8 @@ describe('co-sell deals from Dynamics', () => {
     });
     expect(solutionIds(upgraded)).toEqual([SOLUTION]);
     await waitFor('the ✔ back on the opportunity', async () => (await h.opportunity(opportunityId))?.cosell_syncstatus !== SYNC_FAILED);
+    await waitFor("Microsoft's connected referral", async () => (await h.referrals()).find((r) => r.engagementId === upgraded.engagementId && r.organizationId === 'msft'));
+    await h.waitForIdle();
+    expect(await h.deadLetters()).toEqual([]);
   });
 });
