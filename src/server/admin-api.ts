@@ -98,6 +98,12 @@ export interface RegistrationCheckResponse extends RegistrationState {
   message: string;
 }
 
+/** POST /api/pairs/:connection/:referralId/pause and …/resume */
+export interface PauseResponse {
+  paused: boolean;
+  message: string;
+}
+
 /** GET /api/deals */
 export interface DealsResponse {
   total: number;
@@ -107,7 +113,8 @@ export interface DealsResponse {
 }
 
 export interface RecordUrls {
-  partnerCenterUrl: string;
+  /** Null for a CRM deal with no referral yet. */
+  partnerCenterUrl: string | null;
   /** Null until linked, or when the CRM has no web UI address we know of. */
   crmUrl: string | null;
 }

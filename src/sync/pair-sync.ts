@@ -108,6 +108,12 @@ export class PairSync {
           ? store.sync.findLinkByCrm(run.name, job.crmEntity, job.crmId)
           : null;
     const referralId = link?.referralId ?? job.referralId;
+    // An operator paused the pair: nothing is read or written either way. Its base stays, so resuming (which queues a
+    // sync) merges whatever both sides changed meanwhile. The pause itself was audited once, when it was made.
+    if (link && store.sync.isPaused(run.name, link.referralId)) {
+      this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: job.key }, 'pair paused: sync skipped');
+      return;
+    }
     if (referralId !== null) return this.syncFromReferral(run, referralId, link);
     if (job.crmEntity !== null && job.crmId !== null) {
       return this.syncFromCrm(run, { entity: job.crmEntity as CrmEntityName, id: job.crmId });
@@ -134,6 +140,8 @@ export class PairSync {
     // A notification may name Microsoft's referral (or another partner's) in the engagement rather than the partner's:
     // that referral is never linked nor written; the partner's own referral of the engagement is synced instead.
     if (!link && !(await this.organization.isOwn(read.referral))) return this.redirectToPartnersReferral(run, read.referral);
+    const { referral } = read;
+    this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null });
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
     if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag })) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
@@ -271,6 +279,8 @@ export class PairSync {
     if (existing) return this.syncFromReferral(run, existing, null);
 
     const customer = await run.connector.readCustomer(ref);
+    const name = crm[WELL_KNOWN.name];
+    this.deps.store.sync.labelDeal({ connection: run.name, referralId: null, crmEntity: ref.entity, crmId: ref.id, name: typeof name === 'string' ? name : null, customer: customer?.name ?? null });
     const solutionIds = run.connector.solutions ? await run.connector.solutions.readDealSolutions(ref) : null;
     const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer, solutionIds });
     if ('problems' in draft) return this.reportUnsendable(run, ref, draft.problems);

@@ -117,7 +117,8 @@ th{background:#f1f3f4;font-weight:600} td.wrap{overflow-wrap:anywhere;max-width:
 tr.differs td{background:#fff4e5}
 .badge{white-space:nowrap;padding:.05rem .45rem;border-radius:1rem;font-size:.9em;background:#e8eaed}
 .state-ok{background:#e6f4ea;color:#137333} .state-error,.state-dead-letter{background:#fce8e6;color:#a50e0e}
-.state-conflict{background:#fef7e0;color:#8a5300} .state-retrying{background:#e8f0fe;color:#174ea6}
+.state-conflict{background:#fef7e0;color:#8a5300} .state-retrying{background:#e8f0fe;color:#174ea6} .state-paused{background:#ede7f6;color:#4527a0}
+.paused-note{background:#ede7f6;color:#311b92;padding:.5rem .8rem;border-radius:6px}
 .filters{display:flex;flex-wrap:wrap;gap:.8rem;align-items:end;margin-bottom:.6rem} .filters label{display:flex;flex-direction:column;gap:.2rem}
 .filters input{font:inherit;width:22rem;max-width:100%;padding:.2rem .4rem} .filters select{font:inherit;padding:.2rem}
 .pages{display:flex;gap:1rem;margin:.8rem 0}

@@ -24,15 +24,16 @@ export async function buildOverview(store: Store, engine: Engine | undefined, re
     ...health,
     budget: BUDGETS[health.api] ?? null,
     registration: health.api === 'referrals' ? (registration?.state ?? null) : null,
-    counts: health.api === 'referrals' ? null : (counts[name] ?? { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, lastJobError: null }),
+    counts: health.api === 'referrals' ? null : (counts[name] ?? { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, paused: 0, lastJobError: null }),
   }));
-  const totals = { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0 };
+  const totals = { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, paused: 0 };
   for (const c of Object.values(counts)) {
     totals.synced += c.synced;
     totals.needingAttention += c.needingAttention;
     totals.inConflict += c.inConflict;
     totals.deadLettered += c.deadLettered;
     totals.retrying += c.retrying;
+    totals.paused += c.paused;
   }
   return {
     generatedAt: new Date().toISOString(),

@@ -1,4 +1,4 @@
-import type { AuditRecord, DeadLetter, DealState, HeldConflict } from '../../store/types.ts';
+import type { AuditRecord, DeadLetter, DealState, DealSummary, HeldConflict } from '../../store/types.ts';
 import type { CanonicalValue } from '../../canonical-value.ts';
 import { DEAL_STATES } from '../../store/types.ts';
 import type { ConnectionCard, DealsResponse, OverviewResponse, PairResponse } from '../admin-api.ts';
@@ -11,6 +11,7 @@ const STATE_LABELS: Record<DealState, { symbol: string; label: string }> = {
   error: { symbol: '✖', label: 'needs attention' },
   conflict: { symbol: '⇄', label: 'conflict' },
   'dead-letter': { symbol: '☠', label: 'dead letter' },
+  paused: { symbol: '⏸', label: 'paused' },
   retrying: { symbol: '↻', label: 'retrying' },
   unlinked: { symbol: '○', label: 'not linked' },
 };
@@ -70,6 +71,7 @@ ${c.counts ? html`<ul class="counts" aria-label="Deals on ${c.name}">
 <li><a href="/deals?connection=${c.name}&amp;state=error"${c.counts.needingAttention ? html` class="err"` : ''}><b>${c.counts.needingAttention}</b> need attention</a></li>
 <li><a href="/deals?connection=${c.name}&amp;state=conflict"${c.counts.inConflict ? html` class="err"` : ''}><b>${c.counts.inConflict}</b> in conflict</a></li>
 <li><a href="/deals?connection=${c.name}&amp;state=dead-letter"${c.counts.deadLettered ? html` class="err"` : ''}><b>${c.counts.deadLettered}</b> dead-lettered</a></li>
+<li><a href="/deals?connection=${c.name}&amp;state=paused"><b>${c.counts.paused}</b> paused</a></li>
 </ul>` : ''}</section>`;
 }
 
@@ -80,6 +82,15 @@ function tile(label: string, value: number, href: string, bad = false): Html {
 export function pairHref(connection: string, referralId: string): string {
   return `/deals/${encodeURIComponent(connection)}/${encodeURIComponent(referralId)}`;
 }
+
+/** A deal's page: its pair's, or for a CRM record with no referral, the record's. */
+export function dealHref(d: Pick<DealSummary, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>): string {
+  if (d.referralId !== null) return pairHref(d.connection, d.referralId);
+  return `/deals/${encodeURIComponent(d.connection)}/crm/${encodeURIComponent(d.crmEntity ?? '')}/${encodeURIComponent(d.crmId ?? '')}`;
+}
+
+/** What a deal is called before it has a name: its referral, or its CRM record. */
+const dealTitle = (d: DealSummary): string => d.name ?? (d.referralId !== null ? `Referral ${d.referralId}` : `CRM ${d.crmEntity ?? 'record'} ${d.crmId ?? ''}`);
 
 function actionButton(label: string, url: string, body: unknown, done: string): Html {
   return html`<button type="button" class="action" data-post="${url}" data-body="${JSON.stringify(body)}" data-done="${done}">${label}</button>`;
@@ -94,7 +105,7 @@ function deadLetterTable(rows: DeadLetter[], withPair: boolean): Html {
   if (rows.length === 0) return html`<p class="muted">None.</p>`;
   return html`<div class="scroll"><table><thead><tr><th>#</th><th>Failed</th>${withPair ? html`<th>Deal</th>` : ''}<th>Attempts</th><th>Error</th><th>State</th><th><span class="sr">Action</span></th></tr></thead><tbody>
 ${rows.map(
-  (d) => html`<tr><td>${d.id}</td><td>${time(d.failedAt)}</td>${withPair ? html`<td>${d.referralId ? html`<a href="${pairHref(d.connection, d.referralId)}">${d.referralId}</a>` : html`${d.crmEntity ?? ''} ${d.crmId ?? ''}`} <span class="muted">${d.connection}</span></td>` : ''}
+  (d) => html`<tr><td>${d.id}</td><td>${time(d.failedAt)}</td>${withPair ? html`<td>${d.referralId ? html`<a href="${pairHref(d.connection, d.referralId)}">${d.referralId}</a>` : html`<a href="${dealHref(d)}">${d.crmEntity ?? ''} ${d.crmId ?? ''}</a>`} <span class="muted">${d.connection}</span></td>` : ''}
 <td>${d.attempts}</td><td class="wrap">${d.error}</td>
 <td>${d.resolvedAt ? html`${d.resolvedBy === 'replay' ? 'replayed' : 'resolved by a later sync'} ${time(d.resolvedAt)}` : 'open'}</td>
 <td>${d.resolvedAt ? '' : html`${replayButton(d)} <span class="feedback" role="status" aria-live="polite"></span>`}</td></tr>`,
@@ -115,7 +126,7 @@ ${rows.map(
 export function overviewSection(o: OverviewResponse, deadLetters: DeadLetter[], conflicts: HeldConflict[], closed: DeadLetter[] = []): Html {
   return html`<div id="live" data-generated-at="${o.generatedAt}" data-status="${o.status}">
 <p class="muted">Updated ${time(o.generatedAt)} · service ${o.status} · store ${o.store} · queue ${o.queueDepth} (${o.inFlight} running)</p>
-<div class="tiles">${tile('deals synced', o.totals.synced, '/deals?state=ok')}${tile('need attention', o.totals.needingAttention, '/deals?state=error', true)}${tile('in conflict', o.totals.inConflict, '/deals?state=conflict', true)}${tile('dead-lettered', o.totals.deadLettered, '/deals?state=dead-letter', true)}${tile('jobs retrying', o.totals.retrying, '/deals?state=retrying', true)}</div>
+<div class="tiles">${tile('deals synced', o.totals.synced, '/deals?state=ok')}${tile('need attention', o.totals.needingAttention, '/deals?state=error', true)}${tile('in conflict', o.totals.inConflict, '/deals?state=conflict', true)}${tile('dead-lettered', o.totals.deadLettered, '/deals?state=dead-letter', true)}${tile('paused', o.totals.paused, '/deals?state=paused')}${tile('jobs retrying', o.totals.retrying, '/deals?state=retrying', true)}</div>
 <h2>Connections</h2>
 <div class="cards">${o.connections.map(card)}</div>
 <h2>Dead letters</h2>
@@ -160,11 +171,11 @@ export function dealsPage(result: DealsResponse, filter: DealsFilter, connection
 <p class="muted" id="count">${result.total === 0 ? 'No deals match.' : `Showing ${first}–${last} of ${result.total}`}</p>
 ${result.deals.length === 0 ? '' : html`<div class="scroll"><table class="deals"><thead><tr><th>Deal</th><th>Customer</th><th>Status</th><th>Sync</th><th>Last sync</th><th>Connection</th><th>Open in</th></tr></thead><tbody>
 ${result.deals.map(
-  (d) => html`<tr><td class="wrap"><a href="${pairHref(d.connection, d.referralId)}">${d.name ?? d.referralId}</a>${d.name ? html`<br><span class="muted small">${d.referralId}</span>` : ''}</td>
+  (d) => html`<tr><td class="wrap"><a href="${dealHref(d)}">${dealTitle(d)}</a>${d.referralId === null ? html`<br><span class="muted small">in the CRM only: no referral yet</span>` : d.name ? html`<br><span class="muted small">${d.referralId}</span>` : ''}</td>
 <td class="wrap">${d.customer ?? html`<span class="muted">—</span>`}</td>
 <td class="wrap">${d.status ?? html`<span class="muted">—</span>`}${d.microsoftStatus ? html`<br><span class="muted small">Microsoft: ${d.microsoftStatus}</span>` : ''}</td>
 <td>${stateBadge(d.state)}</td><td>${time(d.lastSyncAt)}</td><td>${d.connection}</td>
-<td><a href="${d.partnerCenterUrl}" rel="noopener noreferrer" target="_blank">Partner Center</a>${d.crmUrl ? html`<br><a href="${d.crmUrl}" rel="noopener noreferrer" target="_blank">CRM</a>` : ''}</td></tr>`,
+<td>${d.partnerCenterUrl ? html`<a href="${d.partnerCenterUrl}" rel="noopener noreferrer" target="_blank">Partner Center</a>` : ''}${d.partnerCenterUrl && d.crmUrl ? html`<br>` : ''}${d.crmUrl ? html`<a href="${d.crmUrl}" rel="noopener noreferrer" target="_blank">CRM</a>` : ''}</td></tr>`,
 )}</tbody></table></div>`}
 <nav class="pages" aria-label="Pages">${result.page > 1 ? html`<a href="${pageHref(result.page - 1)}" rel="prev">← Previous</a>` : ''} ${last < result.total ? html`<a href="${pageHref(result.page + 1)}" rel="next">Next →</a>` : ''}</nav>`;
   return layout('Deals', 'deals', body);
@@ -196,15 +207,30 @@ function auditSentence(e: AuditRecord): Html {
   return html`${where ? html`<span class="dir">${where}</span> ` : ''}${OUTCOME[e.outcome]}${field}${values}${e.message ? html` <span class="muted">(${e.message})</span>` : ''} <span class="muted small">· ${e.cause}</span>`;
 }
 
+/** Sync now, and pause / resume for a linked pair (a pair not linked yet has nothing to hold back). */
+function pairActions(d: DealSummary): Html {
+  const feedback = html` <span class="feedback" role="status" aria-live="polite"></span>`;
+  if (d.referralId === null) {
+    const url = `/api/sync/crm/${encodeURIComponent(d.connection)}/${encodeURIComponent(d.crmEntity ?? '')}/${encodeURIComponent(d.crmId ?? '')}`;
+    return html`${actionButton('Sync now', url, {}, 'Queued: the CRM record is read and sent now.')}${feedback}`;
+  }
+  const sync = d.paused ? '' : html`${actionButton('Sync now', `/api/sync/referral/${encodeURIComponent(d.referralId)}`, {}, 'Queued: both sides are read and synced now.')} `;
+  const pair = `/api/pairs/${encodeURIComponent(d.connection)}/${encodeURIComponent(d.referralId)}`;
+  const toggle = d.crmId === null ? '' : d.paused
+    ? actionButton('Resume', `${pair}/resume`, {}, 'Resumed: both sides are merged now, with every change made while paused.')
+    : actionButton('Pause', `${pair}/pause`, {}, 'Paused: neither side is written until you resume.');
+  return html`${sync}${toggle}${feedback}`;
+}
+
 export function pairPage(p: PairResponse): string {
   const d = p.deal;
   const conflictByField = new Map(p.conflicts.map((c) => [c.field, c]));
   const fields = [...new Set([...Object.keys(p.base), ...conflictByField.keys()])].sort();
   const body = html`<p><a href="/deals">← Deals</a></p>
-<h1>${d.name ?? `Referral ${d.referralId}`}</h1>
-<p>${stateBadge(d.state)} · ${d.connection} · referral <code>${d.referralId}</code>${d.crmId ? html` · ${d.crmEntity} <code>${d.crmId}</code>` : ''} · last sync ${time(d.lastSyncAt)}</p>
-<p class="links"><a href="${d.partnerCenterUrl}" rel="noopener noreferrer" target="_blank">Open in Partner Center</a>${d.crmUrl ? html` · <a href="${d.crmUrl}" rel="noopener noreferrer" target="_blank">Open in the CRM</a>` : ''}
-· ${actionButton('Sync now', `/api/sync/referral/${encodeURIComponent(d.referralId)}`, {}, 'Queued: both sides are read and synced now.')} <span class="feedback" role="status" aria-live="polite"></span></p>
+<h1>${dealTitle(d)}</h1>
+<p>${stateBadge(d.state)}${d.paused && d.state !== 'paused' ? html` ${stateBadge('paused')}` : ''} · ${d.connection}${d.referralId !== null ? html` · referral <code>${d.referralId}</code>` : html` · in the CRM only: no referral yet`}${d.crmId ? html` · ${d.crmEntity} <code>${d.crmId}</code>` : ''}${d.customer ? html` · customer ${d.customer}` : ''} · last sync ${time(d.lastSyncAt)}</p>
+<p class="links">${d.partnerCenterUrl ? html`<a href="${d.partnerCenterUrl}" rel="noopener noreferrer" target="_blank">Open in Partner Center</a> · ` : ''}${d.crmUrl ? html`<a href="${d.crmUrl}" rel="noopener noreferrer" target="_blank">Open in the CRM</a> · ` : ''}${pairActions(d)}</p>
+${d.paused ? html`<p class="paused-note">Paused: neither side is written until you resume. Changes made meanwhile are kept and merged on resume.</p>` : ''}
 ${d.lastError ? html`<p class="err">Last error: ${d.lastError}</p>` : ''}
 <h2>Fields</h2>
 ${fields.length === 0 ? html`<p class="muted">Not linked yet: no values agreed between the sides.</p>` : html`<div class="scroll"><table><thead><tr><th>Field</th><th>Partner Center</th><th>CRM</th><th></th></tr></thead><tbody>
@@ -220,5 +246,5 @@ ${conflictTable(p.conflicts, false)}
 ${deadLetterTable(p.deadLetters, false)}
 <h2>History</h2>
 ${p.audit.length === 0 ? html`<p class="muted">Nothing recorded yet.</p>` : html`<ol class="timeline">${p.audit.map((e) => html`<li>${time(e.at)} ${auditSentence(e)}</li>`)}</ol>`}`;
-  return layout(d.name ?? d.referralId, 'deals', body);
+  return layout(dealTitle(d), 'deals', body);
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { DEAL_STATES, type Store } from '../../store/types.ts';
 import type { Engine } from '../../sync/engine.ts';
-import type { DealsResponse, ErrorResponse, OverviewResponse, PairResponse, RegistrationCheckResponse } from '../admin-api.ts';
+import type { DealsResponse, ErrorResponse, OverviewResponse, PairResponse, PauseResponse, RegistrationCheckResponse } from '../admin-api.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from '../console/assets.ts';
 import { buildOverview } from '../console/overview.ts';
 import { noRecordLinks, urlsOf, type RecordLinks } from '../console/record-links.ts';
@@ -33,6 +33,7 @@ const dealsQuery = z
   .strict();
 
 const pairParams = z.object({ connection: z.string().min(1).max(100), referralId: z.string().min(1).max(200) }).strict();
+const crmParams = z.object({ connection: z.string().min(1).max(100), entity: z.enum(['opportunity', 'lead']), crmId: z.string().min(1).max(200) }).strict();
 
 export interface ConsoleDeps {
   store: Store;
@@ -84,6 +85,18 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     };
   };
 
+  const crmDeal = (connection: string, entity: string, crmId: string): PairResponse | null => {
+    const deal = store.console.crmDeal(connection, entity, crmId);
+    if (!deal) return null;
+    return {
+      deal: { ...deal, ...urlsOf(links, deal) },
+      base: {},
+      conflicts: [],
+      deadLetters: store.console.crmDeadLetters(connection, entity, crmId, PAIR_DEAD_LETTER_LIMIT),
+      audit: store.sync.audit({ connection, crmId, limit: PAIR_AUDIT_LIMIT }),
+    };
+  };
+
   app.get('/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_JS));
   app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
 
@@ -119,6 +132,47 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     if (!found) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><p>No such deal. <a href="/deals">Deals</a></p>');
     return htmlPage(reply, pairPage(found));
   });
+  app.get('/deals/:connection/crm/:entity/:crmId', async (request, reply) => {
+    const params = crmParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const found = crmDeal(params.data.connection, params.data.entity, params.data.crmId);
+    if (!found) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><p>No such CRM deal (or it is linked now). <a href="/deals">Deals</a></p>');
+    return htmlPage(reply, pairPage(found));
+  });
+  app.get('/api/deals/:connection/crm/:entity/:crmId', async (request, reply) => {
+    const params = crmParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const found = crmDeal(params.data.connection, params.data.entity, params.data.crmId);
+    if (!found) return reply.code(404).send({ error: { code: 'not_found', message: `no CRM-only deal ${params.data.crmId} on ${params.data.connection}` } } satisfies ErrorResponse);
+    return found;
+  });
+  // A CRM record with no referral: queue it as a CRM change (the sync sends it to Partner Center if it is ready).
+  app.post('/api/sync/crm/:connection/:entity/:crmId', async (request, reply) => {
+    const params = crmParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    if (!engine?.connections.has(params.data.connection)) return reply.code(404).send({ error: { code: 'not_found', message: `no connection ${params.data.connection}` } } satisfies ErrorResponse);
+    await store.jobs.enqueue([{ connection: params.data.connection, cause: 'manual', crm: { entity: params.data.entity, id: params.data.crmId } }]);
+    return reply.code(202).send({ message: 'Queued: the CRM record is read and sent now.' });
+  });
+
+  // Pause / resume a linked pair: while paused every sync of it is skipped (both directions); resuming merges both
+  // sides against the base left at the pause, so a change either side made meanwhile is kept.
+  app.post('/api/pairs/:connection/:referralId/pause', async (request, reply) => {
+    const params = pairParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const { connection, referralId } = params.data;
+    if (store.sync.isPaused(connection, referralId)) return { paused: true, message: 'Already paused.' } satisfies PauseResponse;
+    if (!store.sync.pausePair(connection, referralId)) return reply.code(404).send({ error: { code: 'not_found', message: `no linked pair ${referralId} on ${connection}` } } satisfies ErrorResponse);
+    return { paused: true, message: 'Paused: neither side is written until you resume.' } satisfies PauseResponse;
+  });
+  app.post('/api/pairs/:connection/:referralId/resume', async (request, reply) => {
+    const params = pairParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const { connection, referralId } = params.data;
+    if (!store.sync.resumePair(connection, referralId)) return reply.code(409).send({ error: { code: 'not_paused', message: `pair ${referralId} on ${connection} is not paused` } } satisfies ErrorResponse);
+    return { paused: false, message: 'Resumed: both sides are merged now, with every change made while paused.' } satisfies PauseResponse;
+  });
+
   app.get('/api/deals/:connection/:referralId', async (request, reply) => {
     const params = pairParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);

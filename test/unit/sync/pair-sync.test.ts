@@ -31,6 +31,15 @@ function world(crms: FakeCrm[] = [new FakeCrm()]) {
 const forReferral = (referralId: string, connectionName = 'crm') => job({ connection: connectionName, referralId });
 const opportunityOf = (crm: FakeCrm, referralId: string) => [...crm.records.values()].find((r) => r.referralId === referralId);
 
+/** A referral synced once: linked to its new opportunity (`id`). */
+async function linkedDeal() {
+  const w = world();
+  w.referrals.put({ id: 'ref-1', name: 'Deal', details: { dealValue: 100 } });
+  const sync = w.sync();
+  await sync.handler(forReferral('ref-1'));
+  return { w, sync, id: opportunityOf(w.crm, 'ref-1')?.record.ref.id ?? '' };
+}
+
 describe('PairSync over in-memory fakes', () => {
   let store: SqliteStore | undefined;
   afterEach(async () => {
@@ -88,18 +97,37 @@ describe('PairSync over in-memory fakes', () => {
   });
 
   it('merges both ways: a Partner Center edit reaches the CRM and a CRM edit reaches Partner Center in one sync', async () => {
-    const w = world();
+    const { w, sync, id } = await linkedDeal();
     store = w.store;
-    w.referrals.put({ id: 'ref-1', name: 'Deal', details: { dealValue: 100 } });
-    const sync = w.sync();
-    await sync.handler(forReferral('ref-1'));
-    const id = opportunityOf(w.crm, 'ref-1')?.record.ref.id ?? '';
     w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
     w.crm.edit(id, { value: 150 });
     await sync.handler(forReferral('ref-1'));
     expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
     expect(w.store.sync.getLink('crm', 'ref-1')?.base).toMatchObject({ name: 'Renamed in PC', dealValue: 150 });
+  });
+
+  it('a paused pair is skipped both ways, and resuming merges both sides with nothing lost', async () => {
+    const { w, sync, id } = await linkedDeal();
+    store = w.store;
+    expect(w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
+    w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
+    w.crm.edit(id, { value: 150 });
+    const crmCalls = w.crm.calls.length;
+    const patches = w.referrals.patches.length;
+    // Whichever side the job comes from, nothing is read or written while paused.
+    await sync.handler(forReferral('ref-1'));
+    await sync.handler(job({ crmEntity: 'opportunity', crmId: id }));
+    expect(w.crm.calls.slice(crmCalls)).toEqual([]);
+    expect(w.referrals.patches.length).toBe(patches);
+    expect(w.crm.get(id).record.values.name).toBe('Deal');
+
+    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
+    const [queued] = w.store.jobs.claim(1, 1000);
+    await sync.handler(queued ?? forReferral('ref-1'));
+    expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
+    expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
+    expect(w.store.sync.audit({ referralId: 'ref-1', limit: 50 }).filter((e) => e.message?.includes('paused by an operator'))).toHaveLength(1);
   });
 
   it('the echo of its own writes costs no write', async () => {
