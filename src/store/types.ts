@@ -289,6 +289,17 @@ export interface DealLabel {
   crmId: string | null;
   name: string | null;
   customer: string | null;
+  /** An incoming referral awaiting the partner's answer: when it expires (see respondBy); else null. */
+  respondBy: string | null;
+}
+
+/** An incoming referral whose response deadline is near, not alerted yet. */
+export interface ResponseDue {
+  connection: string;
+  referralId: string;
+  name: string | null;
+  customer: string | null;
+  respondBy: string;
 }
 
 /**
@@ -343,4 +354,8 @@ export interface ConsoleReads {
   pairDeadLetters(connection: string, referralId: string, limit: number): DeadLetter[];
   /** The same for a CRM record with no referral. */
   crmDeadLetters(connection: string, crmEntity: string, crmId: string, limit: number): DeadLetter[];
+  /** Incoming referrals still awaiting an answer that must be answered before `until`, and not alerted yet. */
+  responsesDue(until: string): ResponseDue[];
+  /** Marks a referral's deadline as alerted (on every connection), so it is announced once, across restarts. */
+  markResponseAlerted(referralId: string): void;
 }

@@ -2,6 +2,7 @@ import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord, type Cr
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import type { Referral, ReferralCreate } from '../partner-center/model.ts';
 import { ReferralNotFoundError } from '../partner-center/referrals-client.ts';
+import { respondBy } from '../partner-center/response-deadline.ts';
 import type { AuditEntry, Job, Link } from '../store/types.ts';
 import type { CanonicalRecord } from '../canonical-value.ts';
 import { KeyedLock } from '../util/keyed-lock.ts';
@@ -141,7 +142,7 @@ export class PairSync {
     // that referral is never linked nor written; the partner's own referral of the engagement is synced instead.
     if (!link && !(await this.organization.isOwn(read.referral))) return this.redirectToPartnersReferral(run, read.referral);
     const { referral } = read;
-    this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null });
+    this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
     if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag })) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
@@ -280,7 +281,7 @@ export class PairSync {
 
     const customer = await run.connector.readCustomer(ref);
     const name = crm[WELL_KNOWN.name];
-    this.deps.store.sync.labelDeal({ connection: run.name, referralId: null, crmEntity: ref.entity, crmId: ref.id, name: typeof name === 'string' ? name : null, customer: customer?.name ?? null });
+    this.deps.store.sync.labelDeal({ connection: run.name, referralId: null, crmEntity: ref.entity, crmId: ref.id, name: typeof name === 'string' ? name : null, customer: customer?.name ?? null, respondBy: null });
     const solutionIds = run.connector.solutions ? await run.connector.solutions.readDealSolutions(ref) : null;
     const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer, solutionIds });
     if ('problems' in draft) return this.reportUnsendable(run, ref, draft.problems);

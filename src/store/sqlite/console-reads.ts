@@ -1,4 +1,4 @@
-import type { ConnectionCounts, ConsoleReads, DeadLetter, DealQuery, DealState, DealSummary } from '../types.ts';
+import type { ConnectionCounts, ConsoleReads, DeadLetter, DealQuery, DealState, DealSummary, ResponseDue } from '../types.ts';
 import type { SqlDatabase } from './driver.ts';
 import { DEAD_LETTER_COLUMNS } from './dead-letters.ts';
 
@@ -11,6 +11,7 @@ interface DealRow {
   customer: unknown;
   status: unknown;
   microsoft_status: unknown;
+  respond_by: string | null;
   state: DealState;
   paused: number;
   last_sync_at: string | null;
@@ -68,6 +69,7 @@ const DEALS = `
       COALESCE(lb.customer, json_extract(p.base, '$.companyName')) AS customer,
       json_extract(p.base, '$.status') AS status,
       json_extract(p.base, '$.microsoftStatus') AS microsoft_status,
+      lb.respond_by,
       COALESCE(p.updated_at, lb.updated_at) AS last_sync_at,
       p.last_error,
       CASE WHEN p.referral_id IS NULL THEN ${CRM_STATE} ELSE ${PAIR_STATE} END AS state,
@@ -89,6 +91,7 @@ function toDeal(r: DealRow): DealSummary {
     crmId: r.crm_id,
     name: textOrNull(r.name),
     customer: textOrNull(r.customer),
+    respondBy: r.respond_by,
     status: textOrNull(r.status),
     microsoftStatus: textOrNull(r.microsoft_status),
     state: r.state,
@@ -180,5 +183,20 @@ export class SqliteConsoleReads implements ConsoleReads {
     return this.db
       .prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE connection = ? AND referral_id IS NULL AND crm_entity = ? AND crm_id = ? ORDER BY id DESC LIMIT ?`)
       .all(connection, crmEntity, crmId, limit) as DeadLetter[];
+  }
+
+  responsesDue(until: string): ResponseDue[] {
+    // One row per referral: with several CRM connections each holds a label of it.
+    return this.db
+      .prepare(
+        `SELECT MIN(connection) AS connection, referral_id AS referralId, MAX(name) AS name, MAX(customer) AS customer, MIN(respond_by) AS respondBy
+         FROM deal_labels WHERE referral_id IS NOT NULL AND respond_by IS NOT NULL AND respond_by <= ? AND deadline_alerted_at IS NULL
+         GROUP BY referral_id ORDER BY respondBy`,
+      )
+      .all(until) as ResponseDue[];
+  }
+
+  markResponseAlerted(referralId: string): void {
+    this.db.prepare('UPDATE deal_labels SET deadline_alerted_at = ? WHERE referral_id = ?').run(new Date().toISOString(), referralId);
   }
 }

@@ -32,11 +32,11 @@ export class SqliteDealControls {
     // Written on every read of a deal: the WHERE keeps an unchanged label from costing a page write.
     this.db
       .prepare(
-        `INSERT INTO deal_labels (connection, subject, referral_id, crm_entity, crm_id, name, customer, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (connection, subject) DO UPDATE SET name = excluded.name, customer = excluded.customer, updated_at = excluded.updated_at
-         WHERE name IS NOT excluded.name OR customer IS NOT excluded.customer`,
+        `INSERT INTO deal_labels (connection, subject, referral_id, crm_entity, crm_id, name, customer, respond_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (connection, subject) DO UPDATE SET name = excluded.name, customer = excluded.customer, respond_by = excluded.respond_by, updated_at = excluded.updated_at
+         WHERE name IS NOT excluded.name OR customer IS NOT excluded.customer OR respond_by IS NOT excluded.respond_by`,
       )
-      .run(label.connection, labelSubject(label), label.referralId, label.crmEntity, label.crmId, label.name, label.customer, new Date().toISOString());
+      .run(label.connection, labelSubject(label), label.referralId, label.crmEntity, label.crmId, label.name, label.customer, label.respondBy, new Date().toISOString());
   }
 
   isPaused(connection: string, referralId: string): boolean {

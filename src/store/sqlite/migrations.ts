@@ -135,7 +135,8 @@ const MIGRATIONS: readonly string[] = [
   `CREATE INDEX dead_letters_pair ON dead_letters (connection, referral_id);
    CREATE INDEX links_updated ON links (updated_at);`,
   // What the console lists a deal by (names from the side it was last read on: Partner Center's referral, or the CRM
-  // record of a deal with no referral yet), and the pairs an operator paused.
+  // record of a deal with no referral yet) and when an incoming referral must be answered (alerted once), and the pairs
+  // an operator paused.
   `CREATE TABLE deal_labels (
      connection TEXT NOT NULL,
      subject TEXT NOT NULL,
@@ -144,6 +145,8 @@ const MIGRATIONS: readonly string[] = [
      crm_id TEXT,
      name TEXT,
      customer TEXT,
+     respond_by TEXT,
+     deadline_alerted_at TEXT,
      updated_at TEXT NOT NULL,
      PRIMARY KEY (connection, subject)
    );

@@ -87,10 +87,10 @@ describe('SQLite console reads', () => {
     const store = open();
     // An opportunity's base holds no customer name (the customer is a lookup): the label read from the referral does.
     commit(store, 'r-opp', { name: 'Contoso rollout' });
-    store.sync.labelDeal({ connection: 'dynamics', referralId: 'r-opp', crmEntity: null, crmId: null, name: 'Contoso rollout', customer: 'Contoso Pharmaceuticals' });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: 'r-opp', crmEntity: null, crmId: null, name: 'Contoso rollout', customer: 'Contoso Pharmaceuticals', respondBy: null });
     // A referral read but never linked (closed, or not for this CRM), and a CRM deal not sent to Partner Center.
-    store.sync.labelDeal({ connection: 'dynamics', referralId: 'r-closed', crmEntity: null, crmId: null, name: 'Old deal', customer: 'Tailspin Toys' });
-    store.sync.labelDeal({ connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'crm-only-1', name: 'Seller pipeline deal', customer: 'Wingtip Toys' });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: 'r-closed', crmEntity: null, crmId: null, name: 'Old deal', customer: 'Tailspin Toys', respondBy: null });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'crm-only-1', name: 'Seller pipeline deal', customer: 'Wingtip Toys', respondBy: null });
     store.sync.appendAudit([
       { connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'crm-only-1', direction: 'to-pc', field: null, oldValue: undefined, newValue: undefined, cause: 'event', outcome: 'failed', message: 'not sent to Partner Center: customer: missing' },
     ]);
@@ -143,6 +143,24 @@ describe('SQLite console reads', () => {
     expect(store.jobs.depth()).toBe(1);
     expect(store.jobs.claim(1, 1000)[0]).toMatchObject({ referralId: 'r-p', cause: 'manual' });
     expect(store.sync.audit({ referralId: 'r-p', limit: 10 })[0]?.message).toContain('resumed by an operator');
+    await store.close();
+  });
+
+  it('lists incoming referrals whose answer is due by a time, once per referral, until marked alerted', async () => {
+    const store = open();
+    const label = (connection: string, referralId: string, respondBy: string | null) =>
+      store.sync.labelDeal({ connection, referralId, crmEntity: null, crmId: null, name: `Deal ${referralId}`, customer: 'Contoso', respondBy });
+    label('dynamics', 'soon', '2026-01-10T00:00:00Z');
+    label('salesforce', 'soon', '2026-01-10T00:00:00Z');
+    label('dynamics', 'later', '2026-01-20T00:00:00Z');
+    label('dynamics', 'answered', null);
+    expect(store.console.responsesDue('2026-01-12T00:00:00Z')).toEqual([{ connection: 'dynamics', referralId: 'soon', name: 'Deal soon', customer: 'Contoso', respondBy: '2026-01-10T00:00:00Z' }]);
+    store.console.markResponseAlerted('soon');
+    expect(store.console.responsesDue('2026-01-12T00:00:00Z')).toEqual([]);
+    // Accepted meanwhile: the next read clears the deadline.
+    label('dynamics', 'later', null);
+    expect(store.console.responsesDue('2026-02-01T00:00:00Z')).toEqual([]);
+    expect(store.console.deal('dynamics', 'later')?.respondBy).toBeNull();
     await store.close();
   });
 });
