@@ -11,7 +11,7 @@ const STATE_LABELS: Record<DealState, { symbol: string; label: string }> = {
   error: { symbol: '✖', label: 'needs attention' },
   conflict: { symbol: '⇄', label: 'conflict' },
   'dead-letter': { symbol: '☠', label: 'dead letter' },
-  paused: { symbol: '⏸', label: 'paused' },
+  paused: { symbol: '‖', label: 'paused' },
   retrying: { symbol: '↻', label: 'retrying' },
   unlinked: { symbol: '○', label: 'not linked' },
 };
@@ -196,8 +196,9 @@ const OUTCOME: Record<AuditRecord['outcome'], string> = {
 function auditSentence(e: AuditRecord): Html {
   const where = DIRECTION[e.direction];
   const field = e.field ? html` <b>${e.field}</b>` : '';
-  // Created and linked entries say what in their message; held ones name both values in it.
-  if ((e.outcome === 'created' || e.outcome === 'linked') && e.message) {
+  // Created and linked entries say what in their message; held ones name both values in it; an operator's act on the
+  // whole pair (pause, resume) is its message alone.
+  if ((e.outcome === 'created' || e.outcome === 'linked' || (e.outcome === 'skipped' && e.field === null && e.direction === 'none')) && e.message) {
     return html`${where ? html`<span class="dir">${where}</span> ` : ''}${e.message}${field} <span class="muted small">· ${e.cause}</span>`;
   }
   const values =
