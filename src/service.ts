@@ -6,6 +6,7 @@ import type { CrmConnector } from './crm/connector.ts';
 import { configuredCrms } from './crm/vendors.ts';
 import { CertificateSource } from './partner-center/certificate-source.ts';
 import { partnerCenterClients } from './partner-center/from-config.ts';
+import type { ReferralsClient } from './partner-center/referrals-client.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
 import { buildAdminApp, buildPublicApp } from './server/app.ts';
@@ -105,6 +106,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
   let registration: RegistrationWatch | undefined;
+  let referralsClient: ReferralsClient | undefined;
   const listening: FastifyInstance[] = [];
   try {
     const crms = configuredCrms(config);
@@ -126,6 +128,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const connections = await loadConnections(config, logger, recordApiCall);
     if (connections.size > 0) {
       const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
+      referralsClient = referrals;
       registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
       metrics.watchQueueDepth(() => store.jobs.depth());
@@ -157,6 +160,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       trustProxy: config.admin.trustProxy,
       recordLinks: recordLinksFromConfig(config),
       registration,
+      referrals: referralsClient,
     });
     listening.push(app, adminApp);
     await app.listen({ host: config.server.host, port: config.server.port });

@@ -175,6 +175,31 @@ describe('the operator console in a browser', () => {
     }
   }, BROWSER_CASE_TIMEOUT_MS);
 
+  it('shows the active mapping read-only and previews a real record without writing', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(h.adminUrl);
+    await page.getByRole('link', { name: 'Mapping', exact: true }).click();
+    const dealValue = page.locator('table.mapping-fields tr', { hasText: 'details.dealValue' }).first();
+    expect(await dealValue.textContent()).toContain('estimatedvalue');
+    const before = { opportunity: (await h.opportunity(failed.opportunityId))?.modifiedon, referral: (await h.referral(failed.referralId))?.updatedDateTime };
+    await page.getByLabel('Referral id or CRM record').fill(failed.referralId);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const nameRow = page.locator('table.preview-fields tr', { has: page.locator('td', { hasText: /^name$/ }) });
+    expect(await nameRow.locator('td').nth(1).textContent()).toBe('Northwind renewal');
+    expect(await nameRow.locator('td').nth(2).textContent()).toBe('Northwind renewal');
+    expect(await page.locator('#preview').textContent()).toContain('Nothing was written');
+    // Reads only: neither record changed.
+    expect({ opportunity: (await h.opportunity(failed.opportunityId))?.modifiedon, referral: (await h.referral(failed.referralId))?.updatedDateTime }).toEqual(before);
+    for (const width of [1440, 1024]) {
+      await page.setViewportSize({ width, height: 900 });
+      expect(await overflowsHorizontally(page), `mapping at ${width}px`).toBe(false);
+      await screenshot(page, `mapping-${width}`);
+    }
+    await page.getByLabel('Referral id or CRM record').fill('opportunity:00000000-0000-0000-0000-00000000dead');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    expect(await page.locator('#preview').textContent()).toContain('not linked yet');
+  }, BROWSER_CASE_TIMEOUT_MS);
+
   it('pauses a pair from its page: neither side is written while paused; resuming merges both sides', async () => {
     const paused = await h.linkedPair({ name: 'Contoso pilot', customerProfile: { name: 'Contoso Pharmaceuticals', address: { postalCode: '61000' } } });
     await page.setViewportSize({ width: 1440, height: 900 });

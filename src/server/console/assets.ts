@@ -125,5 +125,6 @@ tr.differs td{background:#fff4e5}
 .timeline{list-style:none;padding:0;margin:0} .timeline li{padding:.35rem 0;border-bottom:1px solid #eee;overflow-wrap:anywhere}
 .timeline .dir{font-weight:600} .timeline .old{text-decoration:line-through;color:#5f6368}
 .feedback{margin-left:.4rem}
+.mapping h3{margin:1rem 0 .4rem} .would{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem} .would dt{color:#5f6368} .would dd{margin:0;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}
 `;

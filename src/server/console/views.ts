@@ -21,7 +21,7 @@ export function stateBadge(state: DealState): Html {
   return html`<span class="badge state-${state}"><span aria-hidden="true">${s.symbol}</span> ${s.label}</span>`;
 }
 
-export function layout(title: string, current: 'overview' | 'deals', body: Html): string {
+export function layout(title: string, current: 'overview' | 'deals' | 'mapping', body: Html): string {
   const nav = (href: string, label: string, key: typeof current) =>
     html`<a href="${href}"${key === current ? html` aria-current="page"` : ''}>${label}</a>`;
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><title>${title} · cosell-sync</title>
@@ -30,14 +30,14 @@ export function layout(title: string, current: 'overview' | 'deals', body: Html)
 <script src="/console.js" defer></script>
 </head><body>
 <a class="skip" href="#main">Skip to content</a>
-<header class="top"><strong>cosell-sync</strong><nav aria-label="Console">${nav('/', 'Overview', 'overview')} ${nav('/deals', 'Deals', 'deals')}</nav>
+<header class="top"><strong>cosell-sync</strong><nav aria-label="Console">${nav('/', 'Overview', 'overview')} ${nav('/deals', 'Deals', 'deals')} ${nav('/mapping', 'Mapping', 'mapping')}</nav>
 <button type="button" id="logout">Log out</button></header>
 <div id="banner" class="banner" role="alert" hidden></div>
 <main id="main">${body}</main>
 </body></html>`.text}`;
 }
 
-const showValue = (value: CanonicalValue | undefined | unknown): string =>
+export const showValue = (value: CanonicalValue | undefined | unknown): string =>
   value === undefined ? '(absent)' : value === null ? '(empty)' : typeof value === 'string' ? value : JSON.stringify(value);
 
 function registrationText(r: ConnectionCard['registration']): Html {

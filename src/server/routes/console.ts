@@ -7,6 +7,10 @@ import { CONSOLE_CSS, CONSOLE_JS } from '../console/assets.ts';
 import { buildOverview } from '../console/overview.ts';
 import { noRecordLinks, urlsOf, type RecordLinks } from '../console/record-links.ts';
 import { dealsPage, overviewPage, overviewSection, pairPage } from '../console/views.ts';
+import { mappingPage, type MappingConnection } from '../console/mapping-view.ts';
+import type { CrmEntityName } from '../../crm/connector.ts';
+import { previewMapping, type MappingPreview } from '../../sync/mapping-preview.ts';
+import type { ReferralsPort } from '../../sync/ports.ts';
 import type { Readiness } from '../readiness.ts';
 import type { RegistrationWatch } from '../console/registration-watch.ts';
 
@@ -33,6 +37,11 @@ const dealsQuery = z
   .strict();
 
 const pairParams = z.object({ connection: z.string().min(1).max(100), referralId: z.string().min(1).max(200) }).strict();
+const mappingQuery = z
+  .object({ connection: z.string().max(100).default(''), record: z.string().trim().max(200).default('') })
+  .strict();
+const CRM_RECORD = /^(opportunity|lead):(.+)$/;
+
 const crmParams = z.object({ connection: z.string().min(1).max(100), entity: z.enum(['opportunity', 'lead']), crmId: z.string().min(1).max(200) }).strict();
 
 export interface ConsoleDeps {
@@ -41,6 +50,8 @@ export interface ConsoleDeps {
   readiness: Readiness;
   recordLinks?: RecordLinks | undefined;
   registration?: RegistrationWatch | undefined;
+  /** Partner Center's referrals, for the mapping preview (absent without a CRM connection). */
+  referrals?: Pick<ReferralsPort, 'get'> | undefined;
 }
 
 function invalid(reply: FastifyReply, error: z.ZodError): FastifyReply {
@@ -96,6 +107,41 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       audit: store.sync.audit({ connection, crmId, limit: PAIR_AUDIT_LIMIT }),
     };
   };
+
+  const mappingConnections = (): MappingConnection[] => [...(engine?.connections.entries() ?? [])].map(([name, c]) => ({ name, spec: c.spec }));
+  const preview = async (form: z.infer<typeof mappingQuery>): Promise<MappingPreview | { error: string } | undefined> => {
+    if (!form.record) return undefined;
+    const connection = engine?.connections.get(form.connection) ?? [...(engine?.connections.values() ?? [])][0];
+    if (!connection || !deps.referrals) return { error: 'No CRM connection is configured.' };
+    const crm = CRM_RECORD.exec(form.record);
+    try {
+      return await previewMapping({
+        connection,
+        referrals: deps.referrals,
+        sync: store.sync,
+        ...(crm ? { crm: { entity: crm[1] as CrmEntityName, id: crm[2] ?? '' } } : { referralId: form.record }),
+      });
+    } catch (error) {
+      // Not found, refused, unreachable: the operator reads why, as the CLI would print it.
+      return { error: `Could not preview ${form.record}: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  };
+
+  app.get('/mapping', async (request, reply) => {
+    const query = mappingQuery.safeParse(request.query);
+    if (!query.success) return invalid(reply, query.error);
+    const connections = mappingConnections();
+    const form = { connection: query.data.connection || (connections[0]?.name ?? ''), record: query.data.record };
+    return htmlPage(reply, mappingPage(connections, form, await preview(form)));
+  });
+  app.get('/api/mapping/preview', async (request, reply) => {
+    const query = mappingQuery.safeParse(request.query);
+    if (!query.success) return invalid(reply, query.error);
+    const result = await preview(query.data);
+    if (!result) return reply.code(400).send({ error: { code: 'invalid_query', message: 'record: a referral id or <entity>:<id>' } } satisfies ErrorResponse);
+    if ('error' in result) return reply.code(422).send({ error: { code: 'preview_failed', message: result.error } } satisfies ErrorResponse);
+    return result;
+  });
 
   app.get('/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_JS));
   app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
