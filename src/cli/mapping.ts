@@ -5,9 +5,8 @@ import { partnerCenterClients } from '../partner-center/from-config.ts';
 import { SqliteStore } from '../store/sqlite/index.ts';
 import { loadConnections } from '../sync/engine.ts';
 import { MappingPreviewError, previewMapping } from '../sync/mapping-preview.ts';
-import { createLogger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
-import { printResult } from './output.ts';
+import { commandLogger, printResult } from './output.ts';
 
 interface PreviewOptions {
   config?: string;
@@ -29,7 +28,7 @@ export function registerMappingCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { config?: string; json?: boolean }) => {
       const { config } = await loadConfig(options.config);
-      const logger = createLogger({ level: 'warn', pretty: config.log.pretty });
+      const logger = commandLogger(config.log);
       const connections = await loadConnections(config, logger);
       if (connections.size === 0) throw new UsageError('no CRM connection is configured: nothing to check');
       const summary = [...connections.values()].map((c) => ({
@@ -55,7 +54,7 @@ export function registerMappingCommand(program: Command): void {
     .action(async (options: PreviewOptions) => {
       if ((options.referral === undefined) === (options.crm === undefined)) throw new UsageError('give exactly one of --referral or --crm');
       const { config } = await loadConfig(options.config);
-      const logger = createLogger({ level: 'warn', pretty: config.log.pretty });
+      const logger = commandLogger(config.log);
       const connections = await loadConnections(config, logger);
       const connection = options.connection ? connections.get(options.connection) : [...connections.values()][0];
       if (!connection) throw new UsageError(options.connection ? `no connection named ${options.connection}` : 'no CRM connection is configured');

@@ -16,7 +16,7 @@ import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
-import { isEmpty, planReconcile, type PairSnapshot } from './plan/reconcile-plan.ts';
+import { isEmpty, planReconcile, type PairSnapshot, type ReconcilePlan } from './plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from './ports.ts';
 import { Backfill } from './run/backfill.ts';
 import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
@@ -342,6 +342,21 @@ export class PairSync {
   private async reconcilePair(run: SyncRun, pair: Pair): Promise<void> {
     const plan = planReconcile(await this.snapshot(run, pair), this.deps.merge);
     await applyReconcilePlan({ store: this.deps.store, referrals: this.deps.referrals, connector: run.connector }, plan);
+    this.logSync(run, plan.commit);
+  }
+
+  /** One line per sync: the pair, the fields written each way and the outcome; at info only when it changed something. */
+  private logSync(run: SyncRun, commit: ReconcilePlan['commit']): void {
+    const fields = (direction: AuditEntry['direction']) =>
+      commit.audit.filter((e) => e.direction === direction && e.field !== null && (e.outcome === 'written' || e.outcome === 'conflict')).map((e) => e.field);
+    const toCrm = fields('to-crm');
+    const toPc = fields('to-pc');
+    const held = commit.holdConflicts.map((c) => c.field);
+    const failed = commit.link.syncState === 'error';
+    const outcome = failed ? 'failed' : held.length ? 'held' : toCrm.length || toPc.length ? 'written' : 'unchanged';
+    const line = { connection: run.name, referralId: commit.link.referralId, crm: `${commit.link.crmEntity}:${commit.link.crmId}`, cause: run.job.cause, toCrm, toPc, held, outcome };
+    if (outcome === 'unchanged') this.deps.logger.debug(line, 'pair synced');
+    else this.deps.logger.info(line, 'pair synced');
   }
 
   private async snapshot(run: SyncRun, pair: Pair): Promise<PairSnapshot> {

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import type { Job, SyncState } from '../../../src/store/types.ts';
@@ -128,6 +130,21 @@ describe('PairSync over in-memory fakes', () => {
     expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
     expect(w.store.sync.audit({ referralId: 'ref-1', limit: 50 }).filter((e) => e.message?.includes('paused by an operator'))).toHaveLength(1);
+  });
+
+  it('logs one info line per sync (pair, fields each way, outcome); the settled echo after it logs none', async () => {
+    const { w, id } = await linkedDeal();
+    store = w.store;
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
+    const sync = new PairSync({ store: w.store, referrals: w.referrals, connections: new Map([['crm', connection(w.crm)]]), merge: mergeRecord, logger });
+    w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
+    w.crm.edit(id, { value: 150 });
+    await sync.handler(forReferral('ref-1'));
+    await sync.handler(forReferral('ref-1'));
+    const synced = lines.filter((l) => l.msg === 'pair synced');
+    expect(synced.map((l) => [l.level, l.outcome])).toEqual([[30, 'written']]);
+    expect(synced[0]).toMatchObject({ connection: 'crm', referralId: 'ref-1', crm: `opportunity:${id}`, toCrm: ['name'], toPc: ['dealValue'], held: [] });
   });
 
   it('the echo of its own writes costs no write', async () => {
