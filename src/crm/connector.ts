@@ -252,5 +252,8 @@ export interface CrmConnector {
   /** Where the CRM holds the seller's answer to an incoming co-sell referral (accept, or decline with a reason). */
   readonly coSellDecisions?: CoSellDecisionReader;
 
+  /** The CRM's own count of the org's API allocation as last reported (Salesforce's daily limit); absent: not reported. */
+  apiUsage?(): { used: number; max: number; window: string } | undefined;
+
   close?(): Promise<void>;
 }

@@ -73,8 +73,11 @@ export interface ErrorResponse {
 export interface ConnectionCard extends ConnectionHealth {
   name: string;
   kind: 'partner-center' | 'dynamics' | 'salesforce';
-  /** The documented request budget, where there is a fixed one to compare `callsLast5Min` with. */
-  budget: { limit: number; window: string; source: string } | null;
+  /**
+   * The API budget and how much of it is used: Dataverse's documented 5-minute limit against our calls in the last 5
+   * minutes, Salesforce's daily allocation as its answers report it. Null where none is known (Partner Center).
+   */
+  budget: { used: number; limit: number; window: string; source: string } | null;
   /** CRM connections only: the store's counts for its pairs. */
   counts: ConnectionCounts | null;
   /** Partner Center only: where its webhook registration points (null when not watched). */

@@ -380,6 +380,12 @@ export class SalesforceConnector implements CrmConnector {
     );
   }
 
+  /** The org's daily API allocation as the last REST answer's Sforce-Limit-Info reported it (see ApiUsageMonitor). */
+  apiUsage(): { used: number; max: number; window: string } | undefined {
+    const usage = this.client.usage.snapshot();
+    return usage ? { ...usage, window: '24 h' } : undefined;
+  }
+
   async close(): Promise<void> {
     this.snapshots.clear();
   }

@@ -50,11 +50,17 @@ function registrationText(r: ConnectionCard['registration']): Html {
   return html`<span class="muted">unknown${r.error ? html`: ${r.error}` : ''}</span>${when}`;
 }
 
+/** A budget this far used is shown in red: past it, throttling or a hard stop is near. */
+const BUDGET_WARNING = 0.8;
+
 function card(c: ConnectionCard): Html {
   const failing = c.state === 'failing' || c.registration?.status === 'missing' || c.registration?.status === 'elsewhere';
   const title = c.kind === 'partner-center' ? 'Partner Center' : `${c.name} (${c.kind === 'dynamics' ? 'Dynamics 365' : 'Salesforce'})`;
   const stateText = c.state === 'failing' ? `failing — ${c.consecutiveFailures} calls in a row` : c.state === 'ok' ? 'working' : 'no calls yet';
-  const budget = c.budget ? html`${c.callsLast5Min.toLocaleString('en')} of ${c.budget.limit.toLocaleString('en')} per ${c.budget.window}` : html`${c.callsLast5Min} in the last 5 min`;
+  const share = c.budget ? c.budget.used / c.budget.limit : 0;
+  const budget = c.budget
+    ? html`<span${share >= BUDGET_WARNING ? html` class="err"` : ''} title="${c.budget.source}">${c.budget.used.toLocaleString('en')} of ${c.budget.limit.toLocaleString('en')} per ${c.budget.window} (${Math.round(share * 100)} %)</span>${c.budget.window === '5 min' ? '' : html` · ${c.callsLast5Min} calls in the last 5 min`}`
+    : html`${c.callsLast5Min} in the last 5 min`;
   return html`<section class="card ${failing ? 'card-bad' : c.state === 'ok' ? 'card-ok' : ''}" data-connection="${c.name}" aria-labelledby="card-${c.name}">
 <h3 id="card-${c.name}">${title}</h3>
 <p class="health"><span class="dot" aria-hidden="true"></span> ${stateText}</p>
@@ -62,7 +68,7 @@ function card(c: ConnectionCard): Html {
 <dt>Last success</dt><dd>${time(c.lastSuccessAt)}</dd>
 <dt>Last error</dt><dd>${c.lastFailureAt ? html`${time(c.lastFailureAt)} <span class="err">${c.lastFailure}</span>` : html`<span class="muted">none</span>`}</dd>
 ${c.counts?.lastJobError ? html`<dt>Last job error</dt><dd>${time(c.counts.lastJobError.at)} <span class="err">${c.counts.lastJobError.message}</span></dd>` : ''}
-<dt>API calls</dt><dd>${budget}${c.throttledLast5Min ? html` · <span class="err">${c.throttledLast5Min} throttled (429)</span>` : ''}</dd>
+<dt>API budget</dt><dd>${budget}${c.throttledLast5Min ? html` · <span class="err">${c.throttledLast5Min} throttled (429)</span>` : ''}</dd>
 ${c.counts ? html`<dt>Jobs retrying</dt><dd>${c.counts.retrying}</dd>` : ''}
 ${c.kind === 'partner-center' ? html`<dt>Webhook registration</dt><dd>${registrationText(c.registration)}${c.registration ? html`<br>${actionButton('Check now', '/api/registration/check', {}, 'Checked.')} <span class="feedback" role="status" aria-live="polite"></span>` : ''}</dd>` : ''}
 </dl>

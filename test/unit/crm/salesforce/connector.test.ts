@@ -481,6 +481,7 @@ describe('SalesforceConnector against the Salesforce sandbox', () => {
         expect(error).toBeInstanceOf(CrmApiError);
         expect(error).toMatchObject({ status: 403, code: 'REQUEST_LIMIT_EXCEEDED', retryable: true, retryAfterMs: DAILY_LIMIT_RETRY_MS });
         expect(h.connector.client.usage.snapshot()).toMatchObject({ max: usage.max });
+        expect(h.connector.apiUsage()).toMatchObject({ max: usage.max, window: '24 h' });
       } finally {
         await h.control('POST', '/_sandbox/limits', { used: 0 });
       }
