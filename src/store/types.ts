@@ -239,7 +239,8 @@ export interface SyncState {
    */
   pcFieldWrites(referralId: string): Record<string, { value: CanonicalValue; changedAt: string }>;
   appendAudit(entries: readonly AuditEntry[]): void;
-  audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
+  /** Newest first; `outcomes` keeps only entries with one of them (e.g. the conflict history). */
+  audit(query: { connection?: string; referralId?: string; crmId?: string; outcomes?: readonly AuditOutcome[]; limit: number; beforeId?: number }): AuditRecord[];
   conflicts(connection?: string): HeldConflict[];
   conflict(id: number): HeldConflict | null;
   /**

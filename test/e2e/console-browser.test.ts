@@ -129,6 +129,46 @@ describe('the operator console in a browser', () => {
     expect(await page.locator('tr.differs').count()).toBe(0);
   }, BROWSER_CASE_TIMEOUT_MS);
 
+  it('replays a selection of dead letters, then all the rest, with feedback; both move to history', async () => {
+    const broken = await h.linkedPair({ name: 'Tailspin upgrade', customerProfile: { name: 'Tailspin Toys', address: { postalCode: '61000' } } });
+    await h.dvFaults({ errorStatus: 400, routes: ['/api/data/v9.2/opportunities'] });
+    for (const dealValue of [61_000, 62_000, 63_000]) {
+      await h.pcSellerEdit(broken.referralId, { details: { dealValue } });
+      await h.waitForWebhooks();
+      await h.runWorkerUntilIdle();
+    }
+    await h.clearDvFaults();
+    const open = (await h.api<DeadLettersResponse>('/api/dead-letters')).deadLetters.filter((d) => d.referralId === broken.referralId);
+    expect(open).toHaveLength(3);
+
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(h.adminUrl);
+    await page.getByRole('link', { name: 'Dead letters & conflicts' }).click();
+    await page.getByRole('button', { name: 'Replay selected' }).click();
+    await expect.poll(() => page.locator('p.bulk .feedback').textContent()).toBe('Select at least one first.');
+    await page.getByLabel(`Select dead letter ${open[2]?.id}`).check();
+    await page.getByRole('button', { name: 'Replay selected' }).click();
+    await expect.poll(() => page.locator('p.bulk .feedback').textContent()).toBe('Queued 1 again.');
+    await page.reload();
+    await page.getByRole('button', { name: 'Replay all 2' }).click();
+    await expect.poll(() => page.locator('p.bulk .feedback').textContent()).toBe('Queued 2 again.');
+    await h.runWorkerUntilIdle();
+    await page.reload();
+    expect(await page.getByRole('heading', { name: /^Open dead letters/ }).textContent()).toBe('Open dead letters (0)');
+    // With none open, the one table left is the history.
+    expect(await page.locator('table.dead-letters').count()).toBe(1);
+    const history = page.locator('table.dead-letters');
+    for (const d of open) expect(await history.locator('tr', { has: page.locator('td', { hasText: new RegExp(`^${d.id}$`) }) }).textContent()).toContain('replayed');
+    // The conflict resolved from its page earlier: held, now released.
+    const held = page.locator('table.conflict-history tr', { hasText: disputed.referralId });
+    expect(await held.first().textContent()).toContain('released');
+    for (const width of [1440, 1024]) {
+      await page.setViewportSize({ width, height: 900 });
+      expect(await overflowsHorizontally(page), `dead letters & conflicts at ${width}px`).toBe(false);
+      await screenshot(page, `problems-${width}`);
+    }
+  }, BROWSER_CASE_TIMEOUT_MS);
+
   it('checks Partner Center\'s webhook registration on request', async () => {
     await page.goto(h.adminUrl);
     const card = page.locator('section.card[data-connection="partner-center"]');

@@ -26,7 +26,14 @@ async function post(button) {
   lastActionAt = Date.now();
   say('Working…');
   try {
-    const response = await fetch(button.dataset.post, { method: 'POST', headers: { 'content-type': 'application/json' }, body: button.dataset.body || '{}' });
+    let body = button.dataset.body || '{}';
+    // A bulk action: the ids of the checked boxes named by data-collect.
+    if (button.dataset.collect) {
+      const ids = [...document.querySelectorAll('input[name="' + button.dataset.collect + '"]:checked')].map((el) => Number(el.value));
+      if (ids.length === 0) { say('Select at least one first.', true); button.disabled = false; return; }
+      body = JSON.stringify({ ids });
+    }
+    const response = await fetch(button.dataset.post, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     if (response.status === 401) { location.reload(); return; }
     if (response.ok) {
       lastActionAt = Date.now();

@@ -21,7 +21,7 @@ export function stateBadge(state: DealState): Html {
   return html`<span class="badge state-${state}"><span aria-hidden="true">${s.symbol}</span> ${s.label}</span>`;
 }
 
-export function layout(title: string, current: 'overview' | 'deals' | 'mapping', body: Html): string {
+export function layout(title: string, current: 'overview' | 'deals' | 'problems' | 'mapping', body: Html): string {
   const nav = (href: string, label: string, key: typeof current) =>
     html`<a href="${href}"${key === current ? html` aria-current="page"` : ''}>${label}</a>`;
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><title>${title} · cosell-sync</title>
@@ -30,7 +30,7 @@ export function layout(title: string, current: 'overview' | 'deals' | 'mapping',
 <script src="/console.js" defer></script>
 </head><body>
 <a class="skip" href="#main">Skip to content</a>
-<header class="top"><strong>cosell-sync</strong><nav aria-label="Console">${nav('/', 'Overview', 'overview')} ${nav('/deals', 'Deals', 'deals')} ${nav('/mapping', 'Mapping', 'mapping')}</nav>
+<header class="top"><strong>cosell-sync</strong><nav aria-label="Console">${nav('/', 'Overview', 'overview')} ${nav('/deals', 'Deals', 'deals')} ${nav('/problems', 'Dead letters & conflicts', 'problems')} ${nav('/mapping', 'Mapping', 'mapping')}</nav>
 <button type="button" id="logout">Log out</button></header>
 <div id="banner" class="banner" role="alert" hidden></div>
 <main id="main">${body}</main>
@@ -98,8 +98,9 @@ export function dealHref(d: Pick<DealSummary, 'connection' | 'referralId' | 'crm
 /** What a deal is called before it has a name: its referral, or its CRM record. */
 const dealTitle = (d: DealSummary): string => d.name ?? (d.referralId !== null ? `Referral ${d.referralId}` : `CRM ${d.crmEntity ?? 'record'} ${d.crmId ?? ''}`);
 
-function actionButton(label: string, url: string, body: unknown, done: string): Html {
-  return html`<button type="button" class="action" data-post="${url}" data-body="${JSON.stringify(body)}" data-done="${done}">${label}</button>`;
+/** `collect`: post the ids of the checked boxes of that name instead of `body` (a bulk action). */
+export function actionButton(label: string, url: string, body: unknown, done: string, collect?: string): Html {
+  return html`<button type="button" class="action" data-post="${url}" data-body="${JSON.stringify(body)}" data-done="${done}"${collect ? html` data-collect="${collect}"` : ''}>${label}</button>`;
 }
 
 const replayButton = (d: DeadLetter) => actionButton('Replay', `/api/dead-letters/${d.id}/replay`, {}, 'Queued again: the pair syncs now; the dead letter moves to history.');
@@ -107,18 +108,19 @@ const resolveButtons = (c: HeldConflict) =>
   html`${actionButton('Take Partner Center', `/api/conflicts/${c.id}/resolve`, { take: 'partner-center' }, 'Resolving: Partner Center’s value is being written to both sides.')}
 ${actionButton('Take CRM', `/api/conflicts/${c.id}/resolve`, { take: 'crm' }, 'Resolving: the CRM’s value is being written to both sides.')}`;
 
-function deadLetterTable(rows: DeadLetter[], withPair: boolean): Html {
+/** `selectable`: a checkbox per open row, named for the "Replay selected" button (see console.js data-collect). */
+export function deadLetterTable(rows: DeadLetter[], withPair: boolean, selectable = false): Html {
   if (rows.length === 0) return html`<p class="muted">None.</p>`;
-  return html`<div class="scroll"><table><thead><tr><th>#</th><th>Failed</th>${withPair ? html`<th>Deal</th>` : ''}<th>Attempts</th><th>Error</th><th>State</th><th><span class="sr">Action</span></th></tr></thead><tbody>
+  return html`<div class="scroll"><table class="dead-letters"><thead><tr>${selectable ? html`<th><span class="sr">Select</span></th>` : ''}<th>#</th><th>Failed</th>${withPair ? html`<th>Deal</th>` : ''}<th>Attempts</th><th>Error</th><th>State</th><th><span class="sr">Action</span></th></tr></thead><tbody>
 ${rows.map(
-  (d) => html`<tr><td>${d.id}</td><td>${time(d.failedAt)}</td>${withPair ? html`<td>${d.referralId ? html`<a href="${pairHref(d.connection, d.referralId)}">${d.referralId}</a>` : html`<a href="${dealHref(d)}">${d.crmEntity ?? ''} ${d.crmId ?? ''}</a>`} <span class="muted">${d.connection}</span></td>` : ''}
+  (d) => html`<tr>${selectable ? html`<td>${d.resolvedAt ? '' : html`<input type="checkbox" name="dead-letter" value="${d.id}" aria-label="Select dead letter ${d.id}">`}</td>` : ''}<td>${d.id}</td><td>${time(d.failedAt)}</td>${withPair ? html`<td>${d.referralId ? html`<a href="${pairHref(d.connection, d.referralId)}">${d.referralId}</a>` : html`<a href="${dealHref(d)}">${d.crmEntity ?? ''} ${d.crmId ?? ''}</a>`} <span class="muted">${d.connection}</span></td>` : ''}
 <td>${d.attempts}</td><td class="wrap">${d.error}</td>
 <td>${d.resolvedAt ? html`${d.resolvedBy === 'replay' ? 'replayed' : 'resolved by a later sync'} ${time(d.resolvedAt)}` : 'open'}</td>
 <td>${d.resolvedAt ? '' : html`${replayButton(d)} <span class="feedback" role="status" aria-live="polite"></span>`}</td></tr>`,
 )}</tbody></table></div>`;
 }
 
-function conflictTable(rows: HeldConflict[], withPair: boolean): Html {
+export function conflictTable(rows: HeldConflict[], withPair: boolean): Html {
   if (rows.length === 0) return html`<p class="muted">None.</p>`;
   return html`<div class="scroll"><table><thead><tr><th>Since</th>${withPair ? html`<th>Deal</th>` : ''}<th>Field</th><th>Agreed before</th><th>Partner Center</th><th>CRM</th><th><span class="sr">Action</span></th></tr></thead><tbody>
 ${rows.map(

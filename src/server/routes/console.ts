@@ -8,6 +8,7 @@ import { buildOverview } from '../console/overview.ts';
 import { noRecordLinks, urlsOf, type RecordLinks } from '../console/record-links.ts';
 import { dealsPage, overviewPage, overviewSection, pairPage } from '../console/views.ts';
 import { mappingPage, type MappingConnection } from '../console/mapping-view.ts';
+import { problemsPage, problemsSection } from '../console/problems-view.ts';
 import type { CrmEntityName } from '../../crm/connector.ts';
 import { previewMapping, type MappingPreview } from '../../sync/mapping-preview.ts';
 import type { ReferralsPort } from '../../sync/ports.ts';
@@ -21,6 +22,8 @@ export const PAIR_AUDIT_LIMIT = 200;
 const PAIR_DEAD_LETTER_LIMIT = 50;
 const OVERVIEW_ROWS = 50;
 const CLOSED_ROWS = 10;
+/** Rows per table on the dead letters & conflicts page (bulk replay takes at most MAX_BULK_REPLAY ids a request). */
+const PROBLEM_ROWS = 100;
 /** Deep pages are what search is for: OFFSET work stays bounded. */
 export const MAX_DEAL_PAGE = 400;
 export const MAX_DEAL_PAGE_SIZE = 100;
@@ -145,6 +148,16 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
 
   app.get('/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_JS));
   app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
+
+  const problems = () =>
+    problemsSection({
+      openDeadLetters: store.sync.deadLetters({ open: true, limit: PROBLEM_ROWS }),
+      closedDeadLetters: store.sync.deadLetters({ open: false, limit: PROBLEM_ROWS * 2 }).filter((d) => d.resolvedAt !== null).slice(0, PROBLEM_ROWS),
+      conflicts: store.sync.conflicts().slice(0, PROBLEM_ROWS),
+      conflictHistory: store.sync.audit({ outcomes: ['held', 'conflict'], limit: PROBLEM_ROWS }),
+    });
+  app.get('/problems', async (_request, reply) => htmlPage(reply, problemsPage(problems())));
+  app.get('/problems/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(problems().text));
 
   app.get('/', async (_request, reply) => htmlPage(reply, overviewPage(await overview())));
   app.get('/overview/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await overview()).text));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlDatabase } from './driver.ts';
-import type { AuditEntry, AuditRecord, ConflictResolution, ConflictSource, DeadLetter, DealLabel, HeldConflict, Link, SyncCommit, SyncState, WriteIntent } from '../types.ts';
+import type { AuditEntry, AuditOutcome, AuditRecord, ConflictResolution, ConflictSource, DeadLetter, DealLabel, HeldConflict, Link, SyncCommit, SyncState, WriteIntent } from '../types.ts';
 import { SqliteDealControls } from './deal-controls.ts';
 import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqliteJobQueue } from './jobs.ts';
@@ -167,7 +167,7 @@ export class SqliteSyncState implements SyncState {
     }
   }
 
-  audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[] {
+  audit(query: { connection?: string; referralId?: string; crmId?: string; outcomes?: readonly AuditOutcome[]; limit: number; beforeId?: number }): AuditRecord[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const add = (clause: string, value: string | number | undefined) => {
@@ -179,6 +179,10 @@ export class SqliteSyncState implements SyncState {
     add('referral_id = ?', query.referralId);
     add('crm_id = ?', query.crmId);
     add('id < ?', query.beforeId);
+    if (query.outcomes?.length) {
+      where.push(`outcome IN (${query.outcomes.map(() => '?').join(', ')})`);
+      params.push(...query.outcomes);
+    }
     params.push(query.limit);
     const rows = this.db
       .prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
