@@ -241,6 +241,7 @@ export function pairPage(p: PairResponse): string {
 <p class="links">${d.partnerCenterUrl ? html`<a href="${d.partnerCenterUrl}" rel="noopener noreferrer" target="_blank">Open in Partner Center</a> · ` : ''}${d.crmUrl ? html`<a href="${d.crmUrl}" rel="noopener noreferrer" target="_blank">Open in the CRM</a> · ` : ''}${pairActions(d)}</p>
 ${d.paused ? html`<p class="paused-note">Paused: neither side is written until you resume. Changes made meanwhile are kept and merged on resume.</p>` : ''}
 ${d.lastError ? html`<p class="err">Last error: ${d.lastError}</p>` : ''}
+${d.respondBy ? html`<p class="respond-by">Incoming referral awaiting your answer: accept or decline it in Partner Center before ${time(d.respondBy)}, or it expires.</p>` : ''}
 <h2>Fields</h2>
 ${fields.length === 0 ? html`<p class="muted">Not linked yet: no values agreed between the sides.</p>` : html`<div class="scroll"><table><thead><tr><th>Field</th><th>Partner Center</th><th>CRM</th><th></th></tr></thead><tbody>
 ${fields.map((f) => {

@@ -87,6 +87,13 @@ describe('the console routes', () => {
     store.jobs.claim(100, 1000).forEach((job) => store.jobs.complete(job));
   });
 
+  it("says on an incoming referral's page when it must be answered", async () => {
+    store.sync.labelDeal({ connection: 'dynamics', referralId: 'ref-4', crmEntity: null, crmId: null, name: 'Deal 4', customer: 'Contoso', respondBy: '2026-01-15T00:00:00.000Z' });
+    const page = (await get('/deals/dynamics/ref-4')).body;
+    expect(page).toContain('accept or decline it in Partner Center before <time datetime="2026-01-15T00:00:00.000Z"');
+    expect((await get('/deals/dynamics/ref-5')).body).not.toContain('awaiting your answer');
+  });
+
   it('pages the deals within bounds and refuses anything outside them', async () => {
     const first = JSON.parse((await get('/api/deals?pageSize=25')).body) as DealsResponse;
     expect(first).toMatchObject({ total: 30, page: 1, pageSize: 25 });
