@@ -4,6 +4,7 @@ import type { DeadLettersResponse, OverviewResponse } from '../../src/server/adm
 import { launchChromium, logIn, overflowsHorizontally, screenshot, SCREENSHOT_DIR } from '../support/browser.ts';
 import { writeManualNotesMapping } from '../support/manual-notes-mapping.ts';
 import { detailsOf, waitFor } from '../support/service-harness.ts';
+import { SYNC_STATUS_OPTIONS } from '../../src/crm/dynamics/custom-columns.ts';
 import { startSmtpReceiver } from '../support/smtp-receiver.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
@@ -253,6 +254,9 @@ describe('the operator console in a browser', () => {
     await h.runWorkerUntilIdle();
     expect((await h.opportunity(paused.opportunityId))?.estimatedvalue).not.toBe(70_000);
     expect((await h.referral(paused.referralId))?.name).toBe('Contoso pilot');
+    // The seller sees why in Dynamics: Sync Status "Paused" and the pause in the Audit column.
+    expect((await h.opportunity(paused.opportunityId))?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.paused);
+    expect(String((await h.opportunity(paused.opportunityId))?.cosell_audit)).toContain('paused by an operator');
 
     await page.reload();
     expect(await page.locator('.paused-note').textContent()).toContain('Paused');
@@ -268,6 +272,7 @@ describe('the operator console in a browser', () => {
     await h.runWorkerUntilIdle();
     expect((await h.opportunity(paused.opportunityId))?.estimatedvalue).toBe(70_000);
     expect((await h.referral(paused.referralId))?.name).toBe('Contoso pilot, phase 2');
+    expect((await h.opportunity(paused.opportunityId))?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.synced);
     const trail = await h.audit({ referralId: paused.referralId, limit: 100 });
     expect(trail.filter((e) => e.message?.includes('paused by an operator'))).toHaveLength(1);
   }, BROWSER_CASE_TIMEOUT_MS);

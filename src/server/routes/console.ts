@@ -11,6 +11,7 @@ import { mappingPage, type MappingConnection } from '../console/mapping-view.ts'
 import { problemsPage, problemsSection } from '../console/problems-view.ts';
 import type { CrmEntityName } from '../../crm/connector.ts';
 import { previewMapping, type MappingPreview } from '../../sync/mapping-preview.ts';
+import { showPauseInCrm } from '../../sync/pause-status.ts';
 import type { ReferralsPort } from '../../sync/ports.ts';
 import type { Readiness } from '../readiness.ts';
 import type { RegistrationWatch } from '../console/registration-watch.ts';
@@ -214,6 +215,18 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     return reply.code(202).send({ message: 'Queued: the CRM record is read and sent now.' });
   });
 
+  /** The CRM record's Sync Status follows a pause; a failure to write it does not undo the pause (it is said). */
+  const crmStatus = async (connection: string, referralId: string, paused: boolean): Promise<string> => {
+    const connector = engine?.connections.get(connection)?.connector;
+    if (!connector) return '';
+    try {
+      await showPauseInCrm({ connector, sync: store.sync, connection, referralId, paused });
+      return '';
+    } catch (error) {
+      return ` The CRM's Sync Status could not be updated: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  };
+
   // Pause / resume a linked pair: while paused every sync of it is skipped (both directions); resuming merges both
   // sides against the base left at the pause, so a change either side made meanwhile is kept.
   app.post('/api/pairs/:connection/:referralId/pause', async (request, reply) => {
@@ -222,14 +235,14 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const { connection, referralId } = params.data;
     if (store.sync.isPaused(connection, referralId)) return { paused: true, message: 'Already paused.' } satisfies PauseResponse;
     if (!store.sync.pausePair(connection, referralId)) return reply.code(404).send({ error: { code: 'not_found', message: `no linked pair ${referralId} on ${connection}` } } satisfies ErrorResponse);
-    return { paused: true, message: 'Paused: neither side is written until you resume.' } satisfies PauseResponse;
+    return { paused: true, message: `Paused: neither side is written until you resume.${await crmStatus(connection, referralId, true)}` } satisfies PauseResponse;
   });
   app.post('/api/pairs/:connection/:referralId/resume', async (request, reply) => {
     const params = pairParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);
     const { connection, referralId } = params.data;
     if (!store.sync.resumePair(connection, referralId)) return reply.code(409).send({ error: { code: 'not_paused', message: `pair ${referralId} on ${connection} is not paused` } } satisfies ErrorResponse);
-    return { paused: false, message: 'Resumed: both sides are merged now, with every change made while paused.' } satisfies PauseResponse;
+    return { paused: false, message: `Resumed: both sides are merged now, with every change made while paused.${await crmStatus(connection, referralId, false)}` } satisfies PauseResponse;
   });
 
   app.get('/api/deals/:connection/:referralId', async (request, reply) => {

@@ -85,7 +85,7 @@ describe('SalesforceConnector against the Salesforce sandbox', () => {
         'Post sales customer success',
         'General or other',
       ]);
-      expect(opportunity.Sync_Status__c?.options).toEqual(['Synced', 'Failed', 'Pending', 'Conflict']);
+      expect(opportunity.Sync_Status__c?.options).toEqual(['Synced', 'Failed', 'Pending', 'Conflict', 'Paused']);
       expect(metadata.contact?.columns.Email?.type).toBe('string');
       expect(metadata.account?.columns.BillingCountry).toMatchObject({ type: 'string', maxLength: 80 });
     });
