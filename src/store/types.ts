@@ -294,6 +294,14 @@ export interface DealLabel {
   respondBy: string | null;
 }
 
+type DealRef = Pick<DealLabel, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>;
+
+/** A deal within its connection: its referral id, or `crm:<entity>:<id>` for a CRM record with no referral yet. */
+export const dealSubject = (d: Omit<DealRef, 'connection'>): string => d.referralId ?? `crm:${d.crmEntity ?? ''}:${d.crmId ?? ''}`;
+
+/** The key of a deal in `dealNames`. */
+export const dealKey = (d: DealRef): string => `${d.connection}\u0000${dealSubject(d)}`;
+
 /** An incoming referral whose response deadline is near, not alerted yet. */
 export interface ResponseDue {
   connection: string;
@@ -355,6 +363,11 @@ export interface ConsoleReads {
   pairDeadLetters(connection: string, referralId: string, limit: number): DeadLetter[];
   /** The same for a CRM record with no referral. */
   crmDeadLetters(connection: string, crmEntity: string, crmId: string, limit: number): DeadLetter[];
+  /**
+   * The names to show for these deals (dead letters, conflicts), keyed by `dealKey`: each one's label, else its base.
+   * Deals with no name known are left out.
+   */
+  dealNames(deals: ReadonlyArray<DealRef>): Map<string, string>;
   /** Incoming referrals still awaiting an answer that must be answered before `until`, and not alerted yet. */
   responsesDue(until: string): ResponseDue[];
   /** Marks a referral's deadline as alerted (on every connection), so it is announced once, across restarts. */

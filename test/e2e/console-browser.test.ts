@@ -159,7 +159,12 @@ describe('the operator console in a browser', () => {
     // With none open, the one table left is the history.
     expect(await page.locator('table.dead-letters').count()).toBe(1);
     const history = page.locator('table.dead-letters');
-    for (const d of open) expect(await history.locator('tr', { has: page.locator('td', { hasText: new RegExp(`^${d.id}$`) }) }).textContent()).toContain('replayed');
+    for (const d of open) {
+      const row = await history.locator('tr', { has: page.locator('td', { hasText: new RegExp(`^${d.id}$`) }) }).textContent();
+      expect(row).toContain('replayed');
+      // Named by the deal, not only its referral id.
+      expect(row).toContain('Tailspin upgrade');
+    }
     // The conflict resolved from its page earlier: held, now released.
     const held = page.locator('table.conflict-history tr', { hasText: disputed.referralId });
     expect(await held.first().textContent()).toContain('released');

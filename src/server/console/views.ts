@@ -1,4 +1,4 @@
-import type { AuditRecord, DeadLetter, DealState, DealSummary, HeldConflict } from '../../store/types.ts';
+import { dealKey, type AuditRecord, type DeadLetter, type DealState, type DealSummary, type HeldConflict } from '../../store/types.ts';
 import type { CanonicalValue } from '../../canonical-value.ts';
 import { DEAL_STATES } from '../../store/types.ts';
 import type { ConnectionCard, DealsResponse, OverviewResponse, PairResponse } from '../admin-api.ts';
@@ -108,30 +108,40 @@ const resolveButtons = (c: HeldConflict) =>
   html`${actionButton('Take Partner Center', `/api/conflicts/${c.id}/resolve`, { take: 'partner-center' }, 'Resolving: Partner Center’s value is being written to both sides.')}
 ${actionButton('Take CRM', `/api/conflicts/${c.id}/resolve`, { take: 'crm' }, 'Resolving: the CRM’s value is being written to both sides.')}`;
 
+/** Deal names by `dealKey` (ConsoleReads.dealNames): given, a table has a Deal column naming each row's deal. */
+export type DealNames = ReadonlyMap<string, string>;
+
+/** The Deal cell: the deal's name linking to its page, its id under it (the id alone when no name is known). */
+export function dealCell(d: Pick<DealSummary, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>, names: DealNames): Html {
+  const id = d.referralId ?? `${d.crmEntity ?? ''} ${d.crmId ?? ''}`;
+  const name = names.get(dealKey(d));
+  return html`<td class="wrap"><a href="${dealHref(d)}">${name ?? id}</a>${name ? html`<br><span class="muted small">${id}</span>` : ''} <span class="muted">${d.connection}</span></td>`;
+}
+
 /** `selectable`: a checkbox per open row, named for the "Replay selected" button (see console.js data-collect). */
-export function deadLetterTable(rows: DeadLetter[], withPair: boolean, selectable = false): Html {
+export function deadLetterTable(rows: DeadLetter[], withPair: false | DealNames, selectable = false): Html {
   if (rows.length === 0) return html`<p class="muted">None.</p>`;
   return html`<div class="scroll"><table class="dead-letters"><thead><tr>${selectable ? html`<th><span class="sr">Select</span></th>` : ''}<th>#</th><th>Failed</th>${withPair ? html`<th>Deal</th>` : ''}<th>Attempts</th><th>Error</th><th>State</th><th><span class="sr">Action</span></th></tr></thead><tbody>
 ${rows.map(
-  (d) => html`<tr>${selectable ? html`<td>${d.resolvedAt ? '' : html`<input type="checkbox" name="dead-letter" value="${d.id}" aria-label="Select dead letter ${d.id}">`}</td>` : ''}<td>${d.id}</td><td>${time(d.failedAt)}</td>${withPair ? html`<td>${d.referralId ? html`<a href="${pairHref(d.connection, d.referralId)}">${d.referralId}</a>` : html`<a href="${dealHref(d)}">${d.crmEntity ?? ''} ${d.crmId ?? ''}</a>`} <span class="muted">${d.connection}</span></td>` : ''}
+  (d) => html`<tr>${selectable ? html`<td>${d.resolvedAt ? '' : html`<input type="checkbox" name="dead-letter" value="${d.id}" aria-label="Select dead letter ${d.id}">`}</td>` : ''}<td>${d.id}</td><td>${time(d.failedAt)}</td>${withPair ? dealCell(d, withPair) : ''}
 <td>${d.attempts}</td><td class="wrap">${d.error}</td>
 <td>${d.resolvedAt ? html`${d.resolvedBy === 'replay' ? 'replayed' : 'resolved by a later sync'} ${time(d.resolvedAt)}` : 'open'}</td>
 <td>${d.resolvedAt ? '' : html`${replayButton(d)} <span class="feedback" role="status" aria-live="polite"></span>`}</td></tr>`,
 )}</tbody></table></div>`;
 }
 
-export function conflictTable(rows: HeldConflict[], withPair: boolean): Html {
+export function conflictTable(rows: HeldConflict[], withPair: false | DealNames): Html {
   if (rows.length === 0) return html`<p class="muted">None.</p>`;
   return html`<div class="scroll"><table><thead><tr><th>Since</th>${withPair ? html`<th>Deal</th>` : ''}<th>Field</th><th>Agreed before</th><th>Partner Center</th><th>CRM</th><th><span class="sr">Action</span></th></tr></thead><tbody>
 ${rows.map(
-  (c) => html`<tr><td>${time(c.detectedAt)}</td>${withPair ? html`<td><a href="${pairHref(c.connection, c.referralId)}">${c.referralId}</a> <span class="muted">${c.connection}</span></td>` : ''}
+  (c) => html`<tr><td>${time(c.detectedAt)}</td>${withPair ? dealCell({ connection: c.connection, referralId: c.referralId, crmEntity: null, crmId: null }, withPair) : ''}
 <td>${c.field}</td><td class="wrap">${showValue(c.base)}</td><td class="wrap">${showValue(c.pc)}</td><td class="wrap">${showValue(c.crm)}</td>
 <td>${c.resolution ? html`resolving: ${showValue(c.resolution.value)}` : html`${resolveButtons(c)} <span class="feedback" role="status" aria-live="polite"></span>`}</td></tr>`,
 )}</tbody></table></div>`;
 }
 
 /** The overview's live part: replaced by console.js on every poll. */
-export function overviewSection(o: OverviewResponse, deadLetters: DeadLetter[], conflicts: HeldConflict[], closed: DeadLetter[] = []): Html {
+export function overviewSection(o: OverviewResponse, deadLetters: DeadLetter[], conflicts: HeldConflict[], closed: DeadLetter[] = [], names: DealNames = new Map()): Html {
   return html`<div id="live" data-generated-at="${o.generatedAt}" data-status="${o.status}">
 <p class="muted">Updated ${time(o.generatedAt)} · service ${o.status} · store ${o.store} · queue ${o.queueDepth} (${o.inFlight} running)</p>
 <div class="tiles">${tile('deals synced', o.totals.synced, '/deals?state=ok')}${tile('need attention', o.totals.needingAttention, '/deals?state=error', true)}${tile('in conflict', o.totals.inConflict, '/deals?state=conflict', true)}${tile('dead-lettered', o.totals.deadLettered, '/deals?state=dead-letter', true)}${tile('paused', o.totals.paused, '/deals?state=paused')}${tile('jobs retrying', o.totals.retrying, '/deals?state=retrying', true)}</div>
@@ -140,11 +150,11 @@ export function overviewSection(o: OverviewResponse, deadLetters: DeadLetter[], 
 <h2>Dead letters</h2>
 <p class="muted">Syncs that failed for good. Fix the cause (the record, the mapping, a permission), then replay.</p>
 ${deadLetters.length > 1 ? html`<p>${actionButton(`Replay all ${deadLetters.length}`, '/api/dead-letters/replay', { ids: deadLetters.map((d) => d.id) }, 'Queued again.')} <span class="feedback" role="status" aria-live="polite"></span></p>` : ''}
-${deadLetterTable(deadLetters, true)}
-${closed.length ? html`<details><summary>Recently closed (${closed.length})</summary>${deadLetterTable(closed, true)}</details>` : ''}
+${deadLetterTable(deadLetters, names)}
+${closed.length ? html`<details><summary>Recently closed (${closed.length})</summary>${deadLetterTable(closed, names)}</details>` : ''}
 <h2>Held conflicts</h2>
 <p class="muted">Fields under a <code>manual</code> policy that both sides changed; released once both hold the same value, or by taking one side (written to both).</p>
-${conflictTable(conflicts, true)}
+${conflictTable(conflicts, names)}
 </div>`;
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { DEAL_STATES, type Store } from '../../store/types.ts';
+import { DEAL_STATES, type DeadLetter, type HeldConflict, type Store } from '../../store/types.ts';
 import type { Engine } from '../../sync/engine.ts';
 import type { DealsResponse, ErrorResponse, OverviewResponse, PairResponse, PauseResponse, RegistrationCheckResponse } from '../admin-api.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from '../console/assets.ts';
@@ -71,10 +71,16 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const { store, engine, readiness } = deps;
   const links = deps.recordLinks ?? noRecordLinks;
 
+  /** The names of the deals a page's dead letters and conflicts are about: one store read for all. */
+  const namesOf = (rows: ReadonlyArray<Pick<DeadLetter, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>>, conflicts: readonly HeldConflict[]) =>
+    store.console.dealNames([...rows, ...conflicts.map((c) => ({ connection: c.connection, referralId: c.referralId, crmEntity: null, crmId: null }))]);
+
   const overview = async () => {
     const data: OverviewResponse = await buildOverview(store, engine, readiness, deps.registration);
     const closed = store.sync.deadLetters({ open: false, limit: OVERVIEW_ROWS }).filter((d) => d.resolvedAt !== null).slice(0, CLOSED_ROWS);
-    return overviewSection(data, store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS }), store.sync.conflicts().slice(0, OVERVIEW_ROWS), closed);
+    const open = store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS });
+    const conflicts = store.sync.conflicts().slice(0, OVERVIEW_ROWS);
+    return overviewSection(data, open, conflicts, closed, namesOf([...open, ...closed], conflicts));
   };
 
   const deals = (query: z.infer<typeof dealsQuery>): DealsResponse => {
@@ -150,13 +156,13 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_JS));
   app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
 
-  const problems = () =>
-    problemsSection({
-      openDeadLetters: store.sync.deadLetters({ open: true, limit: PROBLEM_ROWS }),
-      closedDeadLetters: store.sync.deadLetters({ open: false, limit: PROBLEM_ROWS * 2 }).filter((d) => d.resolvedAt !== null).slice(0, PROBLEM_ROWS),
-      conflicts: store.sync.conflicts().slice(0, PROBLEM_ROWS),
-      conflictHistory: store.sync.audit({ outcomes: ['held', 'conflict'], limit: PROBLEM_ROWS }),
-    });
+  const problems = () => {
+    const openDeadLetters = store.sync.deadLetters({ open: true, limit: PROBLEM_ROWS });
+    const closedDeadLetters = store.sync.deadLetters({ open: false, limit: PROBLEM_ROWS * 2 }).filter((d) => d.resolvedAt !== null).slice(0, PROBLEM_ROWS);
+    const conflicts = store.sync.conflicts().slice(0, PROBLEM_ROWS);
+    const conflictHistory = store.sync.audit({ outcomes: ['held', 'conflict'], limit: PROBLEM_ROWS });
+    return problemsSection({ openDeadLetters, closedDeadLetters, conflicts, conflictHistory, names: namesOf([...openDeadLetters, ...closedDeadLetters, ...conflictHistory], conflicts) });
+  };
   app.get('/problems', async (_request, reply) => htmlPage(reply, problemsPage(problems())));
   app.get('/problems/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(problems().text));
 

@@ -1,4 +1,4 @@
-import type { ConnectionCounts, ConsoleReads, DeadLetter, DealQuery, DealState, DealSummary, ResponseDue } from '../types.ts';
+import { dealKey, dealSubject, type ConnectionCounts, type ConsoleReads, type DeadLetter, type DealLabel, type DealQuery, type DealState, type DealSummary, type ResponseDue } from '../types.ts';
 import type { SqlDatabase } from './driver.ts';
 import { DEAD_LETTER_COLUMNS } from './dead-letters.ts';
 
@@ -78,6 +78,8 @@ const DEALS = `
     LEFT JOIN deal_labels lb ON lb.connection = p.connection
       AND lb.subject = COALESCE(p.referral_id, 'crm:' || p.crm_entity || ':' || p.crm_id)
   )`;
+
+const NAME_BATCH = 200;
 
 /** `%…%` for LIKE, with the user's own % _ and \ taken literally. */
 const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -183,6 +185,26 @@ export class SqliteConsoleReads implements ConsoleReads {
     return this.db
       .prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE connection = ? AND referral_id IS NULL AND crm_entity = ? AND crm_id = ? ORDER BY id DESC LIMIT ?`)
       .all(connection, crmEntity, crmId, limit) as DeadLetter[];
+  }
+
+  dealNames(deals: ReadonlyArray<Pick<DealLabel, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>>): Map<string, string> {
+    const names = new Map<string, string>();
+    const keys = [...new Map(deals.map((d) => [dealKey(d), [d.connection, dealSubject(d)] as const])).values()];
+    // Bounded batches: SQLite's default limit on bound parameters is 32,766; a console page asks for a few hundred.
+    for (let i = 0; i < keys.length; i += NAME_BATCH) {
+      const batch = keys.slice(i, i + NAME_BATCH);
+      const values = batch.map(() => '(?, ?)').join(', ');
+      const rows = this.db
+        .prepare(
+          `WITH wanted(connection, subject) AS (VALUES ${values})
+           SELECT w.connection, w.subject, COALESCE(lb.name, json_extract(l.base, '$.name')) AS name FROM wanted w
+           LEFT JOIN deal_labels lb ON lb.connection = w.connection AND lb.subject = w.subject
+           LEFT JOIN links l ON l.connection = w.connection AND l.referral_id = w.subject`,
+        )
+        .all(...batch.flat()) as Array<{ connection: string; subject: string; name: unknown }>;
+      for (const r of rows) if (r.name !== null && r.name !== undefined) names.set(dealKey({ connection: r.connection, referralId: r.subject, crmEntity: null, crmId: null }), String(r.name));
+    }
+    return names;
   }
 
   responsesDue(until: string): ResponseDue[] {

@@ -1,10 +1,7 @@
-import type { AuditEntry, DealLabel } from '../types.ts';
+import { dealSubject, type AuditEntry, type DealLabel } from '../types.ts';
 import type { SqlDatabase } from './driver.ts';
 import type { SqliteJobQueue } from './jobs.ts';
 
-/** A label's key within its connection: the referral id, or the CRM record for a deal with no referral yet. */
-export const labelSubject = (label: Pick<DealLabel, 'referralId' | 'crmEntity' | 'crmId'>): string =>
-  label.referralId ?? `crm:${label.crmEntity ?? ''}:${label.crmId ?? ''}`;
 
 const operatorNote = (connection: string, referralId: string, message: string): AuditEntry => ({
   connection,
@@ -36,7 +33,7 @@ export class SqliteDealControls {
          ON CONFLICT (connection, subject) DO UPDATE SET name = excluded.name, customer = excluded.customer, respond_by = excluded.respond_by, updated_at = excluded.updated_at
          WHERE name IS NOT excluded.name OR customer IS NOT excluded.customer OR respond_by IS NOT excluded.respond_by`,
       )
-      .run(label.connection, labelSubject(label), label.referralId, label.crmEntity, label.crmId, label.name, label.customer, label.respondBy, new Date().toISOString());
+      .run(label.connection, dealSubject(label), label.referralId, label.crmEntity, label.crmId, label.name, label.customer, label.respondBy, new Date().toISOString());
   }
 
   isPaused(connection: string, referralId: string): boolean {

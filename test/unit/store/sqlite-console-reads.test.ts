@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
-import type { Link } from '../../../src/store/types.ts';
+import { dealKey, type Link } from '../../../src/store/types.ts';
 import type { CanonicalRecord } from '../../../src/canonical-value.ts';
 import { makeTempDir } from '../../support/tmp.ts';
 
@@ -161,6 +161,24 @@ describe('SQLite console reads', () => {
     label('dynamics', 'later', null);
     expect(store.console.responsesDue('2026-02-01T00:00:00Z')).toEqual([]);
     expect(store.console.deal('dynamics', 'later')?.respondBy).toBeNull();
+    await store.close();
+  });
+
+  it('names the deals a page of dead letters and conflicts is about, in one read', async () => {
+    const store = open();
+    commit(store, 'r-base', { name: 'Named by its base' });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: 'r-label', crmEntity: null, crmId: null, name: 'Named by its label', customer: null, respondBy: null });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'o-1', name: 'A CRM deal', customer: null, respondBy: null });
+    const deals = [
+      { connection: 'dynamics', referralId: 'r-base', crmEntity: null, crmId: null },
+      { connection: 'dynamics', referralId: 'r-label', crmEntity: null, crmId: null },
+      { connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'o-1' },
+      { connection: 'dynamics', referralId: 'r-unknown', crmEntity: null, crmId: null },
+      { connection: 'salesforce', referralId: 'r-base', crmEntity: null, crmId: null },
+    ];
+    const names = store.console.dealNames(deals);
+    expect(deals.map((d) => names.get(dealKey(d)))).toEqual(['Named by its base', 'Named by its label', 'A CRM deal', undefined, undefined]);
+    expect(store.console.dealNames([]).size).toBe(0);
     await store.close();
   });
 });
