@@ -6,10 +6,12 @@ import type { CrmConnector } from './crm/connector.ts';
 import { configuredCrms } from './crm/vendors.ts';
 import { CertificateSource } from './partner-center/certificate-source.ts';
 import { partnerCenterClients } from './partner-center/from-config.ts';
+import type { ReferralsClient } from './partner-center/referrals-client.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
 import { buildAdminApp, buildPublicApp } from './server/app.ts';
 import { Alerter } from './server/alerts/alerter.ts';
+import { EmailChannel } from './server/alerts/email.ts';
 import { recordLinksFromConfig } from './server/console/record-links.ts';
 import { RegistrationWatch } from './server/console/registration-watch.ts';
 import { Readiness } from './server/readiness.ts';
@@ -84,13 +86,27 @@ export async function resolveAlertWebhooks(config: Config, source = 'configurati
   );
 }
 
+/** The alert e-mail's SMTP password, when one is configured; a reference that does not resolve is a configuration error. */
+export async function resolveAlertEmailPassword(config: Config, source = 'configuration'): Promise<string | undefined> {
+  const reference = config.alerts.email?.password;
+  if (!reference) return undefined;
+  try {
+    return await resolveSecret(reference);
+  } catch (error) {
+    if (error instanceof SecretResolutionError) throw new ConfigError(source, 'alerts.email.password', error.message);
+    throw error;
+  }
+}
+
 /** Everything `cosell start` runs, as a value tests and `npm start` can hold and stop. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const adminToken = await resolveAdminToken(config, options.configSource);
   const alertWebhooks = await resolveAlertWebhooks(config, options.configSource);
+  const alertEmailPassword = await resolveAlertEmailPassword(config, options.configSource);
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
   let registration: RegistrationWatch | undefined;
+  let referralsClient: ReferralsClient | undefined;
   const listening: FastifyInstance[] = [];
   try {
     const crms = configuredCrms(config);
@@ -112,6 +128,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const connections = await loadConnections(config, logger, recordApiCall);
     if (connections.size > 0) {
       const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
+      referralsClient = referrals;
       registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
       metrics.watchQueueDepth(() => store.jobs.depth());
@@ -143,6 +160,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       trustProxy: config.admin.trustProxy,
       recordLinks: recordLinksFromConfig(config),
       registration,
+      referrals: referralsClient,
     });
     listening.push(app, adminApp);
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -152,13 +170,17 @@ export async function startService(config: Config, logger: Logger, options: Serv
     if (engine && options.runEngine !== false) engine.start();
     registration?.start(config.alerts.registrationCheckMinutes * 60_000);
     const retention = startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' }));
-    const alerts = alertWebhooks.length === 0 ? { stop: async () => undefined } : new Alerter({
+    const alertLogger = logger.child({ component: 'alerts' });
+    const email = config.alerts.email ? new EmailChannel(config.alerts.email, alertEmailPassword, alertLogger) : undefined;
+    const alerts = alertWebhooks.length === 0 && !email ? { stop: async () => undefined } : new Alerter({
       store,
       readiness,
       webhookUrls: alertWebhooks,
+      channels: email ? [email] : [],
+      responseWarningMs: config.alerts.responseDeadlineHours * 3600_000,
       connectionFailingMs: config.alerts.connectionFailingMinutes * 60_000,
       registration: registration ? () => registration?.state : undefined,
-      logger: logger.child({ component: 'alerts' }),
+      logger: alertLogger,
       consoleUrl: adminUrl,
     }).start(config.alerts.intervalSeconds * 1000);
     logger.info({ url, adminUrl, adminAuth: config.admin.auth, store: config.store.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
@@ -185,6 +207,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         await retention.stop();
         step = 'stopping alerts and the registration check';
         await alerts.stop();
+        email?.close();
         await registration?.stop();
         step = 'closing the store';
         await store.close();

@@ -7,8 +7,8 @@ import { SANDBOX_PORTS, SANDBOX_ROOT_CERTIFICATE } from '../config/sandbox-prese
 import { partnerCenterClients } from '../partner-center/from-config.ts';
 import { MappingError } from '../sync/mapping/mapping-error.ts';
 import { loadConnections } from '../sync/engine.ts';
-import { createLogger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
+import { commandLogger } from './output.ts';
 import { renderConfig, type InitAnswers } from './init-template.ts';
 
 interface InitOptions {
@@ -121,7 +121,7 @@ interface CheckOutcome {
 
 /** What `cosell mapping check` checks, per CRM (so one CRM's missing columns do not hide the other's state), plus Partner Center. */
 async function checkConnections(config: Config, crms: Crm[]): Promise<CheckOutcome> {
-  const logger = createLogger({ level: 'warn', pretty: config.log.pretty });
+  const logger = commandLogger(config.log);
   const outcome: CheckOutcome = { ok: true, needsSetup: [], lines: [] };
   try {
     const { webhooks } = await partnerCenterClients(config.partnerCenter, { logger });

@@ -4,11 +4,9 @@ import { isCrmEntityName, type CrmEntityName } from '../crm/connector.ts';
 import { partnerCenterClients } from '../partner-center/from-config.ts';
 import { SqliteStore } from '../store/sqlite/index.ts';
 import { loadConnections } from '../sync/engine.ts';
-import { mergeRecord } from '../sync/merge/index.ts';
-import { createLogger } from '../util/logger.ts';
+import { MappingPreviewError, previewMapping } from '../sync/mapping-preview.ts';
 import { UsageError } from './errors.ts';
-import { printResult } from './output.ts';
-import type { CanonicalRecord } from '../canonical-value.ts';
+import { commandLogger, printResult } from './output.ts';
 
 interface PreviewOptions {
   config?: string;
@@ -30,7 +28,7 @@ export function registerMappingCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { config?: string; json?: boolean }) => {
       const { config } = await loadConfig(options.config);
-      const logger = createLogger({ level: 'warn', pretty: config.log.pretty });
+      const logger = commandLogger(config.log);
       const connections = await loadConnections(config, logger);
       if (connections.size === 0) throw new UsageError('no CRM connection is configured: nothing to check');
       const summary = [...connections.values()].map((c) => ({
@@ -56,64 +54,34 @@ export function registerMappingCommand(program: Command): void {
     .action(async (options: PreviewOptions) => {
       if ((options.referral === undefined) === (options.crm === undefined)) throw new UsageError('give exactly one of --referral or --crm');
       const { config } = await loadConfig(options.config);
-      const logger = createLogger({ level: 'warn', pretty: config.log.pretty });
+      const logger = commandLogger(config.log);
       const connections = await loadConnections(config, logger);
       const connection = options.connection ? connections.get(options.connection) : [...connections.values()][0];
       if (!connection) throw new UsageError(options.connection ? `no connection named ${options.connection}` : 'no CRM connection is configured');
       const { referrals } = await partnerCenterClients(config.partnerCenter, { logger });
       const store = SqliteStore.openReadOnly(config.store.path);
       try {
-        const name = connection.connector.name;
-        let link = null;
-        let referralId = options.referral;
-        let crmRef: { entity: CrmEntityName; id: string } | undefined;
+        let crm: { entity: CrmEntityName; id: string } | undefined;
         if (options.crm) {
           const [entity, id] = options.crm.split(':');
           if (!entity || !id) throw new UsageError('--crm must be <entity>:<id>, e.g. opportunity:<guid>');
           if (!isCrmEntityName(entity)) throw new UsageError(`the mapping has no ${entity} section`);
-          crmRef = { entity, id };
-          link = store?.sync.findLinkByCrm(name, entity, id) ?? null;
-          referralId = link?.referralId;
-        } else if (referralId) {
-          link = store?.sync.getLink(name, referralId) ?? null;
-          if (link && isCrmEntityName(link.crmEntity)) crmRef = { entity: link.crmEntity, id: link.crmId };
+          crm = { entity, id };
         }
-        const entity = crmRef?.entity ?? 'opportunity';
-        const bound = connection.mappings[entity];
-        if (!bound) throw new UsageError(`the mapping has no ${entity} section`);
-        const referral = referralId ? (await referrals.get(referralId)).referral : undefined;
-        const record = crmRef ? await connection.connector.read(crmRef, bound.columns) : null;
-        const pc: CanonicalRecord = referral ? bound.referralToCanonical(referral) : {};
-        const crm: CanonicalRecord = record ? bound.crmToCanonical(record.values) : {};
-        const plan = mergeRecord({
-          fields: bound.fields,
-          base: link?.base,
-          pc,
-          crm,
-          pcChangedAt: typeof referral?.updatedDateTime === 'string' ? referral.updatedDateTime : undefined,
-          crmChangedAt: record?.modifiedAt,
-          origin: options.referral ? 'pc' : 'crm',
+        const result = await previewMapping({ connection, referrals, sync: store?.sync, referralId: options.referral, crm }).catch((error: unknown) => {
+          throw error instanceof MappingPreviewError ? new UsageError(error.message) : error;
         });
-        const result = {
-          connection: name,
-          referralId: referralId ?? null,
-          crm: crmRef ?? null,
-          linked: link !== null,
-          fields: bound.fields.map((f) => ({ key: f.key, direction: f.direction, base: link?.base[f.key], partnerCenter: pc[f.key], crm: crm[f.key] })),
-          toCrm: bound.canonicalToCrm(plan.toCrm),
-          toPartnerCenter: referral ? bound.canonicalToReferralChanges(plan.toPc, referral) : [],
-          conflicts: plan.conflicts,
-        };
+        const { connection: name, referralId, crm: crmRef, linked: isLinked } = result;
         printResult(options.json === true, result, () =>
           [
-            `${name}: referral ${referralId ?? '(none yet)'} ⇄ ${crmRef ? `${crmRef.entity} ${crmRef.id}` : '(no CRM record yet)'}${link ? '' : ' — not linked yet'}`,
+            `${name}: referral ${referralId ?? '(none yet)'} ⇄ ${crmRef ? `${crmRef.entity} ${crmRef.id}` : '(no CRM record yet)'}${isLinked ? '' : ' — not linked yet'}`,
             '',
             'field                         partner center         crm                    base',
             ...result.fields.map((f) => `${f.key.padEnd(30)}${show(f.partnerCenter).slice(0, 22).padEnd(23)}${show(f.crm).slice(0, 22).padEnd(23)}${show(f.base)}`),
             '',
             `would write to the CRM:            ${Object.keys(result.toCrm).length ? JSON.stringify(result.toCrm) : 'nothing'}`,
             `would write to Partner Center:     ${result.toPartnerCenter.length ? JSON.stringify(result.toPartnerCenter) : 'nothing'}`,
-            ...(plan.conflicts.length ? [`conflicts: ${plan.conflicts.map((c) => `${c.key} (${c.policy} → ${c.resolution})`).join(', ')}`] : []),
+            ...(result.conflicts.length ? [`conflicts: ${result.conflicts.map((c) => `${c.key} (${c.policy} → ${c.resolution})`).join(', ')}`] : []),
           ].join('\n'),
         );
       } finally {

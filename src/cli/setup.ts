@@ -6,9 +6,9 @@ import { createDynamicsConnector, dynamicsWebhookAuth } from '../crm/dynamics/fa
 import { setupDynamics, type SetupReport } from '../crm/dynamics/provisioning.ts';
 import { createSalesforceConnector, setupSalesforce } from '../crm/salesforce/index.ts';
 import { outboundEndpointUrl, resolveOutboundSecret } from '../crm/salesforce/outbound-endpoint.ts';
-import { createLogger, type Logger } from '../util/logger.ts';
+import type { Logger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
-import { printResult } from './output.ts';
+import { commandLogger, printResult } from './output.ts';
 
 export const DYNAMICS_WEBHOOK_PATH = '/webhooks/dynamics';
 
@@ -71,7 +71,7 @@ export function registerSetupCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { config?: string; json?: boolean; showSecret?: boolean }) => {
       const { config } = await loadConfig(options.config);
-      const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      const logger = commandLogger(config.log);
       const report = await runSalesforceSetup(config, logger, { showSecret: options.showSecret === true });
       printResult(options.json === true, report, () =>
         [
@@ -91,7 +91,7 @@ export function registerSetupCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { config?: string; webhookUrl?: string; webhook: boolean; json?: boolean }) => {
       const { config } = await loadConfig(options.config);
-      const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      const logger = commandLogger(config.log);
       const url = options.webhook
         ? (options.webhookUrl ?? (config.server.publicUrl ? `${config.server.publicUrl.replace(/\/+$/, '')}${DYNAMICS_WEBHOOK_PATH}` : undefined))
         : undefined;

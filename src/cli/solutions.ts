@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { MicrosoftSolutionsApi } from '../crm/solutions.ts';
-import { createLogger, type Logger } from '../util/logger.ts';
+import type { Logger } from '../util/logger.ts';
 import { UsageError } from './errors.ts';
-import { printResult } from './output.ts';
+import { commandLogger, printResult } from './output.ts';
 import { readSolutionsFile, type SolutionsFileProblem } from './solutions-file.ts';
 
 type CrmKind = 'dynamics' | 'salesforce';
@@ -77,7 +77,7 @@ export function registerSolutionsCommand(program: Command): void {
         if (options.json === true) printResult(true, { imported: false, crm: kind, problems: read.problems }, () => '');
         throw new UsageError(describeProblems(file, read.problems));
       }
-      const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      const logger = commandLogger(config.log);
       const { api, close } = await solutionsApi(config, kind, logger);
       try {
         const result = await api.upsert(read.solutions, progressPrinter(options.json !== true));
@@ -102,7 +102,7 @@ export function registerSolutionsCommand(program: Command): void {
     .action(async (options: { config?: string; crm?: string; json?: boolean }) => {
       const { config } = await loadConfig(options.config);
       const kind = chooseCrm(config, options.crm);
-      const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+      const logger = commandLogger(config.log);
       const { api, close } = await solutionsApi(config, kind, logger);
       try {
         const list = await api.list();

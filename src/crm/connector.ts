@@ -111,6 +111,11 @@ export interface SyncStatusUpdate {
   ok: boolean;
   /** Not ok because a field is held by a `manual` conflict (Sync Status "Conflict", ✖) rather than a failure. */
   conflict?: boolean;
+  /**
+   * An operator paused the pair (Sync Status "Paused"; the name keeps its mark). Written only where the status field
+   * offers "Paused" (set up by this release); elsewhere the connector leaves the status as it is.
+   */
+  paused?: boolean;
   /** Newest first; the connector keeps what fits in its audit column. */
   auditLines: string[];
 }
@@ -251,6 +256,9 @@ export interface CrmConnector {
 
   /** Where the CRM holds the seller's answer to an incoming co-sell referral (accept, or decline with a reason). */
   readonly coSellDecisions?: CoSellDecisionReader;
+
+  /** The CRM's own count of the org's API allocation as last reported (Salesforce's daily limit); absent: not reported. */
+  apiUsage?(): { used: number; max: number; window: string } | undefined;
 
   close?(): Promise<void>;
 }

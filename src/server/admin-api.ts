@@ -73,8 +73,11 @@ export interface ErrorResponse {
 export interface ConnectionCard extends ConnectionHealth {
   name: string;
   kind: 'partner-center' | 'dynamics' | 'salesforce';
-  /** The documented request budget, where there is a fixed one to compare `callsLast5Min` with. */
-  budget: { limit: number; window: string; source: string } | null;
+  /**
+   * The API budget and how much of it is used: Dataverse's documented 5-minute limit against our calls in the last 5
+   * minutes, Salesforce's daily allocation as its answers report it. Null where none is known (Partner Center).
+   */
+  budget: { used: number; limit: number; window: string; source: string } | null;
   /** CRM connections only: the store's counts for its pairs. */
   counts: ConnectionCounts | null;
   /** Partner Center only: where its webhook registration points (null when not watched). */
@@ -98,6 +101,12 @@ export interface RegistrationCheckResponse extends RegistrationState {
   message: string;
 }
 
+/** POST /api/pairs/:connection/:referralId/pause and …/resume */
+export interface PauseResponse {
+  paused: boolean;
+  message: string;
+}
+
 /** GET /api/deals */
 export interface DealsResponse {
   total: number;
@@ -107,7 +116,8 @@ export interface DealsResponse {
 }
 
 export interface RecordUrls {
-  partnerCenterUrl: string;
+  /** Null for a CRM deal with no referral yet. */
+  partnerCenterUrl: string | null;
   /** Null until linked, or when the CRM has no web UI address we know of. */
   crmUrl: string | null;
 }

@@ -12,6 +12,7 @@ import type { Metrics } from './metrics.ts';
 import { partnerCenterWebhookRoute } from './routes/partner-center-webhook.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { consoleRoutes, type RecordLinks } from './routes/console.ts';
+import type { ReferralsPort } from '../sync/ports.ts';
 import { crmWebhookRoute, type CrmNotificationReceiver } from './routes/crm-webhook.ts';
 import { engineAdminRoutes } from './routes/engine-admin.ts';
 import { LOGIN_PAGE } from './routes/login-page.ts';
@@ -48,6 +49,8 @@ export interface AdminAppDeps {
   recordLinks?: RecordLinks | undefined;
   /** Partner Center's webhook registration, checked periodically (absent without a CRM connection). */
   registration?: RegistrationWatch | undefined;
+  /** Partner Center's referrals, for the console's mapping preview. */
+  referrals?: Pick<ReferralsPort, 'get'> | undefined;
 }
 
 /** Admin requests are small JSON bodies; nothing larger has a reason to be read. */
@@ -143,7 +146,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
 
   adminRoutes(app, deps.store);
   engineAdminRoutes(app, deps.store, deps.engine);
-  consoleRoutes(app, { store: deps.store, engine: deps.engine, readiness: deps.readiness, recordLinks: deps.recordLinks, registration: deps.registration });
+  consoleRoutes(app, { store: deps.store, engine: deps.engine, readiness: deps.readiness, recordLinks: deps.recordLinks, registration: deps.registration, referrals: deps.referrals });
 
   app.get('/metrics', async (_request, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),

@@ -89,6 +89,9 @@ export class Metrics {
   readonly retryingJobs = this.healthGauge('cosell_jobs_retrying', 'Jobs waiting for another attempt after a failure, per CRM connection.', (s) =>
     Object.entries(s.counts()).map(([connection, c]) => [connection, c.retrying]),
   );
+  readonly pausedPairs = this.healthGauge('cosell_pairs_paused', 'Pairs an operator paused (not synced either way), per CRM connection.', (s) =>
+    Object.entries(s.counts()).map(([connection, c]) => [connection, c.paused]),
+  );
   readonly lastSuccess = this.healthGauge(
     'cosell_connection_last_success_timestamp_seconds',
     'When a call to the connection (or Partner Center) last succeeded, Unix seconds; absent before the first one.',

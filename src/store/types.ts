@@ -239,7 +239,8 @@ export interface SyncState {
    */
   pcFieldWrites(referralId: string): Record<string, { value: CanonicalValue; changedAt: string }>;
   appendAudit(entries: readonly AuditEntry[]): void;
-  audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[];
+  /** Newest first; `outcomes` keeps only entries with one of them (e.g. the conflict history). */
+  audit(query: { connection?: string; referralId?: string; crmId?: string; outcomes?: readonly AuditOutcome[]; limit: number; beforeId?: number }): AuditRecord[];
   conflicts(connection?: string): HeldConflict[];
   conflict(id: number): HeldConflict | null;
   /**
@@ -251,6 +252,17 @@ export interface SyncState {
   deadLetters(query: { open?: boolean; limit: number }): DeadLetter[];
   /** Re-enqueues an open dead letter as a manual job and closes it as resolved by replay (a new failure is a new one). */
   replayDeadLetter(id: number): boolean;
+  /** What the console lists the deal by; the newest read wins (see DealLabel). */
+  labelDeal(label: DealLabel): void;
+  /** Whether an operator paused this pair: its syncs are skipped, both directions, until resumed. */
+  isPaused(connection: string, referralId: string): boolean;
+  /**
+   * Pauses a linked pair (audited once); false when there is no such link or it is paused already. Its base stays,
+   * so the sync after a resume merges every change either side made meanwhile.
+   */
+  pausePair(connection: string, referralId: string): boolean;
+  /** Resumes a paused pair and queues a manual sync of it, in one transaction; false when it was not paused. */
+  resumePair(connection: string, referralId: string): boolean;
   getWatermark(source: string): string | null;
   /** Every resume point (reconcile cursors, change-stream replay ids), for operators. */
   watermarks(): Record<string, string>;
@@ -258,25 +270,59 @@ export interface SyncState {
 }
 
 /**
- * Where a deal stands, worst first: an open dead letter, a held conflict, a link left in error, a job retrying, no link
- * yet (we know the referral from a job, a dead letter or a conflict only), or synced.
+ * Where a deal stands, worst first: an open dead letter, a held conflict, a link left in error, paused by an operator,
+ * a job retrying, no link yet (a referral or CRM record we know of from a read, a job, a dead letter or a conflict), or
+ * synced.
  */
-export const DEAL_STATES = ['dead-letter', 'conflict', 'error', 'retrying', 'unlinked', 'ok'] as const;
+export const DEAL_STATES = ['dead-letter', 'conflict', 'error', 'paused', 'retrying', 'unlinked', 'ok'] as const;
 export type DealState = (typeof DEAL_STATES)[number];
 
-/** One row of the console's deal list: a linked pair, or a referral a connection knows of without a link. */
-export interface DealSummary {
+/**
+ * A deal's name and customer as last read: from the referral (Partner Center's names) for a deal with one, from the CRM
+ * record for a CRM deal with no referral yet. Kept apart from the sync base, which holds only mapped fields (an
+ * opportunity's customer is a lookup, not a name).
+ */
+export interface DealLabel {
   connection: string;
-  referralId: string;
+  /** Set for a referral; null for a CRM record with no referral (then crmEntity and crmId are set). */
+  referralId: string | null;
   crmEntity: string | null;
   crmId: string | null;
-  /** From the pair's sync base (the values both sides last agreed on); null until linked. */
   name: string | null;
   customer: string | null;
+  /** An incoming referral awaiting the partner's answer: when it expires (see respondBy); else null. */
+  respondBy: string | null;
+}
+
+type DealRef = Pick<DealLabel, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>;
+
+/** A deal within its connection: its referral id, or `crm:<entity>:<id>` for a CRM record with no referral yet. */
+export const dealSubject = (d: Omit<DealRef, 'connection'>): string => d.referralId ?? `crm:${d.crmEntity ?? ''}:${d.crmId ?? ''}`;
+
+/** The key of a deal in `dealNames`. */
+export const dealKey = (d: DealRef): string => `${d.connection}\u0000${dealSubject(d)}`;
+
+/** An incoming referral whose response deadline is near, not alerted yet. */
+export interface ResponseDue {
+  connection: string;
+  referralId: string;
+  name: string | null;
+  customer: string | null;
+  respondBy: string;
+}
+
+/**
+ * One row of the console's deal list: a linked pair, a referral a connection knows of without a link, or a CRM record
+ * with no referral (referralId null).
+ */
+export interface DealSummary extends DealLabel {
+  /** Name and customer: the deal's label, else the pair's sync base. Status from the base (null until linked). */
   status: string | null;
   microsoftStatus: string | null;
   state: DealState;
-  /** When the pair last committed a sync. */
+  /** Paused by an operator (shown even when a worse state, such as a dead letter, is the deal's state). */
+  paused: boolean;
+  /** When the pair last committed a sync (for a deal not linked yet: when it was last read). */
   lastSyncAt: string | null;
   lastError: string | null;
 }
@@ -300,6 +346,8 @@ export interface ConnectionCounts {
   deadLettered: number;
   /** Jobs waiting for another attempt after a failure. */
   retrying: number;
+  /** Pairs an operator paused. */
+  paused: number;
   /** The most recent failure a queued job recorded. */
   lastJobError: { message: string; at: string } | null;
 }
@@ -308,7 +356,20 @@ export interface ConsoleReads {
   /** Newest sync first; `total` counts every match. */
   deals(query: DealQuery): { total: number; deals: DealSummary[] };
   deal(connection: string, referralId: string): DealSummary | null;
+  /** A CRM record with no referral, as the deal list shows it; null when it is linked or unknown. */
+  crmDeal(connection: string, crmEntity: string, crmId: string): DealSummary | null;
   connectionCounts(): Record<string, ConnectionCounts>;
   /** Open and closed, newest first. */
   pairDeadLetters(connection: string, referralId: string, limit: number): DeadLetter[];
+  /** The same for a CRM record with no referral. */
+  crmDeadLetters(connection: string, crmEntity: string, crmId: string, limit: number): DeadLetter[];
+  /**
+   * The names to show for these deals (dead letters, conflicts), keyed by `dealKey`: each one's label, else its base.
+   * Deals with no name known are left out.
+   */
+  dealNames(deals: ReadonlyArray<DealRef>): Map<string, string>;
+  /** Incoming referrals still awaiting an answer that must be answered before `until`, and not alerted yet. */
+  responsesDue(until: string): ResponseDue[];
+  /** Marks a referral's deadline as alerted (on every connection), so it is announced once, across restarts. */
+  markResponseAlerted(referralId: string): void;
 }

@@ -4,6 +4,7 @@ import { NonRetryableSyncError } from './errors.ts';
 
 /** Canonical keys the engine itself reads; every mapping file defines them (validated at start). */
 export const WELL_KNOWN = {
+  name: 'name',
   syncEnabled: 'syncWithPartnerCenter',
   referralId: 'referralId',
   assistance: 'howCanMicrosoftHelp',

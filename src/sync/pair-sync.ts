@@ -2,6 +2,7 @@ import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord, type Cr
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import type { Referral, ReferralCreate } from '../partner-center/model.ts';
 import { ReferralNotFoundError } from '../partner-center/referrals-client.ts';
+import { respondBy } from '../partner-center/response-deadline.ts';
 import type { AuditEntry, Job, Link } from '../store/types.ts';
 import type { CanonicalRecord } from '../canonical-value.ts';
 import { KeyedLock } from '../util/keyed-lock.ts';
@@ -16,7 +17,7 @@ import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
-import { isEmpty, planReconcile, type PairSnapshot } from './plan/reconcile-plan.ts';
+import { isEmpty, planReconcile, type PairSnapshot, type ReconcilePlan } from './plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from './ports.ts';
 import { Backfill } from './run/backfill.ts';
 import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
@@ -114,6 +115,12 @@ export class PairSync {
           ? store.sync.findLinkByCrm(run.name, job.crmEntity, job.crmId)
           : null;
     const referralId = link?.referralId ?? job.referralId;
+    // An operator paused the pair: nothing is read or written either way. Its base stays, so resuming (which queues a
+    // sync) merges whatever both sides changed meanwhile. The pause itself was audited once, when it was made.
+    if (link && store.sync.isPaused(run.name, link.referralId)) {
+      this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: job.key }, 'pair paused: sync skipped');
+      return;
+    }
     if (referralId !== null) return this.syncFromReferral(run, referralId, link);
     if (job.crmEntity !== null && job.crmId !== null) {
       return this.syncFromCrm(run, { entity: job.crmEntity as CrmEntityName, id: job.crmId });
@@ -140,6 +147,8 @@ export class PairSync {
     // A notification may name Microsoft's referral (or another partner's) in the engagement rather than the partner's:
     // that referral is never linked nor written; the partner's own referral of the engagement is synced instead.
     if (!link && !(await this.organization.isOwn(read.referral))) return this.redirectToPartnersReferral(run, read.referral);
+    const { referral } = read;
+    this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
     if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag })) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
@@ -274,6 +283,8 @@ export class PairSync {
     if (existing) return this.syncFromReferral(run, existing, null);
 
     const customer = await run.connector.readCustomer(ref);
+    const name = crm[WELL_KNOWN.name];
+    this.deps.store.sync.labelDeal({ connection: run.name, referralId: null, crmEntity: ref.entity, crmId: ref.id, name: typeof name === 'string' ? name : null, customer: customer?.name ?? null, respondBy: null });
     const solutionIds = run.connector.solutions ? await run.connector.solutions.readDealSolutions(ref) : null;
     const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer, solutionIds });
     if ('problems' in draft) return this.reportUnsendable(run, ref, draft.problems);
@@ -336,6 +347,7 @@ export class PairSync {
     const plan = planReconcile(snapshot, this.deps.merge);
     await applyReconcilePlan({ store: this.deps.store, referrals: this.deps.referrals, connector: run.connector }, plan);
     await this.connectMicrosoftAfter(run, { snapshot, upgraded: plan.coSellUpgrade === true, mapping: pair.mapping });
+    this.logSync(run, plan.commit);
   }
 
   /**
@@ -360,6 +372,20 @@ export class PairSync {
   private async dealSolutionsIfUpgrading(run: SyncRun, pair: Pair): Promise<readonly string[] | null | undefined> {
     if (pair.record.ref.entity !== 'opportunity' || !wantsCoSellUpgrade(pair.read.referral, pair.mapping.crmToCanonical(pair.record.values))) return undefined;
     return run.connector.solutions ? run.connector.solutions.readDealSolutions(pair.record.ref) : null;
+  }
+
+  /** One line per sync: the pair, the fields written each way and the outcome; at info only when it changed something. */
+  private logSync(run: SyncRun, commit: ReconcilePlan['commit']): void {
+    const fields = (direction: AuditEntry['direction']) =>
+      commit.audit.filter((e) => e.direction === direction && e.field !== null && (e.outcome === 'written' || e.outcome === 'conflict')).map((e) => e.field);
+    const toCrm = fields('to-crm');
+    const toPc = fields('to-pc');
+    const held = commit.holdConflicts.map((c) => c.field);
+    const failed = commit.link.syncState === 'error';
+    const outcome = failed ? 'failed' : held.length ? 'held' : toCrm.length || toPc.length ? 'written' : 'unchanged';
+    const line = { connection: run.name, referralId: commit.link.referralId, crm: `${commit.link.crmEntity}:${commit.link.crmId}`, cause: run.job.cause, toCrm, toPc, held, outcome };
+    if (outcome === 'unchanged') this.deps.logger.debug(line, 'pair synced');
+    else this.deps.logger.info(line, 'pair synced');
   }
 
   private async snapshot(run: SyncRun, pair: Pair): Promise<PairSnapshot> {

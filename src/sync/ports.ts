@@ -22,6 +22,8 @@ export interface SyncStorePort {
     | 'conflicts'
     | 'getWatermark'
     | 'setWatermark'
+    | 'labelDeal'
+    | 'isPaused'
   >;
   readonly inbox: Pick<Inbox, 'list'>;
   readonly jobs: Pick<JobQueue, 'enqueue'>;

@@ -144,7 +144,9 @@ export class Reconciler {
       crm[connector.name] = total;
     }
     const microsoftSideRefreshed = await this.refreshMicrosoftSide();
-    logger.info({ referrals: count, crm, watermark, microsoftSideRefreshed }, 'reconcile pass done');
+    // A pass that found nothing is the idle heartbeat: debug, so an idle service's log stays quiet.
+    const found = count > 0 || microsoftSideRefreshed > 0 || Object.values(crm).some((n) => n > 0);
+    logger[found ? 'info' : 'debug']({ referrals: count, crm, watermark, microsoftSideRefreshed }, 'reconcile pass done');
     return { referrals: count, crm, partnerCenterWatermark: watermark, microsoftSideRefreshed };
   }
 

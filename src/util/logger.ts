@@ -7,6 +7,11 @@ export interface LoggerSettings {
   /** `true` forces human-readable output, `false` forces JSON, `undefined` picks pretty for a TTY. */
   pretty?: boolean | undefined;
   name?: string;
+  /**
+   * `stdout` (default) for the service, whose log is its output; `stderr` for one-shot commands, whose stdout is their
+   * result (JSON with --json) and must hold nothing else.
+   */
+  destination?: 'stdout' | 'stderr';
 }
 
 /**
@@ -34,19 +39,21 @@ const REDACT_PATHS = [
 ];
 
 export function createLogger(settings: LoggerSettings = {}): Logger {
-  const pretty = settings.pretty ?? (process.stdout.isTTY === true && process.env.CI !== 'true');
+  const stream = settings.destination === 'stderr' ? process.stderr : process.stdout;
+  const pretty = settings.pretty ?? (stream.isTTY === true && process.env.CI !== 'true');
   const options: LoggerOptions = {
     level: settings.level ?? process.env.COSELL_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: settings.name ? { component: settings.name } : { pid: process.pid },
   };
+  const fd = settings.destination === 'stderr' ? 2 : 1;
   if (pretty) {
     return pino({
       ...options,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: fd } },
     });
   }
-  return pino(options);
+  return fd === 1 ? pino(options) : pino(options, pino.destination({ dest: fd, sync: true }));
 }
 
 /** A logger that discards everything: tests and benchmarks pass it where output would be noise. */

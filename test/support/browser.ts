@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ADMIN_TOKEN } from './admin.ts';
 
 /*
  * Debian's chromium, driven by playwright-core (never a browser downloaded by `playwright install`); .ci/run installs
- * the package. Screenshots go to a temporary directory that is printed, not committed.
+ * the package. Screenshots go to test-artifacts/console-screenshots/ in the checkout (git-ignored; CI keeps it as an
+ * artifact), or to COSELL_SCREENSHOT_DIR.
  */
 
 export const CHROMIUM = process.env.COSELL_CHROMIUM ?? '/usr/bin/chromium';
@@ -18,7 +19,7 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-export const SCREENSHOT_DIR = join(tmpdir(), 'cosell-console-screenshots');
+export const SCREENSHOT_DIR = process.env.COSELL_SCREENSHOT_DIR ?? resolve(fileURLToPath(import.meta.url), '../../../test-artifacts/console-screenshots');
 
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });

@@ -34,6 +34,8 @@ export interface SyncHarnessOptions extends ServiceHarnessOptions {
   dvWebhookRetryDelayMs?: number;
   /** Runs after provisioning, before the service starts: e.g. turn the org back into one an earlier release set up. */
   afterSetup?: (connector: DynamicsConnector) => Promise<void>;
+  /** The `alerts` config section (e.g. e-mail to a test SMTP receiver). */
+  alerts?: ConfigInput['alerts'];
 }
 
 const DV_WEBHOOK_SECRET = 'dv-webhook-secret-for-tests';
@@ -60,6 +62,7 @@ export class SyncHarness extends ServiceHarness {
       const configInput: ConfigInput = {
         ...ground.configInput,
         ...(options.mappingFile ? { mappings: { dynamics: options.mappingFile } } : {}),
+        ...(options.alerts ? { alerts: options.alerts } : {}),
         dynamics: { orgUrl: dv.url, mode: 'sandbox', webhook: { secret: { file: secretFile } } },
       };
       const harness = new SyncHarness(ground, dv, configInput, options);

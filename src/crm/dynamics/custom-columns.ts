@@ -47,7 +47,7 @@ export const AUDIT_MAX_LENGTH = 100_000;
  * A choice rather than text: views and charts can filter "Failed" records, and labels can be translated. Values sit in
  * the default publisher's option range (prefix 10000), like the assistance values below.
  */
-export const SYNC_STATUS_OPTIONS = { synced: 100_000_000, failed: 100_000_001, pending: 100_000_002, conflict: 100_000_003 } as const;
+export const SYNC_STATUS_OPTIONS = { synced: 100_000_000, failed: 100_000_001, pending: 100_000_002, conflict: 100_000_003, paused: 100_000_004 } as const;
 
 /**
  * "How can Microsoft help?" — the six values of "Co-sell connector for Dynamics 365 CRM overview", in that order, from
@@ -112,6 +112,7 @@ export const SYNC_STATUS_OPTION_LABELS: ReadonlyArray<readonly [value: number, l
   [SYNC_STATUS_OPTIONS.failed, 'Failed'],
   [SYNC_STATUS_OPTIONS.pending, 'Pending'],
   [SYNC_STATUS_OPTIONS.conflict, 'Conflict'],
+  [SYNC_STATUS_OPTIONS.paused, 'Paused'],
 ];
 
 export function label(text: string): Record<string, unknown> {

@@ -92,6 +92,7 @@ export class DynamicsConnector implements CrmConnector {
   /** Per table: whether its Sync Status column offers Conflict (an org set up by an earlier release lacks it). */
   private readonly conflictOffered = new Map<string, Promise<boolean>>();
   private readonly conflictWarned = new Set<string>();
+  private readonly pausedOffered = new Map<string, Promise<boolean>>();
 
   constructor(options: DynamicsConnectorOptions) {
     this.name = options.name;
@@ -137,6 +138,7 @@ export class DynamicsConnector implements CrmConnector {
     this.catalog.invalidate();
     this.conflictOffered.clear();
     this.conflictWarned.clear();
+    this.pausedOffered.clear();
   }
 
   /**
@@ -167,6 +169,22 @@ export class DynamicsConnector implements CrmConnector {
         },
       );
       this.conflictOffered.set(table, pending);
+    }
+    return pending;
+  }
+
+  /** Whether the Sync Status column offers "Paused" (added by `cosell setup dynamics` from this release). */
+  private offersPaused(table: string): Promise<boolean> {
+    let pending = this.pausedOffered.get(table);
+    if (!pending) {
+      pending = choiceOptionValues(this.client, table, this.columns.syncStatus).then(
+        (values) => values.includes(SYNC_STATUS_OPTIONS.paused),
+        () => {
+          this.pausedOffered.delete(table);
+          return false;
+        },
+      );
+      this.pausedOffered.set(table, pending);
     }
     return pending;
   }
@@ -335,6 +353,7 @@ export class DynamicsConnector implements CrmConnector {
   async writeSyncStatus(ref: CrmRecordRef, status: SyncStatusUpdate): Promise<void> {
     const table = tableFor(ref.entity);
     if (!STATUS_TABLES.has(ref.entity)) return;
+    if (status.paused && !(await this.offersPaused(table.logicalName))) return;
     const writable = await this.writableStatus(table, status);
     for (let attempt = 1; ; attempt += 1) {
       let current: RecordSnapshot | undefined;

@@ -27,7 +27,13 @@ export interface StatusColumnsInput {
 /** The columns one status write sets. */
 export function statusColumns(input: StatusColumnsInput): Record<string, unknown> {
   const body: Record<string, unknown> = {
-    [input.columns.syncStatus]: input.status.ok ? SYNC_STATUS_OPTIONS.synced : input.status.conflict ? SYNC_STATUS_OPTIONS.conflict : SYNC_STATUS_OPTIONS.failed,
+    [input.columns.syncStatus]: input.status.paused
+      ? SYNC_STATUS_OPTIONS.paused
+      : input.status.ok
+        ? SYNC_STATUS_OPTIONS.synced
+        : input.status.conflict
+          ? SYNC_STATUS_OPTIONS.conflict
+          : SYNC_STATUS_OPTIONS.failed,
     [input.columns.audit]: auditText(input.status.auditLines),
   };
   if (input.title !== undefined) body[input.titleColumn] = withIndicator(input.title, input.status.ok, input.titleMaxLength);

@@ -34,7 +34,7 @@ export const DECLINE_REASON_VALUES = [
 ] as const;
 
 /** Picklist API values; a picklist (rather than text) lets list views and reports filter the failures. */
-export const SYNC_STATUS_VALUES = { synced: 'Synced', failed: 'Failed', pending: 'Pending', conflict: 'Conflict' } as const;
+export const SYNC_STATUS_VALUES = { synced: 'Synced', failed: 'Failed', pending: 'Pending', conflict: 'Conflict', paused: 'Paused' } as const;
 
 /**
  * "How can Microsoft help?" — the six values of "Co-sell connector for Salesforce CRM - overview"; the picklist API

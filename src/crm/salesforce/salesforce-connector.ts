@@ -285,11 +285,7 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   private offersConflict(described: SObjectDescribe): boolean {
-    const field = described.field(FIELDS.syncStatus);
-    // No picklist values described (no field, or a describe without them): assume the field is current.
-    if (!field?.picklistValues || field.picklistValues.length === 0) return true;
-    const wanted = SYNC_STATUS_VALUES.conflict.toLowerCase();
-    if (activePicklistValues(field).some((value) => value.toLowerCase() === wanted)) return true;
+    if (offersValue(described, SYNC_STATUS_VALUES.conflict)) return true;
     if (!this.conflictWarned.has(described.name)) {
       this.conflictWarned.add(described.name);
       this.logger.warn(
@@ -340,6 +336,8 @@ export class SalesforceConnector implements CrmConnector {
   async writeSyncStatus(ref: CrmRecordRef, status: SyncStatusUpdate): Promise<void> {
     const info = sobjectFor(ref.entity);
     if (!info.referralTarget) return;
+    // "Paused" only where the picklist offers it (set up by this release): a restricted picklist refuses the write.
+    if (status.paused && !offersValue(await this.metadata.describe(info.sobject), SYNC_STATUS_VALUES.paused)) return;
     if (!this.nameSuffix || !info.titleField) {
       try {
         await this.update(ref, {}, null, status);
@@ -378,6 +376,12 @@ export class SalesforceConnector implements CrmConnector {
       },
       sink,
     );
+  }
+
+  /** The org's daily API allocation as the last REST answer's Sforce-Limit-Info reported it (see ApiUsageMonitor). */
+  apiUsage(): { used: number; max: number; window: string } | undefined {
+    const usage = this.client.usage.snapshot();
+    return usage ? { ...usage, window: '24 h' } : undefined;
   }
 
   async close(): Promise<void> {
@@ -591,4 +595,11 @@ const CONVERTED_LEAD_CODE = 'CANNOT_UPDATE_CONVERTED_LEAD';
 
 function isConvertedLeadError(error: unknown): error is CrmApiError {
   return error instanceof CrmApiError && error.code === CONVERTED_LEAD_CODE;
+}
+
+/** Whether the Sync Status picklist offers `wanted`; with no values described (no field, or none listed), assume so. */
+function offersValue(described: SObjectDescribe, wanted: string): boolean {
+  const field = described.field(FIELDS.syncStatus);
+  if (!field?.picklistValues || field.picklistValues.length === 0) return true;
+  return activePicklistValues(field).some((value) => value.toLowerCase() === wanted.toLowerCase());
 }

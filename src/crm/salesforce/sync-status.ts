@@ -17,7 +17,13 @@ export function auditText(lines: readonly string[], maxLength: number = AUDIT_MA
 /** The fields one status write sets (the name indicator is added by the caller, which knows the current name). */
 export function statusFields(status: SyncStatusUpdate, auditMaxLength: number): Record<string, string> {
   return {
-    [FIELDS.syncStatus]: status.ok ? SYNC_STATUS_VALUES.synced : status.conflict ? SYNC_STATUS_VALUES.conflict : SYNC_STATUS_VALUES.failed,
+    [FIELDS.syncStatus]: status.paused
+      ? SYNC_STATUS_VALUES.paused
+      : status.ok
+        ? SYNC_STATUS_VALUES.synced
+        : status.conflict
+          ? SYNC_STATUS_VALUES.conflict
+          : SYNC_STATUS_VALUES.failed,
     [FIELDS.audit]: auditText(status.auditLines, auditMaxLength),
   };
 }

@@ -2,10 +2,13 @@ import type { Store } from '../../store/types.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Readiness } from '../readiness.ts';
 import type { RegistrationState } from '../console/registration-watch.ts';
+import type { AlertChannel } from './email.ts';
 
 /*
- * Tells an operator, in their chat channel, what the console would show in red: a new dead letter, a new held
- * conflict, a connection failing for a while (and its recovery). Deduplicated (each dead letter, conflict and outage
+ * Tells an operator, in their chat channel or by e-mail, what the console would show in red: a new dead letter, a new
+ * held conflict, a connection failing for a while (and its recovery), a registration problem, an incoming referral
+ * close to its response deadline. Deduplicated (each dead letter, conflict, outage and deadline once; deadlines across
+ * restarts too) (each dead letter, conflict and outage
  * once), rate-limited (one message per interval, holding everything new since the last), and bounded (a message
  * lists at most MAX_LINES items). What exists when the service starts is not announced again.
  */
@@ -21,6 +24,10 @@ export interface AlerterOptions {
   readiness: Readiness;
   /** Resolved incoming-webhook URLs (secrets: never logged). */
   webhookUrls: readonly string[];
+  /** Further channels (e-mail). */
+  channels?: readonly AlertChannel[] | undefined;
+  /** How long before an incoming referral's response deadline it is reported; undefined: never. */
+  responseWarningMs?: number | undefined;
   connectionFailingMs: number;
   logger: Logger;
   /** Where the console runs, for links in messages (the admin listener). */
@@ -40,6 +47,8 @@ export class Alerter {
   private pending: string[] = [];
   private lastRegistration: RegistrationState['status'] = 'unknown';
   private attempts = 0;
+  /** Channels that took the pending message already (while another one is retried). */
+  private readonly delivered = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly options: AlerterOptions) {
@@ -87,6 +96,14 @@ export class Alerter {
       }
     }
 
+    if (this.options.responseWarningMs !== undefined) {
+      for (const due of store.console.responsesDue(new Date(now + this.options.responseWarningMs).toISOString())) {
+        const what = `${due.name ?? 'referral'}${due.customer ? ` (${due.customer})` : ''}`;
+        this.pending.push(`Incoming referral ${what}, ${due.referralId}: accept or decline it in Partner Center before ${due.respondBy}, or it expires${link(due.connection, due.referralId)}`);
+        store.console.markResponseAlerted(due.referralId);
+      }
+    }
+
     const registration = this.options.registration?.();
     if (registration && registration.status !== 'unknown' && registration.status !== this.lastRegistration) {
       if (registration.status === 'missing') this.pending.push("Partner Center's webhook registration is missing: no referral events reach the service (cosell webhooks register)");
@@ -97,42 +114,58 @@ export class Alerter {
     return this.pending.slice(before);
   }
 
-  /** Collects, then posts everything pending as one message to every webhook. */
+  private channels(): AlertChannel[] {
+    return [...this.options.webhookUrls.map((url, index) => this.webhook(url, index)), ...(this.options.channels ?? [])];
+  }
+
+  /** Collects, then sends everything pending as one message to every channel. */
   async tick(): Promise<void> {
     this.collect();
-    if (this.pending.length === 0 || this.options.webhookUrls.length === 0) {
+    const channels = this.channels();
+    if (this.pending.length === 0 || channels.length === 0) {
       this.pending = [];
       return;
     }
     const lines = this.pending.slice(0, MAX_LINES).map(clip);
     if (this.pending.length > MAX_LINES) lines.push(`… and ${this.pending.length - MAX_LINES} more (see the console)`);
     const text = `cosell-sync:\n${lines.map((l) => `• ${l}`).join('\n')}`;
-    const results = await Promise.all(this.options.webhookUrls.map((url, index) => this.post(url, index, text)));
+    const subject = clip(`cosell-sync: ${this.pending.length === 1 ? (lines[0] ?? '') : `${this.pending.length} alerts`}`);
+    // A channel that accepted is not sent the same message again when another one is retried.
+    const results = await Promise.all(channels.map((channel) => (this.delivered.has(channel.label) ? true : channel.send({ subject, text }))));
+    results.forEach((ok, index) => ok && this.delivered.add(channels[index]?.label ?? ''));
     this.attempts += 1;
     if (results.every(Boolean) || this.attempts >= MAX_DELIVERY_ATTEMPTS) {
       if (!results.every(Boolean)) this.options.logger.error({ alerts: this.pending.length }, 'alerts dropped after repeated delivery failures');
       this.pending = [];
       this.attempts = 0;
+      this.delivered.clear();
     }
   }
 
-  private async post(url: string, index: number, text: string): Promise<boolean> {
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text }),
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-        redirect: 'error',
-      });
-      await response.body?.cancel().catch(() => undefined);
-      if (response.ok) return true;
-      // The URL is the credential: name the webhook by its position in the configuration only.
-      this.options.logger.warn({ webhook: `alerts.webhooks[${index}]`, status: response.status }, 'alert delivery refused');
-    } catch (error) {
-      this.options.logger.warn({ webhook: `alerts.webhooks[${index}]`, reason: (error as Error).name }, 'alert delivery failed');
-    }
-    return false;
+  private webhook(url: string, index: number): AlertChannel {
+    // The URL is the credential: name the webhook by its position in the configuration only.
+    const label = `alerts.webhooks[${index}]`;
+    const logger = this.options.logger;
+    return {
+      label,
+      async send({ text }) {
+        try {
+          const response = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ text }),
+            signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+            redirect: 'error',
+          });
+          await response.body?.cancel().catch(() => undefined);
+          if (response.ok) return true;
+          logger.warn({ webhook: label, status: response.status }, 'alert delivery refused');
+        } catch (error) {
+          logger.warn({ webhook: label, reason: (error as Error).name }, 'alert delivery failed');
+        }
+        return false;
+      },
+    };
   }
 
   /** Runs `tick` every `intervalMs` until stopped; a tick never overlaps the previous one. */

@@ -26,7 +26,14 @@ async function post(button) {
   lastActionAt = Date.now();
   say('Working…');
   try {
-    const response = await fetch(button.dataset.post, { method: 'POST', headers: { 'content-type': 'application/json' }, body: button.dataset.body || '{}' });
+    let body = button.dataset.body || '{}';
+    // A bulk action: the ids of the checked boxes named by data-collect.
+    if (button.dataset.collect) {
+      const ids = [...document.querySelectorAll('input[name="' + button.dataset.collect + '"]:checked')].map((el) => Number(el.value));
+      if (ids.length === 0) { say('Select at least one first.', true); button.disabled = false; return; }
+      body = JSON.stringify({ ids });
+    }
+    const response = await fetch(button.dataset.post, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     if (response.status === 401) { location.reload(); return; }
     if (response.ok) {
       lastActionAt = Date.now();
@@ -107,7 +114,7 @@ button{font:inherit;padding:.2rem .6rem;cursor:pointer} button:disabled{cursor:d
 .card .dot{display:inline-block;width:.7rem;height:.7rem;border-radius:50%;background:#9aa0a6}
 .card-ok .dot{background:#188038} .card-bad .dot{background:#b00020} .card-bad .health{color:#b00020;font-weight:600}
 .card dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0 0} .card dt{color:#5f6368} .card dd{margin:0;overflow-wrap:anywhere}
-.counts{display:grid;grid-template-columns:repeat(4,auto);gap:.3rem;list-style:none;padding:.5rem 0 0;margin:.5rem 0 0;border-top:1px solid #e3e3e3}
+.counts{display:grid;grid-template-columns:repeat(auto-fit,minmax(4.6rem,1fr));gap:.3rem;list-style:none;padding:.5rem 0 0;margin:.5rem 0 0;border-top:1px solid #e3e3e3}
 .counts a{text-decoration:none;display:block;font-size:.85em} .counts b{display:block;font-size:1.15rem}
 .stale{opacity:.55}
 .scroll{overflow-x:auto;max-width:100%}
@@ -117,12 +124,15 @@ th{background:#f1f3f4;font-weight:600} td.wrap{overflow-wrap:anywhere;max-width:
 tr.differs td{background:#fff4e5}
 .badge{white-space:nowrap;padding:.05rem .45rem;border-radius:1rem;font-size:.9em;background:#e8eaed}
 .state-ok{background:#e6f4ea;color:#137333} .state-error,.state-dead-letter{background:#fce8e6;color:#a50e0e}
-.state-conflict{background:#fef7e0;color:#8a5300} .state-retrying{background:#e8f0fe;color:#174ea6}
+.state-conflict{background:#fef7e0;color:#8a5300} .state-retrying{background:#e8f0fe;color:#174ea6} .state-paused{background:#ede7f6;color:#4527a0}
+.respond-by{background:#fef7e0;color:#5c3c00;padding:.5rem .8rem;border-radius:6px}
+.paused-note{background:#ede7f6;color:#311b92;padding:.5rem .8rem;border-radius:6px}
 .filters{display:flex;flex-wrap:wrap;gap:.8rem;align-items:end;margin-bottom:.6rem} .filters label{display:flex;flex-direction:column;gap:.2rem}
 .filters input{font:inherit;width:22rem;max-width:100%;padding:.2rem .4rem} .filters select{font:inherit;padding:.2rem}
 .pages{display:flex;gap:1rem;margin:.8rem 0}
 .timeline{list-style:none;padding:0;margin:0} .timeline li{padding:.35rem 0;border-bottom:1px solid #eee;overflow-wrap:anywhere}
 .timeline .dir{font-weight:600} .timeline .old{text-decoration:line-through;color:#5f6368}
 .feedback{margin-left:.4rem}
+.mapping h3{margin:1rem 0 .4rem} .would{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem} .would dt{color:#5f6368} .would dd{margin:0;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}
 `;

@@ -1,4 +1,5 @@
 import type { Store } from '../../store/types.ts';
+import type { CrmConnector } from '../../crm/connector.ts';
 import type { Engine } from '../../sync/engine.ts';
 import type { ConnectionCard, OverviewResponse } from '../admin-api.ts';
 import type { Readiness } from '../readiness.ts';
@@ -8,12 +9,17 @@ const KIND_OF_API: Record<string, ConnectionCard['kind']> = { referrals: 'partne
 
 /*
  * Dataverse: "Service protection API limits" (Microsoft Learn) — 6,000 requests per user per 5-minute sliding window.
- * Salesforce's limit is per 24 hours and per org edition ("API Request Limits and Allocations"), and Partner Center
- * publishes no fixed figure (it answers 429), so those show their calls and throttled answers only.
+ * Salesforce's limit is per 24 hours and per org edition ("API Request Limits and Allocations"): its answers report the
+ * org's usage. Partner Center publishes no fixed figure (it answers 429), so it shows its calls and throttled answers.
  */
-const BUDGETS: Record<string, ConnectionCard['budget']> = {
-  dataverse: { limit: 6_000, window: '5 min', source: 'Dataverse service protection limit, per user' },
-};
+const DATAVERSE_BUDGET = { limit: 6_000, window: '5 min', source: 'Dataverse service protection limit, per user' };
+
+function budgetOf(api: string, callsLast5Min: number, reported: ReturnType<NonNullable<CrmConnector['apiUsage']>>): ConnectionCard['budget'] {
+  if (api === 'dataverse') return { used: callsLast5Min, ...DATAVERSE_BUDGET };
+  // Salesforce: "API Request Limits and Allocations", as each REST answer's Sforce-Limit-Info reports it.
+  if (reported) return { used: reported.used, limit: reported.max, window: reported.window, source: 'Sforce-Limit-Info (daily API allocation)' };
+  return null;
+}
 
 export async function buildOverview(store: Store, engine: Engine | undefined, readiness: Readiness, registration?: RegistrationWatch): Promise<OverviewResponse> {
   const report = await readiness.check();
@@ -22,17 +28,18 @@ export async function buildOverview(store: Store, engine: Engine | undefined, re
     name,
     kind: KIND_OF_API[health.api] ?? 'dynamics',
     ...health,
-    budget: BUDGETS[health.api] ?? null,
+    budget: budgetOf(health.api, health.callsLast5Min, engine?.connections.get(name)?.connector.apiUsage?.()),
     registration: health.api === 'referrals' ? (registration?.state ?? null) : null,
-    counts: health.api === 'referrals' ? null : (counts[name] ?? { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, lastJobError: null }),
+    counts: health.api === 'referrals' ? null : (counts[name] ?? { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, paused: 0, lastJobError: null }),
   }));
-  const totals = { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0 };
+  const totals = { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, paused: 0 };
   for (const c of Object.values(counts)) {
     totals.synced += c.synced;
     totals.needingAttention += c.needingAttention;
     totals.inConflict += c.inConflict;
     totals.deadLettered += c.deadLettered;
     totals.retrying += c.retrying;
+    totals.paused += c.paused;
   }
   return {
     generatedAt: new Date().toISOString(),

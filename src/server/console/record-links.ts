@@ -35,9 +35,9 @@ export const noRecordLinks: RecordLinks = {
   crmRecord: () => null,
 };
 
-export function urlsOf(links: RecordLinks, deal: { connection: string; referralId: string; crmEntity: string | null; crmId: string | null }): RecordUrls {
+export function urlsOf(links: RecordLinks, deal: { connection: string; referralId: string | null; crmEntity: string | null; crmId: string | null }): RecordUrls {
   return {
-    partnerCenterUrl: links.referral(deal.referralId),
+    partnerCenterUrl: deal.referralId === null ? null : links.referral(deal.referralId),
     crmUrl: deal.crmEntity && deal.crmId ? links.crmRecord(deal.connection, deal.crmEntity, deal.crmId) : null,
   };
 }

@@ -1,12 +1,18 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { DEAL_STATES, type Store } from '../../store/types.ts';
+import { DEAL_STATES, type DeadLetter, type HeldConflict, type Store } from '../../store/types.ts';
 import type { Engine } from '../../sync/engine.ts';
-import type { DealsResponse, ErrorResponse, OverviewResponse, PairResponse, RegistrationCheckResponse } from '../admin-api.ts';
+import type { DealsResponse, ErrorResponse, OverviewResponse, PairResponse, PauseResponse, RegistrationCheckResponse } from '../admin-api.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from '../console/assets.ts';
 import { buildOverview } from '../console/overview.ts';
 import { noRecordLinks, urlsOf, type RecordLinks } from '../console/record-links.ts';
 import { dealsPage, overviewPage, overviewSection, pairPage } from '../console/views.ts';
+import { mappingPage, type MappingConnection } from '../console/mapping-view.ts';
+import { problemsPage, problemsSection } from '../console/problems-view.ts';
+import type { CrmEntityName } from '../../crm/connector.ts';
+import { previewMapping, type MappingPreview } from '../../sync/mapping-preview.ts';
+import { showPauseInCrm } from '../../sync/pause-status.ts';
+import type { ReferralsPort } from '../../sync/ports.ts';
 import type { Readiness } from '../readiness.ts';
 import type { RegistrationWatch } from '../console/registration-watch.ts';
 
@@ -17,6 +23,8 @@ export const PAIR_AUDIT_LIMIT = 200;
 const PAIR_DEAD_LETTER_LIMIT = 50;
 const OVERVIEW_ROWS = 50;
 const CLOSED_ROWS = 10;
+/** Rows per table on the dead letters & conflicts page (bulk replay takes at most MAX_BULK_REPLAY ids a request). */
+const PROBLEM_ROWS = 100;
 /** Deep pages are what search is for: OFFSET work stays bounded. */
 export const MAX_DEAL_PAGE = 400;
 export const MAX_DEAL_PAGE_SIZE = 100;
@@ -33,6 +41,12 @@ const dealsQuery = z
   .strict();
 
 const pairParams = z.object({ connection: z.string().min(1).max(100), referralId: z.string().min(1).max(200) }).strict();
+const mappingQuery = z
+  .object({ connection: z.string().max(100).default(''), record: z.string().trim().max(200).default('') })
+  .strict();
+const CRM_RECORD = /^(opportunity|lead):(.+)$/;
+
+const crmParams = z.object({ connection: z.string().min(1).max(100), entity: z.enum(['opportunity', 'lead']), crmId: z.string().min(1).max(200) }).strict();
 
 export interface ConsoleDeps {
   store: Store;
@@ -40,6 +54,8 @@ export interface ConsoleDeps {
   readiness: Readiness;
   recordLinks?: RecordLinks | undefined;
   registration?: RegistrationWatch | undefined;
+  /** Partner Center's referrals, for the mapping preview (absent without a CRM connection). */
+  referrals?: Pick<ReferralsPort, 'get'> | undefined;
 }
 
 function invalid(reply: FastifyReply, error: z.ZodError): FastifyReply {
@@ -55,10 +71,16 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const { store, engine, readiness } = deps;
   const links = deps.recordLinks ?? noRecordLinks;
 
+  /** The names of the deals a page's dead letters and conflicts are about: one store read for all. */
+  const namesOf = (rows: ReadonlyArray<Pick<DeadLetter, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>>, conflicts: readonly HeldConflict[]) =>
+    store.console.dealNames([...rows, ...conflicts.map((c) => ({ connection: c.connection, referralId: c.referralId, crmEntity: null, crmId: null }))]);
+
   const overview = async () => {
     const data: OverviewResponse = await buildOverview(store, engine, readiness, deps.registration);
     const closed = store.sync.deadLetters({ open: false, limit: OVERVIEW_ROWS }).filter((d) => d.resolvedAt !== null).slice(0, CLOSED_ROWS);
-    return overviewSection(data, store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS }), store.sync.conflicts().slice(0, OVERVIEW_ROWS), closed);
+    const open = store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS });
+    const conflicts = store.sync.conflicts().slice(0, OVERVIEW_ROWS);
+    return overviewSection(data, open, conflicts, closed, namesOf([...open, ...closed], conflicts));
   };
 
   const deals = (query: z.infer<typeof dealsQuery>): DealsResponse => {
@@ -84,8 +106,65 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     };
   };
 
+  const crmDeal = (connection: string, entity: string, crmId: string): PairResponse | null => {
+    const deal = store.console.crmDeal(connection, entity, crmId);
+    if (!deal) return null;
+    return {
+      deal: { ...deal, ...urlsOf(links, deal) },
+      base: {},
+      conflicts: [],
+      deadLetters: store.console.crmDeadLetters(connection, entity, crmId, PAIR_DEAD_LETTER_LIMIT),
+      audit: store.sync.audit({ connection, crmId, limit: PAIR_AUDIT_LIMIT }),
+    };
+  };
+
+  const mappingConnections = (): MappingConnection[] => [...(engine?.connections.entries() ?? [])].map(([name, c]) => ({ name, spec: c.spec }));
+  const preview = async (form: z.infer<typeof mappingQuery>): Promise<MappingPreview | { error: string } | undefined> => {
+    if (!form.record) return undefined;
+    const connection = engine?.connections.get(form.connection) ?? [...(engine?.connections.values() ?? [])][0];
+    if (!connection || !deps.referrals) return { error: 'No CRM connection is configured.' };
+    const crm = CRM_RECORD.exec(form.record);
+    try {
+      return await previewMapping({
+        connection,
+        referrals: deps.referrals,
+        sync: store.sync,
+        ...(crm ? { crm: { entity: crm[1] as CrmEntityName, id: crm[2] ?? '' } } : { referralId: form.record }),
+      });
+    } catch (error) {
+      // Not found, refused, unreachable: the operator reads why, as the CLI would print it.
+      return { error: `Could not preview ${form.record}: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  };
+
+  app.get('/mapping', async (request, reply) => {
+    const query = mappingQuery.safeParse(request.query);
+    if (!query.success) return invalid(reply, query.error);
+    const connections = mappingConnections();
+    const form = { connection: query.data.connection || (connections[0]?.name ?? ''), record: query.data.record };
+    return htmlPage(reply, mappingPage(connections, form, await preview(form)));
+  });
+  app.get('/api/mapping/preview', async (request, reply) => {
+    const query = mappingQuery.safeParse(request.query);
+    if (!query.success) return invalid(reply, query.error);
+    const result = await preview(query.data);
+    if (!result) return reply.code(400).send({ error: { code: 'invalid_query', message: 'record: a referral id or <entity>:<id>' } } satisfies ErrorResponse);
+    if ('error' in result) return reply.code(422).send({ error: { code: 'preview_failed', message: result.error } } satisfies ErrorResponse);
+    return result;
+  });
+
   app.get('/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_JS));
   app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
+
+  const problems = () => {
+    const openDeadLetters = store.sync.deadLetters({ open: true, limit: PROBLEM_ROWS });
+    const closedDeadLetters = store.sync.deadLetters({ open: false, limit: PROBLEM_ROWS * 2 }).filter((d) => d.resolvedAt !== null).slice(0, PROBLEM_ROWS);
+    const conflicts = store.sync.conflicts().slice(0, PROBLEM_ROWS);
+    const conflictHistory = store.sync.audit({ outcomes: ['held', 'conflict'], limit: PROBLEM_ROWS });
+    return problemsSection({ openDeadLetters, closedDeadLetters, conflicts, conflictHistory, names: namesOf([...openDeadLetters, ...closedDeadLetters, ...conflictHistory], conflicts) });
+  };
+  app.get('/problems', async (_request, reply) => htmlPage(reply, problemsPage(problems())));
+  app.get('/problems/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(problems().text));
 
   app.get('/', async (_request, reply) => htmlPage(reply, overviewPage(await overview())));
   app.get('/overview/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await overview()).text));
@@ -119,6 +198,59 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     if (!found) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><p>No such deal. <a href="/deals">Deals</a></p>');
     return htmlPage(reply, pairPage(found));
   });
+  app.get('/deals/:connection/crm/:entity/:crmId', async (request, reply) => {
+    const params = crmParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const found = crmDeal(params.data.connection, params.data.entity, params.data.crmId);
+    if (!found) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><p>No such CRM deal (or it is linked now). <a href="/deals">Deals</a></p>');
+    return htmlPage(reply, pairPage(found));
+  });
+  app.get('/api/deals/:connection/crm/:entity/:crmId', async (request, reply) => {
+    const params = crmParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const found = crmDeal(params.data.connection, params.data.entity, params.data.crmId);
+    if (!found) return reply.code(404).send({ error: { code: 'not_found', message: `no CRM-only deal ${params.data.crmId} on ${params.data.connection}` } } satisfies ErrorResponse);
+    return found;
+  });
+  // A CRM record with no referral: queue it as a CRM change (the sync sends it to Partner Center if it is ready).
+  app.post('/api/sync/crm/:connection/:entity/:crmId', async (request, reply) => {
+    const params = crmParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    if (!engine?.connections.has(params.data.connection)) return reply.code(404).send({ error: { code: 'not_found', message: `no connection ${params.data.connection}` } } satisfies ErrorResponse);
+    await store.jobs.enqueue([{ connection: params.data.connection, cause: 'manual', crm: { entity: params.data.entity, id: params.data.crmId } }]);
+    return reply.code(202).send({ message: 'Queued: the CRM record is read and sent now.' });
+  });
+
+  /** The CRM record's Sync Status follows a pause; a failure to write it does not undo the pause (it is said). */
+  const crmStatus = async (connection: string, referralId: string, paused: boolean): Promise<string> => {
+    const connector = engine?.connections.get(connection)?.connector;
+    if (!connector) return '';
+    try {
+      await showPauseInCrm({ connector, sync: store.sync, connection, referralId, paused });
+      return '';
+    } catch (error) {
+      return ` The CRM's Sync Status could not be updated: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  };
+
+  // Pause / resume a linked pair: while paused every sync of it is skipped (both directions); resuming merges both
+  // sides against the base left at the pause, so a change either side made meanwhile is kept.
+  app.post('/api/pairs/:connection/:referralId/pause', async (request, reply) => {
+    const params = pairParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const { connection, referralId } = params.data;
+    if (store.sync.isPaused(connection, referralId)) return { paused: true, message: 'Already paused.' } satisfies PauseResponse;
+    if (!store.sync.pausePair(connection, referralId)) return reply.code(404).send({ error: { code: 'not_found', message: `no linked pair ${referralId} on ${connection}` } } satisfies ErrorResponse);
+    return { paused: true, message: `Paused: neither side is written until you resume.${await crmStatus(connection, referralId, true)}` } satisfies PauseResponse;
+  });
+  app.post('/api/pairs/:connection/:referralId/resume', async (request, reply) => {
+    const params = pairParams.safeParse(request.params);
+    if (!params.success) return invalid(reply, params.error);
+    const { connection, referralId } = params.data;
+    if (!store.sync.resumePair(connection, referralId)) return reply.code(409).send({ error: { code: 'not_paused', message: `pair ${referralId} on ${connection} is not paused` } } satisfies ErrorResponse);
+    return { paused: false, message: `Resumed: both sides are merged now, with every change made while paused.${await crmStatus(connection, referralId, false)}` } satisfies PauseResponse;
+  });
+
   app.get('/api/deals/:connection/:referralId', async (request, reply) => {
     const params = pairParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);

@@ -134,6 +134,28 @@ const MIGRATIONS: readonly string[] = [
   // The operator console looks up a pair's dead letters and lists deals by their last sync.
   `CREATE INDEX dead_letters_pair ON dead_letters (connection, referral_id);
    CREATE INDEX links_updated ON links (updated_at);`,
+  // What the console lists a deal by (names from the side it was last read on: Partner Center's referral, or the CRM
+  // record of a deal with no referral yet) and when an incoming referral must be answered (alerted once), and the pairs
+  // an operator paused.
+  `CREATE TABLE deal_labels (
+     connection TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     referral_id TEXT,
+     crm_entity TEXT,
+     crm_id TEXT,
+     name TEXT,
+     customer TEXT,
+     respond_by TEXT,
+     deadline_alerted_at TEXT,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (connection, subject)
+   );
+   CREATE TABLE paused_pairs (
+     connection TEXT NOT NULL,
+     referral_id TEXT NOT NULL,
+     paused_at TEXT NOT NULL,
+     PRIMARY KEY (connection, referral_id)
+   );`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

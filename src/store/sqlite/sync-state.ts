@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlDatabase } from './driver.ts';
-import type { AuditEntry, AuditRecord, ConflictResolution, ConflictSource, DeadLetter, HeldConflict, Link, SyncCommit, SyncState, WriteIntent } from '../types.ts';
+import type { AuditEntry, AuditOutcome, AuditRecord, ConflictResolution, ConflictSource, DeadLetter, DealLabel, HeldConflict, Link, SyncCommit, SyncState, WriteIntent } from '../types.ts';
+import { SqliteDealControls } from './deal-controls.ts';
 import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqliteJobQueue } from './jobs.ts';
 import type { CanonicalRecord, CanonicalValue } from '../../canonical-value.ts';
@@ -43,6 +44,7 @@ const decode = (text: string | null): CanonicalValue | undefined =>
 export class SqliteSyncState implements SyncState {
   private readonly commitTx: (commit: SyncCommit) => void;
   private readonly recordIntentsTx: (intents: readonly WriteIntent[]) => void;
+  private readonly controls: SqliteDealControls;
 
   constructor(
     private readonly db: SqlDatabase,
@@ -50,6 +52,7 @@ export class SqliteSyncState implements SyncState {
     private readonly letters: SqliteDeadLetters,
   ) {
     this.commitTx = db.transaction((commit: SyncCommit) => this.commitInTransaction(commit));
+    this.controls = new SqliteDealControls(db, jobs, (entries) => this.insertAudit(entries, new Date().toISOString()));
     this.recordIntentsTx = db.transaction((intents: readonly WriteIntent[]) => {
       const upsert = db.prepare(
         `INSERT INTO write_intents (connection, referral_id, crm_entity, base, to_crm, to_pc, created_at)
@@ -164,7 +167,7 @@ export class SqliteSyncState implements SyncState {
     }
   }
 
-  audit(query: { connection?: string; referralId?: string; crmId?: string; limit: number; beforeId?: number }): AuditRecord[] {
+  audit(query: { connection?: string; referralId?: string; crmId?: string; outcomes?: readonly AuditOutcome[]; limit: number; beforeId?: number }): AuditRecord[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const add = (clause: string, value: string | number | undefined) => {
@@ -176,6 +179,10 @@ export class SqliteSyncState implements SyncState {
     add('referral_id = ?', query.referralId);
     add('crm_id = ?', query.crmId);
     add('id < ?', query.beforeId);
+    if (query.outcomes?.length) {
+      where.push(`outcome IN (${query.outcomes.map(() => '?').join(', ')})`);
+      params.push(...query.outcomes);
+    }
     params.push(query.limit);
     const rows = this.db
       .prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
@@ -232,6 +239,22 @@ export class SqliteSyncState implements SyncState {
       this.jobs.enqueueInTransaction([replay]);
       return true;
     })();
+  }
+
+  labelDeal(label: DealLabel): void {
+    this.controls.label(label);
+  }
+
+  isPaused(connection: string, referralId: string): boolean {
+    return this.controls.isPaused(connection, referralId);
+  }
+
+  pausePair(connection: string, referralId: string): boolean {
+    return this.controls.pause(connection, referralId);
+  }
+
+  resumePair(connection: string, referralId: string): boolean {
+    return this.controls.resume(connection, referralId);
   }
 
   getWatermark(source: string): string | null {

@@ -8,7 +8,9 @@ import { FAILING_AFTER, Readiness } from '../../../src/server/readiness.ts';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/config/errors.ts';
-import { resolveAlertWebhooks } from '../../../src/service.ts';
+import { resolveAlertEmailPassword, resolveAlertWebhooks } from '../../../src/service.ts';
+import { EmailChannel } from '../../../src/server/alerts/email.ts';
+import { startSmtpReceiver } from '../../support/smtp-receiver.ts';
 
 /* Alerts to a chat webhook: each new dead letter, conflict and outage once, batched per tick, the URL never logged. */
 
@@ -126,7 +128,53 @@ describe('alerts configuration', () => {
     process.env.COSELL_TEST_ALERT_URL = 'https://hooks.example/x';
     expect(await resolveAlertWebhooks(config)).toEqual(['https://hooks.example/x']);
     delete process.env.COSELL_TEST_ALERT_URL;
-    expect(parseConfig('test.yaml', { partnerCenter: LOCAL_PC }).alerts).toEqual({ webhooks: [], connectionFailingMinutes: 5, registrationCheckMinutes: 15, intervalSeconds: 60 });
+    expect(parseConfig('test.yaml', { partnerCenter: LOCAL_PC }).alerts).toEqual({ webhooks: [], connectionFailingMinutes: 5, registrationCheckMinutes: 15, responseDeadlineHours: 72, intervalSeconds: 60 });
     expect(() => parseConfig('test.yaml', { partnerCenter: LOCAL_PC, alerts: { webhooks: [{ url: 'https://plain.example' }] } })).toThrow(ConfigError);
+  });
+
+  it('takes the SMTP password as a secret reference, with its user', async () => {
+    const email = { host: 'smtp.example', from: 'cosell-sync <alerts@example.com>', to: ['ops@example.com'] };
+    expect(parseConfig('test.yaml', { partnerCenter: LOCAL_PC, alerts: { email } }).alerts.email).toMatchObject({ port: 587, secure: false, requireTls: true });
+    expect(() => parseConfig('test.yaml', { partnerCenter: LOCAL_PC, alerts: { email: { ...email, user: 'u', password: 'plain' } } })).toThrow(ConfigError);
+    expect(() => parseConfig('test.yaml', { partnerCenter: LOCAL_PC, alerts: { email: { ...email, user: 'u' } } })).toThrow(ConfigError);
+    expect(() => parseConfig('test.yaml', { partnerCenter: LOCAL_PC, alerts: { email: { ...email, to: ['not an address'] } } })).toThrow(ConfigError);
+    delete process.env.COSELL_TEST_SMTP_PASSWORD;
+    const config = parseConfig('test.yaml', { partnerCenter: LOCAL_PC, alerts: { email: { ...email, user: 'u', password: { env: 'COSELL_TEST_SMTP_PASSWORD' } } } });
+    const error = await resolveAlertEmailPassword(config, 'test.yaml').catch((e: unknown) => e);
+    expect((error as ConfigError).path).toBe('alerts.email.password');
+  });
+});
+
+describe('Alerter by e-mail', () => {
+  it('sends the same batched, deduplicated alerts over SMTP, and an incoming referral near its response deadline once', async () => {
+    const smtp = await startSmtpReceiver();
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
+    const logger = pino({ level: 'silent' });
+    const email = new EmailChannel({ host: '127.0.0.1', port: smtp.port, secure: false, requireTls: false, from: 'cosell-sync <alerts@example.com>', to: ['ops@example.com'] }, undefined, logger);
+    const alerter = new Alerter({ store, readiness: new Readiness(store, ':memory:', {}), webhookUrls: [], channels: [email], connectionFailingMs: 0, responseWarningMs: 72 * 3600_000, logger, consoleUrl: 'http://127.0.0.1:4180', now: () => now });
+    const label = (referralId: string, respondBy: string) =>
+      store.sync.labelDeal({ connection: 'dynamics', referralId, crmEntity: null, crmId: null, name: `Deal ${referralId}`, customer: 'Contoso', respondBy });
+    label('due', '2026-01-02T12:00:00Z');
+    label('not-yet', '2026-01-10T00:00:00Z');
+    await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r-dead' }]);
+    store.jobs.deadLetter(store.jobs.claim(1, 1000)[0]!, '400 invalid');
+
+    await alerter.tick();
+    await alerter.tick();
+    expect(smtp.messages).toHaveLength(1);
+    const [mail] = smtp.messages;
+    expect(mail?.to).toEqual(['ops@example.com']);
+    expect(mail?.subject).toBe('cosell-sync: 2 alerts');
+    expect(mail?.text).toContain('• Dead letter #1 on dynamics (referral r-dead): 400 invalid http://127.0.0.1:4180/deals/dynamics/r-dead');
+    expect(mail?.text).toContain('• Incoming referral Deal due (Contoso), due: accept or decline it in Partner Center before 2026-01-02T12:00:00Z, or it expires');
+    expect(mail?.text).not.toContain('not-yet');
+    // A new alerter (a restart) does not announce the deadline again.
+    const again = new Alerter({ store, readiness: new Readiness(store, ':memory:', {}), webhookUrls: [], channels: [email], connectionFailingMs: 0, responseWarningMs: 72 * 3600_000, logger, now: () => now });
+    await again.tick();
+    expect(smtp.messages).toHaveLength(1);
+    email.close();
+    await store.close();
+    await smtp.close();
   });
 });

@@ -70,6 +70,30 @@ describe('the console routes', () => {
     expect((await app.inject({ method: 'POST', url: '/api/registration/check', headers: { host: auth.host, 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(401);
   });
 
+  it('pauses and resumes a linked pair through the API, and lists and counts it as paused meanwhile', async () => {
+    const post = (url: string, headers: Record<string, string> = auth) => app.inject({ method: 'POST', url, headers: { ...headers, 'content-type': 'application/json' }, payload: '{}' });
+    expect((await post('/api/pairs/dynamics/ref-3/pause', { host: auth.host })).statusCode).toBe(401);
+    expect((await post('/api/pairs/dynamics/nope/pause')).statusCode).toBe(404);
+    expect(JSON.parse((await post('/api/pairs/dynamics/ref-3/pause')).body)).toEqual({ paused: true, message: 'Paused: neither side is written until you resume.' });
+    expect(JSON.parse((await post('/api/pairs/dynamics/ref-3/pause')).body)).toMatchObject({ paused: true, message: 'Already paused.' });
+    expect((JSON.parse((await get('/api/deals/dynamics/ref-3')).body) as PairResponse).deal).toMatchObject({ state: 'paused', paused: true });
+    expect((JSON.parse((await get('/api/overview')).body) as OverviewResponse).totals.paused).toBe(1);
+    expect((await get('/deals/dynamics/ref-3')).body).toContain('>Resume</button>');
+    expect(JSON.parse((await post('/api/pairs/dynamics/ref-3/resume')).body)).toMatchObject({ paused: false });
+    expect((await post('/api/pairs/dynamics/ref-3/resume')).statusCode).toBe(409);
+    expect((await get('/deals/dynamics/ref-3')).body).toContain('>Pause</button>');
+    // The resume queued the pair's sync.
+    expect(store.jobs.depth()).toBeGreaterThan(0);
+    store.jobs.claim(100, 1000).forEach((job) => store.jobs.complete(job));
+  });
+
+  it("says on an incoming referral's page when it must be answered", async () => {
+    store.sync.labelDeal({ connection: 'dynamics', referralId: 'ref-4', crmEntity: null, crmId: null, name: 'Deal 4', customer: 'Contoso', respondBy: '2026-01-15T00:00:00.000Z' });
+    const page = (await get('/deals/dynamics/ref-4')).body;
+    expect(page).toContain('accept or decline it in Partner Center before <time datetime="2026-01-15T00:00:00.000Z"');
+    expect((await get('/deals/dynamics/ref-5')).body).not.toContain('awaiting your answer');
+  });
+
   it('pages the deals within bounds and refuses anything outside them', async () => {
     const first = JSON.parse((await get('/api/deals?pageSize=25')).body) as DealsResponse;
     expect(first).toMatchObject({ total: 30, page: 1, pageSize: 25 });
@@ -123,6 +147,7 @@ describe('the console routes', () => {
     expect(scraped).toContain('cosell_connection_failing{connection="dynamics"} 1');
     expect(scraped).toContain('cosell_connection_failing{connection="partner-center"} 0');
     expect(scraped).toContain('cosell_dead_letters_open{connection="dynamics"} 0');
+    expect(scraped).toContain('cosell_pairs_paused{connection="dynamics"} 0');
     expect(scraped).toMatch(/cosell_jobs_retrying\{connection="dynamics"\} 0/);
     expect(scraped).not.toContain('cosell_connection_last_success_timestamp_seconds{');
   });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
-import type { Link } from '../../../src/store/types.ts';
+import { dealKey, type Link } from '../../../src/store/types.ts';
 import type { CanonicalRecord } from '../../../src/canonical-value.ts';
 import { makeTempDir } from '../../support/tmp.ts';
 
@@ -47,7 +47,7 @@ describe('SQLite console reads', () => {
     expect(store.console.pairDeadLetters('dynamics', 'r-dead', 10)).toEqual([expect.objectContaining({ referralId: 'r-dead', error: '400 invalid' })]);
 
     expect(store.console.connectionCounts()).toEqual({
-      dynamics: { synced: 2, needingAttention: 1, inConflict: 1, deadLettered: 1, retrying: 0, lastJobError: null },
+      dynamics: { synced: 2, needingAttention: 1, inConflict: 1, deadLettered: 1, retrying: 0, paused: 0, lastJobError: null },
     });
     await store.close();
   });
@@ -80,6 +80,105 @@ describe('SQLite console reads', () => {
     expect(new Set(all.map((d) => d.referralId)).size).toBe(30);
     const times = all.map((d) => d.lastSyncAt ?? '');
     expect([...times].sort().reverse()).toEqual(times);
+    await store.close();
+  });
+
+  it('names deals by their last read: a customer for opportunities, unlinked referrals and CRM deals with no referral', async () => {
+    const store = open();
+    // An opportunity's base holds no customer name (the customer is a lookup): the label read from the referral does.
+    commit(store, 'r-opp', { name: 'Contoso rollout' });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: 'r-opp', crmEntity: null, crmId: null, name: 'Contoso rollout', customer: 'Contoso Pharmaceuticals', respondBy: null });
+    // A referral read but never linked (closed, or not for this CRM), and a CRM deal not sent to Partner Center.
+    store.sync.labelDeal({ connection: 'dynamics', referralId: 'r-closed', crmEntity: null, crmId: null, name: 'Old deal', customer: 'Tailspin Toys', respondBy: null });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'crm-only-1', name: 'Seller pipeline deal', customer: 'Wingtip Toys', respondBy: null });
+    store.sync.appendAudit([
+      { connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'crm-only-1', direction: 'to-pc', field: null, oldValue: undefined, newValue: undefined, cause: 'event', outcome: 'failed', message: 'not sent to Partner Center: customer: missing' },
+    ]);
+    // A CRM record only a queued job names: listed as not linked.
+    await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', crm: { entity: 'opportunity', id: 'crm-only-2' } }]);
+
+    const { total, deals } = store.console.deals({ limit: 50, offset: 0 });
+    expect(total).toBe(4);
+    expect(deals.find((d) => d.referralId === 'r-opp')).toMatchObject({ name: 'Contoso rollout', customer: 'Contoso Pharmaceuticals', state: 'ok' });
+    expect(deals.find((d) => d.referralId === 'r-closed')).toMatchObject({ name: 'Old deal', customer: 'Tailspin Toys', state: 'unlinked', crmId: null });
+    expect(deals.find((d) => d.crmId === 'crm-only-1')).toMatchObject({ referralId: null, crmEntity: 'opportunity', name: 'Seller pipeline deal', customer: 'Wingtip Toys', state: 'error' });
+    expect(deals.find((d) => d.crmId === 'crm-only-2')).toMatchObject({ referralId: null, state: 'unlinked', name: null });
+
+    const find = (search: string) => store.console.deals({ search, limit: 50, offset: 0 }).deals.map((d) => d.referralId ?? d.crmId);
+    expect(find('pharmaceuticals')).toEqual(['r-opp']);
+    expect(find('wingtip')).toEqual(['crm-only-1']);
+    expect(find('crm-only-1')).toEqual(['crm-only-1']);
+    expect(store.console.deals({ state: 'error', limit: 50, offset: 0 }).deals.map((d) => d.crmId)).toEqual(['crm-only-1']);
+    expect(store.console.crmDeal('dynamics', 'opportunity', 'crm-only-1')?.name).toBe('Seller pipeline deal');
+
+    // Once the CRM deal is linked it is listed by its referral, once.
+    commit(store, 'r-new', { name: 'Seller pipeline deal' });
+    store.sync.commit({
+      link: { connection: 'dynamics', referralId: 'r-new', crmEntity: 'opportunity', crmId: 'crm-only-1', base: { name: 'Seller pipeline deal' }, pcEtag: null, crmVersion: null, syncState: 'ok', lastError: null },
+      audit: [],
+      holdConflicts: [],
+      releaseConflicts: [],
+    });
+    expect(store.console.crmDeal('dynamics', 'opportunity', 'crm-only-1')).toBeNull();
+    expect(find('seller pipeline')).toEqual(['r-new']);
+    await store.close();
+  });
+
+  it('pauses a linked pair (audited once, counted, listed as paused) and resumes it with a manual sync queued', async () => {
+    const store = open();
+    commit(store, 'r-p', { name: 'Paused deal' });
+    expect(store.sync.pausePair('dynamics', 'nope')).toBe(false);
+    expect(store.sync.pausePair('dynamics', 'r-p')).toBe(true);
+    expect(store.sync.pausePair('dynamics', 'r-p')).toBe(false);
+    expect(store.sync.isPaused('dynamics', 'r-p')).toBe(true);
+    expect(store.console.deal('dynamics', 'r-p')).toMatchObject({ state: 'paused', paused: true });
+    expect(store.console.connectionCounts().dynamics?.paused).toBe(1);
+    expect(store.sync.audit({ referralId: 'r-p', limit: 10 }).map((e) => e.message)).toEqual([expect.stringContaining('paused by an operator')]);
+    expect(store.jobs.depth()).toBe(0);
+
+    expect(store.sync.resumePair('dynamics', 'r-p')).toBe(true);
+    expect(store.sync.resumePair('dynamics', 'r-p')).toBe(false);
+    expect(store.sync.isPaused('dynamics', 'r-p')).toBe(false);
+    expect(store.console.deal('dynamics', 'r-p')?.state).toBe('ok');
+    expect(store.jobs.depth()).toBe(1);
+    expect(store.jobs.claim(1, 1000)[0]).toMatchObject({ referralId: 'r-p', cause: 'manual' });
+    expect(store.sync.audit({ referralId: 'r-p', limit: 10 })[0]?.message).toContain('resumed by an operator');
+    await store.close();
+  });
+
+  it('lists incoming referrals whose answer is due by a time, once per referral, until marked alerted', async () => {
+    const store = open();
+    const label = (connection: string, referralId: string, respondBy: string | null) =>
+      store.sync.labelDeal({ connection, referralId, crmEntity: null, crmId: null, name: `Deal ${referralId}`, customer: 'Contoso', respondBy });
+    label('dynamics', 'soon', '2026-01-10T00:00:00Z');
+    label('salesforce', 'soon', '2026-01-10T00:00:00Z');
+    label('dynamics', 'later', '2026-01-20T00:00:00Z');
+    label('dynamics', 'answered', null);
+    expect(store.console.responsesDue('2026-01-12T00:00:00Z')).toEqual([{ connection: 'dynamics', referralId: 'soon', name: 'Deal soon', customer: 'Contoso', respondBy: '2026-01-10T00:00:00Z' }]);
+    store.console.markResponseAlerted('soon');
+    expect(store.console.responsesDue('2026-01-12T00:00:00Z')).toEqual([]);
+    // Accepted meanwhile: the next read clears the deadline.
+    label('dynamics', 'later', null);
+    expect(store.console.responsesDue('2026-02-01T00:00:00Z')).toEqual([]);
+    expect(store.console.deal('dynamics', 'later')?.respondBy).toBeNull();
+    await store.close();
+  });
+
+  it('names the deals a page of dead letters and conflicts is about, in one read', async () => {
+    const store = open();
+    commit(store, 'r-base', { name: 'Named by its base' });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: 'r-label', crmEntity: null, crmId: null, name: 'Named by its label', customer: null, respondBy: null });
+    store.sync.labelDeal({ connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'o-1', name: 'A CRM deal', customer: null, respondBy: null });
+    const deals = [
+      { connection: 'dynamics', referralId: 'r-base', crmEntity: null, crmId: null },
+      { connection: 'dynamics', referralId: 'r-label', crmEntity: null, crmId: null },
+      { connection: 'dynamics', referralId: null, crmEntity: 'opportunity', crmId: 'o-1' },
+      { connection: 'dynamics', referralId: 'r-unknown', crmEntity: null, crmId: null },
+      { connection: 'salesforce', referralId: 'r-base', crmEntity: null, crmId: null },
+    ];
+    const names = store.console.dealNames(deals);
+    expect(deals.map((d) => names.get(dealKey(d)))).toEqual(['Named by its base', 'Named by its label', 'A CRM deal', undefined, undefined]);
+    expect(store.console.dealNames([]).size).toBe(0);
     await store.close();
   });
 });

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import type { Job, SyncState } from '../../../src/store/types.ts';
@@ -30,6 +32,15 @@ function world(crms: FakeCrm[] = [new FakeCrm()]) {
 
 const forReferral = (referralId: string, connectionName = 'crm') => job({ connection: connectionName, referralId });
 const opportunityOf = (crm: FakeCrm, referralId: string) => [...crm.records.values()].find((r) => r.referralId === referralId);
+
+/** A referral synced once: linked to its new opportunity (`id`). */
+async function linkedDeal() {
+  const w = world();
+  w.referrals.put({ id: 'ref-1', name: 'Deal', details: { dealValue: 100 } });
+  const sync = w.sync();
+  await sync.handler(forReferral('ref-1'));
+  return { w, sync, id: opportunityOf(w.crm, 'ref-1')?.record.ref.id ?? '' };
+}
 
 describe('PairSync over in-memory fakes', () => {
   let store: SqliteStore | undefined;
@@ -88,18 +99,52 @@ describe('PairSync over in-memory fakes', () => {
   });
 
   it('merges both ways: a Partner Center edit reaches the CRM and a CRM edit reaches Partner Center in one sync', async () => {
-    const w = world();
+    const { w, sync, id } = await linkedDeal();
     store = w.store;
-    w.referrals.put({ id: 'ref-1', name: 'Deal', details: { dealValue: 100 } });
-    const sync = w.sync();
-    await sync.handler(forReferral('ref-1'));
-    const id = opportunityOf(w.crm, 'ref-1')?.record.ref.id ?? '';
     w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
     w.crm.edit(id, { value: 150 });
     await sync.handler(forReferral('ref-1'));
     expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
     expect(w.store.sync.getLink('crm', 'ref-1')?.base).toMatchObject({ name: 'Renamed in PC', dealValue: 150 });
+  });
+
+  it('a paused pair is skipped both ways, and resuming merges both sides with nothing lost', async () => {
+    const { w, sync, id } = await linkedDeal();
+    store = w.store;
+    expect(w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
+    w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
+    w.crm.edit(id, { value: 150 });
+    const crmCalls = w.crm.calls.length;
+    const patches = w.referrals.patches.length;
+    // Whichever side the job comes from, nothing is read or written while paused.
+    await sync.handler(forReferral('ref-1'));
+    await sync.handler(job({ crmEntity: 'opportunity', crmId: id }));
+    expect(w.crm.calls.slice(crmCalls)).toEqual([]);
+    expect(w.referrals.patches.length).toBe(patches);
+    expect(w.crm.get(id).record.values.name).toBe('Deal');
+
+    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
+    const [queued] = w.store.jobs.claim(1, 1000);
+    await sync.handler(queued ?? forReferral('ref-1'));
+    expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
+    expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
+    expect(w.store.sync.audit({ referralId: 'ref-1', limit: 50 }).filter((e) => e.message?.includes('paused by an operator'))).toHaveLength(1);
+  });
+
+  it('logs one info line per sync (pair, fields each way, outcome); the settled echo after it logs none', async () => {
+    const { w, id } = await linkedDeal();
+    store = w.store;
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
+    const sync = new PairSync({ store: w.store, referrals: w.referrals, connections: new Map([['crm', connection(w.crm)]]), merge: mergeRecord, logger });
+    w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
+    w.crm.edit(id, { value: 150 });
+    await sync.handler(forReferral('ref-1'));
+    await sync.handler(forReferral('ref-1'));
+    const synced = lines.filter((l) => l.msg === 'pair synced');
+    expect(synced.map((l) => [l.level, l.outcome])).toEqual([[30, 'written']]);
+    expect(synced[0]).toMatchObject({ connection: 'crm', referralId: 'ref-1', crm: `opportunity:${id}`, toCrm: ['name'], toPc: ['dealValue'], held: [] });
   });
 
   it('the echo of its own writes costs no write', async () => {

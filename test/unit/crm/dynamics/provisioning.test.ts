@@ -213,6 +213,11 @@ describe('an org whose Sync Status column predates the Conflict option', () => {
     const row = (await h.rows('opportunities')).find((candidate) => candidate.opportunityid === ref.id);
     expect(row?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.failed);
     expect(row?.cosell_audit).toContain('conflict on name: held until resolved');
+    // No "Paused" option either: an operator's pause leaves the status as it is rather than failing the write.
+    await connector.writeSyncStatus(ref, { ok: true, paused: true, auditLines: ['paused by an operator'] });
+    const after = (await h.rows('opportunities')).find((candidate) => candidate.opportunityid === ref.id);
+    expect(after?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.failed);
+    expect(after?.cosell_audit).not.toContain('paused by an operator');
     const warned = warnings.filter((line) => line.includes('cosell setup dynamics'));
     expect(warned).toHaveLength(1);
     expect(JSON.parse(warned[0] ?? '{}')).toMatchObject({ level: 40, table: 'opportunity', column: 'cosell_syncstatus' });
@@ -230,6 +235,7 @@ describe('an org whose Sync Status column predates the Conflict option', () => {
         [SYNC_STATUS_OPTIONS.pending, 'Pending'],
         [100_000_009, 'Escalated'],
         [SYNC_STATUS_OPTIONS.conflict, 'Conflict'],
+        [SYNC_STATUS_OPTIONS.paused, 'Paused'],
       ]);
     }
 
@@ -244,5 +250,8 @@ describe('an org whose Sync Status column predates the Conflict option', () => {
     const ref = { entity: 'opportunity' as const, id: created.body.opportunityid };
     await h.connector.update(ref, {}, null, { ok: false, conflict: true, auditLines: ['held'] });
     expect((await h.rows('opportunities')).find((row) => row.opportunityid === ref.id)?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.conflict);
+    // And an operator's pause as Paused.
+    await h.connector.writeSyncStatus(ref, { ok: true, paused: true, auditLines: ['paused by an operator'] });
+    expect((await h.rows('opportunities')).find((row) => row.opportunityid === ref.id)?.cosell_syncstatus).toBe(SYNC_STATUS_OPTIONS.paused);
   });
 });

@@ -85,7 +85,7 @@ describe('SalesforceConnector against the Salesforce sandbox', () => {
         'Post sales customer success',
         'General or other',
       ]);
-      expect(opportunity.Sync_Status__c?.options).toEqual(['Synced', 'Failed', 'Pending', 'Conflict']);
+      expect(opportunity.Sync_Status__c?.options).toEqual(['Synced', 'Failed', 'Pending', 'Conflict', 'Paused']);
       expect(metadata.contact?.columns.Email?.type).toBe('string');
       expect(metadata.account?.columns.BillingCountry).toMatchObject({ type: 'string', maxLength: 80 });
     });
@@ -481,6 +481,7 @@ describe('SalesforceConnector against the Salesforce sandbox', () => {
         expect(error).toBeInstanceOf(CrmApiError);
         expect(error).toMatchObject({ status: 403, code: 'REQUEST_LIMIT_EXCEEDED', retryable: true, retryAfterMs: DAILY_LIMIT_RETRY_MS });
         expect(h.connector.client.usage.snapshot()).toMatchObject({ max: usage.max });
+        expect(h.connector.apiUsage()).toMatchObject({ max: usage.max, window: '24 h' });
       } finally {
         await h.control('POST', '/_sandbox/limits', { used: 0 });
       }

@@ -45,6 +45,9 @@ describe('an org whose Sync Status picklist predates the Conflict value', () => 
     const row = await h.record('Opportunity', ref.id);
     expect(row?.[FIELDS.syncStatus]).toBe(SYNC_STATUS_VALUES.failed);
     expect(String(row?.[FIELDS.audit])).toContain('conflict on Name: held until resolved');
+    // No "Paused" value either: an operator's pause leaves the status as it is rather than failing the write.
+    await connector.writeSyncStatus(ref, { ok: true, paused: true, auditLines: ['paused by an operator'] });
+    expect((await h.record('Opportunity', ref.id))?.[FIELDS.syncStatus]).toBe(SYNC_STATUS_VALUES.failed);
     const warned = warnings.filter((line) => line.includes('cosell setup salesforce'));
     expect(warned).toHaveLength(1);
     expect(JSON.parse(warned[0] ?? '{}')).toMatchObject({ level: 40, sobject: 'Opportunity', field: FIELDS.syncStatus });
@@ -61,6 +64,7 @@ describe('an org whose Sync Status picklist predates the Conflict value', () => 
         ['Pending', 'Pending'],
         ['Escalated', 'Escalated'],
         ['Conflict', 'Conflict'],
+        ['Paused', 'Paused'],
       ]);
     }
 
@@ -77,5 +81,8 @@ describe('an org whose Sync Status picklist predates the Conflict value', () => 
     const ref = { entity: 'opportunity' as const, id: created.body.Id };
     await h.connector.update(ref, {}, null, { ok: false, conflict: true, auditLines: ['held'] });
     expect((await h.record('Opportunity', ref.id))?.[FIELDS.syncStatus]).toBe(SYNC_STATUS_VALUES.conflict);
+    // And an operator's pause as Paused.
+    await h.connector.writeSyncStatus(ref, { ok: true, paused: true, auditLines: ['paused by an operator'] });
+    expect((await h.record('Opportunity', ref.id))?.[FIELDS.syncStatus]).toBe(SYNC_STATUS_VALUES.paused);
   });
 });
