@@ -246,7 +246,7 @@ describe('the operator console in a browser', () => {
   }, BROWSER_CASE_TIMEOUT_MS);
 
   it('pauses a pair from its page: neither side is written while paused; resuming merges both sides', async () => {
-    const paused = await h.linkedPair({ name: 'Contoso pilot', customerProfile: { name: 'Contoso Pharmaceuticals', address: { postalCode: '61000' } } });
+    const paused = await h.acceptedPair({ name: 'Contoso pilot', customerProfile: { name: 'Contoso Pharmaceuticals', address: { postalCode: '61000' } } });
     await page.setViewportSize({ width: 1440, height: 900 });
     await page.goto(`${h.adminUrl}/deals/dynamics/${paused.referralId}`);
     await page.getByRole('button', { name: 'Pause' }).click();
