@@ -84,6 +84,36 @@ export function createDispatcher(limits: HttpTimeouts, settings: ProxySettings):
   });
 }
 
+/**
+ * The proxy a request to `url` goes through under the current settings, or undefined when it goes direct: for the one
+ * client that cannot use the dispatcher (dynamics-web-api, on node:http). The NO_PROXY rules are undici's
+ * EnvHttpProxyAgent's, so that client and every other one agree on which hosts go direct: entries split on commas or
+ * blanks, an optional `:port`, a leading `.` or `*.` ignored, a host matches itself and its subdomains, `*` matches all.
+ */
+export function proxyUrlFor(url: string): string | undefined {
+  const target = new URL(url);
+  const chosen = target.protocol === 'https:' ? proxy.httpsProxy : proxy.httpProxy;
+  if (chosen === undefined) return undefined;
+  // `host` without its port keeps an IPv6 address's brackets, as undici compares it.
+  const hostname = target.host.replace(/:\d*$/, '').toLowerCase();
+  const port = Number.parseInt(target.port, 10) || (target.protocol === 'https:' ? 443 : 80);
+  return bypassesProxy(hostname, port, proxy.noProxy) ? undefined : chosen;
+}
+
+function bypassesProxy(hostname: string, port: number, noProxy: string): boolean {
+  if (noProxy.trim() === '*') return true;
+  return noProxy
+    .split(/[,\s]/)
+    .filter((entry) => entry !== '')
+    .some((entry) => {
+      const parsed = /^(.+):(\d+)$/.exec(entry);
+      const entryHost = (parsed?.[1] ?? entry).replace(/^\*?\./, '').toLowerCase();
+      const entryPort = parsed?.[2] ? Number.parseInt(parsed[2], 10) : 0;
+      if (entryPort !== 0 && entryPort !== port) return false;
+      return hostname === entryHost || hostname.endsWith(`.${entryHost}`);
+    });
+}
+
 export function usesProxy(): boolean {
   return proxy.httpProxy !== undefined || proxy.httpsProxy !== undefined;
 }

@@ -51,7 +51,7 @@ describe('the production install (compiled code, npm ci --omit=dev) against the 
   beforeAll(async () => {
     const build = await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')], REPO);
     expect(build.code, build.stdout + build.stderr).toBe(0);
-    for (const path of ['package.json', 'package-lock.json', 'bin', 'mappings', 'examples']) cpSync(join(REPO, path), join(app, path), { recursive: true });
+    for (const path of ['package.json', 'package-lock.json', 'patches', 'bin', 'mappings', 'examples']) cpSync(join(REPO, path), join(app, path), { recursive: true });
     const reuse = process.env.COSELL_DIST_TEST_NODE_MODULES;
     if (reuse) {
       symlinkSync(reuse, join(app, 'node_modules'));
@@ -101,6 +101,11 @@ describe('the production install (compiled code, npm ci --omit=dev) against the 
     for (const devOnly of ['tsx', 'typescript', 'vitest', '@peculiar/x509', 'reflect-metadata']) {
       expect(existsSync(join(app, 'node_modules', devOnly)), devOnly).toBe(false);
     }
+  });
+
+  it('applies patches/ at install (dynamics-web-api sends the right Host header through a proxy)', () => {
+    const library = readFileSync(join(app, 'node_modules/dynamics-web-api/dist/esm/dynamics-web-api.mjs'), 'utf8');
+    expect(library).not.toContain('httpHeaders.host = hostHeader');
   });
 
   it('answers --version and --help with plain node', async () => {
