@@ -1,7 +1,7 @@
 import { DynamicsWebApi } from 'dynamics-web-api';
 import type { CrmApiError } from '../connector.ts';
 import type { CallRecorder } from '../../http/call-record.ts';
-import { proxyUrlFor } from '../../http/outbound.ts';
+import { proxyUrlFor, wholeReadLimit } from '../../http/outbound.ts';
 import { retryDelay, withRetries, type RetryPolicy } from '../../http/retry.ts';
 import type { TokenProvider } from '../../http/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -106,7 +106,8 @@ export class DataverseClient {
   }
 
   private async attempt<T>(operation: DataverseOperation, send: (signal: AbortSignal) => Promise<T>, attempt: number): Promise<T> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const limitMs = operation.method === 'GET' ? wholeReadLimit(this.timeoutMs) : this.timeoutMs;
+    const timeout = AbortSignal.timeout(limitMs);
     const started = performance.now();
     try {
       const result = await send(timeout);
@@ -115,7 +116,7 @@ export class DataverseClient {
     } catch (raw) {
       const failure = readFailure(raw);
       this.record(operation, attempt, started, failure.status ?? 'network-error');
-      throw toCrmApiError(failure, `${operation.method} ${operation.route}`, { timedOut: timeout.aborted, host: this.host, timeoutMs: this.timeoutMs });
+      throw toCrmApiError(failure, `${operation.method} ${operation.route}`, { timedOut: timeout.aborted, host: this.host, timeoutMs: limitMs });
     }
   }
 
