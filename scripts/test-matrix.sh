@@ -48,7 +48,7 @@ case "$(uname -s)-$(uname -m)" in
 esac
 mkdir -p "$root"
 
-# Prints the bin folder of the newest published <major>.x, fetching it on first use.
+# Prints the folder of the newest published <major>.x (bin/node, include/node), fetching it on first use.
 runtime() {
   local major=$1 version dir
   version="$(npm view "node-$platform@$major" version --json | tr -d '[]", ' | grep . | sort -V | tail -n 1)"
@@ -60,7 +60,7 @@ runtime() {
     tar -xzf "$root/$tarball" -C "$dir" --strip-components=1
     rm -f "$root/$tarball"
   fi
-  echo "$dir/bin"
+  echo "$dir"
 }
 
 # A copy of the working tree as git sees it (committed, changed and new files; ignored ones left out).
@@ -74,13 +74,16 @@ scratch_copy() {
 
 status=0
 for major in "${majors[@]}"; do
-  bin="$(runtime "$major")"
+  node_dir="$(runtime "$major")"
   work="$root/work-node-$major"
-  echo "── Node $("$bin/node" --version) in $work"
+  echo "── Node $("$node_dir/bin/node" --version) in $work"
   scratch_copy "$work"
   (
     cd "$work"
-    export PATH="$bin:$PATH"
+    export PATH="$node_dir/bin:$PATH"
+    # Native modules compile against this runtime's headers (the package ships include/node), not those of an npm
+    # `nodedir` setting that names the machine's own Node (Node 20's ABI: "Module did not self-register" on 22).
+    export npm_config_nodedir="$node_dir"
     npm ci --no-audit --no-fund
     if [ "$quick" = 1 ]; then
       npm run typecheck
