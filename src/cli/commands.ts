@@ -11,7 +11,7 @@ export interface CommandEntry {
   readonly summary: string;
   /** Registers this command (and any sibling the same module defines) on the program. */
   readonly register: () => Promise<(program: Command) => void>;
-  /** The command runs the sandboxes, whose packages a production install (`npm ci --omit=dev`) leaves out. */
+  /** The command runs the sandboxes: should a package of theirs be missing (a trimmed install), say so instead of a stack. */
   readonly needsDevDependencies?: boolean;
   /**
    * A person runs it and waits: vendor calls get the short interactive limits and no retry after a timeout, so a host
