@@ -1,12 +1,15 @@
 /**
  * How long each vendor client takes to give up on a host that accepts the TCP connection and never answers, with the
- * default limits (connect / headers / body, retry policy). Prints one line per client; asserts nothing.
+ * default limits (connect / headers / body, retry policy): those of the service (`cosell start`) and those of the
+ * commands a person runs (`init`, `setup`, `mapping check`, …: INTERACTIVE_HTTP_TIMEOUTS, no retry after a timeout).
+ * Prints one line per client and mode; asserts nothing.
  *
- *   npm run bench:silent-host [-- pc|dataverse|salesforce]
+ *   npm run bench:silent-host [-- pc|dataverse|salesforce] [--service|--interactive]
  */
 import { createServer, type Socket } from 'node:net';
 import { DynamicsConnector } from '../src/crm/dynamics/dynamics-connector.ts';
 import { SalesforceClient } from '../src/crm/salesforce/salesforce-client.ts';
+import { useInteractiveLimits } from '../src/http/outbound.ts';
 import { StaticTokenProvider } from '../src/http/tokens.ts';
 import { ReferralsClient } from '../src/partner-center/referrals-client.ts';
 import { silentLogger } from '../src/util/logger.ts';
@@ -52,6 +55,13 @@ async function measure(name: string, call: (url: string) => Promise<unknown>): P
   return `${name}: gave up after ${seconds} s, ${sockets.length} connection(s): ${outcome}`;
 }
 
-const selected = process.argv.slice(2).filter((name) => name in calls);
-const results = await Promise.all((selected.length > 0 ? selected : Object.keys(calls)).map((name) => measure(name, calls[name]!)));
-for (const line of results) console.log(line);
+const args = process.argv.slice(2);
+const selected = args.filter((name) => name in calls);
+const names = selected.length > 0 ? selected : Object.keys(calls);
+const modes = (['service', 'interactive'] as const).filter((mode) => !args.some((a) => a.startsWith('--')) || args.includes(`--${mode}`));
+// The limits are process-wide: one mode after the other, the clients of a mode side by side.
+for (const mode of modes) {
+  useInteractiveLimits(mode === 'interactive');
+  const results = await Promise.all(names.map((name) => measure(name, calls[name]!)));
+  for (const line of results) console.log(`[${mode}] ${line}`);
+}

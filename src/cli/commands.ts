@@ -11,8 +11,13 @@ export interface CommandEntry {
   readonly summary: string;
   /** Registers this command (and any sibling the same module defines) on the program. */
   readonly register: () => Promise<(program: Command) => void>;
-  /** The command runs the sandboxes, whose packages a production install (`npm ci --omit=dev`) leaves out. */
+  /** The command runs the sandboxes: should a package of theirs be missing (a trimmed install), say so instead of a stack. */
   readonly needsDevDependencies?: boolean;
+  /**
+   * A person runs it and waits: vendor calls get the short interactive limits and no retry after a timeout, so a host
+   * that never answers fails in seconds (src/http/outbound.ts, INTERACTIVE_HTTP_TIMEOUTS). Not for the service.
+   */
+  readonly interactive?: boolean;
 }
 
 const operate = async () => (await import('./operate.ts')).registerOperatorCommands;
@@ -20,6 +25,7 @@ const operate = async () => (await import('./operate.ts')).registerOperatorComma
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'init',
+    interactive: true,
     summary: 'write a commented cosell.yaml for Dynamics and/or Salesforce, then check it against the CRM',
     register: async () => (await import('./init.ts')).registerInitCommand,
   },
@@ -36,6 +42,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'webhooks',
+    interactive: true,
     summary: 'manage the Partner Center webhook registration',
     register: async () => (await import('./webhooks.ts')).registerWebhooksCommand,
   },
@@ -47,16 +54,19 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'setup',
+    interactive: true,
     summary: 'prepare a CRM for syncing (custom fields, keys, change notifications)',
     register: async () => (await import('./setup.ts')).registerSetupCommand,
   },
   {
     name: 'solutions',
+    interactive: true,
     summary: "manage the partner's Microsoft Solutions catalogue in the CRM",
     register: async () => (await import('./solutions.ts')).registerSolutionsCommand,
   },
   {
     name: 'mapping',
+    interactive: true,
     summary: 'check and preview field mappings',
     register: async () => (await import('./mapping.ts')).registerMappingCommand,
   },

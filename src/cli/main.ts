@@ -43,6 +43,7 @@ async function registerCommands(entries: readonly CommandEntry[], requested: str
   register(program);
   // Before any command makes a request; not for --help, which makes none.
   await useProxyFromEnvironment();
+  if (entry.interactive) (await import('../http/outbound.ts')).useInteractiveLimits();
 }
 
 function isModuleNotFound(error: unknown): boolean {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configureOutbound } from '../http/outbound.ts';
+import { configureOutbound, type HttpTimeouts } from '../http/outbound.ts';
 import { ConfigError } from './errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { sandboxConfig } from './sandbox-preset.ts';
@@ -62,8 +62,22 @@ export async function loadConfig(explicit: string | undefined, env: NodeJS.Proce
   };
   const config = parseConfig(source, merged, sourceOf);
   // Process-wide, like the proxy variables: every call the command makes from here on runs with these limits.
-  configureOutbound({ timeouts: { connectMs: config.outbound.connectTimeoutMs, headersMs: config.outbound.headersTimeoutMs, bodyMs: config.outbound.bodyTimeoutMs } });
+  configureOutbound({ timeouts: explicitTimeouts(config, merged.outbound) });
   return { config: resolveRelativePaths(config, file), source, sandbox: file === undefined, sourceOf };
+}
+
+/**
+ * The `outbound` limits the file or the environment set: the others follow the command's mode (the schema's defaults
+ * are the service's; commands a person runs have shorter ones, see INTERACTIVE_HTTP_TIMEOUTS).
+ */
+function explicitTimeouts(config: Config, rawOutbound: unknown): Partial<HttpTimeouts> {
+  const set = typeof rawOutbound === 'object' && rawOutbound !== null ? new Set(Object.keys(rawOutbound)) : new Set<string>();
+  const { connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs } = config.outbound;
+  return {
+    ...(set.has('connectTimeoutMs') ? { connectMs: connectTimeoutMs } : {}),
+    ...(set.has('headersTimeoutMs') ? { headersMs: headersTimeoutMs } : {}),
+    ...(set.has('bodyTimeoutMs') ? { bodyMs: bodyTimeoutMs } : {}),
+  };
 }
 
 /** `sourceOf` names where a setting came from, so an invalid env override is reported as that variable. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
+import { timeoutRetriesAllowed } from './outbound.ts';
 
 /*
  * The one retry policy of the vendor clients (Partner Center, Dataverse, Salesforce). Which failures are retryable is
@@ -72,7 +73,7 @@ export function withRetries<T>(attempt: (attemptNumber: number) => Promise<T>, o
     shouldRetry: async ({ error, attemptNumber, retriesConsumed }) => {
       if (options.timedOut(error)) {
         timeouts += 1;
-        if (timeouts > options.policy.timeoutRetries) return false;
+        if (timeouts > timeoutRetriesAllowed(options.policy.timeoutRetries)) return false;
       }
       const delayMs = options.delayAfter(error, retriesConsumed);
       if (delayMs === undefined) return false;

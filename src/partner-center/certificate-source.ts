@@ -6,6 +6,7 @@ import { request, type Dispatcher } from 'undici';
 import { ConfigError } from '../config/errors.ts';
 import type { WebhookVerificationConfig } from '../config/schema.ts';
 import { outboundDispatcher } from '../http/outbound.ts';
+import { TrustAnchors } from './certificate-chain.ts';
 
 export type CertificateProblem =
   | 'certificate_url_invalid'
@@ -43,7 +44,6 @@ const MAX_VERIFIED_ENTRIES = 256;
 const MAX_NEGATIVE_ENTRIES = 1024;
 const NEGATIVE_CACHE_MS = 30_000;
 const RATE_WINDOW_MS = 60_000;
-const MAX_CHAIN_DEPTH = 6;
 
 export function checkCertificateUrl(url: string, config: WebhookVerificationConfig): URL {
   let parsed: URL;
@@ -115,15 +115,17 @@ export class CertificateSource {
   private readonly failed: LRUCache<string, { expiresAt: number; error: CertificateError }>;
   private readonly inFlight = new Map<string, Promise<TrustedCertificate>>();
   private readonly budget: DownloadBudget;
-  private readonly anchors: X509Certificate[];
+  private readonly anchors: TrustAnchors;
   private readonly intermediates: X509Certificate[];
 
   constructor(
     private readonly config: WebhookVerificationConfig,
     private readonly now: () => number = Date.now,
   ) {
-    this.anchors = config.trustAnchors.flatMap((anchor, index) =>
-      anchor === 'system' ? rootCertificates.flatMap(parseCertificates) : readPemFile(anchor, `partnerCenter.webhooks.trustAnchors.${index}`, 'trust anchor'),
+    this.anchors = new TrustAnchors(
+      config.trustAnchors.flatMap((anchor, index) =>
+        anchor === 'system' ? rootCertificates.flatMap(parseCertificates) : readPemFile(anchor, `partnerCenter.webhooks.trustAnchors.${index}`, 'trust anchor'),
+      ),
     );
     this.intermediates = config.intermediates.flatMap((file, index) =>
       readPemFile(file, `partnerCenter.webhooks.intermediates.${index}`, 'intermediate certificate'),
@@ -188,7 +190,9 @@ export class CertificateSource {
     }
     const [leaf, ...bundled] = certificates;
     if (!leaf) throw new CertificateError('certificate_invalid', 'no certificate at X-MS-Certificate-Url');
-    return { leaf, chain: this.buildChain(leaf, [...bundled, ...this.intermediates]) };
+    const chain = await this.anchors.chainOf(leaf, [...bundled, ...this.intermediates]);
+    if (!chain) throw new CertificateError('certificate_untrusted', 'the signing certificate does not chain to a configured trust anchor');
+    return { leaf, chain };
   }
 
   private async download(url: URL): Promise<Buffer> {
@@ -227,25 +231,6 @@ export class CertificateSource {
       throw new CertificateError('certificate_fetch_failed', `certificate download ${reason}`);
     }
   }
-
-  private buildChain(leaf: X509Certificate, pool: X509Certificate[]): X509Certificate[] {
-    const chain = [leaf];
-    let current = leaf;
-    for (let depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
-      if (this.anchors.some((anchor) => anchor.fingerprint256 === current.fingerprint256)) return chain;
-      const anchor = this.anchors.find((a) => issuedBy(current, a));
-      if (anchor) return [...chain, anchor];
-      const next = pool.find((candidate) => candidate.ca && !chain.includes(candidate) && issuedBy(current, candidate));
-      if (!next) break;
-      chain.push(next);
-      current = next;
-    }
-    throw new CertificateError('certificate_untrusted', 'the signing certificate does not chain to a configured trust anchor');
-  }
-}
-
-function issuedBy(subject: X509Certificate, issuer: X509Certificate): boolean {
-  return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
 }
 
 /** Accepts PEM (one or more blocks) or DER: the format Microsoft serves is not documented. */

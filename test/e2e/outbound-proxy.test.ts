@@ -14,12 +14,16 @@ import { makeTempDir } from '../support/tmp.ts';
  * A forward proxy on loopback, as corporate proxies work: it tunnels CONNECT requests and forwards absolute-form
  * requests (`GET http://host/path`), recording the `host:port` each went to.
  */
-function startForwardProxy(): Promise<{ server: Server; url: string; tunnels: string[] }> {
+function startForwardProxy(): Promise<{ server: Server; url: string; tunnels: string[]; wrongHostHeaders: string[] }> {
   const tunnels: string[] = [];
+  const wrongHostHeaders: string[] = [];
   const server = createServer((request, response) => {
     const target = URL.canParse(request.url ?? '') ? new URL(request.url ?? '') : undefined;
     if (!target) return void response.writeHead(400).end();
     tunnels.push(target.host);
+    // RFC 9112 §3.2.2: an absolute-form request carries the target's host as Host. This proxy forwards it corrected,
+    // as lenient proxies do, and notes the mistake; a strict one (or Dataverse behind a tunnel) would not route it.
+    if (request.headers.host !== target.host) wrongHostHeaders.push(`${target.host} sent Host: ${request.headers.host ?? ''}`);
     const upstream = httpRequest(target, { method: request.method, headers: { ...request.headers, host: target.host } }, (answer) => {
       response.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(response);
@@ -42,7 +46,7 @@ function startForwardProxy(): Promise<{ server: Server; url: string; tunnels: st
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      resolve({ server, url: `http://127.0.0.1:${port}`, tunnels });
+      resolve({ server, url: `http://127.0.0.1:${port}`, tunnels, wrongHostHeaders });
     }),
   );
 }
@@ -98,12 +102,15 @@ describe('outbound requests and HTTPS_PROXY / NO_PROXY', () => {
     expect(proxy.tunnels).toEqual([]);
   }, 60_000);
 
-  it('sends the Salesforce calls (its token included) through the proxy too', async () => {
+  it('sends the Dataverse and Salesforce calls (the Salesforce token included) through the proxy too', async () => {
     proxy.tunnels.length = 0;
+    proxy.wrongHostHeaders.length = 0;
     const env = { ...noProxyEnv, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url };
-    // dynamics-web-api goes direct (see DataverseClient); with the variables set it must still work.
     const dynamics = await runCli(['setup', 'dynamics', '--no-webhook', '--json', '-c', configFile], { env });
     expect(dynamics.code, dynamics.stderr).toBe(0);
+    // dynamics-web-api is on node:http, not the shared dispatcher: DataverseClient hands it the proxy.
+    expect(proxy.tunnels).toContain(new URL(dv.url).host);
+    expect(proxy.wrongHostHeaders).toEqual([]);
     const salesforce = await runCli(['setup', 'salesforce', '--json', '-c', configFile], { env });
     expect(salesforce.code, salesforce.stderr).toBe(0);
     expect(proxy.tunnels).toContain(new URL(sf.url).host);
@@ -113,7 +120,8 @@ describe('outbound requests and HTTPS_PROXY / NO_PROXY', () => {
 
   it('sends the CRM calls direct to hosts listed in NO_PROXY', async () => {
     proxy.tunnels.length = 0;
-    const env = { ...noProxyEnv, HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.1' };
+    // The lower-case spellings too: dynamics-web-api used to read `http_proxy` / `https_proxy` itself, ignoring NO_PROXY.
+    const env = { ...noProxyEnv, http_proxy: proxy.url, https_proxy: proxy.url, no_proxy: '127.0.0.1' };
     const dynamics = await runCli(['setup', 'dynamics', '--no-webhook', '--json', '-c', configFile], { env });
     expect(dynamics.code, dynamics.stderr).toBe(0);
     const salesforce = await runCli(['setup', 'salesforce', '--json', '-c', configFile], { env });

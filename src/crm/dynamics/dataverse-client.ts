@@ -1,6 +1,7 @@
 import { DynamicsWebApi } from 'dynamics-web-api';
 import type { CrmApiError } from '../connector.ts';
 import type { CallRecorder } from '../../http/call-record.ts';
+import { proxyUrlFor, wholeReadLimit } from '../../http/outbound.ts';
 import { retryDelay, withRetries, type RetryPolicy } from '../../http/retry.ts';
 import type { TokenProvider } from '../../http/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -51,11 +52,14 @@ export class DataverseClient {
     this.policy = { ...DEFAULT_DATAVERSE_RETRY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 30_000;
     const tokenProvider = options.tokenProvider;
-    // No `proxy` option: through a CONNECT tunnel dynamics-web-api 2.5.0 sends the proxy's host as the Host header to
-    // Dataverse (src/client/http.ts sets `host` from the proxy URL), which Dataverse cannot route. Its requests go
-    // direct; its token (MSAL) goes through the shared dispatcher like every other call.
+    // dynamics-web-api runs on node:http, out of reach of the undici dispatcher, so it is handed the proxy that the
+    // dispatcher would use for this host (HTTPS_PROXY / NO_PROXY). patches/dynamics-web-api+2.5.0.patch removes two
+    // things of its src/client/http.ts that break this: it sent the proxy's host as the Host header to Dataverse (which
+    // cannot route it), and it read a lower-case `https_proxy` on its own, ignoring NO_PROXY.
+    const proxyUrl = proxyUrlFor(serverUrl);
     this.api = new DynamicsWebApi({
       serverUrl,
+      ...(proxyUrl ? { proxy: { url: proxyUrl } } : {}),
       dataApi: { version: '9.2' },
       // Called before every request; the provider caches, so this costs nothing between refreshes.
       onTokenRefresh: () => tokenProvider.getToken(),
@@ -102,7 +106,8 @@ export class DataverseClient {
   }
 
   private async attempt<T>(operation: DataverseOperation, send: (signal: AbortSignal) => Promise<T>, attempt: number): Promise<T> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const limitMs = operation.method === 'GET' ? wholeReadLimit(this.timeoutMs) : this.timeoutMs;
+    const timeout = AbortSignal.timeout(limitMs);
     const started = performance.now();
     try {
       const result = await send(timeout);
@@ -111,7 +116,7 @@ export class DataverseClient {
     } catch (raw) {
       const failure = readFailure(raw);
       this.record(operation, attempt, started, failure.status ?? 'network-error');
-      throw toCrmApiError(failure, `${operation.method} ${operation.route}`, { timedOut: timeout.aborted, host: this.host, timeoutMs: this.timeoutMs });
+      throw toCrmApiError(failure, `${operation.method} ${operation.route}`, { timedOut: timeout.aborted, host: this.host, timeoutMs: limitMs });
     }
   }
 

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DynamicsConnector } from '../../../src/crm/dynamics/dynamics-connector.ts';
 import { SalesforceClient } from '../../../src/crm/salesforce/salesforce-client.ts';
-import { configureOutbound, DEFAULT_HTTP_TIMEOUTS } from '../../../src/http/outbound.ts';
+import { configureOutbound, DEFAULT_HTTP_TIMEOUTS, useInteractiveLimits } from '../../../src/http/outbound.ts';
 import { StaticTokenProvider } from '../../../src/http/tokens.ts';
 import { ReferralsClient } from '../../../src/partner-center/referrals-client.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
@@ -56,26 +56,22 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   return outcome;
 }
 
+const ID = '0f6d4a52-5c1e-4d8e-9a57-3b7f0e0c2a11';
+const referralsClient = (url: string) => new ReferralsClient({ baseUrl: url, tokenProvider: new StaticTokenProvider('t0ken-value'), retry: { baseDelayMs: 5, maxDelayMs: 10 } });
+const dynamicsConnector = (url: string, timeoutMs: number) =>
+  new DynamicsConnector({ name: 'dynamics', orgUrl: url, tokenProvider: new StaticTokenProvider('t0ken-value'), logger: silentLogger(), timeoutMs, retry: { baseDelayMs: 5, maxDelayMs: 10 } });
+
 describe('a host that accepts the connection and never answers', () => {
   it('Partner Center: fails naming the host and the missing response headers, after one retry', async () => {
     silent = await startSilentHost();
-    const client = new ReferralsClient({ baseUrl: silent.url, tokenProvider: new StaticTokenProvider('t0ken-value'), retry: { baseDelayMs: 5, maxDelayMs: 10 } });
-    const error = await failure(client.get('0f6d4a52-5c1e-4d8e-9a57-3b7f0e0c2a11'));
+    const error = await failure(referralsClient(silent.url).get(ID));
     expect(error.message).toContain(`partner center ${silent.host}: no response headers within 0.3 s`);
     expect(silent.connections).toBe(2);
   }, 60_000);
 
   it('Dataverse: fails naming the host', async () => {
     silent = await startSilentHost();
-    const connector = new DynamicsConnector({
-      name: 'dynamics',
-      orgUrl: silent.url,
-      tokenProvider: new StaticTokenProvider('t0ken-value'),
-      logger: silentLogger(),
-      timeoutMs: 300,
-      retry: { baseDelayMs: 5, maxDelayMs: 10 },
-    });
-    const error = await failure(connector.read({ entity: 'opportunity', id: '0f6d4a52-5c1e-4d8e-9a57-3b7f0e0c2a11' }, []));
+    const error = await failure(dynamicsConnector(silent.url, 300).read({ entity: 'opportunity', id: ID }, []));
     expect(error.message).toContain(`dataverse ${silent.host}: no complete response within 0.3 s`);
     expect(silent.connections).toBe(2);
   }, 60_000);
@@ -94,4 +90,27 @@ describe('a host that accepts the connection and never answers', () => {
     expect(error.message).toContain(`salesforce ${silent.host}: no response headers within 0.3 s`);
     expect(silent.connections).toBe(2);
   }, 60_000);
+});
+
+/*
+ * Commands a person runs (`init`, `setup`, `mapping check`): one attempt, and Dataverse reads bounded by the
+ * response-headers limit rather than the longer whole-call limit, so the command fails within that limit.
+ */
+describe('a silent host in an interactive command', () => {
+  beforeAll(() => useInteractiveLimits());
+  afterAll(() => useInteractiveLimits(false));
+
+  it('Partner Center: gives up after the first timed-out attempt', async () => {
+    silent = await startSilentHost();
+    const error = await failure(referralsClient(silent.url).get(ID));
+    expect(error.message).toContain(`partner center ${silent.host}: no response headers within 0.3 s`);
+    expect(silent.connections).toBe(1);
+  }, 60_000);
+
+  it('Dataverse: a read gives up at the headers limit, not the 30 s call limit, after one attempt', async () => {
+    silent = await startSilentHost();
+    const error = await failure(dynamicsConnector(silent.url, 30_000).read({ entity: 'opportunity', id: ID }, []));
+    expect(error.message).toContain(`dataverse ${silent.host}: no complete response within 0.3 s`);
+    expect(silent.connections).toBe(1);
+  }, 20_000);
 });
