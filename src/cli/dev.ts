@@ -14,7 +14,8 @@ import { startService } from '../service.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { startSandboxPartnerCenter } from './sandbox.ts';
 import { stopWithin, untilSignal } from './signals.ts';
-import { TEST_EVENT, WEBHOOK_PATH } from './webhooks.ts';
+import { WEBHOOK_PATH } from '../partner-center/webhook-event.ts';
+import { TEST_EVENT } from './webhooks.ts';
 
 const SAMPLE_REFERRALS = [
   { name: 'Contoso — Dynamics 365 supply chain rollout', customer: 'Contoso Ltd', city: 'Redmond', postalCode: '98052', value: 250000 },
