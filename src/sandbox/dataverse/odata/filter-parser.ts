@@ -46,19 +46,19 @@ class FilterParser {
   }
 
   private parseOr(): FilterNode {
-    let left = this.parseAnd();
-    while (this.isKeyword('or')) {
-      this.next();
-      left = { kind: 'logical', op: 'or', left, right: this.parseAnd() };
-    }
-    return left;
+    return this.parseChain('or', () => this.parseAnd());
   }
 
   private parseAnd(): FilterNode {
-    let left = this.parseUnary();
-    while (this.isKeyword('and')) {
+    return this.parseChain('and', () => this.parseUnary());
+  }
+
+  /** `a op b op c`, left-associative: `and` binds tighter than `or` by reading its operands one level down. */
+  private parseChain(op: 'and' | 'or', operand: () => FilterNode): FilterNode {
+    let left = operand();
+    while (this.isKeyword(op)) {
       this.next();
-      left = { kind: 'logical', op: 'and', left, right: this.parseUnary() };
+      left = { kind: 'logical', op, left, right: operand() };
     }
     return left;
   }

@@ -61,19 +61,19 @@ class FilterParser {
   }
 
   private parseOr(): FilterExpression {
-    let left = this.parseAnd();
-    while (this.isKeyword(this.peek(), 'or')) {
-      this.next();
-      left = { kind: 'logical', op: 'or', left, right: this.parseAnd() };
-    }
-    return left;
+    return this.parseChain('or', () => this.parseAnd());
   }
 
   private parseAnd(): FilterExpression {
-    let left = this.parseUnary();
-    while (this.isKeyword(this.peek(), 'and')) {
+    return this.parseChain('and', () => this.parseUnary());
+  }
+
+  /** `a op b op c`, left-associative: `and` binds tighter than `or` by reading its operands one level down. */
+  private parseChain(op: 'and' | 'or', operand: () => FilterExpression): FilterExpression {
+    let left = operand();
+    while (this.isKeyword(this.peek(), op)) {
       this.next();
-      left = { kind: 'logical', op: 'and', left, right: this.parseUnary() };
+      left = { kind: 'logical', op, left, right: operand() };
     }
     return left;
   }
