@@ -6,7 +6,8 @@
  * An arrow may only point down. The CRM vendors (src/crm/dynamics, src/crm/salesforce) are named by the vendor
  * registry (src/crm/vendors.ts) and by the CLI's vendor-specific commands (setup, provisioning), nowhere else. The
  * sandboxes stand in for Microsoft's and the CRMs' services: the product never imports them; only the CLI (`cosell
- * dev`, `cosell sandbox`) starts them, by dynamic import.
+ * dev`, `cosell sandbox`) starts them, by dynamic import. The sync core's unit tests (test/unit/sync) are cruised too:
+ * they use no sandbox, server or network.
  */
 
 /** Folders above a layer, as a `to.path` pattern. */
@@ -68,6 +69,11 @@ module.exports = {
     forbid('nothing-imports-cli', 'The CLI is the top: what a lower layer needs from it belongs in that layer.', {
       from: { path: '^src/', pathNot: '^src/cli/' },
       to: { path: '^src/cli/' },
+    }),
+    forbid('sync-unit-tests-without-servers', 'The sync core’s unit tests run on plain data and in-memory fakes: no sandbox, server or network.', {
+      from: { path: '^test/unit/sync/' },
+      // test/support holds the harnesses (servers, sandboxes); its temporary-directory helper is all a unit test needs.
+      to: { path: ['^src/(sandbox|server|http)/', SERVICE, '^test/support/', '^(node:)?(http|https|net)$', '^undici$'], pathNot: '^test/support/tmp[.]ts$' },
     }),
     forbid('no-unresolvable', 'An import that does not resolve would fail at run time.', {
       from: { path: '^src/' },
