@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../util/logger.ts';
 import { silentLogger } from '../../util/logger.ts';
 import { attemptOf, DeliveryTransport, type DeliveryFaultSource, type PostOutcome } from './delivery-transport.ts';
+import { DeliveryLog } from './delivery-log.ts';
 
 export type { DeliveryFaultSource } from './delivery-transport.ts';
 
@@ -79,8 +80,7 @@ const MAX_STORED_RESPONSE_CHARS = 1024;
 export class WebhookDeliveryQueue {
   readonly policy: DeliveryPolicy;
   private readonly logger: Logger;
-  private readonly maxLogEntries: number;
-  private readonly deliveries = new Map<string, QueuedDelivery>();
+  private readonly deliveries: DeliveryLog<QueuedDelivery, DeliveryRecord>;
   private readonly transport: DeliveryTransport<QueuedDelivery>;
 
   constructor(options: DeliveryQueueOptions = {}) {
@@ -93,7 +93,7 @@ export class WebhookDeliveryQueue {
     if (this.policy.maxAttempts < 1) throw new Error('delivery maxAttempts must be at least 1');
     this.logger = options.logger ?? silentLogger();
     this.transport = new DeliveryTransport((delivery) => this.attempt(delivery), options.faults);
-    this.maxLogEntries = options.maxLogEntries ?? 5_000;
+    this.deliveries = new DeliveryLog((delivery) => delivery.record, options.maxLogEntries ?? 5_000);
   }
 
   /** Queues one webhook; returns the id of its log record (the original, when a duplicate is also produced). */
@@ -113,7 +113,6 @@ export class WebhookDeliveryQueue {
       if (faults?.reorder) this.transport.start(delivery, faults);
       else this.schedule(delivery, faults?.delayMs ?? 0);
     }
-    this.trimLog();
     return original.record.id;
   }
 
@@ -123,7 +122,7 @@ export class WebhookDeliveryQueue {
   }
 
   list(): DeliveryRecord[] {
-    return [...this.deliveries.values()].map((d) => structuredClone(d.record));
+    return this.deliveries.records();
   }
 
   offline(): DeliveryRecord[] {
@@ -146,15 +145,11 @@ export class WebhookDeliveryQueue {
 
   /** Forgets settled deliveries; pending ones keep going. */
   clearLog(): void {
-    for (const [id, delivery] of this.deliveries) {
-      if (delivery.record.status !== 'pending') this.deliveries.delete(id);
-    }
+    this.deliveries.clear();
   }
 
   pendingCount(): number {
-    let count = 0;
-    for (const delivery of this.deliveries.values()) if (delivery.record.status === 'pending') count += 1;
-    return count;
+    return this.deliveries.pendingCount();
   }
 
   close(): Promise<void> {
@@ -176,7 +171,7 @@ export class WebhookDeliveryQueue {
       attempts: [],
     };
     const delivery: QueuedDelivery = { record, rawBody: webhook.body, cycleAttempts: 0 };
-    this.deliveries.set(record.id, delivery);
+    this.deliveries.add(delivery);
     return delivery;
   }
 
@@ -218,14 +213,6 @@ export class WebhookDeliveryQueue {
       return;
     }
     this.schedule(delivery, this.backoffMs(delivery.cycleAttempts));
-  }
-
-  private trimLog(): void {
-    if (this.deliveries.size <= this.maxLogEntries) return;
-    for (const [id, delivery] of this.deliveries) {
-      if (this.deliveries.size <= this.maxLogEntries) break;
-      if (delivery.record.status !== 'pending') this.deliveries.delete(id);
-    }
   }
 }
 

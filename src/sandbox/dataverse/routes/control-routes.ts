@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { crmSeedSchema } from '../../shared/crm-seed.ts';
+import { deliveryLogRoutes } from '../../shared/delivery-log.ts';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
 import { ALL_SANDBOX_USERS, SANDBOX_USERS, sellerCaller, type Caller } from '../auth/users.ts';
 import type { DataverseContext } from '../context.ts';
@@ -141,14 +142,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: DataverseContex
     return reply.code(204).send();
   });
 
-  app.get('/_sandbox/webhooks/deliveries', async () => {
-    const value = ctx.sender.list();
-    return { count: value.length, pending: ctx.sender.pendingCount(), value };
-  });
-  app.delete('/_sandbox/webhooks/deliveries', async () => {
-    ctx.sender.clearLog();
-    return { pending: ctx.sender.pendingCount() };
-  });
+  deliveryLogRoutes(app, '/_sandbox/webhooks/deliveries', ctx.sender.deliveries);
 
   /** Shape of the contexts the webhooks send: `closePrimaryEntityId` `record` | `empty` (Win / Lose, see ClosePrimaryEntityId). */
   app.put('/_sandbox/webhooks/shape', async (request, reply) => {

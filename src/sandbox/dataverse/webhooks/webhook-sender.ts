@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../util/logger.ts';
 import { attemptOf, DeliveryTransport, describeFailure, type DeliveryFaultSource } from '../../shared/delivery-transport.ts';
+import { DeliveryLog } from '../../shared/delivery-log.ts';
 
 export interface OutgoingDataverseWebhook {
   url: string;
@@ -66,10 +67,12 @@ const MAX_ATTEMPTS = 2;
  * reorder) are honoured through the same FaultInjector.
  */
 export class DataverseWebhookSender {
-  private readonly deliveries = new Map<string, { record: WebhookDeliveryRecord; webhook: OutgoingDataverseWebhook }>();
+  /** What was sent and how it went (`GET /_sandbox/webhooks/deliveries`). */
+  readonly deliveries: DeliveryLog<{ record: WebhookDeliveryRecord; webhook: OutgoingDataverseWebhook }, WebhookDeliveryRecord>;
   private readonly transport: DeliveryTransport<string>;
 
   constructor(private readonly options: WebhookSenderOptions) {
+    this.deliveries = new DeliveryLog((entry) => entry.record, options.maxLogEntries ?? 5_000);
     this.transport = new DeliveryTransport((id) => this.attempt(id), options.faults);
   }
 
@@ -84,20 +87,7 @@ export class DataverseWebhookSender {
     const ids = [original.id];
     if (faults && roll(faults.duplicateRate)) ids.push(this.createRecord(webhook, true).id);
     for (const id of ids) this.transport.start(id, faults);
-    this.trimLog();
     return original.id;
-  }
-
-  list(): WebhookDeliveryRecord[] {
-    return [...this.deliveries.values()].map(({ record }) => structuredClone(record));
-  }
-
-  pendingCount(): number {
-    return this.list().filter((record) => record.status === 'pending').length;
-  }
-
-  clearLog(): void {
-    for (const [id, { record }] of this.deliveries) if (record.status !== 'pending') this.deliveries.delete(id);
   }
 
   close(): Promise<void> {
@@ -119,7 +109,7 @@ export class DataverseWebhookSender {
       settledAt: null,
       attempts: [],
     };
-    this.deliveries.set(record.id, { record, webhook });
+    this.deliveries.add({ record, webhook });
     return record;
   }
 
@@ -146,13 +136,5 @@ export class DataverseWebhookSender {
     record.settledAt = new Date().toISOString();
     this.options.logger.warn({ delivery: record.id, url: record.url, statusCode: status, error: attempt.error }, 'Dataverse webhook delivery failed');
     this.options.onFailed?.(structuredClone(record), webhook);
-  }
-
-  private trimLog(): void {
-    const max = this.options.maxLogEntries ?? 5_000;
-    for (const [id, { record }] of this.deliveries) {
-      if (this.deliveries.size <= max) break;
-      if (record.status !== 'pending') this.deliveries.delete(id);
-    }
   }
 }

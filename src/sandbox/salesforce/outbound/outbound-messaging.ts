@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../util/logger.ts';
 import { attemptOf, DeliveryTransport, describeFailure, type DeliveryFaultSource } from '../../shared/delivery-transport.ts';
+import { DeliveryLog } from '../../shared/delivery-log.ts';
 import type { RecordChange } from '../data/record-changes.ts';
 import type { RecordStore } from '../data/record-store.ts';
 import { type IdGenerator, KEY_PREFIX } from '../ids.ts';
@@ -86,7 +87,8 @@ interface Queued {
  */
 export class OutboundMessaging {
   private readonly definitions = new Map<string, OutboundMessageDefinition>();
-  private readonly queue = new Map<string, Queued>();
+  /** What was sent and how it went (`GET /_sandbox/outbound-messages/deliveries`). */
+  readonly queue = new DeliveryLog<Queued, OutboundDelivery>((queued) => queued.delivery, MAX_LOG_ENTRIES);
   private readonly transport: DeliveryTransport<Queued>;
 
   constructor(
@@ -115,18 +117,6 @@ export class OutboundMessaging {
 
   clearDefinitions(): void {
     this.definitions.clear();
-  }
-
-  deliveries(): OutboundDelivery[] {
-    return [...this.queue.values()].map((queued) => structuredClone(queued.delivery));
-  }
-
-  pendingCount(): number {
-    return [...this.queue.values()].filter((queued) => queued.delivery.status === 'pending').length;
-  }
-
-  clearLog(): void {
-    for (const [id, queued] of this.queue) if (queued.delivery.status !== 'pending') this.queue.delete(id);
   }
 
   /** Evaluates the committed changes of one transaction against every active definition. */
@@ -176,14 +166,13 @@ export class OutboundMessaging {
         attempts: [],
       };
       const queued: Queued = { delivery, definition, notifications };
-      this.queue.set(delivery.id, queued);
+      this.queue.add(queued);
       if (!duplicate && faults && roll(faults.dropRate)) {
         this.settle(queued, 'dropped');
         continue;
       }
       this.schedule(queued, faults?.delayMs ?? 0);
     }
-    this.trimLog();
   }
 
   private schedule(queued: Queued, delayMs: number): void {
@@ -251,12 +240,5 @@ export class OutboundMessaging {
   private settle(queued: Queued, status: 'delivered' | 'dropped'): void {
     queued.delivery.status = status;
     queued.delivery.settledAt = new Date().toISOString();
-  }
-
-  private trimLog(): void {
-    for (const [id, queued] of this.queue) {
-      if (this.queue.size <= MAX_LOG_ENTRIES) break;
-      if (queued.delivery.status !== 'pending') this.queue.delete(id);
-    }
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { crmSeedSchema } from '../../shared/crm-seed.ts';
+import { deliveryLogRoutes } from '../../shared/delivery-log.ts';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
 import { ALL_USERS, SANDBOX_USERS, userById, type SandboxUser } from '../auth/users.ts';
 import type { ChangeEventType } from '../cdc/change-event-builder.ts';
@@ -254,12 +255,5 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
     if (!ctx.outbound.remove((request.params as { id: string }).id)) throw resourceNotFound();
     return reply.code(204).send();
   });
-  app.get('/_sandbox/outbound-messages/deliveries', async () => {
-    const value = ctx.outbound.deliveries();
-    return { count: value.length, pending: ctx.outbound.pendingCount(), value };
-  });
-  app.delete('/_sandbox/outbound-messages/deliveries', async () => {
-    ctx.outbound.clearLog();
-    return { pending: ctx.outbound.pendingCount() };
-  });
+  deliveryLogRoutes(app, '/_sandbox/outbound-messages/deliveries', ctx.outbound.queue);
 }
