@@ -1,8 +1,9 @@
 /*
- * What the sandboxes' OData `$filter` tokenizers share (OData Version 4.01, "URL Conventions", 5.1.1 "Built-in Filter
+ * What the sandboxes' OData `$filter` readers share (OData Version 4.01, "URL Conventions", 5.1.1 "Built-in Filter
  * Operations" and the ABNF's literal forms): whitespace between tokens, one-character punctuation, quoted strings
- * with '' for a quote, and a closing `eof` token. Each service's tokenizer supplies the literals and names it reads
- * (Dataverse's GUIDs, dates and enum members; Partner Center's loose date-times) and its own error shape.
+ * with '' for a quote, a closing `eof` token, and `and` / `or` chains. Each service's tokenizer supplies the literals
+ * and names it reads (Dataverse's GUIDs, dates and enum members; Partner Center's loose date-times), and each parser
+ * its own tree and error shape.
  */
 
 export type PunctuationToken<Punctuation extends string> = { kind: Punctuation; position: number };
@@ -81,4 +82,14 @@ function quoted(input: string, start: number, dialect: ODataDialect<unknown, str
   const read = readQuoted(input, start);
   if (!read) throw dialect.unterminated(start);
   return { token: { kind: 'string', value: read.value, position: start }, end: read.end };
+}
+
+/**
+ * `a op b op c`, left-associative; `and` binds tighter than `or` when an `or` chain reads its operands as `and` chains.
+ * `accept` consumes the keyword when it comes next; `join` builds the parser's own logical node.
+ */
+export function logicalChain<Node>(operand: () => Node, accept: () => boolean, join: (left: Node, right: Node) => Node): Node {
+  let left = operand();
+  while (accept()) left = join(left, operand());
+  return left;
 }

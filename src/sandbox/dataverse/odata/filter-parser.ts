@@ -1,5 +1,6 @@
 import { odataError } from '../errors.ts';
 import type { ComparisonOperator, FilterNode } from './filter-ast.ts';
+import { logicalChain } from '../../shared/odata-lexer.ts';
 import { tokenize, type Token } from './filter-tokenizer.ts';
 
 const COMPARISONS: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
@@ -55,17 +56,18 @@ class FilterParser {
 
   /** `a op b op c`, left-associative: `and` binds tighter than `or` by reading its operands one level down. */
   private parseChain(op: 'and' | 'or', operand: () => FilterNode): FilterNode {
-    let left = operand();
-    while (this.isKeyword(op)) {
-      this.next();
-      left = { kind: 'logical', op, left, right: operand() };
-    }
-    return left;
+    return logicalChain(operand, () => this.accept(op), (left, right) => ({ kind: 'logical', op, left, right }));
+  }
+
+  /** Consumes the keyword if it comes next. */
+  private accept(keyword: string): boolean {
+    if (!this.isKeyword(keyword)) return false;
+    this.next();
+    return true;
   }
 
   private parseUnary(): FilterNode {
-    if (this.isKeyword('not')) {
-      this.next();
+    if (this.accept('not')) {
       return { kind: 'not', operand: this.parseUnary() };
     }
     return this.parseComparison();

@@ -1,4 +1,5 @@
 import type { ComparisonOperator, FilterExpression, Operand, PathRef, StringPredicate, StringTransform } from './filter-ast.ts';
+import { logicalChain } from '../../shared/odata-lexer.ts';
 import { tokenize, type Token } from './filter-tokenizer.ts';
 import { describeType, isScalar, type FieldType, type ObjectType, type ScalarKind } from './field-types.ts';
 import { parseInstant } from '../instant.ts';
@@ -70,17 +71,18 @@ class FilterParser {
 
   /** `a op b op c`, left-associative: `and` binds tighter than `or` by reading its operands one level down. */
   private parseChain(op: 'and' | 'or', operand: () => FilterExpression): FilterExpression {
-    let left = operand();
-    while (this.isKeyword(this.peek(), op)) {
-      this.next();
-      left = { kind: 'logical', op, left, right: operand() };
-    }
-    return left;
+    return logicalChain(operand, () => this.accept(op), (left, right) => ({ kind: 'logical', op, left, right }));
+  }
+
+  /** Consumes the keyword if it comes next. */
+  private accept(keyword: string): boolean {
+    if (!this.isKeyword(this.peek(), keyword)) return false;
+    this.next();
+    return true;
   }
 
   private parseUnary(): FilterExpression {
-    if (this.isKeyword(this.peek(), 'not')) {
-      this.next();
+    if (this.accept('not')) {
       return { kind: 'not', operand: this.parseUnary() };
     }
     return this.parseComparison();
