@@ -1,7 +1,6 @@
-import type { Logger } from '../../util/logger.ts';
 import { silentLogger } from '../../util/logger.ts';
 import { FaultInjector } from '../shared/faults.ts';
-import { listenSandbox } from '../shared/listen.ts';
+import { listenSandbox, type SandboxListenOptions } from '../shared/listen.ts';
 import { RequestCounter } from '../shared/request-counter.ts';
 import { BatchExecutor } from './api/batch/batch-executor.ts';
 import { DataDispatcher } from './api/dispatcher.ts';
@@ -28,10 +27,7 @@ import { WebhookPublisher } from './webhooks/webhook-publisher.ts';
  */
 export { SANDBOX_ORGANIZATION, SANDBOX_USERS } from './auth/users.ts';
 
-export interface DataverseSandboxOptions {
-  port?: number; // default 4102; 0 = ephemeral
-  host?: string; // default '127.0.0.1'
-  logger?: Logger; // default silentLogger()
+export interface DataverseSandboxOptions extends SandboxListenOptions {
   /** When true only tokens issued by the sandbox token endpoint are accepted. Default false: any non-empty bearer token. */
   strictTokens?: boolean;
   /** Per-attempt webhook timeout ("Use webhooks to create external handlers for server events" documents 60 s). */

@@ -1,8 +1,7 @@
-import type { Logger } from '../../util/logger.ts';
 import { silentLogger } from '../../util/logger.ts';
 import { loadOrCreateSigningMaterial } from '../shared/certificates.ts';
 import { FaultInjector } from '../shared/faults.ts';
-import { listenSandbox } from '../shared/listen.ts';
+import { listenSandbox, type SandboxListenOptions } from '../shared/listen.ts';
 import { RequestCounter } from '../shared/request-counter.ts';
 import { WebhookDeliveryQueue } from '../shared/webhook-delivery-queue.ts';
 import { buildPartnerCenterApp } from './app.ts';
@@ -19,10 +18,7 @@ import { WebhookRegistrationState } from './webhook-registration.ts';
 import { SignedWebhookSender } from './webhook-sender.ts';
 import { WriteStamper } from './write-stamps.ts';
 
-export interface PartnerCenterSandboxOptions {
-  port?: number; // default 4101; 0 = ephemeral
-  host?: string; // default '127.0.0.1'
-  logger?: Logger; // default silentLogger()
+export interface PartnerCenterSandboxOptions extends SandboxListenOptions {
   /** Directory where the CA + signing key/cert are persisted so a restart keeps the same trust root. Optional: without it they live in memory. */
   stateDir?: string;
   /** Webhook delivery retry schedule; tests shrink it. Defaults: 10 attempts, first retry after 1000 ms, doubling, capped at 60000 ms. */

@@ -1,7 +1,6 @@
-import type { Logger } from '../../util/logger.ts';
 import { silentLogger } from '../../util/logger.ts';
 import { FaultInjector } from '../shared/faults.ts';
-import { listenSandbox } from '../shared/listen.ts';
+import { listenSandbox, type SandboxListenOptions } from '../shared/listen.ts';
 import { CURRENCY_CODES } from '../shared/iso-codes.ts';
 import { RequestCounter } from '../shared/request-counter.ts';
 import { ApiUsage, DEFAULT_DAILY_API_LIMIT } from './api/api-usage.ts';
@@ -32,10 +31,7 @@ import { QueryCursors } from './soql/query-cursors.ts';
  */
 export { SANDBOX_ORGANIZATION, SANDBOX_USERS } from './auth/users.ts';
 
-export interface SalesforceSandboxOptions {
-  port?: number; // default 4103; 0 = ephemeral
-  host?: string; // default '127.0.0.1'
-  logger?: Logger; // default silentLogger()
+export interface SalesforceSandboxOptions extends SandboxListenOptions {
   /** The newest API version served (default '62.0'); versions 20.0 up to it are accepted, newer ones are a 404. */
   apiVersion?: string;
   /** Default true: CurrencyIsoCode on records (Salesforce Object Reference "Opportunity"). */

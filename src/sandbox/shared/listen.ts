@@ -9,6 +9,16 @@ function advertisedHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/** How every sandbox is started: where it listens and where it logs. */
+export interface SandboxListenOptions {
+  /** Default: the sandbox's own (4101 Partner Center, 4102 Dataverse, 4103 Salesforce); 0 = ephemeral. */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default silentLogger(). */
+  logger?: Logger;
+}
+
 export interface ListeningSandbox {
   /** Where clients reach it, with the port actually bound (port 0 = ephemeral). */
   url: string;
