@@ -16,7 +16,8 @@ import { startSandboxPartnerCenter } from './sandbox.ts';
 import { seedCoSellDemoDeals } from './demo-deals.ts';
 import { UsageError } from './errors.ts';
 import { stopWithin, untilSignal } from './signals.ts';
-import { TEST_EVENT, WEBHOOK_PATH } from './webhooks.ts';
+import { WEBHOOK_PATH } from '../partner-center/webhook-event.ts';
+import { TEST_EVENT } from './webhooks.ts';
 
 const SAMPLE_REFERRALS = [
   { name: 'Contoso — Dynamics 365 supply chain rollout', customer: 'Contoso Ltd', city: 'Redmond', postalCode: '98052', value: 250000 },

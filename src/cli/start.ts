@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { checkConfigResources } from '../config/preflight.ts';
+import { checkConfigResources } from './preflight.ts';
 import { startService } from '../service.ts';
 import { createLogger } from '../util/logger.ts';
 import { stopWithin, untilSignal } from './signals.ts';

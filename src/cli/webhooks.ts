@@ -3,14 +3,13 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { partnerCenterClients } from '../partner-center/from-config.ts';
-import { REFERRAL_EVENT_NAMES } from '../partner-center/webhook-event.ts';
+import { REFERRAL_EVENT_NAMES, WEBHOOK_PATH } from '../partner-center/webhook-event.ts';
 import { RegistrationExistsError, type WebhookRegistration, type WebhooksClient } from '../partner-center/webhooks-client.ts';
 import type { Config } from '../config/schema.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
 
 export const TEST_EVENT = 'test-created';
-export const WEBHOOK_PATH = '/webhooks/partner-center';
 
 interface CommonOptions {
   config?: string;

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { secretRefSchema as secretRef } from './secrets.ts';
-import { alertsSchema } from '../server/alerts/config.ts';
+import { alertsSchema } from './alerts.ts';
 import { httpUrl } from './url.ts';
 import { dynamicsConfigSchema } from './dynamics.ts';
 import { salesforceConfigSchema } from './salesforce.ts';
@@ -177,7 +177,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     admin: adminSchema.prefault({}),
-    /** Notifications to a chat channel (see src/server/alerts/config.ts); none by default. */
+    /** Notifications to a chat channel (see alerts.ts); none by default. */
     alerts: alertsSchema.prefault({}),
     log: z
       .object({

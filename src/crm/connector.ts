@@ -1,23 +1,13 @@
 import type { CrmEntityMetadata } from './metadata.ts';
+import type { CrmEntityName, CrmRecordRef } from './entities.ts';
 import type { MicrosoftSolutionsApi } from './solutions.ts';
 
 /** The CRMs cosell-sync connects to; each has its folder under src/crm and one entry in crm/vendors.ts. */
 export const CRM_KINDS = ['dynamics', 'salesforce'] as const;
 export type CrmKind = (typeof CRM_KINDS)[number];
 
-/** The neutral entity names the engine and mapping files use; each connector maps them to its own tables. */
-export const CRM_ENTITIES = ['opportunity', 'lead', 'account', 'contact'] as const;
-export type CrmEntityName = (typeof CRM_ENTITIES)[number];
-
-/** Narrows a name read from outside the type system (the store, a command line) without a cast. */
-export function isCrmEntityName(name: string): name is CrmEntityName {
-  return (CRM_ENTITIES as readonly string[]).includes(name);
-}
-
-export interface CrmRecordRef {
-  entity: CrmEntityName;
-  id: string;
-}
+export { CRM_ENTITIES, isCrmEntityName, type CrmEntityName, type CrmRecordRef } from './entities.ts';
+export { CrmApiError, CrmPreconditionFailedError } from './errors.ts';
 
 /** A column to read. Lookup columns whose canonical value is a code (currency) are read through the target's field. */
 export interface ColumnRequest {
@@ -135,26 +125,6 @@ export interface BulkCreateResult {
   outcome: 'created' | 'existing' | 'failed';
   ref?: CrmRecordRef | undefined;
   error?: Error | undefined;
-}
-
-/** Thrown by `update` when the record changed since `ifVersion`: the engine re-reads and re-plans. */
-export class CrmPreconditionFailedError extends Error {
-  override readonly name = 'CrmPreconditionFailedError';
-  readonly retryable = true;
-}
-
-/** A CRM API rejection. `retryable` false sends the job to dead letters with the CRM's message. */
-export class CrmApiError extends Error {
-  override readonly name = 'CrmApiError';
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly code: string | undefined,
-    readonly retryable: boolean,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-  }
 }
 
 /**

@@ -58,6 +58,13 @@ export interface NotificationRoute {
   acceptedBody(result: { id: number; duplicate: boolean }): { contentType?: string; body: string | object };
 }
 
+/**
+ * What one stored notification says changed: the CRM columns it sent (lower case) and when the operation ran. Null
+ * when the body names no columns (a Delete, a trimmed payload). Only vendors whose notifications carry the changed
+ * columns (Dataverse) provide a reader; without one every field of a record keeps the record's own time.
+ */
+export type NotifiedChangesReader = (payload: string) => { columns: string[]; at: string | undefined } | null;
+
 export const reject = (status: number, reason: string, message: string): NotificationRejection => ({ ok: false, status, reason, message });
 
 /** Runs the vendor's parser: its own parse error becomes a 400 `invalid_payload`, anything else is a fault and propagates. */

@@ -1,5 +1,5 @@
-import type { CrmRecordRef } from './connector.ts';
-import { CrmApiError } from './connector.ts';
+import type { CrmRecordRef } from './entities.ts';
+import { CrmApiError } from './errors.ts';
 
 /*
  * The partner's Microsoft Solutions in the CRM: a catalogue (one row per Partner Center solution) and, per deal, the

@@ -3,7 +3,7 @@ import type { ResolveSecretOptions } from '../config/secrets.ts';
 import type { HttpCallRecord } from '../http/call-record.ts';
 import type { Logger } from '../util/logger.ts';
 import type { CrmConnector, CrmKind } from './connector.ts';
-import type { NotificationDecoder, NotificationRoute } from './notifications.ts';
+import type { NotificationDecoder, NotificationRoute, NotifiedChangesReader } from './notifications.ts';
 
 export interface ConnectorDeps {
   logger: Logger;
@@ -32,4 +32,6 @@ export interface CrmVendor<Config extends { name: string }> {
    * undefined when the connection takes no notifications over HTTP.
    */
   notificationDecoder(config: Config, env?: ResolveSecretOptions['env']): Promise<NotificationDecoder | undefined>;
+  /** Reads which columns a stored notification changed, where the vendor's notifications say so (Dataverse). */
+  notifiedChanges?: NotifiedChangesReader;
 }

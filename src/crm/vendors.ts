@@ -2,7 +2,7 @@ import type { ResolveSecretOptions } from '../config/secrets.ts';
 import type { CrmConnector, CrmKind } from './connector.ts';
 import type { DynamicsConfig } from '../config/dynamics.ts';
 import { DYNAMICS_VENDOR } from './dynamics/vendor.ts';
-import type { NotificationDecoder, NotificationRoute } from './notifications.ts';
+import type { NotificationDecoder, NotificationRoute, NotifiedChangesReader } from './notifications.ts';
 import type { SalesforceConfig } from '../config/salesforce.ts';
 import { SALESFORCE_VENDOR } from './salesforce/vendor.ts';
 import type { ConnectorDeps, CrmVendor } from './vendor.ts';
@@ -29,6 +29,7 @@ export interface ConfiguredCrm {
   mappingOptions: { prefix?: string };
   connect(deps: ConnectorDeps): Promise<CrmConnector>;
   notificationDecoder(env?: ResolveSecretOptions['env']): Promise<NotificationDecoder | undefined>;
+  notifiedChanges?: NotifiedChangesReader;
 }
 
 function bind<Config extends { name: string }>(vendor: CrmVendor<Config>, config: Config | undefined): ConfiguredCrm[] {
@@ -42,6 +43,7 @@ function bind<Config extends { name: string }>(vendor: CrmVendor<Config>, config
       mappingOptions: vendor.mappingOptions(config),
       connect: (deps) => vendor.createConnector(config, deps),
       notificationDecoder: (env) => vendor.notificationDecoder(config, env),
+      ...(vendor.notifiedChanges ? { notifiedChanges: vendor.notifiedChanges } : {}),
     },
   ];
 }

@@ -6,6 +6,9 @@ import { canonicalizeKeys, isPlainObject } from './case-insensitive.ts';
  * worker re-reads the referral, so nothing here is trusted as referral data.
  */
 
+/** Where the service takes Partner Center's notifications: the route, the registration's default URL and its check. */
+export const WEBHOOK_PATH = '/webhooks/partner-center';
+
 export const REFERRAL_EVENT_NAMES = [
   'referral-created',
   'referral-updated',

@@ -1,4 +1,5 @@
 import type { CrmConnector, CrmEntityName } from '../crm/connector.ts';
+import type { NotifiedChangesReader } from '../crm/notifications.ts';
 import type { EntityMapping } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
 
@@ -25,6 +26,8 @@ export interface ConnectionSetup {
   connector: CrmConnector;
   mappings: Partial<Record<CrmEntityName, EntityMapping>>;
   policy: ConnectionPolicy;
+  /** The vendor's reader of a stored notification's changed columns, where it has one: dates a change field by field. */
+  notifiedChanges?: NotifiedChangesReader;
 }
 
 export function mappingFor(connection: ConnectionSetup, entity: string): EntityMapping {

@@ -41,6 +41,7 @@ export async function loadConnections(config: Config, logger: Logger, onCall?: (
       spec,
       mappings: bindMapping(spec),
       policy: { leads: connector.leadsEnabled, ownsReferralCrmId: ownsReferralCrmId(position) },
+      ...(crm.notifiedChanges ? { notifiedChanges: crm.notifiedChanges } : {}),
     });
   }
   return connections;

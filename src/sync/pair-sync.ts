@@ -423,11 +423,12 @@ export class PairSync {
     return crmChangedAt(record, latest?.receivedAt);
   }
 
-  /** Per field, from the record's Dataverse notifications since the last commit (see `crmFieldChangedAt`). */
+  /** Per field, from the record's notifications since the last commit, where its vendor can read them (see `crmFieldChangedAt`). */
   private crmFieldChangedAt(run: SyncRun, link: Link, record: CrmRecord, mapping: EntityMapping): Record<string, string> {
-    if (run.connector.kind !== 'dynamics') return {};
-    const notifications = this.deps.store.inbox.list({ limit: 20, source: 'dynamics', resourceId: record.ref.id });
-    return crmFieldChangedAt({ since: link.updatedAt, mapping, notifications });
+    const changes = run.connection.notifiedChanges;
+    if (!changes) return {};
+    const notifications = this.deps.store.inbox.list({ limit: 20, source: run.connector.kind, resourceId: record.ref.id });
+    return crmFieldChangedAt({ since: link.updatedAt, mapping, notifications, changes });
   }
 
   private recordFailure(run: SyncRun, link: Link, message: string): void {

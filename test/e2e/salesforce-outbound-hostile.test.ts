@@ -1,14 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSalesforceSetup } from '../../src/cli/setup.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/sandbox/partner-center/index.ts';
-import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
-import { startService, type RunningService } from '../../src/service.ts';
-import { silentLogger } from '../../src/util/logger.ts';
-import { makeTempDir } from '../support/tmp.ts';
-import { testAdminConfig } from '../support/admin.ts';
+import type { RunningService } from '../../src/service.ts';
+import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 
 /*
  * POST /webhooks/salesforce as an attacker sees it: the path and the org id are public, the body is anything. Every
@@ -39,14 +31,12 @@ function notification(index: number, recordId: string, extraAttributes = ''): st
 const opportunityId = (n: number): string => `006${String(n).padStart(12, '0')}AAA`;
 
 describe('POST /webhooks/salesforce against a hostile network', () => {
-  const tmp = makeTempDir();
-  let pc: PartnerCenterSandbox;
-  let sf: SalesforceSandbox;
+  let h: SalesforceSyncHarness;
   let service: RunningService;
   let org: string;
 
   const post = (body: string, options: { path?: string; contentType?: string } = {}) =>
-    fetch(`${service.url}${options.path ?? `/webhooks/salesforce/${SECRET}`}`, {
+    fetch(`${h.url}${options.path ?? `/webhooks/salesforce/${SECRET}`}`, {
       method: 'POST',
       headers: { 'content-type': options.contentType ?? 'text/xml; charset=utf-8' },
       body,
@@ -56,29 +46,13 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
   const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 
   beforeAll(async () => {
-    pc = await startPartnerCenterSandbox({ port: 0 });
-    sf = await startSalesforceSandbox({ port: 0 });
-    org = sf.organizationId;
-    const secretFile = join(tmp.path, 'outbound.secret');
-    writeFileSync(secretFile, `${SECRET}\n`);
-    const config = parseConfig('test', {
-      admin: testAdminConfig(),
-      server: { host: '127.0.0.1', port: 0 },
-      store: { path: join(tmp.path, 'cosell.db') },
-      log: { level: 'silent' },
-      sync: { reconcileOnStart: false, reconcileIntervalSeconds: 3600 },
-      partnerCenter: { referralsApiUrl: pc.url, webhooksApiUrl: pc.url },
-      salesforce: { instanceUrl: sf.url, mode: 'sandbox', notifications: 'outbound-messages', organizationId: org, outboundMessageSecret: { file: secretFile } },
-    });
-    await runSalesforceSetup(config, silentLogger());
-    service = await startService(config, silentLogger(), { runEngine: false });
+    h = await SalesforceSyncHarness.start({ outboundMessageSecret: SECRET, runEngine: false, sync: { reconcileOnStart: false } });
+    service = h.service as RunningService;
+    org = h.sf.organizationId;
   }, 60_000);
 
   afterAll(async () => {
-    await service?.close();
-    await pc?.close();
-    await sf?.close();
-    tmp.cleanup();
+    await h?.close();
   });
 
   describe('XML bombs are refused before they cost anything', () => {

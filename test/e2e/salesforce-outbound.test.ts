@@ -1,56 +1,29 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSalesforceSetup } from '../../src/cli/setup.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/sandbox/partner-center/index.ts';
-import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
-import { startService, type RunningService } from '../../src/service.ts';
+import type { RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
-import { makeTempDir } from '../support/tmp.ts';
-import { adminFetch, testAdminConfig } from '../support/admin.ts';
+import { adminFetch } from '../support/admin.ts';
+import type { SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
+import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 
 /** Outbound-message mode: Salesforce retries a notification until it gets <Ack>true</Ack>, sent only when durable. */
 describe('POST /webhooks/salesforce (Outbound Messages)', () => {
-  const tmp = makeTempDir();
-  let pc: PartnerCenterSandbox;
+  let h: SalesforceSyncHarness;
   let sf: SalesforceSandbox;
   let service: RunningService;
   const SECRET = 'om-secret-0123456789abcdefghijklmnopqrstuvwxyz';
-  const secretFile = join(tmp.path, 'outbound.secret');
+  let secretFile: string;
   let setupReport: { instructions: string[] };
   let revealedReport: { instructions: string[] };
-  const endpoint = () => `${service.url}/webhooks/salesforce/${SECRET}`;
+  const endpoint = () => `${h.url}/webhooks/salesforce/${SECRET}`;
 
   beforeAll(async () => {
-    pc = await startPartnerCenterSandbox({ port: 0 });
-    sf = await startSalesforceSandbox({ port: 0, outboundMessageRetry: { initialDelayMs: 50, maxDelayMs: 200 } });
-    const anchor = join(tmp.path, 'root.pem');
-    writeFileSync(anchor, pc.rootCertificatePem);
-    const pcHost = new URL(pc.url).host;
-    writeFileSync(secretFile, `${SECRET}\n`);
-    const config = parseConfig('test', {
-      server: { host: '127.0.0.1', port: 0 },
-      admin: testAdminConfig(),
-      store: { path: join(tmp.path, 'cosell.db') },
-      log: { level: 'silent' },
-      sync: { reconcileIntervalSeconds: 3600 },
-      partnerCenter: {
-        referralsApiUrl: pc.url,
-        webhooksApiUrl: pc.url,
-        webhooks: { certificateHosts: [pcHost], insecureHttpHosts: [pcHost], trustAnchors: [anchor] },
-      },
-      salesforce: {
-        instanceUrl: sf.url,
-        mode: 'sandbox',
-        notifications: 'outbound-messages',
-        organizationId: sf.organizationId,
-        outboundMessageSecret: { file: secretFile },
-      },
-    });
-    setupReport = await runSalesforceSetup(config, silentLogger());
-    revealedReport = await runSalesforceSetup(config, silentLogger(), { showSecret: true });
-    service = await startService(config, silentLogger());
+    h = await SalesforceSyncHarness.start({ outboundMessageSecret: SECRET, outboundMessageRetry: { initialDelayMs: 50, maxDelayMs: 200 } });
+    sf = h.sf;
+    service = h.service as RunningService;
+    secretFile = h.outboundSecretFile;
+    setupReport = h.setupReport as { instructions: string[] };
+    revealedReport = await runSalesforceSetup(h.config, silentLogger(), { showSecret: true });
     const defined = await fetch(`${sf.url}/_sandbox/outbound-messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -60,10 +33,7 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await service?.close();
-    await pc?.close();
-    await sf?.close();
-    tmp.cleanup();
+    await h?.close();
   });
 
   it('stores the notification, then acks it; Salesforce sees the ack', async () => {
@@ -83,7 +53,7 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
       if (!acked) await new Promise((r) => setTimeout(r, 50));
     }
     expect(acked).toBe(true);
-    const events = (await (await adminFetch(`${service.adminUrl}/api/events?source=salesforce&include=payload`)).json()) as { events: Array<{ resourceId: string; payload: unknown }> };
+    const events = (await (await adminFetch(`${h.adminUrl}/api/events?source=salesforce&include=payload`)).json()) as { events: Array<{ resourceId: string; payload: unknown }> };
     expect(events.events.some((e) => e.resourceId === id)).toBe(true);
     expect(JSON.stringify(events.events)).not.toMatch(/SessionId/i);
   });

@@ -1,14 +1,11 @@
 import { copyFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.ts';
-import { startService } from '../../src/service.ts';
 import { openDatabase } from '../../src/store/sqlite/driver.ts';
-import { silentLogger } from '../../src/util/logger.ts';
 import { runCli } from '../support/cli.ts';
+import { IngestHarness } from '../support/ingest-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
-import { testAdminConfig } from '../support/admin.ts';
 
 interface LinkRow {
   connection: string;
@@ -71,25 +68,18 @@ describe('store operations on a running service', () => {
   }, 120_000);
 
   it('the service runs the retention schedule: the inbox stays bounded over 10,000 events', async () => {
-    const config = parseConfig('retention test', {
-      admin: testAdminConfig(),
-      server: { host: '127.0.0.1', port: 0 },
-      log: { level: 'silent' },
-      store: { path: join(tmp.path, 'retention.db'), synchronous: 'normal', retention: { inboxMaxEvents: 1000, intervalMinutes: 0.005 } },
-      partnerCenter: { referralsApiUrl: 'http://127.0.0.1:9', webhooksApiUrl: 'http://127.0.0.1:9' },
-    });
-    const service = await startService(config, silentLogger());
+    const h = await IngestHarness.start({ store: { synchronous: 'normal', retention: { inboxMaxEvents: 1000, intervalMinutes: 0.005 } } });
     try {
       for (let start = 0; start < 10_000; start += 1000) {
         await Promise.all(
           Array.from({ length: 1000 }, (_, i) =>
-            service.store.inbox.append({ source: 'partner-center', dedupKey: `k-${start + i}`, eventName: 'referral-updated', resourceId: null, payload: '{}' }),
+            h.store.inbox.append({ source: 'partner-center', dedupKey: `k-${start + i}`, eventName: 'referral-updated', resourceId: null, payload: '{}' }),
           ),
         );
       }
-      await expect.poll(() => service.store.inbox.count(), { timeout: 30_000, interval: 100 }).toBeLessThanOrEqual(1000);
+      await expect.poll(() => h.store.inbox.count(), { timeout: 30_000, interval: 100 }).toBeLessThanOrEqual(1000);
     } finally {
-      await service.close();
+      await h.close();
     }
   }, 60_000);
 });

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.ts';
-import { startService, type RunningService } from '../../src/service.ts';
-import { silentLogger } from '../../src/util/logger.ts';
-import { makeTempDir } from '../support/tmp.ts';
-import { CertificateHost, ingestOnlyPartnerCenter, makeIdentity, partnerCenterEvent, signedHeaders, type SigningIdentity } from '../support/webhook-signer.ts';
-import { testAdminConfig } from '../support/admin.ts';
+import { IngestHarness } from '../support/ingest-harness.ts';
+import { CertificateHost, makeIdentity, partnerCenterEvent, signedHeaders, type SigningIdentity } from '../support/webhook-signer.ts';
 
 /*
  * The Partner Center route against what an attacker can send that a signature check alone does not stop: certificate
@@ -17,18 +11,17 @@ import { testAdminConfig } from '../support/admin.ts';
  */
 
 describe('Partner Center webhook route under attack', () => {
-  const tmp = makeTempDir();
   const certHost = new CertificateHost();
-  let service: RunningService;
+  let h: IngestHarness;
   let trusted: SigningIdentity;
   let certUrl: string;
   const DOWNLOADS_PER_MINUTE = 5;
 
   const post = (body: string | Buffer, headers: Record<string, string>) =>
-    fetch(`${service.url}/webhooks/partner-center`, { method: 'POST', body, headers });
+    fetch(`${h.url}/webhooks/partner-center`, { method: 'POST', body, headers });
   /** Read from the service's registry (what /metrics serves), wherever the admin listener lives. */
   const rejections = async (reason: string): Promise<number> => {
-    const text = await service.metrics.registry.getSingleMetricAsString('cosell_webhook_rejections_total');
+    const text = await h.service.metrics.registry.getSingleMetricAsString('cosell_webhook_rejections_total');
     const match = new RegExp(`cosell_webhook_rejections_total\\{source="partner-center",reason="${reason}"\\} (\\d+)`).exec(text);
     return Number(match?.[1] ?? 0);
   };
@@ -37,28 +30,20 @@ describe('Partner Center webhook route under attack', () => {
     await certHost.start();
     trusted = await makeIdentity();
     certUrl = certHost.serve('/cert/signing.cer', trusted.leaf.certificateDer);
-    const anchorFile = join(tmp.path, 'anchors.pem');
-    writeFileSync(anchorFile, trusted.ca.certificatePem);
-    const config = parseConfig('test', {
-      admin: testAdminConfig(),
-      server: { host: '127.0.0.1', port: 0 },
-      store: { path: join(tmp.path, 'cosell.db') },
-      log: { level: 'silent' },
-      partnerCenter: ingestOnlyPartnerCenter({
+    h = await IngestHarness.start({
+      trustAnchorPem: trusted.ca.certificatePem,
+      webhooks: {
         certificateHosts: [certHost.host],
         insecureHttpHosts: [certHost.host],
-        trustAnchors: [anchorFile],
         certificateFetchTimeoutMs: 1_000,
         certificateDownloadsPerMinute: DOWNLOADS_PER_MINUTE,
-      }),
+      },
     });
-    service = await startService(config, silentLogger());
   });
 
   afterAll(async () => {
-    await service?.close();
+    await h?.close();
     await certHost.stop();
-    tmp.cleanup();
   });
 
   it('accepts a genuine event first (its certificate is now verified and pinned)', async () => {
@@ -68,12 +53,12 @@ describe('Partner Center webhook route under attack', () => {
 
   it('rejects a validly signed event nested 20,000 deep with 400 too_deep, stores nothing', async () => {
     const body = `{"EventName":"referral-updated","ResourceUri":"https://x/referrals/1","ResourceChangeUtcDate":"2025-01-01T00:00:00Z","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
-    const stored = service.store.inbox.count();
+    const stored = h.store.inbox.count();
     const counted = await rejections('too_deep');
     const response = await post(body, signedHeaders(body, trusted.leaf.privateKeyPem, certUrl));
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('too_deep');
-    expect(service.store.inbox.count()).toBe(stored);
+    expect(h.store.inbox.count()).toBe(stored);
     expect(await rejections('too_deep')).toBe(counted + 1);
   });
 
@@ -85,13 +70,13 @@ describe('Partner Center webhook route under attack', () => {
 
   it('answers 503 for a certificate URL on the allowed host that is 404, and keeps serving', async () => {
     const body = partnerCenterEvent(randomUUID());
-    const stored = service.store.inbox.count();
+    const stored = h.store.inbox.count();
     const response = await post(body, signedHeaders(body, trusted.leaf.privateKeyPem, `${certHost.url}/no/such.cer`));
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('certificate_fetch_failed');
-    expect(service.store.inbox.count()).toBe(stored);
+    expect(h.store.inbox.count()).toBe(stored);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
   });
 
   it('bounds certificate downloads per host: a flood of forged URLs gets 503 + Retry-After, the genuine certificate stays usable', async () => {
@@ -118,8 +103,8 @@ describe('Partner Center webhook route under attack', () => {
   });
 
   it('answers 408 to a body that does not arrive in time, and stores nothing', async () => {
-    const stored = service.store.inbox.count();
-    const { port } = new URL(service.url);
+    const stored = h.store.inbox.count();
+    const { port } = new URL(h.url);
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
         { host: '127.0.0.1', port, method: 'POST', path: '/webhooks/partner-center', headers: { 'content-type': 'application/json', 'content-length': '1000' } },
@@ -133,6 +118,6 @@ describe('Partner Center webhook route under attack', () => {
       req.write('{"EventName":');
     });
     expect(status).toBe(408);
-    expect(service.store.inbox.count()).toBe(stored);
+    expect(h.store.inbox.count()).toBe(stored);
   }, 30_000);
 });

@@ -1,39 +1,32 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.ts';
-import { startService, type RunningService } from '../../src/service.ts';
-import { silentLogger } from '../../src/util/logger.ts';
 import { issueCertificate, signBody } from '../../src/sandbox/shared/certificates.ts';
-import { makeTempDir } from '../support/tmp.ts';
+import { IngestHarness } from '../support/ingest-harness.ts';
 import {
   CertificateHost,
-  ingestOnlyPartnerCenter,
   makeIdentity,
   partnerCenterEvent,
   signedHeaders,
   type SigningIdentity,
 } from '../support/webhook-signer.ts';
-import { adminFetch, testAdminConfig } from '../support/admin.ts';
+import { adminFetch } from '../support/admin.ts';
 
 interface EventsResponse {
   events: Array<{ id: number; eventName: string; resourceId: string | null; deliveries: number }>;
 }
 
 describe('POST /webhooks/partner-center', () => {
-  const tmp = makeTempDir();
   const certHost = new CertificateHost();
   const foreignHost = new CertificateHost();
-  let service: RunningService;
+  let h: IngestHarness;
   let trusted: SigningIdentity;
   let certUrl: string;
 
   const post = (body: string | Buffer, headers: Record<string, string>) =>
-    fetch(`${service.url}/webhooks/partner-center`, { method: 'POST', body, headers });
-  const storedCount = () => service.store.inbox.count();
+    fetch(`${h.url}/webhooks/partner-center`, { method: 'POST', body, headers });
+  const storedCount = () => h.store.inbox.count();
   const rejections = async (): Promise<Record<string, number>> => {
-    const text = await (await adminFetch(`${service.adminUrl}/metrics`)).text();
+    const text = await (await adminFetch(`${h.adminUrl}/metrics`)).text();
     const out: Record<string, number> = {};
     for (const m of text.matchAll(/cosell_webhook_rejections_total\{source="partner-center",reason="([a-z_]+)"\} (\d+)/g)) {
       out[m[1] as string] = Number(m[2]);
@@ -46,29 +39,16 @@ describe('POST /webhooks/partner-center', () => {
     await foreignHost.start();
     trusted = await makeIdentity();
     certUrl = certHost.serve('/cert/signing.cer', trusted.leaf.certificateDer);
-    const anchorFile = join(tmp.path, 'anchors.pem');
-    writeFileSync(anchorFile, trusted.ca.certificatePem);
-    const config = parseConfig('test', {
-      server: { host: '127.0.0.1', port: 0 },
-      admin: testAdminConfig(),
-      store: { path: join(tmp.path, 'cosell.db') },
-      log: { level: 'silent' },
-      partnerCenter: ingestOnlyPartnerCenter({
-        certificateHosts: [certHost.host],
-        insecureHttpHosts: [certHost.host],
-        trustAnchors: [anchorFile],
-        certificateFetchTimeoutMs: 500,
-        certificateMaxBytes: 16 * 1024,
-      }),
+    h = await IngestHarness.start({
+      trustAnchorPem: trusted.ca.certificatePem,
+      webhooks: { certificateHosts: [certHost.host], insecureHttpHosts: [certHost.host], certificateFetchTimeoutMs: 500, certificateMaxBytes: 16 * 1024 },
     });
-    service = await startService(config, silentLogger());
   });
 
   afterAll(async () => {
-    await service?.close();
+    await h?.close();
     await certHost.stop();
     await foreignHost.stop();
-    tmp.cleanup();
   });
 
   it('accepts a correctly signed event, stores it and lists it newest first', async () => {
@@ -78,7 +58,7 @@ describe('POST /webhooks/partner-center', () => {
       const res = await post(body, signedHeaders(body, trusted.leaf.privateKeyPem, certUrl));
       expect(res.status).toBe(200);
     }
-    const list = (await (await adminFetch(`${service.adminUrl}/api/events`)).json()) as EventsResponse;
+    const list = (await (await adminFetch(`${h.adminUrl}/api/events`)).json()) as EventsResponse;
     expect(list.events.map((e) => e.resourceId)).toEqual([
       '22222222-2222-2222-2222-222222222222',
       '11111111-1111-1111-1111-111111111111',
@@ -109,7 +89,7 @@ describe('POST /webhooks/partner-center', () => {
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
     expect(((await b.json()) as { duplicate: boolean }).duplicate).toBe(true);
-    const list = (await (await adminFetch(`${service.adminUrl}/api/events?resourceId=${id}`)).json()) as EventsResponse;
+    const list = (await (await adminFetch(`${h.adminUrl}/api/events?resourceId=${id}`)).json()) as EventsResponse;
     expect(list.events).toHaveLength(1);
     expect(list.events[0]?.deliveries).toBe(2);
   });
@@ -307,9 +287,9 @@ describe('POST /webhooks/partner-center', () => {
   });
 
   it('exposes health and rejects bad admin queries with a reason', async () => {
-    const health = await fetch(`${service.url}/healthz`);
+    const health = await fetch(`${h.url}/healthz`);
     expect(health.status).toBe(200);
-    const bad = await adminFetch(`${service.adminUrl}/api/events?limit=100000`);
+    const bad = await adminFetch(`${h.adminUrl}/api/events?limit=100000`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/limit/);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deepMerge } from '../../src/sandbox/shared/deep-merge.ts';
-import { createSeededRandom } from '../../src/sandbox/shared/prng.ts';
+import { createSeededRandom } from '../../src/util/prng.ts';
 import { FaultInjector } from '../../src/sandbox/shared/faults.ts';
 import { WebhookDeliveryQueue } from '../../src/sandbox/shared/webhook-delivery-queue.ts';
 import { sleep, waitFor } from './helpers/wait.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Config, ConfigInput } from '../../src/config/schema.ts';
 import { partnerCenterClients } from '../../src/partner-center/from-config.ts';
 import { REFERRAL_EVENT_NAMES } from '../../src/partner-center/webhook-event.ts';
-import { createSeededRandom } from '../../src/sandbox/shared/prng.ts';
+import { createSeededRandom } from '../../src/util/prng.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox, type PartnerCenterSandboxOptions } from '../../src/sandbox/partner-center/index.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';

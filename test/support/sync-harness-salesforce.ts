@@ -1,7 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runSalesforceSetup } from '../../src/cli/setup.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
+import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxOptions } from '../../src/sandbox/salesforce/index.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { json, prepareHarness, sendJson, ServiceHarness, type HarnessGround, type RequestCounts, type Row, type SandboxFaults, type ServiceHarnessOptions } from './service-harness.ts';
 
@@ -19,6 +21,20 @@ export const OPPORTUNITY_CDC_WATERMARK = `salesforce:cdc:${OPPORTUNITY_CDC_CHANN
 export interface SalesforceSyncHarnessOptions extends ServiceHarnessOptions {
   /** A mapping file to use instead of the bundled mappings/salesforce.yaml. */
   mappingFile?: string;
+  /**
+   * Outbound Messages instead of CDC: the secret of the service's endpoint, written to `outboundSecretFile` in the
+   * harness directory and configured as `outboundMessageSecret: { file }`.
+   */
+  outboundMessageSecret?: string;
+  /** The Salesforce sandbox's outbound-message retry schedule (default: the sandbox's own). */
+  outboundMessageRetry?: SalesforceSandboxOptions['outboundMessageRetry'];
+}
+
+/** The `salesforce:` section: CDC notifications, or Outbound Messages with the secret in a file. */
+function salesforceSection(sf: SalesforceSandbox, secretFile: string | undefined): NonNullable<ConfigInput['salesforce']> {
+  const base = { instanceUrl: sf.url, mode: 'sandbox' as const, organizationId: sf.organizationId };
+  if (secretFile === undefined) return { ...base, notifications: 'cdc' };
+  return { ...base, notifications: 'outbound-messages', outboundMessageSecret: { file: secretFile } };
 }
 
 export class SalesforceSyncHarness extends ServiceHarness {
@@ -27,6 +43,8 @@ export class SalesforceSyncHarness extends ServiceHarness {
    * asks for more stable checks than with Dataverse's webhooks.
    */
   protected readonly idleStableChecks = 6;
+  /** What `cosell setup salesforce` reported when the harness ran it (secrets masked). */
+  setupReport: Awaited<ReturnType<typeof runSalesforceSetup>> | undefined;
 
   private constructor(
     ground: HarnessGround,
@@ -41,16 +59,22 @@ export class SalesforceSyncHarness extends ServiceHarness {
   static async start(options: SalesforceSyncHarnessOptions = {}): Promise<SalesforceSyncHarness> {
     const ground = await prepareHarness('cosell-sync-sf-', options);
     // Long polls shorter than Salesforce's 110 s, so a closing sandbox never waits on a held connect for long.
-    const sf = await startSalesforceSandbox({ port: 0, streamingLongPollMs: 5_000 });
+    const sf = await startSalesforceSandbox({
+      port: 0,
+      streamingLongPollMs: 5_000,
+      ...(options.outboundMessageRetry ? { outboundMessageRetry: options.outboundMessageRetry } : {}),
+    });
     try {
+      const secretFile = options.outboundMessageSecret === undefined ? undefined : join(ground.dir, 'outbound.secret');
+      if (secretFile !== undefined) writeFileSync(secretFile, `${options.outboundMessageSecret}\n`);
       const configInput: ConfigInput = {
         ...ground.configInput,
         ...(options.mappingFile ? { mappings: { salesforce: options.mappingFile } } : {}),
-        salesforce: { instanceUrl: sf.url, mode: 'sandbox', notifications: 'cdc', organizationId: sf.organizationId },
+        salesforce: salesforceSection(sf, secretFile),
       };
       const harness = new SalesforceSyncHarness(ground, sf, configInput, options);
       // What `cosell setup salesforce` does: the custom fields through the Tooling API.
-      await runSalesforceSetup(harness.config, silentLogger());
+      harness.setupReport = await runSalesforceSetup(harness.config, silentLogger());
       await harness.startAndRegister();
       return harness;
     } catch (error) {
@@ -58,6 +82,11 @@ export class SalesforceSyncHarness extends ServiceHarness {
       await ground.dispose();
       throw error;
     }
+  }
+
+  /** The file holding the Outbound Messages secret (with `outboundMessageSecret`). */
+  get outboundSecretFile(): string {
+    return join(this.dir, 'outbound.secret');
   }
 
   protected async closeCrm(): Promise<void> {

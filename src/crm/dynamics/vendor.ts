@@ -3,6 +3,7 @@ import type { CrmVendor } from '../vendor.ts';
 import { dynamicsConfigSchema, type DynamicsConfig } from '../../config/dynamics.ts';
 import { createDynamicsConnector, dynamicsWebhookAuth } from './factory.ts';
 import { dataverseNotificationDecoder, DYNAMICS_NOTIFICATION_ROUTE } from './notifications.ts';
+import { changedColumns } from './webhook.ts';
 
 export const DYNAMICS_VENDOR: CrmVendor<DynamicsConfig> = {
   kind: 'dynamics',
@@ -16,4 +17,5 @@ export const DYNAMICS_VENDOR: CrmVendor<DynamicsConfig> = {
     const auth = await dynamicsWebhookAuth(config, env);
     return auth ? dataverseNotificationDecoder(config.name, auth) : undefined;
   },
+  notifiedChanges: changedColumns,
 };

@@ -1,4 +1,5 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { sandboxApp } from '../shared/fastify-app.ts';
 import { installFaults } from '../shared/faults.ts';
 import { installRequestCounter } from '../shared/request-counter.ts';
 import type { DataverseContext } from './context.ts';
@@ -14,44 +15,8 @@ import { registerWebApiRoutes } from './routes/web-api-routes.ts';
  */
 const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
-function parseJson(body: string): unknown {
-  // Bodiless POSTs (PublishAllXml) often still carry Content-Type: application/json.
-  if (body.trim() === '') return undefined;
-  try {
-    return JSON.parse(body) as unknown;
-  } catch (error) {
-    throw badRequest(`Error parsing the request body: ${(error as Error).message}`, ErrorCode.ODataError);
-  }
-}
-
-function installBodyParsers(app: FastifyInstance): void {
-  app.removeContentTypeParser(['application/json']);
-  app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseJson(String(body)));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
-  app.addContentTypeParser('multipart/mixed', { parseAs: 'string' }, (_request, body, done) => done(null, String(body)));
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(String(body))));
-  });
-}
-
-/**
- * Every failure — ours, fastify's (unsupported media type, body too large) or unexpected — in the documented shape
- * ("Compose HTTP requests and handle errors").
- */
-function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | DataverseError | Error, request, reply) => {
-    if (error instanceof DataverseError) return sendError(reply, error);
-    const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
-    if (statusCode >= 500) request.log.error({ err: error }, 'Dataverse sandbox route failed');
-    const message = statusCode >= 500 ? 'An unexpected error occurred.' : error.message;
-    const body = errorBodyForStatus(statusCode, message);
-    return sendError(reply, new DataverseError(statusCode, body.error.code, body.error.message));
-  });
+/** Every failure in the documented shape ("Compose HTTP requests and handle errors"), a missing route included. */
+function installNotFound(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new DataverseError(404, ErrorCode.ResourceNotFoundForSegment, `No resource matches ${request.method} ${request.url.split('?')[0] ?? ''}.`)),
   );
@@ -68,17 +33,28 @@ function installODataHeaders(app: FastifyInstance): void {
 }
 
 export function buildDataverseApp(ctx: DataverseContext): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: ctx.logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+  const app = sandboxApp({
+    logger: ctx.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    frameworkErrors: (error, _request, reply) => {
-      void sendError(reply, new DataverseError(400, ErrorCode.ODataError, error.message));
+    frameworkError: (error, reply) => void sendError(reply, new DataverseError(400, ErrorCode.ODataError, error.message)),
+    json: {
+      types: ['application/json', 'text/json'],
+      replace: ['application/json'],
+      invalid: (message) => badRequest(`Error parsing the request body: ${message}`, ErrorCode.ODataError),
     },
-    forceCloseConnections: true,
+    name: 'Dataverse',
+    errors: {
+      vendorError: DataverseError,
+      sendVendorError: sendError,
+      send: (reply, { statusCode, message }) => {
+        const body = errorBodyForStatus(statusCode, message);
+        return sendError(reply, new DataverseError(statusCode, body.error.code, body.error.message));
+      },
+      unexpected: 'An unexpected error occurred.',
+    },
   });
-  installBodyParsers(app);
-  installErrorHandling(app);
+  app.addContentTypeParser('multipart/mixed', { parseAs: 'string' }, (_request, body, done) => done(null, String(body)));
+  installNotFound(app);
   installODataHeaders(app);
   installRequestCounter(app, ctx.requests);
   installFaults(app, ctx.faults, { errorBody: errorBodyForStatus });

@@ -1,6 +1,5 @@
 import type { Logger } from '../../util/logger.ts';
-import type { FaultInjector } from '../shared/faults.ts';
-import type { RequestCounter } from '../shared/request-counter.ts';
+import type { SandboxContext } from '../shared/context.ts';
 import type { BatchExecutor } from './api/batch/batch-executor.ts';
 import type { DataDispatcher } from './api/dispatcher.ts';
 import type { TokenRegistry } from './auth/tokens.ts';
@@ -9,7 +8,7 @@ import type { WebhookPublisher } from './webhooks/webhook-publisher.ts';
 import type { DataverseWebhookSender } from './webhooks/webhook-sender.ts';
 
 /** Everything the routes share; one per sandbox instance, so several sandboxes can run in one process. */
-export interface DataverseContext {
+export interface DataverseContext extends SandboxContext {
   logger: Logger;
   services: DataServices;
   dispatcher: DataDispatcher;
@@ -18,12 +17,6 @@ export interface DataverseContext {
   sender: DataverseWebhookSender;
   tokens: TokenRegistry;
   strictTokens: boolean;
-  faults: FaultInjector;
-  requests: RequestCounter;
-  /** The sandbox's own URL, known once it listens. */
-  baseUrl: () => string;
-  /** Next number for generated sample rows, so every seeded row differs. */
-  nextSampleSequence: () => number;
   /** Clears business rows (and with `metadata`, runtime columns and keys too); the org catalogue is re-seeded. */
   resetData: (options: { metadata: boolean }) => number;
 }

@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../util/logger.ts';
 import { silentLogger } from '../../util/logger.ts';
 import { FaultInjector } from '../shared/faults.ts';
+import { listenSandbox, type SandboxListenOptions } from '../shared/listen.ts';
 import { RequestCounter } from '../shared/request-counter.ts';
 import { BatchExecutor } from './api/batch/batch-executor.ts';
 import { DataDispatcher } from './api/dispatcher.ts';
@@ -28,10 +27,7 @@ import { WebhookPublisher } from './webhooks/webhook-publisher.ts';
  */
 export { SANDBOX_ORGANIZATION, SANDBOX_USERS } from './auth/users.ts';
 
-export interface DataverseSandboxOptions {
-  port?: number; // default 4102; 0 = ephemeral
-  host?: string; // default '127.0.0.1'
-  logger?: Logger; // default silentLogger()
+export interface DataverseSandboxOptions extends SandboxListenOptions {
   /** When true only tokens issued by the sandbox token endpoint are accepted. Default false: any non-empty bearer token. */
   strictTokens?: boolean;
   /** Per-attempt webhook timeout ("Use webhooks to create external handlers for server events" documents 60 s). */
@@ -48,13 +44,6 @@ export interface DataverseSandbox {
 export const DEFAULT_PORT = 4102;
 const DEFAULT_WEBHOOK_TIMEOUT_MS = 60_000;
 const DEFAULT_WEBHOOK_RETRY_DELAY_MS = 1_000;
-
-/** A wildcard listen address is not something a client can connect to; advertise loopback instead. */
-function advertisedHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
 
 export async function startDataverseSandbox(options: DataverseSandboxOptions = {}): Promise<DataverseSandbox> {
   const logger = options.logger ?? silentLogger();
@@ -103,25 +92,7 @@ export async function startDataverseSandbox(options: DataverseSandboxOptions = {
   };
 
   const app = buildDataverseApp(ctx);
-  try {
-    await app.listen({ port: options.port ?? DEFAULT_PORT, host });
-  } catch (error) {
-    await sender.close();
-    throw error;
-  }
-  const address = app.server.address() as AddressInfo;
-  url = `http://${advertisedHost(host)}:${address.port}`;
-  logger.info({ url }, 'Dataverse sandbox listening');
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    close: () => {
-      closing ??= (async () => {
-        await sender.close();
-        await app.close();
-      })();
-      return closing;
-    },
-  };
+  const server = await listenSandbox(app, { port: options.port ?? DEFAULT_PORT, host, logger, name: 'Dataverse', stop: () => sender.close() });
+  url = server.url;
+  return server;
 }

@@ -1,7 +1,6 @@
 import type { Logger } from '../../util/logger.ts';
 import type { SigningMaterial } from '../shared/certificates.ts';
-import type { FaultInjector } from '../shared/faults.ts';
-import type { RequestCounter } from '../shared/request-counter.ts';
+import type { SandboxContext } from '../shared/context.ts';
 import type { WebhookDeliveryQueue } from '../shared/webhook-delivery-queue.ts';
 import type { TokenRegistry } from './auth.ts';
 import type { Organization, Referral } from './referral-model.ts';
@@ -14,7 +13,7 @@ import type { ValidationEvents } from './validation-events.ts';
 import type { WebhookRegistrationState } from './webhook-registration.ts';
 
 /** Everything the routes share; one per sandbox instance, so several sandboxes can run side by side in one process. */
-export interface PartnerCenterContext {
+export interface PartnerCenterContext extends SandboxContext {
   logger: Logger;
   organization: Organization;
   store: ReferralStore;
@@ -34,13 +33,7 @@ export interface PartnerCenterContext {
   clock: SandboxClock;
   /** Archives invitations whose 14 days have passed (at most once per second of real time unless forced). */
   expireDue: (force?: boolean) => Referral[];
-  faults: FaultInjector;
-  requests: RequestCounter;
   signing: SigningMaterial;
-  /** The sandbox's own URL, known once it listens. */
-  baseUrl: () => string;
-  /** Next number for generated sample data, so every seeded referral differs. */
-  nextSampleSequence: () => number;
 }
 
 export const SIGNING_CERTIFICATE_PATH = '/_sandbox/certificates/signing.cer';

@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../util/logger.ts';
 import { silentLogger } from '../../util/logger.ts';
 import { loadOrCreateSigningMaterial } from '../shared/certificates.ts';
 import { FaultInjector } from '../shared/faults.ts';
+import { listenSandbox, type SandboxListenOptions } from '../shared/listen.ts';
 import { RequestCounter } from '../shared/request-counter.ts';
 import { WebhookDeliveryQueue } from '../shared/webhook-delivery-queue.ts';
 import { buildPartnerCenterApp } from './app.ts';
@@ -19,10 +18,7 @@ import { WebhookRegistrationState } from './webhook-registration.ts';
 import { SignedWebhookSender } from './webhook-sender.ts';
 import { WriteStamper } from './write-stamps.ts';
 
-export interface PartnerCenterSandboxOptions {
-  port?: number; // default 4101; 0 = ephemeral
-  host?: string; // default '127.0.0.1'
-  logger?: Logger; // default silentLogger()
+export interface PartnerCenterSandboxOptions extends SandboxListenOptions {
   /** Directory where the CA + signing key/cert are persisted so a restart keeps the same trust root. Optional: without it they live in memory. */
   stateDir?: string;
   /** Webhook delivery retry schedule; tests shrink it. Defaults: 10 attempts, first retry after 1000 ms, doubling, capped at 60000 ms. */
@@ -55,13 +51,6 @@ export { DEFAULT_SOLUTIONS } from './solutions-catalogue.ts';
 export const DEFAULT_PORT = 4101;
 /** The organization of the documented create-response sample. */
 export const DEFAULT_ORGANIZATION: Organization = { id: '7d23e5ca-19dc-4eaa-aac8-5e6b559f0d1d', name: 'Contoso Company' };
-
-/** A wildcard listen address is not something a client can connect to; advertise loopback instead. */
-function advertisedHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
 
 export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOptions = {}): Promise<PartnerCenterSandbox> {
   const logger = options.logger ?? silentLogger();
@@ -118,28 +107,11 @@ export async function startPartnerCenterSandbox(options: PartnerCenterSandboxOpt
   };
 
   const app = buildPartnerCenterApp(ctx);
-  try {
-    await app.listen({ port: options.port ?? DEFAULT_PORT, host });
-  } catch (error) {
-    await queue.close();
-    await app.close();
-    throw error;
-  }
-  const address = app.server.address() as AddressInfo;
-  url = `http://${advertisedHost(host)}:${address.port}`;
-  logger.info({ url }, 'Partner Center sandbox listening');
-
-  let closing: Promise<void> | undefined;
+  const server = await listenSandbox(app, { port: options.port ?? DEFAULT_PORT, host, logger, name: 'Partner Center', stop: () => queue.close() });
+  url = server.url;
   return {
-    url,
+    ...server,
     rootCertificatePem: signing.ca.certificatePem,
     signingCertificateUrl: `${url}${SIGNING_CERTIFICATE_PATH}`,
-    close: () => {
-      closing ??= (async () => {
-        await queue.close();
-        await app.close();
-      })();
-      return closing;
-    },
   };
 }

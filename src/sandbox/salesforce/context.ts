@@ -1,6 +1,5 @@
 import type { Logger } from '../../util/logger.ts';
-import type { FaultInjector } from '../shared/faults.ts';
-import type { RequestCounter } from '../shared/request-counter.ts';
+import type { SandboxContext } from '../shared/context.ts';
 import type { ApiUsage } from './api/api-usage.ts';
 import type { SessionRegistry } from './auth/tokens.ts';
 import type { BayeuxServer } from './cdc/bayeux-server.ts';
@@ -17,7 +16,7 @@ import type { ToolingOrg } from './schema/tooling-org.ts';
 import type { QueryCursors } from './soql/query-cursors.ts';
 
 /** Everything the routes share; one per sandbox instance, so several sandboxes can run in one process. */
-export interface SalesforceContext {
+export interface SalesforceContext extends SandboxContext {
   logger: Logger;
   /** The API version the sandbox advertises as its newest (`62.0`); older versions are served too. */
   apiVersion: string;
@@ -33,14 +32,8 @@ export interface SalesforceContext {
   cursors: QueryCursors;
   queryBatchSize: number;
   usage: ApiUsage;
-  faults: FaultInjector;
-  requests: RequestCounter;
   events: ChangeEventLog;
   publisher: ChangePublisher;
   cometd: BayeuxServer;
   outbound: OutboundMessaging;
-  /** The sandbox's own URL, known once it listens. */
-  baseUrl: () => string;
-  /** Next number for generated sample rows, so every seeded row differs. */
-  nextSampleSequence: () => number;
 }

@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../util/logger.ts';
 import { silentLogger } from '../../util/logger.ts';
 import { FaultInjector } from '../shared/faults.ts';
+import { listenSandbox, type SandboxListenOptions } from '../shared/listen.ts';
 import { CURRENCY_CODES } from '../shared/iso-codes.ts';
 import { RequestCounter } from '../shared/request-counter.ts';
 import { ApiUsage, DEFAULT_DAILY_API_LIMIT } from './api/api-usage.ts';
@@ -32,10 +31,7 @@ import { QueryCursors } from './soql/query-cursors.ts';
  */
 export { SANDBOX_ORGANIZATION, SANDBOX_USERS } from './auth/users.ts';
 
-export interface SalesforceSandboxOptions {
-  port?: number; // default 4103; 0 = ephemeral
-  host?: string; // default '127.0.0.1'
-  logger?: Logger; // default silentLogger()
+export interface SalesforceSandboxOptions extends SandboxListenOptions {
   /** The newest API version served (default '62.0'); versions 20.0 up to it are accepted, newer ones are a 404. */
   apiVersion?: string;
   /** Default true: CurrencyIsoCode on records (Salesforce Object Reference "Opportunity"). */
@@ -65,13 +61,6 @@ export interface SalesforceSandbox {
 
 export const DEFAULT_PORT = 4103;
 export const DEFAULT_API_VERSION = '62.0';
-
-/** A wildcard listen address is not something a client can connect to; advertise loopback instead. */
-function advertisedHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
 
 function currencySettings(options: SalesforceSandboxOptions): CurrencySettings {
   const corporateCurrency = (options.corporateCurrency ?? 'USD').toUpperCase();
@@ -208,27 +197,15 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     cometd.close();
     await outbound.close();
   };
-  try {
-    await app.listen({ port: options.port ?? DEFAULT_PORT, host });
-  } catch (error) {
-    await shutdown();
-    throw error;
-  }
-  const address = app.server.address() as AddressInfo;
-  url = `http://${advertisedHost(host)}:${address.port}`;
-  logger.info({ url, organizationId: SANDBOX_ORGANIZATION.id }, 'Salesforce sandbox listening');
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    organizationId: SANDBOX_ORGANIZATION.id,
-    close: () => {
-      closing ??= (async () => {
-        // Held long polls are answered first, or app.close() would wait for them.
-        await shutdown();
-        await app.close();
-      })();
-      return closing;
-    },
-  };
+  // Held long polls are answered first, or app.close() would wait for them.
+  const server = await listenSandbox(app, {
+    port: options.port ?? DEFAULT_PORT,
+    host,
+    logger,
+    name: 'Salesforce',
+    stop: shutdown,
+    logFields: { organizationId: SANDBOX_ORGANIZATION.id },
+  });
+  url = server.url;
+  return { ...server, organizationId: SANDBOX_ORGANIZATION.id };
 }

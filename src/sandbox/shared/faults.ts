@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { isControlPath, requestPath } from './control-paths.ts';
-import { createSeededRandom, type RandomSource } from './prng.ts';
+import { createSeededRandom, type RandomSource } from '../../util/prng.ts';
 import { parseWithProblems, summarizeProblems } from './zod-issues.ts';
 
 const rate = z.number().min(0).max(1);

@@ -1,20 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'undici';
 import type { Logger } from '../../util/logger.ts';
 import { silentLogger } from '../../util/logger.ts';
-import type { DeliveryFaults } from './faults.ts';
+import { attemptOf, DeliveryTransport, type DeliveryFaultSource, type PostOutcome } from './delivery-transport.ts';
+import { DeliveryLog } from './delivery-log.ts';
+
+export type { DeliveryFaultSource } from './delivery-transport.ts';
 
 export interface DeliveryPolicy {
   maxAttempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
   timeoutMs: number;
-}
-
-/** What a sender knows about the world; a FaultInjector satisfies it, a test can pass a stub. */
-export interface DeliveryFaultSource {
-  deliveryFaults(): DeliveryFaults | undefined;
-  random(): number;
 }
 
 export interface DeliveryQueueOptions extends Partial<DeliveryPolicy> {
@@ -74,7 +70,6 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   timeoutMs: 10_000,
 };
 
-const DEFAULT_REORDER_WINDOW_MS = 100;
 const MAX_STORED_RESPONSE_CHARS = 1024;
 
 /**
@@ -85,15 +80,8 @@ const MAX_STORED_RESPONSE_CHARS = 1024;
 export class WebhookDeliveryQueue {
   readonly policy: DeliveryPolicy;
   private readonly logger: Logger;
-  private readonly faults: DeliveryFaultSource | undefined;
-  private readonly maxLogEntries: number;
-  private readonly deliveries = new Map<string, QueuedDelivery>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly agent = new Agent({ keepAliveTimeout: 4_000 });
-  private readonly shutdown = new AbortController();
-  private reorderBuffer: QueuedDelivery[] = [];
-  private reorderTimer: NodeJS.Timeout | undefined;
-  private closed = false;
+  private readonly deliveries: DeliveryLog<QueuedDelivery, DeliveryRecord>;
+  private readonly transport: DeliveryTransport<QueuedDelivery>;
 
   constructor(options: DeliveryQueueOptions = {}) {
     this.policy = {
@@ -104,14 +92,13 @@ export class WebhookDeliveryQueue {
     };
     if (this.policy.maxAttempts < 1) throw new Error('delivery maxAttempts must be at least 1');
     this.logger = options.logger ?? silentLogger();
-    this.faults = options.faults;
-    this.maxLogEntries = options.maxLogEntries ?? 5_000;
+    this.transport = new DeliveryTransport((delivery) => this.attempt(delivery), options.faults);
+    this.deliveries = new DeliveryLog((delivery) => delivery.record, options.maxLogEntries ?? 5_000);
   }
 
   /** Queues one webhook; returns the id of its log record (the original, when a duplicate is also produced). */
   enqueue(webhook: OutgoingWebhook): string {
-    const faults = this.faults?.deliveryFaults();
-    const roll = (rate: number): boolean => rate > 0 && this.faults !== undefined && this.faults.random() < rate;
+    const { faults, roll } = this.transport.rollFaults();
     if (faults && roll(faults.dropRate)) {
       const dropped = this.createRecord(webhook, false);
       dropped.record.status = 'dropped';
@@ -123,10 +110,9 @@ export class WebhookDeliveryQueue {
     const copies = [original];
     if (faults && roll(faults.duplicateRate)) copies.push(this.createRecord(webhook, true));
     for (const delivery of copies) {
-      if (faults?.reorder) this.holdForReorder(delivery, faults.delayMs);
+      if (faults?.reorder) this.transport.start(delivery, faults);
       else this.schedule(delivery, faults?.delayMs ?? 0);
     }
-    this.trimLog();
     return original.record.id;
   }
 
@@ -136,7 +122,7 @@ export class WebhookDeliveryQueue {
   }
 
   list(): DeliveryRecord[] {
-    return [...this.deliveries.values()].map((d) => structuredClone(d.record));
+    return this.deliveries.records();
   }
 
   offline(): DeliveryRecord[] {
@@ -159,25 +145,15 @@ export class WebhookDeliveryQueue {
 
   /** Forgets settled deliveries; pending ones keep going. */
   clearLog(): void {
-    for (const [id, delivery] of this.deliveries) {
-      if (delivery.record.status !== 'pending') this.deliveries.delete(id);
-    }
+    this.deliveries.clear();
   }
 
   pendingCount(): number {
-    let count = 0;
-    for (const delivery of this.deliveries.values()) if (delivery.record.status === 'pending') count += 1;
-    return count;
+    return this.deliveries.pendingCount();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    if (this.reorderTimer) clearTimeout(this.reorderTimer);
-    this.reorderBuffer = [];
-    this.shutdown.abort();
-    await this.agent.destroy().catch(() => undefined);
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   private createRecord(webhook: OutgoingWebhook, duplicate: boolean): QueuedDelivery {
@@ -195,35 +171,14 @@ export class WebhookDeliveryQueue {
       attempts: [],
     };
     const delivery: QueuedDelivery = { record, rawBody: webhook.body, cycleAttempts: 0 };
-    this.deliveries.set(record.id, delivery);
+    this.deliveries.add(delivery);
     return delivery;
   }
 
   private schedule(delivery: QueuedDelivery, delayMs: number): void {
-    if (this.closed) return;
+    if (this.transport.closed) return;
     delivery.record.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.attempt(delivery);
-    }, delayMs);
-    this.timers.add(timer);
-  }
-
-  /**
-   * Reordering holds deliveries for a window and then sends the newest first, one after another, so the receiver
-   * observes a reversed order deterministically rather than by network luck.
-   */
-  private holdForReorder(delivery: QueuedDelivery, windowMs: number): void {
-    this.reorderBuffer.push(delivery);
-    if (this.reorderTimer) return;
-    this.reorderTimer = setTimeout(() => {
-      this.reorderTimer = undefined;
-      const batch = this.reorderBuffer.reverse();
-      this.reorderBuffer = [];
-      void (async () => {
-        for (const held of batch) await this.attempt(held);
-      })();
-    }, windowMs > 0 ? windowMs : DEFAULT_REORDER_WINDOW_MS);
+    this.transport.schedule(delivery, delayMs);
   }
 
   private backoffMs(failedAttemptsInCycle: number): number {
@@ -232,34 +187,16 @@ export class WebhookDeliveryQueue {
   }
 
   private async attempt(delivery: QueuedDelivery): Promise<void> {
-    if (this.closed) return;
+    if (this.transport.closed) return;
     const { record } = delivery;
     delivery.cycleAttempts += 1;
-    const started = Date.now();
+    const sent = await this.transport.post(record.url, { headers: record.headers, body: delivery.rawBody, timeoutMs: this.policy.timeoutMs });
+    if (this.transport.closed) return;
     const attempt: DeliveryAttempt = {
-      attempt: record.attempts.length + 1,
-      startedAt: new Date(started).toISOString(),
-      durationMs: 0,
-      statusCode: null,
-      error: null,
-      responseBody: null,
+      ...attemptOf(record.attempts.length + 1, sent),
+      error: describeError(sent.failure, this.policy.timeoutMs),
+      responseBody: sent.statusCode === null ? null : sent.body.slice(0, MAX_STORED_RESPONSE_CHARS),
     };
-    try {
-      const response = await request(record.url, {
-        method: 'POST',
-        headers: record.headers,
-        body: delivery.rawBody,
-        dispatcher: this.agent,
-        signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.policy.timeoutMs)]),
-      });
-      attempt.statusCode = response.statusCode;
-      const text = await response.body.text();
-      attempt.responseBody = text.slice(0, MAX_STORED_RESPONSE_CHARS);
-    } catch (error) {
-      attempt.error = describeError(error, this.policy.timeoutMs);
-    }
-    attempt.durationMs = Date.now() - started;
-    if (this.closed) return;
     record.attempts.push(attempt);
     record.nextAttemptAt = null;
 
@@ -277,19 +214,14 @@ export class WebhookDeliveryQueue {
     }
     this.schedule(delivery, this.backoffMs(delivery.cycleAttempts));
   }
-
-  private trimLog(): void {
-    if (this.deliveries.size <= this.maxLogEntries) return;
-    for (const [id, delivery] of this.deliveries) {
-      if (this.deliveries.size <= this.maxLogEntries) break;
-      if (delivery.record.status !== 'pending') this.deliveries.delete(id);
-    }
-  }
 }
 
-function describeError(error: unknown, timeoutMs: number): string {
+/** The timeout, or the error with its system code (ECONNREFUSED …) where it has one. */
+function describeError(failure: PostOutcome['failure'], timeoutMs: number): string | null {
+  if (!failure) return null;
+  if (failure.timedOut) return `timed out after ${timeoutMs} ms`;
+  const { error } = failure;
   if (error instanceof Error) {
-    if (error.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
     const cause = (error as Error & { cause?: unknown }).cause;
     const code = (error as NodeJS.ErrnoException).code ?? (cause instanceof Error ? (cause as NodeJS.ErrnoException).code : undefined);
     return code ? `${code}: ${error.message}` : error.message;

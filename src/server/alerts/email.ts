@@ -1,6 +1,6 @@
 import { createTransport, type Transporter } from 'nodemailer';
 import type { Logger } from '../../util/logger.ts';
-import type { EmailAlertsConfig } from './config.ts';
+import type { EmailAlertsConfig } from '../../config/alerts.ts';
 
 /** Where an alert message goes: a chat webhook, or e-mail. */
 export interface AlertChannel {

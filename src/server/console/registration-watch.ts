@@ -1,4 +1,4 @@
-import { WEBHOOK_PATH } from '../../cli/webhooks.ts';
+import { WEBHOOK_PATH } from '../../partner-center/webhook-event.ts';
 import type { Logger } from '../../util/logger.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseWebhookEvent, dedupKeyFor } from '../../partner-center/webhook-event.ts';
+import { parseWebhookEvent, dedupKeyFor, WEBHOOK_PATH } from '../../partner-center/webhook-event.ts';
 import type { WebhookSignatureVerifier } from '../../partner-center/signature.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Inbox } from '../../store/types.ts';
@@ -24,7 +24,7 @@ export function partnerCenterWebhookRoute(app: FastifyInstance, deps: PartnerCen
   const { verifier, inbox, logger } = deps;
   const options = {
     source: 'partner-center',
-    path: '/webhooks/partner-center',
+    path: WEBHOOK_PATH,
     bodyLimitBytes: deps.bodyLimitBytes,
     maxJsonDepth: MAX_JSON_DEPTH,
     metrics: deps.metrics,

@@ -7,6 +7,9 @@ export interface MappingIssue {
   reason: string;
 }
 
+/** Where a check reports one issue at a path of the mapping file; the caller adds the file. */
+export type Report = (path: string, reason: string) => void;
+
 /**
  * An invalid mapping file. It is a ConfigError so the CLI treats it like any invalid configuration (exit code 2);
  * `issues` keeps every problem found, the message names the first.

@@ -1,6 +1,6 @@
 import type { CrmColumn, CrmColumnType, CrmEntityMetadata } from '../../crm/metadata.ts';
 import { describeValue } from './canonical.ts';
-import { MappingError, type MappingIssue } from './mapping-error.ts';
+import { MappingError, type MappingIssue, type Report } from './mapping-error.ts';
 import { describeShape, referralShape, resolvePcPath, SERVICE_OWNED_PC_ROOTS, type PcShape } from './referral-structure.ts';
 import type { CrmEntityName } from '../../crm/connector.ts';
 import type { Scalar, Transform } from './spec-schema.ts';
@@ -38,8 +38,6 @@ export function assertValidMapping(spec: MappingSpec, metadata: MappingMetadata)
   const [first, ...others] = validateMapping(spec, metadata);
   if (first) throw new MappingError([first, ...others]);
 }
-
-export type Report = (path: string, reason: string) => void;
 
 function pcLocation(field: FieldMapping, index: number): string {
   if (field.transform.type === 'template') return `${field.at}.transform.template`;

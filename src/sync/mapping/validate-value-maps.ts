@@ -6,7 +6,7 @@ import { referralShape, resolvePcPath, type PcShape } from './referral-structure
 import type { Scalar } from './spec-schema.ts';
 import { flowsToCrm, flowsToPc, type FieldMapping } from './spec.ts';
 import { asTuple, buildValueClasses, labelOfTuple, scalarKey } from './transforms/value-classes.ts';
-import type { Report } from './validate-mapping.ts';
+import type { Report } from './mapping-error.ts';
 
 /*
  * Value maps must say what every value means in each direction they flow: every value of the PC enum the field reads

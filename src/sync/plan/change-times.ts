@@ -1,5 +1,5 @@
 import type { CrmRecord } from '../../crm/connector.ts';
-import { changedColumns } from '../../crm/dynamics/webhook.ts';
+import type { NotifiedChangesReader } from '../../crm/notifications.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
 
 /**
@@ -26,7 +26,7 @@ export function crmChangedAt(record: CrmRecord, latestReceivedAt: string | undef
   return new Date(Math.min(received, modified + 999)).toISOString();
 }
 
-/** A Dataverse notification as received: when it arrived and its exact body. */
+/** A CRM notification as received: when it arrived and its exact body. */
 export interface CrmNotification {
   receivedAt: string;
   payload: string;
@@ -34,16 +34,22 @@ export interface CrmNotification {
 
 /**
  * Per canonical field, when the CRM changed it since the pair's last commit, from the notifications received for the
- * record, newest first (Dataverse: the columns of each Create / Update's Target and its operation time): a record's
- * modifiedon moves with every field, so an older edit of one field must not borrow a newer edit of another's time.
+ * record, newest first, as the vendor's `changes` reads them (Dataverse: the columns of each Create / Update's Target
+ * and its operation time): a record's modifiedon moves with every field, so an older edit of one field must not borrow
+ * a newer edit of another's time.
  * Fields no notification names keep the record's time (no entry).
  */
-export function crmFieldChangedAt(input: { since: string; mapping: EntityMapping; notifications: readonly CrmNotification[] }): Record<string, string> {
+export function crmFieldChangedAt(input: {
+  since: string;
+  mapping: EntityMapping;
+  notifications: readonly CrmNotification[];
+  changes: NotifiedChangesReader;
+}): Record<string, string> {
   const since = Date.parse(input.since);
   const columnTimes = new Map<string, string>();
   for (const event of input.notifications) {
     if (!(Date.parse(event.receivedAt) > since)) continue;
-    const changed = changedColumns(event.payload);
+    const changed = input.changes(event.payload);
     if (!changed) continue;
     // Newest first: the first event naming a column dates its latest change.
     for (const column of changed.columns) if (!columnTimes.has(column)) columnTimes.set(column, changed.at ?? event.receivedAt);

@@ -36,6 +36,16 @@ export function attributesFor(entity: string) {
     validForRead: !options.writeOnly,
   });
   const options = (pairs: Array<[number, string]>): OptionDefinition[] => pairs.map(([value, label]) => ({ value, label }));
+  /** statecode: [value, label, its default status reason]. */
+  const state = (states: Array<[number, string, number]>): AttributeDefinition => ({
+    ...base('statecode', 'State', { display: 'Status', required: 'SystemRequired' }),
+    options: states.map(([value, label, defaultStatus]) => ({ value, label, defaultStatus })),
+  });
+  /** statuscode: [value, label, the state it belongs to]. */
+  const status = (statuses: Array<[number, string, number]>): AttributeDefinition => ({
+    ...base('statuscode', 'Status', { display: 'Status Reason' }),
+    options: statuses.map(([value, label, state]) => ({ value, label, state })),
+  });
 
   return {
     primaryId: (logicalName: string, display?: string): AttributeDefinition => ({
@@ -85,14 +95,22 @@ export function attributesFor(entity: string) {
       ...(o.defaultValue !== undefined ? { defaultValue: o.defaultValue } : {}),
     }),
     entityName: (logicalName: string, o: CommonOptions = {}): AttributeDefinition => base(logicalName, 'EntityName', o),
-    state: (states: Array<[number, string, number]>): AttributeDefinition => ({
-      ...base('statecode', 'State', { display: 'Status', required: 'SystemRequired' }),
-      options: states.map(([value, label, defaultStatus]) => ({ value, label, defaultStatus })),
-    }),
-    status: (statuses: Array<[number, string, number]>): AttributeDefinition => ({
-      ...base('statuscode', 'Status', { display: 'Status Reason' }),
-      options: statuses.map(([value, label, state]) => ({ value, label, state })),
-    }),
+    state,
+    status,
+    /**
+     * The common two-state table (Active / Inactive, Enabled / Disabled): states 0 and 1, each with one status reason of
+     * the same label, 1 and 2.
+     */
+    onOffStates: (on: string, off: string): AttributeDefinition[] => [
+      state([
+        [0, on, 1],
+        [1, off, 2],
+      ]),
+      status([
+        [1, on, 0],
+        [2, off, 1],
+      ]),
+    ],
     lookup: (logicalName: string, targets: Array<[entity: string, navigationProperty: string]>, o: CommonOptions & { kind?: 'Lookup' | 'Customer' | 'Owner' } = {}): AttributeDefinition => ({
       ...base(logicalName, o.kind ?? (targets.length > 1 ? 'Customer' : 'Lookup'), o),
       targets: targets.map(([target, navigationProperty]): LookupTarget => ({ entity: target, navigationProperty })),

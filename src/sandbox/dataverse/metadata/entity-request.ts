@@ -67,14 +67,7 @@ export function entityFromRequest(body: unknown, objectTypeCode: number, optionV
   const columns: AttributeDefinition[] = [
     { ...b.primaryId(`${logicalName}id`, labelText(request.DisplayName)), isCustom: false },
     { ...primaryName, isPrimaryName: true },
-    b.state([
-      [0, 'Active', 1],
-      [1, 'Inactive', 2],
-    ]),
-    b.status([
-      [1, 'Active', 0],
-      [2, 'Inactive', 1],
-    ]),
+    ...b.onOffStates('Active', 'Inactive'),
     ...systemColumns(b, owned),
   ];
   return {

@@ -44,16 +44,7 @@ function define(spec: EntitySpec, columns: (b: AttributeBuilders) => AttributeDe
   };
 }
 
-const activeInactiveState = (b: AttributeBuilders): AttributeDefinition[] => [
-  b.state([
-    [0, 'Active', 1],
-    [1, 'Inactive', 2],
-  ]),
-  b.status([
-    [1, 'Active', 0],
-    [2, 'Inactive', 1],
-  ]),
-];
+const activeInactiveState = (b: AttributeBuilders): AttributeDefinition[] => b.onOffStates('Active', 'Inactive');
 
 const address1 = (b: AttributeBuilders): AttributeDefinition[] => [
   b.string('address1_line1', 250, { display: 'Address 1: Street 1' }),
@@ -444,14 +435,7 @@ export const SDK_MESSAGE_PROCESSING_STEP = (): EntityDefinition =>
       b.lookup('sdkmessageid', [['sdkmessage', 'sdkmessageid']], { display: 'SDK Message', required: 'SystemRequired' }),
       b.lookup('sdkmessagefilterid', [['sdkmessagefilter', 'sdkmessagefilterid']], { display: 'Sdk Message Filter' }),
       b.lookup('impersonatinguserid', [['systemuser', 'impersonatinguserid']], { display: 'Impersonating User' }),
-      b.state([
-        [0, 'Enabled', 1],
-        [1, 'Disabled', 2],
-      ]),
-      b.status([
-        [1, 'Enabled', 0],
-        [2, 'Disabled', 1],
-      ]),
+      ...b.onOffStates('Enabled', 'Disabled'),
       ...systemColumns(b, false),
     ],
   );

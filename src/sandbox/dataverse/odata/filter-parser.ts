@@ -1,5 +1,6 @@
 import { odataError } from '../errors.ts';
 import type { ComparisonOperator, FilterNode } from './filter-ast.ts';
+import { logicalChain } from '../../shared/odata-lexer.ts';
 import { tokenize, type Token } from './filter-tokenizer.ts';
 
 const COMPARISONS: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
@@ -46,26 +47,27 @@ class FilterParser {
   }
 
   private parseOr(): FilterNode {
-    let left = this.parseAnd();
-    while (this.isKeyword('or')) {
-      this.next();
-      left = { kind: 'logical', op: 'or', left, right: this.parseAnd() };
-    }
-    return left;
+    return this.parseChain('or', () => this.parseAnd());
   }
 
   private parseAnd(): FilterNode {
-    let left = this.parseUnary();
-    while (this.isKeyword('and')) {
-      this.next();
-      left = { kind: 'logical', op: 'and', left, right: this.parseUnary() };
-    }
-    return left;
+    return this.parseChain('and', () => this.parseUnary());
+  }
+
+  /** `a op b op c`, left-associative: `and` binds tighter than `or` by reading its operands one level down. */
+  private parseChain(op: 'and' | 'or', operand: () => FilterNode): FilterNode {
+    return logicalChain(operand, () => this.accept(op), (left, right) => ({ kind: 'logical', op, left, right }));
+  }
+
+  /** Consumes the keyword if it comes next. */
+  private accept(keyword: string): boolean {
+    if (!this.isKeyword(keyword)) return false;
+    this.next();
+    return true;
   }
 
   private parseUnary(): FilterNode {
-    if (this.isKeyword('not')) {
-      this.next();
+    if (this.accept('not')) {
       return { kind: 'not', operand: this.parseUnary() };
     }
     return this.parseComparison();

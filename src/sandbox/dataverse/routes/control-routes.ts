@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { crmSeedSchema } from '../../shared/crm-seed.ts';
+import { deliveryLogRoutes } from '../../shared/delivery-log.ts';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
 import { ALL_SANDBOX_USERS, SANDBOX_USERS, sellerCaller, type Caller } from '../auth/users.ts';
 import type { DataverseContext } from '../context.ts';
@@ -15,18 +17,6 @@ import { AnnotationFilter } from '../odata/prefer.ts';
 import { EventCollector } from '../webhooks/events.ts';
 import { param } from './http-helpers.ts';
 
-const rowsOrCount = z.union([z.number().int().min(0).max(10_000), z.array(z.record(z.string(), z.unknown())).max(10_000)]);
-
-const seedSchema = z
-  .object({
-    accounts: rowsOrCount.optional(),
-    contacts: rowsOrCount.optional(),
-    opportunities: rowsOrCount.optional(),
-    leads: rowsOrCount.optional(),
-    /** Seeded rows stand for data that existed before; set true to raise webhooks for them. */
-    events: z.boolean().optional(),
-  })
-  .strict();
 
 const ALL_ANNOTATIONS = new AnnotationFilter('*');
 
@@ -65,7 +55,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: DataverseContex
   app.get('/_sandbox/users', async () => ({ value: ALL_SANDBOX_USERS, application: SANDBOX_USERS.application.id, seller: SANDBOX_USERS.seller.id }));
 
   app.post('/_sandbox/seed', async (request, reply) => {
-    const parsed = parseWithProblems(seedSchema, request.body ?? {});
+    const parsed = parseWithProblems(crmSeedSchema, request.body ?? {});
     if (!parsed.ok) throw badRequest(`Invalid seed request: ${summarizeProblems(parsed.problems)}`);
     const seed = parsed.value;
     const events = new EventCollector();
@@ -152,14 +142,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: DataverseContex
     return reply.code(204).send();
   });
 
-  app.get('/_sandbox/webhooks/deliveries', async () => {
-    const value = ctx.sender.list();
-    return { count: value.length, pending: ctx.sender.pendingCount(), value };
-  });
-  app.delete('/_sandbox/webhooks/deliveries', async () => {
-    ctx.sender.clearLog();
-    return { pending: ctx.sender.pendingCount() };
-  });
+  deliveryLogRoutes(app, '/_sandbox/webhooks/deliveries', ctx.sender.deliveries);
 
   /** Shape of the contexts the webhooks send: `closePrimaryEntityId` `record` | `empty` (Win / Lose, see ClosePrimaryEntityId). */
   app.put('/_sandbox/webhooks/shape', async (request, reply) => {

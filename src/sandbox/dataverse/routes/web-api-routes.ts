@@ -7,7 +7,8 @@ import { bearerToken, unauthorized } from '../auth/tokens.ts';
 import type { DataverseContext } from '../context.ts';
 import { parseQueryString } from '../odata/query-options.ts';
 import { EventCollector } from '../webhooks/events.ts';
-import { headerRecord, requestOrigin, sendDataResponse } from './http-helpers.ts';
+import { headerRecord, requestOrigin } from '../../shared/http-request.ts';
+import { sendDataResponse } from './http-helpers.ts';
 
 const SERVICE_ROOT = '/api/data/v9.2';
 const METHODS: HTTPMethods[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'];

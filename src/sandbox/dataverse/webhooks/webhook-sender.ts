@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'undici';
 import type { Logger } from '../../../util/logger.ts';
-import type { DeliveryFaultSource } from '../../shared/webhook-delivery-queue.ts';
+import { attemptOf, DeliveryTransport, describeFailure, type DeliveryFaultSource } from '../../shared/delivery-transport.ts';
+import { DeliveryLog } from '../../shared/delivery-log.ts';
 
 export interface OutgoingDataverseWebhook {
   url: string;
@@ -59,7 +59,6 @@ export interface WebhookSenderOptions {
  */
 const RETRYABLE = new Set([502, 503, 504]);
 const MAX_ATTEMPTS = 2;
-const REORDER_WINDOW_MS = 100;
 
 /**
  * Dataverse's webhook delivery. Not the shared WebhookDeliveryQueue: that one retries every failure with backoff and
@@ -68,19 +67,17 @@ const REORDER_WINDOW_MS = 100;
  * reorder) are honoured through the same FaultInjector.
  */
 export class DataverseWebhookSender {
-  private readonly deliveries = new Map<string, { record: WebhookDeliveryRecord; webhook: OutgoingDataverseWebhook }>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly agent = new Agent({ keepAliveTimeout: 4_000 });
-  private readonly shutdown = new AbortController();
-  private reorderBuffer: string[] = [];
-  private reorderTimer: NodeJS.Timeout | undefined;
-  private closed = false;
+  /** What was sent and how it went (`GET /_sandbox/webhooks/deliveries`). */
+  readonly deliveries: DeliveryLog<{ record: WebhookDeliveryRecord; webhook: OutgoingDataverseWebhook }, WebhookDeliveryRecord>;
+  private readonly transport: DeliveryTransport<string>;
 
-  constructor(private readonly options: WebhookSenderOptions) {}
+  constructor(private readonly options: WebhookSenderOptions) {
+    this.deliveries = new DeliveryLog((entry) => entry.record, options.maxLogEntries ?? 5_000);
+    this.transport = new DeliveryTransport((id) => this.attempt(id), options.faults);
+  }
 
   send(webhook: OutgoingDataverseWebhook): string {
-    const faults = this.options.faults?.deliveryFaults();
-    const roll = (rate: number): boolean => rate > 0 && this.options.faults !== undefined && this.options.faults.random() < rate;
+    const { faults, roll } = this.transport.rollFaults();
     const original = this.createRecord(webhook, false);
     if (faults && roll(faults.dropRate)) {
       original.status = 'dropped';
@@ -89,33 +86,12 @@ export class DataverseWebhookSender {
     }
     const ids = [original.id];
     if (faults && roll(faults.duplicateRate)) ids.push(this.createRecord(webhook, true).id);
-    for (const id of ids) {
-      if (faults?.reorder) this.holdForReorder(id, faults.delayMs);
-      else this.schedule(id, faults?.delayMs ?? 0);
-    }
-    this.trimLog();
+    for (const id of ids) this.transport.start(id, faults);
     return original.id;
   }
 
-  list(): WebhookDeliveryRecord[] {
-    return [...this.deliveries.values()].map(({ record }) => structuredClone(record));
-  }
-
-  pendingCount(): number {
-    return this.list().filter((record) => record.status === 'pending').length;
-  }
-
-  clearLog(): void {
-    for (const [id, { record }] of this.deliveries) if (record.status !== 'pending') this.deliveries.delete(id);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    if (this.reorderTimer) clearTimeout(this.reorderTimer);
-    this.shutdown.abort();
-    await this.agent.destroy().catch(() => undefined);
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   private createRecord(webhook: OutgoingDataverseWebhook, duplicate: boolean): WebhookDeliveryRecord {
@@ -133,55 +109,18 @@ export class DataverseWebhookSender {
       settledAt: null,
       attempts: [],
     };
-    this.deliveries.set(record.id, { record, webhook });
+    this.deliveries.add({ record, webhook });
     return record;
-  }
-
-  private schedule(id: string, delayMs: number): void {
-    if (this.closed) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.attempt(id);
-    }, delayMs);
-    this.timers.add(timer);
-  }
-
-  private holdForReorder(id: string, windowMs: number): void {
-    this.reorderBuffer.push(id);
-    if (this.reorderTimer) return;
-    this.reorderTimer = setTimeout(() => {
-      this.reorderTimer = undefined;
-      const batch = this.reorderBuffer.reverse();
-      this.reorderBuffer = [];
-      void (async () => {
-        for (const held of batch) await this.attempt(held);
-      })();
-    }, windowMs > 0 ? windowMs : REORDER_WINDOW_MS);
   }
 
   private async attempt(id: string): Promise<void> {
     const entry = this.deliveries.get(id);
-    if (!entry || this.closed) return;
+    if (!entry || this.transport.closed) return;
     const { record, webhook } = entry;
-    const started = Date.now();
-    const attempt: WebhookDeliveryAttempt = { attempt: record.attempts.length + 1, startedAt: new Date(started).toISOString(), durationMs: 0, statusCode: null, error: null };
-    try {
-      const response = await request(record.url, {
-        method: 'POST',
-        headers: record.headers,
-        body: record.body,
-        dispatcher: this.agent,
-        signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.options.timeoutMs)]),
-      });
-      attempt.statusCode = response.statusCode;
-      // Only the status is read ("Use webhooks to create external handlers for server events"); the body is drained so
-      // the connection can be reused.
-      await response.body.dump();
-    } catch (error) {
-      attempt.error = error instanceof Error && error.name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : error instanceof Error ? error.message : String(error);
-    }
-    if (this.closed) return;
-    attempt.durationMs = Date.now() - started;
+    // Only the status is read ("Use webhooks to create external handlers for server events").
+    const sent = await this.transport.post(record.url, { headers: record.headers, body: record.body, timeoutMs: this.options.timeoutMs });
+    if (this.transport.closed) return;
+    const attempt: WebhookDeliveryAttempt = { ...attemptOf(record.attempts.length + 1, sent), error: describeFailure(sent.failure, this.options.timeoutMs) };
     record.attempts.push(attempt);
     const status = attempt.statusCode;
     if (status !== null && status >= 200 && status < 300) {
@@ -190,20 +129,12 @@ export class DataverseWebhookSender {
       return;
     }
     if (status !== null && RETRYABLE.has(status) && record.attempts.length < MAX_ATTEMPTS) {
-      this.schedule(id, this.options.retryDelayMs);
+      this.transport.schedule(id, this.options.retryDelayMs);
       return;
     }
     record.status = 'failed';
     record.settledAt = new Date().toISOString();
     this.options.logger.warn({ delivery: record.id, url: record.url, statusCode: status, error: attempt.error }, 'Dataverse webhook delivery failed');
     this.options.onFailed?.(structuredClone(record), webhook);
-  }
-
-  private trimLog(): void {
-    const max = this.options.maxLogEntries ?? 5_000;
-    for (const [id, { record }] of this.deliveries) {
-      if (this.deliveries.size <= max) break;
-      if (record.status !== 'pending') this.deliveries.delete(id);
-    }
   }
 }

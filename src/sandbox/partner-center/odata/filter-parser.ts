@@ -1,4 +1,5 @@
 import type { ComparisonOperator, FilterExpression, Operand, PathRef, StringPredicate, StringTransform } from './filter-ast.ts';
+import { logicalChain } from '../../shared/odata-lexer.ts';
 import { tokenize, type Token } from './filter-tokenizer.ts';
 import { describeType, isScalar, type FieldType, type ObjectType, type ScalarKind } from './field-types.ts';
 import { parseInstant } from '../instant.ts';
@@ -61,26 +62,27 @@ class FilterParser {
   }
 
   private parseOr(): FilterExpression {
-    let left = this.parseAnd();
-    while (this.isKeyword(this.peek(), 'or')) {
-      this.next();
-      left = { kind: 'logical', op: 'or', left, right: this.parseAnd() };
-    }
-    return left;
+    return this.parseChain('or', () => this.parseAnd());
   }
 
   private parseAnd(): FilterExpression {
-    let left = this.parseUnary();
-    while (this.isKeyword(this.peek(), 'and')) {
-      this.next();
-      left = { kind: 'logical', op: 'and', left, right: this.parseUnary() };
-    }
-    return left;
+    return this.parseChain('and', () => this.parseUnary());
+  }
+
+  /** `a op b op c`, left-associative: `and` binds tighter than `or` by reading its operands one level down. */
+  private parseChain(op: 'and' | 'or', operand: () => FilterExpression): FilterExpression {
+    return logicalChain(operand, () => this.accept(op), (left, right) => ({ kind: 'logical', op, left, right }));
+  }
+
+  /** Consumes the keyword if it comes next. */
+  private accept(keyword: string): boolean {
+    if (!this.isKeyword(this.peek(), keyword)) return false;
+    this.next();
+    return true;
   }
 
   private parseUnary(): FilterExpression {
-    if (this.isKeyword(this.peek(), 'not')) {
-      this.next();
+    if (this.accept('not')) {
       return { kind: 'not', operand: this.parseUnary() };
     }
     return this.parseComparison();

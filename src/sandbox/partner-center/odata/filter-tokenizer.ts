@@ -1,11 +1,15 @@
+import { lexOData, matchAt, readQuoted, type EofToken, type Lexed, type ODataDialect, type PunctuationToken, type StringToken } from '../../shared/odata-lexer.ts';
 import { ODataQueryError } from './odata-error.ts';
 
-export type Token =
+type Punctuation = 'lparen' | 'rparen' | 'comma' | 'colon' | 'slash';
+
+type Literal =
   | { kind: 'identifier'; value: string; position: number }
-  | { kind: 'string'; value: string; position: number }
   | { kind: 'number'; value: number; position: number }
   | { kind: 'datetime'; value: string; position: number }
-  | { kind: 'lparen' | 'rparen' | 'comma' | 'colon' | 'slash' | 'eof'; position: number };
+  | StringToken;
+
+export type Token = Literal | PunctuationToken<Punctuation> | EofToken;
 
 /**
  * The ` hh:mm` offset alternative exists because clients often leave `+` unencoded in the query string, where form
@@ -17,7 +21,7 @@ const IDENTIFIER = /[A-Za-z_$][A-Za-z0-9_]*/y;
 /** OData v3 typed literals (`datetime'2024-01-01T00:00:00Z'`), still sent by older client libraries. */
 const TYPED_LITERAL_PREFIXES = new Set(['datetime', 'datetimeoffset', 'guid']);
 
-const PUNCTUATION: Record<string, 'lparen' | 'rparen' | 'comma' | 'colon' | 'slash'> = {
+const PUNCTUATION: Record<string, Punctuation> = {
   '(': 'lparen',
   ')': 'rparen',
   ',': 'comma',
@@ -25,79 +29,33 @@ const PUNCTUATION: Record<string, 'lparen' | 'rparen' | 'comma' | 'colon' | 'sla
   '/': 'slash',
 };
 
-function matchAt(pattern: RegExp, input: string, position: number): string | undefined {
-  pattern.lastIndex = position;
-  return pattern.exec(input)?.[0];
+const unterminated = (start: number): Error => new ODataQueryError(`Unterminated string literal starting at position ${start} in $filter.`, '$filter');
+
+/** A date is tried before a number: 2024-01-01 would otherwise lex as the number 2024. */
+function literal(input: string, i: number): Lexed<Literal> | undefined {
+  const dateTime = matchAt(DATE_TIME, input, i)?.[0];
+  if (dateTime) return { token: { kind: 'datetime', value: dateTime.replace(' ', '+'), position: i }, end: i + dateTime.length };
+  const number = matchAt(NUMBER, input, i)?.[0];
+  if (number) return { token: { kind: 'number', value: Number(number.replace(/[mMdDfFlL]$/, '')), position: i }, end: i + number.length };
+  const identifier = matchAt(IDENTIFIER, input, i)?.[0];
+  if (!identifier) return undefined;
+  const next = i + identifier.length;
+  if (!(TYPED_LITERAL_PREFIXES.has(identifier.toLowerCase()) && input[next] === "'")) {
+    return { token: { kind: 'identifier', value: identifier, position: i }, end: next };
+  }
+  const read = readQuoted(input, next);
+  if (!read) throw unterminated(next);
+  const kind = identifier.toLowerCase() === 'guid' ? 'string' : 'datetime';
+  return { token: { kind, value: read.value, position: i }, end: read.end };
 }
 
-function readString(input: string, start: number): { value: string; end: number } {
-  let value = '';
-  let i = start + 1;
-  while (i < input.length) {
-    const char = input[i];
-    if (char === "'") {
-      if (input[i + 1] === "'") {
-        value += "'";
-        i += 2;
-        continue;
-      }
-      return { value, end: i + 1 };
-    }
-    value += char;
-    i += 1;
-  }
-  throw new ODataQueryError(`Unterminated string literal starting at position ${start} in $filter.`, '$filter');
-}
+const DIALECT: ODataDialect<Literal, Punctuation> = {
+  punctuation: PUNCTUATION,
+  literal,
+  unterminated,
+  unexpected: (char, position) => new ODataQueryError(`Unexpected character '${char}' at position ${position} in $filter.`, '$filter'),
+};
 
 export function tokenize(input: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < input.length) {
-    const char = input[i] ?? '';
-    if (/\s/.test(char)) {
-      i += 1;
-      continue;
-    }
-    const punctuation = PUNCTUATION[char];
-    if (punctuation) {
-      tokens.push({ kind: punctuation, position: i });
-      i += 1;
-      continue;
-    }
-    if (char === "'") {
-      const { value, end } = readString(input, i);
-      tokens.push({ kind: 'string', value, position: i });
-      i = end;
-      continue;
-    }
-    // A date must be tried before a number: 2024-01-01 would otherwise lex as the number 2024.
-    const dateTime = matchAt(DATE_TIME, input, i);
-    if (dateTime) {
-      tokens.push({ kind: 'datetime', value: dateTime.replace(' ', '+'), position: i });
-      i += dateTime.length;
-      continue;
-    }
-    const number = matchAt(NUMBER, input, i);
-    if (number) {
-      tokens.push({ kind: 'number', value: Number(number.replace(/[mMdDfFlL]$/, '')), position: i });
-      i += number.length;
-      continue;
-    }
-    const identifier = matchAt(IDENTIFIER, input, i);
-    if (identifier) {
-      const next = i + identifier.length;
-      if (TYPED_LITERAL_PREFIXES.has(identifier.toLowerCase()) && input[next] === "'") {
-        const { value, end } = readString(input, next);
-        tokens.push(identifier.toLowerCase() === 'guid' ? { kind: 'string', value, position: i } : { kind: 'datetime', value, position: i });
-        i = end;
-        continue;
-      }
-      tokens.push({ kind: 'identifier', value: identifier, position: i });
-      i = next;
-      continue;
-    }
-    throw new ODataQueryError(`Unexpected character '${char}' at position ${i} in $filter.`, '$filter');
-  }
-  tokens.push({ kind: 'eof', position: input.length });
-  return tokens;
+  return lexOData(input, DIALECT);
 }

@@ -140,6 +140,22 @@ function retrieve(ctx: SalesforceContext, request: ApiRequest, ids: string[], fi
   return { status: 200, body };
 }
 
+/** A collection write: the body's records (200 at most), each through `write`, all-or-none when the body asks. */
+function collectionWrite(
+  ctx: SalesforceContext,
+  route: { method: 'POST' | 'PATCH'; path: string },
+  write: (item: Record<string, unknown>, request: ApiRequest) => CollectionResult,
+): ApiRoute {
+  return {
+    ...route,
+    composite: true,
+    handler: (request) => {
+      const { allOrNone, records: items } = parseCollection(request.body);
+      return { status: 200, body: runBatch(ctx, request.write, items, allOrNone, (item) => write(item, request)) };
+    },
+  };
+}
+
 /**
  * sObject Collections (REST API "sObject Collections"): create, update, upsert, delete and retrieve up to 200 records
  * per call.
@@ -147,59 +163,31 @@ function retrieve(ctx: SalesforceContext, request: ApiRequest, ids: string[], fi
 export function collectionRoutes(ctx: SalesforceContext): ApiRoute[] {
   const { records } = ctx;
   return [
-    {
-      method: 'POST',
-      path: '/composite/sobjects',
-      composite: true,
-      handler: (request) => {
-        const { allOrNone, records: items } = parseCollection(request.body);
-        const results = runBatch(ctx, request.write, items, allOrNone, (item) => {
-          const type = recordType(ctx, item);
-          if (item.Id !== undefined || item.id !== undefined) throw badRequest(ErrorCode.InvalidField, 'cannot specify Id in an insert call', ['Id']);
-          const created = records.create(type, stripKeys(item, ['attributes']), request.write);
-          return { id: created.id, success: true, errors: [] };
-        });
-        return { status: 200, body: results };
-      },
-    },
-    {
-      method: 'PATCH',
-      path: '/composite/sobjects',
-      composite: true,
-      handler: (request) => {
-        const { allOrNone, records: items } = parseCollection(request.body);
-        const results = runBatch(ctx, request.write, items, allOrNone, (item) => {
-          const type = recordType(ctx, item);
-          const id = item.Id ?? item.id;
-          if (typeof id !== 'string' || id === '') throw badRequest('MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
-          const existing = records.requireRecord(type, id);
-          records.update(type, existing, stripKeys(item, ['attributes', 'Id']), request.write);
-          return { id: existing.id, success: true, errors: [] };
-        });
-        return { status: 200, body: results };
-      },
-    },
-    {
-      method: 'PATCH',
-      path: '/composite/sobjects/:sobject/:field',
-      composite: true,
-      handler: (request) => {
-        const { allOrNone, records: items } = parseCollection(request.body);
-        const fieldName = param(request, 'field');
-        const results = runBatch(ctx, request.write, items, allOrNone, (item) => {
-          const type = recordType(ctx, item, param(request, 'sobject'));
-          const field = records.externalIdField(type, fieldName);
-          const key = Object.entries(item).find(([name]) => name.toLowerCase() === field.name.toLowerCase())?.[1];
-          if (key === undefined || key === null || key === '') throw badRequest('MISSING_ARGUMENT', `${field.name} not specified`, [field.name]);
-          const outcome = records.upsert(type, field.name, String(key), stripKeys(item, ['attributes', field.name]), request.write);
-          if (outcome.kind === 'multiple') {
-            throw badRequest('DUPLICATE_EXTERNAL_ID', `${field.name}: more than one record found for external id field: [${outcome.ids.join(', ')}]`, [field.name]);
-          }
-          return { id: outcome.record.id, success: true, errors: [], created: outcome.kind === 'created' };
-        });
-        return { status: 200, body: results };
-      },
-    },
+    collectionWrite(ctx, { method: 'POST', path: '/composite/sobjects' }, (item, request) => {
+      const type = recordType(ctx, item);
+      if (item.Id !== undefined || item.id !== undefined) throw badRequest(ErrorCode.InvalidField, 'cannot specify Id in an insert call', ['Id']);
+      const created = records.create(type, stripKeys(item, ['attributes']), request.write);
+      return { id: created.id, success: true, errors: [] };
+    }),
+    collectionWrite(ctx, { method: 'PATCH', path: '/composite/sobjects' }, (item, request) => {
+      const type = recordType(ctx, item);
+      const id = item.Id ?? item.id;
+      if (typeof id !== 'string' || id === '') throw badRequest('MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
+      const existing = records.requireRecord(type, id);
+      records.update(type, existing, stripKeys(item, ['attributes', 'Id']), request.write);
+      return { id: existing.id, success: true, errors: [] };
+    }),
+    collectionWrite(ctx, { method: 'PATCH', path: '/composite/sobjects/:sobject/:field' }, (item, request) => {
+      const type = recordType(ctx, item, param(request, 'sobject'));
+      const field = records.externalIdField(type, param(request, 'field'));
+      const key = Object.entries(item).find(([name]) => name.toLowerCase() === field.name.toLowerCase())?.[1];
+      if (key === undefined || key === null || key === '') throw badRequest('MISSING_ARGUMENT', `${field.name} not specified`, [field.name]);
+      const outcome = records.upsert(type, field.name, String(key), stripKeys(item, ['attributes', field.name]), request.write);
+      if (outcome.kind === 'multiple') {
+        throw badRequest('DUPLICATE_EXTERNAL_ID', `${field.name}: more than one record found for external id field: [${outcome.ids.join(', ')}]`, [field.name]);
+      }
+      return { id: outcome.record.id, success: true, errors: [], created: outcome.kind === 'created' };
+    }),
     {
       method: 'DELETE',
       path: '/composite/sobjects',

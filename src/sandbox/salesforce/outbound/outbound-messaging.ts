@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'undici';
 import type { Logger } from '../../../util/logger.ts';
-import type { DeliveryFaultSource } from '../../shared/webhook-delivery-queue.ts';
+import { attemptOf, DeliveryTransport, describeFailure, type DeliveryFaultSource } from '../../shared/delivery-transport.ts';
+import { DeliveryLog } from '../../shared/delivery-log.ts';
 import type { RecordChange } from '../data/record-changes.ts';
 import type { RecordStore } from '../data/record-store.ts';
 import { type IdGenerator, KEY_PREFIX } from '../ids.ts';
@@ -87,11 +87,9 @@ interface Queued {
  */
 export class OutboundMessaging {
   private readonly definitions = new Map<string, OutboundMessageDefinition>();
-  private readonly queue = new Map<string, Queued>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly agent = new Agent({ keepAliveTimeout: 4_000 });
-  private readonly shutdown = new AbortController();
-  private closed = false;
+  /** What was sent and how it went (`GET /_sandbox/outbound-messages/deliveries`). */
+  readonly queue = new DeliveryLog<Queued, OutboundDelivery>((queued) => queued.delivery, MAX_LOG_ENTRIES);
+  private readonly transport: DeliveryTransport<Queued>;
 
   constructor(
     private readonly registry: ObjectRegistry,
@@ -100,8 +98,10 @@ export class OutboundMessaging {
     private readonly environment: OutboundEnvironment,
     readonly policy: OutboundRetryPolicy,
     private readonly logger: Logger,
-    private readonly faults?: DeliveryFaultSource,
-  ) {}
+    faults?: DeliveryFaultSource,
+  ) {
+    this.transport = new DeliveryTransport((queued) => this.attempt(queued), faults);
+  }
 
   define(definition: OutboundMessageDefinition): void {
     this.definitions.set(definition.id, definition);
@@ -119,21 +119,9 @@ export class OutboundMessaging {
     this.definitions.clear();
   }
 
-  deliveries(): OutboundDelivery[] {
-    return [...this.queue.values()].map((queued) => structuredClone(queued.delivery));
-  }
-
-  pendingCount(): number {
-    return [...this.queue.values()].filter((queued) => queued.delivery.status === 'pending').length;
-  }
-
-  clearLog(): void {
-    for (const [id, queued] of this.queue) if (queued.delivery.status !== 'pending') this.queue.delete(id);
-  }
-
   /** Evaluates the committed changes of one transaction against every active definition. */
   onChanges(changes: readonly RecordChange[]): void {
-    if (this.closed) return;
+    if (this.transport.closed) return;
     for (const definition of this.definitions.values()) {
       if (!definition.active) continue;
       const matching = changes.filter((change) => this.fires(definition, change));
@@ -146,12 +134,8 @@ export class OutboundMessaging {
     }
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    this.shutdown.abort();
-    await this.agent.destroy().catch(() => undefined);
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   private fires(definition: OutboundMessageDefinition, change: RecordChange): boolean {
@@ -162,8 +146,7 @@ export class OutboundMessaging {
   }
 
   private enqueue(definition: OutboundMessageDefinition, notifications: PendingNotification[]): void {
-    const faults = this.faults?.deliveryFaults();
-    const roll = (rate: number): boolean => rate > 0 && this.faults !== undefined && this.faults.random() < rate;
+    const { faults, roll } = this.transport.rollFaults();
     const copies = faults && roll(faults.duplicateRate) ? [false, true] : [false];
     for (const duplicate of copies) {
       const delivery: OutboundDelivery = {
@@ -183,24 +166,19 @@ export class OutboundMessaging {
         attempts: [],
       };
       const queued: Queued = { delivery, definition, notifications };
-      this.queue.set(delivery.id, queued);
+      this.queue.add(queued);
       if (!duplicate && faults && roll(faults.dropRate)) {
         this.settle(queued, 'dropped');
         continue;
       }
       this.schedule(queued, faults?.delayMs ?? 0);
     }
-    this.trimLog();
   }
 
   private schedule(queued: Queued, delayMs: number): void {
-    if (this.closed) return;
+    if (this.transport.closed) return;
     queued.delivery.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.attempt(queued);
-    }, delayMs);
-    this.timers.add(timer);
+    this.transport.schedule(queued, delayMs);
   }
 
   private envelope(queued: Queued): string {
@@ -227,37 +205,21 @@ export class OutboundMessaging {
   }
 
   private async attempt(queued: Queued): Promise<void> {
-    if (this.closed) return;
+    if (this.transport.closed) return;
     const { delivery } = queued;
     const body = this.envelope(queued);
     delivery.lastRequestBody = body;
-    const started = Date.now();
+    const headers = { 'content-type': 'text/xml; charset=utf-8', soapaction: '""', 'user-agent': 'Salesforce OutboundMessaging (cosell-sync sandbox)' };
+    const sent = await this.transport.post(delivery.url, { headers, body, timeoutMs: this.policy.timeoutMs });
+    if (this.transport.closed) return;
+    const { statusCode } = sent;
+    const answered = statusCode !== null && sent.failure === null;
     const attempt: OutboundAttempt = {
-      attempt: delivery.attempts.length + 1,
-      startedAt: new Date(started).toISOString(),
-      durationMs: 0,
-      statusCode: null,
-      acknowledged: false,
-      error: null,
-      responseBody: null,
+      ...attemptOf(delivery.attempts.length + 1, sent),
+      acknowledged: answered && statusCode >= 200 && statusCode < 300 && isAcknowledged(sent.body),
+      error: describeFailure(sent.failure, this.policy.timeoutMs),
+      responseBody: answered ? sent.body.slice(0, MAX_STORED_RESPONSE_CHARS) : null,
     };
-    try {
-      const response = await request(delivery.url, {
-        method: 'POST',
-        headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""', 'user-agent': 'Salesforce OutboundMessaging (cosell-sync sandbox)' },
-        body,
-        dispatcher: this.agent,
-        signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.policy.timeoutMs)]),
-      });
-      attempt.statusCode = response.statusCode;
-      const text = await response.body.text();
-      attempt.responseBody = text.slice(0, MAX_STORED_RESPONSE_CHARS);
-      attempt.acknowledged = response.statusCode >= 200 && response.statusCode < 300 && isAcknowledged(text);
-    } catch (error) {
-      attempt.error = error instanceof Error ? (error.name === 'TimeoutError' ? `timed out after ${this.policy.timeoutMs} ms` : error.message) : String(error);
-    }
-    attempt.durationMs = Date.now() - started;
-    if (this.closed) return;
     delivery.attempts.push(attempt);
     delivery.nextAttemptAt = null;
     if (attempt.acknowledged) {
@@ -278,12 +240,5 @@ export class OutboundMessaging {
   private settle(queued: Queued, status: 'delivered' | 'dropped'): void {
     queued.delivery.status = status;
     queued.delivery.settledAt = new Date().toISOString();
-  }
-
-  private trimLog(): void {
-    for (const [id, queued] of this.queue) {
-      if (this.queue.size <= MAX_LOG_ENTRIES) break;
-      if (queued.delivery.status !== 'pending') this.queue.delete(id);
-    }
   }
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { crmSeedSchema } from '../../shared/crm-seed.ts';
+import { deliveryLogRoutes } from '../../shared/delivery-log.ts';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
 import { ALL_USERS, SANDBOX_USERS, userById, type SandboxUser } from '../auth/users.ts';
 import type { ChangeEventType } from '../cdc/change-event-builder.ts';
@@ -15,18 +17,6 @@ import type { SObjectType } from '../schema/object-model.ts';
 import { FORECAST_CATEGORIES, WRITABLE_OBJECTS } from '../schema/standard-objects.ts';
 import { toId18 } from '../ids.ts';
 
-const rowsOrCount = z.union([z.number().int().min(0).max(10_000), z.array(z.record(z.string(), z.unknown())).max(10_000)]);
-
-const seedSchema = z
-  .object({
-    accounts: rowsOrCount.optional(),
-    contacts: rowsOrCount.optional(),
-    opportunities: rowsOrCount.optional(),
-    leads: rowsOrCount.optional(),
-    /** Seeded rows stand for data that existed before; set true to raise change events and outbound messages. */
-    events: z.boolean().optional(),
-  })
-  .strict();
 
 const stageSchema = z
   .object({
@@ -121,7 +111,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
   });
 
   app.post('/_sandbox/seed', async (request, reply) => {
-    const seed = parse(seedSchema, request.body, 'seed request');
+    const seed = parse(crmSeedSchema, request.body, 'seed request');
     const write = sellerWrite(SANDBOX_USERS.seller);
     const created = { accounts: [] as string[], contacts: [] as string[], opportunities: [] as string[], leads: [] as string[] };
     const rows = (value: number | Array<Record<string, unknown>> | undefined, generate: (sequence: number, index: number) => Record<string, unknown>) =>
@@ -265,12 +255,5 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
     if (!ctx.outbound.remove((request.params as { id: string }).id)) throw resourceNotFound();
     return reply.code(204).send();
   });
-  app.get('/_sandbox/outbound-messages/deliveries', async () => {
-    const value = ctx.outbound.deliveries();
-    return { count: value.length, pending: ctx.outbound.pendingCount(), value };
-  });
-  app.delete('/_sandbox/outbound-messages/deliveries', async () => {
-    ctx.outbound.clearLog();
-    return { pending: ctx.outbound.pendingCount() };
-  });
+  deliveryLogRoutes(app, '/_sandbox/outbound-messages/deliveries', ctx.outbound.queue);
 }

@@ -2,17 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiResponse } from '../api/api-types.ts';
 import type { SalesforceError } from '../errors.ts';
 
-export function headerRecord(request: FastifyRequest): Record<string, string | undefined> {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  return headers;
-}
-
-/** The origin the client used (it may reach the sandbox as localhost, 127.0.0.1 or a container name). */
-export function requestOrigin(request: FastifyRequest, fallback: string): string {
-  return request.host ? `${request.protocol}://${request.host}` : fallback;
-}
-
 export function queryString(request: FastifyRequest): URLSearchParams {
   const index = request.url.indexOf('?');
   return new URLSearchParams(index === -1 ? '' : request.url.slice(index + 1));

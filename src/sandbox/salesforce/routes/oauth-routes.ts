@@ -6,7 +6,8 @@ import { displayName, SANDBOX_USERS, userByUsername, type SandboxUser } from '..
 import type { SalesforceContext } from '../context.ts';
 import { formatRestDateTime } from '../data/wire-dates.ts';
 import { invalidSession } from '../errors.ts';
-import { requestOrigin, sendError } from './http-helpers.ts';
+import { requestOrigin } from '../../shared/http-request.ts';
+import { sendError } from './http-helpers.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Signs `id + issued_at` when the client sent no secret (JWT flow); the value only has to be well-formed. */

@@ -11,7 +11,8 @@ import type { SandboxUser } from '../auth/users.ts';
 import type { SalesforceContext } from '../context.ts';
 import { ChangeCollector, type WriteContext } from '../data/record-changes.ts';
 import { ErrorCode, invalidSession, requestLimitExceeded, resourceNotFound, SalesforceError } from '../errors.ts';
-import { callOptionsClient, headerRecord, queryString, sendApiResponse, sendError } from './http-helpers.ts';
+import { headerRecord } from '../../shared/http-request.ts';
+import { callOptionsClient, queryString, sendApiResponse, sendError } from './http-helpers.ts';
 
 /** The oldest version the sandbox answers; anything from here up to the pinned version behaves the same. */
 const OLDEST_VERSION = 20;

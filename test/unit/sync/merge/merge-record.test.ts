@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalEquals, CONFLICT_POLICIES, SYNC_DIRECTIONS } from '../../../../src/sync/mapping/index.ts';
 import { mergeRecord, type MergeField, type MergeInput, type MergeResult } from '../../../../src/sync/merge/index.ts';
-import { createSeededRandom } from '../../../../src/sandbox/shared/prng.ts';
+import { createSeededRandom } from '../../../../src/util/prng.ts';
 import type { CanonicalRecord, CanonicalValue } from '../../../../src/canonical-value.ts';
 
 const both = (key: string, conflict: MergeField['conflict'] = 'newest-wins'): MergeField => ({ key, direction: 'both', conflict });

@@ -68,8 +68,8 @@ describe('change times', () => {
   it('per field, from the notifications since the last commit that name the field’s column', () => {
     const payload = JSON.stringify({ MessageName: 'Update', OperationCreatedOn: '2026-01-01T12:00:03Z', InputParameters: [{ key: 'Target', value: { Attributes: [{ key: 'value', value: 5 }] } }] });
     expect(changedColumns(payload)).not.toBeNull();
-    const times = crmFieldChangedAt({ since: '2026-01-01T11:00:00.000Z', mapping: testMapping(), notifications: [{ receivedAt: '2026-01-01T12:00:04.000Z', payload }] });
+    const times = crmFieldChangedAt({ since: '2026-01-01T11:00:00.000Z', mapping: testMapping(), notifications: [{ receivedAt: '2026-01-01T12:00:04.000Z', payload }], changes: changedColumns });
     expect(Object.keys(times)).toEqual(['dealValue']);
-    expect(crmFieldChangedAt({ since: '2026-01-01T13:00:00.000Z', mapping: testMapping(), notifications: [{ receivedAt: '2026-01-01T12:00:04.000Z', payload }] })).toEqual({});
+    expect(crmFieldChangedAt({ since: '2026-01-01T13:00:00.000Z', mapping: testMapping(), notifications: [{ receivedAt: '2026-01-01T12:00:04.000Z', payload }], changes: changedColumns })).toEqual({});
   });
 });

@@ -1,7 +1,7 @@
 import { readPemFile } from '../partner-center/certificate-source.ts';
-import { ConfigError } from './errors.ts';
-import type { LoadedConfig } from './load.ts';
-import { resolveSecret, type SecretRef } from './secrets.ts';
+import { ConfigError } from '../config/errors.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { resolveSecret, type SecretRef } from '../config/secrets.ts';
 
 /**
  * What `cosell start` checks before it connects anywhere: every secret reference resolves, every certificate file is

@@ -1,3 +1,9 @@
+/*
+ * The reconciler against the Partner Center sandbox over HTTP: what its OData `updatedDateTime ge` listing re-reads at
+ * the watermark's boundary. An integration test, kept out of test/unit/sync so the sync core's unit tests run without
+ * any server.
+ */
+
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrmChangeBatch, CrmConnector, CrmEntityName } from '../../../src/crm/connector.ts';

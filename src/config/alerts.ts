@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretRefSchema } from '../../config/secrets.ts';
+import { secretRefSchema } from './secrets.ts';
 
 /**
  * `alerts`: where the service posts a message when something needs an operator. An incoming webhook URL carries its own
