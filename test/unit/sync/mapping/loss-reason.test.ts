@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultMappingPath } from '../../../../src/crm/vendors.ts';
 import type { Referral } from '../../../../src/partner-center/model.ts';
 import { bindEntity } from '../../../../src/sync/binding.ts';
-import { loadMappingFile } from '../../../../src/sync/mapping/index.ts';
+import { loadMappingFile, validateMapping } from '../../../../src/sync/mapping/index.ts';
 import { lossReasonConversion } from '../../../../src/sync/mapping/loss-reason.ts';
 import { withLossReasonToCrm, withLossReasonToPc } from '../../../../src/sync/plan/loss-reason.ts';
 import type { CrmRecord } from '../../../../src/crm/connector.ts';
@@ -60,5 +60,16 @@ describe('loss reason (mapping lossReason)', () => {
   it('reports a loss reason without a value map entry where the file has it', () => {
     const error = loadError('crm: dynamics\nprefix: cosell\nentities:\n  opportunity:\n    fields: []\n    lossReason:\n      crm: "@lossReason"\n      map: []\n');
     expect(error.issues[0]?.path).toBe('entities.opportunity.lossReason.map');
+  });
+
+  it('refuses at start a loss-reason column the CRM does not have (an org set up by an earlier release)', async () => {
+    const spec = await loadMappingFile(defaultMappingPath('salesforce'), 'salesforce');
+    const columns = { Name: { name: 'Name', type: 'string' as const } };
+    const issues = validateMapping(spec, { opportunity: { entity: 'opportunity', crmName: 'Opportunity', columns } });
+    expect(issues.filter((i) => i.path === 'entities.opportunity.lossReason.crm').map((i) => i.reason)).toEqual([
+      'unknown column "Loss_Reason__c" on Opportunity; re-run cosell setup or remove lossReason',
+    ]);
+    const withIt = validateMapping(spec, { opportunity: { entity: 'opportunity', crmName: 'Opportunity', columns: { ...columns, Loss_Reason__c: { name: 'Loss_Reason__c', type: 'picklist' as const } } } });
+    expect(withIt.filter((i) => i.path === 'entities.opportunity.lossReason.crm')).toEqual([]);
   });
 });
