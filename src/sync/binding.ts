@@ -10,6 +10,7 @@ import {
   type MappingSpec,
 } from './mapping/index.ts';
 import { crmColumnsToRead } from './mapping/crm-columns.ts';
+import { lossReasonConversion } from './mapping/loss-reason.ts';
 import type { EntityMapping } from './entity-mapping.ts';
 
 /**
@@ -22,6 +23,7 @@ export function bindEntity(spec: EntitySpec): EntityMapping {
     fields: spec.fields.map((f) => ({ key: f.key, direction: f.direction, conflict: f.conflict, linkOnly: f.linkOnly })),
     columns: crmColumnsToRead(spec),
     readsMicrosoftReferral: spec.fields.some((f) => f.pc.some((p) => p.source === 'microsoft')),
+    ...(spec.lossReason ? { lossReason: lossReasonConversion(spec.lossReason) } : {}),
     referralToCanonical: (referral: Referral, microsoftReferral?: Referral | null) =>
       referralToCanonical(spec, referral, microsoftReferral === undefined ? {} : { microsoftReferral }),
     crmToCanonical: (values) => crmToCanonical(spec, values),

@@ -2,6 +2,7 @@ import type { ColumnRequest, CrmEntityName } from '../crm/connector.ts';
 import type { FieldChange } from '../partner-center/json-patch.ts';
 import type { Referral } from '../partner-center/model.ts';
 import type { CanonicalRecord } from '../canonical-value.ts';
+import type { LossReasonConversion } from './mapping/loss-reason.ts';
 import type { MergeField, MergeInput, MergeResult } from './merge/index.ts';
 
 /**
@@ -15,6 +16,8 @@ export interface EntityMapping {
   columns: readonly ColumnRequest[];
   /** Whether some field reads Microsoft's referral of the engagement (costs one more Partner Center read). */
   readsMicrosoftReferral: boolean;
+  /** Why a deal was lost (the mapping file's `lossReason`), carried with a close as lost; absent when not mapped. */
+  lossReason?: LossReasonConversion;
   referralToCanonical(referral: Referral, microsoftReferral?: Referral | null): CanonicalRecord;
   crmToCanonical(values: Record<string, unknown>): CanonicalRecord;
   canonicalToCrm(changes: CanonicalRecord): Record<string, unknown>;

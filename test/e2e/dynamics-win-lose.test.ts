@@ -9,6 +9,12 @@ import { SyncHarness } from '../support/sync-harness.ts';
  * the empty GUID.
  */
 
+/*
+ * With the reason, both ways: a seller's Lose with a status reason gives Partner Center Closed/Lost with the mapped
+ * `statusReason`, and a referral Partner Center closes as lost with a reason is lost in Dynamics (LoseOpportunity) with
+ * the mapped status reason (the mapping file's `lossReason`).
+ */
+
 describe('Won / Lost in Dynamics reach Partner Center through the Win / Lose notification', () => {
   let h: SyncHarness;
 
@@ -48,5 +54,34 @@ describe('Won / Lost in Dynamics reach Partner Center through the Win / Lose not
     expect({ status: referral?.status, substatus: referral?.substatus }).toEqual({ status: 'Closed', substatus });
     const events = await h.api<{ events: Array<{ resourceId: string | null; eventName: string }> }>('/api/events?limit=200');
     expect(events.events.filter((e) => e.resourceId === '00000000-0000-0000-0000-000000000000')).toEqual([]);
+  });
+
+  it('a seller who loses the deal as Out-Sold gives Partner Center Closed/Lost with the mapped reason', async () => {
+    const { opportunityId, referralId } = await dealInPartnerCenter('Lost to a rival');
+    await h.dvSellerEdit('opportunities', opportunityId, { statecode: 2, statuscode: 5 });
+    await h.waitForWebhooks();
+    await h.waitForIdle();
+    const referral = await h.referral(referralId);
+    expect({ status: referral?.status, substatus: referral?.substatus, statusReason: referral?.statusReason }).toEqual({
+      status: 'Closed',
+      substatus: 'Lost',
+      statusReason: 'Lost to a competitor',
+    });
+  });
+
+  it('a referral Partner Center closes as lost with a reason is lost in Dynamics with the mapped status reason', async () => {
+    const { referralId, opportunityId } = await h.acceptedPair({ name: 'Closed lost in Partner Center', customerProfile: { name: 'Lost Reason Corp', address: { postalCode: '30301' } } });
+    await h.pcPartnerClose(referralId, 'Lost', 'Lost to a competitor');
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    const opportunity = await waitFor('the lost opportunity', async () => {
+      const row = await h.opportunity(opportunityId);
+      return row?.statecode === 2 ? row : undefined;
+    });
+    expect({ statecode: opportunity.statecode, statuscode: opportunity.statuscode }).toEqual({ statecode: 2, statuscode: 5 });
+    await h.waitForIdle();
+    const referral = await h.referral(referralId);
+    expect({ substatus: referral?.substatus, statusReason: referral?.statusReason }).toEqual({ substatus: 'Lost', statusReason: 'Lost to a competitor' });
+    expect(await h.deadLetters()).toEqual([]);
   });
 });

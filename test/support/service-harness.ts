@@ -300,6 +300,18 @@ export abstract class ServiceHarness {
     await referrals.patch(referralId, [{ path: ['status'], value: 'Active' }, { path: ['substatus'], value: 'Accepted' }], { ifMatch: current.eTag });
   }
 
+  /** The partner closes a referral in Partner Center (its API) as Won or Lost, with a reason (`statusReason`). */
+  async pcPartnerClose(referralId: string, substatus: 'Won' | 'Lost', reason: string): Promise<void> {
+    const { referrals } = await partnerCenterClients(this.config.partnerCenter);
+    const current = await referrals.get(referralId);
+    const changes = [
+      { path: ['status'], value: 'Closed' },
+      { path: ['substatus'], value: substatus },
+      { path: ['statusReason'], value: reason },
+    ];
+    await referrals.patch(referralId, changes, { ifMatch: current.eTag });
+  }
+
   /** Every referral, Microsoft's side included. */
   async referrals(): Promise<Row[]> {
     return (await json<{ value: Row[] }>(`${this.pc.url}/_sandbox/referrals`)).value;

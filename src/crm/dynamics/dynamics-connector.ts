@@ -32,7 +32,7 @@ import { fittedTitle } from '../sync-indicator.ts';
 import { DynamicsSolutions } from './solutions.ts';
 import { DynamicsCoSellDecisions } from './co-sell-decision.ts';
 import { currentIndicator, statusColumns, stripIndicator } from './sync-status.ts';
-import { tableFor, type TableInfo } from './tables.ts';
+import { LOSS_REASON_COLUMN, tableFor, type TableInfo } from './tables.ts';
 import { WriteBodyBuilder } from './write-body.ts';
 
 export interface DynamicsConnectorOptions {
@@ -220,7 +220,7 @@ export class DynamicsConnector implements CrmConnector {
     if (!STATUS_TABLES.has(entity)) throw new CrmApiError(`referrals are created as opportunities or leads, not as ${entity}s`, undefined, 'invalidEntity', false);
     if (entity === 'lead' && !this.leadsEnabled) throw new CrmApiError('lead creation is disabled for this Dynamics connection', undefined, 'leadsDisabled', false);
 
-    const { '@state': wantedState, ...plain } = values;
+    const { '@state': wantedState, [LOSS_REASON_COLUMN]: lossReason, ...plain } = values;
     const catalog = await this.catalog.columns(table.logicalName);
     const body = await this.bodies.build(plain, catalog);
     // The key travels in the URL; Dataverse copies it into the new row ("Use Upsert to Create or Update a record":
@@ -255,7 +255,7 @@ export class DynamicsConnector implements CrmConnector {
     const ref: CrmRecordRef = { entity, id: id.toLowerCase() };
     if (typeof wantedState === 'string' && wantedState !== 'open') {
       // statecode is not valid for create (Dataverse opportunity table reference): close it as a second step.
-      await this.update(ref, { '@state': wantedState }, null);
+      await this.update(ref, { '@state': wantedState, ...(lossReason !== undefined ? { [LOSS_REASON_COLUMN]: lossReason } : {}) }, null);
     }
     const record = await this.read(ref, columns);
     if (!record) throw new CrmApiError(`the ${entity} created for referral ${referralId} could not be read back`, 404, undefined, true);
@@ -264,7 +264,7 @@ export class DynamicsConnector implements CrmConnector {
 
   async update(ref: CrmRecordRef, values: Record<string, unknown>, ifVersion: string | null, status?: SyncStatusUpdate): Promise<{ version: string }> {
     const table = tableFor(ref.entity);
-    const { '@state': wantedState, ...plain } = values;
+    const { '@state': wantedState, [LOSS_REASON_COLUMN]: lossReason, ...plain } = values;
     const catalog = await this.catalog.columns(table.logicalName);
     const body = await this.bodies.build(plain, catalog);
     const hasStatus = status !== undefined && STATUS_TABLES.has(ref.entity);
@@ -313,7 +313,7 @@ export class DynamicsConnector implements CrmConnector {
       });
     }
     if (transition?.kind === 'action') {
-      await this.closeOpportunity(ref, transition.outcome);
+      await this.closeOpportunity(ref, transition.outcome, lossReason);
       // The action changed the row's version; re-reading it also refreshes the remembered state.
       return { version: (await this.current(ref, null)).version };
     }
@@ -427,13 +427,15 @@ export class DynamicsConnector implements CrmConnector {
    * WinOpportunity / LoseOpportunity ("WinOpportunity Action"): a won or lost opportunity is closed by action, never by
    * PATCH.
    */
-  private async closeOpportunity(ref: CrmRecordRef, outcome: 'won' | 'lost'): Promise<void> {
+  /** `lossReason`: the lost status reason from the mapping's loss reason; the configured lostStatusCode without one. */
+  private async closeOpportunity(ref: CrmRecordRef, outcome: 'won' | 'lost', lossReason?: unknown): Promise<void> {
     const actionName = outcome === 'won' ? 'WinOpportunity' : 'LoseOpportunity';
+    const lostStatus = typeof lossReason === 'number' && Number.isInteger(lossReason) ? lossReason : this.lostStatusCode;
     await this.client.run({ method: 'POST', route: actionName, successStatus: 204 }, (signal) =>
       this.client.api.callAction({
         actionName,
         action: {
-          Status: outcome === 'won' ? 3 : this.lostStatusCode,
+          Status: outcome === 'won' ? 3 : lostStatus,
           OpportunityClose: {
             subject: outcome === 'won' ? 'Won (Partner Center referral closed as won)' : 'Lost (Partner Center referral closed as lost)',
             'opportunityid@odata.bind': `/opportunities(${ref.id})`,

@@ -4,7 +4,7 @@ import type { ColumnRequest, CrmRecord, CrmRecordRef } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
 import { isLookupColumn, type ColumnInfo } from './column-catalog.ts';
 import { currentIndicator, stripIndicator } from './sync-status.ts';
-import { CUSTOMER_LOOKUPS, stateName, type TableInfo } from './tables.ts';
+import { CUSTOMER_LOOKUPS, LOSS_REASON_COLUMN, stateName, type TableInfo } from './tables.ts';
 import { fromWire } from './wire-values.ts';
 
 /*
@@ -80,6 +80,13 @@ export function planRead(table: TableInfo, columns: readonly ColumnRequest[], ca
     const name = column.name;
     if (name === '@state') {
       extractors.push((row) => [name, stateName(table, row.statecode) ?? null]);
+      continue;
+    }
+    if (name === LOSS_REASON_COLUMN && table.states?.lost) {
+      // The status reason of a lost opportunity (4 Canceled, 5 Out-Sold or the org's own); nothing while not lost.
+      const lost = table.states.lost.statecode;
+      select.add('statuscode');
+      extractors.push((row) => [name, row.statecode === lost && typeof row.statuscode === 'number' ? row.statuscode : null]);
       continue;
     }
     const info = catalog.get(name);

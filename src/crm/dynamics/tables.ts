@@ -1,5 +1,11 @@
 import type { CrmEntityName } from '../connector.ts';
 
+/**
+ * The virtual column holding why an opportunity was lost: read from `statuscode` of a lost row, written as the
+ * `Status` of LoseOpportunity ("WinOpportunity Action": the Lose action takes a status reason of the Lost state).
+ */
+export const LOSS_REASON_COLUMN = '@lossReason';
+
 /** A neutral `@state` value and the Dataverse statecode/statuscode pair it is written as. */
 export interface StateTarget {
   statecode: number;

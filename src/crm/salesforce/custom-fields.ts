@@ -17,6 +17,7 @@ export const FIELDS = {
   audit: 'Audit__c',
   syncStatus: 'Sync_Status__c',
   declineReason: 'Decline_Reason__c',
+  lossReason: 'Loss_Reason__c',
   microsoftSellerName: 'Microsoft_Seller_Name__c',
   microsoftSellerEmail: 'Microsoft_Seller_Email__c',
 } as const;
@@ -32,6 +33,14 @@ export const DECLINE_REASON_VALUES = [
   'Duplicate of an existing deal',
   'Other',
 ] as const;
+
+/**
+ * Why an opportunity was lost. Salesforce has no standard loss-reason field (Opportunity has none in the Object
+ * Reference) and Microsoft's package published no API name for one, so this one is ours. Partner Center takes the
+ * reason as free text (`statusReason`) and lists no lost reasons in its API documentation; the values are ours too, and
+ * the mapping file's `lossReason` maps them (an org may add values: unknown ones are sent as their text).
+ */
+export const LOSS_REASON_VALUES = ['Lost to a competitor', 'Customer cancelled', 'No budget', 'No decision', 'Other'] as const;
 
 /** Picklist API values; a picklist (rather than text) lets list views and reports filter the failures. */
 export const SYNC_STATUS_VALUES = { synced: 'Synced', failed: 'Failed', pending: 'Pending', conflict: 'Conflict', paused: 'Paused' } as const;
@@ -134,6 +143,16 @@ export function customFieldSpecs(): CustomFieldSpec[] {
       valueSet: picklist(DECLINE_REASON_VALUES),
       description: 'Why the co-sell referral is declined; sent to Partner Center with the decline.',
     }),
+    {
+      sobject: 'Opportunity',
+      fieldName: FIELDS.lossReason,
+      metadata: {
+        label: 'Loss Reason',
+        type: 'Picklist',
+        valueSet: picklist(LOSS_REASON_VALUES),
+        description: 'Why the opportunity was lost; synced with the Partner Center referral closed as lost.',
+      },
+    },
     {
       sobject: 'Opportunity',
       fieldName: FIELDS.microsoftSellerName,

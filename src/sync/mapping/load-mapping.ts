@@ -4,8 +4,8 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, MappingError, type MappingIssue } from './mapping-error.ts';
 import { parsePcPath, type PcPath } from './pc-path.ts';
-import { mappingFileSchema, type RawEntity, type RawField } from './spec-schema.ts';
-import type { EntitySpec, FieldMapping, MappingSpec } from './spec.ts';
+import { mappingFileSchema, type RawEntity, type RawField, type RawLossReason } from './spec-schema.ts';
+import type { EntitySpec, FieldMapping, LossReasonSpec, MappingSpec } from './spec.ts';
 import { parseTemplate } from './template-text.ts';
 
 export interface LoadMappingOptions {
@@ -60,7 +60,17 @@ function buildEntity(entity: CrmEntityName, raw: RawEntity, prefix: string | und
     at,
     pcItems: raw.pcItems === undefined ? undefined : parsePcPath(raw.pcItems),
     fields: raw.fields.map((field, index) => buildField(field, `${at}.fields[${index}]`, prefix, report)),
+    ...(raw.lossReason ? { lossReason: buildLossReason(raw.lossReason, `${at}.lossReason`, prefix, report) } : {}),
   };
+}
+
+function buildLossReason(raw: RawLossReason, at: string, prefix: string | undefined, report: (path: string, reason: string) => void): LossReasonSpec {
+  let crm = raw.crm;
+  if (crm.includes('{prefix}')) {
+    if (prefix === undefined) report(`${at}.crm`, 'uses {prefix} but the file sets no prefix');
+    else crm = crm.replaceAll('{prefix}', prefix);
+  }
+  return { at, crm, transform: { type: 'valueMap', map: raw.map, ...(raw.default ? { default: raw.default } : {}) } };
 }
 
 function buildField(raw: RawField, at: string, prefix: string | undefined, report: (path: string, reason: string) => void): FieldMapping {

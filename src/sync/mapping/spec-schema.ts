@@ -112,10 +112,23 @@ const fieldSchema = z
   .superRefine(checkFieldShape);
 export type RawField = z.output<typeof fieldSchema>;
 
+/**
+ * Why a deal was lost: Partner Center's `statusReason` ⇄ a CRM column, through a value map. Not a field: it only
+ * travels with a close as lost (Closed/Lost one way, the CRM's lost state the other), never on its own.
+ */
+const lossReasonSchema = z.strictObject({
+  crm: crmColumnSchema,
+  map: z.array(z.strictObject({ pc: z.string().min(1), crm: scalarSchema })).min(1, 'a value map needs at least one entry'),
+  /** `crm` is written for a Partner Center reason not in the map; `pc` is sent for a CRM value not in the map. */
+  default: z.strictObject({ pc: z.string().min(1).optional(), crm: scalarSchema.optional() }).optional(),
+});
+export type RawLossReason = z.output<typeof lossReasonSchema>;
+
 const entitySchema = z.strictObject({
   /** The entity maps to each element of this PC list (contacts ⇄ `customerProfile.team`); field paths are relative. */
   pcItems: pcPathSchema.optional(),
   fields: z.array(fieldSchema),
+  lossReason: lossReasonSchema.optional(),
 });
 export type RawEntity = z.output<typeof entitySchema>;
 

@@ -1,6 +1,6 @@
 import type { CrmEntityName, CrmKind } from '../../crm/connector.ts';
 import type { PcPath } from './pc-path.ts';
-import type { ConflictPolicy, SyncDirection, Transform } from './spec-schema.ts';
+import type { ConflictPolicy, SyncDirection, Transform, TransformOf } from './spec-schema.ts';
 
 /** A loaded mapping file: paths parsed, `{prefix}` applied, defaults filled. */
 export interface MappingSpec {
@@ -17,6 +17,14 @@ export interface EntitySpec {
   /** Set when each record of this entity is one element of a PC list; field paths are then relative to it. */
   pcItems: PcPath | undefined;
   fields: FieldMapping[];
+  /** Why a deal was lost, carried with a close as lost (see spec-schema.ts); `crm` has `{prefix}` applied. */
+  lossReason?: LossReasonSpec;
+}
+
+export interface LossReasonSpec {
+  at: string;
+  crm: string;
+  transform: TransformOf<'valueMap'>;
 }
 
 export interface FieldMapping {

@@ -29,6 +29,9 @@ export function validateMapping(spec: MappingSpec, metadata: MappingMetadata): M
       if (meta) checkCrmSide(field, meta, report);
       checkMapCoverage(field, root, meta, report);
     }
+    const loss = entity.lossReason;
+    // Read with every record: a missing column would fail each read rather than this start-up check.
+    if (loss && meta && !Object.hasOwn(meta.columns, loss.crm)) report(`${loss.at}.crm`, `unknown column "${loss.crm}" on ${meta.crmName}; re-run cosell setup or remove lossReason`);
   }
   return issues;
 }

@@ -18,6 +18,7 @@ import { keepVisibility } from './visibility.ts';
 import { decisionToSend } from './co-sell-decision.ts';
 import { planCoSellUpgrade } from './co-sell-upgrade.ts';
 import { closureAudit } from './closure-audit.ts';
+import { withLossReasonToCrm, withLossReasonToPc } from './loss-reason.ts';
 
 export type { PairSnapshot } from './pair-snapshot.ts';
 
@@ -130,7 +131,8 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...coSellRows, ...upgradeWaits, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 || upgradeWaits.length > 0, failed: upgradeWaits.length > 0 });
 
   // A decision is all an unanswered referral takes (see co-sell-decision.ts); an acceptance carries the seller's edits.
-  const pcChanges = decided && 'changes' in decided ? withDecision(decided.changes, s.mapping.canonicalToReferralChanges(toPc, s.referral)) : s.mapping.canonicalToReferralChanges(toPc, s.referral);
+  const edits = withLossReasonToPc(s, s.mapping.canonicalToReferralChanges(toPc, s.referral));
+  const pcChanges = decided && 'changes' in decided ? withDecision(decided.changes, edits) : edits;
   const crmId = decided && 'changes' in decided ? null : referralCrmIdChange(s);
   if (crmId) pcChanges.push(crmId);
   if (upgrade?.kind === 'send') pcChanges.push(...upgrade.changes);
@@ -163,5 +165,5 @@ function planCrmUpdate(input: { s: PairSnapshot; result: MergeResult; fresh: Aud
   const hadError = s.link?.syncState === 'error';
   if (isEmpty(result.toCrm) && !hadError && !input.needed) return null;
   const status = { ok: result.held.length === 0 && !input.failed, ...(result.held.length > 0 ? { conflict: true } : {}) };
-  return { ref: s.record.ref, changes: s.mapping.canonicalToCrm(result.toCrm), ifVersion: s.record.version, status, fresh: input.fresh };
+  return { ref: s.record.ref, changes: withLossReasonToCrm(s, s.mapping.canonicalToCrm(result.toCrm)), ifVersion: s.record.version, status, fresh: input.fresh };
 }

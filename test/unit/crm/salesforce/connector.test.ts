@@ -36,9 +36,10 @@ describe('SalesforceConnector against the Salesforce sandbox', () => {
   describe('provisioning', () => {
     it('creates every custom field once and finds them all on a second run', async () => {
       expect(first.found).toEqual([]);
-      // 14 Partner Center fields + Decline Reason on both + Microsoft seller name and e-mail, then the Microsoft
-      // Solutions catalogue and junction objects with their 2 + 2 fields.
-      expect(first.created).toHaveLength(14 + 2 + 2 + 2 + 4);
+      // 14 Partner Center fields + Decline Reason on both + Microsoft seller name and e-mail + the opportunity's Loss
+      // Reason, then the Microsoft Solutions catalogue and junction objects with their 2 + 2 fields.
+      expect(first.created).toHaveLength(14 + 2 + 2 + 1 + 2 + 4);
+      expect(first.created).toContain('field Opportunity.Loss_Reason__c');
       expect(first.created).toContain('field Opportunity.Referral_Identifier__c');
       expect(first.created).toContain('field Lead.Sync_Status__c');
       expect(first.instructions.join('\n')).toContain('Change Data Capture');
