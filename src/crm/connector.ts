@@ -85,6 +85,14 @@ export interface CrmChangeBatch {
   cursor: string;
 }
 
+/** A streamed change event as the inbox keeps it; the vendor's NotifiedChangesReader reads `payload` back. */
+export interface StreamedNotification {
+  /** Stable per event: a replayed event carries the same key. */
+  dedupKey: string;
+  eventName: string;
+  payload: string;
+}
+
 /**
  * Where a pushed change stream (e.g. Salesforce Change Data Capture) delivers. `record` must resolve only once the
  * changes and the new cursor are durable, so a restart resumes after the last change that was committed.
@@ -92,7 +100,11 @@ export interface CrmChangeBatch {
 export interface ChangeSink {
   /** The persisted resume point for a stream key (e.g. a CDC channel), or null on first start. */
   cursor(key: string): string | null;
-  record(refs: readonly CrmRecordRef[], cursorKey: string, cursor: string): Promise<void>;
+  /**
+   * With `notification`, what the event said changed is kept (one inbox row per ref) in the transaction that commits
+   * the cursor, so the sync can date each field by the event that changed it.
+   */
+  record(refs: readonly CrmRecordRef[], cursorKey: string, cursor: string, notification?: StreamedNotification): Promise<void>;
   /** The stream lost events (gap, overflow, replay id expired): a reconcile pass heals it. */
   requestReconcile(reason: string): void;
 }

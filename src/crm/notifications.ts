@@ -61,7 +61,7 @@ export interface NotificationRoute {
 /**
  * What one stored notification says changed: the CRM columns it sent (lower case) and when the operation ran. Null
  * when the body names no columns (a Delete, a trimmed payload). Only vendors whose notifications carry the changed
- * columns (Dataverse) provide a reader; without one every field of a record keeps the record's own time.
+ * columns (Dataverse's Target, Salesforce CDC's changedFields) provide a reader; without one every field of a record keeps the record's own time.
  */
 export type NotifiedChangesReader = (payload: string) => { columns: string[]; at: string | undefined } | null;
 

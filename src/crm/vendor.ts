@@ -32,6 +32,6 @@ export interface CrmVendor<Config extends { name: string }> {
    * undefined when the connection takes no notifications over HTTP.
    */
   notificationDecoder(config: Config, env?: ResolveSecretOptions['env']): Promise<NotificationDecoder | undefined>;
-  /** Reads which columns a stored notification changed, where the vendor's notifications say so (Dataverse). */
+  /** Reads which columns a stored notification changed, where the vendor's notifications say so (Dataverse, Salesforce CDC). */
   notifiedChanges?: NotifiedChangesReader;
 }

@@ -14,9 +14,11 @@ export interface NewInboxEvent {
   payload: string;
   /** Work this notification asks for, enqueued in the same transaction as the inbox row (not for redeliveries). */
   jobs?: readonly JobRequest[];
+  /** A stream's resume point, committed in the same transaction (also for a redelivery). */
+  watermark?: { source: string; value: string } | undefined;
 }
 
-export interface InboxEvent extends Omit<NewInboxEvent, 'jobs'> {
+export interface InboxEvent extends Omit<NewInboxEvent, 'jobs' | 'watermark'> {
   id: number;
   receivedAt: string;
   /** How many times this notification arrived (1 + redeliveries). */

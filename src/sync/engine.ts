@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts';
-import type { ChangeSink, CrmConnector } from '../crm/connector.ts';
+import type { ChangeSink, CrmConnector, CrmRecordRef } from '../crm/connector.ts';
 import { configuredCrms } from '../crm/vendors.ts';
 import type { HttpCallRecord } from '../http/call-record.ts';
 import type { ReferralsClient } from '../partner-center/referrals-client.ts';
@@ -68,11 +68,26 @@ function changeSink(options: { store: Store; reconciler: Reconciler; logger: Log
   const { store, reconciler, logger, connector } = options;
   return {
     cursor: (key) => store.sync.getWatermark(key),
-    record: (refs, cursorKey, cursor) =>
-      store.jobs.enqueue(
-        refs.map((ref) => ({ connection: connector.name, cause: 'event' as const, crm: ref, microsoftSide: false })),
-        { source: cursorKey, value: cursor },
-      ),
+    record: async (refs, cursorKey, cursor, notification) => {
+      const job = (ref: CrmRecordRef) => ({ connection: connector.name, cause: 'event' as const, crm: ref, microsoftSide: false });
+      const watermark = { source: cursorKey, value: cursor };
+      if (!notification || refs.length === 0) return store.jobs.enqueue(refs.map(job), watermark);
+      // One inbox row per record (what its sync reads back), each with its job; the last one carries the cursor, so
+      // the cursor commits with or after every row.
+      await Promise.all(
+        refs.map((ref, i) =>
+          store.inbox.append({
+            source: connector.kind,
+            dedupKey: `${notification.dedupKey}:${ref.id}`,
+            eventName: notification.eventName,
+            resourceId: ref.id,
+            payload: notification.payload,
+            jobs: [job(ref)],
+            ...(i === refs.length - 1 ? { watermark } : {}),
+          }),
+        ),
+      );
+    },
     requestReconcile: (reason) => {
       logger.warn({ connection: connector.name, reason }, 'change stream lost events; reconciling');
       reconciler.runOnce().catch((error: unknown) =>

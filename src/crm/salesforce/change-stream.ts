@@ -3,6 +3,7 @@ import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { z } from 'zod';
 import type { ChangeSink, CrmEntityName, CrmRecordRef } from '../connector.ts';
 import type { Logger } from '../../util/logger.ts';
+import { cdcNotification } from './cdc-changes.ts';
 import { idWithPrefix } from './ids.ts';
 import { entityOfSObject, sobjectFor } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
@@ -251,7 +252,9 @@ class ChannelStream {
       this.sink.requestReconcile(`Salesforce CDC ${header.changeType} on ${this.channel}`);
     }
     const own = !gap && isOwnChange(header.changeOrigin, this.options.client.callOptionsClient);
-    await this.sink.record(own ? [] : this.refsOf(header), this.key, replayId);
+    // Our own writes are not edits: they are neither synced nor kept as what a seller changed.
+    if (own || gap) await this.sink.record(own ? [] : this.refsOf(header), this.key, replayId);
+    else await this.sink.record(this.refsOf(header), this.key, replayId, cdcNotification(parsed.data.payload, this.channel, replayId));
     this.lastCommitted = replayId;
     this.failures = 0;
   }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { CrmVendor } from '../vendor.ts';
 import { salesforceConfigSchema, type SalesforceConfig } from '../../config/salesforce.ts';
+import { cdcChangedFields } from './cdc-changes.ts';
 import { createSalesforceConnector } from './factory.ts';
 import { outboundMessageDecoder, SALESFORCE_NOTIFICATION_ROUTE } from './notifications.ts';
 import { outboundEndpointOf } from './outbound-endpoint.ts';
@@ -17,4 +18,6 @@ export const SALESFORCE_VENDOR: CrmVendor<SalesforceConfig> = {
     const endpoint = await outboundEndpointOf(config, env);
     return endpoint ? outboundMessageDecoder(endpoint) : undefined;
   },
+  // Change Data Capture events say which fields changed (Outbound Messages do not: their rows read as null).
+  notifiedChanges: cdcChangedFields,
 };

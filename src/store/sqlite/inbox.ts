@@ -36,6 +36,7 @@ export class SqliteInbox implements Inbox {
     this.commitBatch = db.transaction((batch: Pending[]) => {
       const receivedAt = new Date().toISOString();
       return batch.map(({ event }) => {
+        if (event.watermark) this.jobs.setWatermarkInTransaction(event.watermark);
         const inserted = this.insert.get(
           event.source,
           event.dedupKey,

@@ -22,6 +22,7 @@ export function jobKeyForCrm(connection: string, entity: string, id: string): st
 export class SqliteJobQueue implements JobQueue {
   private readonly upsert: SqlStatement<[string, string, string | null, string | null, string | null, string, number, number, string, string]>;
   private readonly linkedReferral: SqlStatement<[string, string, string], { referral_id: string }>;
+  private readonly setWatermark: SqlStatement<[string, string, string]>;
   private readonly enqueueTx: (requests: readonly JobRequest[], watermark?: { source: string; value: string }) => void;
   private readonly listeners = new Set<() => void>();
 
@@ -44,14 +45,19 @@ export class SqliteJobQueue implements JobQueue {
     this.linkedReferral = db.prepare(
       'SELECT referral_id FROM links WHERE connection = ? AND crm_entity = ? AND crm_id = ?',
     );
-    const setWatermark = db.prepare(
+    this.setWatermark = db.prepare(
       `INSERT INTO watermarks (source, value, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
     this.enqueueTx = db.transaction((requests: readonly JobRequest[], watermark?: { source: string; value: string }) => {
       this.enqueueInTransaction(requests);
-      if (watermark) setWatermark.run(watermark.source, watermark.value, new Date().toISOString());
+      if (watermark) this.setWatermarkInTransaction(watermark);
     });
+  }
+
+  /** Called by the inbox inside its own transaction, so a stream's event and its resume point commit together. */
+  setWatermarkInTransaction(watermark: { source: string; value: string }): void {
+    this.setWatermark.run(watermark.source, watermark.value, new Date().toISOString());
   }
 
   /** Called by the inbox inside its own transaction, so an event and the job it causes commit together. */

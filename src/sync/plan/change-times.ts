@@ -35,7 +35,7 @@ export interface CrmNotification {
 /**
  * Per canonical field, when the CRM changed it since the pair's last commit, from the notifications received for the
  * record, newest first, as the vendor's `changes` reads them (Dataverse: the columns of each Create / Update's Target
- * and its operation time): a record's modifiedon moves with every field, so an older edit of one field must not borrow
+ * and its operation time; Salesforce CDC: the event's changedFields and commitTimestamp): a record's modifiedon moves with every field, so an older edit of one field must not borrow
  * a newer edit of another's time.
  * Fields no notification names keep the record's time (no entry).
  */

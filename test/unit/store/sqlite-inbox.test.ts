@@ -32,6 +32,18 @@ describe('SQLite inbox', () => {
     await store.close();
   });
 
+  it("commits a stream's resume point with its event, also when the event is a redelivery", async () => {
+    const store = SqliteStore.open({ path: join(tmp.path, 'w.db'), synchronous: 'normal' });
+    const watermark = (value: string) => ({ source: 'salesforce:cdc:/data/OpportunityChangeEvent', value });
+    await store.inbox.append(event(1, { source: 'salesforce', watermark: watermark('41') }));
+    expect(store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('41');
+    const again = await store.inbox.append(event(1, { source: 'salesforce', watermark: watermark('42') }));
+    expect(again.duplicate).toBe(true);
+    expect(store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('42');
+    expect(Object.keys(store.inbox.list({ limit: 1 })[0] ?? {})).not.toContain('watermark');
+    await store.close();
+  });
+
   it('keeps the same dedup key apart per source', async () => {
     const store = SqliteStore.open({ path: join(tmp.path, 'b.db'), synchronous: 'normal' });
     await store.inbox.append(event(1));
