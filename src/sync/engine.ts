@@ -33,7 +33,7 @@ export async function loadConnections(config: Config, logger: Logger, onCall?: (
   const connections = new Map<string, LoadedConnection>();
   for (const [position, crm] of configuredCrms(config).entries()) {
     if (connections.has(crm.name)) throw new Error(`two connections are named "${crm.name}"; give one another name`);
-    const connector = await crm.connect({ logger, ...(onCall ? { onCall } : {}) });
+    const connector = await crm.connect({ logger, reconcileOverlapMs: config.sync.reconcileOverlapSeconds * 1000, ...(onCall ? { onCall } : {}) });
     const spec = await loadMappingFile(config.mappings[crm.kind] ?? crm.defaultMappingPath, crm.kind, crm.mappingOptions);
     assertValidMapping(spec, await connector.describe(mappedEntities(spec)));
     connections.set(connector.name, {
