@@ -25,6 +25,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     poll: { type: 'string', default: '500' },
     timeout: { type: 'string', default: '1800' },
+    log: { type: 'string', default: 'error' },
   },
 });
 const n = Number(values.n);
@@ -71,7 +72,8 @@ function printCounts(label: string, counts: RequestCounts): void {
 }
 
 log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs`);
-const h = await DualCrmHarness.start({ mode: 'child', logLevel: 'error', sync: { concurrency } });
+const logLevel = values.log === 'warn' || values.log === 'info' ? values.log : 'error';
+const h = await DualCrmHarness.start({ mode: 'child', logLevel, sync: { concurrency } });
 try {
   await h.waitForIdle(60_000);
   await h.stopService();
@@ -131,6 +133,7 @@ try {
   console.log(`  peak queue    ${peakQueue} jobs (polled every ${pollMs} ms)`);
   console.log(`  peak RSS      ${peakRss.toFixed(0)} MB (service process)`);
   console.log(`  service       ${status.deadLetters} dead letters, ${status.heldConflicts} held conflicts`);
+  if (logLevel !== 'error') process.stderr.write(h.process?.stdout().slice(-20_000) ?? '');
 } finally {
   await h.close();
 }

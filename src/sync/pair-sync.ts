@@ -51,6 +51,8 @@ interface Pair {
   audit?: AuditEntry[];
 }
 
+const pairKey = (connection: string, referralId: string): string => `${connection}\u0000${referralId.toLowerCase()}`;
+
 function isPreconditionFailure(error: unknown): boolean {
   return error instanceof CrmPreconditionFailedError || (error instanceof PartnerCenterApiError && error.status === 412);
 }
@@ -67,6 +69,8 @@ export class PairSync {
   private readonly maxReplans: number;
   /** Serialises "create or get customer" per customer (see `customerKey`). */
   private readonly customerLock = new KeyedLock();
+  /** Serialises a pair's job with a backfill of the same referral (see `exclusive`). */
+  private readonly pairLock = new KeyedLock();
   private readonly organization: PartnerOrganization;
   private readonly engagements: EngagementReader;
   private readonly bulk: Backfill;
@@ -82,6 +86,21 @@ export class PairSync {
     const connection = this.deps.connections.get(job.connection);
     if (!connection) throw new NonRetryableSyncError(`no connection named "${job.connection}" is configured`);
     const run = new SyncRun(job, connection);
+    if (job.referralId === null) return this.syncWithReplans(run);
+    return this.pairLock.run(pairKey(job.connection, job.referralId), () => this.syncWithReplans(run));
+  };
+
+  /**
+   * Runs `task` while no job of these referrals (on any connection) runs: a backfill creates, links and writes "CRM ID"
+   * under it, so the notifications its own writes raise find the pairs linked and settled instead of racing it.
+   */
+  exclusive<T>(referralIds: readonly string[], task: () => Promise<T>): Promise<T> {
+    const names = [...this.deps.connections.keys()];
+    return this.pairLock.runAll(referralIds.flatMap((id) => names.map((name) => pairKey(name, id))), task);
+  }
+
+  private async syncWithReplans(run: SyncRun): Promise<void> {
+    const { job } = run;
     for (let attempt = 0; ; attempt++) {
       try {
         await this.syncOnce(run);
@@ -91,7 +110,7 @@ export class PairSync {
         this.deps.logger.debug({ job: job.key, attempt }, 'record changed while syncing; re-reading and re-planning');
       }
     }
-  };
+  }
 
   /** First-run backfill through a connector's bulk API (see `Backfill`); returns the referrals it linked. */
   backfill(connectionName: string, referrals: readonly Referral[], cause: Job['cause'] = 'reconcile'): Promise<BackfillResult> {

@@ -40,6 +40,26 @@ export interface ReconcilerOptions {
   backfill?: (connection: string, referrals: readonly Referral[]) => Promise<BackfillResult>;
   /** How often a pass also re-reads Microsoft's side of open co-sell pairs (0 or absent: never). */
   microsoftSideRefreshMs?: number;
+  /**
+   * Called before each batch is queued; resolves when the queue has room (the engine waits while more than a bound of
+   * jobs are pending and the worker is draining them), so a backlog of thousands streams through a bounded queue.
+   */
+  queueRoom?: () => Promise<void>;
+  /** Runs a batch's backfills while no job of those referrals runs (see `PairSync.exclusive`). */
+  exclusive?: <T>(referralIds: readonly string[], task: () => Promise<T>) => Promise<T>;
+}
+
+/** Where the pass in flight is (for `cosell status` and the console), or the last one once it finished. */
+export interface ReconcileProgress {
+  running: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  /** Distinct Partner Center referrals listed so far. */
+  referrals: number;
+  /** Of those, created and linked through a CRM's bulk API (summed over connections). */
+  backfilled: number;
+  /** Jobs queued for them (summed over connections). */
+  queued: number;
 }
 
 export interface ReconcileReport {
@@ -57,6 +77,7 @@ export interface ReconcileReport {
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReconcileReport> | undefined;
+  private current: ReconcileProgress | null = null;
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -81,10 +102,16 @@ export class Reconciler {
     await this.running?.catch(() => undefined);
   }
 
+  /** The pass in flight, else the last one (null before the first). */
+  progress(): ReconcileProgress | null {
+    return this.current ? { ...this.current } : null;
+  }
+
   /** One pass; concurrent callers share the pass in flight. */
   runOnce(options: { since?: string } = {}): Promise<ReconcileReport> {
     if (this.running && options.since === undefined) return this.running;
     const pass: Promise<ReconcileReport> = this.pass(options.since).finally(() => {
+      if (this.current?.running) Object.assign(this.current, { running: false, finishedAt: new Date().toISOString() });
       if (this.running === pass) this.running = undefined;
     });
     this.running = pass;
@@ -102,9 +129,14 @@ export class Reconciler {
     // Distinct referrals: a referral written during the pass (a backfill's "CRM ID") moves to the end of the listing and
     // is listed twice.
     const seen = new Set<string>();
+    const progress: ReconcileProgress = { running: true, startedAt: new Date().toISOString(), finishedAt: null, referrals: 0, backfilled: 0, queued: 0 };
+    this.current = progress;
     const flush = async () => {
       if (batch.length === 0) return;
-      await this.enqueueListed(batch);
+      await this.options.queueRoom?.();
+      const { backfilled, queued } = await this.enqueueListed(batch);
+      progress.backfilled += backfilled;
+      progress.queued += queued;
       batch = [];
     };
     for await (const referral of referrals.list(updatedSince(from))) {
@@ -113,6 +145,7 @@ export class Reconciler {
       const updated = typeof referral.updatedDateTime === 'string' ? Date.parse(referral.updatedDateTime) : Number.NaN;
       if (Number.isFinite(updated) && updated > newest) newest = updated;
       seen.add(referral.id);
+      progress.referrals = seen.size;
       if (batch.length >= batchSize) {
         await flush();
         logger.info({ referrals: seen.size }, 'reconcile: Partner Center referrals enqueued so far');
@@ -141,26 +174,34 @@ export class Reconciler {
       crm[connector.name] = total;
     }
     const microsoftSideRefreshed = await this.refreshMicrosoftSide();
+    Object.assign(progress, { running: false, finishedAt: new Date().toISOString() });
     logger.info({ referrals: count, crm, watermark, microsoftSideRefreshed }, 'reconcile pass done');
     return { referrals: count, crm, partnerCenterWatermark: watermark, microsoftSideRefreshed };
   }
 
   /** One batch of listed referrals: bulk backfill where a connector has it, then a job per pair that needs one. */
-  private async enqueueListed(batch: readonly Referral[]): Promise<void> {
+  private async enqueueListed(batch: readonly Referral[]): Promise<{ backfilled: number; queued: number }> {
     const requests: JobRequest[] = [];
     // Connections in registry order, so the one owning "CRM ID" writes it first and the next ones link the referral's
     // new version (its eTag) instead of the listed one.
     let current: readonly Referral[] = batch;
-    for (const c of this.options.connectors) {
-      const result = await this.options.backfill?.(c.name, current);
-      const linked = result?.linked ?? new Set<string>();
-      current = result?.referrals ?? current;
-      for (const referral of current) {
-        const { id } = referral;
-        if (!linked.has(id) && !this.settled(c.name, referral)) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
+    let backfilled = 0;
+    const backfillAll = async () => {
+      for (const c of this.options.connectors) {
+        const result = await this.options.backfill?.(c.name, current);
+        const linked = result?.linked ?? new Set<string>();
+        backfilled += linked.size;
+        current = result?.referrals ?? current;
+        for (const referral of current) {
+          const { id } = referral;
+          if (!linked.has(id) && !this.settled(c.name, referral)) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
+        }
       }
-    }
+    };
+    const { exclusive } = this.options;
+    await (exclusive && this.options.backfill ? exclusive(batch.map((r) => r.id), backfillAll) : backfillAll());
     await this.options.store.jobs.enqueue(requests);
+    return { backfilled, queued: requests.length };
   }
 
   /**
