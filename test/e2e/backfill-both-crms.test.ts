@@ -40,6 +40,8 @@ describe('backfill into both CRMs', () => {
     await reset();
     const report = await h.engine.reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
     expect(report.referrals).toBe(COUNT);
+    // `cosell status` shows the pass: every referral listed, created in bulk in both CRMs, none left to a job.
+    expect((await h.status()).reconcile).toMatchObject({ running: false, referrals: COUNT, backfilled: 2 * COUNT, queued: 0 });
     await runUntilIdle();
     const [pc, dv, sf] = await counts();
     console.info(`backfill of ${COUNT}: Partner Center ${JSON.stringify(pc.routes)}; Dataverse ${JSON.stringify(dv.routes)}; Salesforce ${JSON.stringify(sf.routes)}`);
