@@ -30,6 +30,7 @@ import { isNotFound, isPreconditionFailed, preconditionFailed } from './datavers
 import { choiceOptionValues, describeTable } from './describe.ts';
 import { alternateKey, parseResponse } from './odata.ts';
 import { DynamicsBulk } from './bulk.ts';
+import type { RequestBudget } from './request-budget.ts';
 import { ensureCustomersWith } from '../bulk-customers.ts';
 import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { fittedTitle } from '../sync-indicator.ts';
@@ -45,6 +46,8 @@ export interface DynamicsConnectorOptions {
   /** Environment URL: `https://contoso.crm.dynamics.com`, or the sandbox's URL. */
   orgUrl: string;
   tokenProvider: TokenProvider;
+  /** Paces calls under Dataverse's per-user request window; absent: no pacing. */
+  budget?: RequestBudget | undefined;
   /** Publisher customization prefix of the custom columns. Default `cosell`. */
   prefix?: string;
   /** Whether unaccepted referrals may be created as leads. Default true. */
@@ -113,6 +116,7 @@ export class DynamicsConnector implements CrmConnector {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.onCall ? { onCall: options.onCall } : {}),
+      budget: options.budget,
     });
     this.catalog = new ColumnCatalog(this.client);
     this.bodies = new WriteBodyBuilder(this.client);
