@@ -11,6 +11,7 @@ import type {
   StatusResponse,
   SyncReferralResponse,
 } from '../server/admin-api.ts';
+import type { ReconcileProgress } from '../sync/reconciler.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
 
@@ -117,6 +118,7 @@ export function registerOperatorCommands(program: Command): void {
           `Last sync:       ${status.lastSync ?? 'never'}`,
           `Dead letters:    ${status.deadLetters}${status.deadLetters ? '  (cosell dead-letters)' : ''}`,
           `Held conflicts:  ${status.heldConflicts}${status.heldConflicts ? '  (cosell conflicts)' : ''}`,
+          ...(status.reconcile ? [`Reconcile:       ${describeReconcile(status.reconcile)}`] : []),
           ...Object.entries(status.watermarks).map(([k, v]) => `Watermark ${k}: ${v ?? '-'}`),
         ].join('\n'),
       );
@@ -196,12 +198,8 @@ export function registerOperatorCommands(program: Command): void {
       .option('--since <iso-date>', 'start from this instant instead of the stored watermark'),
   ).action(async (options: ServiceOptions & { since?: string }) => {
     if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) throw new UsageError('--since must be an ISO date-time');
-    const report = await callService<ReconcileResponse>(
-      options,
-      'POST',
-      '/api/reconcile',
-      options.since ? { since: new Date(options.since).toISOString() } : {},
-    );
+    const pass = callService<ReconcileResponse>(options, 'POST', '/api/reconcile', options.since ? { since: new Date(options.since).toISOString() } : {});
+    const report = process.stderr.isTTY && options.json !== true ? await withProgress(options, pass) : await pass;
     printResult(options.json === true, report, () =>
       [
         `Partner Center: ${report.referrals} referral(s) queued; watermark now ${report.partnerCenterWatermark}`,
@@ -210,4 +208,33 @@ export function registerOperatorCommands(program: Command): void {
       ].join('\n'),
     );
   });
+}
+
+/** One line for a reconcile pass: how far it got, and whether it is still going. */
+export function describeReconcile(p: ReconcileProgress): string {
+  const counts = `${p.referrals} referral(s) listed, ${p.backfilled} created in bulk, ${p.queued} job(s) queued`;
+  return p.running ? `running since ${p.startedAt}: ${counts}` : `last pass ${p.finishedAt ?? p.startedAt}: ${counts}`;
+}
+
+/**
+ * While the pass runs, its counts on one rewritten terminal line (stderr, so `--json` and pipes stay clean): a first
+ * reconcile over thousands of referrals takes minutes, and the POST answers only at the end.
+ */
+async function withProgress<T>(options: ServiceOptions, pass: Promise<T>): Promise<T> {
+  let done = false;
+  const spinner = ['|', '/', '-', '\\'];
+  const poll = (async () => {
+    for (let tick = 0; !done; tick++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const status = await callService<StatusResponse>(options, 'GET', '/api/status').catch(() => undefined);
+      if (!done && status?.reconcile?.running) process.stderr.write(`\r${spinner[tick % spinner.length]} ${describeReconcile(status.reconcile)}\u001b[K`);
+    }
+  })();
+  try {
+    return await pass;
+  } finally {
+    done = true;
+    await poll;
+    process.stderr.write('\r\u001b[K');
+  }
 }

@@ -76,8 +76,8 @@ export const salesforceConfigSchema = z
       .object({ nameSuffix: z.boolean().default(true) })
       .strict()
       .prefault({}),
-    /** The change poll re-reads this far behind its cursor (commit visibility, clock skew). */
-    pollOverlapSeconds: z.number().int().min(0).max(3600).default(120),
+    /** The change poll re-reads this far behind its cursor (commit visibility, clock skew); default `sync.reconcileOverlapSeconds`. */
+    pollOverlapSeconds: z.number().int().min(0).max(3600).optional(),
     /** Salesforce requires CloseDate; a referral without a closing date gets today + this many days. */
     defaultCloseDateDays: z.number().int().min(0).max(3650).default(90),
     /** The `Sforce-Call-Options: client=` tag on every call; change events carrying it are our own writes. */

@@ -80,7 +80,8 @@ export interface CustomerRefs {
 }
 
 export interface CrmChangeBatch {
-  refs: CrmRecordRef[];
+  /** With the record's version where the listing shows it: a pair already committed at that version needs no job. */
+  refs: Array<CrmRecordRef & { version?: string | undefined }>;
   /** Opaque resume point (delta link, SystemModstamp); persisted by the reconciler only after the enqueue commits. */
   cursor: string;
 }
@@ -136,6 +137,8 @@ export interface BulkCreateResult {
   /** `created` now, `existing` from an earlier run (left untouched), or `failed` with the API's reason. */
   outcome: 'created' | 'existing' | 'failed';
   ref?: CrmRecordRef | undefined;
+  /** The created record's version, where the create answers it (Dataverse ETag): the link starts with it. */
+  version?: string | undefined;
   error?: Error | undefined;
 }
 

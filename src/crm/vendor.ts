@@ -9,6 +9,8 @@ export interface ConnectorDeps {
   logger: Logger;
   /** Every HTTP attempt the connector makes, token requests included. */
   onCall?: (call: HttpCallRecord) => void;
+  /** `sync.reconcileOverlapSeconds`: how far behind its cursor a connector's own change listing re-reads. */
+  reconcileOverlapMs?: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AuditRecord, ConnectionCounts, DeadLetter, DealSummary, HeldConflict } from '../store/types.ts';
 import type { CanonicalValue } from '../canonical-value.ts';
-import type { ReconcileReport } from '../sync/reconciler.ts';
+import type { ReconcileProgress, ReconcileReport } from '../sync/reconciler.ts';
 import type { RegistrationState } from './console/registration-watch.ts';
 import type { ConnectionHealth, ReadinessReport } from './readiness.ts';
 
@@ -18,6 +18,8 @@ export interface StatusResponse {
   heldConflicts: number;
   lastSync: string | null;
   watermarks: Record<string, string | null>;
+  /** The reconcile pass in flight (a first-start backfill, say), else the last one; null before the first. */
+  reconcile: ReconcileProgress | null;
 }
 
 /** GET /api/audit */

@@ -33,7 +33,7 @@ export async function loadConnections(config: Config, logger: Logger, onCall?: (
   const connections = new Map<string, LoadedConnection>();
   for (const [position, crm] of configuredCrms(config).entries()) {
     if (connections.has(crm.name)) throw new Error(`two connections are named "${crm.name}"; give one another name`);
-    const connector = await crm.connect({ logger, ...(onCall ? { onCall } : {}) });
+    const connector = await crm.connect({ logger, reconcileOverlapMs: config.sync.reconcileOverlapSeconds * 1000, ...(onCall ? { onCall } : {}) });
     const spec = await loadMappingFile(config.mappings[crm.kind] ?? crm.defaultMappingPath, crm.kind, crm.mappingOptions);
     assertValidMapping(spec, await connector.describe(mappedEntities(spec)));
     connections.set(connector.name, {
@@ -97,6 +97,18 @@ function changeSink(options: { store: Store; reconciler: Reconciler; logger: Log
   };
 }
 
+/**
+ * Pending jobs a reconcile pass lets pile up before it waits for the worker: a first pass over 10,000 referrals
+ * otherwise queued 18,000 jobs at once. A few listing batches' worth keeps the worker busy while the listing goes on.
+ */
+export const MAX_PENDING_JOBS = 1_000;
+const QUEUE_POLL_MS = 50;
+
+/** Resolves once the queue is under MAX_PENDING_JOBS, or at once when no worker is draining it (then waiting is futile). */
+async function roomInQueue(store: Store, worker: Worker): Promise<void> {
+  while (worker.started && store.jobs.depth() >= MAX_PENDING_JOBS) await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+}
+
 export function createEngine(options: {
   config: Config;
   store: Store;
@@ -127,6 +139,8 @@ export function createEngine(options: {
     initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
     microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
     backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
+    queueRoom: () => roomInQueue(store, worker),
+    exclusive: (referralIds, task) => pairSync.exclusive(referralIds, task),
   });
   // Streams still subscribing when stop() comes are waited for and stopped too: one that finished subscribing after
   // the engine stopped would hold its connection open and keep the process alive.

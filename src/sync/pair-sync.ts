@@ -19,7 +19,7 @@ import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
 import { isEmpty, planReconcile, type PairSnapshot, type ReconcilePlan } from './plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from './ports.ts';
-import { Backfill } from './run/backfill.ts';
+import { Backfill, type BackfillResult } from './run/backfill.ts';
 import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
 import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
@@ -57,6 +57,7 @@ interface Pair {
 function bornFrom(referral: Referral, ref: CrmRecordRef): boolean {
   return referral.direction === 'Outgoing' && typeof referral.externalReferenceId === 'string' && referral.externalReferenceId.toLowerCase() === ref.id.toLowerCase();
 }
+const pairKey = (connection: string, referralId: string): string => `${connection}\u0000${referralId.toLowerCase()}`;
 
 function isPreconditionFailure(error: unknown): boolean {
   return error instanceof CrmPreconditionFailedError || (error instanceof PartnerCenterApiError && error.status === 412);
@@ -74,6 +75,8 @@ export class PairSync {
   private readonly maxReplans: number;
   /** Serialises "create or get customer" per customer (see `customerKey`). */
   private readonly customerLock = new KeyedLock();
+  /** Serialises a pair's job with a backfill of the same referral (see `exclusive`). */
+  private readonly pairLock = new KeyedLock();
   private readonly organization: PartnerOrganization;
   private readonly engagements: EngagementReader;
   private readonly bulk: Backfill;
@@ -82,13 +85,28 @@ export class PairSync {
     this.maxReplans = deps.maxReplans ?? 3;
     this.organization = deps.organization ?? new PartnerOrganization(deps.referrals, deps.store.sync);
     this.engagements = new EngagementReader(deps.referrals, this.organization);
-    this.bulk = new Backfill({ store: deps.store, customerLock: this.customerLock });
+    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock: this.customerLock, logger: deps.logger });
   }
 
   readonly handler: JobHandler = async (job) => {
     const connection = this.deps.connections.get(job.connection);
     if (!connection) throw new NonRetryableSyncError(`no connection named "${job.connection}" is configured`);
     const run = new SyncRun(job, connection);
+    if (job.referralId === null) return this.syncWithReplans(run);
+    return this.pairLock.run(pairKey(job.connection, job.referralId), () => this.syncWithReplans(run));
+  };
+
+  /**
+   * Runs `task` while no job of these referrals (on any connection) runs: a backfill creates, links and writes "CRM ID"
+   * under it, so the notifications its own writes raise find the pairs linked and settled instead of racing it.
+   */
+  exclusive<T>(referralIds: readonly string[], task: () => Promise<T>): Promise<T> {
+    const names = [...this.deps.connections.keys()];
+    return this.pairLock.runAll(referralIds.flatMap((id) => names.map((name) => pairKey(name, id))), task);
+  }
+
+  private async syncWithReplans(run: SyncRun): Promise<void> {
+    const { job } = run;
     for (let attempt = 0; ; attempt++) {
       try {
         await this.syncOnce(run);
@@ -98,10 +116,10 @@ export class PairSync {
         this.deps.logger.debug({ job: job.key, attempt }, 'record changed while syncing; re-reading and re-planning');
       }
     }
-  };
+  }
 
   /** First-run backfill through a connector's bulk API (see `Backfill`); returns the referrals it linked. */
-  backfill(connectionName: string, referrals: readonly Referral[], cause: Job['cause'] = 'reconcile'): Promise<Set<string>> {
+  backfill(connectionName: string, referrals: readonly Referral[], cause: Job['cause'] = 'reconcile'): Promise<BackfillResult> {
     return this.bulk.run(this.deps.connections.get(connectionName), referrals, cause);
   }
 
@@ -132,12 +150,16 @@ export class PairSync {
     // A linked pair's two reads are independent: run them together, halving the sync's latency.
     const linkedMapping = link ? run.mapping(link.crmEntity) : undefined;
     const linkedColumns = linkedMapping ? await run.columns(linkedMapping) : [];
-    const [versioned, linkedRecord] = await Promise.all([
+    const readLinked = () => (link && linkedMapping ? run.connector.read({ entity: linkedMapping.entity, id: link.crmId }, linkedColumns) : Promise.resolve(undefined));
+    // A job about the referral alone (its notification, a listing) reads the CRM record only once the referral turns
+    // out to have changed: the echo of our own Partner Center write then costs one read, not one per side.
+    const referralOnly = link !== null && run.job.crmId === null;
+    const [versioned, readTogether] = await Promise.all([
       this.deps.referrals.get(referralId).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
         throw error;
       }),
-      link && linkedMapping ? run.connector.read({ entity: linkedMapping.entity, id: link.crmId }, linkedColumns) : undefined,
+      referralOnly ? undefined : readLinked(),
     ]);
     if (versioned === null) {
       if (link) this.recordFailure(run, link, 'the referral no longer exists in Partner Center');
@@ -150,6 +172,8 @@ export class PairSync {
     const { referral } = read;
     this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
+    if (referralOnly && this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag })) return;
+    const linkedRecord = referralOnly ? await readLinked() : readTogether;
     if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag })) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
     if (!linkedRecord) {
@@ -165,7 +189,16 @@ export class PairSync {
    * changed without either record changing (related-referral-*): then it has to be read.
    */
   private isSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; record: CrmRecord; eTag: string | undefined }): boolean {
-    const { run, link, record } = input;
+    const { link, record } = input;
+    return this.isReferralSettled(input) && link.crmVersion !== null && link.crmVersion === record.version;
+  }
+
+  /**
+   * The referral is the version we last committed and nothing of ours is pending: for a job about the referral alone,
+   * nothing to do (a change of the CRM record has a notification, and the reconciler's CRM listing, of its own).
+   */
+  private isReferralSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; eTag: string | undefined }): boolean {
+    const { run, link } = input;
     const { sync } = this.deps.store;
     return (
       !(run.job.microsoftSide && input.mapping.readsMicrosoftReferral) &&
@@ -174,9 +207,7 @@ export class PairSync {
       // An operator's resolution of a held conflict waits to be written even though neither record changed.
       !sync.conflicts(link.connection).some((c) => c.referralId === link.referralId && c.resolution) &&
       link.pcEtag !== null &&
-      link.pcEtag === input.eTag &&
-      link.crmVersion !== null &&
-      link.crmVersion === record.version
+      link.pcEtag === input.eTag
     );
   }
 

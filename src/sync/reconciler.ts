@@ -1,9 +1,10 @@
-import type { CrmConnector, CrmEntityName } from '../crm/connector.ts';
+import type { CrmChangeBatch, CrmConnector, CrmEntityName } from '../crm/connector.ts';
 import type { ReferralsClient } from '../partner-center/referrals-client.ts';
 import { updatedSince } from '../partner-center/referrals-client.ts';
-import type { JobRequest, Store } from '../store/types.ts';
+import type { JobRequest, Link, Store } from '../store/types.ts';
 import type { Referral } from '../partner-center/model.ts';
 import type { Logger } from '../util/logger.ts';
+import type { BackfillResult } from './run/backfill.ts';
 
 export const PARTNER_CENTER_WATERMARK = 'partner-center:referrals';
 /** When the last refresh of Microsoft's side of open co-sell pairs started. */
@@ -36,9 +37,29 @@ export interface ReconcilerOptions {
    * Bulk path for unlinked referrals (connectors with a bulk API): returns the referral ids it created and linked, which
    * then need no job.
    */
-  backfill?: (connection: string, referrals: readonly Referral[]) => Promise<Set<string>>;
+  backfill?: (connection: string, referrals: readonly Referral[]) => Promise<BackfillResult>;
   /** How often a pass also re-reads Microsoft's side of open co-sell pairs (0 or absent: never). */
   microsoftSideRefreshMs?: number;
+  /**
+   * Called before each batch is queued; resolves when the queue has room (the engine waits while more than a bound of
+   * jobs are pending and the worker is draining them), so a backlog of thousands streams through a bounded queue.
+   */
+  queueRoom?: () => Promise<void>;
+  /** Runs a batch's backfills while no job of those referrals runs (see `PairSync.exclusive`). */
+  exclusive?: <T>(referralIds: readonly string[], task: () => Promise<T>) => Promise<T>;
+}
+
+/** Where the pass in flight is (for `cosell status` and the console), or the last one once it finished. */
+export interface ReconcileProgress {
+  running: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  /** Distinct Partner Center referrals listed so far. */
+  referrals: number;
+  /** Of those, created and linked through a CRM's bulk API (summed over connections). */
+  backfilled: number;
+  /** Jobs queued for them (summed over connections). */
+  queued: number;
 }
 
 export interface ReconcileReport {
@@ -56,6 +77,7 @@ export interface ReconcileReport {
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReconcileReport> | undefined;
+  private current: ReconcileProgress | null = null;
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -80,10 +102,16 @@ export class Reconciler {
     await this.running?.catch(() => undefined);
   }
 
+  /** The pass in flight, else the last one (null before the first). */
+  progress(): ReconcileProgress | null {
+    return this.current ? { ...this.current } : null;
+  }
+
   /** One pass; concurrent callers share the pass in flight. */
   runOnce(options: { since?: string } = {}): Promise<ReconcileReport> {
     if (this.running && options.since === undefined) return this.running;
     const pass: Promise<ReconcileReport> = this.pass(options.since).finally(() => {
+      if (this.current?.running) Object.assign(this.current, { running: false, finishedAt: new Date().toISOString() });
       if (this.running === pass) this.running = undefined;
     });
     this.running = pass;
@@ -91,25 +119,24 @@ export class Reconciler {
   }
 
   private async pass(since: string | undefined): Promise<ReconcileReport> {
-    const { store, referrals, connectors, entities, logger } = this.options;
+    const { store, referrals, logger } = this.options;
     const batchSize = this.options.batchSize ?? 200;
     const stored = store.sync.getWatermark(PARTNER_CENTER_WATERMARK);
     const startMs = Date.parse(since ?? stored ?? new Date(Date.now() - this.options.initialLookbackMs).toISOString());
     const from = new Date(startMs - (since === undefined ? this.options.overlapMs : 0)).toISOString();
     let newest = stored !== null ? Date.parse(stored) : startMs;
     let batch: Referral[] = [];
-    let count = 0;
+    // Distinct referrals: a referral written during the pass (a backfill's "CRM ID") moves to the end of the listing and
+    // is listed twice.
+    const seen = new Set<string>();
+    const progress: ReconcileProgress = { running: true, startedAt: new Date().toISOString(), finishedAt: null, referrals: 0, backfilled: 0, queued: 0 };
+    this.current = progress;
     const flush = async () => {
       if (batch.length === 0) return;
-      const requests: JobRequest[] = [];
-      for (const c of connectors) {
-        const linked = (await this.options.backfill?.(c.name, batch)) ?? new Set<string>();
-        for (const referral of batch) {
-          const { id } = referral;
-          if (!linked.has(id)) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
-        }
-      }
-      await store.jobs.enqueue(requests);
+      await this.options.queueRoom?.();
+      const { backfilled, queued } = await this.enqueueListed(batch);
+      progress.backfilled += backfilled;
+      progress.queued += queued;
       batch = [];
     };
     for await (const referral of referrals.list(updatedSince(from))) {
@@ -117,25 +144,40 @@ export class Reconciler {
       batch.push(referral);
       const updated = typeof referral.updatedDateTime === 'string' ? Date.parse(referral.updatedDateTime) : Number.NaN;
       if (Number.isFinite(updated) && updated > newest) newest = updated;
-      count++;
+      seen.add(referral.id);
+      progress.referrals = seen.size;
       if (batch.length >= batchSize) {
         await flush();
-        logger.info({ referrals: count }, 'reconcile: Partner Center referrals enqueued so far');
+        logger.info({ referrals: seen.size }, 'reconcile: Partner Center referrals enqueued so far');
       }
     }
     await flush();
+    const count = seen.size;
     const watermark = new Date(newest).toISOString();
     store.sync.setWatermark(PARTNER_CENTER_WATERMARK, watermark);
 
+    const crm = await this.enqueueCrmChanges(batchSize);
+    const microsoftSideRefreshed = await this.refreshMicrosoftSide();
+    Object.assign(progress, { running: false, finishedAt: new Date().toISOString() });
+    // A pass that found nothing is the idle heartbeat: debug, so an idle service's log stays quiet.
+    const found = count > 0 || microsoftSideRefreshed > 0 || Object.values(crm).some((n) => n > 0);
+    logger[found ? 'info' : 'debug']({ referrals: count, crm, watermark, microsoftSideRefreshed }, 'reconcile pass done');
+    return { referrals: count, crm, partnerCenterWatermark: watermark, microsoftSideRefreshed };
+  }
+
+  /** Each connection's CRM changes since its watermark, as jobs (pairs whose version we committed need none). */
+  private async enqueueCrmChanges(batchSize: number): Promise<Record<string, number>> {
+    const { store, connectors, entities } = this.options;
     const crm: Record<string, number> = {};
     for (const connector of connectors) {
       let total = 0;
       for (const entity of entities) {
         const key = crmWatermark(connector.name, entity);
         const batch = await connector.changesSince(entity, store.sync.getWatermark(key));
-        for (let i = 0; i < batch.refs.length; i += batchSize) {
+        const changed = batch.refs.filter((ref) => !this.crmSettled(connector.name, ref));
+        for (let i = 0; i < changed.length; i += batchSize) {
           await store.jobs.enqueue(
-            batch.refs.slice(i, i + batchSize).map((ref) => ({ connection: connector.name, cause: 'reconcile' as const, crm: ref })),
+            changed.slice(i, i + batchSize).map(({ entity, id }) => ({ connection: connector.name, cause: 'reconcile' as const, crm: { entity, id } })),
           );
         }
         store.sync.setWatermark(key, batch.cursor);
@@ -143,11 +185,54 @@ export class Reconciler {
       }
       crm[connector.name] = total;
     }
-    const microsoftSideRefreshed = await this.refreshMicrosoftSide();
-    // A pass that found nothing is the idle heartbeat: debug, so an idle service's log stays quiet.
-    const found = count > 0 || microsoftSideRefreshed > 0 || Object.values(crm).some((n) => n > 0);
-    logger[found ? 'info' : 'debug']({ referrals: count, crm, watermark, microsoftSideRefreshed }, 'reconcile pass done');
-    return { referrals: count, crm, partnerCenterWatermark: watermark, microsoftSideRefreshed };
+    return crm;
+  }
+
+  /** One batch of listed referrals: bulk backfill where a connector has it, then a job per pair that needs one. */
+  private async enqueueListed(batch: readonly Referral[]): Promise<{ backfilled: number; queued: number }> {
+    const requests: JobRequest[] = [];
+    // Connections in registry order, so the one owning "CRM ID" writes it first and the next ones link the referral's
+    // new version (its eTag) instead of the listed one.
+    let current: readonly Referral[] = batch;
+    let backfilled = 0;
+    const backfillAll = async () => {
+      for (const c of this.options.connectors) {
+        const result = await this.options.backfill?.(c.name, current);
+        const linked = result?.linked ?? new Set<string>();
+        backfilled += linked.size;
+        current = result?.referrals ?? current;
+        for (const referral of current) {
+          const { id } = referral;
+          if (!linked.has(id) && !this.settled(c.name, referral)) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
+        }
+      }
+    };
+    const { exclusive } = this.options;
+    await (exclusive && this.options.backfill ? exclusive(batch.map((r) => r.id), backfillAll) : backfillAll());
+    await this.options.store.jobs.enqueue(requests);
+    return { backfilled, queued: requests.length };
+  }
+
+  /**
+   * The listing shows the very version of the referral the pair last committed (its eTag), with no write of ours left
+   * unfinished: nothing changed on Partner Center's side, so the pair needs no job for it (changes on the CRM side come
+   * through the CRM's own listing below). This is what makes a quiet pass cost listing pages only, and what keeps a
+   * backfill's own "CRM ID" writes, which move each referral to the end of an updatedDateTime listing, from coming back
+   * as a second round of jobs.
+   */
+  private settled(connection: string, referral: Referral): boolean {
+    const link = this.options.store.sync.getLink(connection, referral.id);
+    return link !== null && link.pcEtag !== null && link.pcEtag === referral.eTag && this.nothingPending(link);
+  }
+
+  /** The same on the CRM side: the listing shows the record's version the pair last committed. */
+  private crmSettled(connection: string, ref: CrmChangeBatch['refs'][number]): boolean {
+    const link = ref.version === undefined ? null : this.options.store.sync.findLinkByCrm(connection, ref.entity, ref.id);
+    return link !== null && link.crmVersion !== null && link.crmVersion === ref.version && this.nothingPending(link);
+  }
+
+  private nothingPending(link: Link): boolean {
+    return link.syncState === 'ok' && this.options.store.sync.getIntent(link.connection, link.referralId, link.crmEntity) === null;
   }
 
   /**

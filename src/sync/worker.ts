@@ -74,6 +74,11 @@ export class Worker {
     }
   }
 
+  /** Started and not stopped: claiming jobs as they come. */
+  get started(): boolean {
+    return !this.stopped;
+  }
+
   get inFlight(): number {
     return this.running.size;
   }

@@ -176,4 +176,14 @@ describe('Partner Center sandbox — list with OData', () => {
     const microsoft = related.value.find((r) => r.organizationId === 'msft');
     expect(microsoft).toMatchObject({ organizationName: 'Microsoft', direction: 'Outgoing', status: 'Active', substatus: 'Accepted' });
   });
+
+  it('lists every version of a referral as it is now: a change shows in the next listing and its filter', async () => {
+    const created = await createOutgoing({ name: 'Before' });
+    expect(await names(q("name eq 'Before'"))).toEqual(['Before']);
+    const patched = await client.api<Json>('PATCH', `${REFERRALS}/${String(created.id)}`, [{ op: 'replace', path: '/name', value: 'After' }], { 'if-match': String(created.eTag) });
+    expect(patched.status, patched.text).toBe(204);
+    expect(await names(q("name eq 'Before'"))).toEqual([]);
+    const listed = await list(q("name eq 'After'"));
+    expect(listed.value.map((r) => [r.name, r.eTag])).toEqual([['After', patched.headers.get('etag')]]);
+  });
 });

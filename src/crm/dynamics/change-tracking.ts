@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CrmChangeBatch, CrmEntityName, CrmRecordRef } from '../connector.ts';
+import type { CrmChangeBatch, CrmEntityName } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { parseResponse } from './odata.ts';
@@ -56,7 +56,7 @@ export class ChangeTracker {
   private async follow(entity: CrmEntityName, deltaLink: string): Promise<CrmChangeBatch> {
     const table = tableFor(entity);
     const seen = new Set<string>();
-    const refs: CrmRecordRef[] = [];
+    const refs: CrmChangeBatch['refs'] = [];
     let page = await this.page(entity, deltaLink);
     for (;;) {
       for (const row of page.value) {
@@ -64,7 +64,9 @@ export class ChangeTracker {
         const id = row[table.primaryId] ?? row.id;
         if (typeof id === 'string' && !seen.has(id.toLowerCase())) {
           seen.add(id.toLowerCase());
-          refs.push({ entity, id: id.toLowerCase() });
+          // A changed row carries its ETag (the version a read reports): a pair committed at it needs no job.
+          const etag = row['@odata.etag'];
+          refs.push({ entity, id: id.toLowerCase(), version: typeof etag === 'string' ? etag : undefined });
         }
       }
       if (page.oDataDeltaLink) return { refs, cursor: page.oDataDeltaLink };

@@ -30,6 +30,33 @@ function present(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
 
+/** The new account's columns for a customer profile (one at a time or in bulk). */
+export function accountData(profile: CustomerProfile): Record<string, unknown> {
+  const data: Record<string, unknown> = { name: profile.name.trim() };
+  if (present(profile.addressLine1)) data.address1_line1 = profile.addressLine1;
+  if (present(profile.city)) data.address1_city = profile.city;
+  if (present(profile.state)) data.address1_stateorprovince = profile.state;
+  if (present(profile.postalCode)) data.address1_postalcode = profile.postalCode.trim();
+  // ISO 3166 alpha-2, as Microsoft's connector stores it ("Co-sell connector for Dynamics 365 CRM overview",
+  // "Customer Account Country Code").
+  if (present(profile.country)) data.address1_country = profile.country.trim().toUpperCase();
+  return data;
+}
+
+/** The new contact's columns, filed under the account. */
+export function contactData(contact: CustomerContact, accountId: string): Record<string, unknown> {
+  // lastname is the contact's required column; an email-only contact gets the mailbox name rather than failing the sync.
+  const lastName = present(contact.lastName) ? contact.lastName.trim() : present(contact.email) ? contact.email.split('@')[0] : undefined;
+  const data: Record<string, unknown> = {
+    lastname: lastName && lastName !== '' ? lastName : '(unknown)',
+    'parentcustomerid_account@odata.bind': `/accounts(${accountId})`,
+  };
+  if (present(contact.firstName)) data.firstname = contact.firstName.trim();
+  if (present(contact.email)) data.emailaddress1 = contact.email.trim();
+  if (present(contact.phone)) data.telephone1 = contact.phone.trim();
+  return data;
+}
+
 export class CustomerDirectory {
   constructor(private readonly client: DataverseClient) {}
 
@@ -65,15 +92,7 @@ export class CustomerDirectory {
   }
 
   private async createAccount(profile: CustomerProfile): Promise<string> {
-    const data: Record<string, unknown> = { name: profile.name.trim() };
-    if (present(profile.addressLine1)) data.address1_line1 = profile.addressLine1;
-    if (present(profile.city)) data.address1_city = profile.city;
-    if (present(profile.state)) data.address1_stateorprovince = profile.state;
-    if (present(profile.postalCode)) data.address1_postalcode = profile.postalCode.trim();
-    // ISO 3166 alpha-2, as Microsoft's connector stores it ("Co-sell connector for Dynamics 365 CRM overview",
-    // "Customer Account Country Code").
-    if (present(profile.country)) data.address1_country = profile.country.trim().toUpperCase();
-    return this.create('accounts', data);
+    return this.create('accounts', accountData(profile));
   }
 
   /**
@@ -93,16 +112,7 @@ export class CustomerDirectory {
   }
 
   private async createContact(contact: CustomerContact, accountId: string): Promise<string> {
-    // lastname is the contact's required column; an email-only contact gets the mailbox name rather than failing the sync.
-    const lastName = present(contact.lastName) ? contact.lastName.trim() : present(contact.email) ? contact.email.split('@')[0] : undefined;
-    const data: Record<string, unknown> = {
-      lastname: lastName && lastName !== '' ? lastName : '(unknown)',
-      'parentcustomerid_account@odata.bind': `/accounts(${accountId})`,
-    };
-    if (present(contact.firstName)) data.firstname = contact.firstName.trim();
-    if (present(contact.email)) data.emailaddress1 = contact.email.trim();
-    if (present(contact.phone)) data.telephone1 = contact.phone.trim();
-    return this.create('contacts', data);
+    return this.create('contacts', contactData(contact, accountId));
   }
 
   private async create(entitySet: string, data: Record<string, unknown>): Promise<string> {

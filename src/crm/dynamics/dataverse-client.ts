@@ -6,6 +6,7 @@ import { retryDelay, withRetries, type RetryPolicy } from '../../http/retry.ts';
 import type { TokenProvider } from '../../http/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
 import { readFailure, toCrmApiError } from './dataverse-errors.ts';
+import type { RequestBudget } from './request-budget.ts';
 
 export const DEFAULT_DATAVERSE_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 500, maxDelayMs: 10_000, maxRetryAfterMs: 60_000, timeoutRetries: 1 };
 
@@ -22,6 +23,8 @@ export interface DataverseClientOptions {
    * documents for the operation as sent (`DataverseOperation.successStatus`) rather than one read off the wire.
    */
   onCall?: CallRecorder;
+  /** Paces requests under Dataverse's per-user window (see RequestBudget); absent: no pacing. */
+  budget?: RequestBudget | undefined;
 }
 
 export interface DataverseOperation {
@@ -44,12 +47,14 @@ export class DataverseClient {
   /** `https://org.crm.dynamics.com/api/data/v9.2/`, the prefix of every URL Dataverse hands back (next/delta links). */
   readonly dataApiUrl: string;
   private readonly policy: RetryPolicy;
+  private readonly budget: RequestBudget | undefined;
   readonly timeoutMs: number;
 
   constructor(private readonly options: DataverseClientOptions) {
     const serverUrl = options.orgUrl.replace(/\/+$/, '') + '/';
     this.dataApiUrl = new URL('api/data/v9.2/', serverUrl).toString();
     this.policy = { ...DEFAULT_DATAVERSE_RETRY, ...options.retry };
+    this.budget = options.budget;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     const tokenProvider = options.tokenProvider;
     // dynamics-web-api runs on node:http, out of reach of the undici dispatcher, so it is handed the proxy that the
@@ -106,6 +111,8 @@ export class DataverseClient {
   }
 
   private async attempt<T>(operation: DataverseOperation, send: (signal: AbortSignal) => Promise<T>, attempt: number): Promise<T> {
+    // Before the timeout starts: waiting for room in the window is not the call taking long.
+    await this.budget?.take();
     const limitMs = operation.method === 'GET' ? wholeReadLimit(this.timeoutMs) : this.timeoutMs;
     const timeout = AbortSignal.timeout(limitMs);
     const started = performance.now();

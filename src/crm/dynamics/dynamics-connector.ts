@@ -2,6 +2,8 @@ import { LRUCache } from 'lru-cache';
 import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { z } from 'zod';
 import type {
+  BulkCreateItem,
+  BulkCreateResult,
   ColumnRequest,
   CrmChangeBatch,
   CrmConnector,
@@ -27,6 +29,9 @@ import { DataverseClient } from './dataverse-client.ts';
 import { isNotFound, isPreconditionFailed, preconditionFailed } from './dataverse-errors.ts';
 import { choiceOptionValues, describeTable } from './describe.ts';
 import { alternateKey, parseResponse } from './odata.ts';
+import { DynamicsBulk } from './bulk.ts';
+import type { RequestBudget } from './request-budget.ts';
+import { ensureCustomersWith } from '../bulk-customers.ts';
 import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { fittedTitle } from '../sync-indicator.ts';
 import { DynamicsSolutions } from './solutions.ts';
@@ -41,6 +46,8 @@ export interface DynamicsConnectorOptions {
   /** Environment URL: `https://contoso.crm.dynamics.com`, or the sandbox's URL. */
   orgUrl: string;
   tokenProvider: TokenProvider;
+  /** Paces calls under Dataverse's per-user request window; absent: no pacing. */
+  budget?: RequestBudget | undefined;
   /** Publisher customization prefix of the custom columns. Default `cosell`. */
   prefix?: string;
   /** Whether unaccepted referrals may be created as leads. Default true. */
@@ -86,6 +93,7 @@ export class DynamicsConnector implements CrmConnector {
   private readonly catalog: ColumnCatalog;
   private readonly bodies: WriteBodyBuilder;
   private readonly customers: CustomerDirectory;
+  private readonly bulk: DynamicsBulk;
   private readonly changes: ChangeTracker;
   /** The last version read per record, so a write right after a read needs no second read. */
   private readonly snapshots = new LRUCache<string, RecordSnapshot>({ max: SNAPSHOT_LIMIT });
@@ -109,10 +117,12 @@ export class DynamicsConnector implements CrmConnector {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.onCall ? { onCall: options.onCall } : {}),
+      budget: options.budget,
     });
     this.catalog = new ColumnCatalog(this.client);
     this.bodies = new WriteBodyBuilder(this.client);
     this.customers = new CustomerDirectory(this.client);
+    this.bulk = new DynamicsBulk(this.client, this.columns.referralIdentifier);
     this.changes = new ChangeTracker(this.client);
     this.solutions = new DynamicsSolutions(this.client, this.prefix);
     this.coSellDecisions = new DynamicsCoSellDecisions(this.catalog, this.columns);
@@ -220,18 +230,8 @@ export class DynamicsConnector implements CrmConnector {
     if (!STATUS_TABLES.has(entity)) throw new CrmApiError(`referrals are created as opportunities or leads, not as ${entity}s`, undefined, 'invalidEntity', false);
     if (entity === 'lead' && !this.leadsEnabled) throw new CrmApiError('lead creation is disabled for this Dynamics connection', undefined, 'leadsDisabled', false);
 
-    const { '@state': wantedState, [LOSS_REASON_COLUMN]: lossReason, ...plain } = values;
-    const catalog = await this.catalog.columns(table.logicalName);
-    const body = await this.bodies.build(plain, catalog);
-    // The key travels in the URL; Dataverse copies it into the new row ("Use Upsert to Create or Update a record":
-    // don't repeat it in the body).
-    delete body[this.columns.referralIdentifier];
-    Object.assign(body, customerBinds(entity, customer));
-    body[this.columns.syncWithPartnerCenter] = true;
-    if (status) {
-      const title = typeof plain[table.titleColumn] === 'string' ? (plain[table.titleColumn] as string) : undefined;
-      Object.assign(body, this.statusBody(table, await this.writableStatus(table, status), this.nameSuffix ? title : undefined));
-    }
+    const { '@state': wantedState, [LOSS_REASON_COLUMN]: lossReason } = values;
+    const body = await this.createBody(entity, { values, customer, status });
 
     const key = alternateKey(this.columns.referralIdentifier, referralId);
     let id: string;
@@ -260,6 +260,36 @@ export class DynamicsConnector implements CrmConnector {
     const record = await this.read(ref, columns);
     if (!record) throw new CrmApiError(`the ${entity} created for referral ${referralId} could not be read back`, 404, undefined, true);
     return record;
+  }
+
+  /** The body of a keyed create (one at a time or in bulk): mapped columns, customer binds, Sync = Yes, status. */
+  private async createBody(entity: CrmEntityName, item: { values: Record<string, unknown>; customer: CustomerRefs | undefined; status: SyncStatusUpdate | undefined }): Promise<Record<string, unknown>> {
+    const table = tableFor(entity);
+    const { '@state': _state, [LOSS_REASON_COLUMN]: _lossReason, ...plain } = item.values;
+    const catalog = await this.catalog.columns(table.logicalName);
+    const body = await this.bodies.build(plain, catalog);
+    // The key travels in the URL; Dataverse copies it into the new row ("Use Upsert to Create or Update a record":
+    // don't repeat it in the body).
+    delete body[this.columns.referralIdentifier];
+    Object.assign(body, customerBinds(entity, item.customer));
+    body[this.columns.syncWithPartnerCenter] = true;
+    if (item.status) {
+      const title = typeof plain[table.titleColumn] === 'string' ? (plain[table.titleColumn] as string) : undefined;
+      Object.assign(body, this.statusBody(table, await this.writableStatus(table, item.status), this.nameSuffix ? title : undefined));
+    }
+    return body;
+  }
+
+  /** Backfill creates: one `$batch` change set per 200 referrals (see `DynamicsBulk`). */
+  async createManyForReferrals(entity: CrmEntityName, items: readonly BulkCreateItem[]): Promise<BulkCreateResult[]> {
+    if (!STATUS_TABLES.has(entity)) throw new CrmApiError(`referrals are created as opportunities or leads, not as ${entity}s`, undefined, 'invalidEntity', false);
+    if (entity === 'lead' && !this.leadsEnabled) throw new CrmApiError('lead creation is disabled for this Dynamics connection', undefined, 'leadsDisabled', false);
+    return this.bulk.createMany(entity, items, (target, item) => this.createBody(target, { values: item.values, customer: item.customer, status: item.status }));
+  }
+
+  /** Backfill customers: a few `In` queries and change-set creates per batch (see `ensureCustomersWith`). */
+  async ensureCustomers(customers: readonly CustomerProfile[]): Promise<CustomerRefs[]> {
+    return ensureCustomersWith(this.bulk.customers(), customers);
   }
 
   async update(ref: CrmRecordRef, values: Record<string, unknown>, ifVersion: string | null, status?: SyncStatusUpdate): Promise<{ version: string }> {

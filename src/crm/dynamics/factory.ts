@@ -1,3 +1,4 @@
+import { RequestBudget } from './request-budget.ts';
 import type { CallRecorder } from '../../http/call-record.ts';
 import { resolveSecret, type ResolveSecretOptions } from '../../config/secrets.ts';
 import { EntraClientCredentialsProvider } from '../../http/entra-tokens.ts';
@@ -38,6 +39,8 @@ export async function createDynamicsConnector(config: DynamicsConfig, deps: Dyna
     name: config.name,
     orgUrl: config.orgUrl,
     tokenProvider,
+    // A real environment enforces the window; the sandbox does not, and pacing it would only slow benchmarks down.
+    budget: config.mode === 'sandbox' ? undefined : new RequestBudget(),
     prefix: config.prefix,
     leadsEnabled: config.leadsEnabled,
     statusIndicator: { nameSuffix: config.statusIndicator.nameSuffix },

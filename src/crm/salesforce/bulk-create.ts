@@ -7,6 +7,7 @@ import { sobjectFor } from './objects.ts';
 import { apiError, errorEntrySchema } from './salesforce-errors.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 import { soqlStringList } from './soql.ts';
+import { isoInstant } from './wire-values.ts';
 
 /*
  * Backfills: sObject Collections create (`POST /composite/sobjects`, REST API "sObject Collections") — up to 200
@@ -77,9 +78,26 @@ export async function createMany(
         }
       }
     }
+    await addVersions(client, info.sobject, outcome);
     for (const item of batch) results.push(outcome.get(item.referralId) ?? { referralId: item.referralId, outcome: 'failed', error: new CrmApiError('no result', undefined, 'invalidResponse', true) });
   }
   return results;
+}
+
+/**
+ * The created records' versions (SystemModstamp, as a read reports it), one query per batch: a collection create
+ * answers ids only, and a link without a version would make the first notification or change poll after the
+ * backfill re-sync every pair.
+ */
+async function addVersions(client: SalesforceClient, sobject: string, outcome: Map<string, BulkCreateResult>): Promise<void> {
+  const created = [...outcome.values()].filter((result) => result.outcome === 'created' && result.ref);
+  if (created.length === 0) return;
+  const rows = await client.query(`SELECT Id, SystemModstamp FROM ${sobject} WHERE Id IN ${soqlStringList(created.map((result) => result.ref?.id ?? ''))}`, { route: `${sobject} versions` });
+  const versions = new Map(rows.map((row) => [typeof row.Id === 'string' ? toId18(row.Id) : undefined, typeof row.SystemModstamp === 'string' ? isoInstant(row.SystemModstamp) : null]));
+  for (const result of created) {
+    const version = versions.get(result.ref?.id);
+    if (version) result.version = version;
+  }
 }
 
 /** Referral id (lower case: the external id compares case-insensitively) → record id, oldest record first. */

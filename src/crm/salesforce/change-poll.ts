@@ -1,9 +1,10 @@
-import type { CrmChangeBatch, CrmEntityName, CrmRecordRef } from '../connector.ts';
+import type { CrmChangeBatch, CrmEntityName } from '../connector.ts';
 import type { Logger } from '../../util/logger.ts';
 import { toId18 } from './ids.ts';
 import { sobjectFor } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 import { soqlDateTime } from './soql.ts';
+import { isoInstant } from './wire-values.ts';
 
 /*
  * The reconciler's backstop in both notification modes: records whose SystemModstamp moved since the cursor (an ISO
@@ -33,17 +34,18 @@ export class ChangePoller {
 
     const info = sobjectFor(entity);
     const from = new Date(since - this.overlapMs);
-    const rows = await this.client.query(`SELECT Id FROM ${info.sobject} WHERE SystemModstamp >= ${soqlDateTime(from)} ORDER BY SystemModstamp ASC`, {
+    const rows = await this.client.query(`SELECT Id, SystemModstamp FROM ${info.sobject} WHERE SystemModstamp >= ${soqlDateTime(from)} ORDER BY SystemModstamp ASC`, {
       route: `${info.sobject} changes`,
       all: true,
     });
     const seen = new Set<string>();
-    const refs: CrmRecordRef[] = [];
+    const refs: CrmChangeBatch['refs'] = [];
     for (const row of rows) {
       const id = typeof row.Id === 'string' ? toId18(row.Id) : undefined;
       if (id && !seen.has(id)) {
         seen.add(id);
-        refs.push({ entity, id });
+        // The same instant form a read's version has, so the reconciler can tell a pair it already committed.
+        refs.push({ entity, id, version: typeof row.SystemModstamp === 'string' ? (isoInstant(row.SystemModstamp) ?? undefined) : undefined });
       }
     }
     return { refs, cursor: startedAt.toISOString() };

@@ -12,6 +12,8 @@ export interface SalesforceConnectorDeps {
   /** Replaces the grant the config describes (tests, or a token source of the deployment's own). */
   authenticator?: SalesforceAuthenticator;
   env?: ResolveSecretOptions['env'];
+  /** `sync.reconcileOverlapSeconds` in ms: the change poll's overlap unless `pollOverlapSeconds` is set. */
+  reconcileOverlapMs?: number;
 }
 
 /** The local sandbox accepts any client id and secret for the client-credentials grant. */
@@ -58,7 +60,8 @@ export async function salesforceConnectorOptions(config: SalesforceConfig, deps:
     // Microsoft's "Sync Co-sell opportunity" = Yes: only co-sell and pipeline deals come over, no leads.
     leadsEnabled: !config.syncCoSellOnly,
     statusIndicator: { nameSuffix: config.statusIndicator.nameSuffix },
-    pollOverlapMs: config.pollOverlapSeconds * 1000,
+    // Its own setting where given, else the reconciler's overlap (which used to be ignored here: always 120 s).
+    pollOverlapMs: config.pollOverlapSeconds !== undefined ? config.pollOverlapSeconds * 1000 : (deps.reconcileOverlapMs ?? 120_000),
     defaultCloseDateDays: config.defaultCloseDateDays,
     changeStream: config.notifications === 'cdc',
     timeoutMs: config.timeoutMs,

@@ -76,3 +76,19 @@ export function referralLinks(id: string, engagementId: string, baseUrl: string)
     self: { uri: `${baseUrl}${REFERRALS_PATH}/${id}`, method: 'GET' },
   };
 }
+
+/** Wire forms per stored referral version: the store replaces a referral on every change, never mutates it. */
+const wireCache = new WeakMap<Referral, { baseUrl: string; wire: Readonly<Record<string, unknown>> }>();
+
+/**
+ * `referralToWire`, converted once per referral version and base URL. A listing evaluates its filter against every
+ * visible referral's wire form; converting them all on every page made listing cost grow with the store (a backfill
+ * of thousands of referrals spent most of its time there). The result is shared: callers copy, never mutate it.
+ */
+export function cachedReferralToWire(referral: Referral, baseUrl: string): Readonly<Record<string, unknown>> {
+  const cached = wireCache.get(referral);
+  if (cached && cached.baseUrl === baseUrl) return cached.wire;
+  const wire = referralToWire(referral, baseUrl);
+  wireCache.set(referral, { baseUrl, wire });
+  return wire;
+}

@@ -50,6 +50,7 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
     heldConflicts: store.sync.conflicts().length,
     lastSync: store.sync.audit({ limit: 1 })[0]?.at ?? null,
     watermarks: store.sync.watermarks(),
+    reconcile: engine?.reconciler.progress() ?? null,
   }));
 
   app.get('/api/audit', async (request, reply) => {

@@ -89,7 +89,7 @@ function mergeSides(s: PairSnapshot, sides: Sides, merge: Merge): MergeResult {
  * id from its create and no connection overwrites it; only a referral without one (Microsoft's, or made in Partner
  * Center) gets the id of the designated connection's record.
  */
-export function referralCrmIdChange(s: Pick<PairSnapshot, 'ownsReferralCrmId' | 'referral' | 'record'>): FieldChange | null {
+export function referralCrmIdChange(s: Pick<PairSnapshot, 'ownsReferralCrmId' | 'referral'> & { record: Pick<PairSnapshot['record'], 'ref'> }): FieldChange | null {
   const { referral, record } = s;
   const bornInACrm = referral.direction === 'Outgoing' && typeof referral.externalReferenceId === 'string' && referral.externalReferenceId !== '';
   if (s.ownsReferralCrmId && !bornInACrm && referral.externalReferenceId !== record.ref.id && !isTerminal(referral)) {

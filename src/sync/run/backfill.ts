@@ -1,13 +1,16 @@
-import type { CrmConnector, CrmEntityName } from '../../crm/connector.ts';
+import type { BulkCreateResult, CrmConnector, CrmEntityName } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
 import type { Job } from '../../store/types.ts';
 import type { CanonicalRecord } from '../../canonical-value.ts';
 import type { KeyedLock } from '../../util/keyed-lock.ts';
+import type { Logger } from '../../util/logger.ts';
+import { mapLimit } from '../../util/map-limit.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
 import { recordAudit } from '../plan/audit-entries.ts';
 import { baseOfWritten, crmCreateValues, entityFor } from '../plan/create-plans.ts';
 import { customerFromReferral } from '../plan/crm-canonical.ts';
-import type { SyncStorePort } from '../ports.ts';
+import { referralCrmIdChange } from '../plan/reconcile-plan.ts';
+import type { ReferralsPort, SyncStorePort } from '../ports.ts';
 import { mappingFor, type ConnectionSetup } from '../connection.ts';
 import { customerKey } from './customers.ts';
 
@@ -16,6 +19,9 @@ type BulkConnector = CrmConnector & Required<Pick<CrmConnector, 'createManyForRe
 function canBulkCreate(connector: CrmConnector): connector is BulkConnector {
   return connector.createManyForReferrals !== undefined && connector.ensureCustomers !== undefined;
 }
+
+/** Partner Center has no batch write: the "CRM ID" writes of a backfill go out this many at a time. */
+const CRM_ID_WRITES_IN_FLIGHT = 8;
 
 interface Unlinked {
   referral: Referral;
@@ -28,24 +34,43 @@ interface Group {
   referrals: Unlinked[];
 }
 
+export interface BackfillResult {
+  /** Referrals created (or found) and linked, with nothing left for a job. */
+  linked: Set<string>;
+  /** The input with every referral this backfill wrote replaced by its new version (new eTag, "CRM ID" set). */
+  referrals: Referral[];
+}
+
+interface Created {
+  unlinked: Unlinked;
+  canonical: CanonicalRecord | undefined;
+  result: BulkCreateResult & { ref: NonNullable<BulkCreateResult['ref']> };
+}
+
 /**
  * First-run backfill through a connector's bulk API: unlinked referrals that belong in the CRM are created in batches
  * (customers first) and linked at once, so thousands of existing referrals cost a few calls per 200 instead of several
- * per referral. The referrals come from the reconciler's listing, so this costs no Partner Center reads; Microsoft's
- * side of co-sell deals is filled by the pair's next sync.
+ * per referral. The referrals come from the reconciler's listing, so reading them costs no Partner Center call; the
+ * connection that owns the referral's "CRM ID" writes it, as the one-at-a-time path does (one PATCH per referral:
+ * Partner Center has no batch write), so the next pass finds every pair settled. Microsoft's side of co-sell deals is
+ * filled by the pair's next sync.
  */
 export class Backfill {
-  constructor(private readonly deps: { store: SyncStorePort; customerLock: KeyedLock }) {}
+  constructor(private readonly deps: { store: SyncStorePort; referrals: ReferralsPort; customerLock: KeyedLock; logger: Logger }) {}
 
-  /** Returns the referrals it linked; everything else is left to normal jobs. */
-  async run(connection: ConnectionSetup | undefined, referrals: readonly Referral[], cause: Job['cause']): Promise<Set<string>> {
+  async run(connection: ConnectionSetup | undefined, referrals: readonly Referral[], cause: Job['cause']): Promise<BackfillResult> {
     const connector = connection?.connector;
-    const linked = new Set<string>();
-    if (!connection || !connector || !canBulkCreate(connector)) return linked;
+    const result: BackfillResult = { linked: new Set<string>(), referrals: [...referrals] };
+    if (!connection || !connector || !canBulkCreate(connector)) return result;
+    const written = new Map<string, Referral>();
     for (const group of this.groups(connection, referrals)) {
-      for (const id of await this.createGroup(connector, group, cause)) linked.add(id);
+      for (const [id, referral] of await this.createGroup(connection, connector, group, cause)) {
+        result.linked.add(id);
+        if (referral) written.set(id, referral);
+      }
     }
-    return linked;
+    result.referrals = result.referrals.map((referral) => written.get(referral.id) ?? referral);
+    return result;
   }
 
   private groups(connection: ConnectionSetup, referrals: readonly Referral[]): Group[] {
@@ -58,7 +83,8 @@ export class Backfill {
     return [...byEntity].map(([entity, group]) => ({ entity, mapping: mappingFor(connection, entity), referrals: group }));
   }
 
-  private async createGroup(connector: BulkConnector, group: Group, cause: Job['cause']): Promise<string[]> {
+  /** Creates one entity's records; answers each linked referral id with its new version when "CRM ID" was written. */
+  private async createGroup(connection: ConnectionSetup, connector: BulkConnector, group: Group, cause: Job['cause']): Promise<Map<string, Referral | undefined>> {
     const { store, customerLock } = this.deps;
     const { entity, mapping, referrals } = group;
     const profiles = referrals.map((r) => customerFromReferral(r.referral));
@@ -77,21 +103,65 @@ export class Backfill {
         status: { ok: true, auditLines: [`${new Date().toISOString()} created from Partner Center referral ${r.id} (backfill)`] },
       })),
     );
-    const stamp = { connection: connector.name, cause };
-    const linked: string[] = [];
+    const created: Created[] = [];
     results.forEach((result, i) => {
       const unlinked = referrals[i];
-      if (!unlinked || result.outcome !== 'created' || !result.ref) return;
-      const { referral, id } = unlinked;
-      // No read back, no version yet: the next sync of the pair fills them in.
-      store.sync.commit({
-        link: { connection: connector.name, referralId: id, crmEntity: entity, crmId: result.ref.id, base: baseOfWritten(mapping, canonical[i]), pcEtag: typeof referral.eTag === 'string' ? referral.eTag : null, crmVersion: null, syncState: 'ok', lastError: null },
-        audit: [recordAudit(stamp, { referralId: id, ref: result.ref, direction: 'to-crm', outcome: 'created', message: `${entity} created from referral (backfill)` })],
-        holdConflicts: [],
-        releaseConflicts: [],
-      });
-      linked.push(id);
+      if (unlinked && result.outcome === 'created' && result.ref) created.push({ unlinked, canonical: canonical[i], result: { ...result, ref: result.ref } });
+    });
+    const versions = await mapLimit(created, CRM_ID_WRITES_IN_FLIGHT, (item) => this.writeCrmId(connection, item));
+    const linked = new Map<string, Referral | undefined>();
+    created.forEach((item, i) => {
+      const version = versions[i];
+      if (version === null) return; // the "CRM ID" write failed: linked, but the pair's job writes it
+      this.commitLink({ connection: connector.name, entity, mapping, cause }, item, version);
+      linked.set(item.unlinked.id, version?.referral);
     });
     return linked;
+  }
+
+  /**
+   * The referral's "CRM ID", when this connection owns it: If-Match the listed version, so a referral changed since the
+   * listing is left to its job (which reads it) rather than overwritten. Answers the new version, undefined when
+   * nothing was to be written, null when the write failed.
+   */
+  private async writeCrmId(connection: ConnectionSetup, item: Created): Promise<{ referral: Referral; eTag: string | undefined } | undefined | null> {
+    const { referral } = item.unlinked;
+    const change = referralCrmIdChange({ ownsReferralCrmId: connection.policy.ownsReferralCrmId, referral, record: { ref: item.result.ref } });
+    if (!change) return undefined;
+    try {
+      const eTag = typeof referral.eTag === 'string' ? referral.eTag : undefined;
+      const written = await this.deps.referrals.patch(referral.id, [change], eTag ? { ifMatch: eTag } : {});
+      return { referral: { ...referral, externalReferenceId: item.result.ref.id, ...(written.eTag ? { eTag: written.eTag } : {}) }, eTag: written.eTag };
+    } catch (error) {
+      this.deps.logger.warn({ referralId: referral.id, error: error instanceof Error ? error.message : String(error) }, 'backfill: writing the CRM id to the referral failed; its sync job will');
+      return null;
+    }
+  }
+
+  private commitLink(
+    group: { connection: string; entity: CrmEntityName; mapping: EntityMapping; cause: Job['cause'] },
+    item: Created,
+    written: { referral: Referral; eTag: string | undefined } | undefined,
+  ): void {
+    const { referral, id } = item.unlinked;
+    const listed = typeof referral.eTag === 'string' ? referral.eTag : null;
+    const stamp = { connection: group.connection, cause: group.cause };
+    // No read back: the version is what the create answered, where the CRM answers one (else the next sync fills it in).
+    this.deps.store.sync.commit({
+      link: {
+        connection: group.connection,
+        referralId: id,
+        crmEntity: group.entity,
+        crmId: item.result.ref.id,
+        base: baseOfWritten(group.mapping, item.canonical),
+        pcEtag: written ? (written.eTag ?? null) : listed,
+        crmVersion: item.result.version ?? null,
+        syncState: 'ok',
+        lastError: null,
+      },
+      audit: [recordAudit(stamp, { referralId: id, ref: item.result.ref, direction: 'to-crm', outcome: 'created', message: `${group.entity} created from referral (backfill)` })],
+      holdConflicts: [],
+      releaseConflicts: [],
+    });
   }
 }

@@ -112,4 +112,46 @@ describe('reconciler', () => {
     const report = await reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
     expect(report.referrals).toBeGreaterThanOrEqual(120);
   });
+
+  it('queues no job for a pair the listing shows at the version its link committed, waits for queue room per batch, and reports progress', async () => {
+    const own = tmp.path + '/settled.db';
+    const db = SqliteStore.open({ path: own, synchronous: 'normal' });
+    try {
+      const listed: Array<{ id: string; eTag: string }> = [];
+      for await (const r of referrals.list({})) listed.push({ id: String(r.id), eTag: String(r.eTag) });
+      const [settled, moved] = listed;
+      if (!settled || !moved) throw new Error('the sandbox holds no referrals');
+      const link = (referralId: string, pcEtag: string, crmId: string) => ({ connection: 'dynamics', referralId, crmEntity: 'opportunity', crmId, base: {}, pcEtag, crmVersion: 'v1', syncState: 'ok' as const, lastError: null });
+      db.sync.commit({ link: link(settled.id, settled.eTag, 'o-settled'), audit: [], holdConflicts: [], releaseConflicts: [] });
+      db.sync.commit({ link: link(moved.id, 'an older eTag', 'o-moved'), audit: [], holdConflicts: [], releaseConflicts: [] });
+      const crm = scriptedCrm('dynamics', [{ refs: [{ entity: 'opportunity', id: 'o-settled', version: 'v1' }, { entity: 'opportunity', id: 'o-moved', version: 'v2' }], cursor: 'delta-x' }]);
+      let roomAsked = 0;
+      const reconciler = new Reconciler({
+        store: db,
+        referrals,
+        connectors: [crm],
+        entities: ['opportunity'],
+        logger: silentLogger(),
+        intervalMs: 60_000,
+        overlapMs: 0,
+        initialLookbackMs: 0,
+        batchSize: 50,
+        queueRoom: async () => {
+          roomAsked++;
+        },
+      });
+      db.sync.setWatermark(crmWatermark('dynamics', 'opportunity'), 'delta-0');
+      const report = await reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
+      const keys = db.jobs.claim(1000, 60_000).map((job) => job.key);
+      expect(keys).not.toContain(`dynamics:ref:${settled.id}`);
+      expect(keys).toContain(`dynamics:ref:${moved.id}`);
+      // o-moved changed (v2): its job is the pair's (coalesced into the referral's key); o-settled needs none.
+      expect(keys).toHaveLength(report.referrals - 1);
+      expect(keys.filter((key) => key.includes(':crm:'))).toEqual([]);
+      expect(roomAsked).toBe(Math.ceil(report.referrals / 50));
+      expect(reconciler.progress()).toMatchObject({ running: false, referrals: report.referrals, backfilled: 0, queued: report.referrals - 1 });
+    } finally {
+      await db.close();
+    }
+  });
 });

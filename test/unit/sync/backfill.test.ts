@@ -25,6 +25,17 @@ class BulkCrm extends FakeCrm {
   }
 }
 
+/** A bulk CRM whose creates answer the record's version, as Dataverse's do. */
+class VersionedBulkCrm extends FakeCrm {
+  async ensureCustomers(customers: readonly unknown[]): Promise<CustomerRefs[]> {
+    return customers.map((_, i) => ({ account: { entity: 'account', id: `acct-${i}` }, contacts: [], created: [] }));
+  }
+
+  async createManyForReferrals(entity: CrmEntityName, items: readonly BulkCreateItem[]): Promise<BulkCreateResult[]> {
+    return items.map((item) => ({ referralId: item.referralId, outcome: 'created', ref: { entity, id: `opp-${item.referralId}` }, version: `v-${item.referralId}` }));
+  }
+}
+
 describe('PairSync.backfill', () => {
   let store: SqliteStore | undefined;
   afterEach(async () => {
@@ -34,17 +45,18 @@ describe('PairSync.backfill', () => {
   it('creates and links unlinked referrals that belong in the CRM in one batch; closed and linked ones are left alone', async () => {
     store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
     const crm = new BulkCrm();
-    const connections = new Map([[crm.name, { connector: crm, mappings: { opportunity: testMapping() }, policy: { leads: false, ownsReferralCrmId: true } }]]);
+    // A second CRM: the referral's "CRM ID" belongs to another connection, so nothing is written to Partner Center.
+    const connections = new Map([[crm.name, { connector: crm, mappings: { opportunity: testMapping() }, policy: { leads: false, ownsReferralCrmId: false } }]]);
     const sync = new PairSync({ store, referrals: new FakeReferrals(), connections, merge: mergeRecord, logger: silentLogger() });
     const open = [referral({ id: 'ref-1', name: 'One', eTag: 'e-1' }), referral({ id: 'ref-2', name: 'Two' })];
     const closed = referral({ id: 'ref-3', status: 'Closed', substatus: 'Won' });
-    const linked = await sync.backfill('crm', [...open, closed]);
+    const { linked } = await sync.backfill('crm', [...open, closed]);
     expect([...linked].sort()).toEqual(['ref-1', 'ref-2']);
     expect(crm.batches.map((b) => b.map((i) => i.referralId))).toEqual([['ref-1', 'ref-2']]);
     expect(store.sync.getLink('crm', 'ref-1')).toMatchObject({ pcEtag: 'e-1', crmVersion: null, base: { name: 'One', referralId: 'ref-1', syncWithPartnerCenter: true } });
     expect(store.sync.getLink('crm', 'ref-3')).toBeNull();
     expect(store.sync.audit({ referralId: 'ref-1', limit: 5 })[0]).toMatchObject({ outcome: 'created', cause: 'reconcile', message: 'opportunity created from referral (backfill)' });
-    expect(await sync.backfill('crm', open)).toEqual(new Set());
+    expect((await sync.backfill('crm', open)).linked).toEqual(new Set());
   });
 
   it('does nothing for a connector without a bulk API', async () => {
@@ -52,7 +64,27 @@ describe('PairSync.backfill', () => {
     const crm = new FakeCrm();
     const connections = new Map([[crm.name, { connector: crm, mappings: { opportunity: testMapping() }, policy: { leads: false, ownsReferralCrmId: true } }]]);
     const sync = new PairSync({ store, referrals: new FakeReferrals(), connections, merge: mergeRecord, logger: silentLogger() });
-    expect(await sync.backfill('crm', [referral({ id: 'ref-1' })])).toEqual(new Set());
+    expect((await sync.backfill('crm', [referral({ id: 'ref-1' })])).linked).toEqual(new Set());
     expect(crm.records.size).toBe(0);
+  });
+
+  it("writes the CRM id to each referral when the connection owns it, If-Match the listed version, and links the new version", async () => {
+    store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
+    const crm = new VersionedBulkCrm();
+    const referrals = new FakeReferrals();
+    const one = referrals.put({ id: 'ref-1', name: 'One' });
+    const two = referrals.put({ id: 'ref-2', name: 'Two' });
+    const listed = [one, two].map((r) => ({ ...r, eTag: referrals.must(r.id).eTag }));
+    referrals.edit('ref-2', [{ path: ['name'], value: 'Two, changed since the listing' }]);
+    const connections = new Map([[crm.name, { connector: crm, mappings: { opportunity: testMapping() }, policy: { leads: false, ownsReferralCrmId: true } }]]);
+    const sync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: silentLogger() });
+    const result = await sync.backfill('crm', listed);
+    // ref-2 changed after the listing: its If-Match fails, so it is not counted as linked and its job writes the id.
+    expect([...result.linked]).toEqual(['ref-1']);
+    expect(referrals.patches).toEqual([{ id: 'ref-1', changes: [{ path: ['externalReferenceId'], value: 'opp-ref-1' }] }]);
+    const after = referrals.must('ref-1');
+    expect(store.sync.getLink('crm', 'ref-1')).toMatchObject({ crmId: 'opp-ref-1', pcEtag: after.eTag, crmVersion: 'v-ref-1' });
+    expect(result.referrals.find((r) => r.id === 'ref-1')).toMatchObject({ externalReferenceId: 'opp-ref-1', eTag: after.eTag });
+    expect(result.referrals.find((r) => r.id === 'ref-2')).toBe(listed[1]);
   });
 });

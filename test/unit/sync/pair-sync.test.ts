@@ -48,6 +48,21 @@ describe('PairSync over in-memory fakes', () => {
     await store?.close();
   });
 
+  it("a notification of an unchanged linked referral (the echo of our own write) costs the referral's read, no CRM read", async () => {
+    const w = world();
+    store = w.store;
+    w.referrals.put({ id: 'ref-echo', name: 'Echoed deal' });
+    await w.sync().handler(forReferral('ref-echo'));
+    w.crm.calls.length = 0;
+    await w.sync().handler(job({ referralId: 'ref-echo', microsoftSide: false }));
+    expect(w.crm.calls).toEqual([]);
+    // A change of the referral does read (and sync) the CRM record.
+    w.referrals.edit('ref-echo', [{ path: ['name'], value: 'Renamed by Microsoft' }]);
+    await w.sync().handler(job({ referralId: 'ref-echo', microsoftSide: false }));
+    expect(w.crm.calls.some((call) => call.startsWith('read '))).toBe(true);
+    expect(opportunityOf(w.crm, 'ref-echo')?.record.values).toMatchObject({ name: 'Renamed by Microsoft' });
+  });
+
   it('a new referral becomes a CRM opportunity, linked, with the CRM id written back to the referral', async () => {
     const w = world();
     store = w.store;

@@ -193,15 +193,16 @@ export function runListQuery(items: ReadonlyArray<Record<string, unknown>>, quer
   const idOf = (item: Record<string, unknown>): string => String(item.id ?? '');
   const matching = query.filter ? items.filter((item) => evaluateFilter(query.filter as FilterExpression, item)) : [...items];
   const keyed = matching.map((item) => ({ item, values: query.orderBy.map((key) => sortValue(item, key)), id: idOf(item) }));
-  keyed.sort((a, b) => compareByKeys(a.values, a.id, b.values, b.id, query.orderBy));
+  const byKeys = (a: (typeof keyed)[number], b: (typeof keyed)[number]): number => compareByKeys(a.values, a.id, b.values, b.id, query.orderBy);
 
+  // Past the cursor before sorting: a late page of a long listing sorts only what is left, not everything.
   let remaining = keyed;
   if (query.cursor) {
     const cursor = query.cursor;
     const cursorValues = query.orderBy.map((key, index) => rawToSortValue(cursor.keys[index] ?? null, key.type));
-    remaining = keyed.filter((entry) => compareByKeys(entry.values, entry.id, cursorValues, cursor.id, query.orderBy) > 0);
-  } else if (query.skip > 0) {
-    remaining = keyed.slice(query.skip);
+    remaining = keyed.filter((entry) => compareByKeys(entry.values, entry.id, cursorValues, cursor.id, query.orderBy) > 0).sort(byKeys);
+  } else {
+    remaining = keyed.sort(byKeys).slice(query.skip);
   }
 
   const page = remaining.slice(0, query.pageSize);

@@ -14,7 +14,7 @@ import { MICROSOFT_ORGANIZATION } from '../referral-enums.ts';
 import { contentOf, READ_ONLY_FIELDS, type Referral } from '../referral-model.ts';
 import { referralContentSchema, type ReferralContent } from '../referral-schema.ts';
 import { rejectWithProblems, validateReferralContent } from '../referral-validation.ts';
-import { REFERRALS_PATH, referralToWire } from '../referral-wire.ts';
+import { cachedReferralToWire, REFERRALS_PATH, referralToWire } from '../referral-wire.ts';
 import { eTagMatches } from '../write-stamps.ts';
 
 const KNOWN_TOP_LEVEL = new Set([...Object.keys(referralContentSchema.shape), ...READ_ONLY_FIELDS]);
@@ -137,7 +137,7 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: PartnerCenterC
     const scopedEngagements = new Set(query.filter ? engagementScope(query.filter) : []);
     const visible = ctx.store.all().filter((referral) => ownedByPartner(referral) || scopedEngagements.has(referral.engagementId));
     const baseUrl = base(request);
-    const page = runListQuery(visible.map((referral) => referralToWire(referral, baseUrl)), query);
+    const page = runListQuery(visible.map((referral) => cachedReferralToWire(referral, baseUrl)), query);
     const selectSuffix = query.select ? `(${query.select.join(',')})` : '';
     return sendJson(reply, 200, {
       '@odata.context': `${metadataUrl(baseUrl)}${selectSuffix}`,

@@ -81,6 +81,40 @@ describe('DynamicsConnector against the Dataverse sandbox', () => {
       expect(h.calls.filter((call) => call.method === 'PATCH' && call.status === 412)).toHaveLength(1);
     });
 
+    it('backfills in one $batch change set per 200, with the version of each create; a rerun finds them all and writes nothing', async () => {
+      const earlier = await createOpportunity({ name: 'made one at a time' });
+      const referralIds = [earlier.values.cosell_referralidentifier as string, ...Array.from({ length: 249 }, () => nextReferralId())];
+      const [profileCustomer] = await h.connector.ensureCustomers([{ name: 'Fabrikam Inc', postalCode: '10001', contacts: [{ email: 'dana@fabrikam.example' }] }]);
+      expect(profileCustomer).toMatchObject({ account: customer.account, contacts: customer.contacts, created: [] });
+      const items = referralIds.map((referralId, i) => ({
+        referralId,
+        values: { name: `Backfill ${i}`, estimatedvalue: i, transactioncurrencyid: 'EUR', estimatedclosedate: '2026-12-31', '@state': 'open' },
+        customer,
+        status: { ok: true, auditLines: ['backfilled'] },
+      }));
+      h.calls.length = 0;
+      const results = await h.connector.createManyForReferrals('opportunity', items);
+      expect(results[0]).toMatchObject({ outcome: 'existing', ref: earlier.ref });
+      expect(results.slice(1).every((r) => r.outcome === 'created' && typeof r.version === 'string')).toBe(true);
+      // Per 200: one lookup of existing records and one $batch.
+      expect(h.calls.map((call) => `${call.method} ${call.route}`).sort()).toEqual([
+        'GET opportunities bulk match',
+        'GET opportunities bulk match',
+        'POST $batch opportunities keyed creates',
+        'POST $batch opportunities keyed creates',
+      ]);
+      const created = results[5];
+      const row = created?.ref ? await sandboxRow('opportunities', created.ref.id) : {};
+      expect(row).toMatchObject({ name: 'Backfill 5 ✔', cosell_referralidentifier: referralIds[5], _parentaccountid_value: customer.account.id });
+      expect(await h.connector.read(created?.ref ?? { entity: 'opportunity', id: '' }, OPPORTUNITY_COLUMNS)).toMatchObject({ version: created?.version });
+
+      h.calls.length = 0;
+      const rerun = await h.connector.createManyForReferrals('opportunity', items);
+      expect(rerun.every((r) => r.outcome === 'existing')).toBe(true);
+      expect(rerun.map((r) => r.ref?.id)).toEqual(results.map((r) => r.ref?.id));
+      expect(h.calls.every((call) => call.method === 'GET')).toBe(true);
+    });
+
     it('returns the record read back: code lookups resolved, DateOnly as a date, the indicator stripped', async () => {
       const record = await createOpportunity();
       expect(record.values).toMatchObject({

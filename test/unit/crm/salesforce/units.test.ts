@@ -2,7 +2,8 @@ import { createVerify, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CrmApiError, CrmPreconditionFailedError } from '../../../../src/crm/connector.ts';
 import { ApiUsageMonitor, parseLimitInfo } from '../../../../src/crm/salesforce/api-usage.ts';
-import { parseIdentityUrl, signJwtAssertion } from '../../../../src/crm/salesforce/auth.ts';
+import { parseIdentityUrl, signJwtAssertion, type SalesforceAuthenticator } from '../../../../src/crm/salesforce/auth.ts';
+import { salesforceConnectorOptions } from '../../../../src/crm/salesforce/factory.ts';
 import { isOwnChange } from '../../../../src/crm/salesforce/change-stream.ts';
 import { salesforceConfigSchema } from '../../../../src/config/salesforce.ts';
 import { sameId, toId18 } from '../../../../src/crm/salesforce/ids.ts';
@@ -124,5 +125,17 @@ describe('values and status text', () => {
     expect(auditText(['new', 'old'], 7)).toBe('new\nold');
     expect(auditText(['new', 'older'], 7)).toBe('new');
     expect(auditText(['x'.repeat(10)], 5)).toBe('xxxx…');
+  });
+});
+
+describe('change poll overlap', () => {
+  const grant: SalesforceAuthenticator = { grant: async () => ({ accessToken: 't', instanceUrl: 'http://127.0.0.1:9', userId: undefined, organizationId: undefined }) };
+  const base = { instanceUrl: 'http://127.0.0.1:9', mode: 'sandbox' };
+
+  it("follows sync.reconcileOverlapSeconds unless the connection sets its own pollOverlapSeconds", async () => {
+    const inherited = await salesforceConnectorOptions(salesforceConfigSchema.parse(base), { logger: silentLogger(), authenticator: grant, reconcileOverlapMs: 45_000 });
+    expect(inherited.pollOverlapMs).toBe(45_000);
+    const own = await salesforceConnectorOptions(salesforceConfigSchema.parse({ ...base, pollOverlapSeconds: 10 }), { logger: silentLogger(), authenticator: grant, reconcileOverlapMs: 45_000 });
+    expect(own.pollOverlapMs).toBe(10_000);
   });
 });
