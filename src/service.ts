@@ -127,7 +127,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     );
     const connections = await loadConnections(config, logger, recordApiCall);
     if (connections.size > 0) {
-      const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
+      const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall, credentials: store.credentials });
       referralsClient = referrals;
       registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });

@@ -1,6 +1,7 @@
 import { ConfidentialClientApplication, type AuthenticationResult, type INetworkModule } from '@azure/msal-node';
 import { msalNetworkModule } from './msal-network.ts';
 import { credentialFailure } from './redact.ts';
+import type { RefreshTokenVault } from './refresh-token-vault.ts';
 import { CachingTokenProvider, TokenAcquisitionError, type AccessToken, type TokenCacheOptions } from './tokens.ts';
 
 /*
@@ -28,9 +29,11 @@ export interface EntraAppOptions extends TokenCacheOptions {
 export interface EntraRefreshTokenOptions extends EntraAppOptions {
   /** Refresh token of the Referrals admin user (Secure Application Model). */
   refreshToken: string;
+  /** Keeps the newest (rotated) refresh token between runs; without it only the configured one is used. */
+  vault?: RefreshTokenVault;
 }
 
-function createApplication(options: EntraAppOptions): ConfidentialClientApplication {
+function createApplication(options: EntraAppOptions, networkClient?: INetworkModule): ConfidentialClientApplication {
   const authorityHost = (options.authorityHost ?? DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '');
   return new ConfidentialClientApplication({
     auth: {
@@ -41,7 +44,7 @@ function createApplication(options: EntraAppOptions): ConfidentialClientApplicat
       // cloud or test host would not satisfy.
       knownAuthorities: [new URL(authorityHost).host],
     },
-    system: { networkClient: options.networkClient ?? msalNetworkModule },
+    system: { networkClient: networkClient ?? options.networkClient ?? msalNetworkModule },
   });
 }
 
@@ -65,24 +68,66 @@ async function acquire(
 }
 
 /**
+ * MSAL's `acquireTokenByRefreshToken` keeps the rotated refresh token only in its in-memory cache, filed under an
+ * account built from the response's client_info (absent from some endpoints), and offers no call that returns it. Our
+ * network client (MSAL's documented `system.networkClient` hook) already carries every token response, so the newest
+ * `refresh_token` is read there, one exchange at a time (CachingTokenProvider never runs two fetches at once).
+ */
+function capturingNetworkClient(inner: INetworkModule): { client: INetworkModule; take: () => string | undefined } {
+  let captured: string | undefined;
+  const client: INetworkModule = {
+    sendGetRequestAsync: (url, options, timeout) => inner.sendGetRequestAsync(url, options, timeout),
+    sendPostRequestAsync: async (url, options) => {
+      const response = await inner.sendPostRequestAsync<unknown>(url, options);
+      const body = response.body as { refresh_token?: unknown } | null;
+      if (response.status === 200 && typeof body?.refresh_token === 'string' && body.refresh_token !== '') captured = body.refresh_token;
+      return response as never;
+    },
+  };
+  return {
+    client,
+    take: () => {
+      const value = captured;
+      captured = undefined;
+      return value;
+    },
+  };
+}
+
+/**
  * Secure Application Model (App+User): the Referrals API accepts only delegated tokens of a Referrals admin, and MFA
  * rules out the password grant, so a stored refresh token of that user is exchanged for access tokens.
  *
- * Entra rotates refresh tokens; MSAL keeps the newest one in its in-memory cache only, so after a restart the
- * configured (older) one is used again. It stays valid until it is revoked or unused for 90 days.
+ * Entra rotates refresh tokens on use ("Refresh tokens in the Microsoft identity platform": a new one with each
+ * exchange, valid until revoked or unused for 90 days). With a vault the newest one is kept and used first after a
+ * restart; if Entra refuses it (invalid_grant) the configured one is tried before giving up.
  */
 export class EntraRefreshTokenProvider extends CachingTokenProvider {
   constructor(options: EntraRefreshTokenOptions) {
-    const app = createApplication(options);
+    const network = capturingNetworkClient(options.networkClient ?? msalNetworkModule);
+    const app = createApplication(options, network.client);
     const now = options.now ?? Date.now;
+    const vault = options.vault;
     const secrets = [options.clientSecret, options.refreshToken];
-    super(
-      () =>
-        acquire(`Entra refresh-token exchange for ${options.scope}`, secrets, now, () =>
-          app.acquireTokenByRefreshToken({ refreshToken: options.refreshToken, scopes: [options.scope] }),
-        ),
-      options,
-    );
+    const describe = `Entra refresh-token exchange for ${options.scope}`;
+    const exchange = (refreshToken: string) =>
+      acquire(describe, [...secrets, refreshToken], now, () => app.acquireTokenByRefreshToken({ refreshToken, scopes: [options.scope] }));
+    super(async () => {
+      const stored = vault?.load();
+      let token: AccessToken;
+      try {
+        token = await exchange(stored ?? options.refreshToken).catch(async (error: unknown) => {
+          if (stored === undefined || !(error instanceof TokenAcquisitionError) || error.code !== 'invalid_grant') throw error;
+          vault?.discard();
+          return exchange(options.refreshToken);
+        });
+      } catch (error) {
+        if (error instanceof TokenAcquisitionError) vault?.refused(error.message);
+        throw error;
+      }
+      vault?.exchanged(network.take());
+      return token;
+    }, options);
   }
 }
 

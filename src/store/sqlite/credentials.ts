@@ -1,0 +1,56 @@
+import type { SqlDatabase } from './driver.ts';
+
+/** One kept credential; `sealed` is ciphertext (see src/http/token-crypto.ts), never the token. */
+export interface CredentialRecord {
+  name: string;
+  sealed: string | null;
+  rotatedAt: string | null;
+  lastUsedAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+interface Row {
+  name: string;
+  sealed: string | null;
+  rotated_at: string | null;
+  last_used_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+}
+
+/** Credential state beside the sync state: written after each token exchange, read by the console's health card. */
+export class SqliteCredentials {
+  constructor(private readonly db: SqlDatabase) {}
+
+  get(name: string): CredentialRecord | undefined {
+    const row = this.db.prepare<[string], Row>('SELECT * FROM credentials WHERE name = ?').get(name);
+    return row && { name: row.name, sealed: row.sealed, rotatedAt: row.rotated_at, lastUsedAt: row.last_used_at, lastError: row.last_error, lastErrorAt: row.last_error_at };
+  }
+
+  /** A successful exchange: the token was used now; `sealed` (when persisting) is the newest one Entra returned. */
+  recordExchange(name: string, at: string, sealed: string | undefined): void {
+    this.db
+      .prepare(
+        `INSERT INTO credentials (name, sealed, rotated_at, last_used_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET sealed = COALESCE(excluded.sealed, sealed), rotated_at = COALESCE(excluded.rotated_at, rotated_at),
+           last_used_at = excluded.last_used_at, last_error = NULL, last_error_at = NULL`,
+      )
+      .run(name, sealed ?? null, sealed === undefined ? null : at, at);
+  }
+
+  /** A refused exchange; `message` must already be free of secrets. */
+  recordFailure(name: string, at: string, message: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO credentials (name, last_error, last_error_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at`,
+      )
+      .run(name, message, at);
+  }
+
+  /** Forget the sealed token (it was refused): the configured one is used from now on. */
+  dropSealed(name: string): void {
+    this.db.prepare('UPDATE credentials SET sealed = NULL WHERE name = ?').run(name);
+  }
+}
