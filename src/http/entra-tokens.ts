@@ -1,4 +1,5 @@
 import { ConfidentialClientApplication, type AuthenticationResult, type INetworkModule } from '@azure/msal-node';
+import { z } from 'zod';
 import { msalNetworkModule } from './msal-network.ts';
 import { credentialFailure } from './redact.ts';
 import type { RefreshTokenVault } from './refresh-token-vault.ts';
@@ -33,7 +34,7 @@ export interface EntraRefreshTokenOptions extends EntraAppOptions {
   vault?: RefreshTokenVault;
 }
 
-function createApplication(options: EntraAppOptions, networkClient?: INetworkModule): ConfidentialClientApplication {
+function createApplication(options: EntraAppOptions): ConfidentialClientApplication {
   const authorityHost = (options.authorityHost ?? DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '');
   return new ConfidentialClientApplication({
     auth: {
@@ -44,7 +45,7 @@ function createApplication(options: EntraAppOptions, networkClient?: INetworkMod
       // cloud or test host would not satisfy.
       knownAuthorities: [new URL(authorityHost).host],
     },
-    system: { networkClient: networkClient ?? options.networkClient ?? msalNetworkModule },
+    system: { networkClient: options.networkClient ?? msalNetworkModule },
   });
 }
 
@@ -67,31 +68,18 @@ async function acquire(
   return { token: result.accessToken, expiresOnMs: result.expiresOn?.getTime() ?? now() + 5 * 60_000 };
 }
 
+/** The serialized MSAL token cache's refresh tokens (`msal-node`'s documented `TokenCache.serialize()`). */
+const serializedCacheSchema = z.object({ RefreshToken: z.record(z.string(), z.object({ secret: z.string() })).optional() });
+
 /**
- * MSAL's `acquireTokenByRefreshToken` keeps the rotated refresh token only in its in-memory cache, filed under an
- * account built from the response's client_info (absent from some endpoints), and offers no call that returns it. Our
- * network client (MSAL's documented `system.networkClient` hook) already carries every token response, so the newest
- * `refresh_token` is read there, one exchange at a time (CachingTokenProvider never runs two fetches at once).
+ * MSAL keeps the refresh token a `acquireTokenByRefreshToken` exchange returned in its token cache and offers no call
+ * that returns it; reading the serialized cache is the documented way out. The cache is emptied before each exchange
+ * (CachingTokenProvider runs one at a time), so the one refresh token in it afterwards is the one just returned.
  */
-function capturingNetworkClient(inner: INetworkModule): { client: INetworkModule; take: () => string | undefined } {
-  let captured: string | undefined;
-  const client: INetworkModule = {
-    sendGetRequestAsync: (url, options, timeout) => inner.sendGetRequestAsync(url, options, timeout),
-    sendPostRequestAsync: async (url, options) => {
-      const response = await inner.sendPostRequestAsync<unknown>(url, options);
-      const body = response.body as { refresh_token?: unknown } | null;
-      if (response.status === 200 && typeof body?.refresh_token === 'string' && body.refresh_token !== '') captured = body.refresh_token;
-      return response as never;
-    },
-  };
-  return {
-    client,
-    take: () => {
-      const value = captured;
-      captured = undefined;
-      return value;
-    },
-  };
+function rotatedRefreshToken(app: ConfidentialClientApplication): string | undefined {
+  const parsed = serializedCacheSchema.safeParse(JSON.parse(app.getTokenCache().serialize()));
+  const tokens = parsed.success ? Object.values(parsed.data.RefreshToken ?? {}) : [];
+  return tokens.length === 1 ? tokens[0]?.secret : undefined;
 }
 
 /**
@@ -104,14 +92,15 @@ function capturingNetworkClient(inner: INetworkModule): { client: INetworkModule
  */
 export class EntraRefreshTokenProvider extends CachingTokenProvider {
   constructor(options: EntraRefreshTokenOptions) {
-    const network = capturingNetworkClient(options.networkClient ?? msalNetworkModule);
-    const app = createApplication(options, network.client);
+    const app = createApplication(options);
     const now = options.now ?? Date.now;
     const vault = options.vault;
     const secrets = [options.clientSecret, options.refreshToken];
     const describe = `Entra refresh-token exchange for ${options.scope}`;
-    const exchange = (refreshToken: string) =>
-      acquire(describe, [...secrets, refreshToken], now, () => app.acquireTokenByRefreshToken({ refreshToken, scopes: [options.scope] }));
+    const exchange = async (refreshToken: string) => {
+      await app.clearCache();
+      return acquire(describe, [...secrets, refreshToken], now, () => app.acquireTokenByRefreshToken({ refreshToken, scopes: [options.scope] }));
+    };
     super(async () => {
       const stored = vault?.load();
       let token: AccessToken;
@@ -125,7 +114,7 @@ export class EntraRefreshTokenProvider extends CachingTokenProvider {
         if (error instanceof TokenAcquisitionError) vault?.refused(error.message);
         throw error;
       }
-      vault?.exchanged(network.take());
+      vault?.exchanged(vault ? rotatedRefreshToken(app) : undefined);
       return token;
     }, options);
   }

@@ -1,3 +1,4 @@
+import type { INetworkModule } from '@azure/msal-node';
 import type { Config } from '../config/schema.ts';
 import type { CallRecorder } from '../http/call-record.ts';
 import { resolveSecret } from '../config/secrets.ts';
@@ -48,7 +49,10 @@ async function tokenProviders(config: Config['partnerCenter'], options: ClientOp
     resolveSecret(auth.refreshToken, { setting: 'partnerCenter.auth.refreshToken' }),
   ]);
   const vault = await vaultFor(auth, options);
-  const common = { tenantId: auth.tenantId, clientId: auth.clientId, clientSecret, refreshToken, authorityHost: auth.authorityHost, ...(vault ? { vault } : {}) };
+  const common = { tenantId: auth.tenantId, clientId: auth.clientId, clientSecret, refreshToken, authorityHost: auth.authorityHost,
+    ...(vault ? { vault } : {}),
+    ...(options.entraNetworkClient ? { networkClient: options.entraNetworkClient } : {}),
+  };
   return {
     referrals: new EntraRefreshTokenProvider({ ...common, scope: REFERRALS_API_SCOPE }),
     webhooks: new EntraRefreshTokenProvider({ ...common, scope: WEBHOOKS_API_SCOPE }),
@@ -60,6 +64,8 @@ export interface ClientOptions {
   onCall?: CallRecorder;
   /** The service's store: keeps Entra's rotated refresh token (sealed) and when it was last used. */
   credentials?: CredentialRecords;
+  /** Replaces MSAL's HTTP client: for tests, which cannot serve Entra over https (see EntraAppOptions.networkClient). */
+  entraNetworkClient?: INetworkModule;
 }
 
 export async function partnerCenterClients(config: Config['partnerCenter'], options: ClientOptions = {}): Promise<PartnerCenterClients> {

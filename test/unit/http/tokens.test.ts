@@ -13,6 +13,7 @@ import {
   TokenAcquisitionError,
   type AccessToken,
 } from '../../../src/http/tokens.ts';
+import { fakeEntraDiscovery } from '../../support/fake-entra.ts';
 import { startScriptedServer, type ScriptedReply, type ScriptedServer } from '../partner-center/scripted-server.ts';
 
 const MINUTE = 60_000;
@@ -167,17 +168,7 @@ function fakeEntra(tokenReply: (body: URLSearchParams) => { status: number; body
   const host = 'https://login.test.example';
   const tokenRequests: URLSearchParams[] = [];
   const networkClient: INetworkModule = {
-    sendGetRequestAsync<T>(url: string): Promise<NetworkResponse<T>> {
-      const tenant = new URL(url).pathname.split('/')[1] ?? '';
-      const body = {
-        token_endpoint: `${host}/${tenant}/oauth2/v2.0/token`,
-        issuer: `${host}/${tenant}/v2.0`,
-        authorization_endpoint: `${host}/${tenant}/oauth2/v2.0/authorize`,
-        end_session_endpoint: `${host}/${tenant}/oauth2/v2.0/logout`,
-        jwks_uri: `${host}/${tenant}/discovery/v2.0/keys`,
-      };
-      return Promise.resolve({ status: 200, headers: {}, body: body as T });
-    },
+    sendGetRequestAsync: (url) => fakeEntraDiscovery(url, host),
     async sendPostRequestAsync<T>(_url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
       const form = new URLSearchParams(options?.body ?? '');
       tokenRequests.push(form);
