@@ -11,6 +11,8 @@ import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
 import { buildAdminApp, buildPublicApp } from './server/app.ts';
 import { Alerter } from './server/alerts/alerter.ts';
+import { credentialHealth } from './server/console/credential-health.ts';
+import { PARTNER_CENTER_REFRESH_TOKEN } from './http/refresh-token-vault.ts';
 import { EmailChannel } from './server/alerts/email.ts';
 import { recordLinksFromConfig } from './server/console/record-links.ts';
 import { RegistrationWatch } from './server/console/registration-watch.ts';
@@ -113,6 +115,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // Before any connection is made: a missing or malformed endpoint secret is a configuration error (exit code 2).
     const decoders = await Promise.all(crms.map(async (crm) => ({ crm, decoder: await crm.notificationDecoder() })));
     const metrics = new Metrics();
+    const pcAuth = config.partnerCenter.auth;
+    const credentialWarningDays = pcAuth.mode === 'entra' ? pcAuth.refreshTokenWarningDays : undefined;
     const readiness = new Readiness(store, config.store.path, {
       'partner-center': 'referrals',
       ...Object.fromEntries(crms.map((crm) => [crm.name, crm.api])),
@@ -160,6 +164,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       trustProxy: config.admin.trustProxy,
       recordLinks: recordLinksFromConfig(config),
       registration,
+      credentialWarningDays,
       referrals: referralsClient,
     });
     listening.push(app, adminApp);
@@ -180,6 +185,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
       responseWarningMs: config.alerts.responseDeadlineHours * 3600_000,
       connectionFailingMs: config.alerts.connectionFailingMinutes * 60_000,
       registration: registration ? () => registration?.state : undefined,
+      credential:
+        credentialWarningDays === undefined ? undefined : () =>
+              credentialHealth(
+                store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN),
+                credentialWarningDays,
+                readiness.connections()['partner-center']?.lastFailure,
+              ),
       logger: alertLogger,
       consoleUrl: adminUrl,
     }).start(config.alerts.intervalSeconds * 1000);

@@ -1,4 +1,4 @@
-import type { CredentialRecord } from '../store/sqlite/credentials.ts';
+import type { CredentialRecord } from '../store/types.ts';
 import { explainCredentialProblem } from './entra-errors.ts';
 import { openToken, sealToken, TokenDecryptionError } from './token-crypto.ts';
 

@@ -1,14 +1,5 @@
+import type { CredentialRecord } from '../types.ts';
 import type { SqlDatabase } from './driver.ts';
-
-/** One kept credential; `sealed` is ciphertext (see src/http/token-crypto.ts), never the token. */
-export interface CredentialRecord {
-  name: string;
-  sealed: string | null;
-  rotatedAt: string | null;
-  lastUsedAt: string | null;
-  lastError: string | null;
-  lastErrorAt: string | null;
-}
 
 interface Row {
   name: string;
