@@ -5,7 +5,7 @@ import { resolveSecret, SecretResolutionError } from './config/secrets.ts';
 import type { CrmConnector } from './crm/connector.ts';
 import { configuredCrms } from './crm/vendors.ts';
 import { CertificateSource } from './partner-center/certificate-source.ts';
-import { partnerCenterClients } from './partner-center/from-config.ts';
+import { partnerCenterClients, tokenEncryptionKey } from './partner-center/from-config.ts';
 import type { ReferralsClient } from './partner-center/referrals-client.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
@@ -105,6 +105,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const adminToken = await resolveAdminToken(config, options.configSource);
   const alertWebhooks = await resolveAlertWebhooks(config, options.configSource);
   const alertEmailPassword = await resolveAlertEmailPassword(config, options.configSource);
+  // Checked at start even without a CRM connection (when no token is exchanged yet): a bad key is a config error (exit 2).
+  if (config.partnerCenter.auth.mode === 'entra') await tokenEncryptionKey(config.partnerCenter.auth);
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
   let registration: RegistrationWatch | undefined;

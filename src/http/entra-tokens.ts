@@ -102,7 +102,7 @@ export class EntraRefreshTokenProvider extends CachingTokenProvider {
       return acquire(describe, [...secrets, refreshToken], now, () => app.acquireTokenByRefreshToken({ refreshToken, scopes: [options.scope] }));
     };
     super(async () => {
-      const stored = vault?.load();
+      const stored = vault?.load(options.refreshToken);
       let token: AccessToken;
       try {
         token = await exchange(stored ?? options.refreshToken).catch(async (error: unknown) => {
@@ -114,7 +114,7 @@ export class EntraRefreshTokenProvider extends CachingTokenProvider {
         if (error instanceof TokenAcquisitionError) vault?.refused(error.message);
         throw error;
       }
-      vault?.exchanged(vault ? rotatedRefreshToken(app) : undefined);
+      vault?.exchanged(vault ? rotatedRefreshToken(app) : undefined, options.refreshToken);
       return token;
     }, options);
   }

@@ -1,11 +1,11 @@
 import type { CredentialRecord } from '../store/types.ts';
 import { explainCredentialProblem } from './entra-errors.ts';
-import { openToken, sealToken, TokenDecryptionError } from './token-crypto.ts';
+import { openToken, sealToken, tokenFingerprint, TokenDecryptionError } from './token-crypto.ts';
 
 /** The store operations the vault needs (SqliteCredentials). */
 export interface CredentialRecords {
   get(name: string): CredentialRecord | undefined;
-  recordExchange(name: string, at: string, sealed: string | undefined): void;
+  recordExchange(name: string, at: string, kept: { sealed: string; origin: string } | undefined): void;
   recordFailure(name: string, at: string, message: string): void;
   dropSealed(name: string): void;
 }
@@ -16,9 +16,12 @@ export interface VaultLogger {
 
 /** What the Entra provider reads and reports; one vault is shared by the Referrals and Webhooks providers. */
 export interface RefreshTokenVault {
-  /** The newest refresh token Entra returned, if one was kept and can be decrypted. */
-  load(): string | undefined;
-  exchanged(rotated: string | undefined): void;
+  /**
+   * The newest refresh token Entra returned from the chain `configured` started, if one was kept and can be decrypted.
+   * A different configured token (`cosell init` run again, maybe as another user) supersedes what was kept.
+   */
+  load(configured: string): string | undefined;
+  exchanged(rotated: string | undefined, configured: string): void;
   /** Forget the kept token: Entra refused it, the configured one is used instead. */
   discard(): void;
   refused(message: string): void;
@@ -45,11 +48,12 @@ export class SealedRefreshTokenVault implements RefreshTokenVault {
     return new Date((this.options.now ?? Date.now)()).toISOString();
   }
 
-  load(): string | undefined {
-    const sealed = this.options.records.get(this.name)?.sealed;
-    if (!sealed || !this.options.key) return undefined;
+  load(configured: string): string | undefined {
+    const record = this.options.records.get(this.name);
+    const key = this.options.key;
+    if (!record?.sealed || !key || record.origin !== tokenFingerprint(key, configured)) return undefined;
     try {
-      return openToken(this.options.key, sealed);
+      return openToken(key, record.sealed);
     } catch (error) {
       if (!(error instanceof TokenDecryptionError)) throw error;
       this.options.logger?.warn({ credential: this.name }, `${error.message}: using partnerCenter.auth.refreshToken`);
@@ -57,7 +61,7 @@ export class SealedRefreshTokenVault implements RefreshTokenVault {
     }
   }
 
-  exchanged(rotated: string | undefined): void {
+  exchanged(rotated: string | undefined, configured: string): void {
     const key = this.options.key;
     if (!key && rotated && !this.warnedNoKey) {
       this.warnedNoKey = true;
@@ -66,7 +70,8 @@ export class SealedRefreshTokenVault implements RefreshTokenVault {
         'partnerCenter.auth.tokenEncryptionKey is not set: the rotated Entra refresh token is not persisted, so each restart uses the configured one again',
       );
     }
-    this.options.records.recordExchange(this.name, this.at(), key && rotated ? sealToken(key, rotated) : undefined);
+    const kept = key && rotated ? { sealed: sealToken(key, rotated), origin: tokenFingerprint(key, configured) } : undefined;
+    this.options.records.recordExchange(this.name, this.at(), kept);
   }
 
   discard(): void {

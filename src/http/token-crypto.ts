@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /*
@@ -33,6 +33,11 @@ export function sealToken(key: Buffer, plaintext: string): string {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+}
+
+/** Names a token without revealing it (HMAC-SHA256 under the same key): to tell whether the configured one changed. */
+export function tokenFingerprint(key: Buffer, token: string): string {
+  return createHmac('sha256', key).update(token, 'utf8').digest('base64url');
 }
 
 /** Throws TokenDecryptionError (never with the value in it) for a wrong key, a damaged value or an unknown format. */

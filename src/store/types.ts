@@ -59,6 +59,8 @@ export interface Store {
 export interface CredentialRecord {
   name: string;
   sealed: string | null;
+  /** Which configured token the sealed one descends from (a keyed hash): another one configured supersedes it. */
+  origin: string | null;
   rotatedAt: string | null;
   lastUsedAt: string | null;
   /** The last refusal, explained where recognised (src/http/entra-errors.ts); free of secrets. */

@@ -149,6 +149,22 @@ describe('Entra refresh-token rotation, kept sealed in the store', () => {
     expect(entra.presented).toEqual([replacement]);
   });
 
+  it('a newly configured token (cosell init run again) supersedes the kept one', async () => {
+    const reconsented = 'refresh-token-of-a-new-consent';
+    process.env[CONFIGURED_ENV] = reconsented;
+    try {
+      entra.presented.length = 0;
+      await run();
+      expect(entra.presented).toEqual([reconsented]);
+      const next = entra.returned.at(-1) ?? '';
+      entra.presented.length = 0;
+      await run();
+      expect(entra.presented).toEqual([next]);
+    } finally {
+      process.env[CONFIGURED_ENV] = CONFIGURED;
+    }
+  });
+
   it('without an encryption key keeps nothing but when the token was used', async () => {
     const before = JSON.parse(rawRow()) as Array<{ sealed: string | null }>;
     const store = SqliteStore.open({ path: storePath, synchronous: 'full' });

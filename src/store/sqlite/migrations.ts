@@ -161,6 +161,7 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE credentials (
      name TEXT PRIMARY KEY,
      sealed TEXT,
+     origin TEXT,
      rotated_at TEXT,
      last_used_at TEXT,
      last_error TEXT,

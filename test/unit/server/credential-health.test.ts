@@ -19,7 +19,7 @@ describe('credential health', () => {
   it('counts down the 90 days from the last use and warns under the configured margin', () => {
     const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
     const vault = new SealedRefreshTokenVault({ records: store.credentials, key: randomBytes(32), now: () => T0 });
-    vault.exchanged(TOKEN);
+    vault.exchanged(TOKEN, 'configured');
     const record = store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN);
     expect(JSON.stringify(record)).not.toContain(TOKEN);
     expect(credentialHealth(record, 14, null, T0 + 10 * DAY)).toMatchObject({
@@ -53,7 +53,7 @@ describe('credential health', () => {
     const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
     let now = T0;
     const vault = new SealedRefreshTokenVault({ records: store.credentials, key: randomBytes(32), now: () => now });
-    vault.exchanged(TOKEN);
+    vault.exchanged(TOKEN, 'configured');
     const alerter = new Alerter({
       store,
       readiness: new Readiness(store, ':memory:', {}),
@@ -74,7 +74,7 @@ describe('credential health', () => {
     expect(line).not.toContain(TOKEN);
     expect(alerter.collect()).toEqual([]);
     // A later successful exchange clears the problem and resets the countdown: nothing more to say.
-    vault.exchanged(TOKEN);
+    vault.exchanged(TOKEN, 'configured');
     expect(alerter.collect()).toEqual([]);
   });
 });
