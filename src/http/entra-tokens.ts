@@ -2,6 +2,7 @@ import { ConfidentialClientApplication, type AuthenticationResult, type INetwork
 import { z } from 'zod';
 import { msalNetworkModule } from './msal-network.ts';
 import { credentialFailure } from './redact.ts';
+import { explainCredentialProblem } from './entra-errors.ts';
 import type { RefreshTokenVault } from './refresh-token-vault.ts';
 import { CachingTokenProvider, TokenAcquisitionError, type AccessToken, type TokenCacheOptions } from './tokens.ts';
 
@@ -61,7 +62,9 @@ async function acquire(
   } catch (error) {
     // MSAL's message carries the identity provider's error_description; its errorCode is the OAuth `error`.
     const failure = credentialFailure({ what: describe, secrets, cause: error, errorCode: (error as { errorCode?: unknown }).errorCode });
-    throw new TokenAcquisitionError(failure.message, undefined, failure.code);
+    // A refusal no retry cures (expired grant, MFA, consent) says what to do, in every command, not only on the console.
+    const problem = explainCredentialProblem(failure.message);
+    throw new TokenAcquisitionError(problem ? `${failure.message}. ${problem.advice}` : failure.message, undefined, failure.code);
   }
   if (!result?.accessToken) throw new TokenAcquisitionError(`${describe} returned no access token`);
   // MSAL always sets expiresOn for these flows; the fallback only guards against a future change.

@@ -181,6 +181,18 @@ function fakeEntra(tokenReply: (body: URLSearchParams) => { status: number; body
   return { host, networkClient, tokenRequests };
 }
 
+/** The Referrals provider of one app and user, against a fake Entra. */
+const refreshTokenProvider = (entra: ReturnType<typeof fakeEntra>) =>
+  new EntraRefreshTokenProvider({
+    tenantId: 'partner-tenant',
+    clientId: 'app-id',
+    clientSecret: 'app-secret-xyz',
+    refreshToken: 'stored-refresh-token',
+    scope: REFERRALS_API_SCOPE,
+    authorityHost: entra.host,
+    networkClient: entra.networkClient,
+  });
+
 describe('Entra providers (MSAL)', () => {
   it('exchanges the stored refresh token once for concurrent callers, and again after invalidation', async () => {
     let issued = 0;
@@ -188,15 +200,7 @@ describe('Entra providers (MSAL)', () => {
       status: 200,
       body: { token_type: 'Bearer', access_token: `delegated-${++issued}`, expires_in: 3600, ext_expires_in: 3600, refresh_token: 'rotated' },
     }));
-    const provider = new EntraRefreshTokenProvider({
-      tenantId: 'partner-tenant',
-      clientId: 'app-id',
-      clientSecret: 'app-secret-xyz',
-      refreshToken: 'stored-refresh-token',
-      scope: REFERRALS_API_SCOPE,
-      authorityHost: entra.host,
-      networkClient: entra.networkClient,
-    });
+    const provider = refreshTokenProvider(entra);
     const tokens = await Promise.all(Array.from({ length: 5 }, () => provider.getToken()));
     expect(new Set(tokens)).toEqual(new Set(['delegated-1']));
     expect(entra.tokenRequests).toHaveLength(1);
@@ -238,20 +242,23 @@ describe('Entra providers (MSAL)', () => {
         error_codes: [70000],
       },
     }));
-    const provider = new EntraRefreshTokenProvider({
-      tenantId: 'partner-tenant',
-      clientId: 'app-id',
-      clientSecret: 'app-secret-xyz',
-      refreshToken: 'stored-refresh-token',
-      scope: REFERRALS_API_SCOPE,
-      authorityHost: entra.host,
-      networkClient: entra.networkClient,
-    });
+    const provider = refreshTokenProvider(entra);
     const error = await provider.getToken().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TokenAcquisitionError);
     const message = (error as Error).message;
     expect(message).toContain('invalid_grant');
     expect(message).not.toContain('app-secret-xyz');
+    expect(message).not.toContain('stored-refresh-token');
+  });
+
+  it('says what to do about a refusal no retry cures (AADSTS700082: unused for 90 days)', async () => {
+    const entra = fakeEntra(() => ({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'AADSTS700082: The refresh token has expired due to inactivity.', error_codes: [700082] },
+    }));
+    const provider = refreshTokenProvider(entra);
+    const message = ((await provider.getToken().catch((caught: unknown) => caught)) as Error).message;
+    expect(message).toMatch(/AADSTS700082.*90 days without use.*run `cosell init` again/);
     expect(message).not.toContain('stored-refresh-token');
   });
 });
