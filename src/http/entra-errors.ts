@@ -25,6 +25,14 @@ const KNOWN: ReadonlyArray<{ code: string; pattern: RegExp; what: string }> = [
   { code: '900421', pattern: /\b900421\b/, what: 'Partner Center refused the token because it carries no multifactor authentication claim' },
 ];
 
+/** OAuth `error` codes (RFC 6749 §5.2, OpenID Connect) by which Entra refuses the credential itself, not the moment. */
+const CREDENTIAL_REFUSALS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'interaction_required', 'consent_required']);
+
+/** True when the token endpoint refused the credential (worth showing and alerting), not for a timeout or a 5xx. */
+export function isCredentialRefusal(oauthCode: string | undefined, message: string): boolean {
+  return (oauthCode !== undefined && CREDENTIAL_REFUSALS.has(oauthCode)) || explainCredentialProblem(message) !== undefined;
+}
+
 /** The recognised problem in an error message or code, else undefined (a transient or unknown failure). */
 export function explainCredentialProblem(text: string): CredentialProblem | undefined {
   const known = KNOWN.find((entry) => entry.pattern.test(text));

@@ -2,7 +2,7 @@ import { ConfidentialClientApplication, type AuthenticationResult, type INetwork
 import { z } from 'zod';
 import { msalNetworkModule } from './msal-network.ts';
 import { credentialFailure } from './redact.ts';
-import { explainCredentialProblem } from './entra-errors.ts';
+import { explainCredentialProblem, isCredentialRefusal } from './entra-errors.ts';
 import type { RefreshTokenVault } from './refresh-token-vault.ts';
 import { CachingTokenProvider, TokenAcquisitionError, type AccessToken, type TokenCacheOptions } from './tokens.ts';
 
@@ -114,7 +114,8 @@ export class EntraRefreshTokenProvider extends CachingTokenProvider {
           return exchange(options.refreshToken);
         });
       } catch (error) {
-        if (error instanceof TokenAcquisitionError) vault?.refused(error.message);
+        // A timeout or a 5xx is the moment, not the credential: the connection's own health shows those.
+        if (error instanceof TokenAcquisitionError && isCredentialRefusal(error.code, error.message)) vault?.refused(error.message);
         throw error;
       }
       vault?.exchanged(vault ? rotatedRefreshToken(app) : undefined, options.refreshToken);

@@ -182,16 +182,16 @@ function fakeEntra(tokenReply: (body: URLSearchParams) => { status: number; body
 }
 
 /** The Referrals provider of one app and user, against a fake Entra. */
-const refreshTokenProvider = (entra: ReturnType<typeof fakeEntra>) =>
-  new EntraRefreshTokenProvider({
-    tenantId: 'partner-tenant',
-    clientId: 'app-id',
-    clientSecret: 'app-secret-xyz',
-    refreshToken: 'stored-refresh-token',
-    scope: REFERRALS_API_SCOPE,
-    authorityHost: entra.host,
-    networkClient: entra.networkClient,
-  });
+const refreshTokenOptions = (entra: ReturnType<typeof fakeEntra>) => ({
+  tenantId: 'partner-tenant',
+  clientId: 'app-id',
+  clientSecret: 'app-secret-xyz',
+  refreshToken: 'stored-refresh-token',
+  scope: REFERRALS_API_SCOPE,
+  authorityHost: entra.host,
+  networkClient: entra.networkClient,
+});
+const refreshTokenProvider = (entra: ReturnType<typeof fakeEntra>) => new EntraRefreshTokenProvider(refreshTokenOptions(entra));
 
 describe('Entra providers (MSAL)', () => {
   it('exchanges the stored refresh token once for concurrent callers, and again after invalidation', async () => {
@@ -249,6 +249,19 @@ describe('Entra providers (MSAL)', () => {
     expect(message).toContain('invalid_grant');
     expect(message).not.toContain('app-secret-xyz');
     expect(message).not.toContain('stored-refresh-token');
+  });
+
+  it('reports refusals of the credential to the vault, not an endpoint that is down', async () => {
+    const refused: string[] = [];
+    const vault = { load: () => undefined, exchanged: () => undefined, discard: () => undefined, refused: (message: string) => void refused.push(message) };
+    let reply = { status: 503, body: {} as Record<string, unknown> };
+    const entra = fakeEntra(() => reply);
+    const provider = new EntraRefreshTokenProvider({ ...refreshTokenOptions(entra), vault });
+    await expect(provider.getToken()).rejects.toThrow(TokenAcquisitionError);
+    expect(refused).toEqual([]);
+    reply = { status: 400, body: { error: 'interaction_required', error_description: 'AADSTS50076: you must use multi-factor authentication' } };
+    await expect(provider.getToken()).rejects.toThrow(TokenAcquisitionError);
+    expect(refused).toEqual([expect.stringContaining('AADSTS50076')]);
   });
 
   it('says what to do about a refusal no retry cures (AADSTS700082: unused for 90 days)', async () => {
