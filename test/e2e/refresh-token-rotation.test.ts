@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../../src/config/schema.ts';
 import { ConfigError } from '../../src/config/errors.ts';
@@ -59,6 +60,9 @@ describe('Entra refresh-token rotation, kept sealed in the store', () => {
   const storePath = join(dir.path, 'cosell.db');
   let sandbox: PartnerCenterSandbox;
   let entra: ReturnType<typeof entraViaSandbox>;
+  /** Every log line the runs wrote (debug and up): no refresh token may appear in any. */
+  const logLines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 
   const config = (withKey = true): Config['partnerCenter'] =>
     configSchema.parse({
@@ -81,7 +85,7 @@ describe('Entra refresh-token rotation, kept sealed in the store', () => {
   async function run(withKey = true): Promise<void> {
     const store = SqliteStore.open({ path: storePath, synchronous: 'full' });
     try {
-      const { referrals } = await partnerCenterClients(config(withKey), { credentials: store.credentials, entraNetworkClient: entra.client });
+      const { referrals } = await partnerCenterClients(config(withKey), { credentials: store.credentials, entraNetworkClient: entra.client, logger });
       // Strict tokens: a list answered at all proves the access token came from the exchange.
       const listed = [];
       for await (const referral of referrals.list({})) listed.push(referral);
@@ -191,9 +195,11 @@ describe('Entra refresh-token rotation, kept sealed in the store', () => {
     }
   });
 
-  it('never writes a refresh token into the store file in clear', () => {
+  it('never writes a refresh token into the store file in clear, nor into a log line', () => {
     const bytes = readFileSync(storePath).toString('latin1');
     expect(bytes).not.toContain(CONFIGURED);
     expect(bytes).not.toContain('sandbox-refresh.');
+    expect(logLines.join('\n')).toContain('tokenEncryptionKey is not set');
+    for (const token of [CONFIGURED, ...entra.returned]) expect(logLines.join('\n')).not.toContain(token);
   });
 });
