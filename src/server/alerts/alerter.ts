@@ -8,7 +8,7 @@ import type { AlertChannel } from './email.ts';
 /*
  * Tells an operator, in their chat channel or by e-mail, what the console would show in red: a new dead letter, a new
  * held conflict, a connection failing for a while (and its recovery), a registration problem, an incoming referral
- * close to its response deadline. Deduplicated (each dead letter, conflict, outage and deadline once; deadlines across
+ * close to its response deadline, Partner Center's refresh token refused or near its 90-day inactivity expiry. Deduplicated (each dead letter, conflict, outage and deadline once; deadlines across
  * restarts too) (each dead letter, conflict and outage
  * once), rate-limited (one message per interval, holding everything new since the last), and bounded (a message
  * lists at most MAX_LINES items). What exists when the service starts is not announced again.
