@@ -5,12 +5,14 @@ import { resolveSecret, SecretResolutionError } from './config/secrets.ts';
 import type { CrmConnector } from './crm/connector.ts';
 import { configuredCrms } from './crm/vendors.ts';
 import { CertificateSource } from './partner-center/certificate-source.ts';
-import { partnerCenterClients } from './partner-center/from-config.ts';
+import { partnerCenterClients, tokenEncryptionKey } from './partner-center/from-config.ts';
 import type { ReferralsClient } from './partner-center/referrals-client.ts';
 import { WebhookSignatureVerifier } from './partner-center/signature.ts';
 import { Metrics } from './server/metrics.ts';
 import { buildAdminApp, buildPublicApp } from './server/app.ts';
 import { Alerter } from './server/alerts/alerter.ts';
+import { credentialHealth } from './server/console/credential-health.ts';
+import { PARTNER_CENTER_REFRESH_TOKEN } from './http/refresh-token-vault.ts';
 import { EmailChannel } from './server/alerts/email.ts';
 import { recordLinksFromConfig } from './server/console/record-links.ts';
 import { RegistrationWatch } from './server/console/registration-watch.ts';
@@ -103,6 +105,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const adminToken = await resolveAdminToken(config, options.configSource);
   const alertWebhooks = await resolveAlertWebhooks(config, options.configSource);
   const alertEmailPassword = await resolveAlertEmailPassword(config, options.configSource);
+  // Checked at start even without a CRM connection (when no token is exchanged yet): a bad key is a config error (exit 2).
+  if (config.partnerCenter.auth.mode === 'entra') await tokenEncryptionKey(config.partnerCenter.auth);
   const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
   let engine: Engine | undefined;
   let registration: RegistrationWatch | undefined;
@@ -113,6 +117,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // Before any connection is made: a missing or malformed endpoint secret is a configuration error (exit code 2).
     const decoders = await Promise.all(crms.map(async (crm) => ({ crm, decoder: await crm.notificationDecoder() })));
     const metrics = new Metrics();
+    const pcAuth = config.partnerCenter.auth;
+    const credentialWarningDays = pcAuth.mode === 'entra' ? pcAuth.refreshTokenWarningDays : undefined;
     const readiness = new Readiness(store, config.store.path, {
       'partner-center': 'referrals',
       ...Object.fromEntries(crms.map((crm) => [crm.name, crm.api])),
@@ -127,7 +133,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     );
     const connections = await loadConnections(config, logger, recordApiCall);
     if (connections.size > 0) {
-      const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall });
+      const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall, credentials: store.credentials });
       referralsClient = referrals;
       registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
       engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
@@ -160,6 +166,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       trustProxy: config.admin.trustProxy,
       recordLinks: recordLinksFromConfig(config),
       registration,
+      credentialWarningDays,
       referrals: referralsClient,
     });
     listening.push(app, adminApp);
@@ -180,6 +187,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
       responseWarningMs: config.alerts.responseDeadlineHours * 3600_000,
       connectionFailingMs: config.alerts.connectionFailingMinutes * 60_000,
       registration: registration ? () => registration?.state : undefined,
+      credential:
+        credentialWarningDays === undefined ? undefined : () =>
+              credentialHealth(
+                store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN),
+                credentialWarningDays,
+                readiness.connections()['partner-center']?.lastFailure,
+              ),
       logger: alertLogger,
       consoleUrl: adminUrl,
     }).start(config.alerts.intervalSeconds * 1000);

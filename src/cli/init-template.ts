@@ -76,6 +76,9 @@ export function renderConfig(answers: InitAnswers, paths: { rootCertificate: str
       `    clientId: ${q(answers.partnerCenterClientId ?? '')}`,
       '    clientSecret: env:COSELL_PC_CLIENT_SECRET',
       '    refreshToken: env:COSELL_PC_REFRESH_TOKEN',
+      '    # Entra rotates the refresh token on use: with a key (`openssl rand -base64 32`) the newest one is kept, sealed,',
+      '    # across restarts.',
+      '    # tokenEncryptionKey: env:COSELL_PC_TOKEN_KEY',
     );
   }
   if (answers.dynamics) {

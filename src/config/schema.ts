@@ -48,6 +48,13 @@ const partnerCenterAuthSchema = z.discriminatedUnion('mode', [
       /** Secure Application Model: refresh token of a Referrals admin user. */
       refreshToken: secretRef,
       authorityHost: z.string().url().default('https://login.microsoftonline.com'),
+      /**
+       * Key (64 hex digits or 32 bytes base64) sealing the rotated refresh token in the store (AES-256-GCM). Unset: the
+       * rotated token is not kept and each restart starts again from `refreshToken`.
+       */
+      tokenEncryptionKey: secretRef.optional(),
+      /** Alert when the refresh token would expire by inactivity (90 days unused) within this many days. */
+      refreshTokenWarningDays: z.number().int().min(1).max(89).default(14),
     })
     .strict(),
 ]);

@@ -1,6 +1,9 @@
 import { ConfidentialClientApplication, type AuthenticationResult, type INetworkModule } from '@azure/msal-node';
+import { z } from 'zod';
 import { msalNetworkModule } from './msal-network.ts';
 import { credentialFailure } from './redact.ts';
+import { explainCredentialProblem, isCredentialRefusal } from './entra-errors.ts';
+import type { RefreshTokenVault } from './refresh-token-vault.ts';
 import { CachingTokenProvider, TokenAcquisitionError, type AccessToken, type TokenCacheOptions } from './tokens.ts';
 
 /*
@@ -28,6 +31,8 @@ export interface EntraAppOptions extends TokenCacheOptions {
 export interface EntraRefreshTokenOptions extends EntraAppOptions {
   /** Refresh token of the Referrals admin user (Secure Application Model). */
   refreshToken: string;
+  /** Keeps the newest (rotated) refresh token between runs; without it only the configured one is used. */
+  vault?: RefreshTokenVault;
 }
 
 function createApplication(options: EntraAppOptions): ConfidentialClientApplication {
@@ -57,32 +62,65 @@ async function acquire(
   } catch (error) {
     // MSAL's message carries the identity provider's error_description; its errorCode is the OAuth `error`.
     const failure = credentialFailure({ what: describe, secrets, cause: error, errorCode: (error as { errorCode?: unknown }).errorCode });
-    throw new TokenAcquisitionError(failure.message, undefined, failure.code);
+    // A refusal no retry cures (expired grant, MFA, consent) says what to do, in every command, not only on the console.
+    const problem = explainCredentialProblem(failure.message);
+    throw new TokenAcquisitionError(problem ? `${failure.message}. ${problem.advice}` : failure.message, undefined, failure.code);
   }
   if (!result?.accessToken) throw new TokenAcquisitionError(`${describe} returned no access token`);
   // MSAL always sets expiresOn for these flows; the fallback only guards against a future change.
   return { token: result.accessToken, expiresOnMs: result.expiresOn?.getTime() ?? now() + 5 * 60_000 };
 }
 
+/** The serialized MSAL token cache's refresh tokens (`msal-node`'s documented `TokenCache.serialize()`). */
+const serializedCacheSchema = z.object({ RefreshToken: z.record(z.string(), z.object({ secret: z.string() })).optional() });
+
+/**
+ * MSAL keeps the refresh token a `acquireTokenByRefreshToken` exchange returned in its token cache and offers no call
+ * that returns it; reading the serialized cache is the documented way out. The cache is emptied before each exchange
+ * (CachingTokenProvider runs one at a time), so the one refresh token in it afterwards is the one just returned.
+ */
+function rotatedRefreshToken(app: ConfidentialClientApplication): string | undefined {
+  const parsed = serializedCacheSchema.safeParse(JSON.parse(app.getTokenCache().serialize()));
+  const tokens = parsed.success ? Object.values(parsed.data.RefreshToken ?? {}) : [];
+  return tokens.length === 1 ? tokens[0]?.secret : undefined;
+}
+
 /**
  * Secure Application Model (App+User): the Referrals API accepts only delegated tokens of a Referrals admin, and MFA
  * rules out the password grant, so a stored refresh token of that user is exchanged for access tokens.
  *
- * Entra rotates refresh tokens; MSAL keeps the newest one in its in-memory cache only, so after a restart the
- * configured (older) one is used again. It stays valid until it is revoked or unused for 90 days.
+ * Entra rotates refresh tokens on use ("Refresh tokens in the Microsoft identity platform": a new one with each
+ * exchange, valid until revoked or unused for 90 days). With a vault the newest one is kept and used first after a
+ * restart; if Entra refuses it (invalid_grant) the configured one is tried before giving up.
  */
 export class EntraRefreshTokenProvider extends CachingTokenProvider {
   constructor(options: EntraRefreshTokenOptions) {
     const app = createApplication(options);
     const now = options.now ?? Date.now;
+    const vault = options.vault;
     const secrets = [options.clientSecret, options.refreshToken];
-    super(
-      () =>
-        acquire(`Entra refresh-token exchange for ${options.scope}`, secrets, now, () =>
-          app.acquireTokenByRefreshToken({ refreshToken: options.refreshToken, scopes: [options.scope] }),
-        ),
-      options,
-    );
+    const describe = `Entra refresh-token exchange for ${options.scope}`;
+    const exchange = async (refreshToken: string) => {
+      await app.clearCache();
+      return acquire(describe, [...secrets, refreshToken], now, () => app.acquireTokenByRefreshToken({ refreshToken, scopes: [options.scope] }));
+    };
+    super(async () => {
+      const stored = vault?.load(options.refreshToken);
+      let token: AccessToken;
+      try {
+        token = await exchange(stored ?? options.refreshToken).catch(async (error: unknown) => {
+          if (stored === undefined || !(error instanceof TokenAcquisitionError) || error.code !== 'invalid_grant') throw error;
+          vault?.discard();
+          return exchange(options.refreshToken);
+        });
+      } catch (error) {
+        // A timeout or a 5xx is the moment, not the credential: the connection's own health shows those.
+        if (error instanceof TokenAcquisitionError && isCredentialRefusal(error.code, error.message)) vault?.refused(error.message);
+        throw error;
+      }
+      vault?.exchanged(vault ? rotatedRefreshToken(app) : undefined, options.refreshToken);
+      return token;
+    }, options);
   }
 }
 

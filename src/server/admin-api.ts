@@ -2,6 +2,7 @@ import type { AuditRecord, ConnectionCounts, DeadLetter, DealSummary, HeldConfli
 import type { CanonicalValue } from '../canonical-value.ts';
 import type { ReconcileProgress, ReconcileReport } from '../sync/reconciler.ts';
 import type { RegistrationState } from './console/registration-watch.ts';
+import type { CredentialHealth } from './console/credential-health.ts';
 import type { ConnectionHealth, ReadinessReport } from './readiness.ts';
 
 /*
@@ -84,6 +85,8 @@ export interface ConnectionCard extends ConnectionHealth {
   counts: ConnectionCounts | null;
   /** Partner Center only: where its webhook registration points (null when not watched). */
   registration: RegistrationState | null;
+  /** Partner Center with Entra sign-in only: the refresh token's last use, inactivity expiry and last refusal. */
+  credential: CredentialHealth | null;
 }
 
 /** GET /api/overview */

@@ -49,6 +49,8 @@ export interface AdminAppDeps {
   recordLinks?: RecordLinks | undefined;
   /** Partner Center's webhook registration, checked periodically (absent without a CRM connection). */
   registration?: RegistrationWatch | undefined;
+  /** partnerCenter.auth.refreshTokenWarningDays with Entra sign-in; undefined with sandbox tokens (no card line). */
+  credentialWarningDays?: number | undefined;
   /** Partner Center's referrals, for the console's mapping preview. */
   referrals?: Pick<ReferralsPort, 'get'> | undefined;
 }
@@ -146,7 +148,7 @@ export async function buildAdminApp(deps: AdminAppDeps): Promise<FastifyInstance
 
   adminRoutes(app, deps.store);
   engineAdminRoutes(app, deps.store, deps.engine);
-  consoleRoutes(app, { store: deps.store, engine: deps.engine, readiness: deps.readiness, recordLinks: deps.recordLinks, registration: deps.registration, referrals: deps.referrals });
+  consoleRoutes(app, { store: deps.store, engine: deps.engine, readiness: deps.readiness, recordLinks: deps.recordLinks, registration: deps.registration, credentialWarningDays: deps.credentialWarningDays, referrals: deps.referrals });
 
   app.get('/metrics', async (_request, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),

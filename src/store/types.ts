@@ -52,7 +52,22 @@ export interface Store {
   readonly sync: SyncState;
   /** Read-only views for the operator console. */
   readonly console: ConsoleReads;
+  /** Credentials kept between runs (Entra's rotated refresh token, sealed) and when they were last used. */
+  readonly credentials: { get(name: string): CredentialRecord | undefined };
   close(): Promise<void>;
+}
+
+/** One kept credential; `sealed` is ciphertext (src/http/token-crypto.ts), never the token. */
+export interface CredentialRecord {
+  name: string;
+  sealed: string | null;
+  /** Which configured token the sealed one descends from (a keyed hash): another one configured supersedes it. */
+  origin: string | null;
+  rotatedAt: string | null;
+  lastUsedAt: string | null;
+  /** The last refusal, explained where recognised (src/http/entra-errors.ts); free of secrets. */
+  lastError: string | null;
+  lastErrorAt: string | null;
 }
 
 export type JobCause = 'event' | 'reconcile' | 'manual';

@@ -67,6 +67,23 @@ describe('cosell start with invalid configuration', () => {
     expect(result.stderr).toContain('COSELL_TEST_UNSET_SECRET');
   });
 
+  it('names partnerCenter.auth.tokenEncryptionKey when the key is not 256 bits, without echoing it', async () => {
+    const config = base();
+    (config.partnerCenter as Yaml).auth = {
+      mode: 'entra',
+      tenantId: 't',
+      clientId: 'c',
+      clientSecret: { env: 'COSELL_TEST_SET_SECRET' },
+      refreshToken: { env: 'COSELL_TEST_SET_SECRET' },
+      tokenEncryptionKey: { env: 'COSELL_TEST_BAD_KEY' },
+    };
+    const result = await start(config, { COSELL_TEST_SET_SECRET: 'x-secret-value', COSELL_TEST_BAD_KEY: 'a-key-too-short' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('partnerCenter.auth.tokenEncryptionKey');
+    expect(result.stderr).toMatch(/256-bit key/);
+    expect(result.stderr).not.toContain('a-key-too-short');
+  });
+
   it('reports a missing webhook secret file as that setting, not as a Dataverse connection error', async () => {
     const config = { ...base(), dynamics: { orgUrl: 'http://127.0.0.1:9', mode: 'sandbox', webhook: { secret: { file: join(tmp.path, 'no-such.secret') } } } };
     const result = await start(config);

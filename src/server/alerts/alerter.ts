@@ -2,12 +2,13 @@ import type { Store } from '../../store/types.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Readiness } from '../readiness.ts';
 import type { RegistrationState } from '../console/registration-watch.ts';
+import { credentialAlert, type CredentialHealth } from '../console/credential-health.ts';
 import type { AlertChannel } from './email.ts';
 
 /*
  * Tells an operator, in their chat channel or by e-mail, what the console would show in red: a new dead letter, a new
  * held conflict, a connection failing for a while (and its recovery), a registration problem, an incoming referral
- * close to its response deadline. Deduplicated (each dead letter, conflict, outage and deadline once; deadlines across
+ * close to its response deadline, Partner Center's refresh token refused or near its 90-day inactivity expiry. Deduplicated (each dead letter, conflict, outage and deadline once; deadlines across
  * restarts too) (each dead letter, conflict and outage
  * once), rate-limited (one message per interval, holding everything new since the last), and bounded (a message
  * lists at most MAX_LINES items). What exists when the service starts is not announced again.
@@ -34,6 +35,8 @@ export interface AlerterOptions {
   consoleUrl?: string | undefined;
   /** Partner Center's webhook registration as last checked. */
   registration?: (() => RegistrationState | undefined) | undefined;
+  /** Partner Center's refresh token (Entra sign-in only): a refusal, or inactivity expiry near. */
+  credential?: (() => CredentialHealth) | undefined;
   now?: () => number;
 }
 
@@ -46,6 +49,8 @@ export class Alerter {
   private readonly outages = new Map<string, { since: number; announced: boolean }>();
   private pending: string[] = [];
   private lastRegistration: RegistrationState['status'] = 'unknown';
+  /** The credential line last announced: each problem (and each expiry date) once, until it changes. */
+  private lastCredentialAlert: string | undefined;
   private attempts = 0;
   /** Channels that took the pending message already (while another one is retried). */
   private readonly delivered = new Set<string>();
@@ -111,7 +116,16 @@ export class Alerter {
       else if (this.lastRegistration !== 'unknown') this.pending.push("Partner Center's webhook registration points at this service again");
       this.lastRegistration = registration.status;
     }
+    this.collectCredential();
     return this.pending.slice(before);
+  }
+
+  private collectCredential(): void {
+    const health = this.options.credential?.();
+    if (!health) return;
+    const alert = credentialAlert(health);
+    if (alert && alert.key !== this.lastCredentialAlert) this.pending.push(alert.line);
+    this.lastCredentialAlert = alert?.key;
   }
 
   private channels(): AlertChannel[] {

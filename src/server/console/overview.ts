@@ -4,6 +4,8 @@ import type { Engine } from '../../sync/engine.ts';
 import type { ConnectionCard, OverviewResponse } from '../admin-api.ts';
 import type { Readiness } from '../readiness.ts';
 import type { RegistrationWatch } from './registration-watch.ts';
+import { credentialHealth } from './credential-health.ts';
+import { PARTNER_CENTER_REFRESH_TOKEN } from '../../http/refresh-token-vault.ts';
 
 const KIND_OF_API: Record<string, ConnectionCard['kind']> = { referrals: 'partner-center', dataverse: 'dynamics', salesforce: 'salesforce' };
 
@@ -21,7 +23,14 @@ function budgetOf(api: string, callsLast5Min: number, reported: ReturnType<NonNu
   return null;
 }
 
-export async function buildOverview(store: Store, engine: Engine | undefined, readiness: Readiness, registration?: RegistrationWatch): Promise<OverviewResponse> {
+/** `credentialWarningDays` is set with Entra sign-in only: sandbox tokens have no refresh token to watch. */
+export async function buildOverview(
+  store: Store,
+  engine: Engine | undefined,
+  readiness: Readiness,
+  registration?: RegistrationWatch,
+  credentialWarningDays?: number,
+): Promise<OverviewResponse> {
   const report = await readiness.check();
   const counts = store.console.connectionCounts();
   const connections: ConnectionCard[] = Object.entries(report.connections).map(([name, health]) => ({
@@ -30,6 +39,9 @@ export async function buildOverview(store: Store, engine: Engine | undefined, re
     ...health,
     budget: budgetOf(health.api, health.callsLast5Min, engine?.connections.get(name)?.connector.apiUsage?.()),
     registration: health.api === 'referrals' ? (registration?.state ?? null) : null,
+    credential:
+      health.api === 'referrals' && credentialWarningDays !== undefined ? credentialHealth(store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN), credentialWarningDays, health.lastFailure)
+        : null,
     counts: health.api === 'referrals' ? null : (counts[name] ?? { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, paused: 0, lastJobError: null }),
   }));
   const totals = { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, paused: 0 };

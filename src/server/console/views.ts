@@ -50,11 +50,19 @@ function registrationText(r: ConnectionCard['registration']): Html {
   return html`<span class="muted">unknown${r.error ? html`: ${r.error}` : ''}</span>${when}`;
 }
 
+function credentialText(c: NonNullable<ConnectionCard['credential']>): Html {
+  const problem = c.problem ? html`<span class="err">${c.problem}</span>${c.problemAt ? html` <span class="muted small">(${time(c.problemAt)})</span>` : ''}<br>` : '';
+  if (!c.lastUsedAt) return html`${problem}<span class="muted">not used yet</span>`;
+  const expiry = html`expires by inactivity ${time(c.expiresAt)} (${c.daysLeft ?? 0} days left)`;
+  return html`${problem}last used ${time(c.lastUsedAt)} · ${c.rotatedAt ? html`rotated ${time(c.rotatedAt)}` : html`<span class="muted">rotation not kept (no tokenEncryptionKey)</span>`}<br>${c.expiringSoon ? html`<span class="err">${expiry}</span>` : expiry}`;
+}
+
 /** A budget this far used is shown in red: past it, throttling or a hard stop is near. */
 const BUDGET_WARNING = 0.8;
 
 function card(c: ConnectionCard): Html {
-  const failing = c.state === 'failing' || c.registration?.status === 'missing' || c.registration?.status === 'elsewhere';
+  const failing =
+    c.state === 'failing' || c.registration?.status === 'missing' || c.registration?.status === 'elsewhere' || Boolean(c.credential?.problem) || Boolean(c.credential?.expiringSoon);
   const title = c.kind === 'partner-center' ? 'Partner Center' : `${c.name} (${c.kind === 'dynamics' ? 'Dynamics 365' : 'Salesforce'})`;
   const stateText = c.state === 'failing' ? `failing — ${c.consecutiveFailures} calls in a row` : c.state === 'ok' ? 'working' : 'no calls yet';
   const share = c.budget ? c.budget.used / c.budget.limit : 0;
@@ -70,6 +78,7 @@ function card(c: ConnectionCard): Html {
 ${c.counts?.lastJobError ? html`<dt>Last job error</dt><dd>${time(c.counts.lastJobError.at)} <span class="err">${c.counts.lastJobError.message}</span></dd>` : ''}
 <dt>API budget</dt><dd>${budget}${c.throttledLast5Min ? html` · <span class="err">${c.throttledLast5Min} throttled (429)</span>` : ''}</dd>
 ${c.counts ? html`<dt>Jobs retrying</dt><dd>${c.counts.retrying}</dd>` : ''}
+${c.credential ? html`<dt>Refresh token</dt><dd>${credentialText(c.credential)}</dd>` : ''}
 ${c.kind === 'partner-center' ? html`<dt>Webhook registration</dt><dd>${registrationText(c.registration)}${c.registration ? html`<br>${actionButton('Check now', '/api/registration/check', {}, 'Checked.')} <span class="feedback" role="status" aria-live="polite"></span>` : ''}</dd>` : ''}
 </dl>
 ${c.counts ? html`<ul class="counts" aria-label="Deals on ${c.name}">

@@ -54,6 +54,7 @@ export interface ConsoleDeps {
   readiness: Readiness;
   recordLinks?: RecordLinks | undefined;
   registration?: RegistrationWatch | undefined;
+  credentialWarningDays?: number | undefined;
   /** Partner Center's referrals, for the mapping preview (absent without a CRM connection). */
   referrals?: Pick<ReferralsPort, 'get'> | undefined;
 }
@@ -76,7 +77,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     store.console.dealNames([...rows, ...conflicts.map((c) => ({ connection: c.connection, referralId: c.referralId, crmEntity: null, crmId: null }))]);
 
   const overview = async () => {
-    const data: OverviewResponse = await buildOverview(store, engine, readiness, deps.registration);
+    const data: OverviewResponse = await buildOverview(store, engine, readiness, deps.registration, deps.credentialWarningDays);
     const closed = store.sync.deadLetters({ open: false, limit: OVERVIEW_ROWS }).filter((d) => d.resolvedAt !== null).slice(0, CLOSED_ROWS);
     const open = store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS });
     const conflicts = store.sync.conflicts().slice(0, OVERVIEW_ROWS);
@@ -168,7 +169,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
 
   app.get('/', async (_request, reply) => htmlPage(reply, overviewPage(await overview())));
   app.get('/overview/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await overview()).text));
-  app.get('/api/overview', async (): Promise<OverviewResponse> => buildOverview(store, engine, readiness, deps.registration));
+  app.get('/api/overview', async (): Promise<OverviewResponse> => buildOverview(store, engine, readiness, deps.registration, deps.credentialWarningDays));
 
   // One Partner Center call, on an operator's request: where the tenant's webhook registration points now.
   app.post('/api/registration/check', async (_request, reply) => {

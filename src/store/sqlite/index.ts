@@ -4,6 +4,7 @@ import { ConfigError } from '../../config/errors.ts';
 import type { Store } from '../types.ts';
 import { SqliteDeadLetters } from './dead-letters.ts';
 import { SqliteConsoleReads } from './console-reads.ts';
+import { SqliteCredentials } from './credentials.ts';
 import { SqliteInbox } from './inbox.ts';
 import { SqliteJobQueue } from './jobs.ts';
 import { openDatabase, type SqlDatabase } from './driver.ts';
@@ -21,6 +22,8 @@ export class SqliteStore implements Store {
   readonly jobs: SqliteJobQueue;
   readonly sync: SqliteSyncState;
   readonly console: SqliteConsoleReads;
+  /** Entra's rotated refresh token (sealed) and when it was last used. */
+  readonly credentials: SqliteCredentials;
   /** Deletes what `store.retention` no longer keeps (run on a schedule by the service). */
   readonly compactor: StoreCompactor;
 
@@ -30,6 +33,7 @@ export class SqliteStore implements Store {
     this.inbox = new SqliteInbox(db, this.jobs);
     this.sync = new SqliteSyncState(db, this.jobs, deadLetters);
     this.console = new SqliteConsoleReads(db);
+    this.credentials = new SqliteCredentials(db);
     this.compactor = new StoreCompactor(db);
   }
 

@@ -156,6 +156,17 @@ const MIGRATIONS: readonly string[] = [
      paused_at TEXT NOT NULL,
      PRIMARY KEY (connection, referral_id)
    );`,
+  // Credentials the service keeps between runs: Entra's newest (rotated) refresh token, sealed with AES-256-GCM (never
+  // in clear), when it was last exchanged (Entra expires it after 90 days unused) and the last refusal, explained.
+  `CREATE TABLE credentials (
+     name TEXT PRIMARY KEY,
+     sealed TEXT,
+     origin TEXT,
+     rotated_at TEXT,
+     last_used_at TEXT,
+     last_error TEXT,
+     last_error_at TEXT
+   );`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

@@ -5,6 +5,7 @@ import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@az
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrmApiError } from '../../../src/crm/connector.ts';
 import { ClientCredentialsAuthenticator, JwtBearerAuthenticator } from '../../../src/crm/salesforce/auth.ts';
+import { fakeEntraDiscovery } from '../../support/fake-entra.ts';
 import { EntraClientCredentialsProvider } from '../../../src/http/entra-tokens.ts';
 import { credentialFailure, redactSecrets } from '../../../src/http/redact.ts';
 import { ClientCredentialsTokenProvider, TokenAcquisitionError } from '../../../src/http/tokens.ts';
@@ -88,17 +89,7 @@ describe('outgoing-credential errors never carry the secret', () => {
   it('Entra (Partner Center and Dataverse tokens through MSAL): secret masked in the wrapped MSAL error', async () => {
     const host = 'https://login.test.example';
     const networkClient: INetworkModule = {
-      sendGetRequestAsync<T>(target: string): Promise<NetworkResponse<T>> {
-        const tenant = new URL(target).pathname.split('/')[1] ?? '';
-        const body = {
-          token_endpoint: `${host}/${tenant}/oauth2/v2.0/token`,
-          issuer: `${host}/${tenant}/v2.0`,
-          authorization_endpoint: `${host}/${tenant}/oauth2/v2.0/authorize`,
-          end_session_endpoint: `${host}/${tenant}/oauth2/v2.0/logout`,
-          jwks_uri: `${host}/${tenant}/discovery/v2.0/keys`,
-        };
-        return Promise.resolve({ status: 200, headers: {}, body: body as T });
-      },
+      sendGetRequestAsync: (target) => fakeEntraDiscovery(target, host),
       sendPostRequestAsync<T>(_target: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
         return Promise.resolve({ status: 401, headers: {}, body: JSON.parse(echoBody(options?.body ?? '')) as T });
       },

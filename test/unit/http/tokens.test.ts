@@ -13,6 +13,7 @@ import {
   TokenAcquisitionError,
   type AccessToken,
 } from '../../../src/http/tokens.ts';
+import { fakeEntraDiscovery } from '../../support/fake-entra.ts';
 import { startScriptedServer, type ScriptedReply, type ScriptedServer } from '../partner-center/scripted-server.ts';
 
 const MINUTE = 60_000;
@@ -167,17 +168,7 @@ function fakeEntra(tokenReply: (body: URLSearchParams) => { status: number; body
   const host = 'https://login.test.example';
   const tokenRequests: URLSearchParams[] = [];
   const networkClient: INetworkModule = {
-    sendGetRequestAsync<T>(url: string): Promise<NetworkResponse<T>> {
-      const tenant = new URL(url).pathname.split('/')[1] ?? '';
-      const body = {
-        token_endpoint: `${host}/${tenant}/oauth2/v2.0/token`,
-        issuer: `${host}/${tenant}/v2.0`,
-        authorization_endpoint: `${host}/${tenant}/oauth2/v2.0/authorize`,
-        end_session_endpoint: `${host}/${tenant}/oauth2/v2.0/logout`,
-        jwks_uri: `${host}/${tenant}/discovery/v2.0/keys`,
-      };
-      return Promise.resolve({ status: 200, headers: {}, body: body as T });
-    },
+    sendGetRequestAsync: (url) => fakeEntraDiscovery(url, host),
     async sendPostRequestAsync<T>(_url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
       const form = new URLSearchParams(options?.body ?? '');
       tokenRequests.push(form);
@@ -190,6 +181,18 @@ function fakeEntra(tokenReply: (body: URLSearchParams) => { status: number; body
   return { host, networkClient, tokenRequests };
 }
 
+/** The Referrals provider of one app and user, against a fake Entra. */
+const refreshTokenOptions = (entra: ReturnType<typeof fakeEntra>) => ({
+  tenantId: 'partner-tenant',
+  clientId: 'app-id',
+  clientSecret: 'app-secret-xyz',
+  refreshToken: 'stored-refresh-token',
+  scope: REFERRALS_API_SCOPE,
+  authorityHost: entra.host,
+  networkClient: entra.networkClient,
+});
+const refreshTokenProvider = (entra: ReturnType<typeof fakeEntra>) => new EntraRefreshTokenProvider(refreshTokenOptions(entra));
+
 describe('Entra providers (MSAL)', () => {
   it('exchanges the stored refresh token once for concurrent callers, and again after invalidation', async () => {
     let issued = 0;
@@ -197,15 +200,7 @@ describe('Entra providers (MSAL)', () => {
       status: 200,
       body: { token_type: 'Bearer', access_token: `delegated-${++issued}`, expires_in: 3600, ext_expires_in: 3600, refresh_token: 'rotated' },
     }));
-    const provider = new EntraRefreshTokenProvider({
-      tenantId: 'partner-tenant',
-      clientId: 'app-id',
-      clientSecret: 'app-secret-xyz',
-      refreshToken: 'stored-refresh-token',
-      scope: REFERRALS_API_SCOPE,
-      authorityHost: entra.host,
-      networkClient: entra.networkClient,
-    });
+    const provider = refreshTokenProvider(entra);
     const tokens = await Promise.all(Array.from({ length: 5 }, () => provider.getToken()));
     expect(new Set(tokens)).toEqual(new Set(['delegated-1']));
     expect(entra.tokenRequests).toHaveLength(1);
@@ -247,20 +242,36 @@ describe('Entra providers (MSAL)', () => {
         error_codes: [70000],
       },
     }));
-    const provider = new EntraRefreshTokenProvider({
-      tenantId: 'partner-tenant',
-      clientId: 'app-id',
-      clientSecret: 'app-secret-xyz',
-      refreshToken: 'stored-refresh-token',
-      scope: REFERRALS_API_SCOPE,
-      authorityHost: entra.host,
-      networkClient: entra.networkClient,
-    });
+    const provider = refreshTokenProvider(entra);
     const error = await provider.getToken().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TokenAcquisitionError);
     const message = (error as Error).message;
     expect(message).toContain('invalid_grant');
     expect(message).not.toContain('app-secret-xyz');
+    expect(message).not.toContain('stored-refresh-token');
+  });
+
+  it('reports refusals of the credential to the vault, not an endpoint that is down', async () => {
+    const refused: string[] = [];
+    const vault = { load: () => undefined, exchanged: () => undefined, discard: () => undefined, refused: (message: string) => void refused.push(message) };
+    let reply = { status: 503, body: {} as Record<string, unknown> };
+    const entra = fakeEntra(() => reply);
+    const provider = new EntraRefreshTokenProvider({ ...refreshTokenOptions(entra), vault });
+    await expect(provider.getToken()).rejects.toThrow(TokenAcquisitionError);
+    expect(refused).toEqual([]);
+    reply = { status: 400, body: { error: 'interaction_required', error_description: 'AADSTS50076: you must use multi-factor authentication' } };
+    await expect(provider.getToken()).rejects.toThrow(TokenAcquisitionError);
+    expect(refused).toEqual([expect.stringContaining('AADSTS50076')]);
+  });
+
+  it('says what to do about a refusal no retry cures (AADSTS700082: unused for 90 days)', async () => {
+    const entra = fakeEntra(() => ({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'AADSTS700082: The refresh token has expired due to inactivity.', error_codes: [700082] },
+    }));
+    const provider = refreshTokenProvider(entra);
+    const message = ((await provider.getToken().catch((caught: unknown) => caught)) as Error).message;
+    expect(message).toMatch(/AADSTS700082.*90 days without use.*run `cosell init` again/);
     expect(message).not.toContain('stored-refresh-token');
   });
 });

@@ -1,0 +1,85 @@
+import type { CredentialRecord } from '../store/types.ts';
+import { explainCredentialProblem } from './entra-errors.ts';
+import { openToken, sealToken, tokenFingerprint, TokenDecryptionError } from './token-crypto.ts';
+
+/** The store operations the vault needs (SqliteCredentials). */
+export interface CredentialRecords {
+  get(name: string): CredentialRecord | undefined;
+  recordExchange(name: string, at: string, kept: { sealed: string; origin: string } | undefined): void;
+  recordFailure(name: string, at: string, message: string): void;
+  dropSealed(name: string): void;
+}
+
+export interface VaultLogger {
+  warn(object: object, message: string): void;
+}
+
+/** What the Entra provider reads and reports; one vault is shared by the Referrals and Webhooks providers. */
+export interface RefreshTokenVault {
+  /**
+   * The newest refresh token Entra returned from the chain `configured` started, if one was kept and can be decrypted.
+   * A different configured token (`cosell init` run again, maybe as another user) supersedes what was kept.
+   */
+  load(configured: string): string | undefined;
+  exchanged(rotated: string | undefined, configured: string): void;
+  /** Forget the kept token: Entra refused it, the configured one is used instead. */
+  discard(): void;
+  refused(message: string): void;
+}
+
+export const PARTNER_CENTER_REFRESH_TOKEN = 'partnerCenter.refreshToken';
+
+/**
+ * Entra rotates refresh tokens on use; the vault keeps the newest, sealed with the configured key, so a restart does
+ * not fall back to the configured (older, possibly soon inactive) one. Without a key nothing is persisted (said once).
+ */
+export class SealedRefreshTokenVault implements RefreshTokenVault {
+  private warnedNoKey = false;
+
+  constructor(
+    private readonly options: { records: CredentialRecords; key: Buffer | undefined; logger?: VaultLogger; now?: () => number; name?: string },
+  ) {}
+
+  private get name(): string {
+    return this.options.name ?? PARTNER_CENTER_REFRESH_TOKEN;
+  }
+
+  private at(): string {
+    return new Date((this.options.now ?? Date.now)()).toISOString();
+  }
+
+  load(configured: string): string | undefined {
+    const record = this.options.records.get(this.name);
+    const key = this.options.key;
+    if (!record?.sealed || !key || record.origin !== tokenFingerprint(key, configured)) return undefined;
+    try {
+      return openToken(key, record.sealed);
+    } catch (error) {
+      if (!(error instanceof TokenDecryptionError)) throw error;
+      this.options.logger?.warn({ credential: this.name }, `${error.message}: using partnerCenter.auth.refreshToken`);
+      return undefined;
+    }
+  }
+
+  exchanged(rotated: string | undefined, configured: string): void {
+    const key = this.options.key;
+    if (!key && rotated && !this.warnedNoKey) {
+      this.warnedNoKey = true;
+      this.options.logger?.warn(
+        { credential: this.name },
+        'partnerCenter.auth.tokenEncryptionKey is not set: the rotated Entra refresh token is not persisted, so each restart uses the configured one again',
+      );
+    }
+    const kept = key && rotated ? { sealed: sealToken(key, rotated), origin: tokenFingerprint(key, configured) } : undefined;
+    this.options.records.recordExchange(this.name, this.at(), kept);
+  }
+
+  discard(): void {
+    this.options.records.dropSealed(this.name);
+  }
+
+  refused(message: string): void {
+    const problem = explainCredentialProblem(message);
+    this.options.records.recordFailure(this.name, this.at(), problem ? problem.advice : message);
+  }
+}
