@@ -1,6 +1,18 @@
-import type { CredentialRecord } from '../store/types.ts';
 import { explainCredentialProblem } from './entra-errors.ts';
 import { openToken, sealToken, tokenFingerprint, TokenDecryptionError } from './token-crypto.ts';
+
+/** One kept credential; `sealed` is ciphertext (token-crypto.ts), never the token. */
+export interface CredentialRecord {
+  name: string;
+  sealed: string | null;
+  /** Which configured token the sealed one descends from (a keyed hash): another one configured supersedes it. */
+  origin: string | null;
+  rotatedAt: string | null;
+  lastUsedAt: string | null;
+  /** The last refusal, explained where recognised (entra-errors.ts); free of secrets. */
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
 
 /** The store operations the vault needs (SqliteCredentials). */
 export interface CredentialRecords {

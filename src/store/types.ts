@@ -1,4 +1,5 @@
 import type { CanonicalRecord, CanonicalValue } from '../canonical-value.ts';
+import type { CredentialRecord } from '../http/refresh-token-vault.ts';
 
 /** Where an accepted notification came from. */
 export type EventSource = 'partner-center' | 'dynamics' | 'salesforce';
@@ -57,18 +58,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** One kept credential; `sealed` is ciphertext (src/http/token-crypto.ts), never the token. */
-export interface CredentialRecord {
-  name: string;
-  sealed: string | null;
-  /** Which configured token the sealed one descends from (a keyed hash): another one configured supersedes it. */
-  origin: string | null;
-  rotatedAt: string | null;
-  lastUsedAt: string | null;
-  /** The last refusal, explained where recognised (src/http/entra-errors.ts); free of secrets. */
-  lastError: string | null;
-  lastErrorAt: string | null;
-}
+export type { CredentialRecord };
 
 export type JobCause = 'event' | 'reconcile' | 'manual';
 
