@@ -38,8 +38,12 @@ describe('an unanswered incoming co-sell referral expires after 14 sandbox days'
       return o?.statecode === STATE_LOST ? o : undefined;
     });
     expect(String(closed.cosell_audit)).toContain('referral Closed/Expired in Partner Center: Not answered within 14 days.');
-    const audit = await h.audit({ referralId: referral.id });
-    expect(audit.some((e) => e.field === 'status' && e.direction === 'to-crm' && e.outcome === 'written')).toBe(true);
+    // The CRM write lands before the pair's commit records its audit: wait for the commit, not only the write.
+    const statusWritten = await waitFor('the status write in the audit', async () => {
+      const audit = await h.audit({ referralId: referral.id });
+      return audit.some((e) => e.field === 'status' && e.direction === 'to-crm' && e.outcome === 'written') || undefined;
+    });
+    expect(statusWritten).toBe(true);
     await h.waitForIdle();
     expect(await h.deadLetters()).toEqual([]);
   });

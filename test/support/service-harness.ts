@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config, ConfigInput } from '../../src/config/schema.ts';
 import { partnerCenterClients } from '../../src/partner-center/from-config.ts';
+import { PartnerCenterApiError } from '../../src/partner-center/api-error.ts';
 import { REFERRAL_EVENT_NAMES } from '../../src/partner-center/webhook-event.ts';
 import { createSeededRandom } from '../../src/util/prng.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox, type PartnerCenterSandboxOptions } from '../../src/sandbox/partner-center/index.ts';
@@ -296,8 +297,17 @@ export abstract class ServiceHarness {
    */
   async pcPartnerAccept(referralId: string): Promise<void> {
     const { referrals } = await partnerCenterClients(this.config.partnerCenter);
-    const current = await referrals.get(referralId);
-    await referrals.patch(referralId, [{ path: ['status'], value: 'Active' }, { path: ['substatus'], value: 'Accepted' }], { ifMatch: current.eTag });
+    // The service may write the referral (its "CRM ID") between our read and our PATCH: read again on 412, as the
+    // partner's UI would after "modified by someone else".
+    for (let attempt = 1; ; attempt++) {
+      const current = await referrals.get(referralId);
+      try {
+        await referrals.patch(referralId, [{ path: ['status'], value: 'Active' }, { path: ['substatus'], value: 'Accepted' }], { ifMatch: current.eTag });
+        return;
+      } catch (error) {
+        if (!(error instanceof PartnerCenterApiError && error.status === 412) || attempt >= 5) throw error;
+      }
+    }
   }
 
   /** The partner closes a referral in Partner Center (its API) as Won or Lost, with a reason (`statusReason`). */
