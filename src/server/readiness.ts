@@ -107,6 +107,8 @@ class ApiHealth {
  */
 export class Readiness {
   private readonly apis = new Map<string, ApiHealth>();
+  /** Connection name → why the engine holds it back (see setUnavailable). */
+  private readonly unavailable = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -130,10 +132,23 @@ export class Readiness {
     return this.connectionApis;
   }
 
+  /**
+   * A connection the engine holds back (its CRM did not answer at start-up, or then its mapping did not match): it
+   * reports failing with that reason whatever its last call did, until `reason` is undefined again.
+   */
+  setUnavailable(name: string, reason: string | undefined): void {
+    if (reason === undefined) this.unavailable.delete(name);
+    else this.unavailable.set(name, reason);
+  }
+
   connections(): Record<string, ConnectionHealth> {
     const now = this.now();
     return Object.fromEntries(
-      Object.entries(this.connectionApis).map(([name, api]) => [name, (this.apis.get(api) ?? new ApiHealth()).health(api, now)]),
+      Object.entries(this.connectionApis).map(([name, api]) => {
+        const health = (this.apis.get(api) ?? new ApiHealth()).health(api, now);
+        const reason = this.unavailable.get(name);
+        return [name, reason === undefined ? health : { ...health, state: 'failing' as const, lastFailure: reason }];
+      }),
     );
   }
 
