@@ -108,7 +108,7 @@ class ApiHealth {
 export class Readiness {
   private readonly apis = new Map<string, ApiHealth>();
   /** Connection name → why the engine holds it back (see setUnavailable). */
-  private readonly unavailable = new Map<string, string>();
+  private readonly unavailable = new Map<string, { reason: string; at: string }>();
 
   constructor(
     private readonly store: Store,
@@ -138,7 +138,7 @@ export class Readiness {
    */
   setUnavailable(name: string, reason: string | undefined): void {
     if (reason === undefined) this.unavailable.delete(name);
-    else this.unavailable.set(name, reason);
+    else this.unavailable.set(name, { reason, at: new Date(this.now()).toISOString() });
   }
 
   connections(): Record<string, ConnectionHealth> {
@@ -146,8 +146,10 @@ export class Readiness {
     return Object.fromEntries(
       Object.entries(this.connectionApis).map(([name, api]) => {
         const health = (this.apis.get(api) ?? new ApiHealth()).health(api, now);
-        const reason = this.unavailable.get(name);
-        return [name, reason === undefined ? health : { ...health, state: 'failing' as const, lastFailure: reason }];
+        const held = this.unavailable.get(name);
+        // Its last error shows on the card even when no call was made (it failed before sending one).
+        const override = held && { state: 'failing' as const, lastFailure: held.reason, lastFailureAt: health.lastFailureAt ?? held.at };
+        return [name, override ? { ...health, ...override } : health];
       }),
     );
   }
