@@ -1,4 +1,3 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import pino from 'pino';
@@ -7,39 +6,9 @@ import type { ReadinessReport } from '../../src/server/readiness.ts';
 import { adminFetch } from '../support/admin.ts';
 import { waitFor } from '../support/service-harness.ts';
 import { freePort } from '../support/service-process.ts';
+import { DualCrmHarness } from '../support/dual-crm-harness.ts';
+import { PortGate } from '../support/port-gate.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
-
-/**
- * Forwards a port to the Dataverse sandbox once opened; until then nothing listens on it, so connections are refused
- * as they are by a host that is down.
- */
-class Gate {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-
-  constructor(readonly port: number) {}
-
-  async open(targetUrl: string): Promise<void> {
-    const target = new URL(targetUrl);
-    this.server = createServer((client) => {
-      const upstream = connect(Number(target.port), target.hostname);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    const server = this.server;
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-  }
-
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    const server = this.server;
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
-}
 
 /** The service's log lines, parsed (the harness runs the service in-process with this logger). */
 function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -55,11 +24,11 @@ function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, u
 
 describe('a CRM that is down at start-up', () => {
   let h: SyncHarness;
-  let gate: Gate;
+  let gate: PortGate;
   const log = capturingLogger();
 
   beforeAll(async () => {
-    gate = new Gate(await freePort());
+    gate = new PortGate(await freePort());
     // Two attempts before a dead letter: a job run against the refusing port would be dead-lettered within seconds.
     h = await SyncHarness.start({ serviceOrgUrl: () => `http://127.0.0.1:${gate.port}`, logger: log.logger, sync: { maxAttempts: 2 } });
   }, 60_000);
@@ -112,4 +81,31 @@ describe('a CRM that is down at start-up', () => {
     expect(report.connections.dynamics?.lastFailure ?? '').not.toMatch(/^unavailable/);
     expect(log.lines.some((l) => l.connection === 'dynamics' && String(l.msg).startsWith('CRM available'))).toBe(true);
   }, 120_000);
+});
+
+describe('one CRM down at start-up, the other up', () => {
+  let h: DualCrmHarness;
+  let gate: PortGate;
+
+  beforeAll(async () => {
+    gate = new PortGate(await freePort());
+    h = await DualCrmHarness.start({ serviceOrgUrl: () => `http://127.0.0.1:${gate.port}`, sync: { maxAttempts: 2 } });
+  }, 90_000);
+  afterAll(async () => {
+    await h?.close();
+    await gate?.close();
+  });
+
+  it('syncs the referral to Salesforce while Dynamics waits, then to Dynamics once it answers, with no dead letter', async () => {
+    const referral = await h.incomingReferral({ name: 'Half down deal', customerProfile: { name: 'Half Down Customer', address: { postalCode: '30302' } } });
+    await waitFor('the Salesforce opportunity of the referral', async () => (await h.sfOpportunities()).find((o) => o.Referral_Identifier__c === referral.id), 30_000);
+    const inDynamics = async (): Promise<Record<string, unknown> | undefined> => (await h.dvOpportunities()).find((o) => o.cosell_referralidentifier === referral.id);
+    expect(await inDynamics()).toBeUndefined();
+    expect(await h.deadLetters()).toEqual([]);
+
+    await gate.open(h.dv.url);
+    await waitFor('the Dynamics opportunity of the referral', inDynamics, 90_000, 200);
+    await h.waitForIdle(60_000);
+    expect(await h.deadLetters()).toEqual([]);
+  }, 150_000);
 });
