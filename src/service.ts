@@ -20,6 +20,7 @@ import { Readiness } from './server/readiness.ts';
 import { SqliteStore } from './store/sqlite/index.ts';
 import { startRetentionSchedule } from './store/sqlite/retention.ts';
 import type { Store } from './store/types.ts';
+import { ConnectionAvailability } from './sync/connection-availability.ts';
 import { createEngine, loadConnections, type Engine } from './sync/engine.ts';
 import type { Logger } from './util/logger.ts';
 
@@ -131,12 +132,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
       config.partnerCenter.webhooks,
       new CertificateSource(config.partnerCenter.webhooks),
     );
-    const connections = await loadConnections(config, logger, recordApiCall);
+    const availability = new ConnectionAvailability({ logger: logger.child({ component: 'availability' }), reporter: readiness });
+    const connections = await loadConnections(config, logger, recordApiCall, availability);
     if (connections.size > 0) {
       const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall, credentials: store.credentials });
       referralsClient = referrals;
       registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
-      engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob });
+      engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob, availability });
       metrics.watchQueueDepth(() => store.jobs.depth());
     }
     metrics.watchHealth({ counts: () => store.console.connectionCounts(), connections: () => readiness.connections() });

@@ -107,6 +107,8 @@ class ApiHealth {
  */
 export class Readiness {
   private readonly apis = new Map<string, ApiHealth>();
+  /** Connection name → why the engine holds it back (see setUnavailable). */
+  private readonly unavailable = new Map<string, { reason: string; at: string }>();
 
   constructor(
     private readonly store: Store,
@@ -130,10 +132,25 @@ export class Readiness {
     return this.connectionApis;
   }
 
+  /**
+   * A connection the engine holds back (its CRM did not answer at start-up, or then its mapping did not match): it
+   * reports failing with that reason whatever its last call did, until `reason` is undefined again.
+   */
+  setUnavailable(name: string, reason: string | undefined): void {
+    if (reason === undefined) this.unavailable.delete(name);
+    else this.unavailable.set(name, { reason, at: new Date(this.now()).toISOString() });
+  }
+
   connections(): Record<string, ConnectionHealth> {
     const now = this.now();
     return Object.fromEntries(
-      Object.entries(this.connectionApis).map(([name, api]) => [name, (this.apis.get(api) ?? new ApiHealth()).health(api, now)]),
+      Object.entries(this.connectionApis).map(([name, api]) => {
+        const health = (this.apis.get(api) ?? new ApiHealth()).health(api, now);
+        const held = this.unavailable.get(name);
+        // Its last error shows on the card even when no call was made (it failed before sending one).
+        const override = held && { state: 'failing' as const, lastFailure: held.reason, lastFailureAt: health.lastFailureAt ?? held.at };
+        return [name, override ? { ...health, ...override } : health];
+      }),
     );
   }
 

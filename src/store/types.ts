@@ -107,6 +107,11 @@ export interface JobQueue {
    */
   complete(job: Job): void;
   retry(job: Job, error: string, delayMs: number, now?: number): void;
+  /**
+   * Runs the job later without counting an attempt: its connection is unavailable, so the job did not fail and must
+   * not creep towards dead letters while it waits.
+   */
+  postpone(job: Job, reason: string, delayMs: number, now?: number): void;
   /** Moves the job to dead letters (one transaction). */
   deadLetter(job: Job, error: string): void;
   depth(): number;

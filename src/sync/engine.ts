@@ -6,7 +6,8 @@ import type { ReferralsClient } from '../partner-center/referrals-client.ts';
 import type { Store } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { bindMapping } from './binding.ts';
-import { assertValidMapping, loadMappingFile, mappedEntities, type MappingSpec } from './mapping/index.ts';
+import { checkMappingAgainstCrm, crmHost, type ConnectionAvailability } from './connection-availability.ts';
+import { loadMappingFile, type MappingSpec } from './mapping/index.ts';
 import { mergeRecord } from './merge/index.ts';
 import { PairSync, type ConnectionSetup } from './pair-sync.ts';
 import { Reconciler } from './reconciler.ts';
@@ -27,15 +28,22 @@ export function ownsReferralCrmId(position: number): boolean {
 
 /**
  * Builds every configured CRM connection and checks its mapping against the CRM's live metadata, so a broken mapping
- * stops start-up (exit code 2) instead of failing record by record.
+ * stops start-up (exit code 2) instead of failing record by record. With `availability` (the service), a CRM that
+ * does not answer is marked unavailable instead, and checked again once the engine starts.
  */
-export async function loadConnections(config: Config, logger: Logger, onCall?: (call: HttpCallRecord) => void): Promise<Map<string, LoadedConnection>> {
+export async function loadConnections(
+  config: Config,
+  logger: Logger,
+  onCall?: (call: HttpCallRecord) => void,
+  availability?: ConnectionAvailability,
+): Promise<Map<string, LoadedConnection>> {
   const connections = new Map<string, LoadedConnection>();
   for (const [position, crm] of configuredCrms(config).entries()) {
     if (connections.has(crm.name)) throw new Error(`two connections are named "${crm.name}"; give one another name`);
     const connector = await crm.connect({ logger, reconcileOverlapMs: config.sync.reconcileOverlapSeconds * 1000, ...(onCall ? { onCall } : {}) });
     const spec = await loadMappingFile(config.mappings[crm.kind] ?? crm.defaultMappingPath, crm.kind, crm.mappingOptions);
-    assertValidMapping(spec, await connector.describe(mappedEntities(spec)));
+    const check = (): Promise<void> => checkMappingAgainstCrm(connector, spec);
+    await (availability ? availability.checkAtStart(crm.name, crmHost(config, crm.kind), check) : check());
     connections.set(connector.name, {
       connector,
       spec,
@@ -109,6 +117,19 @@ async function roomInQueue(store: Store, worker: Worker): Promise<void> {
   while (worker.started && store.jobs.depth() >= MAX_PENDING_JOBS) await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
 }
 
+/** Starts each connection (its change stream): at once, or for one down at start-up once its start-up check passes. */
+function startConnections(
+  connections: ReadonlyMap<string, LoadedConnection>,
+  availability: ConnectionAvailability | undefined,
+  start: (connector: CrmConnector) => void,
+): void {
+  for (const { connector, spec } of connections.values()) {
+    if (availability && !availability.isAvailable(connector.name)) {
+      availability.recover(connector.name, () => checkMappingAgainstCrm(connector, spec), () => start(connector));
+    } else start(connector);
+  }
+}
+
 export function createEngine(options: {
   config: Config;
   store: Store;
@@ -116,11 +137,13 @@ export function createEngine(options: {
   connections: ReadonlyMap<string, LoadedConnection>;
   logger: Logger;
   onJobOutcome?: (outcome: 'done' | 'retry' | 'dead', durationMs: number) => void;
+  /** Connections that were down at start-up: their jobs wait, and their start-up check is retried. */
+  availability?: ConnectionAvailability;
 }): Engine {
-  const { config, store, referrals, connections, logger } = options;
+  const { config, store, referrals, connections, logger, availability } = options;
   const pairSync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: logger.child({ component: 'sync' }) });
   const worker = new Worker({
-    jobs: store.jobs,
+    jobs: availability?.gate(store.jobs) ?? store.jobs,
     handler: pairSync.handler,
     logger: logger.child({ component: 'worker' }),
     concurrency: config.sync.concurrency,
@@ -153,12 +176,13 @@ export function createEngine(options: {
     start() {
       worker.start();
       reconciler.start({ immediately: config.sync.reconcileOnStart });
-      for (const connector of connectors) {
+      startConnections(connections, availability, (connector) => {
         const started = startChangeStream(connector, sinkFor(connector), logger);
         if (started) streams.push(started);
-      }
+      });
     },
     async stop() {
+      await availability?.stop();
       for (const stop of await Promise.all(streams.splice(0))) await stop?.();
       await reconciler.stop();
       await worker.stop();

@@ -33,7 +33,8 @@ export class DualCrmHarness extends ServiceHarness {
     super(ground, configInput, parseConfig('dual-crm-harness', configInput), options);
   }
 
-  static async start(options: ServiceHarnessOptions = {}): Promise<DualCrmHarness> {
+  /** `serviceOrgUrl`: the Dynamics org URL the service is configured with (provisioning still goes to the sandbox). */
+  static async start(options: ServiceHarnessOptions & { serviceOrgUrl?: (sandboxUrl: string) => string } = {}): Promise<DualCrmHarness> {
     const ground = await prepareHarness('cosell-sync-dual-', options);
     const dv = await startDataverseSandbox({ port: 0, webhookRetryDelayMs: 50 });
     const sf = await startSalesforceSandbox({ port: 0, streamingLongPollMs: 5_000 });
@@ -42,11 +43,11 @@ export class DualCrmHarness extends ServiceHarness {
       writeFileSync(secretFile, `${DV_WEBHOOK_SECRET}\n`);
       const configInput: ConfigInput = {
         ...ground.configInput,
-        dynamics: { orgUrl: dv.url, mode: 'sandbox', webhook: { secret: { file: secretFile } } },
+        dynamics: { orgUrl: options.serviceOrgUrl?.(dv.url) ?? dv.url, mode: 'sandbox', webhook: { secret: { file: secretFile } } },
         salesforce: { instanceUrl: sf.url, mode: 'sandbox', notifications: 'cdc', organizationId: sf.organizationId },
       };
       const harness = new DualCrmHarness(ground, dv, sf, configInput, options);
-      const connector = await createDynamicsConnector(harness.config.dynamics!, { logger: silentLogger() });
+      const connector = await createDynamicsConnector({ ...harness.config.dynamics!, orgUrl: dv.url }, { logger: silentLogger() });
       await setupDynamics({
         connector,
         logger: silentLogger(),

@@ -36,6 +36,11 @@ export interface SyncHarnessOptions extends ServiceHarnessOptions {
   afterSetup?: (connector: DynamicsConnector) => Promise<void>;
   /** The `alerts` config section (e.g. e-mail to a test SMTP receiver). */
   alerts?: ConfigInput['alerts'];
+  /**
+   * The org URL the service is configured with, instead of the sandbox's own (e.g. a port that refuses, to start the
+   * service with Dataverse down). Provisioning still goes to the sandbox.
+   */
+  serviceOrgUrl?: (sandboxUrl: string) => string;
 }
 
 const DV_WEBHOOK_SECRET = 'dv-webhook-secret-for-tests';
@@ -63,11 +68,11 @@ export class SyncHarness extends ServiceHarness {
         ...ground.configInput,
         ...(options.mappingFile ? { mappings: { dynamics: options.mappingFile } } : {}),
         ...(options.alerts ? { alerts: options.alerts } : {}),
-        dynamics: { orgUrl: dv.url, mode: 'sandbox', webhook: { secret: { file: secretFile } } },
+        dynamics: { orgUrl: options.serviceOrgUrl?.(dv.url) ?? dv.url, mode: 'sandbox', webhook: { secret: { file: secretFile } } },
       };
       const harness = new SyncHarness(ground, dv, configInput, options);
       // What `cosell setup dynamics` does: custom columns, alternate key, webhook endpoint and steps.
-      const connector = await createDynamicsConnector(harness.config.dynamics!, { logger: silentLogger() });
+      const connector = await createDynamicsConnector({ ...harness.config.dynamics!, orgUrl: dv.url }, { logger: silentLogger() });
       await setupDynamics({
         connector,
         logger: silentLogger(),

@@ -130,6 +130,12 @@ export class SqliteJobQueue implements JobQueue {
       .run(error, now + delayMs, new Date(now).toISOString(), job.key);
   }
 
+  postpone(job: Job, reason: string, delayMs: number, now = Date.now()): void {
+    this.db
+      .prepare('UPDATE jobs SET lease_until = NULL, last_error = ?, next_run_at = ?, updated_at = ? WHERE key = ?')
+      .run(reason, now + delayMs, new Date(now).toISOString(), job.key);
+  }
+
   deadLetter(job: Job, error: string): void {
     this.db.transaction(() => {
       this.deadLetters.file(job, error);

@@ -32,6 +32,18 @@ describe('Readiness connection health', () => {
     expect(await readiness.check()).toMatchObject({ ready: true, status: 'ok' });
   });
 
+  it('reports a connection the engine holds unavailable as failing with its reason, whatever its calls did, until released', async () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const readiness = new Readiness(store, ':memory:', { dynamics: 'dataverse' }, () => now);
+    readiness.recordCall({ api: 'dataverse', status: 200 });
+    readiness.setUnavailable('dynamics', 'unavailable (org.example): connect ECONNREFUSED');
+    const held = await readiness.check();
+    expect(held).toMatchObject({ ready: false, status: 'degraded' });
+    expect(held.connections.dynamics).toMatchObject({ state: 'failing', lastFailure: 'unavailable (org.example): connect ECONNREFUSED', lastFailureAt: '2026-01-01T00:00:00.000Z' });
+    readiness.setUnavailable('dynamics', undefined);
+    expect(await readiness.check()).toMatchObject({ ready: true, connections: { dynamics: { state: 'ok', lastFailure: null } } });
+  });
+
   it('counts answers about the data (404, 412) as working, and refused credentials and throttling as failing', async () => {
     const readiness = new Readiness(store, ':memory:', { salesforce: 'salesforce' });
     for (const status of [404, 412, 400, 404]) readiness.recordCall({ api: 'salesforce', status });
