@@ -16,7 +16,7 @@ import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
-import { isSyncedCoSell, unexplainedPcSolutions } from './plan/deal-solutions.ts';
+import { isSyncedCoSell, SOLUTIONS_BASE, unexplainedPcSolutions } from './plan/deal-solutions.ts';
 import { solutionKey } from '../crm/solutions.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
 import { isEmpty, planReconcile, type PairSnapshot, type ReconcilePlan } from './plan/reconcile-plan.ts';
@@ -152,7 +152,7 @@ export class PairSync {
     const { referral } = read;
     this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
-    if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell: isSyncedCoSell(read.referral) })) return;
+    if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell: this.syncsSolutions(run, link.crmEntity, read.referral) })) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
     if (!linkedRecord) {
       this.recordFailure(run, link, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
@@ -174,6 +174,8 @@ export class PairSync {
       // The reconciler's periodic re-read of open co-sell pairs is also what finds a change to the deal's solutions
       // alone (their rows are not the opportunity's, so its version does not move and no notification names it).
       !(run.job.microsoftSide && run.job.cause === 'reconcile' && input.coSell) &&
+      // A co-sell pair whose solutions were never synced (just accepted, or linked before they were): sync them now.
+      !(input.coSell && link.base?.[SOLUTIONS_BASE] === undefined) &&
       link.syncState === 'ok' &&
       !sync.getIntent(link.connection, link.referralId, link.crmEntity) &&
       // An operator's resolution of a held conflict waits to be written even though neither record changed.
@@ -379,6 +381,11 @@ export class PairSync {
     return run.connector.solutions ? run.connector.solutions.readDealSolutions(pair.record.ref) : null;
   }
 
+  /** Whether this pair's deal solutions sync (deal-solutions.ts): an open co-sell opportunity in a CRM with the catalogue. */
+  private syncsSolutions(run: SyncRun, entity: string, referral: Referral): boolean {
+    return run.connector.solutions !== undefined && entity === 'opportunity' && isSyncedCoSell(referral);
+  }
+
   /**
    * A linked co-sell deal's Microsoft Solutions, synced both ways on every sync of the pair (deal-solutions.ts). Costs
    * one CRM read per sync of a co-sell pair, plus a catalogue read when Partner Center names ids neither side agreed on.
@@ -387,7 +394,7 @@ export class PairSync {
   private async coSellSolutions(run: SyncRun, pair: Pair): Promise<PairSnapshot['coSellSolutions']> {
     const { solutions } = run.connector;
     const { referral } = pair.read;
-    if (!solutions || !pair.link || pair.record.ref.entity !== 'opportunity' || !isSyncedCoSell(referral)) return undefined;
+    if (!solutions || !pair.link || !this.syncsSolutions(run, pair.record.ref.entity, referral)) return undefined;
     const crm = await solutions.readDealSolutions(pair.record.ref);
     const unexplained = unexplainedPcSolutions(referral, crm, pair.link.base);
     const catalogue = unexplained.length > 0 ? new Set((await solutions.list()).map((s) => solutionKey(s.solutionId))) : undefined;
