@@ -16,7 +16,7 @@ import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
-import { isSyncedCoSell, SOLUTIONS_BASE, unexplainedPcSolutions } from './plan/deal-solutions.ts';
+import { isSyncedCoSell, needsCatalogue, SOLUTIONS_BASE } from './plan/deal-solutions.ts';
 import { solutionKey } from '../crm/solutions.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
 import { isEmpty, planReconcile, type PairSnapshot, type ReconcilePlan } from './plan/reconcile-plan.ts';
@@ -388,7 +388,7 @@ export class PairSync {
 
   /**
    * A linked co-sell deal's Microsoft Solutions, synced both ways on every sync of the pair (deal-solutions.ts). Costs
-   * one CRM read per sync of a co-sell pair, plus a catalogue read when Partner Center names ids neither side agreed on.
+   * one CRM read per sync of a co-sell pair, plus a catalogue read when Partner Center names ids neither side agreed on or the CRM lost an agreed one.
    * An unaccepted incoming referral takes only an answer and a closed one no edit: not read then.
    */
   private async coSellSolutions(run: SyncRun, pair: Pair): Promise<PairSnapshot['coSellSolutions']> {
@@ -396,8 +396,7 @@ export class PairSync {
     const { referral } = pair.read;
     if (!solutions || !pair.link || !this.syncsSolutions(run, pair.record.ref.entity, referral)) return undefined;
     const crm = await solutions.readDealSolutions(pair.record.ref);
-    const unexplained = unexplainedPcSolutions(referral, crm, pair.link.base);
-    const catalogue = unexplained.length > 0 ? new Set((await solutions.list()).map((s) => solutionKey(s.solutionId))) : undefined;
+    const catalogue = needsCatalogue(referral, crm, pair.link.base) ? new Set((await solutions.list()).map((s) => solutionKey(s.solutionId))) : undefined;
     return { crm, catalogue };
   }
 

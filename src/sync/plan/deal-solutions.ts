@@ -64,10 +64,15 @@ const list = (value: unknown): string[] | undefined => (Array.isArray(value) ? v
 const keys = (ids: readonly string[]) => new Set(ids.map(solutionKey));
 const sorted = (ids: Iterable<string>) => [...new Map([...ids].map((id) => [solutionKey(id), id])).values()].sort((a, b) => a.localeCompare(b));
 
-/** Partner Center ids that neither the base nor the CRM knows: the ones the catalogue must be asked about. */
-export function unexplainedPcSolutions(referral: Referral, crm: readonly string[], base: CanonicalRecord | undefined): string[] {
-  const known = keys([...crm, ...(list(base?.[SOLUTIONS_BASE]) ?? []), ...(list(base?.[UNKNOWN_SOLUTIONS_BASE]) ?? [])]);
-  return referralSolutionIds(referral).filter((id) => !known.has(solutionKey(id)));
+/**
+ * Whether the plan needs the CRM catalogue: Partner Center names ids neither the base nor the CRM knows, or the CRM
+ * lost an agreed id (removed by the seller, or with its catalogue row: then Partner Center keeps it).
+ */
+export function needsCatalogue(referral: Referral, crm: readonly string[], base: CanonicalRecord | undefined): boolean {
+  const agreed = list(base?.[SOLUTIONS_BASE]) ?? [];
+  const known = keys([...crm, ...agreed, ...(list(base?.[UNKNOWN_SOLUTIONS_BASE]) ?? [])]);
+  const crmKeys = keys(crm);
+  return referralSolutionIds(referral).some((id) => !known.has(solutionKey(id))) || agreed.some((id) => !crmKeys.has(solutionKey(id)));
 }
 
 export function planDealSolutionsSync(input: DealSolutionsInput): DealSolutionsPlan {
@@ -83,7 +88,9 @@ export function planDealSolutionsSync(input: DealSolutionsInput): DealSolutionsP
   const catalogue = input.catalogue;
   const pcAdded = pc.filter((id) => !agreedKeys.has(solutionKey(id)) && !crmKeys.has(solutionKey(id)) && !auditedKeys.has(solutionKey(id)));
   const importable = pcAdded.filter((id) => catalogue?.has(solutionKey(id)) === true);
-  const unknown = pcAdded.filter((id) => catalogue !== undefined && !catalogue.has(solutionKey(id)));
+  // An agreed id the CRM no longer has because its catalogue row went is not the seller's removal: Partner Center keeps it.
+  const uncatalogued = agreed.filter((id) => !crmKeys.has(solutionKey(id)) && pcKeys.has(solutionKey(id)));
+  const unknown = [...pcAdded, ...uncatalogued].filter((id) => catalogue !== undefined && !catalogue.has(solutionKey(id)));
   const wanted = sorted([
     ...agreed.filter((id) => crmKeys.has(solutionKey(id)) && pcKeys.has(solutionKey(id))),
     ...crm.filter((id) => !agreedKeys.has(solutionKey(id))),

@@ -18,7 +18,7 @@ const customer = { name: 'Contoso', country: 'US', contacts: [{ firstName: 'Sue'
 function world() {
   const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
   const referrals = new FakeReferrals();
-  const crm = new FakeCrm().withSolutions();
+  const crm = new FakeCrm().withSolutions(['SOL-34104-EBB', 'SOL-20816-QWE']);
   const connections = new Map([[crm.name, { connector: crm, mappings: { opportunity: coSellTestMapping() }, policy: { leads: false, ownsReferralCrmId: true } }]]);
   const sync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: silentLogger() });
   return { store, referrals, crm, sync };
