@@ -16,6 +16,8 @@ import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
+import { isSyncedCoSell, needsCatalogue, SOLUTIONS_BASE } from './plan/deal-solutions.ts';
+import { solutionKey } from '../crm/solutions.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
 import { isEmpty, planReconcile, type PairSnapshot, type ReconcilePlan } from './plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from './ports.ts';
@@ -172,9 +174,10 @@ export class PairSync {
     const { referral } = read;
     this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
-    if (referralOnly && this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag })) return;
+    const coSell = this.syncsSolutions(run, link.crmEntity, read.referral);
+    if (referralOnly && this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell })) return;
     const linkedRecord = referralOnly ? await readLinked() : readTogether;
-    if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag })) return;
+    if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell })) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
     if (!linkedRecord) {
       this.recordFailure(run, link, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
@@ -188,7 +191,7 @@ export class PairSync {
    * A write intent left behind means the last sync never committed: always merge then. Microsoft's referral may have
    * changed without either record changing (related-referral-*): then it has to be read.
    */
-  private isSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; record: CrmRecord; eTag: string | undefined }): boolean {
+  private isSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; record: CrmRecord; eTag: string | undefined; coSell: boolean }): boolean {
     const { link, record } = input;
     return this.isReferralSettled(input) && link.crmVersion !== null && link.crmVersion === record.version;
   }
@@ -197,11 +200,16 @@ export class PairSync {
    * The referral is the version we last committed and nothing of ours is pending: for a job about the referral alone,
    * nothing to do (a change of the CRM record has a notification, and the reconciler's CRM listing, of its own).
    */
-  private isReferralSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; eTag: string | undefined }): boolean {
+  private isReferralSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; eTag: string | undefined; coSell: boolean }): boolean {
     const { run, link } = input;
     const { sync } = this.deps.store;
     return (
       !(run.job.microsoftSide && input.mapping.readsMicrosoftReferral) &&
+      // The reconciler's periodic re-read of open co-sell pairs is also what finds a change to the deal's solutions
+      // alone (their rows are not the opportunity's, so its version does not move and no notification names it).
+      !(run.job.microsoftSide && run.job.cause === 'reconcile' && input.coSell) &&
+      // A co-sell pair whose solutions were never synced (just accepted, or linked before they were): sync them now.
+      !(input.coSell && link.base?.[SOLUTIONS_BASE] === undefined) &&
       link.syncState === 'ok' &&
       !sync.getIntent(link.connection, link.referralId, link.crmEntity) &&
       // An operator's resolution of a held conflict waits to be written even though neither record changed.
@@ -405,6 +413,25 @@ export class PairSync {
     return run.connector.solutions ? run.connector.solutions.readDealSolutions(pair.record.ref) : null;
   }
 
+  /** Whether this pair's deal solutions sync (deal-solutions.ts): an open co-sell opportunity in a CRM with the catalogue. */
+  private syncsSolutions(run: SyncRun, entity: string, referral: Referral): boolean {
+    return run.connector.solutions !== undefined && entity === 'opportunity' && isSyncedCoSell(referral);
+  }
+
+  /**
+   * A linked co-sell deal's Microsoft Solutions, synced both ways on every sync of the pair (deal-solutions.ts). Costs
+   * one CRM read per sync of a co-sell pair, plus a catalogue read when Partner Center names ids neither side agreed on or the CRM lost an agreed one.
+   * An unaccepted incoming referral takes only an answer and a closed one no edit: not read then.
+   */
+  private async coSellSolutions(run: SyncRun, pair: Pair): Promise<PairSnapshot['coSellSolutions']> {
+    const { solutions } = run.connector;
+    const { referral } = pair.read;
+    if (!solutions || !pair.link || !this.syncsSolutions(run, pair.record.ref.entity, referral)) return undefined;
+    const crm = await solutions.readDealSolutions(pair.record.ref);
+    const catalogue = needsCatalogue(referral, crm, pair.link.base) ? new Set((await solutions.list()).map((s) => solutionKey(s.solutionId))) : undefined;
+    return { crm, catalogue };
+  }
+
   /** One line per sync: the pair, the fields written each way and the outcome; at info only when it changed something. */
   private logSync(run: SyncRun, commit: ReconcilePlan['commit']): void {
     const fields = (direction: AuditEntry['direction']) =>
@@ -443,6 +470,7 @@ export class PairSync {
       heldValue: run.connector.heldValue?.bind(run.connector),
       decision: run.connector.coSellDecisions?.decision(record) ?? null,
       dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
+      coSellSolutions: await this.coSellSolutions(run, pair),
       audit: pair.audit ?? [],
     };
   }

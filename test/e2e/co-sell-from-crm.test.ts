@@ -196,4 +196,49 @@ describe('co-sell deals from Dynamics', () => {
     await h.waitForIdle();
     expect(await h.deadLetters()).toEqual([]);
   });
+  it("a co-sell deal's Microsoft Solutions sync both ways: added and removed in Dynamics, added in Partner Center; never left with none", async () => {
+    const second = 'SOL-20816-QWE';
+    const third = 'SOL-11873-MWP';
+    /** Owned by the partner in Partner Center, but not in the CRM catalogue. */
+    const notInCrm = 'SOL-47715-DAT';
+    await h.dvImportSolutions([
+      { solutionId: second, name: 'Supply Chain Accelerator', coSellReady: true },
+      { solutionId: third, name: 'Modern Workplace in a Box', coSellReady: true },
+    ]);
+    const { opportunityId } = await h.dvCreateDeal({ name: 'Co-sell solutions both ways', company: 'Solutions Corp', value: 75_000, sync: true, help: HELP_PROOF_OF_CONCEPT, solutions: [SOLUTION] });
+    const referralId = String((await referralOf(opportunityId)).id);
+    await h.waitForIdle();
+    const sorted = async () => solutionIds((await h.referral(referralId)) ?? {}).map(String).sort();
+
+    // The seller adds a solution in the subgrid (a related row: the opportunity itself does not change), then edits the deal.
+    await h.dvChooseSolutions(opportunityId, [SOLUTION, second]);
+    await h.dvSellerEdit('opportunities', opportunityId, { description: 'Second solution added' });
+    await waitFor('the added solution on the referral', async () => ((await sorted()).includes(second) ? true : undefined));
+    await h.waitForIdle();
+    expect(await sorted()).toEqual([SOLUTION, second].sort());
+
+    // Removed in the CRM → gone from the referral.
+    await h.dvChooseSolutions(opportunityId, [second]);
+    await h.dvSellerEdit('opportunities', opportunityId, { description: 'First solution removed' });
+    await waitFor('the removed solution gone from the referral', async () => ((await sorted()).includes(SOLUTION) ? undefined : true));
+    await h.waitForIdle();
+    expect(await sorted()).toEqual([second]);
+
+    // The partner adds one catalogue solution and one the CRM lacks in Partner Center → the deal gets the first only.
+    await h.pcPartnerEdit(referralId, [{ path: ['details', 'requirements', 'solutions'], value: [second, third, notInCrm].map((id) => ({ type: 'Name', id })) }]);
+    await waitFor('the Partner Center solution on the deal', async () => ((await h.dvDealSolutions(opportunityId)).includes(third) ? true : undefined));
+    await h.waitForIdle();
+    expect(await h.dvDealSolutions(opportunityId)).toEqual([third, second].sort());
+    expect(await sorted()).toEqual([second, third, notInCrm].sort());
+    const unknown = (await h.audit({ crmId: opportunityId })).filter((e) => e.outcome === 'skipped' && e.message?.includes(notInCrm));
+    expect(unknown).toHaveLength(1);
+
+    // The seller removes every solution: the CRM-only ones go, the one the CRM lacks stays, so the referral keeps one.
+    await h.dvChooseSolutions(opportunityId, []);
+    await h.dvSellerEdit('opportunities', opportunityId, { description: 'All solutions removed' });
+    await waitFor('the CRM solutions gone from the referral', async () => ((await sorted()).length === 1 ? true : undefined));
+    await h.waitForIdle();
+    expect(await sorted()).toEqual([notInCrm]);
+    expect(await h.deadLetters()).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config, ConfigInput } from '../../src/config/schema.ts';
 import { partnerCenterClients } from '../../src/partner-center/from-config.ts';
 import { PartnerCenterApiError } from '../../src/partner-center/api-error.ts';
+import type { FieldChange } from '../../src/partner-center/json-patch.ts';
 import { REFERRAL_EVENT_NAMES } from '../../src/partner-center/webhook-event.ts';
 import { createSeededRandom } from '../../src/util/prng.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox, type PartnerCenterSandboxOptions } from '../../src/sandbox/partner-center/index.ts';
@@ -308,6 +309,13 @@ export abstract class ServiceHarness {
         if (!(error instanceof PartnerCenterApiError && error.status === 412) || attempt >= 5) throw error;
       }
     }
+  }
+
+  /** The partner edits its referral in Partner Center (its API, as the partner's UI does). */
+  async pcPartnerEdit(referralId: string, changes: FieldChange[]): Promise<void> {
+    const { referrals } = await partnerCenterClients(this.config.partnerCenter);
+    const current = await referrals.get(referralId);
+    await referrals.patch(referralId, changes, { ifMatch: current.eTag });
   }
 
   /** The partner closes a referral in Partner Center (its API) as Won or Lost, with a reason (`statusReason`). */

@@ -5,6 +5,8 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { startSalesforceSandbox, type SalesforceSandbox, type SalesforceSandboxOptions } from '../../src/sandbox/salesforce/index.ts';
 import { silentLogger } from '../../src/util/logger.ts';
+import { createSalesforceConnector } from '../../src/crm/salesforce/factory.ts';
+import type { MicrosoftSolutionsApi } from '../../src/crm/solutions.ts';
 import { json, prepareHarness, sendJson, ServiceHarness, type HarnessGround, type RequestCounts, type Row, type SandboxFaults, type ServiceHarnessOptions } from './service-harness.ts';
 
 /*
@@ -123,6 +125,16 @@ export class SalesforceSyncHarness extends ServiceHarness {
 
   sfSellerEdit(sobject: string, id: string, patch: Row): Promise<Row> {
     return json(`${this.sf.url}/_sandbox/records/${sobject}/${id}`, sendJson('PATCH', patch));
+  }
+
+  private solutionsApi: MicrosoftSolutionsApi | undefined;
+
+  /** The org's Microsoft Solutions (catalogue and each deal's Opportunity related list), through its REST API. */
+  async sfSolutions(): Promise<MicrosoftSolutionsApi> {
+    const solutions = (await createSalesforceConnector(this.config.salesforce!, { logger: silentLogger() })).solutions;
+    if (!solutions) throw new Error('the Salesforce connector offers no Microsoft Solutions');
+    this.solutionsApi ??= solutions;
+    return this.solutionsApi;
   }
 
   sfFaults(faults: SandboxFaults): Promise<unknown> {

@@ -210,6 +210,11 @@ export class SyncHarness extends ServiceHarness {
     await (await this.dvSolutions()).writeDealSolutions({ entity: 'opportunity', id: opportunityId }, solutionIds);
   }
 
+  /** The opportunity's chosen Microsoft Solutions, read through the Web API. */
+  async dvDealSolutions(opportunityId: string): Promise<string[]> {
+    return (await this.dvSolutions()).readDealSolutions({ entity: 'opportunity', id: opportunityId });
+  }
+
   private solutionsApi: MicrosoftSolutionsApi | undefined;
 
   private async dvSolutions(): Promise<MicrosoftSolutionsApi> {

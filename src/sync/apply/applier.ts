@@ -7,7 +7,7 @@ import type { ReferralsPort, SyncStorePort } from '../ports.ts';
 export interface ApplierDeps {
   store: SyncStorePort;
   referrals: Pick<ReferralsPort, 'patch'>;
-  connector: Pick<CrmConnector, 'update'>;
+  connector: Pick<CrmConnector, 'update' | 'solutions'>;
 }
 
 /**
@@ -20,6 +20,8 @@ export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan)
   const { link } = plan.commit;
   if (plan.intent) store.sync.recordIntents([plan.intent]);
   let { crmVersion, pcEtag } = link;
+  // The deal's solutions are rows of their own (related table / junction object): the record's version does not move.
+  if (plan.dealSolutions && deps.connector.solutions) await deps.connector.solutions.writeDealSolutions(plan.dealSolutions.ref, plan.dealSolutions.solutionIds);
   if (plan.crmUpdate) {
     const update = plan.crmUpdate;
     const history = store.sync.audit({ connection: link.connection, referralId: link.referralId, limit: AUDIT_COLUMN_ENTRIES });

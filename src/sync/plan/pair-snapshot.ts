@@ -39,6 +39,11 @@ export interface PairSnapshot {
    * deal whose seller now asks for Microsoft's help); undefined when not read.
    */
   dealSolutions?: readonly string[] | null;
+  /**
+   * A linked co-sell deal's Microsoft Solutions as the CRM holds them, with the CRM catalogue's ids when Partner Center
+   * names ids neither side agreed on (see deal-solutions.ts); undefined when not read (not a co-sell pair).
+   */
+  coSellSolutions?: { crm: readonly string[]; catalogue: ReadonlySet<string> | undefined };
   /** Audit rows of earlier steps of the same run (a lead's promotion), committed with this one. */
   audit: readonly AuditEntry[];
 }

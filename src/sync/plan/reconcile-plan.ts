@@ -19,6 +19,7 @@ import { decisionToSend } from './co-sell-decision.ts';
 import { planCoSellUpgrade } from './co-sell-upgrade.ts';
 import { closureAudit } from './closure-audit.ts';
 import { withLossReasonToCrm, withLossReasonToPc } from './loss-reason.ts';
+import { planDealSolutionsSync, SOLUTIONS_HELD_BASE, type DealSolutionsPlan } from './deal-solutions.ts';
 
 export type { PairSnapshot } from './pair-snapshot.ts';
 
@@ -40,6 +41,8 @@ export interface ReconcilePlan {
   commit: SyncCommit & { link: SyncCommit['link'] };
   /** The PATCH makes a private deal co-sell: Microsoft's connected referral joins its engagement afterwards. */
   coSellUpgrade?: boolean;
+  /** A co-sell deal's Microsoft Solutions to set in the CRM (see deal-solutions.ts), written before the record. */
+  dealSolutions?: { ref: CrmRecordRef; solutionIds: string[] } | null;
 }
 
 export const isEmpty = (record: CanonicalRecord): boolean => Object.keys(record).length === 0;
@@ -109,7 +112,9 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const { toPc, nextBase, skipped } = holdBackToPc({ snapshot: s, result, pc, base, also: upgrade?.kind === 'wait' ? [[upgrade.key, upgrade.reason]] : [] });
   // The seller is told on the record why the help request waits (✖ and its Audit line), once per CRM edit.
   const upgradeWaits = upgrade?.kind === 'wait' ? skipped.filter((row) => row.field === upgrade.key) : [];
-  const coSellRows = [...(upgrade?.kind === 'send' ? [upgrade.audit] : []), ...closureAudit(s, result.toCrm)];
+  const solutions = solutionsPlan(s);
+  const coSellRows = [...(upgrade?.kind === 'send' ? [upgrade.audit] : []), ...closureAudit(s, result.toCrm), ...(solutions?.audit ?? [])];
+  const solutionsHeld = solutions?.nextBase[SOLUTIONS_HELD_BASE] === true;
 
   // Announced before the first write, so a crash before the commit cannot make our own write look foreign. A first
   // link without a base has nothing to protect: the origin side decides again on the next run.
@@ -128,7 +133,7 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const conflictRows = conflictAudit({ stamp: s.stamp, referralId: s.referralId, ref: s.record.ref, result, newHolds: holds });
   const decided = decisionToSend(s);
   const decisionRows = decided === null ? [] : ['audit' in decided ? decided.audit : decided.problem];
-  const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...coSellRows, ...upgradeWaits, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 || upgradeWaits.length > 0, failed: upgradeWaits.length > 0 });
+  const crmUpdate = planCrmUpdate({ s, result, fresh: [...s.audit, ...decisionRows, ...coSellRows, ...upgradeWaits, ...kept.refused, ...fieldRows, ...conflictRows], needed: holds.length > 0 || released.length > 0 || upgradeWaits.length > 0 || (solutions?.status ?? null) !== null, failed: upgradeWaits.length > 0 || solutionsHeld });
 
   // A decision is all an unanswered referral takes (see co-sell-decision.ts); an acceptance carries the seller's edits.
   const edits = withLossReasonToPc(s, s.mapping.canonicalToReferralChanges(toPc, s.referral));
@@ -136,14 +141,21 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const crmId = decided && 'changes' in decided ? null : referralCrmIdChange(s);
   if (crmId) pcChanges.push(crmId);
   if (upgrade?.kind === 'send') pcChanges.push(...upgrade.changes);
+  if (solutions?.toPc) pcChanges.push(solutions.toPc);
   const commit: ReconcilePlan['commit'] = {
-    link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: nextBase, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
+    link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: { ...nextBase, ...solutions?.nextBase }, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
     audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...decisionRows, ...coSellRows, ...kept.refused, ...fieldRows, ...conflictRows, ...skipped],
     holdConflicts: result.conflicts.filter((c) => c.resolution === 'held').map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
     releaseConflicts: released.map((h) => h.field),
     ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: s.record.modifiedAt }])) } : {}),
   };
-  return { intent, crmUpdate, pcPatch: pcChanges.length > 0 ? { referralId: s.referralId, changes: pcChanges, ifMatch: s.eTag } : null, commit, coSellUpgrade: upgrade?.kind === 'send' };
+  return { intent, crmUpdate, pcPatch: pcChanges.length > 0 ? { referralId: s.referralId, changes: pcChanges, ifMatch: s.eTag } : null, commit, coSellUpgrade: upgrade?.kind === 'send', dealSolutions: solutions?.toCrm ? { ref: s.record.ref, solutionIds: solutions.toCrm } : null };
+}
+
+/** A linked co-sell deal's Microsoft Solutions both ways, when the snapshot read them. */
+function solutionsPlan(s: PairSnapshot): DealSolutionsPlan | null {
+  if (!s.coSellSolutions) return null;
+  return planDealSolutionsSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.coSellSolutions.crm, base: s.link?.base, catalogue: s.coSellSolutions.catalogue });
 }
 
 /** The decision's status fields, then the edits it lets through (an acceptance's); the decision wins a shared path. */

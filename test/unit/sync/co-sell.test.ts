@@ -18,7 +18,7 @@ const customer = { name: 'Contoso', country: 'US', contacts: [{ firstName: 'Sue'
 function world() {
   const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
   const referrals = new FakeReferrals();
-  const crm = new FakeCrm().withSolutions();
+  const crm = new FakeCrm().withSolutions(['SOL-34104-EBB', 'SOL-20816-QWE']);
   const connections = new Map([[crm.name, { connector: crm, mappings: { opportunity: coSellTestMapping() }, policy: { leads: false, ownsReferralCrmId: true } }]]);
   const sync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: silentLogger() });
   return { store, referrals, crm, sync };
@@ -26,6 +26,18 @@ function world() {
 
 function crmJob(crmId: string): Job {
   return { key: `k-${crmId}`, connection: 'crm', referralId: null, crmEntity: 'opportunity', crmId, cause: 'event', microsoftSide: false, generation: 0, attempts: 0, lastError: null };
+}
+
+/** A co-sell deal with one solution, sent and linked; `reread` is the reconciler's periodic re-read of the pair. */
+async function sentCoSellDeal(name: string) {
+  const w = world();
+  const ref = w.crm.add({ name, value: 10, syncwithpc: true, help: 'ProofOfConceptOrDemo' }, customer);
+  w.crm.dealSolutions.set(ref.id, ['SOL-34104-EBB']);
+  await w.sync.handler(crmJob(ref.id));
+  const partnerId = String(w.crm.get(ref.id).record.values.referralid);
+  const ids = () => (w.referrals.must(partnerId).referral.details?.requirements?.solutions ?? []).map((s) => s.id);
+  const reread: Job = { ...crmJob(ref.id), crmEntity: null, crmId: null, referralId: partnerId, microsoftSide: true, cause: 'reconcile' };
+  return { w, ref, ids, reread };
 }
 
 describe('co-sell deals born in the CRM', () => {
@@ -115,5 +127,32 @@ describe('co-sell deals born in the CRM', () => {
     expect(wantsMicrosoftConnected(referral({ ...coSell, direction: 'Incoming' }))).toBe(false);
     expect(wantsMicrosoftConnected(referral({ ...coSell, target: [{ type: 'BusinessProfileLocation', id: 'other-partner' }] }))).toBe(false);
     expect(wantsMicrosoftConnected(referral({ ...coSell, organizationId: 'msft' }))).toBe(false);
+  });
+  it("a co-sell deal's solutions changed alone (no record change) reach the referral on the reconciler's co-sell re-read", async () => {
+    const { w, ref, ids, reread } = await sentCoSellDeal('Solutions later');
+    store = w.store;
+    w.crm.dealSolutions.set(ref.id, ['SOL-34104-EBB', 'SOL-20816-QWE']);
+    // A related-referral event about Microsoft's side: neither record changed, so the pair is settled.
+    await w.sync.handler({ ...reread, cause: 'event' });
+    expect(ids()).toEqual(['SOL-34104-EBB']);
+    await w.sync.handler(reread);
+    expect(ids()).toEqual(['SOL-20816-QWE', 'SOL-34104-EBB']);
+  });
+
+  it('removing every solution from a co-sell deal is held: the referral keeps them, the record gets ✖ and one Audit line', async () => {
+    const { w, ref, ids, reread } = await sentCoSellDeal('Solutions removed');
+    store = w.store;
+    w.crm.dealSolutions.set(ref.id, []);
+    await w.sync.handler(reread);
+    await w.sync.handler(reread);
+    expect(ids()).toEqual(['SOL-34104-EBB']);
+    expect(w.crm.get(ref.id).status?.ok).toBe(false);
+    const held = w.store.sync.audit({ crmId: ref.id, limit: 50 }).filter((e) => e.message?.includes('add at least one Microsoft solution'));
+    expect(held).toHaveLength(1);
+    // A solution chosen again releases the hold: ✔ back, and the referral follows the deal.
+    w.crm.dealSolutions.set(ref.id, ['SOL-20816-QWE']);
+    await w.sync.handler(reread);
+    expect(ids()).toEqual(['SOL-20816-QWE']);
+    expect(w.crm.get(ref.id).status?.ok).toBe(true);
   });
 });

@@ -204,11 +204,11 @@ export class FakeCrm implements CrmConnector {
     this.get(ref.id).status = status;
   }
 
-  /** Turns on the Microsoft Solutions catalogue (as `cosell setup` does); `dealSolutions` holds each deal's choice. */
-  withSolutions(): this {
+  /** Turns on the Microsoft Solutions catalogue (as `cosell setup` does) holding `catalogue`; `dealSolutions` holds each deal's choice. */
+  withSolutions(catalogue: readonly string[] = []): this {
     const deals = this.dealSolutions;
     this.solutions = {
-      list: async () => [],
+      list: async () => catalogue.map((solutionId) => ({ solutionId, name: solutionId, coSellReady: true })),
       upsert: async () => ({ created: [], updated: [], unchanged: [] }),
       readDealSolutions: async (ref) => [...(deals.get(ref.id) ?? [])],
       writeDealSolutions: async (ref, ids) => {
