@@ -62,12 +62,32 @@ export const TARGET_TYPES = ['None', 'BusinessProfileLocation', 'SolutionProfile
 export type TargetType = (typeof TARGET_TYPES)[number];
 
 /**
- * The Power Automate connector's sales-stage enum (Qualify, Develop, Propose, Close): what a mapping file must cover.
- * Partner Center's UI names other stages ("Manage co-sell opportunities": Created / Accepted 10 %, Qualified 20 %,
- * Developed 40 %, Proposed 60 %, Negotiated 80 %, Won); which spelling the API returns is UNCONFIRMED (a real response
- * held `"100"`), so the tolerant parsing below keeps any other string rather than refusing the referral.
+ * Sales stages, every spelling Partner Center may use. Its UI names the stages with percentages ("Manage co-sell
+ * opportunities": Created / Accepted 10 %, Qualified 20 %, Developed 40 %, Proposed 60 %, Negotiated 80 %, Won 100 %,
+ * "if you're passing these values using the API, this is how Partner Center recognizes the deal sales stages"); the
+ * Power Automate connector's enum is Qualify/Develop/Propose/Close and a real response held "100". Which spelling the
+ * API returns is UNCONFIRMED, so a mapping file may name any of them, and the tolerant parsing below keeps any other
+ * string rather than refusing the referral.
  */
-export const SALES_STAGES = ['Qualify', 'Develop', 'Propose', 'Close'] as const;
+export const SALES_STAGES = [
+  'Created',
+  'Accepted',
+  'Qualified',
+  'Developed',
+  'Proposed',
+  'Negotiated',
+  'Won',
+  'Qualify',
+  'Develop',
+  'Propose',
+  'Close',
+  '10',
+  '20',
+  '40',
+  '60',
+  '80',
+  '100',
+] as const;
 export type SalesStage = (typeof SALES_STAGES)[number];
 
 export const CUSTOMER_PROFILE_ID_TYPES = ['Duns', 'External'] as const;

@@ -38,6 +38,7 @@ describe('default mapping: referral → canonical → CRM', () => {
       microsoftSellerName: null,
       microsoftSellerEmail: null,
       microsoftStatus: null,
+      salesStage: null,
     });
   });
 
@@ -59,7 +60,25 @@ describe('default mapping: referral → canonical → CRM', () => {
       cosell_microsoftsellername: null,
       cosell_microsoftselleremail: null,
       cosell_microsoftstatus: null,
+      salesstage: null,
     });
+  });
+
+  it("maps Partner Center's sales stages to the opportunity's Sales Stage, every spelling of a stage as one", () => {
+    const opportunity = entity('opportunity');
+    const stageOf = (salesStage: string) => referralToCanonical(opportunity, referral({ ...DOC, salesStage }), { microsoftReferral: null }).salesStage;
+    const toCrm = (salesStage: string) => canonicalToCrm(opportunity, { salesStage: stageOf(salesStage) ?? null }).salesstage;
+    expect(['Created', 'Accepted', 'Qualified', 'Developed', 'Proposed', 'Negotiated'].map(toCrm)).toEqual([0, 0, 0, 1, 2, 3]);
+    expect(['10', '20', '40', '60', '80'].map(toCrm)).toEqual([0, 0, 1, 2, 3]);
+    expect(['Qualify', 'Develop', 'Propose', 'Close'].map(toCrm)).toEqual([0, 1, 2, 3]);
+    // Won is the status's business: it reads as the last open stage, so a won deal at Close shows no stage change.
+    expect(stageOf('Won')).toBe(stageOf('Negotiated'));
+    expect(stageOf('100')).toBe(stageOf('Close'));
+    // Toward Partner Center a Dynamics stage is written as the UI's stage name.
+    const written = [0, 1, 2, 3].map((salesstage) => canonicalToReferralChanges(opportunity, { salesStage: crmToCanonical(opportunity, { salesstage }).salesStage ?? null }));
+    expect(written.map((changes) => changes.map((c) => ({ path: c.path, value: c.value })))).toEqual(
+      ['Qualified', 'Developed', 'Proposed', 'Negotiated'].map((value) => [{ path: ['salesStage'], value }]),
+    );
   });
 
   it('reads back what it wrote as the same canonical record, for every entity (no echo diff)', () => {

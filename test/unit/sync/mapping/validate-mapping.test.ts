@@ -165,6 +165,8 @@ describe('validateMapping reports', () => {
       '            - { pc: Develop, crm: 1 }',
       '            - { pc: Propose, crm: 2 }',
       '            - { pc: Close, crm: 3 }',
+      // The other spellings of Partner Center's stages (UI names, percentages) go to a default: only the ambiguity is reported.
+      '          default: { crm: 0 }',
       '',
     ].join('\n');
     const issue = only(issuesFor(fields));
