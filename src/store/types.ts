@@ -370,7 +370,7 @@ export interface ConnectionCounts {
   deadLettered: number;
   /** Jobs waiting for another attempt after a failure. */
   retrying: number;
-  /** Pairs an operator paused. */
+  /** Pairs paused, by an operator or a seller (counted once). */
   paused: number;
   /** The most recent failure a queued job recorded. */
   lastJobError: { message: string; at: string } | null;
