@@ -159,8 +159,11 @@ describe('PairSync over in-memory fakes', () => {
     w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
     w.crm.edit(id, { value: 150 });
     const patches = w.referrals.patches.length;
+    const crmCalls = w.crm.calls.length;
     await sync.handler(forReferral('ref-1'));
     await sync.handler(fromCrm);
+    // Only the job about the record reads it (to see the switch), and nothing is written.
+    expect(w.crm.calls.slice(crmCalls)).toEqual([`read ${id}`]);
     expect(w.referrals.patches.length).toBe(patches);
     expect(w.crm.get(id).record.values.name).toBe('Deal');
     expect(w.store.jobs.claim(1, 1000)).toEqual([]);
