@@ -89,7 +89,7 @@ export class Metrics {
   readonly retryingJobs = this.healthGauge('cosell_jobs_retrying', 'Jobs waiting for another attempt after a failure, per CRM connection.', (s) =>
     Object.entries(s.counts()).map(([connection, c]) => [connection, c.retrying]),
   );
-  readonly pausedPairs = this.healthGauge('cosell_pairs_paused', 'Pairs an operator paused (not synced either way), per CRM connection.', (s) =>
+  readonly pausedPairs = this.healthGauge('cosell_pairs_paused', "Pairs paused by an operator or by the seller's Sync with Partner Center = No (not synced either way), per CRM connection.", (s) =>
     Object.entries(s.counts()).map(([connection, c]) => [connection, c.paused]),
   );
   readonly lastSuccess = this.healthGauge(

@@ -266,15 +266,20 @@ export interface SyncState {
   replayDeadLetter(id: number): boolean;
   /** What the console lists the deal by; the newest read wins (see DealLabel). */
   labelDeal(label: DealLabel): void;
-  /** Whether an operator paused this pair: its syncs are skipped, both directions, until resumed. */
+  /** Whether anyone (operator or seller) paused this pair: its syncs are skipped, both directions, until resumed. */
   isPaused(connection: string, referralId: string): boolean;
+  /** Who holds the pair's pause; empty when it is not paused. */
+  pausedBy(connection: string, referralId: string): PauseHolder['by'][];
   /**
-   * Pauses a linked pair (audited once); false when there is no such link or it is paused already. Its base stays,
-   * so the sync after a resume merges every change either side made meanwhile.
+   * Pauses a linked pair for `holder` (default an operator), audited once; false when there is no such link or this
+   * holder paused it already. Its base stays, so the sync after a resume merges every change either side made meanwhile.
    */
-  pausePair(connection: string, referralId: string): boolean;
-  /** Resumes a paused pair and queues a manual sync of it, in one transaction; false when it was not paused. */
-  resumePair(connection: string, referralId: string): boolean;
+  pausePair(connection: string, referralId: string, holder?: PauseHolder): boolean;
+  /**
+   * Lifts `holder`'s pause (default an operator's), audited; when no other holder is left it queues a sync of the pair
+   * (both records read), in the same transaction. False when this holder had not paused it.
+   */
+  resumePair(connection: string, referralId: string, holder?: PauseHolder): boolean;
   getWatermark(source: string): string | null;
   /** Every resume point (reconcile cursors, change-stream replay ids), for operators. */
   watermarks(): Record<string, string>;
@@ -294,6 +299,13 @@ export type DealState = (typeof DEAL_STATES)[number];
  * record for a CRM deal with no referral yet. Kept apart from the sync base, which holds only mapped fields (an
  * opportunity's customer is a lookup, not a name).
  */
+/**
+ * Who paused a pair: an operator (console), or the seller who set "Sync with Partner Center" to No on the linked record
+ * in `crm` (its display name, for the Audit line). Each lifts only its own pause: a seller's Yes does not undo an
+ * operator's decision, and an operator's resume does not override a seller's No still standing on the record.
+ */
+export type PauseHolder = { by: 'operator' } | { by: 'seller'; crm: string };
+
 export interface DealLabel {
   connection: string;
   /** Set for a referral; null for a CRM record with no referral (then crmEntity and crmId are set). */
@@ -358,7 +370,7 @@ export interface ConnectionCounts {
   deadLettered: number;
   /** Jobs waiting for another attempt after a failure. */
   retrying: number;
-  /** Pairs an operator paused. */
+  /** Pairs paused, by an operator or a seller (counted once). */
   paused: number;
   /** The most recent failure a queued job recorded. */
   lastJobError: { message: string; at: string } | null;

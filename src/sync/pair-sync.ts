@@ -26,6 +26,7 @@ import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
 import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
+import { followSyncSwitch } from './run/seller-pause.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -135,9 +136,13 @@ export class PairSync {
           ? store.sync.findLinkByCrm(run.name, job.crmEntity, job.crmId)
           : null;
     const referralId = link?.referralId ?? job.referralId;
-    // An operator paused the pair: nothing is read or written either way. Its base stays, so resuming (which queues a
-    // sync) merges whatever both sides changed meanwhile. The pause itself was audited once, when it was made.
+    // A paused pair (by an operator, or by the seller's Sync with Partner Center = No): nothing is written either way.
+    // Its base stays, so resuming (which queues a sync) merges whatever both sides changed meanwhile. The pause itself
+    // was audited once, when it was made. The seller's switch back to Yes arrives as a notification about the record:
+    // while the seller holds the pause, that job alone still reads the record, to see it. A No set during an operator's
+    // pause is seen by the sync the operator's resume queues (it reads the record before merging).
     if (link && store.sync.isPaused(run.name, link.referralId)) {
+      if (job.crmId !== null && store.sync.pausedBy(run.name, link.referralId).includes('seller')) await this.followSyncSwitch(run, link);
       this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: job.key }, 'pair paused: sync skipped');
       return;
     }
@@ -177,6 +182,7 @@ export class PairSync {
     const coSell = this.syncsSolutions(run, link.crmEntity, read.referral);
     if (referralOnly && this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell })) return;
     const linkedRecord = referralOnly ? await readLinked() : readTogether;
+    if (linkedRecord && (await this.followSyncSwitch(run, link, linkedRecord))) return;
     if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell })) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
     if (!linkedRecord) {
@@ -184,6 +190,14 @@ export class PairSync {
       return;
     }
     await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc' });
+  }
+
+  /** Pauses or resumes the pair as the record's "Sync with Partner Center" says (see `followSyncSwitch`); true while paused. */
+  private async followSyncSwitch(run: SyncRun, link: Link, known?: CrmRecord): Promise<boolean> {
+    const mapping = run.mapping(link.crmEntity);
+    const record = known ?? (await run.connector.read({ entity: mapping.entity, id: link.crmId }, await run.columns(mapping)));
+    if (!record) return this.deps.store.sync.isPaused(run.name, link.referralId);
+    return followSyncSwitch({ store: this.deps.store, connection: run.connection, link, record, mapping, logger: this.deps.logger });
   }
 
   /**

@@ -24,6 +24,9 @@ export interface SyncStorePort {
     | 'setWatermark'
     | 'labelDeal'
     | 'isPaused'
+    | 'pausedBy'
+    | 'pausePair'
+    | 'resumePair'
   >;
   readonly inbox: Pick<Inbox, 'list'>;
   readonly jobs: Pick<JobQueue, 'enqueue'>;

@@ -240,7 +240,8 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const params = pairParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);
     const { connection, referralId } = params.data;
-    if (store.sync.isPaused(connection, referralId)) return { paused: true, message: 'Already paused.' } satisfies PauseResponse;
+    // The operator's hold is added even when the seller paused the pair too, so the seller's Yes does not lift it.
+    if (store.sync.pausedBy(connection, referralId).includes('operator')) return { paused: true, message: 'Already paused.' } satisfies PauseResponse;
     if (!store.sync.pausePair(connection, referralId)) return reply.code(404).send({ error: { code: 'not_found', message: `no linked pair ${referralId} on ${connection}` } } satisfies ErrorResponse);
     return { paused: true, message: `Paused: neither side is written until you resume.${await crmStatus(connection, referralId, true)}` } satisfies PauseResponse;
   });
@@ -248,7 +249,16 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const params = pairParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);
     const { connection, referralId } = params.data;
-    if (!store.sync.resumePair(connection, referralId)) return reply.code(409).send({ error: { code: 'not_paused', message: `pair ${referralId} on ${connection} is not paused` } } satisfies ErrorResponse);
+    if (!store.sync.resumePair(connection, referralId)) {
+      // A seller's No stays on the record: resuming over it would sync a deal the seller withdrew, so it is theirs to lift.
+      const message = store.sync.isPaused(connection, referralId)
+        ? `pair ${referralId} on ${connection} is paused by the seller (Sync with Partner Center = No in the CRM); set it back to Yes there`
+        : `pair ${referralId} on ${connection} is not paused`;
+      return reply.code(409).send({ error: { code: 'not_paused', message } } satisfies ErrorResponse);
+    }
+    if (store.sync.isPaused(connection, referralId)) {
+      return { paused: true, message: 'Your pause is lifted; the pair stays paused until Sync with Partner Center is set back to Yes in the CRM.' } satisfies PauseResponse;
+    }
     return { paused: false, message: `Resumed: both sides are merged now, with every change made while paused.${await crmStatus(connection, referralId, false)}` } satisfies PauseResponse;
   });
 

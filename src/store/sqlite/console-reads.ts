@@ -165,7 +165,7 @@ export class SqliteConsoleReads implements ConsoleReads {
     for (const r of dead) of(r.connection).deadLettered = r.n;
     const retrying = this.db.prepare('SELECT connection, COUNT(*) AS n FROM jobs WHERE attempts > 0 GROUP BY connection').all() as Array<{ connection: string; n: number }>;
     for (const r of retrying) of(r.connection).retrying = r.n;
-    const paused = this.db.prepare('SELECT connection, COUNT(*) AS n FROM paused_pairs GROUP BY connection').all() as Array<{ connection: string; n: number }>;
+    const paused = this.db.prepare('SELECT connection, COUNT(DISTINCT referral_id) AS n FROM paused_pairs GROUP BY connection').all() as Array<{ connection: string; n: number }>;
     for (const r of paused) of(r.connection).paused = r.n;
     // SQLite's bare-column rule: with MAX(), the other columns come from the row that holds the maximum.
     const errors = this.db

@@ -1,23 +1,38 @@
-import { dealSubject, type AuditEntry, type DealLabel } from '../types.ts';
+import { dealSubject, type AuditEntry, type DealLabel, type PauseHolder } from '../types.ts';
 import type { SqlDatabase } from './driver.ts';
 import type { SqliteJobQueue } from './jobs.ts';
 
 
-const operatorNote = (connection: string, referralId: string, message: string): AuditEntry => ({
-  connection,
-  referralId,
-  crmEntity: null,
-  crmId: null,
+const pauseNote = (link: { connection: string; referralId: string; crmEntity: string; crmId: string }, holder: PauseHolder, message: string): AuditEntry => ({
+  connection: link.connection,
+  referralId: link.referralId,
+  crmEntity: holder.by === 'seller' ? link.crmEntity : null,
+  crmId: holder.by === 'seller' ? link.crmId : null,
   direction: 'none',
   field: null,
   oldValue: undefined,
   newValue: undefined,
-  cause: 'manual',
+  cause: holder.by === 'seller' ? 'event' : 'manual',
   outcome: 'skipped',
   message,
 });
 
-/** The console's labels and an operator's pause of a pair: small writes beside the sync state proper. */
+const OPERATOR: PauseHolder = { by: 'operator' };
+
+function pauseMessage(holder: PauseHolder): string {
+  return holder.by === 'operator'
+    ? 'sync paused by an operator: neither side is written until it is resumed'
+    : `sync paused: Sync with Partner Center set to No in ${holder.crm}: neither side is written until it is set back to Yes`;
+}
+
+function resumeMessage(holder: PauseHolder, stillHeldBy: readonly string[]): string {
+  const who = holder.by === 'operator' ? 'sync resumed by an operator' : `Sync with Partner Center set to Yes in ${holder.crm}`;
+  if (stillHeldBy.includes('operator')) return `${who}: still paused by an operator until resumed in the console`;
+  if (stillHeldBy.includes('seller')) return `${who}: still paused because Sync with Partner Center is No in the CRM`;
+  return `${who}: both sides are merged with every change made while paused`;
+}
+
+/** The console's labels and the pause of a pair (an operator's or a seller's): small writes beside the sync state proper. */
 export class SqliteDealControls {
   constructor(
     private readonly db: SqlDatabase,
@@ -40,25 +55,44 @@ export class SqliteDealControls {
     return this.db.prepare('SELECT 1 FROM paused_pairs WHERE connection = ? AND referral_id = ?').get(connection, referralId) !== undefined;
   }
 
-  pause(connection: string, referralId: string): boolean {
+  pausedBy(connection: string, referralId: string): PauseHolder['by'][] {
+    const rows = this.db.prepare('SELECT paused_by FROM paused_pairs WHERE connection = ? AND referral_id = ? ORDER BY paused_by').all(connection, referralId) as Array<{ paused_by: PauseHolder['by'] }>;
+    return rows.map((r) => r.paused_by);
+  }
+
+  pause(connection: string, referralId: string, holder: PauseHolder = OPERATOR): boolean {
     return this.db.transaction(() => {
-      const linked = this.db.prepare('SELECT 1 FROM links WHERE connection = ? AND referral_id = ?').get(connection, referralId) !== undefined;
-      if (!linked) return false;
-      const added = this.db.prepare('INSERT OR IGNORE INTO paused_pairs (connection, referral_id, paused_at) VALUES (?, ?, ?)').run(connection, referralId, new Date().toISOString());
+      const link = this.linkOf(connection, referralId);
+      if (!link) return false;
+      const added = this.db
+        .prepare('INSERT OR IGNORE INTO paused_pairs (connection, referral_id, paused_by, paused_at) VALUES (?, ?, ?, ?)')
+        .run(connection, referralId, holder.by, new Date().toISOString());
       if (added.changes === 0) return false;
-      this.audit([operatorNote(connection, referralId, 'sync paused by an operator: neither side is written until it is resumed')]);
+      this.audit([pauseNote(link, holder, pauseMessage(holder))]);
       return true;
     })();
   }
 
-  resume(connection: string, referralId: string): boolean {
+  resume(connection: string, referralId: string, holder: PauseHolder = OPERATOR): boolean {
     return this.db.transaction(() => {
-      const removed = this.db.prepare('DELETE FROM paused_pairs WHERE connection = ? AND referral_id = ?').run(connection, referralId);
+      const removed = this.db.prepare('DELETE FROM paused_pairs WHERE connection = ? AND referral_id = ? AND paused_by = ?').run(connection, referralId, holder.by);
       if (removed.changes === 0) return false;
-      this.audit([operatorNote(connection, referralId, 'sync resumed by an operator: both sides are merged with every change made while paused')]);
+      const link = this.linkOf(connection, referralId) ?? { connection, referralId, crmEntity: '', crmId: '' };
+      const stillHeldBy = this.pausedBy(connection, referralId);
+      this.audit([pauseNote(link, holder, resumeMessage(holder, stillHeldBy))]);
+      if (stillHeldBy.length > 0) return true;
       // The pair's base was left as it was: this sync's three-way merge sees every change either side made meanwhile.
-      this.jobs.enqueueInTransaction([{ connection, cause: 'manual', referralId, microsoftSide: true }]);
+      // It names the CRM record too, so the record is read even when the referral did not change.
+      const crm = link.crmId !== '' ? { entity: link.crmEntity, id: link.crmId } : undefined;
+      this.jobs.enqueueInTransaction([{ connection, cause: holder.by === 'seller' ? 'event' : 'manual', referralId, crm, microsoftSide: true }]);
       return true;
     })();
+  }
+
+  private linkOf(connection: string, referralId: string): { connection: string; referralId: string; crmEntity: string; crmId: string } | undefined {
+    const row = this.db.prepare('SELECT crm_entity, crm_id FROM links WHERE connection = ? AND referral_id = ?').get(connection, referralId) as
+      | { crm_entity: string; crm_id: string }
+      | undefined;
+    return row ? { connection, referralId, crmEntity: row.crm_entity, crmId: row.crm_id } : undefined;
   }
 }

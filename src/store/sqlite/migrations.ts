@@ -167,6 +167,18 @@ const MIGRATIONS: readonly string[] = [
      last_error TEXT,
      last_error_at TEXT
    );`,
+  // A pair's pause has up to two holders: an operator (console) and the seller ("Sync with Partner Center" = No in the
+  // CRM). Each is lifted only by its own holder; the pair syncs again when none is left. Earlier pauses were operators'.
+  `CREATE TABLE paused_pairs_by (
+     connection TEXT NOT NULL,
+     referral_id TEXT NOT NULL,
+     paused_by TEXT NOT NULL CHECK (paused_by IN ('operator', 'seller')),
+     paused_at TEXT NOT NULL,
+     PRIMARY KEY (connection, referral_id, paused_by)
+   );
+   INSERT INTO paused_pairs_by (connection, referral_id, paused_by, paused_at) SELECT connection, referral_id, 'operator', paused_at FROM paused_pairs;
+   DROP TABLE paused_pairs;
+   ALTER TABLE paused_pairs_by RENAME TO paused_pairs;`,
 ];
 
 export function migrate(db: SqlDatabase): { from: number; to: number } {

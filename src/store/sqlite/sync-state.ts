@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlDatabase } from './driver.ts';
-import type { AuditEntry, AuditOutcome, AuditRecord, ConflictResolution, ConflictSource, DeadLetter, DealLabel, HeldConflict, Link, SyncCommit, SyncState, WriteIntent } from '../types.ts';
+import type { AuditEntry, AuditOutcome, AuditRecord, ConflictResolution, ConflictSource, DeadLetter, DealLabel, HeldConflict, Link, PauseHolder, SyncCommit, SyncState, WriteIntent } from '../types.ts';
 import { SqliteDealControls } from './deal-controls.ts';
 import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqliteJobQueue } from './jobs.ts';
@@ -249,12 +249,16 @@ export class SqliteSyncState implements SyncState {
     return this.controls.isPaused(connection, referralId);
   }
 
-  pausePair(connection: string, referralId: string): boolean {
-    return this.controls.pause(connection, referralId);
+  pausedBy(connection: string, referralId: string): PauseHolder['by'][] {
+    return this.controls.pausedBy(connection, referralId);
   }
 
-  resumePair(connection: string, referralId: string): boolean {
-    return this.controls.resume(connection, referralId);
+  pausePair(connection: string, referralId: string, holder?: PauseHolder): boolean {
+    return this.controls.pause(connection, referralId, holder);
+  }
+
+  resumePair(connection: string, referralId: string, holder?: PauseHolder): boolean {
+    return this.controls.resume(connection, referralId, holder);
   }
 
   getWatermark(source: string): string | null {

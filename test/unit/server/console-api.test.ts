@@ -87,6 +87,19 @@ describe('the console routes', () => {
     store.jobs.claim(100, 1000).forEach((job) => store.jobs.complete(job));
   });
 
+  it("an operator's pause adds to a seller's; resume cannot lift the seller's No and says so", async () => {
+    const post = (url: string) => app.inject({ method: 'POST', url, headers: { ...auth, 'content-type': 'application/json' }, payload: '{}' });
+    expect(store.sync.pausePair('dynamics', 'ref-4', { by: 'seller', crm: 'Dynamics' })).toBe(true);
+    const refused = await post('/api/pairs/dynamics/ref-4/resume');
+    expect(refused.statusCode).toBe(409);
+    expect(refused.body).toContain('paused by the seller (Sync with Partner Center = No in the CRM)');
+    expect(JSON.parse((await post('/api/pairs/dynamics/ref-4/pause')).body)).toMatchObject({ paused: true, message: expect.stringContaining('Paused:') });
+    expect(store.sync.pausedBy('dynamics', 'ref-4')).toEqual(['operator', 'seller']);
+    expect(JSON.parse((await post('/api/pairs/dynamics/ref-4/resume')).body)).toMatchObject({ paused: true, message: expect.stringContaining('stays paused until Sync with Partner Center') });
+    expect(store.sync.resumePair('dynamics', 'ref-4', { by: 'seller', crm: 'Dynamics' })).toBe(true);
+    store.jobs.claim(100, 1000).forEach((job) => store.jobs.complete(job));
+  });
+
   it("says on an incoming referral's page when it must be answered", async () => {
     store.sync.labelDeal({ connection: 'dynamics', referralId: 'ref-4', crmEntity: null, crmId: null, name: 'Deal 4', customer: 'Contoso', respondBy: '2026-01-15T00:00:00.000Z' });
     const page = (await get('/deals/dynamics/ref-4')).body;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/store/sqlite/driver.ts';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { dealKey, type Link } from '../../../src/store/types.ts';
 import type { CanonicalRecord } from '../../../src/canonical-value.ts';
@@ -143,6 +144,45 @@ describe('SQLite console reads', () => {
     expect(store.jobs.depth()).toBe(1);
     expect(store.jobs.claim(1, 1000)[0]).toMatchObject({ referralId: 'r-p', cause: 'manual' });
     expect(store.sync.audit({ referralId: 'r-p', limit: 10 })[0]?.message).toContain('resumed by an operator');
+    await store.close();
+  });
+
+  it("keeps an operator's and a seller's pause apart: each lifts its own, the sync is queued when none is left", async () => {
+    const store = open();
+    commit(store, 'r-s', { name: 'Seller paused deal' });
+    const seller = { by: 'seller', crm: 'Dynamics' } as const;
+    expect(store.sync.pausePair('dynamics', 'r-s', seller)).toBe(true);
+    expect(store.sync.pausePair('dynamics', 'r-s')).toBe(true);
+    expect(store.sync.pausedBy('dynamics', 'r-s')).toEqual(['operator', 'seller']);
+    expect(store.console.connectionCounts().dynamics?.paused).toBe(1);
+    expect(store.sync.resumePair('dynamics', 'r-s', seller)).toBe(true);
+    expect(store.sync.isPaused('dynamics', 'r-s')).toBe(true);
+    expect(store.jobs.depth()).toBe(0);
+    expect(store.sync.resumePair('dynamics', 'r-s')).toBe(true);
+    expect(store.jobs.claim(1, 1000)[0]).toMatchObject({ referralId: 'r-s', crmId: 'crm-r-s' });
+    const messages = store.sync.audit({ referralId: 'r-s', limit: 10 }).map((e) => e.message);
+    expect(messages).toEqual([
+      expect.stringContaining('resumed by an operator: both sides are merged'),
+      expect.stringContaining('Sync with Partner Center set to Yes in Dynamics: still paused by an operator'),
+      expect.stringContaining('paused by an operator'),
+      expect.stringContaining('Sync with Partner Center set to No in Dynamics'),
+    ]);
+    await store.close();
+  });
+
+  it("migrates a pause made by an earlier release as an operator's", async () => {
+    const path = join(tmp.path, 'pause-migration.db');
+    const first = SqliteStore.open({ path, synchronous: 'normal' });
+    await first.close();
+    const raw = openDatabase(path);
+    const version = raw.prepare<[], { user_version: number }>('PRAGMA user_version').get()?.user_version ?? 0;
+    raw.exec(`DROP TABLE paused_pairs;
+      CREATE TABLE paused_pairs (connection TEXT NOT NULL, referral_id TEXT NOT NULL, paused_at TEXT NOT NULL, PRIMARY KEY (connection, referral_id));
+      INSERT INTO paused_pairs VALUES ('dynamics', 'r-old', '2026-01-01T00:00:00.000Z');
+      PRAGMA user_version = ${version - 1};`);
+    raw.close();
+    const store = SqliteStore.open({ path, synchronous: 'normal' });
+    expect(store.sync.pausedBy('dynamics', 'r-old')).toEqual(['operator']);
     await store.close();
   });
 

@@ -147,6 +147,72 @@ describe('PairSync over in-memory fakes', () => {
     expect(w.store.sync.audit({ referralId: 'ref-1', limit: 50 }).filter((e) => e.message?.includes('paused by an operator'))).toHaveLength(1);
   });
 
+  it("a seller's Sync with Partner Center = No pauses the pair both ways (audited once, Sync Status Paused); Yes merges both sides", async () => {
+    const { w, sync, id } = await linkedDeal();
+    store = w.store;
+    const fromCrm = job({ crmEntity: 'opportunity', crmId: id });
+    w.crm.edit(id, { syncwithpc: false });
+    await sync.handler(fromCrm);
+    expect(w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['seller']);
+    expect(w.crm.get(id).status).toMatchObject({ paused: true });
+    // Edits on both sides meanwhile: neither flows, whichever side the job comes from (the echo of "Paused" included).
+    w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
+    w.crm.edit(id, { value: 150 });
+    const patches = w.referrals.patches.length;
+    const crmCalls = w.crm.calls.length;
+    await sync.handler(forReferral('ref-1'));
+    await sync.handler(fromCrm);
+    // Only the job about the record reads it (to see the switch), and nothing is written.
+    expect(w.crm.calls.slice(crmCalls)).toEqual([`read ${id}`]);
+    expect(w.referrals.patches.length).toBe(patches);
+    expect(w.crm.get(id).record.values.name).toBe('Deal');
+    expect(w.store.jobs.claim(1, 1000)).toEqual([]);
+
+    w.crm.edit(id, { syncwithpc: true });
+    await sync.handler(fromCrm);
+    expect(w.store.sync.isPaused('crm', 'ref-1')).toBe(false);
+    const [queued] = w.store.jobs.claim(1, 1000);
+    expect(queued).toMatchObject({ referralId: 'ref-1', crmId: id });
+    await sync.handler(queued!);
+    expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
+    expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
+    expect(w.crm.get(id).status).toMatchObject({ ok: true });
+    expect(w.crm.get(id).status?.paused).toBeFalsy();
+    const notes = w.store.sync.audit({ referralId: 'ref-1', limit: 50 }).map((e) => e.message ?? '');
+    expect(notes.filter((m) => m.includes('Sync with Partner Center set to No in Salesforce'))).toHaveLength(1);
+    expect(notes.filter((m) => m.includes('Sync with Partner Center set to Yes in Salesforce'))).toHaveLength(1);
+  });
+
+  it("a seller's Yes does not lift an operator's pause, nor an operator's resume a seller's No", async () => {
+    const { w, sync, id } = await linkedDeal();
+    store = w.store;
+    const fromCrm = job({ crmEntity: 'opportunity', crmId: id });
+    expect(w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
+    // A No set during an operator's pause: the record is not read then, but the sync the resume queues reads it first.
+    w.crm.edit(id, { syncwithpc: false, value: 150 });
+    await sync.handler(fromCrm);
+    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
+    const [queued] = w.store.jobs.claim(1, 1000);
+    await sync.handler(queued!);
+    w.store.jobs.complete(queued!);
+    expect(w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['seller']);
+    expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(100);
+    // The operator cannot resume over the seller's No.
+    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(false);
+
+    expect(w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
+    expect(w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['operator', 'seller']);
+    w.crm.edit(id, { syncwithpc: true });
+    await sync.handler(fromCrm);
+    expect(w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['operator']);
+    expect(w.store.jobs.claim(1, 1000)).toEqual([]);
+    expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(100);
+    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
+    const [merge] = w.store.jobs.claim(1, 1000);
+    await sync.handler(merge!);
+    expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
+  });
+
   it('logs one info line per sync (pair, fields each way, outcome); the settled echo after it logs none', async () => {
     const { w, id } = await linkedDeal();
     store = w.store;
