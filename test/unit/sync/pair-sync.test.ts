@@ -267,7 +267,9 @@ describe('PairSync over in-memory fakes', () => {
       gets.push(id);
       return get(id);
     };
-    const enqueuedAt = Date.now() - 1;
+    // The echo is enqueued after the linking jobs' reads, and its jobs start a moment later (on a later millisecond).
+    const enqueuedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const echo = (name: string) => job({ connection: name, referralId: 'ref-1', microsoftSide: false, enqueuedAt });
     await Promise.all([sync.handler(echo('dynamics')), sync.handler(echo('salesforce'))]);
     expect(gets).toEqual(['ref-1']);
