@@ -91,6 +91,11 @@ export interface Job {
   generation: number;
   attempts: number;
   lastError: string | null;
+  /**
+   * When the job was last enqueued (or rescheduled), ms since the epoch: a Partner Center read started after it sees
+   * every change its events announced. Absent (a job built outside the queue): no read is shared with it.
+   */
+  enqueuedAt?: number;
 }
 
 export interface JobQueue {

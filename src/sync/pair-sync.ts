@@ -27,6 +27,7 @@ import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
+import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -83,8 +84,15 @@ export class PairSync {
   private readonly organization: PartnerOrganization;
   private readonly engagements: EngagementReader;
   private readonly bulk: Backfill;
+  private readonly deps: PairSyncDeps;
+  /** A job's referral read, shared with the other connections' jobs about the same referral (see `SharedReferralReads`). */
+  private readonly reads: SharedReferralReads;
 
-  constructor(private readonly deps: PairSyncDeps) {
+  constructor(given: PairSyncDeps) {
+    this.reads = new SharedReferralReads((id) => given.referrals.get(id));
+    // Every write of ours through the sync (merge, create, backfill) drops the shared read it made stale.
+    const deps: PairSyncDeps = { ...given, referrals: forgettingWrites(given.referrals, this.reads) };
+    this.deps = deps;
     this.maxReplans = deps.maxReplans ?? 3;
     this.organization = deps.organization ?? new PartnerOrganization(deps.referrals, deps.store.sync);
     this.engagements = new EngagementReader(deps.referrals, this.organization);
@@ -162,7 +170,7 @@ export class PairSync {
     // out to have changed: the echo of our own Partner Center write then costs one read, not one per side.
     const referralOnly = link !== null && run.job.crmId === null;
     const [versioned, readTogether] = await Promise.all([
-      this.deps.referrals.get(referralId).catch((error: unknown) => {
+      this.reads.get(referralId, run.job.enqueuedAt).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
         throw error;
       }),

@@ -49,7 +49,7 @@ export async function createMany(
       const records = await Promise.all(pending.map(async (item) => ({ attributes: { type: info.sobject }, ...(await options.buildBody(item)) })));
       const raw = await client.sendParsed(
         // Keyed by the unique referral id, so a resend after a lost answer creates nothing twice.
-        { method: 'POST', path: '/composite/sobjects', route: `composite/sobjects ${info.sobject}`, idempotent: true, body: { allOrNone: false, records } },
+        { method: 'POST', path: '/composite/sobjects', route: `composite/sobjects ${info.sobject}`, idempotent: true, lane: 'background', body: { allOrNone: false, records } },
         resultSchema,
       );
       const duplicates: BulkCreateItem[] = [];
@@ -92,7 +92,7 @@ export async function createMany(
 async function addVersions(client: SalesforceClient, sobject: string, outcome: Map<string, BulkCreateResult>): Promise<void> {
   const created = [...outcome.values()].filter((result) => result.outcome === 'created' && result.ref);
   if (created.length === 0) return;
-  const rows = await client.query(`SELECT Id, SystemModstamp FROM ${sobject} WHERE Id IN ${soqlStringList(created.map((result) => result.ref?.id ?? ''))}`, { route: `${sobject} versions` });
+  const rows = await client.query(`SELECT Id, SystemModstamp FROM ${sobject} WHERE Id IN ${soqlStringList(created.map((result) => result.ref?.id ?? ''))}`, { route: `${sobject} versions`, lane: 'background' });
   const versions = new Map(rows.map((row) => [typeof row.Id === 'string' ? toId18(row.Id) : undefined, typeof row.SystemModstamp === 'string' ? isoInstant(row.SystemModstamp) : null]));
   for (const result of created) {
     const version = versions.get(result.ref?.id);
@@ -106,6 +106,7 @@ async function existingIds(client: SalesforceClient, sobject: string, referralId
   if (referralIds.length === 0) return found;
   const rows = await client.query(`SELECT Id, ${FIELDS.referralIdentifier} FROM ${sobject} WHERE ${FIELDS.referralIdentifier} IN ${soqlStringList(referralIds)} ORDER BY CreatedDate ASC`, {
     route: `${sobject} by referral ids`,
+    lane: 'background',
   });
   for (const row of rows) {
     const key = row[FIELDS.referralIdentifier];

@@ -22,7 +22,7 @@ async function createAll(client: SalesforceClient, sobject: string, bodies: read
   for (let start = 0; start < bodies.length; start += COLLECTION_LIMIT) {
     const records = bodies.slice(start, start + COLLECTION_LIMIT).map((body) => ({ attributes: { type: sobject }, ...body }));
     // Not keyed: a resend after a lost answer could duplicate, so this call is not retried without an answer.
-    const results = await client.sendParsed({ method: 'POST', path: '/composite/sobjects', route: `composite/sobjects ${sobject}`, body: { allOrNone: false, records } }, resultSchema);
+    const results = await client.sendParsed({ method: 'POST', path: '/composite/sobjects', route: `composite/sobjects ${sobject}`, lane: 'background', body: { allOrNone: false, records } }, resultSchema);
     results.forEach((result, index) => {
       const id = result.id ? toId18(result.id) : undefined;
       if (!result.success || !id) throw apiError(`POST composite/sobjects ${sobject} (record ${start + index + 1})`, 400, result.errors);
@@ -36,7 +36,7 @@ const id18 = (value: unknown): string | undefined => (typeof value === 'string' 
 
 async function queryEach(client: SalesforceClient, values: readonly string[], soql: (list: string) => string, route: string): Promise<Array<Record<string, unknown>>> {
   const rows: Array<Record<string, unknown>> = [];
-  for (const list of inLists(values, MAX_IN_CHARS)) rows.push(...(await client.query(soql(soqlStringList(list)), { route })));
+  for (const list of inLists(values, MAX_IN_CHARS)) rows.push(...(await client.query(soql(soqlStringList(list)), { route, lane: 'background' })));
   return rows;
 }
 

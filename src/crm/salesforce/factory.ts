@@ -65,6 +65,8 @@ export async function salesforceConnectorOptions(config: SalesforceConfig, deps:
     defaultCloseDateDays: config.defaultCloseDateDays,
     changeStream: config.notifications === 'cdc',
     timeoutMs: config.timeoutMs,
+    // As the Dataverse request budget: paced on a real org only (the sandbox's allocation is a test fixture).
+    ...(config.mode === 'sandbox' ? {} : { pacing: {} }),
     logger: deps.logger.child({ component: 'salesforce', connection: config.name }),
     ...(deps.onCall ? { onCall: deps.onCall } : {}),
   };

@@ -4,6 +4,7 @@ import { CrmApiError } from '../connector.ts';
 import type { CallRecorder } from '../../http/call-record.ts';
 import { retryDelay, withRetries, type RetryPolicy } from '../../http/retry.ts';
 import type { Logger } from '../../util/logger.ts';
+import { ApiAllocationPacer, type ApiPacerOptions, type CallLane } from './api-pacing.ts';
 import { ApiUsageMonitor } from './api-usage.ts';
 import type { SalesforceAuthenticator, SalesforceGrant } from './auth.ts';
 import { toCrmError, type Observation } from './salesforce-errors.ts';
@@ -24,6 +25,8 @@ export interface SalesforceRequest {
    * keyed by the unique referral id, updates carry If-Unmodified-Since), so callers mark those explicitly.
    */
   idempotent?: boolean;
+  /** Backfill, bulk matching and the change poll: held back first near the daily allocation (see ApiAllocationPacer). */
+  lane?: CallLane;
 }
 
 export interface SalesforceClientOptions {
@@ -39,6 +42,8 @@ export interface SalesforceClientOptions {
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   onCall?: CallRecorder;
+  /** Paces calls on the daily allocation (see ApiAllocationPacer); absent: no pacing (the sandbox). */
+  pacing?: ApiPacerOptions;
 }
 
 /** jsforce forwards request options untouched to the transport; this key carries our per-request observer there. */
@@ -70,6 +75,7 @@ export class SalesforceClient {
   readonly callOptionsClient: string;
   readonly timeoutMs: number;
   private readonly policy: RetryPolicy;
+  private readonly pacer: ApiAllocationPacer | undefined;
   private session: Promise<SalesforceGrant> | undefined;
   private lastGrant: SalesforceGrant | undefined;
 
@@ -79,6 +85,7 @@ export class SalesforceClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.policy = { ...DEFAULT_SALESFORCE_RETRY, ...options.retry };
     this.usage = new ApiUsageMonitor(options.logger);
+    this.pacer = options.pacing ? new ApiAllocationPacer(() => this.usage.snapshot(), options.pacing) : undefined;
     this.conn = new jsforce.Connection({
       version: options.apiVersion,
       callOptions: { client: options.callOptionsClient },
@@ -139,6 +146,8 @@ export class SalesforceClient {
   /** One REST call: authenticated, timed, retried within bounds, failures as CrmApiError / CrmPreconditionFailedError. */
   async send(request: SalesforceRequest): Promise<unknown> {
     await this.connect();
+    const waited = (await this.pacer?.take(request.lane ?? 'hot')) ?? 0;
+    if (waited > 0) this.logger.debug({ api: 'salesforce', route: request.route, waitedMs: waited, lane: request.lane ?? 'hot' }, 'Salesforce call paced on the daily API allocation');
     const idempotent = request.idempotent ?? request.method === 'GET';
     const operation = `${request.method} ${request.route}`;
     return withRetries((attempt) => this.attempt(request, operation, attempt), {
@@ -195,14 +204,15 @@ export class SalesforceClient {
    * Every row of a SOQL query, following `nextRecordsUrl` (REST API "Query"). `all` uses queryAll, which includes
    * deleted (recycle bin) rows. `tooling` queries the Tooling API.
    */
-  async query(soql: string, options: { route: string; all?: boolean; tooling?: boolean; maxRows?: number }): Promise<Array<Record<string, unknown>>> {
+  async query(soql: string, options: { route: string; all?: boolean; tooling?: boolean; maxRows?: number; lane?: CallLane }): Promise<Array<Record<string, unknown>>> {
     const base = `${options.tooling ? '/tooling' : ''}/${options.all ? 'queryAll' : 'query'}`;
     const rows: Array<Record<string, unknown>> = [];
-    let page = await this.sendParsed({ method: 'GET', path: `${base}?q=${encodeURIComponent(soql)}`, route: `${base.slice(1)} ${options.route}` }, pageSchema);
+    const lane = options.lane ? { lane: options.lane } : {};
+    let page = await this.sendParsed({ method: 'GET', path: `${base}?q=${encodeURIComponent(soql)}`, route: `${base.slice(1)} ${options.route}`, ...lane }, pageSchema);
     for (;;) {
       rows.push(...page.records);
       if (page.done || !page.nextRecordsUrl || (options.maxRows !== undefined && rows.length >= options.maxRows)) return rows;
-      page = await this.sendParsed({ method: 'GET', path: page.nextRecordsUrl, route: `${base.slice(1)}/{locator} ${options.route}` }, pageSchema);
+      page = await this.sendParsed({ method: 'GET', path: page.nextRecordsUrl, route: `${base.slice(1)}/{locator} ${options.route}`, ...lane }, pageSchema);
     }
   }
 

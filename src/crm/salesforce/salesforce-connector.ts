@@ -23,6 +23,7 @@ import type { CallRecorder } from '../../http/call-record.ts';
 import type { RetryPolicy } from '../../http/retry.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { SalesforceAuthenticator } from './auth.ts';
+import type { ApiPacerOptions } from './api-pacing.ts';
 import { createMany } from './bulk-create.ts';
 import { ensureCustomers } from './bulk-customers.ts';
 import { ChangePoller } from './change-poll.ts';
@@ -68,6 +69,8 @@ export interface SalesforceConnectorOptions {
   streamBackoff?: { baseMs?: number; maxMs?: number };
   logger: Logger;
   /** Per HTTP attempt. Default 30 s. */
+  /** Pace calls on the org's daily API allocation (see ApiAllocationPacer); absent: no pacing (the sandbox). */
+  pacing?: ApiPacerOptions;
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   onCall?: CallRecorder;
@@ -126,6 +129,7 @@ export class SalesforceConnector implements CrmConnector {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.onCall ? { onCall: options.onCall } : {}),
+      ...(options.pacing ? { pacing: options.pacing } : {}),
     });
     this.metadata = new DescribeCache(this.client);
     this.solutions = new SalesforceSolutions(this.client);

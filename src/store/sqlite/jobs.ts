@@ -2,10 +2,10 @@ import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqlDatabase, SqlStatement } from './driver.ts';
 import type { Job, JobQueue, JobRequest } from '../types.ts';
 
-/** The columns as `Job` names them; only `microsoftSide` (an integer in SQLite) needs converting. */
-type JobRow = Omit<Job, 'microsoftSide'> & { microsoftSide: number };
+/** The columns as `Job` names them; `microsoftSide` (an integer in SQLite) and `enqueuedAt` (ISO text) need converting. */
+type JobRow = Omit<Job, 'microsoftSide' | 'enqueuedAt'> & { microsoftSide: number; updatedAt: string };
 const JOB_COLUMNS = `key, connection, referral_id AS referralId, crm_entity AS crmEntity, crm_id AS crmId, cause, microsoft_side AS microsoftSide,
-  generation, attempts, last_error AS lastError`;
+  generation, attempts, last_error AS lastError, updated_at AS updatedAt`;
 
 export function jobKeyForReferral(connection: string, referralId: string): string {
   return `${connection}:ref:${referralId}`;
@@ -157,5 +157,7 @@ export class SqliteJobQueue implements JobQueue {
 }
 
 function toJob(row: JobRow): Job {
-  return { ...row, microsoftSide: row.microsoftSide !== 0 };
+  // `updated_at` moves with every enqueue, retry and postponement, never backwards: no earlier than the last enqueue.
+  const { updatedAt, ...job } = row;
+  return { ...job, microsoftSide: row.microsoftSide !== 0, enqueuedAt: Date.parse(updatedAt) };
 }

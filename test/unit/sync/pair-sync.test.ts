@@ -320,6 +320,32 @@ describe('PairSync over in-memory fakes', () => {
     expect(w.store.jobs.claim(10, 60_000).map((j) => [j.referralId, j.microsoftSide])).toEqual([['ref-1', true]]);
   });
 
+  it('the two connections’ jobs of one echo share one referral read; a job enqueued after that read reads again', async () => {
+    const w = world([new FakeCrm('dynamics'), new FakeCrm('salesforce')]);
+    store = w.store;
+    w.referrals.put({ id: 'ref-1', name: 'Deal' });
+    const sync = w.sync();
+    await sync.handler(forReferral('ref-1', 'dynamics'));
+    await sync.handler(forReferral('ref-1', 'salesforce'));
+    const gets: string[] = [];
+    const get = w.referrals.get.bind(w.referrals);
+    w.referrals.get = (id) => {
+      gets.push(id);
+      return get(id);
+    };
+    // The echo is enqueued after the linking jobs' reads, and its jobs start a moment later (on a later millisecond).
+    const enqueuedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const echo = (name: string) => job({ connection: name, referralId: 'ref-1', microsoftSide: false, enqueuedAt });
+    await Promise.all([sync.handler(echo('dynamics')), sync.handler(echo('salesforce'))]);
+    expect(gets).toEqual(['ref-1']);
+    // A seller's edit after that read: its job (enqueued after the read started) must not be handed the old read.
+    w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed by Microsoft' }]);
+    await sync.handler(job({ connection: 'salesforce', referralId: 'ref-1', microsoftSide: false, enqueuedAt: Date.now() + 1 }));
+    expect(gets).toEqual(['ref-1', 'ref-1']);
+    expect(opportunityOf(w.crms[1] as FakeCrm, 'ref-1')?.record.values).toMatchObject({ name: 'Renamed by Microsoft' });
+  });
+
   it('with two connections only the owning one writes the referral’s CRM id, whichever syncs first', async () => {
     const w = world([new FakeCrm('dynamics'), new FakeCrm('salesforce')]);
     store = w.store;

@@ -490,6 +490,25 @@ describe('SalesforceConnector against the Salesforce sandbox', () => {
       }
     });
 
+    it('paces calls near the daily allocation: background calls (the backfill lane) wait longest', async () => {
+      const sleeps: number[] = [];
+      const paced = await h.connect({}, { pacing: { sleep: (ms) => (sleeps.push(ms), Promise.resolve()) } });
+      const id = await seller('Opportunity', sellerOpportunity());
+      await paced.read({ entity: 'opportunity', id }, [{ name: 'Name' }]);
+      expect(sleeps).toEqual([]);
+      const usage = (await h.control<{ used: number; max: number }>('GET', '/_sandbox/limits')).body;
+      await h.control('POST', '/_sandbox/limits', { used: Math.ceil(usage.max * 0.99) });
+      try {
+        await paced.read({ entity: 'opportunity', id }, [{ name: 'Name' }]); // answers with the usage: 99 %
+        await paced.client.query('SELECT Id FROM Opportunity LIMIT 1', { route: 'Opportunity probe', lane: 'background' });
+        await paced.client.query('SELECT Id FROM Opportunity LIMIT 1', { route: 'Opportunity probe', lane: 'background' });
+        expect(sleeps.length).toBeGreaterThan(0);
+        expect(Math.max(...sleeps)).toBeGreaterThanOrEqual(50_000);
+      } finally {
+        await h.control('POST', '/_sandbox/limits', { used: 0 });
+      }
+    });
+
     it('passes the API message of a rejected write through as a non-retryable error', async () => {
       const id = await seller('Opportunity', sellerOpportunity());
       const record = await fast.read({ entity: 'opportunity', id }, OPPORTUNITY_COLUMNS);
