@@ -96,7 +96,7 @@ export class PairSync {
     this.maxReplans = deps.maxReplans ?? 3;
     this.organization = deps.organization ?? new PartnerOrganization(deps.referrals, deps.store.sync);
     this.engagements = new EngagementReader(deps.referrals, this.organization);
-    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock: this.customerLock, logger: deps.logger });
+    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock: this.customerLock, logger: deps.logger, connectionNames: () => deps.connections.keys() });
   }
 
   readonly handler: JobHandler = async (job) => {

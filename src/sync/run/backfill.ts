@@ -56,7 +56,9 @@ interface Created {
  * filled by the pair's next sync.
  */
 export class Backfill {
-  constructor(private readonly deps: { store: SyncStorePort; referrals: ReferralsPort; customerLock: KeyedLock; logger: Logger }) {}
+  constructor(
+    private readonly deps: { store: SyncStorePort; referrals: ReferralsPort; customerLock: KeyedLock; logger: Logger; connectionNames: () => Iterable<string> },
+  ) {}
 
   async run(connection: ConnectionSetup | undefined, referrals: readonly Referral[], cause: Job['cause']): Promise<BackfillResult> {
     const connector = connection?.connector;
@@ -77,10 +79,27 @@ export class Backfill {
     const byEntity = new Map<CrmEntityName, Unlinked[]>();
     for (const referral of referrals) {
       if (typeof referral.id !== 'string' || this.deps.store.sync.getLink(connection.connector.name, referral.id)) continue;
+      if (this.mayHaveRecord(connection.connector.name, referral)) continue;
       const entity = entityFor(referral, connection);
       if (entity) byEntity.set(entity, [...(byEntity.get(entity) ?? []), { referral, id: referral.id }]);
     }
     return [...byEntity].map(([entity, group]) => ({ entity, mapping: mappingFor(connection, entity), referrals: group }));
+  }
+
+  /**
+   * A referral whose "CRM ID" no link of ours explains may already have its record in this CRM: a deal made from the
+   * CRM whose link commit a crash lost, or a deal Microsoft's connector linked before us. Creating by referral id
+   * would give it a second record; the one-at-a-time path looks the record up (and recovers a create's intent) first.
+   */
+  private mayHaveRecord(connectionName: string, referral: Referral): boolean {
+    const crmId = referral.externalReferenceId;
+    if (typeof crmId !== 'string' || crmId.trim() === '') return false;
+    for (const other of this.deps.connectionNames()) {
+      if (other === connectionName) continue;
+      const link = this.deps.store.sync.getLink(other, referral.id);
+      if (link && link.crmId.toLowerCase() === crmId.trim().toLowerCase()) return false;
+    }
+    return true;
   }
 
   /** Creates one entity's records; answers each linked referral id with its new version when "CRM ID" was written. */

@@ -59,6 +59,19 @@ describe('PairSync.backfill', () => {
     expect((await sync.backfill('crm', open)).linked).toEqual(new Set());
   });
 
+  it('leaves a referral whose "CRM ID" no link of ours explains to the one-at-a-time path (its record may exist: a crash lost the link commit)', async () => {
+    store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
+    const crm = new BulkCrm();
+    const connections = new Map([[crm.name, { connector: crm, mappings: { opportunity: testMapping() }, policy: { leads: false, ownsReferralCrmId: false } }]]);
+    const sync = new PairSync({ store, referrals: new FakeReferrals(), connections, merge: mergeRecord, logger: silentLogger() });
+    const bornInCrm = referral({ id: 'ref-1', name: 'Made in the CRM', direction: 'Outgoing', externalReferenceId: 'opp-existing' });
+    const fresh = referral({ id: 'ref-2', name: 'Shared by Microsoft' });
+    const { linked } = await sync.backfill('crm', [bornInCrm, fresh]);
+    expect([...linked]).toEqual(['ref-2']);
+    expect(crm.batches.map((b) => b.map((i) => i.referralId))).toEqual([['ref-2']]);
+    expect(store.sync.getLink('crm', 'ref-1')).toBeNull();
+  });
+
   it('does nothing for a connector without a bulk API', async () => {
     store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
     const crm = new FakeCrm();
