@@ -1,36 +1,21 @@
 /*
- * Server-rendered HTML with one rule: every interpolated value is escaped unless it is itself an Html fragment built
- * by this tag. Deal names, notes and error messages come from Partner Center, the CRM and webhook senders.
+ * Server-rendered HTML through hono's `html` tagged template (hono/html, used on its own — no Hono app): every
+ * interpolated value is escaped unless it is itself a fragment built by the tag. Deal names, notes and error messages
+ * come from Partner Center, the CRM and webhook senders.
  */
+import { html as escapedHtml } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
 
-export class Html {
-  constructor(readonly text: string) {}
-  toString(): string {
-    return this.text;
-  }
-}
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
+/** A fragment of escaped HTML, safe to interpolate into another. */
+export type Html = HtmlEscapedString;
 
 type Part = Html | string | number | boolean | null | undefined | readonly Part[];
 
-function render(part: Part): string {
-  if (part === null || part === undefined || part === false) return '';
-  if (part instanceof Html) return part.text;
-  if (Array.isArray(part)) return (part as readonly Part[]).map(render).join('');
-  return escapeHtml(String(part));
-}
-
+/** `html` with only synchronous values: the console never interpolates a promise, so the result is never one. */
 export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
-  let out = strings[0] ?? '';
-  values.forEach((value, i) => {
-    out += render(value) + (strings[i + 1] ?? '');
-  });
-  return new Html(out);
+  const fragment = escapedHtml(strings, ...values);
+  if (fragment instanceof Promise) throw new TypeError('an HTML fragment interpolated a promise');
+  return fragment;
 }
 
 /** An instant as the browser shows it: local time (console.js), the UTC value on hover. */

@@ -34,7 +34,7 @@ export function layout(title: string, current: 'overview' | 'deals' | 'problems'
 <button type="button" id="logout">Log out</button></header>
 <div id="banner" class="banner" role="alert" hidden></div>
 <main id="main">${body}</main>
-</body></html>`.text}`;
+</body></html>`.toString()}`;
 }
 
 export const showValue = (value: CanonicalValue | undefined | unknown): string =>

@@ -165,10 +165,10 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     return problemsSection({ openDeadLetters, closedDeadLetters, conflicts, conflictHistory, names: namesOf([...openDeadLetters, ...closedDeadLetters, ...conflictHistory], conflicts) });
   };
   app.get('/problems', async (_request, reply) => htmlPage(reply, problemsPage(problems())));
-  app.get('/problems/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(problems().text));
+  app.get('/problems/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(problems().toString()));
 
   app.get('/', async (_request, reply) => htmlPage(reply, overviewPage(await overview())));
-  app.get('/overview/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await overview()).text));
+  app.get('/overview/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await overview()).toString()));
   app.get('/api/overview', async (): Promise<OverviewResponse> => buildOverview(store, engine, readiness, deps.registration, deps.credentialWarningDays));
 
   // One Partner Center call, on an operator's request: where the tenant's webhook registration points now.

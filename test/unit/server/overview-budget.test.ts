@@ -23,7 +23,7 @@ describe('the overview API budgets', () => {
     expect(card('salesforce')?.budget).toEqual({ used: 13_000, limit: 15_000, window: '24 h', source: 'Sforce-Limit-Info (daily API allocation)' });
     expect(card('dynamics')?.budget).toMatchObject({ used: 12, limit: 6_000, window: '5 min' });
     expect(card('partner-center')?.budget).toBeNull();
-    const text = overviewSection(overview, [], []).text;
+    const text = overviewSection(overview, [], []).toString();
     expect(text).toContain('<span class="err" title="Sforce-Limit-Info (daily API allocation)">13,000 of 15,000 per 24 h (87 %)</span>');
     expect(text).toContain('12 of 6,000 per 5 min (0 %)');
   });
