@@ -67,6 +67,11 @@ interface BenchTarget {
   amountField: string;
   descriptionField: string;
   incomingReferral(body: Row): Promise<Row & { id: string }>;
+  /**
+   * The partner accepts an incoming referral where the CRM's edits need it: Partner Center takes no edit of an
+   * unanswered invitation, so the service holds them until it is accepted (Salesforce accepts by leaving on-hold).
+   */
+  accept?(referralId: string): Promise<void>;
   pcSellerEdit(referralId: string, patch: Row): Promise<Row>;
   referrals(): Promise<Row[]>;
   /** Every opportunity as { id, referralId, amount }. */
@@ -116,6 +121,7 @@ async function startTarget(): Promise<BenchTarget> {
     amountField: 'estimatedvalue',
     descriptionField: 'description',
     incomingReferral: (body) => h.incomingReferral(body),
+    accept: (id) => h.pcPartnerAccept(id),
     pcSellerEdit: (id, patch) => h.pcSellerEdit(id, patch),
     referrals: () => h.referrals(),
     opportunities: async () => (await h.opportunities()).map((o) => ({ id: String(o.opportunityid), referralId: o.cosell_referralidentifier, amount: o.estimatedvalue })),
@@ -294,6 +300,10 @@ try {
     120_000,
   );
   await h.waitForIdle(120_000);
+  if (h.accept) {
+    for (const id of referralIds) await h.accept(id);
+    await h.waitForIdle(120_000);
+  }
   if (latencyMs > 0) {
     await h.pcFaults({ latencyMs });
     await h.crmFaults({ latencyMs });
