@@ -43,8 +43,8 @@ export interface Inbox {
   /** Resolves only once the event is durably committed. */
   append(event: NewInboxEvent): Promise<AppendResult>;
   /** Newest first. */
-  list(query: InboxQuery): InboxEvent[];
-  count(source?: EventSource): number;
+  list(query: InboxQuery): Promise<InboxEvent[]>;
+  count(source?: EventSource): Promise<number>;
 }
 
 export interface Store {
@@ -54,7 +54,7 @@ export interface Store {
   /** Read-only views for the operator console. */
   readonly console: ConsoleReads;
   /** Credentials kept between runs (Entra's rotated refresh token, sealed) and when they were last used. */
-  readonly credentials: { get(name: string): CredentialRecord | undefined };
+  readonly credentials: { get(name: string): Promise<CredentialRecord | undefined> };
   close(): Promise<void>;
 }
 
@@ -105,23 +105,23 @@ export interface JobQueue {
    */
   enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void>;
   /** Leases up to `limit` due jobs; a lease that expires (crashed worker) makes the job claimable again. */
-  claim(limit: number, leaseMs: number, now?: number): Job[];
+  claim(limit: number, leaseMs: number, now?: number): Promise<Job[]>;
   /**
    * Done: removed, unless it was enqueued again while running, in which case it runs again at once. The pair synced,
    * so its open dead letters are resolved (unless the sync left the pair in error).
    */
-  complete(job: Job): void;
-  retry(job: Job, error: string, delayMs: number, now?: number): void;
+  complete(job: Job): Promise<void>;
+  retry(job: Job, error: string, delayMs: number, now?: number): Promise<void>;
   /**
    * Runs the job later without counting an attempt: its connection is unavailable, so the job did not fail and must
    * not creep towards dead letters while it waits.
    */
-  postpone(job: Job, reason: string, delayMs: number, now?: number): void;
+  postpone(job: Job, reason: string, delayMs: number, now?: number): Promise<void>;
   /** Moves the job to dead letters (one transaction). */
-  deadLetter(job: Job, error: string): void;
-  depth(): number;
+  deadLetter(job: Job, error: string): Promise<void>;
+  depth(): Promise<number>;
   /** Epoch ms of the earliest pending job, or null. */
-  nextDueAt(): number | null;
+  nextDueAt(): Promise<number | null>;
   /** Calls `listener` soon after work arrives, so a worker need not wait for its next poll; returns the unsubscribe. */
   onEnqueue(listener: () => void): () => void;
 }
@@ -236,59 +236,59 @@ export interface SyncCommit {
 }
 
 export interface SyncState {
-  getLink(connection: string, referralId: string): Link | null;
-  findLinkByCrm(connection: string, crmEntity: string, crmId: string): Link | null;
+  getLink(connection: string, referralId: string): Promise<Link | null>;
+  findLinkByCrm(connection: string, crmEntity: string, crmId: string): Promise<Link | null>;
   /** Also removes the pair's write intent for the committed CRM entity: the writes it announced are now in the base. */
-  commit(commit: SyncCommit): void;
+  commit(commit: SyncCommit): Promise<void>;
   /** Durable on return, all or none; replaces an earlier intent of the same pair and entity. */
-  recordIntents(intents: readonly WriteIntent[]): void;
-  getIntent(connection: string, referralId: string, crmEntity: string): WriteIntent | null;
+  recordIntents(intents: readonly WriteIntent[]): Promise<void>;
+  getIntent(connection: string, referralId: string, crmEntity: string): Promise<WriteIntent | null>;
   /**
    * The idempotency key of the referral create for a CRM record: the one recorded earlier if a create was already
    * attempted (a crash between the POST and the link commit), else a new one, durable before this returns. The link
    * commit of the record removes it.
    */
-  createKey(connection: string, crmEntity: string, crmId: string): string;
+  createKey(connection: string, crmEntity: string, crmId: string): Promise<string>;
   /**
    * What our syncs last wrote to the referral, per field, with the time of the CRM edit each value came from. Our own
    * write refreshes the referral's updatedDateTime; it is not an edit, so newest-wins compares the edit's time instead
    * while Partner Center still holds that value.
    */
-  pcFieldWrites(referralId: string): Record<string, { value: CanonicalValue; changedAt: string }>;
-  appendAudit(entries: readonly AuditEntry[]): void;
+  pcFieldWrites(referralId: string): Promise<Record<string, { value: CanonicalValue; changedAt: string }>>;
+  appendAudit(entries: readonly AuditEntry[]): Promise<void>;
   /** Newest first; `outcomes` keeps only entries with one of them (e.g. the conflict history). */
-  audit(query: { connection?: string; referralId?: string; crmId?: string; outcomes?: readonly AuditOutcome[]; limit: number; beforeId?: number }): AuditRecord[];
-  conflicts(connection?: string): HeldConflict[];
-  conflict(id: number): HeldConflict | null;
+  audit(query: { connection?: string; referralId?: string; crmId?: string; outcomes?: readonly AuditOutcome[]; limit: number; beforeId?: number }): Promise<AuditRecord[]>;
+  conflicts(connection?: string): Promise<HeldConflict[]>;
+  conflict(id: number): Promise<HeldConflict | null>;
   /**
    * Records an operator's choice for a held conflict and queues a manual sync of its pair, in one transaction; that
    * sync writes the value to both sides and releases the hold. False when no conflict has this id.
    */
-  resolveConflict(id: number, resolution: ConflictResolution): boolean;
+  resolveConflict(id: number, resolution: ConflictResolution): Promise<boolean>;
   /** Unresolved ones only when `open`; otherwise the history too. Newest first. */
-  deadLetters(query: { open?: boolean; limit: number }): DeadLetter[];
+  deadLetters(query: { open?: boolean; limit: number }): Promise<DeadLetter[]>;
   /** Re-enqueues an open dead letter as a manual job and closes it as resolved by replay (a new failure is a new one). */
-  replayDeadLetter(id: number): boolean;
+  replayDeadLetter(id: number): Promise<boolean>;
   /** What the console lists the deal by; the newest read wins (see DealLabel). */
-  labelDeal(label: DealLabel): void;
+  labelDeal(label: DealLabel): Promise<void>;
   /** Whether anyone (operator or seller) paused this pair: its syncs are skipped, both directions, until resumed. */
-  isPaused(connection: string, referralId: string): boolean;
+  isPaused(connection: string, referralId: string): Promise<boolean>;
   /** Who holds the pair's pause; empty when it is not paused. */
-  pausedBy(connection: string, referralId: string): PauseHolder['by'][];
+  pausedBy(connection: string, referralId: string): Promise<PauseHolder['by'][]>;
   /**
    * Pauses a linked pair for `holder` (default an operator), audited once; false when there is no such link or this
    * holder paused it already. Its base stays, so the sync after a resume merges every change either side made meanwhile.
    */
-  pausePair(connection: string, referralId: string, holder?: PauseHolder): boolean;
+  pausePair(connection: string, referralId: string, holder?: PauseHolder): Promise<boolean>;
   /**
    * Lifts `holder`'s pause (default an operator's), audited; when no other holder is left it queues a sync of the pair
    * (both records read), in the same transaction. False when this holder had not paused it.
    */
-  resumePair(connection: string, referralId: string, holder?: PauseHolder): boolean;
-  getWatermark(source: string): string | null;
+  resumePair(connection: string, referralId: string, holder?: PauseHolder): Promise<boolean>;
+  getWatermark(source: string): Promise<string | null>;
   /** Every resume point (reconcile cursors, change-stream replay ids), for operators. */
-  watermarks(): Record<string, string>;
-  setWatermark(source: string, value: string): void;
+  watermarks(): Promise<Record<string, string>>;
+  setWatermark(source: string, value: string): Promise<void>;
 }
 
 /**
@@ -383,22 +383,22 @@ export interface ConnectionCounts {
 
 export interface ConsoleReads {
   /** Newest sync first; `total` counts every match. */
-  deals(query: DealQuery): { total: number; deals: DealSummary[] };
-  deal(connection: string, referralId: string): DealSummary | null;
+  deals(query: DealQuery): Promise<{ total: number; deals: DealSummary[] }>;
+  deal(connection: string, referralId: string): Promise<DealSummary | null>;
   /** A CRM record with no referral, as the deal list shows it; null when it is linked or unknown. */
-  crmDeal(connection: string, crmEntity: string, crmId: string): DealSummary | null;
-  connectionCounts(): Record<string, ConnectionCounts>;
+  crmDeal(connection: string, crmEntity: string, crmId: string): Promise<DealSummary | null>;
+  connectionCounts(): Promise<Record<string, ConnectionCounts>>;
   /** Open and closed, newest first. */
-  pairDeadLetters(connection: string, referralId: string, limit: number): DeadLetter[];
+  pairDeadLetters(connection: string, referralId: string, limit: number): Promise<DeadLetter[]>;
   /** The same for a CRM record with no referral. */
-  crmDeadLetters(connection: string, crmEntity: string, crmId: string, limit: number): DeadLetter[];
+  crmDeadLetters(connection: string, crmEntity: string, crmId: string, limit: number): Promise<DeadLetter[]>;
   /**
    * The names to show for these deals (dead letters, conflicts), keyed by `dealKey`: each one's label, else its base.
    * Deals with no name known are left out.
    */
-  dealNames(deals: ReadonlyArray<DealRef>): Map<string, string>;
+  dealNames(deals: ReadonlyArray<DealRef>): Promise<Map<string, string>>;
   /** Incoming referrals still awaiting an answer that must be answered before `until`, and not alerted yet. */
-  responsesDue(until: string): ResponseDue[];
+  responsesDue(until: string): Promise<ResponseDue[]>;
   /** Marks a referral's deadline as alerted (on every connection), so it is announced once, across restarts. */
-  markResponseAlerted(referralId: string): void;
+  markResponseAlerted(referralId: string): Promise<void>;
 }
