@@ -96,7 +96,7 @@ for (let i = 0; i < requests; i += 1) await post(kinds[i % kinds.length] as (typ
 const after = process.memoryUsage();
 console.log(
   `${requests} hostile requests in ${((performance.now() - startedAll) / 1000).toFixed(1)} s: RSS ${mb(before.rss)} → ${mb(after.rss)} MB, ` +
-    `heap used ${mb(before.heapUsed)} → ${mb(after.heapUsed)} MB, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB, events stored: ${store.inbox.count('salesforce')}`,
+    `heap used ${mb(before.heapUsed)} → ${mb(after.heapUsed)} MB, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB, events stored: ${await store.inbox.count('salesforce')}`,
 );
 await app.close();
 await store.close();

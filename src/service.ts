@@ -190,9 +190,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
       connectionFailingMs: config.alerts.connectionFailingMinutes * 60_000,
       registration: registration ? () => registration?.state : undefined,
       credential:
-        credentialWarningDays === undefined ? undefined : () =>
+        credentialWarningDays === undefined ? undefined : async () =>
               credentialHealth(
-                store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN),
+                await store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN),
                 credentialWarningDays,
                 readiness.connections()['partner-center']?.lastFailure,
               ),

@@ -100,7 +100,7 @@ export interface StreamedNotification {
  */
 export interface ChangeSink {
   /** The persisted resume point for a stream key (e.g. a CDC channel), or null on first start. */
-  cursor(key: string): string | null;
+  cursor(key: string): Promise<string | null>;
   /**
    * With `notification`, what the event said changed is kept (one inbox row per ref) in the transaction that commits
    * the cursor, so the sync can date each field by the event that changed it.

@@ -105,20 +105,20 @@ export class EntraRefreshTokenProvider extends CachingTokenProvider {
       return acquire(describe, [...secrets, refreshToken], now, () => app.acquireTokenByRefreshToken({ refreshToken, scopes: [options.scope] }));
     };
     super(async () => {
-      const stored = vault?.load(options.refreshToken);
+      const stored = await vault?.load(options.refreshToken);
       let token: AccessToken;
       try {
         token = await exchange(stored ?? options.refreshToken).catch(async (error: unknown) => {
           if (stored === undefined || !(error instanceof TokenAcquisitionError) || error.code !== 'invalid_grant') throw error;
-          vault?.discard();
+          await vault?.discard();
           return exchange(options.refreshToken);
         });
       } catch (error) {
         // A timeout or a 5xx is the moment, not the credential: the connection's own health shows those.
-        if (error instanceof TokenAcquisitionError && isCredentialRefusal(error.code, error.message)) vault?.refused(error.message);
+        if (error instanceof TokenAcquisitionError && isCredentialRefusal(error.code, error.message)) await vault?.refused(error.message);
         throw error;
       }
-      vault?.exchanged(vault ? rotatedRefreshToken(app) : undefined, options.refreshToken);
+      await vault?.exchanged(vault ? rotatedRefreshToken(app) : undefined, options.refreshToken);
       return token;
     }, options);
   }

@@ -14,12 +14,12 @@ export interface CredentialRecord {
   lastErrorAt: string | null;
 }
 
-/** The store operations the vault needs (SqliteCredentials). */
+/** The store operations the vault needs (SqliteCredentials); asynchronous like the rest of the store. */
 export interface CredentialRecords {
-  get(name: string): CredentialRecord | undefined;
-  recordExchange(name: string, at: string, kept: { sealed: string; origin: string } | undefined): void;
-  recordFailure(name: string, at: string, message: string): void;
-  dropSealed(name: string): void;
+  get(name: string): Promise<CredentialRecord | undefined>;
+  recordExchange(name: string, at: string, kept: { sealed: string; origin: string } | undefined): Promise<void>;
+  recordFailure(name: string, at: string, message: string): Promise<void>;
+  dropSealed(name: string): Promise<void>;
 }
 
 export interface VaultLogger {
@@ -32,11 +32,11 @@ export interface RefreshTokenVault {
    * The newest refresh token Entra returned from the chain `configured` started, if one was kept and can be decrypted.
    * A different configured token (`cosell init` run again, maybe as another user) supersedes what was kept.
    */
-  load(configured: string): string | undefined;
-  exchanged(rotated: string | undefined, configured: string): void;
+  load(configured: string): Promise<string | undefined>;
+  exchanged(rotated: string | undefined, configured: string): Promise<void>;
   /** Forget the kept token: Entra refused it, the configured one is used instead. */
-  discard(): void;
-  refused(message: string): void;
+  discard(): Promise<void>;
+  refused(message: string): Promise<void>;
 }
 
 export const PARTNER_CENTER_REFRESH_TOKEN = 'partnerCenter.refreshToken';
@@ -60,8 +60,8 @@ export class SealedRefreshTokenVault implements RefreshTokenVault {
     return new Date((this.options.now ?? Date.now)()).toISOString();
   }
 
-  load(configured: string): string | undefined {
-    const record = this.options.records.get(this.name);
+  async load(configured: string): Promise<string | undefined> {
+    const record = await this.options.records.get(this.name);
     const key = this.options.key;
     if (!record?.sealed || !key || record.origin !== tokenFingerprint(key, configured)) return undefined;
     try {
@@ -73,7 +73,7 @@ export class SealedRefreshTokenVault implements RefreshTokenVault {
     }
   }
 
-  exchanged(rotated: string | undefined, configured: string): void {
+  async exchanged(rotated: string | undefined, configured: string): Promise<void> {
     const key = this.options.key;
     if (!key && rotated && !this.warnedNoKey) {
       this.warnedNoKey = true;
@@ -83,15 +83,15 @@ export class SealedRefreshTokenVault implements RefreshTokenVault {
       );
     }
     const kept = key && rotated ? { sealed: sealToken(key, rotated), origin: tokenFingerprint(key, configured) } : undefined;
-    this.options.records.recordExchange(this.name, this.at(), kept);
+    await this.options.records.recordExchange(this.name, this.at(), kept);
   }
 
-  discard(): void {
-    this.options.records.dropSealed(this.name);
+  async discard(): Promise<void> {
+    await this.options.records.dropSealed(this.name);
   }
 
-  refused(message: string): void {
+  async refused(message: string): Promise<void> {
     const problem = explainCredentialProblem(message);
-    this.options.records.recordFailure(this.name, this.at(), problem ? problem.advice : message);
+    await this.options.records.recordFailure(this.name, this.at(), problem ? problem.advice : message);
   }
 }

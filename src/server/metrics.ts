@@ -3,7 +3,7 @@ import type { ConnectionCounts } from '../store/types.ts';
 import type { ConnectionHealth } from './readiness.ts';
 
 export interface HealthSource {
-  counts(): Record<string, ConnectionCounts>;
+  counts(): Promise<Record<string, ConnectionCounts>>;
   connections(): Record<string, ConnectionHealth>;
 }
 
@@ -62,42 +62,43 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private queueDepthSource: (() => number) | undefined;
+  private queueDepthSource: (() => Promise<number>) | undefined;
 
   /** Read at scrape time from the store, so it is never stale. */
   readonly queueDepth = new Gauge({
     name: 'cosell_sync_queue_depth',
     help: 'Pending pair syncs (coalesced per pair).',
     registers: [this.registry],
-    collect: () => {
-      if (this.queueDepthSource) this.queueDepth.set(this.queueDepthSource());
+    // prom-client awaits an asynchronous collect before it renders the scrape.
+    collect: async () => {
+      if (this.queueDepthSource) this.queueDepth.set(await this.queueDepthSource());
     },
   });
 
-  watchQueueDepth(source: () => number): void {
+  watchQueueDepth(source: () => Promise<number>): void {
     this.queueDepthSource = source;
   }
 
   private healthSource: HealthSource | undefined;
 
-  readonly openDeadLetters = this.healthGauge('cosell_dead_letters_open', 'Open dead letters per CRM connection.', (s) =>
-    Object.entries(s.counts()).map(([connection, c]) => [connection, c.deadLettered]),
+  readonly openDeadLetters = this.healthGauge('cosell_dead_letters_open', 'Open dead letters per CRM connection.', async (s) =>
+    Object.entries(await s.counts()).map(([connection, c]) => [connection, c.deadLettered]),
   );
-  readonly heldConflicts = this.healthGauge('cosell_conflicts_held_pairs', 'Pairs with a held conflict, per CRM connection.', (s) =>
-    Object.entries(s.counts()).map(([connection, c]) => [connection, c.inConflict]),
+  readonly heldConflicts = this.healthGauge('cosell_conflicts_held_pairs', 'Pairs with a held conflict, per CRM connection.', async (s) =>
+    Object.entries(await s.counts()).map(([connection, c]) => [connection, c.inConflict]),
   );
-  readonly retryingJobs = this.healthGauge('cosell_jobs_retrying', 'Jobs waiting for another attempt after a failure, per CRM connection.', (s) =>
-    Object.entries(s.counts()).map(([connection, c]) => [connection, c.retrying]),
+  readonly retryingJobs = this.healthGauge('cosell_jobs_retrying', 'Jobs waiting for another attempt after a failure, per CRM connection.', async (s) =>
+    Object.entries(await s.counts()).map(([connection, c]) => [connection, c.retrying]),
   );
-  readonly pausedPairs = this.healthGauge('cosell_pairs_paused', "Pairs paused by an operator or by the seller's Sync with Partner Center = No (not synced either way), per CRM connection.", (s) =>
-    Object.entries(s.counts()).map(([connection, c]) => [connection, c.paused]),
+  readonly pausedPairs = this.healthGauge('cosell_pairs_paused', "Pairs paused by an operator or by the seller's Sync with Partner Center = No (not synced either way), per CRM connection.", async (s) =>
+    Object.entries(await s.counts()).map(([connection, c]) => [connection, c.paused]),
   );
   readonly lastSuccess = this.healthGauge(
     'cosell_connection_last_success_timestamp_seconds',
     'When a call to the connection (or Partner Center) last succeeded, Unix seconds; absent before the first one.',
-    (s) => Object.entries(s.connections()).flatMap(([connection, c]) => (c.lastSuccessAt ? [[connection, Date.parse(c.lastSuccessAt) / 1000] as const] : [])),
+    async (s) => Object.entries(s.connections()).flatMap(([connection, c]) => (c.lastSuccessAt ? [[connection, Date.parse(c.lastSuccessAt) / 1000] as const] : [])),
   );
-  readonly failing = this.healthGauge('cosell_connection_failing', '1 while the connection\'s last calls all failed (see /readyz), else 0.', (s) =>
+  readonly failing = this.healthGauge('cosell_connection_failing', '1 while the connection\'s last calls all failed (see /readyz), else 0.', async (s) =>
     Object.entries(s.connections()).map(([connection, c]) => [connection, c.state === 'failing' ? 1 : 0]),
   );
 
@@ -106,16 +107,18 @@ export class Metrics {
     this.healthSource = source;
   }
 
-  private healthGauge(name: string, help: string, values: (source: HealthSource) => ReadonlyArray<readonly [string, number]>): Gauge<'connection'> {
+  private healthGauge(name: string, help: string, values: (source: HealthSource) => Promise<ReadonlyArray<readonly [string, number]>>): Gauge<'connection'> {
     const gauge: Gauge<'connection'> = new Gauge({
       name,
       help,
       labelNames: ['connection'] as const,
       registers: [this.registry],
-      collect: () => {
+      collect: async () => {
         if (!this.healthSource) return;
+        // Read before the reset: the gauge is never left empty while the store answers.
+        const current = await values(this.healthSource);
         gauge.reset();
-        for (const [connection, value] of values(this.healthSource)) gauge.set({ connection }, value);
+        for (const [connection, value] of current) gauge.set({ connection }, value);
       },
     });
     return gauge;

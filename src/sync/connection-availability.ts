@@ -143,14 +143,26 @@ export class ConnectionAvailability {
    * without counting an attempt, so it neither runs against a CRM that is down nor drifts towards dead letters.
    */
   gate(queue: JobQueue): JobQueue {
-    const claim = (limit: number, leaseMs: number, now?: number): Job[] =>
-      queue.claim(limit, leaseMs, now).filter((job) => {
+    const claim = async (limit: number, leaseMs: number, now?: number): Promise<Job[]> => {
+      const claimed = await queue.claim(limit, leaseMs, now);
+      const runnable: Job[] = [];
+      const postponed: Array<Promise<void>> = [];
+      // Availability as of the claim's return: an outage that began while it ran applies to what it leased.
+      for (const job of claimed) {
         const outage = this.down.get(job.connection);
-        if (!outage) return true;
+        if (!outage) {
+          runnable.push(job);
+          continue;
+        }
         const waitMs = Math.min(MAX_POSTPONE_MS, Math.max(0, outage.retryAt - Date.now()));
-        queue.postpone(job, `waiting for ${job.connection} (${outage.host}): ${outage.reason}`, Math.max(waitMs, 1_000));
-        return false;
-      });
+        postponed.push(queue.postpone(job, `waiting for ${job.connection} (${outage.host}): ${outage.reason}`, Math.max(waitMs, 1_000)));
+      }
+      for (const result of await Promise.allSettled(postponed)) {
+        // The job stays leased: it comes back when the lease expires, without an attempt counted.
+        if (result.status === 'rejected') this.options.logger.warn({ error: messageOf(result.reason) }, 'could not postpone a job of an unavailable connection');
+      }
+      return runnable;
+    };
     return {
       enqueue: (requests, watermark) => queue.enqueue(requests, watermark),
       claim,

@@ -25,28 +25,36 @@ export function isMicrosoftReferral(referral: Referral): boolean {
  * (null) while the partner has no referral at all.
  */
 export class PartnerOrganization {
-  private known: string | null;
+  /** Undefined until read from the store (on first use: the store's reads are asynchronous). */
+  private known: string | null | undefined;
 
   constructor(
     private readonly referrals: Pick<ReferralsPort, 'listPage'>,
     private readonly state: Pick<SyncState, 'getWatermark' | 'setWatermark'>,
-  ) {
-    this.known = state.getWatermark(ORGANIZATION_KEY);
-  }
+  ) {}
 
-  async id(): Promise<string | null> {
-    if (this.known !== null) return this.known;
-    const page = await this.referrals.listPage({ top: 20 });
-    const own = page.referrals.find((r) => typeof r.organizationId === 'string' && r.organizationId !== '' && !isMicrosoftReferral(r));
-    if (typeof own?.organizationId === 'string') this.learn(own.organizationId);
+  private async stored(): Promise<string | null> {
+    const stored = await this.state.getWatermark(ORGANIZATION_KEY);
+    // One learned meanwhile wins over the store's older answer.
+    this.known ??= stored;
     return this.known;
   }
 
+  async id(): Promise<string | null> {
+    const known = this.known ?? (await this.stored());
+    if (known !== null) return known;
+    const page = await this.referrals.listPage({ top: 20 });
+    const own = page.referrals.find((r) => typeof r.organizationId === 'string' && r.organizationId !== '' && !isMicrosoftReferral(r));
+    if (typeof own?.organizationId === 'string') await this.learn(own.organizationId);
+    return this.known ?? null;
+  }
+
   /** A referral we created is ours: its organizationId is the partner's. */
-  learn(organizationId: string | null | undefined): void {
-    if (this.known !== null || typeof organizationId !== 'string' || organizationId === '' || organizationId.toLowerCase() === MICROSOFT_ORGANIZATION_ID) return;
+  async learn(organizationId: string | null | undefined): Promise<void> {
+    if (typeof organizationId !== 'string' || organizationId === '' || organizationId.toLowerCase() === MICROSOFT_ORGANIZATION_ID) return;
+    if ((this.known ?? (await this.stored())) !== null) return;
     this.known = organizationId;
-    this.state.setWatermark(ORGANIZATION_KEY, organizationId);
+    await this.state.setWatermark(ORGANIZATION_KEY, organizationId);
   }
 
   /** Whether a referral is the partner's own deal: not Microsoft's side, and owned by the partner (when known). */

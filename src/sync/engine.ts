@@ -114,7 +114,7 @@ const QUEUE_POLL_MS = 50;
 
 /** Resolves once the queue is under MAX_PENDING_JOBS, or at once when no worker is draining it (then waiting is futile). */
 async function roomInQueue(store: Store, worker: Worker): Promise<void> {
-  while (worker.started && store.jobs.depth() >= MAX_PENDING_JOBS) await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+  while (worker.started && (await store.jobs.depth()) >= MAX_PENDING_JOBS) await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
 }
 
 /** Starts each connection (its change stream): at once, or for one down at start-up once its start-up check passes. */

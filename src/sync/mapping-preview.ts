@@ -44,10 +44,10 @@ export async function previewMapping(request: MappingPreviewRequest): Promise<Ma
   let referralId = request.referralId;
   let crmRef = request.crm;
   if (crmRef) {
-    link = sync?.findLinkByCrm(name, crmRef.entity, crmRef.id) ?? null;
+    link = (await sync?.findLinkByCrm(name, crmRef.entity, crmRef.id)) ?? null;
     referralId = link?.referralId;
   } else if (referralId) {
-    link = sync?.getLink(name, referralId) ?? null;
+    link = (await sync?.getLink(name, referralId)) ?? null;
     if (link) crmRef = { entity: link.crmEntity as CrmEntityName, id: link.crmId };
   } else {
     throw new MappingPreviewError('give a referral id or a CRM record');

@@ -139,9 +139,9 @@ export class PairSync {
     const { job } = run;
     const link =
       job.referralId !== null
-        ? store.sync.getLink(run.name, job.referralId)
+        ? await store.sync.getLink(run.name, job.referralId)
         : job.crmEntity !== null && job.crmId !== null
-          ? store.sync.findLinkByCrm(run.name, job.crmEntity, job.crmId)
+          ? await store.sync.findLinkByCrm(run.name, job.crmEntity, job.crmId)
           : null;
     const referralId = link?.referralId ?? job.referralId;
     // A paused pair (by an operator, or by the seller's Sync with Partner Center = No): nothing is written either way.
@@ -149,8 +149,8 @@ export class PairSync {
     // was audited once, when it was made. The seller's switch back to Yes arrives as a notification about the record:
     // while the seller holds the pause, that job alone still reads the record, to see it. A No set during an operator's
     // pause is seen by the sync the operator's resume queues (it reads the record before merging).
-    if (link && store.sync.isPaused(run.name, link.referralId)) {
-      if (job.crmId !== null && store.sync.pausedBy(run.name, link.referralId).includes('seller')) await this.followSyncSwitch(run, link);
+    if (link && (await store.sync.isPaused(run.name, link.referralId))) {
+      if (job.crmId !== null && (await store.sync.pausedBy(run.name, link.referralId)).includes('seller')) await this.followSyncSwitch(run, link);
       this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: job.key }, 'pair paused: sync skipped');
       return;
     }
@@ -177,7 +177,7 @@ export class PairSync {
       referralOnly ? undefined : readLinked(),
     ]);
     if (versioned === null) {
-      if (link) this.recordFailure(run, link, 'the referral no longer exists in Partner Center');
+      if (link) await this.recordFailure(run, link, 'the referral no longer exists in Partner Center');
       return;
     }
     const read = readReferral(versioned.referral, versioned.eTag);
@@ -185,16 +185,16 @@ export class PairSync {
     // that referral is never linked nor written; the partner's own referral of the engagement is synced instead.
     if (!link && !(await this.organization.isOwn(read.referral))) return this.redirectToPartnersReferral(run, read.referral);
     const { referral } = read;
-    this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
+    await this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
     const coSell = this.syncsSolutions(run, link.crmEntity, read.referral);
-    if (referralOnly && this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell })) return;
+    if (referralOnly && (await this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell }))) return;
     const linkedRecord = referralOnly ? await readLinked() : readTogether;
     if (linkedRecord && (await this.followSyncSwitch(run, link, linkedRecord))) return;
-    if (linkedRecord && this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell })) return;
+    if (linkedRecord && (await this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell }))) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
     if (!linkedRecord) {
-      this.recordFailure(run, link, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
+      await this.recordFailure(run, link, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
       return;
     }
     await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc' });
@@ -213,16 +213,16 @@ export class PairSync {
    * A write intent left behind means the last sync never committed: always merge then. Microsoft's referral may have
    * changed without either record changing (related-referral-*): then it has to be read.
    */
-  private isSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; record: CrmRecord; eTag: string | undefined; coSell: boolean }): boolean {
+  private async isSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; record: CrmRecord; eTag: string | undefined; coSell: boolean }): Promise<boolean> {
     const { link, record } = input;
-    return this.isReferralSettled(input) && link.crmVersion !== null && link.crmVersion === record.version;
+    return link.crmVersion !== null && link.crmVersion === record.version && (await this.isReferralSettled(input));
   }
 
   /**
    * The referral is the version we last committed and nothing of ours is pending: for a job about the referral alone,
    * nothing to do (a change of the CRM record has a notification, and the reconciler's CRM listing, of its own).
    */
-  private isReferralSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; eTag: string | undefined; coSell: boolean }): boolean {
+  private async isReferralSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; eTag: string | undefined; coSell: boolean }): Promise<boolean> {
     const { run, link } = input;
     const { sync } = this.deps.store;
     return (
@@ -233,11 +233,12 @@ export class PairSync {
       // A co-sell pair whose solutions were never synced (just accepted, or linked before they were): sync them now.
       !(input.coSell && link.base?.[SOLUTIONS_BASE] === undefined) &&
       link.syncState === 'ok' &&
-      !sync.getIntent(link.connection, link.referralId, link.crmEntity) &&
-      // An operator's resolution of a held conflict waits to be written even though neither record changed.
-      !sync.conflicts(link.connection).some((c) => c.referralId === link.referralId && c.resolution) &&
       link.pcEtag !== null &&
-      link.pcEtag === input.eTag
+      link.pcEtag === input.eTag &&
+      // The store last: its reads are asynchronous, and the checks above settle most jobs without them.
+      !(await sync.getIntent(link.connection, link.referralId, link.crmEntity)) &&
+      // An operator's resolution of a held conflict waits to be written even though neither record changed.
+      !(await sync.conflicts(link.connection)).some((c) => c.referralId === link.referralId && c.resolution)
     );
   }
 
@@ -293,7 +294,7 @@ export class PairSync {
     const outbound = crmCreateValues(mapping, pc, read.id);
     const profile = customerFromReferral(read.referral);
     const customer = await this.customerLock.run(customerKey(connector, profile), () => connector.ensureCustomer(profile));
-    this.announceCreate(run, { referralId: read.id, entity, base: outbound });
+    await this.announceCreate(run, { referralId: read.id, entity, base: outbound });
     const created = await connector.createForReferral(entity, read.id, mapping.canonicalToCrm(outbound), customer, mapping.columns, {
       ok: true,
       auditLines: [`${new Date().toISOString()} created from Partner Center referral ${read.id}`],
@@ -310,7 +311,7 @@ export class PairSync {
       return;
     }
     audit.push(run.note({ referralId: read.id, ref: created.ref, direction: 'to-crm', outcome: 'created', message: `${entity} created from referral` }));
-    const link = this.linkCreatedPair(run, { read, record: created, mapping, pc, origin: 'pc', audit });
+    const link = await this.linkCreatedPair(run, { read, record: created, mapping, pc, origin: 'pc', audit });
     await this.reconcilePair(run, { read, record: created, mapping, link, origin: 'pc' });
   }
 
@@ -319,11 +320,12 @@ export class PairSync {
    * the pair is next seen. An earlier attempt's announcement is kept: if any attempt created the record, it was the
    * first, with the first attempt's values.
    */
-  private announceCreate(run: SyncRun, create: { referralId: string; entity: CrmEntityName; base: CanonicalRecord }): void {
+  private async announceCreate(run: SyncRun, create: { referralId: string; entity: CrmEntityName; base: CanonicalRecord }): Promise<void> {
     const { sync } = this.deps.store;
-    const earlier = sync.getIntent(run.name, create.referralId, create.entity);
+    // Read, then write: only this pair's job runs this (one job per pair, see `exclusive`), so nothing comes between.
+    const earlier = await sync.getIntent(run.name, create.referralId, create.entity);
     if (earlier && isEmpty(earlier.toCrm) && isEmpty(earlier.toPc)) return;
-    sync.recordIntents([{ connection: run.name, referralId: create.referralId, crmEntity: create.entity, base: create.base, toCrm: {}, toPc: {} }]);
+    await sync.recordIntents([{ connection: run.name, referralId: create.referralId, crmEntity: create.entity, base: create.base, toCrm: {}, toPc: {} }]);
   }
 
   private async syncFromCrm(run: SyncRun, ref: CrmRecordRef): Promise<void> {
@@ -345,7 +347,7 @@ export class PairSync {
 
     const customer = await run.connector.readCustomer(ref);
     const name = crm[WELL_KNOWN.name];
-    this.deps.store.sync.labelDeal({ connection: run.name, referralId: null, crmEntity: ref.entity, crmId: ref.id, name: typeof name === 'string' ? name : null, customer: customer?.name ?? null, respondBy: null });
+    await this.deps.store.sync.labelDeal({ connection: run.name, referralId: null, crmEntity: ref.entity, crmId: ref.id, name: typeof name === 'string' ? name : null, customer: customer?.name ?? null, respondBy: null });
     const solutionIds = run.connector.solutions ? await run.connector.solutions.readDealSolutions(ref) : null;
     const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer, solutionIds });
     if ('problems' in draft) return this.reportUnsendable(run, ref, draft.problems);
@@ -357,9 +359,9 @@ export class PairSync {
     const failures = problems.map(({ field, reason }) =>
       run.note({ referralId: null, ref, direction: 'to-pc', outcome: 'failed', message: `not sent to Partner Center: ${field}: ${reason}` }),
     );
-    const history = this.deps.store.sync.audit({ connection: run.name, crmId: ref.id, limit: AUDIT_COLUMN_ENTRIES });
+    const history = await this.deps.store.sync.audit({ connection: run.name, crmId: ref.id, limit: AUDIT_COLUMN_ENTRIES });
     await run.connector.writeSyncStatus(ref, { ok: false, auditLines: auditLines(failures, history) });
-    this.deps.store.sync.appendAudit(failures);
+    await this.deps.store.sync.appendAudit(failures);
   }
 
   private async createInPartnerCenter(run: SyncRun, create: { record: CrmRecord; mapping: EntityMapping; body: ReferralCreate }): Promise<void> {
@@ -368,20 +370,20 @@ export class PairSync {
     // Announced with its idempotency key before the POST: a crash before the link commits repeats the create with the
     // same MS-RequestId, which Partner Center answers with the referral the first attempt made. Finding it by "CRM ID"
     // (above) is not enough: with several CRMs, another connection's record may be the one that field names.
-    const requestId = this.deps.store.sync.createKey(run.name, ref.entity, ref.id);
+    const requestId = await this.deps.store.sync.createKey(run.name, ref.entity, ref.id);
     const created = readReferral(await sendReferral(this.deps.referrals, create.body, requestId), undefined);
-    this.organization.learn(created.referral.organizationId);
+    await this.organization.learn(created.referral.organizationId);
     const coSell = create.body.type === 'Shared' ? ' (co-sell, shared with Microsoft)' : '';
     const audit = [run.note({ referralId: created.id, ref, direction: 'to-pc', outcome: 'created', message: `referral created from CRM record${coSell}` })];
     const fresh = await this.deps.referrals.get(created.id);
     const read = readReferral(fresh.referral, fresh.eTag);
     const pc = mapping.referralToCanonical(read.referral);
-    const link = this.linkCreatedPair(run, { read, record, mapping, pc, origin: 'crm', audit });
+    const link = await this.linkCreatedPair(run, { read, record, mapping, pc, origin: 'crm', audit });
     await this.reconcilePair(run, { read, record, mapping, link, origin: 'crm' });
   }
 
   /** Links a pair the moment its second record exists, before any further call (see `createdLinkCommit`). */
-  private linkCreatedPair(run: SyncRun, pair: Omit<Pair, 'link' | 'audit'> & { pc: CanonicalRecord; audit: AuditEntry[] }): Link {
+  private linkCreatedPair(run: SyncRun, pair: Omit<Pair, 'link' | 'audit'> & { pc: CanonicalRecord; audit: AuditEntry[] }): Promise<Link> {
     const { read, record, mapping, pc, origin, audit } = pair;
     const heldValue = run.connector.heldValue?.bind(run.connector);
     return commitCreatedLink(this.deps.store, createdLinkCommit({ stamp: run.stamp, referralId: read.id, eTag: read.eTag, record, mapping, pc, origin, audit, heldValue }));
@@ -484,11 +486,11 @@ export class PairSync {
       link,
       origin: pair.origin,
       microsoftReferral,
-      intent: sync.getIntent(run.name, read.id, record.ref.entity),
-      pcFieldWrites: sync.pcFieldWrites(read.id),
-      crmChangedAt: this.crmChangedAt(run, record),
-      crmFieldChangedAt: link ? this.crmFieldChangedAt(run, link, record, mapping) : {},
-      held: sync.conflicts(run.name).filter((c) => c.referralId === read.id),
+      intent: await sync.getIntent(run.name, read.id, record.ref.entity),
+      pcFieldWrites: await sync.pcFieldWrites(read.id),
+      crmChangedAt: await this.crmChangedAt(run, record),
+      crmFieldChangedAt: link ? await this.crmFieldChangedAt(run, link, record, mapping) : {},
+      held: (await sync.conflicts(run.name)).filter((c) => c.referralId === read.id),
       heldValue: run.connector.heldValue?.bind(run.connector),
       decision: run.connector.coSellDecisions?.decision(record) ?? null,
       dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
@@ -498,21 +500,21 @@ export class PairSync {
   }
 
   /** The record's time, refined by when its newest notification arrived (see `crmChangedAt`). */
-  private crmChangedAt(run: SyncRun, record: CrmRecord): string {
+  private async crmChangedAt(run: SyncRun, record: CrmRecord): Promise<string> {
     if (!needsArrivalTime(record)) return record.modifiedAt;
-    const [latest] = this.deps.store.inbox.list({ limit: 1, source: run.connector.kind, resourceId: record.ref.id });
+    const [latest] = await this.deps.store.inbox.list({ limit: 1, source: run.connector.kind, resourceId: record.ref.id });
     return crmChangedAt(record, latest?.receivedAt);
   }
 
   /** Per field, from the record's notifications since the last commit, where its vendor can read them (see `crmFieldChangedAt`). */
-  private crmFieldChangedAt(run: SyncRun, link: Link, record: CrmRecord, mapping: EntityMapping): Record<string, string> {
+  private async crmFieldChangedAt(run: SyncRun, link: Link, record: CrmRecord, mapping: EntityMapping): Promise<Record<string, string>> {
     const changes = run.connection.notifiedChanges;
     if (!changes) return {};
-    const notifications = this.deps.store.inbox.list({ limit: 20, source: run.connector.kind, resourceId: record.ref.id });
+    const notifications = await this.deps.store.inbox.list({ limit: 20, source: run.connector.kind, resourceId: record.ref.id });
     return crmFieldChangedAt({ since: link.updatedAt, mapping, notifications, changes });
   }
 
-  private recordFailure(run: SyncRun, link: Link, message: string): void {
-    recordLinkFailure(this.deps.store, { link, cause: run.job.cause, message });
+  private recordFailure(run: SyncRun, link: Link, message: string): Promise<void> {
+    return recordLinkFailure(this.deps.store, { link, cause: run.job.cause, message });
   }
 }

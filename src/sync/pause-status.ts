@@ -16,11 +16,11 @@ export async function showPauseInCrm(input: {
   paused: boolean;
 }): Promise<void> {
   const { sync, connection, referralId } = input;
-  const link = sync.getLink(connection, referralId);
+  const link = await sync.getLink(connection, referralId);
   if (!link) return;
-  const held = sync.conflicts(connection).some((c) => c.referralId === referralId);
+  const held = (await sync.conflicts(connection)).some((c) => c.referralId === referralId);
   // The pause or resume itself is already the newest entry of the pair's history.
-  const lines = auditLines([], sync.audit({ connection, referralId, limit: AUDIT_COLUMN_ENTRIES }));
+  const lines = auditLines([], await sync.audit({ connection, referralId, limit: AUDIT_COLUMN_ENTRIES }));
   const status = input.paused ? { ok: true, paused: true } : { ok: link.syncState === 'ok' && !held, conflict: held };
   await input.connector.writeSyncStatus({ entity: link.crmEntity as CrmEntityName, id: link.crmId }, { ...status, auditLines: lines });
 }

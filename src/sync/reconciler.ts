@@ -85,11 +85,14 @@ export class Reconciler {
   start(options: { immediately?: boolean } = {}): void {
     const firstDelay = options.immediately === false ? this.options.intervalMs : 0;
     const loop = (delay: number) => {
-      this.timer = setTimeout(async () => {
-        await this.runOnce().catch((error: unknown) =>
-          this.options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile pass failed'),
-        );
-        if (this.timer) loop(this.options.intervalMs);
+      this.timer = setTimeout(() => {
+        void this.runOnce()
+          .catch((error: unknown) =>
+            this.options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile pass failed'),
+          )
+          .then(() => {
+            if (this.timer) loop(this.options.intervalMs);
+          });
       }, delay);
       this.timer.unref();
     };
@@ -121,7 +124,7 @@ export class Reconciler {
   private async pass(since: string | undefined): Promise<ReconcileReport> {
     const { store, referrals, logger } = this.options;
     const batchSize = this.options.batchSize ?? 200;
-    const stored = store.sync.getWatermark(PARTNER_CENTER_WATERMARK);
+    const stored = await store.sync.getWatermark(PARTNER_CENTER_WATERMARK);
     const startMs = Date.parse(since ?? stored ?? new Date(Date.now() - this.options.initialLookbackMs).toISOString());
     const from = new Date(startMs - (since === undefined ? this.options.overlapMs : 0)).toISOString();
     let newest = stored !== null ? Date.parse(stored) : startMs;
@@ -154,7 +157,7 @@ export class Reconciler {
     await flush();
     const count = seen.size;
     const watermark = new Date(newest).toISOString();
-    store.sync.setWatermark(PARTNER_CENTER_WATERMARK, watermark);
+    await store.sync.setWatermark(PARTNER_CENTER_WATERMARK, watermark);
 
     const crm = await this.enqueueCrmChanges(batchSize);
     const microsoftSideRefreshed = await this.refreshMicrosoftSide();
@@ -173,14 +176,15 @@ export class Reconciler {
       let total = 0;
       for (const entity of entities) {
         const key = crmWatermark(connector.name, entity);
-        const batch = await connector.changesSince(entity, store.sync.getWatermark(key));
-        const changed = batch.refs.filter((ref) => !this.crmSettled(connector.name, ref));
+        const batch = await connector.changesSince(entity, await store.sync.getWatermark(key));
+        const changed: typeof batch.refs = [];
+        for (const ref of batch.refs) if (!(await this.crmSettled(connector.name, ref))) changed.push(ref);
         for (let i = 0; i < changed.length; i += batchSize) {
           await store.jobs.enqueue(
             changed.slice(i, i + batchSize).map(({ entity, id }) => ({ connection: connector.name, cause: 'reconcile' as const, crm: { entity, id } })),
           );
         }
-        store.sync.setWatermark(key, batch.cursor);
+        await store.sync.setWatermark(key, batch.cursor);
         total += batch.refs.length;
       }
       crm[connector.name] = total;
@@ -203,7 +207,7 @@ export class Reconciler {
         current = result?.referrals ?? current;
         for (const referral of current) {
           const { id } = referral;
-          if (!linked.has(id) && !this.settled(c.name, referral)) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
+          if (!linked.has(id) && !(await this.settled(c.name, referral))) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
         }
       }
     };
@@ -220,19 +224,19 @@ export class Reconciler {
    * backfill's own "CRM ID" writes, which move each referral to the end of an updatedDateTime listing, from coming back
    * as a second round of jobs.
    */
-  private settled(connection: string, referral: Referral): boolean {
-    const link = this.options.store.sync.getLink(connection, referral.id);
-    return link !== null && link.pcEtag !== null && link.pcEtag === referral.eTag && this.nothingPending(link);
+  private async settled(connection: string, referral: Referral): Promise<boolean> {
+    const link = await this.options.store.sync.getLink(connection, referral.id);
+    return link !== null && link.pcEtag !== null && link.pcEtag === referral.eTag && (await this.nothingPending(link));
   }
 
   /** The same on the CRM side: the listing shows the record's version the pair last committed. */
-  private crmSettled(connection: string, ref: CrmChangeBatch['refs'][number]): boolean {
-    const link = ref.version === undefined ? null : this.options.store.sync.findLinkByCrm(connection, ref.entity, ref.id);
-    return link !== null && link.crmVersion !== null && link.crmVersion === ref.version && this.nothingPending(link);
+  private async crmSettled(connection: string, ref: CrmChangeBatch['refs'][number]): Promise<boolean> {
+    const link = ref.version === undefined ? null : await this.options.store.sync.findLinkByCrm(connection, ref.entity, ref.id);
+    return link !== null && link.crmVersion !== null && link.crmVersion === ref.version && (await this.nothingPending(link));
   }
 
-  private nothingPending(link: Link): boolean {
-    return link.syncState === 'ok' && this.options.store.sync.getIntent(link.connection, link.referralId, link.crmEntity) === null;
+  private async nothingPending(link: Link): Promise<boolean> {
+    return link.syncState === 'ok' && (await this.options.store.sync.getIntent(link.connection, link.referralId, link.crmEntity)) === null;
   }
 
   /**
@@ -244,12 +248,12 @@ export class Reconciler {
     const { store, referrals, connectors, logger } = this.options;
     const every = this.options.microsoftSideRefreshMs ?? 0;
     if (every <= 0) return 0;
-    const last = store.sync.getWatermark(MICROSOFT_SIDE_WATERMARK);
+    const last = await store.sync.getWatermark(MICROSOFT_SIDE_WATERMARK);
     const started = new Date().toISOString();
     if (last === null) {
       // The first pass only starts the clock: every pair it (back)filled was just read, and a first start with
       // thousands of referrals should cost their bulk creates, not a second per-pair sync right after.
-      store.sync.setWatermark(MICROSOFT_SIDE_WATERMARK, started);
+      await store.sync.setWatermark(MICROSOFT_SIDE_WATERMARK, started);
       return 0;
     }
     if (Date.now() - Date.parse(last) < every) return 0;
@@ -265,13 +269,13 @@ export class Reconciler {
       for await (const referral of referrals.list({ filter })) {
         if (referral.type !== 'Shared' || typeof referral.id !== 'string') continue;
         for (const c of connectors) {
-          if (store.sync.getLink(c.name, referral.id)) batch.push({ connection: c.name, cause: 'reconcile', referralId: referral.id, microsoftSide: true });
+          if (await store.sync.getLink(c.name, referral.id)) batch.push({ connection: c.name, cause: 'reconcile', referralId: referral.id, microsoftSide: true });
         }
         if (batch.length >= batchSize) await flush();
       }
     }
     await flush();
-    store.sync.setWatermark(MICROSOFT_SIDE_WATERMARK, started);
+    await store.sync.setWatermark(MICROSOFT_SIDE_WATERMARK, started);
     logger.info({ pairs: queued }, "reconcile: queued open co-sell pairs to re-read Microsoft's side");
     return queued;
   }

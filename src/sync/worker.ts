@@ -29,6 +29,9 @@ export class Worker {
   private running = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
+  /** The pump loop running now, if any (see pump). */
+  private pumping: Promise<void> | undefined;
+  private repump = false;
   private unsubscribe: (() => void) | undefined;
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -49,14 +52,16 @@ export class Worker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.unsubscribe = this.options.jobs.onEnqueue(() => this.pump());
-    this.pump();
+    this.unsubscribe = this.options.jobs.onEnqueue(() => void this.pump());
+    void this.pump();
   }
 
   /** Stops claiming and waits for the jobs in flight; their leases are released by completion or retry. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    // A claim in flight still starts the jobs it leased; they are waited for below like the others.
+    await this.pumping;
     if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled([...this.running.values()]);
   }
@@ -65,9 +70,9 @@ export class Worker {
   async drain(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      this.pump();
+      await this.pump();
       await Promise.allSettled([...this.running.values()]);
-      const due = this.options.jobs.nextDueAt();
+      const due = await this.options.jobs.nextDueAt();
       if (this.running.size === 0 && (due === null || due > Date.now())) return;
       if (Date.now() > deadline) throw new Error('worker did not drain in time');
       await new Promise((r) => setTimeout(r, 10));
@@ -83,26 +88,63 @@ export class Worker {
     return this.running.size;
   }
 
-  private pump(): void {
-    if (this.stopped) return;
-    const free = this.concurrency - this.running.size;
-    const jobs = free > 0 ? this.options.jobs.claim(free, this.leaseMs) : [];
-    for (const job of jobs) {
-      const run = this.run(job).finally(() => {
-        this.running.delete(job.key);
-        this.pump();
-      });
-      this.running.set(job.key, run);
-    }
-    this.schedule();
+  /**
+   * Claims what fits and starts it. Claims are serialised: a claim is asynchronous, and two overlapping ones would both
+   * count the same free slots (more than `concurrency` jobs at once). A pump requested while one runs is not lost: the
+   * running one claims again when it ends. Resolves when no pump is running any more; never rejects.
+   */
+  private pump(): Promise<void> {
+    if (this.stopped) return this.pumping ?? Promise.resolve();
+    this.repump = true;
+    this.pumping ??= this.pumpWhileRequested();
+    return this.pumping;
   }
 
-  private schedule(): void {
+  private async pumpWhileRequested(): Promise<void> {
+    try {
+      do {
+        this.repump = false;
+        await this.claimAndStart();
+      } while (this.repump && !this.stopped);
+    } finally {
+      // In the same turn as the loop's last check: a pump requested after it starts a new loop.
+      this.pumping = undefined;
+    }
+  }
+
+  private async claimAndStart(): Promise<void> {
+    try {
+      const free = this.concurrency - this.running.size;
+      const jobs = free > 0 ? await this.options.jobs.claim(free, this.leaseMs) : [];
+      for (const job of jobs) {
+        const run: Promise<void> = this.run(job)
+          .catch((error: unknown) => {
+            this.options.logger.error({ job: job.key, error: classifyFailure(error).message }, 'could not record the outcome of a sync');
+          })
+          .finally(() => {
+            // A rerun of the same key may have been claimed already (its lease was released by completion).
+            if (this.running.get(job.key) === run) this.running.delete(job.key);
+            void this.pump();
+          });
+        this.running.set(job.key, run);
+      }
+    } catch (error) {
+      this.options.logger.error({ error: classifyFailure(error).message }, 'could not claim jobs; trying again at the next poll');
+    }
+    await this.schedule();
+  }
+
+  private async schedule(): Promise<void> {
+    let due: number | null = null;
+    try {
+      due = await this.options.jobs.nextDueAt();
+    } catch (error) {
+      this.options.logger.error({ error: classifyFailure(error).message }, 'could not read when the next job is due; polling');
+    }
     if (this.timer) clearTimeout(this.timer);
     if (this.stopped) return;
-    const due = this.options.jobs.nextDueAt();
     const wait = due === null ? this.idlePollMs : Math.max(0, Math.min(this.idlePollMs, due - Date.now()));
-    this.timer = setTimeout(() => this.pump(), wait);
+    this.timer = setTimeout(() => void this.pump(), wait);
     this.timer.unref();
   }
 
@@ -111,20 +153,20 @@ export class Worker {
     const { logger, jobs, handler, onOutcome } = this.options;
     try {
       await handler(job);
-      jobs.complete(job);
+      await jobs.complete(job);
       onOutcome?.('done', job, Date.now() - started);
     } catch (error) {
       const failure = classifyFailure(error);
       const attempt = job.attempts + 1;
       if (!failure.retryable || attempt >= this.maxAttempts) {
-        jobs.deadLetter(job, failure.message);
+        await jobs.deadLetter(job, failure.message);
         logger.error({ job: job.key, attempt, error: failure.message }, 'sync failed permanently; moved to dead letters');
         onOutcome?.('dead', job, Date.now() - started);
         return;
       }
       const backoff = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** job.attempts);
       const delay = Math.max(failure.retryAfterMs ?? 0, backoff / 2 + Math.random() * (backoff / 2));
-      jobs.retry(job, failure.message, delay);
+      await jobs.retry(job, failure.message, delay);
       logger.warn({ job: job.key, attempt, delayMs: Math.round(delay), error: failure.message }, 'sync failed; will retry');
       onOutcome?.('retry', job, Date.now() - started);
     }

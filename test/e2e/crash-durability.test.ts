@@ -80,7 +80,7 @@ describe('SIGKILL right after 2xx loses no acknowledged event', () => {
 
     const store = SqliteStore.open({ path: dbPath, synchronous: 'full' });
     try {
-      const stored = new Set(store.inbox.list({ limit: 100_000 }).map((e) => e.resourceId));
+      const stored = new Set((await store.inbox.list({ limit: 100_000 })).map((e) => e.resourceId));
       const missing = [...acknowledged].filter((id) => !stored.has(id));
       expect(acknowledged.size).toBeGreaterThan(100);
       expect(missing).toEqual([]);

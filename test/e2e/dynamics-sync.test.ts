@@ -205,7 +205,7 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
   });
 
   it('rejects a Dataverse notification with a wrong or missing secret, storing nothing', async () => {
-    const before = service.store.inbox.count('dynamics');
+    const before = await service.store.inbox.count('dynamics');
     const body = JSON.stringify({ MessageName: 'Update', PrimaryEntityName: 'opportunity', PrimaryEntityId: '00000000-0000-0000-0000-000000000001' });
     const forged = await fetch(`${service.url}/webhooks/dynamics`, {
       method: 'POST',
@@ -215,7 +215,7 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
     expect(forged.status).toBe(401);
     const missing = await fetch(`${service.url}/webhooks/dynamics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(missing.status).toBe(401);
-    expect(service.store.inbox.count('dynamics')).toBe(before);
+    expect(await service.store.inbox.count('dynamics')).toBe(before);
     const metrics = await (await adminFetch(`${service.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/cosell_webhook_rejections_total\{source="dynamics",reason="unauthenticated"\} 2/);
   });

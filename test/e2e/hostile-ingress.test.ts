@@ -142,7 +142,7 @@ describe('hostile traffic on the public webhook routes', () => {
     const store = SqliteStore.openReadOnly(String(h.config.store.path));
     if (!store) return 0;
     try {
-      return store.inbox.count();
+      return await store.inbox.count();
     } finally {
       await store.close();
     }

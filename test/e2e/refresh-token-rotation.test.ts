@@ -172,7 +172,7 @@ describe('Entra refresh-token rotation, kept sealed in the store', () => {
   it('without an encryption key keeps nothing but when the token was used', async () => {
     const before = JSON.parse(rawRow()) as Array<{ sealed: string | null }>;
     const store = SqliteStore.open({ path: storePath, synchronous: 'full' });
-    store.credentials.dropSealed(PARTNER_CENTER_REFRESH_TOKEN);
+    await store.credentials.dropSealed(PARTNER_CENTER_REFRESH_TOKEN);
     await store.close();
     entra.presented.length = 0;
     await run(false);

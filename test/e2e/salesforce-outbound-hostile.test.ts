@@ -60,12 +60,12 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
       const declarations = Array.from({ length: 1_500 }, (_, i) => ` xmlns:n${i}="u"`).join('');
       const body = `<r${declarations}>${'<a/>'.repeat(20_000)}</r>`;
       expect(body.length).toBeGreaterThan(100 * 1024);
-      const before = { stored: stored(), queued: queued(), peak: peakRssMb() };
+      const before = { stored: await stored(), queued: await queued(), peak: peakRssMb() };
       const res = await post(body);
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('<Ack>false</Ack>');
-      expect(stored()).toBe(before.stored);
-      expect(queued()).toBe(before.queued);
+      expect(await stored()).toBe(before.stored);
+      expect(await queued()).toBe(before.queued);
       // The hand-written parser copied the namespace map into every element: ~1.1 GB for this body.
       expect(peakRssMb() - before.peak).toBeLessThan(100);
     });
@@ -76,10 +76,10 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
       const close = Array.from({ length: 15 }, (_, depth) => `</d${14 - depth}>`).join('');
       const body = `${open}${'<a>x</a>'.repeat(19_000)}${close}`;
       expect(body.length).toBeGreaterThan(150 * 1024);
-      const before = { stored: stored(), peak: peakRssMb() };
+      const before = { stored: await stored(), peak: peakRssMb() };
       const res = await post(body);
       expect(res.status).toBe(400);
-      expect(stored()).toBe(before.stored);
+      expect(await stored()).toBe(before.stored);
       expect(peakRssMb() - before.peak).toBeLessThan(100);
     });
 
@@ -87,7 +87,7 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
       const xxe = `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>${envelope(org, [notification(1, RECORD_A)]).replace(/^<\?xml[^>]*\?>/, '').replace('Deal 1', '&xxe;')}`;
       const lol = Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i};`.repeat(10)}">`).join('');
       const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">${lol}]><lolz>&lol9;</lolz>`;
-      const before = stored();
+      const before = await stored();
       for (const body of [xxe, laughs]) {
         for (const path of [`/webhooks/salesforce/${SECRET}`, '/webhooks/salesforce']) {
           const res = await post(body, { path });
@@ -95,7 +95,7 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
           expect(await res.text()).toContain('<Ack>false</Ack>');
         }
       }
-      expect(stored()).toBe(before);
+      expect(await stored()).toBe(before);
     });
 
     it('deep nesting, thousands of attributes and thousands of elements are refused (400)', async () => {
@@ -106,13 +106,13 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
         envelope(org, [notification(1, RECORD_A, manyAttributes)]),
         envelope(org, [`<Notification><Id>04l000000000001</Id><sObject xsi:type="sf:Opportunity"><Id>${RECORD_A}</Id>${'<x/>'.repeat(25_000)}</sObject></Notification>`]),
       ];
-      const before = { stored: stored(), queued: queued() };
+      const before = { stored: await stored(), queued: await queued() };
       for (const body of bodies) {
         const res = await post(body);
         expect(res.status).toBe(400);
       }
-      expect(stored()).toBe(before.stored);
-      expect(queued()).toBe(before.queued);
+      expect(await stored()).toBe(before.stored);
+      expect(await queued()).toBe(before.queued);
     });
 
     it('a body that is not UTF-8 XML is refused (415) before it is read', async () => {
@@ -127,30 +127,30 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
   describe('authentication and amplification', () => {
     it('a forged message with the public org id and 1,000 notifications is refused (401) without the secret, and queues nothing', async () => {
       const body = envelope(org, Array.from({ length: 1_000 }, (_, i) => notification(i, opportunityId(i + 1))));
-      const before = { stored: stored(), queued: queued() };
+      const before = { stored: await stored(), queued: await queued() };
       for (const path of ['/webhooks/salesforce', '/webhooks/salesforce/', '/webhooks/salesforce/wrong-secret-0123456789abcdefghijklmnop', `/webhooks/salesforce?token=${SECRET.slice(0, -1)}`]) {
         const res = await post(body, { path });
         expect(res.status).toBe(401);
         expect(await res.text()).toContain('<Ack>false</Ack>');
       }
-      expect(stored()).toBe(before.stored);
-      expect(queued()).toBe(before.queued);
+      expect(await stored()).toBe(before.stored);
+      expect(await queued()).toBe(before.queued);
     });
 
     it('more than 100 notifications in one message is refused even with the secret', async () => {
       const body = envelope(org, Array.from({ length: 101 }, (_, i) => notification(i, opportunityId(i + 1))));
-      const before = { stored: stored(), queued: queued() };
+      const before = { stored: await stored(), queued: await queued() };
       const res = await post(body);
       expect(res.status).toBe(400);
-      expect(stored()).toBe(before.stored);
-      expect(queued()).toBe(before.queued);
+      expect(await stored()).toBe(before.stored);
+      expect(await queued()).toBe(before.queued);
     });
 
     it('a message from another org is refused (403) even with the secret', async () => {
-      const before = stored();
+      const before = await stored();
       const res = await post(envelope('00D000000000999', [notification(1, RECORD_A)]));
       expect(res.status).toBe(403);
-      expect(stored()).toBe(before);
+      expect(await stored()).toBe(before);
     });
 
     it('one message costs at most one job per record: 100 notifications about 3 records queue 3 jobs', async () => {
@@ -160,18 +160,18 @@ describe('POST /webhooks/salesforce against a hostile network', () => {
         const id = records[i % 3] as string;
         return notification(5_000 + i, i % 2 === 0 ? id : id.slice(0, 15));
       });
-      const before = { stored: stored(), queued: queued() };
+      const before = { stored: await stored(), queued: await queued() };
       const res = await post(envelope(org, items));
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('<Ack>true</Ack>');
-      expect(stored()).toBe(before.stored + 1);
-      expect(queued()).toBe(before.queued + 3);
+      expect(await stored()).toBe(before.stored + 1);
+      expect(await queued()).toBe(before.queued + 3);
     });
 
     it('accepts the secret as ?token= too, and never stores it', async () => {
       const res = await post(envelope(org, [notification(9_000, opportunityId(200))]), { path: `/webhooks/salesforce?token=${SECRET}` });
       expect(res.status).toBe(200);
-      const events = service.store.inbox.list({ source: 'salesforce', limit: 100 });
+      const events = await service.store.inbox.list({ source: 'salesforce', limit: 100 });
       expect(JSON.stringify(events)).not.toContain(SECRET);
     });
   });

@@ -67,10 +67,10 @@ describe('POST /webhooks/salesforce (Outbound Messages)', () => {
   });
 
   it('answers a nack and stores nothing for a body that is not an outbound message', async () => {
-    const before = service.store.inbox.count('salesforce');
+    const before = await service.store.inbox.count('salesforce');
     const res = await fetch(endpoint(), { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<nope/>' });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/<Ack>false<\/Ack>/);
-    expect(service.store.inbox.count('salesforce')).toBe(before);
+    expect(await service.store.inbox.count('salesforce')).toBe(before);
   });
 });

@@ -53,12 +53,12 @@ describe('Partner Center webhook route under attack', () => {
 
   it('rejects a validly signed event nested 20,000 deep with 400 too_deep, stores nothing', async () => {
     const body = `{"EventName":"referral-updated","ResourceUri":"https://x/referrals/1","ResourceChangeUtcDate":"2025-01-01T00:00:00Z","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
-    const stored = h.store.inbox.count();
+    const stored = await h.store.inbox.count();
     const counted = await rejections('too_deep');
     const response = await post(body, signedHeaders(body, trusted.leaf.privateKeyPem, certUrl));
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('too_deep');
-    expect(h.store.inbox.count()).toBe(stored);
+    expect(await h.store.inbox.count()).toBe(stored);
     expect(await rejections('too_deep')).toBe(counted + 1);
   });
 
@@ -70,11 +70,11 @@ describe('Partner Center webhook route under attack', () => {
 
   it('answers 503 for a certificate URL on the allowed host that is 404, and keeps serving', async () => {
     const body = partnerCenterEvent(randomUUID());
-    const stored = h.store.inbox.count();
+    const stored = await h.store.inbox.count();
     const response = await post(body, signedHeaders(body, trusted.leaf.privateKeyPem, `${certHost.url}/no/such.cer`));
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('certificate_fetch_failed');
-    expect(h.store.inbox.count()).toBe(stored);
+    expect(await h.store.inbox.count()).toBe(stored);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
   });
@@ -103,7 +103,7 @@ describe('Partner Center webhook route under attack', () => {
   });
 
   it('answers 408 to a body that does not arrive in time, and stores nothing', async () => {
-    const stored = h.store.inbox.count();
+    const stored = await h.store.inbox.count();
     const { port } = new URL(h.url);
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
@@ -118,6 +118,6 @@ describe('Partner Center webhook route under attack', () => {
       req.write('{"EventName":');
     });
     expect(status).toBe(408);
-    expect(h.store.inbox.count()).toBe(stored);
+    expect(await h.store.inbox.count()).toBe(stored);
   }, 30_000);
 });

@@ -264,11 +264,11 @@ describe('POST /webhooks/partner-center', () => {
     for (const c of cases) {
       it(`${c.name} → ${c.status} ${c.reason}`, async () => {
         const { body, headers } = await c.request();
-        const before = storedCount();
+        const before = await storedCount();
         const countsBefore = await rejections();
         const res = await post(body, headers);
         expect(res.status).toBe(c.status);
-        expect(storedCount()).toBe(before);
+        expect(await storedCount()).toBe(before);
         const counts = await rejections();
         expect(counts[c.reason] ?? 0).toBe((countsBefore[c.reason] ?? 0) + 1);
       });

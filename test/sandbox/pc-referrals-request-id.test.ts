@@ -40,16 +40,16 @@ describe('referral creates keyed by MS-RequestId', () => {
 
   it('keeps one create key per CRM record until the record is linked', async () => {
     const store = SqliteStore.open({ path: join(tmp.path, 'keys.db'), synchronous: 'normal' });
-    const key = store.sync.createKey('salesforce', 'opportunity', '006A');
-    expect(store.sync.createKey('salesforce', 'opportunity', '006A')).toBe(key);
-    expect(store.sync.createKey('dynamics', 'opportunity', '006A')).not.toBe(key);
-    store.sync.commit({
+    const key = await store.sync.createKey('salesforce', 'opportunity', '006A');
+    expect(await store.sync.createKey('salesforce', 'opportunity', '006A')).toBe(key);
+    expect(await store.sync.createKey('dynamics', 'opportunity', '006A')).not.toBe(key);
+    await store.sync.commit({
       link: { connection: 'salesforce', referralId: 'r1', crmEntity: 'opportunity', crmId: '006A', base: {}, pcEtag: null, crmVersion: null, syncState: 'ok', lastError: null },
       audit: [],
       holdConflicts: [],
       releaseConflicts: [],
     });
-    expect(store.sync.createKey('salesforce', 'opportunity', '006A')).not.toBe(key);
+    expect(await store.sync.createKey('salesforce', 'opportunity', '006A')).not.toBe(key);
     await store.close();
   });
 });

@@ -408,7 +408,7 @@ export abstract class ServiceHarness {
     const store = SqliteStore.openReadOnly(String(this.config.store.path));
     if (!store) return undefined;
     try {
-      return store.sync.getWatermark(source) ?? undefined;
+      return await store.sync.getWatermark(source) ?? undefined;
     } finally {
       await store.close();
     }

@@ -109,7 +109,8 @@ class ChannelStream {
   /** Bumped whenever a client is torn down: callbacks of an older client are ignored. */
   private generation = 0;
   private chain: Promise<void> = Promise.resolve();
-  private lastCommitted: string | null;
+  /** The persisted resume point, read from the sink when the stream starts. */
+  private lastCommitted: string | null = null;
   /**
    * Just before the first event this stream saw, when nothing was committed yet: a subscription started at -1 that
    * fails to record its first event must replay that event, not skip to "new only" again. Replaying from "id − 1"
@@ -127,7 +128,6 @@ class ChannelStream {
     readonly channel: string,
   ) {
     this.key = cdcCursorKey(options.connectionName, channel);
-    this.lastCommitted = sink.cursor(this.key);
     const match = /^\/data\/(\w+)ChangeEvent$/.exec(channel);
     this.entity = match ? entityOfSObject(match[1] ?? '') : undefined;
   }
@@ -150,6 +150,7 @@ class ChannelStream {
       timer.unref();
     });
     try {
+      this.lastCommitted = await this.sink.cursor(this.key);
       await Promise.race([this.subscribe(this.resumePoint()), timeout]);
     } finally {
       clearTimeout(timer);

@@ -36,7 +36,7 @@ export interface AlerterOptions {
   /** Partner Center's webhook registration as last checked. */
   registration?: (() => RegistrationState | undefined) | undefined;
   /** Partner Center's refresh token (Entra sign-in only): a refusal, or inactivity expiry near. */
-  credential?: (() => CredentialHealth) | undefined;
+  credential?: (() => Promise<CredentialHealth>) | undefined;
   now?: () => number;
 }
 
@@ -55,28 +55,41 @@ export class Alerter {
   /** Channels that took the pending message already (while another one is retried). */
   private readonly delivered = new Set<string>();
   private readonly now: () => number;
+  /** What existed at start, read once (the store is asynchronous); every collect waits for it. */
+  private readonly baseline: Promise<void>;
 
   constructor(private readonly options: AlerterOptions) {
     this.now = options.now ?? Date.now;
-    // What is already there at start was either announced by the previous run or is visible in the console.
-    this.lastDeadLetterId = options.store.sync.deadLetters({ open: false, limit: 1 })[0]?.id ?? 0;
-    for (const c of options.store.sync.conflicts()) this.knownConflicts.add(c.id);
+    this.baseline = this.readBaseline();
+    // Surfaced by the first collect; not an unhandled rejection meanwhile.
+    this.baseline.catch(() => undefined);
   }
 
-  /** Collects what is new since the last check into the pending message; returns those new lines. */
-  collect(): string[] {
+  /** What is already there at start was either announced by the previous run or is visible in the console. */
+  private async readBaseline(): Promise<void> {
+    const { sync } = this.options.store;
+    this.lastDeadLetterId = (await sync.deadLetters({ open: false, limit: 1 }))[0]?.id ?? 0;
+    for (const c of await sync.conflicts()) this.knownConflicts.add(c.id);
+  }
+
+  /**
+   * Collects what is new since the last check into the pending message; returns those new lines. Calls must not
+   * overlap (`start` runs one tick at a time): each reads the store, then updates what was announced.
+   */
+  async collect(): Promise<string[]> {
+    await this.baseline;
     const before = this.pending.length;
     const { store, readiness } = this.options;
     const link = (connection: string, referralId: string | null) =>
       this.options.consoleUrl && referralId ? ` ${this.options.consoleUrl}/deals/${encodeURIComponent(connection)}/${encodeURIComponent(referralId)}` : '';
 
-    const fresh = store.sync.deadLetters({ open: true, limit: 100 }).filter((d) => d.id > this.lastDeadLetterId);
+    const fresh = (await store.sync.deadLetters({ open: true, limit: 100 })).filter((d) => d.id > this.lastDeadLetterId);
     for (const d of fresh.reverse()) {
       this.pending.push(`Dead letter #${d.id} on ${d.connection} (${d.referralId ? `referral ${d.referralId}` : `${d.crmEntity ?? ''} ${d.crmId ?? ''}`}): ${d.error}${link(d.connection, d.referralId)}`);
       this.lastDeadLetterId = Math.max(this.lastDeadLetterId, d.id);
     }
 
-    const conflicts = store.sync.conflicts();
+    const conflicts = await store.sync.conflicts();
     for (const c of conflicts) {
       if (this.knownConflicts.has(c.id)) continue;
       this.knownConflicts.add(c.id);
@@ -102,10 +115,10 @@ export class Alerter {
     }
 
     if (this.options.responseWarningMs !== undefined) {
-      for (const due of store.console.responsesDue(new Date(now + this.options.responseWarningMs).toISOString())) {
+      for (const due of await store.console.responsesDue(new Date(now + this.options.responseWarningMs).toISOString())) {
         const what = `${due.name ?? 'referral'}${due.customer ? ` (${due.customer})` : ''}`;
         this.pending.push(`Incoming referral ${what}, ${due.referralId}: accept or decline it in Partner Center before ${due.respondBy}, or it expires${link(due.connection, due.referralId)}`);
-        store.console.markResponseAlerted(due.referralId);
+        await store.console.markResponseAlerted(due.referralId);
       }
     }
 
@@ -116,12 +129,12 @@ export class Alerter {
       else if (this.lastRegistration !== 'unknown') this.pending.push("Partner Center's webhook registration points at this service again");
       this.lastRegistration = registration.status;
     }
-    this.collectCredential();
+    await this.collectCredential();
     return this.pending.slice(before);
   }
 
-  private collectCredential(): void {
-    const health = this.options.credential?.();
+  private async collectCredential(): Promise<void> {
+    const health = await this.options.credential?.();
     if (!health) return;
     const alert = credentialAlert(health);
     if (alert && alert.key !== this.lastCredentialAlert) this.pending.push(alert.line);
@@ -134,7 +147,7 @@ export class Alerter {
 
   /** Collects, then sends everything pending as one message to every channel. */
   async tick(): Promise<void> {
-    this.collect();
+    await this.collect();
     const channels = this.channels();
     if (this.pending.length === 0 || channels.length === 0) {
       this.pending = [];

@@ -32,7 +32,9 @@ export async function buildOverview(
   credentialWarningDays?: number,
 ): Promise<OverviewResponse> {
   const report = await readiness.check();
-  const counts = store.console.connectionCounts();
+  const counts = await store.console.connectionCounts();
+  // Read once, before the cards: only the Partner Center card shows it.
+  const credential = credentialWarningDays !== undefined ? await store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN) : undefined;
   const connections: ConnectionCard[] = Object.entries(report.connections).map(([name, health]) => ({
     name,
     kind: KIND_OF_API[health.api] ?? 'dynamics',
@@ -40,7 +42,7 @@ export async function buildOverview(
     budget: budgetOf(health.api, health.callsLast5Min, engine?.connections.get(name)?.connector.apiUsage?.()),
     registration: health.api === 'referrals' ? (registration?.state ?? null) : null,
     credential:
-      health.api === 'referrals' && credentialWarningDays !== undefined ? credentialHealth(store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN), credentialWarningDays, health.lastFailure)
+      health.api === 'referrals' && credentialWarningDays !== undefined ? credentialHealth(credential, credentialWarningDays, health.lastFailure)
         : null,
     counts: health.api === 'referrals' ? null : (counts[name] ?? { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, paused: 0, lastJobError: null }),
   }));
@@ -57,7 +59,7 @@ export async function buildOverview(
     generatedAt: new Date().toISOString(),
     status: report.status,
     store: report.store,
-    queueDepth: store.jobs.depth(),
+    queueDepth: await store.jobs.depth(),
     inFlight: engine?.worker.inFlight ?? 0,
     connections,
     totals,

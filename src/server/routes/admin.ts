@@ -32,7 +32,7 @@ export function adminRoutes(app: FastifyInstance, store: Store): void {
       });
     }
     const { limit, before, source, resourceId, include } = query.data;
-    const events = store.inbox.list({ limit, beforeId: before, source, resourceId });
+    const events = await store.inbox.list({ limit, beforeId: before, source, resourceId });
     const last = events[events.length - 1];
     return {
       events: events.map((e) => ({

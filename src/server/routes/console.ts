@@ -78,14 +78,18 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
 
   const overview = async () => {
     const data: OverviewResponse = await buildOverview(store, engine, readiness, deps.registration, deps.credentialWarningDays);
-    const closed = store.sync.deadLetters({ open: false, limit: OVERVIEW_ROWS }).filter((d) => d.resolvedAt !== null).slice(0, CLOSED_ROWS);
-    const open = store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS });
-    const conflicts = store.sync.conflicts().slice(0, OVERVIEW_ROWS);
-    return overviewSection(data, open, conflicts, closed, namesOf([...open, ...closed], conflicts));
+    const [history, open, held] = await Promise.all([
+      store.sync.deadLetters({ open: false, limit: OVERVIEW_ROWS }),
+      store.sync.deadLetters({ open: true, limit: OVERVIEW_ROWS }),
+      store.sync.conflicts(),
+    ]);
+    const closed = history.filter((d) => d.resolvedAt !== null).slice(0, CLOSED_ROWS);
+    const conflicts = held.slice(0, OVERVIEW_ROWS);
+    return overviewSection(data, open, conflicts, closed, await namesOf([...open, ...closed], conflicts));
   };
 
-  const deals = (query: z.infer<typeof dealsQuery>): DealsResponse => {
-    const found = store.console.deals({
+  const deals = async (query: z.infer<typeof dealsQuery>): Promise<DealsResponse> => {
+    const found = await store.console.deals({
       search: query.q || undefined,
       state: query.state || undefined,
       connection: query.connection || undefined,
@@ -95,28 +99,32 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     return { total: found.total, page: query.page, pageSize: query.pageSize, deals: found.deals.map((d) => ({ ...d, ...urlsOf(links, d) })) };
   };
 
-  const pair = (connection: string, referralId: string): PairResponse | null => {
-    const deal = store.console.deal(connection, referralId);
+  const pair = async (connection: string, referralId: string): Promise<PairResponse | null> => {
+    const deal = await store.console.deal(connection, referralId);
     if (!deal) return null;
+    const [link, conflicts, deadLetters, audit] = await Promise.all([
+      store.sync.getLink(connection, referralId),
+      store.sync.conflicts(connection),
+      store.console.pairDeadLetters(connection, referralId, PAIR_DEAD_LETTER_LIMIT),
+      store.sync.audit({ connection, referralId, limit: PAIR_AUDIT_LIMIT }),
+    ]);
     return {
       deal: { ...deal, ...urlsOf(links, deal) },
-      base: store.sync.getLink(connection, referralId)?.base ?? {},
-      conflicts: store.sync.conflicts(connection).filter((c) => c.referralId === referralId),
-      deadLetters: store.console.pairDeadLetters(connection, referralId, PAIR_DEAD_LETTER_LIMIT),
-      audit: store.sync.audit({ connection, referralId, limit: PAIR_AUDIT_LIMIT }),
+      base: link?.base ?? {},
+      conflicts: conflicts.filter((c) => c.referralId === referralId),
+      deadLetters,
+      audit,
     };
   };
 
-  const crmDeal = (connection: string, entity: string, crmId: string): PairResponse | null => {
-    const deal = store.console.crmDeal(connection, entity, crmId);
+  const crmDeal = async (connection: string, entity: string, crmId: string): Promise<PairResponse | null> => {
+    const deal = await store.console.crmDeal(connection, entity, crmId);
     if (!deal) return null;
-    return {
-      deal: { ...deal, ...urlsOf(links, deal) },
-      base: {},
-      conflicts: [],
-      deadLetters: store.console.crmDeadLetters(connection, entity, crmId, PAIR_DEAD_LETTER_LIMIT),
-      audit: store.sync.audit({ connection, crmId, limit: PAIR_AUDIT_LIMIT }),
-    };
+    const [deadLetters, audit] = await Promise.all([
+      store.console.crmDeadLetters(connection, entity, crmId, PAIR_DEAD_LETTER_LIMIT),
+      store.sync.audit({ connection, crmId, limit: PAIR_AUDIT_LIMIT }),
+    ]);
+    return { deal: { ...deal, ...urlsOf(links, deal) }, base: {}, conflicts: [], deadLetters, audit };
   };
 
   const mappingConnections = (): MappingConnection[] => [...(engine?.connections.entries() ?? [])].map(([name, c]) => ({ name, spec: c.spec }));
@@ -157,15 +165,19 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/console.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_JS));
   app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
 
-  const problems = () => {
-    const openDeadLetters = store.sync.deadLetters({ open: true, limit: PROBLEM_ROWS });
-    const closedDeadLetters = store.sync.deadLetters({ open: false, limit: PROBLEM_ROWS * 2 }).filter((d) => d.resolvedAt !== null).slice(0, PROBLEM_ROWS);
-    const conflicts = store.sync.conflicts().slice(0, PROBLEM_ROWS);
-    const conflictHistory = store.sync.audit({ outcomes: ['held', 'conflict'], limit: PROBLEM_ROWS });
-    return problemsSection({ openDeadLetters, closedDeadLetters, conflicts, conflictHistory, names: namesOf([...openDeadLetters, ...closedDeadLetters, ...conflictHistory], conflicts) });
+  const problems = async () => {
+    const [openDeadLetters, history, held, conflictHistory] = await Promise.all([
+      store.sync.deadLetters({ open: true, limit: PROBLEM_ROWS }),
+      store.sync.deadLetters({ open: false, limit: PROBLEM_ROWS * 2 }),
+      store.sync.conflicts(),
+      store.sync.audit({ outcomes: ['held', 'conflict'], limit: PROBLEM_ROWS }),
+    ]);
+    const closedDeadLetters = history.filter((d) => d.resolvedAt !== null).slice(0, PROBLEM_ROWS);
+    const conflicts = held.slice(0, PROBLEM_ROWS);
+    return problemsSection({ openDeadLetters, closedDeadLetters, conflicts, conflictHistory, names: await namesOf([...openDeadLetters, ...closedDeadLetters, ...conflictHistory], conflicts) });
   };
-  app.get('/problems', async (_request, reply) => htmlPage(reply, problemsPage(problems())));
-  app.get('/problems/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(problems().toString()));
+  app.get('/problems', async (_request, reply) => htmlPage(reply, problemsPage(await problems())));
+  app.get('/problems/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await problems()).toString()));
 
   app.get('/', async (_request, reply) => htmlPage(reply, overviewPage(await overview())));
   app.get('/overview/live', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send((await overview()).toString()));
@@ -184,7 +196,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const query = dealsQuery.safeParse(request.query);
     if (!query.success) return invalid(reply, query.error);
     const connections = Object.keys(readiness.connectionNames).filter((name) => readiness.connectionNames[name] !== 'referrals');
-    return htmlPage(reply, dealsPage(deals(query.data), { q: query.data.q, state: query.data.state || undefined, connection: query.data.connection || undefined }, connections));
+    return htmlPage(reply, dealsPage(await deals(query.data), { q: query.data.q, state: query.data.state || undefined, connection: query.data.connection || undefined }, connections));
   });
   app.get('/api/deals', async (request, reply) => {
     const query = dealsQuery.safeParse(request.query);
@@ -195,21 +207,21 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/deals/:connection/:referralId', async (request, reply) => {
     const params = pairParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);
-    const found = pair(params.data.connection, params.data.referralId);
+    const found = await pair(params.data.connection, params.data.referralId);
     if (!found) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><p>No such deal. <a href="/deals">Deals</a></p>');
     return htmlPage(reply, pairPage(found));
   });
   app.get('/deals/:connection/crm/:entity/:crmId', async (request, reply) => {
     const params = crmParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);
-    const found = crmDeal(params.data.connection, params.data.entity, params.data.crmId);
+    const found = await crmDeal(params.data.connection, params.data.entity, params.data.crmId);
     if (!found) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><p>No such CRM deal (or it is linked now). <a href="/deals">Deals</a></p>');
     return htmlPage(reply, pairPage(found));
   });
   app.get('/api/deals/:connection/crm/:entity/:crmId', async (request, reply) => {
     const params = crmParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);
-    const found = crmDeal(params.data.connection, params.data.entity, params.data.crmId);
+    const found = await crmDeal(params.data.connection, params.data.entity, params.data.crmId);
     if (!found) return reply.code(404).send({ error: { code: 'not_found', message: `no CRM-only deal ${params.data.crmId} on ${params.data.connection}` } } satisfies ErrorResponse);
     return found;
   });
@@ -241,22 +253,27 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     if (!params.success) return invalid(reply, params.error);
     const { connection, referralId } = params.data;
     // The operator's hold is added even when the seller paused the pair too, so the seller's Yes does not lift it.
-    if (store.sync.pausedBy(connection, referralId).includes('operator')) return { paused: true, message: 'Already paused.' } satisfies PauseResponse;
-    if (!store.sync.pausePair(connection, referralId)) return reply.code(404).send({ error: { code: 'not_found', message: `no linked pair ${referralId} on ${connection}` } } satisfies ErrorResponse);
+    const alreadyPaused = { paused: true, message: 'Already paused.' } satisfies PauseResponse;
+    if ((await store.sync.pausedBy(connection, referralId)).includes('operator')) return alreadyPaused;
+    if (!(await store.sync.pausePair(connection, referralId))) {
+      // The store decides atomically: an operator's pause made since the read above also answers false.
+      if ((await store.sync.pausedBy(connection, referralId)).includes('operator')) return alreadyPaused;
+      return reply.code(404).send({ error: { code: 'not_found', message: `no linked pair ${referralId} on ${connection}` } } satisfies ErrorResponse);
+    }
     return { paused: true, message: `Paused: neither side is written until you resume.${await crmStatus(connection, referralId, true)}` } satisfies PauseResponse;
   });
   app.post('/api/pairs/:connection/:referralId/resume', async (request, reply) => {
     const params = pairParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);
     const { connection, referralId } = params.data;
-    if (!store.sync.resumePair(connection, referralId)) {
+    if (!(await store.sync.resumePair(connection, referralId))) {
       // A seller's No stays on the record: resuming over it would sync a deal the seller withdrew, so it is theirs to lift.
-      const message = store.sync.isPaused(connection, referralId)
+      const message = (await store.sync.isPaused(connection, referralId))
         ? `pair ${referralId} on ${connection} is paused by the seller (Sync with Partner Center = No in the CRM); set it back to Yes there`
         : `pair ${referralId} on ${connection} is not paused`;
       return reply.code(409).send({ error: { code: 'not_paused', message } } satisfies ErrorResponse);
     }
-    if (store.sync.isPaused(connection, referralId)) {
+    if (await store.sync.isPaused(connection, referralId)) {
       return { paused: true, message: 'Your pause is lifted; the pair stays paused until Sync with Partner Center is set back to Yes in the CRM.' } satisfies PauseResponse;
     }
     return { paused: false, message: `Resumed: both sides are merged now, with every change made while paused.${await crmStatus(connection, referralId, false)}` } satisfies PauseResponse;
@@ -265,7 +282,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/api/deals/:connection/:referralId', async (request, reply) => {
     const params = pairParams.safeParse(request.params);
     if (!params.success) return invalid(reply, params.error);
-    const found = pair(params.data.connection, params.data.referralId);
+    const found = await pair(params.data.connection, params.data.referralId);
     if (!found) return reply.code(404).send({ error: { code: 'not_found', message: `no deal ${params.data.referralId} on ${params.data.connection}` } } satisfies ErrorResponse);
     return found;
   });

@@ -44,12 +44,12 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
 
   app.get('/api/status', async (): Promise<StatusResponse> => ({
     connections: engine ? [...engine.connections.keys()] : [],
-    queueDepth: store.jobs.depth(),
+    queueDepth: await store.jobs.depth(),
     inFlight: engine?.worker.inFlight ?? 0,
-    deadLetters: store.sync.deadLetters({ open: true, limit: 1000 }).length,
-    heldConflicts: store.sync.conflicts().length,
-    lastSync: store.sync.audit({ limit: 1 })[0]?.at ?? null,
-    watermarks: store.sync.watermarks(),
+    deadLetters: (await store.sync.deadLetters({ open: true, limit: 1000 })).length,
+    heldConflicts: (await store.sync.conflicts()).length,
+    lastSync: (await store.sync.audit({ limit: 1 }))[0]?.at ?? null,
+    watermarks: await store.sync.watermarks(),
     reconcile: engine?.reconciler.progress() ?? null,
   }));
 
@@ -57,11 +57,11 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
     const q = parse(request.query);
     if (!q.success) return reply.code(400).send(badRequest(q.error.issues[0]?.message ?? 'invalid query'));
     const { limit, before, connection, referralId, crmId } = q.data;
-    const answer: AuditResponse = { entries: store.sync.audit({ limit, ...(before ? { beforeId: before } : {}), ...(connection ? { connection } : {}), ...(referralId ? { referralId } : {}), ...(crmId ? { crmId } : {}) }) };
+    const answer: AuditResponse = { entries: await store.sync.audit({ limit, ...(before ? { beforeId: before } : {}), ...(connection ? { connection } : {}), ...(referralId ? { referralId } : {}), ...(crmId ? { crmId } : {}) }) };
     return answer;
   });
 
-  app.get('/api/conflicts', async (): Promise<ConflictsResponse> => ({ conflicts: store.sync.conflicts() }));
+  app.get('/api/conflicts', async (): Promise<ConflictsResponse> => ({ conflicts: await store.sync.conflicts() }));
 
   // Resolve a held conflict: the chosen value is recorded and the pair queued; that sync writes it to both sides and
   // releases the hold. Body: {"take": "partner-center" | "crm"} or {"take": "value", "value": …}.
@@ -70,11 +70,12 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
     if (!Number.isInteger(id) || id <= 0) return reply.code(400).send(badRequest('conflict id must be a positive integer'));
     const body = resolveConflictRequest.safeParse(request.body ?? {});
     if (!body.success) return reply.code(400).send(badRequest(`${body.error.issues[0]?.path.join('.') || 'body'}: ${body.error.issues[0]?.message ?? 'invalid'}`));
-    const conflict = store.sync.conflict(id);
+    const conflict = await store.sync.conflict(id);
     if (!conflict) return reply.code(404).send({ error: { code: 'not_found', message: `no held conflict ${id}` } });
     const chosen = chooseResolution(conflict, body.data);
     if (!chosen.ok) return reply.code(400).send(badRequest(chosen.reason));
-    if (!store.sync.resolveConflict(id, chosen.resolution)) return reply.code(404).send({ error: { code: 'not_found', message: `no held conflict ${id}` } });
+    // The store decides again, atomically: a conflict released since the read above answers false.
+    if (!(await store.sync.resolveConflict(id, chosen.resolution))) return reply.code(404).send({ error: { code: 'not_found', message: `no held conflict ${id}` } });
     const answer: ResolveConflictResponse = { resolving: id, referralId: conflict.referralId, field: conflict.field, value: chosen.resolution.value };
     return reply.code(202).send(answer);
   });
@@ -82,7 +83,7 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
   app.get('/api/dead-letters', async (request, reply) => {
     const q = parse(request.query);
     if (!q.success) return reply.code(400).send(badRequest(q.error.issues[0]?.message ?? 'invalid query'));
-    const answer: DeadLettersResponse = { deadLetters: store.sync.deadLetters({ limit: q.data.limit, open: q.data.open !== 'false' }) };
+    const answer: DeadLettersResponse = { deadLetters: await store.sync.deadLetters({ limit: q.data.limit, open: q.data.open !== 'false' }) };
     return answer;
   });
 
@@ -90,7 +91,9 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
     const body = bulkReplayBody.safeParse(request.body ?? {});
     if (!body.success) return reply.code(400).send(badRequest(`${body.error.issues[0]?.path.join('.') || 'body'}: ${body.error.issues[0]?.message ?? 'invalid'}`));
     const ids = [...new Set(body.data.ids)];
-    const replayed = ids.filter((id) => store.sync.replayDeadLetter(id));
+    const replayed: number[] = [];
+    // One at a time, in the order given (as before): each replay is its own store transaction.
+    for (const id of ids) if (await store.sync.replayDeadLetter(id)) replayed.push(id);
     const notOpen = ids.filter((id) => !replayed.includes(id));
     const answer: BulkReplayResponse = {
       replayed,
@@ -103,7 +106,7 @@ export function engineAdminRoutes(app: FastifyInstance, store: Store, engine: En
   app.post('/api/dead-letters/:id/replay', async (request, reply) => {
     const id = Number((request.params as { id: string }).id);
     if (!Number.isInteger(id) || id <= 0) return reply.code(400).send(badRequest('dead letter id must be a positive integer'));
-    if (!store.sync.replayDeadLetter(id)) return reply.code(404).send({ error: { code: 'not_found', message: `no open dead letter ${id}` } });
+    if (!(await store.sync.replayDeadLetter(id))) return reply.code(404).send({ error: { code: 'not_found', message: `no open dead letter ${id}` } });
     const answer: ReplayDeadLetterResponse = { replayed: id };
     return answer;
   });

@@ -106,8 +106,8 @@ function toDeal(r: DealRow): DealSummary {
 export class SqliteConsoleReads implements ConsoleReads {
   constructor(private readonly db: SqlDatabase) {}
 
-  deals(query: DealQuery): { total: number; deals: DealSummary[] } {
-    // One read transaction: the total and the page's rows come from the same snapshot.
+  async deals(query: DealQuery): Promise<{ total: number; deals: DealSummary[] }> {
+    // One read transaction (synchronous inside): the total and the page's rows come from the same snapshot.
     return this.db.transaction(() => this.dealsIn(query))();
   }
 
@@ -134,24 +134,33 @@ export class SqliteConsoleReads implements ConsoleReads {
       .prepare(`${DEALS} SELECT connection, referral_id, crm_entity, crm_id FROM deals ${filter} ORDER BY last_sync_at IS NULL, last_sync_at DESC, connection, referral_id, crm_id LIMIT ? OFFSET ?`)
       .all(...params, query.limit, query.offset) as Array<{ connection: string; referral_id: string | null; crm_entity: string | null; crm_id: string | null }>;
     const deals = keys
-      .map((k) => (k.referral_id !== null ? this.deal(k.connection, k.referral_id) : this.crmDeal(k.connection, k.crm_entity ?? '', k.crm_id ?? '')))
+      .map((k) => (k.referral_id !== null ? this.dealNow(k.connection, k.referral_id) : this.crmDealNow(k.connection, k.crm_entity ?? '', k.crm_id ?? '')))
       .filter((d): d is DealSummary => d !== null);
     return { total, deals };
   }
 
-  deal(connection: string, referralId: string): DealSummary | null {
+  async deal(connection: string, referralId: string): Promise<DealSummary | null> {
+    return this.dealNow(connection, referralId);
+  }
+
+  async crmDeal(connection: string, crmEntity: string, crmId: string): Promise<DealSummary | null> {
+    return this.crmDealNow(connection, crmEntity, crmId);
+  }
+
+  /** Synchronous, so `dealsIn` reads every row of a page inside its one transaction. */
+  private dealNow(connection: string, referralId: string): DealSummary | null {
     const row = this.db.prepare(`${DEALS} SELECT * FROM deals WHERE connection = ? AND referral_id = ?`).get(connection, referralId) as DealRow | undefined;
     return row ? toDeal(row) : null;
   }
 
-  crmDeal(connection: string, crmEntity: string, crmId: string): DealSummary | null {
+  private crmDealNow(connection: string, crmEntity: string, crmId: string): DealSummary | null {
     const row = this.db
       .prepare(`${DEALS} SELECT * FROM deals WHERE connection = ? AND referral_id IS NULL AND crm_entity = ? AND crm_id = ?`)
       .get(connection, crmEntity, crmId) as DealRow | undefined;
     return row ? toDeal(row) : null;
   }
 
-  connectionCounts(): Record<string, ConnectionCounts> {
+  async connectionCounts(): Promise<Record<string, ConnectionCounts>> {
     const counts: Record<string, ConnectionCounts> = {};
     const of = (connection: string): ConnectionCounts =>
       (counts[connection] ??= { synced: 0, needingAttention: 0, inConflict: 0, deadLettered: 0, retrying: 0, paused: 0, lastJobError: null });
@@ -175,19 +184,19 @@ export class SqliteConsoleReads implements ConsoleReads {
     return counts;
   }
 
-  pairDeadLetters(connection: string, referralId: string, limit: number): DeadLetter[] {
+  async pairDeadLetters(connection: string, referralId: string, limit: number): Promise<DeadLetter[]> {
     return this.db
       .prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE connection = ? AND referral_id = ? ORDER BY id DESC LIMIT ?`)
       .all(connection, referralId, limit) as DeadLetter[];
   }
 
-  crmDeadLetters(connection: string, crmEntity: string, crmId: string, limit: number): DeadLetter[] {
+  async crmDeadLetters(connection: string, crmEntity: string, crmId: string, limit: number): Promise<DeadLetter[]> {
     return this.db
       .prepare(`SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE connection = ? AND referral_id IS NULL AND crm_entity = ? AND crm_id = ? ORDER BY id DESC LIMIT ?`)
       .all(connection, crmEntity, crmId, limit) as DeadLetter[];
   }
 
-  dealNames(deals: ReadonlyArray<Pick<DealLabel, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>>): Map<string, string> {
+  async dealNames(deals: ReadonlyArray<Pick<DealLabel, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>>): Promise<Map<string, string>> {
     const names = new Map<string, string>();
     const keys = [...new Map(deals.map((d) => [dealKey(d), [d.connection, dealSubject(d)] as const])).values()];
     // Bounded batches: SQLite's default limit on bound parameters is 32,766; a console page asks for a few hundred.
@@ -207,7 +216,7 @@ export class SqliteConsoleReads implements ConsoleReads {
     return names;
   }
 
-  responsesDue(until: string): ResponseDue[] {
+  async responsesDue(until: string): Promise<ResponseDue[]> {
     // One row per referral: with several CRM connections each holds a label of it.
     return this.db
       .prepare(
@@ -218,7 +227,7 @@ export class SqliteConsoleReads implements ConsoleReads {
       .all(until) as ResponseDue[];
   }
 
-  markResponseAlerted(referralId: string): void {
+  async markResponseAlerted(referralId: string): Promise<void> {
     this.db.prepare('UPDATE deal_labels SET deadline_alerted_at = ? WHERE referral_id = ?').run(new Date().toISOString(), referralId);
   }
 }

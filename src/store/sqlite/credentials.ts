@@ -15,13 +15,13 @@ interface Row {
 export class SqliteCredentials {
   constructor(private readonly db: SqlDatabase) {}
 
-  get(name: string): CredentialRecord | undefined {
+  async get(name: string): Promise<CredentialRecord | undefined> {
     const row = this.db.prepare<[string], Row>('SELECT * FROM credentials WHERE name = ?').get(name);
     return row && { name: row.name, sealed: row.sealed, origin: row.origin, rotatedAt: row.rotated_at, lastUsedAt: row.last_used_at, lastError: row.last_error, lastErrorAt: row.last_error_at };
   }
 
   /** A successful exchange: the token was used now; `sealed` (when persisting) is the newest one Entra returned. */
-  recordExchange(name: string, at: string, kept: { sealed: string; origin: string } | undefined): void {
+  async recordExchange(name: string, at: string, kept: { sealed: string; origin: string } | undefined): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO credentials (name, sealed, origin, rotated_at, last_used_at) VALUES (?, ?, ?, ?, ?)
@@ -32,7 +32,7 @@ export class SqliteCredentials {
   }
 
   /** A refused exchange; `message` must already be free of secrets. */
-  recordFailure(name: string, at: string, message: string): void {
+  async recordFailure(name: string, at: string, message: string): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO credentials (name, last_error, last_error_at) VALUES (?, ?, ?)
@@ -42,7 +42,7 @@ export class SqliteCredentials {
   }
 
   /** Forget the sealed token (it was refused): the configured one is used from now on. */
-  dropSealed(name: string): void {
+  async dropSealed(name: string): Promise<void> {
     this.db.prepare('UPDATE credentials SET sealed = NULL WHERE name = ?').run(name);
   }
 }

@@ -82,7 +82,7 @@ export class SqliteInbox implements Inbox {
     batch.forEach((p, i) => p.resolve(results[i] as AppendResult));
   }
 
-  list(query: InboxQuery): InboxEvent[] {
+  async list(query: InboxQuery): Promise<InboxEvent[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.beforeId !== undefined) {
@@ -103,7 +103,7 @@ export class SqliteInbox implements Inbox {
       .all(...params) as InboxEvent[];
   }
 
-  count(source?: EventSource): number {
+  async count(source?: EventSource): Promise<number> {
     const row = (
       source === undefined
         ? this.db.prepare('SELECT count(*) AS n FROM inbox').get()

@@ -79,9 +79,8 @@ export class SqliteJobQueue implements JobQueue {
     if (requests.length > 0) this.notify();
   }
 
-  enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void> {
+  async enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void> {
     this.enqueueTx(requests, watermark);
-    return Promise.resolve();
   }
 
   onEnqueue(listener: () => void): () => void {
@@ -93,7 +92,7 @@ export class SqliteJobQueue implements JobQueue {
     for (const listener of this.listeners) queueMicrotask(listener);
   }
 
-  claim(limit: number, leaseMs: number, now = Date.now()): Job[] {
+  async claim(limit: number, leaseMs: number, now = Date.now()): Promise<Job[]> {
     if (limit <= 0) return [];
     return this.db.transaction(() => {
       const rows = this.db
@@ -109,7 +108,7 @@ export class SqliteJobQueue implements JobQueue {
     })();
   }
 
-  complete(job: Job): void {
+  async complete(job: Job): Promise<void> {
     const rerun = this.db.transaction(() => {
       this.deadLetters.resolveForSyncedPair(job);
       const deleted = this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
@@ -121,7 +120,7 @@ export class SqliteJobQueue implements JobQueue {
     if (rerun) this.notify();
   }
 
-  retry(job: Job, error: string, delayMs: number, now = Date.now()): void {
+  async retry(job: Job, error: string, delayMs: number, now = Date.now()): Promise<void> {
     this.db
       .prepare(
         `UPDATE jobs SET lease_until = NULL, attempts = attempts + 1, last_error = ?, next_run_at = ?, updated_at = ?
@@ -130,13 +129,13 @@ export class SqliteJobQueue implements JobQueue {
       .run(error, now + delayMs, new Date(now).toISOString(), job.key);
   }
 
-  postpone(job: Job, reason: string, delayMs: number, now = Date.now()): void {
+  async postpone(job: Job, reason: string, delayMs: number, now = Date.now()): Promise<void> {
     this.db
       .prepare('UPDATE jobs SET lease_until = NULL, last_error = ?, next_run_at = ?, updated_at = ? WHERE key = ?')
       .run(reason, now + delayMs, new Date(now).toISOString(), job.key);
   }
 
-  deadLetter(job: Job, error: string): void {
+  async deadLetter(job: Job, error: string): Promise<void> {
     this.db.transaction(() => {
       this.deadLetters.file(job, error);
       this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
@@ -144,11 +143,11 @@ export class SqliteJobQueue implements JobQueue {
     })();
   }
 
-  depth(): number {
+  async depth(): Promise<number> {
     return (this.db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
   }
 
-  nextDueAt(): number | null {
+  async nextDueAt(): Promise<number | null> {
     const row = this.db.prepare('SELECT MIN(next_run_at) AS t FROM jobs WHERE lease_until IS NULL').get() as {
       t: number | null;
     };

@@ -65,21 +65,21 @@ export class SqliteSyncState implements SyncState {
     });
   }
 
-  getLink(connection: string, referralId: string): Link | null {
+  async getLink(connection: string, referralId: string): Promise<Link | null> {
     const row = this.db.prepare('SELECT * FROM links WHERE connection = ? AND referral_id = ?').get(connection, referralId) as
       | LinkRow
       | undefined;
     return row ? toLink(row) : null;
   }
 
-  findLinkByCrm(connection: string, crmEntity: string, crmId: string): Link | null {
+  async findLinkByCrm(connection: string, crmEntity: string, crmId: string): Promise<Link | null> {
     const row = this.db
       .prepare('SELECT * FROM links WHERE connection = ? AND crm_entity = ? AND crm_id = ?')
       .get(connection, crmEntity, crmId) as LinkRow | undefined;
     return row ? toLink(row) : null;
   }
 
-  commit(commit: SyncCommit): void {
+  async commit(commit: SyncCommit): Promise<void> {
     this.commitTx(commit);
   }
 
@@ -117,12 +117,12 @@ export class SqliteSyncState implements SyncState {
     for (const [field, w] of Object.entries(commit.pcFieldWrites ?? {})) written.run(l.referralId, field, JSON.stringify(w.value), w.changedAt);
   }
 
-  pcFieldWrites(referralId: string): Record<string, { value: CanonicalValue; changedAt: string }> {
+  async pcFieldWrites(referralId: string): Promise<Record<string, { value: CanonicalValue; changedAt: string }>> {
     const rows = this.db.prepare('SELECT field, value, changed_at FROM pc_field_writes WHERE referral_id = ?').all(referralId) as Array<{ field: string; value: string; changed_at: string }>;
     return Object.fromEntries(rows.map((r) => [r.field, { value: JSON.parse(r.value) as CanonicalValue, changedAt: r.changed_at }]));
   }
 
-  createKey(connection: string, crmEntity: string, crmId: string): string {
+  async createKey(connection: string, crmEntity: string, crmId: string): Promise<string> {
     return this.db.transaction(() => {
       const row = this.db.prepare('SELECT request_id FROM create_intents WHERE connection = ? AND crm_entity = ? AND crm_id = ?').get(connection, crmEntity, crmId) as
         | { request_id: string }
@@ -134,11 +134,11 @@ export class SqliteSyncState implements SyncState {
     })();
   }
 
-  recordIntents(intents: readonly WriteIntent[]): void {
+  async recordIntents(intents: readonly WriteIntent[]): Promise<void> {
     if (intents.length > 0) this.recordIntentsTx(intents);
   }
 
-  getIntent(connection: string, referralId: string, crmEntity: string): WriteIntent | null {
+  async getIntent(connection: string, referralId: string, crmEntity: string): Promise<WriteIntent | null> {
     const row = this.db
       .prepare('SELECT base, to_crm, to_pc FROM write_intents WHERE connection = ? AND referral_id = ? AND crm_entity = ?')
       .get(connection, referralId, crmEntity) as { base: string; to_crm: string; to_pc: string } | undefined;
@@ -153,7 +153,7 @@ export class SqliteSyncState implements SyncState {
     };
   }
 
-  appendAudit(entries: readonly AuditEntry[]): void {
+  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
     this.db.transaction(() => this.insertAudit(entries, new Date().toISOString()))();
   }
 
@@ -167,7 +167,7 @@ export class SqliteSyncState implements SyncState {
     }
   }
 
-  audit(query: { connection?: string; referralId?: string; crmId?: string; outcomes?: readonly AuditOutcome[]; limit: number; beforeId?: number }): AuditRecord[] {
+  async audit(query: { connection?: string; referralId?: string; crmId?: string; outcomes?: readonly AuditOutcome[]; limit: number; beforeId?: number }): Promise<AuditRecord[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const add = (clause: string, value: string | number | undefined) => {
@@ -204,7 +204,7 @@ export class SqliteSyncState implements SyncState {
     }));
   }
 
-  conflicts(connection?: string): HeldConflict[] {
+  async conflicts(connection?: string): Promise<HeldConflict[]> {
     const rows = (
       connection === undefined
         ? this.db.prepare('SELECT rowid AS id, * FROM conflicts ORDER BY detected_at').all()
@@ -213,12 +213,12 @@ export class SqliteSyncState implements SyncState {
     return rows.map(toConflict);
   }
 
-  conflict(id: number): HeldConflict | null {
+  async conflict(id: number): Promise<HeldConflict | null> {
     const row = this.db.prepare('SELECT rowid AS id, * FROM conflicts WHERE rowid = ?').get(id) as ConflictRow | undefined;
     return row ? toConflict(row) : null;
   }
 
-  resolveConflict(id: number, resolution: ConflictResolution): boolean {
+  async resolveConflict(id: number, resolution: ConflictResolution): Promise<boolean> {
     return this.db.transaction(() => {
       const row = this.db.prepare('SELECT connection, referral_id FROM conflicts WHERE rowid = ?').get(id) as { connection: string; referral_id: string } | undefined;
       if (!row) return false;
@@ -228,11 +228,11 @@ export class SqliteSyncState implements SyncState {
     })();
   }
 
-  deadLetters(query: { open?: boolean; limit: number }): DeadLetter[] {
+  async deadLetters(query: { open?: boolean; limit: number }): Promise<DeadLetter[]> {
     return this.letters.list(query);
   }
 
-  replayDeadLetter(id: number): boolean {
+  async replayDeadLetter(id: number): Promise<boolean> {
     return this.db.transaction(() => {
       const replay = this.letters.takeForReplay(id);
       if (!replay) return false;
@@ -241,37 +241,37 @@ export class SqliteSyncState implements SyncState {
     })();
   }
 
-  labelDeal(label: DealLabel): void {
+  async labelDeal(label: DealLabel): Promise<void> {
     this.controls.label(label);
   }
 
-  isPaused(connection: string, referralId: string): boolean {
+  async isPaused(connection: string, referralId: string): Promise<boolean> {
     return this.controls.isPaused(connection, referralId);
   }
 
-  pausedBy(connection: string, referralId: string): PauseHolder['by'][] {
+  async pausedBy(connection: string, referralId: string): Promise<PauseHolder['by'][]> {
     return this.controls.pausedBy(connection, referralId);
   }
 
-  pausePair(connection: string, referralId: string, holder?: PauseHolder): boolean {
+  async pausePair(connection: string, referralId: string, holder?: PauseHolder): Promise<boolean> {
     return this.controls.pause(connection, referralId, holder);
   }
 
-  resumePair(connection: string, referralId: string, holder?: PauseHolder): boolean {
+  async resumePair(connection: string, referralId: string, holder?: PauseHolder): Promise<boolean> {
     return this.controls.resume(connection, referralId, holder);
   }
 
-  getWatermark(source: string): string | null {
+  async getWatermark(source: string): Promise<string | null> {
     const row = this.db.prepare('SELECT value FROM watermarks WHERE source = ?').get(source) as { value: string } | undefined;
     return row?.value ?? null;
   }
 
-  watermarks(): Record<string, string> {
+  async watermarks(): Promise<Record<string, string>> {
     const rows = this.db.prepare('SELECT source, value FROM watermarks ORDER BY source').all() as Array<{ source: string; value: string }>;
     return Object.fromEntries(rows.map((r) => [r.source, r.value]));
   }
 
-  setWatermark(source: string, value: string): void {
+  async setWatermark(source: string, value: string): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO watermarks (source, value, updated_at) VALUES (?, ?, ?)

@@ -18,13 +18,13 @@ export interface ApplierDeps {
 export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan): Promise<void> {
   const { store } = deps;
   const { link } = plan.commit;
-  if (plan.intent) store.sync.recordIntents([plan.intent]);
+  if (plan.intent) await store.sync.recordIntents([plan.intent]);
   let { crmVersion, pcEtag } = link;
   // The deal's solutions are rows of their own (related table / junction object): the record's version does not move.
   if (plan.dealSolutions && deps.connector.solutions) await deps.connector.solutions.writeDealSolutions(plan.dealSolutions.ref, plan.dealSolutions.solutionIds);
   if (plan.crmUpdate) {
     const update = plan.crmUpdate;
-    const history = store.sync.audit({ connection: link.connection, referralId: link.referralId, limit: AUDIT_COLUMN_ENTRIES });
+    const history = await store.sync.audit({ connection: link.connection, referralId: link.referralId, limit: AUDIT_COLUMN_ENTRIES });
     const status = { ...update.status, auditLines: auditLines(update.fresh, history) };
     crmVersion = (await deps.connector.update(update.ref, update.changes, update.ifVersion, status)).version;
   }
@@ -33,21 +33,21 @@ export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan)
     const written = await deps.referrals.patch(referralId, changes, ifMatch ? { ifMatch } : {});
     pcEtag = ('eTag' in written && typeof written.eTag === 'string' ? written.eTag : null) ?? null;
   }
-  store.sync.commit({ ...plan.commit, link: { ...link, pcEtag, crmVersion } });
+  await store.sync.commit({ ...plan.commit, link: { ...link, pcEtag, crmVersion } });
 }
 
 /** Commits a newly created pair's link and returns it as stored (with its times). */
-export function commitCreatedLink(store: SyncStorePort, commit: SyncCommit): Link {
-  store.sync.commit(commit);
-  const link = store.sync.getLink(commit.link.connection, commit.link.referralId);
+export async function commitCreatedLink(store: SyncStorePort, commit: SyncCommit): Promise<Link> {
+  await store.sync.commit(commit);
+  const link = await store.sync.getLink(commit.link.connection, commit.link.referralId);
   if (!link) throw new Error(`the link of referral ${commit.link.referralId} was not stored`);
   return link;
 }
 
 /** The pair cannot be synced (a side is gone): its link says so, with an audit row, until a later sync succeeds. */
-export function recordLinkFailure(store: SyncStorePort, failure: { link: Link; cause: string; message: string }): void {
+export async function recordLinkFailure(store: SyncStorePort, failure: { link: Link; cause: string; message: string }): Promise<void> {
   const { link, cause, message } = failure;
-  store.sync.commit({
+  await store.sync.commit({
     link: { ...link, syncState: 'error', lastError: message },
     audit: [
       {

@@ -65,7 +65,7 @@ export class Backfill {
     const result: BackfillResult = { linked: new Set<string>(), referrals: [...referrals] };
     if (!connection || !connector || !canBulkCreate(connector)) return result;
     const written = new Map<string, Referral>();
-    for (const group of this.groups(connection, referrals)) {
+    for (const group of await this.groups(connection, referrals)) {
       for (const [id, referral] of await this.createGroup(connection, connector, group, cause)) {
         result.linked.add(id);
         if (referral) written.set(id, referral);
@@ -75,11 +75,11 @@ export class Backfill {
     return result;
   }
 
-  private groups(connection: ConnectionSetup, referrals: readonly Referral[]): Group[] {
+  private async groups(connection: ConnectionSetup, referrals: readonly Referral[]): Promise<Group[]> {
     const byEntity = new Map<CrmEntityName, Unlinked[]>();
     for (const referral of referrals) {
-      if (typeof referral.id !== 'string' || this.deps.store.sync.getLink(connection.connector.name, referral.id)) continue;
-      if (this.mayHaveRecord(connection.connector.name, referral)) continue;
+      if (typeof referral.id !== 'string' || (await this.deps.store.sync.getLink(connection.connector.name, referral.id))) continue;
+      if (await this.mayHaveRecord(connection.connector.name, referral)) continue;
       const entity = entityFor(referral, connection);
       if (entity) byEntity.set(entity, [...(byEntity.get(entity) ?? []), { referral, id: referral.id }]);
     }
@@ -91,12 +91,12 @@ export class Backfill {
    * CRM whose link commit a crash lost, or a deal Microsoft's connector linked before us. Creating by referral id
    * would give it a second record; the one-at-a-time path looks the record up (and recovers a create's intent) first.
    */
-  private mayHaveRecord(connectionName: string, referral: Referral): boolean {
+  private async mayHaveRecord(connectionName: string, referral: Referral): Promise<boolean> {
     const crmId = referral.externalReferenceId;
     if (typeof crmId !== 'string' || crmId.trim() === '') return false;
     for (const other of this.deps.connectionNames()) {
       if (other === connectionName) continue;
-      const link = this.deps.store.sync.getLink(other, referral.id);
+      const link = await this.deps.store.sync.getLink(other, referral.id);
       if (link && link.crmId.toLowerCase() === crmId.trim().toLowerCase()) return false;
     }
     return true;
@@ -112,7 +112,7 @@ export class Backfill {
       () => connector.ensureCustomers(profiles),
     );
     const canonical: CanonicalRecord[] = referrals.map((r) => crmCreateValues(mapping, mapping.referralToCanonical(r.referral, null), r.id));
-    store.sync.recordIntents(referrals.map((r, i) => ({ connection: connector.name, referralId: r.id, crmEntity: entity, base: canonical[i] ?? {}, toCrm: {}, toPc: {} })));
+    await store.sync.recordIntents(referrals.map((r, i) => ({ connection: connector.name, referralId: r.id, crmEntity: entity, base: canonical[i] ?? {}, toCrm: {}, toPc: {} })));
     const results = await connector.createManyForReferrals(
       entity,
       referrals.map((r, i) => ({
@@ -129,12 +129,12 @@ export class Backfill {
     });
     const versions = await mapLimit(created, CRM_ID_WRITES_IN_FLIGHT, (item) => this.writeCrmId(connection, item));
     const linked = new Map<string, Referral | undefined>();
-    created.forEach((item, i) => {
+    for (const [i, item] of created.entries()) {
       const version = versions[i];
-      if (version === null) return; // the "CRM ID" write failed: linked, but the pair's job writes it
-      this.commitLink({ connection: connector.name, entity, mapping, cause }, item, version);
+      if (version === null) continue; // the "CRM ID" write failed: linked, but the pair's job writes it
+      await this.commitLink({ connection: connector.name, entity, mapping, cause }, item, version);
       linked.set(item.unlinked.id, version?.referral);
-    });
+    }
     return linked;
   }
 
@@ -161,12 +161,12 @@ export class Backfill {
     group: { connection: string; entity: CrmEntityName; mapping: EntityMapping; cause: Job['cause'] },
     item: Created,
     written: { referral: Referral; eTag: string | undefined } | undefined,
-  ): void {
+  ): Promise<void> {
     const { referral, id } = item.unlinked;
     const listed = typeof referral.eTag === 'string' ? referral.eTag : null;
     const stamp = { connection: group.connection, cause: group.cause };
     // No read back: the version is what the create answered, where the CRM answers one (else the next sync fills it in).
-    this.deps.store.sync.commit({
+    return this.deps.store.sync.commit({
       link: {
         connection: group.connection,
         referralId: id,

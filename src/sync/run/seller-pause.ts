@@ -31,12 +31,13 @@ export async function followSyncSwitch(input: {
   const name = connection.connector.name;
   const flag = input.mapping.crmToCanonical(input.record.values)[WELL_KNOWN.syncEnabled];
   const holder: PauseHolder = { by: 'seller', crm: CRM_NAMES[connection.connector.kind] };
-  const sellerHolds = sync.pausedBy(name, link.referralId).includes('seller');
+  // Read, then write: this runs in the pair's own job, and pausePair / resumePair each decide atomically in the store.
+  const sellerHolds = (await sync.pausedBy(name, link.referralId)).includes('seller');
   const turnedOff = flag === false && link.base?.[WELL_KNOWN.syncEnabled] !== false;
   let changed: 'paused' | 'resumed' | null = null;
-  if (turnedOff && !sellerHolds && sync.pausePair(name, link.referralId, holder)) changed = 'paused';
-  else if (flag !== false && sellerHolds && sync.resumePair(name, link.referralId, holder)) changed = 'resumed';
-  const paused = sync.isPaused(name, link.referralId);
+  if (turnedOff && !sellerHolds && (await sync.pausePair(name, link.referralId, holder))) changed = 'paused';
+  else if (flag !== false && sellerHolds && (await sync.resumePair(name, link.referralId, holder))) changed = 'resumed';
+  const paused = await sync.isPaused(name, link.referralId);
   // The record's Sync Status follows only a change the pair's state actually made (an operator's hold keeps "Paused").
   if (changed !== null && (changed === 'paused' || !paused)) {
     await showPauseInCrm({ connector: connection.connector, sync, connection: name, referralId: link.referralId, paused }).catch((error: unknown) => {

@@ -43,10 +43,10 @@ describe('connection availability', () => {
       { connection: 'dynamics', cause: 'event', referralId: 'r1' },
       { connection: 'salesforce', cause: 'event', referralId: 'r1' },
     ]);
-    const claimed = availability.gate(store.jobs).claim(10, 60_000);
+    const claimed = await availability.gate(store.jobs).claim(10, 60_000);
     expect(claimed.map((j) => j.connection)).toEqual(['salesforce']);
-    expect(store.jobs.claim(10, 60_000)).toEqual([]);
-    const [waiting] = store.jobs.claim(10, 60_000, Date.now() + 10_000);
+    expect(await store.jobs.claim(10, 60_000)).toEqual([]);
+    const [waiting] = await store.jobs.claim(10, 60_000, Date.now() + 10_000);
     expect(waiting?.connection).toBe('dynamics');
     expect(waiting?.attempts).toBe(0);
     expect(waiting?.lastError).toMatch(/^waiting for dynamics \(org\.example\)/);

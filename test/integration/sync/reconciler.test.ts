@@ -80,14 +80,14 @@ describe('reconciler', () => {
     });
     const first = await reconciler.runOnce();
     expect(first.referrals).toBe(120);
-    expect(store.jobs.depth()).toBe(120);
-    expect(store.sync.getWatermark(PARTNER_CENTER_WATERMARK)).toBe(first.partnerCenterWatermark);
-    expect(store.sync.getWatermark(crmWatermark('dynamics', 'opportunity'))).toBe('delta-1');
+    expect(await store.jobs.depth()).toBe(120);
+    expect(await store.sync.getWatermark(PARTNER_CENTER_WATERMARK)).toBe(first.partnerCenterWatermark);
+    expect(await store.sync.getWatermark(crmWatermark('dynamics', 'opportunity'))).toBe('delta-1');
 
-    for (const job of store.jobs.claim(500, 60_000)) store.jobs.complete(job);
+    for (const job of await store.jobs.claim(500, 60_000)) await store.jobs.complete(job);
     const second = await reconciler.runOnce();
     expect(crm.cursors).toEqual([null, 'delta-1']);
-    expect(store.sync.getWatermark(crmWatermark('dynamics', 'opportunity'))).toBe('delta-2');
+    expect(await store.sync.getWatermark(crmWatermark('dynamics', 'opportunity'))).toBe('delta-2');
     // `ge watermark` re-lists only the boundary: the referrals in the newest millisecond (the watermark keeps ms
     // precision, Partner Center's timestamps have more), which under load can be several.
     const watermarkMs = Date.parse(first.partnerCenterWatermark);
@@ -95,7 +95,7 @@ describe('reconciler', () => {
     for await (const r of referrals.list({})) if (Date.parse(String(r.updatedDateTime)) >= watermarkMs) boundary++;
     expect(boundary).toBeGreaterThanOrEqual(1);
     expect(second.referrals).toBe(boundary);
-    expect(store.jobs.claim(500, 60_000).some((j) => j.key === 'dynamics:crm:opportunity:o-1')).toBe(true);
+    expect((await store.jobs.claim(500, 60_000)).some((j) => j.key === 'dynamics:crm:opportunity:o-1')).toBe(true);
   });
 
   it('re-lists from an explicit --since regardless of the watermark', async () => {
@@ -122,8 +122,8 @@ describe('reconciler', () => {
       const [settled, moved] = listed;
       if (!settled || !moved) throw new Error('the sandbox holds no referrals');
       const link = (referralId: string, pcEtag: string, crmId: string) => ({ connection: 'dynamics', referralId, crmEntity: 'opportunity', crmId, base: {}, pcEtag, crmVersion: 'v1', syncState: 'ok' as const, lastError: null });
-      db.sync.commit({ link: link(settled.id, settled.eTag, 'o-settled'), audit: [], holdConflicts: [], releaseConflicts: [] });
-      db.sync.commit({ link: link(moved.id, 'an older eTag', 'o-moved'), audit: [], holdConflicts: [], releaseConflicts: [] });
+      await db.sync.commit({ link: link(settled.id, settled.eTag, 'o-settled'), audit: [], holdConflicts: [], releaseConflicts: [] });
+      await db.sync.commit({ link: link(moved.id, 'an older eTag', 'o-moved'), audit: [], holdConflicts: [], releaseConflicts: [] });
       const crm = scriptedCrm('dynamics', [{ refs: [{ entity: 'opportunity', id: 'o-settled', version: 'v1' }, { entity: 'opportunity', id: 'o-moved', version: 'v2' }], cursor: 'delta-x' }]);
       let roomAsked = 0;
       const reconciler = new Reconciler({
@@ -140,9 +140,9 @@ describe('reconciler', () => {
           roomAsked++;
         },
       });
-      db.sync.setWatermark(crmWatermark('dynamics', 'opportunity'), 'delta-0');
+      await db.sync.setWatermark(crmWatermark('dynamics', 'opportunity'), 'delta-0');
       const report = await reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
-      const keys = db.jobs.claim(1000, 60_000).map((job) => job.key);
+      const keys = (await db.jobs.claim(1000, 60_000)).map((job) => job.key);
       expect(keys).not.toContain(`dynamics:ref:${settled.id}`);
       expect(keys).toContain(`dynamics:ref:${moved.id}`);
       // o-moved changed (v2): its job is the pair's (coalesced into the referral's key); o-settled needs none.

@@ -253,7 +253,7 @@ describe('Entra providers (MSAL)', () => {
 
   it('reports refusals of the credential to the vault, not an endpoint that is down', async () => {
     const refused: string[] = [];
-    const vault = { load: () => undefined, exchanged: () => undefined, discard: () => undefined, refused: (message: string) => void refused.push(message) };
+    const vault = { load: async () => undefined, exchanged: async () => undefined, discard: async () => undefined, refused: async (message: string) => void refused.push(message) };
     let reply = { status: 503, body: {} as Record<string, unknown> };
     const entra = fakeEntra(() => reply);
     const provider = new EntraRefreshTokenProvider({ ...refreshTokenOptions(entra), vault });

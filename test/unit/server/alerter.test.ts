@@ -44,7 +44,7 @@ describe('Alerter', () => {
     const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, done) => (logs.push(chunk.toString()), done()) }));
     const deadLetter = async (referralId: string) => {
       await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId }]);
-      store.jobs.deadLetter(store.jobs.claim(1, 1000)[0]!, `400 invalid ${referralId}`);
+      await store.jobs.deadLetter((await store.jobs.claim(1, 1000))[0]!, `400 invalid ${referralId}`);
     };
     const make = () => new Alerter({ store, readiness, webhookUrls: [url], connectionFailingMs: 5 * 60_000, logger, consoleUrl: 'http://127.0.0.1:4180', now: () => now });
     return { store, readiness, logs, deadLetter, make, advance: (ms: number) => (now += ms) };
@@ -59,7 +59,7 @@ describe('Alerter', () => {
     expect(received).toEqual([]);
 
     await deadLetter('r1');
-    store.sync.commit({
+    await store.sync.commit({
       link: { connection: 'dynamics', referralId: 'r2', crmEntity: 'opportunity', crmId: 'o2', base: {}, pcEtag: null, crmVersion: null, syncState: 'ok', lastError: null },
       audit: [],
       holdConflicts: [{ field: 'notes', base: 'a', pc: 'b', crm: 'c' }],
@@ -155,10 +155,10 @@ describe('Alerter by e-mail', () => {
     const alerter = new Alerter({ store, readiness: new Readiness(store, ':memory:', {}), webhookUrls: [], channels: [email], connectionFailingMs: 0, responseWarningMs: 72 * 3600_000, logger, consoleUrl: 'http://127.0.0.1:4180', now: () => now });
     const label = (referralId: string, respondBy: string) =>
       store.sync.labelDeal({ connection: 'dynamics', referralId, crmEntity: null, crmId: null, name: `Deal ${referralId}`, customer: 'Contoso', respondBy });
-    label('due', '2026-01-02T12:00:00Z');
-    label('not-yet', '2026-01-10T00:00:00Z');
+    await label('due', '2026-01-02T12:00:00Z');
+    await label('not-yet', '2026-01-10T00:00:00Z');
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r-dead' }]);
-    store.jobs.deadLetter(store.jobs.claim(1, 1000)[0]!, '400 invalid');
+    await store.jobs.deadLetter((await store.jobs.claim(1, 1000))[0]!, '400 invalid');
 
     await alerter.tick();
     await alerter.tick();

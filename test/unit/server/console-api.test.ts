@@ -26,7 +26,7 @@ describe('the console routes', () => {
 
   beforeAll(async () => {
     for (let i = 0; i < 30; i++) {
-      store.sync.commit({
+      await store.sync.commit({
         link: { connection: 'dynamics', referralId: `ref-${i}`, crmEntity: 'opportunity', crmId: `opp-${i}`, base: { name: i === 7 ? '<script>alert(1)</script> deal' : `Deal ${i}` }, pcEtag: null, crmVersion: null, syncState: 'ok', lastError: null },
         audit: [{ connection: 'dynamics', referralId: `ref-${i}`, crmEntity: 'opportunity', crmId: `opp-${i}`, direction: 'to-crm', field: 'name', oldValue: undefined, newValue: `Deal ${i}`, cause: 'event', outcome: 'written', message: null }],
         holdConflicts: [],
@@ -83,25 +83,25 @@ describe('the console routes', () => {
     expect((await post('/api/pairs/dynamics/ref-3/resume')).statusCode).toBe(409);
     expect((await get('/deals/dynamics/ref-3')).body).toContain('>Pause</button>');
     // The resume queued the pair's sync.
-    expect(store.jobs.depth()).toBeGreaterThan(0);
-    store.jobs.claim(100, 1000).forEach((job) => store.jobs.complete(job));
+    expect(await store.jobs.depth()).toBeGreaterThan(0);
+    for (const job of await store.jobs.claim(100, 1000)) await store.jobs.complete(job);
   });
 
   it("an operator's pause adds to a seller's; resume cannot lift the seller's No and says so", async () => {
     const post = (url: string) => app.inject({ method: 'POST', url, headers: { ...auth, 'content-type': 'application/json' }, payload: '{}' });
-    expect(store.sync.pausePair('dynamics', 'ref-4', { by: 'seller', crm: 'Dynamics' })).toBe(true);
+    expect(await store.sync.pausePair('dynamics', 'ref-4', { by: 'seller', crm: 'Dynamics' })).toBe(true);
     const refused = await post('/api/pairs/dynamics/ref-4/resume');
     expect(refused.statusCode).toBe(409);
     expect(refused.body).toContain('paused by the seller (Sync with Partner Center = No in the CRM)');
     expect(JSON.parse((await post('/api/pairs/dynamics/ref-4/pause')).body)).toMatchObject({ paused: true, message: expect.stringContaining('Paused:') });
-    expect(store.sync.pausedBy('dynamics', 'ref-4')).toEqual(['operator', 'seller']);
+    expect(await store.sync.pausedBy('dynamics', 'ref-4')).toEqual(['operator', 'seller']);
     expect(JSON.parse((await post('/api/pairs/dynamics/ref-4/resume')).body)).toMatchObject({ paused: true, message: expect.stringContaining('stays paused until Sync with Partner Center') });
-    expect(store.sync.resumePair('dynamics', 'ref-4', { by: 'seller', crm: 'Dynamics' })).toBe(true);
-    store.jobs.claim(100, 1000).forEach((job) => store.jobs.complete(job));
+    expect(await store.sync.resumePair('dynamics', 'ref-4', { by: 'seller', crm: 'Dynamics' })).toBe(true);
+    for (const job of await store.jobs.claim(100, 1000)) await store.jobs.complete(job);
   });
 
   it("says on an incoming referral's page when it must be answered", async () => {
-    store.sync.labelDeal({ connection: 'dynamics', referralId: 'ref-4', crmEntity: null, crmId: null, name: 'Deal 4', customer: 'Contoso', respondBy: '2026-01-15T00:00:00.000Z' });
+    await store.sync.labelDeal({ connection: 'dynamics', referralId: 'ref-4', crmEntity: null, crmId: null, name: 'Deal 4', customer: 'Contoso', respondBy: '2026-01-15T00:00:00.000Z' });
     const page = (await get('/deals/dynamics/ref-4')).body;
     expect(page).toContain('accept or decline it in Partner Center before <time datetime="2026-01-15T00:00:00.000Z"');
     expect((await get('/deals/dynamics/ref-5')).body).not.toContain('awaiting your answer');
@@ -168,8 +168,8 @@ describe('the console routes', () => {
     const ids: number[] = [];
     for (const referralId of ['bulk-1', 'bulk-2']) {
       await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId }]);
-      store.jobs.deadLetter(store.jobs.claim(1, 1000)[0]!, '400 invalid');
-      ids.push(store.sync.deadLetters({ open: true, limit: 1 })[0]!.id);
+      await store.jobs.deadLetter((await store.jobs.claim(1, 1000))[0]!, '400 invalid');
+      ids.push((await store.sync.deadLetters({ open: true, limit: 1 }))[0]!.id);
     }
     const post = (payload: unknown) =>
       app.inject({ method: 'POST', url: '/api/dead-letters/replay', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
@@ -178,6 +178,6 @@ describe('the console routes', () => {
     for (const bad of [{}, { ids: [] }, { ids: [1.5] }, { ids: [0] }, { ids: Array.from({ length: MAX_BULK_REPLAY + 1 }, (_, i) => i + 1) }, { ids: [1], extra: true }]) {
       expect((await post(bad)).statusCode, JSON.stringify(bad).slice(0, 40)).toBe(400);
     }
-    expect(store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
+    expect(await store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
   });
 });

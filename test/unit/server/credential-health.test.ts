@@ -16,11 +16,11 @@ const TOKEN = 'rotated-refresh-token-value';
 /* Partner Center's refresh token on the overview card and in the alerts: 90-day inactivity, refusals explained. */
 
 describe('credential health', () => {
-  it('counts down the 90 days from the last use and warns under the configured margin', () => {
+  it('counts down the 90 days from the last use and warns under the configured margin', async () => {
     const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
     const vault = new SealedRefreshTokenVault({ records: store.credentials, key: randomBytes(32), now: () => T0 });
-    vault.exchanged(TOKEN, 'configured');
-    const record = store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN);
+    await vault.exchanged(TOKEN, 'configured');
+    const record = await store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN);
     expect(JSON.stringify(record)).not.toContain(TOKEN);
     expect(credentialHealth(record, 14, null, T0 + 10 * DAY)).toMatchObject({
       lastUsedAt: '2026-01-01T00:00:00.000Z',
@@ -38,7 +38,7 @@ describe('credential health', () => {
   it("explains a refused exchange and Partner Center's 900421 answer on the card", async () => {
     const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
     const vault = new SealedRefreshTokenVault({ records: store.credentials, key: undefined });
-    vault.refused('Entra refresh-token exchange failed: invalid_grant: AADSTS700082: The refresh token has expired due to inactivity.');
+    await vault.refused('Entra refresh-token exchange failed: invalid_grant: AADSTS700082: The refresh token has expired due to inactivity.');
     const readiness = new Readiness(store, ':memory:', { 'partner-center': 'referrals' });
     const overview = await buildOverview(store, undefined, readiness, undefined, 14);
     const card = overview.connections.find((c) => c.kind === 'partner-center');
@@ -49,32 +49,32 @@ describe('credential health', () => {
     expect(credentialHealth(undefined, 14, 'GET /v1.0/engagements/referrals: 401 900421 MFA required')?.problem).toMatch(/no multifactor authentication claim/);
   });
 
-  it('alerts once per problem and once per near expiry date', () => {
+  it('alerts once per problem and once per near expiry date', async () => {
     const store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
     let now = T0;
     const vault = new SealedRefreshTokenVault({ records: store.credentials, key: randomBytes(32), now: () => now });
-    vault.exchanged(TOKEN, 'configured');
+    await vault.exchanged(TOKEN, 'configured');
     const alerter = new Alerter({
       store,
       readiness: new Readiness(store, ':memory:', {}),
       webhookUrls: [],
       connectionFailingMs: 0,
       logger: silentLogger(),
-      credential: () => credentialHealth(store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN), 14, null, now),
+      credential: async () => credentialHealth(await store.credentials.get(PARTNER_CENTER_REFRESH_TOKEN), 14, null, now),
     });
-    expect(alerter.collect()).toEqual([]);
+    expect(await alerter.collect()).toEqual([]);
     now = T0 + 80 * DAY;
-    expect(alerter.collect()).toEqual([expect.stringMatching(/expires by inactivity on 2026-04-01T00:00:00.000Z \(10 days left\)/)]);
+    expect(await alerter.collect()).toEqual([expect.stringMatching(/expires by inactivity on 2026-04-01T00:00:00.000Z \(10 days left\)/)]);
     now += DAY;
-    expect(alerter.collect()).toEqual([]);
-    vault.refused('invalid_grant: AADSTS50076: you must use multi-factor authentication');
-    const [line, ...rest] = alerter.collect();
+    expect(await alerter.collect()).toEqual([]);
+    await vault.refused('invalid_grant: AADSTS50076: you must use multi-factor authentication');
+    const [line, ...rest] = await alerter.collect();
     expect(rest).toEqual([]);
     expect(line).toMatch(/requires multifactor authentication .*AADSTS50076.*cosell init/);
     expect(line).not.toContain(TOKEN);
-    expect(alerter.collect()).toEqual([]);
+    expect(await alerter.collect()).toEqual([]);
     // A later successful exchange clears the problem and resets the countdown: nothing more to say.
-    vault.exchanged(TOKEN, 'configured');
-    expect(alerter.collect()).toEqual([]);
+    await vault.exchanged(TOKEN, 'configured');
+    expect(await alerter.collect()).toEqual([]);
   });
 });

@@ -38,17 +38,17 @@ describe('RegistrationWatch', () => {
     const alerter = new Alerter({ store, readiness: new Readiness(store, ':memory:', {}), webhookUrls: [], connectionFailingMs: 0, logger: silentLogger(), registration: () => watch.state });
     const pendingAfterCollect = () => alerter.collect();
     expect(watch.state).toMatchObject({ status: 'unknown', checkedAt: null });
-    expect(pendingAfterCollect()).toEqual([]);
+    expect(await pendingAfterCollect()).toEqual([]);
 
     expect(await watch.check()).toMatchObject({ status: 'ours', error: null, checkedAt: expect.any(String) });
-    expect(pendingAfterCollect()).toEqual([]);
+    expect(await pendingAfterCollect()).toEqual([]);
     expect(await watch.check()).toMatchObject({ status: 'elsewhere', url: 'https://other-tool.example/hook' });
-    expect(pendingAfterCollect()).toEqual([expect.stringContaining('points elsewhere (https://other-tool.example/hook)')]);
-    expect(pendingAfterCollect()).toEqual([]);
+    expect(await pendingAfterCollect()).toEqual([expect.stringContaining('points elsewhere (https://other-tool.example/hook)')]);
+    expect(await pendingAfterCollect()).toEqual([]);
     expect(await watch.check()).toMatchObject({ status: 'missing', url: null });
-    expect(pendingAfterCollect()).toEqual([expect.stringContaining('registration is missing')]);
+    expect(await pendingAfterCollect()).toEqual([expect.stringContaining('registration is missing')]);
     expect(await watch.check()).toMatchObject({ status: 'unknown', error: 'HTTP 503' });
-    expect(pendingAfterCollect()).toEqual([]);
+    expect(await pendingAfterCollect()).toEqual([]);
     await store.close();
   });
 });

@@ -19,39 +19,39 @@ describe('SQLite dead letters: open until the pair syncs or is replayed', () => 
   it('closes a CRM-keyed dead letter when the linked pair later syncs under its referral', async () => {
     const store = open();
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', crm: { entity: 'opportunity', id: 'o1' } }]);
-    const [failing] = store.jobs.claim(1, 1000);
-    store.jobs.deadLetter(failing!, '400 invalidRequest: customerProfile.name');
+    const [failing] = await store.jobs.claim(1, 1000);
+    await store.jobs.deadLetter(failing!, '400 invalidRequest: customerProfile.name');
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'other' }]);
-    const [unrelated] = store.jobs.claim(1, 1000);
-    store.jobs.deadLetter(unrelated!, '403 accessDenied');
-    expect(store.sync.deadLetters({ open: true, limit: 10 })).toHaveLength(2);
+    const [unrelated] = await store.jobs.claim(1, 1000);
+    await store.jobs.deadLetter(unrelated!, '403 accessDenied');
+    expect(await store.sync.deadLetters({ open: true, limit: 10 })).toHaveLength(2);
 
-    store.sync.commit(link('r1', 'o1'));
+    await store.sync.commit(link('r1', 'o1'));
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'reconcile', referralId: 'r1' }]);
-    const [synced] = store.jobs.claim(1, 1000);
-    store.jobs.complete(synced!);
+    const [synced] = await store.jobs.claim(1, 1000);
+    await store.jobs.complete(synced!);
 
-    expect(store.sync.deadLetters({ open: true, limit: 10 }).map((d) => d.referralId)).toEqual(['other']);
-    const closed = store.sync.deadLetters({ limit: 10 }).find((d) => d.crmId === 'o1');
+    expect((await store.sync.deadLetters({ open: true, limit: 10 })).map((d) => d.referralId)).toEqual(['other']);
+    const closed = (await store.sync.deadLetters({ limit: 10 })).find((d) => d.crmId === 'o1');
     expect(closed).toMatchObject({ resolvedBy: 'sync', resolvedAt: expect.any(String), replayedAt: null });
     await store.close();
   });
 
   it('keeps it open when the sync left the pair in error, and closes a replayed one as resolved by replay', async () => {
     const store = open();
-    store.sync.commit(link('r2', 'o2', 'error'));
+    await store.sync.commit(link('r2', 'o2', 'error'));
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r2' }]);
-    const [failing] = store.jobs.claim(1, 1000);
-    store.jobs.deadLetter(failing!, '400 invalidRequest');
+    const [failing] = await store.jobs.claim(1, 1000);
+    await store.jobs.deadLetter(failing!, '400 invalidRequest');
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r2' }]);
-    const [again] = store.jobs.claim(1, 1000);
-    store.jobs.complete(again!);
-    const [letter] = store.sync.deadLetters({ open: true, limit: 10 });
+    const [again] = await store.jobs.claim(1, 1000);
+    await store.jobs.complete(again!);
+    const [letter] = await store.sync.deadLetters({ open: true, limit: 10 });
     expect(letter).toMatchObject({ referralId: 'r2', resolvedAt: null, resolvedBy: null });
 
-    expect(store.sync.replayDeadLetter(letter!.id)).toBe(true);
-    expect(store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
-    expect(store.sync.deadLetters({ limit: 10 })[0]).toMatchObject({ resolvedBy: 'replay', resolvedAt: expect.any(String) });
+    expect(await store.sync.replayDeadLetter(letter!.id)).toBe(true);
+    expect(await store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
+    expect((await store.sync.deadLetters({ limit: 10 }))[0]).toMatchObject({ resolvedBy: 'replay', resolvedAt: expect.any(String) });
     await store.close();
   });
 });

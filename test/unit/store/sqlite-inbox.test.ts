@@ -25,8 +25,8 @@ describe('SQLite inbox', () => {
     expect(results[2]?.id).toBe(results[0]?.id);
     const again = await store.inbox.append(event(2));
     expect(again).toEqual({ id: results[1]?.id, duplicate: true });
-    expect(store.inbox.count()).toBe(3);
-    const listed = store.inbox.list({ limit: 10 });
+    expect(await store.inbox.count()).toBe(3);
+    const listed = await store.inbox.list({ limit: 10 });
     expect(listed.map((e) => e.dedupKey)).toEqual(['key-3', 'key-2', 'key-1']);
     expect(listed.find((e) => e.dedupKey === 'key-2')?.deliveries).toBe(2);
     await store.close();
@@ -36,11 +36,11 @@ describe('SQLite inbox', () => {
     const store = SqliteStore.open({ path: join(tmp.path, 'w.db'), synchronous: 'normal' });
     const watermark = (value: string) => ({ source: 'salesforce:cdc:/data/OpportunityChangeEvent', value });
     await store.inbox.append(event(1, { source: 'salesforce', watermark: watermark('41') }));
-    expect(store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('41');
+    expect(await store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('41');
     const again = await store.inbox.append(event(1, { source: 'salesforce', watermark: watermark('42') }));
     expect(again.duplicate).toBe(true);
-    expect(store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('42');
-    expect(Object.keys(store.inbox.list({ limit: 1 })[0] ?? {})).not.toContain('watermark');
+    expect(await store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('42');
+    expect(Object.keys((await store.inbox.list({ limit: 1 }))[0] ?? {})).not.toContain('watermark');
     await store.close();
   });
 
@@ -49,18 +49,18 @@ describe('SQLite inbox', () => {
     await store.inbox.append(event(1));
     const other = await store.inbox.append(event(1, { source: 'dynamics' }));
     expect(other.duplicate).toBe(false);
-    expect(store.inbox.count('partner-center')).toBe(1);
-    expect(store.inbox.count('dynamics')).toBe(1);
+    expect(await store.inbox.count('partner-center')).toBe(1);
+    expect(await store.inbox.count('dynamics')).toBe(1);
     await store.close();
   });
 
   it('pages newest first with beforeId and filters by resource', async () => {
     const store = SqliteStore.open({ path: join(tmp.path, 'c.db'), synchronous: 'full' });
     for (let i = 1; i <= 5; i++) await store.inbox.append(event(i));
-    const page1 = store.inbox.list({ limit: 2 });
-    const page2 = store.inbox.list({ limit: 2, beforeId: page1[1]?.id });
+    const page1 = await store.inbox.list({ limit: 2 });
+    const page2 = await store.inbox.list({ limit: 2, beforeId: page1[1]?.id });
     expect([...page1, ...page2].map((e) => e.resourceId)).toEqual(['ref-5', 'ref-4', 'ref-3', 'ref-2']);
-    expect(store.inbox.list({ limit: 10, resourceId: 'ref-3' })).toHaveLength(1);
+    expect(await store.inbox.list({ limit: 10, resourceId: 'ref-3' })).toHaveLength(1);
     await store.close();
   });
 
@@ -70,7 +70,7 @@ describe('SQLite inbox', () => {
     await first.inbox.append(event(1));
     await first.close();
     const second = SqliteStore.open({ path, synchronous: 'full' });
-    expect(second.inbox.count()).toBe(1);
+    expect(await second.inbox.count()).toBe(1);
     await second.close();
     const raw = openDatabase(path, { readonly: true });
     expect(raw.prepare<[], { journal_mode: string }>('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');

@@ -13,23 +13,23 @@ describe('SQLite job queue and sync state', () => {
     const store = open();
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r1' }]);
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r1' }]);
-    expect(store.jobs.depth()).toBe(1);
-    const [job] = store.jobs.claim(10, 60_000);
+    expect(await store.jobs.depth()).toBe(1);
+    const [job] = await store.jobs.claim(10, 60_000);
     expect(job?.generation).toBe(2);
-    expect(store.jobs.claim(10, 60_000)).toEqual([]);
+    expect(await store.jobs.claim(10, 60_000)).toEqual([]);
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r1' }]);
-    store.jobs.complete(job!);
-    expect(store.jobs.depth()).toBe(1);
-    const [again] = store.jobs.claim(10, 60_000);
+    await store.jobs.complete(job!);
+    expect(await store.jobs.depth()).toBe(1);
+    const [again] = await store.jobs.claim(10, 60_000);
     expect(again?.generation).toBe(3);
-    store.jobs.complete(again!);
-    expect(store.jobs.depth()).toBe(0);
+    await store.jobs.complete(again!);
+    expect(await store.jobs.depth()).toBe(0);
     await store.close();
   });
 
   it('files a CRM event for a linked record under its referral', async () => {
     const store = open();
-    store.sync.commit({
+    await store.sync.commit({
       link: {
         connection: 'dynamics',
         referralId: 'r2',
@@ -47,7 +47,7 @@ describe('SQLite job queue and sync state', () => {
     });
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', crm: { entity: 'opportunity', id: 'o2' } }]);
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', crm: { entity: 'opportunity', id: 'o3' } }]);
-    const keys = store.jobs.claim(10, 1000).map((j) => j.key).sort();
+    const keys = (await store.jobs.claim(10, 1000)).map((j) => j.key).sort();
     expect(keys).toEqual(['dynamics:crm:opportunity:o3', 'dynamics:ref:r2']);
     await store.close();
   });
@@ -56,20 +56,20 @@ describe('SQLite job queue and sync state', () => {
     const store = open();
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r4' }]);
     const now = Date.now();
-    const [job] = store.jobs.claim(1, 1000, now);
-    store.jobs.retry(job!, 'HTTP 503', 5_000, now);
-    expect(store.jobs.claim(1, 1000, now + 1_000)).toEqual([]);
-    const [retried] = store.jobs.claim(1, 1000, now + 5_000);
+    const [job] = await store.jobs.claim(1, 1000, now);
+    await store.jobs.retry(job!, 'HTTP 503', 5_000, now);
+    expect(await store.jobs.claim(1, 1000, now + 1_000)).toEqual([]);
+    const [retried] = await store.jobs.claim(1, 1000, now + 5_000);
     expect(retried?.attempts).toBe(1);
     expect(retried?.lastError).toBe('HTTP 503');
-    store.jobs.deadLetter(retried!, '400 invalidRequest: customerProfile.address.country');
-    expect(store.jobs.depth()).toBe(0);
-    const [letter] = store.sync.deadLetters({ open: true, limit: 10 });
+    await store.jobs.deadLetter(retried!, '400 invalidRequest: customerProfile.address.country');
+    expect(await store.jobs.depth()).toBe(0);
+    const [letter] = await store.sync.deadLetters({ open: true, limit: 10 });
     expect(letter).toMatchObject({ referralId: 'r4', attempts: 2, error: expect.stringContaining('country') });
-    expect(store.sync.replayDeadLetter(letter!.id)).toBe(true);
-    expect(store.sync.replayDeadLetter(letter!.id)).toBe(false);
-    expect(store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
-    expect(store.jobs.claim(1, 1000)[0]?.cause).toBe('manual');
+    expect(await store.sync.replayDeadLetter(letter!.id)).toBe(true);
+    expect(await store.sync.replayDeadLetter(letter!.id)).toBe(false);
+    expect(await store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
+    expect((await store.jobs.claim(1, 1000))[0]?.cause).toBe('manual');
     await store.close();
   });
 
@@ -78,12 +78,12 @@ describe('SQLite job queue and sync state', () => {
     const store = SqliteStore.open({ path, synchronous: 'full' });
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r5' }]);
     const now = Date.now();
-    expect(store.jobs.claim(1, 10_000, now)).toHaveLength(1);
-    expect(store.jobs.claim(1, 10_000, now + 5_000)).toHaveLength(0);
-    expect(store.jobs.claim(1, 10_000, now + 10_001)).toHaveLength(1);
+    expect(await store.jobs.claim(1, 10_000, now)).toHaveLength(1);
+    expect(await store.jobs.claim(1, 10_000, now + 5_000)).toHaveLength(0);
+    expect(await store.jobs.claim(1, 10_000, now + 10_001)).toHaveLength(1);
     await store.close();
     const reopened = SqliteStore.open({ path, synchronous: 'full' });
-    expect(reopened.jobs.claim(1, 10_000)).toHaveLength(1);
+    expect(await reopened.jobs.claim(1, 10_000)).toHaveLength(1);
     await reopened.close();
   });
 
@@ -101,11 +101,11 @@ describe('SQLite job queue and sync state', () => {
       ],
     };
     await store.inbox.append(event);
-    const first = store.jobs.claim(10, 1000);
+    const first = await store.jobs.claim(10, 1000);
     expect(first.map((j) => j.key).sort()).toEqual(['dynamics:ref:r6', 'salesforce:ref:r6']);
-    for (const j of first) store.jobs.complete(j);
+    for (const j of first) await store.jobs.complete(j);
     await store.inbox.append(event);
-    expect(store.jobs.depth()).toBe(0);
+    expect(await store.jobs.depth()).toBe(0);
     await store.close();
   });
 
@@ -115,8 +115,8 @@ describe('SQLite job queue and sync state', () => {
       source: 'salesforce:cdc:/data/OpportunityChangeEvent',
       value: '42',
     });
-    expect(store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('42');
-    expect(store.jobs.claim(5, 1000).map((j) => j.key)).toEqual(['salesforce:crm:opportunity:006A']);
+    expect(await store.sync.getWatermark('salesforce:cdc:/data/OpportunityChangeEvent')).toBe('42');
+    expect((await store.jobs.claim(5, 1000)).map((j) => j.key)).toEqual(['salesforce:crm:opportunity:006A']);
     await store.close();
   });
 
@@ -133,7 +133,7 @@ describe('SQLite job queue and sync state', () => {
       syncState: 'ok' as const,
       lastError: null,
     };
-    store.sync.commit({
+    await store.sync.commit({
       link,
       audit: [
         {
@@ -153,38 +153,38 @@ describe('SQLite job queue and sync state', () => {
       holdConflicts: [{ field: 'notes', base: 'a', pc: 'b', crm: false }],
       releaseConflicts: [],
     });
-    const [entry] = store.sync.audit({ referralId: 'r7', limit: 5 });
+    const [entry] = await store.sync.audit({ referralId: 'r7', limit: 5 });
     expect(entry).toMatchObject({ field: 'notes', oldValue: 'a', newValue: null, outcome: 'held' });
-    expect(store.sync.conflicts()).toEqual([expect.objectContaining({ field: 'notes', pc: 'b', crm: false })]);
-    store.sync.commit({ link, audit: [], holdConflicts: [], releaseConflicts: ['notes'] });
-    expect(store.sync.conflicts()).toEqual([]);
-    expect(store.sync.getWatermark('pc')).toBeNull();
-    store.sync.setWatermark('pc', '2026-01-01T00:00:00Z');
-    store.sync.setWatermark('pc', '2026-01-02T00:00:00Z');
-    expect(store.sync.getWatermark('pc')).toBe('2026-01-02T00:00:00Z');
-    expect(store.sync.findLinkByCrm('dynamics', 'opportunity', 'o7')?.referralId).toBe('r7');
+    expect(await store.sync.conflicts()).toEqual([expect.objectContaining({ field: 'notes', pc: 'b', crm: false })]);
+    await store.sync.commit({ link, audit: [], holdConflicts: [], releaseConflicts: ['notes'] });
+    expect(await store.sync.conflicts()).toEqual([]);
+    expect(await store.sync.getWatermark('pc')).toBeNull();
+    await store.sync.setWatermark('pc', '2026-01-01T00:00:00Z');
+    await store.sync.setWatermark('pc', '2026-01-02T00:00:00Z');
+    expect(await store.sync.getWatermark('pc')).toBe('2026-01-02T00:00:00Z');
+    expect((await store.sync.findLinkByCrm('dynamics', 'opportunity', 'o7'))?.referralId).toBe('r7');
     await store.close();
   });
 
   it('re-reads Microsoft\'s side when any coalesced request asks for it, and keeps asking until a run with it completes', async () => {
     const store = open();
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r9', microsoftSide: false }]);
-    const [first] = store.jobs.claim(10, 60_000);
+    const [first] = await store.jobs.claim(10, 60_000);
     expect(first?.microsoftSide).toBe(false);
     // A related-referral event arrives while that run is in flight: the rerun must read Microsoft's side.
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r9' }]);
-    store.jobs.complete(first!);
-    const [rerun] = store.jobs.claim(10, 60_000);
+    await store.jobs.complete(first!);
+    const [rerun] = await store.jobs.claim(10, 60_000);
     expect(rerun?.microsoftSide).toBe(true);
     // A plain change during that rerun does not cancel the request (the flag only clears with the job).
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r9', microsoftSide: false }]);
-    store.jobs.complete(rerun!);
-    const [again] = store.jobs.claim(10, 60_000);
+    await store.jobs.complete(rerun!);
+    const [again] = await store.jobs.claim(10, 60_000);
     expect(again?.microsoftSide).toBe(true);
-    store.jobs.complete(again!);
-    expect(store.jobs.depth()).toBe(0);
+    await store.jobs.complete(again!);
+    expect(await store.jobs.depth()).toBe(0);
     await store.jobs.enqueue([{ connection: 'dynamics', cause: 'event', referralId: 'r9', microsoftSide: false }]);
-    expect(store.jobs.claim(10, 60_000)[0]?.microsoftSide).toBe(false);
+    expect((await store.jobs.claim(10, 60_000))[0]?.microsoftSide).toBe(false);
     await store.close();
   });
 });

@@ -41,13 +41,13 @@ describe('store retention', () => {
     let largest = 0;
     for (let start = 0; start < 10_000; start += batch) {
       await Promise.all(Array.from({ length: batch }, (_, i) => store.inbox.append(event(start + i))));
-      largest = Math.max(largest, store.inbox.count());
+      largest = Math.max(largest, await store.inbox.count());
       await store.compactor.compact(policy);
-      expect(store.inbox.count()).toBeLessThanOrEqual(1000);
+      expect(await store.inbox.count()).toBeLessThanOrEqual(1000);
     }
     expect(largest).toBeLessThanOrEqual(1000 + batch);
-    expect(store.inbox.count()).toBe(1000);
-    const kept = store.inbox.list({ limit: 1000 }).map((e) => e.dedupKey);
+    expect(await store.inbox.count()).toBe(1000);
+    const kept = (await store.inbox.list({ limit: 1000 })).map((e) => e.dedupKey);
     expect(kept[0]).toBe('key-9999');
     expect(kept.at(-1)).toBe('key-9000');
     await store.close();
@@ -56,17 +56,17 @@ describe('store retention', () => {
   it('deletes inbox and audit rows older than their retention, and nothing younger', async () => {
     const store = SqliteStore.open({ path: join(tmp.path, 'age.db'), synchronous: 'normal' });
     await Promise.all([1, 2, 3].map((n) => store.inbox.append(event(n))));
-    store.sync.appendAudit([audit(1), audit(2)]);
+    await store.sync.appendAudit([audit(1), audit(2)]);
     const policy = retentionSchema.parse({ inboxDays: 30, auditDays: 365 });
 
     expect(await store.compactor.compact(policy, new Date(Date.now() + 29 * DAY))).toEqual({ inbox: 0, audit: 0, deadLetters: 0 });
-    expect(store.inbox.count()).toBe(3);
+    expect(await store.inbox.count()).toBe(3);
 
     expect(await store.compactor.compact(policy, new Date(Date.now() + 31 * DAY))).toEqual({ inbox: 3, audit: 0, deadLetters: 0 });
-    expect(store.sync.audit({ limit: 10 })).toHaveLength(2);
+    expect(await store.sync.audit({ limit: 10 })).toHaveLength(2);
 
     expect((await store.compactor.compact(policy, new Date(Date.now() + 366 * DAY))).audit).toBe(2);
-    expect(store.sync.audit({ limit: 10 })).toHaveLength(0);
+    expect(await store.sync.audit({ limit: 10 })).toHaveLength(0);
     await store.close();
   });
 
@@ -90,7 +90,7 @@ describe('store retention', () => {
     db.close();
     const report = await store.compactor.compact(retentionSchema.parse({ resolvedDeadLetterDays: 90 }));
     expect(report.deadLetters).toBe(2);
-    const left = store.sync.deadLetters({ limit: 10 }).map((d) => d.jobKey).sort();
+    const left = (await store.sync.deadLetters({ limit: 10 })).map((d) => d.jobKey).sort();
     expect(left).toEqual(['open-old', 'replayed-recent', 'synced-recent']);
     await store.close();
   });
@@ -98,7 +98,7 @@ describe('store retention', () => {
   it('keeps everything when the days are 0', async () => {
     const store = SqliteStore.open({ path: join(tmp.path, 'forever.db'), synchronous: 'normal' });
     await store.inbox.append(event(1));
-    store.sync.appendAudit([audit(1)]);
+    await store.sync.appendAudit([audit(1)]);
     const policy = retentionSchema.parse({ inboxDays: 0, auditDays: 0, resolvedDeadLetterDays: 0 });
     expect(await store.compactor.compact(policy, new Date(Date.now() + 10_000 * DAY))).toEqual({ inbox: 0, audit: 0, deadLetters: 0 });
     await store.close();

@@ -18,14 +18,14 @@ describe('SQLite write intents', () => {
   it('keeps an intent across a reopen, replaces it per pair and entity, and drops it with the commit of that entity only', async () => {
     const path = join(tmp.path, 'intents.db');
     let store = SqliteStore.open({ path, synchronous: 'full' });
-    store.sync.recordIntents([
+    await store.sync.recordIntents([
       { connection: 'dynamics', referralId: 'r1', crmEntity: 'lead', base: { dealValue: 0 }, toCrm: { dealValue: 1 }, toPc: {} },
       { connection: 'dynamics', referralId: 'r1', crmEntity: 'opportunity', base: { dealValue: 2, notes: null }, toCrm: {}, toPc: {} },
     ]);
     await store.close();
 
     store = SqliteStore.open({ path, synchronous: 'full' });
-    expect(store.sync.getIntent('dynamics', 'r1', 'opportunity')).toEqual({
+    expect(await store.sync.getIntent('dynamics', 'r1', 'opportunity')).toEqual({
       connection: 'dynamics',
       referralId: 'r1',
       crmEntity: 'opportunity',
@@ -33,16 +33,16 @@ describe('SQLite write intents', () => {
       toCrm: {},
       toPc: {},
     });
-    store.sync.recordIntents([{ connection: 'dynamics', referralId: 'r1', crmEntity: 'lead', base: { status: 'New' }, toCrm: {}, toPc: { status: 'Active' } }]);
-    expect(store.sync.getIntent('dynamics', 'r1', 'lead')).toMatchObject({ base: { status: 'New' }, toCrm: {}, toPc: { status: 'Active' } });
+    await store.sync.recordIntents([{ connection: 'dynamics', referralId: 'r1', crmEntity: 'lead', base: { status: 'New' }, toCrm: {}, toPc: { status: 'Active' } }]);
+    expect(await store.sync.getIntent('dynamics', 'r1', 'lead')).toMatchObject({ base: { status: 'New' }, toCrm: {}, toPc: { status: 'Active' } });
 
     // The lead's sync commits: the opportunity being created for the promoted referral is still announced.
-    store.sync.commit(commitOf('lead'));
-    expect(store.sync.getIntent('dynamics', 'r1', 'lead')).toBeNull();
-    expect(store.sync.getIntent('dynamics', 'r1', 'opportunity')).not.toBeNull();
-    store.sync.commit(commitOf('opportunity'));
-    expect(store.sync.getIntent('dynamics', 'r1', 'opportunity')).toBeNull();
-    expect(store.sync.getIntent('salesforce', 'r1', 'opportunity')).toBeNull();
+    await store.sync.commit(commitOf('lead'));
+    expect(await store.sync.getIntent('dynamics', 'r1', 'lead')).toBeNull();
+    expect(await store.sync.getIntent('dynamics', 'r1', 'opportunity')).not.toBeNull();
+    await store.sync.commit(commitOf('opportunity'));
+    expect(await store.sync.getIntent('dynamics', 'r1', 'opportunity')).toBeNull();
+    expect(await store.sync.getIntent('salesforce', 'r1', 'opportunity')).toBeNull();
     await store.close();
   });
 });

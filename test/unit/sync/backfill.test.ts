@@ -53,9 +53,9 @@ describe('PairSync.backfill', () => {
     const { linked } = await sync.backfill('crm', [...open, closed]);
     expect([...linked].sort()).toEqual(['ref-1', 'ref-2']);
     expect(crm.batches.map((b) => b.map((i) => i.referralId))).toEqual([['ref-1', 'ref-2']]);
-    expect(store.sync.getLink('crm', 'ref-1')).toMatchObject({ pcEtag: 'e-1', crmVersion: null, base: { name: 'One', referralId: 'ref-1', syncWithPartnerCenter: true } });
-    expect(store.sync.getLink('crm', 'ref-3')).toBeNull();
-    expect(store.sync.audit({ referralId: 'ref-1', limit: 5 })[0]).toMatchObject({ outcome: 'created', cause: 'reconcile', message: 'opportunity created from referral (backfill)' });
+    expect(await store.sync.getLink('crm', 'ref-1')).toMatchObject({ pcEtag: 'e-1', crmVersion: null, base: { name: 'One', referralId: 'ref-1', syncWithPartnerCenter: true } });
+    expect(await store.sync.getLink('crm', 'ref-3')).toBeNull();
+    expect((await store.sync.audit({ referralId: 'ref-1', limit: 5 }))[0]).toMatchObject({ outcome: 'created', cause: 'reconcile', message: 'opportunity created from referral (backfill)' });
     expect((await sync.backfill('crm', open)).linked).toEqual(new Set());
   });
 
@@ -69,7 +69,7 @@ describe('PairSync.backfill', () => {
     const { linked } = await sync.backfill('crm', [bornInCrm, fresh]);
     expect([...linked]).toEqual(['ref-2']);
     expect(crm.batches.map((b) => b.map((i) => i.referralId))).toEqual([['ref-2']]);
-    expect(store.sync.getLink('crm', 'ref-1')).toBeNull();
+    expect(await store.sync.getLink('crm', 'ref-1')).toBeNull();
   });
 
   it('does nothing for a connector without a bulk API', async () => {
@@ -96,7 +96,7 @@ describe('PairSync.backfill', () => {
     expect([...result.linked]).toEqual(['ref-1']);
     expect(referrals.patches).toEqual([{ id: 'ref-1', changes: [{ path: ['externalReferenceId'], value: 'opp-ref-1' }] }]);
     const after = referrals.must('ref-1');
-    expect(store.sync.getLink('crm', 'ref-1')).toMatchObject({ crmId: 'opp-ref-1', pcEtag: after.eTag, crmVersion: 'v-ref-1' });
+    expect(await store.sync.getLink('crm', 'ref-1')).toMatchObject({ crmId: 'opp-ref-1', pcEtag: after.eTag, crmVersion: 'v-ref-1' });
     expect(result.referrals.find((r) => r.id === 'ref-1')).toMatchObject({ externalReferenceId: 'opp-ref-1', eTag: after.eTag });
     expect(result.referrals.find((r) => r.id === 'ref-2')).toBe(listed[1]);
   });

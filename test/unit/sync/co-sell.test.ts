@@ -61,7 +61,7 @@ describe('co-sell deals born in the CRM', () => {
     const partnerId = String(w.crm.get(ref.id).record.values.referralid);
     const engagement = w.referrals.engagement(String(w.referrals.must(partnerId).referral.engagementId));
     expect(engagement.map((r) => r.organizationId).sort()).toEqual(['msft', 'partner-org']);
-    expect(w.store.sync.findLinkByCrm('crm', 'opportunity', ref.id)?.referralId).toBe(partnerId);
+    expect((await w.store.sync.findLinkByCrm('crm', 'opportunity', ref.id))?.referralId).toBe(partnerId);
   });
 
   it('a co-sell deal without a solution is not sent: ✖ and an Audit line naming the Microsoft Solutions to add', async () => {
@@ -73,7 +73,7 @@ describe('co-sell deals born in the CRM', () => {
     expect(w.referrals.referrals.size).toBe(0);
     expect(w.crm.get(ref.id).status?.ok).toBe(false);
     expect(w.crm.get(ref.id).status?.auditLines).toEqual([expect.stringContaining('not sent to Partner Center: Microsoft Solutions: add at least one Microsoft solution')]);
-    expect(w.store.sync.audit({ crmId: ref.id, limit: 10 }).map((a) => a.outcome)).toEqual(['failed']);
+    expect((await w.store.sync.audit({ crmId: ref.id, limit: 10 })).map((a) => a.outcome)).toEqual(['failed']);
   });
 
   it('a private deal is Independent without consent, and no Microsoft referral is made', async () => {
@@ -115,7 +115,7 @@ describe('co-sell deals born in the CRM', () => {
     expect(w.referrals.must(partnerId).referral.consent?.consentToShareReferralWithMicrosoftSellers).toBe(true);
     expect(w.referrals.patches.flatMap((p) => p.changes.map((c) => String(c.path)))).not.toContain('consent,consentToShareReferralWithMicrosoftSellers');
     expect(w.crm.get(ref.id).record.values.visible).toBe(true);
-    const refused = w.store.sync.audit({ crmId: ref.id, limit: 50 }).filter((a) => a.field === 'referralVisibility' && a.outcome === 'skipped');
+    const refused = (await w.store.sync.audit({ crmId: ref.id, limit: 50 })).filter((a) => a.field === 'referralVisibility' && a.outcome === 'skipped');
     expect(refused).toHaveLength(2);
     expect(refused[0]?.message).toContain('does not allow making it private again');
   });
@@ -147,7 +147,7 @@ describe('co-sell deals born in the CRM', () => {
     await w.sync.handler(reread);
     expect(ids()).toEqual(['SOL-34104-EBB']);
     expect(w.crm.get(ref.id).status?.ok).toBe(false);
-    const held = w.store.sync.audit({ crmId: ref.id, limit: 50 }).filter((e) => e.message?.includes('add at least one Microsoft solution'));
+    const held = (await w.store.sync.audit({ crmId: ref.id, limit: 50 })).filter((e) => e.message?.includes('add at least one Microsoft solution'));
     expect(held).toHaveLength(1);
     // A solution chosen again releases the hold: ✔ back, and the referral follows the deal.
     w.crm.dealSolutions.set(ref.id, ['SOL-20816-QWE']);

@@ -70,9 +70,9 @@ describe('PairSync over in-memory fakes', () => {
     await w.sync().handler(forReferral('ref-1'));
     const opportunity = opportunityOf(w.crm, 'ref-1');
     expect(opportunity?.record.values).toMatchObject({ name: 'Shared deal', value: 1_000, referralid: 'ref-1', syncwithpc: true });
-    expect(w.store.sync.getLink('crm', 'ref-1')).toMatchObject({ crmId: opportunity?.record.ref.id, syncState: 'ok' });
+    expect(await w.store.sync.getLink('crm', 'ref-1')).toMatchObject({ crmId: opportunity?.record.ref.id, syncState: 'ok' });
     expect(w.referrals.must('ref-1').referral.externalReferenceId).toBe(opportunity?.record.ref.id);
-    expect(w.store.sync.audit({ referralId: 'ref-1', limit: 10 }).map((a) => a.outcome).sort()).toEqual(['created', 'linked']);
+    expect((await w.store.sync.audit({ referralId: 'ref-1', limit: 10 })).map((a) => a.outcome).sort()).toEqual(['created', 'linked']);
   });
 
   it('a create whose answer was lost keeps the seller edit made before the retry found the record', async () => {
@@ -84,7 +84,7 @@ describe('PairSync over in-memory fakes', () => {
     const opportunity = opportunityOf(w.crm, 'ref-lost');
     expect(opportunity?.record.values.notes).toBe('Seller edit');
     expect(w.referrals.must('ref-lost').referral.details?.notes).toBe('Seller edit');
-    expect(w.store.sync.audit({ referralId: 'ref-lost', limit: 10 }).map((a) => a.message)).toContain('found the opportunity an earlier attempt created');
+    expect((await w.store.sync.audit({ referralId: 'ref-lost', limit: 10 })).map((a) => a.message)).toContain('found the opportunity an earlier attempt created');
   });
 
   it('a CRM deal marked for Partner Center becomes a referral, and the referral id comes back to the deal', async () => {
@@ -94,7 +94,7 @@ describe('PairSync over in-memory fakes', () => {
     await w.sync().handler(job({ crmEntity: 'opportunity', crmId: ref.id }));
     expect(w.referrals.created).toHaveLength(1);
     expect(w.referrals.created[0]).toMatchObject({ name: 'CRM deal', externalReferenceId: ref.id });
-    const link = w.store.sync.findLinkByCrm('crm', 'opportunity', ref.id);
+    const link = await w.store.sync.findLinkByCrm('crm', 'opportunity', ref.id);
     expect(link).not.toBeNull();
     expect(w.crm.get(ref.id).record.values.referralid).toBe(link?.referralId);
   });
@@ -110,7 +110,7 @@ describe('PairSync over in-memory fakes', () => {
       expect.stringContaining('not sent to Partner Center: customer: the customer account has no name'),
       expect.stringContaining('not sent to Partner Center: customer.country:'),
     ]);
-    expect(w.store.sync.audit({ crmId: ref.id, limit: 10 }).map((a) => a.outcome)).toEqual(['failed', 'failed']);
+    expect((await w.store.sync.audit({ crmId: ref.id, limit: 10 })).map((a) => a.outcome)).toEqual(['failed', 'failed']);
   });
 
   it('merges both ways: a Partner Center edit reaches the CRM and a CRM edit reaches Partner Center in one sync', async () => {
@@ -121,13 +121,13 @@ describe('PairSync over in-memory fakes', () => {
     await sync.handler(forReferral('ref-1'));
     expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
-    expect(w.store.sync.getLink('crm', 'ref-1')?.base).toMatchObject({ name: 'Renamed in PC', dealValue: 150 });
+    expect((await w.store.sync.getLink('crm', 'ref-1'))?.base).toMatchObject({ name: 'Renamed in PC', dealValue: 150 });
   });
 
   it('a paused pair is skipped both ways, and resuming merges both sides with nothing lost', async () => {
     const { w, sync, id } = await linkedDeal();
     store = w.store;
-    expect(w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
+    expect(await w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
     w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
     w.crm.edit(id, { value: 150 });
     const crmCalls = w.crm.calls.length;
@@ -139,12 +139,12 @@ describe('PairSync over in-memory fakes', () => {
     expect(w.referrals.patches.length).toBe(patches);
     expect(w.crm.get(id).record.values.name).toBe('Deal');
 
-    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
-    const [queued] = w.store.jobs.claim(1, 1000);
+    expect(await w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
+    const [queued] = await w.store.jobs.claim(1, 1000);
     await sync.handler(queued ?? forReferral('ref-1'));
     expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
-    expect(w.store.sync.audit({ referralId: 'ref-1', limit: 50 }).filter((e) => e.message?.includes('paused by an operator'))).toHaveLength(1);
+    expect((await w.store.sync.audit({ referralId: 'ref-1', limit: 50 })).filter((e) => e.message?.includes('paused by an operator'))).toHaveLength(1);
   });
 
   it("a seller's Sync with Partner Center = No pauses the pair both ways (audited once, Sync Status Paused); Yes merges both sides", async () => {
@@ -153,7 +153,7 @@ describe('PairSync over in-memory fakes', () => {
     const fromCrm = job({ crmEntity: 'opportunity', crmId: id });
     w.crm.edit(id, { syncwithpc: false });
     await sync.handler(fromCrm);
-    expect(w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['seller']);
+    expect(await w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['seller']);
     expect(w.crm.get(id).status).toMatchObject({ paused: true });
     // Edits on both sides meanwhile: neither flows, whichever side the job comes from (the echo of "Paused" included).
     w.referrals.edit('ref-1', [{ path: ['name'], value: 'Renamed in PC' }]);
@@ -166,19 +166,19 @@ describe('PairSync over in-memory fakes', () => {
     expect(w.crm.calls.slice(crmCalls)).toEqual([`read ${id}`]);
     expect(w.referrals.patches.length).toBe(patches);
     expect(w.crm.get(id).record.values.name).toBe('Deal');
-    expect(w.store.jobs.claim(1, 1000)).toEqual([]);
+    expect(await w.store.jobs.claim(1, 1000)).toEqual([]);
 
     w.crm.edit(id, { syncwithpc: true });
     await sync.handler(fromCrm);
-    expect(w.store.sync.isPaused('crm', 'ref-1')).toBe(false);
-    const [queued] = w.store.jobs.claim(1, 1000);
+    expect(await w.store.sync.isPaused('crm', 'ref-1')).toBe(false);
+    const [queued] = await w.store.jobs.claim(1, 1000);
     expect(queued).toMatchObject({ referralId: 'ref-1', crmId: id });
     await sync.handler(queued!);
     expect(w.crm.get(id).record.values.name).toBe('Renamed in PC');
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
     expect(w.crm.get(id).status).toMatchObject({ ok: true });
     expect(w.crm.get(id).status?.paused).toBeFalsy();
-    const notes = w.store.sync.audit({ referralId: 'ref-1', limit: 50 }).map((e) => e.message ?? '');
+    const notes = (await w.store.sync.audit({ referralId: 'ref-1', limit: 50 })).map((e) => e.message ?? '');
     expect(notes.filter((m) => m.includes('Sync with Partner Center set to No in Salesforce'))).toHaveLength(1);
     expect(notes.filter((m) => m.includes('Sync with Partner Center set to Yes in Salesforce'))).toHaveLength(1);
   });
@@ -187,28 +187,28 @@ describe('PairSync over in-memory fakes', () => {
     const { w, sync, id } = await linkedDeal();
     store = w.store;
     const fromCrm = job({ crmEntity: 'opportunity', crmId: id });
-    expect(w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
+    expect(await w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
     // A No set during an operator's pause: the record is not read then, but the sync the resume queues reads it first.
     w.crm.edit(id, { syncwithpc: false, value: 150 });
     await sync.handler(fromCrm);
-    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
-    const [queued] = w.store.jobs.claim(1, 1000);
+    expect(await w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
+    const [queued] = await w.store.jobs.claim(1, 1000);
     await sync.handler(queued!);
-    w.store.jobs.complete(queued!);
-    expect(w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['seller']);
+    await w.store.jobs.complete(queued!);
+    expect(await w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['seller']);
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(100);
     // The operator cannot resume over the seller's No.
-    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(false);
+    expect(await w.store.sync.resumePair('crm', 'ref-1')).toBe(false);
 
-    expect(w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
-    expect(w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['operator', 'seller']);
+    expect(await w.store.sync.pausePair('crm', 'ref-1')).toBe(true);
+    expect(await w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['operator', 'seller']);
     w.crm.edit(id, { syncwithpc: true });
     await sync.handler(fromCrm);
-    expect(w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['operator']);
-    expect(w.store.jobs.claim(1, 1000)).toEqual([]);
+    expect(await w.store.sync.pausedBy('crm', 'ref-1')).toEqual(['operator']);
+    expect(await w.store.jobs.claim(1, 1000)).toEqual([]);
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(100);
-    expect(w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
-    const [merge] = w.store.jobs.claim(1, 1000);
+    expect(await w.store.sync.resumePair('crm', 'ref-1')).toBe(true);
+    const [merge] = await w.store.jobs.claim(1, 1000);
     await sync.handler(merge!);
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(150);
   });
@@ -273,15 +273,15 @@ describe('PairSync over in-memory fakes', () => {
     const dies = Object.create(w.store.sync, { commit: { value: () => { throw new Error('simulated crash'); } } }) as SyncState;
     await expect(w.sync({ sync: dies, inbox: w.store.inbox, jobs: w.store.jobs }).handler(forReferral('ref-1'))).rejects.toThrow('simulated crash');
     expect(w.crm.get(id).record.values.value).toBe(200);
-    expect(w.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toMatchObject({ toCrm: { dealValue: 200 } });
+    expect(await w.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toMatchObject({ toCrm: { dealValue: 200 } });
     // A Microsoft seller edits again before the restart; the CRM's write is newer than this edit, and still it must
     // not count as a seller's change.
     w.referrals.edit('ref-1', [{ path: ['details', 'dealValue'], value: 300 }], '2026-01-01T10:45:00.000Z');
     await w.sync().handler(forReferral('ref-1'));
     expect(w.crm.get(id).record.values.value).toBe(300);
     expect(w.referrals.must('ref-1').referral.details?.dealValue).toBe(300);
-    expect(w.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toBeNull();
-    expect(w.store.sync.audit({ referralId: 'ref-1', limit: 20 }).filter((a) => a.outcome === 'conflict')).toEqual([]);
+    expect(await w.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toBeNull();
+    expect((await w.store.sync.audit({ referralId: 'ref-1', limit: 20 })).filter((a) => a.outcome === 'conflict')).toEqual([]);
   });
 
   it('a dead letter of the pair is closed by a later successful sync', async () => {
@@ -294,18 +294,18 @@ describe('PairSync over in-memory fakes', () => {
       throw Object.assign(new Error('CRM refused'), { retryable: false });
     };
     await w.store.jobs.enqueue([{ connection: 'crm', cause: 'event', referralId: 'ref-1' }]);
-    const [failing] = w.store.jobs.claim(1, 60_000);
+    const [failing] = await w.store.jobs.claim(1, 60_000);
     await expect(sync.handler(failing as Job)).rejects.toThrow('CRM refused');
-    w.store.jobs.deadLetter(failing as Job, 'CRM refused');
-    expect(w.store.sync.deadLetters({ open: true, limit: 10 })).toHaveLength(1);
+    await w.store.jobs.deadLetter(failing as Job, 'CRM refused');
+    expect(await w.store.sync.deadLetters({ open: true, limit: 10 })).toHaveLength(1);
 
     w.crm.createForReferral = create;
     await w.store.jobs.enqueue([{ connection: 'crm', cause: 'event', referralId: 'ref-1' }]);
-    const [retried] = w.store.jobs.claim(1, 60_000);
+    const [retried] = await w.store.jobs.claim(1, 60_000);
     await sync.handler(retried as Job);
-    w.store.jobs.complete(retried as Job);
-    expect(w.store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
-    expect(w.store.sync.deadLetters({ limit: 10 })[0]).toMatchObject({ resolvedBy: 'sync' });
+    await w.store.jobs.complete(retried as Job);
+    expect(await w.store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
+    expect((await w.store.sync.deadLetters({ limit: 10 }))[0]).toMatchObject({ resolvedBy: 'sync' });
   });
 
   it("Microsoft's referral of an engagement is never linked: the partner's referral is queued instead", async () => {
@@ -314,10 +314,10 @@ describe('PairSync over in-memory fakes', () => {
     w.referrals.put({ id: 'ref-1', engagementId: 'eng-1', organizationId: 'partner-org' });
     w.referrals.put({ id: 'ms-1', engagementId: 'eng-1', organizationId: 'msft' });
     await w.sync().handler(forReferral('ms-1'));
-    expect(w.store.sync.getLink('crm', 'ms-1')).toBeNull();
+    expect(await w.store.sync.getLink('crm', 'ms-1')).toBeNull();
     expect(w.crm.records.size).toBe(0);
     expect(w.referrals.patches).toEqual([]);
-    expect(w.store.jobs.claim(10, 60_000).map((j) => [j.referralId, j.microsoftSide])).toEqual([['ref-1', true]]);
+    expect((await w.store.jobs.claim(10, 60_000)).map((j) => [j.referralId, j.microsoftSide])).toEqual([['ref-1', true]]);
   });
 
   it('the two connections’ jobs of one echo share one referral read; a job enqueued after that read reads again', async () => {

@@ -4,7 +4,7 @@ import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { Worker } from '../../../src/sync/worker.ts';
 import { NonRetryableSyncError } from '../../../src/sync/errors.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
-import type { Job } from '../../../src/store/types.ts';
+import type { Job, JobQueue } from '../../../src/store/types.ts';
 import { makeTempDir } from '../../support/tmp.ts';
 
 describe('worker', () => {
@@ -45,7 +45,7 @@ describe('worker', () => {
     // coalescing: far fewer runs than the 30 enqueues, but every key ran after its last enqueue
     expect(runs.length).toBeLessThan(30);
     expect(new Set(runs).size).toBe(6);
-    expect(store.jobs.depth()).toBe(0);
+    expect(await store.jobs.depth()).toBe(0);
     await store.close();
   });
 
@@ -67,7 +67,7 @@ describe('worker', () => {
     await worker.drain();
     await worker.stop();
     expect(calls).toBe(3);
-    expect(store.sync.deadLetters({ limit: 10 })).toEqual([]);
+    expect(await store.sync.deadLetters({ limit: 10 })).toEqual([]);
     await store.close();
   });
 
@@ -87,9 +87,53 @@ describe('worker', () => {
     await worker.drain();
     await worker.stop();
     expect(calls).toBe(1);
-    const [letter] = store.sync.deadLetters({ limit: 10 });
+    const [letter] = await store.sync.deadLetters({ limit: 10 });
     expect(letter?.error).toMatch(/country is invalid/);
-    expect(store.jobs.depth()).toBe(0);
+    expect(await store.jobs.depth()).toBe(0);
+    await store.close();
+  });
+
+  it('never runs more than its concurrency when claims are asynchronous and pumps overlap', async () => {
+    const store = open();
+    // A store whose claim answers a turn later (as a database does): pumps requested meanwhile must not claim too.
+    const jobs: JobQueue = {
+      ...store.jobs,
+      enqueue: (requests) => store.jobs.enqueue(requests),
+      claim: async (limit, leaseMs) => {
+        await new Promise((r) => setImmediate(r));
+        return store.jobs.claim(limit, leaseMs);
+      },
+      complete: (job) => store.jobs.complete(job),
+      retry: (job, error, delayMs) => store.jobs.retry(job, error, delayMs),
+      postpone: (job, reason, delayMs) => store.jobs.postpone(job, reason, delayMs),
+      deadLetter: (job, error) => store.jobs.deadLetter(job, error),
+      depth: () => store.jobs.depth(),
+      nextDueAt: () => store.jobs.nextDueAt(),
+      onEnqueue: (listener) => store.jobs.onEnqueue(listener),
+    };
+    const active = new Set<string>();
+    let maxParallel = 0;
+    let overlap = false;
+    const worker = new Worker({
+      jobs,
+      logger: silentLogger(),
+      concurrency: 3,
+      handler: async (job: Job) => {
+        if (active.has(job.key)) overlap = true;
+        active.add(job.key);
+        maxParallel = Math.max(maxParallel, active.size);
+        await new Promise((r) => setTimeout(r, 10));
+        active.delete(job.key);
+      },
+    });
+    worker.start();
+    // One enqueue per job: each wakes the worker while the previous wake-up's claim is still in flight.
+    await Promise.all(Array.from({ length: 12 }, (_, i) => jobs.enqueue([{ connection: 'x', cause: 'event', referralId: `r${i}` }])));
+    await worker.drain();
+    await worker.stop();
+    expect(overlap).toBe(false);
+    expect(maxParallel).toBe(3);
+    expect(await store.jobs.depth()).toBe(0);
     await store.close();
   });
 
@@ -112,7 +156,7 @@ describe('worker', () => {
     await worker.drain();
     await worker.stop();
     expect(calls).toBe(3);
-    expect(store.sync.deadLetters({ limit: 10 })[0]?.attempts).toBe(3);
+    expect((await store.sync.deadLetters({ limit: 10 }))[0]?.attempts).toBe(3);
     await store.close();
   });
 });

@@ -21,7 +21,7 @@ class MemorySink implements ChangeSink {
   readonly reconciles: string[] = [];
   failures = 0;
 
-  cursor(key: string): string | null {
+  async cursor(key: string): Promise<string | null> {
     return this.cursors.get(key) ?? null;
   }
 

@@ -49,10 +49,10 @@ describe('applyReconcilePlan', () => {
     expect(s.crm.get(s.ref.id).record.values.name).toBe('Deal 2');
     expect(s.crm.get(s.ref.id).status?.auditLines[0]).toMatch(/written Partner Center → CRM name = "Deal 2"/);
     expect(s.referrals.must('ref-1').referral.details?.dealValue).toBe(250);
-    const link = s.store.sync.getLink('crm', 'ref-1');
+    const link = await s.store.sync.getLink('crm', 'ref-1');
     expect(link).toMatchObject({ base: { name: 'Deal 2', dealValue: 250 }, crmVersion: s.crm.get(s.ref.id).record.version, pcEtag: s.referrals.must('ref-1').eTag });
-    expect(s.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toBeNull();
-    expect(s.store.sync.audit({ referralId: 'ref-1', limit: 10 }).map((a) => a.field)).toEqual(['name']);
+    expect(await s.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toBeNull();
+    expect((await s.store.sync.audit({ referralId: 'ref-1', limit: 10 })).map((a) => a.field)).toEqual(['name']);
   });
 
   it('announces the intent before the first write, and a failed write commits nothing (the intent stays for the next run)', async () => {
@@ -60,8 +60,8 @@ describe('applyReconcilePlan', () => {
     store = s.store;
     s.crm.edit(s.ref.id, { name: 'seller edit' }); // the version the plan was made from is now stale
     await expect(applyReconcilePlan(s.deps, planFor(s, { crmUpdate: { ...planFor(s).crmUpdate!, ifVersion: 'v-stale' } }))).rejects.toBeInstanceOf(CrmPreconditionFailedError);
-    expect(s.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toMatchObject({ toCrm: { name: 'Deal 2' } });
-    expect(s.store.sync.getLink('crm', 'ref-1')).toBeNull();
+    expect(await s.store.sync.getIntent('crm', 'ref-1', 'opportunity')).toMatchObject({ toCrm: { name: 'Deal 2' } });
+    expect(await s.store.sync.getLink('crm', 'ref-1')).toBeNull();
     expect(s.referrals.patches).toEqual([]);
   });
 
@@ -70,6 +70,6 @@ describe('applyReconcilePlan', () => {
     store = s.store;
     await applyReconcilePlan(s.deps, planFor(s, { intent: null, crmUpdate: null, pcPatch: null }));
     expect(s.crm.calls.filter((c) => c.startsWith('update'))).toEqual([]);
-    expect(s.store.sync.getLink('crm', 'ref-1')).toMatchObject({ pcEtag: 'read-etag', crmVersion: 'read-version' });
+    expect(await s.store.sync.getLink('crm', 'ref-1')).toMatchObject({ pcEtag: 'read-etag', crmVersion: 'read-version' });
   });
 });
