@@ -16,6 +16,16 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware: the store is asynchronous, and a missed `await` (a floating or misused promise) silently drops an
+    // error or reads a Promise as a truthy value.
+    files: ['src/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     // The sync core stays readable in small pieces: decisions in plan/, effects in apply/, option objects over long
     // parameter lists.
     files: ['src/sync/**/*.ts'],

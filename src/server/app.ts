@@ -110,7 +110,7 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
   // outage. The admin listener's /readyz answers 503 then, with the details.
   app.get('/healthz', async (_request, reply) => {
     try {
-      deps.store.inbox.count();
+      await deps.store.inbox.count();
     } catch {
       return reply.code(503).send({ status: 'unavailable' });
     }

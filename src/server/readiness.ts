@@ -164,7 +164,7 @@ export class Readiness {
 
   private async storeWritable(): Promise<boolean> {
     try {
-      this.store.inbox.count();
+      await this.store.inbox.count();
       if (this.storePath !== ':memory:') {
         // SQLite writes the database file and creates its -wal / -shm files next to it.
         await access(this.storePath, constants.R_OK | constants.W_OK);

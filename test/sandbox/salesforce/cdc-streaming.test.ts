@@ -160,7 +160,8 @@ describe('Change Data Capture over CometD, through jsforce streaming', () => {
     const bad = h.connection({ accessToken: 'expired-token' });
     const client = bad.streaming.createClient([new StreamingExtension.AuthFailure((message: unknown) => failures.push(message))]);
     clients.push(client);
-    client.subscribe(CHANNEL, () => undefined);
+    // faye's Subscription is a thenable that never settles here: the refusal arrives through AuthFailure instead.
+    void client.subscribe(CHANNEL, () => undefined);
     await waitFor(() => failures.length > 0, 5_000, 'the auth failure');
     expect(failures[0]).toMatchObject({ channel: '/meta/handshake', successful: false, error: '403::Handshake denied', ext: { sfdc: { failureReason: '401::Authentication invalid' } } });
   });

@@ -16,7 +16,7 @@ describe('SQLite store file permissions', () => {
     const store = SqliteStore.open({ path, synchronous: 'full' });
     try {
       // A write, so SQLite has created the WAL and the shared-memory index.
-      store.sync.setWatermark('test', '2025-01-01T00:00:00.000Z');
+      await store.sync.setWatermark('test', '2025-01-01T00:00:00.000Z');
       expect(modeOf(join(tmp.path, 'new'))).toBe(0o700);
       expect(modeOf(join(tmp.path, 'new', 'nested'))).toBe(0o700);
       expect(modeOf(path)).toBe(0o600);
@@ -30,7 +30,7 @@ describe('SQLite store file permissions', () => {
   it('tightens an existing world-readable store at open', async () => {
     const path = join(tmp.path, 'old.db');
     const first = SqliteStore.open({ path, synchronous: 'full' });
-    first.sync.setWatermark('test', '2025-01-01T00:00:00.000Z');
+    await first.sync.setWatermark('test', '2025-01-01T00:00:00.000Z');
     await first.close();
     chmodSync(path, 0o644);
     const store = SqliteStore.open({ path, synchronous: 'full' });
