@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end suites start real servers on ephemeral ports and spawn processes; two workers keep a 2-core box responsive.
     maxWorkers: 2,
+    // A PostgreSQL server for the store tests: COSELL_TEST_DATABASE_URL, else an embedded one started for the run.
+    globalSetup: ['test/support/postgres-global-setup.ts'],
   },
 });

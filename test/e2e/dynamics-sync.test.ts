@@ -6,7 +6,7 @@ import { createDynamicsConnector } from '../../src/crm/dynamics/factory.ts';
 import { setupDynamics } from '../../src/crm/dynamics/provisioning.ts';
 import { partnerCenterClients, type PartnerCenterClients } from '../../src/partner-center/from-config.ts';
 import { REFERRAL_EVENT_NAMES } from '../../src/partner-center/webhook-event.ts';
-import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
+import { SANDBOX_USERS, startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/sandbox/partner-center/index.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { silentLogger } from '../../src/util/logger.ts';
@@ -14,6 +14,7 @@ import { freePort } from '../support/service-process.ts';
 import { makeTempDir } from '../support/tmp.ts';
 import { adminJson, json, waitFor } from '../support/service-harness.ts';
 import { adminFetch, testAdminConfig } from '../support/admin.ts';
+import { dataverseAs } from '../support/dataverse-identities.ts';
 
 type Row = Record<string, unknown>;
 
@@ -157,6 +158,26 @@ describe('two-way sync with Dynamics 365 (sandboxes)', () => {
       `${service.adminUrl}/api/audit?referralId=${referralId}`,
     );
     expect(audit.entries.some((e) => e.field === 'notes' && e.direction === 'to-pc' && e.outcome === 'written')).toBe(true);
+  });
+
+  it('a seller’s edit through the Web API, signed in as themselves, reaches Partner Center; our write is not echoed back', async () => {
+    const opportunityId = String((await opportunityFor(referralId))!.opportunityid);
+    // Not the control API: the seller's own token through dynamics-web-api, as Outlook, Excel or a tool of theirs would.
+    const seller = await dataverseAs(dv.url, { seller: SANDBOX_USERS.seller.domainname });
+    await service.engine!.worker.drain();
+    await fetch(`${pc.url}/_sandbox/requests`, { method: 'DELETE' });
+    await fetch(`${dv.url}/_sandbox/requests`, { method: 'DELETE' });
+    await seller.update({ collection: 'opportunities', key: opportunityId, data: { description: 'Scope widened to two plants' } });
+    expect((await opportunityFor(referralId))?._modifiedby_value).toBe(SANDBOX_USERS.seller.id);
+    await waitFor('notes updated in Partner Center', async () =>
+      (await clients.referrals.get(referralId)).referral.details?.notes === 'Scope widened to two plants',
+    );
+    // Let the Partner Center webhook of our own write come back and be processed.
+    await new Promise((r) => setTimeout(r, 500));
+    await service.engine!.worker.drain();
+    expect(writes((await pcRequests()).routes)).toBe(1);
+    // The seller's own PATCH: the sync wrote nothing back to Dynamics.
+    expect(writes((await dvRequests()).routes)).toBe(1);
   });
 
   it('closing the referral as won in Partner Center wins the opportunity', async () => {

@@ -28,6 +28,11 @@ export const ErrorCode = {
   NotSupported: '0x80040800',
   PrivilegeDenied: '0x80040220',
   BadAuthTicket: '0x80041d00',
+  /**
+   * (doc) 403 "The user is not a member of the organization.": a valid Entra token for an app registration or user
+   * the environment has no systemuser for ("Troubleshoot live synchronization issues", dual-write).
+   */
+  NotMemberOfOrganization: '0x80072560',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

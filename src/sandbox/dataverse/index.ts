@@ -6,6 +6,7 @@ import { BatchExecutor } from './api/batch/batch-executor.ts';
 import { DataDispatcher } from './api/dispatcher.ts';
 import { buildDataverseApp } from './app.ts';
 import { TokenRegistry } from './auth/tokens.ts';
+import { ALL_SANDBOX_USERS, applicationUser, sellerUser } from './auth/users.ts';
 import type { DataverseContext } from './context.ts';
 import { CATALOG_TABLES, seedCatalog } from './data/catalog.ts';
 import { createDataServices } from './data/data-services.ts';
@@ -14,22 +15,30 @@ import { DataverseWebhookSender } from './webhooks/webhook-sender.ts';
 import { WebhookPublisher } from './webhooks/webhook-publisher.ts';
 
 /*
- * The Dataverse sandbox (`cosell sandbox dataverse`): the Web API v9.2 under /api/data/v9.2/, a client-credentials
- * token endpoint at POST /:tenant/oauth2/v2.0/token, and the control API (no auth):
+ * The Dataverse sandbox (`cosell sandbox dataverse`): the Web API v9.2 under /api/data/v9.2/, a token endpoint at
+ * POST /:tenant/oauth2/v2.0/token (client credentials: the app registration's application user; password: a seller
+ * signed in by UPN), and the control API (no auth):
  *   GET|DELETE /_sandbox/requests            request counts per endpoint (shared plumbing)
  *   POST|GET|DELETE /_sandbox/faults         latency, 5xx, 429 + Retry-After, delivery faults (shared plumbing)
  *   POST /_sandbox/seed                      { accounts, contacts, opportunities, leads: count | rows[], events? }
  *   DELETE /_sandbox/data[?metadata=true]    remove every non-catalogue row (and runtime columns/keys)
  *   GET|POST /_sandbox/records/:entitySet    list everything / create as a seller (x-sandbox-user-id picks the user)
  *   PATCH|DELETE /_sandbox/records/:entitySet/:id   change as a seller; closing an opportunity goes through Win/Lose
- *   GET /_sandbox/users                      the org's users (application user vs sellers)
+ *   GET /_sandbox/users                      the org's users (application users, one per client id, vs sellers)
  *   GET|DELETE /_sandbox/webhooks/deliveries webhook delivery log; GET /_sandbox/webhooks/steps registered steps
  */
-export { SANDBOX_ORGANIZATION, SANDBOX_USERS } from './auth/users.ts';
+export { SANDBOX_CLIENT_ID, SANDBOX_ORGANIZATION, SANDBOX_USERS } from './auth/users.ts';
 
 export interface DataverseSandboxOptions extends SandboxListenOptions {
-  /** When true only tokens issued by the sandbox token endpoint are accepted. Default false: any non-empty bearer token. */
+  /**
+   * When true only tokens issued by the sandbox token endpoint are accepted. Default false: any other non-empty bearer
+   * token stands for the product's own app registration (SANDBOX_CLIENT_ID).
+   */
   strictTokens?: boolean;
+  /** More app registrations with an application user in the org, besides the product's and `otherIntegration`. */
+  applicationUsers?: ReadonlyArray<{ clientId: string; fullname: string }>;
+  /** More licensed users who can sign in (`grant_type=password`, username = upn) besides the built-in sellers. */
+  sellers?: ReadonlyArray<{ upn: string; fullname: string }>;
   /** Per-attempt webhook timeout ("Use webhooks to create external handlers for server events" documents 60 s). */
   webhookTimeoutMs?: number;
   /** Delay before the single retry of a delivery answered 502/503/504. Default 1000 ms (the real delay is undocumented). */
@@ -49,7 +58,12 @@ export async function startDataverseSandbox(options: DataverseSandboxOptions = {
   const logger = options.logger ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
   const services = createDataServices();
-  seedCatalog(services.registry, services.store);
+  const users = [
+    ...ALL_SANDBOX_USERS,
+    ...(options.applicationUsers ?? []).map((app) => applicationUser(app.clientId, app.fullname)),
+    ...(options.sellers ?? []).map((seller) => sellerUser(seller.upn, seller.fullname)),
+  ];
+  seedCatalog(services.registry, services.store, users);
 
   let url = '';
   let sampleSequence = 0;
@@ -71,6 +85,7 @@ export async function startDataverseSandbox(options: DataverseSandboxOptions = {
     batch: new BatchExecutor(dispatcher, services.store),
     publisher,
     sender,
+    users,
     tokens: new TokenRegistry(),
     strictTokens: options.strictTokens ?? false,
     faults,
@@ -83,7 +98,7 @@ export async function startDataverseSandbox(options: DataverseSandboxOptions = {
       if (metadata) {
         services.registry.reset();
         services.store.clear();
-        seedCatalog(services.registry, services.store);
+        seedCatalog(services.registry, services.store, users);
       } else {
         services.store.clearTables(tables);
       }

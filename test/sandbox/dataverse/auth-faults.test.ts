@@ -1,6 +1,6 @@
 import { DynamicsWebApi } from 'dynamics-web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_USERS } from '../../../src/sandbox/dataverse/index.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_USERS } from '../../../src/sandbox/dataverse/index.ts';
 import { expectFailure, startHarness, type SandboxHarness } from './helpers.ts';
 
 describe('authentication', () => {
@@ -25,7 +25,7 @@ describe('authentication', () => {
     const response = await fetch(`${h.sandbox.url}/contoso.onmicrosoft.com/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: 'app', client_secret: 'secret', scope: `${h.sandbox.url}/.default`, grant_type: 'client_credentials' }),
+      body: new URLSearchParams({ client_id: SANDBOX_CLIENT_ID, client_secret: 'secret', scope: `${h.sandbox.url}/.default`, grant_type: 'client_credentials' }),
     });
     const token = (await response.json()) as { token_type: string; expires_in: number; access_token: string };
     expect(token.token_type).toBe('Bearer');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_USERS } from '../../../src/sandbox/dataverse/index.ts';
+import { dataverseAs } from '../../support/dataverse-identities.ts';
 import { sleep, startHarness, waitFor, WebhookReceiver, type SandboxHarness } from './helpers.ts';
 
 interface KeyValue<T = unknown> {
@@ -137,6 +138,20 @@ describe('webhook delivery (RemoteExecutionContext)', () => {
     expect(attribute(postImage, 'estimatedvalue')).toMatchObject({ Value: 900 });
     expect(attribute(postImage, 'statecode')).toMatchObject({ Value: 0 });
     expect(updateContext.PostEntityImages.map((pair) => pair.key)).toContain('AsynchronousStepPrimaryName');
+  });
+
+  it('names whoever holds the token: a signed-in seller or another integration, each its own user', async () => {
+    const endpointId = await createEndpoint(5, '<settings><setting name="x-cosell-secret" value="who" /></settings>');
+    await registerStep('Update', endpointId);
+    const id: string = await h.api.create({ collection: 'opportunities', data: { name: 'Whose edit' } });
+    const seller = await dataverseAs(h.sandbox.url, { seller: SANDBOX_USERS.seller.domainname });
+    await seller.update({ collection: 'opportunities', key: id, data: { name: 'Edited by Alex in Outlook' } });
+    const bySeller = (await waitFor(() => receiver.received[0], 5_000, 'the seller’s Update webhook')).json as unknown as ExecutionContext;
+    expect(bySeller).toMatchObject({ UserId: SANDBOX_USERS.seller.id, InitiatingUserId: SANDBOX_USERS.seller.id, Depth: 1 });
+    const other = await dataverseAs(h.sandbox.url, { clientId: SANDBOX_USERS.otherIntegration.applicationid ?? '' });
+    await other.update({ collection: 'opportunities', key: id, data: { name: 'Scored by marketing' } });
+    const byOther = (await waitFor(() => receiver.received[1], 5_000, 'the integration’s Update webhook')).json as unknown as ExecutionContext;
+    expect(byOther).toMatchObject({ UserId: SANDBOX_USERS.otherIntegration.id, InitiatingUserId: SANDBOX_USERS.otherIntegration.id });
   });
 
   it('honours filteringattributes: only updates that send a listed column fire', async () => {

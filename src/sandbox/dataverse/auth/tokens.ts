@@ -4,19 +4,28 @@ import { DataverseError, ErrorCode } from '../errors.ts';
 /** Entra ID client-credential tokens live about an hour ("Use OAuth authentication with Microsoft Dataverse"). */
 export const TOKEN_LIFETIME_SECONDS = 3599;
 
-/** Tokens issued by the sandbox token endpoint; consulted only with `strictTokens`. */
-export class TokenRegistry {
-  private readonly issued = new Map<string, number>();
+/**
+ * Whom a token speaks for, as Entra ID's claims say it: an app registration on its own (client credentials: `appid`,
+ * no user) or a user signed in through an app (delegated: the user's `oid`).
+ */
+export type TokenIdentity = { kind: 'application'; clientId: string } | { kind: 'delegated'; objectId: string; clientId: string };
 
-  issue(now = Date.now()): { accessToken: string; expiresIn: number } {
+export type TokenLookup = { status: 'valid'; identity: TokenIdentity } | { status: 'expired' } | { status: 'unknown' };
+
+/** Tokens issued by the sandbox token endpoint, with whom each speaks for. */
+export class TokenRegistry {
+  private readonly issued = new Map<string, { expiresAt: number; identity: TokenIdentity }>();
+
+  issue(identity: TokenIdentity, now = Date.now()): { accessToken: string; expiresIn: number } {
     const accessToken = `sandbox.dataverse.${randomBytes(24).toString('base64url')}`;
-    this.issued.set(accessToken, now + TOKEN_LIFETIME_SECONDS * 1000);
+    this.issued.set(accessToken, { expiresAt: now + TOKEN_LIFETIME_SECONDS * 1000, identity });
     return { accessToken, expiresIn: TOKEN_LIFETIME_SECONDS };
   }
 
-  isValid(token: string, now = Date.now()): boolean {
-    const expiresAt = this.issued.get(token);
-    return expiresAt !== undefined && expiresAt > now;
+  lookup(token: string, now = Date.now()): TokenLookup {
+    const entry = this.issued.get(token);
+    if (!entry) return { status: 'unknown' };
+    return entry.expiresAt > now ? { status: 'valid', identity: entry.identity } : { status: 'expired' };
   }
 }
 

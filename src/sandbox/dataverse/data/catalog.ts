@@ -1,4 +1,4 @@
-import { ALL_SANDBOX_USERS } from '../auth/users.ts';
+import { ALL_SANDBOX_USERS, type SandboxUser } from '../auth/users.ts';
 import type { EntityDefinition } from '../metadata/entity-model.ts';
 import type { MetadataRegistry } from '../metadata/metadata-registry.ts';
 import { currencyId, DEFAULT_PUBLISHER_ID, DEFAULT_SOLUTION_ID, sdkMessageFilterId, sdkMessageId } from './catalog-ids.ts';
@@ -36,10 +36,13 @@ function insert(store: RecordStore, entity: EntityDefinition, id: string, values
   store.insert(entity.logicalName, id, stamped);
 }
 
-/** Seeds the rows every org has: users, currencies, SDK messages and filters, the default publisher and solution. */
-export function seedCatalog(registry: MetadataRegistry, store: RecordStore): void {
+/**
+ * Seeds the rows every org has: users (the sandbox's own, or the configured list), currencies, SDK messages and
+ * filters, the default publisher and solution.
+ */
+export function seedCatalog(registry: MetadataRegistry, store: RecordStore, orgUsers: readonly SandboxUser[] = ALL_SANDBOX_USERS): void {
   const users = registry.requireEntity('systemuser');
-  for (const user of ALL_SANDBOX_USERS) {
+  for (const user of orgUsers) {
     insert(store, users, user.id, {
       fullname: user.fullname,
       firstname: user.firstname,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { crmSeedSchema } from '../../shared/crm-seed.ts';
 import { deliveryLogRoutes } from '../../shared/delivery-log.ts';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
-import { ALL_SANDBOX_USERS, SANDBOX_USERS, sellerCaller, type Caller } from '../auth/users.ts';
+import { SANDBOX_USERS, sellerCaller, type Caller } from '../auth/users.ts';
 import type { DataverseContext } from '../context.ts';
 import { isEntityReference, type StoredRecord } from '../data/record.ts';
 import type { WriteContext } from '../data/record-service.ts';
@@ -52,7 +52,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: DataverseContex
     return record;
   };
 
-  app.get('/_sandbox/users', async () => ({ value: ALL_SANDBOX_USERS, application: SANDBOX_USERS.application.id, seller: SANDBOX_USERS.seller.id }));
+  app.get('/_sandbox/users', async () => ({ value: ctx.users, application: SANDBOX_USERS.application.id, seller: SANDBOX_USERS.seller.id }));
 
   app.post('/_sandbox/seed', async (request, reply) => {
     const parsed = parseWithProblems(crmSeedSchema, request.body ?? {});

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { ACTION_NAMES } from '../api/action-handlers.ts';
 import { resolveTarget } from '../api/request-target.ts';
-import { resolveCaller } from '../auth/caller.ts';
-import { bearerToken, unauthorized } from '../auth/tokens.ts';
+import { principalOf, resolveCaller } from '../auth/caller.ts';
+import { bearerToken, unauthorized, type TokenIdentity } from '../auth/tokens.ts';
+import { SANDBOX_CLIENT_ID } from '../auth/users.ts';
 import type { DataverseContext } from '../context.ts';
 import { parseQueryString } from '../odata/query-options.ts';
 import { EventCollector } from '../webhooks/events.ts';
@@ -14,13 +15,28 @@ const SERVICE_ROOT = '/api/data/v9.2';
 const METHODS: HTTPMethods[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'];
 const VERSION = /^\/api\/data\/(v\d+(?:\.\d+)?)(?:\/|$|\?)/i;
 
+/** Whom a bare token (not from the sandbox's token endpoint, accepted without `strictTokens`) speaks for: the product. */
+const PRODUCT_IDENTITY: TokenIdentity = { kind: 'application', clientId: SANDBOX_CLIENT_ID };
+
+/** The systemuser each authenticated request acts as, found once by the onRequest hook. */
+const principals = new WeakMap<FastifyRequest, string>();
+
 function authenticate(ctx: DataverseContext) {
   return async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request.headers.authorization);
     const resource = ctx.baseUrl();
     if (!token) throw unauthorized('Bearer token is missing. Send Authorization: Bearer <access token>.', resource);
-    if (ctx.strictTokens && !ctx.tokens.isValid(token)) throw unauthorized('The bearer token is invalid or expired.', resource);
+    const found = ctx.tokens.lookup(token);
+    if (found.status === 'expired' || (found.status === 'unknown' && ctx.strictTokens)) throw unauthorized('The bearer token is invalid or expired.', resource);
+    principals.set(request, principalOf(found.status === 'valid' ? found.identity : PRODUCT_IDENTITY, ctx.services.store));
   };
+}
+
+function principalFor(request: FastifyRequest): string {
+  const principal = principals.get(request);
+  // The route's onRequest hook always runs first; reaching here without it is a wiring bug.
+  if (principal === undefined) throw new Error('Web API request without an authenticated principal');
+  return principal;
 }
 
 async function handleWebApi(ctx: DataverseContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -31,6 +47,7 @@ async function handleWebApi(ctx: DataverseContext, request: FastifyRequest, repl
   reply.header('REQ_ID', correlationId);
   const store = ctx.services.store;
   const target = resolveTarget(request.url);
+  const principal = principalFor(request);
 
   if (target.path === '$batch') {
     if (request.method !== 'POST') return reply.code(405).send();
@@ -40,7 +57,7 @@ async function handleWebApi(ctx: DataverseContext, request: FastifyRequest, repl
       headers,
       serviceRoot,
       correlationId,
-      callerFor: (partHeaders) => resolveCaller({ ...headers, ...partHeaders }, store),
+      callerFor: (partHeaders) => resolveCaller(principal, { ...headers, ...partHeaders }, store),
     });
     ctx.publisher.publish(output.events);
     return reply.code(output.status).header('OData-Version', '4.0').type(output.contentType).send(output.body);
@@ -54,7 +71,7 @@ async function handleWebApi(ctx: DataverseContext, request: FastifyRequest, repl
       query: parseQueryString(target.rawQuery),
       headers,
       body: request.body,
-      caller: resolveCaller(headers, store),
+      caller: resolveCaller(principal, headers, store),
       serviceRoot,
       correlationId,
     },
