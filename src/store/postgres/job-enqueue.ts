@@ -30,7 +30,7 @@ export async function enqueuePairJobs(client: pg.ClientBase, requests: readonly 
   const byKey = new Map<string, PairJobPayload>();
   for (const request of requests) {
     const payload = await payloadFor(client, request, now);
-    const key = payload.referralId !== null ? jobKeyForReferral(payload.connection, payload.referralId) : jobKeyForCrm(payload.connection, payload.crmEntity ?? '', payload.crmId ?? '');
+    const key = pairJobKey(payload);
     const earlier = byKey.get(key);
     byKey.set(key, earlier ? mergeInto(earlier, payload) : payload);
   }
@@ -44,6 +44,12 @@ export async function enqueuePairJobs(client: pg.ClientBase, requests: readonly 
     }
     await addPairJob(client, key, payload, null);
   }
+}
+
+/** The key a payload is filed under: its referral's when known (a linked CRM record's work runs as its pair's). */
+export function pairJobKey(payload: Pick<PairJobPayload, 'connection' | 'referralId' | 'crmEntity' | 'crmId'>): string {
+  if (payload.referralId !== null) return jobKeyForReferral(payload.connection, payload.referralId);
+  return jobKeyForCrm(payload.connection, payload.crmEntity ?? '', payload.crmId ?? '');
 }
 
 /**
