@@ -87,6 +87,12 @@ export class PostgresJobQueue implements Pick<JobQueue, 'enqueue' | 'depth' | 'n
   async run(options: PostgresJobRunnerOptions): Promise<JobRunner> {
     const { pool } = this;
     const logger = options.logger;
+    // graphile-worker holds one client for LISTEN and borrows others to fetch and complete jobs; each outcome takes one
+    // more, and the handler's own store work shares the pool. Too small a pool stalls jobs rather than failing them.
+    const max = pool.options.max ?? 10;
+    if (max < options.concurrency + 3) {
+      logger.warn({ poolMax: max, concurrency: options.concurrency }, 'the PostgreSQL pool is small for this job concurrency (want at least concurrency + 3)');
+    }
     const liveness = new RunnerLiveness(pool, { staleAfterMs: options.crashUnlockAfterMs ?? 30_000, logger });
     await liveness.install();
     let inFlight = 0;
@@ -217,7 +223,9 @@ function logOutcome(logger: Logger, job: Job, outcome: JobOutcome): void {
 /** graphile-worker's log lines through our pino logger; its info lines (connected, looking for jobs) are debug for us. */
 function graphileLogger(logger: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
-    const fields = { worker: scope, ...(meta ?? {}) };
+    // pino serialises errors under `err` only.
+    const { error, ...rest } = meta ?? {};
+    const fields = { worker: scope, ...rest, ...(error === undefined ? {} : { err: error }) };
     switch (level) {
       case 'error':
         logger.error(fields, message);

@@ -196,6 +196,21 @@ describe('PostgresJobQueue.run outcomes', () => {
     expect(seen).toHaveLength(2);
   });
 
+  it('counts a pair once in depth while it runs with new work queued behind it', async () => {
+    await queue.enqueue([{ connection: 'c', cause: 'event', referralId: 'r1' }]);
+    const during: Array<{ depth: number; due: number | null }> = [];
+    await start(async () => {
+      if (during.length === 0) {
+        await queue.enqueue([{ connection: 'c', cause: 'event', referralId: 'r1' }]);
+        during.push({ depth: await queue.depth(), due: await queue.nextDueAt() });
+      }
+      return { kind: 'done' };
+    });
+    await waitFor(async () => during.length === 1 && (await queue.depth()) === 0, 'both runs');
+    expect(during[0]?.depth).toBe(1);
+    expect(during[0]?.due).not.toBeNull();
+  });
+
   it('an unexpected throw is graphile-worker\'s failure: its attempt and backoff, our payload untouched', async () => {
     await queue.enqueue([{ connection: 'c', cause: 'event', referralId: 'r1' }]);
     await start(async () => {
@@ -224,7 +239,8 @@ describe('PostgresJobQueue.run with two runners', () => {
   it('never runs one key twice at once and runs every job exactly once', async () => {
     const other = testPool(db.database.url);
     try {
-      const keys = Array.from({ length: 16 }, (_, i) => `r${i}`);
+      // Fewer pairs than worker slots, so free workers are there to take a second job of a running pair if allowed.
+      const keys = Array.from({ length: 6 }, (_, i) => `r${i}`);
       await queue.enqueue(keys.map((referralId) => ({ connection: 'c', cause: 'event' as const, referralId })));
       const running = new Set<string>();
       const runs = new Map<string, number>();
@@ -235,8 +251,11 @@ describe('PostgresJobQueue.run with two runners', () => {
         const n = (runs.get(job.key) ?? 0) + 1;
         runs.set(job.key, n);
         // New work for the pair while it runs: a second job, which must wait for this one.
-        if (n === 1) await queue.enqueue([{ connection: 'c', cause: 'event', referralId: job.referralId ?? '' }]);
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        if (n === 1) {
+          await queue.enqueue([{ connection: 'c', cause: 'event', referralId: job.referralId ?? '' }]);
+          // Long enough for a free worker, woken by graphile-worker's NOTIFY, to take the new job if it were allowed.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
         running.delete(job.key);
         return { kind: 'done' };
       };
