@@ -96,6 +96,9 @@ export class RunnerLiveness {
                            WHERE beats.worker_id = jobs.locked_by AND beats.beat_at >= ${now} - $1::bigint)`,
       [limit],
     );
+    // Rows of runners gone long ago that held no job (the unlock below only clears the ones it acts on). Safe: a row
+    // this old already counts as no heartbeat, and a runner that is somehow alive writes its row again next beat.
+    await this.pool.query(`DELETE FROM job_runner_heartbeats WHERE beat_at < ${now} - $1::bigint`, [limit * 10]);
     const dead = rows.map((row) => row.locked_by);
     if (dead.length > 0) {
       // Unlocks their jobs and their pairs' queues; the jobs run again at their run_at (already past).

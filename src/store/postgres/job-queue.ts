@@ -102,21 +102,24 @@ export class PostgresJobQueue implements Pick<JobQueue, 'enqueue' | 'depth' | 'n
       // Not ours to interpret (another version's payload): fail it as graphile-worker fails jobs, visibly in its table.
       if (!parsed.success) throw new Error(`unreadable sync-pair payload: ${parsed.error.message}`);
       const job = jobFromPayload(pairJobKey(parsed.data), parsed.data);
-      let outcome: JobOutcome;
+      // In flight until its outcome is applied, so a caller waiting for zero sees the outcome's writes.
       inFlight++;
       try {
-        outcome = await options.handle(job);
-      } catch (error) {
-        // An unexpected throw (expected failures come back as outcomes) is graphile-worker's normal failure: it counts
-        // its own attempt and retries with its exponential backoff, up to UNEXPECTED_FAILURE_ATTEMPTS. Only the last
-        // one is turned into our dead letter, so a pair that keeps throwing shows up where operators look.
-        if (!isLastGraphileAttempt(helpers)) throw error;
-        outcome = { kind: 'dead', error: error instanceof Error ? error.message : String(error) };
+        let outcome: JobOutcome;
+        try {
+          outcome = await options.handle(job);
+        } catch (error) {
+          // An unexpected throw (expected failures come back as outcomes) is graphile-worker's normal failure: it counts
+          // its own attempt and retries with its exponential backoff, up to UNEXPECTED_FAILURE_ATTEMPTS. Only the last
+          // one is turned into our dead letter, so a pair that keeps throwing shows up where operators look.
+          if (!isLastGraphileAttempt(helpers)) throw error;
+          outcome = { kind: 'dead', error: error instanceof Error ? error.message : String(error) };
+        }
+        await applyOutcome(pool, job, parsed.data, outcome);
+        logOutcome(logger, job, outcome);
       } finally {
         inFlight--;
       }
-      await applyOutcome(pool, job, parsed.data, outcome);
-      logOutcome(logger, job, outcome);
     };
 
     const events = new EventEmitter() as WorkerEvents;
