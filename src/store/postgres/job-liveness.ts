@@ -1,0 +1,110 @@
+import type pg from 'pg';
+import type { Logger } from '../../util/logger.ts';
+
+/**
+ * Crash recovery for graphile-worker 0.17.3. A worker pool that dies mid-job leaves the job (and its pair's queue)
+ * locked; graphile-worker itself only frees locks older than 4 hours (sql/resetLockedAt: `locked_at < now() -
+ * interval '4 hours'`, checked every 8-10 minutes), far too long for a pair to stall. It offers
+ * `force_unlock_workers(ids)` for this, leaving the "which ids are dead" question to us.
+ *
+ * So every runner heartbeats its pool id (graphile-worker's `locked_by`) into `job_runner_heartbeats`, and each one
+ * unlocks the jobs of any locker that has no fresh heartbeat and whose lock is older than the limit. The lock age
+ * covers a pool that claimed a job before its first heartbeat. Times are the database's clock, so instances with
+ * skewed clocks agree.
+ *
+ * The cost: a live runner silent for longer than the limit (event loop blocked, cut off from the database) loses its
+ * locks and its pair may run twice at once; hence a limit well above any pause (default 30 s).
+ */
+export class RunnerLiveness {
+  private readonly ids = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: { staleAfterMs: number; logger: Logger },
+  ) {}
+
+  /**
+   * Creates the heartbeat table if missing, idempotent across instances starting at once.
+   * TODO(pgstore): move this DDL into src/store/postgres/migrations.ts and drop this.
+   */
+  async install(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('cosell:job_runner_heartbeats', 0))");
+      // Epoch ms from the database's clock (the store keeps no TIMESTAMPTZ columns).
+      await client.query('CREATE TABLE IF NOT EXISTS job_runner_heartbeats (worker_id TEXT PRIMARY KEY, beat_at BIGINT NOT NULL)');
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A graphile-worker pool id of this runner (`pool:create`); heartbeats start at once. */
+  track(id: string): void {
+    this.ids.add(id);
+    if (this.timer) void this.tick();
+  }
+
+  start(): void {
+    // Three beats per limit: one lost beat (a slow query) does not make a live runner look dead.
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.options.staleAfterMs / 3)));
+    this.timer.unref();
+    void this.tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.beating;
+    // A clean stop released its jobs; its heartbeat row is just clutter now.
+    if (this.ids.size > 0) {
+      await this.pool.query('DELETE FROM job_runner_heartbeats WHERE worker_id = ANY($1::text[])', [[...this.ids]]).catch(() => undefined);
+    }
+  }
+
+  private tick(): Promise<void> {
+    // One beat at a time: a slow database must not pile them up.
+    this.beating ??= this.beat()
+      .catch((error: unknown) => this.options.logger.warn({ err: error }, 'job runner heartbeat failed'))
+      .finally(() => {
+        this.beating = undefined;
+      });
+    return this.beating;
+  }
+
+  private async beat(): Promise<void> {
+    const now = 'floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+    if (this.ids.size > 0) {
+      await this.pool.query(
+        `INSERT INTO job_runner_heartbeats (worker_id, beat_at) SELECT id, ${now} FROM unnest($1::text[]) AS id
+         ON CONFLICT (worker_id) DO UPDATE SET beat_at = excluded.beat_at`,
+        [[...this.ids]],
+      );
+    }
+    const limit = this.options.staleAfterMs;
+    const { rows } = await this.pool.query<{ locked_by: string }>(
+      `SELECT DISTINCT jobs.locked_by FROM graphile_worker.jobs AS jobs
+        WHERE jobs.locked_by IS NOT NULL
+          AND jobs.locked_at < clock_timestamp() - make_interval(secs => $1::double precision / 1000)
+          AND NOT EXISTS (SELECT 1 FROM job_runner_heartbeats AS beats
+                           WHERE beats.worker_id = jobs.locked_by AND beats.beat_at >= ${now} - $1::bigint)`,
+      [limit],
+    );
+    // Rows of runners gone long ago that held no job (the unlock below only clears the ones it acts on). Safe: a row
+    // this old already counts as no heartbeat, and a runner that is somehow alive writes its row again next beat.
+    await this.pool.query(`DELETE FROM job_runner_heartbeats WHERE beat_at < ${now} - $1::bigint`, [limit * 10]);
+    const dead = rows.map((row) => row.locked_by);
+    if (dead.length > 0) {
+      // Unlocks their jobs and their pairs' queues; the jobs run again at their run_at (already past).
+      await this.pool.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [dead]);
+      await this.pool.query('DELETE FROM job_runner_heartbeats WHERE worker_id = ANY($1::text[])', [dead]);
+      this.options.logger.warn({ workers: dead, staleAfterMs: limit }, 'unlocked the jobs of job runners with no heartbeat (crashed or cut off)');
+    }
+  }
+}

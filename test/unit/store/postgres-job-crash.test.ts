@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobOutcome, JobRunner } from '../../../src/store/job-runner.ts';
+import { PostgresJobQueue } from '../../../src/store/postgres/job-queue.ts';
+import type { Job } from '../../../src/store/types.ts';
+import { jobsDatabase, silentLogger, storedJobs, testPool, waitFor } from '../../support/pg-jobs.ts';
+
+const CHILD = fileURLToPath(new URL('../../support/pg-job-runner-child.ts', import.meta.url));
+const UNLOCK_MS = 1_500;
+
+let db: Awaited<ReturnType<typeof jobsDatabase>>;
+beforeEach(async () => {
+  db = await jobsDatabase();
+});
+afterEach(async () => {
+  await db.close();
+});
+
+describe('PostgresJobQueue crash recovery', () => {
+  it('runs the job of a runner killed mid-job once its heartbeat is older than the limit', async () => {
+    const queue = new PostgresJobQueue(db.pool);
+    await queue.enqueue([{ connection: 'c', cause: 'event', referralId: 'r1' }]);
+
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, db.database.url, String(UNLOCK_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let runner: JobRunner | undefined;
+    try {
+      await waitFor(() => output.includes('claimed c:ref:r1'), 'runner A to claim the job', 60_000);
+      expect((await storedJobs(db.pool))[0]?.lockedBy).not.toBeNull();
+      child.kill('SIGKILL');
+      await exited;
+
+      const seen: Job[] = [];
+      runner = await queue.run({
+        concurrency: 1,
+        logger: silentLogger,
+        pollIntervalMs: 200,
+        crashUnlockAfterMs: UNLOCK_MS,
+        handle: async (job) => {
+          seen.push(job);
+          return { kind: 'done' };
+        },
+      });
+      await waitFor(() => seen.length === 1, 'runner B to run the crashed job', 30_000);
+      await waitFor(async () => (await queue.depth()) === 0, 'the job to complete');
+      expect(seen[0]).toMatchObject({ key: 'c:ref:r1', attempts: 0 });
+      // A's stale heartbeat is gone, B's own is there.
+      const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM job_runner_heartbeats');
+      expect(Number(rows[0]?.n)).toBe(1);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await runner?.stop();
+    }
+  });
+
+  it('leaves a live runner\'s job alone when it runs longer than the limit', async () => {
+    const queue = new PostgresJobQueue(db.pool);
+    const other = testPool(db.database.url);
+    const runners: JobRunner[] = [];
+    try {
+      await queue.enqueue([{ connection: 'c', cause: 'event', referralId: 'r1' }]);
+      let runs = 0;
+      let started = 0;
+      const handle = async (): Promise<JobOutcome> => {
+        runs++;
+        started = Date.now();
+        // Several limits long: the heartbeat, not the lock's age, must keep it ours.
+        await waitFor(() => Date.now() - started > UNLOCK_MS * 3, 'a long sync');
+        return { kind: 'done' };
+      };
+      const options = { concurrency: 1, logger: silentLogger, pollIntervalMs: 200, crashUnlockAfterMs: UNLOCK_MS, handle };
+      runners.push(await queue.run(options));
+      runners.push(await new PostgresJobQueue(other).run(options));
+      await waitFor(async () => runs === 1 && (await queue.depth()) === 0, 'the job to complete');
+      expect(runs).toBe(1);
+    } finally {
+      for (const runner of runners) await runner.stop();
+      await other.end();
+    }
+  });
+});
