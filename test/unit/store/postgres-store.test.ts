@@ -60,6 +60,28 @@ describe('PostgreSQL store: several instances on one database', () => {
     expect(await a.jobs.depth()).toBe(10);
   });
 
+  it("queues the pair's sync when an operator and a seller lift their pauses at the same time on 2 instances", async () => {
+    database = await createTestDatabase('cosell_pgstore');
+    const url = database.url;
+    const a = await open(url);
+    const b = await open(url);
+    stores.push(a, b);
+    const seller = { by: 'seller', crm: 'Dynamics' } as const;
+    for (let round = 0; round < 10; round++) {
+      const referralId = `r-${round}`;
+      await a.sync.commit({
+        link: { connection: 'dynamics', referralId, crmEntity: 'opportunity', crmId: `o-${round}`, base: {}, pcEtag: null, crmVersion: null, syncState: 'ok', lastError: null },
+        audit: [], holdConflicts: [], releaseConflicts: [],
+      });
+      await a.sync.pausePair('dynamics', referralId);
+      await a.sync.pausePair('dynamics', referralId, seller);
+      // Each sees the other's hold only if it has not committed yet: without serialising, neither would queue the sync.
+      expect(await Promise.all([a.sync.resumePair('dynamics', referralId), b.sync.resumePair('dynamics', referralId, seller)])).toEqual([true, true]);
+      expect(await a.sync.isPaused('dynamics', referralId)).toBe(false);
+    }
+    expect(await a.jobs.depth()).toBe(10);
+  });
+
   it('never shows the password of the URL', async () => {
     expect(describeUrl('postgres://cosell:s3cr%40t@db.example:5432/cosell')).toBe('postgres://cosell:***@db.example:5432/cosell');
     expect(redactUrl('connect failed for postgres://cosell:s3cr@t@db', 'postgres://cosell:s3cr%40t@db.example/cosell')).not.toContain('s3cr@t');

@@ -45,7 +45,8 @@ describe('store contract: sqlite', () => {
     const db = (store as unknown as { db: SqlDatabase }).db;
     const claimOne = async (request: JobRequest): Promise<Job> => {
       await store.jobs.enqueue([request]);
-      const [job] = store.jobs.claim(1, 60_000);
+      // `await`: synchronous on this branch, a promise once the SQLite store is asynchronous (wip/async).
+      const [job] = await store.jobs.claim(1, 60_000);
       if (!job) throw new Error('no job was claimed');
       return job;
     };
