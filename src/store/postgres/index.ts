@@ -5,6 +5,8 @@ import { PostgresCredentials } from './credentials.ts';
 import { PostgresInbox } from './inbox.ts';
 import { InterimJobQueue } from './interim-job-queue.ts';
 import { migrate } from './migrations.ts';
+import type { PostgresStoreConfig } from '../../config/schema.ts';
+import { postgresPoolOptions } from './from-config.ts';
 import { createPool, redactUrl, type PostgresPoolOptions } from './pool.ts';
 import { PostgresCompactor } from './retention.ts';
 import { PostgresSyncState } from './sync-state.ts';
@@ -48,7 +50,17 @@ export class PostgresStore implements Store {
     return new PostgresStore(pool);
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  /** `store` (driver postgres) as configured: its URL resolved, TLS as set or by host (see from-config.ts). */
+  static async fromConfig(store: PostgresStoreConfig, options: { env?: NodeJS.ProcessEnv; applicationName?: string; log?: PostgresStoreOptions['log'] } = {}): Promise<PostgresStore> {
+    const poolOptions = await postgresPoolOptions(store, options.env, options.applicationName);
+    return PostgresStore.open({ ...poolOptions, ...(options.log ? { log: options.log } : {}) });
+  }
+
+  private closing: Promise<void> | undefined;
+
+  /** Waits for the queries under way; a second call waits for the first one's end. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.end();
+    return this.closing;
   }
 }

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.ts';
 import { PostgresStore } from '../../../src/store/postgres/index.ts';
 import { describeUrl, redactUrl } from '../../../src/store/postgres/pool.ts';
 import { createTestDatabase, postgresServerUrl, type TestDatabase } from '../../support/postgres.ts';
@@ -80,6 +81,20 @@ describe('PostgreSQL store: several instances on one database', () => {
       expect(await a.sync.isPaused('dynamics', referralId)).toBe(false);
     }
     expect(await a.jobs.depth()).toBe(10);
+  });
+
+  it('opens from its configuration (URL from the environment, no TLS to a local server) and closes once', async () => {
+    database = await createTestDatabase('cosell_pgstore');
+    const { store } = parseConfig('test', {
+      store: { driver: 'postgres', url: 'env:COSELL_TEST_STORE_URL', pool: { max: 3 } },
+      partnerCenter: { referralsApiUrl: 'http://127.0.0.1:9', webhooksApiUrl: 'http://127.0.0.1:9' },
+    });
+    if (store.driver !== 'postgres') throw new Error('expected a postgres store');
+    const opened = await PostgresStore.fromConfig(store, { env: { COSELL_TEST_STORE_URL: database.url } });
+    expect(opened.pool.options.max).toBe(3);
+    await opened.sync.setWatermark('w', '1');
+    expect(await opened.sync.getWatermark('w')).toBe('1');
+    await Promise.all([opened.close(), opened.close()]);
   });
 
   it('never shows the password of the URL', async () => {
