@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config/load.ts';
+import { sqliteStoreConfig } from '../src/config/schema.ts';
 import { OutboundEndpointSecret } from '../src/crm/salesforce/outbound-endpoint.ts';
 import { outboundMessageDecoder } from '../src/crm/salesforce/notifications.ts';
 import { CertificateSource } from '../src/partner-center/certificate-source.ts';
@@ -62,7 +63,7 @@ const kinds: Array<{ name: string; body: string; path: string }> = [
 
 const tmp = makeTempDir('cosell-bench-');
 const config = parseConfig('bench', { store: { path: join(tmp.path, 'cosell.db') }, partnerCenter: { referralsApiUrl: 'http://127.0.0.1:9', webhooksApiUrl: 'http://127.0.0.1:9' } });
-const store = SqliteStore.open({ path: config.store.path, synchronous: 'normal' });
+const store = SqliteStore.open({ path: sqliteStoreConfig(config.store, 'the bench').path, synchronous: 'normal' });
 const app = await buildPublicApp({
   store,
   logger: silentLogger(),

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config/errors.ts';
-import type { Config } from './config/schema.ts';
+import { sqliteStoreConfig, type Config } from './config/schema.ts';
 import { resolveSecret, SecretResolutionError } from './config/secrets.ts';
 import type { CrmConnector } from './crm/connector.ts';
 import { configuredCrms } from './crm/vendors.ts';
@@ -108,7 +108,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const alertEmailPassword = await resolveAlertEmailPassword(config, options.configSource);
   // Checked at start even without a CRM connection (when no token is exchanged yet): a bad key is a config error (exit 2).
   if (config.partnerCenter.auth.mode === 'entra') await tokenEncryptionKey(config.partnerCenter.auth);
-  const store = SqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
+  // The PostgreSQL store (store.driver postgres) is not wired into the service on this branch yet: refused as config.
+  const storeConfig = sqliteStoreConfig(config.store, 'the service');
+  const store = SqliteStore.open({ path: storeConfig.path, synchronous: storeConfig.synchronous });
   let engine: Engine | undefined;
   let registration: RegistrationWatch | undefined;
   let referralsClient: ReferralsClient | undefined;
@@ -120,7 +122,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const metrics = new Metrics();
     const pcAuth = config.partnerCenter.auth;
     const credentialWarningDays = pcAuth.mode === 'entra' ? pcAuth.refreshTokenWarningDays : undefined;
-    const readiness = new Readiness(store, config.store.path, {
+    const readiness = new Readiness(store, storeConfig.path, {
       'partner-center': 'referrals',
       ...Object.fromEntries(crms.map((crm) => [crm.name, crm.api])),
     });
@@ -199,7 +201,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       logger: alertLogger,
       consoleUrl: adminUrl,
     }).start(config.alerts.intervalSeconds * 1000);
-    logger.info({ url, adminUrl, adminAuth: config.admin.auth, store: config.store.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
+    logger.info({ url, adminUrl, adminAuth: config.admin.auth, store: storeConfig.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
     let closed = false;
     let step = 'running';
     const running: RunningService = {

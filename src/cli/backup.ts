@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
+import { sqliteStoreConfig } from '../config/schema.ts';
 import { BackupRefusedError, backupDatabase } from '../store/sqlite/backup.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
@@ -14,16 +15,18 @@ export function registerBackupCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (file: string, options: { config?: string; force?: boolean; json?: boolean }) => {
       const { config } = await loadConfig(options.config);
-      if (config.store.path === ':memory:') throw new UsageError('store.path is :memory:, there is nothing to back up');
+      // A PostgreSQL store is backed up with the database's own tools (pg_dump), not by this command.
+      const store = sqliteStoreConfig(config.store, 'cosell backup');
+      if (store.path === ':memory:') throw new UsageError('store.path is :memory:, there is nothing to back up');
       let result;
       try {
-        result = backupDatabase(config.store.path, file, { overwrite: options.force === true });
+        result = backupDatabase(store.path, file, { overwrite: options.force === true });
       } catch (error) {
         if (error instanceof BackupRefusedError) throw new UsageError(error.message);
         throw error;
       }
-      printResult(options.json === true, { file, store: config.store.path, ...result }, () =>
-        `backed up ${config.store.path} to ${file}: ${result.bytes} bytes, ${result.links} links, schema version ${result.schemaVersion}`,
+      printResult(options.json === true, { file, store: store.path, ...result }, () =>
+        `backed up ${store.path} to ${file}: ${result.bytes} bytes, ${result.links} links, schema version ${result.schemaVersion}`,
       );
     });
 }

@@ -34,7 +34,7 @@ async function clientFor(options: CommonOptions): Promise<{ client: WebhooksClie
  * `cosell webhooks test-status` works without copying it. Null for an in-memory store.
  */
 function lastTestFile(config: Config): string | null {
-  return config.store.path === ':memory:' ? null : join(dirname(config.store.path), 'last-webhook-test');
+  return config.store.driver !== 'sqlite' || config.store.path === ':memory:' ? null : join(dirname(config.store.path), 'last-webhook-test');
 }
 
 async function rememberTest(config: Config, correlationId: string): Promise<void> {

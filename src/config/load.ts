@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configureOutbound, type HttpTimeouts } from '../http/outbound.ts';
 import { ConfigError } from './errors.ts';
-import { configSchema, type Config } from './schema.ts';
+import { configSchema, type Config, type PostgresStoreConfig } from './schema.ts';
 import { sandboxConfig } from './sandbox-preset.ts';
 
 export const DEFAULT_CONFIG_FILE = 'cosell.yaml';
@@ -149,7 +149,10 @@ function resolveRelativePaths(config: Config, file: string | undefined): Config 
   const withSecretFiles = resolveSecretFiles(config, abs) as Config;
   return {
     ...withSecretFiles,
-    store: { ...config.store, path: config.store.path === ':memory:' ? ':memory:' : abs(config.store.path) },
+    store:
+      config.store.driver === 'sqlite'
+        ? { ...config.store, path: config.store.path === ':memory:' ? ':memory:' : abs(config.store.path) }
+        : { ...config.store, url: (withSecretFiles.store as PostgresStoreConfig).url, ssl: { ...config.store.ssl, ...(config.store.ssl.ca !== undefined ? { ca: abs(config.store.ssl.ca) } : {}) } },
     mappings: {
       ...(config.mappings.dynamics ? { dynamics: abs(config.mappings.dynamics) } : {}),
       ...(config.mappings.salesforce ? { salesforce: abs(config.mappings.salesforce) } : {}),

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ConfigError } from './errors.ts';
 import { secretRefSchema as secretRef } from './secrets.ts';
 import { alertsSchema } from './alerts.ts';
 import { httpUrl } from './url.ts';
@@ -8,6 +9,79 @@ import { salesforceConfigSchema } from './salesforce.ts';
 import { retentionSchema } from './retention.ts';
 
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a host name, optionally with :port');
+
+const sqliteStoreSchema = z
+  .object({
+    driver: z.literal('sqlite'),
+    path: z.string().min(1).default('data/cosell.db'),
+    /**
+     * `full` fsyncs every commit so an acknowledged event survives power loss; `normal` survives process crashes
+     * only (WAL) and is faster. Acknowledged means durable, so full is the default.
+     */
+    synchronous: z.enum(['full', 'normal']).default('full'),
+    retention: retentionSchema.prefault({}),
+  })
+  .strict();
+
+/**
+ * A PostgreSQL store that several instances share (issue 15). The URL holds the password, so it is a secret reference
+ * like every other credential. TLS: `verify-full` checks the server's certificate and name (`ca` adds a private CA),
+ * `require` encrypts without checking who answers, `disable` sends in clear. Unset, the store picks when it knows the
+ * host (the URL is resolved at start-up): `disable` for localhost, a loopback address or a Unix socket, `verify-full`
+ * for anything else, so a remote database is never reached by a connection a network attacker could intercept.
+ */
+const postgresStoreSchema = z
+  .object({
+    driver: z.literal('postgres'),
+    url: secretRef,
+    pool: z
+      .object({ max: z.number().int().min(2, 'at least 2: the job runner and the webhook writes each need a connection').max(1000).default(10) })
+      .strict()
+      .prefault({}),
+    ssl: z
+      .object({
+        mode: z.enum(['disable', 'require', 'verify-full']).optional(),
+        /** PEM file of the CA that signed the server's certificate (verify-full with a private CA). */
+        ca: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((ssl, ctx) => {
+        if (ssl.ca !== undefined && ssl.mode !== undefined && ssl.mode !== 'verify-full') {
+          ctx.addIssue({ code: 'custom', path: ['ca'], message: `a CA is only used to verify the server (ssl.mode verify-full), not with ${ssl.mode}` });
+        }
+      }),
+    retention: retentionSchema.prefault({}),
+  })
+  .strict();
+
+const STORE_DRIVERS = ['sqlite', 'postgres'] as const;
+
+/** `store`: the embedded SQLite file (default, also when `driver` is left out) or a shared PostgreSQL database. */
+const storeSchema = z
+  .preprocess((value) => {
+    if (value === undefined) return { driver: 'sqlite' };
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('driver' in value)) return { ...value, driver: 'sqlite' };
+    return value;
+  }, z.object({ driver: z.unknown() }).passthrough().superRefine((store, ctx) => {
+    // Said here rather than left to the union, whose own message for an unknown driver is only "Invalid input".
+    if (!STORE_DRIVERS.includes(store.driver as (typeof STORE_DRIVERS)[number])) {
+      ctx.addIssue({ code: 'custom', path: ['driver'], message: `expected one of ${STORE_DRIVERS.join(', ')}` });
+    }
+  }).pipe(z.discriminatedUnion('driver', [sqliteStoreSchema, postgresStoreSchema])));
+
+export type SqliteStoreConfig = z.infer<typeof sqliteStoreSchema>;
+export type PostgresStoreConfig = z.infer<typeof postgresStoreSchema>;
+
+/**
+ * The SQLite store's settings, for what works on the embedded file only (a backup copy, a read-only look while the
+ * service runs, the service itself until it opens a PostgreSQL store); a PostgreSQL store is refused as invalid
+ * configuration naming store.driver (exit 2).
+ */
+export function sqliteStoreConfig(store: SqliteStoreConfig | PostgresStoreConfig, what: string): SqliteStoreConfig {
+  if (store.driver === 'sqlite') return store;
+  throw new ConfigError('', 'store.driver', `${what} works with the SQLite store only (store.driver is ${store.driver})`);
+}
 
 export const webhookVerificationSchema = z
   .object({
@@ -193,19 +267,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    store: z
-      .object({
-        driver: z.literal('sqlite').default('sqlite'),
-        path: z.string().min(1).default('data/cosell.db'),
-        /**
-         * `full` fsyncs every commit so an acknowledged event survives power loss; `normal` survives process crashes
-         * only (WAL) and is faster. Acknowledged means durable, so full is the default.
-         */
-        synchronous: z.enum(['full', 'normal']).default('full'),
-        retention: retentionSchema.prefault({}),
-      })
-      .strict()
-      .prefault({}),
+    store: storeSchema,
     partnerCenter: z
       .object({
         referralsApiUrl: httpUrl('https://api.partner.microsoft.com').default('https://api.partner.microsoft.com'),

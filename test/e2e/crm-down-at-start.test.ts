@@ -9,6 +9,7 @@ import { freePort } from '../support/service-process.ts';
 import { DualCrmHarness } from '../support/dual-crm-harness.ts';
 import { PortGate } from '../support/port-gate.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { sqliteStoreConfig } from '../../src/config/schema.ts';
 
 /** The service's log lines, parsed (the harness runs the service in-process with this logger). */
 function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -59,7 +60,7 @@ describe('a CRM that is down at start-up', () => {
     expect(deliveries.length).toBeGreaterThan(0);
     expect(deliveries.every((d) => d.status === 'delivered')).toBe(true);
     // The job was claimed and put back more than maxAttempts times' worth of waiting, never counted as a failure.
-    const db = new Database(String(h.config.store.path), { readonly: true, fileMustExist: true });
+    const db = new Database(String(sqliteStoreConfig(h.config.store, 'this test').path), { readonly: true, fileMustExist: true });
     try {
       const job = await waitFor('the referral job to be postponed', async () => {
         const row = db.prepare('SELECT attempts, last_error FROM jobs WHERE referral_id = ?').get(referral.id) as { attempts: number; last_error: string | null } | undefined;

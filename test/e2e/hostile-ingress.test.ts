@@ -7,6 +7,7 @@ import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { seededRandom, type RequestCounts } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeIdentity, partnerCenterEvent, type SigningIdentity } from '../support/webhook-signer.ts';
+import { sqliteStoreConfig } from '../../src/config/schema.ts';
 
 /*
  * The public webhook routes as an attacker sees them: 2,000 hostile requests to /webhooks/partner-center and
@@ -139,7 +140,7 @@ describe('hostile traffic on the public webhook routes', () => {
   });
 
   const storedEvents = async (): Promise<number> => {
-    const store = SqliteStore.openReadOnly(String(h.config.store.path));
+    const store = SqliteStore.openReadOnly(String(sqliteStoreConfig(h.config.store, 'this test').path));
     if (!store) return 0;
     try {
       return await store.inbox.count();

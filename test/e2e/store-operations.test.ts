@@ -6,6 +6,7 @@ import { runCli } from '../support/cli.ts';
 import { IngestHarness } from '../support/ingest-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { sqliteStoreConfig } from '../../src/config/schema.ts';
 
 interface LinkRow {
   connection: string;
@@ -33,7 +34,7 @@ describe('store operations on a running service', () => {
       const referrals = await Promise.all([1, 2, 3].map((n) => h.incomingReferral({ name: `Backup deal ${n}` })));
       await h.waitForIdle();
       for (const r of referrals) expect(await h.opportunityFor(r.id)).toBeDefined();
-      const storePath = h.config.store.path;
+      const storePath = sqliteStoreConfig(h.config.store, 'this test').path;
       const before = links(storePath);
       expect(before.length).toBeGreaterThanOrEqual(3);
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config, ConfigInput } from '../../src/config/schema.ts';
+import { sqliteStoreConfig, type Config, type ConfigInput } from '../../src/config/schema.ts';
 import { partnerCenterClients } from '../../src/partner-center/from-config.ts';
 import { PartnerCenterApiError } from '../../src/partner-center/api-error.ts';
 import type { FieldChange } from '../../src/partner-center/json-patch.ts';
@@ -405,7 +405,7 @@ export abstract class ServiceHarness {
 
   /** A resume point as the service stored it, read through a separate read-only connection to the SQLite store. */
   async storedWatermark(source: string): Promise<string | undefined> {
-    const store = SqliteStore.openReadOnly(String(this.config.store.path));
+    const store = SqliteStore.openReadOnly(String(sqliteStoreConfig(this.config.store, 'this test').path));
     if (!store) return undefined;
     try {
       return await store.sync.getWatermark(source) ?? undefined;

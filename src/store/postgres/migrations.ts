@@ -143,6 +143,8 @@ const MIGRATIONS: readonly string[] = [
      last_error TEXT,
      last_error_at TEXT
    );`,
+  // A held conflict's stable id (what \`cosell conflicts resolve <id>\` names): SQLite's implicit rowid, made explicit.
+  `ALTER TABLE conflicts ADD COLUMN id BIGSERIAL UNIQUE;`,
 ];
 
 /** Held for the whole run, so instances starting together migrate one at a time (the others then find nothing to do). */

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/config/errors.ts';
 import { makeTempDir } from '../../support/tmp.ts';
+import { sqliteStoreConfig } from '../../../src/config/schema.ts';
 
 describe('config loading', () => {
   const tmp = makeTempDir();
@@ -32,7 +33,7 @@ describe('config loading', () => {
     );
     const { config, sandbox } = await loadConfig(file, {});
     expect(sandbox).toBe(false);
-    expect(config.store.path).toBe(join(tmp.path, 'db/cosell.db'));
+    expect(sqliteStoreConfig(config.store, 'this test').path).toBe(join(tmp.path, 'db/cosell.db'));
     // Secret files too are found next to the config file, wherever the service is started from.
     expect(config.partnerCenter.auth).toMatchObject({ clientSecret: { env: 'S' }, refreshToken: { file: '/run/r' } });
     expect(config.dynamics?.clientSecret).toEqual({ file: join(tmp.path, 'secrets/dynamics') });

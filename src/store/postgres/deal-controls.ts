@@ -1,0 +1,108 @@
+import type pg from 'pg';
+import { dealSubject, type AuditEntry, type DealLabel, type PauseHolder } from '../types.ts';
+import { enqueuePairJobs } from './job-enqueue.ts';
+import { inTransaction, type Queryable } from './pool.ts';
+
+const pauseNote = (link: { connection: string; referralId: string; crmEntity: string; crmId: string }, holder: PauseHolder, message: string): AuditEntry => ({
+  connection: link.connection,
+  referralId: link.referralId,
+  crmEntity: holder.by === 'seller' ? link.crmEntity : null,
+  crmId: holder.by === 'seller' ? link.crmId : null,
+  direction: 'none',
+  field: null,
+  oldValue: undefined,
+  newValue: undefined,
+  cause: holder.by === 'seller' ? 'event' : 'manual',
+  outcome: 'skipped',
+  message,
+});
+
+const OPERATOR: PauseHolder = { by: 'operator' };
+
+function pauseMessage(holder: PauseHolder): string {
+  return holder.by === 'operator'
+    ? 'sync paused by an operator: neither side is written until it is resumed'
+    : `sync paused: Sync with Partner Center set to No in ${holder.crm}: neither side is written until it is set back to Yes`;
+}
+
+function resumeMessage(holder: PauseHolder, stillHeldBy: readonly string[]): string {
+  const who = holder.by === 'operator' ? 'sync resumed by an operator' : `Sync with Partner Center set to Yes in ${holder.crm}`;
+  if (stillHeldBy.includes('operator')) return `${who}: still paused by an operator until resumed in the console`;
+  if (stillHeldBy.includes('seller')) return `${who}: still paused because Sync with Partner Center is No in the CRM`;
+  return `${who}: both sides are merged with every change made while paused`;
+}
+
+/**
+ * Serialises pause and resume of one pair across instances: without it, an operator's resume and a seller's Yes
+ * committing at once would each still see the other's (uncommitted-deleted) hold, and neither would queue the sync.
+ */
+async function lockPair(client: pg.ClientBase, connection: string, referralId: string): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pause:${JSON.stringify([connection, referralId])}`]);
+}
+
+/** The console's labels and the pause of a pair (an operator's or a seller's): small writes beside the sync state proper. */
+export class PostgresDealControls {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly audit: (client: pg.ClientBase, entries: readonly AuditEntry[]) => Promise<void>,
+  ) {}
+
+  async label(label: DealLabel): Promise<void> {
+    // Written on every read of a deal: the WHERE keeps an unchanged label from costing a row version.
+    await this.pool.query(
+      `INSERT INTO deal_labels (connection, subject, referral_id, crm_entity, crm_id, name, customer, respond_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (connection, subject) DO UPDATE SET name = excluded.name, customer = excluded.customer, respond_by = excluded.respond_by, updated_at = excluded.updated_at
+       WHERE deal_labels.name IS DISTINCT FROM excluded.name OR deal_labels.customer IS DISTINCT FROM excluded.customer
+         OR deal_labels.respond_by IS DISTINCT FROM excluded.respond_by`,
+      [label.connection, dealSubject(label), label.referralId, label.crmEntity, label.crmId, label.name, label.customer, label.respondBy, new Date().toISOString()],
+    );
+  }
+
+  async isPaused(connection: string, referralId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM paused_pairs WHERE connection = $1 AND referral_id = $2 LIMIT 1', [connection, referralId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  pausedBy(connection: string, referralId: string, db: Queryable = this.pool): Promise<PauseHolder['by'][]> {
+    return db
+      .query<{ paused_by: PauseHolder['by'] }>('SELECT paused_by FROM paused_pairs WHERE connection = $1 AND referral_id = $2 ORDER BY paused_by', [connection, referralId])
+      .then(({ rows }) => rows.map((r) => r.paused_by));
+  }
+
+  pause(connection: string, referralId: string, holder: PauseHolder = OPERATOR): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      await lockPair(client, connection, referralId);
+      const link = await linkOf(client, connection, referralId);
+      if (!link) return false;
+      const added = await client.query(
+        'INSERT INTO paused_pairs (connection, referral_id, paused_by, paused_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+        [connection, referralId, holder.by, new Date().toISOString()],
+      );
+      if ((added.rowCount ?? 0) === 0) return false;
+      await this.audit(client, [pauseNote(link, holder, pauseMessage(holder))]);
+      return true;
+    });
+  }
+
+  resume(connection: string, referralId: string, holder: PauseHolder = OPERATOR): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      await lockPair(client, connection, referralId);
+      const removed = await client.query('DELETE FROM paused_pairs WHERE connection = $1 AND referral_id = $2 AND paused_by = $3', [connection, referralId, holder.by]);
+      if ((removed.rowCount ?? 0) === 0) return false;
+      const link = (await linkOf(client, connection, referralId)) ?? { connection, referralId, crmEntity: '', crmId: '' };
+      const stillHeldBy = await this.pausedBy(connection, referralId, client);
+      await this.audit(client, [pauseNote(link, holder, resumeMessage(holder, stillHeldBy))]);
+      if (stillHeldBy.length > 0) return true;
+      // The pair's base was left as it was: this sync's three-way merge sees every change either side made meanwhile.
+      // It names the CRM record too, so the record is read even when the referral did not change.
+      const crm = link.crmId !== '' ? { entity: link.crmEntity, id: link.crmId } : undefined;
+      await enqueuePairJobs(client, [{ connection, cause: holder.by === 'seller' ? 'event' : 'manual', referralId, crm, microsoftSide: true }]);
+      return true;
+    });
+  }
+}
+
+async function linkOf(client: Queryable, connection: string, referralId: string): Promise<{ connection: string; referralId: string; crmEntity: string; crmId: string } | undefined> {
+  const row = (await client.query<{ crm_entity: string; crm_id: string }>('SELECT crm_entity, crm_id FROM links WHERE connection = $1 AND referral_id = $2', [connection, referralId])).rows[0];
+  return row ? { connection, referralId, crmEntity: row.crm_entity, crmId: row.crm_id } : undefined;
+}

@@ -1,0 +1,66 @@
+import type pg from 'pg';
+import type { Store } from '../types.ts';
+import { PostgresConsoleReads } from './console-reads.ts';
+import { PostgresCredentials } from './credentials.ts';
+import { PostgresInbox } from './inbox.ts';
+import { InterimJobQueue } from './interim-job-queue.ts';
+import { migrate } from './migrations.ts';
+import type { PostgresStoreConfig } from '../../config/schema.ts';
+import { postgresPoolOptions } from './from-config.ts';
+import { createPool, redactUrl, type PostgresPoolOptions } from './pool.ts';
+import { PostgresCompactor } from './retention.ts';
+import { PostgresSyncState } from './sync-state.ts';
+
+export interface PostgresStoreOptions extends PostgresPoolOptions {
+  /** Warnings and errors of the pool (an idle client lost) and of graphile-worker's migrations; never carries the URL's password. */
+  log?: (level: string, message: string) => void;
+}
+
+/** The store in PostgreSQL: several service instances can share it (see PG-CONTRACT, issue 15). */
+export class PostgresStore implements Store {
+  readonly inbox: PostgresInbox;
+  /** Interim: pgqueue's PostgresJobQueue replaces this (see interim-job-queue.ts). */
+  readonly jobs: InterimJobQueue;
+  readonly sync: PostgresSyncState;
+  readonly console: PostgresConsoleReads;
+  readonly credentials: PostgresCredentials;
+  /** Deletes what `store.retention` no longer keeps. */
+  readonly compactor: PostgresCompactor;
+
+  private constructor(readonly pool: pg.Pool) {
+    this.inbox = new PostgresInbox(pool);
+    this.jobs = new InterimJobQueue(pool);
+    this.sync = new PostgresSyncState(pool);
+    this.console = new PostgresConsoleReads(pool);
+    this.credentials = new PostgresCredentials(pool);
+    this.compactor = new PostgresCompactor(pool);
+  }
+
+  /** Connects and migrates (graphile-worker's schema, then ours) before anything reads or writes. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const pool = createPool(options, (message) => options.log?.('warning', `PostgreSQL: idle connection lost: ${message}`));
+    try {
+      await migrate(pool, (level, message) => options.log?.(level, redactUrl(message, options.url)));
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      // A driver error may quote the connection string; never let the password out with it.
+      if (error instanceof Error) error.message = redactUrl(error.message, options.url);
+      throw error;
+    }
+    return new PostgresStore(pool);
+  }
+
+  /** `store` (driver postgres) as configured: its URL resolved, TLS as set or by host (see from-config.ts). */
+  static async fromConfig(store: PostgresStoreConfig, options: { env?: NodeJS.ProcessEnv; applicationName?: string; log?: PostgresStoreOptions['log'] } = {}): Promise<PostgresStore> {
+    const poolOptions = await postgresPoolOptions(store, options.env, options.applicationName);
+    return PostgresStore.open({ ...poolOptions, ...(options.log ? { log: options.log } : {}) });
+  }
+
+  private closing: Promise<void> | undefined;
+
+  /** Waits for the queries under way; a second call waits for the first one's end. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.end();
+    return this.closing;
+  }
+}
