@@ -1,5 +1,6 @@
 import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqlDatabase, SqlStatement } from './driver.ts';
+import { jobKeyForCrm, jobKeyForReferral } from '../job-keys.ts';
 import type { Job, JobQueue, JobRequest } from '../types.ts';
 
 /** The columns as `Job` names them; `microsoftSide` (an integer in SQLite) and `enqueuedAt` (ISO text) need converting. */
@@ -7,13 +8,8 @@ type JobRow = Omit<Job, 'microsoftSide' | 'enqueuedAt'> & { microsoftSide: numbe
 const JOB_COLUMNS = `key, connection, referral_id AS referralId, crm_entity AS crmEntity, crm_id AS crmId, cause, microsoft_side AS microsoftSide,
   generation, attempts, last_error AS lastError, updated_at AS updatedAt`;
 
-export function jobKeyForReferral(connection: string, referralId: string): string {
-  return `${connection}:ref:${referralId}`;
-}
-
-export function jobKeyForCrm(connection: string, entity: string, id: string): string {
-  return `${connection}:crm:${entity}:${id}`;
-}
+// Re-exported so existing imports keep working; the keys are driver-neutral (see job-keys.ts).
+export { jobKeyForCrm, jobKeyForReferral };
 
 /**
  * Durable per-key job queue. One row per pair: enqueueing a pending key only bumps its generation, which is how
