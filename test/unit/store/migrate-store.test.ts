@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTarget } from '../../../src/cli/migrate-store.ts';
 import { MigrateStoreRefusedError, migrateStore } from '../../../src/store/migrate-store.ts';
 import { pendingPairJob } from '../../../src/store/postgres/job-enqueue.ts';
+import { describeUrl } from '../../../src/store/postgres/pool.ts';
 import { openDatabase } from '../../../src/store/sqlite/driver.ts';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
@@ -116,6 +117,9 @@ describe('cosell migrate-store', () => {
     const summary = JSON.parse(first.stdout) as { tables: Record<string, number>; sequences: Record<string, number>; to: string };
     expect(summary.tables).toEqual({ audit: 2, conflicts: 1, create_intents: 1, credentials: 1, dead_letters: 1, deal_labels: 1, inbox: 2, links: 1, paused_pairs: 1, pc_field_writes: 1, watermarks: 1, write_intents: 1, jobs: 1 });
     expect(summary.sequences['inbox.id']).toBe(4);
+    expect(summary.to).toBe(describeUrl(database.url));
+    const password = new URL(database.url).password;
+    if (password) expect(first.stdout + first.stderr).not.toContain(password);
 
     for (const table of TABLES) expect(await postgresRows(client, table), table).toEqual(sqliteRows(sqlitePath, table));
     const job = await pendingPairJob(client, 'dyn:ref:ref-3');
