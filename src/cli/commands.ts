@@ -84,6 +84,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "copy the store to a file while the service runs (a consistent snapshot, mode 0600)",
     register: async () => (await import('./backup.ts')).registerBackupCommand,
   },
+  {
+    name: 'migrate-store',
+    summary: 'copy a SQLite store into an empty PostgreSQL database, in one transaction (all or nothing)',
+    register: async () => (await import('./migrate-store.ts')).registerMigrateStoreCommand,
+  },
 ];
 
 /** The command named on the command line (`cosell start …`, `cosell help start`), if any: global options take no value. */
