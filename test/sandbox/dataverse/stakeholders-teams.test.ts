@@ -166,7 +166,7 @@ describe("an opportunity's stakeholders, owner and access team through the Web A
       const teams = await h.api.retrieveMultiple<{ teamid: string; teamtype: number; _teamtemplateid_value: string }>({ collection: 'teams', filter: `_regardingobjectid_value eq ${opportunityId} and teamtype eq 1` });
       expect(teams.value).toEqual([expect.objectContaining({ teamid: added.AccessTeamId, teamtype: 1, _teamtemplateid_value: templateId })]);
       const members = async (): Promise<string[]> =>
-        (await h.api.retrieveMultiple<{ internalemailaddress: string }>({ collection: 'teams', key: added.AccessTeamId, navigationProperty: 'teammembership_association', select: ['internalemailaddress'] })).value
+        (await h.api.retrieve<{ value: Array<{ internalemailaddress: string }> }>({ collection: 'teams', key: added.AccessTeamId, navigationProperty: 'teammembership_association', select: ['internalemailaddress'] })).value
           .map((row) => row.internalemailaddress)
           .sort();
       expect(await members()).toEqual([SANDBOX_USERS.seller.domainname, SANDBOX_USERS.secondSeller.domainname].sort());
