@@ -35,6 +35,28 @@ describe("an opportunity's stakeholders, owner and access team through the Web A
   const connectionsOf = async (recordId: string): Promise<Connection[]> =>
     (await h.api.retrieveMultiple<Connection>({ collection: 'connections', filter: `_record1id_value eq ${recordId}` })).value;
 
+  /** What `cosell setup dynamics` does ("Register a webhook"): message + table filter ids, then the step. */
+  const registerStep = async (message: string, table: string, endpointId: string, filteringattributes?: string): Promise<void> => {
+    const messages = await h.api.retrieveMultiple<{ sdkmessageid: string }>({ collection: 'sdkmessages', select: ['sdkmessageid'], filter: `name eq '${message}'` });
+    const messageId = messages.value[0]?.sdkmessageid ?? '';
+    const filters = await h.api.retrieveMultiple<{ sdkmessagefilterid: string }>({ collection: 'sdkmessagefilters', filter: `primaryobjecttypecode eq '${table}' and _sdkmessageid_value eq ${messageId}` });
+    expect(filters.value).toHaveLength(1);
+    await h.api.create({
+      collection: 'sdkmessageprocessingsteps',
+      data: {
+        name: `cosell-sync: ${message} of ${table}`,
+        mode: 1,
+        stage: 40,
+        rank: 1,
+        ...(filteringattributes ? { filteringattributes } : {}),
+        'eventhandler_serviceendpoint@odata.bind': `/serviceendpoints(${endpointId})`,
+        'sdkmessageid@odata.bind': `/sdkmessages(${messageId})`,
+        'sdkmessagefilterid@odata.bind': `/sdkmessagefilters(${filters.value[0]?.sdkmessagefilterid ?? ''})`,
+      },
+    });
+  };
+  let endpointId = '';
+
   beforeAll(async () => {
     h = await startHarness();
     receiver = await new WebhookReceiver().start();
@@ -46,6 +68,7 @@ describe("an opportunity's stakeholders, owner and access team through the Web A
     influencerRoleId = roles.value.find((role) => role.name === 'Influencer')?.connectionroleid ?? '';
     const templates = await h.api.retrieveMultiple<{ teamtemplateid: string }>({ collection: 'teamtemplates', filter: 'objecttypecode eq 3' });
     templateId = templates.value[0]?.teamtemplateid ?? '';
+    endpointId = await h.api.create({ collection: 'serviceendpoints', data: { name: 'cosell-sync', url: receiver.url, contract: 8, authtype: 5, authvalue: 'secret', messageformat: 2 } });
   });
   afterAll(async () => {
     await receiver.close();
@@ -106,23 +129,7 @@ describe("an opportunity's stakeholders, owner and access team through the Web A
     });
 
     it('sends Create webhooks for a connection and its reciprocal to a step registered on connection', async () => {
-      const endpointId: string = await h.api.create({ collection: 'serviceendpoints', data: { name: 'cosell-sync', url: receiver.url, contract: 8, authtype: 5, authvalue: 'secret', messageformat: 2 } });
-      const messages = await h.api.retrieveMultiple<{ sdkmessageid: string }>({ collection: 'sdkmessages', select: ['sdkmessageid'], filter: "name eq 'Create'" });
-      const messageId = messages.value[0]?.sdkmessageid ?? '';
-      const filters = await h.api.retrieveMultiple<{ sdkmessagefilterid: string }>({ collection: 'sdkmessagefilters', filter: `primaryobjecttypecode eq 'connection' and _sdkmessageid_value eq ${messageId}` });
-      expect(filters.value).toHaveLength(1);
-      await h.api.create({
-        collection: 'sdkmessageprocessingsteps',
-        data: {
-          name: 'cosell-sync: Create of connection',
-          mode: 1,
-          stage: 40,
-          rank: 1,
-          'eventhandler_serviceendpoint@odata.bind': `/serviceendpoints(${endpointId})`,
-          'sdkmessageid@odata.bind': `/sdkmessages(${messageId})`,
-          'sdkmessagefilterid@odata.bind': `/sdkmessagefilters(${filters.value[0]?.sdkmessagefilterid ?? ''})`,
-        },
-      });
+      await registerStep('Create', 'connection', endpointId);
       const id: string = await h.api.create({ collection: 'connections', data: { 'record1id_opportunity@odata.bind': `/opportunities(${opportunityId})`, 'record2id_contact@odata.bind': `/contacts(${contactIds[0]})` } });
       await waitFor(() => receiver.received.length >= 2, 5_000, 'two connection webhooks');
       const contexts = receiver.received.map((delivery) => delivery.json as unknown as ExecutionContext);
@@ -147,10 +154,16 @@ describe("an opportunity's stakeholders, owner and access team through the Web A
       expect(both.value.map((row) => row.systemuserid).sort()).toEqual([seller.id, SANDBOX_USERS.secondSeller.id].sort());
     });
 
-    it('assigns the owner with ownerid@odata.bind on PATCH', async () => {
+    it('assigns the owner with ownerid@odata.bind on PATCH, an Update that a step filtering on ownerid hears', async () => {
+      await registerStep('Update', 'opportunity', endpointId, 'ownerid');
+      const before = receiver.received.length;
+      await h.api.update({ collection: 'opportunities', key: opportunityId, data: { description: 'not an owner change' } });
       await h.api.update({ collection: 'opportunities', key: opportunityId, data: { 'ownerid@odata.bind': `/systemusers(${SANDBOX_USERS.secondSeller.id})` } });
       const row = await h.api.retrieve<{ _ownerid_value: string }>({ collection: 'opportunities', key: opportunityId, select: ['_ownerid_value'] });
       expect(row._ownerid_value).toBe(SANDBOX_USERS.secondSeller.id);
+      await waitFor(() => receiver.received.length > before, 5_000, 'the Update webhook');
+      const heard = receiver.received.slice(before).map((delivery) => delivery.json as unknown as ExecutionContext);
+      expect(heard.map((context) => [context.MessageName, context.PrimaryEntityName, context.PrimaryEntityId])).toEqual([['Update', 'opportunity', opportunityId]]);
       const notAUser = await expectFailure(h.api.update({ collection: 'opportunities', key: opportunityId, data: { 'ownerid@odata.bind': '/systemusers(00000000-0000-0000-0000-0000000000aa)' } }));
       expect(notAUser.status).toBe(404);
     });
@@ -184,6 +197,16 @@ describe("an opportunity's stakeholders, owner and access team through the Web A
       expect((await expectFailure(call(opportunityRecord, accountTemplate))).status).toBe(400);
       expect((await expectFailure(call(opportunityRecord, '00000000-0000-0000-0000-0000000000bb'))).status).toBe(404);
       expect((await expectFailure(call({ '@odata.type': 'Microsoft.Dynamics.CRM.opportunity', opportunityid: '00000000-0000-0000-0000-0000000000cc' }, templateId))).status).toBe(404);
+      const teamless: string = await h.api.create({ collection: 'opportunities', data: { name: 'No team yet' } });
+      const removal = await expectFailure(
+        h.api.callAction({
+          actionName: 'Microsoft.Dynamics.CRM.RemoveUserFromRecordTeam',
+          collection: 'systemusers',
+          key: SANDBOX_USERS.seller.id,
+          action: { Record: { '@odata.type': 'Microsoft.Dynamics.CRM.opportunity', opportunityid: teamless }, TeamTemplate: { ...TEAM_TEMPLATE, teamtemplateid: templateId } },
+        }),
+      );
+      expect(removal.status).toBe(404);
     });
   });
 });
