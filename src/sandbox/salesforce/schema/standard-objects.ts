@@ -245,13 +245,16 @@ export const OPPORTUNITY_ACCESS_LEVELS = ['Read', 'Edit', 'All'];
  * updateable; IsPrimary defaults to false and "each Opportunity has only one primary contact"; Role is a nillable
  * picklist the admin maintains. Several rows for the same opportunity and contact are allowed (the docs advise against
  * it but do not forbid it). Change Data Capture supports the object (Change Data Capture Developer Guide "Change Event
- * Object Support" lists OpportunityContactRole). Deleting the opportunity or the contact deletes the role.
+ * Object Support" lists OpportunityContactRole). Deleting the opportunity deletes the role; deleting the contact does
+ * not (see ContactId).
  */
 function opportunityContactRole(settings: CurrencySettings): SObjectType {
   return new SObjectType('OpportunityContactRole', 'Opportunity Contact Role', 'Opportunity Contact Roles', KEY_PREFIX.OpportunityContactRole, DATA_OBJECT, [
     field.id(),
     field.reference('OpportunityId', 'Opportunity ID', ['Opportunity'], 'Opportunity', { nillable: false, updateable: false, cascadeDelete: true }),
-    field.reference('ContactId', 'Contact ID', ['Contact'], 'Contact', { nillable: false, cascadeDelete: true }),
+    // No cascade from the contact: the Object Reference warns that queries "may also return values for this field for
+    // contacts that have been deleted", so the role outlives its contact.
+    field.reference('ContactId', 'Contact ID', ['Contact'], 'Contact', { nillable: false }),
     field.picklist('Role', 'Role', picklistEntries(CONTACT_ROLES)),
     field.boolean('IsPrimary', 'Primary'),
     ...currencyField(settings),
