@@ -171,6 +171,24 @@ describe('OpportunityContactRole, OpportunityTeamMember and User rows, through j
       expect((await h.conn.query(`SELECT Id FROM OpportunityTeamMember WHERE OpportunityId = '${opportunityId}'`)).totalSize).toBe(0);
     });
 
+    it('deletes a member past the recycle bin (getDeleted sees it, queryAll and undelete do not) unless its opportunity took it', async () => {
+      const [dana] = await seedUsers([{ firstName: 'Dana', lastName: 'Direct', email: 'dana@partner.example' }]);
+      const deal = (await h.conn.sobject('Opportunity').create(opportunity({ Name: 'Team deal' }))).id ?? '';
+      const direct = (await h.conn.sobject('OpportunityTeamMember').create({ OpportunityId: opportunityId, UserId: dana })).id ?? '';
+      const cascaded = (await h.conn.sobject('OpportunityTeamMember').create({ OpportunityId: deal, UserId: dana })).id ?? '';
+      await h.conn.sobject('OpportunityTeamMember').destroy(direct);
+      await h.conn.sobject('Opportunity').destroy(deal);
+
+      const recycleBin = await h.conn.query<{ Id: string }>(`SELECT Id FROM OpportunityTeamMember WHERE UserId = '${dana}'`, { scanAll: true });
+      expect(recycleBin.records.map((row) => row.Id)).toEqual([cascaded]);
+      const start = new Date(Date.now() - 60_000).toISOString();
+      const end = new Date(Date.now() + 60_000).toISOString();
+      const deleted = await h.conn.sobject('OpportunityTeamMember').deleted(start, end);
+      expect(deleted.deletedRecords.map((row) => row.id)).toEqual(expect.arrayContaining([direct, cascaded]));
+      const undelete = await h.control<Array<{ errorCode: string }>>('POST', `/_sandbox/records/OpportunityTeamMember/${direct}/undelete`);
+      expect(undelete.status).toBe(400);
+    });
+
     it('raises no change events (OpportunityTeamMember is not a Change Data Capture object) and has no channel', async () => {
       const before = (await h.control<{ latestReplayId: number }>('GET', '/_sandbox/cdc/events')).body.latestReplayId;
       await h.control('POST', '/_sandbox/records/OpportunityTeamMember', { OpportunityId: opportunityId, UserId: SANDBOX_USERS.integration.id, TeamMemberRole: 'Sales Manager' });

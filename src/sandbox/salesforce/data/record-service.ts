@@ -172,30 +172,33 @@ export class RecordService {
    * Moves the record to the recycle bin; deleting an account takes its contacts and opportunities with it, and deleting
    * a master record takes its detail rows (master-detail fields).
    */
-  delete(type: SObjectType, existing: StoredRecord, ctx: WriteContext): void {
+  delete(type: SObjectType, existing: StoredRecord, ctx: WriteContext, cascaded = false): void {
     this.assertOperation(type, 'delete');
     if (existing.deletedAt !== null) throw new SalesforceError(404, ErrorCode.EntityIsDeleted, 'entity is deleted');
     for (const child of this.registry.all()) {
       for (const detail of child.fields.filter((candidate) => candidate.cascadeDelete && candidate.referenceTo.includes(type.name))) {
-        for (const row of this.store.all(child.name).filter((candidate) => candidate.values[detail.name] === existing.id)) this.delete(child, row, ctx);
+        for (const row of this.store.all(child.name).filter((candidate) => candidate.values[detail.name] === existing.id)) this.delete(child, row, ctx, true);
       }
     }
     if (type.name === 'Account') {
       for (const childType of ['Contact', 'Opportunity']) {
         const child = this.registry.get(childType);
         if (!child) continue;
-        for (const row of this.store.all(childType).filter((r) => r.values.AccountId === existing.id)) this.delete(child, row, ctx);
+        for (const row of this.store.all(childType).filter((r) => r.values.AccountId === existing.id)) this.delete(child, row, ctx, true);
       }
     }
     const now = Date.now();
     const values: Values = { ...existing.values, IsDeleted: true, LastModifiedDate: now, LastModifiedById: ctx.userId, SystemModstamp: now };
-    const record: StoredRecord = { ...existing, values, deletedAt: now };
+    // Object Reference "OpportunityTeamMember": a directly deleted member "isn't moved to the Recycle Bin and can't be
+    // undeleted, unless the record was cascade-deleted when deleting a related Opportunity".
+    const skipsRecycleBin = type.name === 'OpportunityTeamMember' && !cascaded;
+    const record: StoredRecord = { ...existing, values, deletedAt: now, ...(skipsRecycleBin ? { outsideRecycleBin: true as const } : {}) };
     this.store.put(record);
     ctx.changes.add({ changeType: 'DELETE', sobject: type.name, recordId: existing.id, before: existing, after: record, changedFields: [], userId: ctx.userId, changeOrigin: ctx.changeOrigin, at: now });
   }
 
   undelete(type: SObjectType, existing: StoredRecord, ctx: WriteContext): StoredRecord {
-    if (existing.deletedAt === null) throw badRequest(ErrorCode.InvalidInput, 'Record is not in the recycle bin');
+    if (existing.deletedAt === null || existing.outsideRecycleBin) throw badRequest(ErrorCode.InvalidInput, 'Record is not in the recycle bin');
     const now = Date.now();
     const values: Values = { ...existing.values, IsDeleted: false, LastModifiedDate: now, LastModifiedById: ctx.userId, SystemModstamp: now };
     this.checkUnique(type, values, existing.id);
