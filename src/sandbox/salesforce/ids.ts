@@ -6,6 +6,9 @@ export const KEY_PREFIX = {
   Contact: '003',
   User: '005',
   Opportunity: '006',
+  /** OpportunityContactRole and OpportunityTeamMember key prefixes as seen in real orgs (UNCONFIRMED in the docs). */
+  OpportunityContactRole: '00K',
+  OpportunityTeamMember: '00q',
   Organization: '00D',
   CustomField: '00N',
   CustomObject: '01I',

@@ -51,6 +51,11 @@ export interface SalesforceSandboxOptions extends SandboxListenOptions {
   cdcRetention?: { maxAgeMs?: number; maxEvents?: number };
   /** How long a CometD connect is held open (default 110 s, Salesforce's advice). */
   streamingLongPollMs?: number;
+  /**
+   * Team selling ("Opportunity Teams") enabled (default true). When false the org has no OpportunityTeamMember object:
+   * its REST routes answer 404 NOT_FOUND and SOQL naming it INVALID_TYPE, as in an org that never enabled the feature.
+   */
+  opportunityTeams?: boolean;
 }
 
 export interface SalesforceSandbox {
@@ -140,7 +145,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   let url = '';
   let sampleSequence = 0;
   const ids = new IdGenerator();
-  const registry = createStandardRegistry(currency);
+  const registry = createStandardRegistry(currency, { opportunityTeams: options.opportunityTeams ?? true });
   const store = new RecordStore();
   seedOrgRows(store, ids, currency);
   const stages = new StageCatalog(registry, store, ids, SANDBOX_USERS.integration.id);

@@ -50,14 +50,18 @@ export function isActionName(name: string): name is ActionName {
   return (ACTION_NAMES as readonly string[]).includes(name);
 }
 
-/** Actions bound to a row, per table: `POST leads(<id>)/Microsoft.Dynamics.CRM.QualifyLead` ("QualifyLead Action"). */
-const BOUND_ACTIONS = { lead: ['QualifyLead'] } as const satisfies Record<string, readonly string[]>;
-export type BoundActionName = (typeof BOUND_ACTIONS)['lead'][number];
+/**
+ * Actions bound to a row, per table: `POST leads(<id>)/Microsoft.Dynamics.CRM.QualifyLead` ("QualifyLead Action"),
+ * `POST systemusers(<id>)/Microsoft.Dynamics.CRM.AddUserToRecordTeam` ("AddUserToRecordTeam Action",
+ * "RemoveUserFromRecordTeam Action": bound to systemuser).
+ */
+const BOUND_ACTIONS = { lead: ['QualifyLead'], systemuser: ['AddUserToRecordTeam', 'RemoveUserFromRecordTeam'] } as const satisfies Record<string, readonly string[]>;
+export type BoundActionName = (typeof BOUND_ACTIONS)[keyof typeof BOUND_ACTIONS][number];
 
 /** The bound action a path segment names on this table (fully qualified or not), if any. */
 export function boundActionName(entity: EntityDefinition, segment: string): BoundActionName | undefined {
   const name = segment.startsWith(QUALIFIED_PREFIX) ? segment.slice(QUALIFIED_PREFIX.length) : segment;
-  const actions: readonly string[] = entity.logicalName === 'lead' ? BOUND_ACTIONS.lead : [];
+  const actions: readonly string[] = entity.logicalName === 'lead' ? BOUND_ACTIONS.lead : entity.logicalName === 'systemuser' ? BOUND_ACTIONS.systemuser : [];
   return actions.find((action): action is BoundActionName => action === name);
 }
 
@@ -89,6 +93,17 @@ export class ActionHandlers {
         return jsonResponse(200, {
           '@odata.context': contextUrl(request.serviceRoot, 'crmbaseentities'),
           value: created.map((row) => ({ '@odata.type': `#${QUALIFIED_PREFIX}${row.entity.logicalName}`, [row.entity.primaryIdAttribute]: row.id })),
+        });
+      }
+      case 'AddUserToRecordTeam':
+      case 'RemoveUserFromRecordTeam': {
+        const change =
+          name === 'AddUserToRecordTeam'
+            ? this.services.accessTeams.add(record, request.body, { caller: request.caller, events, correlationId: request.correlationId })
+            : this.services.accessTeams.remove(record, request.body);
+        return jsonResponse(200, {
+          '@odata.context': contextUrl(request.serviceRoot, `${QUALIFIED_PREFIX}${name}Response`),
+          AccessTeamId: change.accessTeamId,
         });
       }
     }

@@ -1,12 +1,12 @@
 import { ALL_SANDBOX_USERS, type SandboxUser } from '../auth/users.ts';
 import type { EntityDefinition } from '../metadata/entity-model.ts';
 import type { MetadataRegistry } from '../metadata/metadata-registry.ts';
-import { currencyId, DEFAULT_PUBLISHER_ID, DEFAULT_SOLUTION_ID, sdkMessageFilterId, sdkMessageId } from './catalog-ids.ts';
+import { connectionRoleId, currencyId, DEFAULT_PUBLISHER_ID, OPPORTUNITY_TEAM_TEMPLATE_ID, DEFAULT_SOLUTION_ID, sdkMessageFilterId, sdkMessageId } from './catalog-ids.ts';
 import { nowIso, type RecordValues } from './record.ts';
 import type { RecordStore } from './record-store.ts';
 
 /** Tables whose rows are part of the org itself and survive `DELETE /_sandbox/data`. */
-export const CATALOG_TABLES = ['systemuser', 'transactioncurrency', 'sdkmessage', 'sdkmessagefilter', 'publisher', 'solution'] as const;
+export const CATALOG_TABLES = ['systemuser', 'transactioncurrency', 'sdkmessage', 'sdkmessagefilter', 'publisher', 'solution', 'connectionrole', 'teamtemplate'] as const;
 
 const CURRENCIES: Array<[iso: string, name: string, symbol: string, rate: number]> = [
   ['USD', 'US Dollar', '$', 1],
@@ -23,7 +23,17 @@ const CURRENCIES: Array<[iso: string, name: string, symbol: string, rate: number
  * handlers for server events") but what the platform lists.
  */
 const MESSAGES = ['Create', 'Update', 'Delete', 'Win', 'Lose', 'SetState', 'Assign', 'Retrieve', 'RetrieveMultiple'];
-const FILTERED_TABLES = ['opportunity', 'lead', 'account', 'contact'];
+// Connections are a table like any other for plug-in steps (Create/Update/Delete of connection).
+const FILTERED_TABLES = ['opportunity', 'lead', 'account', 'contact', 'connection'];
+
+/**
+ * Connection roles of the Stakeholder category (1000) that Dynamics 365 Sales shows on an opportunity's Stakeholders
+ * grid. The out-of-the-box names are UNCONFIRMED; these are the usual buying-group roles.
+ */
+export const STAKEHOLDER_ROLES = ['Stakeholder', 'Decision Maker', 'Economic Buyer', 'Technical Buyer', 'Influencer', 'Champion'];
+
+/** Read (1) + Write (2): the access an opportunity's access team grants (AccessRights enumeration). */
+const TEAM_TEMPLATE_ACCESS = 1 | 2;
 
 function insert(store: RecordStore, entity: EntityDefinition, id: string, values: RecordValues): void {
   const now = nowIso();
@@ -75,6 +85,14 @@ export function seedCatalog(registry: MetadataRegistry, store: RecordStore, orgU
       });
     }
   }
+  const roles = registry.requireEntity('connectionrole');
+  for (const name of STAKEHOLDER_ROLES) insert(store, roles, connectionRoleId(name), { name, category: 1000, description: null });
+  insert(store, registry.requireEntity('teamtemplate'), OPPORTUNITY_TEAM_TEMPLATE_ID, {
+    teamtemplatename: 'Opportunity Sales Team',
+    objecttypecode: 3,
+    defaultaccessrightsmask: TEAM_TEMPLATE_ACCESS,
+    description: 'Access team template for opportunities (seeded by the sandbox).',
+  });
   insert(store, registry.requireEntity('publisher'), DEFAULT_PUBLISHER_ID, {
     uniquename: 'DefaultPublishercosellsandbox',
     friendlyname: 'Default Publisher for cosellsandbox',

@@ -1,4 +1,5 @@
 import { MetadataRegistry } from '../metadata/metadata-registry.ts';
+import { AccessTeams } from './access-teams.ts';
 import { Associations } from './associations.ts';
 import { LeadQualifier } from './lead-qualify.ts';
 import { OpportunityCloser } from './opportunity-close.ts';
@@ -21,6 +22,7 @@ export interface DataServices {
   closer: OpportunityCloser;
   qualifier: LeadQualifier;
   associations: Associations;
+  accessTeams: AccessTeams;
 }
 
 export function createDataServices(): DataServices {
@@ -41,5 +43,6 @@ export function createDataServices(): DataServices {
     closer: new OpportunityCloser(registry, store, inputs, records),
     qualifier: new LeadQualifier(registry, store, records),
     associations,
+    accessTeams: new AccessTeams(registry, store, records, associations),
   };
 }

@@ -8,7 +8,8 @@ import type { EventCollector, EventMessage } from '../webhooks/events.ts';
 import type { Associations } from './associations.ts';
 import type { ContentIdMap } from './bind-reference.ts';
 import { BASE_CURRENCY_ID } from './catalog-ids.ts';
-import { nowIso, type RecordValues, type StoredRecord } from './record.ts';
+import { deriveConnectionColumns, reciprocalValues } from './connection-rules.ts';
+import { isEntityReference, nowIso, type RecordValues, type StoredRecord } from './record.ts';
 import type { WriteInput } from './record-input.ts';
 import type { RecordLocator } from './record-locator.ts';
 import type { RecordStore } from './record-store.ts';
@@ -23,6 +24,8 @@ export interface WriteContext {
   tag?: string;
   /** Seeding and internal writes may touch read-only catalogue tables and set any column. */
   system?: boolean;
+  /** Set while the platform writes a connection's reciprocal row, so the mirror does not mirror itself back. */
+  connectionMirror?: boolean;
 }
 
 const CLOSED_OPPORTUNITY_MESSAGE =
@@ -89,11 +92,35 @@ export class RecordService {
       values.transactioncurrencyid = { id: BASE_CURRENCY_ID, logicalName: 'transactioncurrency' };
       if (entity.attributes.has('exchangerate')) values.exchangerate = 1;
     }
+    if (entity.logicalName === 'connection') {
+      deriveConnectionColumns(this.registry, this.store, values);
+      values.ismaster = context.connectionMirror !== true;
+    }
     this.stamp(entity, values, context.caller, true);
     this.locator.assertKeysUnique(entity, id, values);
     const record = this.store.insert(entity.logicalName, id, values);
     this.announce('Create', entity, record, context, { target: { ...values }, sent: input.sent, postImage: { ...values } });
+    if (entity.logicalName === 'connection' && context.connectionMirror !== true) return this.createReciprocal(entity, record, input, context);
     return record;
+  }
+
+  /**
+   * The platform's reciprocal connection ("Connection entities"): created with the master, ends and roles swapped,
+   * ismaster false, each pointing at the other through relatedconnectionid. Both creations are Create operations, so a
+   * webhook step on Create of connection fires for each (UNCONFIRMED; tolerant: a subscriber filters on ismaster).
+   */
+  private createReciprocal(entity: EntityDefinition, master: StoredRecord, input: WriteInput, context: WriteContext): StoredRecord {
+    const sent = [...new Set([...input.sent, 'record1id', 'record2id'])];
+    const mirror = reciprocalValues(master.values, sent);
+    const reciprocal = this.create(entity, { values: { ...mirror.values, ownerid: master.values.ownerid ?? null }, sent: mirror.sent }, { ...context, connectionMirror: true });
+    this.store.replaceValues(reciprocal, { ...reciprocal.values, relatedconnectionid: { id: master.id, logicalName: 'connection' } });
+    return this.store.replaceValues(master, { ...master.values, relatedconnectionid: { id: reciprocal.id, logicalName: 'connection' } });
+  }
+
+  /** The other half of a connection pair, if it is still there. */
+  private relatedConnection(record: StoredRecord): StoredRecord | undefined {
+    const related = record.values.relatedconnectionid;
+    return isEntityReference(related) ? this.store.get('connection', related.id) : undefined;
   }
 
   update(entity: EntityDefinition, existing: StoredRecord, input: WriteInput, context: WriteContext, message: EventMessage = 'Update'): StoredRecord {
@@ -115,6 +142,7 @@ export class RecordService {
       if (entity.logicalName === 'opportunity' && current.statecode === 0 && values.statecode !== 0) applyCloseDefaults(values, values.statecode === 1);
       if (entity.logicalName === 'opportunity' && values.statecode === 0 && current.statecode !== 0) values.actualclosedate = input.values.actualclosedate ?? null;
     }
+    if (entity.logicalName === 'connection') deriveConnectionColumns(this.registry, this.store, values);
     this.stamp(entity, values, context.caller, false);
     this.locator.assertKeysUnique(entity, existing.id, values);
     const updated = this.store.replaceValues(existing, values);
@@ -125,6 +153,11 @@ export class RecordService {
     }
     for (const name of ['modifiedon', 'modifiedby', 'modifiedonbehalfby']) if (entity.attributes.has(name)) target[name] = values[name] ?? null;
     this.announce(message, entity, updated, context, { target, sent: input.sent, preImage: { ...before }, postImage: { ...values } });
+    const related = entity.logicalName === 'connection' && context.connectionMirror !== true ? this.relatedConnection(updated) : undefined;
+    if (related) {
+      const mirror = reciprocalValues(values, input.sent);
+      if (mirror.sent.length > 0) this.update(entity, related, mirror, { ...context, connectionMirror: true });
+    }
     return updated;
   }
 
@@ -133,6 +166,20 @@ export class RecordService {
     if (!this.store.delete(entity.logicalName, existing.id)) throw recordNotFound(entity.logicalName, existing.id);
     this.associations.forget(entity, existing.id);
     this.announce('Delete', entity, existing, context, { target: {}, sent: [], preImage: { ...existing.values } });
+    // A connection and its reciprocal go together ("Connection entities").
+    const related = entity.logicalName === 'connection' ? this.relatedConnection(existing) : undefined;
+    if (related) this.delete(entity, related, { ...context, connectionMirror: true });
+    // Deleting a connected row deletes its connections (the connection relationships cascade on delete).
+    if (entity.logicalName !== 'connection') {
+      const connections = this.registry.requireEntity('connection');
+      const touching = (row: StoredRecord): boolean => ['record1id', 'record2id'].some((side) => {
+        const end = row.values[side];
+        return isEntityReference(end) && end.id === existing.id && end.logicalName === entity.logicalName;
+      });
+      for (const row of this.store.all('connection').filter((candidate) => candidate.values.ismaster === true && touching(candidate))) {
+        if (this.store.get('connection', row.id)) this.delete(connections, row, { ...context, system: true });
+      }
+    }
   }
 
   private announce(

@@ -2,7 +2,9 @@ import { badRequest, duplicateRecord, segmentNotFound } from '../errors.ts';
 import { isLookup, lookupValueProperty, type AttributeDefinition, type LookupTarget } from './attribute-model.ts';
 import type { EntityDefinition, KeyDefinition } from './entity-model.ts';
 import type { CollectionNavigation, ManyToManyRelationship } from './relationship-model.ts';
+import { intersectEntity } from './relationship-request.ts';
 import { standardEntities } from './standard-entities.ts';
+import { stableGuid } from './stable-id.ts';
 
 export interface NavigationProperty {
   name: string;
@@ -31,6 +33,11 @@ export class MetadataRegistry {
       this.byLogicalName.set(entity.logicalName, entity);
       this.bySetName.set(entity.entitySetName, entity);
     }
+    const membership = teamMembershipRelationship();
+    this.relationships.set(membership.schemaName.toLowerCase(), membership);
+    const intersect = intersectEntity(membership, 23);
+    this.byLogicalName.set(intersect.logicalName, { ...intersect, isCustom: false });
+    this.bySetName.set(intersect.entitySetName, this.byLogicalName.get(intersect.logicalName) as EntityDefinition);
   }
 
   all(): EntityDefinition[] {
@@ -147,4 +154,23 @@ export class MetadataRegistry {
     }
     entity.keys.push(key);
   }
+}
+
+/**
+ * The built-in N:N between users and teams (Dataverse team / systemuser table references, `teammembership_association`,
+ * intersect table teammembership): who is on a team, access teams included.
+ */
+function teamMembershipRelationship(): ManyToManyRelationship {
+  return {
+    metadataId: stableGuid('relationship', 'teammembership_association'),
+    schemaName: 'teammembership_association',
+    entity1LogicalName: 'systemuser',
+    entity2LogicalName: 'team',
+    intersectEntityName: 'teammembership',
+    entity1NavigationPropertyName: 'teammembership_association',
+    entity2NavigationPropertyName: 'teammembership_association',
+    entity1IntersectAttribute: 'systemuserid',
+    entity2IntersectAttribute: 'teamid',
+    isCustom: false,
+  };
 }

@@ -559,6 +559,132 @@ export const ASYNC_OPERATION = (): EntityDefinition =>
     ],
   );
 
+/**
+ * Connection role categories (Dataverse connectionrole table reference, `category` choice). Dynamics 365 Sales shows an
+ * opportunity's "Stakeholders" as its connections to contacts in roles of the Stakeholder category (Dynamics 365 Sales
+ * MCP tools "get_stakeholder" / "update_stakeholder": connections from the opportunity to the contact, with a
+ * connectionrole).
+ */
+export const CONNECTION_ROLE_CATEGORIES: Array<[number, string]> = [[1, 'Business'], [2, 'Family'], [3, 'Social'], [4, 'Sales'], [5, 'Other'], [1000, 'Stakeholder'], [1001, 'Sales Team'], [1002, 'Service']];
+
+export const CONNECTION_ROLE = (): EntityDefinition =>
+  define(
+    {
+      logicalName: 'connectionrole',
+      entitySetName: 'connectionroles',
+      displayName: 'Connection Role',
+      displayCollectionName: 'Connection Roles',
+      objectTypeCode: 3231,
+      primaryIdAttribute: 'connectionroleid',
+      primaryNameAttribute: 'name',
+      ownershipType: 'OrganizationOwned',
+    },
+    (b) => [
+      b.primaryId('connectionroleid', 'Connection Role'),
+      b.string('name', 100, { primaryName: true, display: 'Name', required: 'SystemRequired' }),
+      b.picklist('category', CONNECTION_ROLE_CATEGORIES, { display: 'Connection Role Category' }),
+      b.memo('description', 4000, { display: 'Description' }),
+      ...activeInactiveState(b),
+      ...systemColumns(b, false),
+    ],
+  );
+
+/** Tables a connection may join in the sandbox, with their type codes (Dataverse connection table reference). */
+export const CONNECTABLE_TABLES: Array<[table: string, objectTypeCode: number]> = [['account', 1], ['contact', 2], ['opportunity', 3], ['lead', 4], ['systemuser', 8]];
+
+/**
+ * Dataverse connection table reference / "Connection entities" (Developer Guide for Dynamics 365 Customer Engagement):
+ * record1id is the source, record2id the target, each with a role; the platform keeps a reciprocal row (ismaster false)
+ * with the sides swapped, linked through relatedconnectionid.
+ */
+export const CONNECTION = (): EntityDefinition =>
+  define(
+    {
+      logicalName: 'connection',
+      entitySetName: 'connections',
+      displayName: 'Connection',
+      displayCollectionName: 'Connections',
+      objectTypeCode: 3234,
+      primaryIdAttribute: 'connectionid',
+      primaryNameAttribute: 'name',
+      ownershipType: 'UserOwned',
+      changeTrackingEnabled: true,
+    },
+    (b) => [
+      b.primaryId('connectionid', 'Connection'),
+      b.string('name', 500, { primaryName: true, readOnly: true, display: 'Connection Name' }),
+      b.lookup('record1id', CONNECTABLE_TABLES.map(([table]) => [table, `record1id_${table}`]), { kind: 'Lookup', display: 'Connected From', required: 'ApplicationRequired' }),
+      b.lookup('record2id', CONNECTABLE_TABLES.map(([table]) => [table, `record2id_${table}`]), { kind: 'Lookup', display: 'Connected To', required: 'ApplicationRequired' }),
+      b.picklist('record1objecttypecode', CONNECTABLE_TABLES.map(([table, code]) => [code, table]), { readOnly: true, display: 'Type (From)' }),
+      b.picklist('record2objecttypecode', CONNECTABLE_TABLES.map(([table, code]) => [code, table]), { readOnly: true, display: 'Type (To)' }),
+      b.lookup('record1roleid', [['connectionrole', 'record1roleid']], { display: 'Role (From)' }),
+      b.lookup('record2roleid', [['connectionrole', 'record2roleid']], { display: 'Role (To)' }),
+      b.boolean('ismaster', ['No', 'Yes'], { readOnly: true, display: 'Is Master' }),
+      b.lookup('relatedconnectionid', [['connection', 'relatedconnectionid']], { readOnly: true, display: 'Related Connection' }),
+      b.memo('description', 4000, { display: 'Description' }),
+      b.dateTime('effectivestart', { display: 'Starting' }),
+      b.dateTime('effectiveend', { display: 'Ending' }),
+      ...activeInactiveState(b),
+      ...systemColumns(b, true),
+    ],
+  );
+
+/**
+ * Access team templates ("About collaborating with team templates"; Dataverse teamtemplate table reference): the table
+ * (objecttypecode) and the access rights the members get.
+ */
+export const TEAM_TEMPLATE = (): EntityDefinition =>
+  define(
+    {
+      logicalName: 'teamtemplate',
+      entitySetName: 'teamtemplates',
+      displayName: 'Team template',
+      displayCollectionName: 'Team templates',
+      objectTypeCode: 92,
+      primaryIdAttribute: 'teamtemplateid',
+      primaryNameAttribute: 'teamtemplatename',
+      ownershipType: 'OrganizationOwned',
+    },
+    (b) => [
+      b.primaryId('teamtemplateid', 'Team template'),
+      b.string('teamtemplatename', 100, { primaryName: true, display: 'Team Template Name', required: 'SystemRequired' }),
+      b.integer('objecttypecode', 0, 2_147_483_647, { display: 'Entity', required: 'SystemRequired' }),
+      b.integer('defaultaccessrightsmask', 0, 2_147_483_647, { display: 'Access', required: 'SystemRequired' }),
+      b.memo('description', 2000, { display: 'Description' }),
+      ...systemColumns(b, false),
+    ],
+  );
+
+/**
+ * Teams (Dataverse team table reference): owner teams and the access teams the platform creates per record and template
+ * (teamtype 1, regardingobjectid = the record, teamtemplateid = the template). Read-only through the Web API here:
+ * access teams come and go through AddUserToRecordTeam / RemoveUserFromRecordTeam.
+ */
+export const TEAM = (): EntityDefinition =>
+  define(
+    {
+      logicalName: 'team',
+      entitySetName: 'teams',
+      displayName: 'Team',
+      displayCollectionName: 'Teams',
+      objectTypeCode: 9,
+      primaryIdAttribute: 'teamid',
+      primaryNameAttribute: 'name',
+      ownershipType: 'None',
+      readOnly: true,
+    },
+    (b) => [
+      b.primaryId('teamid', 'Team'),
+      b.string('name', 160, { primaryName: true, display: 'Team Name', required: 'SystemRequired' }),
+      b.picklist('teamtype', [[0, 'Owner'], [1, 'Access'], [2, 'Security Group'], [3, 'Office Group']], { display: 'Team Type', defaultValue: 0 }),
+      b.lookup('teamtemplateid', [['teamtemplate', 'teamtemplateid']], { display: 'Team Template Identifier' }),
+      b.lookup('regardingobjectid', CONNECTABLE_TABLES.filter(([table]) => table !== 'systemuser').map(([table]) => [table, `regardingobjectid_${table}`]), { kind: 'Lookup', display: 'Regarding Object Id' }),
+      b.boolean('systemmanaged', ['No', 'Yes'], { readOnly: true, display: 'Is System Managed' }),
+      b.memo('description', 2000, { display: 'Description' }),
+      ...systemColumns(b, false),
+    ],
+  );
+
 /** Fresh definitions of every built-in table (fresh objects, because custom columns and keys mutate them). */
 export function standardEntities(): EntityDefinition[] {
   return [
@@ -569,6 +695,10 @@ export function standardEntities(): EntityDefinition[] {
     TRANSACTION_CURRENCY(),
     SYSTEM_USER(),
     OPPORTUNITY_CLOSE(),
+    CONNECTION_ROLE(),
+    CONNECTION(),
+    TEAM_TEMPLATE(),
+    TEAM(),
     SERVICE_ENDPOINT(),
     SDK_MESSAGE(),
     SDK_MESSAGE_FILTER(),

@@ -1,5 +1,4 @@
 import { isPlainObject } from '../../shared/deep-merge.ts';
-import { userById } from '../auth/users.ts';
 import { badRequest, ErrorCode, noSuchColumn, resourceNotFound, SalesforceError } from '../errors.ts';
 import { type IdGenerator, keyPrefixOf, toId18 } from '../ids.ts';
 import type { FieldDefinition, FieldValue } from '../schema/field-model.ts';
@@ -77,6 +76,8 @@ export class RecordService {
   create(type: SObjectType, body: unknown, ctx: WriteContext): StoredRecord {
     this.assertOperation(type, 'create');
     const input = this.parseInput(type, body, 'create');
+    const teamMember = this.existingTeamMember(type, input.values);
+    if (teamMember) return this.mergeTeamMember(type, teamMember, input, ctx);
     const now = Date.now();
     const id = this.ids.next(type.keyPrefix);
     const values: Values = {};
@@ -90,6 +91,7 @@ export class RecordService {
     this.store.put(record);
     const changedFields = type.fields.filter((f) => !f.system && values[f.name] !== null && values[f.name] !== undefined && f.name !== 'Id').map((f) => f.name);
     ctx.changes.add({ changeType: 'CREATE', sobject: type.name, recordId: id, before: undefined, after: record, changedFields, userId: ctx.userId, changeOrigin: ctx.changeOrigin, at: now });
+    this.keepOnePrimaryContact(type, record, ctx);
     return record;
   }
 
@@ -128,37 +130,75 @@ export class RecordService {
       changeOrigin: ctx.changeOrigin,
       at: now,
     });
+    this.keepOnePrimaryContact(type, record, ctx);
     return record;
+  }
+
+  /**
+   * "Each Opportunity has only one primary contact" (Object Reference "OpportunityContactRole"). Whether the API refuses
+   * a second primary or demotes the first is UNCONFIRMED; the sandbox takes the tolerant path the Lightning UI shows:
+   * the new primary wins and the previous one becomes non-primary, an update of its own (with its own change event).
+   */
+  private keepOnePrimaryContact(type: SObjectType, record: StoredRecord, ctx: WriteContext): void {
+    if (type.name !== 'OpportunityContactRole' || record.values.IsPrimary !== true) return;
+    const others = this.store
+      .all(type.name)
+      .filter((row) => row.id !== record.id && row.values.OpportunityId === record.values.OpportunityId && row.values.IsPrimary === true);
+    for (const row of others) this.systemUpdate(type, row, { IsPrimary: false }, ctx);
+  }
+
+  /** A live OpportunityTeamMember for the same opportunity and user as a create body, if any. */
+  private existingTeamMember(type: SObjectType, values: Readonly<Values>): StoredRecord | undefined {
+    if (type.name !== 'OpportunityTeamMember') return undefined;
+    return this.store.all(type.name).find((row) => row.values.OpportunityId === values.OpportunityId && row.values.UserId === values.UserId);
+  }
+
+  /**
+   * Object Reference "OpportunityTeamMember": a create matching an existing OpportunityId + UserId "updates any modified
+   * fields and returns the existing record" — no duplicate row and no error.
+   */
+  private mergeTeamMember(type: SObjectType, existing: StoredRecord, input: ParsedInput, ctx: WriteContext): StoredRecord {
+    const values: Values = {};
+    const sent = new Set<string>();
+    for (const name of input.sent) {
+      if (!type.field(name)?.updateable) continue;
+      values[name] = input.values[name] ?? null;
+      sent.add(name);
+    }
+    return this.applyUpdate(type, existing, { values, sent }, ctx);
   }
 
   /**
    * Moves the record to the recycle bin; deleting an account takes its contacts and opportunities with it, and deleting
    * a master record takes its detail rows (master-detail fields).
    */
-  delete(type: SObjectType, existing: StoredRecord, ctx: WriteContext): void {
+  delete(type: SObjectType, existing: StoredRecord, ctx: WriteContext, cascaded = false): void {
     this.assertOperation(type, 'delete');
     if (existing.deletedAt !== null) throw new SalesforceError(404, ErrorCode.EntityIsDeleted, 'entity is deleted');
     for (const child of this.registry.all()) {
       for (const detail of child.fields.filter((candidate) => candidate.cascadeDelete && candidate.referenceTo.includes(type.name))) {
-        for (const row of this.store.all(child.name).filter((candidate) => candidate.values[detail.name] === existing.id)) this.delete(child, row, ctx);
+        for (const row of this.store.all(child.name).filter((candidate) => candidate.values[detail.name] === existing.id)) this.delete(child, row, ctx, true);
       }
     }
     if (type.name === 'Account') {
       for (const childType of ['Contact', 'Opportunity']) {
         const child = this.registry.get(childType);
         if (!child) continue;
-        for (const row of this.store.all(childType).filter((r) => r.values.AccountId === existing.id)) this.delete(child, row, ctx);
+        for (const row of this.store.all(childType).filter((r) => r.values.AccountId === existing.id)) this.delete(child, row, ctx, true);
       }
     }
     const now = Date.now();
     const values: Values = { ...existing.values, IsDeleted: true, LastModifiedDate: now, LastModifiedById: ctx.userId, SystemModstamp: now };
-    const record: StoredRecord = { ...existing, values, deletedAt: now };
+    // Object Reference "OpportunityTeamMember": a directly deleted member "isn't moved to the Recycle Bin and can't be
+    // undeleted, unless the record was cascade-deleted when deleting a related Opportunity".
+    const skipsRecycleBin = type.name === 'OpportunityTeamMember' && !cascaded;
+    const record: StoredRecord = { ...existing, values, deletedAt: now, ...(skipsRecycleBin ? { outsideRecycleBin: true as const } : {}) };
     this.store.put(record);
     ctx.changes.add({ changeType: 'DELETE', sobject: type.name, recordId: existing.id, before: existing, after: record, changedFields: [], userId: ctx.userId, changeOrigin: ctx.changeOrigin, at: now });
   }
 
   undelete(type: SObjectType, existing: StoredRecord, ctx: WriteContext): StoredRecord {
-    if (existing.deletedAt === null) throw badRequest(ErrorCode.InvalidInput, 'Record is not in the recycle bin');
+    if (existing.deletedAt === null || existing.outsideRecycleBin) throw badRequest(ErrorCode.InvalidInput, 'Record is not in the recycle bin');
     const now = Date.now();
     const values: Values = { ...existing.values, IsDeleted: false, LastModifiedDate: now, LastModifiedById: ctx.userId, SystemModstamp: now };
     this.checkUnique(type, values, existing.id);
@@ -273,7 +313,8 @@ export class RecordService {
     if (!id18) throw badRequest(ErrorCode.MalformedId, `${definition.label}: id value of incorrect type: ${text}`, [definition.name]);
     const target = definition.referenceTo.map((name) => this.registry.get(name)).find((type) => type?.keyPrefix === keyPrefixOf(id18));
     if (!target) throw badRequest(ErrorCode.FieldIntegrityException, `${definition.label}: id value of incorrect type: ${text}`, [definition.name]);
-    const exists = target.name === 'User' ? userById(id18) !== undefined : this.store.get(target.name, id18)?.deletedAt === null;
+    // Users are rows too (the two sandbox users and any seeded ones), so one lookup covers every target.
+    const exists = this.store.get(target.name, id18)?.deletedAt === null;
     if (!exists) throw badRequest(ErrorCode.InvalidCrossReferenceKey, `invalid cross reference id`, [definition.name]);
     return id18;
   }
@@ -328,6 +369,12 @@ export class RecordService {
       }
       if (typeof values.ForecastCategoryName === 'string') values.ForecastCategory = forecastCategoryApiName(values.ForecastCategoryName);
       values.ExpectedRevenue = typeof values.Amount === 'number' && typeof values.Probability === 'number' ? Math.round(values.Amount * values.Probability) / 100 : null;
+    }
+    if (type.name === 'OpportunityTeamMember') {
+      // Name and Title are read-only copies of the member's user (Object Reference "OpportunityTeamMember").
+      const member = typeof values.UserId === 'string' ? this.store.get('User', values.UserId) : undefined;
+      values.Name = member?.values.Name ?? null;
+      values.Title = member?.values.Title ?? null;
     }
     if ((type.name === 'Lead' || type.name === 'Contact') && type.field('Name')) {
       values.Name = [values.FirstName, values.LastName].filter((part) => typeof part === 'string' && part !== '').join(' ') || null;

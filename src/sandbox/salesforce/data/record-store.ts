@@ -10,6 +10,11 @@ export interface StoredRecord {
    * Updated/Deleted").
    */
   readonly deletedAt: number | null;
+  /**
+   * Deleted without passing through the recycle bin (a directly deleted OpportunityTeamMember, Object Reference
+   * "OpportunityTeamMember"): getDeleted still reports it, queryAll and undelete do not see it.
+   */
+  readonly outsideRecycleBin?: true;
   /** Insertion order, the tie-breaker for otherwise unordered results. */
   readonly sequence: number;
 }

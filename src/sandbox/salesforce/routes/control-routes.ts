@@ -14,8 +14,8 @@ import { sampleAccount, sampleContact, sampleLead, sampleOpportunity } from '../
 import { badRequest, ErrorCode, resourceNotFound } from '../errors.ts';
 import { parseOutboundMessage } from '../outbound/outbound-definitions.ts';
 import type { SObjectType } from '../schema/object-model.ts';
-import { FORECAST_CATEGORIES, WRITABLE_OBJECTS } from '../schema/standard-objects.ts';
-import { toId18 } from '../ids.ts';
+import { FORECAST_CATEGORIES, OPPORTUNITY_RELATED_OBJECTS, WRITABLE_OBJECTS } from '../schema/standard-objects.ts';
+import { KEY_PREFIX, toId18 } from '../ids.ts';
 
 
 const stageSchema = z
@@ -37,11 +37,28 @@ const GAP_TYPES = ['GAP_CREATE', 'GAP_UPDATE', 'GAP_DELETE', 'GAP_UNDELETE', 'GA
 
 const gapSchema = z
   .object({
-    entity: z.enum(WRITABLE_OBJECTS),
+    entity: z.enum([...WRITABLE_OBJECTS, 'OpportunityContactRole']),
     changeType: z.enum(GAP_TYPES).optional(),
     recordIds: z.array(z.string()).optional(),
   })
   .strict();
+
+/**
+ * People of the org other than the two sandbox users: owners and opportunity team members to look up by Email (they
+ * cannot sign in). Object Reference "User": Username is unique across Salesforce; IsActive false = deactivated.
+ */
+const seedUserSchema = z
+  .object({
+    firstName: z.string().max(40).optional(),
+    lastName: z.string().min(1).max(80),
+    email: z.string().email().max(80),
+    username: z.string().min(1).max(80).optional(),
+    isActive: z.boolean().optional(),
+    alias: z.string().min(1).max(8).optional(),
+  })
+  .strict();
+const seedUsersSchema = z.object({ users: z.array(seedUserSchema).min(1).max(500) }).strict();
+const userPatchSchema = z.object({ isActive: z.boolean().optional(), email: z.string().email().max(80).optional() }).strict();
 
 const limitsSchema = z.object({ used: z.number().int().min(0).optional(), max: z.number().int().min(1).optional() }).strict();
 const tokenSchema = z.object({ user: z.enum(['integration', 'seller']).optional() }).strict();
@@ -88,7 +105,68 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
   const render = (type: SObjectType, record: StoredRecord): Record<string, unknown> => renderRecord(type, record, ctx.apiVersion);
   const rowOf = (type: SObjectType, request: FastifyRequest): StoredRecord => records.requireRecord(type, (request.params as { id: string }).id, { allowDeleted: true });
 
-  app.get('/_sandbox/users', async () => ({ value: ALL_USERS, integration: SANDBOX_USERS.integration.id, seller: SANDBOX_USERS.seller.id }));
+  const fixedUserIds = new Set(ALL_USERS.map((user) => user.id));
+  app.get('/_sandbox/users', async () => {
+    const userType = records.requireType('User');
+    const seeded = store.all('User').filter((row) => !fixedUserIds.has(row.id)).sort((a, b) => a.sequence - b.sequence).map((row) => render(userType, row));
+    return { value: ALL_USERS, integration: SANDBOX_USERS.integration.id, seller: SANDBOX_USERS.seller.id, seeded };
+  });
+
+  /** Adds User rows (read-only through the API, as for an integration user without "Manage Users"). */
+  app.post('/_sandbox/users', async (request, reply) => {
+    const { users } = parse(seedUsersSchema, request.body, 'users');
+    const userType = records.requireType('User');
+    const at = Date.now();
+    const created = store.transaction(() =>
+      users.map((user) => {
+        const username = (user.username ?? user.email).toLowerCase();
+        const clash = store.all('User').find((row) => String(row.values.Username).toLowerCase() === username);
+        if (clash) throw badRequest(ErrorCode.DuplicateValue, `duplicate value found: Username duplicates value on record with id: ${clash.id}`, ['Username']);
+        const id = ctx.ids.next(KEY_PREFIX.User);
+        const name = [user.firstName, user.lastName].filter((part) => part !== undefined && part !== '').join(' ');
+        const row: StoredRecord = {
+          id,
+          sobject: 'User',
+          deletedAt: null,
+          sequence: store.nextSequence(),
+          values: {
+            Id: id,
+            Username: username,
+            FirstName: user.firstName ?? null,
+            LastName: user.lastName,
+            Name: name,
+            Alias: user.alias ?? user.lastName.slice(0, 8).toLowerCase(),
+            Email: user.email,
+            IsActive: user.isActive ?? true,
+            UserType: 'Standard',
+            ...(ctx.currency.multiCurrency ? { DefaultCurrencyIsoCode: ctx.currency.corporateCurrency } : {}),
+            IsDeleted: false,
+            CreatedDate: at,
+            CreatedById: SANDBOX_USERS.integration.id,
+            LastModifiedDate: at,
+            LastModifiedById: SANDBOX_USERS.integration.id,
+            SystemModstamp: at,
+          },
+        };
+        store.put(row);
+        return render(userType, row);
+      }),
+    );
+    return reply.code(201).send({ created });
+  });
+
+  /** Deactivate/reactivate or re-address a seeded user, as an admin does in Setup (the two sandbox users stay as they are). */
+  app.patch('/_sandbox/users/:id', async (request) => {
+    const patch = parse(userPatchSchema, request.body, 'user change');
+    const userType = records.requireType('User');
+    const row = records.requireRecord(userType, (request.params as { id: string }).id);
+    if (fixedUserIds.has(row.id)) throw badRequest(ErrorCode.InvalidInput, 'The integration and seller users cannot be changed');
+    const now = Math.max(Date.now(), Number(row.values.SystemModstamp ?? 0));
+    const values = { ...row.values, ...(patch.isActive !== undefined ? { IsActive: patch.isActive } : {}), ...(patch.email !== undefined ? { Email: patch.email } : {}), LastModifiedDate: now, SystemModstamp: now };
+    const updated: StoredRecord = { ...row, values };
+    store.put(updated);
+    return render(userType, updated);
+  });
   app.get('/_sandbox/organization', async () => ({ id: ctx.organizationId, apiVersion: ctx.apiVersion, multiCurrency: ctx.currency.multiCurrency, corporateCurrency: ctx.currency.corporateCurrency }));
 
   app.post('/_sandbox/tokens', async (request, reply) => {
@@ -138,7 +216,12 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
 
   app.delete('/_sandbox/data', async (request) => {
     const metadata = (request.query as Record<string, unknown>).metadata === 'true';
-    const deleted = store.clear([...WRITABLE_OBJECTS, ...ctx.tooling.customObjectNames()]);
+    let deleted = store.clear([...WRITABLE_OBJECTS, ...OPPORTUNITY_RELATED_OBJECTS, ...ctx.tooling.customObjectNames()]);
+    // Seeded users are test data too; the integration and seller users stay.
+    for (const row of store.all('User', { includeDeleted: true }).filter((candidate) => !fixedUserIds.has(candidate.id))) {
+      store.purge('User', row.id);
+      deleted += 1;
+    }
     ctx.cursors.clear();
     if (metadata) {
       ctx.tooling.reset();
@@ -228,6 +311,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
   app.post('/_sandbox/cdc/gap', async (request, reply) => {
     const gap = parse(gapSchema, request.body, 'gap event');
     const type = records.requireType(gap.entity);
+    if (!type.capabilities.changeEvents) throw badRequest(ErrorCode.InvalidInput, `${type.name} has no change events`);
     const changeType: ChangeEventType = gap.changeType ?? 'GAP_UPDATE';
     const recordIds =
       changeType === 'GAP_OVERFLOW'

@@ -2,6 +2,15 @@ import { KEY_PREFIX } from '../ids.ts';
 import { auditFields, field, picklistEntries, READ_ONLY, type FieldDefinition } from './field-model.ts';
 import { ObjectRegistry, SObjectType, type ObjectCapabilities } from './object-model.ts';
 
+/** Org features that decide which objects exist. */
+export interface OrgFeatures {
+  /**
+   * Team selling ("Opportunity Teams") is enabled: OpportunityTeamMember exists only then (Object Reference
+   * "OpportunityTeamMember": "This object is available only in organizations that have enabled team selling").
+   */
+  opportunityTeams: boolean;
+}
+
 export interface CurrencySettings {
   /**
    * When false the org is single-currency and no object has CurrencyIsoCode (Salesforce Object Reference
@@ -225,14 +234,78 @@ function currencyType(): SObjectType {
   ]);
 }
 
+/** The Role picklist of a new org (Object Reference "OpportunityContactRole": "Business User, Decision Maker…"). */
+export const CONTACT_ROLES = ['Business User', 'Decision Maker', 'Economic Buyer', 'Economic Decision Maker', 'Evaluator', 'Executive Sponsor', 'Influencer', 'Technical Buyer', 'Other'];
+/** The Opportunity Team Roles picklist of a new org (values UNCONFIRMED; admins edit the list, so it is not restricted). */
+export const TEAM_MEMBER_ROLES = ['Account Manager', 'Channel Manager', 'Executive Sponsor', 'Lead Qualifier', 'Pre-Sales Consultant', 'Sales Manager', 'Sales Rep', 'Opportunity Owner'];
+export const OPPORTUNITY_ACCESS_LEVELS = ['Read', 'Edit', 'All'];
+
+/**
+ * Object Reference "OpportunityContactRole": OpportunityId is required and cannot be updated; ContactId is required and
+ * updateable; IsPrimary defaults to false and "each Opportunity has only one primary contact"; Role is a nillable
+ * picklist the admin maintains. Several rows for the same opportunity and contact are allowed (the docs advise against
+ * it but do not forbid it). Change Data Capture supports the object (Change Data Capture Developer Guide "Change Event
+ * Object Support" lists OpportunityContactRole). Deleting the opportunity deletes the role; deleting the contact does
+ * not (see ContactId).
+ */
+function opportunityContactRole(settings: CurrencySettings): SObjectType {
+  return new SObjectType('OpportunityContactRole', 'Opportunity Contact Role', 'Opportunity Contact Roles', KEY_PREFIX.OpportunityContactRole, DATA_OBJECT, [
+    field.id(),
+    field.reference('OpportunityId', 'Opportunity ID', ['Opportunity'], 'Opportunity', { nillable: false, updateable: false, cascadeDelete: true }),
+    // No cascade from the contact: the Object Reference warns that queries "may also return values for this field for
+    // contacts that have been deleted", so the role outlives its contact.
+    field.reference('ContactId', 'Contact ID', ['Contact'], 'Contact', { nillable: false }),
+    field.picklist('Role', 'Role', picklistEntries(CONTACT_ROLES)),
+    field.boolean('IsPrimary', 'Primary'),
+    ...currencyField(settings),
+    ...auditFields(),
+  ]);
+}
+
+/**
+ * Object Reference "OpportunityTeamMember": OpportunityId and UserId are required and cannot be updated;
+ * TeamMemberRole is a nillable picklist; OpportunityAccessLevel (Read/Edit/All, restricted) is editable from API 36.0;
+ * Name is the member's name, read-only. "If you create a record for this object and the OpportunityId and UserId
+ * combination matches an existing record, the system updates any modified fields and returns the existing record" —
+ * so a second member row for the same user is never created (record service). Not in the Change Data Capture object
+ * list, so no change events.
+ */
+function opportunityTeamMember(): SObjectType {
+  const capabilities: ObjectCapabilities = { ...DATA_OBJECT, changeEvents: false };
+  return new SObjectType('OpportunityTeamMember', 'Opportunity Team Member', 'Opportunity Team Members', KEY_PREFIX.OpportunityTeamMember, capabilities, [
+    field.id(),
+    field.reference('OpportunityId', 'Opportunity ID', ['Opportunity'], 'Opportunity', { nillable: false, updateable: false, cascadeDelete: true }),
+    field.reference('UserId', 'User ID', ['User'], 'User', { nillable: false, updateable: false }),
+    field.text('Name', 'Opportunity Team Member Name', 361, { ...READ_ONLY, calculated: true }),
+    field.text('Title', 'Title', 80, READ_ONLY),
+    field.picklist('TeamMemberRole', 'Team Role', picklistEntries(TEAM_MEMBER_ROLES)),
+    // The default when a create leaves it out is UNCONFIRMED; Read is the least access, so the tolerant choice.
+    field.picklist('OpportunityAccessLevel', 'Opportunity Access', picklistEntries(OPPORTUNITY_ACCESS_LEVELS, 'Read'), {
+      length: 40,
+      restrictedPicklist: true,
+      nillable: false,
+      defaultedOnCreate: true,
+      defaultValue: 'Read',
+    }),
+    ...auditFields(),
+  ]);
+}
+
 /** The data org: the objects the connector reads and writes, plus the read-only ones it looks things up in. */
-export function createStandardRegistry(settings: CurrencySettings): ObjectRegistry {
+export function createStandardRegistry(settings: CurrencySettings, features: OrgFeatures = { opportunityTeams: true }): ObjectRegistry {
   const registry = new ObjectRegistry();
-  const types = [opportunity(settings), lead(settings), account(settings), contact(settings), opportunityStage(), user(settings), organization()];
+  const types = [opportunity(settings), lead(settings), account(settings), contact(settings), opportunityContactRole(settings), opportunityStage(), user(settings), organization()];
+  if (features.opportunityTeams) types.push(opportunityTeamMember());
   if (settings.multiCurrency) types.push(currencyType());
   for (const type of types) registry.register(type);
   return registry;
 }
 
-/** Objects whose writes the sandbox accepts through the REST API and the control API. */
+/**
+ * The main business objects: custom fields (Tooling API) and outbound messages may be defined on them, and data resets
+ * clear them.
+ */
 export const WRITABLE_OBJECTS = ['Opportunity', 'Lead', 'Account', 'Contact'] as const;
+
+/** The opportunity's contacts and team: writable through the REST API and the control API too, and cleared by resets. */
+export const OPPORTUNITY_RELATED_OBJECTS = ['OpportunityContactRole', 'OpportunityTeamMember'] as const;

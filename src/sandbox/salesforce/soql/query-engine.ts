@@ -131,6 +131,8 @@ export function runQuery(source: QuerySource, text: string, options: QueryOption
   const compare = sorter(source, type, query);
   const matching = source.store
     .all(type.name, { includeDeleted: options.includeDeleted })
+    // queryAll reads the recycle bin; rows deleted past it (see StoredRecord.outsideRecycleBin) are not there.
+    .filter((row) => row.outsideRecycleBin !== true)
     .filter(predicate)
     .sort(compare);
   const start = query.offset ?? 0;
