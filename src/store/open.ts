@@ -38,7 +38,12 @@ export function describeStoreLocation(location: StoreLocation): string {
 
 /** Host (with its port when given) and database of a PostgreSQL URL; a Unix socket shows as its directory. */
 export function postgresLocation(url: string): StoreLocation {
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { driver: 'postgres', host: '(unparseable URL)', database: '' };
+  }
   const socket = parsed.searchParams.get('host');
   const host = parsed.host !== '' ? parsed.host : (socket ?? 'localhost');
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || decodeURIComponent(parsed.username) || 'postgres';
