@@ -137,6 +137,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       'partner-center': 'referrals',
       ...Object.fromEntries(crms.map((crm) => [crm.name, crm.api])),
     });
+    readiness.watchLeadership(() => leadership.isLeader);
     const recordApiCall: typeof metrics.recordApiCall = (call) => {
       metrics.recordApiCall(call);
       readiness.recordCall(call);

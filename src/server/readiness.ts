@@ -30,6 +30,8 @@ export interface ReadinessReport {
   /** Which store this is: `sqlite` and its file, or `postgres` and its host/database (never the URL's password). */
   storeDriver: StoreLocation['driver'];
   storeLocation: string;
+  /** Whether this instance leads the cluster (runs the reconciler, change streams, retention, alerts); SQLite: true. */
+  leader: boolean;
   /** Per connection (and Partner Center). */
   connections: Record<string, ConnectionHealth>;
 }
@@ -112,6 +114,7 @@ class ApiHealth {
 export class Readiness {
   private readonly apis = new Map<string, ApiHealth>();
   private readonly location: StoreLocation;
+  private isLeader: () => boolean = () => true;
   /** Connection name → why the engine holds it back (see setUnavailable). */
   private readonly unavailable = new Map<string, { reason: string; at: string }>();
 
@@ -149,6 +152,11 @@ export class Readiness {
     else this.unavailable.set(name, { reason, at: new Date(this.now()).toISOString() });
   }
 
+  /** Where `leader` comes from (the service's Leadership); until set, a lone instance that always leads. */
+  watchLeadership(isLeader: () => boolean): void {
+    this.isLeader = isLeader;
+  }
+
   connections(): Record<string, ConnectionHealth> {
     const now = this.now();
     return Object.fromEntries(
@@ -167,7 +175,7 @@ export class Readiness {
     const connections = this.connections();
     const failing = Object.values(connections).some((c) => c.state === 'failing');
     const status = store === 'unavailable' ? 'unavailable' : failing ? 'degraded' : 'ok';
-    return { ready: status === 'ok', status, store, storeDriver: this.location.driver, storeLocation: describeStoreLocation(this.location), connections };
+    return { ready: status === 'ok', status, store, storeDriver: this.location.driver, storeLocation: describeStoreLocation(this.location), leader: this.isLeader(), connections };
   }
 
   private async storeWritable(): Promise<boolean> {
@@ -199,7 +207,8 @@ export async function storeResponds(store: Store, timeoutMs = STORE_CHECK_TIMEOU
   const timedOut = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
-  const answered = store.inbox.count().then(
+  // Through a resolved promise: a synchronous throw (or a test fake's plain value) is handled the same way.
+  const answered = Promise.resolve().then(() => store.inbox.count()).then(
     () => true,
     () => false,
   );

@@ -80,8 +80,8 @@ describe('cosell start on PostgreSQL', () => {
   });
 
   it('names the driver in /readyz, and /healthz fails when the database is unreachable', async () => {
-    const report = (await (await adminFetch(`${harness.adminUrl}/readyz`)).json()) as { store: string; storeDriver: string; storeLocation: string };
-    expect(report).toMatchObject({ store: 'writable', storeDriver: 'postgres', storeLocation: `${new URL(database.url).host}${new URL(database.url).pathname}` });
+    const report = (await (await adminFetch(`${harness.adminUrl}/readyz`)).json()) as { store: string; storeDriver: string; storeLocation: string; leader: boolean };
+    expect(report).toMatchObject({ store: 'writable', storeDriver: 'postgres', leader: true, storeLocation: `${new URL(database.url).host}${new URL(database.url).pathname}` });
     expect((await fetch(`${harness.url}/healthz`)).status).toBe(200);
 
     await client.end();
