@@ -50,6 +50,8 @@ describe('cosell start on PostgreSQL', () => {
     expect(opportunity.name).toBe('Contoso on PostgreSQL');
     const { rows } = await client.query<{ crm_id: string }>('SELECT crm_id FROM links WHERE referral_id = $1', [referral.id]);
     expect(rows.map((row) => row.crm_id)).toEqual([String(opportunity.opportunityid)]);
+    const status = await cli(['status', '--json']);
+    expect((JSON.parse(status.stdout) as { lastSync: string | null }).lastSync).not.toBeNull();
     expect(harness.process?.stdout()).toMatch(/"storeDriver":"postgres"/);
     // The start-up line names the server and database, never the URL (nor a password, were there one).
     expect(harness.process?.stdout()).toContain(`"store":"${new URL(database.url).host}${new URL(database.url).pathname}"`);
@@ -57,15 +59,14 @@ describe('cosell start on PostgreSQL', () => {
   }, 60_000);
 
   it('answers status and conflicts from the PostgreSQL store', async () => {
-    const status = await cli(['status', '--json']);
-    expect(status.code, status.stderr).toBe(0);
-    expect((JSON.parse(status.stdout) as { lastSync: string | null }).lastSync).not.toBeNull();
-
     await client.query(
       `INSERT INTO conflicts (connection, referral_id, field, base_value, pc_value, crm_value, detected_at)
        VALUES ('dynamics', 'ref-held', 'amount', '"1"', '"2"', '"3"', $1)`,
       [new Date().toISOString()],
     );
+    const status = await cli(['status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ connections: ['dynamics'], heldConflicts: 1 });
     const conflicts = await cli(['conflicts', '--json']);
     expect(conflicts.code, conflicts.stderr).toBe(0);
     expect((JSON.parse(conflicts.stdout) as { referralId: string; field: string }[]).map((c) => [c.referralId, c.field])).toEqual([['ref-held', 'amount']]);

@@ -37,7 +37,7 @@ async function fillStore(path: string): Promise<void> {
   await store.sync.labelDeal({ connection: 'dyn', referralId: 'ref-1', crmEntity: null, crmId: null, name: 'Contoso deal', customer: 'Contoso', respondBy: '2026-02-01T00:00:00.000Z' });
   await store.sync.pausePair('dyn', 'ref-1');
   await store.sync.setWatermark('salesforce:cdc', 'replay-42');
-  store.credentials.recordExchange('entra', '2026-01-02T00:00:00.000Z', { sealed: 'sealed-blob', origin: 'rotated' });
+  await store.credentials.recordExchange('entra', '2026-01-02T00:00:00.000Z', { sealed: 'sealed-blob', origin: 'rotated' });
   // ref-2's job fails for good (a dead letter); ref-3's fails once and waits for its retry (a pending job with history).
   const jobs = await store.jobs.claim(10, 60_000);
   const ref2 = jobs.find((job) => job.referralId === 'ref-2')!;
