@@ -47,8 +47,12 @@ describe('cosell start on PostgreSQL', () => {
       // What the service said is the first thing to read when this fails.
       throw new Error(`${(error as Error).message}\n${harness.process?.stdout().slice(-4000) ?? ''}\n${harness.process?.stderr().slice(-2000) ?? ''}`);
     });
-    expect(opportunity.name).toBe('Contoso on PostgreSQL');
-    const { rows } = await client.query<{ crm_id: string }>('SELECT crm_id FROM links WHERE referral_id = $1', [referral.id]);
+    expect(String(opportunity.name)).toContain('Contoso on PostgreSQL');
+    // The link is committed after the CRM answered the create.
+    const rows = await waitFor('the link in PostgreSQL', async () => {
+      const result = await client.query<{ crm_id: string }>('SELECT crm_id FROM links WHERE referral_id = $1', [referral.id]);
+      return result.rows.length > 0 ? result.rows : undefined;
+    });
     expect(rows.map((row) => row.crm_id)).toEqual([String(opportunity.opportunityid)]);
     const status = await cli(['status', '--json']);
     expect((JSON.parse(status.stdout) as { lastSync: string | null }).lastSync).not.toBeNull();
