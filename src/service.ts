@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config/errors.ts';
-import { sqliteStoreConfig, type Config } from './config/schema.ts';
+import type { Config } from './config/schema.ts';
 import { resolveSecret, SecretResolutionError } from './config/secrets.ts';
 import type { CrmConnector } from './crm/connector.ts';
 import { configuredCrms } from './crm/vendors.ts';
@@ -16,10 +16,11 @@ import { PARTNER_CENTER_REFRESH_TOKEN } from './http/refresh-token-vault.ts';
 import { EmailChannel } from './server/alerts/email.ts';
 import { recordLinksFromConfig } from './server/console/record-links.ts';
 import { RegistrationWatch } from './server/console/registration-watch.ts';
+import { runWhileLeader, type LeaderTask } from './server/leader-tasks.ts';
 import { Readiness } from './server/readiness.ts';
-import { SqliteStore } from './store/sqlite/index.ts';
+import type { Leadership } from './store/leadership.ts';
+import { describeStoreLocation, openStore, type ServiceStore, type StoreLocation } from './store/open.ts';
 import { startRetentionSchedule } from './store/sqlite/retention.ts';
-import type { Store } from './store/types.ts';
 import { ConnectionAvailability } from './sync/connection-availability.ts';
 import { createEngine, loadConnections, type Engine } from './sync/engine.ts';
 import type { Logger } from './util/logger.ts';
@@ -31,7 +32,10 @@ export interface RunningService {
   adminUrl: string;
   app: FastifyInstance;
   adminApp: FastifyInstance;
-  store: Store;
+  store: ServiceStore;
+  /** Whether this instance leads the cluster (always, with SQLite). */
+  leadership: Leadership;
+  storeLocation: StoreLocation;
   metrics: Metrics;
   engine: Engine | undefined;
   close(): Promise<void>;
@@ -108,9 +112,16 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const alertEmailPassword = await resolveAlertEmailPassword(config, options.configSource);
   // Checked at start even without a CRM connection (when no token is exchanged yet): a bad key is a config error (exit 2).
   if (config.partnerCenter.auth.mode === 'entra') await tokenEncryptionKey(config.partnerCenter.auth);
-  // The PostgreSQL store (store.driver postgres) is not wired into the service on this branch yet: refused as config.
-  const storeConfig = sqliteStoreConfig(config.store, 'the service');
-  const store = SqliteStore.open({ path: storeConfig.path, synchronous: storeConfig.synchronous });
+  let opened;
+  try {
+    opened = await openStore(config, logger);
+  } catch (error) {
+    // postgresPoolOptions names the setting but not the file; the message never carries the URL.
+    if (error instanceof ConfigError && error.file === '') throw new ConfigError(options.configSource ?? 'configuration', error.path, error.reason);
+    throw error;
+  }
+  const { store, leadership, location } = opened;
+  let leaderTasks: { stop(): Promise<void> } | undefined;
   let engine: Engine | undefined;
   let registration: RegistrationWatch | undefined;
   let referralsClient: ReferralsClient | undefined;
@@ -122,10 +133,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const metrics = new Metrics();
     const pcAuth = config.partnerCenter.auth;
     const credentialWarningDays = pcAuth.mode === 'entra' ? pcAuth.refreshTokenWarningDays : undefined;
-    const readiness = new Readiness(store, storeConfig.path, {
+    const readiness = new Readiness(store, location, {
       'partner-center': 'referrals',
       ...Object.fromEntries(crms.map((crm) => [crm.name, crm.api])),
     });
+    readiness.watchLeadership(() => leadership.isLeader);
     const recordApiCall: typeof metrics.recordApiCall = (call) => {
       metrics.recordApiCall(call);
       readiness.recordCall(call);
@@ -140,7 +152,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall, credentials: store.credentials });
       referralsClient = referrals;
       registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
-      engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob, availability });
+      engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob, availability, leadership } as Parameters<typeof createEngine>[0]);
       metrics.watchQueueDepth(() => store.jobs.depth());
     }
     metrics.watchHealth({ counts: () => store.console.connectionCounts(), connections: () => readiness.connections() });
@@ -179,11 +191,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const url = listenerUrl(app, config.server.host, config.server.port);
     const adminUrl = listenerUrl(adminApp, config.admin.host, config.admin.port);
     if (engine && options.runEngine !== false) engine.start();
-    registration?.start(config.alerts.registrationCheckMinutes * 60_000);
-    const retention = startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' }));
     const alertLogger = logger.child({ component: 'alerts' });
     const email = config.alerts.email ? new EmailChannel(config.alerts.email, alertEmailPassword, alertLogger) : undefined;
-    const alerts = alertWebhooks.length === 0 && !email ? { stop: async () => undefined } : new Alerter({
+    const alerter = alertWebhooks.length === 0 && !email ? undefined : new Alerter({
       store,
       readiness,
       webhookUrls: alertWebhooks,
@@ -200,8 +210,36 @@ export async function startService(config: Config, logger: Logger, options: Serv
               ),
       logger: alertLogger,
       consoleUrl: adminUrl,
-    }).start(config.alerts.intervalSeconds * 1000);
-    logger.info({ url, adminUrl, adminAuth: config.admin.auth, store: storeConfig.path, connections: engine ? [...engine.connections.keys()] : [] }, 'cosell-sync service listening');
+    });
+    // Once per cluster: two instances compacting at once would only waste work, but two alerting would page twice.
+    const singletons: LeaderTask[] = [
+      { name: 'retention', start: () => startRetentionSchedule(store.compactor, config.store.retention, logger.child({ component: 'retention' })) },
+    ];
+    if (alerter) singletons.push({ name: 'alerts', start: () => alerter.start(config.alerts.intervalSeconds * 1000) });
+    const watch = registration;
+    if (watch) {
+      singletons.push({
+        name: 'registration check',
+        start: () => {
+          watch.start(config.alerts.registrationCheckMinutes * 60_000);
+          return { stop: () => watch.stop() };
+        },
+      });
+    }
+    leaderTasks = runWhileLeader(leadership, singletons, logger.child({ component: 'leadership' }));
+    await leadership.start();
+    logger.info(
+      {
+        url,
+        adminUrl,
+        adminAuth: config.admin.auth,
+        storeDriver: location.driver,
+        store: describeStoreLocation(location),
+        leader: leadership.isLeader,
+        connections: engine ? [...engine.connections.keys()] : [],
+      },
+      'cosell-sync service listening',
+    );
     let closed = false;
     let step = 'running';
     const running: RunningService = {
@@ -210,6 +248,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       app,
       adminApp,
       store,
+      leadership,
+      storeLocation: location,
       metrics,
       engine,
       async close() {
@@ -221,12 +261,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
         await adminApp.close();
         step = 'stopping the engine (jobs in flight, CRM streams)';
         await engine?.stop();
-        step = 'stopping the retention schedule';
-        await retention.stop();
-        step = 'stopping alerts and the registration check';
-        await alerts.stop();
+        step = 'stopping retention, alerts and the registration check';
+        await leaderTasks?.stop();
         email?.close();
-        await registration?.stop();
+        step = 'stepping down from cluster leadership';
+        await leadership.stop();
         step = 'closing the store';
         await store.close();
         step = 'stopped';
@@ -237,7 +276,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
   } catch (error) {
     // E.g. the admin port is taken after the public listener started: nothing may stay bound.
     for (const server of listening) await server.close().catch(() => undefined);
+    await leaderTasks?.stop();
     await engine?.stop();
+    await leadership.stop().catch(() => undefined);
     await store.close();
     throw error;
   }

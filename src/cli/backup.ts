@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { sqliteStoreConfig } from '../config/schema.ts';
+import { ConfigError } from '../config/errors.ts';
 import { BackupRefusedError, backupDatabase } from '../store/sqlite/backup.ts';
 import { UsageError } from './errors.ts';
 import { printResult } from './output.ts';
@@ -14,9 +14,17 @@ export function registerBackupCommand(program: Command): void {
     .option('--force', 'replace the file if it exists')
     .option('--json', 'print JSON')
     .action(async (file: string, options: { config?: string; force?: boolean; json?: boolean }) => {
-      const { config } = await loadConfig(options.config);
-      // A PostgreSQL store is backed up with the database's own tools (pg_dump), not by this command.
-      const store = sqliteStoreConfig(config.store, 'cosell backup');
+      const { config, source } = await loadConfig(options.config);
+      const store = config.store;
+      // A PostgreSQL store is backed up with the database's own tools, which copy it consistently while it is in use.
+      if (store.driver !== 'sqlite') {
+        throw new ConfigError(
+          source,
+          'store.driver',
+          `cosell backup copies the SQLite store only, and store.driver is ${store.driver}: back the database up with pg_dump ` +
+            '(e.g. pg_dump --format=custom --file=cosell.dump <database>) and restore it with pg_restore (see README, "Several instances on PostgreSQL")',
+        );
+      }
       if (store.path === ':memory:') throw new UsageError('store.path is :memory:, there is nothing to back up');
       let result;
       try {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { sqliteStoreConfig } from '../config/schema.ts';
 import { isCrmEntityName, type CrmEntityName } from '../crm/connector.ts';
 import { partnerCenterClients } from '../partner-center/from-config.ts';
-import { SqliteStore } from '../store/sqlite/index.ts';
+import { openStoreToRead } from '../store/open.ts';
 import { loadConnections } from '../sync/engine.ts';
 import { MappingPreviewError, previewMapping } from '../sync/mapping-preview.ts';
 import { UsageError } from './errors.ts';
@@ -60,7 +59,7 @@ export function registerMappingCommand(program: Command): void {
       const connection = options.connection ? connections.get(options.connection) : [...connections.values()][0];
       if (!connection) throw new UsageError(options.connection ? `no connection named ${options.connection}` : 'no CRM connection is configured');
       const { referrals } = await partnerCenterClients(config.partnerCenter, { logger });
-      const store = SqliteStore.openReadOnly(sqliteStoreConfig(config.store, 'this command').path);
+      const store = await openStoreToRead(config);
       try {
         let crm: { entity: CrmEntityName; id: string } | undefined;
         if (options.crm) {

@@ -12,7 +12,8 @@ export const DEFAULT_CONFIG_FILE = 'cosell.yaml';
 
 /**
  * Environment overrides use `COSELL__a__b=value` for the config path `a.b`, so any setting can be changed in a
- * container without a file. Values are parsed as YAML scalars (numbers, booleans, lists in flow style).
+ * container without a file. Values are parsed as YAML scalars (numbers, booleans, lists in flow style). An empty value
+ * unsets the setting: `-e COSELL__store__path=` takes back the image's SQLite path for a store.driver postgres file.
  */
 const ENV_PREFIX = 'COSELL__';
 
@@ -130,6 +131,12 @@ function applyEnvOverrides(raw: Record<string, unknown>, overrides: EnvOverride[
   const out = structuredClone(raw);
   for (const { variable, path, value } of overrides) {
     let node: Record<string, unknown> = out;
+    if (value === '') {
+      // Unset: remove the key where it exists, create nothing on the way there.
+      const parent = path.slice(0, -1).reduce<unknown>((at, segment) => (typeof at === 'object' && at !== null && !Array.isArray(at) ? (at as Record<string, unknown>)[segment] : undefined), out);
+      if (typeof parent === 'object' && parent !== null && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[path[path.length - 1] as string];
+      continue;
+    }
     for (const segment of path.slice(0, -1)) {
       const next = node[segment];
       if (typeof next !== 'object' || next === null || Array.isArray(next)) node[segment] = {};

@@ -17,7 +17,7 @@ import { crmWebhookRoute, type CrmNotificationReceiver } from './routes/crm-webh
 import { engineAdminRoutes } from './routes/engine-admin.ts';
 import { LOGIN_PAGE } from './routes/login-page.ts';
 import type { Engine } from '../sync/engine.ts';
-import type { Readiness } from './readiness.ts';
+import { storeResponds, type Readiness } from './readiness.ts';
 import type { RegistrationWatch } from './console/registration-watch.ts';
 
 export interface PublicAppDeps {
@@ -109,11 +109,8 @@ export async function buildPublicApp(deps: PublicAppDeps): Promise<FastifyInstan
   // all fail) still answers 200: the process is alive and takes webhooks, and restarting it would not mend a remote
   // outage. The admin listener's /readyz answers 503 then, with the details.
   app.get('/healthz', async (_request, reply) => {
-    try {
-      await deps.store.inbox.count();
-    } catch {
-      return reply.code(503).send({ status: 'unavailable' });
-    }
+    // Unreachable PostgreSQL (or an unreadable SQLite file) makes the instance unhealthy: a balancer takes it out.
+    if (!(await storeResponds(deps.store))) return reply.code(503).send({ status: 'unavailable' });
     const failing = deps.readiness && Object.values(deps.readiness.connections()).some((c) => c.state === 'failing');
     return { status: failing ? 'degraded' : 'ok' };
   });

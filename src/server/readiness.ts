@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { describeStoreLocation, type StoreLocation } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 
 /** `unknown`: no call since start. `failing`: the last calls all failed (see FAILING_AFTER). */
@@ -26,6 +27,11 @@ export interface ReadinessReport {
   /** `degraded`: the store takes writes but a connection is failing, so its work waits and retries. */
   status: 'ok' | 'degraded' | 'unavailable';
   store: 'writable' | 'unavailable';
+  /** Which store this is: `sqlite` and its file, or `postgres` and its host/database (never the URL's password). */
+  storeDriver: StoreLocation['driver'];
+  storeLocation: string;
+  /** Whether this instance leads the cluster (runs the reconciler, change streams, retention, alerts); SQLite: true. */
+  leader: boolean;
   /** Per connection (and Partner Center). */
   connections: Record<string, ConnectionHealth>;
 }
@@ -107,16 +113,21 @@ class ApiHealth {
  */
 export class Readiness {
   private readonly apis = new Map<string, ApiHealth>();
+  private readonly location: StoreLocation;
+  private isLeader: () => boolean = () => true;
   /** Connection name → why the engine holds it back (see setUnavailable). */
   private readonly unavailable = new Map<string, { reason: string; at: string }>();
 
   constructor(
     private readonly store: Store,
-    private readonly storePath: string,
+    /** Where the store is; a string is a SQLite path (':memory:' in tests). */
+    location: StoreLocation | string,
     /** Connection name → the `api` label its client records calls under. */
     private readonly connectionApis: Readonly<Record<string, string>>,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.location = typeof location === 'string' ? { driver: 'sqlite', path: location } : location;
+  }
 
   readonly recordCall = (call: ApiCall): void => {
     let health = this.apis.get(call.api);
@@ -141,6 +152,11 @@ export class Readiness {
     else this.unavailable.set(name, { reason, at: new Date(this.now()).toISOString() });
   }
 
+  /** Where `leader` comes from (the service's Leadership); until set, a lone instance that always leads. */
+  watchLeadership(isLeader: () => boolean): void {
+    this.isLeader = isLeader;
+  }
+
   connections(): Record<string, ConnectionHealth> {
     const now = this.now();
     return Object.fromEntries(
@@ -159,20 +175,46 @@ export class Readiness {
     const connections = this.connections();
     const failing = Object.values(connections).some((c) => c.state === 'failing');
     const status = store === 'unavailable' ? 'unavailable' : failing ? 'degraded' : 'ok';
-    return { ready: status === 'ok', status, store, connections };
+    return { ready: status === 'ok', status, store, storeDriver: this.location.driver, storeLocation: describeStoreLocation(this.location), leader: this.isLeader(), connections };
   }
 
   private async storeWritable(): Promise<boolean> {
-    try {
-      await this.store.inbox.count();
-      if (this.storePath !== ':memory:') {
+    if (!(await storeResponds(this.store))) return false;
+    const location = this.location;
+    if (location.driver === 'sqlite' && location.path !== ':memory:') {
+      try {
         // SQLite writes the database file and creates its -wal / -shm files next to it.
-        await access(this.storePath, constants.R_OK | constants.W_OK);
-        await access(dirname(this.storePath), constants.W_OK);
+        await access(location.path, constants.R_OK | constants.W_OK);
+        await access(dirname(location.path), constants.W_OK);
+      } catch {
+        return false;
       }
-      return true;
-    } catch {
-      return false;
     }
+    return true;
+  }
+}
+
+/** How long a store query may take before a health check calls the store unavailable. */
+export const STORE_CHECK_TIMEOUT_MS = 5_000;
+
+/**
+ * Whether the store answers a query within `timeoutMs`. PostgreSQL behind a silent network would otherwise keep the
+ * check waiting for a pool connection (node-postgres sets no connect timeout), and a probe that never answers is
+ * worse than one that says "unavailable".
+ */
+export async function storeResponds(store: Store, timeoutMs = STORE_CHECK_TIMEOUT_MS): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  // Through a resolved promise: a synchronous throw (or a test fake's plain value) is handled the same way.
+  const answered = Promise.resolve().then(() => store.inbox.count()).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([answered, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }

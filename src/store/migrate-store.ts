@@ -48,6 +48,11 @@ export interface MigrateStoreResult {
 
 /** SQLite's jobs: not a table in PostgreSQL, they become graphile-worker jobs. */
 const JOBS_TABLE = 'jobs';
+/**
+ * PostgreSQL columns that hold what SQLite keeps as the implicit rowid (migration 2: a held conflict's id, the one
+ * `cosell conflicts resolve <id>` names). They are filled from the rowid so that every id an operator saw stays valid.
+ */
+const ROWID_COLUMNS: Readonly<Record<string, string>> = { conflicts: 'id' };
 const MAX_PARAMETERS = 60_000;
 
 interface SqliteJobRow {
@@ -116,7 +121,7 @@ async function copyAll(
   const dataTables = tables.filter((table) => table !== JOBS_TABLE);
   const targetColumns = await postgresColumns(client);
   for (const table of dataTables) {
-    const expected = sqliteColumns(source, table);
+    const expected = targetColumnsOf(source, table);
     const actual = targetColumns.get(table);
     if (!actual || !sameSet(expected, actual)) {
       throw new MigrateStoreRefusedError(
@@ -135,7 +140,7 @@ async function copyAll(
   const counts: Record<string, number> = {};
   for (const table of dataTables) {
     try {
-      counts[table] = await copyTable(source, client, table, sqliteColumns(source, table), options);
+      counts[table] = await copyTable(source, client, table, sqliteColumns(source, table), rowidColumnOf(source, table), options);
     } catch (error) {
       if (error instanceof Error) error.message = `copying table ${table}: ${error.message}`;
       throw error;
@@ -160,10 +165,30 @@ async function refuseOccupied(client: Queryable, tables: readonly string[]): Pro
   }
 }
 
-async function copyTable(source: SqlDatabase, client: pg.PoolClient, table: string, columns: readonly string[], options: MigrateStoreOptions): Promise<number> {
+/** The column of `table` PostgreSQL fills from SQLite's rowid, when the SQLite table does not have it as a column. */
+function rowidColumnOf(source: SqlDatabase, table: string): string | undefined {
+  const column = ROWID_COLUMNS[table];
+  return column !== undefined && !sqliteColumns(source, table).includes(column) ? column : undefined;
+}
+
+/** The columns `table` must have in PostgreSQL: SQLite's, plus the one filled from the rowid. */
+function targetColumnsOf(source: SqlDatabase, table: string): string[] {
+  const rowidColumn = rowidColumnOf(source, table);
+  return [...sqliteColumns(source, table), ...(rowidColumn === undefined ? [] : [rowidColumn])];
+}
+
+async function copyTable(
+  source: SqlDatabase,
+  client: pg.PoolClient,
+  table: string,
+  sourceColumns: readonly string[],
+  rowidColumn: string | undefined,
+  options: MigrateStoreOptions,
+): Promise<number> {
   const total = countRows(source, table);
+  const columns = rowidColumn === undefined ? sourceColumns : [...sourceColumns, rowidColumn];
   const batchSize = Math.max(1, Math.min(options.batchSize ?? 500, Math.floor(MAX_PARAMETERS / columns.length)));
-  const columnList = columns.map(quoteSqlite).join(', ');
+  const columnList = sourceColumns.map(quoteSqlite).join(', ');
   const read = source.prepare<[number, number], Record<string, SqlValue>>(
     `SELECT rowid AS "__rowid", ${columnList} FROM ${quoteSqlite(table)} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
   );
@@ -176,7 +201,8 @@ async function copyTable(source: SqlDatabase, client: pg.PoolClient, table: stri
     if (rows.length === 0) break;
     const values: SqlValue[] = [];
     const tuples = rows.map((row, r) => {
-      for (const column of columns) values.push(row[column] ?? null);
+      for (const column of sourceColumns) values.push(row[column] ?? null);
+      if (rowidColumn !== undefined) values.push(row.__rowid ?? null);
       return `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`;
     });
     await client.query(insertHead + tuples.join(', '), values);
@@ -236,7 +262,9 @@ async function setSequences(source: SqlDatabase, client: pg.PoolClient, tables: 
   const result: Record<string, number> = {};
   for (const row of rows) {
     if (!tables.includes(row.table_name)) continue;
-    const max = source.prepare<[], { max: number | null }>(`SELECT max(${quoteSqlite(row.column_name)}) AS max FROM ${quoteSqlite(row.table_name)}`).get()?.max ?? 0;
+    // A column filled from the rowid (see ROWID_COLUMNS) continues after the highest rowid.
+    const sourceColumn = rowidColumnOf(source, row.table_name) === row.column_name ? 'rowid' : quoteSqlite(row.column_name);
+    const max = source.prepare<[], { max: number | null }>(`SELECT max(${sourceColumn}) AS max FROM ${quoteSqlite(row.table_name)}`).get()?.max ?? 0;
     const issued = hasSqliteSequence
       ? (source.prepare<[string], { seq: number }>('SELECT seq FROM sqlite_sequence WHERE name = ?').get(row.table_name)?.seq ?? 0)
       : 0;

@@ -63,6 +63,8 @@ export interface ServiceHarnessOptions {
   synchronous?: 'full' | 'normal';
   /** In-process only: the service's logger (default silent), e.g. to read what it logs. */
   logger?: Logger;
+  /** The `store` section instead of a SQLite file in the harness directory (e.g. a PostgreSQL test database). */
+  store?: ConfigInput['store'];
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -151,7 +153,7 @@ export async function prepareHarness(prefix: string, options: ServiceHarnessOpti
     configInput: {
       server: { host: '127.0.0.1', port },
       admin: testAdminConfig(adminPort),
-      store: { path: join(tmp.path, 'cosell.db'), synchronous: options.synchronous ?? 'full' },
+      store: options.store ?? { path: join(tmp.path, 'cosell.db'), synchronous: options.synchronous ?? 'full' },
       log: { level: options.mode === 'child' ? (options.logLevel ?? 'warn') : 'silent' },
       sync: { reconcileIntervalSeconds: 3600, ...options.sync },
       partnerCenter: {

@@ -68,6 +68,11 @@ export class StoreCompactor {
   }
 }
 
+/** What the schedule runs: the SQLite store's StoreCompactor or the PostgreSQL store's PostgresCompactor. */
+export interface StoreCompaction {
+  compact(policy: RetentionPolicy): Promise<CompactionReport>;
+}
+
 export interface RetentionSchedule {
   /** Runs one pass now (or waits for the one under way). */
   runNow(): Promise<CompactionReport>;
@@ -75,7 +80,7 @@ export interface RetentionSchedule {
 }
 
 /** A pass shortly after start, then every policy.intervalMinutes; a failed pass is logged and the next one tries again. */
-export function startRetentionSchedule(compactor: StoreCompactor, policy: RetentionPolicy, logger: Logger): RetentionSchedule {
+export function startRetentionSchedule(compactor: StoreCompaction, policy: RetentionPolicy, logger: Logger): RetentionSchedule {
   let running: Promise<CompactionReport> | undefined;
   let stopped = false;
   const run = (): Promise<CompactionReport> => {

@@ -57,6 +57,18 @@ describe('config loading', () => {
     expect(config.log.level).toBe('debug');
   });
 
+  it('unsets a setting whose COSELL__ variable is empty (the image SQLite path under a PostgreSQL store)', async () => {
+    const file = write(
+      'pg.yaml',
+      'store:\n  driver: postgres\n  url: env:DATABASE_URL\npartnerCenter:\n  referralsApiUrl: http://127.0.0.1:4101\n  webhooksApiUrl: http://127.0.0.1:4101\n',
+    );
+    const refused = await loadConfig(file, { COSELL__store__path: '/data/cosell.db' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    const loaded = await loadConfig(file, { COSELL__store__path: '', COSELL__alerts__email__host: '' });
+    expect(loaded.config.store).toMatchObject({ driver: 'postgres' });
+    expect(loaded.config.alerts.email).toBeUndefined();
+  });
+
   it('names the file, path and reason of an invalid setting', async () => {
     const file = write('bad.yaml', 'server:\n  port: "many"\n');
     const error = await loadConfig(file, {}).catch((e: unknown) => e);

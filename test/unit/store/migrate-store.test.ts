@@ -37,7 +37,7 @@ async function fillStore(path: string): Promise<void> {
   await store.sync.labelDeal({ connection: 'dyn', referralId: 'ref-1', crmEntity: null, crmId: null, name: 'Contoso deal', customer: 'Contoso', respondBy: '2026-02-01T00:00:00.000Z' });
   await store.sync.pausePair('dyn', 'ref-1');
   await store.sync.setWatermark('salesforce:cdc', 'replay-42');
-  store.credentials.recordExchange('entra', '2026-01-02T00:00:00.000Z', { sealed: 'sealed-blob', origin: 'rotated' });
+  await store.credentials.recordExchange('entra', '2026-01-02T00:00:00.000Z', { sealed: 'sealed-blob', origin: 'rotated' });
   // ref-2's job fails for good (a dead letter); ref-3's fails once and waits for its retry (a pending job with history).
   const jobs = await store.jobs.claim(10, 60_000);
   const ref2 = jobs.find((job) => job.referralId === 'ref-2')!;
@@ -51,7 +51,9 @@ async function fillStore(path: string): Promise<void> {
 function sqliteRows(path: string, table: string): unknown[] {
   const db = openDatabase(path, { readonly: true, fileMustExist: true });
   try {
-    return normalise(db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[]);
+    // A held conflict's id is SQLite's implicit rowid; PostgreSQL has it as the column `id` (its migration 2).
+    const select = table === 'conflicts' ? 'SELECT rowid AS id, * FROM conflicts' : `SELECT * FROM ${table}`;
+    return normalise(db.prepare(select).all() as Record<string, unknown>[]);
   } finally {
     db.close();
   }
@@ -109,6 +111,8 @@ describe('cosell migrate-store', () => {
     // An id retention deleted: PostgreSQL must not hand it out again.
     const raw = openDatabase(sqlitePath);
     raw.prepare('DELETE FROM inbox WHERE id = 3').run();
+    // A conflict id an operator may have noted (`cosell conflicts resolve 7`) must name the same conflict afterwards.
+    raw.prepare('UPDATE conflicts SET rowid = 7').run();
     raw.close();
 
     const first = await runCli(['migrate-store', '--from', `sqlite:${sqlitePath}`, '--to', 'postgres:env:TARGET_URL', '--json'], { TARGET_URL: database.url });
@@ -117,6 +121,7 @@ describe('cosell migrate-store', () => {
     const summary = JSON.parse(first.stdout) as { tables: Record<string, number>; sequences: Record<string, number>; to: string };
     expect(summary.tables).toEqual({ audit: 2, conflicts: 1, create_intents: 1, credentials: 1, dead_letters: 1, deal_labels: 1, inbox: 2, links: 1, paused_pairs: 1, pc_field_writes: 1, watermarks: 1, write_intents: 1, jobs: 1 });
     expect(summary.sequences['inbox.id']).toBe(4);
+    expect(summary.sequences['conflicts.id']).toBe(8);
     expect(summary.to).toBe(describeUrl(database.url));
     const password = new URL(database.url).password;
     if (password) expect(first.stdout + first.stderr).not.toContain(password);
@@ -128,6 +133,11 @@ describe('cosell migrate-store', () => {
     const { rows } = await client.query<{ id: string }>(`INSERT INTO inbox (source, dedup_key, event_name, payload, received_at) VALUES ('dynamics', 'new', 'x', '{}', 'now') RETURNING id`);
     expect(rows[0]?.id).toBe('4');
     await client.query(`DELETE FROM inbox WHERE dedup_key = 'new'`);
+    const conflict = await client.query<{ id: string }>(
+      `INSERT INTO conflicts (connection, referral_id, field, base_value, pc_value, crm_value, detected_at) VALUES ('dyn', 'ref-9', 'amount', '1', '2', '3', 'now') RETURNING id`,
+    );
+    expect(conflict.rows[0]?.id).toBe('8');
+    await client.query(`DELETE FROM conflicts WHERE referral_id = 'ref-9'`);
 
     const before = await rowCounts(client);
     const second = await runCli(['migrate-store', '--from', `sqlite:${sqlitePath}`, '--to', 'postgres:env:TARGET_URL'], { TARGET_URL: database.url });
