@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,11 +21,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The server may run as another user (see createPostgresUser); it creates its data directory inside this one.
   chmodSync(directory, 0o755);
   const port = await freePort();
+  // A password of its own, so a test that checks a URL's password never leaks into output cannot match a common word.
+  const password = randomBytes(12).toString('hex');
   const server = new EmbeddedPostgres({
     databaseDir: join(directory, 'data'),
     port,
     user: 'postgres',
-    password: 'postgres',
+    password,
     persistent: false,
     // PostgreSQL refuses to run as root; the package creates an unprivileged `postgres` user for it when needed.
     createPostgresUser: process.getuid?.() === 0,
@@ -32,7 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   await server.initialise();
   await server.start();
-  project.provide('postgresUrl', `postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
+  project.provide('postgresUrl', `postgres://postgres:${password}@127.0.0.1:${port}/postgres`);
   return async () => {
     await server.stop();
     rmSync(directory, { recursive: true, force: true });
