@@ -76,13 +76,20 @@ export interface ReconcileReport {
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
+  /** Bumped by start and stop: a schedule whose number is not current ends. */
+  private schedule = 0;
   private running: Promise<ReconcileReport> | undefined;
   private current: ReconcileProgress | null = null;
 
   constructor(private readonly options: ReconcilerOptions) {}
 
-  /** Runs a first pass right away (what changed while the service was down), then one every interval. */
+  /**
+   * Runs a first pass right away (what changed while the service was down), then one every interval. Started again
+   * after a stop (leadership regained), the old schedule stays dead even if its last pass ends after the new start.
+   */
   start(options: { immediately?: boolean } = {}): void {
+    if (this.timer) return;
+    const schedule = ++this.schedule;
     const firstDelay = options.immediately === false ? this.options.intervalMs : 0;
     const loop = (delay: number) => {
       this.timer = setTimeout(() => {
@@ -91,7 +98,7 @@ export class Reconciler {
             this.options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile pass failed'),
           )
           .then(() => {
-            if (this.timer) loop(this.options.intervalMs);
+            if (this.timer && schedule === this.schedule) loop(this.options.intervalMs);
           });
       }, delay);
       this.timer.unref();
@@ -100,6 +107,7 @@ export class Reconciler {
   }
 
   async stop(): Promise<void> {
+    this.schedule++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
