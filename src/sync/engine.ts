@@ -183,7 +183,7 @@ class LeaderWork {
 
   /** A connection's stream may run now; it starts at once if this instance leads. */
   connectionReady(connector: CrmConnector): void {
-    this.enqueue(() => {
+    void this.enqueue(() => {
       this.ready.add(connector);
       if (this.leading) this.startStream(connector);
     });
@@ -264,6 +264,32 @@ function watchConnections(
   }
 }
 
+function createReconciler(options: {
+  config: Config;
+  store: Store;
+  referrals: ReferralsClient;
+  connectors: readonly CrmConnector[];
+  logger: Logger;
+  pairSync: PairSync;
+  worker: JobExecutor;
+}): Reconciler {
+  const { config, store, pairSync, worker } = options;
+  return new Reconciler({
+    store,
+    referrals: options.referrals,
+    connectors: options.connectors,
+    entities: ['opportunity', 'lead'],
+    logger: options.logger.child({ component: 'reconciler' }),
+    intervalMs: config.sync.reconcileIntervalSeconds * 1000,
+    overlapMs: config.sync.reconcileOverlapSeconds * 1000,
+    initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
+    microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
+    backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
+    queueRoom: () => roomInQueue(store, worker),
+    exclusive: (referralIds, task) => pairSync.exclusive(referralIds, task),
+  });
+}
+
 export function createEngine(options: {
   config: Config;
   store: Store;
@@ -283,20 +309,7 @@ export function createEngine(options: {
   const pairSync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: logger.child({ component: 'sync' }) });
   const worker = createExecutor({ store, pairSync, config, logger, availability, onJobOutcome: options.onJobOutcome });
   const connectors: CrmConnector[] = [...connections.values()].map((c) => c.connector);
-  const reconciler = new Reconciler({
-    store,
-    referrals,
-    connectors,
-    entities: ['opportunity', 'lead'],
-    logger: logger.child({ component: 'reconciler' }),
-    intervalMs: config.sync.reconcileIntervalSeconds * 1000,
-    overlapMs: config.sync.reconcileOverlapSeconds * 1000,
-    initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
-    microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
-    backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
-    queueRoom: () => roomInQueue(store, worker),
-    exclusive: (referralIds, task) => pairSync.exclusive(referralIds, task),
-  });
+  const reconciler = createReconciler({ config, store, referrals, connectors, logger, pairSync, worker });
   const ownLeadership = options.leadership === undefined;
   const leadership = options.leadership ?? new LocalLeadership((error) => logger.error({ err: error }, 'leadership listener failed'));
   const leaderWork = new LeaderWork({

@@ -50,6 +50,7 @@ class ScriptedReferrals extends FakeReferrals {
   /** The reconciler's listing: counted, empty. */
   async *list(): AsyncGenerator<never> {
     this.listed++;
+    yield* [];
   }
 }
 

@@ -54,6 +54,7 @@ class CountingReferrals extends FakeReferrals {
   listed = 0;
   async *list(): AsyncGenerator<never> {
     this.listed++;
+    yield* [];
   }
 }
 

@@ -33,14 +33,14 @@ class FakeRunnerQueue implements RunnableJobQueue {
   run(options: JobRunnerOptions): Promise<JobRunner> {
     if (this.failStart) return Promise.reject(this.failStart);
     this.options = options;
-    const queue = this;
+    const inFlight = (): number => this.inFlight;
     return Promise.resolve({
       stop: () => {
-        queue.stopped++;
+        this.stopped++;
         return Promise.resolve();
       },
       get inFlight() {
-        return queue.inFlight;
+        return inFlight();
       },
     });
   }
