@@ -1,5 +1,6 @@
 import type { CanonicalRecord, CanonicalValue } from '../canonical-value.ts';
 import type { CredentialRecord } from '../http/refresh-token-vault.ts';
+import type { JobRunner, JobRunnerOptions } from './job-runner.ts';
 
 /** Where an accepted notification came from. */
 export type EventSource = 'partner-center' | 'dynamics' | 'salesforce';
@@ -49,8 +50,14 @@ export interface Inbox {
 
 export interface Store {
   readonly inbox: Inbox;
-  readonly jobs: JobQueue;
+  /** Pulled and leased by a worker (SQLite), or pushed to a runner (PostgreSQL); `kind` tells which. */
+  readonly jobs: LeasedJobQueue | RunnableJobQueue;
   readonly sync: SyncState;
+  /**
+   * Mutual exclusion wherever the store is shared: in-process for SQLite (one process owns the file), PostgreSQL
+   * advisory locks across every instance on the database.
+   */
+  readonly locks: KeyedLocks;
   /** Read-only views for the operator console. */
   readonly console: ConsoleReads;
   /** Credentials kept between runs (Entra's rotated refresh token, sealed) and when they were last used. */
@@ -98,12 +105,23 @@ export interface Job {
   enqueuedAt?: number;
 }
 
+/** What every job queue offers, whoever runs its jobs. */
 export interface JobQueue {
   /**
    * Durable when the promise resolves. Coalesces with a pending job of the same key. A watermark given here commits
    * in the same transaction, so a resume point never runs ahead of the work it covers.
    */
   enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void>;
+  depth(): Promise<number>;
+  /** Epoch ms of the earliest pending job, or null. */
+  nextDueAt(): Promise<number | null>;
+  /** Calls `listener` soon after work arrives, so a worker need not wait for its next poll; returns the unsubscribe. */
+  onEnqueue(listener: () => void): () => void;
+}
+
+/** A queue a worker pulls from: it leases due jobs and records each one's outcome itself (SQLite). */
+export interface LeasedJobQueue extends JobQueue {
+  readonly kind: 'leased';
   /** Leases up to `limit` due jobs; a lease that expires (crashed worker) makes the job claimable again. */
   claim(limit: number, leaseMs: number, now?: number): Promise<Job[]>;
   /**
@@ -119,11 +137,23 @@ export interface JobQueue {
   postpone(job: Job, reason: string, delayMs: number, now?: number): Promise<void>;
   /** Moves the job to dead letters (one transaction). */
   deadLetter(job: Job, error: string): Promise<void>;
-  depth(): Promise<number>;
-  /** Epoch ms of the earliest pending job, or null. */
-  nextDueAt(): Promise<number | null>;
-  /** Calls `listener` soon after work arrives, so a worker need not wait for its next poll; returns the unsubscribe. */
-  onEnqueue(listener: () => void): () => void;
+}
+
+/**
+ * A queue that pushes due jobs to a runner and applies the outcome its handler returns (PostgreSQL: graphile-worker,
+ * across every instance on the database).
+ */
+export interface RunnableJobQueue extends JobQueue {
+  readonly kind: 'runner';
+  run(options: JobRunnerOptions): Promise<JobRunner>;
+}
+
+/**
+ * Runs a task while holding every key, one holder at a time per key. Callers that take several sets of keys nested
+ * must always nest them in the same order (the sync: pair keys outside, customer keys inside).
+ */
+export interface KeyedLocks {
+  run<T>(keys: readonly string[], task: () => Promise<T>): Promise<T>;
 }
 
 export interface Link {

@@ -4,7 +4,8 @@ import { ConfigError } from '../config/errors.ts';
 import type { Config } from '../config/schema.ts';
 import type { CrmConnector, CrmKind } from '../crm/connector.ts';
 import { backoffDelay } from '../http/retry.ts';
-import type { Job, JobQueue } from '../store/types.ts';
+import type { JobOutcome } from '../store/job-runner.ts';
+import type { Job, LeasedJobQueue } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { assertValidMapping, MappingError, mappedEntities, type MappingSpec } from './mapping/index.ts';
 
@@ -139,23 +140,28 @@ export class ConnectionAvailability {
   }
 
   /**
-   * The job queue as the worker sees it: a job of an unavailable connection is postponed as soon as it is claimed,
-   * without counting an attempt, so it neither runs against a CRM that is down nor drifts towards dead letters.
+   * A job of an unavailable connection is postponed (without counting an attempt), so it neither runs against a CRM
+   * that is down nor drifts towards dead letters; null when its connection is available. Both executors ask this
+   * before running a job: the leased worker through `gate`, the PostgreSQL runner in its handler.
    */
-  gate(queue: JobQueue): JobQueue {
+  postponement(job: Pick<Job, 'connection'>): Extract<JobOutcome, { kind: 'postpone' }> | null {
+    const outage = this.down.get(job.connection);
+    if (!outage) return null;
+    const waitMs = Math.min(MAX_POSTPONE_MS, Math.max(0, outage.retryAt - Date.now()));
+    return { kind: 'postpone', reason: `waiting for ${job.connection} (${outage.host}): ${outage.reason}`, delayMs: Math.max(waitMs, 1_000) };
+  }
+
+  /** The leased queue as the worker sees it: a claimed job of an unavailable connection is postponed at once. */
+  gate(queue: LeasedJobQueue): LeasedJobQueue {
     const claim = async (limit: number, leaseMs: number, now?: number): Promise<Job[]> => {
       const claimed = await queue.claim(limit, leaseMs, now);
       const runnable: Job[] = [];
       const postponed: Array<Promise<void>> = [];
       // Availability as of the claim's return: an outage that began while it ran applies to what it leased.
       for (const job of claimed) {
-        const outage = this.down.get(job.connection);
-        if (!outage) {
-          runnable.push(job);
-          continue;
-        }
-        const waitMs = Math.min(MAX_POSTPONE_MS, Math.max(0, outage.retryAt - Date.now()));
-        postponed.push(queue.postpone(job, `waiting for ${job.connection} (${outage.host}): ${outage.reason}`, Math.max(waitMs, 1_000)));
+        const wait = this.postponement(job);
+        if (wait) postponed.push(queue.postpone(job, wait.reason, wait.delayMs));
+        else runnable.push(job);
       }
       for (const result of await Promise.allSettled(postponed)) {
         // The job stays leased: it comes back when the lease expires, without an attempt counted.
@@ -164,6 +170,7 @@ export class ConnectionAvailability {
       return runnable;
     };
     return {
+      kind: 'leased',
       enqueue: (requests, watermark) => queue.enqueue(requests, watermark),
       claim,
       complete: (job) => queue.complete(job),

@@ -3,6 +3,7 @@ import type { ChangeSink, CrmConnector, CrmRecordRef } from '../crm/connector.ts
 import { configuredCrms } from '../crm/vendors.ts';
 import type { HttpCallRecord } from '../http/call-record.ts';
 import type { ReferralsClient } from '../partner-center/referrals-client.ts';
+import { LocalLeadership, type Leadership } from '../store/leadership.ts';
 import type { Store } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { bindMapping } from './binding.ts';
@@ -11,7 +12,8 @@ import { loadMappingFile, type MappingSpec } from './mapping/index.ts';
 import { mergeRecord } from './merge/index.ts';
 import { PairSync, type ConnectionSetup } from './pair-sync.ts';
 import { Reconciler } from './reconciler.ts';
-import { Worker } from './worker.ts';
+import { RunnerExecutor, type JobExecutor } from './executor.ts';
+import { outcomePolicy, Worker } from './worker.ts';
 
 export interface LoadedConnection extends ConnectionSetup {
   spec: MappingSpec;
@@ -57,8 +59,12 @@ export async function loadConnections(
 
 export interface Engine {
   connections: ReadonlyMap<string, LoadedConnection>;
-  worker: Worker;
+  /** Runs the jobs on every instance, leader or not: the Worker (SQLite) or graphile-worker's runner (PostgreSQL). */
+  worker: JobExecutor;
+  /** Runs (on its schedule) only while this instance leads; `runOnce` may still be called directly. */
   reconciler: Reconciler;
+  /** What decides whether this instance runs the reconciler and the change streams. */
+  leadership: Leadership;
   start(): void;
   stop(): Promise<void>;
 }
@@ -113,21 +119,175 @@ export const MAX_PENDING_JOBS = 1_000;
 const QUEUE_POLL_MS = 50;
 
 /** Resolves once the queue is under MAX_PENDING_JOBS, or at once when no worker is draining it (then waiting is futile). */
-async function roomInQueue(store: Store, worker: Worker): Promise<void> {
+async function roomInQueue(store: Store, worker: JobExecutor): Promise<void> {
   while (worker.started && (await store.jobs.depth()) >= MAX_PENDING_JOBS) await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
 }
 
-/** Starts each connection (its change stream): at once, or for one down at start-up once its start-up check passes. */
-function startConnections(
+/**
+ * The job executor for the store's queue: the Worker pulls a leased queue (the availability gate postpones a claimed
+ * job of an unavailable connection); a runner queue pushes jobs to a handler that asks the same gate first. Both decide
+ * retry / dead letter with decideJobOutcome under the same policy.
+ *
+ * PostgreSQL pool: the runner wants pool.max >= concurrency + 3 (its LISTEN client, fetch and completion, plus the
+ * handlers' own queries) and warns below it (job-queue.ts); the advisory locks the sync holds (pair and customer keys)
+ * use connections of their own (PostgresStore's lock pool), so they add nothing to this bound and cannot starve it.
+ */
+function createExecutor(options: {
+  store: Store;
+  pairSync: PairSync;
+  config: Config;
+  logger: Logger;
+  availability: ConnectionAvailability | undefined;
+  onJobOutcome: ((outcome: 'done' | 'retry' | 'dead', durationMs: number) => void) | undefined;
+}): JobExecutor {
+  const { store, pairSync, config, availability, onJobOutcome } = options;
+  const logger = options.logger.child({ component: 'worker' });
+  const onOutcome = onJobOutcome ? (outcome: 'done' | 'retry' | 'dead', _job: unknown, ms: number) => onJobOutcome(outcome, ms) : undefined;
+  const tuning = { concurrency: config.sync.concurrency, maxAttempts: config.sync.maxAttempts };
+  if (store.jobs.kind === 'leased') {
+    return new Worker({ jobs: availability?.gate(store.jobs) ?? store.jobs, handler: pairSync.handler, logger, ...tuning, ...(onOutcome ? { onOutcome } : {}) });
+  }
+  return new RunnerExecutor({
+    queue: store.jobs,
+    handler: pairSync.handler,
+    logger,
+    concurrency: tuning.concurrency,
+    policy: outcomePolicy(tuning),
+    ...(availability ? { gate: (job) => availability.postponement(job) } : {}),
+    ...(onOutcome ? { onOutcome } : {}),
+  });
+}
+
+/**
+ * The leader's work: the reconciler's schedule (with the Microsoft-side refresh and backfill) and the connectors'
+ * change streams (Salesforce CDC; Dataverse change tracking runs in the reconciler's CRM listing), which must be
+ * single across instances. Transitions run one after another, so a stop racing a start waits for the start's streams
+ * to finish subscribing and stops them: none is left running after a `false`.
+ */
+class LeaderWork {
+  private leading = false;
+  /** Connections whose stream may run: available at start, or once their start-up check passed. */
+  private readonly ready = new Set<CrmConnector>();
+  private readonly streams: Array<Promise<(() => Promise<void>) | undefined>> = [];
+  private transitions: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(
+    private readonly options: {
+      reconciler: Reconciler;
+      reconcileOnStart: boolean;
+      sinkFor: (connector: CrmConnector) => ChangeSink;
+      logger: Logger;
+    },
+  ) {}
+
+  /** A connection's stream may run now; it starts at once if this instance leads. */
+  connectionReady(connector: CrmConnector): void {
+    void this.enqueue(() => {
+      this.ready.add(connector);
+      if (this.leading) this.startStream(connector);
+    });
+  }
+
+  lead(leader: boolean): Promise<void> {
+    return this.enqueue(() => (leader ? this.up() : this.down()));
+  }
+
+  private up(): void {
+    if (this.leading) return;
+    this.leading = true;
+    this.options.logger.info('leading: running the reconciler and change streams');
+    this.options.reconciler.start({ immediately: this.options.reconcileOnStart });
+    for (const connector of this.ready) this.startStream(connector);
+  }
+
+  private async down(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    for (const stop of await Promise.all(this.streams.splice(0))) await stop?.();
+    await this.options.reconciler.stop();
+    this.options.logger.info('not leading: reconciler and change streams stopped');
+  }
+
+  private startStream(connector: CrmConnector): void {
+    const started = startChangeStream(connector, this.options.sinkFor(connector), this.options.logger);
+    if (started) this.streams.push(started);
+  }
+
+  /**
+   * Runs `step` after the ones before it; with none pending it runs at once, so `engine.start()` has started the
+   * reconciler and asked for the streams by the time it returns. Never rejects: a failed step (a stream's stop threw)
+   * is logged and does not wedge the ones after it.
+   */
+  private enqueue(step: () => void | Promise<void>): Promise<void> {
+    if (this.pending === 0) {
+      let result: void | Promise<void>;
+      try {
+        result = step();
+      } catch (error) {
+        this.failed(error);
+        return Promise.resolve();
+      }
+      return result ? this.track(result) : Promise.resolve();
+    }
+    return this.track(this.transitions.then(step));
+  }
+
+  private track(step: Promise<void>): Promise<void> {
+    this.pending++;
+    this.transitions = step
+      .catch((error: unknown) => this.failed(error))
+      .finally(() => {
+        this.pending--;
+      });
+    return this.transitions;
+  }
+
+  private failed(error: unknown): void {
+    this.options.logger.error({ err: error }, 'leadership transition failed');
+  }
+}
+
+/**
+ * Checks each connection: one available at start is ready at once; one down at start-up is ready once its start-up
+ * check passes (retried in the background whether or not this instance leads, since its jobs wait on it too).
+ */
+function watchConnections(
   connections: ReadonlyMap<string, LoadedConnection>,
   availability: ConnectionAvailability | undefined,
-  start: (connector: CrmConnector) => void,
+  ready: (connector: CrmConnector) => void,
 ): void {
   for (const { connector, spec } of connections.values()) {
     if (availability && !availability.isAvailable(connector.name)) {
-      availability.recover(connector.name, () => checkMappingAgainstCrm(connector, spec), () => start(connector));
-    } else start(connector);
+      availability.recover(connector.name, () => checkMappingAgainstCrm(connector, spec), () => ready(connector));
+    } else ready(connector);
   }
+}
+
+function createReconciler(options: {
+  config: Config;
+  store: Store;
+  referrals: ReferralsClient;
+  connectors: readonly CrmConnector[];
+  logger: Logger;
+  pairSync: PairSync;
+  worker: JobExecutor;
+}): Reconciler {
+  const { config, store, pairSync, worker } = options;
+  return new Reconciler({
+    store,
+    referrals: options.referrals,
+    connectors: options.connectors,
+    entities: ['opportunity', 'lead'],
+    logger: options.logger.child({ component: 'reconciler' }),
+    intervalMs: config.sync.reconcileIntervalSeconds * 1000,
+    overlapMs: config.sync.reconcileOverlapSeconds * 1000,
+    initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
+    microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
+    backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
+    queueRoom: () => roomInQueue(store, worker),
+    exclusive: (referralIds, task) => pairSync.exclusive(referralIds, task),
+  });
 }
 
 export function createEngine(options: {
@@ -139,52 +299,46 @@ export function createEngine(options: {
   onJobOutcome?: (outcome: 'done' | 'retry' | 'dead', durationMs: number) => void;
   /** Connections that were down at start-up: their jobs wait, and their start-up check is retried. */
   availability?: ConnectionAvailability;
+  /**
+   * Who runs the reconciler and change streams. Absent: a LocalLeadership the engine starts and stops itself (one
+   * process, always leader). Given: the caller starts and stops it; the engine only follows its changes.
+   */
+  leadership?: Leadership;
 }): Engine {
   const { config, store, referrals, connections, logger, availability } = options;
   const pairSync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: logger.child({ component: 'sync' }) });
-  const worker = new Worker({
-    jobs: availability?.gate(store.jobs) ?? store.jobs,
-    handler: pairSync.handler,
-    logger: logger.child({ component: 'worker' }),
-    concurrency: config.sync.concurrency,
-    maxAttempts: config.sync.maxAttempts,
-    ...(options.onJobOutcome ? { onOutcome: (outcome, _job, ms) => options.onJobOutcome?.(outcome, ms) } : {}),
-  });
+  const worker = createExecutor({ store, pairSync, config, logger, availability, onJobOutcome: options.onJobOutcome });
   const connectors: CrmConnector[] = [...connections.values()].map((c) => c.connector);
-  const reconciler = new Reconciler({
-    store,
-    referrals,
-    connectors,
-    entities: ['opportunity', 'lead'],
-    logger: logger.child({ component: 'reconciler' }),
-    intervalMs: config.sync.reconcileIntervalSeconds * 1000,
-    overlapMs: config.sync.reconcileOverlapSeconds * 1000,
-    initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
-    microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
-    backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
-    queueRoom: () => roomInQueue(store, worker),
-    exclusive: (referralIds, task) => pairSync.exclusive(referralIds, task),
+  const reconciler = createReconciler({ config, store, referrals, connectors, logger, pairSync, worker });
+  const ownLeadership = options.leadership === undefined;
+  const leadership = options.leadership ?? new LocalLeadership((error) => logger.error({ err: error }, 'leadership listener failed'));
+  const leaderWork = new LeaderWork({
+    reconciler,
+    reconcileOnStart: config.sync.reconcileOnStart,
+    sinkFor: (connector) => changeSink({ store, reconciler, logger, connector }),
+    logger,
   });
-  // Streams still subscribing when stop() comes are waited for and stopped too: one that finished subscribing after
-  // the engine stopped would hold its connection open and keep the process alive.
-  const streams: Array<Promise<(() => Promise<void>) | undefined>> = [];
-  const sinkFor = (connector: CrmConnector): ChangeSink => changeSink({ store, reconciler, logger, connector });
+  let unsubscribe: (() => void) | undefined;
   return {
     connections,
     worker,
     reconciler,
+    leadership,
     start() {
+      if (unsubscribe) return;
       worker.start();
-      reconciler.start({ immediately: config.sync.reconcileOnStart });
-      startConnections(connections, availability, (connector) => {
-        const started = startChangeStream(connector, sinkFor(connector), logger);
-        if (started) streams.push(started);
-      });
+      unsubscribe = leadership.onChange((leader) => void leaderWork.lead(leader));
+      watchConnections(connections, availability, (connector) => void leaderWork.connectionReady(connector));
+      if (leadership.isLeader) void leaderWork.lead(true);
+      if (ownLeadership) void leadership.start();
     },
     async stop() {
+      unsubscribe?.();
+      unsubscribe = undefined;
       await availability?.stop();
-      for (const stop of await Promise.all(streams.splice(0))) await stop?.();
-      await reconciler.stop();
+      if (ownLeadership) await leadership.stop();
+      // Stops the streams (also ones still subscribing) and the reconciler, after any transition under way.
+      await leaderWork.lead(false);
       await worker.stop();
       for (const c of connectors) await c.close?.();
     },

@@ -3,9 +3,9 @@ import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import type { Referral, ReferralCreate } from '../partner-center/model.ts';
 import { ReferralNotFoundError } from '../partner-center/referrals-client.ts';
 import { respondBy } from '../partner-center/response-deadline.ts';
-import type { AuditEntry, Job, Link } from '../store/types.ts';
+import { InProcessLocks } from '../store/in-process-locks.ts';
+import type { AuditEntry, Job, KeyedLocks, Link } from '../store/types.ts';
 import type { CanonicalRecord } from '../canonical-value.ts';
-import { KeyedLock } from '../util/keyed-lock.ts';
 import type { Logger } from '../util/logger.ts';
 import { applyReconcilePlan, commitCreatedLink, recordLinkFailure } from './apply/applier.ts';
 import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
@@ -61,7 +61,12 @@ interface Pair {
 function bornFrom(referral: Referral, ref: CrmRecordRef): boolean {
   return referral.direction === 'Outgoing' && typeof referral.externalReferenceId === 'string' && referral.externalReferenceId.toLowerCase() === ref.id.toLowerCase();
 }
-const pairKey = (connection: string, referralId: string): string => `${connection}\u0000${referralId.toLowerCase()}`;
+const pairKey = (connection: string, referralId: string): string => `pair\u0000${connection}\u0000${referralId.toLowerCase()}`;
+
+/** The locks under customer keys, namespaced apart from pair keys. */
+function customerLocks(locks: KeyedLocks): KeyedLocks {
+  return { run: (keys, task) => locks.run(keys.map((key) => `customer\u0000${key}`), task) };
+}
 
 function isPreconditionFailure(error: unknown): boolean {
   return error instanceof CrmPreconditionFailedError || (error instanceof PartnerCenterApiError && error.status === 412);
@@ -77,10 +82,12 @@ function isPreconditionFailure(error: unknown): boolean {
  */
 export class PairSync {
   private readonly maxReplans: number;
-  /** Serialises "create or get customer" per customer (see `customerKey`). */
-  private readonly customerLock = new KeyedLock();
-  /** Serialises a pair's job with a backfill of the same referral (see `exclusive`). */
-  private readonly pairLock = new KeyedLock();
+  /**
+   * The store's locks (across instances with PostgreSQL): a pair's job against a backfill of the same referral
+   * (`pairKey`, see `exclusive`), and "create or get customer" per customer (`customerLock`, see `customerKey`), so one
+   * customer account is created once. Always nested pair keys first, customer keys inside.
+   */
+  private readonly locks: KeyedLocks;
   private readonly organization: PartnerOrganization;
   private readonly engagements: EngagementReader;
   private readonly bulk: Backfill;
@@ -93,10 +100,11 @@ export class PairSync {
     // Every write of ours through the sync (merge, create, backfill) drops the shared read it made stale.
     const deps: PairSyncDeps = { ...given, referrals: forgettingWrites(given.referrals, this.reads) };
     this.deps = deps;
+    this.locks = deps.store.locks ?? new InProcessLocks();
     this.maxReplans = deps.maxReplans ?? 3;
     this.organization = deps.organization ?? new PartnerOrganization(deps.referrals, deps.store.sync);
     this.engagements = new EngagementReader(deps.referrals, this.organization);
-    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock: this.customerLock, logger: deps.logger, connectionNames: () => deps.connections.keys() });
+    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock: customerLocks(this.locks), logger: deps.logger, connectionNames: () => deps.connections.keys() });
   }
 
   readonly handler: JobHandler = async (job) => {
@@ -104,7 +112,7 @@ export class PairSync {
     if (!connection) throw new NonRetryableSyncError(`no connection named "${job.connection}" is configured`);
     const run = new SyncRun(job, connection);
     if (job.referralId === null) return this.syncWithReplans(run);
-    return this.pairLock.run(pairKey(job.connection, job.referralId), () => this.syncWithReplans(run));
+    return this.locks.run([pairKey(job.connection, job.referralId)], () => this.syncWithReplans(run));
   };
 
   /**
@@ -113,7 +121,7 @@ export class PairSync {
    */
   exclusive<T>(referralIds: readonly string[], task: () => Promise<T>): Promise<T> {
     const names = [...this.deps.connections.keys()];
-    return this.pairLock.runAll(referralIds.flatMap((id) => names.map((name) => pairKey(name, id))), task);
+    return this.locks.run(referralIds.flatMap((id) => names.map((name) => pairKey(name, id))), task);
   }
 
   private async syncWithReplans(run: SyncRun): Promise<void> {
@@ -293,7 +301,7 @@ export class PairSync {
     const pc = mapping.referralToCanonical(read.referral, await this.engagements.microsoftSide(read.referral, mapping));
     const outbound = crmCreateValues(mapping, pc, read.id);
     const profile = customerFromReferral(read.referral);
-    const customer = await this.customerLock.run(customerKey(connector, profile), () => connector.ensureCustomer(profile));
+    const customer = await customerLocks(this.locks).run([customerKey(connector, profile)], () => connector.ensureCustomer(profile));
     await this.announceCreate(run, { referralId: read.id, entity, base: outbound });
     const created = await connector.createForReferral(entity, read.id, mapping.canonicalToCrm(outbound), customer, mapping.columns, {
       ok: true,

@@ -1,7 +1,7 @@
 import type { FieldChange } from '../partner-center/json-patch.ts';
 import type { Referral, ReferralCreate } from '../partner-center/model.ts';
 import type { CoSellReferral, ReferralListQuery, ReferralPage, VersionedReferral } from '../partner-center/referrals-client.ts';
-import type { Inbox, JobQueue, SyncState } from '../store/types.ts';
+import type { Inbox, JobQueue, KeyedLocks, SyncState } from '../store/types.ts';
 
 /**
  * The part of the store one pair's sync uses: its link, intent, audit and conflict rows, the CRM notifications that
@@ -30,6 +30,8 @@ export interface SyncStorePort {
   >;
   readonly inbox: Pick<Inbox, 'list'>;
   readonly jobs: Pick<JobQueue, 'enqueue'>;
+  /** Locks shared by every instance on the store (see Store.locks); absent (a test's fake): in-process ones. */
+  readonly locks?: KeyedLocks;
 }
 
 /** The Partner Center referral calls the sync makes. */

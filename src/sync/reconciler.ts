@@ -16,6 +16,14 @@ export const MICROSOFT_SIDE_WATERMARK = 'partner-center:microsoft-side-refresh';
 const OPEN_REFERRAL_FILTERS = ["status eq 'New'", "status eq 'Active'"] as const;
 export const crmWatermark = (connection: string, entity: CrmEntityName): string => `${connection}:${entity}`;
 
+/** Why a pass ended early: the reconciler was stopped (shutdown, or this instance stopped leading). */
+export class ReconcileStopped extends Error {
+  override readonly name = 'ReconcileStopped';
+  constructor() {
+    super('reconcile pass stopped');
+  }
+}
+
 export interface ReconcilerOptions {
   store: Store;
   referrals: ReferralsClient;
@@ -76,22 +84,32 @@ export interface ReconcileReport {
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
+  /** Bumped by start and stop: a schedule whose number is not current ends. */
+  private schedule = 0;
+  /** Aborted by stop(): passes under way end at their next batch, their watermarks where the last committed batch left them. */
+  private halt = new AbortController();
   private running: Promise<ReconcileReport> | undefined;
   private current: ReconcileProgress | null = null;
 
   constructor(private readonly options: ReconcilerOptions) {}
 
-  /** Runs a first pass right away (what changed while the service was down), then one every interval. */
+  /**
+   * Runs a first pass right away (what changed while the service was down), then one every interval. Started again
+   * after a stop (leadership regained), the old schedule stays dead even if its last pass ends after the new start.
+   */
   start(options: { immediately?: boolean } = {}): void {
+    if (this.timer) return;
+    const schedule = ++this.schedule;
     const firstDelay = options.immediately === false ? this.options.intervalMs : 0;
     const loop = (delay: number) => {
       this.timer = setTimeout(() => {
         void this.runOnce()
-          .catch((error: unknown) =>
-            this.options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile pass failed'),
-          )
+          .catch((error: unknown) => {
+            if (error instanceof ReconcileStopped) this.options.logger.info('reconcile pass stopped before its end; the next one resumes from its watermarks');
+            else this.options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reconcile pass failed');
+          })
           .then(() => {
-            if (this.timer) loop(this.options.intervalMs);
+            if (this.timer && schedule === this.schedule) loop(this.options.intervalMs);
           });
       }, delay);
       this.timer.unref();
@@ -99,9 +117,17 @@ export class Reconciler {
     loop(firstDelay);
   }
 
+  /**
+   * Ends the schedule and the pass under way at its next batch (a first pass over thousands of referrals would
+   * otherwise hold a shutdown, or keep a former leader reconciling next to the new one); resolves once it ended.
+   */
   async stop(): Promise<void> {
+    this.schedule++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const halt = this.halt;
+    this.halt = new AbortController();
+    halt.abort(new ReconcileStopped());
     await this.running?.catch(() => undefined);
   }
 
@@ -113,7 +139,7 @@ export class Reconciler {
   /** One pass; concurrent callers share the pass in flight. */
   runOnce(options: { since?: string } = {}): Promise<ReconcileReport> {
     if (this.running && options.since === undefined) return this.running;
-    const pass: Promise<ReconcileReport> = this.pass(options.since).finally(() => {
+    const pass: Promise<ReconcileReport> = this.pass(options.since, this.halt.signal).finally(() => {
       if (this.current?.running) Object.assign(this.current, { running: false, finishedAt: new Date().toISOString() });
       if (this.running === pass) this.running = undefined;
     });
@@ -121,7 +147,7 @@ export class Reconciler {
     return pass;
   }
 
-  private async pass(since: string | undefined): Promise<ReconcileReport> {
+  private async pass(since: string | undefined, signal: AbortSignal): Promise<ReconcileReport> {
     const { store, referrals, logger } = this.options;
     const batchSize = this.options.batchSize ?? 200;
     const stored = await store.sync.getWatermark(PARTNER_CENTER_WATERMARK);
@@ -136,6 +162,7 @@ export class Reconciler {
     this.current = progress;
     const flush = async () => {
       if (batch.length === 0) return;
+      signal.throwIfAborted();
       await this.options.queueRoom?.();
       const { backfilled, queued } = await this.enqueueListed(batch);
       progress.backfilled += backfilled;
@@ -159,8 +186,8 @@ export class Reconciler {
     const watermark = new Date(newest).toISOString();
     await store.sync.setWatermark(PARTNER_CENTER_WATERMARK, watermark);
 
-    const crm = await this.enqueueCrmChanges(batchSize);
-    const microsoftSideRefreshed = await this.refreshMicrosoftSide();
+    const crm = await this.enqueueCrmChanges(batchSize, signal);
+    const microsoftSideRefreshed = await this.refreshMicrosoftSide(signal);
     Object.assign(progress, { running: false, finishedAt: new Date().toISOString() });
     // A pass that found nothing is the idle heartbeat: debug, so an idle service's log stays quiet.
     const found = count > 0 || microsoftSideRefreshed > 0 || Object.values(crm).some((n) => n > 0);
@@ -169,12 +196,13 @@ export class Reconciler {
   }
 
   /** Each connection's CRM changes since its watermark, as jobs (pairs whose version we committed need none). */
-  private async enqueueCrmChanges(batchSize: number): Promise<Record<string, number>> {
+  private async enqueueCrmChanges(batchSize: number, signal: AbortSignal): Promise<Record<string, number>> {
     const { store, connectors, entities } = this.options;
     const crm: Record<string, number> = {};
     for (const connector of connectors) {
       let total = 0;
       for (const entity of entities) {
+        signal.throwIfAborted();
         const key = crmWatermark(connector.name, entity);
         const batch = await connector.changesSince(entity, await store.sync.getWatermark(key));
         const changed: typeof batch.refs = [];
@@ -244,7 +272,7 @@ export class Reconciler {
    * changes arrive only as related-referral-* webhooks, and the partner's own referral does not move with them, so a
    * lost one is invisible to the pass above. Costs one list call per 100 open referrals, then a sync per pair.
    */
-  private async refreshMicrosoftSide(): Promise<number> {
+  private async refreshMicrosoftSide(signal: AbortSignal): Promise<number> {
     const { store, referrals, connectors, logger } = this.options;
     const every = this.options.microsoftSideRefreshMs ?? 0;
     if (every <= 0) return 0;
@@ -261,6 +289,7 @@ export class Reconciler {
     let batch: JobRequest[] = [];
     let queued = 0;
     const flush = async () => {
+      signal.throwIfAborted();
       await store.jobs.enqueue(batch);
       queued += batch.length;
       batch = [];

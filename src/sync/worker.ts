@@ -1,11 +1,12 @@
-import type { Job, JobQueue } from '../store/types.ts';
+import { decideJobOutcome, type JobOutcome, type OutcomePolicy } from '../store/job-runner.ts';
+import type { Job, LeasedJobQueue } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { classifyFailure } from './errors.ts';
 
 export type JobHandler = (job: Job) => Promise<void>;
 
 export interface WorkerOptions {
-  jobs: JobQueue;
+  jobs: LeasedJobQueue;
   handler: JobHandler;
   logger: Logger;
   /** Pairs synced at once. Each pair is one job row, so one pair never runs twice concurrently. */
@@ -19,6 +20,37 @@ export interface WorkerOptions {
   /** Poll interval when idle; enqueues wake the worker at once. */
   idlePollMs?: number;
   onOutcome?: (outcome: 'done' | 'retry' | 'dead', job: Job, durationMs: number) => void;
+  /** [0, 1) for the backoff's jitter; injectable for tests. */
+  random?: () => number;
+}
+
+/** The outcome policy of these options, with the defaults both executors share (the runner's too: see executor.ts). */
+export function outcomePolicy(options: Pick<WorkerOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'random'>): OutcomePolicy {
+  return {
+    maxAttempts: options.maxAttempts ?? 10,
+    backoffBaseMs: options.backoffBaseMs ?? 1_000,
+    backoffMaxMs: options.backoffMaxMs ?? 5 * 60_000,
+    ...(options.random ? { random: options.random } : {}),
+  };
+}
+
+/** Runs the handler and decides what became of the job (never throws for a failure of the sync itself). */
+export async function runToOutcome(job: Job, handler: JobHandler, policy: OutcomePolicy): Promise<JobOutcome> {
+  try {
+    await handler(job);
+    return { kind: 'done' };
+  } catch (error) {
+    return decideJobOutcome(job, classifyFailure(error), policy);
+  }
+}
+
+/** Logs a failed run the same way for both executors. */
+export function logOutcome(logger: Logger, job: Job, outcome: JobOutcome): void {
+  if (outcome.kind === 'retry') {
+    logger.warn({ job: job.key, attempt: job.attempts + 1, delayMs: Math.round(outcome.delayMs), error: outcome.error }, 'sync failed; will retry');
+  } else if (outcome.kind === 'dead') {
+    logger.error({ job: job.key, attempt: job.attempts + 1, error: outcome.error }, 'sync failed permanently; moved to dead letters');
+  }
 }
 
 /**
@@ -35,17 +67,13 @@ export class Worker {
   private unsubscribe: (() => void) | undefined;
   private readonly concurrency: number;
   private readonly leaseMs: number;
-  private readonly maxAttempts: number;
-  private readonly backoffBaseMs: number;
-  private readonly backoffMaxMs: number;
+  private readonly policy: OutcomePolicy;
   private readonly idlePollMs: number;
 
   constructor(private readonly options: WorkerOptions) {
     this.concurrency = options.concurrency ?? 8;
     this.leaseMs = options.leaseMs ?? 5 * 60_000;
-    this.maxAttempts = options.maxAttempts ?? 10;
-    this.backoffBaseMs = options.backoffBaseMs ?? 1_000;
-    this.backoffMaxMs = options.backoffMaxMs ?? 5 * 60_000;
+    this.policy = outcomePolicy(options);
     this.idlePollMs = options.idlePollMs ?? 1_000;
   }
 
@@ -151,24 +179,23 @@ export class Worker {
   private async run(job: Job): Promise<void> {
     const started = Date.now();
     const { logger, jobs, handler, onOutcome } = this.options;
-    try {
-      await handler(job);
-      await jobs.complete(job);
-      onOutcome?.('done', job, Date.now() - started);
-    } catch (error) {
-      const failure = classifyFailure(error);
-      const attempt = job.attempts + 1;
-      if (!failure.retryable || attempt >= this.maxAttempts) {
-        await jobs.deadLetter(job, failure.message);
-        logger.error({ job: job.key, attempt, error: failure.message }, 'sync failed permanently; moved to dead letters');
-        onOutcome?.('dead', job, Date.now() - started);
-        return;
-      }
-      const backoff = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** job.attempts);
-      const delay = Math.max(failure.retryAfterMs ?? 0, backoff / 2 + Math.random() * (backoff / 2));
-      await jobs.retry(job, failure.message, delay);
-      logger.warn({ job: job.key, attempt, delayMs: Math.round(delay), error: failure.message }, 'sync failed; will retry');
-      onOutcome?.('retry', job, Date.now() - started);
-    }
+    const outcome = await runToOutcome(job, handler, this.policy);
+    await applyOutcome(jobs, job, outcome);
+    logOutcome(logger, job, outcome);
+    if (outcome.kind !== 'postpone') onOutcome?.(outcome.kind, job, Date.now() - started);
+  }
+}
+
+/** What the runner does for a returned outcome, done by hand on a leased queue. */
+export async function applyOutcome(jobs: LeasedJobQueue, job: Job, outcome: JobOutcome): Promise<void> {
+  switch (outcome.kind) {
+    case 'done':
+      return jobs.complete(job);
+    case 'retry':
+      return jobs.retry(job, outcome.error, outcome.delayMs);
+    case 'postpone':
+      return jobs.postpone(job, outcome.reason, outcome.delayMs);
+    case 'dead':
+      return jobs.deadLetter(job, outcome.error);
   }
 }

@@ -33,7 +33,7 @@ function storeThatDiesBeforeCommit(store: Store): Store {
       },
     },
   }) as SyncState;
-  return { inbox: store.inbox, jobs: store.jobs, sync, console: store.console, credentials: store.credentials, close: () => store.close() };
+  return { inbox: store.inbox, jobs: store.jobs, sync, console: store.console, credentials: store.credentials, locks: store.locks, close: () => store.close() };
 }
 
 function jobFor(referralId: string): Job {

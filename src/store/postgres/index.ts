@@ -3,7 +3,8 @@ import type { Store } from '../types.ts';
 import { PostgresConsoleReads } from './console-reads.ts';
 import { PostgresCredentials } from './credentials.ts';
 import { PostgresInbox } from './inbox.ts';
-import { InterimJobQueue } from './interim-job-queue.ts';
+import { PostgresAdvisoryLocks } from './advisory-locks.ts';
+import { PostgresJobQueue } from './job-queue.ts';
 import { migrate } from './migrations.ts';
 import type { PostgresStoreConfig } from '../../config/schema.ts';
 import { postgresPoolOptions } from './from-config.ts';
@@ -19,17 +20,29 @@ export interface PostgresStoreOptions extends PostgresPoolOptions {
 /** The store in PostgreSQL: several service instances can share it (see PG-CONTRACT, issue 15). */
 export class PostgresStore implements Store {
   readonly inbox: PostgresInbox;
-  /** Interim: pgqueue's PostgresJobQueue replaces this (see interim-job-queue.ts). */
-  readonly jobs: InterimJobQueue;
+  /** graphile-worker: jobs are pushed to a runner (`jobs.run`), one pair at a time across every instance. */
+  readonly jobs: PostgresJobQueue;
+  /** Advisory locks, on connections of their own (`lockPool`, see advisory-locks.ts). */
+  readonly locks: PostgresAdvisoryLocks;
   readonly sync: PostgresSyncState;
   readonly console: PostgresConsoleReads;
   readonly credentials: PostgresCredentials;
   /** Deletes what `store.retention` no longer keeps. */
   readonly compactor: PostgresCompactor;
 
-  private constructor(readonly pool: pg.Pool) {
+  /**
+   * Pools: `pool` serves queries and the job runner (graphile-worker wants concurrency + 3 of it: see job-queue.ts);
+   * `lockPool` holds advisory-lock sessions, one per task holding keys (a job holds its pair's for its whole sync). Kept
+   * apart so sessions waiting for another instance's key can never take every connection of the pool their holders
+   * need for their own queries (a deadlock). Each opens connections only as they are used, up to `pool.max`.
+   */
+  private constructor(
+    readonly pool: pg.Pool,
+    private readonly lockPool: pg.Pool,
+  ) {
     this.inbox = new PostgresInbox(pool);
-    this.jobs = new InterimJobQueue(pool);
+    this.jobs = new PostgresJobQueue(pool);
+    this.locks = new PostgresAdvisoryLocks(lockPool);
     this.sync = new PostgresSyncState(pool);
     this.console = new PostgresConsoleReads(pool);
     this.credentials = new PostgresCredentials(pool);
@@ -38,7 +51,8 @@ export class PostgresStore implements Store {
 
   /** Connects and migrates (graphile-worker's schema, then ours) before anything reads or writes. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    const pool = createPool(options, (message) => options.log?.('warning', `PostgreSQL: idle connection lost: ${message}`));
+    const onLost = (message: string): void => options.log?.('warning', `PostgreSQL: connection lost: ${message}`);
+    const pool = createPool(options, onLost);
     try {
       await migrate(pool, (level, message) => options.log?.(level, redactUrl(message, options.url)));
     } catch (error) {
@@ -47,7 +61,7 @@ export class PostgresStore implements Store {
       if (error instanceof Error) error.message = redactUrl(error.message, options.url);
       throw error;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, createPool({ ...options, applicationName: `${options.applicationName} (locks)` }, onLost));
   }
 
   /** `store` (driver postgres) as configured: its URL resolved, TLS as set or by host (see from-config.ts). */
@@ -60,7 +74,7 @@ export class PostgresStore implements Store {
 
   /** Waits for the queries under way; a second call waits for the first one's end. */
   close(): Promise<void> {
-    this.closing ??= this.pool.end();
+    this.closing ??= Promise.all([this.pool.end(), this.lockPool.end()]).then(() => undefined);
     return this.closing;
   }
 }

@@ -7,7 +7,8 @@ import type { Logger } from '../../util/logger.ts';
  * interval '4 hours'`, checked every 8-10 minutes), far too long for a pair to stall. It offers
  * `force_unlock_workers(ids)` for this, leaving the "which ids are dead" question to us.
  *
- * So every runner heartbeats its pool id (graphile-worker's `locked_by`) into `job_runner_heartbeats`, and each one
+ * So every runner heartbeats its pool id (graphile-worker's `locked_by`) into `job_runner_heartbeats` (created by
+ * migrations.ts), and each one
  * unlocks the jobs of any locker that has no fresh heartbeat and whose lock is older than the limit. The lock age
  * covers a pool that claimed a job before its first heartbeat. Times are the database's clock, so instances with
  * skewed clocks agree.
@@ -24,26 +25,6 @@ export class RunnerLiveness {
     private readonly pool: pg.Pool,
     private readonly options: { staleAfterMs: number; logger: Logger },
   ) {}
-
-  /**
-   * Creates the heartbeat table if missing, idempotent across instances starting at once.
-   * TODO(pgstore): move this DDL into src/store/postgres/migrations.ts and drop this.
-   */
-  async install(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('cosell:job_runner_heartbeats', 0))");
-      // Epoch ms from the database's clock (the store keeps no TIMESTAMPTZ columns).
-      await client.query('CREATE TABLE IF NOT EXISTS job_runner_heartbeats (worker_id TEXT PRIMARY KEY, beat_at BIGINT NOT NULL)');
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
 
   /** A graphile-worker pool id of this runner (`pool:create`); heartbeats start at once. */
   track(id: string): void {

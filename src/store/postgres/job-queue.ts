@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Logger as GraphileLogger, run, type JobHelpers, type Task, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import type { JobOutcome, JobRunner, JobRunnerOptions } from '../job-runner.ts';
-import type { Job, JobQueue, JobRequest } from '../types.ts';
+import type { Job, JobRequest, RunnableJobQueue } from '../types.ts';
 import type { Logger } from '../../util/logger.ts';
 import { insertDeadLetter, resolveDeadLettersForPair } from './dead-letters.ts';
 import { addPairJob, enqueuePairJobs, lockPairKey, pairJobKey, pendingPairJob } from './job-enqueue.ts';
@@ -25,7 +25,8 @@ export interface PostgresJobRunnerOptions extends JobRunnerOptions {
  * methods of the SQLite queue (claim, complete, retry, postpone, deadLetter) have no counterpart here: their effects
  * are the outcomes a runner's handler returns (see JobOutcome).
  */
-export class PostgresJobQueue implements Pick<JobQueue, 'enqueue' | 'depth' | 'nextDueAt' | 'onEnqueue'> {
+export class PostgresJobQueue implements RunnableJobQueue {
+  readonly kind = 'runner' as const;
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly pool: pg.Pool) {}
@@ -59,11 +60,16 @@ export class PostgresJobQueue implements Pick<JobQueue, 'enqueue' | 'depth' | 'n
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** Epoch ms of the earliest job waiting to run, or null. */
+  /**
+   * Epoch ms of the earliest job waiting to run, or null. A job locked by a runner (on any instance) counts as due now:
+   * it is work not finished, and a drain must not end between graphile-worker fetching a job and its handler starting,
+   * nor before the run's completion is committed.
+   */
   async nextDueAt(): Promise<number | null> {
     const { rows } = await this.pool.query<{ t: string | null }>(
-      `SELECT (extract(epoch FROM min(run_at)) * 1000)::bigint AS t FROM graphile_worker.jobs
-        WHERE task_identifier = $1 AND locked_at IS NULL AND attempts < max_attempts`,
+      `SELECT (extract(epoch FROM min(CASE WHEN locked_at IS NULL THEN run_at ELSE now() END)) * 1000)::bigint AS t
+         FROM graphile_worker.jobs
+        WHERE task_identifier = $1 AND (locked_at IS NOT NULL OR attempts < max_attempts)`,
       [SYNC_PAIR_TASK],
     );
     const t = rows[0]?.t;
@@ -94,7 +100,6 @@ export class PostgresJobQueue implements Pick<JobQueue, 'enqueue' | 'depth' | 'n
       logger.warn({ poolMax: max, concurrency: options.concurrency }, 'the PostgreSQL pool is small for this job concurrency (want at least concurrency + 3)');
     }
     const liveness = new RunnerLiveness(pool, { staleAfterMs: options.crashUnlockAfterMs ?? 30_000, logger });
-    await liveness.install();
     let inFlight = 0;
 
     const task: Task = async (raw, helpers) => {

@@ -145,6 +145,9 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // A held conflict's stable id (what \`cosell conflicts resolve <id>\` names): SQLite's implicit rowid, made explicit.
   `ALTER TABLE conflicts ADD COLUMN id BIGSERIAL UNIQUE;`,
+  // Job runners' heartbeats (see job-liveness.ts), epoch ms of the database's clock. IF NOT EXISTS: a database that
+  // ran a build creating it at runner start already has it.
+  `CREATE TABLE IF NOT EXISTS job_runner_heartbeats (worker_id TEXT PRIMARY KEY, beat_at BIGINT NOT NULL);`,
 ];
 
 /** Held for the whole run, so instances starting together migrate one at a time (the others then find nothing to do). */

@@ -13,6 +13,9 @@ export interface PostgresPoolOptions {
 /**
  * A pg.Pool for the store. Errors of idle clients (the server restarted, a network blip) would otherwise be an
  * unhandled 'error' event that ends the process; the pool drops such a client and the next query opens a new one.
+ * Every client also gets its own error listener when it connects: a client checked out when its connection dies (a
+ * held advisory-lock session, graphile-worker's LISTEN client) emits 'error' on itself, not on the pool, and
+ * graphile-worker warns about pool clients without one. The query under way still rejects with the error.
  */
 export function createPool(options: PostgresPoolOptions, onIdleError?: (message: string) => void): pg.Pool {
   const pool = new pg.Pool({
@@ -21,7 +24,11 @@ export function createPool(options: PostgresPoolOptions, onIdleError?: (message:
     application_name: options.applicationName,
     ...(options.ssl ? { ssl: { rejectUnauthorized: options.ssl.rejectUnauthorized, ...(options.ssl.ca !== undefined ? { ca: options.ssl.ca } : {}) } } : {}),
   });
-  pool.on('error', (error) => onIdleError?.(redactUrl(error.message, options.url)));
+  const report = (error: Error): void => onIdleError?.(redactUrl(error.message, options.url));
+  pool.on('error', report);
+  pool.on('connect', (client) => {
+    client.on('error', report);
+  });
   return pool;
 }
 

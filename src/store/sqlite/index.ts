@@ -2,6 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../../config/errors.ts';
 import type { Store } from '../types.ts';
+import { InProcessLocks } from '../in-process-locks.ts';
 import { SqliteDeadLetters } from './dead-letters.ts';
 import { SqliteConsoleReads } from './console-reads.ts';
 import { SqliteCredentials } from './credentials.ts';
@@ -26,6 +27,8 @@ export class SqliteStore implements Store {
   readonly credentials: SqliteCredentials;
   /** Deletes what `store.retention` no longer keeps (run on a schedule by the service). */
   readonly compactor: StoreCompactor;
+  /** One process owns the file, so in-process locks exclude everyone who could contend. */
+  readonly locks = new InProcessLocks();
 
   private constructor(private readonly db: SqlDatabase) {
     const deadLetters = new SqliteDeadLetters(db);

@@ -1,7 +1,7 @@
 import type { SqliteDeadLetters } from './dead-letters.ts';
 import type { SqlDatabase, SqlStatement } from './driver.ts';
 import { jobKeyForCrm, jobKeyForReferral } from '../job-keys.ts';
-import type { Job, JobQueue, JobRequest } from '../types.ts';
+import type { Job, JobRequest, LeasedJobQueue } from '../types.ts';
 
 /** The columns as `Job` names them; `microsoftSide` (an integer in SQLite) and `enqueuedAt` (ISO text) need converting. */
 type JobRow = Omit<Job, 'microsoftSide' | 'enqueuedAt'> & { microsoftSide: number; updatedAt: string };
@@ -15,7 +15,8 @@ export { jobKeyForCrm, jobKeyForReferral };
  * Durable per-key job queue. One row per pair: enqueueing a pending key only bumps its generation, which is how
  * bursts of events for one record coalesce into one sync.
  */
-export class SqliteJobQueue implements JobQueue {
+export class SqliteJobQueue implements LeasedJobQueue {
+  readonly kind = 'leased' as const;
   private readonly upsert: SqlStatement<[string, string, string | null, string | null, string | null, string, number, number, string, string]>;
   private readonly linkedReferral: SqlStatement<[string, string, string], { referral_id: string }>;
   private readonly setWatermark: SqlStatement<[string, string, string]>;

@@ -1,8 +1,7 @@
 import type { BulkCreateResult, CrmConnector, CrmEntityName } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
-import type { Job } from '../../store/types.ts';
+import type { Job, KeyedLocks } from '../../store/types.ts';
 import type { CanonicalRecord } from '../../canonical-value.ts';
-import type { KeyedLock } from '../../util/keyed-lock.ts';
 import type { Logger } from '../../util/logger.ts';
 import { mapLimit } from '../../util/map-limit.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
@@ -57,7 +56,7 @@ interface Created {
  */
 export class Backfill {
   constructor(
-    private readonly deps: { store: SyncStorePort; referrals: ReferralsPort; customerLock: KeyedLock; logger: Logger; connectionNames: () => Iterable<string> },
+    private readonly deps: { store: SyncStorePort; referrals: ReferralsPort; customerLock: KeyedLocks; logger: Logger; connectionNames: () => Iterable<string> },
   ) {}
 
   async run(connection: ConnectionSetup | undefined, referrals: readonly Referral[], cause: Job['cause']): Promise<BackfillResult> {
@@ -107,7 +106,7 @@ export class Backfill {
     const { store, customerLock } = this.deps;
     const { entity, mapping, referrals } = group;
     const profiles = referrals.map((r) => customerFromReferral(r.referral));
-    const customers = await customerLock.runAll(
+    const customers = await customerLock.run(
       profiles.map((profile) => customerKey(connector, profile)),
       () => connector.ensureCustomers(profiles),
     );

@@ -4,7 +4,7 @@ import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import { Worker } from '../../../src/sync/worker.ts';
 import { NonRetryableSyncError } from '../../../src/sync/errors.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
-import type { Job, JobQueue } from '../../../src/store/types.ts';
+import type { Job, LeasedJobQueue } from '../../../src/store/types.ts';
 import { makeTempDir } from '../../support/tmp.ts';
 
 describe('worker', () => {
@@ -96,7 +96,7 @@ describe('worker', () => {
   it('never runs more than its concurrency when claims are asynchronous and pumps overlap', async () => {
     const store = open();
     // A store whose claim answers a turn later (as a database does): pumps requested meanwhile must not claim too.
-    const jobs: JobQueue = {
+    const jobs: LeasedJobQueue = {
       ...store.jobs,
       enqueue: (requests) => store.jobs.enqueue(requests),
       claim: async (limit, leaseMs) => {
