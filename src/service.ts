@@ -152,7 +152,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       const { referrals, webhooks } = await partnerCenterClients(config.partnerCenter, { logger, onCall: recordApiCall, credentials: store.credentials });
       referralsClient = referrals;
       registration = new RegistrationWatch(webhooks, config.server.publicUrl, config.server.port, logger.child({ component: 'registration' }));
-      engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob, availability, leadership } as Parameters<typeof createEngine>[0]);
+      engine = createEngine({ config, store, referrals, connections, logger, onJobOutcome: metrics.recordJob, availability, leadership });
       metrics.watchQueueDepth(() => store.jobs.depth());
     }
     metrics.watchHealth({ counts: () => store.console.connectionCounts(), connections: () => readiness.connections() });
