@@ -1,36 +1,7 @@
-import type { Logger } from '../util/logger.ts';
-import type { Job } from './types.ts';
+import type { Job, JobOutcome } from './types.ts';
 
-/**
- * What became of one run of a pair's job, decided by the sync side and applied by the queue:
- * - done: the job completes; the pair's open dead letters resolve (it synced).
- * - retry: it failed and runs again after `delayMs` (ours: Retry-After or our backoff), one more attempt counted.
- * - postpone: its connection is unavailable; it runs after `delayMs` without counting an attempt.
- * - dead: it failed for good; a dead letter is filed and the job completes.
- */
-export type JobOutcome =
-  | { kind: 'done' }
-  | { kind: 'retry'; error: string; delayMs: number }
-  | { kind: 'postpone'; reason: string; delayMs: number }
-  | { kind: 'dead'; error: string };
-
-export interface JobRunnerOptions {
-  /** Jobs run at once by this runner (one pair never runs twice at once, whatever this is). */
-  concurrency: number;
-  /**
-   * Runs one job and says what became of it. Expected failures are outcomes, not throws: a throw is a bug or an outage
-   * below the sync's error handling, and the queue treats it as its own failure (see the driver's runner).
-   */
-  handle(job: Job): Promise<JobOutcome>;
-  logger: Logger;
-}
-
-/** A queue that pushes due jobs to `handle` (PostgreSQL: graphile-worker), as opposed to a worker pulling leased ones. */
-export interface JobRunner {
-  /** Stops taking jobs and waits for the ones in flight. */
-  stop(): Promise<void>;
-  readonly inFlight: number;
-}
+// The runner's shapes live with the other store interfaces (types.ts), which name them; re-exported for callers here.
+export type { JobOutcome, JobRunner, JobRunnerOptions } from './types.ts';
 
 /** How the outcome of a failure is chosen; the SQLite worker's defaults (src/sync/worker.ts). */
 export interface OutcomePolicy {

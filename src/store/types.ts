@@ -1,6 +1,6 @@
 import type { CanonicalRecord, CanonicalValue } from '../canonical-value.ts';
 import type { CredentialRecord } from '../http/refresh-token-vault.ts';
-import type { JobRunner, JobRunnerOptions } from './job-runner.ts';
+import type { Logger } from '../util/logger.ts';
 
 /** Where an accepted notification came from. */
 export type EventSource = 'partner-center' | 'dynamics' | 'salesforce';
@@ -431,4 +431,35 @@ export interface ConsoleReads {
   responsesDue(until: string): Promise<ResponseDue[]>;
   /** Marks a referral's deadline as alerted (on every connection), so it is announced once, across restarts. */
   markResponseAlerted(referralId: string): Promise<void>;
+}
+
+/**
+ * What became of one run of a pair's job, decided by the sync side and applied by the queue:
+ * - done: the job completes; the pair's open dead letters resolve (it synced).
+ * - retry: it failed and runs again after `delayMs` (ours: Retry-After or our backoff), one more attempt counted.
+ * - postpone: its connection is unavailable; it runs after `delayMs` without counting an attempt.
+ * - dead: it failed for good; a dead letter is filed and the job completes.
+ */
+export type JobOutcome =
+  | { kind: 'done' }
+  | { kind: 'retry'; error: string; delayMs: number }
+  | { kind: 'postpone'; reason: string; delayMs: number }
+  | { kind: 'dead'; error: string };
+
+export interface JobRunnerOptions {
+  /** Jobs run at once by this runner (one pair never runs twice at once, whatever this is). */
+  concurrency: number;
+  /**
+   * Runs one job and says what became of it. Expected failures are outcomes, not throws: a throw is a bug or an outage
+   * below the sync's error handling, and the queue treats it as its own failure (see the driver's runner).
+   */
+  handle(job: Job): Promise<JobOutcome>;
+  logger: Logger;
+}
+
+/** A queue that pushes due jobs to `handle` (PostgreSQL: graphile-worker), as opposed to a worker pulling leased ones. */
+export interface JobRunner {
+  /** Stops taking jobs and waits for the ones in flight. */
+  stop(): Promise<void>;
+  readonly inFlight: number;
 }
