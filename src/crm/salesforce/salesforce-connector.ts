@@ -179,6 +179,21 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   /**
+   * The lead a seller converted into this opportunity (Salesforce Object Reference "Lead": ConvertedOpportunityId). One
+   * SOQL query; the oldest such lead, should several name it (conversions into an existing opportunity).
+   */
+  async convertedFrom(ref: CrmRecordRef): Promise<CrmRecordRef | undefined> {
+    if (ref.entity !== 'opportunity') return undefined;
+    const id = idWithPrefix(ref.id, sobjectFor('opportunity').keyPrefix);
+    if (!id) return undefined;
+    const rows = await this.client.query(selectSoql('Lead', ['Id'], `ConvertedOpportunityId = ${soqlString(id)}`, 'ORDER BY CreatedDate ASC LIMIT 1'), {
+      route: 'Lead converted from',
+    });
+    const row = rows[0];
+    return row ? { entity: 'lead', id: rowId(row, 'Lead') } : undefined;
+  }
+
+  /**
    * A create-only insert keyed by the unique Referral_Identifier__c, sent with the read-back as one /composite call. A
    * retry after a crash or a lost answer fails with DUPLICATE_VALUE on the key and returns the first record untouched —
    * unlike an upsert (PATCH by external id), which would overwrite whatever a seller changed on it since. Where the
