@@ -196,6 +196,13 @@ export interface CrmConnector {
   /** Matches the customer account by company name + postal code, else creates it; contacts by email, else creates. */
   ensureCustomer(customer: CustomerProfile): Promise<CustomerRefs>;
 
+  /**
+   * The lead a seller converted (Salesforce convertLead) or qualified (Dynamics QualifyLead) into this opportunity, if
+   * any: lets the engine tell the new opportunity of a synced lead from a seller's own new deal. Absent: the CRM has no
+   * lead conversion the engine follows.
+   */
+  convertedFrom?(ref: CrmRecordRef): Promise<CrmRecordRef | undefined>;
+
   /** The customer of a CRM record (its account and primary contact), for creating a referral from the CRM. */
   readCustomer(ref: CrmRecordRef): Promise<CustomerProfile | null>;
 

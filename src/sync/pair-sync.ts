@@ -27,6 +27,7 @@ import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
+import { followLeadConversion, handToConvertedLead } from './run/lead-conversion.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
@@ -199,6 +200,8 @@ export class PairSync {
     if (referralOnly && (await this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell }))) return;
     const linkedRecord = referralOnly ? await readLinked() : readTogether;
     if (linkedRecord && (await this.followSyncSwitch(run, link, linkedRecord))) return;
+    // Before anything that would write to the lead or promote it into an opportunity of our own (see lead-conversion.ts).
+    if (link.crmEntity === 'lead' && linkedRecord?.convertedTo) return this.followConversion(run, read, link, linkedRecord);
     if (linkedRecord && (await this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell }))) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
     if (!linkedRecord) {
@@ -206,6 +209,10 @@ export class PairSync {
       return;
     }
     await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc' });
+  }
+
+  private followConversion(run: SyncRun, read: ReadReferral, link: Link, lead: CrmRecord): Promise<void> {
+    return followLeadConversion(this.deps, { run, read, link, lead, reconcile: (pair) => this.reconcilePair(run, pair) });
   }
 
   /** Pauses or resumes the pair as the record's "Sync with Partner Center" says (see `followSyncSwitch`); true while paused. */
@@ -347,6 +354,7 @@ export class PairSync {
     const crm = mapping.crmToCanonical(record.values);
     if (crm[WELL_KNOWN.syncEnabled] !== true) return; // Sync with Partner Center = No: never sent
 
+    if (await handToConvertedLead(this.deps, run, ref)) return; // a synced lead the seller converted: its pair follows
     const knownReferral = crm[WELL_KNOWN.referralId];
     if (typeof knownReferral === 'string' && knownReferral !== '') return this.syncFromReferral(run, knownReferral, null);
     // A crash after creating the referral but before writing its id back: find it by our CRM id.

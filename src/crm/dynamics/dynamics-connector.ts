@@ -69,6 +69,7 @@ const STATUS_WRITE_ATTEMPTS = 3;
 
 const whoAmISchema = z.looseObject({ UserId: z.string() });
 const opportunityListSchema = z.looseObject({ value: z.array(z.looseObject({ opportunityid: z.string() })) });
+const originatingLeadSchema = z.looseObject({ _originatingleadid_value: z.string().nullish() });
 /** The lead's Qualified statecode (Dataverse lead table: 0 Open, 1 Qualified, 2 Disqualified). */
 const LEAD_QUALIFIED = tableFor('lead').states?.qualified?.statecode;
 
@@ -216,6 +217,25 @@ export class DynamicsConnector implements CrmConnector {
 
   async findByReferralId(entity: CrmEntityName, referralId: string, columns: readonly ColumnRequest[]): Promise<CrmRecord | null> {
     return this.fetch(entity, alternateKey(this.columns.referralIdentifier, referralId), columns);
+  }
+
+  /**
+   * The lead a seller qualified into this opportunity: QualifyLead sets the opportunity's `originatingleadid`
+   * ("QualifyLead Action"). One GET of that column.
+   */
+  async convertedFrom(ref: CrmRecordRef): Promise<CrmRecordRef | undefined> {
+    if (ref.entity !== 'opportunity' || !GUID.test(ref.id)) return undefined;
+    let raw: unknown;
+    try {
+      raw = await this.client.run({ method: 'GET', route: 'opportunities({id})' }, (signal) =>
+        this.client.api.retrieve({ collection: 'opportunities', key: ref.id, select: ['_originatingleadid_value'], signal }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    const lead = parseResponse(originatingLeadSchema, raw, 'GET opportunities')._originatingleadid_value;
+    return typeof lead === 'string' && GUID.test(lead) ? { entity: 'lead', id: lead.toLowerCase() } : undefined;
   }
 
   async createForReferral(

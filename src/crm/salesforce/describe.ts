@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CrmEntityName } from '../connector.ts';
 import type { CrmColumn, CrmColumnType, CrmEntityMetadata } from '../metadata.ts';
-import { LEAD_STATES, OPPORTUNITY_STATES, sobjectFor } from './objects.ts';
+import { LEAD_STATES, OPPORTUNITY_STATES, SALES_STAGE_PERCENTAGES, sobjectFor } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 
 /*
@@ -142,5 +142,7 @@ export async function describeEntity(cache: DescribeCache, entity: CrmEntityName
   }
   const states = STATE_OPTIONS[entity];
   if (states) columns['@state'] = { name: '@state', type: 'virtual', options: [...states] };
+  // Partner Center's sales stage as its percentage, from the stage's DefaultProbability (states.ts).
+  if (entity === 'opportunity') columns['@salesStage'] = { name: '@salesStage', type: 'virtual', options: [...SALES_STAGE_PERCENTAGES] };
   return { entity, crmName: described.name, columns };
 }

@@ -39,3 +39,11 @@ export const OPPORTUNITY_STATES = ['onhold', 'open', 'won', 'lost'] as const;
 export type OpportunityState = (typeof OPPORTUNITY_STATES)[number];
 export const LEAD_STATES = ['open', 'qualified', 'disqualified'] as const;
 export type LeadState = (typeof LEAD_STATES)[number];
+
+/**
+ * Partner Center's open sales stages by their documented percentages ("Manage co-sell opportunities": Created / Accepted
+ * 10 %, Qualified 20 %, Developed 40 %, Proposed 60 %, Negotiated 80 %): the values of the virtual `@salesStage`
+ * column. Won (100 %) is the state's business (`@state` won), so a closed stage has no sales stage.
+ */
+export const SALES_STAGE_PERCENTAGES = [10, 20, 40, 60, 80] as const;
+export type SalesStagePercentage = (typeof SALES_STAGE_PERCENTAGES)[number];

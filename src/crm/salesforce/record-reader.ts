@@ -25,7 +25,11 @@ export interface RecordSnapshot {
   stateValue: string | undefined;
 }
 
-export type StateReader = (stateValue: unknown) => Promise<string | null> | string | null;
+/**
+ * Reads a virtual column (`@state`, `@salesStage`) from the record's state field value (StageName / Status); undefined
+ * leaves the column out of the record's values (not readable now: the sync keeps its agreed value).
+ */
+export type StateReader = (stateValue: unknown, column: '@state' | '@salesStage') => Promise<string | number | null | undefined> | string | number | null | undefined;
 
 export interface ReadPlan {
   select: string[];
@@ -92,9 +96,9 @@ export function planRead(info: SObjectInfo, described: SObjectDescribe, columns:
 
   for (const column of columns) {
     const name = column.name;
-    if (name === '@state') {
+    if (name === '@state' || name === '@salesStage') {
       const stateField = info.stateField;
-      extractors.push(async (row, readState) => [name, stateField ? await readState(row[stateField]) : null]);
+      extractors.push(async (row, readState) => [name, stateField ? await readState(row[stateField], name) : null]);
       continue;
     }
     const field = described.field(name);
@@ -121,7 +125,7 @@ export function planRead(info: SObjectInfo, described: SObjectDescribe, columns:
       const values: Record<string, unknown> = {};
       for (const extract of extractors) {
         const [name, value] = await extract(row, readState);
-        values[name] = value;
+        if (value !== undefined) values[name] = value;
       }
       const modified = typeof row.LastModifiedDate === 'string' ? isoInstant(row.LastModifiedDate) : null;
       const modifiedBy = typeof row.LastModifiedById === 'string' ? row.LastModifiedById : undefined;

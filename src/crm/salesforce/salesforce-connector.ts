@@ -38,7 +38,7 @@ import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSna
 import { SalesforceClient } from './salesforce-client.ts';
 import { SalesforceSolutions } from './solutions.ts';
 import { soqlString } from './soql.ts';
-import { LeadStatuses, OpportunityStates } from './states.ts';
+import { LeadStatuses, OpportunityStates, SALES_STAGE_PERCENTAGES } from './states.ts';
 import { fittedTitle } from '../sync-indicator.ts';
 import { statusFields, withIndicator, FAILED_MARK, OK_MARK } from './sync-status.ts';
 import { buildBody } from './write-body.ts';
@@ -179,6 +179,21 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   /**
+   * The lead a seller converted into this opportunity (Salesforce Object Reference "Lead": ConvertedOpportunityId). One
+   * SOQL query; the oldest such lead, should several name it (conversions into an existing opportunity).
+   */
+  async convertedFrom(ref: CrmRecordRef): Promise<CrmRecordRef | undefined> {
+    if (ref.entity !== 'opportunity') return undefined;
+    const id = idWithPrefix(ref.id, sobjectFor('opportunity').keyPrefix);
+    if (!id) return undefined;
+    const rows = await this.client.query(selectSoql('Lead', ['Id'], `ConvertedOpportunityId = ${soqlString(id)}`, 'ORDER BY CreatedDate ASC LIMIT 1'), {
+      route: 'Lead converted from',
+    });
+    const row = rows[0];
+    return row ? { entity: 'lead', id: rowId(row, 'Lead') } : undefined;
+  }
+
+  /**
    * A create-only insert keyed by the unique Referral_Identifier__c, sent with the read-back as one /composite call. A
    * retry after a crash or a lost answer fails with DUPLICATE_VALUE on the key and returns the first record untouched —
    * unlike an upsert (PATCH by external id), which would overwrite whatever a seller changed on it since. Where the
@@ -249,12 +264,13 @@ export class SalesforceConnector implements CrmConnector {
     const info = sobjectFor(ref.entity);
     const id = this.requireId(ref, info);
     const described = await this.metadata.describe(info.sobject);
-    const { '@state': wantedState, ...plain } = values;
+    const { '@state': wantedState, '@salesStage': wantedSalesStage, ...plain } = values;
     const body = buildBody(plain, described, this.logger);
+    const salesStage = info.entity === 'opportunity' ? salesStagePercentage(wantedSalesStage) : undefined;
     const hasStatus = status !== undefined && info.referralTarget;
     const titleField = this.nameSuffix ? info.titleField : undefined;
     const titleGiven = titleField !== undefined && typeof body[titleField] === 'string';
-    const needsCurrent = (wantedState !== undefined && info.stateField !== undefined) || (hasStatus && titleField !== undefined && !titleGiven);
+    const needsCurrent = ((wantedState !== undefined || salesStage !== undefined) && info.stateField !== undefined) || (hasStatus && titleField !== undefined && !titleGiven);
 
     let current = this.remembered(ref, ifVersion);
     if (!current && needsCurrent) current = await this.current(ref, ifVersion);
@@ -263,6 +279,12 @@ export class SalesforceConnector implements CrmConnector {
     if (wantedState !== undefined && info.stateField) {
       const target = await this.stateValueFor(ref.entity, wantedState, current);
       if (target !== undefined) body[info.stateField] = target;
+    }
+    if (salesStage !== undefined && info.stateField) {
+      // From the stage this write ends in: an acceptance (on-hold → active) lands on the sales stage's own open stage.
+      const from = typeof body[info.stateField] === 'string' ? String(body[info.stateField]) : current?.stateValue;
+      const target = await this.stages.stageForSalesStage(salesStage, from);
+      if (target !== undefined && target !== current?.stateValue) body[info.stateField] = target;
     }
     if (hasStatus) {
       Object.assign(body, statusFields(this.writableStatus(status, described), auditLength(described)));
@@ -409,13 +431,16 @@ export class SalesforceConnector implements CrmConnector {
 
   /** The insert body of a referral's record: mapped values, key, stage/status, customer lookups, required defaults, status. */
   private async createBody(info: SObjectInfo, described: SObjectDescribe, item: BulkCreateItem): Promise<Record<string, unknown>> {
-    const { '@state': wantedState, ...plain } = item.values;
+    const { '@state': wantedState, '@salesStage': wantedSalesStage, ...plain } = item.values;
     const body = buildBody(plain, described, this.logger);
     body[FIELDS.referralIdentifier] = item.referralId;
     body[FIELDS.syncWithPartnerCenter] = true;
     if (info.entity === 'opportunity') {
       // Unlike Dataverse, Salesforce takes the stage on insert: a closed referral's record is created closed.
-      body.StageName = await this.stages.stageFor(opportunityState(wantedState ?? 'open'));
+      const stage = await this.stages.stageFor(opportunityState(wantedState ?? 'open'));
+      const salesStage = salesStagePercentage(wantedSalesStage);
+      // An accepted referral's record starts in its sales stage (on-hold and closed records keep theirs: see states.ts).
+      body.StageName = (salesStage !== undefined ? await this.stages.stageForSalesStage(salesStage, stage) : undefined) ?? stage;
       if (typeof body.Name !== 'string' || body.Name.trim() === '') body.Name = `Partner Center referral ${item.referralId}`;
       // CloseDate is required (Salesforce Object Reference "Opportunity"); a referral without a closing date gets a
       // placeholder the seller can move.
@@ -550,7 +575,9 @@ export class SalesforceConnector implements CrmConnector {
   private async toRecord(info: SObjectInfo, plan: ReturnType<typeof planRead>, row: Record<string, unknown>): Promise<CrmRecord> {
     const ref: CrmRecordRef = { entity: info.entity, id: rowId(row, info.sobject) };
     this.remember(ref, snapshotOf(info, row, Date.now(), this.markedBy(info)));
-    const record = await plan.toRecord(ref, row, await this.ourUserId(), (value) => this.stateOf(info.entity, value));
+    const record = await plan.toRecord(ref, row, await this.ourUserId(), (value, column) =>
+      column === '@salesStage' ? (info.entity === 'opportunity' ? this.stages.salesStageOf(value) : undefined) : this.stateOf(info.entity, value),
+    );
     if (info.entity === 'opportunity' && info.stateField && this.options.syncEditsWhileOnHold !== true) {
       record.onHold = (await this.stateOf(info.entity, row[info.stateField])) === 'onhold';
     }
@@ -582,6 +609,16 @@ function snapshotKey(ref: CrmRecordRef): string {
 function auditLength(described: SObjectDescribe): number {
   const length = described.field(FIELDS.audit)?.length;
   return typeof length === 'number' && length > 0 ? length : AUDIT_MAX_LENGTH;
+}
+
+/** A `@salesStage` value to write (a Partner Center percentage), or undefined when none is asked for. */
+function salesStagePercentage(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const percentage = typeof value === 'number' ? value : Number(value);
+  if (!(SALES_STAGE_PERCENTAGES as readonly number[]).includes(percentage)) {
+    throw new CrmApiError(`@salesStage must be one of ${SALES_STAGE_PERCENTAGES.join(', ')}; got ${JSON.stringify(value)}`, undefined, 'invalidValue', false);
+  }
+  return percentage;
 }
 
 function opportunityState(value: unknown): OpportunityState {

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { CrmApiError } from '../connector.ts';
 import type { Logger } from '../../util/logger.ts';
 import { activePicklistValues, type DescribeCache } from './describe.ts';
-import type { LeadState, OpportunityState } from './objects.ts';
+import { SALES_STAGE_PERCENTAGES, type LeadState, type OpportunityState, type SalesStagePercentage } from './objects.ts';
+
+export { SALES_STAGE_PERCENTAGES } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 
 /*
@@ -14,6 +16,10 @@ import type { SalesforceClient } from './salesforce-client.ts';
  * stage's flags, else open. Written: open → the configured active stage (default: the first active open stage other than
  * on-hold, by SortOrder), won → the first active won stage, lost → the first active closed-not-won stage, onhold → the
  * on-hold stage.
+ *
+ * The virtual `@salesStage` column (opportunity): Partner Center's sales stage as its percentage, from the stage's
+ * DefaultProbability — the org's own stages again, none assumed by name. It never moves a record into or out of the
+ * on-hold stage nor a closed one; with `@state` open in the same write (an acceptance) it picks the open stage.
  *
  * Lead: Salesforce has no lead state, only the Status picklist; qualified and disqualified are configured Status values
  * (defaults: a new org's "Closed - Converted" and "Closed - Not Converted"), anything else is open. Whether a real org
@@ -28,7 +34,10 @@ export interface OpportunityStage {
   isClosed: boolean;
   isWon: boolean;
   sortOrder: number;
+  /** DefaultProbability (0-100); null when the org leaves it empty. */
+  probability: number | null;
 }
+
 
 const stageRowSchema = z.looseObject({
   ApiName: z.string().nullish(),
@@ -37,6 +46,7 @@ const stageRowSchema = z.looseObject({
   IsClosed: z.boolean().nullish(),
   IsWon: z.boolean().nullish(),
   SortOrder: z.number().nullish(),
+  DefaultProbability: z.number().nullish(),
 });
 
 const STAGE_SOQL = 'SELECT ApiName, MasterLabel, IsActive, IsClosed, IsWon, DefaultProbability, SortOrder FROM OpportunityStage ORDER BY SortOrder ASC';
@@ -84,6 +94,45 @@ export class OpportunityStates {
     return plan[state];
   }
 
+  /**
+   * The `@salesStage` of a StageName: the Partner Center percentage its DefaultProbability falls in (the highest one not
+   * above it; below 10 % counts as 10 %). Undefined — not read, so the sync keeps the agreed value instead of taking
+   * it as an edit — for the on-hold stage (the referral is not in the partner's sales process yet, and Partner Center
+   * keeps its own stage), a closed stage (closing is `@state`'s), an unknown one, or one without a probability.
+   * KNOWN GAP: an acceptance that carries no sales stage of its own lands on the active stage, which then reads as
+   * its percentage (10 % in a new org) and is sent to Partner Center — a referral shared at Qualified and accepted
+   * shows Accepted. Reading the active stage as "no stage" instead would stop Partner Center's stage moves too (the
+   * merge skips a field one side cannot read).
+   */
+  async salesStageOf(stageName: unknown): Promise<SalesStagePercentage | undefined> {
+    if (typeof stageName !== 'string' || stageName === '') return undefined;
+    const stage = find(await this.list(), stageName) ?? find(await this.list(true), stageName);
+    if (!stage || stage.isClosed) return undefined;
+    if (stage.apiName === (await this.plan()).onhold) return undefined;
+    return percentageOf(stage) ?? undefined;
+  }
+
+  /**
+   * The StageName that moves an opportunity now in `fromStage` to the sales stage `percentage`, or undefined when
+   * nothing should change: the stage already counts as that percentage, or the opportunity is on hold or closed (the
+   * on-hold / active rule of `@state` decides those: leaving on-hold accepts the referral, which a sales stage must not
+   * do by itself). The target is the first active open stage by SortOrder, other than the on-hold stage, whose
+   * DefaultProbability counts as `percentage`; an org with no such stage keeps the current one (warned).
+   */
+  async stageForSalesStage(percentage: number, fromStage: string | undefined): Promise<string | undefined> {
+    const stages = await this.list();
+    const from = fromStage === undefined ? undefined : find(stages, fromStage);
+    const onHold = find(stages, this.config.onHoldStage);
+    if (!from || from.isClosed || from === onHold) return undefined;
+    if (percentageOf(from) === percentage) return undefined;
+    const target = stages.find((stage) => stage.isActive && !stage.isClosed && stage !== onHold && percentageOf(stage) === percentage);
+    if (!target) {
+      this.logger.warn({ percentage, stages: stages.map((s) => `${s.apiName} (${s.probability ?? '-'} %)`) }, 'no open opportunity stage of this org has a default probability for this Partner Center sales stage; the stage is left as it is');
+      return undefined;
+    }
+    return target.apiName;
+  }
+
   /** Checks the configured stages against the org: clear errors at start rather than failed writes later. */
   async validate(): Promise<void> {
     await this.plan();
@@ -126,9 +175,17 @@ export class OpportunityStates {
         isClosed: row.IsClosed === true,
         isWon: row.IsWon === true,
         sortOrder: row.SortOrder ?? Number.MAX_SAFE_INTEGER,
+        probability: row.DefaultProbability ?? null,
       };
     });
   }
+}
+
+/** The Partner Center percentage a stage's DefaultProbability falls in (see `salesStageOf`). */
+function percentageOf(stage: OpportunityStage): SalesStagePercentage | null {
+  if (stage.probability === null) return null;
+  const probability = stage.probability;
+  return SALES_STAGE_PERCENTAGES.filter((step) => step <= probability).at(-1) ?? SALES_STAGE_PERCENTAGES[0];
 }
 
 function find(stages: readonly OpportunityStage[], name: string): OpportunityStage | undefined {
