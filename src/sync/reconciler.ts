@@ -160,6 +160,9 @@ export class Reconciler {
     const seen = new Set<string>();
     const progress: ReconcileProgress = { running: true, startedAt: new Date().toISOString(), finishedAt: null, referrals: 0, backfilled: 0, queued: 0 };
     this.current = progress;
+    // The CRMs' change reads (Dataverse change tracking, Salesforce's poll) come first: they are a few cheap calls, while
+    // a first Partner Center listing can take minutes; an instance that just became leader resumes them at once.
+    const crm = await this.enqueueCrmChanges(batchSize, signal);
     const flush = async () => {
       if (batch.length === 0) return;
       signal.throwIfAborted();
@@ -186,7 +189,6 @@ export class Reconciler {
     const watermark = new Date(newest).toISOString();
     await store.sync.setWatermark(PARTNER_CENTER_WATERMARK, watermark);
 
-    const crm = await this.enqueueCrmChanges(batchSize, signal);
     const microsoftSideRefreshed = await this.refreshMicrosoftSide(signal);
     Object.assign(progress, { running: false, finishedAt: new Date().toISOString() });
     // A pass that found nothing is the idle heartbeat: debug, so an idle service's log stays quiet.
