@@ -76,8 +76,7 @@ describe('the cluster harness with one instance (SQLite)', () => {
     }, 60_000);
     await h.waitForIdle(60_000);
     expect(h.balancer.served[0]).toBeGreaterThan(0);
-    const dvCreates = h.writesMentioning(referral.id, 'dynamics').filter((w) => w.method === 'PATCH' && /opportunities\(cosell_referralidentifier/.test(decodeURIComponent(w.path)));
-    const sfCreates = h.writesMentioning(referral.id, 'salesforce').filter((w) => /"method":"POST"/.test(w.body) && /\/sobjects\/Opportunity"/.test(w.body));
+    const { dynamics: dvCreates, salesforce: sfCreates } = h.opportunityCreates(referral.id);
     expect(dvCreates).toHaveLength(1);
     expect(sfCreates).toHaveLength(1);
     expect([...h.writesPerRecord().values()].every((r) => r.instances.has(0))).toBe(true);

@@ -62,10 +62,7 @@ describe('three instances on one PostgreSQL database', () => {
       const sfCopies = sfOpps.filter((o) => o.Referral_Identifier__c === id).length;
       if (dvCopies !== 1) problems.push(`referral ${id}: ${dvCopies} Dynamics opportunities`);
       if (sfCopies !== 1) problems.push(`referral ${id}: ${sfCopies} Salesforce opportunities`);
-      // Dynamics creates by upsert on the referral key (PATCH opportunities(cosell_referralidentifier='…')), Salesforce
-      // with a create-only POST inside a /composite call.
-      const dvCreates = h.writesMentioning(id, 'dynamics').filter((w) => w.method === 'PATCH' && /opportunities\(cosell_referralidentifier/.test(decodeURIComponent(w.path)));
-      const sfCreates = h.writesMentioning(id, 'salesforce').filter((w) => /"method":"POST"/.test(w.body) && /\/sobjects\/Opportunity"/.test(w.body));
+      const { dynamics: dvCreates, salesforce: sfCreates } = h.opportunityCreates(id);
       // Later writes of the opportunity (sync status) are other changes; the creating write is the one a second
       // instance working the same event would repeat.
       if (dvCreates.length !== 1 || sfCreates.length !== 1) {

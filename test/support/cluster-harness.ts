@@ -249,6 +249,18 @@ export class ClusterHarness {
   }
 
   /**
+   * The writes that created an incoming referral's opportunity in each CRM: Dynamics upserts on the referral key
+   * (PATCH opportunities(cosell_referralidentifier='…')), Salesforce sends a create-only POST inside a /composite call.
+   * A second instance working the same event would repeat exactly these.
+   */
+  opportunityCreates(referralId: string): Record<'dynamics' | 'salesforce', VendorWrite[]> {
+    return {
+      dynamics: this.writesMentioning(referralId, 'dynamics').filter((w) => w.method === 'PATCH' && /opportunities\(cosell_referralidentifier/.test(decodeURIComponent(w.path))),
+      salesforce: this.writesMentioning(referralId, 'salesforce').filter((w) => /"method":"POST"/.test(w.body) && /\/sobjects\/Opportunity"/.test(w.body)),
+    };
+  }
+
+  /**
    * Vendor writes per record: the record key is the write's path with its API version dropped (a PATCH of one record,
    * an upsert by key, a POST to a collection). Counts how often each was written, by whom.
    */

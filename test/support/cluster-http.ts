@@ -16,6 +16,8 @@ export interface Balancer {
   url: string;
   /** Requests answered by each backend, by index. */
   readonly served: number[];
+  /** Every request the balancer received (webhook deliveries), oldest first, with when it arrived. */
+  readonly received: { method: string; path: string; body: string; at: number }[];
   close(): Promise<void>;
 }
 
@@ -23,8 +25,11 @@ export interface Balancer {
 export async function startBalancer(backends: () => string[]): Promise<Balancer> {
   let next = 0;
   const served: number[] = [];
+  const received: Balancer['received'] = [];
   const server = createServer((req, res) => {
+    const at = Date.now();
     void readBody(req).then(async (body) => {
+      received.push({ method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8'), at });
       const targets = backends();
       for (let tried = 0; tried < targets.length; tried++) {
         const index = next++ % targets.length;
@@ -39,7 +44,7 @@ export async function startBalancer(backends: () => string[]): Promise<Balancer>
       res.end('no instance accepted the connection');
     });
   });
-  return listen(server, (url) => ({ url, served, close: () => closeServer(server) }));
+  return listen(server, (url) => ({ url, served, received, close: () => closeServer(server) }));
 }
 
 export interface RecordedRequest {
