@@ -12,6 +12,7 @@ import { seededRandom, sleep, waitFor, type Row } from './service-harness.ts';
  */
 
 export interface ClusterKillTrialsOptions {
+  /** `sqlite`: one instance on a SQLite file (checks the trial machinery itself; no takeover to wait for). */
   databaseUrl: string;
   instances?: number;
   trials: number;
@@ -31,6 +32,8 @@ export interface ClusterKillTrialsOptions {
 export interface TrialRecord {
   killed: number;
   wasLeader: boolean;
+  /** Instances still running after the kill. */
+  survivors: number;
   /** ms from the SIGKILL to a survivor's CDC subscribe (leader kills only). */
   cdcTakeoverMs?: number;
   /** ms from the SIGKILL to a survivor's change-tracking request (leader kills only). */
@@ -122,17 +125,23 @@ export async function runClusterKillTrials(options: ClusterKillTrialsOptions): P
       const killed = trial === 0 && options.firstKillLeader && leader.length === 1 && leader[0] !== undefined ? leader[0] : pick;
       const wasLeader = leader.length === 1 && leader[0] === killed;
       const killedAt = await h.killInstance(killed);
-      const record: TrialRecord = { killed, wasLeader };
-      if (wasLeader) {
+      const record: TrialRecord = { killed, wasLeader, survivors: h.runningIndexes().length };
+      // With nobody left to take over (a one-instance run) there is no takeover to wait for.
+      if (wasLeader && record.survivors > 0) {
         const cdc = await waitFor('a survivor to take CDC over', async () => h.firstCdcSubscribeAfter(killedAt, killed), 90_000, 100).catch(() => undefined);
         if (cdc) record.cdcTakeoverMs = cdc.at - killedAt;
         const tracking = await waitFor('a survivor to follow change tracking', async () => h.firstChangeTrackingAfter(killedAt, killed), 90_000, 100).catch(() => undefined);
         if (tracking) record.changeTrackingTakeoverMs = tracking.at - killedAt;
       }
       trials.push(record);
-      log(`trial ${trial + 1}: killed instance ${killed}${wasLeader ? ` (leader; CDC taken over after ${fmt(record.cdcTakeoverMs)}, change tracking after ${fmt(record.changeTrackingTakeoverMs)})` : ''}`);
-      // The last one stays down: the survivors drain what is left.
-      if (trial < options.trials - 1) await h.startInstance(killed);
+      const note = !wasLeader
+        ? ''
+        : record.survivors === 0
+          ? ' (leader; no survivor to take over)'
+          : ` (leader; CDC taken over after ${fmt(record.cdcTakeoverMs)}, change tracking after ${fmt(record.changeTrackingTakeoverMs)})`;
+      log(`trial ${trial + 1}: killed instance ${killed}${note}`);
+      // The last one stays down: the survivors drain what is left (if there are any).
+      if (trial < options.trials - 1 || h.runningIndexes().length === 0) await h.startInstance(killed);
     }
     stop = true;
     await Promise.all([referralStream, editStream]);
@@ -179,13 +188,13 @@ export async function runClusterKillTrials(options: ClusterKillTrialsOptions): P
     }
     const deadLetters = await h.deadLetters();
     if (deadLetters.length > 0) problems.push(`${deadLetters.length} dead letters: ${JSON.stringify(deadLetters).slice(0, 500)}`);
-    const queuedAtEnd = await h.queuedJobs();
+    const queuedAtEnd = options.databaseUrl === 'sqlite' ? 0 : await h.queuedJobs();
     if (queuedAtEnd > 0) problems.push(`${queuedAtEnd} jobs left in graphile_worker.jobs`);
     for (const [i, t] of trials.entries()) {
-      if (t.wasLeader && t.cdcTakeoverMs === undefined) problems.push(`trial ${i + 1}: no survivor took the CDC subscription over`);
+      if (t.wasLeader && t.survivors > 0 && t.cdcTakeoverMs === undefined) problems.push(`trial ${i + 1}: no survivor took the CDC subscription over`);
     }
     // A figure for the benchmark to judge, not a problem: tests assert no durations.
-    const slowTakeovers = trials.filter((t) => t.wasLeader && (t.cdcTakeoverMs === undefined || t.cdcTakeoverMs > TAKEOVER_BOUND_MS)).length;
+    const slowTakeovers = trials.filter((t) => t.wasLeader && t.survivors > 0 && (t.cdcTakeoverMs === undefined || t.cdcTakeoverMs > TAKEOVER_BOUND_MS)).length;
     return { trials, incoming: incoming.length, edits: editsSent, lost, duplicated, outOfOrder, deadLetters: deadLetters.length, queuedAtEnd, slowTakeovers, problems };
   } finally {
     await h.close();
