@@ -31,12 +31,10 @@ try {
     console.log(`${String(i + 1).padStart(5)}  ${String(t.killed).padStart(6)}  ${(t.wasLeader ? 'yes' : 'no').padStart(6)}  ${(t.wasLeader ? seconds(t.cdcTakeoverMs) : '-').padStart(14)}  ${(t.wasLeader ? seconds(t.changeTrackingTakeoverMs) : '-').padStart(26)}`);
   }
   console.log('');
-  console.log('incoming  edits  lost  duplicated  out_of_order  dead_letters  jobs_left  leader_kills  takeovers_over_30s  wall_s');
-  console.log(
-    [result.incoming, result.edits, result.lost, result.duplicated, result.outOfOrder, result.deadLetters, result.queuedAtEnd, takeovers.length, result.slowTakeovers, ((Date.now() - started) / 1000).toFixed(0)]
-      .map((v, i) => String(v).padStart(['incoming', 'edits', 'lost', 'duplicated', 'out_of_order', 'dead_letters', 'jobs_left', 'leader_kills', 'takeovers_over_30s', 'wall_s'][i]?.length ?? 0))
-      .join('  '),
-  );
+  const columns = ['incoming', 'edits', 'lost', 'duplicated', 'out_of_order', 'dead_letters', 'jobs_left', 'exhausted_job_rows', 'leader_kills', 'takeovers_over_30s', 'wall_s'];
+  console.log(columns.join('  '));
+  const values = [result.incoming, result.edits, result.lost, result.duplicated, result.outOfOrder, result.deadLetters, result.queuedAtEnd, result.exhaustedJobRows, takeovers.length, result.slowTakeovers, ((Date.now() - started) / 1000).toFixed(0)];
+  console.log(values.map((v, i) => String(v).padStart(columns[i]?.length ?? 0)).join('  '));
   for (const problem of result.problems.slice(0, 20)) console.log(`    ${problem}`);
   process.exitCode = result.problems.length > 0 || result.slowTakeovers > 0 ? 1 : 0;
   if (result.slowTakeovers > 0) console.log(`    ${result.slowTakeovers} takeovers exceeded ${TAKEOVER_BOUND_MS / 1000} s`);

@@ -386,10 +386,18 @@ export class ClusterHarness {
     }
   }
 
-  /** Jobs graphile-worker still holds (queued, running or waiting to retry), straight from the database. */
-  async queuedJobs(): Promise<number> {
-    const [row] = await this.sql<{ n: string }>('SELECT count(*)::text AS n FROM graphile_worker.jobs');
-    return Number(row?.n ?? 0);
+  /**
+   * graphile-worker's jobs table, straight from the database: `pending` is work not finished (locked by a runner, or
+   * with attempts left: queued or waiting to retry; the queue's own depth predicate), `exhausted` rows are jobs out of
+   * attempts (graphile-worker keeps those; a job replaced while it ran is left that way too).
+   */
+  async queuedJobs(): Promise<{ pending: number; exhausted: number }> {
+    const [row] = await this.sql<{ pending: string; exhausted: string }>(
+      `SELECT count(*) FILTER (WHERE locked_at IS NOT NULL OR attempts < max_attempts)::text AS pending,
+              count(*) FILTER (WHERE locked_at IS NULL AND attempts >= max_attempts)::text AS exhausted
+         FROM graphile_worker.jobs`,
+    );
+    return { pending: Number(row?.pending ?? 0), exhausted: Number(row?.exhausted ?? 0) };
   }
 
   /** Inbox rows per (source, dedup key) that occur more than once: an event stored twice. */

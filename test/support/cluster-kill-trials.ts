@@ -49,13 +49,17 @@ export interface ClusterKillTrialsResult {
   /** Deals whose final value on some side is not their last edit. */
   outOfOrder: number;
   deadLetters: number;
+  /** Jobs not finished (queued, locked, waiting to retry) after the end: must be 0. */
   queuedAtEnd: number;
+  /** Job rows out of attempts that graphile-worker keeps (a figure, e.g. jobs replaced while they ran). */
+  exhaustedJobRows: number;
   /** Leader kills whose takeover took more than 30 s (or never came). */
   slowTakeovers: number;
   problems: string[];
 }
 
 export const TAKEOVER_BOUND_MS = 30_000;
+const EDIT_SPACING_MS = 1_200;
 
 export async function runClusterKillTrials(options: ClusterKillTrialsOptions): Promise<ClusterKillTrialsResult> {
   const log = options.log ?? (() => undefined);
@@ -112,7 +116,9 @@ export async function runClusterKillTrials(options: ClusterKillTrialsOptions): P
         else await h.sfSellerEdit('Opportunity', sfIds[d] ?? '', { Description: value });
         lastEdit.set(d, value);
         editsSent += 1;
-        await sleep(stop ? 0 : Math.floor(random() * (spanMs / Math.max(1, mine))));
+        // Over a second apart: the CRMs stamp edits to the second, so closer edits in two CRMs have no order to keep
+        // (newest-wins-same-second.test.ts); after the burst's end they follow each other at that pace too.
+        await sleep(EDIT_SPACING_MS + (stop ? 0 : Math.floor(random() * (spanMs / Math.max(1, mine)))));
       }
     }));
 
@@ -188,14 +194,15 @@ export async function runClusterKillTrials(options: ClusterKillTrialsOptions): P
     }
     const deadLetters = await h.deadLetters();
     if (deadLetters.length > 0) problems.push(`${deadLetters.length} dead letters: ${JSON.stringify(deadLetters).slice(0, 500)}`);
-    const queuedAtEnd = options.databaseUrl === 'sqlite' ? 0 : await h.queuedJobs();
-    if (queuedAtEnd > 0) problems.push(`${queuedAtEnd} jobs left in graphile_worker.jobs`);
+    const jobs = options.databaseUrl === 'sqlite' ? { pending: 0, exhausted: 0 } : await h.queuedJobs();
+    const queuedAtEnd = jobs.pending;
+    if (queuedAtEnd > 0) problems.push(`${queuedAtEnd} jobs not finished in graphile_worker.jobs`);
     for (const [i, t] of trials.entries()) {
       if (t.wasLeader && t.survivors > 0 && t.cdcTakeoverMs === undefined) problems.push(`trial ${i + 1}: no survivor took the CDC subscription over`);
     }
     // A figure for the benchmark to judge, not a problem: tests assert no durations.
     const slowTakeovers = trials.filter((t) => t.wasLeader && t.survivors > 0 && (t.cdcTakeoverMs === undefined || t.cdcTakeoverMs > TAKEOVER_BOUND_MS)).length;
-    return { trials, incoming: incoming.length, edits: editsSent, lost, duplicated, outOfOrder, deadLetters: deadLetters.length, queuedAtEnd, slowTakeovers, problems };
+    return { trials, incoming: incoming.length, edits: editsSent, lost, duplicated, outOfOrder, deadLetters: deadLetters.length, queuedAtEnd, exhaustedJobRows: jobs.exhausted, slowTakeovers, problems };
   } finally {
     await h.close();
   }
