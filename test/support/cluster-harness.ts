@@ -15,7 +15,10 @@ import type { DeadLetter } from '../../src/store/types.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { testAdminConfig } from './admin.ts';
 import { startBalancer, startRecorder, type Balancer, type RecordedRequest, type Recorder } from './cluster-http.ts';
-import { freePort, spawnService, type ServiceProcess } from './service-process.ts';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort, type ServiceProcess } from './service-process.ts';
 import { adminJson, json, prepareHarness, sendJson, sleep, waitFor, type HarnessGround, type Row, type ServiceHarnessOptions } from './service-harness.ts';
 
 /*
@@ -182,8 +185,11 @@ export class ClusterHarness {
   async startInstance(index: number): Promise<void> {
     const instance = this.instance(index);
     if (this.running(index)) throw new Error(`instance ${index} is already running`);
-    instance.process = await spawnService(instance.dir, instance.configInput, instance.port);
+    instance.process = await spawnInstance(instance.dir, instance.configInput, instance.port, this.startTimeoutMs);
   }
+
+  /** How long an instance may take to answer /healthz: generous, as a restart may land amid a burst on 2 cores. */
+  startTimeoutMs = 120_000;
 
   /** SIGKILL, and wait until the process is gone. Returns when the kill landed. */
   async killInstance(index: number): Promise<number> {
@@ -486,6 +492,39 @@ export class ClusterHarness {
   async clearFaults(): Promise<void> {
     await Promise.all([this.pc.url, this.dv.url, this.sf.url].map((url) => json(`${url}/_sandbox/faults`, { method: 'DELETE' })));
   }
+}
+
+const REPO = resolve(import.meta.dirname, '../..');
+
+/**
+ * `cosell start` as a child process, as service-process.ts's spawnService does, with a start deadline of the caller's:
+ * only a hung test is bounded by it.
+ */
+async function spawnInstance(dir: string, config: ConfigInput, port: number, timeoutMs: number): Promise<ServiceProcess> {
+  const file = join(dir, 'cosell.yaml');
+  writeFileSync(file, stringify(config));
+  const child = spawn(process.execPath, [join(REPO, 'bin/cosell.js'), 'start', '--config', file], {
+    cwd: dir,
+    env: { ...process.env, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`instance exited with ${child.exitCode}: ${stderr}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { child, url, stderr: () => stderr, stdout: () => stdout };
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`instance did not become healthy within ${timeoutMs} ms: ${stderr.slice(-2000)} ${stdout.slice(-2000)}`);
 }
 
 function isChangeTracking(r: RecordedRequest): boolean {
