@@ -76,8 +76,9 @@ interface PhaseRun {
 }
 
 /**
- * Sends `rate × duration` changes open loop and polls for each one's first sight in every sink. A change that is seen
- * nowhere but whose record later shows a newer change is "superseded" and takes that newer change's sight time.
+ * Sends `rate × duration` changes open loop and polls for each one's first sight in every sink. A change not seen
+ * itself in a sink whose record later shows a newer change there is "superseded" and takes that newer change's sight
+ * time; a change that never became visible in every sink, not even through a newer one, is lost.
  */
 async function runPhase(h: DualCrmHarness, phase: Phase, run: number): Promise<PhaseRun> {
   await resetCounts(h);
@@ -146,10 +147,8 @@ async function runPhase(h: DualCrmHarness, phase: Phase, run: number): Promise<P
     });
     reflectedAt.set(change.target, at);
     const seenEverywhere = at.every((t) => t !== undefined) && at.length === sinkCount;
-    if (phase.sinks.some((_, sink) => change.seenAt[sink] === undefined)) {
-      if (latestSent.get(change.target) !== i) superseded++;
-      else lost++;
-    }
+    if (!seenEverywhere) lost++;
+    else if (phase.sinks.some((_, sink) => change.seenAt[sink] === undefined)) superseded++;
     at.forEach((t, sink) => {
       if (t !== undefined) perSink[sink]!.push(t - change.scheduledAt);
     });
