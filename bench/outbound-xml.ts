@@ -8,7 +8,7 @@
  * and after `--requests` hostile requests in a row (bodies cycled). Figures are printed, never asserted.
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { parseConfig } from '../src/config/load.ts';
 import { sqliteStoreConfig } from '../src/config/schema.ts';
 import { OutboundEndpointSecret } from '../src/crm/salesforce/outbound-endpoint.ts';
@@ -20,9 +20,15 @@ import { Metrics } from '../src/server/metrics.ts';
 import { SqliteStore } from '../src/store/sqlite/index.ts';
 import { silentLogger } from '../src/util/logger.ts';
 import { makeTempDir } from '../test/support/tmp.ts';
+import { positiveInteger } from './support/cli.ts';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '2000' } } });
-const requests = Number(values.requests);
+const { requests } = new Command('bench:outbound-xml')
+  .description('hostile Salesforce Outbound Messages against the webhook route')
+  .option('--requests <n>', 'hostile requests in a row', positiveInteger, 2000)
+  .allowExcessArguments(false)
+  .showHelpAfterError()
+  .parse()
+  .opts<{ requests: number }>();
 
 const SECRET = 'bench-outbound-secret-0123456789abcdefghij';
 const ORG = '00D000000000001AAA';

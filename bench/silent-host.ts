@@ -7,6 +7,7 @@
  *   npm run bench:silent-host [-- pc|dataverse|salesforce] [--service|--interactive]
  */
 import { createServer, type Socket } from 'node:net';
+import { Command } from 'commander';
 import { DynamicsConnector } from '../src/crm/dynamics/dynamics-connector.ts';
 import { SalesforceClient } from '../src/crm/salesforce/salesforce-client.ts';
 import { useInteractiveLimits } from '../src/http/outbound.ts';
@@ -55,10 +56,19 @@ async function measure(name: string, call: (url: string) => Promise<unknown>): P
   return `${name}: gave up after ${seconds} s, ${sockets.length} connection(s): ${outcome}`;
 }
 
-const args = process.argv.slice(2);
-const selected = args.filter((name) => name in calls);
+const program = new Command('bench:silent-host')
+  .description('how long each vendor client takes to give up on a host that never answers')
+  .argument('[clients...]', `clients to measure: ${Object.keys(calls).join(', ')} (default all)`)
+  .option('--service', "only the service's limits")
+  .option('--interactive', "only the interactive commands' limits")
+  .showHelpAfterError()
+  .parse();
+const selected = program.processedArgs[0] as string[];
+const unknown = selected.filter((name) => !(name in calls));
+if (unknown.length > 0) program.error(`unknown client(s): ${unknown.join(', ')}; expected ${Object.keys(calls).join(', ')}`);
 const names = selected.length > 0 ? selected : Object.keys(calls);
-const modes = (['service', 'interactive'] as const).filter((mode) => !args.some((a) => a.startsWith('--')) || args.includes(`--${mode}`));
+const flags = program.opts<{ service?: boolean; interactive?: boolean }>();
+const modes = (['service', 'interactive'] as const).filter((mode) => (!flags.service && !flags.interactive) || flags[mode] === true);
 // The limits are process-wide: one mode after the other, the clients of a mode side by side.
 for (const mode of modes) {
   useInteractiveLimits(mode === 'interactive');
