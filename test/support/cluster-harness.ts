@@ -255,14 +255,25 @@ export class ClusterHarness {
   }
 
   /**
-   * The writes that created an incoming referral's opportunity in each CRM: Dynamics upserts on the referral key
-   * (PATCH opportunities(cosell_referralidentifier='…')), Salesforce sends a create-only POST inside a /composite call.
+   * The writes that created an incoming referral's opportunity in each CRM, whichever path created it (a webhook's job
+   * or a reconcile pass's backfill): Dynamics upserts on the referral key (PATCH opportunities(cosell_referralidentifier='…'),
+   * alone or in a $batch), Salesforce sends a create-only POST inside a /composite call or an sObject collection.
    * A second instance working the same event would repeat exactly these.
    */
   opportunityCreates(referralId: string): Record<'dynamics' | 'salesforce', VendorWrite[]> {
     return {
-      dynamics: this.writesMentioning(referralId, 'dynamics').filter((w) => w.method === 'PATCH' && /opportunities\(cosell_referralidentifier/.test(decodeURIComponent(w.path))),
-      salesforce: this.writesMentioning(referralId, 'salesforce').filter((w) => /"method":"POST"/.test(w.body) && /\/sobjects\/Opportunity"/.test(w.body)),
+      dynamics: this.writesMentioning(referralId, 'dynamics').filter(
+        (w) =>
+          (w.method === 'PATCH' && /opportunities\(cosell_referralidentifier/.test(decodeURIComponent(w.path))) ||
+          // A backfill creates in a $batch change set: the same upsert by key, one part per referral.
+          (w.path.includes('$batch') && /PATCH [^\s]*opportunities\(cosell_referralidentifier/.test(decodeURIComponent(w.body))),
+      ),
+      salesforce: this.writesMentioning(referralId, 'salesforce').filter(
+        (w) =>
+          (/"method":"POST"/.test(w.body) && /\/sobjects\/Opportunity"/.test(w.body)) ||
+          // A backfill creates through sObject collections (POST /composite/sobjects), one record per referral.
+          (w.method === 'POST' && /\/composite\/sobjects(\?|$)/.test(w.path) && /"type":"Opportunity"/.test(w.body)),
+      ),
     };
   }
 
