@@ -29,6 +29,13 @@ export interface CrmRecord {
    */
   onHold?: boolean;
   /**
+   * Columns whose value (or absence) is not the seller's choice but follows from the record's state: Salesforce's
+   * `@salesStage` in the on-hold stage (not read) and in the active stage an acceptance lands on (its default
+   * percentage). When the referral is accepted, on either side, the sync writes Partner Center's value to them instead
+   * of taking theirs as an edit (see sync/plan/acceptance-defaults.ts). Absent: none.
+   */
+  stateDefaultColumns?: readonly string[];
+  /**
    * Set on a lead the seller converted (Salesforce `convertLead`: `IsConverted` + `ConvertedOpportunityId`) or
    * qualified (Dynamics `QualifyLead`: statecode Qualified + the opportunity whose `originatingleadid` is the lead): the
    * opportunity the deal now lives on, so the link can move there instead of a second opportunity being created.

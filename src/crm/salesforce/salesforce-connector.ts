@@ -581,6 +581,9 @@ export class SalesforceConnector implements CrmConnector {
     if (info.entity === 'opportunity' && info.stateField && this.options.syncEditsWhileOnHold !== true) {
       record.onHold = (await this.stateOf(info.entity, row[info.stateField])) === 'onhold';
     }
+    if (info.entity === 'opportunity' && info.stateField && (await this.stages.isAcceptanceDefault(row[info.stateField]))) {
+      record.stateDefaultColumns = ['@salesStage'];
+    }
     return record;
   }
 

@@ -99,10 +99,10 @@ export class OpportunityStates {
    * above it; below 10 % counts as 10 %). Undefined — not read, so the sync keeps the agreed value instead of taking
    * it as an edit — for the on-hold stage (the referral is not in the partner's sales process yet, and Partner Center
    * keeps its own stage), a closed stage (closing is `@state`'s), an unknown one, or one without a probability.
-   * KNOWN GAP: an acceptance that carries no sales stage of its own lands on the active stage, which then reads as
-   * its percentage (10 % in a new org) and is sent to Partner Center — a referral shared at Qualified and accepted
-   * shows Accepted. Reading the active stage as "no stage" instead would stop Partner Center's stage moves too (the
-   * merge skips a field one side cannot read).
+   * The active stage reads as its percentage (10 % in a new org) like any other; that it is only where an acceptance
+   * lands, not a seller's sales stage, is said by `isAcceptanceDefault` (the record's `stateDefaultColumns`): at an
+   * acceptance the sync then writes the referral's sales stage instead of sending this one. Reading the active stage
+   * as "no stage" instead would stop Partner Center's stage moves too (the merge skips a field one side cannot read).
    */
   async salesStageOf(stageName: unknown): Promise<SalesStagePercentage | undefined> {
     if (typeof stageName !== 'string' || stageName === '') return undefined;
@@ -110,6 +110,19 @@ export class OpportunityStates {
     if (!stage || stage.isClosed) return undefined;
     if (stage.apiName === (await this.plan()).onhold) return undefined;
     return percentageOf(stage) ?? undefined;
+  }
+
+  /**
+   * Whether a StageName's `@salesStage` follows from the referral's state rather than from the seller: the on-hold
+   * stage (not read) and the active stage leaving on-hold lands on by default (issue 11: a referral shared at
+   * Qualified and accepted must not go back to Accepted).
+   */
+  async isAcceptanceDefault(stageName: unknown): Promise<boolean> {
+    if (typeof stageName !== 'string' || stageName === '') return false;
+    const stage = find(await this.list(), stageName);
+    if (!stage || stage.isClosed) return false;
+    const plan = await this.plan();
+    return stage.apiName === plan.onhold || stage.apiName === plan.open;
   }
 
   /**

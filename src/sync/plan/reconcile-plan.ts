@@ -18,6 +18,7 @@ import { keepVisibility } from './visibility.ts';
 import { decisionToSend } from './co-sell-decision.ts';
 import { planCoSellUpgrade } from './co-sell-upgrade.ts';
 import { closureAudit } from './closure-audit.ts';
+import { acceptanceDefaults } from './acceptance-defaults.ts';
 import { withLossReasonToCrm, withLossReasonToPc } from './loss-reason.ts';
 import { planDealSolutionsSync, SOLUTIONS_HELD_BASE, type DealSolutionsPlan } from './deal-solutions.ts';
 
@@ -105,8 +106,11 @@ export function referralCrmIdChange(s: Pick<PairSnapshot, 'ownsReferralCrmId' | 
 export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   const sides = sidesOf(s);
   const { pc, crm, base } = sides;
-  const kept = keepVisibility(s, mergeSides(s, sides, merge), pc);
+  // At an acceptance, values that only follow the CRM's state are Partner Center's (acceptance-defaults.ts).
+  const accepted = acceptanceDefaults(s, pc, crm);
+  const kept = keepVisibility(s, mergeSides(s, { ...sides, crm: { ...crm, ...accepted } }, merge), pc);
   const result = kept.result;
+  for (const [key, value] of Object.entries(accepted)) if (!canonicalEquals(crm[key], value)) result.toCrm[key] = value;
   const resolved = applyResolutions({ result, held: s.held, pc, crm });
   const upgrade = planCoSellUpgrade(s, crm);
   const { toPc, nextBase, skipped } = holdBackToPc({ snapshot: s, result, pc, base, also: upgrade?.kind === 'wait' ? [[upgrade.key, upgrade.reason]] : [] });

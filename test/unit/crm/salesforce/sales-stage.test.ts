@@ -56,6 +56,18 @@ describe('SalesforceConnector: @salesStage', () => {
     expect(await stageOf(created.ref.id)).toBe('Proposal/Price Quote');
   });
 
+  it('says which stages only follow the referral’s state: on-hold and the active stage, not a seller’s stage or a closed one', async () => {
+    const onHold = await create({ '@state': 'onhold' });
+    expect(onHold.stateDefaultColumns).toEqual(['@salesStage']);
+    const accepted = await create({ '@state': 'open' });
+    expect(await stageOf(accepted.ref.id)).toBe('Qualification');
+    expect(accepted.stateDefaultColumns).toEqual(['@salesStage']);
+    const moved = await create({ '@state': 'open', '@salesStage': 20 });
+    expect(await stageOf(moved.ref.id)).toBe('Needs Analysis');
+    expect(moved.stateDefaultColumns).toBeUndefined();
+    expect((await create({ '@state': 'won' })).stateDefaultColumns).toBeUndefined();
+  });
+
   it('reads no sales stage on a closed record and refuses a value that is not a percentage', async () => {
     const won = await create({ '@state': 'won' });
     expect(won.values).not.toHaveProperty('@salesStage');
