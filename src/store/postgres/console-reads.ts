@@ -35,7 +35,8 @@ const JOBS = `
       to_char(v.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at
     FROM graphile_worker.jobs v
     JOIN graphile_worker._private_jobs pj ON pj.id = v.id
-    WHERE v.task_identifier = '${SYNC_PAIR_TASK}'
+    -- A row out of attempts will never run again (see job-liveness.ts, which deletes such rows): it is not work.
+    WHERE v.task_identifier = '${SYNC_PAIR_TASK}' AND (v.locked_at IS NOT NULL OR v.attempts < v.max_attempts)
   )`;
 
 /*

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../../util/logger.ts';
+import { SYNC_PAIR_TASK } from './job-payload.ts';
 
 /**
  * Crash recovery for graphile-worker 0.17.3. A worker pool that dies mid-job leaves the job (and its pair's queue)
@@ -87,5 +88,23 @@ export class RunnerLiveness {
       await this.pool.query('DELETE FROM job_runner_heartbeats WHERE worker_id = ANY($1::text[])', [dead]);
       this.options.logger.warn({ workers: dead, staleAfterMs: limit }, 'unlocked the jobs of job runners with no heartbeat (crashed or cut off)');
     }
+    await this.clearSpentJobs();
+  }
+
+  /**
+   * Deletes sync-pair rows graphile-worker will never run again, through its own `complete_jobs`: a job replaced while
+   * it ran (add_job clears its key and sets attempts = max_attempts, leaving the new job to do the work) whose runner
+   * then died, and a job that failed its last attempt (filed as our dead letter then, the one failure record). Left
+   * in place they pile up (172 after 10 kills in bench:cluster-kill) and the console would count them as retrying.
+   */
+  private async clearSpentJobs(): Promise<void> {
+    const { rowCount } = await this.pool.query(
+      `SELECT graphile_worker.complete_jobs(array(
+         SELECT id FROM graphile_worker.jobs
+          WHERE task_identifier = $1 AND locked_at IS NULL AND attempts >= max_attempts
+          LIMIT 1000))`,
+      [SYNC_PAIR_TASK],
+    );
+    if (rowCount !== null && rowCount > 0) this.options.logger.debug({ jobs: rowCount }, 'cleared spent job rows');
   }
 }

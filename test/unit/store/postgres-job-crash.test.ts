@@ -56,6 +56,42 @@ describe('PostgresJobQueue crash recovery', () => {
     }
   });
 
+  it('runs the work queued behind a killed runner\'s job once, and clears the replaced row it left', async () => {
+    const queue = new PostgresJobQueue(db.pool);
+    await queue.enqueue([{ connection: 'c', cause: 'event', referralId: 'r1' }]);
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, db.database.url, String(UNLOCK_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let runner: JobRunner | undefined;
+    try {
+      await waitFor(() => output.includes('claimed c:ref:r1'), 'runner A to claim the job', 60_000);
+      // New work for the pair while A runs it: graphile-worker adds a new job and marks A's as spent (no key, attempts
+      // = max_attempts), so A's row will never run again once A is gone.
+      await queue.enqueue([{ connection: 'c', cause: 'event', referralId: 'r1' }]);
+      expect(await storedJobs(db.pool)).toHaveLength(2);
+      child.kill('SIGKILL');
+      await exited;
+
+      let runs = 0;
+      runner = await queue.run({
+        concurrency: 1,
+        logger: silentLogger,
+        pollIntervalMs: 200,
+        crashUnlockAfterMs: UNLOCK_MS,
+        handle: async () => {
+          runs++;
+          return { kind: 'done' };
+        },
+      });
+      await waitFor(async () => (await storedJobs(db.pool)).length === 0, 'every job row to be gone', 30_000);
+      expect(runs).toBe(1);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await runner?.stop();
+    }
+  });
+
   it('leaves a live runner\'s job alone when it runs longer than the limit', async () => {
     const queue = new PostgresJobQueue(db.pool);
     const other = testPool(db.database.url);
