@@ -27,6 +27,7 @@ import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
+import { contactsUnsynced, readDealContacts } from './run/contacts.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
@@ -232,6 +233,7 @@ export class PairSync {
       !(run.job.microsoftSide && run.job.cause === 'reconcile' && input.coSell) &&
       // A co-sell pair whose solutions were never synced (just accepted, or linked before they were): sync them now.
       !(input.coSell && link.base?.[SOLUTIONS_BASE] === undefined) &&
+      !contactsUnsynced(run.connector, link, run.job) &&
       link.syncState === 'ok' &&
       link.pcEtag !== null &&
       link.pcEtag === input.eTag &&
@@ -495,6 +497,7 @@ export class PairSync {
       decision: run.connector.coSellDecisions?.decision(record) ?? null,
       dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
       coSellSolutions: await this.coSellSolutions(run, pair),
+      dealContacts: await readDealContacts(run.connector, pair.record.ref, pair.link),
       audit: pair.audit ?? [],
     };
   }

@@ -35,6 +35,7 @@ import { ensureCustomersWith } from '../bulk-customers.ts';
 import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { fittedTitle } from '../sync-indicator.ts';
 import { DynamicsSolutions } from './solutions.ts';
+import { DynamicsStakeholders } from './stakeholders.ts';
 import { DynamicsCoSellDecisions } from './co-sell-decision.ts';
 import { currentIndicator, statusColumns, stripIndicator } from './sync-status.ts';
 import { LOSS_REASON_COLUMN, tableFor, type TableInfo } from './tables.ts';
@@ -86,6 +87,7 @@ export class DynamicsConnector implements CrmConnector {
   readonly columns: CustomColumnNames;
   readonly client: DataverseClient;
   readonly solutions: DynamicsSolutions;
+  readonly dealContacts: DynamicsStakeholders;
   readonly coSellDecisions: DynamicsCoSellDecisions;
   private readonly nameSuffix: boolean;
   private readonly lostStatusCode: number;
@@ -125,6 +127,7 @@ export class DynamicsConnector implements CrmConnector {
     this.bulk = new DynamicsBulk(this.client, this.columns.referralIdentifier);
     this.changes = new ChangeTracker(this.client);
     this.solutions = new DynamicsSolutions(this.client, this.prefix);
+    this.dealContacts = new DynamicsStakeholders(this.client);
     this.coSellDecisions = new DynamicsCoSellDecisions(this.catalog, this.columns);
   }
 

@@ -37,6 +37,7 @@ import { LEAD_STATES, OPPORTUNITY_STATES, sobjectFor, type LeadState, type Oppor
 import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { SalesforceClient } from './salesforce-client.ts';
 import { SalesforceSolutions } from './solutions.ts';
+import { SalesforceContactRoles } from './contact-roles.ts';
 import { soqlString } from './soql.ts';
 import { LeadStatuses, OpportunityStates } from './states.ts';
 import { fittedTitle } from '../sync-indicator.ts';
@@ -102,6 +103,7 @@ export class SalesforceConnector implements CrmConnector {
   readonly client: SalesforceClient;
   readonly metadata: DescribeCache;
   readonly solutions: SalesforceSolutions;
+  readonly dealContacts: SalesforceContactRoles;
   readonly coSellDecisions: SalesforceCoSellDecisions;
   private readonly logger: Logger;
   private readonly nameSuffix: boolean;
@@ -133,6 +135,7 @@ export class SalesforceConnector implements CrmConnector {
     });
     this.metadata = new DescribeCache(this.client);
     this.solutions = new SalesforceSolutions(this.client);
+    this.dealContacts = new SalesforceContactRoles(this.client);
     this.coSellDecisions = new SalesforceCoSellDecisions(this.metadata);
     this.stages = new OpportunityStates(this.client, { onHoldStage: options.onHoldStage ?? 'Prospecting', activeStage: options.activeStage }, options.logger);
     this.leadStatuses = new LeadStatuses(this.metadata, {

@@ -129,6 +129,8 @@ const entitySchema = z.strictObject({
   pcItems: pcPathSchema.optional(),
   fields: z.array(fieldSchema),
   lossReason: lossReasonSchema.optional(),
+  /** Opportunity contacts: a contact removed on one side is removed on the other too (default false: audited only). */
+  propagateContactRemovals: z.boolean().optional(),
 });
 export type RawEntity = z.output<typeof entitySchema>;
 

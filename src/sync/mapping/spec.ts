@@ -19,6 +19,8 @@ export interface EntitySpec {
   fields: FieldMapping[];
   /** Why a deal was lost, carried with a close as lost (see spec-schema.ts); `crm` has `{prefix}` applied. */
   lossReason?: LossReasonSpec;
+  /** See spec-schema.ts. */
+  propagateContactRemovals?: boolean;
 }
 
 export interface LossReasonSpec {

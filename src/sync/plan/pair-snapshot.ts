@@ -1,4 +1,4 @@
-import type { CoSellDecision, CrmRecord } from '../../crm/connector.ts';
+import type { CoSellDecision, CrmRecord, CustomerContact } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
 import type { AuditEntry, HeldConflict, Link, WriteIntent } from '../../store/types.ts';
 import type { CanonicalValue } from '../../canonical-value.ts';
@@ -44,6 +44,8 @@ export interface PairSnapshot {
    * names ids neither side agreed on (see deal-solutions.ts); undefined when not read (not a co-sell pair).
    */
   coSellSolutions?: { crm: readonly string[]; catalogue: ReadonlySet<string> | undefined };
+  /** A linked opportunity's customer contacts as the CRM holds them (see deal-contacts.ts); undefined when not read. */
+  dealContacts?: readonly CustomerContact[];
   /** Audit rows of earlier steps of the same run (a lead's promotion), committed with this one. */
   audit: readonly AuditEntry[];
 }

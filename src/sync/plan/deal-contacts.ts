@@ -1,0 +1,205 @@
+import type { CrmRecordRef, CustomerContact } from '../../crm/connector.ts';
+import type { FieldChange } from '../../partner-center/json-patch.ts';
+import type { Member, Referral } from '../../partner-center/model.ts';
+import type { AuditEntry } from '../../store/types.ts';
+import type { CanonicalRecord } from '../../canonical-value.ts';
+import { recordAudit, type AuditStamp } from './audit-entries.ts';
+
+/*
+ * A deal's customer contacts after creation, both ways: the referral's `customerProfile.team` (Member[]) ⇄ the CRM
+ * opportunity's contacts (Salesforce OpportunityContactRole, Dynamics parentcontactid + stakeholder connections).
+ * A three-way merge of two lists keyed by e-mail (case-insensitive) against the list both sides last agreed on, kept in
+ * the pair's base:
+ * - a contact added on one side is added on the other (the CRM connector reuses a contact row with that e-mail);
+ * - an edit of a contact's name or phone travels to the other side (Partner Center's edit wins when both sides edited);
+ * - a contact removed on one side is audited once and kept on the other, unless the mapping propagates removals;
+ * - contacts without an e-mail cannot be matched across the sides: they are left alone.
+ */
+
+/** Base keys: the contacts both sides agreed on (one JSON object per contact), and those removed on one side only. */
+export const CONTACTS_BASE = '@contacts';
+export const CONTACTS_REMOVED_BASE = '@contactsRemoved';
+
+const FIELDS = ['firstName', 'lastName', 'phone'] as const;
+type ContactField = (typeof FIELDS)[number];
+
+export interface KeyedContact {
+  email: string;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  phone?: string | undefined;
+}
+
+export interface DealContactsInput {
+  stamp: AuditStamp;
+  referralId: string;
+  referral: Referral;
+  ref: CrmRecordRef;
+  /** The opportunity's contacts in the CRM. */
+  crm: readonly CustomerContact[];
+  base: CanonicalRecord | undefined;
+  /** The mapping's choice: a removal on one side removes the contact on the other (default: audited only). */
+  propagateRemovals: boolean;
+}
+
+export interface DealContactsPlan {
+  /** Contacts to link to the opportunity (matched by e-mail in the CRM, else created). */
+  addToCrm: KeyedContact[];
+  /** Linked contacts whose name or phone changed in Partner Center. */
+  editInCrm: KeyedContact[];
+  /** E-mails to unlink from the opportunity (only when the mapping propagates removals). */
+  removeFromCrm: string[];
+  toPc: FieldChange | null;
+  nextBase: CanonicalRecord;
+  audit: AuditEntry[];
+}
+
+const key = (email: string): string => email.trim().toLowerCase();
+const clean = (value: string | null | undefined): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+
+function keyed(contact: CustomerContact): KeyedContact | undefined {
+  const email = clean(contact.email);
+  if (!email) return undefined;
+  return { email, firstName: clean(contact.firstName), lastName: clean(contact.lastName), phone: clean(contact.phone) };
+}
+
+function byEmail(contacts: readonly CustomerContact[]): Map<string, KeyedContact> {
+  const out = new Map<string, KeyedContact>();
+  for (const contact of contacts) {
+    const k = keyed(contact);
+    if (k && !out.has(key(k.email))) out.set(key(k.email), k);
+  }
+  return out;
+}
+
+/** The referral's customer contacts as CRM-neutral contacts. */
+export function referralContacts(referral: Referral): CustomerContact[] {
+  return (referral.customerProfile?.team ?? []).map((m) => ({ firstName: m.firstName ?? undefined, lastName: m.lastName ?? undefined, email: m.email ?? undefined, phone: m.phoneNumber ?? undefined }));
+}
+
+function decodeBase(value: unknown): Map<string, KeyedContact> {
+  const out = new Map<string, KeyedContact>();
+  if (!Array.isArray(value)) return out;
+  for (const item of value) {
+    if (typeof item !== 'string') continue;
+    try {
+      const parsed = JSON.parse(item) as Record<string, unknown>;
+      const contact = keyed({ email: str(parsed.email), firstName: str(parsed.firstName), lastName: str(parsed.lastName), phone: str(parsed.phone) });
+      if (contact) out.set(key(contact.email), contact);
+    } catch {
+      // A damaged entry is as good as none: the contact then counts as new on both sides, which adds nothing twice.
+    }
+  }
+  return out;
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const encode = (contact: KeyedContact): string => JSON.stringify({ email: contact.email, firstName: contact.firstName, lastName: contact.lastName, phone: contact.phone });
+const removedList = (value: unknown): Set<string> => new Set(Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string').map(key) : []);
+
+/** Per field: Partner Center's value where it changed since the base (or where there is no base and it has one), else the CRM's. */
+function mergeContact(pc: KeyedContact, crm: KeyedContact, base: KeyedContact | undefined): KeyedContact {
+  const merged: KeyedContact = { email: pc.email };
+  for (const field of FIELDS) {
+    const pcChanged = base ? pc[field] !== base[field] : pc[field] !== undefined;
+    merged[field as ContactField] = pcChanged ? pc[field] : crm[field];
+  }
+  return merged;
+}
+
+const sameContact = (a: KeyedContact, b: KeyedContact): boolean => FIELDS.every((field) => a[field] === b[field]);
+
+export function planDealContactsSync(input: DealContactsInput): DealContactsPlan {
+  const pc = byEmail(referralContacts(input.referral));
+  const crm = byEmail(input.crm);
+  // A pair without a stored list (linked before this sync existed, or just created) removes nothing: only additions travel.
+  const base = decodeBase(input.base?.[CONTACTS_BASE]);
+  const removedBefore = removedList(input.base?.[CONTACTS_REMOVED_BASE]);
+  const audit: AuditEntry[] = [];
+  const note = (direction: AuditEntry['direction'], outcome: AuditEntry['outcome'], message: string) =>
+    audit.push(recordAudit(input.stamp, { referralId: input.referralId, ref: input.ref, direction, outcome, message }));
+
+  const addToCrm: KeyedContact[] = [];
+  const editInCrm: KeyedContact[] = [];
+  const removeFromCrm: string[] = [];
+  const agreed = new Map<string, KeyedContact>();
+  const removed = new Set<string>();
+  // Partner Center's list after the merge, in its order, then the CRM's additions.
+  const pcNext: KeyedContact[] = [];
+  let pcChanged = false;
+
+  for (const [k, p] of pc) {
+    const c = crm.get(k);
+    const b = base.get(k);
+    if (c) {
+      const merged = mergeContact(p, c, b);
+      if (!sameContact(merged, c)) {
+        editInCrm.push(merged);
+        note('to-crm', 'written', `customer contact ${merged.email} updated`);
+      }
+      if (!sameContact(merged, p)) pcChanged = true;
+      agreed.set(k, merged);
+      pcNext.push(merged);
+    } else if (b && !input.propagateRemovals) {
+      // Removed from the opportunity by the seller: kept in Partner Center, said once.
+      if (!removedBefore.has(k)) note('to-pc', 'skipped', `customer contact ${p.email} was removed from the opportunity; kept on the referral (the mapping does not propagate removals)`);
+      removed.add(k);
+      agreed.set(k, b);
+      pcNext.push(p);
+    } else if (b) {
+      pcChanged = true;
+      note('to-pc', 'written', `customer contact ${p.email} removed from the referral (removed from the opportunity)`);
+    } else {
+      addToCrm.push(p);
+      note('to-crm', 'written', `customer contact ${p.email} added to the opportunity`);
+      agreed.set(k, p);
+      pcNext.push(p);
+    }
+  }
+  for (const [k, c] of crm) {
+    if (pc.has(k)) continue;
+    const b = base.get(k);
+    if (b && !input.propagateRemovals) {
+      if (!removedBefore.has(k)) note('to-crm', 'skipped', `customer contact ${c.email} was removed from the referral; kept on the opportunity (the mapping does not propagate removals)`);
+      removed.add(k);
+      agreed.set(k, b);
+    } else if (b) {
+      removeFromCrm.push(c.email);
+      note('to-crm', 'written', `customer contact ${c.email} removed from the opportunity (removed from the referral)`);
+    } else {
+      pcChanged = true;
+      note('to-pc', 'written', `customer contact ${c.email} added to the referral`);
+      agreed.set(k, c);
+      pcNext.push(c);
+    }
+  }
+
+  return {
+    addToCrm,
+    editInCrm,
+    removeFromCrm,
+    toPc: pcChanged ? { path: ['customerProfile', 'team'], value: teamEntries(input.referral, pcNext) } : null,
+    nextBase: { [CONTACTS_BASE]: [...agreed.values()].map(encode), [CONTACTS_REMOVED_BASE]: [...removed] },
+    audit,
+  };
+}
+
+/**
+ * The referral's customer team for `contacts`: entries it already has keep their other fields (contact preference,
+ * title); contacts without an e-mail, which the merge cannot match, stay as they were.
+ */
+function teamEntries(referral: Referral, contacts: readonly KeyedContact[]): Member[] {
+  const existing = referral.customerProfile?.team ?? [];
+  const byKey = new Map(existing.filter((m) => clean(m.email)).map((m) => [key(m.email ?? ''), m]));
+  const withoutEmail = existing.filter((m) => !clean(m.email));
+  const entries = contacts.map((c) => {
+    const entry: Member = { ...byKey.get(key(c.email)), email: c.email };
+    for (const [field, wire] of [['firstName', 'firstName'], ['lastName', 'lastName'], ['phone', 'phoneNumber']] as const) {
+      const value = c[field];
+      if (value === undefined) delete entry[wire];
+      else entry[wire] = value;
+    }
+    return entry;
+  });
+  return [...entries, ...withoutEmail];
+}
