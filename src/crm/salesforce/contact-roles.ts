@@ -122,3 +122,15 @@ function withoutAccount(body: Record<string, unknown>): Record<string, unknown> 
   const { AccountId: _account, ...rest } = body;
   return rest;
 }
+
+/**
+ * The opportunity a contact role's change event concerns, as a ref list: a CREATE carries every field, an UPDATE the
+ * changed ones (OpportunityId is not updateable, so it is absent then) and a DELETE none; those leave the contact
+ * change to the pair's next sync, which reads the roles. Undefined: not a contact role event.
+ */
+export function contactRoleOpportunity(entityName: string, payload: Record<string, unknown>): CrmRecordRef[] | undefined {
+  if (entityName !== 'OpportunityContactRole') return undefined;
+  const raw = payload.OpportunityId;
+  const id = typeof raw === 'string' ? idWithPrefix(raw, sobjectFor('opportunity').keyPrefix) : undefined;
+  return id ? [{ entity: 'opportunity', id }] : [];
+}

@@ -367,12 +367,13 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   /**
-   * Change Data Capture on /data/OpportunityChangeEvent (and /data/LeadChangeEvent when leads are synced); see
+   * Change Data Capture on /data/OpportunityChangeEvent, /data/OpportunityContactRoleChangeEvent (a seller's contact
+   * added to a deal, see contact-roles.ts) (and /data/LeadChangeEvent when leads are synced); see
    * change-stream.ts. With `notifications: outbound-messages` there is nothing to hold open and this returns a no-op.
    */
   async startChangeStream(sink: ChangeSink): Promise<() => Promise<void>> {
     if (this.options.changeStream === false) return async () => undefined;
-    const channels = [changeEventChannel('Opportunity'), ...(this.leadsEnabled ? [changeEventChannel('Lead')] : [])];
+    const channels = [changeEventChannel('Opportunity'), changeEventChannel('OpportunityContactRole'), ...(this.leadsEnabled ? [changeEventChannel('Lead')] : [])];
     return startChangeStream(
       {
         client: this.client,

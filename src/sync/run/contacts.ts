@@ -15,8 +15,11 @@ export async function readDealContacts(connector: Pick<CrmConnector, 'dealContac
   return connector.dealContacts.read(ref);
 }
 
-/** Whether a pair that looks settled must still be merged for its contacts. */
+/**
+ * Whether a pair that looks settled must still be merged for its contacts: never synced yet, a reconcile pass, or a
+ * notification naming the opportunity although its version did not move (a contact role's or stakeholder's change).
+ */
 export function contactsUnsynced(connector: Pick<CrmConnector, 'dealContacts'>, link: Link, job: Pick<Job, 'cause' | 'crmId'>): boolean {
   if (!connector.dealContacts || link.crmEntity !== 'opportunity') return false;
-  return link.base?.[CONTACTS_BASE] === undefined || job.cause === 'reconcile';
+  return link.base?.[CONTACTS_BASE] === undefined || job.cause === 'reconcile' || job.crmId !== null;
 }
