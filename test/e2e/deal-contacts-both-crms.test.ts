@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json, sendJson, waitFor, type Row } from '../support/service-harness.ts';
+import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
+import { SyncHarness } from '../support/sync-harness.ts';
+
+/*
+ * A deal's customer contacts after creation, both ways, on each CRM through its own API acting as a seller: a contact
+ * the partner adds to the referral in Partner Center appears on the opportunity (Salesforce OpportunityContactRole,
+ * Dynamics primary contact / stakeholder connection), reusing the CRM contact with the same e-mail rather than making
+ * a second; a contact the seller adds to the opportunity appears in the referral's customer contacts.
+ */
+
+const ann = { firstName: 'Ann', lastName: 'Lee', email: 'ann.lee@tailwind.example.com', phoneNumber: '5550101' };
+const bob = { firstName: 'Bob', lastName: 'Ray', email: 'bob.ray@tailwind.example.com', phoneNumber: '5550102' };
+const cat = { firstName: 'Cat', lastName: 'Moe', email: 'cat.moe@tailwind.example.com', phoneNumber: '5550103' };
+
+const emailsOf = (team: unknown): string[] => (Array.isArray(team) ? team.map((m: { email?: unknown }) => String(m.email ?? '').toLowerCase()) : []).sort();
+const referralEmails = (referral: Row | undefined): string[] => emailsOf((referral?.customerProfile as { team?: unknown } | undefined)?.team);
+
+describe('customer contacts after creation on a linked Salesforce opportunity', () => {
+  let h: SalesforceSyncHarness;
+  const sfCreate = (sobject: string, body: Row) => json<Row>(`${h.sf.url}/_sandbox/records/${sobject}`, sendJson('POST', body));
+  const roleEmails = async (opportunityId: string): Promise<string[]> => {
+    const contacts = await h.records('Contact');
+    const roles = (await h.records('OpportunityContactRole')).filter((r) => r.OpportunityId === opportunityId);
+    return roles.map((r) => String(contacts.find((c) => c.Id === r.ContactId)?.Email ?? '').toLowerCase()).sort();
+  };
+  const contactsWith = async (email: string) => (await h.records('Contact')).filter((c) => String(c.Email ?? '').toLowerCase() === email);
+
+  beforeAll(async () => {
+    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('Partner Center additions appear as contact roles (same e-mail reused), a seller\'s contact role appears in the referral', async () => {
+    const referral = await h.incomingReferral({ name: 'Tailwind rollout', customerProfile: { name: 'Tailwind Traders', address: { postalCode: '98052' }, team: [ann] } });
+    const created = await waitFor('the opportunity for the incoming referral', () => h.opportunityFor(referral.id));
+    const opportunityId = String(created.Id);
+    await h.waitForIdle();
+    await h.pcPartnerAccept(referral.id);
+    await h.waitForIdle();
+    const accountId = String((await h.opportunity(opportunityId))?.AccountId);
+    // Bob is already a contact in the org (another deal's): the sync must link him, not create a second Bob.
+    await sfCreate('Contact', { FirstName: 'Bob', LastName: 'Ray', Email: bob.email, AccountId: accountId });
+
+    await h.pcPartnerEdit(referral.id, [{ path: ['customerProfile', 'team'], value: [ann, bob, cat] }]);
+    await waitFor('the three contacts on the opportunity', async () =>
+      JSON.stringify(await roleEmails(opportunityId)) === JSON.stringify([ann.email, bob.email, cat.email]) ? true : undefined,
+    );
+    await h.waitForIdle();
+    expect(await contactsWith(bob.email)).toHaveLength(1);
+    expect(await contactsWith(ann.email)).toHaveLength(1);
+    expect(await contactsWith(cat.email)).toHaveLength(1);
+
+    const dan = await sfCreate('Contact', { FirstName: 'Dan', LastName: 'Poe', Email: 'dan.poe@tailwind.example.com', AccountId: accountId });
+    await sfCreate('OpportunityContactRole', { OpportunityId: opportunityId, ContactId: dan.id ?? dan.Id });
+    await waitFor('the seller\'s contact in the referral', async () => (referralEmails(await h.referral(referral.id)).includes('dan.poe@tailwind.example.com') ? true : undefined));
+    await h.waitForIdle();
+    expect(referralEmails(await h.referral(referral.id))).toEqual([ann.email, bob.email, cat.email, 'dan.poe@tailwind.example.com']);
+    expect(await roleEmails(opportunityId)).toHaveLength(4);
+    const trail = (await h.audit({ referralId: referral.id, limit: 200 })).map((e) => e.message ?? '');
+    expect(trail).toContain('customer contact dan.poe@tailwind.example.com added to the referral');
+  });
+});
+
+describe('customer contacts after creation on a linked Dynamics opportunity', () => {
+  let h: SyncHarness;
+  const linkedEmails = async (opportunityId: string): Promise<string[]> => {
+    const contacts = await h.records('contacts');
+    const opportunity = await h.opportunity(opportunityId);
+    const ids = [opportunity?._parentcontactid_value, ...(await h.records('connections')).filter((c) => c._record1id_value === opportunityId && c.record2objecttypecode === 2).map((c) => c._record2id_value)];
+    const emails = ids.filter((id) => typeof id === 'string').map((id) => String(contacts.find((c) => c.contactid === id)?.emailaddress1 ?? '').toLowerCase());
+    return [...new Set(emails)].sort();
+  };
+  const contactsWith = async (email: string) => (await h.records('contacts')).filter((c) => String(c.emailaddress1 ?? '').toLowerCase() === email);
+
+  beforeAll(async () => {
+    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('Partner Center additions appear as primary contact and stakeholders (same e-mail reused), a seller\'s stakeholder appears in the referral', async () => {
+    const { referralId, opportunityId } = await h.acceptedPair({ name: 'Tailwind rollout', customerProfile: { name: 'Tailwind Traders', address: { postalCode: '98052' }, team: [ann] } });
+    const accountId = String((await h.opportunity(opportunityId))?._parentaccountid_value);
+    await h.dvCreate('contacts', { firstname: 'Bob', lastname: 'Ray', emailaddress1: bob.email, 'parentcustomerid_account@odata.bind': `/accounts(${accountId})` });
+
+    await h.pcPartnerEdit(referralId, [{ path: ['customerProfile', 'team'], value: [ann, bob, cat] }]);
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    expect(await linkedEmails(opportunityId)).toEqual([ann.email, bob.email, cat.email]);
+    expect(await contactsWith(bob.email)).toHaveLength(1);
+    expect(await contactsWith(ann.email)).toHaveLength(1);
+
+    const dan = await h.dvCreate('contacts', { firstname: 'Dan', lastname: 'Poe', emailaddress1: 'dan.poe@tailwind.example.com' });
+    const roles = await h.records('connectionroles');
+    const stakeholder = roles.find((r) => r.name === 'Stakeholder');
+    await h.dvCreate('connections', {
+      'record1id_opportunity@odata.bind': `/opportunities(${opportunityId})`,
+      'record2id_contact@odata.bind': `/contacts(${String(dan.contactid)})`,
+      'record2roleid@odata.bind': `/connectionroles(${String(stakeholder?.connectionroleid)})`,
+    });
+    // Stakeholder connections raise no notification the sync registers for: the reconciler's pass finds them.
+    await h.reconcile();
+    await h.runWorkerUntilIdle();
+    expect(referralEmails(await h.referral(referralId))).toEqual([ann.email, bob.email, cat.email, 'dan.poe@tailwind.example.com']);
+  });
+});
