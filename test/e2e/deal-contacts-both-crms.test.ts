@@ -77,7 +77,9 @@ describe('customer contacts after creation on a linked Dynamics opportunity', ()
   const contactsWith = async (email: string) => (await h.records('contacts')).filter((c) => String(c.emailaddress1 ?? '').toLowerCase() === email);
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
+    // The periodic re-read of open co-sell pairs due on every pass: a stakeholder connection raises no notification the
+    // service registers for, and that re-read is what finds it.
+    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -103,8 +105,10 @@ describe('customer contacts after creation on a linked Dynamics opportunity', ()
       'record2id_contact@odata.bind': `/contacts(${String(dan.contactid)})`,
       'record2roleid@odata.bind': `/connectionroles(${String(stakeholder?.connectionroleid)})`,
     });
-    // Stakeholder connections raise no notification the sync registers for: the reconciler's pass finds them.
+    // The first pass starts the re-read clock; the next one queues the open co-sell pair, which reads its stakeholders.
     await h.reconcile();
+    await h.runWorkerUntilIdle();
+    expect((await h.reconcile()).microsoftSideRefreshed).toBeGreaterThanOrEqual(1);
     await h.runWorkerUntilIdle();
     expect(referralEmails(await h.referral(referralId))).toEqual([ann.email, bob.email, cat.email, 'dan.poe@tailwind.example.com']);
   });
