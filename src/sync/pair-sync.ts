@@ -28,6 +28,7 @@ import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
 import { contactsUnsynced, readDealContacts } from './run/contacts.ts';
+import { readDealTeam } from './run/team.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
@@ -498,6 +499,7 @@ export class PairSync {
       dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
       coSellSolutions: await this.coSellSolutions(run, pair),
       dealContacts: await readDealContacts(run.connector, pair.record.ref, pair.link),
+      dealTeam: await readDealTeam(run.connector, pair.record.ref, pair.link, read.referral),
       audit: pair.audit ?? [],
     };
   }

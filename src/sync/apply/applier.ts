@@ -7,7 +7,7 @@ import type { ReferralsPort, SyncStorePort } from '../ports.ts';
 export interface ApplierDeps {
   store: SyncStorePort;
   referrals: Pick<ReferralsPort, 'patch'>;
-  connector: Pick<CrmConnector, 'update' | 'solutions' | 'dealContacts'>;
+  connector: Pick<CrmConnector, 'update' | 'solutions' | 'dealContacts' | 'dealTeam'>;
 }
 
 /**
@@ -30,6 +30,7 @@ export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan)
     if (contacts.plan.editInCrm.length > 0) await api.edit(contacts.ref, contacts.plan.editInCrm);
     if (contacts.plan.removeFromCrm.length > 0) await api.remove(contacts.ref, contacts.plan.removeFromCrm);
   }
+  if (plan.dealTeam && deps.connector.dealTeam) await deps.connector.dealTeam.add(plan.dealTeam.ref, plan.dealTeam.emails);
   if (plan.crmUpdate) {
     const update = plan.crmUpdate;
     const history = await store.sync.audit({ connection: link.connection, referralId: link.referralId, limit: AUDIT_COLUMN_ENTRIES });

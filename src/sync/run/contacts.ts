@@ -1,6 +1,7 @@
 import type { CrmConnector, CrmRecordRef, CustomerContact } from '../../crm/connector.ts';
 import type { Job, Link } from '../../store/types.ts';
 import { CONTACTS_BASE } from '../plan/deal-contacts.ts';
+import { TEAM_BASE } from '../plan/deal-team.ts';
 
 /*
  * When a sync reads the opportunity's customer contacts (see plan/deal-contacts.ts). Contact roles and stakeholder
@@ -19,7 +20,8 @@ export async function readDealContacts(connector: Pick<CrmConnector, 'dealContac
  * Whether a pair that looks settled must still be merged for its contacts: never synced yet, a reconcile pass, or a
  * notification naming the opportunity although its version did not move (a contact role's or stakeholder's change).
  */
-export function contactsUnsynced(connector: Pick<CrmConnector, 'dealContacts'>, link: Link, job: Pick<Job, 'cause' | 'crmId'>): boolean {
-  if (!connector.dealContacts || link.crmEntity !== 'opportunity') return false;
-  return link.base?.[CONTACTS_BASE] === undefined || job.cause === 'reconcile' || job.crmId !== null;
+export function contactsUnsynced(connector: Pick<CrmConnector, 'dealContacts' | 'dealTeam'>, link: Link, job: Pick<Job, 'cause' | 'crmId'>): boolean {
+  if ((!connector.dealContacts && !connector.dealTeam) || link.crmEntity !== 'opportunity') return false;
+  const neverSynced = (connector.dealContacts && link.base?.[CONTACTS_BASE] === undefined) || (connector.dealTeam && link.base?.[TEAM_BASE] === undefined);
+  return neverSynced === true || job.cause === 'reconcile' || job.crmId !== null;
 }
