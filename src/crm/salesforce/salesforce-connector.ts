@@ -38,6 +38,7 @@ import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSna
 import { SalesforceClient } from './salesforce-client.ts';
 import { SalesforceSolutions } from './solutions.ts';
 import { SalesforceContactRoles } from './contact-roles.ts';
+import { SalesforceOpportunityTeam } from './opportunity-team.ts';
 import { soqlString } from './soql.ts';
 import { LeadStatuses, OpportunityStates } from './states.ts';
 import { fittedTitle } from '../sync-indicator.ts';
@@ -104,6 +105,7 @@ export class SalesforceConnector implements CrmConnector {
   readonly metadata: DescribeCache;
   readonly solutions: SalesforceSolutions;
   readonly dealContacts: SalesforceContactRoles;
+  readonly dealTeam: SalesforceOpportunityTeam;
   readonly coSellDecisions: SalesforceCoSellDecisions;
   private readonly logger: Logger;
   private readonly nameSuffix: boolean;
@@ -136,6 +138,7 @@ export class SalesforceConnector implements CrmConnector {
     this.metadata = new DescribeCache(this.client);
     this.solutions = new SalesforceSolutions(this.client);
     this.dealContacts = new SalesforceContactRoles(this.client);
+    this.dealTeam = new SalesforceOpportunityTeam(this.client);
     this.coSellDecisions = new SalesforceCoSellDecisions(this.metadata);
     this.stages = new OpportunityStates(this.client, { onHoldStage: options.onHoldStage ?? 'Prospecting', activeStage: options.activeStage }, options.logger);
     this.leadStatuses = new LeadStatuses(this.metadata, {
