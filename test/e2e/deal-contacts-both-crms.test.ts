@@ -113,3 +113,54 @@ describe('customer contacts after creation on a linked Dynamics opportunity', ()
     expect(referralEmails(await h.referral(referralId))).toEqual([ann.email, bob.email, cat.email, 'dan.poe@tailwind.example.com']);
   });
 });
+
+describe('partner team ⇄ Salesforce Opportunity Team', () => {
+  let h: SalesforceSyncHarness;
+  const teamEmails = async (opportunityId: string): Promise<string[]> => {
+    const users = await h.records('User');
+    const members = (await h.records('OpportunityTeamMember')).filter((m) => m.OpportunityId === opportunityId);
+    return members.map((m) => String(users.find((u) => u.Id === m.UserId)?.Email ?? '').toLowerCase()).sort();
+  };
+
+  beforeAll(async () => {
+    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('a member maps to the user with that e-mail, an unknown one is audited and not created, a seller\'s team member reaches the referral', async () => {
+    const seeded = await json<{ value: Row[] }>(
+      `${h.sf.url}/_sandbox/users`,
+      sendJson('POST', { users: [{ firstName: 'Pia', lastName: 'Lund', email: 'pia.lund@partner.example.com' }, { firstName: 'Ola', lastName: 'Berg', email: 'ola.berg@partner.example.com' }] }),
+    ).catch(() => undefined);
+    expect(seeded).toBeDefined();
+    const referral = await h.incomingReferral({ name: 'Team deal', customerProfile: { name: 'Team Customer', address: { postalCode: '98053' } } });
+    const created = await waitFor('the opportunity for the incoming referral', () => h.opportunityFor(referral.id));
+    const opportunityId = String(created.Id);
+    await h.waitForIdle();
+    await h.pcPartnerAccept(referral.id);
+    await h.waitForIdle();
+
+    await h.pcPartnerEdit(referral.id, [{ path: ['team'], value: [{ firstName: 'Pia', lastName: 'Lund', email: 'PIA.lund@partner.example.com' }, { firstName: 'Nobody', lastName: 'Here', email: 'nobody@partner.example.com' }] }]);
+    await waitFor('Pia on the opportunity team', async () => ((await teamEmails(opportunityId)).includes('pia.lund@partner.example.com') ? true : undefined));
+    await h.waitForIdle();
+    expect(await teamEmails(opportunityId)).toEqual(['pia.lund@partner.example.com']);
+    expect((await h.records('User')).filter((u) => String(u.Email ?? '').toLowerCase() === 'nobody@partner.example.com')).toHaveLength(0);
+    const trail = (await h.audit({ referralId: referral.id, limit: 200 })).map((e) => e.message ?? '');
+    expect(trail.filter((m) => m.includes('nobody@partner.example.com has no CRM user with that e-mail'))).toHaveLength(1);
+
+    const ola = (await h.records('User')).find((u) => u.Email === 'ola.berg@partner.example.com');
+    await json(`${h.sf.url}/_sandbox/records/OpportunityTeamMember`, sendJson('POST', { OpportunityId: opportunityId, UserId: ola?.Id }));
+    // OpportunityTeamMember raises no change event: the periodic re-read of open co-sell pairs finds it.
+    await h.reconcile();
+    await h.waitForIdle();
+    expect((await h.reconcile()).microsoftSideRefreshed).toBeGreaterThanOrEqual(1);
+    await waitFor('Ola in the referral team', async () => (emailsOf((await h.referral(referral.id))?.team).includes('ola.berg@partner.example.com') ? true : undefined));
+    await h.waitForIdle();
+    const team = emailsOf((await h.referral(referral.id))?.team);
+    expect(team).toEqual(['nobody@partner.example.com', 'ola.berg@partner.example.com', 'pia.lund@partner.example.com']);
+    const again = (await h.audit({ referralId: referral.id, limit: 200 })).map((e) => e.message ?? '');
+    expect(again.filter((m) => m.includes('nobody@partner.example.com has no CRM user with that e-mail'))).toHaveLength(1);
+  });
+});
