@@ -36,6 +36,7 @@ import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-r
 import { fittedTitle } from '../sync-indicator.ts';
 import { DynamicsSolutions } from './solutions.ts';
 import { DynamicsStakeholders } from './stakeholders.ts';
+import { DynamicsDealTeam } from './deal-team.ts';
 import { DynamicsCoSellDecisions } from './co-sell-decision.ts';
 import { currentIndicator, statusColumns, stripIndicator } from './sync-status.ts';
 import { LOSS_REASON_COLUMN, tableFor, type TableInfo } from './tables.ts';
@@ -88,6 +89,7 @@ export class DynamicsConnector implements CrmConnector {
   readonly client: DataverseClient;
   readonly solutions: DynamicsSolutions;
   readonly dealContacts: DynamicsStakeholders;
+  readonly dealTeam: DynamicsDealTeam;
   readonly coSellDecisions: DynamicsCoSellDecisions;
   private readonly nameSuffix: boolean;
   private readonly lostStatusCode: number;
@@ -128,6 +130,7 @@ export class DynamicsConnector implements CrmConnector {
     this.changes = new ChangeTracker(this.client);
     this.solutions = new DynamicsSolutions(this.client, this.prefix);
     this.dealContacts = new DynamicsStakeholders(this.client);
+    this.dealTeam = new DynamicsDealTeam(this.client, () => this.ourUserId());
     this.coSellDecisions = new DynamicsCoSellDecisions(this.catalog, this.columns);
   }
 
