@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, sendJson, waitFor, type Row } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { dataverseAs } from '../support/dataverse-identities.ts';
 
 /*
  * A deal's customer contacts after creation, both ways, on each CRM through its own API acting as a seller: a contact
@@ -161,6 +162,60 @@ describe('partner team ⇄ Salesforce Opportunity Team', () => {
     const team = emailsOf((await h.referral(referral.id))?.team);
     expect(team).toEqual(['nobody@partner.example.com', 'ola.berg@partner.example.com', 'pia.lund@partner.example.com']);
     const again = (await h.audit({ referralId: referral.id, limit: 200 })).map((e) => e.message ?? '');
+    expect(again.filter((m) => m.includes('nobody@partner.example.com has no CRM user with that e-mail'))).toHaveLength(1);
+  });
+});
+
+describe('partner team ⇄ Dynamics owner and access team', () => {
+  let h: SyncHarness;
+  const alex = 'alex.seller@sandbox.onmicrosoft.com';
+  const jordan = 'jordan.rep@sandbox.onmicrosoft.com';
+
+  beforeAll(async () => {
+    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('a member maps to the user with that e-mail, an unknown one is audited and not created, a seller\'s access-team member reaches the referral', async () => {
+    const { referralId, opportunityId } = await h.acceptedPair({ name: 'Team deal', customerProfile: { name: 'Team Customer', address: { postalCode: '98054' } } });
+    const seller = await dataverseAs(h.dv.url, { seller: alex });
+    const accessTeamEmails = async (): Promise<string[]> => {
+      const teams = (await seller.retrieveMultiple<{ teamid: string }>({ collection: 'teams', select: ['teamid'], filter: `_regardingobjectid_value eq ${opportunityId} and teamtype eq 1` })).value;
+      const emails: string[] = [];
+      for (const team of teams) {
+        const members = (await seller.retrieve<{ value: Array<{ internalemailaddress?: string }> }>({ collection: 'teams', key: team.teamid, navigationProperty: 'teammembership_association', select: ['internalemailaddress'] })).value;
+        emails.push(...members.map((m) => String(m.internalemailaddress ?? '').toLowerCase()));
+      }
+      return emails.sort();
+    };
+
+    await h.pcPartnerEdit(referralId, [{ path: ['team'], value: [{ firstName: 'Alex', lastName: 'Seller', email: 'Alex.Seller@sandbox.onmicrosoft.com' }, { firstName: 'Nobody', lastName: 'Here', email: 'nobody@partner.example.com' }] }]);
+    await h.waitForWebhooks();
+    await h.runWorkerUntilIdle();
+    expect(await accessTeamEmails()).toEqual([alex]);
+    const users = (await seller.retrieveMultiple<{ internalemailaddress?: string }>({ collection: 'systemusers', select: ['internalemailaddress'] })).value;
+    expect(users.filter((u) => u.internalemailaddress === 'nobody@partner.example.com')).toHaveLength(0);
+    const trail = (await h.audit({ referralId, limit: 200 })).map((e) => e.message ?? '');
+    expect(trail.filter((m) => m.includes('nobody@partner.example.com has no CRM user with that e-mail'))).toHaveLength(1);
+
+    // The seller adds a colleague to the deal's access team, as the form's "Sales Team" subgrid does.
+    const jordanId = (await seller.retrieveMultiple<{ systemuserid: string }>({ collection: 'systemusers', select: ['systemuserid'], filter: `internalemailaddress eq '${jordan}'` })).value[0]?.systemuserid;
+    const template = (await seller.retrieveMultiple<{ teamtemplateid: string }>({ collection: 'teamtemplates', select: ['teamtemplateid'], filter: 'objecttypecode eq 3' })).value[0]?.teamtemplateid;
+    await seller.callAction({
+      actionName: 'Microsoft.Dynamics.CRM.AddUserToRecordTeam',
+      collection: 'systemusers',
+      key: jordanId,
+      action: { Record: { '@odata.type': 'Microsoft.Dynamics.CRM.opportunity', opportunityid: opportunityId }, TeamTemplate: { '@odata.type': 'Microsoft.Dynamics.CRM.teamtemplate', teamtemplateid: template } },
+    });
+    // Access-team changes raise no webhook: the periodic re-read of open co-sell pairs finds them.
+    await h.reconcile();
+    await h.runWorkerUntilIdle();
+    expect((await h.reconcile()).microsoftSideRefreshed).toBeGreaterThanOrEqual(1);
+    await h.runWorkerUntilIdle();
+    expect(emailsOf((await h.referral(referralId))?.team)).toEqual([alex, jordan, 'nobody@partner.example.com']);
+    const again = (await h.audit({ referralId, limit: 200 })).map((e) => e.message ?? '');
     expect(again.filter((m) => m.includes('nobody@partner.example.com has no CRM user with that e-mail'))).toHaveLength(1);
   });
 });
