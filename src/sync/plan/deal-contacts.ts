@@ -109,79 +109,100 @@ function mergeContact(pc: KeyedContact, crm: KeyedContact, base: KeyedContact | 
 
 const sameContact = (a: KeyedContact, b: KeyedContact): boolean => FIELDS.every((field) => a[field] === b[field]);
 
+/** What the merge builds up, side by side. */
+interface Merging {
+  pc: Map<string, KeyedContact>;
+  crm: Map<string, KeyedContact>;
+  base: Map<string, KeyedContact>;
+  removedBefore: Set<string>;
+  propagateRemovals: boolean;
+  note: (direction: AuditEntry['direction'], outcome: AuditEntry['outcome'], message: string) => void;
+  addToCrm: KeyedContact[];
+  editInCrm: KeyedContact[];
+  removeFromCrm: string[];
+  agreed: Map<string, KeyedContact>;
+  removed: Set<string>;
+  /** Partner Center's list after the merge, in its order, then the CRM's additions. */
+  pcNext: KeyedContact[];
+  pcChanged: boolean;
+}
+
 export function planDealContactsSync(input: DealContactsInput): DealContactsPlan {
-  const pc = byEmail(referralContacts(input.referral));
-  const crm = byEmail(input.crm);
-  // A pair without a stored list (linked before this sync existed, or just created) removes nothing: only additions travel.
-  const base = decodeBase(input.base?.[CONTACTS_BASE]);
-  const removedBefore = removedList(input.base?.[CONTACTS_REMOVED_BASE]);
   const audit: AuditEntry[] = [];
-  const note = (direction: AuditEntry['direction'], outcome: AuditEntry['outcome'], message: string) =>
-    audit.push(recordAudit(input.stamp, { referralId: input.referralId, ref: input.ref, direction, outcome, message }));
-
-  const addToCrm: KeyedContact[] = [];
-  const editInCrm: KeyedContact[] = [];
-  const removeFromCrm: string[] = [];
-  const agreed = new Map<string, KeyedContact>();
-  const removed = new Set<string>();
-  // Partner Center's list after the merge, in its order, then the CRM's additions.
-  const pcNext: KeyedContact[] = [];
-  let pcChanged = false;
-
-  for (const [k, p] of pc) {
-    const c = crm.get(k);
-    const b = base.get(k);
-    if (c) {
-      const merged = mergeContact(p, c, b);
-      if (!sameContact(merged, c)) {
-        editInCrm.push(merged);
-        note('to-crm', 'written', `customer contact ${merged.email} updated`);
-      }
-      if (!sameContact(merged, p)) pcChanged = true;
-      agreed.set(k, merged);
-      pcNext.push(merged);
-    } else if (b && !input.propagateRemovals) {
-      // Removed from the opportunity by the seller: kept in Partner Center, said once.
-      if (!removedBefore.has(k)) note('to-pc', 'skipped', `customer contact ${p.email} was removed from the opportunity; kept on the referral (the mapping does not propagate removals)`);
-      removed.add(k);
-      agreed.set(k, b);
-      pcNext.push(p);
-    } else if (b) {
-      pcChanged = true;
-      note('to-pc', 'written', `customer contact ${p.email} removed from the referral (removed from the opportunity)`);
-    } else {
-      addToCrm.push(p);
-      note('to-crm', 'written', `customer contact ${p.email} added to the opportunity`);
-      agreed.set(k, p);
-      pcNext.push(p);
-    }
-  }
-  for (const [k, c] of crm) {
-    if (pc.has(k)) continue;
-    const b = base.get(k);
-    if (b && !input.propagateRemovals) {
-      if (!removedBefore.has(k)) note('to-crm', 'skipped', `customer contact ${c.email} was removed from the referral; kept on the opportunity (the mapping does not propagate removals)`);
-      removed.add(k);
-      agreed.set(k, b);
-    } else if (b) {
-      removeFromCrm.push(c.email);
-      note('to-crm', 'written', `customer contact ${c.email} removed from the opportunity (removed from the referral)`);
-    } else {
-      pcChanged = true;
-      note('to-pc', 'written', `customer contact ${c.email} added to the referral`);
-      agreed.set(k, c);
-      pcNext.push(c);
-    }
-  }
-
+  const m: Merging = {
+    pc: byEmail(referralContacts(input.referral)),
+    crm: byEmail(input.crm),
+    // A pair without a stored list (linked before this sync existed, or just created) removes nothing: only additions travel.
+    base: decodeBase(input.base?.[CONTACTS_BASE]),
+    removedBefore: removedList(input.base?.[CONTACTS_REMOVED_BASE]),
+    propagateRemovals: input.propagateRemovals,
+    note: (direction, outcome, message) => audit.push(recordAudit(input.stamp, { referralId: input.referralId, ref: input.ref, direction, outcome, message })),
+    addToCrm: [],
+    editInCrm: [],
+    removeFromCrm: [],
+    agreed: new Map(),
+    removed: new Set(),
+    pcNext: [],
+    pcChanged: false,
+  };
+  for (const [k, p] of m.pc) mergePcContact(m, k, p);
+  for (const [k, c] of m.crm) if (!m.pc.has(k)) mergeCrmOnlyContact(m, k, c);
   return {
-    addToCrm,
-    editInCrm,
-    removeFromCrm,
-    toPc: pcChanged ? { path: ['customerProfile', 'team'], value: teamEntries(input.referral, pcNext) } : null,
-    nextBase: { [CONTACTS_BASE]: [...agreed.values()].map(encode), [CONTACTS_REMOVED_BASE]: [...removed] },
+    addToCrm: m.addToCrm,
+    editInCrm: m.editInCrm,
+    removeFromCrm: m.removeFromCrm,
+    toPc: m.pcChanged ? { path: ['customerProfile', 'team'], value: teamEntries(input.referral, m.pcNext) } : null,
+    nextBase: { [CONTACTS_BASE]: [...m.agreed.values()].map(encode), [CONTACTS_REMOVED_BASE]: [...m.removed] },
     audit,
   };
+}
+
+/** A contact on the referral: on both sides (merge its fields), removed from the opportunity, or new in Partner Center. */
+function mergePcContact(m: Merging, k: string, p: KeyedContact): void {
+  const c = m.crm.get(k);
+  const b = m.base.get(k);
+  if (c) {
+    const merged = mergeContact(p, c, b);
+    if (!sameContact(merged, c)) {
+      m.editInCrm.push(merged);
+      m.note('to-crm', 'written', `customer contact ${merged.email} updated`);
+    }
+    if (!sameContact(merged, p)) m.pcChanged = true;
+    m.agreed.set(k, merged);
+    m.pcNext.push(merged);
+  } else if (b && !m.propagateRemovals) {
+    // Removed from the opportunity by the seller: kept in Partner Center, said once.
+    if (!m.removedBefore.has(k)) m.note('to-pc', 'skipped', `customer contact ${p.email} was removed from the opportunity; kept on the referral (the mapping does not propagate removals)`);
+    m.removed.add(k);
+    m.agreed.set(k, b);
+    m.pcNext.push(p);
+  } else if (b) {
+    m.pcChanged = true;
+    m.note('to-pc', 'written', `customer contact ${p.email} removed from the referral (removed from the opportunity)`);
+  } else {
+    m.addToCrm.push(p);
+    m.note('to-crm', 'written', `customer contact ${p.email} added to the opportunity`);
+    m.agreed.set(k, p);
+    m.pcNext.push(p);
+  }
+}
+
+/** A contact on the opportunity only: removed from the referral, or new in the CRM. */
+function mergeCrmOnlyContact(m: Merging, k: string, c: KeyedContact): void {
+  const b = m.base.get(k);
+  if (b && !m.propagateRemovals) {
+    if (!m.removedBefore.has(k)) m.note('to-crm', 'skipped', `customer contact ${c.email} was removed from the referral; kept on the opportunity (the mapping does not propagate removals)`);
+    m.removed.add(k);
+    m.agreed.set(k, b);
+  } else if (b) {
+    m.removeFromCrm.push(c.email);
+    m.note('to-crm', 'written', `customer contact ${c.email} removed from the opportunity (removed from the referral)`);
+  } else {
+    m.pcChanged = true;
+    m.note('to-pc', 'written', `customer contact ${c.email} added to the referral`);
+    m.agreed.set(k, c);
+    m.pcNext.push(c);
+  }
 }
 
 /**
