@@ -234,7 +234,7 @@ export class PairSync {
       !(run.job.microsoftSide && run.job.cause === 'reconcile' && input.coSell) &&
       // A co-sell pair whose solutions were never synced (just accepted, or linked before they were): sync them now.
       !(input.coSell && link.base?.[SOLUTIONS_BASE] === undefined) &&
-      !contactsUnsynced(run.connector, link, run.job) &&
+      !(input.mapping.syncContactsAndTeam === true && contactsUnsynced(run.connector, link, run.job)) &&
       link.syncState === 'ok' &&
       link.pcEtag !== null &&
       link.pcEtag === input.eTag &&
@@ -498,8 +498,8 @@ export class PairSync {
       decision: run.connector.coSellDecisions?.decision(record) ?? null,
       dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
       coSellSolutions: await this.coSellSolutions(run, pair),
-      dealContacts: await readDealContacts(run.connector, pair.record.ref, pair.link),
-      dealTeam: await readDealTeam(run.connector, pair.record.ref, pair.link, read.referral),
+      dealContacts: mapping.syncContactsAndTeam ? await readDealContacts(run.connector, pair.record.ref, pair.link) : undefined,
+      dealTeam: mapping.syncContactsAndTeam ? await readDealTeam(run.connector, pair.record.ref, pair.link, read.referral) : undefined,
       audit: pair.audit ?? [],
     };
   }

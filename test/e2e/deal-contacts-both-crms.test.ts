@@ -3,6 +3,22 @@ import { json, sendJson, waitFor, type Row } from '../support/service-harness.ts
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { dataverseAs } from '../support/dataverse-identities.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { makeTempDir } from '../support/tmp.ts';
+
+const tmp = makeTempDir('cosell-contacts-');
+afterAll(() => tmp.cleanup());
+
+/** The bundled mapping with contacts and the team switched on (`syncContactsAndTeam`, opt-in). */
+function withContactsAndTeam(crm: 'dynamics' | 'salesforce'): string {
+  const mapping = parse(readFileSync(resolve(import.meta.dirname, `../../mappings/${crm}.yaml`), 'utf8')) as { entities: { opportunity: Record<string, unknown> } };
+  mapping.entities.opportunity.syncContactsAndTeam = true;
+  const file = join(tmp.path, `${crm}.yaml`);
+  writeFileSync(file, stringify(mapping));
+  return file;
+}
 
 /*
  * A deal's customer contacts after creation, both ways, on each CRM through its own API acting as a seller: a contact
@@ -29,7 +45,7 @@ describe('customer contacts after creation on a linked Salesforce opportunity', 
   const contactsWith = async (email: string) => (await h.records('Contact')).filter((c) => String(c.Email ?? '').toLowerCase() === email);
 
   beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
+    h = await SalesforceSyncHarness.start({ mappingFile: withContactsAndTeam('salesforce'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -80,7 +96,7 @@ describe('customer contacts after creation on a linked Dynamics opportunity', ()
   beforeAll(async () => {
     // The periodic re-read of open co-sell pairs due on every pass: a stakeholder connection raises no notification the
     // service registers for, and that re-read is what finds it.
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
+    h = await SyncHarness.start({ mappingFile: withContactsAndTeam('dynamics'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -124,7 +140,7 @@ describe('partner team ⇄ Salesforce Opportunity Team', () => {
   };
 
   beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
+    h = await SalesforceSyncHarness.start({ mappingFile: withContactsAndTeam('salesforce'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -172,7 +188,7 @@ describe('partner team ⇄ Dynamics owner and access team', () => {
   const jordan = 'jordan.rep@sandbox.onmicrosoft.com';
 
   beforeAll(async () => {
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
+    h = await SyncHarness.start({ mappingFile: withContactsAndTeam('dynamics'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();

@@ -62,6 +62,7 @@ function buildEntity(entity: CrmEntityName, raw: RawEntity, prefix: string | und
     fields: raw.fields.map((field, index) => buildField(field, `${at}.fields[${index}]`, prefix, report)),
     ...(raw.lossReason ? { lossReason: buildLossReason(raw.lossReason, `${at}.lossReason`, prefix, report) } : {}),
     ...(raw.propagateContactRemovals ? { propagateContactRemovals: true } : {}),
+    ...(raw.syncContactsAndTeam ? { syncContactsAndTeam: true } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export interface EntitySpec {
   lossReason?: LossReasonSpec;
   /** See spec-schema.ts. */
   propagateContactRemovals?: boolean;
+  /** See spec-schema.ts. */
+  syncContactsAndTeam?: boolean;
 }
 
 export interface LossReasonSpec {
