@@ -1,6 +1,8 @@
 import type { CrmEntityMetadata } from './metadata.ts';
 import type { CrmEntityName, CrmRecordRef } from './entities.ts';
 import type { MicrosoftSolutionsApi } from './solutions.ts';
+import type { DealContactsApi } from './deal-contacts.ts';
+import type { DealTeamApi } from './deal-team.ts';
 
 /** The CRMs cosell-sync connects to; each has its folder under src/crm and one entry in crm/vendors.ts. */
 export const CRM_KINDS = ['dynamics', 'salesforce'] as const;
@@ -252,6 +254,12 @@ export interface CrmConnector {
 
   /** The Microsoft Solutions catalogue and each deal's chosen solutions, where `cosell setup` created them. */
   readonly solutions?: MicrosoftSolutionsApi;
+
+  /** An opportunity's customer contacts after creation (see deal-contacts.ts); absent: only the create links them. */
+  readonly dealContacts?: DealContactsApi;
+
+  /** An opportunity's owner and team members, matched to the referral's partner team by e-mail (see deal-team.ts). */
+  readonly dealTeam?: DealTeamApi;
 
   /** Where the CRM holds the seller's answer to an incoming co-sell referral (accept, or decline with a reason). */
   readonly coSellDecisions?: CoSellDecisionReader;

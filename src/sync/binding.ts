@@ -24,6 +24,8 @@ export function bindEntity(spec: EntitySpec): EntityMapping {
     columns: crmColumnsToRead(spec),
     readsMicrosoftReferral: spec.fields.some((f) => f.pc.some((p) => p.source === 'microsoft')),
     ...(spec.lossReason ? { lossReason: lossReasonConversion(spec.lossReason) } : {}),
+    ...(spec.propagateContactRemovals ? { propagateContactRemovals: true } : {}),
+    ...(spec.syncContactsAndTeam ? { syncContactsAndTeam: true } : {}),
     referralToCanonical: (referral: Referral, microsoftReferral?: Referral | null) =>
       referralToCanonical(spec, referral, microsoftReferral === undefined ? {} : { microsoftReferral }),
     crmToCanonical: (values) => crmToCanonical(spec, values),

@@ -18,6 +18,10 @@ export interface EntityMapping {
   readsMicrosoftReferral: boolean;
   /** Why a deal was lost (the mapping file's `lossReason`), carried with a close as lost; absent when not mapped. */
   lossReason?: LossReasonConversion;
+  /** The mapping file's `propagateContactRemovals`: a contact removed on one side is removed on the other (default: audited only). */
+  propagateContactRemovals?: boolean;
+  /** The mapping file's `syncContactsAndTeam`: contacts and the partner team are merged after creation (opt-in). */
+  syncContactsAndTeam?: boolean;
   referralToCanonical(referral: Referral, microsoftReferral?: Referral | null): CanonicalRecord;
   crmToCanonical(values: Record<string, unknown>): CanonicalRecord;
   canonicalToCrm(changes: CanonicalRecord): Record<string, unknown>;

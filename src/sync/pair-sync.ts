@@ -28,6 +28,8 @@ import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
 import { followLeadConversion, handToConvertedLead } from './run/lead-conversion.ts';
+import { contactsUnsynced, readDealContacts } from './run/contacts.ts';
+import { readDealTeam } from './run/team.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
@@ -247,6 +249,7 @@ export class PairSync {
       !(run.job.microsoftSide && run.job.cause === 'reconcile' && input.coSell) &&
       // A co-sell pair whose solutions were never synced (just accepted, or linked before they were): sync them now.
       !(input.coSell && link.base?.[SOLUTIONS_BASE] === undefined) &&
+      !(input.mapping.syncContactsAndTeam === true && contactsUnsynced(run.connector, link, run.job)) &&
       link.syncState === 'ok' &&
       link.pcEtag !== null &&
       link.pcEtag === input.eTag &&
@@ -511,6 +514,8 @@ export class PairSync {
       decision: run.connector.coSellDecisions?.decision(record) ?? null,
       dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
       coSellSolutions: await this.coSellSolutions(run, pair),
+      dealContacts: mapping.syncContactsAndTeam ? await readDealContacts(run.connector, pair.record.ref, pair.link) : undefined,
+      dealTeam: mapping.syncContactsAndTeam ? await readDealTeam(run.connector, pair.record.ref, pair.link, read.referral) : undefined,
       audit: pair.audit ?? [],
     };
   }

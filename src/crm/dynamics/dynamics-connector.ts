@@ -35,6 +35,8 @@ import { ensureCustomersWith } from '../bulk-customers.ts';
 import { planRead, rowSchema, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { fittedTitle } from '../sync-indicator.ts';
 import { DynamicsSolutions } from './solutions.ts';
+import { DynamicsStakeholders } from './stakeholders.ts';
+import { DynamicsDealTeam } from './deal-team.ts';
 import { DynamicsCoSellDecisions } from './co-sell-decision.ts';
 import { currentIndicator, statusColumns, stripIndicator } from './sync-status.ts';
 import { LOSS_REASON_COLUMN, tableFor, type TableInfo } from './tables.ts';
@@ -87,6 +89,8 @@ export class DynamicsConnector implements CrmConnector {
   readonly columns: CustomColumnNames;
   readonly client: DataverseClient;
   readonly solutions: DynamicsSolutions;
+  readonly dealContacts: DynamicsStakeholders;
+  readonly dealTeam: DynamicsDealTeam;
   readonly coSellDecisions: DynamicsCoSellDecisions;
   private readonly nameSuffix: boolean;
   private readonly lostStatusCode: number;
@@ -126,6 +130,8 @@ export class DynamicsConnector implements CrmConnector {
     this.bulk = new DynamicsBulk(this.client, this.columns.referralIdentifier);
     this.changes = new ChangeTracker(this.client);
     this.solutions = new DynamicsSolutions(this.client, this.prefix);
+    this.dealContacts = new DynamicsStakeholders(this.client);
+    this.dealTeam = new DynamicsDealTeam(this.client, () => this.ourUserId());
     this.coSellDecisions = new DynamicsCoSellDecisions(this.catalog, this.columns);
   }
 

@@ -5,6 +5,7 @@ import type { ChangeSink, CrmEntityName, CrmRecordRef } from '../connector.ts';
 import type { Logger } from '../../util/logger.ts';
 import { cdcNotification } from './cdc-changes.ts';
 import { idWithPrefix } from './ids.ts';
+import { contactRoleOpportunity } from './contact-roles.ts';
 import { entityOfSObject, sobjectFor } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 
@@ -254,7 +255,10 @@ class ChannelStream {
     }
     const own = !gap && isOwnChange(header.changeOrigin, this.options.client.callOptionsClient);
     // Our own writes are not edits: they are neither synced nor kept as what a seller changed.
-    if (own || gap) await this.sink.record(own ? [] : this.refsOf(header), this.key, replayId);
+    const role = contactRoleOpportunity(header.entityName, parsed.data.payload);
+    // A contact role's event names its opportunity (see contact-roles.ts), kept without its fields: they are not the opportunity's.
+    if (role !== undefined) await this.sink.record(own || gap ? [] : role, this.key, replayId);
+    else if (own || gap) await this.sink.record(own ? [] : this.refsOf(header), this.key, replayId);
     else await this.sink.record(this.refsOf(header), this.key, replayId, cdcNotification(parsed.data.payload, this.channel, replayId));
     this.lastCommitted = replayId;
     this.failures = 0;

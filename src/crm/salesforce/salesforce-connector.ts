@@ -37,6 +37,8 @@ import { LEAD_STATES, OPPORTUNITY_STATES, sobjectFor, type LeadState, type Oppor
 import { planRead, rowId, selectSoql, snapshotFields, snapshotOf, type RecordSnapshot } from './record-reader.ts';
 import { SalesforceClient } from './salesforce-client.ts';
 import { SalesforceSolutions } from './solutions.ts';
+import { SalesforceContactRoles } from './contact-roles.ts';
+import { SalesforceOpportunityTeam } from './opportunity-team.ts';
 import { soqlString } from './soql.ts';
 import { LeadStatuses, OpportunityStates, SALES_STAGE_PERCENTAGES } from './states.ts';
 import { fittedTitle } from '../sync-indicator.ts';
@@ -102,6 +104,8 @@ export class SalesforceConnector implements CrmConnector {
   readonly client: SalesforceClient;
   readonly metadata: DescribeCache;
   readonly solutions: SalesforceSolutions;
+  readonly dealContacts: SalesforceContactRoles;
+  readonly dealTeam: SalesforceOpportunityTeam;
   readonly coSellDecisions: SalesforceCoSellDecisions;
   private readonly logger: Logger;
   private readonly nameSuffix: boolean;
@@ -133,6 +137,8 @@ export class SalesforceConnector implements CrmConnector {
     });
     this.metadata = new DescribeCache(this.client);
     this.solutions = new SalesforceSolutions(this.client);
+    this.dealContacts = new SalesforceContactRoles(this.client);
+    this.dealTeam = new SalesforceOpportunityTeam(this.client);
     this.coSellDecisions = new SalesforceCoSellDecisions(this.metadata);
     this.stages = new OpportunityStates(this.client, { onHoldStage: options.onHoldStage ?? 'Prospecting', activeStage: options.activeStage }, options.logger);
     this.leadStatuses = new LeadStatuses(this.metadata, {
@@ -386,12 +392,13 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   /**
-   * Change Data Capture on /data/OpportunityChangeEvent (and /data/LeadChangeEvent when leads are synced); see
+   * Change Data Capture on /data/OpportunityChangeEvent, /data/OpportunityContactRoleChangeEvent (a seller's contact
+   * added to a deal, see contact-roles.ts) (and /data/LeadChangeEvent when leads are synced); see
    * change-stream.ts. With `notifications: outbound-messages` there is nothing to hold open and this returns a no-op.
    */
   async startChangeStream(sink: ChangeSink): Promise<() => Promise<void>> {
     if (this.options.changeStream === false) return async () => undefined;
-    const channels = [changeEventChannel('Opportunity'), ...(this.leadsEnabled ? [changeEventChannel('Lead')] : [])];
+    const channels = [changeEventChannel('Opportunity'), changeEventChannel('OpportunityContactRole'), ...(this.leadsEnabled ? [changeEventChannel('Lead')] : [])];
     return startChangeStream(
       {
         client: this.client,

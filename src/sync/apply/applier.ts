@@ -7,7 +7,7 @@ import type { ReferralsPort, SyncStorePort } from '../ports.ts';
 export interface ApplierDeps {
   store: SyncStorePort;
   referrals: Pick<ReferralsPort, 'patch'>;
-  connector: Pick<CrmConnector, 'update' | 'solutions'>;
+  connector: Pick<CrmConnector, 'update' | 'solutions' | 'dealContacts' | 'dealTeam'>;
 }
 
 /**
@@ -22,6 +22,15 @@ export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan)
   let { crmVersion, pcEtag } = link;
   // The deal's solutions are rows of their own (related table / junction object): the record's version does not move.
   if (plan.dealSolutions && deps.connector.solutions) await deps.connector.solutions.writeDealSolutions(plan.dealSolutions.ref, plan.dealSolutions.solutionIds);
+  // Contact roles / stakeholder connections are rows of their own too; each call is safe to repeat after a crash.
+  const contacts = plan.dealContacts;
+  if (contacts && deps.connector.dealContacts) {
+    const api = deps.connector.dealContacts;
+    if (contacts.plan.addToCrm.length > 0) await api.add(contacts.ref, contacts.plan.addToCrm);
+    if (contacts.plan.editInCrm.length > 0) await api.edit(contacts.ref, contacts.plan.editInCrm);
+    if (contacts.plan.removeFromCrm.length > 0) await api.remove(contacts.ref, contacts.plan.removeFromCrm);
+  }
+  if (plan.dealTeam && deps.connector.dealTeam) await deps.connector.dealTeam.add(plan.dealTeam.ref, plan.dealTeam.emails);
   if (plan.crmUpdate) {
     const update = plan.crmUpdate;
     const history = await store.sync.audit({ connection: link.connection, referralId: link.referralId, limit: AUDIT_COLUMN_ENTRIES });

@@ -61,6 +61,8 @@ function buildEntity(entity: CrmEntityName, raw: RawEntity, prefix: string | und
     pcItems: raw.pcItems === undefined ? undefined : parsePcPath(raw.pcItems),
     fields: raw.fields.map((field, index) => buildField(field, `${at}.fields[${index}]`, prefix, report)),
     ...(raw.lossReason ? { lossReason: buildLossReason(raw.lossReason, `${at}.lossReason`, prefix, report) } : {}),
+    ...(raw.propagateContactRemovals ? { propagateContactRemovals: true } : {}),
+    ...(raw.syncContactsAndTeam ? { syncContactsAndTeam: true } : {}),
   };
 }
 

@@ -129,6 +129,14 @@ const entitySchema = z.strictObject({
   pcItems: pcPathSchema.optional(),
   fields: z.array(fieldSchema),
   lossReason: lossReasonSchema.optional(),
+  /** Opportunity contacts: a contact removed on one side is removed on the other too (default false: audited only). */
+  propagateContactRemovals: z.boolean().optional(),
+  /**
+   * Opportunity contacts and the partner team after creation, both ways (default false). Opt-in for now: each merge then
+   * reads the opportunity's contact roles / stakeholders, owner and team members (Salesforce about 3 queries, Dataverse
+   * 4-6 reads), and a CRM notification forces a merge, which the per-change budget would otherwise not pay.
+   */
+  syncContactsAndTeam: z.boolean().optional(),
 });
 export type RawEntity = z.output<typeof entitySchema>;
 

@@ -19,6 +19,10 @@ export interface EntitySpec {
   fields: FieldMapping[];
   /** Why a deal was lost, carried with a close as lost (see spec-schema.ts); `crm` has `{prefix}` applied. */
   lossReason?: LossReasonSpec;
+  /** See spec-schema.ts. */
+  propagateContactRemovals?: boolean;
+  /** See spec-schema.ts. */
+  syncContactsAndTeam?: boolean;
 }
 
 export interface LossReasonSpec {

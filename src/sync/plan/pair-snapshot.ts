@@ -1,4 +1,5 @@
-import type { CoSellDecision, CrmRecord } from '../../crm/connector.ts';
+import type { CoSellDecision, CrmRecord, CustomerContact } from '../../crm/connector.ts';
+import type { DealTeamUser } from '../../crm/deal-team.ts';
 import type { Referral } from '../../partner-center/model.ts';
 import type { AuditEntry, HeldConflict, Link, WriteIntent } from '../../store/types.ts';
 import type { CanonicalValue } from '../../canonical-value.ts';
@@ -44,6 +45,10 @@ export interface PairSnapshot {
    * names ids neither side agreed on (see deal-solutions.ts); undefined when not read (not a co-sell pair).
    */
   coSellSolutions?: { crm: readonly string[]; catalogue: ReadonlySet<string> | undefined };
+  /** A linked opportunity's customer contacts as the CRM holds them (see deal-contacts.ts); undefined when not read. */
+  dealContacts?: readonly CustomerContact[];
+  /** A linked opportunity's owner and team members, and the CRM users found for the referral's missing members (see deal-team.ts). */
+  dealTeam?: { crm: readonly DealTeamUser[]; users: readonly DealTeamUser[] };
   /** Audit rows of earlier steps of the same run (a lead's promotion), committed with this one. */
   audit: readonly AuditEntry[];
 }

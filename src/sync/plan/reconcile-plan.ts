@@ -21,6 +21,8 @@ import { closureAudit } from './closure-audit.ts';
 import { acceptanceDefaults } from './acceptance-defaults.ts';
 import { withLossReasonToCrm, withLossReasonToPc } from './loss-reason.ts';
 import { planDealSolutionsSync, SOLUTIONS_HELD_BASE, type DealSolutionsPlan } from './deal-solutions.ts';
+import { planDealContactsSync, type DealContactsPlan } from './deal-contacts.ts';
+import { planDealTeamSync, type DealTeamPlan } from './deal-team.ts';
 
 export type { PairSnapshot } from './pair-snapshot.ts';
 
@@ -44,6 +46,10 @@ export interface ReconcilePlan {
   coSellUpgrade?: boolean;
   /** A co-sell deal's Microsoft Solutions to set in the CRM (see deal-solutions.ts), written before the record. */
   dealSolutions?: { ref: CrmRecordRef; solutionIds: string[] } | null;
+  /** An opportunity's customer contacts to link, edit or unlink in the CRM (see deal-contacts.ts), written before the record. */
+  dealContacts?: { ref: CrmRecordRef; plan: Pick<DealContactsPlan, 'addToCrm' | 'editInCrm' | 'removeFromCrm'> } | null;
+  /** CRM users (by e-mail) to add to the opportunity's team (see deal-team.ts). */
+  dealTeam?: { ref: CrmRecordRef; emails: string[] } | null;
 }
 
 export const isEmpty = (record: CanonicalRecord): boolean => Object.keys(record).length === 0;
@@ -117,7 +123,9 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   // The seller is told on the record why the help request waits (✖ and its Audit line), once per CRM edit.
   const upgradeWaits = upgrade?.kind === 'wait' ? skipped.filter((row) => row.field === upgrade.key) : [];
   const solutions = solutionsPlan(s);
-  const coSellRows = [...(upgrade?.kind === 'send' ? [upgrade.audit] : []), ...closureAudit(s, result.toCrm), ...(solutions?.audit ?? [])];
+  const contacts = contactsPlan(s);
+  const team = teamPlan(s);
+  const coSellRows = [...(upgrade?.kind === 'send' ? [upgrade.audit] : []), ...closureAudit(s, result.toCrm), ...(solutions?.audit ?? []), ...(contacts?.audit ?? []), ...(team?.audit ?? [])];
   const solutionsHeld = solutions?.nextBase[SOLUTIONS_HELD_BASE] === true;
 
   // Announced before the first write, so a crash before the commit cannot make our own write look foreign. A first
@@ -146,14 +154,33 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   if (crmId) pcChanges.push(crmId);
   if (upgrade?.kind === 'send') pcChanges.push(...upgrade.changes);
   if (solutions?.toPc) pcChanges.push(solutions.toPc);
+  if (contacts?.toPc) pcChanges.push(contacts.toPc);
+  if (team?.toPc) pcChanges.push(team.toPc);
   const commit: ReconcilePlan['commit'] = {
-    link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: { ...nextBase, ...solutions?.nextBase }, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
+    link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: { ...nextBase, ...solutions?.nextBase, ...contacts?.nextBase, ...team?.nextBase }, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
     audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...decisionRows, ...coSellRows, ...kept.refused, ...fieldRows, ...conflictRows, ...skipped],
     holdConflicts: result.conflicts.filter((c) => c.resolution === 'held').map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
     releaseConflicts: released.map((h) => h.field),
     ...(pcChanges.length > 0 ? { pcFieldWrites: Object.fromEntries(Object.entries(toPc).map(([key, value]) => [key, { value, changedAt: s.record.modifiedAt }])) } : {}),
   };
-  return { intent, crmUpdate, pcPatch: pcChanges.length > 0 ? { referralId: s.referralId, changes: pcChanges, ifMatch: s.eTag } : null, commit, coSellUpgrade: upgrade?.kind === 'send', dealSolutions: solutions?.toCrm ? { ref: s.record.ref, solutionIds: solutions.toCrm } : null };
+  return { intent, crmUpdate, pcPatch: pcChanges.length > 0 ? { referralId: s.referralId, changes: pcChanges, ifMatch: s.eTag } : null, commit, coSellUpgrade: upgrade?.kind === 'send', dealSolutions: solutions?.toCrm ? { ref: s.record.ref, solutionIds: solutions.toCrm } : null, dealContacts: contactsToCrm(s, contacts), dealTeam: team && team.addToCrm.length > 0 ? { ref: s.record.ref, emails: team.addToCrm } : null };
+}
+
+/** A linked opportunity's customer contacts both ways, when the snapshot read them. */
+function contactsPlan(s: PairSnapshot): DealContactsPlan | null {
+  if (!s.dealContacts) return null;
+  return planDealContactsSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealContacts, base: s.link?.base, propagateRemovals: s.mapping.propagateContactRemovals === true });
+}
+
+/** A linked opportunity's partner team both ways, when the snapshot read it. */
+function teamPlan(s: PairSnapshot): DealTeamPlan | null {
+  if (!s.dealTeam) return null;
+  return planDealTeamSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealTeam.crm, users: s.dealTeam.users, base: s.link?.base });
+}
+
+function contactsToCrm(s: PairSnapshot, contacts: DealContactsPlan | null): ReconcilePlan['dealContacts'] {
+  if (!contacts || contacts.addToCrm.length + contacts.editInCrm.length + contacts.removeFromCrm.length === 0) return null;
+  return { ref: s.record.ref, plan: { addToCrm: contacts.addToCrm, editInCrm: contacts.editInCrm, removeFromCrm: contacts.removeFromCrm } };
 }
 
 /** A linked co-sell deal's Microsoft Solutions both ways, when the snapshot read them. */
