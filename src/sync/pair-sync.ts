@@ -31,6 +31,7 @@ import { followLeadConversion, handToConvertedLead } from './run/lead-conversion
 import { contactsUnsynced, readDealContacts } from './run/contacts.ts';
 import { readDealTeam } from './run/team.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
+import { OWN_WRITE_INBOX_PAGE, onlyEchoes, OwnReferralWrites } from './run/own-writes.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -97,11 +98,13 @@ export class PairSync {
   private readonly deps: PairSyncDeps;
   /** A job's referral read, shared with the other connections' jobs about the same referral (see `SharedReferralReads`). */
   private readonly reads: SharedReferralReads;
+  /** The versions our own writes produced, to recognise their webhooks without a read (see own-writes.ts). */
+  private readonly ownWrites = new OwnReferralWrites();
 
   constructor(given: PairSyncDeps) {
     this.reads = new SharedReferralReads((id) => given.referrals.get(id));
     // Every write of ours through the sync (merge, create, backfill) drops the shared read it made stale.
-    const deps: PairSyncDeps = { ...given, referrals: forgettingWrites(given.referrals, this.reads) };
+    const deps: PairSyncDeps = { ...given, referrals: forgettingWrites(given.referrals, this.reads, this.ownWrites) };
     this.deps = deps;
     this.locks = deps.store.locks ?? new InProcessLocks();
     this.maxReplans = deps.maxReplans ?? 3;
@@ -180,6 +183,7 @@ export class PairSync {
     // A job about the referral alone (its notification, a listing) reads the CRM record only once the referral turns
     // out to have changed: the echo of our own Partner Center write then costs one read, not one per side.
     const referralOnly = link !== null && run.job.crmId === null;
+    if (referralOnly && linkedMapping && (await this.settledByOwnWrite(run, link, linkedMapping))) return;
     const [versioned, readTogether] = await Promise.all([
       this.reads.get(referralId, run.job.enqueuedAt).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
@@ -258,6 +262,23 @@ export class PairSync {
       // An operator's resolution of a held conflict waits to be written even though neither record changed.
       !(await sync.conflicts(link.connection)).some((c) => c.referralId === link.referralId && c.resolution)
     );
+  }
+
+  /**
+   * A notification job whose events announce nothing newer than our own committed write (see own-writes.ts): the pair
+   * is settled without reading the referral, the echo of the backfill's "CRM ID" write costing no Partner Center call.
+   */
+  private async settledByOwnWrite(run: SyncRun, link: Link, mapping: EntityMapping): Promise<boolean> {
+    const own = this.ownWrites.get(link.referralId);
+    if (run.job.cause !== 'event' || !own || own.eTag !== link.pcEtag) return false;
+    const coSell = this.syncsSolutions(run, link.crmEntity, own.referral);
+    if (!(await this.isReferralSettled({ run, link, mapping, eTag: own.eTag, coSell }))) return false;
+    const notifications = await this.deps.store.inbox.list({ limit: OWN_WRITE_INBOX_PAGE, source: 'partner-center', resourceId: link.referralId });
+    if (!onlyEchoes(own, notifications, OWN_WRITE_INBOX_PAGE)) return false;
+    const { referral } = own;
+    await this.deps.store.sync.labelDeal({ connection: run.name, referralId: link.referralId, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
+    this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: run.job.key }, 'echo of our own Partner Center write: pair settled without a read');
+    return true;
   }
 
   /** A referral without a link: find its CRM record (a crash may have left one) or create it. */

@@ -42,6 +42,7 @@ export interface ReferralsPort {
   createCoSell(body: ReferralCreate, options: { requestId: string }): Promise<CoSellReferral>;
   /** Microsoft's referral in the engagement of `referral`: the one there, or a new connected one. */
   connectMicrosoft(referral: Referral): Promise<Referral>;
-  patch(id: string, changes: readonly FieldChange[], options: { ifMatch?: string }): Promise<{ eTag?: string }>;
+  /** With `returnRepresentation`, the answer may carry the new version (a service that ignores Prefer answers none). */
+  patch(id: string, changes: readonly FieldChange[], options: { ifMatch?: string; returnRepresentation?: boolean }): Promise<{ eTag?: string; referral?: Referral }>;
   listPage(query: ReferralListQuery): Promise<ReferralPage>;
 }

@@ -58,10 +58,10 @@ describe('backfill into both CRMs', () => {
     const dvByReferral = new Map((await h.dvOpportunities()).map((o) => [o.cosell_referralidentifier, o.opportunityid]));
     for (const r of referrals) expect(String(r.externalReferenceId)).toBe(dvByReferral.get(r.id));
     expect(pc.routes['PATCH /v1.0/engagements/referrals/:id']).toBe(COUNT);
-    // Partner Center: the write plus listing pages (100 per page). The only per-referral reads are the echoes of that
-    // write (its referral-updated webhook, one job per connection), which then stop at the read: the referral is the
-    // version the link holds, so no CRM read and no write follow.
-    expect(pc.routes['GET /v1.0/engagements/referrals/:id'] ?? 0).toBeLessThanOrEqual(2 * COUNT);
+    // Partner Center: the write plus listing pages (100 per page). The echoes of that write (its referral-updated
+    // webhook, one job per connection) are recognised without reading the referral: the PATCH answered the version it
+    // made, the link holds its eTag and the webhook's change time is not after it (see own-writes.ts).
+    expect(pc.routes['GET /v1.0/engagements/referrals/:id'] ?? 0).toBeLessThanOrEqual(Math.ceil(COUNT / 50));
     expect(pc.routes['GET /v1.0/engagements/referrals'] ?? 0).toBeLessThanOrEqual(2 * Math.ceil(COUNT / 100) + 2);
     // Dataverse: per batch of 200 a lookup and a $batch for the opportunities, and a few customer queries and creates.
     expect(dv.routes['POST /api/data/v9.2/$batch'] ?? 0).toBeGreaterThan(0);
@@ -80,4 +80,27 @@ describe('backfill into both CRMs', () => {
     const status = await h.status();
     expect(status).toMatchObject({ deadLetters: 0, queueDepth: 0 });
   }, 120_000);
+
+  it("a Microsoft edit made right after the backfill's own write still reaches both CRMs; the other echoes cost no read", async () => {
+    const before = new Set((await h.referrals()).map((r) => String(r.id)));
+    await json(`${h.pc.url}/_sandbox/referrals/seed`, sendJson('POST', { count: 3, events: false, microsoftSide: false }));
+    const added = (await h.referrals()).map((r) => String(r.id)).filter((id) => !before.has(id));
+    expect(added).toHaveLength(3);
+    const [edited] = added;
+    await reset();
+    await h.engine.reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
+    // The backfill wrote "CRM ID" (its echoes are delivered, their jobs wait); then a Microsoft seller edits one of
+    // the referrals: its webhook joins the echo's job, which must read the referral and sync the edit.
+    await h.waitForWebhooks();
+    await h.pcSellerEdit(String(edited), { name: 'Renamed by Microsoft after the backfill' });
+    await h.waitForWebhooks();
+    await runUntilIdle();
+    const [pc] = await counts();
+    expect(pc.routes['PATCH /v1.0/engagements/referrals/:id']).toBe(3);
+    // The edited referral's jobs read it (both connections' jobs may share the read); the two echoes alone read nothing.
+    expect(pc.routes['GET /v1.0/engagements/referrals/:id']).toBeGreaterThanOrEqual(1);
+    expect(pc.routes['GET /v1.0/engagements/referrals/:id']).toBeLessThanOrEqual(2);
+    expect((await h.dvOpportunities()).find((o) => o.cosell_referralidentifier === edited)?.name).toMatch(/^Renamed by Microsoft after the backfill/);
+    expect((await h.sfOpportunities()).find((o) => o.Referral_Identifier__c === edited)?.Name).toMatch(/^Renamed by Microsoft after the backfill/);
+  }, 60_000);
 });

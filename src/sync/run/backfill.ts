@@ -148,7 +148,9 @@ export class Backfill {
     if (!change) return undefined;
     try {
       const eTag = typeof referral.eTag === 'string' ? referral.eTag : undefined;
-      const written = await this.deps.referrals.patch(referral.id, [change], eTag ? { ifMatch: eTag } : {});
+      // The new version in the answer (no extra call) lets the webhook our write raises be settled without a read
+      // (see own-writes.ts).
+      const written = await this.deps.referrals.patch(referral.id, [change], { ...(eTag ? { ifMatch: eTag } : {}), returnRepresentation: true });
       return { referral: { ...referral, externalReferenceId: item.result.ref.id, ...(written.eTag ? { eTag: written.eTag } : {}) }, eTag: written.eTag };
     } catch (error) {
       this.deps.logger.warn({ referralId: referral.id, error: error instanceof Error ? error.message : String(error) }, 'backfill: writing the CRM id to the referral failed; its sync job will');

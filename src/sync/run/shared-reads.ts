@@ -1,5 +1,6 @@
 import type { VersionedReferral } from '../../partner-center/referrals-client.ts';
 import type { ReferralsPort } from '../ports.ts';
+import type { OwnReferralWrites } from './own-writes.ts';
 
 /*
  * One Partner Center referral read shared by the jobs of every connection about the same referral. Each write of a
@@ -79,8 +80,11 @@ export class SharedReferralReads {
   }
 }
 
-/** `port` whose writes make `reads` forget the referral they changed (whatever the write's outcome). */
-export function forgettingWrites(port: ReferralsPort, reads: SharedReferralReads): ReferralsPort {
+/**
+ * `port` whose writes make `reads` forget the referral they changed (whatever the write's outcome), and `own` remember
+ * the version a write answered (see own-writes.ts), or forget it when the write failed.
+ */
+export function forgettingWrites(port: ReferralsPort, reads: SharedReferralReads, own?: OwnReferralWrites): ReferralsPort {
   return {
     get: (id) => port.get(id),
     create: (body, options) => port.create(body, options),
@@ -88,8 +92,12 @@ export function forgettingWrites(port: ReferralsPort, reads: SharedReferralReads
     connectMicrosoft: (referral) => port.connectMicrosoft(referral),
     listPage: (query) => port.listPage(query),
     patch: async (id, changes, options) => {
+      const sentAt = Date.now();
+      own?.forget(id);
       try {
-        return await port.patch(id, changes, options);
+        const answer = await port.patch(id, changes, options);
+        own?.record(id, sentAt, answer);
+        return answer;
       } finally {
         reads.forget(id);
       }
