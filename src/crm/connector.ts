@@ -1,7 +1,7 @@
 import type { CrmEntityMetadata } from './metadata.ts';
 import type { CrmEntityName, CrmRecordRef } from './entities.ts';
 import type { MicrosoftSolutionsApi } from './solutions.ts';
-import type { DealContactsApi } from './deal-contacts.ts';
+import type { CustomerContact, DealContactsApi } from './deal-contacts.ts';
 import type { DealTeamApi } from './deal-team.ts';
 
 /** The CRMs cosell-sync connects to; each has its folder under src/crm and one entry in crm/vendors.ts. */
@@ -10,6 +10,7 @@ export type CrmKind = (typeof CRM_KINDS)[number];
 
 export { CRM_ENTITIES, isCrmEntityName, type CrmEntityName, type CrmRecordRef } from './entities.ts';
 export { CrmApiError, CrmPreconditionFailedError } from './errors.ts';
+export type { CustomerContact } from './deal-contacts.ts';
 
 /** A column to read. Lookup columns whose canonical value is a code (currency) are read through the target's field. */
 export interface ColumnRequest {
@@ -62,12 +63,6 @@ export interface CoSellDecisionReader {
   decision(record: CrmRecord): CoSellDecision | null;
 }
 
-export interface CustomerContact {
-  firstName?: string | undefined;
-  lastName?: string | undefined;
-  email?: string | undefined;
-  phone?: string | undefined;
-}
 
 /** What Partner Center says about the customer; the connector matches or creates the CRM account and contacts. */
 export interface CustomerProfile {

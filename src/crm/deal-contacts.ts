@@ -1,4 +1,12 @@
-import type { CrmRecordRef, CustomerContact } from './connector.ts';
+import type { CrmRecordRef } from './entities.ts';
+
+/** A customer contact as both sides know it; matched across them by e-mail. */
+export interface CustomerContact {
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  email?: string | undefined;
+  phone?: string | undefined;
+}
 
 /**
  * An opportunity's customer contacts in the CRM (Salesforce OpportunityContactRole; Dynamics parentcontactid and

@@ -1,4 +1,4 @@
-import type { CrmRecordRef } from './connector.ts';
+import type { CrmRecordRef } from './entities.ts';
 
 /** A CRM user on a deal (its owner or a team member), as the partner team's Member needs it. */
 export interface DealTeamUser {

@@ -1,4 +1,4 @@
-import { formatInstant, parseInstant } from './instant.ts';
+import { formatInstant, parseInstant } from '../../util/instant.ts';
 import type { Referral } from './referral-model.ts';
 import type { ReferralChange } from './referral-service.ts';
 import type { ReferralStore } from './referral-store.ts';

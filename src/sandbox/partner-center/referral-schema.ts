@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isCountryCode, isCurrencyCode } from '../shared/iso-codes.ts';
-import { isIsoDateTime } from './instant.ts';
+import { isIsoDateTime } from '../../util/instant.ts';
 import {
   ASSISTANCE_REQUEST_CODES,
   CUSTOMER_PROFILE_ID_TYPES,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { invalidRequest } from './errors.ts';
-import { formatInstant, parseInstant, type Instant } from './instant.ts';
+import { formatInstant, parseInstant, type Instant } from '../../util/instant.ts';
 import type { ReferralDirection, ReferralStatus, ReferralSubstatus } from './referral-enums.ts';
 import { contentOf, READ_ONLY_FIELDS, type Organization, type Referral } from './referral-model.ts';
 import type { ReferralContent } from './referral-schema.ts';

@@ -1,4 +1,4 @@
-import { nowInstant, type Instant } from './instant.ts';
+import { nowInstant, type Instant } from '../../util/instant.ts';
 
 const TICKS_PER_DAY = 24n * 60n * 60n * 10_000_000n;
 

@@ -1,4 +1,4 @@
-import { formatInstant, nowInstant, type Instant } from './instant.ts';
+import { formatInstant, nowInstant, type Instant } from '../../util/instant.ts';
 
 
 export interface WriteStamp {

@@ -1,6 +1,6 @@
 import type { Referral } from '../../partner-center/model.ts';
 import { parseWebhookEvent } from '../../partner-center/webhook-event.ts';
-import { parseInstant } from '../../sandbox/partner-center/instant.ts';
+import { parseInstant } from '../../util/instant.ts';
 import type { InboxEvent } from '../../store/types.ts';
 
 /*

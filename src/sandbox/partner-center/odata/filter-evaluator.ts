@@ -1,5 +1,5 @@
 import type { ComparisonOperator, FilterExpression, Operand, PathRef } from './filter-ast.ts';
-import { parseInstant } from '../instant.ts';
+import { parseInstant } from '../../../util/instant.ts';
 
 type Bindings = ReadonlyMap<string, unknown>;
 type Value = string | number | boolean | bigint | null;

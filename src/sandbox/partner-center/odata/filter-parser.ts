@@ -2,7 +2,7 @@ import type { ComparisonOperator, FilterExpression, Operand, PathRef, StringPred
 import { logicalChain } from '../../shared/odata-lexer.ts';
 import { tokenize, type Token } from './filter-tokenizer.ts';
 import { describeType, isScalar, type FieldType, type ObjectType, type ScalarKind } from './field-types.ts';
-import { parseInstant } from '../instant.ts';
+import { parseInstant } from '../../../util/instant.ts';
 import { ODataQueryError } from './odata-error.ts';
 
 const COMPARISON_OPERATORS = new Set<string>(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);

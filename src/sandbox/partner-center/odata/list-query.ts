@@ -3,7 +3,7 @@ import { compareValues, evaluateFilter } from './filter-evaluator.ts';
 import { parseFilter } from './filter-parser.ts';
 import { isScalar, type FieldType, type ObjectType, type ScalarKind } from './field-types.ts';
 import { ODataQueryError } from './odata-error.ts';
-import { parseInstant } from '../instant.ts';
+import { parseInstant } from '../../../util/instant.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
 

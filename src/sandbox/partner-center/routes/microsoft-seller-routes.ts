@@ -6,7 +6,7 @@ import type { PartnerCenterContext } from '../context.ts';
 import { invalidRequest, notFound, PartnerCenterError } from '../errors.ts';
 import { param, sendJson } from '../http-helpers.ts';
 import { microsoftMsxId } from '../incoming-defaults.ts';
-import { formatInstant } from '../instant.ts';
+import { formatInstant } from '../../../util/instant.ts';
 import { MICROSOFT_ORGANIZATION } from '../referral-enums.ts';
 import { contentOf, READ_ONLY_FIELDS, type Referral } from '../referral-model.ts';
 import type { ReferralContent } from '../referral-schema.ts';
