@@ -20,7 +20,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build \
-  && npm prune --omit=dev --no-audit --no-fund
+  && npm prune --omit=dev --omit=optional --no-audit --no-fund
 
 # Runtime stage: no compiler, no dev dependencies, no TypeScript sources.
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
