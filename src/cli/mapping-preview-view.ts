@@ -87,7 +87,7 @@ export function renderPreview(result: MappingPreview, terminalWidth = process.st
     if (create.entity === null) {
       lines.push(`would create in the CRM: nothing — ${create.reason ?? 'not created'}`);
     } else {
-      lines.push(`would create a ${create.entity} with these ${Object.keys(create.columns).length} columns:`);
+      lines.push(`would create this ${create.entity} (${Object.keys(create.columns).length} columns):`);
       lines.push(...table(['column', 'value'], Object.entries(create.columns).map(([column, value]) => [column, show(value)]), widthsFor([34], width)));
       if (create.customerColumns.length > 0 && create.customer) {
         const who = [create.customer.name || '(no company name)', ...create.customer.contacts].join(', ');
