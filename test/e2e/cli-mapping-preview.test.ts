@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../support/cli.ts';
+import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 
 /**
@@ -72,5 +73,43 @@ describe('cosell mapping preview shows what the create writes', () => {
       .filter(([, value]) => value !== null)
       .map(([column]) => lookupColumn(column));
     expect(created.sort()).toEqual(previewed.sort());
+  }, 90_000);
+});
+
+/** The same for Salesforce: the preview's columns are the ones the real create leaves on the Opportunity, with its values. */
+describe('cosell mapping preview shows what the create writes (Salesforce)', () => {
+  let harness: SalesforceSyncHarness;
+  let configFile: string;
+
+  beforeAll(async () => {
+    harness = await SalesforceSyncHarness.start();
+    await harness.stopService();
+    configFile = join(harness.dir, 'preview.yaml');
+    writeFileSync(configFile, stringify(harness.configInput));
+  }, 60_000);
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('every previewed field is on the created Opportunity with the previewed value', async () => {
+    const referral = await harness.incomingReferral({ name: 'Preview equals create in Salesforce', details: { dealValue: 7300 } });
+    const result = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const preview = JSON.parse(result.stdout) as { create: { entity: string; columns: Record<string, unknown>; customerColumns: string[] } };
+    expect(preview.create.entity).toBe('opportunity');
+    expect(Object.keys(preview.create.columns)).toEqual(expect.arrayContaining(['Referral_Identifier__c', 'StageName', 'CloseDate', 'AccountId']));
+
+    await harness.startService();
+    await harness.waitForWebhooks();
+    await harness.waitForIdle();
+    const row = await harness.opportunityFor(referral.id);
+    expect(row, 'the service created the opportunity').toBeDefined();
+    for (const [field, value] of Object.entries(preview.create.columns)) {
+      expect(row, `the create wrote ${field}`).toHaveProperty(field);
+      if (preview.create.customerColumns.includes(field)) continue;
+      if (typeof value === 'string' && /\d{4}-\d\d-\d\dT/.test(value)) continue; // the audit line's time is the create's
+      expect(row?.[field], field).toEqual(value);
+    }
   }, 90_000);
 });
