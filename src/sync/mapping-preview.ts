@@ -9,6 +9,7 @@ import { mergeRecord, type MergeConflict } from './merge/index.ts';
 import type { ReferralsPort } from './ports.ts';
 import { createdStatus, crmCreateValues, entityFor } from './plan/create-plans.ts';
 import { customerFromReferral } from './plan/crm-canonical.ts';
+import { microsoftSideOf } from './run/engagement.ts';
 
 /** A preview asked for something the mapping or the store cannot answer (shown to the operator as it is). */
 export class MappingPreviewError extends Error {
@@ -17,7 +18,8 @@ export class MappingPreviewError extends Error {
 
 export interface MappingPreviewRequest {
   connection: ConnectionSetup;
-  referrals: Pick<ReferralsPort, 'get'>;
+  /** `listPage` reads Microsoft's side of a co-sell engagement, as the create does where the mapping uses it. */
+  referrals: Pick<ReferralsPort, 'get' | 'listPage'>;
   /** The store's links (absent when there is no database yet: every record then previews as not linked). */
   sync: Pick<SyncState, 'getLink' | 'findLinkByCrm'> | undefined;
   /** Exactly one of the two. */
@@ -68,14 +70,21 @@ function placeholderCustomer(profile: CustomerProfile): CustomerRefs {
 }
 
 /** The create a sync would send for an unlinked referral, built by the connector's own create code. */
-export async function previewCreate(connection: ConnectionSetup, referral: Referral, referralId: string, now?: Date): Promise<PreviewCreate> {
+export async function previewCreate(input: {
+  connection: ConnectionSetup;
+  referrals: Pick<ReferralsPort, 'listPage'>;
+  referral: Referral;
+  referralId: string;
+  now?: Date;
+}): Promise<PreviewCreate> {
+  const { connection, referrals, referral, referralId, now } = input;
   const entity = entityFor(referral, connection);
   if (!entity) return { entity: null, reason: 'the sync would not create a CRM record for this referral (closed, or a lead while leads are off)', columns: {}, customerColumns: [], customer: null };
   const mapping = connection.mappings[entity];
   if (!mapping) throw new MappingPreviewError(`the mapping has no ${entity} section`);
   const { connector } = connection;
   if (!connector.previewCreate) throw new MappingPreviewError(`the ${connector.kind} connector cannot show its create`);
-  const values = mapping.canonicalToCrm(crmCreateValues(mapping, mapping.referralToCanonical(referral), referralId));
+  const values = mapping.canonicalToCrm(crmCreateValues(mapping, mapping.referralToCanonical(referral, await microsoftSideOf(referrals, referral, mapping)), referralId));
   const profile = customerFromReferral(referral);
   const columns = await connector.previewCreate(entity, referralId, values, placeholderCustomer(profile), createdStatus(referralId, now));
   const customerColumns = Object.entries(columns)
@@ -131,7 +140,7 @@ export async function previewMapping(request: MappingPreviewRequest): Promise<Ma
     linked: link !== null,
     fields: bound.fields.map((f) => ({ key: f.key, direction: f.direction, base: link?.base[f.key], partnerCenter: pc[f.key], crm: crm[f.key] })),
     partnerCenterStatus: referral ? { status: referral.status ?? null, substatus: referral.substatus ?? null } : null,
-    create: referral && referralId && !link && !record ? await previewCreate(connection, referral, referralId) : null,
+    create: referral && referralId && !link && !record ? await previewCreate({ connection, referrals, referral, referralId }) : null,
     toCrm: bound.canonicalToCrm(plan.toCrm),
     toPartnerCenter: referral ? bound.canonicalToReferralChanges(plan.toPc, referral) : [],
     conflicts: plan.conflicts,

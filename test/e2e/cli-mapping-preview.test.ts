@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { runCli } from '../support/cli.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { adminJson } from '../support/service-harness.ts';
 
 /**
  * `cosell mapping preview` against the real create: the preview of a referral with no CRM record yet must list the
@@ -16,8 +17,6 @@ describe('cosell mapping preview shows what the create writes', () => {
 
   beforeAll(async () => {
     harness = await SyncHarness.start();
-    // Stopped while the referral arrives and is previewed: otherwise the service could create its record first.
-    await harness.stopService();
     configFile = join(harness.dir, 'preview.yaml');
     writeFileSync(configFile, stringify(harness.configInput));
   }, 60_000);
@@ -27,6 +26,9 @@ describe('cosell mapping preview shows what the create writes', () => {
   });
 
   it('lists exactly the columns of the opportunity a real create then writes, with the referral status', async () => {
+    // Its webhook is lost, so the service does not create the record before it is previewed; then a manual sync
+    // creates it through the one-pair create (as the webhook would), not a reconcile pass's bulk backfill.
+    await harness.pcFaults({ delivery: { dropRate: 1 } });
     const referral = await harness.incomingReferral({ name: 'Preview equals create', details: { dealValue: 5100 } });
     const result = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile, '--json']);
     expect(result.code, result.stderr).toBe(0);
@@ -37,9 +39,10 @@ describe('cosell mapping preview shows what the create writes', () => {
     expect(preview.partnerCenterStatus).toEqual({ status: referral.status, substatus: referral.substatus });
     expect(preview.create.entity).toBe('opportunity');
 
-    // Partner Center retries the webhook it could not deliver while the service was down.
-    await harness.startService();
     await harness.waitForWebhooks();
+    await harness.clearPcFaults();
+    expect(await harness.opportunityFor(referral.id), 'nothing created before the preview').toBeUndefined();
+    await adminJson(`${harness.adminUrl}/api/sync/referral/${referral.id}`, { method: 'POST' });
     await harness.waitForIdle();
     const row = await harness.opportunityFor(referral.id);
     expect(row, 'the service created the opportunity').toBeDefined();
@@ -83,7 +86,6 @@ describe('cosell mapping preview shows what the create writes (Salesforce)', () 
 
   beforeAll(async () => {
     harness = await SalesforceSyncHarness.start();
-    await harness.stopService();
     configFile = join(harness.dir, 'preview.yaml');
     writeFileSync(configFile, stringify(harness.configInput));
   }, 60_000);
@@ -93,6 +95,9 @@ describe('cosell mapping preview shows what the create writes (Salesforce)', () 
   });
 
   it('every previewed field is on the created Opportunity with the previewed value', async () => {
+    // Its webhook is lost, so the service does not create the record before it is previewed; then a manual sync
+    // creates it through the one-pair create (as the webhook would), not a reconcile pass's bulk backfill.
+    await harness.pcFaults({ delivery: { dropRate: 1 } });
     const referral = await harness.incomingReferral({ name: 'Preview equals create in Salesforce', details: { dealValue: 7300 } });
     const result = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile, '--json']);
     expect(result.code, result.stderr).toBe(0);
@@ -100,8 +105,10 @@ describe('cosell mapping preview shows what the create writes (Salesforce)', () 
     expect(preview.create.entity).toBe('opportunity');
     expect(Object.keys(preview.create.columns)).toEqual(expect.arrayContaining(['Referral_Identifier__c', 'StageName', 'CloseDate', 'AccountId']));
 
-    await harness.startService();
     await harness.waitForWebhooks();
+    await harness.clearPcFaults();
+    expect(await harness.opportunityFor(referral.id), 'nothing created before the preview').toBeUndefined();
+    await adminJson(`${harness.adminUrl}/api/sync/referral/${referral.id}`, { method: 'POST' });
     await harness.waitForIdle();
     const row = await harness.opportunityFor(referral.id);
     expect(row, 'the service created the opportunity').toBeDefined();
