@@ -122,7 +122,8 @@ export async function previewMapping(request: MappingPreviewRequest): Promise<Ma
   const bound = connection.mappings[entity];
   if (!bound) throw new MappingPreviewError(`the mapping has no ${entity} section`);
   const record = crmRef ? await connection.connector.read(crmRef, bound.columns) : null;
-  const pc: CanonicalRecord = referral ? bound.referralToCanonical(referral) : {};
+  // With Microsoft's side of a co-sell engagement where the mapping uses it, as the sync reads it.
+  const pc: CanonicalRecord = referral ? bound.referralToCanonical(referral, await microsoftSideOf(referrals, referral, bound)) : {};
   const crm: CanonicalRecord = record ? bound.crmToCanonical(record.values) : {};
   const plan = mergeRecord({
     fields: bound.fields,

@@ -38,6 +38,13 @@ describe('cosell mapping preview shows what the create writes', () => {
     };
     expect(preview.partnerCenterStatus).toEqual({ status: referral.status, substatus: referral.substatus });
     expect(preview.create.entity).toBe('opportunity');
+    // The human form: the status, and each column's value whole (wrapped, never cut).
+    const human = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain(`Partner Center status: ${String(referral.status)} / ${String(referral.substatus)}`);
+    expect(human.stdout).toContain(`would create this opportunity (${Object.keys(preview.create.columns).length} columns):`);
+    const unwrapped = human.stdout.replace(/\s+/g, '');
+    for (const value of Object.values(preview.create.columns)) if (typeof value === 'string' && !/\d{4}-\d\d-\d\dT/.test(value)) expect(unwrapped).toContain(JSON.stringify(value).replace(/\s+/g, ''));
 
     await harness.waitForWebhooks();
     await harness.clearPcFaults();
