@@ -6,6 +6,7 @@ import { openStoreToRead } from '../store/open.ts';
 import { loadConnections } from '../sync/engine.ts';
 import { MappingPreviewError, previewMapping } from '../sync/mapping-preview.ts';
 import { UsageError } from './errors.ts';
+import { chooseConnection, renderPreview } from './mapping-preview-view.ts';
 import { commandLogger, printResult } from './output.ts';
 
 interface PreviewOptions {
@@ -15,8 +16,6 @@ interface PreviewOptions {
   connection?: string;
   json?: boolean;
 }
-
-const show = (value: unknown): string => (value === undefined ? '–' : JSON.stringify(value));
 
 export function registerMappingCommand(program: Command): void {
   const mapping = program.command('mapping').description('check and preview field mappings');
@@ -45,19 +44,18 @@ export function registerMappingCommand(program: Command): void {
 
   mapping
     .command('preview')
-    .description('show what each side would receive for a real record, and which fields would change — writes nothing')
+    .description('show what each side would receive for a real record — for a referral with no CRM record yet, every column its create would write — writes nothing')
     .option('-c, --config <file>', 'configuration file (default: ./cosell.yaml, else sandbox mode)')
     .option('--referral <id>', 'a Partner Center referral id')
     .option('--crm <entity:id>', 'a CRM record, e.g. opportunity:00000000-0000-0000-0000-000000000001')
-    .option('--connection <name>', 'which CRM connection (default: the only one)')
+    .option('--connection <name>', 'which CRM connection (required when several are configured and there is no terminal to ask on)')
     .option('--json', 'print JSON')
     .action(async (options: PreviewOptions) => {
       if ((options.referral === undefined) === (options.crm === undefined)) throw new UsageError('give exactly one of --referral or --crm');
       const { config } = await loadConfig(options.config);
       const logger = commandLogger(config.log);
       const connections = await loadConnections(config, logger);
-      const connection = options.connection ? connections.get(options.connection) : [...connections.values()][0];
-      if (!connection) throw new UsageError(options.connection ? `no connection named ${options.connection}` : 'no CRM connection is configured');
+      const connection = await chooseConnection(connections, options.connection);
       const { referrals } = await partnerCenterClients(config.partnerCenter, { logger });
       const store = await openStoreToRead(config);
       try {
@@ -71,19 +69,7 @@ export function registerMappingCommand(program: Command): void {
         const result = await previewMapping({ connection, referrals, sync: store?.sync, referralId: options.referral, crm }).catch((error: unknown) => {
           throw error instanceof MappingPreviewError ? new UsageError(error.message) : error;
         });
-        const { connection: name, referralId, crm: crmRef, linked: isLinked } = result;
-        printResult(options.json === true, result, () =>
-          [
-            `${name}: referral ${referralId ?? '(none yet)'} ⇄ ${crmRef ? `${crmRef.entity} ${crmRef.id}` : '(no CRM record yet)'}${isLinked ? '' : ' — not linked yet'}`,
-            '',
-            'field                         partner center         crm                    base',
-            ...result.fields.map((f) => `${f.key.padEnd(30)}${show(f.partnerCenter).slice(0, 22).padEnd(23)}${show(f.crm).slice(0, 22).padEnd(23)}${show(f.base)}`),
-            '',
-            `would write to the CRM:            ${Object.keys(result.toCrm).length ? JSON.stringify(result.toCrm) : 'nothing'}`,
-            `would write to Partner Center:     ${result.toPartnerCenter.length ? JSON.stringify(result.toPartnerCenter) : 'nothing'}`,
-            ...(result.conflicts.length ? [`conflicts: ${result.conflicts.map((c) => `${c.key} (${c.policy} → ${c.resolution})`).join(', ')}`] : []),
-          ].join('\n'),
-        );
+        printResult(options.json === true, result, () => renderPreview(result));
       } finally {
         await store?.close();
       }

@@ -187,6 +187,13 @@ export interface CrmConnector {
   ): Promise<CrmRecord & { existed?: boolean }>;
 
   /**
+   * The columns `createForReferral` would write with these arguments, built by the same code and sent nowhere (reads
+   * such as metadata may happen): the request body plus any column the CRM fills from the request itself (Dataverse
+   * copies the alternate key from the URL). What `cosell mapping preview` shows, so it cannot drift from the create.
+   */
+  previewCreate?(entity: CrmEntityName, referralId: string, values: Record<string, unknown>, customer: CustomerRefs | undefined, status?: SyncStatusUpdate): Promise<Record<string, unknown>>;
+
+  /**
    * Writes only the given columns, conditional on `ifVersion`; virtual columns (`@state`) use the CRM's actions. The
    * sync status rides in the same request, so a synced change costs one CRM write.
    */

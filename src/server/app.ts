@@ -52,7 +52,7 @@ export interface AdminAppDeps {
   /** partnerCenter.auth.refreshTokenWarningDays with Entra sign-in; undefined with sandbox tokens (no card line). */
   credentialWarningDays?: number | undefined;
   /** Partner Center's referrals, for the console's mapping preview. */
-  referrals?: Pick<ReferralsPort, 'get'> | undefined;
+  referrals?: Pick<ReferralsPort, 'get' | 'listPage'> | undefined;
 }
 
 /** Admin requests are small JSON bodies; nothing larger has a reason to be read. */

@@ -14,7 +14,7 @@ import type { EntityMapping, Merge } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
 import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
-import { createdLinkCommit, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
+import { createdLinkCommit, createdStatus, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
 import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
 import { isSyncedCoSell, needsCatalogue, SOLUTIONS_BASE } from './plan/deal-solutions.ts';
 import { solutionKey } from '../crm/solutions.ts';
@@ -334,10 +334,7 @@ export class PairSync {
     const profile = customerFromReferral(read.referral);
     const customer = await customerLocks(this.locks).run([customerKey(connector, profile)], () => connector.ensureCustomer(profile));
     await this.announceCreate(run, { referralId: read.id, entity, base: outbound });
-    const created = await connector.createForReferral(entity, read.id, mapping.canonicalToCrm(outbound), customer, mapping.columns, {
-      ok: true,
-      auditLines: [`${new Date().toISOString()} created from Partner Center referral ${read.id}`],
-    });
+    const created = await connector.createForReferral(entity, read.id, mapping.canonicalToCrm(outbound), customer, mapping.columns, createdStatus(read.id));
     const audit: AuditEntry[] = [
       ...(create.audit ?? []),
       ...customer.created.map((ref) => run.note({ referralId: read.id, ref, outcome: 'created', message: `customer ${ref.entity} created` })),

@@ -288,6 +288,12 @@ export class DynamicsConnector implements CrmConnector {
     return record;
   }
 
+  async previewCreate(entity: CrmEntityName, referralId: string, values: Record<string, unknown>, customer: CustomerRefs | undefined, status?: SyncStatusUpdate): Promise<Record<string, unknown>> {
+    const body = await this.createBody(entity, { values, customer, status });
+    // The keyed create sends the referral id in the URL and Dataverse writes it into the row: a column the create sets.
+    return { [this.columns.referralIdentifier]: referralId, ...body };
+  }
+
   /** The body of a keyed create (one at a time or in bulk): mapped columns, customer binds, Sync = Yes, status. */
   private async createBody(entity: CrmEntityName, item: { values: Record<string, unknown>; customer: CustomerRefs | undefined; status: SyncStatusUpdate | undefined }): Promise<Record<string, unknown>> {
     const table = tableFor(entity);

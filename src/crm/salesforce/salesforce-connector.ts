@@ -252,6 +252,11 @@ export class SalesforceConnector implements CrmConnector {
     return this.toRecord(info, plan, row);
   }
 
+  async previewCreate(entity: CrmEntityName, referralId: string, values: Record<string, unknown>, customer: CustomerRefs | undefined, status?: SyncStatusUpdate): Promise<Record<string, unknown>> {
+    const info = this.referralTarget(entity);
+    return this.createBody(info, await this.metadata.describe(info.sobject), { referralId, values, customer, status });
+  }
+
   /**
    * Bulk create for backfills: ⌈N/200⌉ sObject Collections calls (see bulk-create.ts). Returns refs, not records: the
    * caller links each pair with the canonical values it sent (what a single create would have written) and lets the

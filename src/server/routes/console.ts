@@ -56,7 +56,7 @@ export interface ConsoleDeps {
   registration?: RegistrationWatch | undefined;
   credentialWarningDays?: number | undefined;
   /** Partner Center's referrals, for the mapping preview (absent without a CRM connection). */
-  referrals?: Pick<ReferralsPort, 'get'> | undefined;
+  referrals?: Pick<ReferralsPort, 'get' | 'listPage'> | undefined;
 }
 
 function invalid(reply: FastifyReply, error: z.ZodError): FastifyReply {

@@ -1,4 +1,4 @@
-import type { CrmEntityName, CrmRecord, CustomerProfile } from '../../crm/connector.ts';
+import type { CrmEntityName, CrmRecord, CustomerProfile, SyncStatusUpdate } from '../../crm/connector.ts';
 import { isTerminal, type Referral } from '../../partner-center/model.ts';
 import type { AuditEntry, SyncCommit } from '../../store/types.ts';
 import type { CanonicalRecord } from '../../canonical-value.ts';
@@ -29,6 +29,11 @@ export function crmCreateValues(mapping: EntityMapping, pc: CanonicalRecord, ref
   outbound[WELL_KNOWN.referralId] = referralId;
   outbound[WELL_KNOWN.syncEnabled] = true;
   return outbound;
+}
+
+/** The sync status a record created from a referral starts with (✔ and its first audit line). */
+export function createdStatus(referralId: string, now: Date = new Date()): SyncStatusUpdate {
+  return { ok: true, auditLines: [`${now.toISOString()} created from Partner Center referral ${referralId}`] };
 }
 
 /** What we just wrote is, field by field, what both sides hold: the base of a pair created in bulk. */

@@ -17,11 +17,7 @@ export class EngagementReader {
    * Read only when the mapping uses it and the deal is shared: one more Partner Center call for co-sell pairs.
    */
   async microsoftSide(referral: Referral, mapping: EntityMapping): Promise<Referral | null | undefined> {
-    if (!mapping.readsMicrosoftReferral) return undefined;
-    if (referral.type !== 'Shared' || typeof referral.engagementId !== 'string') return null;
-    const engaged = await this.engagement(referral.engagementId);
-    // Microsoft's by what identifies Microsoft; another partner's referral (partner-to-partner) is never "Microsoft's side".
-    return engaged.find((r) => r.id !== referral.id && isMicrosoftReferral(r)) ?? null;
+    return microsoftSideOf(this.referrals, referral, mapping);
   }
 
   /** The partner's own referrals in the engagement of a referral that is not the partner's. */
@@ -40,7 +36,24 @@ export class EngagementReader {
     return typeof id === 'string' ? id : null;
   }
 
-  private async engagement(engagementId: string): Promise<Referral[]> {
-    return (await this.referrals.listPage({ filter: `engagementId eq ${quoted(engagementId)}` })).referrals;
+  private engagement(engagementId: string): Promise<Referral[]> {
+    return engagementReferrals(this.referrals, engagementId);
   }
+}
+
+async function engagementReferrals(referrals: Pick<ReferralsPort, 'listPage'>, engagementId: string): Promise<Referral[]> {
+  return (await referrals.listPage({ filter: `engagementId eq ${quoted(engagementId)}` })).referrals;
+}
+
+/**
+ * Microsoft's own referral in a co-sell engagement carries its side of the deal (Microsoft's CRM id and status).
+ * Read only when the mapping uses it and the deal is shared: one more Partner Center call for co-sell pairs. Undefined
+ * when the mapping does not use it, null when there is none. Shared by the sync's create and `cosell mapping preview`.
+ */
+export async function microsoftSideOf(referrals: Pick<ReferralsPort, 'listPage'>, referral: Referral, mapping: EntityMapping): Promise<Referral | null | undefined> {
+  if (!mapping.readsMicrosoftReferral) return undefined;
+  if (referral.type !== 'Shared' || typeof referral.engagementId !== 'string') return null;
+  const engaged = await engagementReferrals(referrals, referral.engagementId);
+  // Microsoft's by what identifies Microsoft; another partner's referral (partner-to-partner) is never "Microsoft's side".
+  return engaged.find((r) => r.id !== referral.id && isMicrosoftReferral(r)) ?? null;
 }
