@@ -1,7 +1,7 @@
 import type { CrmEntityName, CrmRecordRef } from '../connector.ts';
 import { idWithPrefix, toId18 } from './ids.ts';
 import { entityOfSObject, SOBJECTS } from './objects.ts';
-import { child, children, parseXml, XmlParseError, type XmlElement } from './soap-xml.ts';
+import { child, children, parseXml, XmlParseError, type XmlElement } from '../../util/bounded-xml.ts';
 
 /*
  * Outbound Messages: the SOAP `notifications()` call a Flow / Workflow "Outbound Message" action POSTs to

@@ -1,8 +1,9 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 
 /*
- * A bounded XML reader for the one document Salesforce POSTs to us: the Outbound Message SOAP envelope. The body comes
- * from the internet before anything has vouched for it, so the reader must cost little whatever it is given.
+ * A bounded XML reader for SOAP documents that arrive before anything has vouched for them: the Outbound Message
+ * envelope Salesforce POSTs to the product, and the SOAP API requests the Salesforce sandbox serves. Either side must
+ * cost little whatever it is given.
  *
  * Parsing is done by saxes (a strict, conforming streaming parser, the one jsdom uses), not by hand-written code:
  * - it never processes a DTD: a DOCTYPE is only reported, entity declarations are never read, so no external entity
@@ -147,6 +148,11 @@ export function parseXml(source: string, limits: XmlLimits = DEFAULT_XML_LIMITS)
   parser.write(source).close();
   if (!root) throw new XmlParseError('no root element');
   return root;
+}
+
+/** Character data or an attribute value, escaped for any place in a document. */
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 export function child(element: XmlElement | undefined, local: string): XmlElement | undefined {
