@@ -9,6 +9,7 @@ import { registerControlRoutes } from './routes/control-routes.ts';
 import { sendError } from './routes/http-helpers.ts';
 import { registerOAuthRoutes } from './routes/oauth-routes.ts';
 import { registerRestRoutes } from './routes/rest-routes.ts';
+import { registerSoapRoutes } from './routes/soap-routes.ts';
 
 /** 200 records of 32 000-character descriptions must fit in one collection call. */
 const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -19,7 +20,7 @@ export function buildSalesforceApp(ctx: SalesforceContext): FastifyInstance {
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
     frameworkError: (error, reply) => void sendError(reply, badRequest(ErrorCode.InvalidInput, error.message)),
-    // JSON and forms only: a text/plain or XML body is a 415, not a silently empty record (XML is not modelled).
+    // JSON and forms only: a text/plain or XML body is a 415, not a silently empty record (XML only on the SOAP endpoint).
     json: {
       types: ['application/json', 'text/json'],
       replace: ['application/json', 'text/plain'],
@@ -42,6 +43,7 @@ export function buildSalesforceApp(ctx: SalesforceContext): FastifyInstance {
   installFaults(app, ctx.faults, { errorBody: errorBodyForStatus });
   registerOAuthRoutes(app, ctx);
   registerRestRoutes(app, ctx);
+  registerSoapRoutes(app, ctx);
   registerCometdRoutes(app, ctx);
   registerControlRoutes(app, ctx);
   return app;

@@ -6,7 +6,6 @@ import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts
 import { ALL_USERS, SANDBOX_USERS, userById, type SandboxUser } from '../auth/users.ts';
 import type { ChangeEventType } from '../cdc/change-event-builder.ts';
 import type { SalesforceContext } from '../context.ts';
-import { LeadConverter } from '../data/lead-conversion.ts';
 import { ChangeCollector, type WriteContext } from '../data/record-changes.ts';
 import type { StoredRecord } from '../data/record-store.ts';
 import { renderRecord } from '../data/record-wire.ts';
@@ -269,15 +268,6 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
     const record = store.transaction(() => records.undelete(type, rowOf(type, request), write));
     ctx.publisher.publish(write.changes.drain());
     return render(type, record);
-  });
-
-  /** Lead conversion as a seller does it (see LeadConverter for why this is a control route). */
-  const converter = new LeadConverter(records, store, ctx.stages);
-  app.post('/_sandbox/leads/:id/convert', async (request) => {
-    const write = sellerWrite(actingUser(request));
-    const result = converter.convert((request.params as { id: string }).id, request.body, write);
-    ctx.publisher.publish(write.changes.drain());
-    return result;
   });
 
   app.get('/_sandbox/stages', async () => {

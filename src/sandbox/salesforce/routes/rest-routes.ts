@@ -15,7 +15,7 @@ import { headerRecord } from '../../shared/http-request.ts';
 import { callOptionsClient, queryString, sendApiResponse, sendError } from './http-helpers.ts';
 
 /** The oldest version the sandbox answers; anything from here up to the pinned version behaves the same. */
-const OLDEST_VERSION = 20;
+export const OLDEST_VERSION = 20;
 const VERSIONED_PATH = /^\/services\/data\/v(\d+)\.(\d)(?:\/|$|\?)/;
 
 /** Users resolved by the auth hook, keyed by the raw request so nothing leaks between requests. */
