@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_USERS } from '../../src/sandbox/dataverse/index.ts';
+import type { Connection } from 'jsforce';
 import { dataverseToken } from '../support/dataverse-identities.ts';
-import { json, sendJson, waitFor, type Row } from '../support/service-harness.ts';
+import { convertLeadAsSeller, sellerConnection } from '../support/salesforce-seller.ts';
+import { json, waitFor, type Row } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 
 /*
  * A seller converts a synced lead in the CRM (Dynamics QualifyLead with CreateOpportunity through the Web API, signed
- * in as the seller; Salesforce's lead conversion as in Lightning): the link moves to the opportunity the CRM made, the
+ * in as the seller; Salesforce's SOAP API convertLead() through jsforce with the seller's session): the link moves to the opportunity the CRM made, the
  * referral is accepted, and neither a second opportunity nor a second referral appears — also after 20 conversions,
  * with the seller ticking "Sync with Partner Center" on each new opportunity straight away.
  */
@@ -107,8 +109,10 @@ describe('a seller qualifies a synced lead in Dynamics (QualifyLead)', () => {
 
 describe('a seller converts a synced lead in Salesforce (convertLead)', () => {
   let h: SalesforceSyncHarness;
+  let seller: Connection;
   beforeAll(async () => {
     h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
+    seller = await sellerConnection(h.sf.url);
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -122,11 +126,11 @@ describe('a seller converts a synced lead in Salesforce (convertLead)', () => {
     return { referralId: referral.id, leadId: String(lead.Id) };
   }
 
-  /** Lead conversion as the seller does it (the sandbox's stand-in for convertLead: a LeadConvert, a LeadConvertResult). */
+  /** The seller's "Convert": the SOAP API's convertLead() (jsforce `conn.soap.convertLead`) with the seller's session. */
   async function convertAsSeller(leadId: string): Promise<string> {
-    const result = await json<{ opportunityId: string | null }>(`${h.sf.url}/_sandbox/leads/${leadId}/convert`, sendJson('POST', { convertedStatus: 'Closed - Converted' }));
-    if (result.opportunityId === null) throw new Error('the conversion created no opportunity');
-    return result.opportunityId;
+    const { opportunityId } = await convertLeadAsSeller(seller, leadId);
+    if (typeof opportunityId !== 'string') throw new Error('the conversion created no opportunity');
+    return opportunityId;
   }
 
   it('moves the link to the opportunity, accepts the referral, creates nothing twice', async () => {

@@ -1,15 +1,18 @@
+import type { Connection } from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrmApiError, type ColumnRequest } from '../../../../src/crm/connector.ts';
 import { setupSalesforce } from '../../../../src/crm/salesforce/provisioning.ts';
 import type { SalesforceConnector } from '../../../../src/crm/salesforce/salesforce-connector.ts';
 import { silentLogger } from '../../../../src/util/logger.ts';
-import { startHarness, type Harness, type Row } from './helpers.ts';
+import { convertLeadAsSeller, sellerConnection } from '../../../support/salesforce-seller.ts';
+import { startHarness, type Harness } from './helpers.ts';
 
 const LEAD_COLUMNS: ColumnRequest[] = [{ name: 'Company' }, { name: 'LastName' }, { name: '@state' }];
 
 describe('SalesforceConnector: a lead the seller converted', () => {
   let h: Harness;
   let fast: SalesforceConnector;
+  let seller: Connection;
   let sequence = 0;
   const nextReferralId = () => `lead-conv-${Date.now()}-${sequence++}`;
 
@@ -18,18 +21,15 @@ describe('SalesforceConnector: a lead the seller converted', () => {
     await setupSalesforce({ connector: h.connector, logger: silentLogger() });
     // The same-second guard is not what these tests are about.
     fast = await h.connect({}, { sameSecondSettleMs: 0 });
+    seller = await sellerConnection(h.sandbox.url);
   });
   afterAll(async () => h.close());
 
   const createLead = () =>
     fast.createForReferral('lead', nextReferralId(), { Company: 'Contoso Ltd', FirstName: 'Lee', LastName: 'Park' }, undefined, LEAD_COLUMNS, { ok: true, auditLines: ['created'] });
 
-  /** Lead conversion as a seller does it (the sandbox's stand-in for convertLead). */
-  async function convertAsSeller(leadId: string, body: Row = {}): Promise<{ opportunityId: string | null }> {
-    const result = await h.control<{ opportunityId: string | null }>('POST', `/_sandbox/leads/${leadId}/convert`, { convertedStatus: 'Closed - Converted', ...body });
-    expect(result.status).toBe(200);
-    return result.body;
-  }
+  /** Lead conversion as a seller does it: the SOAP API's convertLead(). */
+  const convertAsSeller = (leadId: string, options: { doNotCreateOpportunity?: boolean } = {}) => convertLeadAsSeller(seller, leadId, options);
 
   it('reports the opportunity a converted lead became, and nothing before', async () => {
     const lead = await createLead();
