@@ -4,7 +4,7 @@ import { badRequest, duplicateRecord, ErrorCode, DataverseError, recordNotFound 
 import { isLookup } from '../metadata/attribute-model.ts';
 import type { EntityDefinition } from '../metadata/entity-model.ts';
 import type { MetadataRegistry } from '../metadata/metadata-registry.ts';
-import type { EventCollector, EventMessage } from '../webhooks/events.ts';
+import type { DataEvent, EventCollector, EventMessage } from '../webhooks/events.ts';
 import type { Associations } from './associations.ts';
 import type { ContentIdMap } from './bind-reference.ts';
 import { BASE_CURRENCY_ID } from './catalog-ids.ts';
@@ -153,6 +153,12 @@ export class RecordService {
     }
     for (const name of ['modifiedon', 'modifiedby', 'modifiedonbehalfby']) if (entity.attributes.has(name)) target[name] = values[name] ?? null;
     this.announce(message, entity, updated, context, { target, sent: input.sent, preImage: { ...before }, postImage: { ...values } });
+    // An update sending ownerid is an assignment: the platform runs Assign too, so steps on Assign fire ("Behavior of
+    // specialized update operations"), with the row as Target reference and the new owner as Assignee.
+    const owner = values.ownerid;
+    if (message === 'Update' && input.sent.includes('ownerid') && isEntityReference(owner)) {
+      this.announce('Assign', entity, updated, context, { target: {}, sent: [], extraInputs: [{ key: 'Assignee', value: { kind: 'reference', entity: owner.logicalName, id: owner.id } }] });
+    }
     const related = entity.logicalName === 'connection' && context.connectionMirror !== true ? this.relatedConnection(updated) : undefined;
     if (related) {
       const mirror = reciprocalValues(values, input.sent);
@@ -187,7 +193,7 @@ export class RecordService {
     entity: EntityDefinition,
     record: StoredRecord,
     context: WriteContext,
-    detail: { target: RecordValues; sent: string[]; preImage?: RecordValues; postImage?: RecordValues },
+    detail: { target: RecordValues; sent: string[]; preImage?: RecordValues; postImage?: RecordValues; extraInputs?: DataEvent['extraInputs'] },
   ): void {
     context.events.add({
       message,
@@ -197,6 +203,7 @@ export class RecordService {
       sentAttributes: detail.sent,
       ...(detail.preImage ? { preImage: detail.preImage } : {}),
       ...(detail.postImage ? { postImage: detail.postImage } : {}),
+      ...(detail.extraInputs ? { extraInputs: detail.extraInputs } : {}),
       caller: context.caller,
       correlationId: context.correlationId,
       occurredAt: new Date(),
