@@ -138,7 +138,7 @@ interface Merging {
 export function contactsDigest(members: readonly Member[]): string {
   const contacts = [...byEmail(members.map((m) => ({ firstName: m.firstName ?? undefined, lastName: m.lastName ?? undefined, email: m.email ?? undefined, phone: m.phoneNumber ?? undefined }))).entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([, contact]) => encode(contact));
+    .map(([k, contact]) => encode({ ...contact, email: k }));
   return createHash('sha256').update(JSON.stringify(contacts)).digest('base64url');
 }
 
