@@ -80,14 +80,15 @@ const STEP_MODE = 1;
  * raises Update is not documented.
  */
 const MESSAGES: Record<ProvisionedTable, { required: string[]; optional: string[] }> = {
-  opportunity: { required: ['Create', 'Update'], optional: ['Win', 'Lose', 'Assign'] },
+  opportunity: { required: ['Create', 'Update'], optional: ['Win', 'Lose'] },
   lead: { required: ['Create', 'Update'], optional: [] },
 };
 
 /**
  * An opportunity's people change in rows of their own (see webhook.ts `parseDataversePeople`): stakeholder connections,
  * access-team members. Registered where the org lists the message for the table (the record-team messages are
- * UNCONFIRMED as webhook steps); without them the periodic re-read of open co-sell pairs finds such changes.
+ * UNCONFIRMED as webhook steps); without them the periodic re-read of open co-sell pairs finds such changes. An owner
+ * change is an Update sending `ownerid` ("Behavior of specialized update operations"), heard by the Update step.
  */
 const PEOPLE_STEPS = [
   { table: 'connection', message: 'Create' },

@@ -167,7 +167,8 @@ export function parseDataverseWebhook(body: unknown): DataverseWebhookEvent {
  * - AddUserToRecordTeam / RemoveUserFromRecordTeam ("AddUserToRecordTeam Action"): a user added to or removed from the
  *   opportunity's access team; `Record` names the opportunity. That these messages can carry a webhook step is
  *   UNCONFIRMED (they are SDK messages of systemuser; setup registers them where the org lists a filter).
- * - Assign of an opportunity: its owner changed (an Update sending `ownerid` is read as that too, by its columns).
+ * - Assign of an opportunity, where an org still raises it for the legacy AssignRequest: its owner changed. An Update
+ *   sending `ownerid` (what the Web API does, "Behavior of specialized update operations") is read as that by its columns.
  * `opportunityId` undefined: a connection between two other rows (nothing to sync). Undefined: not such a notification.
  */
 export interface DataversePeopleEvent {

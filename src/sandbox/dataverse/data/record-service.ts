@@ -153,12 +153,6 @@ export class RecordService {
     }
     for (const name of ['modifiedon', 'modifiedby', 'modifiedonbehalfby']) if (entity.attributes.has(name)) target[name] = values[name] ?? null;
     this.announce(message, entity, updated, context, { target, sent: input.sent, preImage: { ...before }, postImage: { ...values } });
-    // An update sending ownerid is an assignment: the platform runs Assign too, so steps on Assign fire ("Behavior of
-    // specialized update operations"), with the row as Target reference and the new owner as Assignee.
-    const owner = values.ownerid;
-    if (message === 'Update' && input.sent.includes('ownerid') && isEntityReference(owner)) {
-      this.announce('Assign', entity, updated, context, { target: {}, sent: [], extraInputs: [{ key: 'Assignee', value: { kind: 'reference', entity: owner.logicalName, id: owner.id } }] });
-    }
     const related = entity.logicalName === 'connection' && context.connectionMirror !== true ? this.relatedConnection(updated) : undefined;
     if (related) {
       const mirror = reciprocalValues(values, input.sent);

@@ -1,7 +1,7 @@
 import type { Caller } from '../auth/users.ts';
 import type { RecordValues } from '../data/record.ts';
 
-export type EventMessage = 'Create' | 'Update' | 'Delete' | 'Win' | 'Lose' | 'Assign' | 'AddUserToRecordTeam' | 'RemoveUserFromRecordTeam';
+export type EventMessage = 'Create' | 'Update' | 'Delete' | 'Win' | 'Lose' | 'AddUserToRecordTeam' | 'RemoveUserFromRecordTeam';
 
 /** One platform operation a webhook step may be registered on. */
 export interface DataEvent {

@@ -73,8 +73,8 @@ export class ExecutionContextBuilder {
   build(event: DataEvent, match: MatchedStep, options: { trimmed: boolean }): Record<string, WcfValue> {
     const entity = this.registry.requireEntity(event.entity);
     const inputs: WcfValue[] = [];
-    // Delete and Assign name their row by reference; the record-team messages have no Target (their `Record` is an extra input).
-    if (event.message === 'Delete' || event.message === 'Assign') inputs.push({ key: 'Target', value: entityReference(event.id, event.entity) });
+    // The record-team messages have no Target: their `Record` is an extra input.
+    if (event.message === 'Delete') inputs.push({ key: 'Target', value: entityReference(event.id, event.entity) });
     else if (event.message === 'Create' || event.message === 'Update') inputs.push({ key: 'Target', value: entityPayload(entity, event.id, event.target, { typed: true }) });
     for (const extra of event.extraInputs ?? []) inputs.push({ key: extra.key, value: this.inputValue(extra.value) });
 
