@@ -538,6 +538,7 @@ export class PairSync {
       decision: run.connector.coSellDecisions?.decision(record) ?? null,
       dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
       coSellSolutions: await this.coSellSolutions(run, pair),
+      ...(people.contacts || people.team ? { peopleReadAt: new Date().toISOString() } : {}),
       dealContacts: people.contacts ? await readDealContacts(run.connector, pair.record.ref, pair.link) : undefined,
       dealTeam: people.team ? await readDealTeam(run.connector, pair.record.ref, pair.link, read.referral) : undefined,
       audit: pair.audit ?? [],

@@ -25,7 +25,9 @@ import { recordAudit, type AuditStamp } from './audit-entries.ts';
 export const CONTACTS_BASE = '@contacts';
 export const CONTACTS_REMOVED_BASE = '@contactsRemoved';
 export const CONTACTS_DIGEST_BASE = '@contactsDigest';
-const BASE_KEYS = [CONTACTS_BASE, CONTACTS_REMOVED_BASE, CONTACTS_DIGEST_BASE];
+/** When the sync that merged them began reading the CRM's contacts: a notification received later may be news. */
+export const CONTACTS_READ_AT_BASE = '@contactsReadAt';
+const BASE_KEYS = [CONTACTS_BASE, CONTACTS_REMOVED_BASE, CONTACTS_DIGEST_BASE, CONTACTS_READ_AT_BASE];
 
 const FIELDS = ['firstName', 'lastName', 'phone'] as const;
 type ContactField = (typeof FIELDS)[number];
@@ -47,6 +49,8 @@ export interface DealContactsInput {
   base: CanonicalRecord | undefined;
   /** The mapping's choice: a removal on one side removes the contact on the other (default: audited only). */
   propagateRemovals: boolean;
+  /** When the CRM's contacts were read (kept in the base, see CONTACTS_READ_AT_BASE). */
+  readAt?: string | undefined;
 }
 
 export interface DealContactsPlan {
@@ -180,7 +184,12 @@ export function planDealContactsSync(input: DealContactsInput): DealContactsPlan
     editInCrm: m.editInCrm,
     removeFromCrm: m.removeFromCrm,
     toPc: m.pcChanged ? { path: ['customerProfile', 'team'], value: pcAfter } : null,
-    nextBase: { [CONTACTS_BASE]: [...m.agreed.values()].map(encode), [CONTACTS_REMOVED_BASE]: [...m.removed], [CONTACTS_DIGEST_BASE]: contactsDigest(pcAfter) },
+    nextBase: {
+      [CONTACTS_BASE]: [...m.agreed.values()].map(encode),
+      [CONTACTS_REMOVED_BASE]: [...m.removed],
+      [CONTACTS_DIGEST_BASE]: contactsDigest(pcAfter),
+      ...(input.readAt !== undefined ? { [CONTACTS_READ_AT_BASE]: input.readAt } : {}),
+    },
     audit,
   };
 }

@@ -22,7 +22,9 @@ export const TEAM_UNKNOWN_BASE = '@teamUnknown';
 export const TEAM_REMOVED_BASE = '@teamRemoved';
 /** The referral's partner team as this sync left it (see `referralTeamChanged`). */
 export const TEAM_DIGEST_BASE = '@teamDigest';
-const BASE_KEYS = [TEAM_BASE, TEAM_UNKNOWN_BASE, TEAM_REMOVED_BASE, TEAM_DIGEST_BASE];
+/** When the sync that merged it began reading the CRM's team: a notification received later may be news. */
+export const TEAM_READ_AT_BASE = '@teamReadAt';
+const BASE_KEYS = [TEAM_BASE, TEAM_UNKNOWN_BASE, TEAM_REMOVED_BASE, TEAM_DIGEST_BASE, TEAM_READ_AT_BASE];
 
 export interface DealTeamInput {
   stamp: AuditStamp;
@@ -34,6 +36,8 @@ export interface DealTeamInput {
   /** CRM users found for the referral's members missing from the opportunity. */
   users: readonly DealTeamUser[];
   base: CanonicalRecord | undefined;
+  /** When the CRM's team was read (kept in the base, see TEAM_READ_AT_BASE). */
+  readAt?: string | undefined;
 }
 
 export interface DealTeamPlan {
@@ -118,7 +122,7 @@ export function planDealTeamSync(input: DealTeamInput): DealTeamPlan {
   return {
     addToCrm,
     toPc: addToPc.length > 0 ? { path: ['team'], value: pcAfter } : null,
-    nextBase: { [TEAM_BASE]: [...agreed].sort(), [TEAM_UNKNOWN_BASE]: [...unknown].sort(), [TEAM_REMOVED_BASE]: [...removed].sort(), [TEAM_DIGEST_BASE]: teamDigest(pcAfter) },
+    nextBase: { [TEAM_BASE]: [...agreed].sort(), [TEAM_UNKNOWN_BASE]: [...unknown].sort(), [TEAM_REMOVED_BASE]: [...removed].sort(), [TEAM_DIGEST_BASE]: teamDigest(pcAfter), ...(input.readAt !== undefined ? { [TEAM_READ_AT_BASE]: input.readAt } : {}) },
     audit,
   };
 }

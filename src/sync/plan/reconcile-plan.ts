@@ -170,13 +170,13 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
 function contactsPlan(s: PairSnapshot): DealContactsPlan | null {
   // Not read (nothing says they changed): what the pair agreed on stays in its base.
   if (!s.dealContacts) return s.link?.base ? keptDealContacts(s.link.base) : null;
-  return planDealContactsSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealContacts, base: s.link?.base, propagateRemovals: s.mapping.propagateContactRemovals === true });
+  return planDealContactsSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealContacts, base: s.link?.base, propagateRemovals: s.mapping.propagateContactRemovals === true, readAt: s.peopleReadAt });
 }
 
 /** A linked opportunity's partner team both ways, when the snapshot read it. */
 function teamPlan(s: PairSnapshot): DealTeamPlan | null {
   if (!s.dealTeam) return s.link?.base ? keptDealTeam(s.link.base) : null;
-  return planDealTeamSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealTeam.crm, users: s.dealTeam.users, base: s.link?.base });
+  return planDealTeamSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealTeam.crm, users: s.dealTeam.users, base: s.link?.base, readAt: s.peopleReadAt });
 }
 
 function contactsToCrm(s: PairSnapshot, contacts: DealContactsPlan | null): ReconcilePlan['dealContacts'] {

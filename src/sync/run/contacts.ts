@@ -3,14 +3,14 @@ import { dealPeopleOf, PEOPLE_COLUMNS, type DealPeople } from '../../crm/deal-co
 import type { NotifiedChangesReader } from '../../crm/notifications.ts';
 import type { Referral } from '../../partner-center/model.ts';
 import type { Inbox, Job, Link } from '../../store/types.ts';
-import { referralContactsChanged } from '../plan/deal-contacts.ts';
-import { referralTeamChanged } from '../plan/deal-team.ts';
+import { CONTACTS_READ_AT_BASE, referralContactsChanged } from '../plan/deal-contacts.ts';
+import { referralTeamChanged, TEAM_READ_AT_BASE } from '../plan/deal-team.ts';
 
 /*
  * When a sync reads the opportunity's customer contacts and team (see plan/deal-contacts.ts, plan/deal-team.ts). They
  * cost 1-3 reads each, so a merge reads them only when they may have changed:
  * - Partner Center's side differs from what the pair's last merge of them left (a digest kept in the base);
- * - a notification about the deal's people arrived since the pair's last commit (a contact role, a stakeholder
+ * - a notification about the deal's people arrived since they were last read (a contact role, a stakeholder
  *   connection, an access-team member, the owner or primary contact), other than the echo of our own write;
  * - the reconciler's periodic re-read of open co-sell pairs, which finds what raised no notification (Salesforce
  *   OpportunityTeamMember has no change events; a lost webhook).
@@ -44,14 +44,25 @@ function syncsPeople(connector: PeopleCheck['connector'], link: Link | null): li
 /** The reconciler's periodic re-read of an open co-sell pair (see Reconciler.refreshMicrosoftSide). */
 const periodicPass = (job: PeopleCheck['job']): boolean => job.cause === 'reconcile' && job.microsoftSide === true;
 
-/** Which people the notifications received for the opportunity since the pair's last commit say changed. */
+/**
+ * Since when a notification about these people is news: since the last merge of them began reading the CRM (one that
+ * arrived while that sync ran may describe a change it did not see), else since the pair's last commit.
+ */
+function newsSince(link: Link, people: DealPeople): number {
+  const readAt = link.base[people === 'contacts' ? CONTACTS_READ_AT_BASE : TEAM_READ_AT_BASE];
+  const at = typeof readAt === 'string' ? Date.parse(readAt) : Number.NaN;
+  return Number.isNaN(at) ? Date.parse(link.updatedAt) : at;
+}
+
+/** Which people the notifications received for the opportunity since they were last read say changed. */
 export async function notifiedPeople(check: PeopleCheck): Promise<PeopleReads> {
   const { connector, link } = check;
-  const since = Date.parse(link.updatedAt);
+  const since = { contacts: newsSince(link, 'contacts'), team: newsSince(link, 'team') };
   const rows = await check.inbox.list({ limit: PEOPLE_INBOX_PAGE, source: connector.kind, resourceId: link.crmId });
   const found = { ...NONE };
   for (const row of rows) {
-    if (!(Date.parse(row.receivedAt) > since)) break; // newest first: the rest are older still
+    const receivedAt = Date.parse(row.receivedAt);
+    if (!(receivedAt > Math.min(since.contacts, since.team))) break; // newest first: the rest are older still
     const people = new Set<DealPeople>();
     const named = dealPeopleOf(row.eventName);
     if (named) people.add(named);
@@ -59,6 +70,7 @@ export async function notifiedPeople(check: PeopleCheck): Promise<PeopleReads> {
       const changed = PEOPLE_COLUMNS[column];
       if (changed) people.add(changed);
     }
+    for (const p of people) if (!(receivedAt > since[p])) people.delete(p);
     if ([...people].every((p) => found[p])) continue; // nothing this row could add
     const actor = connector.dealContacts?.notificationActor?.(row.payload);
     if (actor && (await connector.isOwnWrite?.(actor)) === true) continue; // the echo of our own write

@@ -5,8 +5,8 @@ import { dealPeopleEvent } from '../../../../src/crm/deal-contacts.ts';
 import type { Referral } from '../../../../src/partner-center/model.ts';
 import { SqliteStore } from '../../../../src/store/sqlite/index.ts';
 import type { Link } from '../../../../src/store/types.ts';
-import { contactsDigest, CONTACTS_DIGEST_BASE } from '../../../../src/sync/plan/deal-contacts.ts';
-import { TEAM_DIGEST_BASE, teamDigest } from '../../../../src/sync/plan/deal-team.ts';
+import { contactsDigest, CONTACTS_DIGEST_BASE, CONTACTS_READ_AT_BASE } from '../../../../src/sync/plan/deal-contacts.ts';
+import { TEAM_DIGEST_BASE, TEAM_READ_AT_BASE, teamDigest } from '../../../../src/sync/plan/deal-team.ts';
 import { peopleToRead, peopleUnsynced, type PeopleCheck } from '../../../../src/sync/run/contacts.ts';
 import { makeTempDir } from '../../../support/tmp.ts';
 
@@ -97,6 +97,16 @@ describe('which people a merge reads', () => {
     expect(await peopleUnsynced({ ...check(), link: link() })).toBe(true);
     const later = { ...link(), updatedAt: new Date(Date.now() + 60_000).toISOString() };
     expect(await peopleUnsynced({ ...check(), link: later })).toBe(false);
+  });
+
+  it('a notification received while the last read of those people ran (after it began, before its commit) is still news', async () => {
+    await notify(dealPeopleEvent('contacts', 'create'), body(SELLER));
+    const readBefore = new Date(Date.now() - 30_000).toISOString();
+    const committedAfter = new Date(Date.now() + 30_000).toISOString();
+    const read = { ...link({ ...agreed, [CONTACTS_READ_AT_BASE]: readBefore, [TEAM_READ_AT_BASE]: committedAfter }), updatedAt: committedAfter };
+    expect(await peopleToRead({ ...check(), link: read, referral })).toEqual({ contacts: true, team: false });
+    const readAfter = { ...read, base: { ...read.base, [CONTACTS_READ_AT_BASE]: committedAfter } };
+    expect(await peopleUnsynced({ ...check(), link: readAfter })).toBe(false);
   });
 
   it('the owner or primary contact named by an Update is a people change; other columns are not', async () => {
