@@ -20,7 +20,7 @@ export interface EntityMapping {
   lossReason?: LossReasonConversion;
   /** The mapping file's `propagateContactRemovals`: a contact removed on one side is removed on the other (default: audited only). */
   propagateContactRemovals?: boolean;
-  /** The mapping file's `syncContactsAndTeam`: contacts and the partner team are merged after creation (opt-in). */
+  /** The mapping file's `syncContactsAndTeam`: contacts and the partner team are merged after creation (on unless the file says false). */
   syncContactsAndTeam?: boolean;
   referralToCanonical(referral: Referral, microsoftReferral?: Referral | null): CanonicalRecord;
   crmToCanonical(values: Record<string, unknown>): CanonicalRecord;

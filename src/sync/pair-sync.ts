@@ -28,7 +28,7 @@ import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
 import { followLeadConversion, handToConvertedLead } from './run/lead-conversion.ts';
-import { contactsUnsynced, readDealContacts } from './run/contacts.ts';
+import { peopleToRead, peopleUnsynced, readDealContacts, type PeopleCheck } from './run/contacts.ts';
 import { readDealTeam } from './run/team.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
 import { OWN_WRITE_INBOX_PAGE, onlyEchoes, OwnReferralWrites } from './run/own-writes.ts';
@@ -253,15 +253,20 @@ export class PairSync {
       !(run.job.microsoftSide && run.job.cause === 'reconcile' && input.coSell) &&
       // A co-sell pair whose solutions were never synced (just accepted, or linked before they were): sync them now.
       !(input.coSell && link.base?.[SOLUTIONS_BASE] === undefined) &&
-      !(input.mapping.syncContactsAndTeam === true && contactsUnsynced(run.connector, link, run.job)) &&
       link.syncState === 'ok' &&
       link.pcEtag !== null &&
       link.pcEtag === input.eTag &&
       // The store last: its reads are asynchronous, and the checks above settle most jobs without them.
       !(await sync.getIntent(link.connection, link.referralId, link.crmEntity)) &&
       // An operator's resolution of a held conflict waits to be written even though neither record changed.
-      !(await sync.conflicts(link.connection)).some((c) => c.referralId === link.referralId && c.resolution)
+      !(await sync.conflicts(link.connection)).some((c) => c.referralId === link.referralId && c.resolution) &&
+      // A contact role or team member changed (its own row: the opportunity's version did not move), or the periodic pass.
+      !(input.mapping.syncContactsAndTeam === true && (await peopleUnsynced({ ...this.peopleCheck(run), link })))
     );
+  }
+
+  private peopleCheck(run: SyncRun): Omit<PeopleCheck, 'link'> {
+    return { connector: run.connector, inbox: this.deps.store.inbox, notifiedChanges: run.connection.notifiedChanges, job: run.job };
   }
 
   /**
@@ -512,6 +517,7 @@ export class PairSync {
     const { read, record, mapping, link } = pair;
     // A linked pair's Microsoft-side fields keep their base unless the notification could concern Microsoft's referral.
     const microsoftReferral = link && !run.job.microsoftSide ? undefined : await this.engagements.microsoftSide(read.referral, mapping);
+    const people = mapping.syncContactsAndTeam ? await peopleToRead({ ...this.peopleCheck(run), link, referral: read.referral }) : { contacts: false, team: false };
     return {
       stamp: run.stamp,
       ownsReferralCrmId: run.connection.policy.ownsReferralCrmId,
@@ -532,8 +538,9 @@ export class PairSync {
       decision: run.connector.coSellDecisions?.decision(record) ?? null,
       dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
       coSellSolutions: await this.coSellSolutions(run, pair),
-      dealContacts: mapping.syncContactsAndTeam ? await readDealContacts(run.connector, pair.record.ref, pair.link) : undefined,
-      dealTeam: mapping.syncContactsAndTeam ? await readDealTeam(run.connector, pair.record.ref, pair.link, read.referral) : undefined,
+      ...(people.contacts || people.team ? { peopleReadAt: new Date().toISOString() } : {}),
+      dealContacts: people.contacts ? await readDealContacts(run.connector, pair.record.ref, pair.link) : undefined,
+      dealTeam: people.team ? await readDealTeam(run.connector, pair.record.ref, pair.link, read.referral) : undefined,
       audit: pair.audit ?? [],
     };
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isRejection, parseOrReject, reject, type DecodedNotification, type NotificationDecoder, type NotificationRejection, type NotificationRequest, type NotificationRoute } from '../notifications.ts';
-import { DataverseWebhookParseError, parseDataverseWebhook, verifyWebhookAuth, type DynamicsWebhookAuth } from './webhook.ts';
+import { dealPeopleEvent } from '../deal-contacts.ts';
+import { DataverseWebhookParseError, parseDataversePeople, parseDataverseWebhook, verifyWebhookAuth, type DataversePeopleEvent, type DynamicsWebhookAuth } from './webhook.ts';
 
 /**
  * Dataverse posts a RemoteExecutionContext per change ("Use webhooks to create external handlers for server events").
@@ -22,6 +23,8 @@ export function dataverseNotificationDecoder(connection: string, auth: DynamicsW
 function decodeDataverseNotification(request: NotificationRequest, auth: DynamicsWebhookAuth): NotificationRejection | DecodedNotification {
   const verdict = verifyWebhookAuth(request.headers, request.query, auth);
   if (!verdict.ok) return reject(401, 'unauthenticated', verdict.reason);
+  const people = parseDataversePeople(request.body);
+  if (people) return peopleNotification(people, request.body);
   const event = parseOrReject(() => parseDataverseWebhook(request.body), DataverseWebhookParseError);
   if (isRejection(event)) return event;
   const operation = event.operationId ?? event.correlationId;
@@ -35,6 +38,27 @@ function decodeDataverseNotification(request: NotificationRequest, auth: Dynamic
     resourceId: event.id,
     payload: request.body.toString('utf8'),
     records: [{ entity: event.entity, id: event.id }],
+    actor: { initiatingUserId: event.initiatingUserId, depth: event.depth },
+  };
+}
+
+/**
+ * A stakeholder or access-team change, filed under the opportunity it concerns with an event name saying which people
+ * changed (see deal-contacts.ts): its job merges the pair although the opportunity's version did not move. A connection
+ * between two other rows is accepted and kept, and asks for nothing.
+ */
+function peopleNotification(event: DataversePeopleEvent, body: Buffer): DecodedNotification {
+  const operation = event.operationId ?? event.correlationId;
+  const id = event.opportunityId;
+  return {
+    ok: true,
+    dedupKey: operation
+      ? `${operation}:${event.stepId ?? ''}:${event.messageName}:people:${id ?? ''}`
+      : `body:${createHash('sha256').update(body).digest('hex')}`,
+    eventName: dealPeopleEvent(event.people, event.messageName.toLowerCase()),
+    resourceId: id ?? null,
+    payload: body.toString('utf8'),
+    records: id ? [{ entity: 'opportunity', id }] : [],
     actor: { initiatingUserId: event.initiatingUserId, depth: event.depth },
   };
 }

@@ -84,6 +84,19 @@ const MESSAGES: Record<ProvisionedTable, { required: string[]; optional: string[
   lead: { required: ['Create', 'Update'], optional: [] },
 };
 
+/**
+ * An opportunity's people change in rows of their own (see webhook.ts `parseDataversePeople`): stakeholder connections,
+ * access-team members. Registered where the org lists the message for the table (the record-team messages are
+ * UNCONFIRMED as webhook steps); without them the periodic re-read of open co-sell pairs finds such changes. An owner
+ * change is an Update sending `ownerid` ("Behavior of specialized update operations"), heard by the Update step.
+ */
+const PEOPLE_STEPS = [
+  { table: 'connection', message: 'Create' },
+  { table: 'connection', message: 'Update' },
+  { table: 'systemuser', message: 'AddUserToRecordTeam' },
+  { table: 'systemuser', message: 'RemoveUserFromRecordTeam' },
+] as const;
+
 const list = <S extends z.ZodType>(row: S) => z.looseObject({ value: z.array(row) });
 const attributeNames = list(z.looseObject({ LogicalName: z.string() }));
 const keyRows = list(z.looseObject({ LogicalName: z.string(), KeyAttributes: z.array(z.string()).nullish(), EntityKeyIndexStatus: z.string().nullish() }));
@@ -367,10 +380,11 @@ class Setup {
 
   async webhook(url: string, auth: DynamicsWebhookAuth, tables: readonly ProvisionedTable[]): Promise<void> {
     const endpointId = await this.endpoint(url, auth);
-    const wanted = tables.flatMap((table) => [
+    const wanted: Array<{ table: string; message: string; optional: boolean }> = tables.flatMap((table) => [
       ...MESSAGES[table].required.map((message) => ({ table, message, optional: false })),
       ...MESSAGES[table].optional.map((message) => ({ table, message, optional: true })),
     ]);
+    if (tables.includes('opportunity')) wanted.push(...PEOPLE_STEPS.map((step) => ({ ...step, optional: true })));
     const names = [...new Set(wanted.map((item) => item.message))];
     const messages = await this.step('SDK messages', async () => {
       const raw = await this.client.run({ method: 'GET', route: 'sdkmessages' }, (signal) =>
@@ -381,7 +395,7 @@ class Setup {
     const messageIds = [...messages.values()];
     const filters = await this.step('SDK message filters', async () => {
       if (messageIds.length === 0) return [];
-      const tableFilter = tables.map((table) => `primaryobjecttypecode eq ${stringLiteral(table)}`).join(' or ');
+      const tableFilter = [...new Set(wanted.map((item) => item.table))].map((table) => `primaryobjecttypecode eq ${stringLiteral(table)}`).join(' or ');
       const messageFilter = messageIds.map((id) => `_sdkmessageid_value eq ${id}`).join(' or ');
       const raw = await this.client.run({ method: 'GET', route: 'sdkmessagefilters' }, (signal) =>
         this.client.api.retrieveMultiple({
@@ -417,7 +431,7 @@ class Setup {
         throw new DynamicsSetupError(`${item}: Dataverse lists no sdkmessage/sdkmessagefilter for ${message} of ${table}`);
       }
       const filterId = filter.sdkmessagefilterid.toLowerCase();
-      const filtering = message === 'Update' ? normalizeAttributes(this.options.filteringAttributes?.[table]) : null;
+      const filtering = message === 'Update' && (table === 'opportunity' || table === 'lead') ? normalizeAttributes(this.options.filteringAttributes?.[table]) : null;
       const existing = steps.find((row) => row._sdkmessagefilterid_value?.toLowerCase() === filterId);
       if (existing) {
         if (message === 'Update' && normalizeAttributes(existing.filteringattributes?.split(',')) !== filtering) {

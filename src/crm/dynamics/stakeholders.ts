@@ -5,6 +5,7 @@ import type { DealContactsApi } from '../deal-contacts.ts';
 import { contactData } from './customers.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { parseResponse, stringLiteral } from './odata.ts';
+import { webhookActor } from './webhook.ts';
 
 /*
  * An opportunity's customer contacts in Dataverse: its primary contact (`parentcontactid`) and its stakeholders,
@@ -35,6 +36,11 @@ const sameEmail = (a: string | null | undefined, b: string): boolean => present(
 const CONTACT_SELECT = ['contactid', 'firstname', 'lastname', 'emailaddress1', 'telephone1'];
 
 export class DynamicsStakeholders implements DealContactsApi {
+  /** Webhook bodies are kept in the inbox as received, so their InitiatingUserId tells our own writes apart. */
+  notificationActor(payload: string): { initiatingUserId: string | undefined; depth: number | undefined } | undefined {
+    return webhookActor(payload);
+  }
+
   /** The "Stakeholder" connection role (a catalogue row that survives data resets), read once. */
   private readonly stakeholderRole = memoizeSuccess(async (): Promise<string> => {
     const raw = await this.client.run({ method: 'GET', route: 'connectionroles' }, (signal) =>

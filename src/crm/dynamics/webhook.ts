@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { CrmEntityName } from '../connector.ts';
+import type { DealPeople } from '../deal-contacts.ts';
 import { entityOfLogicalName } from './tables.ts';
 
 /*
@@ -158,6 +159,89 @@ export function parseDataverseWebhook(body: unknown): DataverseWebhookEvent {
 }
 
 /**
+ * A notification about an opportunity's people rather than its columns, where Dataverse raises one:
+ * - Create / Update / Delete of a `connection` ("Connection entities"): a stakeholder linked to, or unlinked from, the
+ *   opportunity. The connection's `record1id` / `record2id` name it (Create and Update carry them in `Target`; a Delete's
+ *   Target is a bare reference, so only a pre-image with them routes it). The platform creates the reciprocal
+ *   connection too, so one change may arrive twice: deduplicated by the job, not here.
+ * - AddUserToRecordTeam / RemoveUserFromRecordTeam ("AddUserToRecordTeam Action"): a user added to or removed from the
+ *   opportunity's access team; `Record` names the opportunity. That these messages can carry a webhook step is
+ *   UNCONFIRMED (they are SDK messages of systemuser; setup registers them where the org lists a filter).
+ * - Assign of an opportunity, where an org still raises it for the legacy AssignRequest: its owner changed. An Update
+ *   sending `ownerid` (what the Web API does, "Behavior of specialized update operations") is read as that by its columns.
+ * `opportunityId` undefined: a connection between two other rows (nothing to sync). Undefined: not such a notification.
+ */
+export interface DataversePeopleEvent {
+  people: DealPeople;
+  opportunityId: string | undefined;
+  messageName: string;
+  initiatingUserId: string | undefined;
+  depth: number | undefined;
+  operationId: string | undefined;
+  correlationId: string | undefined;
+  stepId: string | undefined;
+}
+
+const RECORD_TEAM_MESSAGES = new Set(['addusertorecordteam', 'removeuserfromrecordteam']);
+
+function opportunityReference(reference: unknown): string | undefined {
+  const logicalName = property(reference, 'LogicalName');
+  return typeof logicalName === 'string' && logicalName.toLowerCase() === 'opportunity' ? guid(property(reference, 'Id')) : undefined;
+}
+
+/** The opportunity a connection row names at either end, from its Target's or its pre-image's attributes. */
+function connectedOpportunity(context: Record<string, unknown>, target: unknown): string | undefined {
+  const preImages = property(context, 'PreEntityImages');
+  const images = Array.isArray(preImages) ? preImages.map((item) => property(item, 'value')) : preImages && typeof preImages === 'object' ? Object.values(preImages) : [];
+  for (const source of [target, ...images]) {
+    const attributes = property(source, 'Attributes');
+    const found = opportunityReference(entry(attributes, 'record1id')) ?? opportunityReference(entry(attributes, 'record2id'));
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Reads a body as a people notification (see DataversePeopleEvent); undefined for any other notification. */
+export function parseDataversePeople(body: unknown): DataversePeopleEvent | undefined {
+  let json: unknown = body;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    try {
+      json = JSON.parse(body.toString());
+    } catch {
+      return undefined; // the general parser says why
+    }
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const context = json as Record<string, unknown>;
+  const message = property(context, 'MessageName');
+  if (typeof message !== 'string') return undefined;
+  const inputs = property(context, 'InputParameters');
+  const target = entry(inputs, 'Target');
+  const table = property(context, 'PrimaryEntityName') ?? property(target, 'LogicalName');
+  let found: { people: DealPeople; opportunityId: string | undefined } | undefined;
+  if (RECORD_TEAM_MESSAGES.has(message.toLowerCase())) found = { people: 'team', opportunityId: opportunityReference(entry(inputs, 'Record')) };
+  else if (typeof table === 'string' && table.toLowerCase() === 'connection') found = { people: 'contacts', opportunityId: connectedOpportunity(context, target) };
+  else if (message.toLowerCase() === 'assign' && typeof table === 'string' && table.toLowerCase() === 'opportunity') {
+    found = { people: 'team', opportunityId: guid(property(context, 'PrimaryEntityId')) ?? guid(property(target, 'Id')) };
+  }
+  if (!found) return undefined;
+  const depth = property(context, 'Depth');
+  const text = (name: string) => {
+    const value = property(context, name);
+    return typeof value === 'string' ? value : undefined;
+  };
+  return {
+    ...found,
+    messageName: message,
+    initiatingUserId: guid(property(context, 'InitiatingUserId')),
+    depth: typeof depth === 'number' ? depth : typeof depth === 'string' && /^\d+$/.test(depth) ? Number(depth) : undefined,
+    operationId: guid(property(context, 'OperationId')),
+    correlationId: text('CorrelationId'),
+    stepId: guid(property(property(context, 'OwningExtension'), 'Id')),
+  };
+}
+
+/**
  * The columns a Create / Update notification says were sent (its `Target`'s attributes) and when the operation ran:
  * what dates a change field by field. Null when the body carries no Target (Win / Lose, Delete, a trimmed payload).
  */
@@ -169,6 +253,9 @@ export function changedColumns(body: string): { columns: string[]; at: string | 
     return null;
   }
   const target = entry(property(json, 'InputParameters'), 'Target');
+  // A stakeholder connection's columns are not the opportunity's, though its notification is filed under it.
+  const table = property(target, 'LogicalName');
+  if (typeof table === 'string' && entityOfLogicalName(table) === undefined) return null;
   const attributes = property(target, 'Attributes');
   const names = Array.isArray(attributes)
     ? attributes.map((item) => property(item, 'key')).filter((key): key is string => typeof key === 'string')
@@ -241,4 +328,18 @@ export function endpointAuthValue(auth: DynamicsWebhookAuth): { authtype: number
   if (auth.kind === 'WebhookKey') return { authtype: 4, authvalue: auth.secret };
   const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return { authtype: 5, authvalue: `<settings><setting name="${escape(auth.headerName)}" value="${escape(auth.secret)}" /></settings>` };
+}
+
+/** Who made the change a stored notification reports (InitiatingUserId, Depth); undefined when the body says nothing. */
+export function webhookActor(payload: string): { initiatingUserId: string | undefined; depth: number | undefined } | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  const initiatingUserId = guid(property(json, 'InitiatingUserId'));
+  if (initiatingUserId === undefined) return undefined;
+  const depth = property(json, 'Depth');
+  return { initiatingUserId, depth: typeof depth === 'number' ? depth : typeof depth === 'string' && /^\d+$/.test(depth) ? Number(depth) : undefined };
 }

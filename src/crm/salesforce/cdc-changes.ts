@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { StreamedNotification } from '../connector.ts';
+import { dealPeopleEvent } from '../deal-contacts.ts';
 
 /*
  * What a Change Data Capture event says changed, kept in the inbox so the sync can date each field by the event that
@@ -38,6 +39,21 @@ export function cdcNotification(payload: Record<string, unknown>, channel: strin
     dedupKey: `cdc:${channel}:${replayId}`,
     eventName: EVENT_NAME,
     payload: JSON.stringify({ ChangeEventHeader: payload.ChangeEventHeader, bodyFields }),
+  };
+}
+
+/**
+ * The inbox record of an OpportunityContactRole change event, filed under its opportunity: a change of the deal's
+ * contacts (deal-contacts.ts), not of the opportunity's fields, so it names none (`cdcChangedFields` reads null).
+ * OpportunityTeamMember has no change events (it is not in the Change Data Capture Developer Guide's "Change Event
+ * Object Support" list): a team member added in Salesforce is found by the periodic re-read of open co-sell pairs, an
+ * owner change by the opportunity's own event (OwnerId).
+ */
+export function contactRoleNotification(changeType: string, channel: string, replayId: string): StreamedNotification {
+  return {
+    dedupKey: `cdc:${channel}:${replayId}`,
+    eventName: dealPeopleEvent('contacts', `OpportunityContactRole-${changeType}`),
+    payload: JSON.stringify({ people: 'contacts', entityName: 'OpportunityContactRole', changeType }),
   };
 }
 

@@ -3,7 +3,7 @@ import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
 import { z } from 'zod';
 import type { ChangeSink, CrmEntityName, CrmRecordRef } from '../connector.ts';
 import type { Logger } from '../../util/logger.ts';
-import { cdcNotification } from './cdc-changes.ts';
+import { cdcNotification, contactRoleNotification } from './cdc-changes.ts';
 import { idWithPrefix } from './ids.ts';
 import { contactRoleOpportunity } from './contact-roles.ts';
 import { entityOfSObject, sobjectFor } from './objects.ts';
@@ -256,8 +256,9 @@ class ChannelStream {
     const own = !gap && isOwnChange(header.changeOrigin, this.options.client.callOptionsClient);
     // Our own writes are not edits: they are neither synced nor kept as what a seller changed.
     const role = contactRoleOpportunity(header.entityName, parsed.data.payload);
-    // A contact role's event names its opportunity (see contact-roles.ts), kept without its fields: they are not the opportunity's.
-    if (role !== undefined) await this.sink.record(own || gap ? [] : role, this.key, replayId);
+    // A contact role's event names its opportunity (see contact-roles.ts), kept as a change of the deal's contacts (its
+    // fields are not the opportunity's): the pair's sync merges the contacts although the opportunity did not change.
+    if (role !== undefined) await this.sink.record(own || gap ? [] : role, this.key, replayId, own || gap || role.length === 0 ? undefined : contactRoleNotification(header.changeType, this.channel, replayId));
     else if (own || gap) await this.sink.record(own ? [] : this.refsOf(header), this.key, replayId);
     else await this.sink.record(this.refsOf(header), this.key, replayId, cdcNotification(parsed.data.payload, this.channel, replayId));
     this.lastCommitted = replayId;

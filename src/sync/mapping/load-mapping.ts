@@ -62,7 +62,8 @@ function buildEntity(entity: CrmEntityName, raw: RawEntity, prefix: string | und
     fields: raw.fields.map((field, index) => buildField(field, `${at}.fields[${index}]`, prefix, report)),
     ...(raw.lossReason ? { lossReason: buildLossReason(raw.lossReason, `${at}.lossReason`, prefix, report) } : {}),
     ...(raw.propagateContactRemovals ? { propagateContactRemovals: true } : {}),
-    ...(raw.syncContactsAndTeam ? { syncContactsAndTeam: true } : {}),
+    // On unless the file turns it off (`syncContactsAndTeam: false`); only opportunities have contacts and a team.
+    ...(raw.syncContactsAndTeam !== false && entity === 'opportunity' ? { syncContactsAndTeam: true } : {}),
   };
 }
 

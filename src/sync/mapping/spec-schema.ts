@@ -132,9 +132,9 @@ const entitySchema = z.strictObject({
   /** Opportunity contacts: a contact removed on one side is removed on the other too (default false: audited only). */
   propagateContactRemovals: z.boolean().optional(),
   /**
-   * Opportunity contacts and the partner team after creation, both ways (default false). Opt-in for now: each merge then
-   * reads the opportunity's contact roles / stakeholders, owner and team members (Salesforce about 3 queries, Dataverse
-   * 4-6 reads), and a CRM notification forces a merge, which the per-change budget would otherwise not pay.
+   * Opportunity contacts and the partner team after creation, both ways (default true; false turns it off). A merge
+   * reads them only when they may have changed: Partner Center's differ from the last merge, a notification about the
+   * deal's people arrived, or the periodic pass of open co-sell pairs (see sync/run/contacts.ts).
    */
   syncContactsAndTeam: z.boolean().optional(),
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CrmRecordRef, CustomerContact } from '../../crm/connector.ts';
 import type { FieldChange } from '../../partner-center/json-patch.ts';
 import type { Member, Referral } from '../../partner-center/model.ts';
@@ -16,9 +17,17 @@ import { recordAudit, type AuditStamp } from './audit-entries.ts';
  * - contacts without an e-mail cannot be matched across the sides: they are left alone.
  */
 
-/** Base keys: the contacts both sides agreed on (one JSON object per contact), and those removed on one side only. */
+/**
+ * Base keys: the contacts both sides agreed on (one JSON object per contact), those removed on one side only, and a
+ * digest of the referral's contacts as this sync left them: a later sync whose referral has the same digest knows
+ * Partner Center's contacts did not change, so it reads the CRM's only when a notification or the periodic pass says to.
+ */
 export const CONTACTS_BASE = '@contacts';
 export const CONTACTS_REMOVED_BASE = '@contactsRemoved';
+export const CONTACTS_DIGEST_BASE = '@contactsDigest';
+/** When the sync that merged them began reading the CRM's contacts: a notification received later may be news. */
+export const CONTACTS_READ_AT_BASE = '@contactsReadAt';
+const BASE_KEYS = [CONTACTS_BASE, CONTACTS_REMOVED_BASE, CONTACTS_DIGEST_BASE, CONTACTS_READ_AT_BASE];
 
 const FIELDS = ['firstName', 'lastName', 'phone'] as const;
 type ContactField = (typeof FIELDS)[number];
@@ -40,6 +49,8 @@ export interface DealContactsInput {
   base: CanonicalRecord | undefined;
   /** The mapping's choice: a removal on one side removes the contact on the other (default: audited only). */
   propagateRemovals: boolean;
+  /** When the CRM's contacts were read (kept in the base, see CONTACTS_READ_AT_BASE). */
+  readAt?: string | undefined;
 }
 
 export interface DealContactsPlan {
@@ -127,6 +138,26 @@ interface Merging {
   pcChanged: boolean;
 }
 
+/** A digest of the referral's customer contacts as the merge sees them: matched by e-mail, name and phone. */
+export function contactsDigest(members: readonly Member[]): string {
+  const contacts = [...byEmail(members.map((m) => ({ firstName: m.firstName ?? undefined, lastName: m.lastName ?? undefined, email: m.email ?? undefined, phone: m.phoneNumber ?? undefined }))).entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, contact]) => encode({ ...contact, email: k }));
+  return createHash('sha256').update(JSON.stringify(contacts)).digest('base64url');
+}
+
+/** Whether Partner Center's contacts differ from what the pair's last merge of them left (or were never merged). */
+export function referralContactsChanged(referral: Referral, base: CanonicalRecord | undefined): boolean {
+  return base?.[CONTACTS_DIGEST_BASE] !== contactsDigest(referral.customerProfile?.team ?? []);
+}
+
+/** A sync that did not read the contacts changes nothing of them: the agreed list stays in the base as it was. */
+export function keptDealContacts(base: CanonicalRecord): DealContactsPlan {
+  const nextBase: CanonicalRecord = {};
+  for (const key of BASE_KEYS) if (Object.hasOwn(base, key)) nextBase[key] = base[key] ?? null;
+  return { addToCrm: [], editInCrm: [], removeFromCrm: [], toPc: null, nextBase, audit: [] };
+}
+
 export function planDealContactsSync(input: DealContactsInput): DealContactsPlan {
   const audit: AuditEntry[] = [];
   const m: Merging = {
@@ -147,12 +178,18 @@ export function planDealContactsSync(input: DealContactsInput): DealContactsPlan
   };
   for (const [k, p] of m.pc) mergePcContact(m, k, p);
   for (const [k, c] of m.crm) if (!m.pc.has(k)) mergeCrmOnlyContact(m, k, c);
+  const pcAfter = m.pcChanged ? teamEntries(input.referral, m.pcNext) : (input.referral.customerProfile?.team ?? []);
   return {
     addToCrm: m.addToCrm,
     editInCrm: m.editInCrm,
     removeFromCrm: m.removeFromCrm,
-    toPc: m.pcChanged ? { path: ['customerProfile', 'team'], value: teamEntries(input.referral, m.pcNext) } : null,
-    nextBase: { [CONTACTS_BASE]: [...m.agreed.values()].map(encode), [CONTACTS_REMOVED_BASE]: [...m.removed] },
+    toPc: m.pcChanged ? { path: ['customerProfile', 'team'], value: pcAfter } : null,
+    nextBase: {
+      [CONTACTS_BASE]: [...m.agreed.values()].map(encode),
+      [CONTACTS_REMOVED_BASE]: [...m.removed],
+      [CONTACTS_DIGEST_BASE]: contactsDigest(pcAfter),
+      ...(input.readAt !== undefined ? { [CONTACTS_READ_AT_BASE]: input.readAt } : {}),
+    },
     audit,
   };
 }

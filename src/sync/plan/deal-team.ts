@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CrmRecordRef } from '../../crm/connector.ts';
 import type { DealTeamUser } from '../../crm/deal-team.ts';
 import type { FieldChange } from '../../partner-center/json-patch.ts';
@@ -19,6 +20,11 @@ import { recordAudit, type AuditStamp } from './audit-entries.ts';
 export const TEAM_BASE = '@team';
 export const TEAM_UNKNOWN_BASE = '@teamUnknown';
 export const TEAM_REMOVED_BASE = '@teamRemoved';
+/** The referral's partner team as this sync left it (see `referralTeamChanged`). */
+export const TEAM_DIGEST_BASE = '@teamDigest';
+/** When the sync that merged it began reading the CRM's team: a notification received later may be news. */
+export const TEAM_READ_AT_BASE = '@teamReadAt';
+const BASE_KEYS = [TEAM_BASE, TEAM_UNKNOWN_BASE, TEAM_REMOVED_BASE, TEAM_DIGEST_BASE, TEAM_READ_AT_BASE];
 
 export interface DealTeamInput {
   stamp: AuditStamp;
@@ -30,6 +36,8 @@ export interface DealTeamInput {
   /** CRM users found for the referral's members missing from the opportunity. */
   users: readonly DealTeamUser[];
   base: CanonicalRecord | undefined;
+  /** When the CRM's team was read (kept in the base, see TEAM_READ_AT_BASE). */
+  readAt?: string | undefined;
 }
 
 export interface DealTeamPlan {
@@ -47,6 +55,24 @@ const list = (value: unknown): Set<string> => new Set(Array.isArray(value) ? val
 /** The referral's partner team members with an e-mail, as keys. */
 export function referralTeamEmails(referral: Referral): string[] {
   return (referral.team ?? []).map((m) => m.email).filter(present).map(key);
+}
+
+/** A digest of a partner team as the merge sees it: its members' e-mails. */
+export function teamDigest(members: readonly Member[]): string {
+  const emails = [...new Set(members.map((m) => m.email).filter(present).map(key))].sort();
+  return createHash('sha256').update(JSON.stringify(emails)).digest('base64url');
+}
+
+/** Whether the referral's partner team differs from what the pair's last merge of it left (or was never merged). */
+export function referralTeamChanged(referral: Referral, base: CanonicalRecord | undefined): boolean {
+  return base?.[TEAM_DIGEST_BASE] !== teamDigest(referral.team ?? []);
+}
+
+/** A sync that did not read the team changes nothing of it: its base keys stay as they were. */
+export function keptDealTeam(base: CanonicalRecord): DealTeamPlan {
+  const nextBase: CanonicalRecord = {};
+  for (const k of BASE_KEYS) if (Object.hasOwn(base, k)) nextBase[k] = base[k] ?? null;
+  return { addToCrm: [], toPc: null, nextBase, audit: [] };
 }
 
 export function planDealTeamSync(input: DealTeamInput): DealTeamPlan {
@@ -92,10 +118,11 @@ export function planDealTeamSync(input: DealTeamInput): DealTeamPlan {
       note('to-pc', 'written', `${email} added to the referral's partner team`);
     }
   }
+  const pcAfter = addToPc.length > 0 ? [...(input.referral.team ?? []), ...addToPc.map(member)] : (input.referral.team ?? []);
   return {
     addToCrm,
-    toPc: addToPc.length > 0 ? { path: ['team'], value: [...(input.referral.team ?? []), ...addToPc.map(member)] } : null,
-    nextBase: { [TEAM_BASE]: [...agreed].sort(), [TEAM_UNKNOWN_BASE]: [...unknown].sort(), [TEAM_REMOVED_BASE]: [...removed].sort() },
+    toPc: addToPc.length > 0 ? { path: ['team'], value: pcAfter } : null,
+    nextBase: { [TEAM_BASE]: [...agreed].sort(), [TEAM_UNKNOWN_BASE]: [...unknown].sort(), [TEAM_REMOVED_BASE]: [...removed].sort(), [TEAM_DIGEST_BASE]: teamDigest(pcAfter), ...(input.readAt !== undefined ? { [TEAM_READ_AT_BASE]: input.readAt } : {}) },
     audit,
   };
 }

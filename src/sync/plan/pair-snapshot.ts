@@ -45,6 +45,8 @@ export interface PairSnapshot {
    * names ids neither side agreed on (see deal-solutions.ts); undefined when not read (not a co-sell pair).
    */
   coSellSolutions?: { crm: readonly string[]; catalogue: ReadonlySet<string> | undefined };
+  /** When this sync began reading the opportunity's people: notifications received later are looked at again (run/contacts.ts). */
+  peopleReadAt?: string;
   /** A linked opportunity's customer contacts as the CRM holds them (see deal-contacts.ts); undefined when not read. */
   dealContacts?: readonly CustomerContact[];
   /** A linked opportunity's owner and team members, and the CRM users found for the referral's missing members (see deal-team.ts). */

@@ -21,8 +21,8 @@ import { closureAudit } from './closure-audit.ts';
 import { acceptanceDefaults } from './acceptance-defaults.ts';
 import { withLossReasonToCrm, withLossReasonToPc } from './loss-reason.ts';
 import { planDealSolutionsSync, SOLUTIONS_HELD_BASE, type DealSolutionsPlan } from './deal-solutions.ts';
-import { planDealContactsSync, type DealContactsPlan } from './deal-contacts.ts';
-import { planDealTeamSync, type DealTeamPlan } from './deal-team.ts';
+import { keptDealContacts, planDealContactsSync, type DealContactsPlan } from './deal-contacts.ts';
+import { keptDealTeam, planDealTeamSync, type DealTeamPlan } from './deal-team.ts';
 
 export type { PairSnapshot } from './pair-snapshot.ts';
 
@@ -168,14 +168,15 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
 
 /** A linked opportunity's customer contacts both ways, when the snapshot read them. */
 function contactsPlan(s: PairSnapshot): DealContactsPlan | null {
-  if (!s.dealContacts) return null;
-  return planDealContactsSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealContacts, base: s.link?.base, propagateRemovals: s.mapping.propagateContactRemovals === true });
+  // Not read (nothing says they changed): what the pair agreed on stays in its base.
+  if (!s.dealContacts) return s.link?.base ? keptDealContacts(s.link.base) : null;
+  return planDealContactsSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealContacts, base: s.link?.base, propagateRemovals: s.mapping.propagateContactRemovals === true, readAt: s.peopleReadAt });
 }
 
 /** A linked opportunity's partner team both ways, when the snapshot read it. */
 function teamPlan(s: PairSnapshot): DealTeamPlan | null {
-  if (!s.dealTeam) return null;
-  return planDealTeamSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealTeam.crm, users: s.dealTeam.users, base: s.link?.base });
+  if (!s.dealTeam) return s.link?.base ? keptDealTeam(s.link.base) : null;
+  return planDealTeamSync({ stamp: s.stamp, referralId: s.referralId, referral: s.referral, ref: s.record.ref, crm: s.dealTeam.crm, users: s.dealTeam.users, base: s.link?.base, readAt: s.peopleReadAt });
 }
 
 function contactsToCrm(s: PairSnapshot, contacts: DealContactsPlan | null): ReconcilePlan['dealContacts'] {

@@ -100,7 +100,7 @@ export class ActionHandlers {
         const change =
           name === 'AddUserToRecordTeam'
             ? this.services.accessTeams.add(record, request.body, { caller: request.caller, events, correlationId: request.correlationId })
-            : this.services.accessTeams.remove(record, request.body);
+            : this.services.accessTeams.remove(record, request.body, { caller: request.caller, events, correlationId: request.correlationId });
         return jsonResponse(200, {
           '@odata.context': contextUrl(request.serviceRoot, `${QUALIFIED_PREFIX}${name}Response`),
           AccessTeamId: change.accessTeamId,

@@ -45,18 +45,43 @@ export class AccessTeams {
     const navigation = this.membership();
     // Adding someone who is already a member is a no-op (UNCONFIRMED; the tolerant reading of "adds a user").
     if (!this.associations.related(navigation, team).some((member) => member.id === user.id)) this.associations.associate(navigation, team, user);
+    this.announce('AddUserToRecordTeam', user, { record, template, table }, context);
     return { accessTeamId: team.id };
   }
 
-  remove(user: StoredRecord, body: unknown): RecordTeamChange {
-    const { record, template } = this.parse(body);
+  remove(user: StoredRecord, body: unknown, context: WriteContext): RecordTeamChange {
+    const { record, template, table } = this.parse(body);
     const team = this.teamOf(record, template);
     if (!team) {
       throw new DataverseError(404, ErrorCode.ObjectDoesNotExist, `The record ${record.id} has no access team for team template ${template.id}.`);
     }
     // Removing a user who is not a member is a no-op (UNCONFIRMED; tolerant).
     if (this.associations.related(this.membership(), team).some((member) => member.id === user.id)) this.associations.disassociate(this.membership(), team, user.id);
+    this.announce('RemoveUserFromRecordTeam', user, { record, template, table }, context);
     return { accessTeamId: team.id };
+  }
+
+  /**
+   * The message's event for webhook steps registered on it (systemuser; `Record`, `SystemUserId` and `TeamTemplateId`
+   * as its InputParameters, as the AddUserToRecordTeamRequest names them). Raised like any other operation's.
+   */
+  private announce(message: 'AddUserToRecordTeam' | 'RemoveUserFromRecordTeam', user: StoredRecord, change: { record: StoredRecord; template: StoredRecord; table: string }, context: WriteContext): void {
+    context.events.add({
+      message,
+      entity: 'systemuser',
+      id: user.id,
+      target: {},
+      sentAttributes: [],
+      extraInputs: [
+        { key: 'Record', value: { kind: 'reference', entity: change.table, id: change.record.id } },
+        { key: 'SystemUserId', value: { kind: 'guid', value: user.id } },
+        { key: 'TeamTemplateId', value: { kind: 'guid', value: change.template.id } },
+      ],
+      caller: context.caller,
+      correlationId: context.correlationId,
+      occurredAt: new Date(),
+      ...(context.tag !== undefined ? { tag: context.tag } : {}),
+    });
   }
 
   private membership() {

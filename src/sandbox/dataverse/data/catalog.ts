@@ -22,7 +22,12 @@ const CURRENCIES: Array<[iso: string, name: string, symbol: string, rate: number
  * Messages a webhook step can be registered on; Win/Lose names are UNCONFIRMED ("Use webhooks to create external
  * handlers for server events") but what the platform lists.
  */
-const MESSAGES = ['Create', 'Update', 'Delete', 'Win', 'Lose', 'SetState', 'Assign', 'Retrieve', 'RetrieveMultiple'];
+const MESSAGES = ['Create', 'Update', 'Delete', 'Win', 'Lose', 'SetState', 'Assign', 'Retrieve', 'RetrieveMultiple', 'AddUserToRecordTeam', 'RemoveUserFromRecordTeam'];
+/**
+ * AddUserToRecordTeam / RemoveUserFromRecordTeam are SDK messages of systemuser (the Web API binds the actions to it);
+ * that their filters allow webhook steps is UNCONFIRMED, listed here so an access-team change can notify.
+ */
+const MESSAGE_TABLES: Record<string, readonly string[]> = { Win: ['opportunity'], Lose: ['opportunity'], AddUserToRecordTeam: ['systemuser'], RemoveUserFromRecordTeam: ['systemuser'] };
 // Connections are a table like any other for plug-in steps (Create/Update/Delete of connection).
 const FILTERED_TABLES = ['opportunity', 'lead', 'account', 'contact', 'connection'];
 
@@ -73,7 +78,7 @@ export function seedCatalog(registry: MetadataRegistry, store: RecordStore, orgU
   const filters = registry.requireEntity('sdkmessagefilter');
   for (const message of MESSAGES) {
     insert(store, messages, sdkMessageId(message), { name: message, categoryname: message === 'Win' || message === 'Lose' ? 'Sales' : 'Data', isprivate: false, isactive: true });
-    const tables = message === 'Win' || message === 'Lose' ? ['opportunity'] : FILTERED_TABLES;
+    const tables = MESSAGE_TABLES[message] ?? FILTERED_TABLES;
     for (const table of tables) {
       insert(store, filters, sdkMessageFilterId(message, table), {
         name: `${message} of ${table}`,

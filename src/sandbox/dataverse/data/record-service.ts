@@ -4,7 +4,7 @@ import { badRequest, duplicateRecord, ErrorCode, DataverseError, recordNotFound 
 import { isLookup } from '../metadata/attribute-model.ts';
 import type { EntityDefinition } from '../metadata/entity-model.ts';
 import type { MetadataRegistry } from '../metadata/metadata-registry.ts';
-import type { EventCollector, EventMessage } from '../webhooks/events.ts';
+import type { DataEvent, EventCollector, EventMessage } from '../webhooks/events.ts';
 import type { Associations } from './associations.ts';
 import type { ContentIdMap } from './bind-reference.ts';
 import { BASE_CURRENCY_ID } from './catalog-ids.ts';
@@ -187,7 +187,7 @@ export class RecordService {
     entity: EntityDefinition,
     record: StoredRecord,
     context: WriteContext,
-    detail: { target: RecordValues; sent: string[]; preImage?: RecordValues; postImage?: RecordValues },
+    detail: { target: RecordValues; sent: string[]; preImage?: RecordValues; postImage?: RecordValues; extraInputs?: DataEvent['extraInputs'] },
   ): void {
     context.events.add({
       message,
@@ -197,6 +197,7 @@ export class RecordService {
       sentAttributes: detail.sent,
       ...(detail.preImage ? { preImage: detail.preImage } : {}),
       ...(detail.postImage ? { postImage: detail.postImage } : {}),
+      ...(detail.extraInputs ? { extraInputs: detail.extraInputs } : {}),
       caller: context.caller,
       correlationId: context.correlationId,
       occurredAt: new Date(),

@@ -1,7 +1,7 @@
 import type { Caller } from '../auth/users.ts';
 import type { RecordValues } from '../data/record.ts';
 
-export type EventMessage = 'Create' | 'Update' | 'Delete' | 'Win' | 'Lose';
+export type EventMessage = 'Create' | 'Update' | 'Delete' | 'Win' | 'Lose' | 'AddUserToRecordTeam' | 'RemoveUserFromRecordTeam';
 
 /** One platform operation a webhook step may be registered on. */
 export interface DataEvent {
@@ -25,7 +25,11 @@ export interface DataEvent {
   tag?: string;
 }
 
-export type EventInputValue = { kind: 'entity'; entity: string; id: string; values: RecordValues } | { kind: 'optionSet'; value: number };
+export type EventInputValue =
+  | { kind: 'entity'; entity: string; id: string; values: RecordValues }
+  | { kind: 'optionSet'; value: number }
+  | { kind: 'reference'; entity: string; id: string }
+  | { kind: 'guid'; value: string };
 
 /**
  * Collects the events of one request (or one change set) so they are published only after the work committed: a

@@ -64,6 +64,8 @@ export class ExecutionContextBuilder {
 
   private inputValue(value: EventInputValue): WcfValue {
     if (value.kind === 'optionSet') return { __type: 'OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts', Value: value.value };
+    if (value.kind === 'reference') return entityReference(value.id, value.entity);
+    if (value.kind === 'guid') return value.value;
     const entity = this.registry.requireEntity(value.entity);
     return entityPayload(entity, value.id, value.values, { typed: true });
   }
@@ -71,6 +73,7 @@ export class ExecutionContextBuilder {
   build(event: DataEvent, match: MatchedStep, options: { trimmed: boolean }): Record<string, WcfValue> {
     const entity = this.registry.requireEntity(event.entity);
     const inputs: WcfValue[] = [];
+    // The record-team messages have no Target: their `Record` is an extra input.
     if (event.message === 'Delete') inputs.push({ key: 'Target', value: entityReference(event.id, event.entity) });
     else if (event.message === 'Create' || event.message === 'Update') inputs.push({ key: 'Target', value: entityPayload(entity, event.id, event.target, { typed: true }) });
     for (const extra of event.extraInputs ?? []) inputs.push({ key: extra.key, value: this.inputValue(extra.value) });

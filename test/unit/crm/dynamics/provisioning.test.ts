@@ -58,16 +58,31 @@ describe('setupDynamics and webhooks against the Dataverse sandbox', () => {
         'webhook step Lose of opportunity',
         'webhook step Create of lead',
         'webhook step Update of lead',
+        'webhook step Create of connection',
+        'webhook step Update of connection',
+        'webhook step AddUserToRecordTeam of systemuser',
+        'webhook step RemoveUserFromRecordTeam of systemuser',
       ]),
     );
     // Opportunity: 13 columns + key; lead: 7 columns + key; Microsoft Solutions: table, 2 columns, key, N:N; webhook
-    // endpoint + 6 steps.
-    expect(first.created).toHaveLength(13 + 1 + 7 + 1 + 5 + 1 + 6);
+    // endpoint + 6 steps + 4 about the opportunity's people (stakeholder connections, access team).
+    expect(first.created).toHaveLength(13 + 1 + 7 + 1 + 5 + 1 + 6 + 4);
     expect(first.published).toEqual(['opportunity', 'lead', 'cosell_microsoftsolution']);
     expect(progress.filter((event) => event.status === 'created').map((event) => event.item)).toEqual(first.created);
 
     const steps = (await h.control<{ value: StepRow[] }>('GET', '/_sandbox/webhooks/steps')).body.value;
-    expect(steps.map((step) => `${step.message} ${step.entity}`).sort()).toEqual(['Create lead', 'Create opportunity', 'Lose opportunity', 'Update lead', 'Update opportunity', 'Win opportunity']);
+    expect(steps.map((step) => `${step.message} ${step.entity}`).sort()).toEqual([
+      'AddUserToRecordTeam systemuser',
+      'Create connection',
+      'Create lead',
+      'Create opportunity',
+      'Lose opportunity',
+      'RemoveUserFromRecordTeam systemuser',
+      'Update connection',
+      'Update lead',
+      'Update opportunity',
+      'Win opportunity',
+    ]);
     expect(steps.every((step) => step.url === receiver.url && step.enabled)).toBe(true);
 
     h.calls.length = 0;
@@ -77,7 +92,7 @@ describe('setupDynamics and webhooks against the Dataverse sandbox', () => {
     expect(second.published).toEqual([]);
     expect([...second.found].sort()).toEqual([...first.created, ...first.found].sort());
     expect(h.calls.filter((call) => call.method !== 'GET')).toEqual([]);
-    expect((await h.control<{ value: StepRow[] }>('GET', '/_sandbox/webhooks/steps')).body.value).toHaveLength(6);
+    expect((await h.control<{ value: StepRow[] }>('GET', '/_sandbox/webhooks/steps')).body.value).toHaveLength(10);
   });
 
   it('describes the custom columns with their types and choice options', async () => {
