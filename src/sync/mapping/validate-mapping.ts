@@ -148,6 +148,7 @@ function crmTypesFor(t: Transform): readonly CrmColumnType[] {
     case 'template':
     case 'join':
     case 'split':
+    case 'countryName':
       return TEXT_COLUMNS;
     case 'number':
       return ['integer', 'decimal', 'money'];
