@@ -3,6 +3,7 @@ import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type {
+  CustomerColumns,
   BulkCreateItem,
   BulkCreateResult,
   ChangeSink,
@@ -358,6 +359,10 @@ export class SalesforceConnector implements CrmConnector {
 
   async readCustomer(ref: CrmRecordRef): Promise<CustomerProfile | null> {
     return this.customers.read(ref);
+  }
+
+  useCustomerColumns(columns: CustomerColumns): void {
+    this.customers.use(columns);
   }
 
   async changesSince(entity: CrmEntityName, cursor: string | null): Promise<CrmChangeBatch> {
