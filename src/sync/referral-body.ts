@@ -75,7 +75,7 @@ export const COUNTRY_FIELD = 'customer.country';
 export function countryProblemOf(customer: CustomerProfile): DraftProblem | undefined {
   const found = customer.countryProblem;
   if (found) {
-    return { field: COUNTRY_FIELD, reason: `${found.value} read from ${found.setting} is not an ISO 3166 country; enter a known country (a two-letter code such as US, or its English name) on the account` };
+    return { field: COUNTRY_FIELD, reason: `${found.value} read from ${found.setting} is not an ISO 3166 country; give the account a country ISO 3166 knows (for a country table, a row whose code is one, such as US)` };
   }
   if (!customer.country || !/^[A-Z]{2}$/.test(customer.country)) return { field: COUNTRY_FIELD, reason: 'the customer country must be an ISO 3166 two-letter code (e.g. US)' };
   return undefined;
@@ -125,6 +125,7 @@ export function draftReferral(input: ReferralDraftInput): { body: ReferralCreate
       name: customer.name,
       address: {
         addressLine1: customer.addressLine1,
+        ...(customer.addressLine2 ? { addressLine2: customer.addressLine2 } : {}),
         city: customer.city,
         state: customer.state,
         postalCode: customer.postalCode,

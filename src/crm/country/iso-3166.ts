@@ -16,7 +16,7 @@ export function isAlpha2(code: string): boolean {
 
 /**
  * The alpha-2 code of a country written as an alpha-2 or alpha-3 code or an English name, short or official ("United
- * States", "United States of America", "Viet Nam"); undefined when ISO 3166 knows no such country.
+ * States", "United States of America", "Vietnam"); undefined when ISO 3166 knows no such country.
  */
 export function alpha2Of(text: string): string | undefined {
   const trimmed = text.trim();
@@ -26,7 +26,8 @@ export function alpha2Of(text: string): string | undefined {
     const code = countries.alpha3ToAlpha2(trimmed.toUpperCase());
     if (code) return code;
   }
-  return countries.getAlpha2Code(trimmed, 'en');
+  // The simple match ignores case and diacritics ("Cote d'Ivoire" for "Côte d'Ivoire").
+  return countries.getAlpha2Code(trimmed, 'en') ?? countries.getSimpleAlpha2Code(trimmed, 'en');
 }
 
 /** The English (official) name of an alpha-2 code, as a CRM's country name column shows it. */
