@@ -63,6 +63,9 @@ export function contactData(contact: CustomerContact, accountId: string): Record
   return data;
 }
 
+/** What the bulk path creates customers with, so a backfill writes the same columns as one create at a time. */
+export type CustomerBodies = Pick<CustomerDirectory, 'accountBody' | 'contactBody'>;
+
 export class CustomerDirectory {
   private mapped: CustomerColumns | undefined;
   private readonly wire: DataverseCustomerColumns;
@@ -111,8 +114,23 @@ export class CustomerDirectory {
   }
 
   private async createAccount(profile: CustomerProfile): Promise<string> {
+    return this.create('accounts', await this.accountBody(profile));
+  }
+
+  /** A new account's request body, following the mapping once `use` was called (the bulk path builds with it too). */
+  async accountBody(profile: CustomerProfile): Promise<Record<string, unknown>> {
     const mapped = this.mapped;
-    return this.create('accounts', mapped ? await this.wire.body('account', mapped.accountValues(profile)) : accountData(profile));
+    return mapped ? this.wire.body('account', mapped.accountValues(profile)) : accountData(profile);
+  }
+
+  /** A new contact's request body, filed under the account; see `accountBody`. */
+  async contactBody(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
+    const mapped = this.mapped;
+    if (!mapped) return contactData(contact, accountId);
+    const data = await this.wire.body('contact', mapped.contactValues(contact));
+    if (!present(typeof data.lastname === 'string' ? data.lastname : undefined)) data.lastname = fallbackLastName(contact);
+    data['parentcustomerid_account@odata.bind'] = `/accounts(${accountId})`;
+    return data;
   }
 
   /**
@@ -132,12 +150,7 @@ export class CustomerDirectory {
   }
 
   private async createContact(contact: CustomerContact, accountId: string): Promise<string> {
-    const mapped = this.mapped;
-    if (!mapped) return this.create('contacts', contactData(contact, accountId));
-    const data = await this.wire.body('contact', mapped.contactValues(contact));
-    if (!present(typeof data.lastname === 'string' ? data.lastname : undefined)) data.lastname = fallbackLastName(contact);
-    data['parentcustomerid_account@odata.bind'] = `/accounts(${accountId})`;
-    return this.create('contacts', data);
+    return this.create('contacts', await this.contactBody(contact, accountId));
   }
 
   private async create(entitySet: string, data: Record<string, unknown>): Promise<string> {

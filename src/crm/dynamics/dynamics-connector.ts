@@ -322,7 +322,7 @@ export class DynamicsConnector implements CrmConnector {
 
   /** Backfill customers: a few `In` queries and change-set creates per batch (see `ensureCustomersWith`). */
   async ensureCustomers(customers: readonly CustomerProfile[]): Promise<CustomerRefs[]> {
-    return ensureCustomersWith(this.bulk.customers(), customers);
+    return ensureCustomersWith(this.bulk.customers(this.customers), customers);
   }
 
   async update(ref: CrmRecordRef, values: Record<string, unknown>, ifVersion: string | null, status?: SyncStatusUpdate): Promise<{ version: string }> {

@@ -31,6 +31,9 @@ function hasIdentity(contact: CustomerContact): boolean {
   return present(contact.email) || present(contact.lastName) || present(contact.firstName);
 }
 
+/** What the bulk path creates customers with, so a backfill writes the same fields as one create at a time. */
+export type CustomerBodies = Pick<CustomerDirectory, 'accountInsert' | 'contactInsert'>;
+
 export class CustomerDirectory {
   private mapped: CustomerColumns | undefined;
   private readonly wire: SalesforceCustomerColumns;
@@ -47,11 +50,13 @@ export class CustomerDirectory {
     this.mapped = columns;
   }
 
-  private async accountInsert(profile: CustomerProfile): Promise<Record<string, unknown>> {
+  /** A new Account's insert body, following the mapping once `use` was called (the bulk path builds with it too). */
+  async accountInsert(profile: CustomerProfile): Promise<Record<string, unknown>> {
     return this.mapped ? this.wire.body('Account', this.mapped.accountValues(profile)) : accountBody(this.describe, profile);
   }
 
-  private async contactInsert(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
+  /** A new Contact's insert body under the account; see `accountInsert`. */
+  async contactInsert(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
     if (!this.mapped) return contactBody(contact, accountId);
     const body = await this.wire.body('Contact', this.mapped.contactValues(contact));
     if (typeof body.LastName !== 'string' || body.LastName.trim() === '') body.LastName = fallbackLastName(contact);

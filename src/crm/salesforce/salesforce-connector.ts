@@ -354,7 +354,7 @@ export class SalesforceConnector implements CrmConnector {
    * referrals instead of one or two each). Same matching rules; see bulk-customers.ts.
    */
   async ensureCustomers(customers: readonly CustomerProfile[]): Promise<CustomerRefs[]> {
-    return ensureCustomers(this.client, this.metadata, customers);
+    return ensureCustomers(this.client, this.customers, customers);
   }
 
   async readCustomer(ref: CrmRecordRef): Promise<CustomerProfile | null> {
