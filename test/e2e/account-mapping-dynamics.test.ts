@@ -126,6 +126,16 @@ describe('account mapping on Dynamics: lookup country and a required custom colu
     expect(await h.deadLetters()).toEqual([]);
   });
 
+  it('a backfill creates its accounts in bulk with the same columns: lookup country and the required column', async () => {
+    await json(`${h.pc.url}/_sandbox/referrals/seed`, sendJson('POST', { count: 2, events: false, overrides: { customerProfile: { name: 'Backfill Lookup AG', address: { city: 'Hamburg', postalCode: '20095', country: 'DE' } } } }));
+    await h.engine.reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
+    // Created through the bulk API, not by one job per referral.
+    expect((await h.status()).reconcile?.backfilled).toBeGreaterThanOrEqual(2);
+    await h.waitForIdle();
+    const accounts = (await h.records('accounts')).filter((a) => a.name === 'Backfill Lookup AG');
+    expect(accounts).toEqual([expect.objectContaining({ _cosell_countryid_value: countryIds.get('DE'), cosell_segment: 'Partner sourced', address1_city: 'Hamburg' })]);
+  });
+
   it('a CRM deal whose account has a lookup country reaches Partner Center with the ISO code', async () => {
     const opportunityId = await sellerDeal('Lookup Outbound Corp', 'DE');
     const opportunity = await waitFor('the referral id on the opportunity', async () => {

@@ -84,6 +84,16 @@ describe('account mapping on Salesforce: lookup country and a required custom fi
     expect(await h.deadLetters()).toEqual([]);
   });
 
+  it('a backfill creates its accounts in bulk with the same fields: lookup country and the required field', async () => {
+    await json(`${h.pc.url}/_sandbox/referrals/seed`, sendJson('POST', { count: 2, events: false, overrides: { customerProfile: { name: 'Backfill Lookup KG', address: { city: 'Hamburg', postalCode: '20095', country: 'DE' } } } }));
+    await h.engine.reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
+    // Created through the bulk API, not by one job per referral.
+    expect((await h.status()).reconcile?.backfilled).toBeGreaterThanOrEqual(2);
+    await h.waitForIdle();
+    const accounts = (await h.records('Account')).filter((a) => a.Name === 'Backfill Lookup KG');
+    expect(accounts).toEqual([expect.objectContaining({ Country__c: countryIds.get('DE'), Segment__c: 'Partner sourced', BillingCity: 'Hamburg' })]);
+  });
+
   it('a CRM deal whose account has a lookup country reaches Partner Center with the ISO code', async () => {
     const opportunityId = await sellerDeal('Lookup Outbound Inc', 'DE');
     const opportunity = await waitFor('the referral id on the opportunity', async () => {
