@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { CustomerColumns } from '../../../../src/crm/connector.ts';
+import type { CustomerColumns, CustomerProfile } from '../../../../src/crm/connector.ts';
 import { alpha2Of, countryNameOf, isAlpha2 } from '../../../../src/crm/country/iso-3166.ts';
 import { defaultMappingPath } from '../../../../src/crm/vendors.ts';
 import { customerColumnsOf } from '../../../../src/sync/mapping/customer-mapping.ts';
@@ -95,12 +95,16 @@ describe('the account and contact sections as customer columns', () => {
 });
 
 describe('a country Partner Center would refuse', () => {
-  const draft = (customer: Parameters<typeof countryProblemOf>[0]) =>
+  const draft = (customer: CustomerProfile) =>
     draftReferral({ crmId: 'crm-1', changes: [{ path: 'name', value: 'Deal' }], customer, assistanceRequested: false, visibleToMicrosoft: false, solutionIds: null });
 
   it('stops the draft with the value and the setting in the reason', () => {
     const result = draft({ name: 'Atlantis', contacts: [], countryProblem: { value: '"XX"', setting: 'cosell_countryid (entities.account.fields[6], transform lookup)' } });
     expect(result).toEqual({ problems: [{ field: 'customer.country', reason: expect.stringMatching(/^"XX" read from cosell_countryid \(entities\.account\.fields\[6\], transform lookup\) is not an ISO 3166 country/) }] });
+  });
+
+  it('names a missing country without a setting (nothing was found to read)', () => {
+    expect(countryProblemOf({ name: 'Contoso', contacts: [] })).toEqual({ field: 'customer.country', reason: 'the customer country must be an ISO 3166 two-letter code (e.g. US)' });
   });
 
   it('sends an ISO code read through the mapping as it is', () => {
