@@ -117,8 +117,10 @@ describe('account mapping on Dynamics: lookup country and a required custom colu
 
   it('a referral from Partner Center creates the account with its country as the lookup row of that ISO code and the required column at its default', async () => {
     const referral = await h.incomingReferral({ name: 'Lookup country inbound', customerProfile: { name: 'Berlin Lookup GmbH', address: { city: 'Berlin', postalCode: '10117', country: 'DE' } } });
-    await waitFor('the opportunity for the referral', () => h.opportunityFor(referral.id));
+    const second = await h.incomingReferral({ name: 'Lookup country inbound 2', customerProfile: { name: 'Bonn Lookup GmbH', address: { city: 'Bonn', postalCode: '53111', country: 'DE' } } });
+    await waitFor('the opportunities for the referrals', async () => (await h.opportunityFor(referral.id)) && h.opportunityFor(second.id));
     await h.waitForIdle();
+    expect((await accountNamed('Bonn Lookup GmbH'))?._cosell_countryid_value).toBe(countryIds.get('DE'));
     const account = await accountNamed('Berlin Lookup GmbH');
     expect(account).toMatchObject({ _cosell_countryid_value: countryIds.get('DE'), cosell_segment: 'Partner sourced', address1_city: 'Berlin' });
     // The country lives in the lookup only: the mapping no longer names address1_country.
