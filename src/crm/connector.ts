@@ -71,9 +71,47 @@ export interface CustomerProfile {
   addressLine1?: string | undefined;
   city?: string | undefined;
   state?: string | undefined;
+  addressLine2?: string | undefined;
   /** ISO 3166 alpha-2. */
   country?: string | undefined;
+  /**
+   * Set when reading a CRM customer found a country that is not an ISO 3166 alpha-2 code once read through the mapping
+   * (an unknown name, a country row whose code is not one): the value as found and the mapping setting that read it, so
+   * the deal is not sent and the Audit says what to fix.
+   */
+  countryProblem?: { value: string; setting: string } | undefined;
   contacts: CustomerContact[];
+}
+
+/**
+ * A lookup column's value before the connector resolves it: the row of `entity` whose `by` column holds `value` (the
+ * country table row with ISO code `US`). When reading, connectors hand the lookup back as that code.
+ */
+export interface CodeReference {
+  kind: 'lookup';
+  entity: string;
+  by: string;
+  value: string;
+}
+
+export function isCodeReference(value: unknown): value is CodeReference {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'lookup' && typeof (value as { value?: unknown }).value === 'string';
+}
+
+/**
+ * The account and contact columns of the mapping file (its `account` and `contact` sections), as the connector's
+ * customer code uses them: what a create writes and which columns make a customer profile when reading one back.
+ * Matching stays on its documented keys (company name + postal code, contacts by e-mail).
+ */
+export interface CustomerColumns {
+  /** Account columns to read for `profile`; a lookup is read through the code column of its table. */
+  readonly account: readonly ColumnRequest[];
+  readonly contact: readonly ColumnRequest[];
+  /** A new account's column values (nulls left out); lookup columns hold a CodeReference. */
+  accountValues(profile: CustomerProfile): Record<string, unknown>;
+  contactValues(contact: CustomerContact): Record<string, unknown>;
+  /** A profile from an account row and contact rows read with the columns above (lookups as their code). */
+  profile(account: Readonly<Record<string, unknown>> | undefined, contacts: ReadonlyArray<Readonly<Record<string, unknown>>>): CustomerProfile;
 }
 
 export interface CustomerRefs {
@@ -206,6 +244,12 @@ export interface CrmConnector {
 
   /** Matches the customer account by company name + postal code, else creates it; contacts by email, else creates. */
   ensureCustomer(customer: CustomerProfile): Promise<CustomerRefs>;
+
+  /**
+   * The mapping file's account and contact sections, once validated: creates and reads of customers follow them from
+   * then on. Absent, or never called: the connector's built-in columns (those of the shipped mapping files).
+   */
+  useCustomerColumns?(columns: CustomerColumns): void;
 
   /**
    * The lead a seller converted (Salesforce convertLead) or qualified (Dynamics QualifyLead) into this opportunity, if

@@ -24,6 +24,11 @@ export interface CrmColumn {
   /** Lookups: the table the column points at. */
   target?: string;
   readOnly?: boolean;
+  /**
+   * The org requires it on create (Dataverse RequiredLevel ApplicationRequired; Salesforce describe nillable = false,
+   * createable and not defaulted on create).
+   */
+  required?: boolean;
 }
 
 export interface CrmEntityMetadata {

@@ -7,6 +7,7 @@ import { LocalLeadership, type Leadership } from '../store/leadership.ts';
 import type { Store } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { bindMapping } from './binding.ts';
+import { customerColumnsOf } from './mapping/customer-mapping.ts';
 import { checkMappingAgainstCrm, crmHost, type ConnectionAvailability } from './connection-availability.ts';
 import { loadMappingFile, type MappingSpec } from './mapping/index.ts';
 import { mergeRecord } from './merge/index.ts';
@@ -46,6 +47,8 @@ export async function loadConnections(
     const spec = await loadMappingFile(config.mappings[crm.kind] ?? crm.defaultMappingPath, crm.kind, crm.mappingOptions);
     const check = (): Promise<void> => checkMappingAgainstCrm(connector, spec);
     await (availability ? availability.checkAtStart(crm.name, crmHost(config, crm.kind), check) : check());
+    const customerColumns = customerColumnsOf(spec);
+    if (customerColumns) connector.useCustomerColumns?.(customerColumns);
     connections.set(connector.name, {
       connector,
       spec,

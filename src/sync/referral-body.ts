@@ -64,6 +64,23 @@ export function withSolutions(details: Record<string, unknown>, solutionIds: rea
 
 export type DraftProblem = { field: string; reason: string };
 
+/** The field a seller fixes when the account's country cannot be sent; Audit lines and tests name it the same way. */
+export const COUNTRY_FIELD = 'customer.country';
+
+/**
+ * Partner Center takes the customer's country as ISO 3166 alpha-2 only. A value the mapping's country setting could not
+ * turn into one (an unknown name, a country row whose code is not one) is named with that setting, so the Audit says
+ * both what the account holds and where the mapping read it.
+ */
+export function countryProblemOf(customer: CustomerProfile): DraftProblem | undefined {
+  const found = customer.countryProblem;
+  if (found) {
+    return { field: COUNTRY_FIELD, reason: `${found.value} read from ${found.setting} is not an ISO 3166 country; give the account a country ISO 3166 knows (for a country table, a row whose code is one, such as US)` };
+  }
+  if (!customer.country || !/^[A-Z]{2}$/.test(customer.country)) return { field: COUNTRY_FIELD, reason: 'the customer country must be an ISO 3166 two-letter code (e.g. US)' };
+  return undefined;
+}
+
 /**
  * Builds the create body for a referral that starts in the CRM, with the rules of Microsoft's connector: any help
  * requested makes it co-sell (Shared, visible, needs a customer contact); otherwise it is partner-led (visible) or
@@ -75,9 +92,8 @@ export function draftReferral(input: ReferralDraftInput): { body: ReferralCreate
   const customer = input.customer;
   const contacts = customer.contacts.filter((c) => c.email || c.lastName);
   if (!customer.name.trim()) problems.push({ field: 'customer', reason: 'the customer account has no name' });
-  if (!customer.country || !/^[A-Z]{2}$/.test(customer.country)) {
-    problems.push({ field: 'customer.country', reason: 'the customer country must be an ISO 3166 two-letter code (e.g. US)' });
-  }
+  const countryProblem = countryProblemOf(customer);
+  if (countryProblem) problems.push(countryProblem);
   if (input.assistanceRequested && contacts.length === 0) {
     problems.push({ field: 'customer.contacts', reason: 'a customer contact is required when Microsoft help is requested' });
   }
@@ -109,6 +125,7 @@ export function draftReferral(input: ReferralDraftInput): { body: ReferralCreate
       name: customer.name,
       address: {
         addressLine1: customer.addressLine1,
+        ...(customer.addressLine2 ? { addressLine2: customer.addressLine2 } : {}),
         city: customer.city,
         state: customer.state,
         postalCode: customer.postalCode,

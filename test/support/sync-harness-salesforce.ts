@@ -30,6 +30,8 @@ export interface SalesforceSyncHarnessOptions extends ServiceHarnessOptions {
   outboundMessageSecret?: string;
   /** The Salesforce sandbox's outbound-message retry schedule (default: the sandbox's own). */
   outboundMessageRetry?: SalesforceSandboxOptions['outboundMessageRetry'];
+  /** Runs after `cosell setup salesforce`, before the service starts: e.g. customize the org as an admin would. */
+  afterSetup?: (harness: SalesforceSyncHarness) => Promise<void>;
 }
 
 /** The `salesforce:` section: CDC notifications, or Outbound Messages with the secret in a file. */
@@ -77,6 +79,7 @@ export class SalesforceSyncHarness extends ServiceHarness {
       const harness = new SalesforceSyncHarness(ground, sf, configInput, options);
       // What `cosell setup salesforce` does: the custom fields through the Tooling API.
       harness.setupReport = await runSalesforceSetup(harness.config, silentLogger());
+      await options.afterSetup?.(harness);
       await harness.startAndRegister();
       return harness;
     } catch (error) {

@@ -5,7 +5,7 @@ import { runBatch, type BatchPartResult } from './batch.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { alternateKey, parseResponse, stringLiteral } from './odata.ts';
 import { tableFor } from './tables.ts';
-import { accountData, contactData } from './customers.ts';
+import type { CustomerBodies } from './customers.ts';
 
 /*
  * Backfills into Dataverse: existing records looked up for a whole batch with `Microsoft.Dynamics.CRM.In` ("Query data
@@ -135,7 +135,7 @@ export class DynamicsBulk {
   }
 
   /** Accounts and contacts for `ensureCustomersWith`: `In` queries, creates in one change set per kind. */
-  customers(): CustomerBulkPort {
+  customers(bodies: CustomerBodies): CustomerBulkPort {
     const contactRow = (row: Record<string, unknown>): ContactRow[] => {
       const id = lower(row.contactid);
       return id ? [{ id, accountId: lower(row._parentcustomerid_value), email: str(row.emailaddress1), firstName: str(row.firstname), lastName: str(row.lastname) }] : [];
@@ -146,12 +146,12 @@ export class DynamicsBulk {
           const id = lower(row.accountid);
           return id ? [{ id, name: str(row.name) ?? '', postalCode: str(row.address1_postalcode) }] : [];
         }),
-      createAccounts: (profiles: readonly CustomerProfile[]) => this.createAll('accounts', profiles.map(accountData)),
+      createAccounts: async (profiles: readonly CustomerProfile[]) => this.createAll('accounts', await Promise.all(profiles.map((profile) => bodies.accountBody(profile)))),
       contactsByEmail: async (emails) =>
         (await rowsWhereIn(this.client, { entitySet: 'contacts', column: 'emailaddress1', select: ['contactid', '_parentcustomerid_value', 'emailaddress1'], values: emails })).flatMap(contactRow),
       contactsUnder: async (accountIds) =>
         (await rowsWhereIn(this.client, { entitySet: 'contacts', filter: lookupFilter('parentcustomerid'), select: ['contactid', '_parentcustomerid_value', 'firstname', 'lastname'], values: accountIds })).flatMap(contactRow),
-      createContacts: (items: ReadonlyArray<{ contact: CustomerContact; accountId: string }>) => this.createAll('contacts', items.map((item) => contactData(item.contact, item.accountId))),
+      createContacts: async (items: ReadonlyArray<{ contact: CustomerContact; accountId: string }>) => this.createAll('contacts', await Promise.all(items.map((item) => bodies.contactBody(item.contact, item.accountId)))),
     };
   }
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import type { CrmRecordRef, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
+import type { CrmRecordRef, CustomerColumns, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
+import type { ColumnCatalog } from './column-catalog.ts';
+import { DataverseCustomerColumns } from './customer-columns.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { isNotFound } from './dataverse-errors.ts';
 import { parseResponse, stringLiteral } from './odata.ts';
@@ -43,12 +45,16 @@ export function accountData(profile: CustomerProfile): Record<string, unknown> {
   return data;
 }
 
+/** lastname is the contact's required column; an email-only contact gets the mailbox name rather than failing the sync. */
+function fallbackLastName(contact: CustomerContact): string {
+  const lastName = present(contact.lastName) ? contact.lastName.trim() : present(contact.email) ? contact.email.split('@')[0] : undefined;
+  return lastName && lastName !== '' ? lastName : '(unknown)';
+}
+
 /** The new contact's columns, filed under the account. */
 export function contactData(contact: CustomerContact, accountId: string): Record<string, unknown> {
-  // lastname is the contact's required column; an email-only contact gets the mailbox name rather than failing the sync.
-  const lastName = present(contact.lastName) ? contact.lastName.trim() : present(contact.email) ? contact.email.split('@')[0] : undefined;
   const data: Record<string, unknown> = {
-    lastname: lastName && lastName !== '' ? lastName : '(unknown)',
+    lastname: fallbackLastName(contact),
     'parentcustomerid_account@odata.bind': `/accounts(${accountId})`,
   };
   if (present(contact.firstName)) data.firstname = contact.firstName.trim();
@@ -57,8 +63,24 @@ export function contactData(contact: CustomerContact, accountId: string): Record
   return data;
 }
 
+/** What the bulk path creates customers with, so a backfill writes the same columns as one create at a time. */
+export type CustomerBodies = Pick<CustomerDirectory, 'accountBody' | 'contactBody'>;
+
 export class CustomerDirectory {
-  constructor(private readonly client: DataverseClient) {}
+  private mapped: CustomerColumns | undefined;
+  private readonly wire: DataverseCustomerColumns;
+
+  constructor(
+    private readonly client: DataverseClient,
+    catalog: ColumnCatalog,
+  ) {
+    this.wire = new DataverseCustomerColumns(client, catalog);
+  }
+
+  /** From now on, creates and reads follow the mapping file's account and contact sections. */
+  use(columns: CustomerColumns): void {
+    this.mapped = columns;
+  }
 
   async ensure(profile: CustomerProfile): Promise<CustomerRefs> {
     if (!present(profile.name)) throw new CrmApiError('the customer profile has no company name to match or create an account with', undefined, 'invalidCustomer', false);
@@ -92,7 +114,23 @@ export class CustomerDirectory {
   }
 
   private async createAccount(profile: CustomerProfile): Promise<string> {
-    return this.create('accounts', accountData(profile));
+    return this.create('accounts', await this.accountBody(profile));
+  }
+
+  /** A new account's request body, following the mapping once `use` was called (the bulk path builds with it too). */
+  async accountBody(profile: CustomerProfile): Promise<Record<string, unknown>> {
+    const mapped = this.mapped;
+    return mapped ? this.wire.body('account', mapped.accountValues(profile)) : accountData(profile);
+  }
+
+  /** A new contact's request body, filed under the account; see `accountBody`. */
+  async contactBody(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
+    const mapped = this.mapped;
+    if (!mapped) return contactData(contact, accountId);
+    const data = await this.wire.body('contact', mapped.contactValues(contact));
+    if (!present(typeof data.lastname === 'string' ? data.lastname : undefined)) data.lastname = fallbackLastName(contact);
+    data['parentcustomerid_account@odata.bind'] = `/accounts(${accountId})`;
+    return data;
   }
 
   /**
@@ -112,7 +150,7 @@ export class CustomerDirectory {
   }
 
   private async createContact(contact: CustomerContact, accountId: string): Promise<string> {
-    return this.create('contacts', contactData(contact, accountId));
+    return this.create('contacts', await this.contactBody(contact, accountId));
   }
 
   private async create(entitySet: string, data: Record<string, unknown>): Promise<string> {
@@ -147,6 +185,7 @@ export class CustomerDirectory {
     selfIsAccount = false,
     selfIsContact = false,
   ): Promise<CustomerProfile | null> {
+    if (this.mapped) return this.readMapped(this.mapped, ref, entitySet, accountNavigations, contactNavigations, selfIsAccount, selfIsContact);
     const expand = [
       ...accountNavigations.map((property) => ({ property, select: [...ACCOUNT_COLUMNS, 'accountid'] })),
       ...contactNavigations.map((property) => ({ property, select: [...CONTACT_COLUMNS, 'contactid'] })),
@@ -181,6 +220,47 @@ export class CustomerDirectory {
       country: account?.address1_country ?? undefined,
       contacts: contact ? [contactOf(contact)] : [],
     };
+  }
+
+  /** As readThroughLookups, with the mapped columns: lookups of the account (its country) expanded one level deeper. */
+  private async readMapped(
+    mapped: CustomerColumns,
+    ref: CrmRecordRef,
+    entitySet: string,
+    accountNavigations: string[],
+    contactNavigations: string[],
+    selfIsAccount: boolean,
+    selfIsContact: boolean,
+  ): Promise<CustomerProfile | null> {
+    const account = await this.wire.read('account', mapped.account);
+    const contact = await this.wire.read('contact', mapped.contact);
+    const nested = (read: typeof account) => ({ select: read.select, ...(read.expand.length > 0 ? { expand: read.expand } : {}) });
+    const expand = [
+      ...accountNavigations.map((property) => ({ property, ...nested(account) })),
+      ...contactNavigations.map((property) => ({ property, ...nested(contact) })),
+      ...(selfIsAccount ? account.expand : selfIsContact ? contact.expand : []),
+    ];
+    const select = selfIsAccount ? account.select : selfIsContact ? contact.select : ['opportunityid'];
+    let raw: unknown;
+    try {
+      raw = await this.client.run({ method: 'GET', route: `${entitySet}({id})` }, (signal) =>
+        this.client.api.retrieve({ collection: entitySet, key: ref.id, select, ...(expand.length > 0 ? { expand } : {}), signal }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    const row = parseResponse(z.record(z.string(), z.unknown()), raw, `GET ${entitySet}`);
+    const related = (names: string[]): Record<string, unknown> | undefined => {
+      for (const name of names) {
+        const value = row[name];
+        if (typeof value === 'object' && value !== null) return value as Record<string, unknown>;
+      }
+      return undefined;
+    };
+    const accountRow = selfIsAccount ? row : related(accountNavigations);
+    const contactRow = selfIsContact ? row : related(contactNavigations);
+    return mapped.profile(accountRow ? account.values(accountRow) : undefined, contactRow ? [contact.values(contactRow)] : []);
   }
 
   private async readLead(ref: CrmRecordRef): Promise<CustomerProfile | null> {

@@ -28,6 +28,7 @@ const attributeSchema = z.looseObject({
   FormatName: z.looseObject({ Value: z.string().nullish() }).nullish(),
   DateTimeBehavior: z.looseObject({ Value: z.string().nullish() }).nullish(),
   Targets: z.array(z.string()).nullish(),
+  RequiredLevel: z.looseObject({ Value: z.string().nullish() }).nullish(),
   OptionSet: optionSetSchema,
   GlobalOptionSet: optionSetSchema,
 });
@@ -105,6 +106,9 @@ function toColumn(row: AttributeRow, options: Map<string, number[]>): CrmColumn 
   if (!type || row.AttributeOf || row.IsValidForRead === false) return undefined;
   const column: CrmColumn = { name: row.LogicalName, type };
   if (row.IsValidForUpdate === false && row.IsValidForCreate === false) column.readOnly = true;
+  // SystemRequired columns (owner, state) are filled by Dataverse itself, and so is the currency (the org's base currency
+  // when a create names none, "Transaction currency (currency) entity"); other ApplicationRequired ones are the org's.
+  if (row.RequiredLevel?.Value === 'ApplicationRequired' && row.IsValidForCreate !== false && row.LogicalName !== 'transactioncurrencyid') column.required = true;
   if ((type === 'string' || type === 'memo' || type === 'url') && typeof row.MaxLength === 'number') column.maxLength = row.MaxLength;
   if (type === 'lookup' && row.Targets && row.Targets.length > 0) column.target = row.Targets.join(',');
   const values = options.get(row.LogicalName) ?? optionValues(row);

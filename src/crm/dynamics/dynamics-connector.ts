@@ -10,6 +10,7 @@ import type {
   CrmEntityName,
   CrmRecord,
   CrmRecordRef,
+  CustomerColumns,
   CustomerProfile,
   CustomerRefs,
   SyncStatusUpdate,
@@ -126,7 +127,7 @@ export class DynamicsConnector implements CrmConnector {
     });
     this.catalog = new ColumnCatalog(this.client);
     this.bodies = new WriteBodyBuilder(this.client);
-    this.customers = new CustomerDirectory(this.client);
+    this.customers = new CustomerDirectory(this.client, this.catalog);
     this.bulk = new DynamicsBulk(this.client, this.columns.referralIdentifier);
     this.changes = new ChangeTracker(this.client);
     this.solutions = new DynamicsSolutions(this.client, this.prefix);
@@ -321,7 +322,7 @@ export class DynamicsConnector implements CrmConnector {
 
   /** Backfill customers: a few `In` queries and change-set creates per batch (see `ensureCustomersWith`). */
   async ensureCustomers(customers: readonly CustomerProfile[]): Promise<CustomerRefs[]> {
-    return ensureCustomersWith(this.bulk.customers(), customers);
+    return ensureCustomersWith(this.bulk.customers(this.customers), customers);
   }
 
   async update(ref: CrmRecordRef, values: Record<string, unknown>, ifVersion: string | null, status?: SyncStatusUpdate): Promise<{ version: string }> {
@@ -400,6 +401,10 @@ export class DynamicsConnector implements CrmConnector {
 
   async readCustomer(ref: CrmRecordRef): Promise<CustomerProfile | null> {
     return this.customers.read(ref);
+  }
+
+  useCustomerColumns(columns: CustomerColumns): void {
+    this.customers.use(columns);
   }
 
   async changesSince(entity: CrmEntityName, cursor: string | null): Promise<CrmChangeBatch> {

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import type { CustomerProfile, CustomerRefs } from '../connector.ts';
 import { ensureCustomersWith, inLists, type ContactRow, type CustomerBulkPort } from '../bulk-customers.ts';
 import { COLLECTION_LIMIT } from './bulk-create.ts';
-import { accountBody, contactBody } from './customers.ts';
-import type { DescribeCache } from './describe.ts';
+import type { CustomerBodies } from './customers.ts';
 import { toId18 } from './ids.ts';
 import { apiError, errorEntrySchema } from './salesforce-errors.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
@@ -40,7 +39,7 @@ async function queryEach(client: SalesforceClient, values: readonly string[], so
   return rows;
 }
 
-function salesforcePort(client: SalesforceClient, describe: DescribeCache): CustomerBulkPort {
+function salesforcePort(client: SalesforceClient, bodies: CustomerBodies): CustomerBulkPort {
   const contactRow = (row: Record<string, unknown>): ContactRow[] => {
     const id = id18(row.Id);
     return id ? [{ id, accountId: id18(row.AccountId), email: typeof row.Email === 'string' ? row.Email : undefined, firstName: row.FirstName as string | null | undefined, lastName: row.LastName as string | null | undefined }] : [];
@@ -51,15 +50,15 @@ function salesforcePort(client: SalesforceClient, describe: DescribeCache): Cust
         const id = id18(row.Id);
         return id ? [{ id, name: String(row.Name ?? ''), postalCode: typeof row.BillingPostalCode === 'string' ? row.BillingPostalCode : undefined }] : [];
       }),
-    createAccounts: async (profiles) => createAll(client, 'Account', await Promise.all(profiles.map((profile) => accountBody(describe, profile)))),
+    createAccounts: async (profiles) => createAll(client, 'Account', await Promise.all(profiles.map((profile) => bodies.accountInsert(profile)))),
     contactsByEmail: async (emails) =>
       (await queryEach(client, emails, (list) => `SELECT Id, AccountId, Email FROM Contact WHERE Email IN ${list} ORDER BY CreatedDate ASC`, 'Contact bulk match')).flatMap(contactRow),
     contactsUnder: async (accountIds) =>
       (await queryEach(client, accountIds, (list) => `SELECT Id, AccountId, FirstName, LastName FROM Contact WHERE AccountId IN ${list} ORDER BY CreatedDate ASC`, 'Contact bulk match')).flatMap(contactRow),
-    createContacts: (items) => createAll(client, 'Contact', items.map((item) => contactBody(item.contact, item.accountId))),
+    createContacts: async (items) => createAll(client, 'Contact', await Promise.all(items.map((item) => bodies.contactInsert(item.contact, item.accountId)))),
   };
 }
 
-export async function ensureCustomers(client: SalesforceClient, describe: DescribeCache, profiles: readonly CustomerProfile[]): Promise<CustomerRefs[]> {
-  return ensureCustomersWith(salesforcePort(client, describe), profiles);
+export async function ensureCustomers(client: SalesforceClient, bodies: CustomerBodies, profiles: readonly CustomerProfile[]): Promise<CustomerRefs[]> {
+  return ensureCustomersWith(salesforcePort(client, bodies), profiles);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { CrmRecordRef, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
+import type { CrmRecordRef, CustomerColumns, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
+import { SalesforceCustomerColumns } from './customer-columns.ts';
 import { composite, MAX_SUBREQUESTS, subrequestError, succeeded, type Subrequest, type Subresponse } from './composite.ts';
 import type { DescribeCache } from './describe.ts';
 import { idWithPrefix, toId18 } from './ids.ts';
@@ -30,11 +31,37 @@ function hasIdentity(contact: CustomerContact): boolean {
   return present(contact.email) || present(contact.lastName) || present(contact.firstName);
 }
 
+/** What the bulk path creates customers with, so a backfill writes the same fields as one create at a time. */
+export type CustomerBodies = Pick<CustomerDirectory, 'accountInsert' | 'contactInsert'>;
+
 export class CustomerDirectory {
+  private mapped: CustomerColumns | undefined;
+  private readonly wire: SalesforceCustomerColumns;
+
   constructor(
     private readonly client: SalesforceClient,
     private readonly describe: DescribeCache,
-  ) {}
+  ) {
+    this.wire = new SalesforceCustomerColumns(client, describe);
+  }
+
+  /** From now on, creates and reads follow the mapping file's account and contact sections. */
+  use(columns: CustomerColumns): void {
+    this.mapped = columns;
+  }
+
+  /** A new Account's insert body, following the mapping once `use` was called (the bulk path builds with it too). */
+  async accountInsert(profile: CustomerProfile): Promise<Record<string, unknown>> {
+    return this.mapped ? this.wire.body('Account', this.mapped.accountValues(profile)) : accountBody(this.describe, profile);
+  }
+
+  /** A new Contact's insert body under the account; see `accountInsert`. */
+  async contactInsert(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
+    if (!this.mapped) return contactBody(contact, accountId);
+    const body = await this.wire.body('Contact', this.mapped.contactValues(contact));
+    if (typeof body.LastName !== 'string' || body.LastName.trim() === '') body.LastName = fallbackLastName(contact);
+    return { ...body, AccountId: accountId };
+  }
 
   async ensure(profile: CustomerProfile): Promise<CustomerRefs> {
     if (!present(profile.name)) throw new CrmApiError('the customer profile has no company name to match or create an account with', undefined, 'invalidCustomer', false);
@@ -106,10 +133,11 @@ export class CustomerDirectory {
     let start = 0;
     do {
       const subrequests: Subrequest[] = [];
-      if (!account) subrequests.push({ method: 'POST', path: '/sobjects/Account', referenceId: 'account', body: await accountBody(this.describe, profile) });
+      if (!account) subrequests.push({ method: 'POST', path: '/sobjects/Account', referenceId: 'account', body: await this.accountInsert(profile) });
       const room = MAX_SUBREQUESTS - subrequests.length;
       const chunk = contacts.slice(start, start + room);
-      chunk.forEach((contact, offset) => subrequests.push({ method: 'POST', path: '/sobjects/Contact', referenceId: `contact${offset}`, body: contactBody(contact, account ?? '@{account.id}') }));
+      const bodies = await Promise.all(chunk.map((contact) => this.contactInsert(contact, account ?? '@{account.id}')));
+      bodies.forEach((body, offset) => subrequests.push({ method: 'POST', path: '/sobjects/Contact', referenceId: `contact${offset}`, body }));
       const responses = await composite(this.client, subrequests, { allOrNone: false, route: 'customer create', idempotent: false });
       if (!account) {
         const made = responses.get('account');
@@ -127,6 +155,41 @@ export class CustomerDirectory {
     return { accountId: account, contactIds };
   }
 
+  /** `read` with the mapped Account and Contact fields: a lookup country comes through its relationship in the same query. */
+  private async readMapped(mapped: CustomerColumns, entity: 'account' | 'contact' | 'opportunity', id: string): Promise<CustomerProfile | null> {
+    const account = await this.wire.read('Account', mapped.account);
+    const contact = await this.wire.read('Contact', mapped.contact);
+    const under = (relationship: string, fields: readonly string[]) => fields.map((f) => `${relationship}.${f}`);
+    if (entity === 'contact') {
+      const rows = await this.client.query(`SELECT Id, ${[...contact.fields, ...under('Account', account.fields)].join(', ')} FROM Contact WHERE Id = ${soqlString(id)}`, { route: 'Contact customer' });
+      const row = rows[0];
+      return row ? mapped.profile(account.values(parentOf(row, 'Account')), [contact.values(row)]) : null;
+    }
+    const opportunity = entity === 'opportunity';
+    const withContact = opportunity && (await this.describe.describe('Opportunity')).field('ContactId') !== undefined;
+    const main = opportunity
+      ? `SELECT Id, AccountId, ${[...under('Account', account.fields), ...(withContact ? under('Contact', contact.fields) : [])].join(', ')} FROM Opportunity WHERE Id = ${soqlString(id)}`
+      : `SELECT Id, ${account.fields.join(', ')} FROM Account WHERE Id = ${soqlString(id)}`;
+    const accountRef = opportunity ? '@{record.records[0].AccountId}' : id;
+    const responses = await composite(
+      this.client,
+      [
+        { method: 'GET', path: queryPath(main), referenceId: 'record' },
+        { method: 'GET', path: `${queryPath(`SELECT ${contact.fields.join(', ')} FROM Contact WHERE AccountId = `)}'${accountRef}'${encodeURIComponent(' ORDER BY CreatedDate ASC LIMIT 1')}`, referenceId: 'contacts' },
+      ],
+      { allOrNone: false, route: `${opportunity ? 'Opportunity' : 'Account'} customer`, idempotent: true },
+    );
+    const record = responses.get('record');
+    if (!succeeded(record)) throw subrequestError(record, `GET ${opportunity ? 'Opportunity' : 'Account'} customer`);
+    const row = rowsSchema.parse(record?.body).records[0];
+    if (!row) return null;
+    const accountRow = opportunity ? parentOf(row, 'Account') : row;
+    const ownContact = withContact ? parentOf(row, 'Contact') : undefined;
+    const fallback = rowsSchema.safeParse(responses.get('contacts')?.body);
+    const contactRow = ownContact ?? (fallback.success ? fallback.data.records[0] : undefined);
+    return mapped.profile(accountRow ? account.values(accountRow) : undefined, contactRow ? [contact.values(contactRow)] : []);
+  }
+
   /**
    * The customer of a record in one call. An opportunity's account and contact come through its lookups; when it has no
    * contact (Opportunity.ContactId is missing in older API versions, Salesforce Object Reference "Opportunity") the
@@ -137,6 +200,7 @@ export class CustomerDirectory {
     const info = sobjectFor(ref.entity);
     const id = idWithPrefix(ref.id, info.keyPrefix);
     if (!id) return null;
+    if (this.mapped && ref.entity !== 'lead') return this.readMapped(this.mapped, ref.entity, id);
     // With State and Country picklists on, the ISO code lives in BillingCountryCode (Salesforce Help "State and
     // Country/Territory Picklists").
     const countryCode = ref.entity === 'lead' ? false : (await this.describe.describe('Account')).field('BillingCountryCode') !== undefined;
@@ -221,10 +285,14 @@ export async function accountBody(describe: DescribeCache, profile: CustomerProf
   return body;
 }
 
-export function contactBody(contact: CustomerContact, accountId: string): Record<string, unknown> {
-  // LastName is the contact's required field; an email-only contact gets the mailbox name rather than failing the sync.
+/** LastName is the contact's required field; an email-only contact gets the mailbox name rather than failing the sync. */
+function fallbackLastName(contact: CustomerContact): string {
   const lastName = present(contact.lastName) ? contact.lastName.trim() : present(contact.email) ? contact.email.split('@')[0] : undefined;
-  const body: Record<string, unknown> = { LastName: lastName && lastName !== '' ? lastName : '(unknown)', AccountId: accountId };
+  return lastName && lastName !== '' ? lastName : '(unknown)';
+}
+
+export function contactBody(contact: CustomerContact, accountId: string): Record<string, unknown> {
+  const body: Record<string, unknown> = { LastName: fallbackLastName(contact), AccountId: accountId };
   if (present(contact.firstName)) body.FirstName = contact.firstName.trim();
   if (present(contact.email)) body.Email = contact.email.trim();
   if (present(contact.phone)) body.Phone = contact.phone.trim();

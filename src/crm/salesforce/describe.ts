@@ -124,6 +124,7 @@ function toColumn(field: FieldDescribe): CrmColumn | undefined {
   if (!type) return undefined;
   const column: CrmColumn = { name: field.name, type };
   if (field.createable === false && field.updateable === false) column.readOnly = true;
+  if (field.nillable === false && field.createable === true && field.defaultedOnCreate !== true && field.type !== 'boolean') column.required = true;
   if ((type === 'string' || type === 'memo' || type === 'url') && typeof field.length === 'number' && field.length > 0) column.maxLength = field.length;
   if (type === 'picklist' || type === 'multipicklist') column.options = activePicklistValues(field);
   if (type === 'lookup' && field.referenceTo && field.referenceTo.length > 0) column.target = field.referenceTo.join(',');

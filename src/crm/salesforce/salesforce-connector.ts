@@ -3,6 +3,7 @@ import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type {
+  CustomerColumns,
   BulkCreateItem,
   BulkCreateResult,
   ChangeSink,
@@ -353,11 +354,15 @@ export class SalesforceConnector implements CrmConnector {
    * referrals instead of one or two each). Same matching rules; see bulk-customers.ts.
    */
   async ensureCustomers(customers: readonly CustomerProfile[]): Promise<CustomerRefs[]> {
-    return ensureCustomers(this.client, this.metadata, customers);
+    return ensureCustomers(this.client, this.customers, customers);
   }
 
   async readCustomer(ref: CrmRecordRef): Promise<CustomerProfile | null> {
     return this.customers.read(ref);
+  }
+
+  useCustomerColumns(columns: CustomerColumns): void {
+    this.customers.use(columns);
   }
 
   async changesSince(entity: CrmEntityName, cursor: string | null): Promise<CrmChangeBatch> {

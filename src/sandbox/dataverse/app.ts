@@ -5,6 +5,7 @@ import { installRequestCounter } from '../shared/request-counter.ts';
 import type { DataverseContext } from './context.ts';
 import { badRequest, DataverseError, ErrorCode, errorBodyForStatus } from './errors.ts';
 import { registerControlRoutes } from './routes/control-routes.ts';
+import { registerLookupColumnRoute } from './routes/lookup-column-route.ts';
 import { sendError } from './routes/http-helpers.ts';
 import { registerTokenRoutes } from './routes/token-routes.ts';
 import { registerWebApiRoutes } from './routes/web-api-routes.ts';
@@ -61,5 +62,6 @@ export function buildDataverseApp(ctx: DataverseContext): FastifyInstance {
   registerWebApiRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   registerControlRoutes(app, ctx);
+  registerLookupColumnRoute(app, ctx);
   return app;
 }

@@ -30,6 +30,7 @@ export const TRANSFORM_TYPES = [
   'split',
   'lookup',
   'constant',
+  'countryName',
 ] as const;
 export type TransformType = (typeof TRANSFORM_TYPES)[number];
 
@@ -89,6 +90,11 @@ const transformSchemas = [
     /** `create`: only when a pair is first linked, so a seller can change it later; `always`: enforced on every sync. */
     on: z.enum(['create', 'always']).default('create'),
   }),
+  /**
+   * A text column holding a country's English name ("United States"): read as its ISO 3166 alpha-2 code (a name ISO
+   * 3166 does not know is unreadable, so it is never sent), written as the official name of the code.
+   */
+  z.strictObject({ type: z.literal('countryName') }),
 ] as const;
 
 const transformUnion = z.discriminatedUnion('type', transformSchemas, {

@@ -29,11 +29,31 @@ export function validateMapping(spec: MappingSpec, metadata: MappingMetadata): M
       if (meta) checkCrmSide(field, meta, report);
       checkMapCoverage(field, root, meta, report);
     }
+    if (meta) checkRequiredColumns(entity, meta, report);
     const loss = entity.lossReason;
     // Read with every record: a missing column would fail each read rather than this start-up check.
     if (loss && meta && !Object.hasOwn(meta.columns, loss.crm)) report(`${loss.at}.crm`, `unknown column "${loss.crm}" on ${meta.crmName}; re-run cosell setup or remove lossReason`);
   }
   return issues;
+}
+
+/** Columns the connector fills itself on a customer create (the contact's account). */
+const CONNECTOR_FILLED: Partial<Record<CrmEntityName, readonly string[]>> = { contact: ['parentcustomerid', 'AccountId'] };
+
+/**
+ * A customer the service creates must carry every column the org requires, or each create is refused (Salesforce) or
+ * leaves a record the org's forms will not save (Dataverse). Checked for the sections that create customers.
+ */
+function checkRequiredColumns(entity: EntitySpec, meta: CrmEntityMetadata, report: Report): void {
+  if (entity.entity !== 'account' && entity.entity !== 'contact') return;
+  const filled = new Set([...(CONNECTOR_FILLED[entity.entity] ?? []), ...entity.fields.filter((f) => flowsToCrm(f.direction)).flatMap((f) => f.crm)].map((c) => c.toLowerCase()));
+  for (const column of Object.values(meta.columns)) {
+    if (!column.required || column.readOnly || filled.has(column.name.toLowerCase())) continue;
+    report(
+      `${entity.at}.fields`,
+      `${meta.crmName}.${column.name} is required by the org but no field fills it: map it, or add a field with crm: ${column.name}, direction: to-crm and transform: { type: constant, value: <default>, on: create }`,
+    );
+  }
 }
 
 /** For start-up: throws a MappingError listing every issue. */
@@ -148,6 +168,7 @@ function crmTypesFor(t: Transform): readonly CrmColumnType[] {
     case 'template':
     case 'join':
     case 'split':
+    case 'countryName':
       return TEXT_COLUMNS;
     case 'number':
       return ['integer', 'decimal', 'money'];

@@ -3,6 +3,7 @@ import type { FieldCodec } from './codec.ts';
 import { multiValueMapCodec, valueMapCodec } from './map-codecs.ts';
 import { booleanCodec, dateCodec, dateTimeCodec, moneyCodec, noneCodec, numberCodec, stringCodec } from './scalar-codecs.ts';
 import { constantCodec, joinCodec, lookupCodec, splitCodec, templateCodec } from './text-codecs.ts';
+import { countryNameCodec } from './country-codec.ts';
 
 export type { FieldCodec, LookupReference } from './codec.ts';
 export { isLookupReference } from './codec.ts';
@@ -50,5 +51,7 @@ function buildCodec(field: FieldMapping): FieldCodec {
       return lookupCodec(t);
     case 'constant':
       return constantCodec(t, field.direction === 'to-crm');
+    case 'countryName':
+      return countryNameCodec();
   }
 }

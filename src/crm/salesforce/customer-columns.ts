@@ -1,0 +1,114 @@
+import { LRUCache } from 'lru-cache';
+import { isCodeReference, type CodeReference, type ColumnRequest } from '../connector.ts';
+import type { DescribeCache } from './describe.ts';
+import { toId18 } from './ids.ts';
+import type { SalesforceClient } from './salesforce-client.ts';
+import { soqlString } from './soql.ts';
+
+/*
+ * The mapped Account and Contact fields on the wire: plain fields as they are, and lookups to a code object (a custom
+ * country object with an ISO code field, as Microsoft's connector's "helper field") set to the Id of the record holding
+ * the code when writing, and read through the relationship (`Country__r.IsoCode__c`, SOQL "Relationship Queries").
+ * Records of a code object are found once per code and kept a while: such objects hardly change.
+ */
+
+const CODE_CACHE_MS = 10 * 60_000;
+
+export interface MappedFields {
+  /** Field paths relative to the object (prefix them with `Account.` to read through a relationship). */
+  fields: string[];
+  /** Column → value as the mapping reads it (a lookup as its code). */
+  values(row: Readonly<Record<string, unknown>> | undefined): Record<string, unknown>;
+}
+
+export class SalesforceCustomerColumns {
+  private readonly ids = new LRUCache<string, Promise<string | null>>({ max: 1_000, ttl: CODE_CACHE_MS });
+
+  constructor(
+    private readonly client: SalesforceClient,
+    private readonly describe: DescribeCache,
+  ) {}
+
+  /** The insert body: lookups set to the record holding their code, left out when none does. */
+  async body(sobject: string, values: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+    const body: Record<string, unknown> = {};
+    for (const [column, value] of Object.entries(values)) {
+      if (!isCodeReference(value)) {
+        body[column] = value;
+        continue;
+      }
+      const id = await this.idOf(value);
+      // An ISO code the country object lacks: the customer is created without it rather than not at all.
+      if (id !== null) body[column] = id;
+      else this.client.logger.warn({ sobject, field: column, code: value.value, target: value.entity }, 'no record of the lookup object holds this code; field left empty');
+    }
+    if (sobject === 'Account') await this.fitCountryPicklists(body);
+    return body;
+  }
+
+  /** What to select for the mapped columns of an object, and how to read the row back. */
+  async read(sobject: string, columns: readonly ColumnRequest[]): Promise<MappedFields> {
+    const described = await this.describe.describe(sobject);
+    const picklists = sobject === 'Account' && described.field('BillingCountryCode') !== undefined;
+    const fields = new Set<string>();
+    const readers: Array<(row: Readonly<Record<string, unknown>>) => [string, unknown]> = [];
+    for (const column of columns) {
+      if (column.name.startsWith('@')) continue;
+      const field = described.field(column.name);
+      const lookup = column.lookup;
+      if (lookup && field?.type === 'reference' && field.relationshipName) {
+        const relationship = field.relationshipName;
+        fields.add(`${relationship}.${lookup.by}`);
+        readers.push((row) => {
+          const parent = row[relationship];
+          return [column.name, typeof parent === 'object' && parent !== null ? ((parent as Record<string, unknown>)[lookup.by] ?? null) : null];
+        });
+        continue;
+      }
+      const name = field?.name ?? column.name;
+      fields.add(name);
+      // With State and Country picklists on, the ISO code lives in BillingCountryCode (Salesforce Help "State and
+      // Country/Territory Picklists"); BillingCountry then holds the country's name.
+      if (picklists && name === 'BillingCountry') {
+        fields.add('BillingCountryCode');
+        readers.push((row) => [column.name, row.BillingCountryCode ?? row.BillingCountry ?? null]);
+        continue;
+      }
+      readers.push((row) => [column.name, row[name] ?? null]);
+    }
+    return { fields: [...fields], values: (row) => (row ? Object.fromEntries(readers.map((reader) => reader(row))) : {}) };
+  }
+
+  /**
+   * With State and Country picklists on, the code fields hold the ISO code and free-text states are refused unless they
+   * match the picklist: the country goes to BillingCountryCode and the state is left out rather than failing the referral.
+   */
+  private async fitCountryPicklists(body: Record<string, unknown>): Promise<void> {
+    const account = await this.describe.describe('Account');
+    if (account.field('BillingCountryCode') === undefined) return;
+    delete body.BillingState;
+    const country = body.BillingCountry;
+    if (typeof country === 'string' && /^[A-Z]{2}$/.test(country)) {
+      delete body.BillingCountry;
+      body.BillingCountryCode = country;
+    }
+  }
+
+  private idOf(reference: CodeReference): Promise<string | null> {
+    const key = `${reference.entity}\u0000${reference.by}\u0000${reference.value.trim().toUpperCase()}`;
+    let pending = this.ids.get(key);
+    if (!pending) {
+      pending = this.fetchId(reference);
+      pending.catch(() => this.ids.delete(key));
+      this.ids.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetchId(reference: CodeReference): Promise<string | null> {
+    const soql = `SELECT Id FROM ${reference.entity} WHERE ${reference.by} = ${soqlString(reference.value.trim())} ORDER BY CreatedDate ASC LIMIT 1`;
+    const rows = await this.client.query(soql, { route: `${reference.entity} code` });
+    const id = rows[0]?.Id;
+    return (typeof id === 'string' ? toId18(id) : undefined) ?? null;
+  }
+}
