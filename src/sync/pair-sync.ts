@@ -1,7 +1,7 @@
 import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord, type CrmRecordRef } from '../crm/connector.ts';
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import type { Referral, ReferralCreate } from '../partner-center/model.ts';
-import { ReferralNotFoundError } from '../partner-center/referrals-client.ts';
+import { ReferralNotFoundError, type VersionedReferral } from '../partner-center/referrals-client.ts';
 import { respondBy } from '../partner-center/response-deadline.ts';
 import { InProcessLocks } from '../store/in-process-locks.ts';
 import type { AuditEntry, Job, KeyedLocks, Link } from '../store/types.ts';
@@ -31,7 +31,7 @@ import { followLeadConversion, handToConvertedLead } from './run/lead-conversion
 import { contactsUnsynced, readDealContacts } from './run/contacts.ts';
 import { readDealTeam } from './run/team.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
-import { OWN_WRITE_INBOX_PAGE, onlyEchoes, OwnReferralWrites } from './run/own-writes.ts';
+import { answerIsCurrent, OWN_WRITE_INBOX_PAGE, onlyEchoes, OwnReferralWrites } from './run/own-writes.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -138,6 +138,7 @@ export class PairSync {
         return;
       } catch (error) {
         if (!isPreconditionFailure(error) || attempt >= this.maxReplans) throw error;
+        run.readsEverything = true;
         this.deps.logger.debug({ job: job.key, attempt }, 'record changed while syncing; re-reading and re-planning');
       }
     }
@@ -185,7 +186,7 @@ export class PairSync {
     const referralOnly = link !== null && run.job.crmId === null;
     if (referralOnly && linkedMapping && (await this.settledByOwnWrite(run, link, linkedMapping))) return;
     const [versioned, readTogether] = await Promise.all([
-      this.reads.get(referralId, run.job.enqueuedAt).catch((error: unknown) => {
+      this.referralNow(run, referralId).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
         throw error;
       }),
@@ -279,6 +280,22 @@ export class PairSync {
     await this.deps.store.sync.labelDeal({ connection: run.name, referralId: link.referralId, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: run.job.key }, 'echo of our own Partner Center write: pair settled without a read');
     return true;
+  }
+
+  /**
+   * The referral as it is now: the answer of our own last write when the job's notifications announce nothing newer
+   * (see own-writes.ts; so the echo of a merge's PATCH costs no read on any connection), else a read.
+   */
+  private async referralNow(run: SyncRun, referralId: string): Promise<VersionedReferral> {
+    const own = run.readsEverything || run.job.cause !== 'event' ? undefined : this.ownWrites.get(referralId);
+    if (own) {
+      const notifications = await this.deps.store.inbox.list({ limit: OWN_WRITE_INBOX_PAGE, source: 'partner-center', resourceId: referralId });
+      if (answerIsCurrent(own, notifications, OWN_WRITE_INBOX_PAGE)) {
+        this.deps.logger.debug({ connection: run.name, referralId, job: run.job.key }, 'echo of our own Partner Center write: its answer stands in for a read');
+        return { referral: own.referral, eTag: own.eTag };
+      }
+    }
+    return this.reads.get(referralId, run.job.enqueuedAt);
   }
 
   /** A referral without a link: find its CRM record (a crash may have left one) or create it. */
