@@ -27,6 +27,8 @@ import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
+import { assumedCrmRecord } from './run/blind-crm-write.ts';
+import { crmSideFromBase } from './plan/crm-mirror.ts';
 import { followLeadConversion, handToConvertedLead } from './run/lead-conversion.ts';
 import { contactsUnsynced, readDealContacts } from './run/contacts.ts';
 import { readDealTeam } from './run/team.ts';
@@ -59,6 +61,8 @@ interface Pair {
   origin: 'pc' | 'crm';
   /** Rows of earlier steps of this run, committed with the pair. */
   audit?: AuditEntry[];
+  /** `record` was not read but taken as the last commit left it (see run/blind-crm-write.ts). */
+  assumed?: boolean;
 }
 
 /** The referral was made from this CRM record: it carries the record's id as its "CRM ID". */
@@ -137,7 +141,9 @@ export class PairSync {
         await this.syncOnce(run);
         return;
       } catch (error) {
-        if (!isPreconditionFailure(error) || attempt >= this.maxReplans) throw error;
+        // A write against a record we did not read failed (deleted, closed, ...): the read path says what happened.
+        const blindWriteFailed = run.assumedCrm && !run.readsEverything;
+        if (!(isPreconditionFailure(error) || blindWriteFailed) || attempt >= this.maxReplans) throw error;
         run.readsEverything = true;
         this.deps.logger.debug({ job: job.key, attempt }, 'record changed while syncing; re-reading and re-planning');
       }
@@ -205,8 +211,12 @@ export class PairSync {
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
     const coSell = this.syncsSolutions(run, link.crmEntity, read.referral);
     if (referralOnly && (await this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell }))) return;
-    const linkedRecord = referralOnly ? await readLinked() : readTogether;
-    if (linkedRecord && (await this.followSyncSwitch(run, link, linkedRecord))) return;
+    // A Partner Center change of a pair whose record is as we last committed it: no read, an If-Match write.
+    const assumed = referralOnly && !run.readsEverything ? await assumedCrmRecord({ store: this.deps.store, connector: run.connector, link, referral: read.referral }) : undefined;
+    if (assumed) run.assumedCrm = true;
+    const linkedRecord = assumed ?? (referralOnly ? await readLinked() : readTogether);
+    // The seller's switch moves the record's version: the write's If-Match finds it, and the re-read follows it.
+    if (linkedRecord && !assumed && (await this.followSyncSwitch(run, link, linkedRecord))) return;
     // Before anything that would write to the lead or promote it into an opportunity of our own (see lead-conversion.ts).
     if (link.crmEntity === 'lead' && linkedRecord?.convertedTo) return this.followConversion(run, read, link, linkedRecord);
     if (linkedRecord && (await this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell }))) return;
@@ -215,7 +225,7 @@ export class PairSync {
       await this.recordFailure(run, link, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
       return;
     }
-    await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc' });
+    await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc', assumed: assumed !== undefined });
   }
 
   private followConversion(run: SyncRun, read: ReadReferral, link: Link, lead: CrmRecord): Promise<void> {
@@ -487,7 +497,8 @@ export class PairSync {
 
   /** The deal's Microsoft Solutions when a private deal's seller asks for Microsoft's help; otherwise not read. */
   private async dealSolutionsIfUpgrading(run: SyncRun, pair: Pair): Promise<readonly string[] | null | undefined> {
-    if (pair.record.ref.entity !== 'opportunity' || !wantsCoSellUpgrade(pair.read.referral, pair.mapping.crmToCanonical(pair.record.values))) return undefined;
+    const crm = pair.assumed ? crmSideFromBase(pair.mapping, pair.link?.base) : pair.mapping.crmToCanonical(pair.record.values);
+    if (pair.record.ref.entity !== 'opportunity' || !wantsCoSellUpgrade(pair.read.referral, crm)) return undefined;
     return run.connector.solutions ? run.connector.solutions.readDealSolutions(pair.record.ref) : null;
   }
 
@@ -536,6 +547,7 @@ export class PairSync {
       referralId: read.id,
       eTag: read.eTag,
       record,
+      crmAssumed: pair.assumed === true,
       mapping,
       link,
       origin: pair.origin,

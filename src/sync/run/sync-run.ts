@@ -15,6 +15,8 @@ export class SyncRun {
    * of our own last write nor the stored version (see own-writes.ts, blind-crm-write.ts).
    */
   readsEverything = false;
+  /** This run planned against a CRM record it did not read (see blind-crm-write.ts). */
+  assumedCrm = false;
 
   constructor(
     readonly job: Job,
