@@ -22,8 +22,12 @@ import type { SyncStorePort } from '../ports.ts';
  * a blind write would save nothing.
  */
 
-/** Notifications received this long before the commit count too (clock skew between a cluster's instances). */
-export const CRM_NOTIFICATION_MARGIN_MS = 60_000;
+/**
+ * Notifications received this long before the commit count too: one may announce an edit made after that sync read the
+ * record (a sync reads and commits within seconds), or come from an instance whose clock is a little behind. Too short
+ * costs no correctness, only a refused write (412) and the read after it.
+ */
+export const CRM_NOTIFICATION_MARGIN_MS = 15_000;
 /** Notifications read per check; when all of them are recent, some may be missing, and the record is read instead. */
 export const CRM_NOTIFICATION_PAGE = 20;
 
