@@ -190,7 +190,7 @@ export class PairSync {
     // A job about the referral alone (its notification, a listing) reads the CRM record only once the referral turns
     // out to have changed: the echo of our own Partner Center write then costs one read, not one per side.
     const referralOnly = link !== null && run.job.crmId === null;
-    if (referralOnly && linkedMapping && (await this.settledByOwnWrite(run, link, linkedMapping))) return;
+    if (referralOnly && linkedMapping && !run.readsEverything && (await this.settledByOwnWrite(run, link, linkedMapping))) return;
     const [versioned, readTogether] = await Promise.all([
       this.referralNow(run, referralId).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
