@@ -292,6 +292,13 @@ export interface CrmConnector {
   isOwnWrite?(actor: WriteActor): Promise<boolean>;
 
   /**
+   * Whether a stored notification about a record (its inbox payload) is the echo of our own write. Only a connector
+   * whose conditional writes compare exact versions offers it: the sync then writes a record it has not read when its
+   * stored version is current as far as these notifications tell (see sync/run/blind-crm-write.ts).
+   */
+  isOwnNotification?(payload: string): Promise<boolean>;
+
+  /**
    * What the record holds of `value` once written to `column`, read back through `read` (a name cut to fit the column
    * next to the ✔/✖ mark). Lets the engine tell a value the CRM had to shorten from a seller's edit, so the cut never
    * flows back to the other side. Absent: the CRM holds what it was given.

@@ -1,7 +1,7 @@
 import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord, type CrmRecordRef } from '../crm/connector.ts';
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
 import type { Referral, ReferralCreate } from '../partner-center/model.ts';
-import { ReferralNotFoundError } from '../partner-center/referrals-client.ts';
+import { ReferralNotFoundError, type VersionedReferral } from '../partner-center/referrals-client.ts';
 import { respondBy } from '../partner-center/response-deadline.ts';
 import { InProcessLocks } from '../store/in-process-locks.ts';
 import type { AuditEntry, Job, KeyedLocks, Link } from '../store/types.ts';
@@ -27,11 +27,13 @@ import { customerKey } from './run/customers.ts';
 import { EngagementReader } from './run/engagement.ts';
 import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
+import { assumedCrmRecord } from './run/blind-crm-write.ts';
+import { crmSideFromBase } from './plan/crm-mirror.ts';
 import { followLeadConversion, handToConvertedLead } from './run/lead-conversion.ts';
 import { peopleToRead, peopleUnsynced, readDealContacts, type PeopleCheck } from './run/contacts.ts';
 import { readDealTeam } from './run/team.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
-import { OWN_WRITE_INBOX_PAGE, onlyEchoes, OwnReferralWrites } from './run/own-writes.ts';
+import { answerIsCurrent, OWN_WRITE_INBOX_PAGE, onlyEchoes, OwnReferralWrites } from './run/own-writes.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -59,6 +61,8 @@ interface Pair {
   origin: 'pc' | 'crm';
   /** Rows of earlier steps of this run, committed with the pair. */
   audit?: AuditEntry[];
+  /** `record` was not read but taken as the last commit left it (see run/blind-crm-write.ts). */
+  assumed?: boolean;
 }
 
 /** The referral was made from this CRM record: it carries the record's id as its "CRM ID". */
@@ -137,7 +141,10 @@ export class PairSync {
         await this.syncOnce(run);
         return;
       } catch (error) {
-        if (!isPreconditionFailure(error) || attempt >= this.maxReplans) throw error;
+        // A write against a record we did not read failed (deleted, closed, ...): the read path says what happened.
+        const blindWriteFailed = run.assumedCrm && !run.readsEverything;
+        if (!(isPreconditionFailure(error) || blindWriteFailed) || attempt >= this.maxReplans) throw error;
+        run.readsEverything = true;
         this.deps.logger.debug({ job: job.key, attempt }, 'record changed while syncing; re-reading and re-planning');
       }
     }
@@ -183,9 +190,9 @@ export class PairSync {
     // A job about the referral alone (its notification, a listing) reads the CRM record only once the referral turns
     // out to have changed: the echo of our own Partner Center write then costs one read, not one per side.
     const referralOnly = link !== null && run.job.crmId === null;
-    if (referralOnly && linkedMapping && (await this.settledByOwnWrite(run, link, linkedMapping))) return;
+    if (referralOnly && linkedMapping && !run.readsEverything && (await this.settledByOwnWrite(run, link, linkedMapping))) return;
     const [versioned, readTogether] = await Promise.all([
-      this.reads.get(referralId, run.job.enqueuedAt).catch((error: unknown) => {
+      this.referralNow(run, referralId).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
         throw error;
       }),
@@ -204,8 +211,12 @@ export class PairSync {
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
     const coSell = this.syncsSolutions(run, link.crmEntity, read.referral);
     if (referralOnly && (await this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell }))) return;
-    const linkedRecord = referralOnly ? await readLinked() : readTogether;
-    if (linkedRecord && (await this.followSyncSwitch(run, link, linkedRecord))) return;
+    // A Partner Center change of a pair whose record is as we last committed it: no read, an If-Match write.
+    const assumed = referralOnly && !run.readsEverything ? await assumedCrmRecord({ store: this.deps.store, connector: run.connector, link, referral: read.referral }) : undefined;
+    if (assumed) run.assumedCrm = true;
+    const linkedRecord = assumed ?? (referralOnly ? await readLinked() : readTogether);
+    // The seller's switch moves the record's version: the write's If-Match finds it, and the re-read follows it.
+    if (linkedRecord && !assumed && (await this.followSyncSwitch(run, link, linkedRecord))) return;
     // Before anything that would write to the lead or promote it into an opportunity of our own (see lead-conversion.ts).
     if (link.crmEntity === 'lead' && linkedRecord?.convertedTo) return this.followConversion(run, read, link, linkedRecord);
     if (linkedRecord && (await this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell }))) return;
@@ -214,7 +225,7 @@ export class PairSync {
       await this.recordFailure(run, link, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
       return;
     }
-    await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc' });
+    await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc', assumed: assumed !== undefined });
   }
 
   private followConversion(run: SyncRun, read: ReadReferral, link: Link, lead: CrmRecord): Promise<void> {
@@ -284,6 +295,22 @@ export class PairSync {
     await this.deps.store.sync.labelDeal({ connection: run.name, referralId: link.referralId, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: run.job.key }, 'echo of our own Partner Center write: pair settled without a read');
     return true;
+  }
+
+  /**
+   * The referral as it is now: the answer of our own last write when the job's notifications announce nothing newer
+   * (see own-writes.ts; so the echo of a merge's PATCH costs no read on any connection), else a read.
+   */
+  private async referralNow(run: SyncRun, referralId: string): Promise<VersionedReferral> {
+    const own = run.readsEverything || run.job.cause !== 'event' ? undefined : this.ownWrites.get(referralId);
+    if (own) {
+      const notifications = await this.deps.store.inbox.list({ limit: OWN_WRITE_INBOX_PAGE, source: 'partner-center', resourceId: referralId });
+      if (answerIsCurrent(own, notifications, OWN_WRITE_INBOX_PAGE)) {
+        this.deps.logger.debug({ connection: run.name, referralId, job: run.job.key }, 'echo of our own Partner Center write: its answer stands in for a read');
+        return { referral: own.referral, eTag: own.eTag };
+      }
+    }
+    return this.reads.get(referralId, run.job.enqueuedAt);
   }
 
   /** A referral without a link: find its CRM record (a crash may have left one) or create it. */
@@ -475,7 +502,8 @@ export class PairSync {
 
   /** The deal's Microsoft Solutions when a private deal's seller asks for Microsoft's help; otherwise not read. */
   private async dealSolutionsIfUpgrading(run: SyncRun, pair: Pair): Promise<readonly string[] | null | undefined> {
-    if (pair.record.ref.entity !== 'opportunity' || !wantsCoSellUpgrade(pair.read.referral, pair.mapping.crmToCanonical(pair.record.values))) return undefined;
+    const crm = pair.assumed ? crmSideFromBase(pair.mapping, pair.link?.base) : pair.mapping.crmToCanonical(pair.record.values);
+    if (pair.record.ref.entity !== 'opportunity' || !wantsCoSellUpgrade(pair.read.referral, crm)) return undefined;
     return run.connector.solutions ? run.connector.solutions.readDealSolutions(pair.record.ref) : null;
   }
 
@@ -525,6 +553,7 @@ export class PairSync {
       referralId: read.id,
       eTag: read.eTag,
       record,
+      crmAssumed: pair.assumed === true,
       mapping,
       link,
       origin: pair.origin,

@@ -1,3 +1,4 @@
+import { parseDataverseWebhook, type DataverseWebhookEvent } from './webhook.ts';
 import { LRUCache } from 'lru-cache';
 import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { z } from 'zod';
@@ -599,6 +600,21 @@ export class DynamicsConnector implements CrmConnector {
       this.logger.debug({ error: error instanceof Error ? error.message : String(error) }, 'cannot tell our own writes apart (WhoAmI failed); syncing the notification');
       return false;
     }
+  }
+
+  /**
+   * A stored webhook body (RemoteExecutionContext) of our own write. Dataverse's If-Match compares the row's exact
+   * version ("Perform conditional operations using the Web API"), so a write against a stored version never
+   * overwrites a change it did not see.
+   */
+  async isOwnNotification(payload: string): Promise<boolean> {
+    let event: DataverseWebhookEvent;
+    try {
+      event = parseDataverseWebhook(JSON.parse(payload));
+    } catch {
+      return false;
+    }
+    return this.isOwnWrite({ initiatingUserId: event.initiatingUserId, depth: event.depth });
   }
 
   /** The application user this connection acts as (`WhoAmI`, once): writes by it are ours (webhook `UserId`). */

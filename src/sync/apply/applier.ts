@@ -39,7 +39,9 @@ export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan)
   }
   if (plan.pcPatch) {
     const { referralId, changes, ifMatch } = plan.pcPatch;
-    const written = await deps.referrals.patch(referralId, changes, ifMatch ? { ifMatch } : {});
+    // The answer's representation (no extra call) lets the webhook our write raises be settled without a read, on
+    // every connection (see own-writes.ts).
+    const written = await deps.referrals.patch(referralId, changes, { ...(ifMatch ? { ifMatch } : {}), returnRepresentation: true });
     pcEtag = ('eTag' in written && typeof written.eTag === 'string' ? written.eTag : null) ?? null;
   }
   await store.sync.commit({ ...plan.commit, link: { ...link, pcEtag, crmVersion } });

@@ -19,6 +19,11 @@ export interface PairSnapshot {
   referralId: string;
   eTag: string | undefined;
   record: CrmRecord;
+  /**
+   * The record was not read: it is taken to be as the last commit left it (its values are the link's base, its version
+   * the link's), and the CRM write's If-Match finds out otherwise (see run/blind-crm-write.ts).
+   */
+  crmAssumed?: boolean;
   mapping: EntityMapping;
   link: Link | null;
   /** The side that made the pair (authoritative on a first link without a base). */

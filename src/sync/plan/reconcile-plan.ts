@@ -11,6 +11,7 @@ import { baseAfterUnfinishedSync } from '../write-intent.ts';
 import { fieldAudit, recordAudit } from './audit-entries.ts';
 import { conflictAudit, newHolds } from './conflict-audit.ts';
 import { crmCanonical } from './crm-canonical.ts';
+import { crmSideFromBase, markCrmMatch } from './crm-mirror.ts';
 import { holdBackToPc, pathOf } from './hold-backs.ts';
 import type { PairSnapshot } from './pair-snapshot.ts';
 import { applyResolutions } from './resolutions.ts';
@@ -62,7 +63,7 @@ interface Sides {
 
 function sidesOf(s: PairSnapshot): Sides {
   const pc = s.mapping.referralToCanonical(s.referral, s.microsoftReferral);
-  const crm = crmCanonical({ mapping: s.mapping, record: s.record, references: [pc, s.link?.base], heldValue: s.heldValue });
+  const crm = s.crmAssumed ? crmSideFromBase(s.mapping, s.link?.base) : crmCanonical({ mapping: s.mapping, record: s.record, references: [pc, s.link?.base], heldValue: s.heldValue });
   // The link fields are ours: they always follow the pair, whatever the merge would say.
   pc[WELL_KNOWN.referralId] = s.referralId;
   const base = baseAfterUnfinishedSync(s.link?.base, s.intent, { pc, crm });
@@ -156,8 +157,10 @@ export function planReconcile(s: PairSnapshot, merge: Merge): ReconcilePlan {
   if (solutions?.toPc) pcChanges.push(solutions.toPc);
   if (contacts?.toPc) pcChanges.push(contacts.toPc);
   if (team?.toPc) pcChanges.push(team.toPc);
+  const heldAfter = result.conflicts.some((c) => c.resolution === 'held');
+  const committedBase = markCrmMatch({ mapping: s.mapping, crm, toCrm: result.toCrm, base: { ...nextBase, ...solutions?.nextBase, ...contacts?.nextBase, ...team?.nextBase }, held: heldAfter || skipped.length > 0 });
   const commit: ReconcilePlan['commit'] = {
-    link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: { ...nextBase, ...solutions?.nextBase, ...contacts?.nextBase, ...team?.nextBase }, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
+    link: { connection: s.stamp.connection, referralId: s.referralId, crmEntity: s.record.ref.entity, crmId: s.record.ref.id, base: committedBase, pcEtag: s.eTag ?? null, crmVersion: s.record.version, syncState: 'ok', lastError: null },
     audit: [...s.audit, ...(s.link ? [] : [linkedAudit(s)]), ...decisionRows, ...coSellRows, ...kept.refused, ...fieldRows, ...conflictRows, ...skipped],
     holdConflicts: result.conflicts.filter((c) => c.resolution === 'held').map((c) => ({ field: c.key, base: c.base, pc: c.pc, crm: c.crm })),
     releaseConflicts: released.map((h) => h.field),

@@ -75,9 +75,24 @@ export class OwnReferralWrites {
 
 /**
  * Whether `notifications` (newest first, the referral's Partner Center inbox rows, one page of `pageSize`) announce
- * nothing newer than `write`: see the comment at the top.
+ * nothing newer than `write`: see the comment at the top. Only `referral-updated` rows pass: the settled check this
+ * serves must not skip a related-referral event (Microsoft's side changed) or anything else it cannot date.
  */
 export function onlyEchoes(write: OwnWrite, notifications: readonly InboxEvent[], pageSize: number): boolean {
+  return announcesNothingAfter(write, notifications, pageSize, (name) => name === 'referral-updated');
+}
+
+/**
+ * Whether `write`'s answer is the referral as it is now, as far as its notifications tell: every one received since
+ * (just before) the write announces a change at or before the written version, whatever its kind. A referral-created
+ * or related-referral event of the pair's first minutes dates an older change; Microsoft's own referral, which a
+ * related-referral event is about, is read separately (PairSync's snapshot), never taken from this answer.
+ */
+export function answerIsCurrent(write: OwnWrite, notifications: readonly InboxEvent[], pageSize: number): boolean {
+  return announcesNothingAfter(write, notifications, pageSize, () => true);
+}
+
+function announcesNothingAfter(write: OwnWrite, notifications: readonly InboxEvent[], pageSize: number, kind: (eventName: string) => boolean): boolean {
   if (notifications.length === 0) return false; // the job was not caused by a notification we can see
   const since = write.sentAt - OWN_WRITE_CLOCK_MARGIN_MS;
   const oldest = notifications[notifications.length - 1];
@@ -85,7 +100,7 @@ export function onlyEchoes(write: OwnWrite, notifications: readonly InboxEvent[]
   return notifications.every((row) => {
     if (Date.parse(row.receivedAt) < since) return true;
     const parsed = parseWebhookEvent(row.payload);
-    if (!parsed.ok || parsed.event.eventName.toLowerCase() !== 'referral-updated') return false;
+    if (!parsed.ok || !kind(parsed.event.eventName.toLowerCase())) return false;
     const changedAt = parseInstant(parsed.event.resourceChangeUtcDate);
     return changedAt !== undefined && changedAt <= write.updatedAt;
   });

@@ -10,6 +10,13 @@ import { mappingFor, type ConnectionSetup } from '../connection.ts';
 export class SyncRun {
   readonly connector: CrmConnector;
   readonly stamp: AuditStamp;
+  /**
+   * A write of this run met a newer version (412): from then on the run reads both sides, trusting neither the answer
+   * of our own last write nor the stored version (see own-writes.ts, blind-crm-write.ts).
+   */
+  readsEverything = false;
+  /** This run planned against a CRM record it did not read (see blind-crm-write.ts). */
+  assumedCrm = false;
 
   constructor(
     readonly job: Job,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Referral } from '../../../src/partner-center/model.ts';
 import type { InboxEvent } from '../../../src/store/types.ts';
-import { onlyEchoes, OwnReferralWrites, OWN_WRITE_INBOX_PAGE } from '../../../src/sync/run/own-writes.ts';
+import { answerIsCurrent, onlyEchoes, OwnReferralWrites, OWN_WRITE_INBOX_PAGE } from '../../../src/sync/run/own-writes.ts';
 
 const SENT_AT = Date.parse('2026-01-01T12:00:00.000Z');
 const WRITTEN_AT = '2026-01-01T12:00:00.1234567Z';
@@ -46,5 +46,15 @@ describe('the echo of our own Partner Center write', () => {
     expect(writes.get('ref-1')).toBeUndefined();
     for (const id of ['a', 'b', 'c']) writes.record(id, SENT_AT, { eTag: 'e', referral: { id, updatedDateTime: WRITTEN_AT } as Referral });
     expect([writes.get('a'), writes.size]).toEqual([undefined, 2]);
+  });
+
+  it('stands in for a read on any connection when nothing newer is announced, whatever the older events were', () => {
+    // A pair's first minute: its referral-created and related-referral events date changes before our write.
+    const firstMinute = [notification(WRITTEN_AT), notification('2026-01-01T11:59:59Z', { eventName: 'related-referral-created' }), notification('2026-01-01T11:59:58Z', { eventName: 'referral-created' })];
+    expect(answerIsCurrent(ownWrite(), firstMinute, OWN_WRITE_INBOX_PAGE)).toBe(true);
+    expect(onlyEchoes(ownWrite(), firstMinute, OWN_WRITE_INBOX_PAGE)).toBe(false);
+    expect(answerIsCurrent(ownWrite(), [notification('2026-01-01T12:00:00.2Z', { eventName: 'related-referral-updated' })], OWN_WRITE_INBOX_PAGE)).toBe(false);
+    expect(answerIsCurrent(ownWrite(), [notification('2026-01-01T12:00:00.1234568Z')], OWN_WRITE_INBOX_PAGE)).toBe(false);
+    expect(answerIsCurrent(ownWrite(), [], OWN_WRITE_INBOX_PAGE)).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { mergeRecord } from '../../../../src/sync/merge/index.ts';
 import { planReconcile, type PairSnapshot } from '../../../../src/sync/plan/reconcile-plan.ts';
 import { DECLINE_REASON_MISSING } from '../../../../src/sync/plan/co-sell-decision.ts';
 import { NOT_ACCEPTED_YET } from '../../../../src/sync/plan/hold-backs.ts';
+import { CRM_MATCHES_BASE } from '../../../../src/sync/plan/crm-mirror.ts';
 import { coSellTestMapping, crmRecord, referral, testMapping } from '../sync-fakes.ts';
 
 /* The planner alone: plain data in, a plan out. No store, no clients, no HTTP. */
@@ -313,5 +314,32 @@ describe('a private deal whose seller asks for Microsoft’s help', () => {
 
   it('solutions not read (no help asked, or already co-sell): nothing about co-sell is planned', () => {
     expect(plan({ ...privateDeal, pcData: { direction: 'Outgoing', type: 'Shared' } }).coSellUpgrade).toBe(false);
+  });
+
+  describe('the record as the base (optimistic CRM writes, issue 12)', () => {
+    const unanswered = { pcData: { status: 'New', substatus: 'Pending', direction: 'Incoming' }, crmValues: { statuscode: 'New', name: 'Renamed' }, link: link({ ...BASE, status: 'New' }) };
+    const manual = { mapping: testMapping({ notes: 'manual' }), pcData: { details: { dealValue: 100, notes: 'pc note' } }, crmValues: { notes: 'crm note' } };
+
+    it('marks a committed base that is exactly what the record holds once written', () => {
+      expect(plan().commit.link.base[CRM_MATCHES_BASE]).toBe(true);
+      expect(plan({ pcData: { name: 'Deal 2' } }).commit.link.base).toMatchObject({ name: 'Deal 2', [CRM_MATCHES_BASE]: true });
+      expect(plan({ crmValues: { value: 250 } }).commit.link.base).toMatchObject({ dealValue: 250, [CRM_MATCHES_BASE]: true });
+    });
+
+    it('does not mark it when the record holds what the base does not: a held-back edit, a held conflict', () => {
+      const heldBack = plan(unanswered);
+      expect(heldBack.commit.link.base.name).toBe('Deal');
+      expect(heldBack.commit.link.base[CRM_MATCHES_BASE]).toBeUndefined();
+      expect(plan(manual).commit.link.base[CRM_MATCHES_BASE]).toBeUndefined();
+      // A mark left from an earlier commit does not survive either.
+      expect(plan({ ...unanswered, link: link({ ...BASE, status: 'New', [CRM_MATCHES_BASE]: true }) }).commit.link.base[CRM_MATCHES_BASE]).toBeUndefined();
+    });
+
+    it('plans a record it did not read against the base: the Partner Center change only, with If-Match on the stored version', () => {
+      const p = plan({ crmAssumed: true, record: crmRecord({}, { version: 'v0', modifiedByUs: true }), link: link({ ...BASE, [CRM_MATCHES_BASE]: true }), pcData: { name: 'Deal 2', details: { dealValue: 300 } } });
+      expect(p.crmUpdate).toMatchObject({ changes: { name: 'Deal 2', value: 300 }, ifVersion: 'v0', status: { ok: true } });
+      expect(p.pcPatch).toBeNull();
+      expect(p.commit.link).toMatchObject({ crmVersion: 'v0', base: { name: 'Deal 2', dealValue: 300, [CRM_MATCHES_BASE]: true } });
+    });
   });
 });
