@@ -142,7 +142,9 @@ async function postgresDatabase(): Promise<{ url: string; drop: () => Promise<vo
 
 async function benchStore(choice: StoreChoice): Promise<void> {
   const database = choice === 'postgres' ? await postgresDatabase() : undefined;
-  const store: ConfigInput['store'] | undefined = database ? { driver: 'postgres', url: database.url, pool: { max: 16 } } : undefined;
+  // The configuration takes secrets by reference only.
+  if (database) process.env.COSELL_BENCH_STORE_URL = database.url;
+  const store: ConfigInput['store'] | undefined = database ? { driver: 'postgres', url: 'env:COSELL_BENCH_STORE_URL', pool: { max: 16 } } : undefined;
   const h = await SyncHarness.start({ runEngine: false, synchronous: options.synchronous, ...(store ? { store } : {}) });
   const counter = database ? await postgresCounter(h, database.url) : sqliteCounter(h);
   try {
