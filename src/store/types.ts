@@ -103,6 +103,8 @@ export interface Job {
    * every change its events announced. Absent (a job built outside the queue): no read is shared with it.
    */
   enqueuedAt?: number;
+  /** graphile-worker's id of this run's job (PostgreSQL): what a commit that completes the run deletes. */
+  runnerJobId?: string;
 }
 
 /** What every job queue offers, whoever runs its jobs. */
@@ -263,6 +265,13 @@ export interface SyncCommit {
   releaseConflicts: string[];
   /** Values this sync wrote to Partner Center, with when the CRM edit they came from was made (see PcFieldWrite). */
   pcFieldWrites?: Record<string, { value: CanonicalValue; changedAt: string }>;
+  /**
+   * The job whose run this commit ends: nothing the run does afterwards needs the job again, so the job completes in
+   * the same transaction (or is marked to rerun when it was enqueued again meanwhile), one commit instead of two. The
+   * executor's completion of the run then writes nothing. A crash before this commit leaves the job to run again, as
+   * it always did.
+   */
+  completes?: Job | undefined;
 }
 
 export interface SyncState {

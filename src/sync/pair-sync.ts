@@ -225,7 +225,7 @@ export class PairSync {
       await this.recordFailure(run, link, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
       return;
     }
-    await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc', assumed: assumed !== undefined });
+    await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc', assumed: assumed !== undefined }, { last: true });
   }
 
   private followConversion(run: SyncRun, read: ReadReferral, link: Link, lead: CrmRecord): Promise<void> {
@@ -474,11 +474,14 @@ export class PairSync {
   }
 
   /** The merge and its writes, shared by every path once both sides exist: read what the plan needs, plan, apply. */
-  private async reconcilePair(run: SyncRun, pair: Pair): Promise<void> {
+  private async reconcilePair(run: SyncRun, pair: Pair, options: { last?: boolean } = {}): Promise<void> {
     const snapshot = await this.snapshot(run, pair);
     const plan = planReconcile(snapshot, this.deps.merge);
-    await applyReconcilePlan({ store: this.deps.store, referrals: this.deps.referrals, connector: run.connector }, plan);
-    await this.connectMicrosoftAfter(run, { snapshot, upgraded: plan.coSellUpgrade === true, mapping: pair.mapping });
+    const after = { snapshot, upgraded: plan.coSellUpgrade === true, mapping: pair.mapping };
+    // The run's last step, with nothing to do after its commit: that commit completes the job too.
+    const completes = options.last && !this.actsAfter(after) ? run.job : undefined;
+    await applyReconcilePlan({ store: this.deps.store, referrals: this.deps.referrals, connector: run.connector }, plan, { completes });
+    await this.connectMicrosoftAfter(run, after);
     this.logSync(run, plan.commit);
   }
 
@@ -495,9 +498,15 @@ export class PairSync {
       await this.deps.store.jobs.enqueue([{ connection: run.name, cause: run.job.cause, referralId: snapshot.referralId, microsoftSide: true }]);
     } else if (after.upgraded) {
       await connectMicrosoftIfMissing(this.deps.referrals, (await this.deps.referrals.get(snapshot.referralId)).referral);
-    } else if (snapshot.microsoftReferral === null && wantsMicrosoftConnected(snapshot.referral) && bornFrom(snapshot.referral, snapshot.record.ref)) {
+    } else if (this.actsAfter(after)) {
       await connectMicrosoftIfMissing(this.deps.referrals, snapshot.referral);
     }
+  }
+
+  /** Whether `connectMicrosoftAfter` has anything to do. */
+  private actsAfter(after: { snapshot: PairSnapshot; upgraded: boolean }): boolean {
+    const { snapshot } = after;
+    return after.upgraded || (snapshot.microsoftReferral === null && wantsMicrosoftConnected(snapshot.referral) && bornFrom(snapshot.referral, snapshot.record.ref));
   }
 
   /** The deal's Microsoft Solutions when a private deal's seller asks for Microsoft's help; otherwise not read. */

@@ -20,9 +20,15 @@ export class PostgresDealControls {
   ) {}
 
   async label(label: DealLabel): Promise<void> {
-    // Written on every read of a deal: the WHERE keeps an unchanged label from costing a row version.
+    // Written on every read of a deal. An unchanged label must cost no write: ON CONFLICT DO UPDATE locks the existing
+    // row even when its WHERE keeps it, and that lock takes a transaction id and a WAL flush at commit. So the row is
+    // inserted only when no identical one exists (an INSERT of no rows takes neither).
     await this.pool.query(
-      `INSERT INTO deal_labels (connection, subject, referral_id, crm_entity, crm_id, name, customer, respond_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO deal_labels (connection, subject, referral_id, crm_entity, crm_id, name, customer, respond_by, updated_at)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+        WHERE NOT EXISTS (
+          SELECT 1 FROM deal_labels WHERE connection = $1 AND subject = $2
+             AND name IS NOT DISTINCT FROM $6 AND customer IS NOT DISTINCT FROM $7 AND respond_by IS NOT DISTINCT FROM $8::text)
        ON CONFLICT (connection, subject) DO UPDATE SET name = excluded.name, customer = excluded.customer, respond_by = excluded.respond_by, updated_at = excluded.updated_at
        WHERE deal_labels.name IS DISTINCT FROM excluded.name OR deal_labels.customer IS DISTINCT FROM excluded.customer
          OR deal_labels.respond_by IS DISTINCT FROM excluded.respond_by`,

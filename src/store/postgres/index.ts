@@ -4,6 +4,7 @@ import { PostgresConsoleReads } from './console-reads.ts';
 import { PostgresCredentials } from './credentials.ts';
 import { PostgresInbox } from './inbox.ts';
 import { PostgresAdvisoryLocks } from './advisory-locks.ts';
+import { RunsCompletedByCommit } from './job-completion.ts';
 import { PostgresJobQueue } from './job-queue.ts';
 import { migrate } from './migrations.ts';
 import type { PostgresStoreConfig } from '../../config/schema.ts';
@@ -41,9 +42,10 @@ export class PostgresStore implements Store {
     private readonly lockPool: pg.Pool,
   ) {
     this.inbox = new PostgresInbox(pool);
-    this.jobs = new PostgresJobQueue(pool);
+    const completedRuns = new RunsCompletedByCommit();
+    this.jobs = new PostgresJobQueue(pool, completedRuns);
     this.locks = new PostgresAdvisoryLocks(lockPool);
-    this.sync = new PostgresSyncState(pool);
+    this.sync = new PostgresSyncState(pool, completedRuns);
     this.console = new PostgresConsoleReads(pool);
     this.credentials = new PostgresCredentials(pool);
     this.compactor = new PostgresCompactor(pool);

@@ -9,6 +9,7 @@ import { addPairJob, enqueuePairJobs, lockPairKey, pairJobKey, pendingPairJob } 
 import { jobFromPayload, pairJobPayloadSchema, SYNC_PAIR_TASK, type PairJobPayload } from './job-payload.ts';
 import { RunnerLiveness } from './job-liveness.ts';
 import { inTransaction } from './pool.ts';
+import { RunsCompletedByCommit } from './job-completion.ts';
 
 export interface PostgresJobRunnerOptions extends JobRunnerOptions {
   /**
@@ -29,7 +30,10 @@ export class PostgresJobQueue implements RunnableJobQueue {
   readonly kind = 'runner' as const;
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly completedRuns = new RunsCompletedByCommit(),
+  ) {}
 
   /** In its own transaction; the watermark commits with the jobs, so a resume point never runs ahead of its work. */
   async enqueue(requests: readonly JobRequest[], watermark?: { source: string; value: string }): Promise<void> {
@@ -106,7 +110,7 @@ export class PostgresJobQueue implements RunnableJobQueue {
       const parsed = pairJobPayloadSchema.safeParse(raw);
       // Not ours to interpret (another version's payload): fail it as graphile-worker fails jobs, visibly in its table.
       if (!parsed.success) throw new Error(`unreadable sync-pair payload: ${parsed.error.message}`);
-      const job = jobFromPayload(pairJobKey(parsed.data), parsed.data);
+      const job: Job = { ...jobFromPayload(pairJobKey(parsed.data), parsed.data), runnerJobId: helpers.job.id };
       // In flight until its outcome is applied, so a caller waiting for zero sees the outcome's writes.
       inFlight++;
       try {
@@ -120,7 +124,10 @@ export class PostgresJobQueue implements RunnableJobQueue {
           if (!isLastGraphileAttempt(helpers)) throw error;
           outcome = { kind: 'dead', error: error instanceof Error ? error.message : String(error) };
         }
-        await applyOutcome(pool, job, parsed.data, outcome);
+        // A run its sync's commit completed (SyncCommit.completes) has nothing left to apply when it is done; a failure
+        // after that commit is still retried (the reschedule adds the pair's job again).
+        const completedByCommit = this.completedRuns.take(job.runnerJobId);
+        if (!(outcome.kind === 'done' && completedByCommit)) await applyOutcome(pool, job, parsed.data, outcome);
         logOutcome(logger, job, outcome);
       } finally {
         inFlight--;

@@ -9,6 +9,7 @@ import { listDeadLetters, takeDeadLetterForReplay } from './dead-letters.ts';
 import { PostgresDealControls } from './deal-controls.ts';
 import { enqueuePairJobs } from './job-enqueue.ts';
 import { inTransaction, type Queryable } from './pool.ts';
+import { completeRunInTransaction, RunsCompletedByCommit } from './job-completion.ts';
 
 interface LinkRow {
   connection: string;
@@ -79,7 +80,10 @@ async function insertAudit(db: Queryable, entries: readonly AuditEntry[], at: st
 export class PostgresSyncState implements SyncState {
   private readonly controls: PostgresDealControls;
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly completedRuns = new RunsCompletedByCommit(),
+  ) {
     this.controls = new PostgresDealControls(pool, (client, entries) => insertAudit(client, entries, new Date().toISOString()));
   }
 
@@ -93,8 +97,13 @@ export class PostgresSyncState implements SyncState {
     return row ? toLink(row) : null;
   }
 
-  commit(commit: SyncCommit): Promise<void> {
-    return inTransaction(this.pool, (client) => this.commitIn(client, commit));
+  async commit(commit: SyncCommit): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      await this.commitIn(client, commit);
+      // Last: the completion resolves the pair's dead letters by the link state written above.
+      if (commit.completes) await completeRunInTransaction(client, commit.completes);
+    });
+    if (commit.completes?.runnerJobId !== undefined) this.completedRuns.add(commit.completes.runnerJobId);
   }
 
   private async commitIn(client: pg.ClientBase, commit: SyncCommit): Promise<void> {

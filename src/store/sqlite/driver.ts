@@ -30,6 +30,11 @@ export interface SqlDatabase {
   exec(sql: string): void;
   /** All or nothing; a transaction inside another becomes a savepoint. */
   transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T;
+  /**
+   * Commits that changed a row since the connection opened (a transaction once, a statement outside one once): each is
+   * a WAL append, fsync'd with `synchronous = FULL`. For benchmarks and tests counting what a sync costs.
+   */
+  readonly writeCommits: number;
   close(): void;
 }
 
@@ -46,6 +51,30 @@ function chooseDriver(): 'better-sqlite3' | 'node' {
   const forced = process.env.COSELL_SQLITE_DRIVER;
   if (forced === 'node' || forced === 'better-sqlite3') return forced;
   return Number(process.versions.node.split('.')[0]) >= 24 ? 'node' : 'better-sqlite3';
+}
+
+/**
+ * Counts commits that wrote: a transaction during which SQLite's total_changes() moved, or a statement run outside one
+ * that changed rows. A transaction whose statements changed nothing (an upsert whose WHERE kept the row) appends
+ * nothing to the WAL, so it is not counted.
+ */
+class WriteCommitCounter {
+  commits = 0;
+
+  constructor(private readonly totalChanges: () => number) {}
+
+  /** A statement run outside a transaction: a commit of its own. */
+  ran(changes: number | bigint, inTransaction: boolean): void {
+    if (!inTransaction && Number(changes) > 0) this.commits++;
+  }
+
+  /** Runs an outermost transaction and counts it when it wrote. */
+  outermost<T>(run: () => T): T {
+    const before = this.totalChanges();
+    const result = run();
+    if (this.totalChanges() !== before) this.commits++;
+    return result;
+  }
 }
 
 /** Keeps every statement for the connection's life: none becomes garbage the GC has to finalize. */
@@ -68,11 +97,29 @@ class StatementCache<S> {
 class BetterSqliteDatabase implements SqlDatabase {
   readonly driver = 'better-sqlite3';
   private readonly db: BetterSqlite3.Database;
-  private readonly statements: StatementCache<BetterSqlite3.Statement>;
+  private readonly statements: StatementCache<SqlStatement>;
+  private readonly counter: WriteCommitCounter;
 
   constructor(path: string, options: OpenOptions) {
     this.db = new BetterSqlite3(path, { readonly: options.readonly ?? false, fileMustExist: options.fileMustExist ?? false });
-    this.statements = new StatementCache((sql) => this.db.prepare(sql));
+    const totalChanges = this.db.prepare('SELECT total_changes() AS n').pluck();
+    this.counter = new WriteCommitCounter(() => Number(totalChanges.get()));
+    this.statements = new StatementCache((sql): SqlStatement => {
+      const statement = this.db.prepare(sql);
+      return {
+        run: (...params) => {
+          const result = statement.run(...params);
+          this.counter.ran(result.changes, this.db.inTransaction);
+          return result;
+        },
+        get: (...params) => statement.get(...params),
+        all: (...params) => statement.all(...params),
+      };
+    });
+  }
+
+  get writeCommits(): number {
+    return this.counter.commits;
   }
 
   prepare<P extends SqlValue[], R>(sql: string): SqlStatement<P, R> {
@@ -84,7 +131,8 @@ class BetterSqliteDatabase implements SqlDatabase {
   }
 
   transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
-    return this.db.transaction(fn) as unknown as (...args: A) => T;
+    const transaction = this.db.transaction(fn) as unknown as (...args: A) => T;
+    return (...args: A): T => (this.db.inTransaction ? transaction(...args) : this.counter.outermost(() => transaction(...args)));
   }
 
   close(): void {
@@ -111,6 +159,7 @@ class NodeSqliteDatabase implements SqlDatabase {
   private readonly statements: StatementCache<SqlStatement>;
   private depth = 0;
   private savepoints = 0;
+  private readonly counter: WriteCommitCounter;
 
   constructor(path: string, options: OpenOptions) {
     // Loaded only where it is used: Node 20 has no node:sqlite, and Node 22 warns on import.
@@ -118,10 +167,16 @@ class NodeSqliteDatabase implements SqlDatabase {
     // DatabaseSync creates a missing file; refuse the way better-sqlite3 does.
     if (options.fileMustExist && path !== ':memory:' && !existsSync(path)) throw new Error(`unable to open database file ${path}: it does not exist`);
     this.db = new DatabaseSync(path, { readOnly: options.readonly ?? false });
+    const totalChanges = this.db.prepare('SELECT total_changes() AS n');
+    this.counter = new WriteCommitCounter(() => Number((totalChanges.get() as { n: number | bigint }).n));
     this.statements = new StatementCache((sql): SqlStatement => {
       const statement = this.db.prepare(sql);
       return {
-        run: (...params) => statement.run(...params),
+        run: (...params) => {
+          const result = statement.run(...params);
+          this.counter.ran(result.changes, this.depth > 0);
+          return result;
+        },
         // null-prototype rows from node:sqlite read like better-sqlite3's plain objects everywhere the store looks.
         get: (...params) => statement.get(...params) ?? undefined,
         all: (...params) => statement.all(...params),
@@ -137,28 +192,34 @@ class NodeSqliteDatabase implements SqlDatabase {
     this.db.exec(sql);
   }
 
+  get writeCommits(): number {
+    return this.counter.commits;
+  }
+
   transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
-    return (...args: A): T => {
-      const outermost = this.depth === 0;
-      const savepoint = `cosell_${++this.savepoints}`;
-      // IMMEDIATE takes the write lock up front, so busy_timeout applies here rather than failing mid-transaction.
-      this.db.exec(outermost ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);
-      this.depth++;
+    return (...args: A): T => (this.depth === 0 ? this.counter.outermost(() => this.runTransaction(fn, args)) : this.runTransaction(fn, args));
+  }
+
+  private runTransaction<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
+    const outermost = this.depth === 0;
+    const savepoint = `cosell_${++this.savepoints}`;
+    // IMMEDIATE takes the write lock up front, so busy_timeout applies here rather than failing mid-transaction.
+    this.db.exec(outermost ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);
+    this.depth++;
+    try {
+      const result = fn(...args);
+      this.db.exec(outermost ? 'COMMIT' : `RELEASE ${savepoint}`);
+      return result;
+    } catch (error) {
       try {
-        const result = fn(...args);
-        this.db.exec(outermost ? 'COMMIT' : `RELEASE ${savepoint}`);
-        return result;
-      } catch (error) {
-        try {
-          this.db.exec(outermost ? 'ROLLBACK' : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
-        } catch {
-          // SQLite already rolled back (some errors do); the original error is the one to report.
-        }
-        throw error;
-      } finally {
-        this.depth--;
+        this.db.exec(outermost ? 'ROLLBACK' : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+      } catch {
+        // SQLite already rolled back (some errors do); the original error is the one to report.
       }
-    };
+      throw error;
+    } finally {
+      this.depth--;
+    }
   }
 
   close(): void {

@@ -65,6 +65,11 @@ export class SqliteStore implements Store {
     return new SqliteStore(db);
   }
 
+  /** Commits that wrote since the store opened (see SqlDatabase.writeCommits). */
+  get writeCommits(): number {
+    return this.db.writeCommits;
+  }
+
   async close(): Promise<void> {
     this.inbox.flush();
     this.db.close();

@@ -14,6 +14,10 @@ export { jobKeyForCrm, jobKeyForReferral };
 /**
  * Durable per-key job queue. One row per pair: enqueueing a pending key only bumps its generation, which is how
  * bursts of events for one record coalesce into one sync.
+ *
+ * Leases are kept in memory, so a claim writes nothing: one process owns the store file, and it voids every lease when
+ * it opens the file (SqliteStore.open), so a durable lease bought nothing after a crash, and a claim counts no attempt.
+ * What a crash leaves is the job row, which runs again.
  */
 export class SqliteJobQueue implements LeasedJobQueue {
   readonly kind = 'leased' as const;
@@ -22,6 +26,10 @@ export class SqliteJobQueue implements LeasedJobQueue {
   private readonly setWatermark: SqlStatement<[string, string, string]>;
   private readonly enqueueTx: (requests: readonly JobRequest[], watermark?: { source: string; value: string }) => void;
   private readonly listeners = new Set<() => void>();
+  /** Leased keys → when the lease ends (epoch ms). */
+  private readonly leases = new Map<string, number>();
+  /** Runs completed by their sync's commit (completeInTransaction): key → generation, and whether it reruns. */
+  private readonly completedByCommit = new Map<string, { generation: number; rerun: boolean }>();
 
   constructor(
     private readonly db: SqlDatabase,
@@ -91,64 +99,94 @@ export class SqliteJobQueue implements LeasedJobQueue {
 
   async claim(limit: number, leaseMs: number, now = Date.now()): Promise<Job[]> {
     if (limit <= 0) return [];
-    return this.db.transaction(() => {
-      const rows = this.db
-        .prepare(
-          `SELECT ${JOB_COLUMNS} FROM jobs
-           WHERE next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)
-           ORDER BY next_run_at LIMIT ?`,
-        )
-        .all(now, now, limit) as JobRow[];
-      const lease = this.db.prepare('UPDATE jobs SET lease_until = ? WHERE key = ?');
-      for (const row of rows) lease.run(now + leaseMs, row.key);
-      return rows.map(toJob);
-    })();
+    // Due rows, enough of them that `limit` remain once the ones leased now are skipped.
+    const rows = this.db
+      .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE next_run_at <= ? ORDER BY next_run_at LIMIT ?`)
+      .all(now, limit + this.leases.size) as JobRow[];
+    const claimed: Job[] = [];
+    for (const row of rows) {
+      if (claimed.length >= limit) break;
+      const until = this.leases.get(row.key);
+      if (until !== undefined && until >= now) continue;
+      this.leases.set(row.key, now + leaseMs);
+      claimed.push(toJob(row));
+    }
+    return claimed;
+  }
+
+  /**
+   * Inside the transaction of the sync's last commit (SyncCommit.completes): the job completes with it, or is marked
+   * to rerun when it was enqueued again meanwhile. `complete` then only releases the lease.
+   */
+  completeInTransaction(job: Job): void {
+    this.completedByCommit.set(job.key, { generation: job.generation, rerun: this.completeRow(job) });
   }
 
   async complete(job: Job): Promise<void> {
-    const rerun = this.db.transaction(() => {
-      this.deadLetters.resolveForSyncedPair(job);
-      const deleted = this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
-      if (deleted.changes > 0) return false;
-      // Enqueued again while it ran: the new events may carry changes this run did not see.
-      this.db.prepare('UPDATE jobs SET lease_until = NULL, attempts = 0, last_error = NULL WHERE key = ?').run(job.key);
-      return true;
-    })();
+    const done = this.completedByCommit.get(job.key);
+    let rerun: boolean;
+    if (done && done.generation === job.generation) {
+      this.completedByCommit.delete(job.key);
+      rerun = done.rerun;
+    } else {
+      rerun = this.db.transaction(() => this.completeRow(job))();
+    }
+    this.leases.delete(job.key);
     if (rerun) this.notify();
   }
 
+  /** True when the job stays to run again: it was enqueued again while it ran. */
+  private completeRow(job: Job): boolean {
+    this.deadLetters.resolveForSyncedPair(job);
+    const deleted = this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
+    if (deleted.changes > 0) return false;
+    // Enqueued again while it ran: the new events may carry changes this run did not see.
+    this.db.prepare('UPDATE jobs SET attempts = 0, last_error = NULL WHERE key = ?').run(job.key);
+    return true;
+  }
+
   async retry(job: Job, error: string, delayMs: number, now = Date.now()): Promise<void> {
-    this.db
-      .prepare(
-        `UPDATE jobs SET lease_until = NULL, attempts = attempts + 1, last_error = ?, next_run_at = ?, updated_at = ?
-         WHERE key = ?`,
-      )
-      .run(error, now + delayMs, new Date(now).toISOString(), job.key);
+    this.reschedule(job, { attempts: job.attempts + 1, error, runAt: now + delayMs, now });
   }
 
   async postpone(job: Job, reason: string, delayMs: number, now = Date.now()): Promise<void> {
+    this.reschedule(job, { attempts: job.attempts, error: reason, runAt: now + delayMs, now });
+  }
+
+  /**
+   * Runs the job again at `runAt`. Its row is normally there (leased); if a commit completed the run and the run then
+   * failed, the row is put back, so the failure is retried rather than lost.
+   */
+  private reschedule(job: Job, next: { attempts: number; error: string; runAt: number; now: number }): void {
+    this.completedByCommit.delete(job.key);
+    const stamp = new Date(next.now).toISOString();
     this.db
-      .prepare('UPDATE jobs SET lease_until = NULL, last_error = ?, next_run_at = ?, updated_at = ? WHERE key = ?')
-      .run(reason, now + delayMs, new Date(now).toISOString(), job.key);
+      .prepare(
+        `INSERT INTO jobs (key, connection, referral_id, crm_entity, crm_id, cause, microsoft_side, generation, attempts, last_error, next_run_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error, next_run_at = excluded.next_run_at, updated_at = excluded.updated_at`,
+      )
+      .run(job.key, job.connection, job.referralId, job.crmEntity, job.crmId, job.cause, job.microsoftSide ? 1 : 0, job.generation, next.attempts, next.error, next.runAt, stamp, stamp);
+    this.leases.delete(job.key);
   }
 
   async deadLetter(job: Job, error: string): Promise<void> {
+    this.completedByCommit.delete(job.key);
     this.db.transaction(() => {
       this.deadLetters.file(job, error);
       this.db.prepare('DELETE FROM jobs WHERE key = ? AND generation = ?').run(job.key, job.generation);
-      this.db.prepare('UPDATE jobs SET lease_until = NULL WHERE key = ?').run(job.key);
     })();
+    this.leases.delete(job.key);
   }
 
   async depth(): Promise<number> {
     return (this.db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
   }
 
+  /** The earliest run time of a job not leased now. */
   async nextDueAt(): Promise<number | null> {
-    const row = this.db.prepare('SELECT MIN(next_run_at) AS t FROM jobs WHERE lease_until IS NULL').get() as {
-      t: number | null;
-    };
-    return row.t;
+    const rows = this.db.prepare('SELECT key, next_run_at AS t FROM jobs ORDER BY next_run_at LIMIT ?').all(this.leases.size + 1) as Array<{ key: string; t: number }>;
+    return rows.find((row) => !this.leases.has(row.key))?.t ?? null;
   }
 }
 

@@ -115,6 +115,8 @@ export class SqliteSyncState implements SyncState {
        ON CONFLICT (referral_id, field) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at`,
     );
     for (const [field, w] of Object.entries(commit.pcFieldWrites ?? {})) written.run(l.referralId, field, JSON.stringify(w.value), w.changedAt);
+    // Last: the job's completion resolves the pair's dead letters by the link state written above.
+    if (commit.completes) this.jobs.completeInTransaction(commit.completes);
   }
 
   async pcFieldWrites(referralId: string): Promise<Record<string, { value: CanonicalValue; changedAt: string }>> {

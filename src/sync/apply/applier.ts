@@ -1,5 +1,5 @@
 import type { CrmConnector } from '../../crm/connector.ts';
-import type { Link, SyncCommit } from '../../store/types.ts';
+import type { Job, Link, SyncCommit } from '../../store/types.ts';
 import { AUDIT_COLUMN_ENTRIES, auditLines } from '../audit-lines.ts';
 import type { ReconcilePlan } from '../plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from '../ports.ts';
@@ -13,9 +13,13 @@ export interface ApplierDeps {
 /**
  * Carries out a pair's plan: the write intent is durable before the first write (so a crash cannot make our own
  * write look foreign), then the CRM record, then the referral (each with optimistic concurrency: a 412 goes back to
- * the caller, which re-reads and re-plans), and last link, base and audit in one store transaction.
+ * the caller, which re-reads and re-plans), and last link, base and audit in one store transaction. A sync that
+ * writes nothing records no intent: there is no write of ours to mistake for a seller's.
+ *
+ * `completes`: the job whose run ends with this commit (the caller has nothing left to do afterwards); it completes in
+ * the same transaction, one commit fewer per sync (see SyncCommit.completes).
  */
-export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan): Promise<void> {
+export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan, options: { completes?: Job | undefined } = {}): Promise<void> {
   const { store } = deps;
   const { link } = plan.commit;
   if (plan.intent) await store.sync.recordIntents([plan.intent]);
@@ -44,7 +48,7 @@ export async function applyReconcilePlan(deps: ApplierDeps, plan: ReconcilePlan)
     const written = await deps.referrals.patch(referralId, changes, { ...(ifMatch ? { ifMatch } : {}), returnRepresentation: true });
     pcEtag = ('eTag' in written && typeof written.eTag === 'string' ? written.eTag : null) ?? null;
   }
-  await store.sync.commit({ ...plan.commit, link: { ...link, pcEtag, crmVersion } });
+  await store.sync.commit({ ...plan.commit, link: { ...link, pcEtag, crmVersion }, ...(options.completes ? { completes: options.completes } : {}) });
 }
 
 /** Commits a newly created pair's link and returns it as stored (with its times). */

@@ -10,6 +10,7 @@ import { inTransaction } from '../../../src/store/postgres/pool.ts';
 import type { SqlDatabase } from '../../../src/store/sqlite/driver.ts';
 import { SqliteStore } from '../../../src/store/sqlite/index.ts';
 import type { Job, JobRequest, Store } from '../../../src/store/types.ts';
+import { silentLogger } from '../../../src/util/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { makeTempDir } from '../../support/tmp.ts';
 import { consoleCases } from './contract/console.ts';
@@ -72,6 +73,13 @@ describe('store contract: sqlite', () => {
       failOnce: async (request, error) => store.jobs.retry(await claimOne(request), error, 3_600_000),
       deadLetter: async (request, error) => store.jobs.deadLetter(await claimOne(request), error),
       completeSynced: async (request) => store.jobs.complete(await claimOne(request)),
+      async runJobs(request, sync) {
+        await store.jobs.enqueue([request]);
+        for (let [job] = await store.jobs.claim(1, 60_000); job; [job] = await store.jobs.claim(1, 60_000)) {
+          await sync(job);
+          await store.jobs.complete(job);
+        }
+      },
       insertDeadLetterRow: (row) => {
         db.prepare(
           `INSERT INTO dead_letters (job_key, connection, cause, attempts, error, failed_at, replayed_at, resolved_at, resolved_by) VALUES (?, 'dynamics', 'webhook', 10, 'rejected', ?, ?, ?, ?)`,
@@ -143,6 +151,39 @@ describe('store contract: postgres', () => {
         }),
       deadLetter: (request, error) => takeJob(request, (client, job) => insertDeadLetter(client, job, error)),
       completeSynced: (request) => takeJob(request, (client, job) => resolveDeadLettersForPair(client, job)),
+      async runJobs(request, sync) {
+        await store.jobs.enqueue([request]);
+        let running = 0;
+        let failure: unknown;
+        const runner = await store.jobs.run({
+          concurrency: 1,
+          logger: silentLogger(),
+          pollIntervalMs: 50,
+          handle: async (job) => {
+            running++;
+            try {
+              await sync(job);
+              return { kind: 'done' };
+            } catch (error) {
+              failure ??= error;
+              throw error;
+            } finally {
+              running--;
+            }
+          },
+        });
+        try {
+          // Done when no job is left and no run is applying its outcome.
+          for (;;) {
+            if (failure !== undefined) throw failure;
+            const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM graphile_worker._private_jobs');
+            if (Number(rows[0]?.n) === 0 && running === 0 && runner.inFlight === 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        } finally {
+          await runner.stop();
+        }
+      },
       async insertDeadLetterRow(row) {
         await pool.query(
           `INSERT INTO dead_letters (job_key, connection, cause, attempts, error, failed_at, replayed_at, resolved_at, resolved_by) VALUES ($1, 'dynamics', 'webhook', 10, 'rejected', $2, $3, $4, $5)`,

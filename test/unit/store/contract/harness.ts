@@ -1,6 +1,6 @@
 import type { RetentionPolicy } from '../../../../src/config/retention.ts';
 import type { CompactionReport } from '../../../../src/store/sqlite/retention.ts';
-import type { CredentialRecord, JobCause, JobRequest, Link, Store, SyncCommit } from '../../../../src/store/types.ts';
+import type { CredentialRecord, Job, JobCause, JobRequest, Link, Store, SyncCommit } from '../../../../src/store/types.ts';
 
 /** A sync job waiting in the store's queue, as the contract sees it (whatever the queue's own representation). */
 export interface PendingJob {
@@ -44,6 +44,11 @@ export interface StoreUnderTest {
   deadLetter(request: JobRequest, error: string): Promise<void>;
   /** Enqueues `request` and completes its job as a successful sync of the pair (closing its dead letters). */
   completeSynced(request: JobRequest): Promise<void>;
+  /**
+   * Enqueues `request` and runs the queue as the store's executor does (SQLite: claim, run, complete; PostgreSQL:
+   * graphile-worker's runner) until nothing is left, each run through `sync`, whose success is a `done` outcome.
+   */
+  runJobs(request: JobRequest, sync: (job: Job) => Promise<void>): Promise<void>;
   insertDeadLetterRow(row: DeadLetterRow): Promise<void>;
 }
 

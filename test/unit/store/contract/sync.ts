@@ -211,4 +211,26 @@ export const syncCases: ContractCase[] = [
       expect(await sync.getWatermark('a')).toBe('4');
     },
   },
+  {
+    name: "sync: the commit that ends a run completes its job: gone with the commit, the pair's dead letters resolved, a rerun when enqueued meanwhile",
+    async run(t) {
+      const { store } = t;
+      const request = { connection: 'dynamics', cause: 'event' as const, referralId: 'r-fold' };
+      await t.deadLetter(request, 'HTTP 400');
+      let runs = 0;
+      await t.runJobs(request, async (job) => {
+        runs++;
+        // New events while the first run works: the pair must run again after it.
+        if (runs === 1) await store.jobs.enqueue([request]);
+        await store.sync.commit(commitOf(link('r-fold', 'o-fold', { crmVersion: `v${runs}` }), { completes: job }));
+        // Completed by the commit itself, before the executor's completion: no job of this run is left behind it.
+        const left = await t.pendingJobs();
+        expect(left.length).toBe(runs === 1 ? 1 : 0);
+      });
+      expect(runs).toBe(2);
+      expect(await t.pendingJobs()).toEqual([]);
+      expect((await store.sync.getLink('dynamics', 'r-fold'))?.crmVersion).toBe('v2');
+      expect(await store.sync.deadLetters({ open: true, limit: 10 })).toEqual([]);
+    },
+  },
 ];
