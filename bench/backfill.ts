@@ -12,25 +12,72 @@
  * (admin status API, polled) and the service's peak RSS (VmHWM of the child process). Figures are printed, never
  * asserted.
  */
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RequestCounts } from '../test/support/service-harness.ts';
 import { sleep } from '../test/support/service-harness.ts';
 import { benchCommand, positiveInteger, type SandboxBenchOptions } from './support/cli.ts';
 import { linkedOpportunities, log, peakRssMb, readCounts, resetCounts, seedReferrals, setLatency, startDualService } from './support/dual.ts';
 import { loadNote } from './support/stats.ts';
+import { childProfileEnv, InProcessProfile, summarizeProfiles } from './support/profile.ts';
 
 const options = benchCommand('bench:backfill', 'N referrals waiting when the service first starts, both CRMs connected', { latency: 50, concurrency: 8, poll: 500 })
   .option('--n <count>', 'referrals waiting in Partner Center', positiveInteger, 1000)
   .option('--timeout <s>', 'give up after this many seconds', positiveInteger, 1800)
+  .option('--restart', 'then stop the service and start it again with nothing new: what a quiet first pass costs')
+  .option('--profile <dir>', 'write CPU profiles of the service and of the sandboxes (this process) into <dir>, and summarize them')
   .parse()
-  .opts<SandboxBenchOptions & { n: number; timeout: number }>();
+  .opts<SandboxBenchOptions & { n: number; timeout: number; restart?: boolean; profile?: string }>();
 const { n, latency: latencyMs, concurrency, poll: pollMs, timeout: timeoutS } = options;
+const profileDir = options.profile === undefined ? undefined : resolve(options.profile);
 
 function printCounts(label: string, counts: RequestCounts): void {
   console.log(`  ${label.padEnd(15)} ${(counts.total / n).toFixed(3)} calls/referral (${counts.total} calls)`);
   for (const [route, calls] of Object.entries(counts.routes).sort(([, a], [, b]) => b - a)) {
     console.log(`      ${(calls / n).toFixed(3).padStart(7)}  ${route} (${calls})`);
   }
+}
+
+/** Waits until the service's first reconcile pass since its start has finished. */
+async function passDone(): Promise<void> {
+  for (;;) {
+    const { reconcile } = await h.status();
+    if (reconcile?.running === false) return;
+    await sleep(100);
+  }
+}
+
+/** Runs `task` with these environment variables set for the child processes it spawns. */
+async function withEnv<T>(values: Record<string, string>, task: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, values);
+  try {
+    return await task();
+  } finally {
+    for (const [key, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/**
+ * "A second start with nothing new costs only the listing pages": the service is stopped and started again over the
+ * same store, its first pass runs, and every vendor call it made is printed (CRM start-up checks included).
+ */
+async function quietRestart(): Promise<void> {
+  if (h.process) await h.stopService();
+  await resetCounts(h);
+  const started = performance.now();
+  await h.startService();
+  await passDone();
+  await h.waitForIdle(600_000);
+  const seconds = (performance.now() - started) / 1000;
+  const { pc, dv, sf } = await readCounts(h);
+  console.log(`\nsecond start, nothing new — idle after ${seconds.toFixed(1)} s; ${loadNote()}`);
+  printCounts('Partner Center', pc);
+  printCounts('Dataverse', dv);
+  printCounts('Salesforce', sf);
 }
 
 log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs`);
@@ -42,8 +89,9 @@ try {
   await setLatency(h, latencyMs);
   await resetCounts(h);
   log('starting the service…');
+  const sandboxProfile = profileDir === undefined ? undefined : await InProcessProfile.start(profileDir, 'sandboxes');
   const started = performance.now();
-  await h.startService();
+  await withEnv(profileDir === undefined ? {} : childProfileEnv(profileDir), () => h.startService());
   const linkedAt: { dynamics?: number; salesforce?: number } = {};
   let peakQueue = 0;
   let peakRss = 0;
@@ -56,7 +104,7 @@ try {
     if (sf >= n && linkedAt.salesforce === undefined) linkedAt.salesforce = now;
     peakQueue = Math.max(peakQueue, status.queueDepth);
     peakRss = Math.max(peakRss, peakRssMb(h.process?.child.pid));
-    const idle = status.queueDepth === 0 && status.inFlight === 0;
+    const idle = status.queueDepth === 0 && status.inFlight === 0 && status.reconcile?.running === false;
     if (linkedAt.dynamics !== undefined && linkedAt.salesforce !== undefined && idle) break;
     if (now > deadline) throw new Error(`not done after ${timeoutS} s: Dynamics ${dv}, Salesforce ${sf} linked, queue ${status.queueDepth}`);
     log(`  ${((now - started) / 1000).toFixed(1)} s: Dynamics ${dv}/${n}, Salesforce ${sf}/${n}, queue ${status.queueDepth}, in flight ${status.inFlight}`);
@@ -78,7 +126,16 @@ try {
   console.log(`  peak queue    ${peakQueue} jobs (polled every ${pollMs} ms)`);
   console.log(`  peak RSS      ${peakRss.toFixed(0)} MB (service process)`);
   console.log(`  service       ${status.deadLetters} dead letters, ${status.heldConflicts} held conflicts`);
+  const pass = status.reconcile;
+  if (pass) console.log(`  first pass    ${pass.referrals} referrals listed, ${pass.backfilled} created in bulk (summed over CRMs), ${pass.queued} jobs queued`);
   if (options.log !== 'error') process.stderr.write(h.process?.stdout().slice(-20_000) ?? '');
+  if (profileDir !== undefined) {
+    await sandboxProfile?.stop();
+    // The child writes its profile when it exits: a graceful stop, not the harness's SIGKILL.
+    await h.stopService();
+    console.log(`\nCPU profiles in ${profileDir}\n${summarizeProfiles(profileDir)}`);
+  }
+  if (options.restart) await quietRestart();
 } finally {
   await h.close();
 }

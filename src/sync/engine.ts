@@ -306,7 +306,7 @@ export function createEngine(options: {
   leadership?: Leadership;
 }): Engine {
   const { config, store, referrals, connections, logger, availability } = options;
-  const pairSync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: logger.child({ component: 'sync' }) });
+  const pairSync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: logger.child({ component: 'sync' }), backfillWritesInFlight: config.sync.backfillWritesInFlight });
   const worker = createExecutor({ store, pairSync, config, logger, availability, onJobOutcome: options.onJobOutcome });
   const connectors: CrmConnector[] = [...connections.values()].map((c) => c.connector);
   const reconciler = createReconciler({ config, store, referrals, connectors, logger, pairSync, worker });

@@ -5,6 +5,7 @@ import type { JobRequest, Link, Store } from '../store/types.ts';
 import type { Referral } from '../partner-center/model.ts';
 import type { Logger } from '../util/logger.ts';
 import type { BackfillResult } from './run/backfill.ts';
+import { BatchPipeline } from './batch-pipeline.ts';
 
 export const PARTNER_CENTER_WATERMARK = 'partner-center:referrals';
 /** When the last refresh of Microsoft's side of open co-sell pairs started. */
@@ -14,6 +15,8 @@ export const MICROSOFT_SIDE_WATERMARK = 'partner-center:microsoft-side-refresh';
  * show `eq` and `and` in referral filters, and whether `or` is accepted is UNCONFIRMED.
  */
 const OPEN_REFERRAL_FILTERS = ["status eq 'New'", "status eq 'Active'"] as const;
+/** Listed batches created and linked side by side in a pass (see `ReconcilerOptions.batchesInFlight`). */
+export const BATCHES_IN_FLIGHT = 4;
 export const crmWatermark = (connection: string, entity: CrmEntityName): string => `${connection}:${entity}`;
 
 /** Why a pass ended early: the reconciler was stopped (shutdown, or this instance stopped leading). */
@@ -41,6 +44,11 @@ export interface ReconcilerOptions {
   initialLookbackMs: number;
   /** Enqueue in batches so a large backlog commits progress (and shows it) as it goes. */
   batchSize?: number;
+  /**
+   * Batches handled side by side (default BATCHES_IN_FLIGHT): a backfill batch spends most of its time waiting on
+   * vendor calls, so while one waits the next page is listed and the next batch created. Bounds what a pass holds.
+   */
+  batchesInFlight?: number;
   /**
    * Bulk path for unlinked referrals (connectors with a bulk API): returns the referral ids it created and linked, which
    * then need no job.
@@ -163,28 +171,37 @@ export class Reconciler {
     // The CRMs' change reads (Dataverse change tracking, Salesforce's poll) come first: they are a few cheap calls, while
     // a first Partner Center listing can take minutes; an instance that just became leader resumes them at once.
     const crm = await this.enqueueCrmChanges(batchSize, signal);
+    // Batches overlap: the next page is listed, and the next batches created and linked, while earlier ones wait on their
+    // vendor calls. Bounded, so at most this many batches of referrals are held at once.
+    const pipeline = new BatchPipeline(this.options.batchesInFlight ?? BATCHES_IN_FLIGHT);
     const flush = async () => {
       if (batch.length === 0) return;
-      signal.throwIfAborted();
-      await this.options.queueRoom?.();
-      const { backfilled, queued } = await this.enqueueListed(batch);
-      progress.backfilled += backfilled;
-      progress.queued += queued;
+      const listed = batch;
       batch = [];
+      await pipeline.add(async () => {
+        signal.throwIfAborted();
+        await this.options.queueRoom?.();
+        const { backfilled, queued } = await this.enqueueListed(listed);
+        progress.backfilled += backfilled;
+        progress.queued += queued;
+        logger.info({ referrals: seen.size, backfilled: progress.backfilled, queued: progress.queued }, 'reconcile: Partner Center referrals enqueued so far');
+      });
     };
-    for await (const referral of referrals.list(updatedSince(from))) {
-      if (typeof referral.id !== 'string') continue;
-      batch.push(referral);
-      const updated = typeof referral.updatedDateTime === 'string' ? Date.parse(referral.updatedDateTime) : Number.NaN;
-      if (Number.isFinite(updated) && updated > newest) newest = updated;
-      seen.add(referral.id);
-      progress.referrals = seen.size;
-      if (batch.length >= batchSize) {
-        await flush();
-        logger.info({ referrals: seen.size }, 'reconcile: Partner Center referrals enqueued so far');
+    try {
+      for await (const referral of referrals.list(updatedSince(from))) {
+        if (typeof referral.id !== 'string') continue;
+        batch.push(referral);
+        const updated = typeof referral.updatedDateTime === 'string' ? Date.parse(referral.updatedDateTime) : Number.NaN;
+        if (Number.isFinite(updated) && updated > newest) newest = updated;
+        seen.add(referral.id);
+        progress.referrals = seen.size;
+        if (batch.length >= batchSize) await flush();
       }
+      await flush();
+    } finally {
+      // A listing that failed still waits for the batches under way: their locks and commits end before the pass does.
+      await pipeline.drain();
     }
-    await flush();
     const count = seen.size;
     const watermark = new Date(newest).toISOString();
     await store.sync.setWatermark(PARTNER_CENTER_WATERMARK, watermark);

@@ -19,9 +19,10 @@ export class PostgresDealControls {
     private readonly audit: (client: pg.ClientBase, entries: readonly AuditEntry[]) => Promise<void>,
   ) {}
 
-  async label(label: DealLabel): Promise<void> {
+  /** `client`: inside that client's transaction (a sync commit's), else on its own. */
+  async label(label: DealLabel, client: Queryable = this.pool): Promise<void> {
     // Written on every read of a deal: the WHERE keeps an unchanged label from costing a row version.
-    await this.pool.query(
+    await client.query(
       `INSERT INTO deal_labels (connection, subject, referral_id, crm_entity, crm_id, name, customer, respond_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (connection, subject) DO UPDATE SET name = excluded.name, customer = excluded.customer, respond_by = excluded.respond_by, updated_at = excluded.updated_at
        WHERE deal_labels.name IS DISTINCT FROM excluded.name OR deal_labels.customer IS DISTINCT FROM excluded.customer
