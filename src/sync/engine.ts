@@ -284,7 +284,7 @@ function createReconciler(options: {
     overlapMs: config.sync.reconcileOverlapSeconds * 1000,
     initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
     microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
-    backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
+    backfill: (connection, referrals, before) => pairSync.backfill(connection, referrals, 'reconcile', before),
     queueRoom: () => roomInQueue(store, worker),
     exclusive: (referralIds, task) => pairSync.exclusive(referralIds, task),
   });

@@ -146,8 +146,8 @@ export class PairSync {
   }
 
   /** First-run backfill through a connector's bulk API (see `Backfill`); returns the referrals it linked. */
-  backfill(connectionName: string, referrals: readonly Referral[], cause: Job['cause'] = 'reconcile'): Promise<BackfillResult> {
-    return this.bulk.run(this.deps.connections.get(connectionName), referrals, cause);
+  backfill(connectionName: string, referrals: readonly Referral[], cause: Job['cause'] = 'reconcile', before?: Promise<readonly Referral[]>): Promise<BackfillResult> {
+    return this.bulk.run(this.deps.connections.get(connectionName), referrals, cause, before);
   }
 
   private async syncOnce(run: SyncRun): Promise<void> {

@@ -53,7 +53,7 @@ export interface ReconcilerOptions {
    * Bulk path for unlinked referrals (connectors with a bulk API): returns the referral ids it created and linked, which
    * then need no job.
    */
-  backfill?: (connection: string, referrals: readonly Referral[]) => Promise<BackfillResult>;
+  backfill?: (connection: string, referrals: readonly Referral[], before?: Promise<readonly Referral[]>) => Promise<BackfillResult>;
   /** How often a pass also re-reads Microsoft's side of open co-sell pairs (0 or absent: never). */
   microsoftSideRefreshMs?: number;
   /**
@@ -242,17 +242,28 @@ export class Reconciler {
   /** One batch of listed referrals: bulk backfill where a connector has it, then a job per pair that needs one. */
   private async enqueueListed(batch: readonly Referral[]): Promise<{ backfilled: number; queued: number }> {
     const requests: JobRequest[] = [];
-    // Connections in registry order, so the one owning "CRM ID" writes it first and the next ones link the referral's
-    // new version (its eTag) instead of the listed one.
-    let current: readonly Referral[] = batch;
     let backfilled = 0;
     const backfillAll = async () => {
-      for (const c of this.options.connectors) {
-        const result = await this.options.backfill?.(c.name, current);
-        const linked = result?.linked ?? new Set<string>();
+      const { backfill } = this.options;
+      // Every connection's creates run at once; in registry order, each links against the referrals as the one before it
+      // left them, so the one owning "CRM ID" writes it first and the next ones link its new version (eTag).
+      let before: Promise<readonly Referral[]> | undefined;
+      const runs = this.options.connectors.map((c) => {
+        const run = backfill ? backfill(c.name, batch, before) : Promise.resolve({ linked: new Set<string>(), referrals: batch });
+        before = run.then((result) => result.referrals);
+        // Handled here too: a run that fails before waiting for its predecessor must not leave that rejection unhandled.
+        before.catch(() => undefined);
+        return run;
+      });
+      // All settled before the batch's locks are released, even when one failed.
+      const settled = await Promise.allSettled(runs);
+      for (const [i, c] of this.options.connectors.entries()) {
+        const outcome = settled[i];
+        if (outcome?.status === 'rejected') throw outcome.reason;
+        if (outcome?.status !== 'fulfilled') continue;
+        const { linked, referrals } = outcome.value;
         backfilled += linked.size;
-        current = result?.referrals ?? current;
-        for (const referral of current) {
+        for (const referral of referrals) {
           const { id } = referral;
           if (!linked.has(id) && !(await this.settled(c.name, referral))) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
         }

@@ -73,19 +73,27 @@ export class Backfill {
     this.writes = new CrmIdWriteGate(deps.writesInFlight ?? DEFAULT_CRM_ID_WRITES_IN_FLIGHT);
   }
 
-  async run(connection: ConnectionSetup | undefined, referrals: readonly Referral[], cause: Job['cause']): Promise<BackfillResult> {
+  /**
+   * `before`: when another connection's backfill of the same batch runs side by side and may write the referrals'
+   * "CRM ID" (the one owning it, earlier in registry order), the referrals as it leaves them. This one creates its
+   * records meanwhile and waits for them only to link: its links then hold the versions that write produced, so the
+   * notifications it raises find every pair settled.
+   */
+  async run(connection: ConnectionSetup | undefined, referrals: readonly Referral[], cause: Job['cause'], before?: Promise<readonly Referral[]>): Promise<BackfillResult> {
     const connector = connection?.connector;
-    const result: BackfillResult = { linked: new Set<string>(), referrals: [...referrals] };
-    if (!connection || !connector || !canBulkCreate(connector)) return result;
+    const latest = async (): Promise<readonly Referral[]> => (before ? await before : referrals);
+    if (!connection || !connector || !canBulkCreate(connector)) return { linked: new Set<string>(), referrals: [...(await latest())] };
+    const linked = new Set<string>();
     const written = new Map<string, Referral>();
+    let versions: Promise<ReadonlyMap<string, Referral>> | undefined;
+    const newest = () => (versions ??= latest().then((list) => new Map(list.map((referral) => [referral.id, referral]))));
     for (const group of await this.groups(connection, referrals)) {
-      for (const [id, referral] of await this.createGroup(connection, connector, group, cause)) {
-        result.linked.add(id);
+      for (const [id, referral] of await this.createGroup(connection, connector, group, cause, newest)) {
+        linked.add(id);
         if (referral) written.set(id, referral);
       }
     }
-    result.referrals = result.referrals.map((referral) => written.get(referral.id) ?? referral);
-    return result;
+    return { linked, referrals: (await latest()).map((referral) => written.get(referral.id) ?? referral) };
   }
 
   private async groups(connection: ConnectionSetup, referrals: readonly Referral[]): Promise<Group[]> {
@@ -116,7 +124,13 @@ export class Backfill {
   }
 
   /** Creates one entity's records; answers each linked referral id with its new version when "CRM ID" was written. */
-  private async createGroup(connection: ConnectionSetup, connector: BulkConnector, group: Group, cause: Job['cause']): Promise<Map<string, Referral | undefined>> {
+  private async createGroup(
+    connection: ConnectionSetup,
+    connector: BulkConnector,
+    group: Group,
+    cause: Job['cause'],
+    newest: () => Promise<ReadonlyMap<string, Referral>>,
+  ): Promise<Map<string, Referral | undefined>> {
     const { store, customerLock } = this.deps;
     const { entity, mapping, referrals } = group;
     const profiles = referrals.map((r) => customerFromReferral(r.referral));
@@ -135,10 +149,14 @@ export class Backfill {
         status: { ok: true, auditLines: [`${new Date().toISOString()} created from Partner Center referral ${r.id} (backfill)`] },
       })),
     );
+    // Linked (and "CRM ID" written) against the newest version: another connection's write may have replaced the listed one.
+    const latest = await newest();
     const created: Created[] = [];
     results.forEach((result, i) => {
       const unlinked = referrals[i];
-      if (unlinked && result.outcome === 'created' && result.ref) created.push({ unlinked, canonical: canonical[i], result: { ...result, ref: result.ref } });
+      if (!unlinked || result.outcome !== 'created' || !result.ref) return;
+      const current = { ...unlinked, referral: latest.get(unlinked.id) ?? unlinked.referral };
+      created.push({ unlinked: current, canonical: canonical[i], result: { ...result, ref: result.ref } });
     });
     const versions = await Promise.all(created.map((item) => this.writeCrmId(connection, item)));
     const linked = new Map<string, Referral | undefined>();
