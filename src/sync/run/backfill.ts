@@ -88,7 +88,7 @@ export class Backfill {
     let versions: Promise<ReadonlyMap<string, Referral>> | undefined;
     const newest = () => (versions ??= latest().then((list) => new Map(list.map((referral) => [referral.id, referral]))));
     for (const group of await this.groups(connection, referrals)) {
-      for (const [id, referral] of await this.createGroup(connection, connector, group, cause, newest)) {
+      for (const [id, referral] of await this.createGroup(connection, connector, { ...group, cause, newest })) {
         linked.add(id);
         if (referral) written.set(id, referral);
       }
@@ -127,12 +127,10 @@ export class Backfill {
   private async createGroup(
     connection: ConnectionSetup,
     connector: BulkConnector,
-    group: Group,
-    cause: Job['cause'],
-    newest: () => Promise<ReadonlyMap<string, Referral>>,
+    group: Group & { cause: Job['cause']; newest: () => Promise<ReadonlyMap<string, Referral>> },
   ): Promise<Map<string, Referral | undefined>> {
     const { store, customerLock } = this.deps;
-    const { entity, mapping, referrals } = group;
+    const { entity, mapping, referrals, cause, newest } = group;
     const profiles = referrals.map((r) => customerFromReferral(r.referral));
     const customers = await customerLock.run(
       profiles.map((profile) => customerKey(connector, profile)),
