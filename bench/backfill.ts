@@ -99,16 +99,19 @@ try {
   let peakRss = 0;
   const deadline = started + timeoutS * 1000;
   // Reading every opportunity of both CRMs runs in this process, beside the sandboxes: with thousands of records it
-  // is not free, so it is read again only after twice what the last read took (the status poll stays cheap).
+  // costs them a good share of their CPU. So the lists are read after five times what the last read took, and at every
+  // poll only once the service reports all referrals created in bulk in both CRMs (its pass's count, which the lists
+  // then confirm); the status poll itself is cheap.
   let linked = { dv: new Map<string, unknown>(), sf: new Map<string, unknown>() };
   let nextLinkedRead = 0;
   for (;;) {
-    if (performance.now() >= nextLinkedRead) {
+    const status = await h.status();
+    const closeToDone = (status.reconcile?.backfilled ?? 0) >= 2 * n || status.reconcile?.running === false;
+    if (performance.now() >= nextLinkedRead || closeToDone) {
       const before = performance.now();
       linked = await linkedOpportunities(h);
-      nextLinkedRead = performance.now() + 2 * (performance.now() - before);
+      nextLinkedRead = performance.now() + 5 * (performance.now() - before);
     }
-    const status = await h.status();
     const [dv, sf] = [linked.dv.size, linked.sf.size];
     const now = performance.now();
     if (dv >= n && linkedAt.dynamics === undefined) linkedAt.dynamics = now;
@@ -118,7 +121,7 @@ try {
     const idle = status.queueDepth === 0 && status.inFlight === 0 && status.reconcile?.running === false;
     if (linkedAt.dynamics !== undefined && linkedAt.salesforce !== undefined && idle) break;
     if (now > deadline) throw new Error(`not done after ${timeoutS} s: Dynamics ${dv}, Salesforce ${sf} linked, queue ${status.queueDepth}`);
-    log(`  ${((now - started) / 1000).toFixed(1)} s: Dynamics ${dv}/${n}, Salesforce ${sf}/${n}, queue ${status.queueDepth}, in flight ${status.inFlight}`);
+    log(`  ${((now - started) / 1000).toFixed(1)} s: Dynamics ${dv}/${n}, Salesforce ${sf}/${n} (lists), ${status.reconcile?.backfilled ?? 0} created in bulk (service), queue ${status.queueDepth}, in flight ${status.inFlight}`);
     await sleep(pollMs);
   }
   await h.waitForIdle(600_000);
