@@ -12,19 +12,24 @@
  * (admin status API, polled) and the service's peak RSS (VmHWM of the child process). Figures are printed, never
  * asserted.
  */
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RequestCounts } from '../test/support/service-harness.ts';
 import { sleep } from '../test/support/service-harness.ts';
 import { benchCommand, positiveInteger, type SandboxBenchOptions } from './support/cli.ts';
-import { linkedOpportunities, log, peakRssMb, readCounts, resetCounts, seedReferrals, setLatency, startDualService } from './support/dual.ts';
+import { cpuSeconds, linkedOpportunities, log, peakRssMb, readCounts, resetCounts, seedReferrals, setLatency, startDualService } from './support/dual.ts';
 import { loadNote } from './support/stats.ts';
+import { childProfileEnv, InProcessProfile, summarizeProfiles } from './support/profile.ts';
 
 const options = benchCommand('bench:backfill', 'N referrals waiting when the service first starts, both CRMs connected', { latency: 50, concurrency: 8, poll: 500 })
   .option('--n <count>', 'referrals waiting in Partner Center', positiveInteger, 1000)
   .option('--timeout <s>', 'give up after this many seconds', positiveInteger, 1800)
+  .option('--restart', 'then stop the service and start it again with nothing new: what a quiet first pass costs')
+  .option('--profile <dir>', 'write CPU profiles of the service and of the sandboxes (this process) into <dir>, and summarize them')
   .parse()
-  .opts<SandboxBenchOptions & { n: number; timeout: number }>();
+  .opts<SandboxBenchOptions & { n: number; timeout: number; restart?: boolean; profile?: string }>();
 const { n, latency: latencyMs, concurrency, poll: pollMs, timeout: timeoutS } = options;
+const profileDir = options.profile === undefined ? undefined : resolve(options.profile);
 
 function printCounts(label: string, counts: RequestCounts): void {
   console.log(`  ${label.padEnd(15)} ${(counts.total / n).toFixed(3)} calls/referral (${counts.total} calls)`);
@@ -33,37 +38,96 @@ function printCounts(label: string, counts: RequestCounts): void {
   }
 }
 
+/** Waits until the service's first reconcile pass since its start has finished. */
+async function passDone(): Promise<void> {
+  for (;;) {
+    const { reconcile } = await h.status();
+    if (reconcile?.running === false) return;
+    await sleep(100);
+  }
+}
+
+/** Runs `task` with these environment variables set for the child processes it spawns. */
+async function withEnv<T>(values: Record<string, string>, task: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, values);
+  try {
+    return await task();
+  } finally {
+    for (const [key, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/**
+ * "A second start with nothing new costs only the listing pages": the service is stopped and started again over the
+ * same store, its first pass runs, and every vendor call it made is printed (CRM start-up checks included).
+ */
+async function quietRestart(): Promise<void> {
+  if (h.process) await h.stopService();
+  await resetCounts(h);
+  const started = performance.now();
+  await h.startService();
+  await passDone();
+  await h.waitForIdle(600_000);
+  const seconds = (performance.now() - started) / 1000;
+  const { pc, dv, sf } = await readCounts(h);
+  console.log(`\nsecond start, nothing new — idle after ${seconds.toFixed(1)} s; ${loadNote()}`);
+  printCounts('Partner Center', pc);
+  printCounts('Dataverse', dv);
+  printCounts('Salesforce', sf);
+}
+
 log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs`);
 const h = await startDualService(options);
 try {
+  const idleRss = peakRssMb(h.process?.child.pid);
   await h.stopService();
   log(`seeding ${n} referrals…`);
   await seedReferrals(h, n, false);
   await setLatency(h, latencyMs);
   await resetCounts(h);
   log('starting the service…');
+  const sandboxProfile = profileDir === undefined ? undefined : await InProcessProfile.start(profileDir, 'sandboxes');
   const started = performance.now();
-  await h.startService();
+  const benchCpuBefore = process.cpuUsage();
+  await withEnv(profileDir === undefined ? {} : childProfileEnv(profileDir), () => h.startService());
   const linkedAt: { dynamics?: number; salesforce?: number } = {};
   let peakQueue = 0;
   let peakRss = 0;
   const deadline = started + timeoutS * 1000;
+  // Reading every opportunity of both CRMs runs in this process, beside the sandboxes: with thousands of records it
+  // costs them a good share of their CPU. So the lists are read after five times what the last read took, and at every
+  // poll only once the service reports all referrals created in bulk in both CRMs (its pass's count, which the lists
+  // then confirm); the status poll itself is cheap.
+  let linked = { dv: new Map<string, unknown>(), sf: new Map<string, unknown>() };
+  let nextLinkedRead = 0;
   for (;;) {
-    const [linked, status] = await Promise.all([linkedOpportunities(h), h.status()]);
+    const status = await h.status();
+    const closeToDone = (status.reconcile?.backfilled ?? 0) >= 2 * n || status.reconcile?.running === false;
+    if (performance.now() >= nextLinkedRead || closeToDone) {
+      const before = performance.now();
+      linked = await linkedOpportunities(h);
+      nextLinkedRead = performance.now() + 5 * (performance.now() - before);
+    }
     const [dv, sf] = [linked.dv.size, linked.sf.size];
     const now = performance.now();
     if (dv >= n && linkedAt.dynamics === undefined) linkedAt.dynamics = now;
     if (sf >= n && linkedAt.salesforce === undefined) linkedAt.salesforce = now;
     peakQueue = Math.max(peakQueue, status.queueDepth);
     peakRss = Math.max(peakRss, peakRssMb(h.process?.child.pid));
-    const idle = status.queueDepth === 0 && status.inFlight === 0;
+    const idle = status.queueDepth === 0 && status.inFlight === 0 && status.reconcile?.running === false;
     if (linkedAt.dynamics !== undefined && linkedAt.salesforce !== undefined && idle) break;
     if (now > deadline) throw new Error(`not done after ${timeoutS} s: Dynamics ${dv}, Salesforce ${sf} linked, queue ${status.queueDepth}`);
-    log(`  ${((now - started) / 1000).toFixed(1)} s: Dynamics ${dv}/${n}, Salesforce ${sf}/${n}, queue ${status.queueDepth}, in flight ${status.inFlight}`);
+    log(`  ${((now - started) / 1000).toFixed(1)} s: Dynamics ${dv}/${n}, Salesforce ${sf}/${n} (lists), ${status.reconcile?.backfilled ?? 0} created in bulk (service), queue ${status.queueDepth}, in flight ${status.inFlight}`);
     await sleep(pollMs);
   }
   await h.waitForIdle(600_000);
   const idleAt = performance.now();
+  const serviceCpu = cpuSeconds(h.process?.child.pid);
+  const benchCpu = process.cpuUsage(benchCpuBefore);
   peakRss = Math.max(peakRss, peakRssMb(h.process?.child.pid));
   const [{ pc, dv, sf }, status] = await Promise.all([readCounts(h), h.status()]);
   const seconds = (at: number | undefined) => (at === undefined ? Number.NaN : (at - started) / 1000);
@@ -75,10 +139,22 @@ try {
   printCounts('Partner Center', pc);
   printCounts('Dataverse', dv);
   printCounts('Salesforce', sf);
+  console.log(
+    `  CPU           service ${serviceCpu.toFixed(1)} s (${((1000 * serviceCpu) / n).toFixed(2)} ms/referral, start-up included); sandboxes and bench ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s`,
+  );
   console.log(`  peak queue    ${peakQueue} jobs (polled every ${pollMs} ms)`);
-  console.log(`  peak RSS      ${peakRss.toFixed(0)} MB (service process)`);
+  console.log(`  peak RSS      ${peakRss.toFixed(0)} MB (service process; ${idleRss.toFixed(0)} MB at its first, idle start)`);
   console.log(`  service       ${status.deadLetters} dead letters, ${status.heldConflicts} held conflicts`);
+  const pass = status.reconcile;
+  if (pass) console.log(`  first pass    ${pass.referrals} referrals listed, ${pass.backfilled} created in bulk (summed over CRMs), ${pass.queued} jobs queued`);
   if (options.log !== 'error') process.stderr.write(h.process?.stdout().slice(-20_000) ?? '');
+  if (profileDir !== undefined) {
+    await sandboxProfile?.stop();
+    // The child writes its profile when it exits: a graceful stop, not the harness's SIGKILL.
+    await h.stopService();
+    console.log(`\nCPU profiles in ${profileDir}\n${summarizeProfiles(profileDir)}`);
+  }
+  if (options.restart) await quietRestart();
 } finally {
   await h.close();
 }

@@ -217,6 +217,11 @@ export const syncSchema = z
      */
     microsoftSideRefreshHours: z.number().min(0).default(6),
     maxAttempts: z.number().int().min(1).max(50).default(10),
+    /**
+     * "CRM ID" writes a backfill keeps in flight against Partner Center (one PATCH per referral, it has no batch write).
+     * A throttling answer halves it for a while (see crm-id-write-gate.ts).
+     */
+    backfillWritesInFlight: z.number().int().min(1).max(64).default(16),
   })
   .strict();
 

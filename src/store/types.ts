@@ -272,6 +272,8 @@ export interface SyncCommit {
    * it always did.
    */
   completes?: Job | undefined;
+  /** The deal's label (see labelDeal), written in the same transaction. */
+  label?: DealLabel;
 }
 
 export interface SyncState {
@@ -279,6 +281,8 @@ export interface SyncState {
   findLinkByCrm(connection: string, crmEntity: string, crmId: string): Promise<Link | null>;
   /** Also removes the pair's write intent for the committed CRM entity: the writes it announced are now in the base. */
   commit(commit: SyncCommit): Promise<void>;
+  /** Several pairs' commits in one transaction (a backfill's batch): one durable write instead of one per pair. */
+  commitMany(commits: readonly SyncCommit[]): Promise<void>;
   /** Durable on return, all or none; replaces an earlier intent of the same pair and entity. */
   recordIntents(intents: readonly WriteIntent[]): Promise<void>;
   getIntent(connection: string, referralId: string, crmEntity: string): Promise<WriteIntent | null>;

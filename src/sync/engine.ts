@@ -287,7 +287,7 @@ function createReconciler(options: {
     overlapMs: config.sync.reconcileOverlapSeconds * 1000,
     initialLookbackMs: config.sync.initialLookbackHours * 3_600_000,
     microsoftSideRefreshMs: config.sync.microsoftSideRefreshHours * 3_600_000,
-    backfill: (connection, referrals) => pairSync.backfill(connection, referrals),
+    backfill: (connection, referrals, before) => pairSync.backfill(connection, referrals, 'reconcile', before),
     queueRoom: () => roomInQueue(store, worker),
     exclusive: (referralIds, task) => pairSync.exclusive(referralIds, task),
   });
@@ -309,7 +309,7 @@ export function createEngine(options: {
   leadership?: Leadership;
 }): Engine {
   const { config, store, referrals, connections, logger, availability } = options;
-  const pairSync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: logger.child({ component: 'sync' }) });
+  const pairSync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: logger.child({ component: 'sync' }), backfillWritesInFlight: config.sync.backfillWritesInFlight });
   const worker = createExecutor({ store, pairSync, config, logger, availability, onJobOutcome: options.onJobOutcome });
   const connectors: CrmConnector[] = [...connections.values()].map((c) => c.connector);
   const reconciler = createReconciler({ config, store, referrals, connectors, logger, pairSync, worker });

@@ -49,6 +49,8 @@ export interface PairSyncDeps {
   maxReplans?: number;
   /** The partner's own organization (default: learned through `referrals`, kept in the store). */
   organization?: PartnerOrganization;
+  /** Ceiling of a backfill's "CRM ID" writes in flight (sync.backfillWritesInFlight). */
+  backfillWritesInFlight?: number;
 }
 
 /** Both records of a pair, ready to merge. */
@@ -114,7 +116,7 @@ export class PairSync {
     this.maxReplans = deps.maxReplans ?? 3;
     this.organization = deps.organization ?? new PartnerOrganization(deps.referrals, deps.store.sync);
     this.engagements = new EngagementReader(deps.referrals, this.organization);
-    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock: customerLocks(this.locks), logger: deps.logger, connectionNames: () => deps.connections.keys() });
+    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock: customerLocks(this.locks), logger: deps.logger, connectionNames: () => deps.connections.keys(), writesInFlight: deps.backfillWritesInFlight });
   }
 
   readonly handler: JobHandler = async (job) => {
@@ -151,8 +153,8 @@ export class PairSync {
   }
 
   /** First-run backfill through a connector's bulk API (see `Backfill`); returns the referrals it linked. */
-  backfill(connectionName: string, referrals: readonly Referral[], cause: Job['cause'] = 'reconcile'): Promise<BackfillResult> {
-    return this.bulk.run(this.deps.connections.get(connectionName), referrals, cause);
+  backfill(connectionName: string, referrals: readonly Referral[], cause: Job['cause'] = 'reconcile', before?: Promise<readonly Referral[]>): Promise<BackfillResult> {
+    return this.bulk.run(this.deps.connections.get(connectionName), referrals, cause, before);
   }
 
   private async syncOnce(run: SyncRun): Promise<void> {

@@ -13,6 +13,7 @@ export interface SyncStorePort {
     | 'getLink'
     | 'findLinkByCrm'
     | 'commit'
+    | 'commitMany'
     | 'recordIntents'
     | 'getIntent'
     | 'createKey'

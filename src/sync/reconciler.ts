@@ -5,6 +5,7 @@ import type { JobRequest, Link, Store } from '../store/types.ts';
 import type { Referral } from '../partner-center/model.ts';
 import type { Logger } from '../util/logger.ts';
 import type { BackfillResult } from './run/backfill.ts';
+import { BatchPipeline } from './batch-pipeline.ts';
 
 export const PARTNER_CENTER_WATERMARK = 'partner-center:referrals';
 /** When the last refresh of Microsoft's side of open co-sell pairs started. */
@@ -14,6 +15,8 @@ export const MICROSOFT_SIDE_WATERMARK = 'partner-center:microsoft-side-refresh';
  * show `eq` and `and` in referral filters, and whether `or` is accepted is UNCONFIRMED.
  */
 const OPEN_REFERRAL_FILTERS = ["status eq 'New'", "status eq 'Active'"] as const;
+/** Listed batches created and linked side by side in a pass (see `ReconcilerOptions.batchesInFlight`). */
+export const BATCHES_IN_FLIGHT = 4;
 export const crmWatermark = (connection: string, entity: CrmEntityName): string => `${connection}:${entity}`;
 
 /** Why a pass ended early: the reconciler was stopped (shutdown, or this instance stopped leading). */
@@ -42,10 +45,15 @@ export interface ReconcilerOptions {
   /** Enqueue in batches so a large backlog commits progress (and shows it) as it goes. */
   batchSize?: number;
   /**
+   * Batches handled side by side (default BATCHES_IN_FLIGHT): a backfill batch spends most of its time waiting on
+   * vendor calls, so while one waits the next page is listed and the next batch created. Bounds what a pass holds.
+   */
+  batchesInFlight?: number;
+  /**
    * Bulk path for unlinked referrals (connectors with a bulk API): returns the referral ids it created and linked, which
    * then need no job.
    */
-  backfill?: (connection: string, referrals: readonly Referral[]) => Promise<BackfillResult>;
+  backfill?: (connection: string, referrals: readonly Referral[], before?: Promise<readonly Referral[]>) => Promise<BackfillResult>;
   /** How often a pass also re-reads Microsoft's side of open co-sell pairs (0 or absent: never). */
   microsoftSideRefreshMs?: number;
   /**
@@ -163,28 +171,37 @@ export class Reconciler {
     // The CRMs' change reads (Dataverse change tracking, Salesforce's poll) come first: they are a few cheap calls, while
     // a first Partner Center listing can take minutes; an instance that just became leader resumes them at once.
     const crm = await this.enqueueCrmChanges(batchSize, signal);
+    // Batches overlap: the next page is listed, and the next batches created and linked, while earlier ones wait on their
+    // vendor calls. Bounded, so at most this many batches of referrals are held at once.
+    const pipeline = new BatchPipeline(this.options.batchesInFlight ?? BATCHES_IN_FLIGHT);
     const flush = async () => {
       if (batch.length === 0) return;
-      signal.throwIfAborted();
-      await this.options.queueRoom?.();
-      const { backfilled, queued } = await this.enqueueListed(batch);
-      progress.backfilled += backfilled;
-      progress.queued += queued;
+      const listed = batch;
       batch = [];
+      await pipeline.add(async () => {
+        signal.throwIfAborted();
+        await this.options.queueRoom?.();
+        const { backfilled, queued } = await this.enqueueListed(listed);
+        progress.backfilled += backfilled;
+        progress.queued += queued;
+        logger.info({ referrals: seen.size, backfilled: progress.backfilled, queued: progress.queued }, 'reconcile: Partner Center referrals enqueued so far');
+      });
     };
-    for await (const referral of referrals.list(updatedSince(from))) {
-      if (typeof referral.id !== 'string') continue;
-      batch.push(referral);
-      const updated = typeof referral.updatedDateTime === 'string' ? Date.parse(referral.updatedDateTime) : Number.NaN;
-      if (Number.isFinite(updated) && updated > newest) newest = updated;
-      seen.add(referral.id);
-      progress.referrals = seen.size;
-      if (batch.length >= batchSize) {
-        await flush();
-        logger.info({ referrals: seen.size }, 'reconcile: Partner Center referrals enqueued so far');
+    try {
+      for await (const referral of referrals.list(updatedSince(from))) {
+        if (typeof referral.id !== 'string') continue;
+        batch.push(referral);
+        const updated = typeof referral.updatedDateTime === 'string' ? Date.parse(referral.updatedDateTime) : Number.NaN;
+        if (Number.isFinite(updated) && updated > newest) newest = updated;
+        seen.add(referral.id);
+        progress.referrals = seen.size;
+        if (batch.length >= batchSize) await flush();
       }
+      await flush();
+    } finally {
+      // A listing that failed still waits for the batches under way: their locks and commits end before the pass does.
+      await pipeline.drain();
     }
-    await flush();
     const count = seen.size;
     const watermark = new Date(newest).toISOString();
     await store.sync.setWatermark(PARTNER_CENTER_WATERMARK, watermark);
@@ -225,17 +242,28 @@ export class Reconciler {
   /** One batch of listed referrals: bulk backfill where a connector has it, then a job per pair that needs one. */
   private async enqueueListed(batch: readonly Referral[]): Promise<{ backfilled: number; queued: number }> {
     const requests: JobRequest[] = [];
-    // Connections in registry order, so the one owning "CRM ID" writes it first and the next ones link the referral's
-    // new version (its eTag) instead of the listed one.
-    let current: readonly Referral[] = batch;
     let backfilled = 0;
     const backfillAll = async () => {
-      for (const c of this.options.connectors) {
-        const result = await this.options.backfill?.(c.name, current);
-        const linked = result?.linked ?? new Set<string>();
+      const { backfill } = this.options;
+      // Every connection's creates run at once; in registry order, each links against the referrals as the one before it
+      // left them, so the one owning "CRM ID" writes it first and the next ones link its new version (eTag).
+      let before: Promise<readonly Referral[]> | undefined;
+      const runs = this.options.connectors.map((c) => {
+        const run = backfill ? backfill(c.name, batch, before) : Promise.resolve({ linked: new Set<string>(), referrals: batch });
+        before = run.then((result) => result.referrals);
+        // Handled here too: a run that fails before waiting for its predecessor must not leave that rejection unhandled.
+        before.catch(() => undefined);
+        return run;
+      });
+      // All settled before the batch's locks are released, even when one failed.
+      const settled = await Promise.allSettled(runs);
+      for (const [i, c] of this.options.connectors.entries()) {
+        const outcome = settled[i];
+        if (outcome?.status === 'rejected') throw outcome.reason;
+        if (outcome?.status !== 'fulfilled') continue;
+        const { linked, referrals } = outcome.value;
         backfilled += linked.size;
-        current = result?.referrals ?? current;
-        for (const referral of current) {
+        for (const referral of referrals) {
           const { id } = referral;
           if (!linked.has(id) && !(await this.settled(c.name, referral))) requests.push({ connection: c.name, cause: 'reconcile', referralId: id });
         }

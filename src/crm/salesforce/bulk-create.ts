@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CrmApiError, type BulkCreateItem, type BulkCreateResult, type CrmEntityName } from '../connector.ts';
-import { isDuplicateValue } from './composite.ts';
+import { composite, isDuplicateValue, subrequestError, succeeded } from './composite.ts';
+import { queryPath } from './customers.ts';
 import { FIELDS } from './custom-fields.ts';
 import { toId18 } from './ids.ts';
 import { sobjectFor } from './objects.ts';
@@ -16,8 +17,9 @@ import { isoInstant } from './wire-values.ts';
  *
  * Idempotent without reading first: Referral_Identifier__c is a unique external id, so a record created by an earlier
  * (crashed or retried) run fails with DUPLICATE_VALUE on that field instead of being created twice, and nothing that
- * exists is ever overwritten — a seller's newer edit stays. Only when duplicates come back does one SOQL query per
- * batch look their ids up. In an org where the field is not unique (hand-made, or Microsoft's package, "Co-sell
+ * exists is ever overwritten — a seller's newer edit stays. The create goes in one `/composite` call with a query of
+ * the batch's referral ids, which answers the new records' versions and the ids of those that already existed: one
+ * call of the daily allocation per 200. In an org where the field is not unique (hand-made, or Microsoft's package, "Co-sell
  * connector for Salesforce CRM - overview" lists it as External ID without Unique), the existing ones are looked up
  * before each batch instead: two calls per 200.
  */
@@ -25,6 +27,7 @@ import { isoInstant } from './wire-values.ts';
 export const COLLECTION_LIMIT = 200;
 
 const resultSchema = z.array(z.looseObject({ id: z.string().nullish(), success: z.boolean(), errors: z.array(errorEntrySchema).default([]) }));
+const rowsSchema = z.looseObject({ done: z.boolean(), records: z.array(z.record(z.string(), z.unknown())) });
 
 export type BodyBuilder = (item: BulkCreateItem) => Promise<Record<string, unknown>>;
 
@@ -47,14 +50,10 @@ export async function createMany(
     }
     if (pending.length > 0) {
       const records = await Promise.all(pending.map(async (item) => ({ attributes: { type: info.sobject }, ...(await options.buildBody(item)) })));
-      const raw = await client.sendParsed(
-        // Keyed by the unique referral id, so a resend after a lost answer creates nothing twice.
-        { method: 'POST', path: '/composite/sobjects', route: `composite/sobjects ${info.sobject}`, idempotent: true, lane: 'background', body: { allOrNone: false, records } },
-        resultSchema,
-      );
+      const sent = await createAndRead(client, info.sobject, records, pending.map((item) => item.referralId));
       const duplicates: BulkCreateItem[] = [];
       pending.forEach((item, index) => {
-        const result = raw[index];
+        const result = sent.results[index];
         const id = result?.id ? toId18(result.id) : undefined;
         if (result?.success && id) {
           outcome.set(item.referralId, { referralId: item.referralId, outcome: 'created', ref: { entity, id } });
@@ -66,7 +65,7 @@ export async function createMany(
         }
       });
       if (duplicates.length > 0) {
-        const found = await existingIds(client, info.sobject, duplicates.map((item) => item.referralId));
+        const found = sent.rows ? byReferral(sent.rows) : await existingIds(client, info.sobject, duplicates.map((item) => item.referralId));
         for (const item of duplicates) {
           const id = found.get(item.referralId.toLowerCase());
           outcome.set(
@@ -77,11 +76,67 @@ export async function createMany(
           );
         }
       }
+      if (sent.rows) {
+        setVersions(sent.rows, outcome);
+        for (const item of batch) results.push(outcome.get(item.referralId) ?? { referralId: item.referralId, outcome: 'failed', error: new CrmApiError('no result', undefined, 'invalidResponse', true) });
+        continue;
+      }
     }
     await addVersions(client, info.sobject, outcome);
     for (const item of batch) results.push(outcome.get(item.referralId) ?? { referralId: item.referralId, outcome: 'failed', error: new CrmApiError('no result', undefined, 'invalidResponse', true) });
   }
   return results;
+}
+
+/**
+ * The collection create and, in the same `/composite` call (one call of the allocation; "Composite" accepts sObject
+ * Collections and Query subrequests, up to five of them per call), the query of every record holding one of the batch's
+ * referral ids: the created records' versions, which a collection create does not answer, and the ids of those that
+ * already existed (DUPLICATE_VALUE). Rows are undefined when the query part failed: the caller then asks separately.
+ */
+async function createAndRead(
+  client: SalesforceClient,
+  sobject: string,
+  records: ReadonlyArray<Record<string, unknown>>,
+  referralIds: readonly string[],
+): Promise<{ results: z.output<typeof resultSchema>; rows: Array<Record<string, unknown>> | undefined }> {
+  const soql = `SELECT Id, SystemModstamp, ${FIELDS.referralIdentifier} FROM ${sobject} WHERE ${FIELDS.referralIdentifier} IN ${soqlStringList(referralIds)} ORDER BY CreatedDate ASC`;
+  const responses = await composite(
+    client,
+    [
+      { method: 'POST', path: '/composite/sobjects', referenceId: 'created', body: { allOrNone: false, records } },
+      { method: 'GET', path: queryPath(soql), referenceId: 'read' },
+    ],
+    // Keyed by the unique referral id, so a resend after a lost answer creates nothing twice.
+    { allOrNone: false, route: `${sobject} bulk create`, idempotent: true, lane: 'background' },
+  );
+  const created = responses.get('created');
+  if (!succeeded(created)) throw subrequestError(created, `POST composite/sobjects ${sobject}`);
+  const parsed = resultSchema.safeParse(created?.body);
+  if (!parsed.success) throw new CrmApiError(`POST composite/sobjects ${sobject} answered no result list`, undefined, 'invalidResponse', true);
+  const results = parsed.data;
+  const read = rowsSchema.safeParse(responses.get('read')?.body);
+  return { results, rows: succeeded(responses.get('read')) && read.success && read.data.done ? read.data.records : undefined };
+}
+
+/** Referral id (lower case) → record id, oldest record first (rows in CreatedDate order). */
+function byReferral(rows: ReadonlyArray<Record<string, unknown>>): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const row of rows) {
+    const key = row[FIELDS.referralIdentifier];
+    const id = typeof row.Id === 'string' ? toId18(row.Id) : undefined;
+    if (typeof key === 'string' && id && !found.has(key.toLowerCase())) found.set(key.toLowerCase(), id);
+  }
+  return found;
+}
+
+function setVersions(rows: ReadonlyArray<Record<string, unknown>>, outcome: Map<string, BulkCreateResult>): void {
+  const versions = new Map(rows.map((row) => [typeof row.Id === 'string' ? toId18(row.Id) : undefined, typeof row.SystemModstamp === 'string' ? isoInstant(row.SystemModstamp) : null]));
+  for (const result of outcome.values()) {
+    if (result.outcome !== 'created') continue;
+    const version = versions.get(result.ref?.id);
+    if (version) result.version = version;
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CrmApiError, CrmPreconditionFailedError } from '../connector.ts';
 import { errorEntrySchema, errorFromEntries } from './salesforce-errors.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
+import type { CallLane } from './api-pacing.ts';
 
 /*
  * `/composite` (REST API "Composite"): up to 25 subrequests in one API call, later ones referring to earlier results
@@ -32,7 +33,7 @@ const compositeResponseSchema = z.looseObject({ compositeResponse: z.array(subre
 export async function composite(
   client: SalesforceClient,
   subrequests: readonly Subrequest[],
-  options: { allOrNone: boolean; route: string; idempotent: boolean },
+  options: { allOrNone: boolean; route: string; idempotent: boolean; lane?: CallLane },
 ): Promise<Map<string, Subresponse>> {
   const response = await client.sendParsed(
     {
@@ -41,6 +42,7 @@ export async function composite(
       route: `composite ${options.route}`,
       // Reads, keyed creates and updates may be resent after a failure without an answer; unkeyed creates may not.
       idempotent: options.idempotent,
+      ...(options.lane ? { lane: options.lane } : {}),
       body: {
         allOrNone: options.allOrNone,
         compositeRequest: subrequests.map((sub) => ({

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { signBody } from '../shared/certificates.ts';
 import type { WebhookDeliveryQueue } from '../shared/webhook-delivery-queue.ts';
 import type { WebhookEventName, WebhookEventPayload } from './webhook-events.ts';
@@ -16,14 +17,19 @@ export interface SignedWebhookSenderDeps {
  * registration asked for SignatureTokenToMsSignatureHeader.
  */
 export class SignedWebhookSender {
-  constructor(private readonly deps: SignedWebhookSenderDeps) {}
+  /** Parsed once: parsing the PEM on every event cost as much as the signature (a backfill raises one per referral). */
+  private readonly key: KeyObject;
+
+  constructor(private readonly deps: SignedWebhookSenderDeps) {
+    this.key = createPrivateKey(deps.signingKeyPem);
+  }
 
   /** Returns the delivery id, or undefined when the registration does not subscribe to this event. */
   send(payload: WebhookEventPayload & { EventName: WebhookEventName }): string | undefined {
     const registration = this.deps.registration.current;
     if (!registration || !registration.webhookEvents.includes(payload.EventName)) return undefined;
     const body = JSON.stringify(payload);
-    const signature = `Signature ${signBody(this.deps.signingKeyPem, body)}`;
+    const signature = `Signature ${signBody(this.key, body)}`;
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       ...(registration.signatureTokenToMsSignatureHeader ? { 'x-ms-signature': signature } : { Authorization: signature }),

@@ -1,4 +1,4 @@
-import { randomBytes, sign, webcrypto } from 'node:crypto';
+import { randomBytes, sign, webcrypto, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 // @peculiar/x509 resolves algorithms through tsyringe, which needs the Reflect metadata API loaded first.
@@ -132,9 +132,9 @@ export async function issueCertificate(ca: CertificateAuthority, options: Certif
 }
 
 /** Base64 RSA-SHA256 (PKCS#1 v1.5) over the exact bytes, the scheme Partner Center webhook deliveries use. */
-export function signBody(privateKeyPem: string, body: Buffer | string): string {
+export function signBody(privateKey: string | KeyObject, body: Buffer | string): string {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return sign('sha256', bytes, privateKeyPem).toString('base64');
+  return sign('sha256', bytes, privateKey).toString('base64');
 }
 
 export interface SigningMaterial {

@@ -19,11 +19,12 @@ export class PostgresDealControls {
     private readonly audit: (client: pg.ClientBase, entries: readonly AuditEntry[]) => Promise<void>,
   ) {}
 
-  async label(label: DealLabel): Promise<void> {
+  /** `client`: inside that client's transaction (a sync commit's), else on its own. */
+  async label(label: DealLabel, client: Queryable = this.pool): Promise<void> {
     // Written on every read of a deal. An unchanged label must cost no write: ON CONFLICT DO UPDATE locks the existing
     // row even when its WHERE keeps it, and that lock takes a transaction id and a WAL flush at commit. So the row is
     // inserted only when no identical one exists (an INSERT of no rows takes neither).
-    await this.pool.query(
+    await client.query(
       `INSERT INTO deal_labels (connection, subject, referral_id, crm_entity, crm_id, name, customer, respond_by, updated_at)
        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
         WHERE NOT EXISTS (

@@ -106,6 +106,13 @@ export class PostgresSyncState implements SyncState {
     if (commit.completes?.runnerJobId !== undefined) this.completedRuns.add(commit.completes.runnerJobId);
   }
 
+  async commitMany(commits: readonly SyncCommit[]): Promise<void> {
+    if (commits.length === 0) return;
+    await inTransaction(this.pool, async (client) => {
+      for (const commit of commits) await this.commitIn(client, commit);
+    });
+  }
+
   private async commitIn(client: pg.ClientBase, commit: SyncCommit): Promise<void> {
     const now = new Date().toISOString();
     const l = commit.link;
@@ -139,6 +146,7 @@ export class PostgresSyncState implements SyncState {
         [l.referralId, field, JSON.stringify(w.value), w.changedAt],
       );
     }
+    if (commit.label) await this.controls.label(commit.label, client);
   }
 
   async pcFieldWrites(referralId: string): Promise<Record<string, { value: CanonicalValue; changedAt: string }>> {

@@ -43,6 +43,7 @@ const decode = (text: string | null): CanonicalValue | undefined =>
 
 export class SqliteSyncState implements SyncState {
   private readonly commitTx: (commit: SyncCommit) => void;
+  private readonly commitManyTx: (commits: readonly SyncCommit[]) => void;
   private readonly recordIntentsTx: (intents: readonly WriteIntent[]) => void;
   private readonly controls: SqliteDealControls;
 
@@ -52,6 +53,9 @@ export class SqliteSyncState implements SyncState {
     private readonly letters: SqliteDeadLetters,
   ) {
     this.commitTx = db.transaction((commit: SyncCommit) => this.commitInTransaction(commit));
+    this.commitManyTx = db.transaction((commits: readonly SyncCommit[]) => {
+      for (const commit of commits) this.commitInTransaction(commit);
+    });
     this.controls = new SqliteDealControls(db, jobs, (entries) => this.insertAudit(entries, new Date().toISOString()));
     this.recordIntentsTx = db.transaction((intents: readonly WriteIntent[]) => {
       const upsert = db.prepare(
@@ -81,6 +85,10 @@ export class SqliteSyncState implements SyncState {
 
   async commit(commit: SyncCommit): Promise<void> {
     this.commitTx(commit);
+  }
+
+  async commitMany(commits: readonly SyncCommit[]): Promise<void> {
+    if (commits.length > 0) this.commitManyTx(commits);
   }
 
   private commitInTransaction(commit: SyncCommit): void {
@@ -115,6 +123,7 @@ export class SqliteSyncState implements SyncState {
        ON CONFLICT (referral_id, field) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at`,
     );
     for (const [field, w] of Object.entries(commit.pcFieldWrites ?? {})) written.run(l.referralId, field, JSON.stringify(w.value), w.changedAt);
+    if (commit.label) this.controls.label(commit.label);
     // Last: the job's completion resolves the pair's dead letters by the link state written above.
     if (commit.completes) this.jobs.completeInTransaction(commit.completes);
   }

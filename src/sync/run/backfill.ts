@@ -1,9 +1,9 @@
 import type { BulkCreateResult, CrmConnector, CrmEntityName } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
-import type { Job, KeyedLocks } from '../../store/types.ts';
+import type { DealLabel, Job, KeyedLocks, SyncCommit } from '../../store/types.ts';
 import type { CanonicalRecord } from '../../canonical-value.ts';
 import type { Logger } from '../../util/logger.ts';
-import { mapLimit } from '../../util/map-limit.ts';
+import { respondBy } from '../../partner-center/response-deadline.ts';
 import type { EntityMapping } from '../entity-mapping.ts';
 import { recordAudit } from '../plan/audit-entries.ts';
 import { baseOfWritten, crmCreateValues, entityFor } from '../plan/create-plans.ts';
@@ -12,6 +12,7 @@ import { referralCrmIdChange } from '../plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from '../ports.ts';
 import { mappingFor, type ConnectionSetup } from '../connection.ts';
 import { customerKey } from './customers.ts';
+import { CrmIdWriteGate } from './crm-id-write-gate.ts';
 
 type BulkConnector = CrmConnector & Required<Pick<CrmConnector, 'createManyForReferrals' | 'ensureCustomers'>>;
 
@@ -19,8 +20,8 @@ function canBulkCreate(connector: CrmConnector): connector is BulkConnector {
   return connector.createManyForReferrals !== undefined && connector.ensureCustomers !== undefined;
 }
 
-/** Partner Center has no batch write: the "CRM ID" writes of a backfill go out this many at a time. */
-const CRM_ID_WRITES_IN_FLIGHT = 8;
+/** Partner Center has no batch write: the "CRM ID" writes of all backfills under way go out this many at a time. */
+export const DEFAULT_CRM_ID_WRITES_IN_FLIGHT = 16;
 
 interface Unlinked {
   referral: Referral;
@@ -55,23 +56,44 @@ interface Created {
  * filled by the pair's next sync.
  */
 export class Backfill {
-  constructor(
-    private readonly deps: { store: SyncStorePort; referrals: ReferralsPort; customerLock: KeyedLocks; logger: Logger; connectionNames: () => Iterable<string> },
-  ) {}
+  /** Shared by the batches a reconcile pass runs side by side (see `Reconciler`), so the ceiling holds for all of them. */
+  private readonly writes: CrmIdWriteGate;
 
-  async run(connection: ConnectionSetup | undefined, referrals: readonly Referral[], cause: Job['cause']): Promise<BackfillResult> {
+  constructor(
+    private readonly deps: {
+      store: SyncStorePort;
+      referrals: ReferralsPort;
+      customerLock: KeyedLocks;
+      logger: Logger;
+      connectionNames: () => Iterable<string>;
+      /** Ceiling of "CRM ID" writes in flight (sync.backfillWritesInFlight). */
+      writesInFlight?: number;
+    },
+  ) {
+    this.writes = new CrmIdWriteGate(deps.writesInFlight ?? DEFAULT_CRM_ID_WRITES_IN_FLIGHT);
+  }
+
+  /**
+   * `before`: when another connection's backfill of the same batch runs side by side and may write the referrals'
+   * "CRM ID" (the one owning it, earlier in registry order), the referrals as it leaves them. This one creates its
+   * records meanwhile and waits for them only to link: its links then hold the versions that write produced, so the
+   * notifications it raises find every pair settled.
+   */
+  async run(connection: ConnectionSetup | undefined, referrals: readonly Referral[], cause: Job['cause'], before?: Promise<readonly Referral[]>): Promise<BackfillResult> {
     const connector = connection?.connector;
-    const result: BackfillResult = { linked: new Set<string>(), referrals: [...referrals] };
-    if (!connection || !connector || !canBulkCreate(connector)) return result;
+    const latest = async (): Promise<readonly Referral[]> => (before ? await before : referrals);
+    if (!connection || !connector || !canBulkCreate(connector)) return { linked: new Set<string>(), referrals: [...(await latest())] };
+    const linked = new Set<string>();
     const written = new Map<string, Referral>();
+    let versions: Promise<ReadonlyMap<string, Referral>> | undefined;
+    const newest = () => (versions ??= latest().then((list) => new Map(list.map((referral) => [referral.id, referral]))));
     for (const group of await this.groups(connection, referrals)) {
-      for (const [id, referral] of await this.createGroup(connection, connector, group, cause)) {
-        result.linked.add(id);
+      for (const [id, referral] of await this.createGroup(connection, connector, { ...group, cause, newest })) {
+        linked.add(id);
         if (referral) written.set(id, referral);
       }
     }
-    result.referrals = result.referrals.map((referral) => written.get(referral.id) ?? referral);
-    return result;
+    return { linked, referrals: (await latest()).map((referral) => written.get(referral.id) ?? referral) };
   }
 
   private async groups(connection: ConnectionSetup, referrals: readonly Referral[]): Promise<Group[]> {
@@ -102,9 +124,13 @@ export class Backfill {
   }
 
   /** Creates one entity's records; answers each linked referral id with its new version when "CRM ID" was written. */
-  private async createGroup(connection: ConnectionSetup, connector: BulkConnector, group: Group, cause: Job['cause']): Promise<Map<string, Referral | undefined>> {
+  private async createGroup(
+    connection: ConnectionSetup,
+    connector: BulkConnector,
+    group: Group & { cause: Job['cause']; newest: () => Promise<ReadonlyMap<string, Referral>> },
+  ): Promise<Map<string, Referral | undefined>> {
     const { store, customerLock } = this.deps;
-    const { entity, mapping, referrals } = group;
+    const { entity, mapping, referrals, cause, newest } = group;
     const profiles = referrals.map((r) => customerFromReferral(r.referral));
     const customers = await customerLock.run(
       profiles.map((profile) => customerKey(connector, profile)),
@@ -121,19 +147,28 @@ export class Backfill {
         status: { ok: true, auditLines: [`${new Date().toISOString()} created from Partner Center referral ${r.id} (backfill)`] },
       })),
     );
+    // Linked (and "CRM ID" written) against the newest version: another connection's write may have replaced the listed one.
+    const latest = await newest();
     const created: Created[] = [];
     results.forEach((result, i) => {
       const unlinked = referrals[i];
-      if (unlinked && result.outcome === 'created' && result.ref) created.push({ unlinked, canonical: canonical[i], result: { ...result, ref: result.ref } });
+      if (!unlinked || result.outcome !== 'created' || !result.ref) return;
+      const current = { ...unlinked, referral: latest.get(unlinked.id) ?? unlinked.referral };
+      created.push({ unlinked: current, canonical: canonical[i], result: { ...result, ref: result.ref } });
     });
-    const versions = await mapLimit(created, CRM_ID_WRITES_IN_FLIGHT, (item) => this.writeCrmId(connection, item));
+    const versions = await Promise.all(created.map((item) => this.writeCrmId(connection, item)));
     const linked = new Map<string, Referral | undefined>();
+    const commits: SyncCommit[] = [];
     for (const [i, item] of created.entries()) {
       const version = versions[i];
       if (version === null) continue; // the "CRM ID" write failed: linked, but the pair's job writes it
-      await this.commitLink({ connection: connector.name, entity, mapping, cause }, item, version);
+      commits.push(this.linkCommit({ connection: connector.name, entity, mapping, cause }, item, version));
       linked.set(item.unlinked.id, version?.referral);
     }
+    // One transaction for the batch instead of one per pair. A crash before it leaves records and "CRM ID"s without
+    // links: the next pass finds those referrals' "CRM ID" unexplained and leaves them to their jobs, which find the
+    // record by referral id rather than create a second one (see mayHaveRecord).
+    await store.sync.commitMany(commits);
     return linked;
   }
 
@@ -150,7 +185,7 @@ export class Backfill {
       const eTag = typeof referral.eTag === 'string' ? referral.eTag : undefined;
       // The new version in the answer (no extra call) lets the webhook our write raises be settled without a read
       // (see own-writes.ts).
-      const written = await this.deps.referrals.patch(referral.id, [change], { ...(eTag ? { ifMatch: eTag } : {}), returnRepresentation: true });
+      const written = await this.writes.run(() => this.deps.referrals.patch(referral.id, [change], { ...(eTag ? { ifMatch: eTag } : {}), returnRepresentation: true }));
       return { referral: { ...referral, externalReferenceId: item.result.ref.id, ...(written.eTag ? { eTag: written.eTag } : {}) }, eTag: written.eTag };
     } catch (error) {
       this.deps.logger.warn({ referralId: referral.id, error: error instanceof Error ? error.message : String(error) }, 'backfill: writing the CRM id to the referral failed; its sync job will');
@@ -158,16 +193,25 @@ export class Backfill {
     }
   }
 
-  private commitLink(
+  /**
+   * Written "CRM ID" or not, Partner Center notifies a change of the referral (ours, or the other connection's), and
+   * the job it raises labels the deal with what it read: labelled here, in the commit, that job's label changes
+   * nothing and costs no write of its own.
+   */
+  private label(connection: string, referral: Referral): DealLabel {
+    return { connection, referralId: referral.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) };
+  }
+
+  private linkCommit(
     group: { connection: string; entity: CrmEntityName; mapping: EntityMapping; cause: Job['cause'] },
     item: Created,
     written: { referral: Referral; eTag: string | undefined } | undefined,
-  ): Promise<void> {
+  ): SyncCommit {
     const { referral, id } = item.unlinked;
     const listed = typeof referral.eTag === 'string' ? referral.eTag : null;
     const stamp = { connection: group.connection, cause: group.cause };
     // No read back: the version is what the create answered, where the CRM answers one (else the next sync fills it in).
-    return this.deps.store.sync.commit({
+    return {
       link: {
         connection: group.connection,
         referralId: id,
@@ -182,6 +226,7 @@ export class Backfill {
       audit: [recordAudit(stamp, { referralId: id, ref: item.result.ref, direction: 'to-crm', outcome: 'created', message: `${group.entity} created from referral (backfill)` })],
       holdConflicts: [],
       releaseConflicts: [],
-    });
+      label: this.label(group.connection, referral),
+    };
   }
 }

@@ -100,4 +100,44 @@ describe('PairSync.backfill', () => {
     expect(result.referrals.find((r) => r.id === 'ref-1')).toMatchObject({ externalReferenceId: 'opp-ref-1', eTag: after.eTag });
     expect(result.referrals.find((r) => r.id === 'ref-2')).toBe(listed[1]);
   });
+
+  it('runs a second connection\'s creates beside the first one\'s "CRM ID" writes, and links the version those wrote, labelled', async () => {
+    store = SqliteStore.open({ path: ':memory:', synchronous: 'normal' });
+    const events: string[] = [];
+    class LoggedCrm extends VersionedBulkCrm {
+      override async createManyForReferrals(entity: CrmEntityName, items: readonly BulkCreateItem[]): Promise<BulkCreateResult[]> {
+        events.push(`${this.name} creates`);
+        return super.createManyForReferrals(entity, items);
+      }
+    }
+    class SlowReferrals extends FakeReferrals {
+      override async patch(id: string, changes: Parameters<FakeReferrals['patch']>[1], options: { ifMatch?: string }): Promise<{ eTag?: string }> {
+        // Another turn of the event loop at least, as a real PATCH: the other connection's creates may run meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        events.push(`patch ${id}`);
+        return super.patch(id, changes, options);
+      }
+    }
+    const referrals = new SlowReferrals();
+    const listed = [referrals.put({ id: 'ref-1', name: 'One', status: 'New', substatus: 'Pending', direction: 'Incoming', expirationDateTime: '2026-02-01T00:00:00Z' })].map((r) => ({ ...r, eTag: referrals.must(r.id).eTag }));
+    const [owner, other] = [new LoggedCrm('dynamics'), new LoggedCrm('salesforce')];
+    const connections = new Map([
+      [owner.name, { connector: owner, mappings: { opportunity: testMapping() }, policy: { leads: false, ownsReferralCrmId: true } }],
+      [other.name, { connector: other, mappings: { opportunity: testMapping() }, policy: { leads: false, ownsReferralCrmId: false } }],
+    ]);
+    const sync = new PairSync({ store, referrals, connections, merge: mergeRecord, logger: silentLogger() });
+    const first = sync.backfill('dynamics', listed);
+    const second = sync.backfill('salesforce', listed, 'reconcile', first.then((result) => result.referrals));
+    const [, result] = await Promise.all([first, second]);
+    expect(events).toEqual(['dynamics creates', 'salesforce creates', 'patch ref-1']);
+    const written = referrals.must('ref-1');
+    expect(written.eTag).not.toBe(listed[0]?.eTag);
+    // Both links hold the version the owner's write produced: the notification it raises finds both pairs settled.
+    expect(await store.sync.getLink('salesforce', 'ref-1')).toMatchObject({ crmId: 'opp-ref-1', pcEtag: written.eTag });
+    expect(await store.sync.getLink('dynamics', 'ref-1')).toMatchObject({ pcEtag: written.eTag });
+    expect(result.referrals[0]).toMatchObject({ externalReferenceId: 'opp-ref-1', eTag: written.eTag });
+    // Labelled in the link commit (respondBy comes from the label only), so the echo job's label writes nothing new.
+    const { deals } = await store.console.deals({ connection: 'salesforce', limit: 10, offset: 0 });
+    expect(deals).toEqual([expect.objectContaining({ referralId: 'ref-1', name: 'One', respondBy: expect.any(String) })]);
+  });
 });

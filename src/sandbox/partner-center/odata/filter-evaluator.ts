@@ -1,5 +1,5 @@
 import type { ComparisonOperator, FilterExpression, Operand, PathRef } from './filter-ast.ts';
-import { parseInstant } from '../../../util/instant.ts';
+import { cachedInstant } from './instant-cache.ts';
 
 type Bindings = ReadonlyMap<string, unknown>;
 type Value = string | number | boolean | bigint | null;
@@ -20,7 +20,7 @@ function resolvePath(path: PathRef, entity: unknown, bindings: Bindings): unknow
 
 function toScalar(raw: unknown, type: Operand['type']): Value {
   if (raw === undefined || raw === null) return null;
-  if (type === 'datetime') return typeof raw === 'string' ? (parseInstant(raw) ?? null) : null;
+  if (type === 'datetime') return typeof raw === 'string' ? (cachedInstant(raw) ?? null) : null;
   if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return raw;
   return null;
 }

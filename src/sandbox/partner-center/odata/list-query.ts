@@ -3,7 +3,7 @@ import { compareValues, evaluateFilter } from './filter-evaluator.ts';
 import { parseFilter } from './filter-parser.ts';
 import { isScalar, type FieldType, type ObjectType, type ScalarKind } from './field-types.ts';
 import { ODataQueryError } from './odata-error.ts';
-import { parseInstant } from '../../../util/instant.ts';
+import { cachedInstant } from './instant-cache.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
 
@@ -161,7 +161,7 @@ function sortValue(item: Record<string, unknown>, key: OrderKey): SortValue {
 
 function rawToSortValue(raw: unknown, type: ScalarKind): SortValue {
   if (raw === undefined || raw === null) return null;
-  if (type === 'datetime') return typeof raw === 'string' ? (parseInstant(raw) ?? null) : null;
+  if (type === 'datetime') return typeof raw === 'string' ? (cachedInstant(raw) ?? null) : null;
   if (type === 'enum' && typeof raw === 'string') return raw.toLowerCase();
   return typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean' ? raw : null;
 }
