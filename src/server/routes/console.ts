@@ -11,6 +11,7 @@ import { mappingPage, type MappingConnection } from '../console/mapping-view.ts'
 import { problemsPage, problemsSection } from '../console/problems-view.ts';
 import type { CrmEntityName } from '../../crm/connector.ts';
 import { previewMapping, type MappingPreview } from '../../sync/mapping-preview.ts';
+import { agreedValues } from '../../sync/plan/bookkeeping-keys.ts';
 import { showPauseInCrm } from '../../sync/pause-status.ts';
 import type { ReferralsPort } from '../../sync/ports.ts';
 import type { Readiness } from '../readiness.ts';
@@ -110,7 +111,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     ]);
     return {
       deal: { ...deal, ...urlsOf(links, deal) },
-      base: link?.base ?? {},
+      base: agreedValues(link?.base ?? {}),
       conflicts: conflicts.filter((c) => c.referralId === referralId),
       deadLetters,
       audit,

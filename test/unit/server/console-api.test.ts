@@ -27,7 +27,7 @@ describe('the console routes', () => {
   beforeAll(async () => {
     for (let i = 0; i < 30; i++) {
       await store.sync.commit({
-        link: { connection: 'dynamics', referralId: `ref-${i}`, crmEntity: 'opportunity', crmId: `opp-${i}`, base: { name: i === 7 ? '<script>alert(1)</script> deal' : `Deal ${i}` }, pcEtag: null, crmVersion: null, syncState: 'ok', lastError: null },
+        link: { connection: 'dynamics', referralId: `ref-${i}`, crmEntity: 'opportunity', crmId: `opp-${i}`, base: { name: i === 7 ? '<script>alert(1)</script> deal' : `Deal ${i}`, ...(i === 12 ? { '@solutions': ['sol-1'], '@crmMatchesBase': true, '@teamDigest': 'd1', '@contactsReadAt': '2026-12-04T00:00:00.000Z' } : {}) }, pcEtag: null, crmVersion: null, syncState: 'ok', lastError: null },
         audit: [{ connection: 'dynamics', referralId: `ref-${i}`, crmEntity: 'opportunity', crmId: `opp-${i}`, direction: 'to-crm', field: 'name', oldValue: undefined, newValue: `Deal ${i}`, cause: 'event', outcome: 'written', message: null }],
         holdConflicts: [],
         releaseConflicts: [],
@@ -130,7 +130,8 @@ describe('the console routes', () => {
       crmUrl: 'http://127.0.0.1:4102/main.aspx?pagetype=entityrecord&etn=opportunity&id=opp-12',
     });
     const pair = JSON.parse((await get('/api/deals/dynamics/ref-12')).body) as PairResponse;
-    expect(pair.base).toEqual({ name: 'Deal 12' });
+    // The agreed values only: the sync's bookkeeping (digests, read times, the mirror mark) is not shown.
+    expect(pair.base).toEqual({ name: 'Deal 12', '@solutions': ['sol-1'] });
     expect(pair.audit).toEqual([expect.objectContaining({ field: 'name', outcome: 'written' })]);
     expect((await get('/api/deals/dynamics/nope')).statusCode).toBe(404);
     expect((await get('/deals/dynamics/nope')).statusCode).toBe(404);
