@@ -46,7 +46,31 @@ export async function spawnService(dir: string, config: ConfigInput, port: numbe
   throw new Error(`service did not become healthy: ${stderr}`);
 }
 
+/**
+ * Ports a restarted service must bind again are taken below Linux's default ephemeral range (32768–60999): a port the
+ * kernel handed out with `listen(0)` is also handed to other processes' outgoing connections, and a service restarted
+ * after SIGKILL then met EADDRINUSE on its own port (seen under load in the crash tests).
+ */
+const STABLE_PORTS = { from: 20_000, to: 32_000 };
+
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = STABLE_PORTS.from + Math.floor(Math.random() * (STABLE_PORTS.to - STABLE_PORTS.from));
+    if (await canListen(port)) return port;
+  }
+  return ephemeralPort();
+}
+
+async function canListen(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
+}
+
+async function ephemeralPort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolvePort, reject) => {
     const server = createServer();
