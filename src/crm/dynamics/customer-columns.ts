@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { isCodeReference, type CodeReference, type ColumnRequest } from '../connector.ts';
+import { isCodeReference, type CodeReference, type ColumnRequest, type CustomerColumns, type CustomerContact, type CustomerProfile } from '../connector.ts';
 import type { ColumnCatalog } from './column-catalog.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { entityKey, normalizeGuid, parseResponse, stringLiteral } from './odata.ts';
@@ -125,4 +125,61 @@ export class DataverseCustomerColumns {
     }
     return pending;
   }
+}
+
+/*
+ * The customer columns of a connector built without a mapping file (the CLI's setup, solutions and demo commands): the
+ * account's name and address1 columns and the contact's name, email and phone, as Microsoft's connector fills them.
+ */
+const ACCOUNT_COLUMNS = ['name', 'address1_line1', 'address1_city', 'address1_stateorprovince', 'address1_postalcode', 'address1_country'] as const;
+const CONTACT_COLUMNS = ['firstname', 'lastname', 'emailaddress1', 'telephone1'] as const;
+
+function present(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+function stringAt(row: Readonly<Record<string, unknown>>, column: string): string | undefined {
+  const value = row[column];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export const builtInCustomerColumns: CustomerColumns = {
+  account: ACCOUNT_COLUMNS.map((name) => ({ name })),
+  contact: CONTACT_COLUMNS.map((name) => ({ name })),
+  accountValues(profile: CustomerProfile): Record<string, unknown> {
+    const data: Record<string, unknown> = { name: profile.name.trim() };
+    if (present(profile.addressLine1)) data.address1_line1 = profile.addressLine1;
+    if (present(profile.city)) data.address1_city = profile.city;
+    if (present(profile.state)) data.address1_stateorprovince = profile.state;
+    if (present(profile.postalCode)) data.address1_postalcode = profile.postalCode.trim();
+    // ISO 3166 alpha-2, as Microsoft's connector stores it ("Co-sell connector for Dynamics 365 CRM overview",
+    // "Customer Account Country Code").
+    if (present(profile.country)) data.address1_country = profile.country.trim().toUpperCase();
+    return data;
+  },
+  contactValues(contact: CustomerContact): Record<string, unknown> {
+    const data: Record<string, unknown> = {};
+    if (present(contact.firstName)) data.firstname = contact.firstName.trim();
+    if (present(contact.lastName)) data.lastname = contact.lastName.trim();
+    if (present(contact.email)) data.emailaddress1 = contact.email.trim();
+    if (present(contact.phone)) data.telephone1 = contact.phone.trim();
+    return data;
+  },
+  profile(account, contacts): CustomerProfile {
+    const row = account ?? {};
+    return {
+      name: stringAt(row, 'name') ?? '',
+      postalCode: stringAt(row, 'address1_postalcode'),
+      addressLine1: stringAt(row, 'address1_line1'),
+      city: stringAt(row, 'address1_city'),
+      state: stringAt(row, 'address1_stateorprovince'),
+      country: stringAt(row, 'address1_country'),
+      contacts: contacts.map(contactOfRow),
+    };
+  },
+};
+
+/** A contact as Dataverse holds it in its standard columns (a contact, or a lead's person columns). */
+export function contactOfRow(row: Readonly<Record<string, unknown>>): CustomerContact {
+  return { firstName: stringAt(row, 'firstname'), lastName: stringAt(row, 'lastname'), email: stringAt(row, 'emailaddress1'), phone: stringAt(row, 'telephone1') };
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { CrmRecordRef, CustomerColumns, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
 import type { ColumnCatalog } from './column-catalog.ts';
-import { DataverseCustomerColumns } from './customer-columns.ts';
+import { builtInCustomerColumns, contactOfRow, DataverseCustomerColumns } from './customer-columns.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { isNotFound } from './dataverse-errors.ts';
 import { parseResponse, stringLiteral } from './odata.ts';
@@ -21,28 +21,22 @@ const rowId = (column: string) => z.looseObject({ [column]: z.string() });
 const contactRowSchema = z.looseObject({ contactid: z.string(), _parentcustomerid_value: z.string().nullish(), firstname: z.string().nullish(), lastname: z.string().nullish() });
 const listOf = <S extends z.ZodType>(schema: S) => z.looseObject({ value: z.array(schema) });
 
-const ACCOUNT_COLUMNS = ['name', 'address1_line1', 'address1_city', 'address1_stateorprovince', 'address1_postalcode', 'address1_country'] as const;
-const CONTACT_COLUMNS = ['firstname', 'lastname', 'emailaddress1', 'telephone1'] as const;
-
-const text = z.string().nullish();
-const accountShape = z.looseObject({ accountid: z.string(), name: text, address1_line1: text, address1_city: text, address1_stateorprovince: text, address1_postalcode: text, address1_country: text });
-const contactShape = z.looseObject({ contactid: z.string(), firstname: text, lastname: text, emailaddress1: text, telephone1: text });
+/** A lead holds its customer in its own columns: the account's address1 columns and the contact's. */
+const leadSchema = z.looseObject({
+  companyname: z.string().nullish(),
+  address1_line1: z.string().nullish(),
+  address1_city: z.string().nullish(),
+  address1_stateorprovince: z.string().nullish(),
+  address1_postalcode: z.string().nullish(),
+  address1_country: z.string().nullish(),
+  firstname: z.string().nullish(),
+  lastname: z.string().nullish(),
+  emailaddress1: z.string().nullish(),
+  telephone1: z.string().nullish(),
+});
 
 function present(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
-}
-
-/** The new account's columns for a customer profile (one at a time or in bulk). */
-export function accountData(profile: CustomerProfile): Record<string, unknown> {
-  const data: Record<string, unknown> = { name: profile.name.trim() };
-  if (present(profile.addressLine1)) data.address1_line1 = profile.addressLine1;
-  if (present(profile.city)) data.address1_city = profile.city;
-  if (present(profile.state)) data.address1_stateorprovince = profile.state;
-  if (present(profile.postalCode)) data.address1_postalcode = profile.postalCode.trim();
-  // ISO 3166 alpha-2, as Microsoft's connector stores it ("Co-sell connector for Dynamics 365 CRM overview",
-  // "Customer Account Country Code").
-  if (present(profile.country)) data.address1_country = profile.country.trim().toUpperCase();
-  return data;
 }
 
 /** lastname is the contact's required column; an email-only contact gets the mailbox name rather than failing the sync. */
@@ -51,23 +45,12 @@ function fallbackLastName(contact: CustomerContact): string {
   return lastName && lastName !== '' ? lastName : '(unknown)';
 }
 
-/** The new contact's columns, filed under the account. */
-export function contactData(contact: CustomerContact, accountId: string): Record<string, unknown> {
-  const data: Record<string, unknown> = {
-    lastname: fallbackLastName(contact),
-    'parentcustomerid_account@odata.bind': `/accounts(${accountId})`,
-  };
-  if (present(contact.firstName)) data.firstname = contact.firstName.trim();
-  if (present(contact.email)) data.emailaddress1 = contact.email.trim();
-  if (present(contact.phone)) data.telephone1 = contact.phone.trim();
-  return data;
-}
-
 /** What the bulk path creates customers with, so a backfill writes the same columns as one create at a time. */
 export type CustomerBodies = Pick<CustomerDirectory, 'accountBody' | 'contactBody'>;
 
 export class CustomerDirectory {
-  private mapped: CustomerColumns | undefined;
+  /** The mapping file's account and contact sections once `use` was called; the built-in columns until then. */
+  private mapped: CustomerColumns = builtInCustomerColumns;
   private readonly wire: DataverseCustomerColumns;
 
   constructor(
@@ -117,17 +100,14 @@ export class CustomerDirectory {
     return this.create('accounts', await this.accountBody(profile));
   }
 
-  /** A new account's request body, following the mapping once `use` was called (the bulk path builds with it too). */
+  /** A new account's request body (the bulk path builds with it too). */
   async accountBody(profile: CustomerProfile): Promise<Record<string, unknown>> {
-    const mapped = this.mapped;
-    return mapped ? this.wire.body('account', mapped.accountValues(profile)) : accountData(profile);
+    return this.wire.body('account', this.mapped.accountValues(profile));
   }
 
   /** A new contact's request body, filed under the account; see `accountBody`. */
   async contactBody(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
-    const mapped = this.mapped;
-    if (!mapped) return contactData(contact, accountId);
-    const data = await this.wire.body('contact', mapped.contactValues(contact));
+    const data = await this.wire.body('contact', this.mapped.contactValues(contact));
     if (!present(typeof data.lastname === 'string' ? data.lastname : undefined)) data.lastname = fallbackLastName(contact);
     data['parentcustomerid_account@odata.bind'] = `/accounts(${accountId})`;
     return data;
@@ -177,6 +157,7 @@ export class CustomerDirectory {
     }
   }
 
+  /** The record's own columns when it is the account or contact itself; lookups of the account (its country) expanded one level deeper. */
   private async readThroughLookups(
     ref: CrmRecordRef,
     entitySet: string,
@@ -185,53 +166,7 @@ export class CustomerDirectory {
     selfIsAccount = false,
     selfIsContact = false,
   ): Promise<CustomerProfile | null> {
-    if (this.mapped) return this.readMapped(this.mapped, ref, entitySet, accountNavigations, contactNavigations, selfIsAccount, selfIsContact);
-    const expand = [
-      ...accountNavigations.map((property) => ({ property, select: [...ACCOUNT_COLUMNS, 'accountid'] })),
-      ...contactNavigations.map((property) => ({ property, select: [...CONTACT_COLUMNS, 'contactid'] })),
-    ];
-    // The record's own columns only when it is the account or contact itself; an opportunity contributes just its lookups.
-    const select = selfIsAccount ? [...ACCOUNT_COLUMNS] : selfIsContact ? [...CONTACT_COLUMNS] : ['opportunityid'];
-    let raw: unknown;
-    try {
-      raw = await this.client.run({ method: 'GET', route: `${entitySet}({id})` }, (signal) =>
-        this.client.api.retrieve({ collection: entitySet, key: ref.id, select, ...(expand.length > 0 ? { expand } : {}), signal }),
-      );
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
-    }
-    const row = parseResponse(z.record(z.string(), z.unknown()), raw, `GET ${entitySet}`);
-    const pick = <S extends z.ZodType>(names: string[], schema: S): z.output<S> | undefined => {
-      for (const name of names) {
-        const parsed = schema.safeParse(row[name]);
-        if (parsed.success) return parsed.data;
-      }
-      return undefined;
-    };
-    const account = selfIsAccount ? accountShape.safeParse({ accountid: ref.id, ...row }).data : pick(accountNavigations, accountShape);
-    const contact = selfIsContact ? contactShape.safeParse({ contactid: ref.id, ...row }).data : pick(contactNavigations, contactShape);
-    return {
-      name: account?.name ?? '',
-      postalCode: account?.address1_postalcode ?? undefined,
-      addressLine1: account?.address1_line1 ?? undefined,
-      city: account?.address1_city ?? undefined,
-      state: account?.address1_stateorprovince ?? undefined,
-      country: account?.address1_country ?? undefined,
-      contacts: contact ? [contactOf(contact)] : [],
-    };
-  }
-
-  /** As readThroughLookups, with the mapped columns: lookups of the account (its country) expanded one level deeper. */
-  private async readMapped(
-    mapped: CustomerColumns,
-    ref: CrmRecordRef,
-    entitySet: string,
-    accountNavigations: string[],
-    contactNavigations: string[],
-    selfIsAccount: boolean,
-    selfIsContact: boolean,
-  ): Promise<CustomerProfile | null> {
+    const mapped = this.mapped;
     const account = await this.wire.read('account', mapped.account);
     const contact = await this.wire.read('contact', mapped.contact);
     const nested = (read: typeof account) => ({ select: read.select, ...(read.expand.length > 0 ? { expand: read.expand } : {}) });
@@ -267,18 +202,14 @@ export class CustomerDirectory {
     let raw: unknown;
     try {
       raw = await this.client.run({ method: 'GET', route: 'leads({id})' }, (signal) =>
-        this.client.api.retrieve({ collection: 'leads', key: ref.id, select: ['companyname', ...ACCOUNT_COLUMNS.filter((c) => c !== 'name'), ...CONTACT_COLUMNS], signal }),
+        this.client.api.retrieve({ collection: 'leads', key: ref.id, select: Object.keys(leadSchema.shape), signal }),
       );
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;
     }
-    const lead = parseResponse(
-      z.looseObject({ companyname: text, address1_line1: text, address1_city: text, address1_stateorprovince: text, address1_postalcode: text, address1_country: text, firstname: text, lastname: text, emailaddress1: text, telephone1: text }),
-      raw,
-      'GET leads',
-    );
-    const contact = contactOf({ contactid: ref.id, ...lead });
+    const lead = parseResponse(leadSchema, raw, 'GET leads');
+    const contact = contactOfRow(lead);
     const hasContact = contact.email !== undefined || contact.lastName !== undefined || contact.firstName !== undefined;
     return {
       name: lead.companyname ?? '',
@@ -290,13 +221,4 @@ export class CustomerDirectory {
       contacts: hasContact ? [contact] : [],
     };
   }
-}
-
-function contactOf(row: z.output<typeof contactShape>): CustomerContact {
-  return {
-    firstName: row.firstname ?? undefined,
-    lastName: row.lastname ?? undefined,
-    email: row.emailaddress1 ?? undefined,
-    phone: row.telephone1 ?? undefined,
-  };
 }

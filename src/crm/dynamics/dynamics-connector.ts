@@ -132,7 +132,7 @@ export class DynamicsConnector implements CrmConnector {
     this.bulk = new DynamicsBulk(this.client, this.columns.referralIdentifier);
     this.changes = new ChangeTracker(this.client);
     this.solutions = new DynamicsSolutions(this.client, this.prefix);
-    this.dealContacts = new DynamicsStakeholders(this.client);
+    this.dealContacts = new DynamicsStakeholders(this.client, (contact, accountId) => this.customers.contactBody(contact, accountId));
     this.dealTeam = new DynamicsDealTeam(this.client, () => this.ourUserId());
     this.coSellDecisions = new DynamicsCoSellDecisions(this.catalog, this.columns);
   }

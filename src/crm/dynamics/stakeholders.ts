@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { memoizeSuccess } from '../../util/memoize-success.ts';
 import { CrmApiError, type CrmRecordRef, type CustomerContact } from '../connector.ts';
 import type { DealContactsApi } from '../deal-contacts.ts';
-import { contactData } from './customers.ts';
+import type { CustomerDirectory } from './customers.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { parseResponse, stringLiteral } from './odata.ts';
 import { webhookActor } from './webhook.ts';
@@ -51,7 +51,11 @@ export class DynamicsStakeholders implements DealContactsApi {
     return role.connectionroleid;
   });
 
-  constructor(private readonly client: DataverseClient) {}
+  constructor(
+    private readonly client: DataverseClient,
+    /** A new contact's body as the customer code builds it, so a stakeholder gets the same columns as a customer's contact. */
+    private readonly contactBody: CustomerDirectory['contactBody'],
+  ) {}
 
   async read(ref: CrmRecordRef): Promise<CustomerContact[]> {
     return (await this.linked(ref)).map(({ contact }) => ({
@@ -72,7 +76,7 @@ export class DynamicsStakeholders implements DealContactsApi {
       let contactId = await this.findContact(email);
       if (!contactId) {
         const account = opportunity._parentaccountid_value ?? opportunity._customerid_value;
-        const data = contactData(contact, account ?? '');
+        const data = await this.contactBody(contact, account ?? '');
         if (!present(account)) delete data['parentcustomerid_account@odata.bind'];
         contactId = await this.create('contacts', data);
       }

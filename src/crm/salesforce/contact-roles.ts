@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CrmApiError, type CrmRecordRef, type CustomerContact } from '../connector.ts';
 import type { DealContactsApi } from '../deal-contacts.ts';
-import { contactBody } from './customers.ts';
+import type { CustomerDirectory } from './customers.ts';
 import { idWithPrefix, toId18 } from './ids.ts';
 import { sobjectFor } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
@@ -31,7 +31,11 @@ const present = (value: string | null | undefined): value is string => typeof va
 const sameEmail = (a: string | null | undefined, b: string): boolean => present(a) && a.trim().toLowerCase() === b.trim().toLowerCase();
 
 export class SalesforceContactRoles implements DealContactsApi {
-  constructor(private readonly client: SalesforceClient) {}
+  constructor(
+    private readonly client: SalesforceClient,
+    /** A new Contact's body as the customer code builds it, so a contact role's contact gets the same fields as a customer's. */
+    private readonly contactBody: CustomerDirectory['contactInsert'],
+  ) {}
 
   async read(ref: CrmRecordRef): Promise<CustomerContact[]> {
     return (await this.roles(ref)).map((role) => ({
@@ -54,7 +58,7 @@ export class SalesforceContactRoles implements DealContactsApi {
       let contactId = await this.findContact(email);
       if (!contactId) {
         accountId ??= await this.accountOf(opportunityId);
-        contactId = await this.create('Contact', accountId ? contactBody(contact, accountId) : withoutAccount(contactBody(contact, '')));
+        contactId = await this.create('Contact', accountId ? await this.contactBody(contact, accountId) : withoutAccount(await this.contactBody(contact, '')));
       }
       // The first contact of a deal without one becomes its primary contact, as the create's contact is.
       await this.create('OpportunityContactRole', { OpportunityId: opportunityId, ContactId: contactId, ...(hasPrimary ? {} : { IsPrimary: true }) });

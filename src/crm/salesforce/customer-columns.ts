@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { isCodeReference, type CodeReference, type ColumnRequest } from '../connector.ts';
+import { isCodeReference, type CodeReference, type ColumnRequest, type CustomerColumns, type CustomerContact, type CustomerProfile } from '../connector.ts';
 import type { DescribeCache } from './describe.ts';
 import { toId18 } from './ids.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
@@ -111,4 +111,55 @@ export class SalesforceCustomerColumns {
     const id = rows[0]?.Id;
     return (typeof id === 'string' ? toId18(id) : undefined) ?? null;
   }
+}
+
+/*
+ * The customer fields of a connector built without a mapping file (the CLI's setup, solutions and demo commands): the
+ * Account's Name and Billing address and the Contact's name, email and phone, as Microsoft's connector fills them.
+ * `body` and `read` above fit the country to State and Country picklists when those are on.
+ */
+const ACCOUNT_FIELDS = ['Name', 'BillingStreet', 'BillingCity', 'BillingState', 'BillingPostalCode', 'BillingCountry'] as const;
+const CONTACT_FIELDS = ['FirstName', 'LastName', 'Email', 'Phone'] as const;
+
+const present = (value: string | undefined): value is string => value !== undefined && value.trim() !== '';
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
+
+export const builtInCustomerColumns: CustomerColumns = {
+  account: ACCOUNT_FIELDS.map((name) => ({ name })),
+  contact: CONTACT_FIELDS.map((name) => ({ name })),
+  accountValues(profile: CustomerProfile): Record<string, unknown> {
+    const values: Record<string, unknown> = { Name: profile.name.trim() };
+    if (present(profile.addressLine1)) values.BillingStreet = profile.addressLine1.trim();
+    if (present(profile.city)) values.BillingCity = profile.city.trim();
+    if (present(profile.postalCode)) values.BillingPostalCode = profile.postalCode.trim();
+    if (present(profile.state)) values.BillingState = profile.state.trim();
+    // ISO 3166 alpha-2, as Microsoft's connector stores it in BillingCountry ("Co-sell connector for Salesforce CRM -
+    // overview").
+    if (present(profile.country)) values.BillingCountry = profile.country.trim().toUpperCase();
+    return values;
+  },
+  contactValues(contact: CustomerContact): Record<string, unknown> {
+    const values: Record<string, unknown> = {};
+    if (present(contact.firstName)) values.FirstName = contact.firstName.trim();
+    if (present(contact.lastName)) values.LastName = contact.lastName.trim();
+    if (present(contact.email)) values.Email = contact.email.trim();
+    if (present(contact.phone)) values.Phone = contact.phone.trim();
+    return values;
+  },
+  profile(account, contacts): CustomerProfile {
+    return {
+      name: text(account?.Name) ?? '',
+      addressLine1: text(account?.BillingStreet),
+      city: text(account?.BillingCity),
+      state: text(account?.BillingState),
+      postalCode: text(account?.BillingPostalCode),
+      country: text(account?.BillingCountry),
+      contacts: contacts.map(contactOfRow),
+    };
+  },
+};
+
+/** A person as Salesforce holds it in a Contact's (or a Lead's) standard fields. */
+export function contactOfRow(row: Readonly<Record<string, unknown>>): CustomerContact {
+  return { firstName: text(row.FirstName), lastName: text(row.LastName), email: text(row.Email), phone: text(row.Phone) };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CrmRecordRef, CustomerColumns, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
-import { SalesforceCustomerColumns } from './customer-columns.ts';
+import { builtInCustomerColumns, contactOfRow, SalesforceCustomerColumns } from './customer-columns.ts';
 import { composite, MAX_SUBREQUESTS, subrequestError, succeeded, type Subrequest, type Subresponse } from './composite.ts';
 import type { DescribeCache } from './describe.ts';
 import { idWithPrefix, toId18 } from './ids.ts';
@@ -35,7 +35,8 @@ function hasIdentity(contact: CustomerContact): boolean {
 export type CustomerBodies = Pick<CustomerDirectory, 'accountInsert' | 'contactInsert'>;
 
 export class CustomerDirectory {
-  private mapped: CustomerColumns | undefined;
+  /** The mapping file's account and contact sections once `use` was called; the built-in fields until then. */
+  private mapped: CustomerColumns = builtInCustomerColumns;
   private readonly wire: SalesforceCustomerColumns;
 
   constructor(
@@ -50,14 +51,13 @@ export class CustomerDirectory {
     this.mapped = columns;
   }
 
-  /** A new Account's insert body, following the mapping once `use` was called (the bulk path builds with it too). */
+  /** A new Account's insert body (the bulk path builds with it too). */
   async accountInsert(profile: CustomerProfile): Promise<Record<string, unknown>> {
-    return this.mapped ? this.wire.body('Account', this.mapped.accountValues(profile)) : accountBody(this.describe, profile);
+    return this.wire.body('Account', this.mapped.accountValues(profile));
   }
 
   /** A new Contact's insert body under the account; see `accountInsert`. */
   async contactInsert(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
-    if (!this.mapped) return contactBody(contact, accountId);
     const body = await this.wire.body('Contact', this.mapped.contactValues(contact));
     if (typeof body.LastName !== 'string' || body.LastName.trim() === '') body.LastName = fallbackLastName(contact);
     return { ...body, AccountId: accountId };
@@ -155,8 +155,9 @@ export class CustomerDirectory {
     return { accountId: account, contactIds };
   }
 
-  /** `read` with the mapped Account and Contact fields: a lookup country comes through its relationship in the same query. */
-  private async readMapped(mapped: CustomerColumns, entity: 'account' | 'contact' | 'opportunity', id: string): Promise<CustomerProfile | null> {
+  /** `read` of an account, contact or opportunity: a lookup country comes through its relationship in the same query. */
+  private async readThroughLookups(entity: 'account' | 'contact' | 'opportunity', id: string): Promise<CustomerProfile | null> {
+    const mapped = this.mapped;
     const account = await this.wire.read('Account', mapped.account);
     const contact = await this.wire.read('Contact', mapped.contact);
     const under = (relationship: string, fields: readonly string[]) => fields.map((f) => `${relationship}.${f}`);
@@ -200,52 +201,12 @@ export class CustomerDirectory {
     const info = sobjectFor(ref.entity);
     const id = idWithPrefix(ref.id, info.keyPrefix);
     if (!id) return null;
-    if (this.mapped && ref.entity !== 'lead') return this.readMapped(this.mapped, ref.entity, id);
-    // With State and Country picklists on, the ISO code lives in BillingCountryCode (Salesforce Help "State and
-    // Country/Territory Picklists").
-    const countryCode = ref.entity === 'lead' ? false : (await this.describe.describe('Account')).field('BillingCountryCode') !== undefined;
-    const accountFields = ['Name', 'BillingStreet', 'BillingCity', 'BillingState', 'BillingPostalCode', 'BillingCountry', ...(countryCode ? ['BillingCountryCode'] : [])];
-    const contactFields = ['FirstName', 'LastName', 'Email', 'Phone'];
-    switch (ref.entity) {
-      case 'lead': {
-        const rows = await this.client.query(`SELECT Id, Company, Street, City, State, PostalCode, Country, ${contactFields.join(', ')} FROM Lead WHERE Id = ${soqlString(id)}`, { route: 'Lead customer' });
-        const lead = rows[0];
-        if (!lead) return null;
-        const contact = contactOf(lead);
-        return { name: text(lead.Company) ?? '', addressLine1: text(lead.Street), city: text(lead.City), state: text(lead.State), postalCode: text(lead.PostalCode), country: text(lead.Country), contacts: hasIdentity(contact) ? [contact] : [] };
-      }
-      case 'contact': {
-        const rows = await this.client.query(`SELECT Id, ${contactFields.join(', ')}, ${accountFields.map((f) => `Account.${f}`).join(', ')} FROM Contact WHERE Id = ${soqlString(id)}`, { route: 'Contact customer' });
-        const contact = rows[0];
-        return contact ? profileOf(parentOf(contact, 'Account'), [contactOf(contact)]) : null;
-      }
-      case 'account':
-      case 'opportunity': {
-        const opportunity = ref.entity === 'opportunity';
-        const withContact = opportunity && (await this.describe.describe('Opportunity')).field('ContactId') !== undefined;
-        const main = opportunity
-          ? `SELECT Id, AccountId, ${accountFields.map((f) => `Account.${f}`).join(', ')}${withContact ? `, ${contactFields.map((f) => `Contact.${f}`).join(', ')}` : ''} FROM Opportunity WHERE Id = ${soqlString(id)}`
-          : `SELECT Id, ${accountFields.join(', ')} FROM Account WHERE Id = ${soqlString(id)}`;
-        const accountRef = opportunity ? '@{record.records[0].AccountId}' : id;
-        const responses = await composite(
-          this.client,
-          [
-            { method: 'GET', path: queryPath(main), referenceId: 'record' },
-            { method: 'GET', path: `${queryPath(`SELECT ${contactFields.join(', ')} FROM Contact WHERE AccountId = `)}'${accountRef}'${encodeURIComponent(' ORDER BY CreatedDate ASC LIMIT 1')}`, referenceId: 'contacts' },
-          ],
-          { allOrNone: false, route: `${info.sobject} customer`, idempotent: true },
-        );
-        const record = responses.get('record');
-        if (!succeeded(record)) throw subrequestError(record, `GET ${info.sobject} customer`);
-        const row = rowsSchema.parse(record?.body).records[0];
-        if (!row) return null;
-        const account = opportunity ? parentOf(row, 'Account') : row;
-        const ownContact = withContact ? parentOf(row, 'Contact') : undefined;
-        const fallback = rowsSchema.safeParse(responses.get('contacts')?.body);
-        const contactRow = ownContact ?? (fallback.success ? fallback.data.records[0] : undefined);
-        return profileOf(account, contactRow ? [contactOf(contactRow)] : []);
-      }
-    }
+    if (ref.entity !== 'lead') return this.readThroughLookups(ref.entity, id);
+    const rows = await this.client.query(`SELECT Id, Company, Street, City, State, PostalCode, Country, FirstName, LastName, Email, Phone FROM Lead WHERE Id = ${soqlString(id)}`, { route: 'Lead customer' });
+    const lead = rows[0];
+    if (!lead) return null;
+    const contact = contactOfRow(lead);
+    return { name: text(lead.Company) ?? '', addressLine1: text(lead.Street), city: text(lead.City), state: text(lead.State), postalCode: text(lead.PostalCode), country: text(lead.Country), contacts: hasIdentity(contact) ? [contact] : [] };
   }
 }
 
@@ -267,55 +228,13 @@ function createdId(sub: Subresponse | undefined, operation: string): string {
   return id;
 }
 
-/** The insert body of a customer account (shared with the bulk path). */
-export async function accountBody(describe: DescribeCache, profile: CustomerProfile): Promise<Record<string, unknown>> {
-  const account = await describe.describe('Account');
-  const body: Record<string, unknown> = { Name: profile.name.trim() };
-  if (present(profile.addressLine1)) body.BillingStreet = profile.addressLine1.trim();
-  if (present(profile.city)) body.BillingCity = profile.city.trim();
-  if (present(profile.postalCode)) body.BillingPostalCode = profile.postalCode.trim();
-  // With State and Country picklists on (Salesforce Help "State and Country/Territory Picklists") the code fields hold
-  // the ISO code and free-text states are refused unless they match the picklist: the state is left out rather than
-  // failing the referral.
-  const picklists = account.field('BillingCountryCode') !== undefined;
-  if (present(profile.state) && !picklists) body.BillingState = profile.state.trim();
-  // ISO 3166 alpha-2, as Microsoft's connector stores it in BillingCountry ("Co-sell connector for Salesforce CRM -
-  // overview").
-  if (present(profile.country)) body[picklists ? 'BillingCountryCode' : 'BillingCountry'] = profile.country.trim().toUpperCase();
-  return body;
-}
-
 /** LastName is the contact's required field; an email-only contact gets the mailbox name rather than failing the sync. */
 function fallbackLastName(contact: CustomerContact): string {
   const lastName = present(contact.lastName) ? contact.lastName.trim() : present(contact.email) ? contact.email.split('@')[0] : undefined;
   return lastName && lastName !== '' ? lastName : '(unknown)';
 }
 
-export function contactBody(contact: CustomerContact, accountId: string): Record<string, unknown> {
-  const body: Record<string, unknown> = { LastName: fallbackLastName(contact), AccountId: accountId };
-  if (present(contact.firstName)) body.FirstName = contact.firstName.trim();
-  if (present(contact.email)) body.Email = contact.email.trim();
-  if (present(contact.phone)) body.Phone = contact.phone.trim();
-  return body;
-}
-
 function parentOf(row: Record<string, unknown>, relationship: string): Record<string, unknown> | undefined {
   const parent = row[relationship];
   return typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>) : undefined;
-}
-
-function contactOf(row: Record<string, unknown>): CustomerContact {
-  return { firstName: text(row.FirstName), lastName: text(row.LastName), email: text(row.Email), phone: text(row.Phone) };
-}
-
-function profileOf(account: Record<string, unknown> | undefined, contacts: CustomerContact[]): CustomerProfile {
-  return {
-    name: text(account?.Name) ?? '',
-    addressLine1: text(account?.BillingStreet),
-    city: text(account?.BillingCity),
-    state: text(account?.BillingState),
-    postalCode: text(account?.BillingPostalCode),
-    country: text(account?.BillingCountryCode) ?? text(account?.BillingCountry),
-    contacts,
-  };
 }

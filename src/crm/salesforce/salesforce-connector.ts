@@ -138,7 +138,7 @@ export class SalesforceConnector implements CrmConnector {
     });
     this.metadata = new DescribeCache(this.client);
     this.solutions = new SalesforceSolutions(this.client);
-    this.dealContacts = new SalesforceContactRoles(this.client);
+    this.dealContacts = new SalesforceContactRoles(this.client, (contact, accountId) => this.customers.contactInsert(contact, accountId));
     this.dealTeam = new SalesforceOpportunityTeam(this.client);
     this.coSellDecisions = new SalesforceCoSellDecisions(this.metadata);
     this.stages = new OpportunityStates(this.client, { onHoldStage: options.onHoldStage ?? 'Prospecting', activeStage: options.activeStage }, options.logger);
