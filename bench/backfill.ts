@@ -12,7 +12,10 @@
  * (admin status API, polled) and the service's peak RSS (VmHWM of the child process). Figures are printed, never
  * asserted.
  */
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RequestCounts } from '../test/support/service-harness.ts';
 import { sleep } from '../test/support/service-harness.ts';
@@ -25,9 +28,11 @@ const options = benchCommand('bench:backfill', 'N referrals waiting when the ser
   .option('--n <count>', 'referrals waiting in Partner Center', positiveInteger, 1000)
   .option('--timeout <s>', 'give up after this many seconds', positiveInteger, 1800)
   .option('--restart', 'then stop the service and start it again with nothing new: what a quiet first pass costs')
+  .option('--tsx', 'run the service from its TypeScript sources under tsx (default: `npm run build` first, then the compiled dist/, as deployed)')
+  .option('--heap-snapshot <mb>', "write one heap snapshot of the service (into the system's temp dir) when its V8 heap in use first passes <mb> MB", positiveInteger)
   .option('--profile <dir>', 'write CPU profiles of the service and of the sandboxes (this process) into <dir>, and summarize them')
   .parse()
-  .opts<SandboxBenchOptions & { n: number; timeout: number; restart?: boolean; profile?: string }>();
+  .opts<SandboxBenchOptions & { n: number; timeout: number; restart?: boolean; profile?: string; tsx?: boolean; heapSnapshot?: number }>();
 const { n, latency: latencyMs, concurrency, poll: pollMs, timeout: timeoutS } = options;
 const profileDir = options.profile === undefined ? undefined : resolve(options.profile);
 
@@ -80,7 +85,37 @@ async function quietRestart(): Promise<void> {
   printCounts('Salesforce', sf);
 }
 
-log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs`);
+/*
+ * Production runs the compiled artifact (README "Deploying"); tsx compiles every module on load and keeps its
+ * transpiler and source maps in the heap, which adds tens of MB to RSS. bin/cosell.js honours COSELL_RUN.
+ */
+const runs = options.tsx ? 'TypeScript sources under tsx' : 'compiled dist/ (npm run build)';
+if (!options.tsx) {
+  log('npm run build…');
+  execFileSync('npm', ['run', 'build'], { cwd: resolve(import.meta.dirname, '..'), stdio: ['ignore', 'ignore', 'inherit'] });
+}
+process.env.COSELL_RUN = options.tsx ? 'src' : 'dist';
+
+/** Peaks of the service's process.memoryUsage(), sampled by memory-hook.mjs (loaded into the child). */
+const memoryFile = join(mkdtempSync(join(tmpdir(), 'cosell-bench-memory-')), 'memory.json');
+/** The service child's environment: memory-hook.mjs loaded after whatever NODE_OPTIONS `base` (or this process) has. */
+function memoryEnv(base: Record<string, string>): Record<string, string> {
+  const hook = join(import.meta.dirname, 'support/memory-hook.mjs');
+  return {
+    ...base,
+    NODE_OPTIONS: [base.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', `--import=${hook}`].join(' ').trim(),
+    COSELL_BENCH_MEMORY_FILE: memoryFile,
+    ...(options.heapSnapshot === undefined ? {} : { COSELL_BENCH_HEAP_SNAPSHOT_MB: String(options.heapSnapshot) }),
+  };
+}
+function memoryNote(): string {
+  if (!existsSync(memoryFile)) return 'no memory samples';
+  const peak = JSON.parse(readFileSync(memoryFile, 'utf8')) as Record<string, number>;
+  const mb = (name: string) => ((peak[name] ?? Number.NaN) / 1024 / 1024).toFixed(0);
+  return `peaks: V8 heap used ${mb('heapUsed')} MB, heap reserved ${mb('heapTotal')} MB, external ${mb('external')} MB (ArrayBuffers ${mb('arrayBuffers')} MB); RSS ${mb('startRss')} MB when loaded`;
+}
+
+log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs; service: ${runs}`);
 const h = await startDualService(options);
 try {
   const idleRss = peakRssMb(h.process?.child.pid);
@@ -93,7 +128,7 @@ try {
   const sandboxProfile = profileDir === undefined ? undefined : await InProcessProfile.start(profileDir, 'sandboxes');
   const started = performance.now();
   const benchCpuBefore = process.cpuUsage();
-  await withEnv(profileDir === undefined ? {} : childProfileEnv(profileDir), () => h.startService());
+  await withEnv(memoryEnv(profileDir === undefined ? {} : childProfileEnv(profileDir)), () => h.startService());
   const linkedAt: { dynamics?: number; salesforce?: number } = {};
   let peakQueue = 0;
   let peakRss = 0;
@@ -132,7 +167,7 @@ try {
   const [{ pc, dv, sf }, status] = await Promise.all([readCounts(h), h.status()]);
   const seconds = (at: number | undefined) => (at === undefined ? Number.NaN : (at - started) / 1000);
   const total = pc.total + dv.total + sf.total;
-  console.log(`\nbench:backfill — ${n} referrals, ${latencyMs} ms per call, sync.concurrency ${concurrency}, Dynamics 365 + Salesforce; ${loadNote()}`);
+  console.log(`\nbench:backfill — ${n} referrals, ${latencyMs} ms per call, sync.concurrency ${concurrency}, Dynamics 365 + Salesforce; service: ${runs}; ${loadNote()}`);
   console.log(`  all linked    Dynamics ${seconds(linkedAt.dynamics).toFixed(1)} s, Salesforce ${seconds(linkedAt.salesforce).toFixed(1)} s; idle after ${seconds(idleAt).toFixed(1)} s`);
   console.log(`  throughput    ${(n / seconds(idleAt)).toFixed(1)} referrals/s (start → idle)`);
   console.log(`  API calls     ${(total / n).toFixed(2)} per referral in all (CometD long polls not counted)`);
@@ -144,6 +179,7 @@ try {
   );
   console.log(`  peak queue    ${peakQueue} jobs (polled every ${pollMs} ms)`);
   console.log(`  peak RSS      ${peakRss.toFixed(0)} MB (service process; ${idleRss.toFixed(0)} MB at its first, idle start)`);
+  console.log(`  memory        ${memoryNote()}`);
   console.log(`  service       ${status.deadLetters} dead letters, ${status.heldConflicts} held conflicts`);
   const pass = status.reconcile;
   if (pass) console.log(`  first pass    ${pass.referrals} referrals listed, ${pass.backfilled} created in bulk (summed over CRMs), ${pass.queued} jobs queued`);

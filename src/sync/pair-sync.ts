@@ -289,12 +289,11 @@ export class PairSync {
   private async settledByOwnWrite(run: SyncRun, link: Link, mapping: EntityMapping): Promise<boolean> {
     const own = this.ownWrites.get(link.referralId);
     if (run.job.cause !== 'event' || !own || own.eTag !== link.pcEtag) return false;
-    const coSell = this.syncsSolutions(run, link.crmEntity, own.referral);
+    const coSell = run.connector.solutions !== undefined && link.crmEntity === 'opportunity' && own.syncedCoSell;
     if (!(await this.isReferralSettled({ run, link, mapping, eTag: own.eTag, coSell }))) return false;
     const notifications = await this.deps.store.inbox.list({ limit: OWN_WRITE_INBOX_PAGE, source: 'partner-center', resourceId: link.referralId });
     if (!onlyEchoes(own, notifications, OWN_WRITE_INBOX_PAGE)) return false;
-    const { referral } = own;
-    await this.deps.store.sync.labelDeal({ connection: run.name, referralId: link.referralId, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
+    await this.deps.store.sync.labelDeal({ connection: run.name, referralId: link.referralId, crmEntity: null, crmId: null, ...own.label });
     this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: run.job.key }, 'echo of our own Partner Center write: pair settled without a read');
     return true;
   }
@@ -305,7 +304,7 @@ export class PairSync {
    */
   private async referralNow(run: SyncRun, referralId: string): Promise<VersionedReferral> {
     const own = run.readsEverything || run.job.cause !== 'event' ? undefined : this.ownWrites.get(referralId);
-    if (own) {
+    if (own?.referral) {
       const notifications = await this.deps.store.inbox.list({ limit: OWN_WRITE_INBOX_PAGE, source: 'partner-center', resourceId: referralId });
       if (answerIsCurrent(own, notifications, OWN_WRITE_INBOX_PAGE)) {
         this.deps.logger.debug({ connection: run.name, referralId, job: run.job.key }, 'echo of our own Partner Center write: its answer stands in for a read');

@@ -1,4 +1,6 @@
 import type { Referral } from '../../partner-center/model.ts';
+import { respondBy } from '../../partner-center/response-deadline.ts';
+import { isSyncedCoSell } from '../plan/deal-solutions.ts';
 import { parseWebhookEvent } from '../../partner-center/webhook-event.ts';
 import { parseInstant } from '../../util/instant.ts';
 import type { InboxEvent } from '../../store/types.ts';
@@ -22,6 +24,12 @@ import type { InboxEvent } from '../../store/types.ts';
 /** Writes remembered at most (oldest dropped first): bounds memory during a backfill of tens of thousands. */
 export const OWN_WRITES_MAX_ENTRIES = 20_000;
 /**
+ * Of those, the newest this many also keep the whole referral, which stands in for a read (`answerIsCurrent`); older
+ * ones keep only what settling the echo needs. A backfill's echoes arrive within seconds of its writes, while 20,000
+ * whole referrals held tens of MB of the service's heap at 10,000 referrals.
+ */
+export const OWN_WRITES_FULL_ENTRIES = 1_000;
+/**
  * Notifications received this long before our PATCH was sent are inspected too: covers clock skew between the
  * instances of a cluster (the one that received a webhook and the one that wrote). Older rows only make the check
  * stricter, never looser: their changes happened before our write.
@@ -31,8 +39,12 @@ export const OWN_WRITE_CLOCK_MARGIN_MS = 60_000;
 export const OWN_WRITE_INBOX_PAGE = 20;
 
 export interface OwnWrite {
-  /** The referral as our PATCH answered it. */
-  referral: Referral;
+  /** The referral as our PATCH answered it: for the newest {@link OWN_WRITES_FULL_ENTRIES} writes only. */
+  referral?: Referral;
+  /** The written version's deal label (the pair's name, customer and answer deadline), for settling its echo. */
+  label: { name: string | null; customer: string | null; respondBy: string | null };
+  /** Whether the written version's Microsoft Solutions sync (see deal-solutions.ts). */
+  syncedCoSell: boolean;
   eTag: string;
   /** Ticks of the version's updatedDateTime (see instant.ts). */
   updatedAt: bigint;
@@ -42,26 +54,42 @@ export interface OwnWrite {
 
 export class OwnReferralWrites {
   private readonly entries = new Map<string, OwnWrite>();
+  /** Keys of the entries still holding their referral, oldest first. */
+  private readonly withReferral = new Set<string>();
 
-  constructor(private readonly maxEntries = OWN_WRITES_MAX_ENTRIES) {}
+  constructor(
+    private readonly maxEntries = OWN_WRITES_MAX_ENTRIES,
+    private readonly fullEntries = OWN_WRITES_FULL_ENTRIES,
+  ) {}
 
   /** Remembers the version our PATCH (sent at `sentAt`) produced, when its answer carried the referral. */
   record(id: string, sentAt: number, answer: { eTag?: string; referral?: Referral }): void {
     const key = id.toLowerCase();
-    this.entries.delete(key);
-    const stamp = answer.referral?.updatedDateTime;
+    this.forget(key);
+    const { referral } = answer;
+    const stamp = referral?.updatedDateTime;
     const updatedAt = typeof stamp === 'string' ? parseInstant(stamp) : undefined;
-    if (!answer.referral || answer.eTag === undefined || updatedAt === undefined) return;
-    this.entries.set(key, { referral: answer.referral, eTag: answer.eTag, updatedAt, sentAt });
+    if (!referral || answer.eTag === undefined || updatedAt === undefined) return;
+    const label = { name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) };
+    this.entries.set(key, { referral, label, syncedCoSell: isSyncedCoSell(referral), eTag: answer.eTag, updatedAt, sentAt });
+    this.withReferral.add(key);
+    for (const oldest of this.withReferral) {
+      if (this.withReferral.size <= this.fullEntries) break;
+      this.withReferral.delete(oldest);
+      const entry = this.entries.get(oldest);
+      if (entry) this.entries.set(oldest, { ...entry, referral: undefined });
+    }
     for (const oldest of this.entries.keys()) {
       if (this.entries.size <= this.maxEntries) break;
-      this.entries.delete(oldest);
+      this.forget(oldest);
     }
   }
 
   /** A write of ours whose answer is unknown (or failed): nothing about the referral may be assumed. */
   forget(id: string): void {
-    this.entries.delete(id.toLowerCase());
+    const key = id.toLowerCase();
+    this.entries.delete(key);
+    this.withReferral.delete(key);
   }
 
   get(id: string): OwnWrite | undefined {

@@ -48,6 +48,17 @@ describe('the echo of our own Partner Center write', () => {
     expect([writes.get('a'), writes.size]).toEqual([undefined, 2]);
   });
 
+  it('keeps whole referrals only for the newest writes, and for older ones what settling their echo needs', () => {
+    const writes = new OwnReferralWrites(10, 2);
+    for (const id of ['a', 'b', 'c']) writes.record(id, SENT_AT, { eTag: `e-${id}`, referral: { id, name: `Deal ${id}`, updatedDateTime: WRITTEN_AT } as Referral });
+    expect(writes.get('a')).toMatchObject({ eTag: 'e-a', label: { name: 'Deal a' }, syncedCoSell: false });
+    expect(writes.get('a')?.referral).toBeUndefined();
+    expect([writes.get('b')?.referral?.name, writes.get('c')?.referral?.name]).toEqual(['Deal b', 'Deal c']);
+    // A newer write of an older referral holds its referral again, and pushes the next oldest out.
+    writes.record('a', SENT_AT, { eTag: 'e-a2', referral: { id: 'a', name: 'Deal a2', updatedDateTime: WRITTEN_AT } as Referral });
+    expect([writes.get('a')?.referral?.name, writes.get('b')?.referral, writes.size]).toEqual(['Deal a2', undefined, 3]);
+  });
+
   it('stands in for a read on any connection when nothing newer is announced, whatever the older events were', () => {
     // A pair's first minute: its referral-created and related-referral events date changes before our write.
     const firstMinute = [notification(WRITTEN_AT), notification('2026-01-01T11:59:59Z', { eventName: 'related-referral-created' }), notification('2026-01-01T11:59:58Z', { eventName: 'referral-created' })];

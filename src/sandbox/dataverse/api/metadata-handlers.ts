@@ -254,7 +254,11 @@ export class MetadataHandlers {
     const key = entity.keys.find((candidate) => candidate.keyAttributes.includes(attribute.logicalName));
     if (key) throw badRequest(`The attribute ${attribute.logicalName} cannot be deleted because the entity key ${key.schemaName} depends on it.`);
     entity.attributes.delete(attribute.logicalName);
-    for (const row of this.services.store.all(entity.logicalName)) delete row.values[attribute.logicalName];
+    const { store } = this.services;
+    for (const row of store.all(entity.logicalName)) {
+      const { [attribute.logicalName]: _dropped, ...rest } = row.values;
+      store.replaceValues(row, rest);
+    }
     return emptyResponse(204);
   }
 

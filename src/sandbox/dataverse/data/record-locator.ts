@@ -57,7 +57,7 @@ export class RecordLocator {
   find(entity: EntityDefinition, resolved: ResolvedKey): StoredRecord | undefined {
     if (resolved.kind === 'id') return this.store.get(entity.logicalName, resolved.id);
     return this.store
-      .all(entity.logicalName)
+      .candidates(entity.logicalName, resolved.key.keyAttributes, resolved.values)
       .find((record) => resolved.key.keyAttributes.every((name) => keyValuesEqual(record.values[name], resolved.values[name])));
   }
 
@@ -67,7 +67,7 @@ export class RecordLocator {
       if (key.status !== 'Active') continue;
       if (key.keyAttributes.some((name) => values[name] === null || values[name] === undefined)) continue;
       const clash = this.store
-        .all(entity.logicalName)
+        .candidates(entity.logicalName, key.keyAttributes, values)
         .find((record) => record.id !== id && key.keyAttributes.every((name) => keyValuesEqual(record.values[name], values[name])));
       if (clash) {
         const shown = key.keyAttributes.map((name) => String(isEntityReference(values[name]) ? (values[name] as { id: string }).id : values[name])).join(',');

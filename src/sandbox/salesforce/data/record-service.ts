@@ -70,7 +70,7 @@ export class RecordService {
   findByField(type: SObjectType, definition: FieldDefinition, value: FieldValue): StoredRecord[] {
     const key = uniquenessKey(definition, value);
     if (key === undefined) return [];
-    return this.store.all(type.name).filter((row) => uniquenessKey(definition, row.values[definition.name] ?? null) === key);
+    return this.store.candidates(type.name, definition.name, value).filter((row) => uniquenessKey(definition, row.values[definition.name] ?? null) === key);
   }
 
   create(type: SObjectType, body: unknown, ctx: WriteContext): StoredRecord {
@@ -386,7 +386,7 @@ export class RecordService {
       if (!definition.unique || definition.name === 'Id') continue;
       const key = uniquenessKey(definition, values[definition.name] ?? null);
       if (key === undefined) continue;
-      const clash = this.store.all(type.name).find((row) => row.id !== selfId && uniquenessKey(definition, row.values[definition.name] ?? null) === key);
+      const clash = this.store.candidates(type.name, definition.name, values[definition.name] ?? null).find((row) => row.id !== selfId && uniquenessKey(definition, row.values[definition.name] ?? null) === key);
       if (clash) {
         throw badRequest(ErrorCode.DuplicateValue, `duplicate value found: ${definition.name} duplicates value on record with id: ${clash.id}`, [definition.name]);
       }

@@ -19,6 +19,42 @@ export interface StoredRecord {
   readonly sequence: number;
 }
 
+/** A field's value as unique and external-id matching may compare it (text case-insensitively): a superset key. */
+function fingerprint(value: FieldValue | undefined): string | undefined {
+  return value === null || value === undefined ? undefined : String(value).toLowerCase();
+}
+
+/** Ids of one sObject's rows (recycle bin included) by the fingerprint of one field. */
+class FieldIndex {
+  private readonly buckets = new Map<string, Set<string>>();
+
+  constructor(private readonly field: string) {}
+
+  add(record: StoredRecord): void {
+    const key = fingerprint(record.values[this.field]);
+    if (key === undefined) return;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new Set();
+      this.buckets.set(key, bucket);
+    }
+    bucket.add(record.id);
+  }
+
+  remove(record: StoredRecord): void {
+    const key = fingerprint(record.values[this.field]);
+    if (key === undefined) return;
+    const bucket = this.buckets.get(key);
+    bucket?.delete(record.id);
+    if (bucket?.size === 0) this.buckets.delete(key);
+  }
+
+  ids(value: FieldValue): ReadonlySet<string> {
+    const key = fingerprint(value);
+    return (key === undefined ? undefined : this.buckets.get(key)) ?? new Set();
+  }
+}
+
 interface JournalEntry {
   key: string;
   sobject: string;
@@ -33,6 +69,8 @@ export class RecordStore {
   private readonly tables = new Map<string, Map<string, StoredRecord>>();
   private journal: JournalEntry[] | undefined;
   private sequence = 0;
+  /** Built on first use per sObject and field, then kept in step by every write, so unique checks do not scan. */
+  private readonly indexes = new Map<string, Map<string, FieldIndex>>();
 
   private table(sobject: string): Map<string, StoredRecord> {
     let table = this.tables.get(sobject);
@@ -62,18 +100,58 @@ export class RecordStore {
     return this.all(sobject).length;
   }
 
+  /**
+   * Live rows whose `field` may equal `value` when text is compared case-insensitively: a superset of the matches,
+   * which the caller narrows with its own comparison (case-sensitive fields).
+   */
+  candidates(sobject: string, field: string, value: FieldValue): StoredRecord[] {
+    const rows: StoredRecord[] = [];
+    for (const id of this.index(sobject, field).ids(value)) {
+      const row = this.get(sobject, id);
+      if (row && row.deletedAt === null) rows.push(row);
+    }
+    // Table order, as a scan would give them.
+    return rows.sort((a, b) => a.sequence - b.sequence);
+  }
+
+  private index(sobject: string, field: string): FieldIndex {
+    let byField = this.indexes.get(sobject);
+    if (!byField) {
+      byField = new Map();
+      this.indexes.set(sobject, byField);
+    }
+    let index = byField.get(field);
+    if (!index) {
+      index = new FieldIndex(field);
+      for (const row of this.tables.get(sobject)?.values() ?? []) index.add(row);
+      byField.set(field, index);
+    }
+    return index;
+  }
+
+  /** Sets or removes one row, keeping the indexes in step. */
+  private place(sobject: string, id: string, record: StoredRecord | undefined): void {
+    const table = this.table(sobject);
+    const previous = table.get(id);
+    for (const index of this.indexes.get(sobject)?.values() ?? []) {
+      if (previous) index.remove(previous);
+      if (record) index.add(record);
+    }
+    if (record) table.set(id, record);
+    else table.delete(id);
+  }
+
   put(record: StoredRecord): void {
-    const table = this.table(record.sobject);
-    this.journal?.push({ key: record.id, sobject: record.sobject, previous: table.get(record.id) });
-    table.set(record.id, record);
+    this.journal?.push({ key: record.id, sobject: record.sobject, previous: this.get(record.sobject, record.id) });
+    this.place(record.sobject, record.id, record);
   }
 
   /** Hard delete (purge), used by resets; deletes through the API go to the recycle bin via `put`. */
   purge(sobject: string, id: string): void {
-    const table = this.tables.get(sobject);
-    if (!table?.has(id)) return;
-    this.journal?.push({ key: id, sobject, previous: table.get(id) });
-    table.delete(id);
+    const previous = this.get(sobject, id);
+    if (!previous) return;
+    this.journal?.push({ key: id, sobject, previous });
+    this.place(sobject, id, undefined);
   }
 
   clear(sobjects: readonly string[]): number {
@@ -81,6 +159,7 @@ export class RecordStore {
     for (const sobject of sobjects) {
       removed += this.tables.get(sobject)?.size ?? 0;
       this.tables.delete(sobject);
+      this.indexes.delete(sobject);
     }
     return removed;
   }
@@ -109,9 +188,7 @@ export class RecordStore {
     while (journal.length > savepoint) {
       const entry = journal.pop();
       if (!entry) break;
-      const table = this.table(entry.sobject);
-      if (entry.previous) table.set(entry.key, entry.previous);
-      else table.delete(entry.key);
+      this.place(entry.sobject, entry.key, entry.previous);
     }
   }
 }
