@@ -112,7 +112,7 @@ function memoryNote(): string {
   if (!existsSync(memoryFile)) return 'no memory samples';
   const peak = JSON.parse(readFileSync(memoryFile, 'utf8')) as Record<string, number>;
   const mb = (name: string) => ((peak[name] ?? Number.NaN) / 1024 / 1024).toFixed(0);
-  return `peaks: V8 heap used ${mb('heapUsed')} MB, heap reserved ${mb('heapTotal')} MB, external ${mb('external')} MB (ArrayBuffers ${mb('arrayBuffers')} MB); RSS ${mb('startRss')} MB when loaded`;
+  return `peaks: V8 heap used ${mb('heapUsed')} MB (live after a full GC ${mb('liveAfterMajorGc')} MB, ${String(peak.majorGcs ?? 0)} full GCs), heap reserved ${mb('heapTotal')} MB, external ${mb('external')} MB (ArrayBuffers ${mb('arrayBuffers')} MB); RSS ${mb('startRss')} MB when loaded; samples (s, RSS, heap used, heap reserved, ArrayBuffers MB) in ${memoryFile}`;
 }
 
 log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs; service: ${runs}`);

@@ -77,7 +77,7 @@ export async function linkedOpportunities(h: DualCrmHarness): Promise<{ dv: Map<
         return typeof id === 'string' && id !== '' ? [[id, row] as const] : [];
       }),
     );
-  const [dv, sf] = await Promise.all([h.dvOpportunities(), h.sfOpportunities()]);
+  const [dv, sf] = await Promise.all([h.dvOpportunities(['opportunityid', 'cosell_referralidentifier']), h.sfOpportunities(['Id', 'Referral_Identifier__c'])]);
   return { dv: byReferral(dv, 'cosell_referralidentifier'), sf: byReferral(sf, 'Referral_Identifier__c') };
 }
 

@@ -271,8 +271,10 @@ export class ClusterHarness {
       salesforce: this.writesMentioning(referralId, 'salesforce').filter(
         (w) =>
           (/"method":"POST"/.test(w.body) && /\/sobjects\/Opportunity"/.test(w.body)) ||
-          // A backfill creates through sObject collections (POST /composite/sobjects), one record per referral.
-          (w.method === 'POST' && /\/composite\/sobjects(\?|$)/.test(w.path) && /"type":"Opportunity"/.test(w.body)),
+          // A backfill creates through sObject collections, one record per referral: posted on their own
+          // (POST /composite/sobjects) or as a subrequest of one /composite call with the read of their versions.
+          (w.method === 'POST' && /\/composite\/sobjects(\?|$)/.test(w.path) && /"type":"Opportunity"/.test(w.body)) ||
+          (w.method === 'POST' && /\/composite(\?|$)/.test(w.path) && /\/composite\/sobjects"/.test(w.body) && /"type":"Opportunity"/.test(w.body)),
       ),
     };
   }

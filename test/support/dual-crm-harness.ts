@@ -74,12 +74,13 @@ export class DualCrmHarness extends ServiceHarness {
     return (await json<{ pending: number; value: DeliveryLogRow[] }>(`${this.dv.url}/_sandbox/webhooks/deliveries`)).pending;
   }
 
-  async dvOpportunities(): Promise<Row[]> {
-    return (await json<{ value: Row[] }>(`${this.dv.url}/_sandbox/records/opportunities`)).value;
+  /** `select`: only these columns, unannotated (cheap enough to poll thousands of records). */
+  async dvOpportunities(select?: readonly string[]): Promise<Row[]> {
+    return (await json<{ value: Row[] }>(`${this.dv.url}/_sandbox/records/opportunities${selectQuery(select)}`)).value;
   }
 
-  async sfOpportunities(): Promise<Row[]> {
-    const body = await json<{ value?: Row[]; records?: Row[] }>(`${this.sf.url}/_sandbox/records/Opportunity`);
+  async sfOpportunities(select?: readonly string[]): Promise<Row[]> {
+    const body = await json<{ value?: Row[]; records?: Row[] }>(`${this.sf.url}/_sandbox/records/Opportunity${selectQuery(select)}`);
     return body.value ?? body.records ?? [];
   }
 
@@ -125,4 +126,8 @@ export class DualCrmHarness extends ServiceHarness {
   pcLatency(ms: number): Promise<unknown> {
     return this.pcFaults({ latencyMs: ms });
   }
+}
+
+function selectQuery(select: readonly string[] | undefined): string {
+  return select && select.length > 0 ? `?select=${encodeURIComponent(select.join(','))}` : '';
 }

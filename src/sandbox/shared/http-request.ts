@@ -11,3 +11,11 @@ export function headerRecord(request: FastifyRequest): Record<string, string | u
 export function requestOrigin(request: FastifyRequest, fallback: string): string {
   return request.host ? `${request.protocol}://${request.host}` : fallback;
 }
+
+/** A control list's `?select=a,b`: the names asked for, undefined when absent or empty. */
+export function selectedNames(request: FastifyRequest): string[] | undefined {
+  const raw = (request.query as Record<string, unknown>).select;
+  if (typeof raw !== 'string') return undefined;
+  const names = raw.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  return names.length > 0 ? names : undefined;
+}

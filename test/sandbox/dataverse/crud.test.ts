@@ -26,6 +26,16 @@ beforeEach(async () => {
   accountId = await h.api.create({ collection: 'accounts', data: { name: 'Contoso', address1_postalcode: '98052' } });
 });
 
+describe('the control API list', () => {
+  it('renders only the asked columns, unannotated, with ?select=', async () => {
+    const id: string = await h.api.create({ collection: 'opportunities', data: { name: 'Listed', estimatedvalue: 10, 'customerid_account@odata.bind': `/accounts(${accountId})` } });
+    const listed = await h.control<{ value: Array<Record<string, unknown>> }>('GET', '/_sandbox/records/opportunities?select=opportunityid,name');
+    expect(listed.body.value.find((row) => row.opportunityid === id)).toEqual({ '@odata.etag': expect.any(String), opportunityid: id, name: 'Listed' });
+    const whole = await h.control<{ value: Array<Record<string, unknown>> }>('GET', '/_sandbox/records/opportunities');
+    expect(whole.body.value.find((row) => row.opportunityid === id)).toMatchObject({ estimatedvalue: 10, '_customerid_value@OData.Community.Display.V1.FormattedValue': 'Contoso' });
+  });
+});
+
 describe('create and retrieve', () => {
   it('creates with 204 + OData-EntityId (the client returns the id) and reads the row back with its ETag', async () => {
     const id: string = await h.api.create({

@@ -215,6 +215,15 @@ describe('sObject describe and CRUD', () => {
     expect((await h.conn.sobject('Opportunity').retrieve(id)).IsDeleted).toBe(false);
   });
 
+  it('lists only the asked fields through the control API with ?select=', async () => {
+    const { id = '' } = await h.conn.sobject('Opportunity').create(opportunity());
+    const listed = await h.control<{ value: Array<Record<string, unknown>> }>('GET', '/_sandbox/records/Opportunity?select=Id,Name');
+    const row = listed.body.value.find((r) => r.Id === id);
+    expect(Object.keys(row ?? {}).sort()).toEqual(['Id', 'Name', 'attributes']);
+    const whole = await h.control<{ value: Array<Record<string, unknown>> }>('GET', '/_sandbox/records/Opportunity');
+    expect(Object.keys(whole.body.value.find((r) => r.Id === id) ?? {})).toContain('StageName');
+  });
+
   it('lists records changed and deleted in a window (getUpdated / getDeleted)', async () => {
     const start = new Date(Date.now() - 60_000);
     const { id = '' } = await h.conn.sobject('Contact').create({ LastName: 'Replicated' });

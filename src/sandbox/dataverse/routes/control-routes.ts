@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { crmSeedSchema } from '../../shared/crm-seed.ts';
 import { deliveryLogRoutes } from '../../shared/delivery-log.ts';
+import { selectedNames } from '../../shared/http-request.ts';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
 import { SANDBOX_USERS, sellerCaller, type Caller } from '../auth/users.ts';
 import type { DataverseContext } from '../context.ts';
@@ -19,6 +20,7 @@ import { param } from './http-helpers.ts';
 
 
 const ALL_ANNOTATIONS = new AnnotationFilter('*');
+const NO_ANNOTATIONS = new AnnotationFilter(undefined);
 
 /**
  * The sandbox control API (no auth): seed and reset data, act as a seller in the CRM UI, and inspect webhook
@@ -90,9 +92,13 @@ export function registerControlRoutes(app: FastifyInstance, ctx: DataverseContex
     return { deleted: ctx.resetData({ metadata }), metadataReset: metadata };
   });
 
+  // `?select=a,b`: only those columns, without annotations — what a benchmark polling thousands of records needs,
+  // at a fraction of the rendering it would otherwise take from the sandbox it measures.
   app.get('/_sandbox/records/:entitySet', async (request) => {
     const entity = entityOf(request);
-    const value = store.all(entity.logicalName).sort((a, b) => a.sequence - b.sequence).map((row) => render(entity, row));
+    const select = selectedNames(request);
+    const options = select ? { annotations: NO_ANNOTATIONS, select } : { annotations: ALL_ANNOTATIONS };
+    const value = store.all(entity.logicalName).sort((a, b) => a.sequence - b.sequence).map((row) => renderer.render(entity, row, options));
     return { count: value.length, value };
   });
 

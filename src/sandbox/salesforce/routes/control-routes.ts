@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { crmSeedSchema } from '../../shared/crm-seed.ts';
 import { deliveryLogRoutes } from '../../shared/delivery-log.ts';
+import { selectedNames } from '../../shared/http-request.ts';
 import { parseWithProblems, summarizeProblems } from '../../shared/zod-issues.ts';
 import { ALL_USERS, SANDBOX_USERS, userById, type SandboxUser } from '../auth/users.ts';
 import type { ChangeEventType } from '../cdc/change-event-builder.ts';
@@ -234,7 +235,10 @@ export function registerControlRoutes(app: FastifyInstance, ctx: SalesforceConte
   app.get('/_sandbox/records/:sobject', async (request) => {
     const type = writableType(request);
     const includeDeleted = (request.query as Record<string, unknown>).includeDeleted === 'true';
-    const value = store.all(type.name, { includeDeleted }).sort((a, b) => a.sequence - b.sequence).map((row) => render(type, row));
+    // `?select=A,B`: only those fields (see the Dataverse sandbox's list route).
+    const select = selectedNames(request);
+    const fields = select ? type.fields.filter((field) => select.includes(field.name)) : type.fields;
+    const value = store.all(type.name, { includeDeleted }).sort((a, b) => a.sequence - b.sequence).map((row) => renderRecord(type, row, ctx.apiVersion, fields));
     return { count: value.length, value };
   });
 
