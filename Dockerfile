@@ -24,7 +24,10 @@ RUN npm run build \
 
 # Runtime stage: no compiler, no dev dependencies, no TypeScript sources.
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+# NODE_OPTIONS: V8 heap sizes, as deploy/systemd/cosell.service sets them (see the reason there); -e NODE_OPTIONS=...
+# overrides them.
 ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-old-space-size=512 --max-semi-space-size=8" \
     COSELL__store__path=/data/cosell.db \
     COSELL__server__host=0.0.0.0
 WORKDIR /app

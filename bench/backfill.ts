@@ -21,6 +21,7 @@ import type { RequestCounts } from '../test/support/service-harness.ts';
 import { sleep } from '../test/support/service-harness.ts';
 import { benchCommand, positiveInteger, type SandboxBenchOptions } from './support/cli.ts';
 import { cpuSeconds, linkedOpportunities, log, peakRssMb, readCounts, resetCounts, seedReferrals, setLatency, startDualService } from './support/dual.ts';
+import { deployedNodeOptions } from './support/deployed-node-options.ts';
 import { loadNote } from './support/stats.ts';
 import { childProfileEnv, InProcessProfile, summarizeProfiles } from './support/profile.ts';
 
@@ -28,11 +29,12 @@ const options = benchCommand('bench:backfill', 'N referrals waiting when the ser
   .option('--n <count>', 'referrals waiting in Partner Center', positiveInteger, 1000)
   .option('--timeout <s>', 'give up after this many seconds', positiveInteger, 1800)
   .option('--restart', 'then stop the service and start it again with nothing new: what a quiet first pass costs')
+  .option('--node-options <flags>', "the service's NODE_OPTIONS (default: the deployed ones, from deploy/systemd/cosell.service; '' for none)")
   .option('--tsx', 'run the service from its TypeScript sources under tsx (default: `npm run build` first, then the compiled dist/, as deployed)')
   .option('--heap-snapshot <mb>', "write one heap snapshot of the service (into the system's temp dir) when its V8 heap in use first passes <mb> MB", positiveInteger)
   .option('--profile <dir>', 'write CPU profiles of the service and of the sandboxes (this process) into <dir>, and summarize them')
   .parse()
-  .opts<SandboxBenchOptions & { n: number; timeout: number; restart?: boolean; profile?: string; tsx?: boolean; heapSnapshot?: number }>();
+  .opts<SandboxBenchOptions & { n: number; timeout: number; restart?: boolean; profile?: string; tsx?: boolean; heapSnapshot?: number; nodeOptions?: string }>();
 const { n, latency: latencyMs, concurrency, poll: pollMs, timeout: timeoutS } = options;
 const profileDir = options.profile === undefined ? undefined : resolve(options.profile);
 
@@ -98,12 +100,17 @@ process.env.COSELL_RUN = options.tsx ? 'src' : 'dist';
 
 /** Peaks of the service's process.memoryUsage(), sampled by memory-hook.mjs (loaded into the child). */
 const memoryFile = join(mkdtempSync(join(tmpdir(), 'cosell-bench-memory-')), 'memory.json');
-/** The service child's environment: memory-hook.mjs loaded after whatever NODE_OPTIONS `base` (or this process) has. */
+/** The deployed service's runtime flags (a heap ceiling), given to the service child only. */
+const serviceNodeOptions = options.nodeOptions ?? deployedNodeOptions();
+/**
+ * The service child's environment: the deployed NODE_OPTIONS, then whatever `base` (or this process) has, then
+ * memory-hook.mjs.
+ */
 function memoryEnv(base: Record<string, string>): Record<string, string> {
   const hook = join(import.meta.dirname, 'support/memory-hook.mjs');
   return {
     ...base,
-    NODE_OPTIONS: [base.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', `--import=${hook}`].join(' ').trim(),
+    NODE_OPTIONS: [serviceNodeOptions, base.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', `--import=${hook}`].join(' ').trim(),
     COSELL_BENCH_MEMORY_FILE: memoryFile,
     ...(options.heapSnapshot === undefined ? {} : { COSELL_BENCH_HEAP_SNAPSHOT_MB: String(options.heapSnapshot) }),
   };
@@ -115,7 +122,7 @@ function memoryNote(): string {
   return `peaks: V8 heap used ${mb('heapUsed')} MB (live after a full GC ${mb('liveAfterMajorGc')} MB, ${String(peak.majorGcs ?? 0)} full GCs), heap reserved ${mb('heapTotal')} MB, external ${mb('external')} MB (ArrayBuffers ${mb('arrayBuffers')} MB); RSS ${mb('startRss')} MB when loaded; samples (s, RSS, heap used, heap reserved, ArrayBuffers MB) in ${memoryFile}`;
 }
 
-log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs; service: ${runs}`);
+log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs; service: ${runs}, NODE_OPTIONS ${serviceNodeOptions || '(none)'}`);
 const h = await startDualService(options);
 try {
   const idleRss = peakRssMb(h.process?.child.pid);
@@ -167,7 +174,7 @@ try {
   const [{ pc, dv, sf }, status] = await Promise.all([readCounts(h), h.status()]);
   const seconds = (at: number | undefined) => (at === undefined ? Number.NaN : (at - started) / 1000);
   const total = pc.total + dv.total + sf.total;
-  console.log(`\nbench:backfill — ${n} referrals, ${latencyMs} ms per call, sync.concurrency ${concurrency}, Dynamics 365 + Salesforce; service: ${runs}; ${loadNote()}`);
+  console.log(`\nbench:backfill — ${n} referrals, ${latencyMs} ms per call, sync.concurrency ${concurrency}, Dynamics 365 + Salesforce; service: ${runs}, NODE_OPTIONS ${serviceNodeOptions || '(none)'}; ${loadNote()}`);
   console.log(`  all linked    Dynamics ${seconds(linkedAt.dynamics).toFixed(1)} s, Salesforce ${seconds(linkedAt.salesforce).toFixed(1)} s; idle after ${seconds(idleAt).toFixed(1)} s`);
   console.log(`  throughput    ${(n / seconds(idleAt)).toFixed(1)} referrals/s (start → idle)`);
   console.log(`  API calls     ${(total / n).toFixed(2)} per referral in all (CometD long polls not counted)`);

@@ -221,7 +221,7 @@ export const syncSchema = z
      * "CRM ID" writes a backfill keeps in flight against Partner Center (one PATCH per referral, it has no batch write).
      * A throttling answer halves it for a while (see crm-id-write-gate.ts).
      */
-    backfillWritesInFlight: z.number().int().min(1).max(64).default(16),
+    backfillWritesInFlight: z.number().int().min(1).max(64).default(32),
   })
   .strict();
 

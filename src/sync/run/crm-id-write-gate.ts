@@ -1,6 +1,6 @@
 /*
  * How many "CRM ID" writes a backfill keeps in flight against Partner Center, which has no batch write: one PATCH per
- * referral, so a backfill of 10,000 referrals at 50 ms per call needs about 16 in flight to finish in half a minute.
+ * referral, so a backfill of 10,000 referrals at 50 ms per call needs a few dozen in flight to finish within a minute.
  *
  * Partner Center publishes no request budget and answers no remaining-quota header, so the gate cannot see a limit
  * coming; it keeps a ceiling (`sync.backfillWritesInFlight`) and backs off at the first throttling answer instead of
