@@ -123,7 +123,7 @@ function memoryNote(): string {
 }
 
 log(`bench:backfill — ${n} referrals, ${latencyMs} ms per sandbox API call, sync.concurrency ${concurrency}, both CRMs; service: ${runs}, NODE_OPTIONS ${serviceNodeOptions || '(none)'}`);
-const h = await startDualService(options);
+const h = await withEnv({ NODE_OPTIONS: [serviceNodeOptions, process.env.NODE_OPTIONS ?? ''].join(' ').trim() }, () => startDualService(options));
 try {
   const idleRss = peakRssMb(h.process?.child.pid);
   await h.stopService();
