@@ -1,4 +1,4 @@
-import type { CrmRecordRef, CustomerContact, CustomerProfile, CustomerRefs } from './connector.ts';
+import type { CreatedCustomerRecord, CrmEntityName, CrmRecordRef, CustomerContact, CustomerProfile, CustomerRefs, UnfilledLookup } from './connector.ts';
 import { CrmApiError } from './connector.ts';
 
 /*
@@ -23,17 +23,42 @@ export interface ContactRow {
   lastName?: string | null | undefined;
 }
 
+/** A record the port created, with the lookup columns its create left empty. */
+export interface CreatedRow {
+  id: string;
+  unfilled: UnfilledLookup[];
+}
+
+/**
+ * Builds each item's create body, collecting the lookups it leaves empty, creates them all with `create` and answers
+ * the created rows in order: how a port implements `createAccounts` and `createContacts`.
+ */
+export async function createCollecting<T>(
+  items: readonly T[],
+  body: (item: T, unfilled: UnfilledLookup[]) => Promise<Record<string, unknown>>,
+  create: (bodies: Array<Record<string, unknown>>) => Promise<string[]>,
+): Promise<CreatedRow[]> {
+  const unfilled = items.map((): UnfilledLookup[] => []);
+  const ids = await create(await Promise.all(items.map((item, index) => body(item, unfilled[index] ?? []))));
+  return ids.map((id, index) => ({ id, unfilled: unfilled[index] ?? [] }));
+}
+
+/** The audit's record of a create: its ref, and the lookups it left empty when there are any. */
+export function createdRecord(entity: CrmEntityName, id: string, unfilled: readonly UnfilledLookup[]): CreatedCustomerRecord {
+  return unfilled.length > 0 ? { entity, id, unfilled: [...unfilled] } : { entity, id };
+}
+
 export interface CustomerBulkPort {
   /** Accounts with any of these names, oldest first. */
   accountsNamed(names: readonly string[]): Promise<AccountRow[]>;
-  /** Creates one account per profile, answering their ids in order. */
-  createAccounts(profiles: readonly CustomerProfile[]): Promise<string[]>;
+  /** Creates one account per profile, answering them in order. */
+  createAccounts(profiles: readonly CustomerProfile[]): Promise<CreatedRow[]>;
   /** Contacts with any of these emails, oldest first. */
   contactsByEmail(emails: readonly string[]): Promise<ContactRow[]>;
   /** Contacts filed under any of these accounts, oldest first. */
   contactsUnder(accountIds: readonly string[]): Promise<ContactRow[]>;
-  /** Creates the contacts under their accounts, answering their ids in order. */
-  createContacts(items: ReadonlyArray<{ contact: CustomerContact; accountId: string }>): Promise<string[]>;
+  /** Creates the contacts under their accounts, answering them in order. */
+  createContacts(items: ReadonlyArray<{ contact: CustomerContact; accountId: string }>): Promise<CreatedRow[]>;
 }
 
 const norm = (value: string | undefined | null): string => (value ?? '').trim().toLowerCase();
@@ -61,7 +86,7 @@ export function inLists(values: readonly string[], maxChars: number): string[][]
 
 interface Accounts {
   accountOf: (profile: CustomerProfile) => string;
-  created: CrmRecordRef[][];
+  created: CreatedCustomerRecord[][];
 }
 
 async function ensureAccounts(port: CustomerBulkPort, profiles: readonly CustomerProfile[]): Promise<Accounts> {
@@ -70,7 +95,7 @@ async function ensureAccounts(port: CustomerBulkPort, profiles: readonly Custome
     const key = accountKey(row.name, row.postalCode);
     if (!accounts.has(key)) accounts.set(key, row.id);
   }
-  const created: CrmRecordRef[][] = profiles.map(() => []);
+  const created: CreatedCustomerRecord[][] = profiles.map(() => []);
   const missing = new Map<string, { profile: CustomerProfile; indexes: number[] }>();
   profiles.forEach((profile, index) => {
     const key = accountKey(profile.name, profile.postalCode);
@@ -80,12 +105,12 @@ async function ensureAccounts(port: CustomerBulkPort, profiles: readonly Custome
     missing.set(key, entry);
   });
   const newAccounts = [...missing.entries()];
-  const ids = newAccounts.length > 0 ? await port.createAccounts(newAccounts.map(([, entry]) => entry.profile)) : [];
+  const rows = newAccounts.length > 0 ? await port.createAccounts(newAccounts.map(([, entry]) => entry.profile)) : [];
   newAccounts.forEach(([key, entry], position) => {
-    const id = ids[position] as string;
-    accounts.set(key, id);
+    const row = rows[position] as CreatedRow;
+    accounts.set(key, row.id);
     // The referral that caused the create reports it; others sharing the new account just use it.
-    created[entry.indexes[0] ?? 0]?.push({ entity: 'account', id });
+    created[entry.indexes[0] ?? 0]?.push(createdRecord('account', row.id, row.unfilled));
   });
   return { accountOf: (profile) => accounts.get(accountKey(profile.name, profile.postalCode)) as string, created };
 }
@@ -135,11 +160,11 @@ export async function ensureCustomersWith(port: CustomerBulkPort, profiles: read
       toCreate.push({ index, contact, accountId, key });
     }
   });
-  const newIds = toCreate.length > 0 ? await port.createContacts(toCreate) : [];
+  const newRows = toCreate.length > 0 ? await port.createContacts(toCreate) : [];
   toCreate.forEach((item, offset) => {
-    const id = newIds[offset] as string;
-    newByKey.set(item.key, id);
-    created[item.index]?.push({ entity: 'contact', id });
+    const row = newRows[offset] as CreatedRow;
+    newByKey.set(item.key, row.id);
+    created[item.index]?.push(createdRecord('contact', row.id, row.unfilled));
   });
   return profiles.map((profile, index) => {
     const accountId = accountOf(profile);

@@ -114,11 +114,26 @@ export interface CustomerColumns {
   profile(account: Readonly<Record<string, unknown>> | undefined, contacts: ReadonlyArray<Readonly<Record<string, unknown>>>): CustomerProfile;
 }
 
+/**
+ * A lookup column a create left empty because no row of its table holds the code, such as an ISO code missing from
+ * the partner's country table: the customer is created without it rather than not at all, and the audit says so.
+ */
+export interface UnfilledLookup {
+  column: string;
+  /** The lookup's table and the code column searched. */
+  table: string;
+  by: string;
+  code: string;
+}
+
+/** A customer record a create made, with the lookup columns it left empty. */
+export type CreatedCustomerRecord = CrmRecordRef & { unfilled?: UnfilledLookup[] };
+
 export interface CustomerRefs {
   account: CrmRecordRef;
   contacts: CrmRecordRef[];
   /** What was created (vs matched), for the audit. */
-  created: CrmRecordRef[];
+  created: CreatedCustomerRecord[];
 }
 
 export interface CrmChangeBatch {

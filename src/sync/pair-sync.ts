@@ -15,6 +15,7 @@ import { NonRetryableSyncError } from './errors.ts';
 import type { DraftProblem } from './referral-body.ts';
 import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
 import { createdLinkCommit, createdStatus, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
+import { customerCreatedMessage, unfilledLookupLines } from './plan/customer-creates.ts';
 import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
 import { isSyncedCoSell, needsCatalogue, SOLUTIONS_BASE } from './plan/deal-solutions.ts';
 import { solutionKey } from '../crm/solutions.ts';
@@ -367,10 +368,11 @@ export class PairSync {
     const profile = customerFromReferral(read.referral);
     const customer = await customerLocks(this.locks).run([customerKey(connector, profile)], () => connector.ensureCustomer(profile));
     await this.announceCreate(run, { referralId: read.id, entity, base: outbound });
-    const created = await connector.createForReferral(entity, read.id, mapping.canonicalToCrm(outbound), customer, mapping.columns, createdStatus(read.id));
+    const status = createdStatus(read.id, new Date(), unfilledLookupLines(customer.created));
+    const created = await connector.createForReferral(entity, read.id, mapping.canonicalToCrm(outbound), customer, mapping.columns, status);
     const audit: AuditEntry[] = [
       ...(create.audit ?? []),
-      ...customer.created.map((ref) => run.note({ referralId: read.id, ref, outcome: 'created', message: `customer ${ref.entity} created` })),
+      ...customer.created.map((ref) => run.note({ referralId: read.id, ref, outcome: 'created', message: customerCreatedMessage(ref) })),
     ];
     if (created.existed) {
       // An earlier attempt made the record (its answer was lost, or the process died) and a seller may have edited it

@@ -138,6 +138,32 @@ describe('account mapping on Dynamics: lookup country and a required custom colu
     expect(accounts).toEqual([expect.objectContaining({ _cosell_countryid_value: countryIds.get('DE'), cosell_segment: 'Partner sourced', address1_city: 'Hamburg' })]);
   });
 
+  // France has no row in the country table: created without the country, and said so with the column, table and code.
+  const franceGap = 'cosell_countryid left empty: no cosell_country row has cosell_isocode = "FR"';
+
+  it('a referral whose ISO code the country table lacks: the account is created without it, and the audit and Sync Audit say so', async () => {
+    const referral = await h.incomingReferral({ name: 'Lookup country missing', customerProfile: { name: 'Paris Lookup SARL', address: { city: 'Paris', postalCode: '75001', country: 'FR' } } });
+    const opportunity = await waitFor('the opportunity for the referral', () => h.opportunityFor(referral.id));
+    await h.waitForIdle();
+    expect(await accountNamed('Paris Lookup SARL')).toMatchObject({ _cosell_countryid_value: null, cosell_segment: 'Partner sourced', address1_city: 'Paris' });
+    expect((await h.audit({ referralId: referral.id })).map((entry) => entry.message)).toContain(`customer account created; ${franceGap}`);
+    expect(String((await h.opportunity(String(opportunity.opportunityid)))?.cosell_audit)).toContain(`customer account: ${franceGap}`);
+    expect(await h.deadLetters()).toEqual([]);
+  });
+
+  it('a backfill says the same of the accounts it creates in bulk without their country', async () => {
+    await json(`${h.pc.url}/_sandbox/referrals/seed`, sendJson('POST', { count: 2, events: false, overrides: { customerProfile: { name: 'Lyon Lookup SA', address: { city: 'Lyon', postalCode: '69001', country: 'FR' } } } }));
+    await h.engine.reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
+    await h.waitForIdle();
+    const accounts = (await h.records('accounts')).filter((a) => a.name === 'Lyon Lookup SA');
+    expect(accounts).toEqual([expect.objectContaining({ _cosell_countryid_value: null, cosell_segment: 'Partner sourced' })]);
+    // One account for both referrals: the referral whose batch created it reports it, in the audit and on its opportunity.
+    expect((await h.audit()).filter((entry) => entry.message === `customer account created; ${franceGap}` && entry.crmId === accounts[0]?.accountid)).toHaveLength(1);
+    const ofAccount = (await h.records('opportunities')).filter((o) => (o._parentaccountid_value ?? o._customerid_value) === accounts[0]?.accountid);
+    expect(ofAccount).toHaveLength(2);
+    expect(ofAccount.filter((o) => String(o.cosell_audit ?? '').includes(`customer account: ${franceGap}`))).toHaveLength(1);
+  });
+
   it('a CRM deal whose account has a lookup country reaches Partner Center with the ISO code', async () => {
     const opportunityId = await sellerDeal('Lookup Outbound Corp', 'DE');
     const opportunity = await waitFor('the referral id on the opportunity', async () => {

@@ -94,6 +94,32 @@ describe('account mapping on Salesforce: lookup country and a required custom fi
     expect(accounts).toEqual([expect.objectContaining({ Country__c: countryIds.get('DE'), Segment__c: 'Partner sourced', BillingCity: 'Hamburg' })]);
   });
 
+  // France has no Country__c record: created without the country, and said so with the field, object and code.
+  const franceGap = 'Country__c left empty: no Country__c row has IsoCode__c = "FR"';
+
+  it('a referral whose ISO code no Country__c record holds: the account is created without it, and the audit and Sync Audit say so', async () => {
+    const referral = await h.incomingReferral({ name: 'Lookup country missing', customerProfile: { name: 'Paris Lookup SARL', address: { city: 'Paris', postalCode: '75001', country: 'FR' } } });
+    const opportunity = await waitFor('the opportunity for the referral', () => h.opportunityFor(referral.id));
+    await h.waitForIdle();
+    expect(await accountNamed('Paris Lookup SARL')).toMatchObject({ Country__c: null, Segment__c: 'Partner sourced', BillingCity: 'Paris' });
+    expect((await h.audit({ referralId: referral.id })).map((entry) => entry.message)).toContain(`customer account created; ${franceGap}`);
+    expect(String((await h.opportunity(String(opportunity.Id)))?.Audit__c)).toContain(`customer account: ${franceGap}`);
+    expect(await h.deadLetters()).toEqual([]);
+  });
+
+  it('a backfill says the same of the accounts it creates in bulk without their country', async () => {
+    await json(`${h.pc.url}/_sandbox/referrals/seed`, sendJson('POST', { count: 2, events: false, overrides: { customerProfile: { name: 'Lyon Lookup SA', address: { city: 'Lyon', postalCode: '69001', country: 'FR' } } } }));
+    await h.engine.reconciler.runOnce({ since: '2000-01-01T00:00:00Z' });
+    await h.waitForIdle();
+    const accounts = (await h.records('Account')).filter((a) => a.Name === 'Lyon Lookup SA');
+    expect(accounts).toEqual([expect.objectContaining({ Country__c: null, Segment__c: 'Partner sourced' })]);
+    // One account for both referrals: the referral whose batch created it reports it, in the audit and on its opportunity.
+    expect((await h.audit()).filter((entry) => entry.message === `customer account created; ${franceGap}` && entry.crmId === accounts[0]?.Id)).toHaveLength(1);
+    const ofAccount = (await h.records('Opportunity')).filter((o) => o.AccountId === accounts[0]?.Id);
+    expect(ofAccount).toHaveLength(2);
+    expect(ofAccount.filter((o) => String(o.Audit__c ?? '').includes(`customer account: ${franceGap}`))).toHaveLength(1);
+  });
+
   it('a CRM deal whose account has a lookup country reaches Partner Center with the ISO code', async () => {
     const opportunityId = await sellerDeal('Lookup Outbound Inc', 'DE');
     const opportunity = await waitFor('the referral id on the opportunity', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CrmApiError, type BulkCreateItem, type BulkCreateResult, type CrmEntityName, type CustomerContact, type CustomerProfile } from '../connector.ts';
-import { inLists, type ContactRow, type CustomerBulkPort } from '../bulk-customers.ts';
+import { createCollecting, inLists, type ContactRow, type CustomerBulkPort } from '../bulk-customers.ts';
 import { runBatch, type BatchPartResult } from './batch.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { alternateKey, parseResponse, stringLiteral } from './odata.ts';
@@ -146,12 +146,13 @@ export class DynamicsBulk {
           const id = lower(row.accountid);
           return id ? [{ id, name: str(row.name) ?? '', postalCode: str(row.address1_postalcode) }] : [];
         }),
-      createAccounts: async (profiles: readonly CustomerProfile[]) => this.createAll('accounts', await Promise.all(profiles.map((profile) => bodies.accountBody(profile)))),
+      createAccounts: (profiles: readonly CustomerProfile[]) => createCollecting(profiles, (profile, unfilled) => bodies.accountBody(profile, unfilled), (rows) => this.createAll('accounts', rows)),
       contactsByEmail: async (emails) =>
         (await rowsWhereIn(this.client, { entitySet: 'contacts', column: 'emailaddress1', select: ['contactid', '_parentcustomerid_value', 'emailaddress1'], values: emails })).flatMap(contactRow),
       contactsUnder: async (accountIds) =>
         (await rowsWhereIn(this.client, { entitySet: 'contacts', filter: lookupFilter('parentcustomerid'), select: ['contactid', '_parentcustomerid_value', 'firstname', 'lastname'], values: accountIds })).flatMap(contactRow),
-      createContacts: async (items: ReadonlyArray<{ contact: CustomerContact; accountId: string }>) => this.createAll('contacts', await Promise.all(items.map((item) => bodies.contactBody(item.contact, item.accountId)))),
+      createContacts: (items: ReadonlyArray<{ contact: CustomerContact; accountId: string }>) =>
+        createCollecting(items, (item, unfilled) => bodies.contactBody(item.contact, item.accountId, unfilled), (rows) => this.createAll('contacts', rows)),
     };
   }
 

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { isCodeReference, type CodeReference, type ColumnRequest, type CustomerColumns, type CustomerContact, type CustomerProfile } from '../connector.ts';
+import { isCodeReference, type CodeReference, type ColumnRequest, type CustomerColumns, type CustomerContact, type CustomerProfile, type UnfilledLookup } from '../connector.ts';
 import type { ColumnCatalog } from './column-catalog.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { entityKey, normalizeGuid, parseResponse, stringLiteral } from './odata.ts';
@@ -35,8 +35,11 @@ export class DataverseCustomerColumns {
     private readonly catalog: ColumnCatalog,
   ) {}
 
-  /** The request body of a create: lookups bound to the row holding their code, left out when no row holds it. */
-  async body(table: string, values: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  /**
+   * The request body of a create: lookups bound to the row holding their code, left out when no row holds it (and
+   * then added to `unfilled`, for the audit).
+   */
+  async body(table: string, values: Readonly<Record<string, unknown>>, unfilled?: UnfilledLookup[]): Promise<Record<string, unknown>> {
     const catalog = await this.catalog.columns(table);
     const body: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(values)) {
@@ -48,7 +51,10 @@ export class DataverseCustomerColumns {
       const bind = await this.bind(value);
       // An ISO code the country table lacks: the customer is created without it rather than not at all.
       if (bind) body[`${navigationProperty(column, info)}@odata.bind`] = bind;
-      else this.client.logger.warn({ table, column, code: value.value, target: value.entity }, 'no row of the lookup table holds this code; column left empty');
+      else {
+        this.client.logger.warn({ table, column, code: value.value, target: value.entity }, 'no row of the lookup table holds this code; column left empty');
+        unfilled?.push({ column, table: value.entity, by: value.by, code: value.value });
+      }
     }
     return body;
   }

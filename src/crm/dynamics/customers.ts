@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { CrmRecordRef, CustomerColumns, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
+import { createdRecord } from '../bulk-customers.ts';
+import type { CreatedCustomerRecord, CrmRecordRef, CustomerColumns, CustomerContact, CustomerProfile, CustomerRefs, UnfilledLookup } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
 import type { ColumnCatalog } from './column-catalog.ts';
 import { builtInCustomerColumns, contactOfRow, DataverseCustomerColumns } from './customer-columns.ts';
@@ -67,19 +68,21 @@ export class CustomerDirectory {
 
   async ensure(profile: CustomerProfile): Promise<CustomerRefs> {
     if (!present(profile.name)) throw new CrmApiError('the customer profile has no company name to match or create an account with', undefined, 'invalidCustomer', false);
-    const created: CrmRecordRef[] = [];
+    const created: CreatedCustomerRecord[] = [];
     let accountId = await this.findAccount(profile);
     if (!accountId) {
-      accountId = await this.createAccount(profile);
-      created.push({ entity: 'account', id: accountId });
+      const unfilled: UnfilledLookup[] = [];
+      accountId = await this.create('accounts', await this.accountBody(profile, unfilled));
+      created.push(createdRecord('account', accountId, unfilled));
     }
     const contacts: CrmRecordRef[] = [];
     for (const contact of profile.contacts) {
       if (!present(contact.email) && !present(contact.lastName) && !present(contact.firstName)) continue;
       let contactId = await this.findContact(contact, accountId);
       if (!contactId) {
-        contactId = await this.createContact(contact, accountId);
-        created.push({ entity: 'contact', id: contactId });
+        const unfilled: UnfilledLookup[] = [];
+        contactId = await this.create('contacts', await this.contactBody(contact, accountId, unfilled));
+        created.push(createdRecord('contact', contactId, unfilled));
       }
       if (!contacts.some((ref) => ref.id === contactId)) contacts.push({ entity: 'contact', id: contactId });
     }
@@ -96,18 +99,14 @@ export class CustomerDirectory {
     return parseResponse(listOf(rowId('accountid')), raw, 'GET accounts').value[0]?.accountid as string | undefined;
   }
 
-  private async createAccount(profile: CustomerProfile): Promise<string> {
-    return this.create('accounts', await this.accountBody(profile));
-  }
-
-  /** A new account's request body (the bulk path builds with it too). */
-  async accountBody(profile: CustomerProfile): Promise<Record<string, unknown>> {
-    return this.wire.body('account', this.mapped.accountValues(profile));
+  /** A new account's request body (the bulk path builds with it too); lookups it leaves empty go to `unfilled`. */
+  async accountBody(profile: CustomerProfile, unfilled?: UnfilledLookup[]): Promise<Record<string, unknown>> {
+    return this.wire.body('account', this.mapped.accountValues(profile), unfilled);
   }
 
   /** A new contact's request body, filed under the account; see `accountBody`. */
-  async contactBody(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
-    const data = await this.wire.body('contact', this.mapped.contactValues(contact));
+  async contactBody(contact: CustomerContact, accountId: string, unfilled?: UnfilledLookup[]): Promise<Record<string, unknown>> {
+    const data = await this.wire.body('contact', this.mapped.contactValues(contact), unfilled);
     if (!present(typeof data.lastname === 'string' ? data.lastname : undefined)) data.lastname = fallbackLastName(contact);
     data['parentcustomerid_account@odata.bind'] = `/accounts(${accountId})`;
     return data;
@@ -127,10 +126,6 @@ export class CustomerDirectory {
     const rows = parseResponse(listOf(contactRowSchema), raw, 'GET contacts').value;
     const underAccount = rows.find((row) => row._parentcustomerid_value?.toLowerCase() === accountId.toLowerCase());
     return (underAccount ?? rows[0])?.contactid;
-  }
-
-  private async createContact(contact: CustomerContact, accountId: string): Promise<string> {
-    return this.create('contacts', await this.contactBody(contact, accountId));
   }
 
   private async create(entitySet: string, data: Record<string, unknown>): Promise<string> {

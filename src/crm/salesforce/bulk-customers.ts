@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CustomerProfile, CustomerRefs } from '../connector.ts';
-import { ensureCustomersWith, inLists, type ContactRow, type CustomerBulkPort } from '../bulk-customers.ts';
+import { createCollecting, ensureCustomersWith, inLists, type ContactRow, type CustomerBulkPort } from '../bulk-customers.ts';
 import { COLLECTION_LIMIT } from './bulk-create.ts';
 import type { CustomerBodies } from './customers.ts';
 import { toId18 } from './ids.ts';
@@ -50,12 +50,12 @@ function salesforcePort(client: SalesforceClient, bodies: CustomerBodies): Custo
         const id = id18(row.Id);
         return id ? [{ id, name: String(row.Name ?? ''), postalCode: typeof row.BillingPostalCode === 'string' ? row.BillingPostalCode : undefined }] : [];
       }),
-    createAccounts: async (profiles) => createAll(client, 'Account', await Promise.all(profiles.map((profile) => bodies.accountInsert(profile)))),
+    createAccounts: (profiles) => createCollecting(profiles, (profile, unfilled) => bodies.accountInsert(profile, unfilled), (rows) => createAll(client, 'Account', rows)),
     contactsByEmail: async (emails) =>
       (await queryEach(client, emails, (list) => `SELECT Id, AccountId, Email FROM Contact WHERE Email IN ${list} ORDER BY CreatedDate ASC`, 'Contact bulk match')).flatMap(contactRow),
     contactsUnder: async (accountIds) =>
       (await queryEach(client, accountIds, (list) => `SELECT Id, AccountId, FirstName, LastName FROM Contact WHERE AccountId IN ${list} ORDER BY CreatedDate ASC`, 'Contact bulk match')).flatMap(contactRow),
-    createContacts: async (items) => createAll(client, 'Contact', await Promise.all(items.map((item) => bodies.contactInsert(item.contact, item.accountId)))),
+    createContacts: (items) => createCollecting(items, (item, unfilled) => bodies.contactInsert(item.contact, item.accountId, unfilled), (rows) => createAll(client, 'Contact', rows)),
   };
 }
 

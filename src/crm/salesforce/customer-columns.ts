@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { isCodeReference, type CodeReference, type ColumnRequest, type CustomerColumns, type CustomerContact, type CustomerProfile } from '../connector.ts';
+import { isCodeReference, type CodeReference, type ColumnRequest, type CustomerColumns, type CustomerContact, type CustomerProfile, type UnfilledLookup } from '../connector.ts';
 import type { DescribeCache } from './describe.ts';
 import { toId18 } from './ids.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
@@ -29,8 +29,8 @@ export class SalesforceCustomerColumns {
     private readonly describe: DescribeCache,
   ) {}
 
-  /** The insert body: lookups set to the record holding their code, left out when none does. */
-  async body(sobject: string, values: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  /** The insert body: lookups set to the record holding their code, left out when none does (and added to `unfilled`). */
+  async body(sobject: string, values: Readonly<Record<string, unknown>>, unfilled?: UnfilledLookup[]): Promise<Record<string, unknown>> {
     const body: Record<string, unknown> = {};
     for (const [column, value] of Object.entries(values)) {
       if (!isCodeReference(value)) {
@@ -40,7 +40,10 @@ export class SalesforceCustomerColumns {
       const id = await this.idOf(value);
       // An ISO code the country object lacks: the customer is created without it rather than not at all.
       if (id !== null) body[column] = id;
-      else this.client.logger.warn({ sobject, field: column, code: value.value, target: value.entity }, 'no record of the lookup object holds this code; field left empty');
+      else {
+        this.client.logger.warn({ sobject, field: column, code: value.value, target: value.entity }, 'no record of the lookup object holds this code; field left empty');
+        unfilled?.push({ column, table: value.entity, by: value.by, code: value.value });
+      }
     }
     if (sobject === 'Account') await this.fitCountryPicklists(body);
     return body;

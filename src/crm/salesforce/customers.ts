@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { CrmRecordRef, CustomerColumns, CustomerContact, CustomerProfile, CustomerRefs } from '../connector.ts';
+import { createdRecord } from '../bulk-customers.ts';
+import type { CreatedCustomerRecord, CrmRecordRef, CustomerColumns, CustomerContact, CustomerProfile, CustomerRefs, UnfilledLookup } from '../connector.ts';
 import { CrmApiError } from '../connector.ts';
 import { builtInCustomerColumns, contactOfRow, SalesforceCustomerColumns } from './customer-columns.ts';
 import { composite, MAX_SUBREQUESTS, subrequestError, succeeded, type Subrequest, type Subresponse } from './composite.ts';
@@ -51,14 +52,14 @@ export class CustomerDirectory {
     this.mapped = columns;
   }
 
-  /** A new Account's insert body (the bulk path builds with it too). */
-  async accountInsert(profile: CustomerProfile): Promise<Record<string, unknown>> {
-    return this.wire.body('Account', this.mapped.accountValues(profile));
+  /** A new Account's insert body (the bulk path builds with it too); lookups it leaves empty go to `unfilled`. */
+  async accountInsert(profile: CustomerProfile, unfilled?: UnfilledLookup[]): Promise<Record<string, unknown>> {
+    return this.wire.body('Account', this.mapped.accountValues(profile), unfilled);
   }
 
   /** A new Contact's insert body under the account; see `accountInsert`. */
-  async contactInsert(contact: CustomerContact, accountId: string): Promise<Record<string, unknown>> {
-    const body = await this.wire.body('Contact', this.mapped.contactValues(contact));
+  async contactInsert(contact: CustomerContact, accountId: string, unfilled?: UnfilledLookup[]): Promise<Record<string, unknown>> {
+    const body = await this.wire.body('Contact', this.mapped.contactValues(contact), unfilled);
     if (typeof body.LastName !== 'string' || body.LastName.trim() === '') body.LastName = fallbackLastName(contact);
     return { ...body, AccountId: accountId };
   }
@@ -66,7 +67,7 @@ export class CustomerDirectory {
   async ensure(profile: CustomerProfile): Promise<CustomerRefs> {
     if (!present(profile.name)) throw new CrmApiError('the customer profile has no company name to match or create an account with', undefined, 'invalidCustomer', false);
     const contacts = profile.contacts.filter(hasIdentity);
-    const created: CrmRecordRef[] = [];
+    const created: CreatedCustomerRecord[] = [];
 
     const found = await this.lookup(profile, contacts);
     let accountId = found.accountId;
@@ -77,13 +78,13 @@ export class CustomerDirectory {
       const made = await this.create(profile, accountId, missing.map(({ contact }) => contact));
       if (!accountId) {
         accountId = made.accountId;
-        created.push({ entity: 'account', id: accountId });
+        created.push(createdRecord('account', accountId, made.accountUnfilled));
       }
       missing.forEach(({ index }, position) => {
         const id = made.contactIds[position];
         if (id) {
           contactIds[index] = id;
-          created.push({ entity: 'contact', id });
+          created.push(createdRecord('contact', id, made.contactUnfilled[position] ?? []));
         }
       });
     }
@@ -127,16 +128,22 @@ export class CustomerDirectory {
   }
 
   /** The account (when missing) and the missing contacts, in composite calls of at most 25 creates. */
-  private async create(profile: CustomerProfile, accountId: string | undefined, contacts: readonly CustomerContact[]): Promise<{ accountId: string; contactIds: Array<string | undefined> }> {
+  private async create(
+    profile: CustomerProfile,
+    accountId: string | undefined,
+    contacts: readonly CustomerContact[],
+  ): Promise<{ accountId: string; contactIds: Array<string | undefined>; accountUnfilled: UnfilledLookup[]; contactUnfilled: UnfilledLookup[][] }> {
     const contactIds: Array<string | undefined> = [];
+    const accountUnfilled: UnfilledLookup[] = [];
+    const contactUnfilled = contacts.map((): UnfilledLookup[] => []);
     let account = accountId;
     let start = 0;
     do {
       const subrequests: Subrequest[] = [];
-      if (!account) subrequests.push({ method: 'POST', path: '/sobjects/Account', referenceId: 'account', body: await this.accountInsert(profile) });
+      if (!account) subrequests.push({ method: 'POST', path: '/sobjects/Account', referenceId: 'account', body: await this.accountInsert(profile, accountUnfilled) });
       const room = MAX_SUBREQUESTS - subrequests.length;
       const chunk = contacts.slice(start, start + room);
-      const bodies = await Promise.all(chunk.map((contact) => this.contactInsert(contact, account ?? '@{account.id}')));
+      const bodies = await Promise.all(chunk.map((contact, offset) => this.contactInsert(contact, account ?? '@{account.id}', contactUnfilled[start + offset])));
       bodies.forEach((body, offset) => subrequests.push({ method: 'POST', path: '/sobjects/Contact', referenceId: `contact${offset}`, body }));
       const responses = await composite(this.client, subrequests, { allOrNone: false, route: 'customer create', idempotent: false });
       if (!account) {
@@ -152,7 +159,7 @@ export class CustomerDirectory {
       start += chunk.length;
     } while (start < contacts.length);
     if (!account) throw new CrmApiError('Salesforce created no account', undefined, 'invalidResponse', false);
-    return { accountId: account, contactIds };
+    return { accountId: account, contactIds, accountUnfilled, contactUnfilled };
   }
 
   /** `read` of an account, contact or opportunity: a lookup country comes through its relationship in the same query. */

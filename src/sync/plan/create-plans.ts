@@ -31,9 +31,9 @@ export function crmCreateValues(mapping: EntityMapping, pc: CanonicalRecord, ref
   return outbound;
 }
 
-/** The sync status a record created from a referral starts with (✔ and its first audit line). */
-export function createdStatus(referralId: string, now: Date = new Date()): SyncStatusUpdate {
-  return { ok: true, auditLines: [`${now.toISOString()} created from Partner Center referral ${referralId}`] };
+/** The sync status a record created from a referral starts with (✔, its first audit line and any `more`). */
+export function createdStatus(referralId: string, now: Date = new Date(), more: readonly string[] = []): SyncStatusUpdate {
+  return { ok: true, auditLines: [`${now.toISOString()} created from Partner Center referral ${referralId}`, ...more] };
 }
 
 /** What we just wrote is, field by field, what both sides hold: the base of a pair created in bulk. */

@@ -1,4 +1,4 @@
-import type { BulkCreateResult, CrmConnector, CrmEntityName } from '../../crm/connector.ts';
+import type { BulkCreateResult, CreatedCustomerRecord, CrmConnector, CrmEntityName } from '../../crm/connector.ts';
 import type { Referral } from '../../partner-center/model.ts';
 import type { DealLabel, Job, KeyedLocks, SyncCommit } from '../../store/types.ts';
 import type { CanonicalRecord } from '../../canonical-value.ts';
@@ -8,6 +8,7 @@ import type { EntityMapping } from '../entity-mapping.ts';
 import { recordAudit } from '../plan/audit-entries.ts';
 import { baseOfWritten, crmCreateValues, entityFor } from '../plan/create-plans.ts';
 import { customerFromReferral } from '../plan/crm-canonical.ts';
+import { customerCreatedMessage, unfilledLookupLines } from '../plan/customer-creates.ts';
 import { referralCrmIdChange } from '../plan/reconcile-plan.ts';
 import type { ReferralsPort, SyncStorePort } from '../ports.ts';
 import { mappingFor, type ConnectionSetup } from '../connection.ts';
@@ -49,6 +50,8 @@ interface Created {
   unlinked: Unlinked;
   canonical: CanonicalRecord | undefined;
   result: BulkCreateResult & { ref: NonNullable<BulkCreateResult['ref']> };
+  /** Customer records made for this referral, for the audit. */
+  customers: readonly CreatedCustomerRecord[];
 }
 
 /**
@@ -148,7 +151,7 @@ export class Backfill {
         referralId: r.id,
         values: mapping.canonicalToCrm(canonical[i] ?? {}),
         customer: customers[i],
-        status: { ok: true, auditLines: [`${new Date().toISOString()} created from Partner Center referral ${r.id} (backfill)`] },
+        status: { ok: true, auditLines: [`${new Date().toISOString()} created from Partner Center referral ${r.id} (backfill)`, ...unfilledLookupLines(customers[i]?.created ?? [])] },
       })),
     );
     // Linked (and "CRM ID" written) against the newest version: another connection's write may have replaced the listed one.
@@ -158,7 +161,7 @@ export class Backfill {
       const unlinked = referrals[i];
       if (!unlinked || result.outcome !== 'created' || !result.ref) return;
       const current = { ...unlinked, referral: latest.get(unlinked.id) ?? unlinked.referral };
-      created.push({ unlinked: current, canonical: canonical[i], result: { ...result, ref: result.ref } });
+      created.push({ unlinked: current, canonical: canonical[i], result: { ...result, ref: result.ref }, customers: customers[i]?.created ?? [] });
     });
     const versions = await Promise.all(created.map((item) => this.writeCrmId(connection, item)));
     const linked = new Map<string, Referral | undefined>();
@@ -227,7 +230,10 @@ export class Backfill {
         syncState: 'ok',
         lastError: null,
       },
-      audit: [recordAudit(stamp, { referralId: id, ref: item.result.ref, direction: 'to-crm', outcome: 'created', message: `${group.entity} created from referral (backfill)` })],
+      audit: [
+        ...item.customers.map((ref) => recordAudit(stamp, { referralId: id, ref, outcome: 'created', message: customerCreatedMessage(ref) })),
+        recordAudit(stamp, { referralId: id, ref: item.result.ref, direction: 'to-crm', outcome: 'created', message: `${group.entity} created from referral (backfill)` }),
+      ],
       holdConflicts: [],
       releaseConflicts: [],
       label: this.label(group.connection, referral),
