@@ -1,40 +1,31 @@
-import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord, type CrmRecordRef } from '../crm/connector.ts';
+import { CrmPreconditionFailedError, type CrmEntityName, type CrmRecord } from '../crm/connector.ts';
 import { PartnerCenterApiError } from '../partner-center/api-error.ts';
-import type { Referral, ReferralCreate } from '../partner-center/model.ts';
+import type { Referral } from '../partner-center/model.ts';
 import { ReferralNotFoundError, type VersionedReferral } from '../partner-center/referrals-client.ts';
 import { respondBy } from '../partner-center/response-deadline.ts';
 import { InProcessLocks } from '../store/in-process-locks.ts';
-import type { AuditEntry, Job, KeyedLocks, Link } from '../store/types.ts';
-import type { CanonicalRecord } from '../canonical-value.ts';
+import type { Job, KeyedLocks, Link } from '../store/types.ts';
 import type { Logger } from '../util/logger.ts';
-import { applyReconcilePlan, commitCreatedLink, recordLinkFailure } from './apply/applier.ts';
-import { AUDIT_COLUMN_ENTRIES, auditLines } from './audit-lines.ts';
+import { recordLinkFailure } from './apply/applier.ts';
 import { PartnerOrganization } from './engagement-sides.ts';
-import type { EntityMapping, Merge } from './entity-mapping.ts';
+import type { Merge } from './entity-mapping.ts';
 import { NonRetryableSyncError } from './errors.ts';
-import type { DraftProblem } from './referral-body.ts';
-import { crmChangedAt, crmFieldChangedAt, needsArrivalTime } from './plan/change-times.ts';
-import { createdLinkCommit, createdStatus, crmCreateValues, entityFor, referralDraftFor } from './plan/create-plans.ts';
-import { customerCreatedMessage, unfilledLookupLines } from './plan/customer-creates.ts';
-import { wantsCoSellUpgrade } from './plan/co-sell-upgrade.ts';
-import { isSyncedCoSell, needsCatalogue, SOLUTIONS_BASE } from './plan/deal-solutions.ts';
-import { solutionKey } from '../crm/solutions.ts';
-import { customerFromReferral } from './plan/crm-canonical.ts';
-import { isEmpty, planReconcile, type PairSnapshot, type ReconcilePlan } from './plan/reconcile-plan.ts';
+import { entityFor } from './plan/create-plans.ts';
 import type { ReferralsPort, SyncStorePort } from './ports.ts';
 import { Backfill, type BackfillResult } from './run/backfill.ts';
-import { WELL_KNOWN, type ConnectionSetup } from './connection.ts';
-import { customerKey } from './run/customers.ts';
+import type { ConnectionSetup } from './connection.ts';
 import { EngagementReader } from './run/engagement.ts';
-import { connectMicrosoftIfMissing, sendReferral, wantsMicrosoftConnected } from './run/co-sell.ts';
+import { bornFrom, connectMicrosoftIfMissing } from './run/co-sell.ts';
+import { CrmCreates } from './run/crm-creates.ts';
+import { CrmOriginatedSync } from './run/crm-originated.ts';
 import { followSyncSwitch } from './run/seller-pause.ts';
 import { assumedCrmRecord } from './run/blind-crm-write.ts';
-import { crmSideFromBase } from './plan/crm-mirror.ts';
-import { followLeadConversion, handToConvertedLead } from './run/lead-conversion.ts';
-import { peopleToRead, peopleUnsynced, readDealContacts, type PeopleCheck } from './run/contacts.ts';
-import { readDealTeam } from './run/team.ts';
+import { followLeadConversion } from './run/lead-conversion.ts';
+import { PairReconciler } from './run/pair-reconcile.ts';
+import { PairSnapshotReads, syncsSolutions } from './run/pair-snapshot-reads.ts';
+import { SettledChecks } from './run/settled-checks.ts';
 import { forgettingWrites, SharedReferralReads } from './run/shared-reads.ts';
-import { answerIsCurrent, OWN_WRITE_INBOX_PAGE, onlyEchoes, OwnReferralWrites } from './run/own-writes.ts';
+import { answerIsCurrent, OWN_WRITE_INBOX_PAGE, OwnReferralWrites } from './run/own-writes.ts';
 import { readReferral, SyncRun, type ReadReferral } from './run/sync-run.ts';
 import type { JobHandler } from './worker.ts';
 
@@ -54,24 +45,6 @@ export interface PairSyncDeps {
   backfillWritesInFlight?: number;
 }
 
-/** Both records of a pair, ready to merge. */
-interface Pair {
-  read: ReadReferral;
-  record: CrmRecord;
-  mapping: EntityMapping;
-  link: Link | null;
-  /** The side the pair started from: authoritative on a first link. */
-  origin: 'pc' | 'crm';
-  /** Rows of earlier steps of this run, committed with the pair. */
-  audit?: AuditEntry[];
-  /** `record` was not read but taken as the last commit left it (see run/blind-crm-write.ts). */
-  assumed?: boolean;
-}
-
-/** The referral was made from this CRM record: it carries the record's id as its "CRM ID". */
-function bornFrom(referral: Referral, ref: CrmRecordRef): boolean {
-  return referral.direction === 'Outgoing' && typeof referral.externalReferenceId === 'string' && referral.externalReferenceId.toLowerCase() === ref.id.toLowerCase();
-}
 const pairKey = (connection: string, referralId: string): string => `pair\u0000${connection}\u0000${referralId.toLowerCase()}`;
 
 /** The locks under customer keys, namespaced apart from pair keys. */
@@ -89,7 +62,7 @@ function isPreconditionFailure(error: unknown): boolean {
  * hints: nothing from a notification payload is used, so duplicated, stale or reordered events converge.
  *
  * This class reads and decides which path a job takes; what to write is planned by `planReconcile` (pure) and carried
- * out by `applyReconcilePlan`.
+ * out by `applyReconcilePlan` (see run/pair-reconcile.ts).
  */
 export class PairSync {
   private readonly maxReplans: number;
@@ -107,6 +80,10 @@ export class PairSync {
   private readonly reads: SharedReferralReads;
   /** The versions our own writes produced, to recognise their webhooks without a read (see own-writes.ts). */
   private readonly ownWrites = new OwnReferralWrites();
+  private readonly settled: SettledChecks;
+  private readonly reconciler: PairReconciler;
+  private readonly crmCreates: CrmCreates;
+  private readonly crmOriginated: CrmOriginatedSync;
 
   constructor(given: PairSyncDeps) {
     this.reads = new SharedReferralReads((id) => given.referrals.get(id));
@@ -117,7 +94,20 @@ export class PairSync {
     this.maxReplans = deps.maxReplans ?? 3;
     this.organization = deps.organization ?? new PartnerOrganization(deps.referrals, deps.store.sync);
     this.engagements = new EngagementReader(deps.referrals, this.organization);
-    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock: customerLocks(this.locks), logger: deps.logger, connectionNames: () => deps.connections.keys(), writesInFlight: deps.backfillWritesInFlight });
+    const customerLock = customerLocks(this.locks);
+    this.bulk = new Backfill({ store: deps.store, referrals: deps.referrals, customerLock, logger: deps.logger, connectionNames: () => deps.connections.keys(), writesInFlight: deps.backfillWritesInFlight });
+    const snapshots = new PairSnapshotReads({ store: deps.store, engagements: this.engagements });
+    this.reconciler = new PairReconciler({ store: deps.store, referrals: deps.referrals, merge: deps.merge, logger: deps.logger, snapshots });
+    this.settled = new SettledChecks({ store: deps.store, logger: deps.logger, ownWrites: this.ownWrites });
+    this.crmCreates = new CrmCreates({ store: deps.store, engagements: this.engagements, customerLock, reconciler: this.reconciler });
+    this.crmOriginated = new CrmOriginatedSync({
+      store: deps.store,
+      referrals: deps.referrals,
+      organization: this.organization,
+      engagements: this.engagements,
+      reconciler: this.reconciler,
+      syncReferral: (run, referralId) => this.syncFromReferral(run, referralId, null),
+    });
   }
 
   readonly handler: JobHandler = async (job) => {
@@ -180,7 +170,7 @@ export class PairSync {
     }
     if (referralId !== null) return this.syncFromReferral(run, referralId, link);
     if (job.crmEntity !== null && job.crmId !== null) {
-      return this.syncFromCrm(run, { entity: job.crmEntity as CrmEntityName, id: job.crmId });
+      return this.crmOriginated.sync(run, { entity: job.crmEntity as CrmEntityName, id: job.crmId });
     }
     throw new NonRetryableSyncError(`job ${job.key} names neither a referral nor a CRM record`);
   }
@@ -193,7 +183,7 @@ export class PairSync {
     // A job about the referral alone (its notification, a listing) reads the CRM record only once the referral turns
     // out to have changed: the echo of our own Partner Center write then costs one read, not one per side.
     const referralOnly = link !== null && run.job.crmId === null;
-    if (referralOnly && linkedMapping && !run.readsEverything && (await this.settledByOwnWrite(run, link, linkedMapping))) return;
+    if (referralOnly && linkedMapping && !run.readsEverything && (await this.settled.settledByOwnWrite(run, link, linkedMapping))) return;
     const [versioned, readTogether] = await Promise.all([
       this.referralNow(run, referralId).catch((error: unknown) => {
         if (error instanceof ReferralNotFoundError) return null;
@@ -212,8 +202,8 @@ export class PairSync {
     const { referral } = read;
     await this.deps.store.sync.labelDeal({ connection: run.name, referralId: read.id, crmEntity: null, crmId: null, name: referral.name ?? null, customer: referral.customerProfile?.name ?? null, respondBy: respondBy(referral) });
     if (!link || !linkedMapping) return this.syncUnlinked(run, read);
-    const coSell = this.syncsSolutions(run, link.crmEntity, read.referral);
-    if (referralOnly && (await this.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell }))) return;
+    const coSell = syncsSolutions(run, link.crmEntity, read.referral);
+    if (referralOnly && (await this.settled.isReferralSettled({ run, link, mapping: linkedMapping, eTag: read.eTag, coSell }))) return;
     // A Partner Center change of a pair whose record is as we last committed it: no read, an If-Match write.
     const assumed = referralOnly && !run.readsEverything ? await assumedCrmRecord({ store: this.deps.store, connector: run.connector, link, referral: read.referral }) : undefined;
     if (assumed) run.assumedCrm = true;
@@ -222,17 +212,17 @@ export class PairSync {
     if (linkedRecord && !assumed && (await this.followSyncSwitch(run, link, linkedRecord))) return;
     // Before anything that would write to the lead or promote it into an opportunity of our own (see lead-conversion.ts).
     if (link.crmEntity === 'lead' && linkedRecord?.convertedTo) return this.followConversion(run, read, link, linkedRecord);
-    if (linkedRecord && (await this.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell }))) return;
+    if (linkedRecord && (await this.settled.isSettled({ run, link, mapping: linkedMapping, record: linkedRecord, eTag: read.eTag, coSell }))) return;
     if (link.crmEntity === 'lead' && entityFor(read.referral, run.connection) === 'opportunity') return this.promoteLead(run, read, link);
     if (!linkedRecord) {
       await this.recordFailure(run, link, `the linked ${link.crmEntity} ${link.crmId} no longer exists in the CRM`);
       return;
     }
-    await this.reconcilePair(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc', assumed: assumed !== undefined }, { last: true });
+    await this.reconciler.reconcile(run, { read, record: linkedRecord, mapping: linkedMapping, link, origin: 'pc', assumed: assumed !== undefined }, { last: true });
   }
 
   private followConversion(run: SyncRun, read: ReadReferral, link: Link, lead: CrmRecord): Promise<void> {
-    return followLeadConversion(this.deps, { run, read, link, lead, reconcile: (pair) => this.reconcilePair(run, pair) });
+    return followLeadConversion(this.deps, { run, read, link, lead, reconcile: (pair) => this.reconciler.reconcile(run, pair) });
   }
 
   /** Pauses or resumes the pair as the record's "Sync with Partner Center" says (see `followSyncSwitch`); true while paused. */
@@ -241,62 +231,6 @@ export class PairSync {
     const record = known ?? (await run.connector.read({ entity: mapping.entity, id: link.crmId }, await run.columns(mapping)));
     if (!record) return this.deps.store.sync.isPaused(run.name, link.referralId);
     return followSyncSwitch({ store: this.deps.store, connection: run.connection, link, record, mapping, logger: this.deps.logger });
-  }
-
-  /**
-   * Neither side changed since our last commit (typically the echo of our own write): the merge would find nothing.
-   * A write intent left behind means the last sync never committed: always merge then. Microsoft's referral may have
-   * changed without either record changing (related-referral-*): then it has to be read.
-   */
-  private async isSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; record: CrmRecord; eTag: string | undefined; coSell: boolean }): Promise<boolean> {
-    const { link, record } = input;
-    return link.crmVersion !== null && link.crmVersion === record.version && (await this.isReferralSettled(input));
-  }
-
-  /**
-   * The referral is the version we last committed and nothing of ours is pending: for a job about the referral alone,
-   * nothing to do (a change of the CRM record has a notification, and the reconciler's CRM listing, of its own).
-   */
-  private async isReferralSettled(input: { run: SyncRun; link: Link; mapping: EntityMapping; eTag: string | undefined; coSell: boolean }): Promise<boolean> {
-    const { run, link } = input;
-    const { sync } = this.deps.store;
-    return (
-      !(run.job.microsoftSide && input.mapping.readsMicrosoftReferral) &&
-      // The reconciler's periodic re-read of open co-sell pairs is also what finds a change to the deal's solutions
-      // alone (their rows are not the opportunity's, so its version does not move and no notification names it).
-      !(run.job.microsoftSide && run.job.cause === 'reconcile' && input.coSell) &&
-      // A co-sell pair whose solutions were never synced (just accepted, or linked before they were): sync them now.
-      !(input.coSell && link.base?.[SOLUTIONS_BASE] === undefined) &&
-      link.syncState === 'ok' &&
-      link.pcEtag !== null &&
-      link.pcEtag === input.eTag &&
-      // The store last: its reads are asynchronous, and the checks above settle most jobs without them.
-      !(await sync.getIntent(link.connection, link.referralId, link.crmEntity)) &&
-      // An operator's resolution of a held conflict waits to be written even though neither record changed.
-      !(await sync.conflicts(link.connection)).some((c) => c.referralId === link.referralId && c.resolution) &&
-      // A contact role or team member changed (its own row: the opportunity's version did not move), or the periodic pass.
-      !(input.mapping.syncContactsAndTeam === true && (await peopleUnsynced({ ...this.peopleCheck(run), link })))
-    );
-  }
-
-  private peopleCheck(run: SyncRun): Omit<PeopleCheck, 'link'> {
-    return { connector: run.connector, inbox: this.deps.store.inbox, notifiedChanges: run.connection.notifiedChanges, job: run.job };
-  }
-
-  /**
-   * A notification job whose events announce nothing newer than our own committed write (see own-writes.ts): the pair
-   * is settled without reading the referral, the echo of the backfill's "CRM ID" write costing no Partner Center call.
-   */
-  private async settledByOwnWrite(run: SyncRun, link: Link, mapping: EntityMapping): Promise<boolean> {
-    const own = this.ownWrites.get(link.referralId);
-    if (run.job.cause !== 'event' || !own || own.eTag !== link.pcEtag) return false;
-    const coSell = run.connector.solutions !== undefined && link.crmEntity === 'opportunity' && own.syncedCoSell;
-    if (!(await this.isReferralSettled({ run, link, mapping, eTag: own.eTag, coSell }))) return false;
-    const notifications = await this.deps.store.inbox.list({ limit: OWN_WRITE_INBOX_PAGE, source: 'partner-center', resourceId: link.referralId });
-    if (!onlyEchoes(own, notifications, OWN_WRITE_INBOX_PAGE)) return false;
-    await this.deps.store.sync.labelDeal({ connection: run.name, referralId: link.referralId, crmEntity: null, crmId: null, ...own.label });
-    this.deps.logger.debug({ connection: run.name, referralId: link.referralId, job: run.job.key }, 'echo of our own Partner Center write: pair settled without a read');
-    return true;
   }
 
   /**
@@ -330,13 +264,13 @@ export class PairSync {
     if (!record && referral.externalReferenceId) {
       record = await run.connector.read({ entity, id: referral.externalReferenceId }, columns);
     }
-    if (!record) return this.createInCrm(run, { read, entity, mapping });
+    if (!record) return this.crmCreates.create(run, { read, entity, mapping });
     // A first link of two existing records: a referral made from this very record (ours, carrying its id as "CRM ID")
     // started in the CRM, so the CRM is authoritative, not the side this job happened to start from.
     const madeFromRecord = bornFrom(referral, record.ref);
     // A crash (or a failed call) between the two calls of a co-sell create left the deal without Microsoft's referral.
     if (madeFromRecord) await connectMicrosoftIfMissing(this.deps.referrals, referral);
-    await this.reconcilePair(run, { read, record, mapping, link: null, origin: madeFromRecord ? 'crm' : 'pc' });
+    await this.reconciler.reconcile(run, { read, record, mapping, link: null, origin: madeFromRecord ? 'crm' : 'pc' });
   }
 
   /**
@@ -347,118 +281,17 @@ export class PairSync {
   private async promoteLead(run: SyncRun, read: ReadReferral, link: Link): Promise<void> {
     const leadMapping = run.mapping('lead');
     const lead = await run.connector.read({ entity: 'lead', id: link.crmId }, await run.columns(leadMapping));
-    if (lead) await this.reconcilePair(run, { read, record: lead, mapping: leadMapping, link, origin: 'pc' });
+    if (lead) await this.reconciler.reconcile(run, { read, record: lead, mapping: leadMapping, link, origin: 'pc' });
     const mapping = run.mapping('opportunity');
     const existing = await run.connector.findByReferralId('opportunity', read.id, await run.columns(mapping));
     const promoted = run.note({ referralId: read.id, ref: { entity: 'lead', id: link.crmId }, direction: 'to-crm', outcome: 'written', message: 'referral accepted: lead promoted to an opportunity' });
     const fresh = await this.deps.referrals.get(read.id);
     const reread = readReferral(fresh.referral, fresh.eTag);
     if (existing) {
-      await this.reconcilePair(run, { read: reread, record: existing, mapping, link: null, origin: 'pc', audit: [promoted] });
+      await this.reconciler.reconcile(run, { read: reread, record: existing, mapping, link: null, origin: 'pc', audit: [promoted] });
     } else {
-      await this.createInCrm(run, { read: reread, entity: 'opportunity', mapping, audit: [promoted] });
+      await this.crmCreates.create(run, { read: reread, entity: 'opportunity', mapping, audit: [promoted] });
     }
-  }
-
-  private async createInCrm(run: SyncRun, create: { read: ReadReferral; entity: CrmEntityName; mapping: EntityMapping; audit?: AuditEntry[] }): Promise<void> {
-    const { read, entity, mapping } = create;
-    const { connector } = run;
-    const pc = mapping.referralToCanonical(read.referral, await this.engagements.microsoftSide(read.referral, mapping));
-    const outbound = crmCreateValues(mapping, pc, read.id);
-    const profile = customerFromReferral(read.referral);
-    const customer = await customerLocks(this.locks).run([customerKey(connector, profile)], () => connector.ensureCustomer(profile));
-    await this.announceCreate(run, { referralId: read.id, entity, base: outbound });
-    const status = createdStatus(read.id, new Date(), unfilledLookupLines(customer.created));
-    const created = await connector.createForReferral(entity, read.id, mapping.canonicalToCrm(outbound), customer, mapping.columns, status);
-    const audit: AuditEntry[] = [
-      ...(create.audit ?? []),
-      ...customer.created.map((ref) => run.note({ referralId: read.id, ref, outcome: 'created', message: customerCreatedMessage(ref) })),
-    ];
-    if (created.existed) {
-      // An earlier attempt made the record (its answer was lost, or the process died) and a seller may have edited it
-      // since: merged against what that attempt wrote (its create intent), so neither side's edit is overwritten.
-      audit.push(run.note({ referralId: read.id, ref: created.ref, direction: 'none', outcome: 'linked', message: `found the ${entity} an earlier attempt created` }));
-      await this.reconcilePair(run, { read, record: created, mapping, link: null, origin: 'pc', audit });
-      return;
-    }
-    audit.push(run.note({ referralId: read.id, ref: created.ref, direction: 'to-crm', outcome: 'created', message: `${entity} created from referral` }));
-    const link = await this.linkCreatedPair(run, { read, record: created, mapping, pc, origin: 'pc', audit });
-    await this.reconcilePair(run, { read, record: created, mapping, link, origin: 'pc' });
-  }
-
-  /**
-   * The values a create sends, recorded before it: the base to merge against if the record turns out to exist when
-   * the pair is next seen. An earlier attempt's announcement is kept: if any attempt created the record, it was the
-   * first, with the first attempt's values.
-   */
-  private async announceCreate(run: SyncRun, create: { referralId: string; entity: CrmEntityName; base: CanonicalRecord }): Promise<void> {
-    const { sync } = this.deps.store;
-    // Read, then write: only this pair's job runs this (one job per pair, see `exclusive`), so nothing comes between.
-    const earlier = await sync.getIntent(run.name, create.referralId, create.entity);
-    if (earlier && isEmpty(earlier.toCrm) && isEmpty(earlier.toPc)) return;
-    await sync.recordIntents([{ connection: run.name, referralId: create.referralId, crmEntity: create.entity, base: create.base, toCrm: {}, toPc: {} }]);
-  }
-
-  private async syncFromCrm(run: SyncRun, ref: CrmRecordRef): Promise<void> {
-    if (ref.entity !== 'opportunity') return; // Microsoft's connector sends opportunities, not leads, to Partner Center
-    const mapping = run.mapping(ref.entity);
-    const record = await run.connector.read(ref, await run.columns(mapping));
-    if (!record) return;
-    // Unlinked and last written by us: that write was our own ✖ status, so nothing a seller did is waiting. Without
-    // this, the echo of the status write would re-validate and write the status again, forever.
-    if (record.modifiedByUs) return;
-    const crm = mapping.crmToCanonical(record.values);
-    if (crm[WELL_KNOWN.syncEnabled] !== true) return; // Sync with Partner Center = No: never sent
-
-    if (await handToConvertedLead(this.deps, run, ref)) return; // a synced lead the seller converted: its pair follows
-    const knownReferral = crm[WELL_KNOWN.referralId];
-    if (typeof knownReferral === 'string' && knownReferral !== '') return this.syncFromReferral(run, knownReferral, null);
-    // A crash after creating the referral but before writing its id back: find it by our CRM id.
-    const existing = await this.engagements.findReferralByExternalId(record.ref.id);
-    if (existing) return this.syncFromReferral(run, existing, null);
-
-    const customer = await run.connector.readCustomer(ref);
-    const name = crm[WELL_KNOWN.name];
-    await this.deps.store.sync.labelDeal({ connection: run.name, referralId: null, crmEntity: ref.entity, crmId: ref.id, name: typeof name === 'string' ? name : null, customer: customer?.name ?? null, respondBy: null });
-    const solutionIds = run.connector.solutions ? await run.connector.solutions.readDealSolutions(ref) : null;
-    const draft = referralDraftFor({ mapping, crm, crmId: record.ref.id, customer, solutionIds });
-    if ('problems' in draft) return this.reportUnsendable(run, ref, draft.problems);
-    await this.createInPartnerCenter(run, { record, mapping, body: draft.body });
-  }
-
-  /** Partner Center would refuse the deal: nothing is sent; the record gets ✖ and an Audit line per field to fix. */
-  private async reportUnsendable(run: SyncRun, ref: CrmRecordRef, problems: readonly DraftProblem[]): Promise<void> {
-    const failures = problems.map(({ field, reason }) =>
-      run.note({ referralId: null, ref, direction: 'to-pc', outcome: 'failed', message: `not sent to Partner Center: ${field}: ${reason}` }),
-    );
-    const history = await this.deps.store.sync.audit({ connection: run.name, crmId: ref.id, limit: AUDIT_COLUMN_ENTRIES });
-    await run.connector.writeSyncStatus(ref, { ok: false, auditLines: auditLines(failures, history) });
-    await this.deps.store.sync.appendAudit(failures);
-  }
-
-  private async createInPartnerCenter(run: SyncRun, create: { record: CrmRecord; mapping: EntityMapping; body: ReferralCreate }): Promise<void> {
-    const { record, mapping } = create;
-    const { ref } = record;
-    // Announced with its idempotency key before the POST: a crash before the link commits repeats the create with the
-    // same MS-RequestId, which Partner Center answers with the referral the first attempt made. Finding it by "CRM ID"
-    // (above) is not enough: with several CRMs, another connection's record may be the one that field names.
-    const requestId = await this.deps.store.sync.createKey(run.name, ref.entity, ref.id);
-    const created = readReferral(await sendReferral(this.deps.referrals, create.body, requestId), undefined);
-    await this.organization.learn(created.referral.organizationId);
-    const coSell = create.body.type === 'Shared' ? ' (co-sell, shared with Microsoft)' : '';
-    const audit = [run.note({ referralId: created.id, ref, direction: 'to-pc', outcome: 'created', message: `referral created from CRM record${coSell}` })];
-    const fresh = await this.deps.referrals.get(created.id);
-    const read = readReferral(fresh.referral, fresh.eTag);
-    const pc = mapping.referralToCanonical(read.referral);
-    const link = await this.linkCreatedPair(run, { read, record, mapping, pc, origin: 'crm', audit });
-    await this.reconcilePair(run, { read, record, mapping, link, origin: 'crm' });
-  }
-
-  /** Links a pair the moment its second record exists, before any further call (see `createdLinkCommit`). */
-  private linkCreatedPair(run: SyncRun, pair: Omit<Pair, 'link' | 'audit'> & { pc: CanonicalRecord; audit: AuditEntry[] }): Promise<Link> {
-    const { read, record, mapping, pc, origin, audit } = pair;
-    const heldValue = run.connector.heldValue?.bind(run.connector);
-    return commitCreatedLink(this.deps.store, createdLinkCommit({ stamp: run.stamp, referralId: read.id, eTag: read.eTag, record, mapping, pc, origin, audit, heldValue }));
   }
 
   /**
@@ -474,131 +307,6 @@ export class PairSync {
     );
     if (partners.length === 0) return;
     await this.deps.store.jobs.enqueue(partners.map((referralId) => ({ connection: run.name, cause: run.job.cause, referralId, microsoftSide: true })));
-  }
-
-  /** The merge and its writes, shared by every path once both sides exist: read what the plan needs, plan, apply. */
-  private async reconcilePair(run: SyncRun, pair: Pair, options: { last?: boolean } = {}): Promise<void> {
-    const snapshot = await this.snapshot(run, pair);
-    const plan = planReconcile(snapshot, this.deps.merge);
-    const after = { snapshot, upgraded: plan.coSellUpgrade === true, mapping: pair.mapping };
-    // The run's last step, with nothing to do after its commit: that commit completes the job too.
-    const completes = options.last && !this.actsAfter(after) ? run.job : undefined;
-    await applyReconcilePlan({ store: this.deps.store, referrals: this.deps.referrals, connector: run.connector }, plan, { completes });
-    await this.connectMicrosoftAfter(run, after);
-    this.logSync(run, plan.commit);
-  }
-
-  /**
-   * The second call of the co-sell recipe for a deal made co-sell after its creation (see co-sell-upgrade.ts). It runs
-   * as a job of its own that reads Microsoft's side, so a failed or interrupted call is retried by the worker: the
-   * upgraded referral no longer asks for an upgrade, only that job knows Microsoft is missing. Any pass that read
-   * Microsoft's side and found none for a co-sell deal made from this record connects it too (only the connection whose
-   * record the deal came from: another CRM's first link must not race the creator's own second call).
-   */
-  private async connectMicrosoftAfter(run: SyncRun, after: { snapshot: PairSnapshot; upgraded: boolean; mapping: EntityMapping }): Promise<void> {
-    const { snapshot } = after;
-    if (after.upgraded && after.mapping.readsMicrosoftReferral) {
-      await this.deps.store.jobs.enqueue([{ connection: run.name, cause: run.job.cause, referralId: snapshot.referralId, microsoftSide: true }]);
-    } else if (after.upgraded) {
-      await connectMicrosoftIfMissing(this.deps.referrals, (await this.deps.referrals.get(snapshot.referralId)).referral);
-    } else if (this.actsAfter(after)) {
-      await connectMicrosoftIfMissing(this.deps.referrals, snapshot.referral);
-    }
-  }
-
-  /** Whether `connectMicrosoftAfter` has anything to do. */
-  private actsAfter(after: { snapshot: PairSnapshot; upgraded: boolean }): boolean {
-    const { snapshot } = after;
-    return after.upgraded || (snapshot.microsoftReferral === null && wantsMicrosoftConnected(snapshot.referral) && bornFrom(snapshot.referral, snapshot.record.ref));
-  }
-
-  /** The deal's Microsoft Solutions when a private deal's seller asks for Microsoft's help; otherwise not read. */
-  private async dealSolutionsIfUpgrading(run: SyncRun, pair: Pair): Promise<readonly string[] | null | undefined> {
-    const crm = pair.assumed ? crmSideFromBase(pair.mapping, pair.link?.base) : pair.mapping.crmToCanonical(pair.record.values);
-    if (pair.record.ref.entity !== 'opportunity' || !wantsCoSellUpgrade(pair.read.referral, crm)) return undefined;
-    return run.connector.solutions ? run.connector.solutions.readDealSolutions(pair.record.ref) : null;
-  }
-
-  /** Whether this pair's deal solutions sync (deal-solutions.ts): an open co-sell opportunity in a CRM with the catalogue. */
-  private syncsSolutions(run: SyncRun, entity: string, referral: Referral): boolean {
-    return run.connector.solutions !== undefined && entity === 'opportunity' && isSyncedCoSell(referral);
-  }
-
-  /**
-   * A linked co-sell deal's Microsoft Solutions, synced both ways on every sync of the pair (deal-solutions.ts). Costs
-   * one CRM read per sync of a co-sell pair, plus a catalogue read when Partner Center names ids neither side agreed on or the CRM lost an agreed one.
-   * An unaccepted incoming referral takes only an answer and a closed one no edit: not read then.
-   */
-  private async coSellSolutions(run: SyncRun, pair: Pair): Promise<PairSnapshot['coSellSolutions']> {
-    const { solutions } = run.connector;
-    const { referral } = pair.read;
-    if (!solutions || !pair.link || !this.syncsSolutions(run, pair.record.ref.entity, referral)) return undefined;
-    const crm = await solutions.readDealSolutions(pair.record.ref);
-    const catalogue = needsCatalogue(referral, crm, pair.link.base) ? new Set((await solutions.list()).map((s) => solutionKey(s.solutionId))) : undefined;
-    return { crm, catalogue };
-  }
-
-  /** One line per sync: the pair, the fields written each way and the outcome; at info only when it changed something. */
-  private logSync(run: SyncRun, commit: ReconcilePlan['commit']): void {
-    const fields = (direction: AuditEntry['direction']) =>
-      commit.audit.filter((e) => e.direction === direction && e.field !== null && (e.outcome === 'written' || e.outcome === 'conflict')).map((e) => e.field);
-    const toCrm = fields('to-crm');
-    const toPc = fields('to-pc');
-    const held = commit.holdConflicts.map((c) => c.field);
-    const failed = commit.link.syncState === 'error';
-    const outcome = failed ? 'failed' : held.length ? 'held' : toCrm.length || toPc.length ? 'written' : 'unchanged';
-    const line = { connection: run.name, referralId: commit.link.referralId, crm: `${commit.link.crmEntity}:${commit.link.crmId}`, cause: run.job.cause, toCrm, toPc, held, outcome };
-    if (outcome === 'unchanged') this.deps.logger.debug(line, 'pair synced');
-    else this.deps.logger.info(line, 'pair synced');
-  }
-
-  private async snapshot(run: SyncRun, pair: Pair): Promise<PairSnapshot> {
-    const { sync } = this.deps.store;
-    const { read, record, mapping, link } = pair;
-    // A linked pair's Microsoft-side fields keep their base unless the notification could concern Microsoft's referral.
-    const microsoftReferral = link && !run.job.microsoftSide ? undefined : await this.engagements.microsoftSide(read.referral, mapping);
-    const people = mapping.syncContactsAndTeam ? await peopleToRead({ ...this.peopleCheck(run), link, referral: read.referral }) : { contacts: false, team: false };
-    return {
-      stamp: run.stamp,
-      ownsReferralCrmId: run.connection.policy.ownsReferralCrmId,
-      referral: read.referral,
-      referralId: read.id,
-      eTag: read.eTag,
-      record,
-      crmAssumed: pair.assumed === true,
-      mapping,
-      link,
-      origin: pair.origin,
-      microsoftReferral,
-      intent: await sync.getIntent(run.name, read.id, record.ref.entity),
-      pcFieldWrites: await sync.pcFieldWrites(read.id),
-      crmChangedAt: await this.crmChangedAt(run, record),
-      crmFieldChangedAt: link ? await this.crmFieldChangedAt(run, link, record, mapping) : {},
-      held: (await sync.conflicts(run.name)).filter((c) => c.referralId === read.id),
-      heldValue: run.connector.heldValue?.bind(run.connector),
-      decision: run.connector.coSellDecisions?.decision(record) ?? null,
-      dealSolutions: await this.dealSolutionsIfUpgrading(run, pair),
-      coSellSolutions: await this.coSellSolutions(run, pair),
-      ...(people.contacts || people.team ? { peopleReadAt: new Date().toISOString() } : {}),
-      dealContacts: people.contacts ? await readDealContacts(run.connector, pair.record.ref, pair.link) : undefined,
-      dealTeam: people.team ? await readDealTeam(run.connector, pair.record.ref, pair.link, read.referral) : undefined,
-      audit: pair.audit ?? [],
-    };
-  }
-
-  /** The record's time, refined by when its newest notification arrived (see `crmChangedAt`). */
-  private async crmChangedAt(run: SyncRun, record: CrmRecord): Promise<string> {
-    if (!needsArrivalTime(record)) return record.modifiedAt;
-    const [latest] = await this.deps.store.inbox.list({ limit: 1, source: run.connector.kind, resourceId: record.ref.id });
-    return crmChangedAt(record, latest?.receivedAt);
-  }
-
-  /** Per field, from the record's notifications since the last commit, where its vendor can read them (see `crmFieldChangedAt`). */
-  private async crmFieldChangedAt(run: SyncRun, link: Link, record: CrmRecord, mapping: EntityMapping): Promise<Record<string, string>> {
-    const changes = run.connection.notifiedChanges;
-    if (!changes) return {};
-    const notifications = await this.deps.store.inbox.list({ limit: 20, source: run.connector.kind, resourceId: record.ref.id });
-    return crmFieldChangedAt({ since: link.updatedAt, mapping, notifications, changes });
   }
 
   private recordFailure(run: SyncRun, link: Link, message: string): Promise<void> {

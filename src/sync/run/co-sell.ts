@@ -1,3 +1,4 @@
+import type { CrmRecordRef } from '../../crm/connector.ts';
 import { isMicrosoftSide, type Referral, type ReferralCreate } from '../../partner-center/model.ts';
 import type { ReferralsPort } from '../ports.ts';
 
@@ -39,4 +40,9 @@ export function wantsMicrosoftConnected(referral: Referral): boolean {
 export async function connectMicrosoftIfMissing(referrals: Pick<ReferralsPort, 'connectMicrosoft'>, referral: Referral): Promise<Referral | null> {
   if (!wantsMicrosoftConnected(referral)) return null;
   return referrals.connectMicrosoft(referral);
+}
+
+/** The referral was made from this CRM record: it carries the record's id as its "CRM ID". */
+export function bornFrom(referral: Referral, ref: CrmRecordRef): boolean {
+  return referral.direction === 'Outgoing' && typeof referral.externalReferenceId === 'string' && referral.externalReferenceId.toLowerCase() === ref.id.toLowerCase();
 }

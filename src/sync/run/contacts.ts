@@ -5,6 +5,7 @@ import type { Referral } from '../../partner-center/model.ts';
 import type { Inbox, Job, Link } from '../../store/types.ts';
 import { CONTACTS_READ_AT_BASE, referralContactsChanged } from '../plan/deal-contacts.ts';
 import { referralTeamChanged, TEAM_READ_AT_BASE } from '../plan/deal-team.ts';
+import type { SyncRun } from './sync-run.ts';
 
 /*
  * When a sync reads the opportunity's customer contacts and team (see plan/deal-contacts.ts, plan/deal-team.ts). They
@@ -35,6 +36,11 @@ export interface PeopleCheck {
   notifiedChanges: NotifiedChangesReader | undefined;
   link: Link;
   job: Pick<Job, 'cause' | 'microsoftSide'>;
+}
+
+/** A run's side of a `PeopleCheck`: the caller adds the link it is about. */
+export function peopleCheckOf(run: SyncRun, inbox: PeopleCheck['inbox']): Omit<PeopleCheck, 'link'> {
+  return { connector: run.connector, inbox, notifiedChanges: run.connection.notifiedChanges, job: run.job };
 }
 
 function syncsPeople(connector: PeopleCheck['connector'], link: Link | null): link is Link {

@@ -15,7 +15,7 @@ import { readReferral, type ReadReferral, type SyncRun } from './sync-run.ts';
  * opportunity's own change notification is handed to the lead's pair instead of being sent as a new deal).
  */
 
-/** What the pair's sync does once both records are known: the normal first-link merge (PairSync.reconcilePair). */
+/** What the pair's sync does once both records are known: the normal first-link merge (PairReconciler.reconcile). */
 export type ReconcileFirstLink = (pair: { read: ReadReferral; record: CrmRecord; mapping: EntityMapping; link: null; origin: 'pc'; audit: AuditEntry[] }) => Promise<void>;
 
 export interface ConversionDeps {
