@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { defaultMappingPath } from '../../src/crm/vendors.ts';
 import type { DynamicsConnector } from '../../src/crm/dynamics/dynamics-connector.ts';
@@ -8,6 +8,7 @@ import { runCli } from '../support/cli.ts';
 import { json, sendJson, waitFor, writes, type Row } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * The mapping file's account section on Dynamics, through the sandboxes and Dataverse's own API: the customer's country
@@ -65,31 +66,33 @@ async function customizeOrg(connector: DynamicsConnector, orgUrl: string): Promi
 
 describe('account mapping on Dynamics: lookup country and a required custom column', () => {
   const tmp = makeTempDir();
-  let h: SyncHarness;
   const countryIds = new Map<string, string>();
-
-  beforeAll(async () => {
-    const mappingFile = join(tmp.path, 'dynamics-lookup-country.yaml');
-    writeFileSync(mappingFile, mappingWith({ segment: true }));
-    let sandboxUrl = '';
-    h = await SyncHarness.start({
-      mappingFile,
-      sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false },
-      serviceOrgUrl: (url) => {
-        sandboxUrl = url;
-        return url;
+  afterAll(() => tmp.cleanup()); // after the harness's close (afterAll hooks run last registered first)
+  const h = suiteHarness(
+    async () => {
+      const mappingFile = join(tmp.path, 'dynamics-lookup-country.yaml');
+      writeFileSync(mappingFile, mappingWith({ segment: true }));
+      let sandboxUrl = '';
+      return SyncHarness.start({
+        mappingFile,
+        sync: NOTIFICATIONS_ONLY,
+        serviceOrgUrl: (url) => {
+          sandboxUrl = url;
+          return url;
+        },
+        afterSetup: (connector) => customizeOrg(connector, sandboxUrl),
+      });
+    },
+    {
+      afterStart: async () => {
+        for (const [name, code] of [['United States', 'US'], ['Germany', 'DE'], ['Atlantis', 'XX']] as const) {
+          const row = await h.dvCreate('cosell_countries', { cosell_name: name, cosell_isocode: code });
+          countryIds.set(code, String(row.cosell_countryid));
+        }
       },
-      afterSetup: (connector) => customizeOrg(connector, sandboxUrl),
-    });
-    for (const [name, code] of [['United States', 'US'], ['Germany', 'DE'], ['Atlantis', 'XX']] as const) {
-      const row = await h.dvCreate('cosell_countries', { cosell_name: name, cosell_isocode: code });
-      countryIds.set(code, String(row.cosell_countryid));
-    }
-  }, 90_000);
-  afterAll(async () => {
-    await h?.close();
-    tmp.cleanup();
-  });
+      timeoutMs: 90_000,
+    },
+  );
 
   const accountNamed = async (name: string): Promise<Row | undefined> => (await h.records('accounts')).find((a) => a.name === name);
 

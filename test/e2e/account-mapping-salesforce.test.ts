@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { createSalesforceConnector } from '../../src/crm/salesforce/factory.ts';
 import { SYNC_STATUS_VALUES } from '../../src/crm/salesforce/custom-fields.ts';
@@ -10,6 +10,7 @@ import { runCli } from '../support/cli.ts';
 import { json, sendJson, waitFor, writes, type Row } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { makeTempDir } from '../support/tmp.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * The mapping file's account section on Salesforce, through the sandboxes and Salesforce's own APIs: the customer's
@@ -44,24 +45,26 @@ async function customizeOrg(h: SalesforceSyncHarness): Promise<void> {
 
 describe('account mapping on Salesforce: lookup country and a required custom field', () => {
   const tmp = makeTempDir();
-  let h: SalesforceSyncHarness;
   const countryIds = new Map<string, string>();
+  afterAll(() => tmp.cleanup()); // after the harness's close (afterAll hooks run last registered first)
+  const h = suiteHarness(
+    async () => {
+      const mappingFile = join(tmp.path, 'salesforce-lookup-country.yaml');
+      writeFileSync(mappingFile, mappingWith({ segment: true }));
+      return SalesforceSyncHarness.start({ mappingFile, sync: NOTIFICATIONS_ONLY, afterSetup: customizeOrg });
+    },
+    {
+      afterStart: async () => {
+        for (const [name, code] of [['United States', 'US'], ['Germany', 'DE'], ['Atlantis', 'XX']] as const) {
+          const row = await sfCreate('Country__c', { Name: name, IsoCode__c: code });
+          countryIds.set(code, String(row.Id));
+        }
+      },
+      timeoutMs: 90_000,
+    },
+  );
 
   const sfCreate = (sobject: string, body: Row): Promise<Row> => json(`${h.sf.url}/_sandbox/records/${sobject}`, sendJson('POST', body));
-
-  beforeAll(async () => {
-    const mappingFile = join(tmp.path, 'salesforce-lookup-country.yaml');
-    writeFileSync(mappingFile, mappingWith({ segment: true }));
-    h = await SalesforceSyncHarness.start({ mappingFile, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false }, afterSetup: customizeOrg });
-    for (const [name, code] of [['United States', 'US'], ['Germany', 'DE'], ['Atlantis', 'XX']] as const) {
-      const row = await sfCreate('Country__c', { Name: name, IsoCode__c: code });
-      countryIds.set(code, String(row.Id));
-    }
-  }, 90_000);
-  afterAll(async () => {
-    await h?.close();
-    tmp.cleanup();
-  });
 
   const accountNamed = async (name: string): Promise<Row | undefined> => (await h.records('Account')).find((a) => a.Name === name);
 

@@ -1,36 +1,36 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../support/cli.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
-import { adminJson } from '../support/service-harness.ts';
+import { adminJson, type ServiceHarness } from '../support/service-harness.ts';
+import { suiteHarness } from '../support/suite-harness.ts';
+
+/**
+ * The suite's harness, and the file `cosell mapping preview --config` reads: the service's own configuration, written
+ * once it started.
+ */
+function previewSuite<H extends ServiceHarness>(start: () => Promise<H>): { harness: H; configFile: () => string } {
+  const configFile = (harness: H): string => join(harness.dir, 'preview.yaml');
+  const harness = suiteHarness(start, { afterStart: (started) => writeFileSync(configFile(started), stringify(started.configInput)) });
+  return { harness, configFile: () => configFile(harness) };
+}
 
 /**
  * `cosell mapping preview` against the real create: the preview of a referral with no CRM record yet must list the
  * columns the service's create then writes to Dataverse — no fewer (issue 11: it listed 4 where the create wrote 9).
  */
 describe('cosell mapping preview shows what the create writes', () => {
-  let harness: SyncHarness;
-  let configFile: string;
-
-  beforeAll(async () => {
-    harness = await SyncHarness.start();
-    configFile = join(harness.dir, 'preview.yaml');
-    writeFileSync(configFile, stringify(harness.configInput));
-  }, 60_000);
-
-  afterAll(async () => {
-    await harness?.close();
-  });
+  const { harness, configFile } = previewSuite(() => SyncHarness.start());
 
   it('lists exactly the columns of the opportunity a real create then writes, with the referral status', async () => {
     // Its webhook is lost, so the service does not create the record before it is previewed; then a manual sync
     // creates it through the one-pair create (as the webhook would), not a reconcile pass's bulk backfill.
     await harness.pcFaults({ delivery: { dropRate: 1 } });
     const referral = await harness.incomingReferral({ name: 'Preview equals create', details: { dealValue: 5100 } });
-    const result = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile, '--json']);
+    const result = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile(), '--json']);
     expect(result.code, result.stderr).toBe(0);
     const preview = JSON.parse(result.stdout) as {
       partnerCenterStatus: { status: string; substatus: string };
@@ -39,7 +39,7 @@ describe('cosell mapping preview shows what the create writes', () => {
     expect(preview.partnerCenterStatus).toEqual({ status: referral.status, substatus: referral.substatus });
     expect(preview.create.entity).toBe('opportunity');
     // The human form: the status, and each column's value whole (wrapped, never cut).
-    const human = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile]);
+    const human = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile()]);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain(`Partner Center status: ${String(referral.status)} / ${String(referral.substatus)}`);
     expect(human.stdout).toContain(`would create this opportunity (${Object.keys(preview.create.columns).length} columns):`);
@@ -88,25 +88,14 @@ describe('cosell mapping preview shows what the create writes', () => {
 
 /** The same for Salesforce: the preview's columns are the ones the real create leaves on the Opportunity, with its values. */
 describe('cosell mapping preview shows what the create writes (Salesforce)', () => {
-  let harness: SalesforceSyncHarness;
-  let configFile: string;
-
-  beforeAll(async () => {
-    harness = await SalesforceSyncHarness.start();
-    configFile = join(harness.dir, 'preview.yaml');
-    writeFileSync(configFile, stringify(harness.configInput));
-  }, 60_000);
-
-  afterAll(async () => {
-    await harness?.close();
-  });
+  const { harness, configFile } = previewSuite(() => SalesforceSyncHarness.start());
 
   it('every previewed field is on the created Opportunity with the previewed value', async () => {
     // Its webhook is lost, so the service does not create the record before it is previewed; then a manual sync
     // creates it through the one-pair create (as the webhook would), not a reconcile pass's bulk backfill.
     await harness.pcFaults({ delivery: { dropRate: 1 } });
     const referral = await harness.incomingReferral({ name: 'Preview equals create in Salesforce', details: { dealValue: 7300 } });
-    const result = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile, '--json']);
+    const result = await runCli(['mapping', 'preview', '--referral', referral.id, '--config', configFile(), '--json']);
     expect(result.code, result.stderr).toBe(0);
     const preview = JSON.parse(result.stdout) as { create: { entity: string; columns: Record<string, unknown>; customerColumns: string[] } };
     expect(preview.create.entity).toBe('opportunity');

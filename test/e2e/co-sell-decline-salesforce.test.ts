@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * A Salesforce seller declines an incoming co-sell referral by choosing a Decline Reason on its opportunity: Partner
@@ -8,14 +9,7 @@ import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
  */
 
 describe('declining a co-sell referral from Salesforce', () => {
-  let h: SalesforceSyncHarness;
-
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ pcStrictCoSell: true, sync: NOTIFICATIONS_ONLY }));
 
   it('a Decline Reason on the opportunity sends Closed/Declined with it', async () => {
     const referral = await h.incomingReferral({ name: 'Salesforce co-sell to decline', customerProfile: { name: 'Sf Decline Customer', address: { postalCode: '61020' } } });

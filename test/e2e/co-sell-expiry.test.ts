@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { json, sendJson, waitFor } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * An incoming co-sell referral nobody answers expires after 14 days ("Get a list of referrals": invitations not
@@ -11,14 +12,7 @@ import { SyncHarness } from '../support/sync-harness.ts';
 const STATE_LOST = 2;
 
 describe('an unanswered incoming co-sell referral expires after 14 sandbox days', () => {
-  let h: SyncHarness;
-
-  beforeAll(async () => {
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SyncHarness.start({ sync: NOTIFICATIONS_ONLY }));
 
   const advanceClock = (days: number) => json<{ expired: string[] }>(`${h.pc.url}/_sandbox/clock`, sendJson('POST', { advanceDays: days }));
 

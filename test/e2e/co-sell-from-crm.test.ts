@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor, writes, type Row } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
 import { VISIBILITY_KEPT } from '../../src/sync/plan/visibility.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * A Dynamics seller's co-sell deal reaching Microsoft, through the sandboxes and Dataverse's own API: Sync with Partner
@@ -20,14 +21,10 @@ const DECISION_DECLINE = 100_000_001;
 const REASON_NOT_INTERESTED = 100_000_001;
 
 describe('co-sell deals from Dynamics', () => {
-  let h: SyncHarness;
-
-  beforeAll(async () => {
-    h = await SyncHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-    await h.dvImportSolutions([{ solutionId: SOLUTION, name: 'Cloud Migration Factory', coSellReady: true }]);
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
+  const h = suiteHarness(() => SyncHarness.start({ pcStrictCoSell: true, sync: NOTIFICATIONS_ONLY }), {
+    afterStart: async () => {
+      await h.dvImportSolutions([{ solutionId: SOLUTION, name: 'Cloud Migration Factory', coSellReady: true }]);
+    },
   });
 
   const solutionIds = (referral: Row): unknown[] =>

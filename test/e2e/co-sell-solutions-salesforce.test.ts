@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor, type Row } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * A co-sell deal's Microsoft Solutions between Salesforce (the Opportunity's related list, a junction object) and the
@@ -14,18 +15,14 @@ const SECOND = 'SOL-20816-QWE';
 const THIRD = 'SOL-11873-MWP';
 
 describe("a co-sell deal's Microsoft Solutions, Salesforce ↔ Partner Center", () => {
-  let h: SalesforceSyncHarness;
-
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-    await (await h.sfSolutions()).upsert([
-      { solutionId: FIRST, name: 'Cloud Migration Factory', coSellReady: true },
-      { solutionId: SECOND, name: 'Supply Chain Accelerator', coSellReady: true },
-      { solutionId: THIRD, name: 'Modern Workplace in a Box', coSellReady: true },
-    ]);
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ pcStrictCoSell: true, sync: NOTIFICATIONS_ONLY }), {
+    afterStart: async () => {
+      await (await h.sfSolutions()).upsert([
+        { solutionId: FIRST, name: 'Cloud Migration Factory', coSellReady: true },
+        { solutionId: SECOND, name: 'Supply Chain Accelerator', coSellReady: true },
+        { solutionId: THIRD, name: 'Modern Workplace in a Box', coSellReady: true },
+      ]);
+    },
   });
 
   const referralSolutions = async (id: string): Promise<string[]> =>

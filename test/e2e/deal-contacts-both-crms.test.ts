@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { json, sendJson, waitFor, type Row } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { makeTempDir } from '../support/tmp.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 const tmp = makeTempDir('cosell-contacts-');
 afterAll(() => tmp.cleanup());
@@ -35,7 +36,7 @@ const emailsOf = (team: unknown): string[] => (Array.isArray(team) ? team.map((m
 const referralEmails = (referral: Row | undefined): string[] => emailsOf((referral?.customerProfile as { team?: unknown } | undefined)?.team);
 
 describe('customer contacts after creation on a linked Salesforce opportunity', () => {
-  let h: SalesforceSyncHarness;
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ mappingFile: withContactsAndTeam('salesforce'), sync: NOTIFICATIONS_ONLY }));
   const sfCreate = (sobject: string, body: Row) => json<Row>(`${h.sf.url}/_sandbox/records/${sobject}`, sendJson('POST', body));
   const roleEmails = async (opportunityId: string): Promise<string[]> => {
     const contacts = await h.records('Contact');
@@ -43,13 +44,6 @@ describe('customer contacts after creation on a linked Salesforce opportunity', 
     return roles.map((r) => String(contacts.find((c) => c.Id === r.ContactId)?.Email ?? '').toLowerCase()).sort();
   };
   const contactsWith = async (email: string) => (await h.records('Contact')).filter((c) => String(c.Email ?? '').toLowerCase() === email);
-
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ mappingFile: withContactsAndTeam('salesforce'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
 
   it('Partner Center additions appear as contact roles (same e-mail reused), a seller\'s contact role appears in the referral', async () => {
     const referral = await h.incomingReferral({ name: 'Tailwind rollout', customerProfile: { name: 'Tailwind Traders', address: { postalCode: '98052' }, team: [ann] } });
@@ -83,7 +77,9 @@ describe('customer contacts after creation on a linked Salesforce opportunity', 
 });
 
 describe('customer contacts after creation on a linked Dynamics opportunity', () => {
-  let h: SyncHarness;
+  // The periodic re-read of open co-sell pairs due on every pass: a stakeholder connection raises no notification the
+  // service registers for, and that re-read is what finds it.
+  const h = suiteHarness(() => SyncHarness.start({ mappingFile: withContactsAndTeam('dynamics'), sync: { ...NOTIFICATIONS_ONLY, microsoftSideRefreshHours: 1e-9 } }));
   const linkedEmails = async (opportunityId: string): Promise<string[]> => {
     const contacts = await h.records('contacts');
     const opportunity = await h.opportunity(opportunityId);
@@ -92,15 +88,6 @@ describe('customer contacts after creation on a linked Dynamics opportunity', ()
     return [...new Set(emails)].sort();
   };
   const contactsWith = async (email: string) => (await h.records('contacts')).filter((c) => String(c.emailaddress1 ?? '').toLowerCase() === email);
-
-  beforeAll(async () => {
-    // The periodic re-read of open co-sell pairs due on every pass: a stakeholder connection raises no notification the
-    // service registers for, and that re-read is what finds it.
-    h = await SyncHarness.start({ mappingFile: withContactsAndTeam('dynamics'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
 
   it('Partner Center additions appear as primary contact and stakeholders (same e-mail reused), a seller\'s stakeholder appears in the referral', async () => {
     const { referralId, opportunityId } = await h.acceptedPair({ name: 'Tailwind rollout', customerProfile: { name: 'Tailwind Traders', address: { postalCode: '98052' }, team: [ann] } });
@@ -132,19 +119,12 @@ describe('customer contacts after creation on a linked Dynamics opportunity', ()
 });
 
 describe('partner team ⇄ Salesforce Opportunity Team', () => {
-  let h: SalesforceSyncHarness;
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ mappingFile: withContactsAndTeam('salesforce'), sync: { ...NOTIFICATIONS_ONLY, microsoftSideRefreshHours: 1e-9 } }));
   const teamEmails = async (opportunityId: string): Promise<string[]> => {
     const users = await h.records('User');
     const members = (await h.records('OpportunityTeamMember')).filter((m) => m.OpportunityId === opportunityId);
     return members.map((m) => String(users.find((u) => u.Id === m.UserId)?.Email ?? '').toLowerCase()).sort();
   };
-
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ mappingFile: withContactsAndTeam('salesforce'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
 
   it('a member maps to the user with that e-mail, an unknown one is audited and not created, a seller\'s team member reaches the referral', async () => {
     const seeded = await json<{ value: Row[] }>(
@@ -183,16 +163,9 @@ describe('partner team ⇄ Salesforce Opportunity Team', () => {
 });
 
 describe('partner team ⇄ Dynamics owner and access team', () => {
-  let h: SyncHarness;
+  const h = suiteHarness(() => SyncHarness.start({ mappingFile: withContactsAndTeam('dynamics'), sync: { ...NOTIFICATIONS_ONLY, microsoftSideRefreshHours: 1e-9 } }));
   const alex = 'alex.seller@sandbox.onmicrosoft.com';
   const jordan = 'jordan.rep@sandbox.onmicrosoft.com';
-
-  beforeAll(async () => {
-    h = await SyncHarness.start({ mappingFile: withContactsAndTeam('dynamics'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false, microsoftSideRefreshHours: 1e-9 } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
 
   it('a member maps to the user with that e-mail, an unknown one is audited and not created, a seller\'s access-team member reaches the referral', async () => {
     const { referralId, opportunityId } = await h.acceptedPair({ name: 'Team deal', customerProfile: { name: 'Team Customer', address: { postalCode: '98054' } } });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { json, reads, sendJson, waitFor, writes, type Row } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { makeTempDir } from '../support/tmp.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 const tmp = makeTempDir('cosell-people-cost-');
 afterAll(() => tmp.cleanup());
@@ -70,13 +71,7 @@ async function dynamicsCosts(h: SyncHarness, name: string): Promise<ChangeCosts 
 }
 
 describe('Dynamics with contacts and team turned off (the cost before)', () => {
-  let h: SyncHarness;
-  beforeAll(async () => {
-    h = await SyncHarness.start({ mappingFile: withoutPeople('dynamics'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SyncHarness.start({ mappingFile: withoutPeople('dynamics'), sync: NOTIFICATIONS_ONLY }));
 
   it('counts a Partner Center change and a seller edit', async () => {
     before.dynamics = await dynamicsCosts(h, 'Fabrikam baseline');
@@ -85,15 +80,9 @@ describe('Dynamics with contacts and team turned off (the cost before)', () => {
 });
 
 describe('Dynamics with contacts and team on (the default): read only when they may have changed, notified when a seller changes them', () => {
-  let h: SyncHarness;
-  beforeAll(async () => {
-    // The bundled mapping, which does not mention syncContactsAndTeam. No reconcile pass runs unless a test asks for
-    // one: what reaches the referral comes through notifications.
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  // The bundled mapping, which does not mention syncContactsAndTeam. No reconcile pass runs unless a test asks for
+  // one: what reaches the referral comes through notifications.
+  const h = suiteHarness(() => SyncHarness.start({ sync: NOTIFICATIONS_ONLY }));
 
   it('a Partner Center change and a seller edit that touch no people cost what they cost before; a contact added in Partner Center is read and linked', async () => {
     const { referralId, opportunityId, pcChange, crmChange } = await dynamicsCosts(h, 'Fabrikam rollout');
@@ -184,13 +173,7 @@ async function salesforceCosts(h: SalesforceSyncHarness, name: string): Promise<
 }
 
 describe('Salesforce with contacts and team turned off (the cost before)', () => {
-  let h: SalesforceSyncHarness;
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ mappingFile: withoutPeople('salesforce'), sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ mappingFile: withoutPeople('salesforce'), sync: NOTIFICATIONS_ONLY }));
 
   it('counts a Partner Center change and a seller edit', async () => {
     before.salesforce = await salesforceCosts(h, 'Fabrikam baseline');
@@ -199,13 +182,7 @@ describe('Salesforce with contacts and team turned off (the cost before)', () =>
 });
 
 describe('Salesforce with contacts and team on (the default): read only when they may have changed, a contact role notified by its change event', () => {
-  let h: SalesforceSyncHarness;
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ sync: NOTIFICATIONS_ONLY }));
 
   it("changes that touch no people cost what they cost before; a contact added in Partner Center is queried and linked; a seller's contact role reaches the referral by CDC", async () => {
     const { referralId, opportunityId, pcChange, crmChange } = await salesforceCosts(h, 'Fabrikam rollout');

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEMO_DEAL_NAMES, DEMO_SOLUTION, seedCoSellDemoDeals } from '../../src/cli/demo-deals.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { DualCrmHarness } from '../support/dual-crm-harness.ts';
 import { waitFor, type Row } from '../support/service-harness.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * `npm start`'s co-sell demo (src/cli/dev.ts seeds it the same way), with both CRMs and the strict Partner Center
@@ -14,14 +15,10 @@ import { waitFor, type Row } from '../support/service-harness.ts';
 const DV_SYNC_FAILED = 100_000_001;
 
 describe("npm start's co-sell demo deals, in each CRM", () => {
-  let h: DualCrmHarness;
-
-  beforeAll(async () => {
-    h = await DualCrmHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-    await seedCoSellDemoDeals(h.config, silentLogger());
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
+  const h = suiteHarness(() => DualCrmHarness.start({ pcStrictCoSell: true, sync: NOTIFICATIONS_ONLY }), {
+    afterStart: async () => {
+      await seedCoSellDemoDeals(h.config, silentLogger());
+    },
   });
 
   const solutionIds = (referral: Row | undefined): unknown[] =>

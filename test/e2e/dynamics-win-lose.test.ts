@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { json, sendJson, waitFor } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * A Dynamics seller wins or loses an opportunity. Dataverse's Win / Lose notifications carry `OpportunityClose` and
@@ -16,14 +17,10 @@ import { SyncHarness } from '../support/sync-harness.ts';
  */
 
 describe('Won / Lost in Dynamics reach Partner Center through the Win / Lose notification', () => {
-  let h: SyncHarness;
-
-  beforeAll(async () => {
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-    await json(`${h.dv.url}/_sandbox/webhooks/shape`, sendJson('PUT', { closePrimaryEntityId: 'empty' }));
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
+  const h = suiteHarness(() => SyncHarness.start({ sync: NOTIFICATIONS_ONLY }), {
+    afterStart: async () => {
+      await json(`${h.dv.url}/_sandbox/webhooks/shape`, sendJson('PUT', { closePrimaryEntityId: 'empty' }));
+    },
   });
 
   async function dealInPartnerCenter(name: string): Promise<{ opportunityId: string; referralId: string }> {

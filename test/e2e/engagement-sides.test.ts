@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { json, sendJson, type Row } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * Whose referral a related-referral event names is not settled by the docs, so the Partner Center sandbox sends both
@@ -12,14 +13,10 @@ import { SyncHarness } from '../support/sync-harness.ts';
 const OTHER_PARTNER = { organizationId: '0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f', organizationName: 'Fabrikam Partners' };
 
 describe('referrals of other organizations in an engagement', () => {
-  let h: SyncHarness;
-
-  beforeAll(async () => {
-    h = await SyncHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-    await json(`${h.pc.url}/_sandbox/webhooks/shape`, sendJson('PUT', { relatedResourceUri: 'changed' }));
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
+  const h = suiteHarness(() => SyncHarness.start({ pcStrictCoSell: true, sync: NOTIFICATIONS_ONLY }), {
+    afterStart: async () => {
+      await json(`${h.pc.url}/_sandbox/webhooks/shape`, sendJson('PUT', { relatedResourceUri: 'changed' }));
+    },
   });
 
   const inEngagement = async (partnerReferralId: string): Promise<Row[]> => {

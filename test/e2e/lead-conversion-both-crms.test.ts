@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SANDBOX_USERS } from '../../src/sandbox/dataverse/index.ts';
 import type { Connection } from 'jsforce';
 import { dataverseToken } from '../support/dataverse-identities.ts';
@@ -6,6 +6,7 @@ import { convertLeadAsSeller, sellerConnection } from '../support/salesforce-sel
 import { json, waitFor, type Row } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * A seller converts a synced lead in the CRM (Dynamics QualifyLead with CreateOpportunity through the Web API, signed
@@ -31,14 +32,11 @@ interface DealView {
 }
 
 describe('a seller qualifies a synced lead in Dynamics (QualifyLead)', () => {
-  let h: SyncHarness;
   let sellerToken: string;
-  beforeAll(async () => {
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-    sellerToken = await dataverseToken(h.dv.url, { seller: SANDBOX_USERS.seller.domainname });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
+  const h = suiteHarness(() => SyncHarness.start({ sync: NOTIFICATIONS_ONLY }), {
+    afterStart: async () => {
+      sellerToken = await dataverseToken(h.dv.url, { seller: SANDBOX_USERS.seller.domainname });
+    },
   });
 
   const leadFor = async (referralId: string) => (await h.records('leads')).find((l) => l.cosell_referralidentifier === referralId);
@@ -108,14 +106,11 @@ describe('a seller qualifies a synced lead in Dynamics (QualifyLead)', () => {
 });
 
 describe('a seller converts a synced lead in Salesforce (convertLead)', () => {
-  let h: SalesforceSyncHarness;
   let seller: Connection;
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-    seller = await sellerConnection(h.sf.url);
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ sync: NOTIFICATIONS_ONLY }), {
+    afterStart: async () => {
+      seller = await sellerConnection(h.sf.url);
+    },
   });
 
   const leadFor = async (referralId: string) => (await h.records('Lead')).find((l) => l.Referral_Identifier__c === referralId);

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * Issue 11: an acceptance must not send a referral's sales stage back to Accepted. Microsoft shares a referral at
@@ -10,14 +11,7 @@ import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
  * Analysis) and Partner Center must still say Qualified; a later seller move to 40 % (Value Proposition) is Developed.
  */
 describe('sales stage kept through an acceptance with Salesforce', () => {
-  let h: SalesforceSyncHarness;
-
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ sync: NOTIFICATIONS_ONLY }));
 
   const stageOf = async (opportunityId: string) => (await h.opportunity(opportunityId))?.StageName;
 

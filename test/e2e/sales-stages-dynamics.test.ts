@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/service-harness.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * Sales stages both ways with Dynamics, through the bundled mapping: Partner Center's stages (Qualified 20 %, Developed
@@ -9,14 +10,7 @@ import { SyncHarness } from '../support/sync-harness.ts';
  * Partner Center (its API) and the opportunity follows. Closing stays the status's business.
  */
 describe('sales stages both ways with Dynamics', () => {
-  let h: SyncHarness;
-
-  beforeAll(async () => {
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SyncHarness.start({ sync: NOTIFICATIONS_ONLY }));
 
   /** A referral Microsoft shares at `salesStage`, accepted by the partner and synced to its opportunity. */
   function acceptedAt(name: string, salesStage: string): Promise<{ referralId: string; opportunityId: string }> {

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * Sales stages both ways with Salesforce, through the bundled mapping: Partner Center's stages (Accepted 10 %,
@@ -10,14 +11,7 @@ import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
  * Center and the opportunity follows. The on-hold / active stage rule and closing stay the status's business.
  */
 describe('sales stages both ways with Salesforce', () => {
-  let h: SalesforceSyncHarness;
-
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ sync: NOTIFICATIONS_ONLY }));
 
   /** A referral Microsoft shares (at `salesStage` if given), accepted by the partner: the opportunity left on-hold. */
   async function acceptedPair(name: string, salesStage?: string): Promise<{ referralId: string; opportunityId: string }> {

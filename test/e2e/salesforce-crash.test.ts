@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runKillTrials } from '../support/kill-trials.ts';
 import { OPPORTUNITY_CDC_WATERMARK, SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { detailsOf, type Row, seededRandom, waitFor } from '../support/service-harness.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * SIGKILL trials against Salesforce: `cosell start` runs as a child process while referrals are shared by Microsoft,
@@ -26,23 +27,18 @@ interface Deal {
 }
 
 describe('SIGKILL at random points while changes stream between Partner Center and Salesforce', () => {
-  let h: SalesforceSyncHarness;
-  const killRandom = seededRandom(SEED);
-  const random = seededRandom(SEED ^ 0x5bd1e995);
-  const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(random() * items.length)];
-
-  beforeAll(async () => {
+  const h = suiteHarness(async () => {
     console.info(`salesforce-crash: seed ${SEED}, ${TRIALS} trials (replay with CRASH_SEED=${SEED})`);
-    h = await SalesforceSyncHarness.start({
+    return SalesforceSyncHarness.start({
       mode: 'child',
       logLevel: 'error',
       pcDelivery: { initialDelayMs: 100, maxDelayMs: 800 },
-      sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false },
+      sync: NOTIFICATIONS_ONLY,
     });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
   });
+  const killRandom = seededRandom(SEED);
+  const random = seededRandom(SEED ^ 0x5bd1e995);
+  const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(random() * items.length)];
 
   it(`loses and duplicates nothing across ${TRIALS} kill trials, and CDC resumes from the stored replay id`, async () => {
     const deals = new Map<string, Deal>();

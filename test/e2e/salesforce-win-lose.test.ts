@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * Won / Lost with the reason, both ways, on Salesforce (Partner Center sandbox with the strict co-sell rules): the
@@ -9,14 +10,7 @@ import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
  */
 
 describe('Won / Lost with the reason between Salesforce and Partner Center', () => {
-  let h: SalesforceSyncHarness;
-
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ pcStrictCoSell: true, sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ pcStrictCoSell: true, sync: NOTIFICATIONS_ONLY }));
 
   /** An incoming referral with its opportunity, accepted by the partner in Partner Center and settled. */
   async function acceptedPair(name: string): Promise<{ referralId: string; opportunityId: string }> {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SYNC_STATUS_OPTIONS } from '../../src/crm/dynamics/custom-columns.ts';
 import { SYNC_STATUS_VALUES } from '../../src/crm/salesforce/custom-fields.ts';
 import { waitFor } from '../support/service-harness.ts';
 import { SalesforceSyncHarness } from '../support/sync-harness-salesforce.ts';
 import { SyncHarness } from '../support/sync-harness.ts';
+import { NOTIFICATIONS_ONLY, suiteHarness } from '../support/suite-harness.ts';
 
 /*
  * A seller's "Sync with Partner Center" = No on a linked deal pauses the pair in both directions, on each CRM through
@@ -16,13 +17,7 @@ interface DealView {
 }
 
 describe('Sync with Partner Center = No / Yes on a linked Dynamics opportunity', () => {
-  let h: SyncHarness;
-  beforeAll(async () => {
-    h = await SyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SyncHarness.start({ sync: NOTIFICATIONS_ONLY }));
 
   it('No stops both directions (Paused, audited once); Yes merges both sides', async () => {
     const { referralId, opportunityId } = await h.acceptedPair({ name: 'Fabrikam rollout', customerProfile: { name: 'Fabrikam Inc', address: { postalCode: '61000' } } });
@@ -53,13 +48,7 @@ describe('Sync with Partner Center = No / Yes on a linked Dynamics opportunity',
 });
 
 describe('Sync with Partner Center unchecked / checked on a linked Salesforce opportunity', () => {
-  let h: SalesforceSyncHarness;
-  beforeAll(async () => {
-    h = await SalesforceSyncHarness.start({ sync: { reconcileIntervalSeconds: 3600, reconcileOnStart: false } });
-  }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = suiteHarness(() => SalesforceSyncHarness.start({ sync: NOTIFICATIONS_ONLY }));
 
   it('unchecked stops both directions (Paused, audited once); checked merges both sides', async () => {
     const referral = await h.incomingReferral({ name: 'Northwind renewal', customerProfile: { name: 'Northwind Corp', address: { postalCode: '61020' } } });

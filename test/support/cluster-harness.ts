@@ -1,19 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { runSalesforceSetup } from '../../src/cli/setup.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { createDynamicsConnector } from '../../src/crm/dynamics/factory.ts';
-import { setupDynamics } from '../../src/crm/dynamics/provisioning.ts';
 import { partnerCenterClients } from '../../src/partner-center/from-config.ts';
 import { REFERRAL_EVENT_NAMES } from '../../src/partner-center/webhook-event.ts';
-import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
-import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
+import type { DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
+import type { SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
 import type { StatusResponse } from '../../src/server/admin-api.ts';
 import type { DeadLetter } from '../../src/store/types.ts';
-import { silentLogger } from '../../src/util/logger.ts';
 import { testAdminConfig } from './admin.ts';
+import { createDynamicsDeal, provisionCrms, startCrmSandboxes } from './crm-sandboxes.ts';
 import { startBalancer, startRecorder, type Balancer, type RecordedRequest, type Recorder } from './cluster-http.ts';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -34,8 +31,6 @@ import { adminJson, json, prepareHarness, sendJson, sleep, waitFor, type Harness
 
 export type Vendor = 'partnerCenter' | 'dynamics' | 'salesforce';
 export const VENDORS: readonly Vendor[] = ['partnerCenter', 'dynamics', 'salesforce'];
-
-const DV_WEBHOOK_SECRET = 'dv-webhook-secret-for-cluster-tests';
 
 export interface ClusterOptions {
   instances: number;
@@ -87,13 +82,11 @@ export class ClusterHarness {
 
   static async start(options: ClusterOptions): Promise<ClusterHarness> {
     const ground = await prepareHarness('cosell-sync-cluster-', { mode: 'child', logLevel: options.logLevel ?? 'error', ...(options.pcDelivery ? { pcDelivery: options.pcDelivery } : {}) });
-    const dv = await startDataverseSandbox({ port: 0, webhookRetryDelayMs: 50 });
-    const sf = await startSalesforceSandbox({ port: 0, streamingLongPollMs: options.streamingLongPollMs ?? 2_000 });
+    const sandboxes = await startCrmSandboxes(ground.dir, options.streamingLongPollMs ?? 2_000);
+    const { dv, sf } = sandboxes;
     const instances: ClusterInstance[] = [];
     let balancer: Balancer | undefined;
     try {
-      const dvSecretFile = join(ground.dir, 'dv-webhook.secret');
-      writeFileSync(dvSecretFile, `${DV_WEBHOOK_SECRET}\n`);
       if (options.databaseUrl === 'sqlite' && options.instances !== 1) throw new Error('a SQLite store serves one instance only');
       const urlFile = join(ground.dir, 'postgres.url');
       writeFileSync(urlFile, `${options.databaseUrl}\n`, { mode: 0o600 });
@@ -106,7 +99,7 @@ export class ClusterHarness {
         store,
         sync: { reconcileIntervalSeconds: 3600, ...options.sync },
         partnerCenter: { ...ground.configInput.partnerCenter!, referralsApiUrl: pcUrl, webhooksApiUrl: pcUrl },
-        dynamics: { orgUrl: dvUrl, mode: 'sandbox', webhook: { secret: { file: dvSecretFile } } },
+        dynamics: { orgUrl: dvUrl, mode: 'sandbox', webhook: { secret: { file: sandboxes.dvSecretFile } } },
         salesforce: { instanceUrl: sfUrl, mode: 'sandbox', notifications: 'cdc', organizationId: sf.organizationId },
       });
       for (let index = 0; index < options.instances; index++) {
@@ -128,14 +121,7 @@ export class ClusterHarness {
 
       // Provisioning straight against the sandboxes (an operator's one-off `cosell setup`), webhooks to the balancer.
       const setupConfig = parseConfig('cluster-harness', shared(ground.pc.url, dv.url, sf.url));
-      const connector = await createDynamicsConnector(setupConfig.dynamics!, { logger: silentLogger() });
-      await setupDynamics({
-        connector,
-        logger: silentLogger(),
-        webhookUrl: `${balancer.url}/webhooks/dynamics`,
-        webhookAuth: { kind: 'HttpHeader', headerName: 'x-cosell-webhook-key', secret: DV_WEBHOOK_SECRET },
-      });
-      await runSalesforceSetup(setupConfig, silentLogger());
+      await provisionCrms(setupConfig, sandboxes, balancer.url);
       // The first instance migrates the empty database alone; the others then start side by side.
       await harness.startInstance(0);
       await Promise.all(instances.slice(1).map((i) => harness.startInstance(i.index)));
@@ -145,8 +131,7 @@ export class ClusterHarness {
     } catch (error) {
       for (const instance of instances) instance.process?.child.kill('SIGKILL');
       await closeAll(instances, balancer);
-      await dv.close();
-      await sf.close();
+      await sandboxes.close();
       await ground.dispose();
       throw error;
     }
@@ -461,36 +446,13 @@ export class ClusterHarness {
     return json(`${this.sf.url}/_sandbox/records/${sobject}/${id}`, sendJson('PATCH', patch));
   }
 
-  private dvCreate(entitySet: string, body: Row): Promise<Row> {
-    return json(`${this.dv.url}/_sandbox/records/${entitySet}`, sendJson('POST', body));
-  }
-
   sfCreate(sobject: string, body: Row): Promise<Row> {
     return json(`${this.sf.url}/_sandbox/records/${sobject}`, sendJson('POST', body));
   }
 
   /** A Dynamics seller's new deal (account, contact, opportunity), "Sync with Partner Center" = Yes. */
-  async dvCreateDeal(deal: { name: string; company: string; value: number }): Promise<{ opportunityId: string }> {
-    const account = await this.dvCreate('accounts', { name: deal.company, address1_city: 'Redmond', address1_postalcode: '98052', address1_country: 'US' });
-    const accountId = String(account.accountid);
-    const slug = deal.company.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
-    const contact = await this.dvCreate('contacts', {
-      firstname: 'Pat',
-      lastname: deal.company.replace(/[^A-Za-z]/g, '') || 'Buyer',
-      emailaddress1: `pat.${slug}@example.com`,
-      'parentcustomerid_account@odata.bind': `/accounts(${accountId})`,
-    });
-    const opportunity = await this.dvCreate('opportunities', {
-      name: deal.name,
-      estimatedvalue: deal.value,
-      description: `${deal.company} deal (created in Dynamics)`,
-      estimatedclosedate: '2027-06-30',
-      cosell_syncwithpartnercenter: true,
-      'customerid_account@odata.bind': `/accounts(${accountId})`,
-      'parentaccountid@odata.bind': `/accounts(${accountId})`,
-      'parentcontactid@odata.bind': `/contacts(${String(contact.contactid)})`,
-    });
-    return { opportunityId: String(opportunity.opportunityid) };
+  dvCreateDeal(deal: { name: string; company: string; value: number }): Promise<{ opportunityId: string }> {
+    return createDynamicsDeal(this.dv.url, deal);
   }
 
   pcLatency(ms: number): Promise<unknown> {

@@ -1,13 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { runSalesforceSetup } from '../../src/cli/setup.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { createDynamicsConnector } from '../../src/crm/dynamics/factory.ts';
-import { setupDynamics } from '../../src/crm/dynamics/provisioning.ts';
-import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
-import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
-import { silentLogger } from '../../src/util/logger.ts';
+import type { DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
+import type { SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
+import { createDynamicsDeal, provisionCrms, startCrmSandboxes } from './crm-sandboxes.ts';
 import { json, prepareHarness, sendJson, ServiceHarness, type DeliveryLogRow, type HarnessGround, type Row, type ServiceHarnessOptions } from './service-harness.ts';
 
 /*
@@ -16,8 +11,6 @@ import { json, prepareHarness, sendJson, ServiceHarness, type DeliveryLogRow, ty
  * webhook and the sync service (Dataverse webhooks, Salesforce CDC). CRM records are read and edited through the
  * sandboxes' control APIs, as sellers.
  */
-
-const DV_WEBHOOK_SECRET = 'dv-webhook-secret-for-dual-tests';
 
 export class DualCrmHarness extends ServiceHarness {
   /** CDC has no delivery log (see SalesforceSyncHarness): more stable checks before calling it idle. */
@@ -36,30 +29,20 @@ export class DualCrmHarness extends ServiceHarness {
   /** `serviceOrgUrl`: the Dynamics org URL the service is configured with (provisioning still goes to the sandbox). */
   static async start(options: ServiceHarnessOptions & { serviceOrgUrl?: (sandboxUrl: string) => string } = {}): Promise<DualCrmHarness> {
     const ground = await prepareHarness('cosell-sync-dual-', options);
-    const dv = await startDataverseSandbox({ port: 0, webhookRetryDelayMs: 50 });
-    const sf = await startSalesforceSandbox({ port: 0, streamingLongPollMs: 5_000 });
+    const sandboxes = await startCrmSandboxes(ground.dir, 5_000);
+    const { dv, sf } = sandboxes;
     try {
-      const secretFile = join(ground.dir, 'dv-webhook.secret');
-      writeFileSync(secretFile, `${DV_WEBHOOK_SECRET}\n`);
       const configInput: ConfigInput = {
         ...ground.configInput,
-        dynamics: { orgUrl: options.serviceOrgUrl?.(dv.url) ?? dv.url, mode: 'sandbox', webhook: { secret: { file: secretFile } } },
+        dynamics: { orgUrl: options.serviceOrgUrl?.(dv.url) ?? dv.url, mode: 'sandbox', webhook: { secret: { file: sandboxes.dvSecretFile } } },
         salesforce: { instanceUrl: sf.url, mode: 'sandbox', notifications: 'cdc', organizationId: sf.organizationId },
       };
       const harness = new DualCrmHarness(ground, dv, sf, configInput, options);
-      const connector = await createDynamicsConnector({ ...harness.config.dynamics!, orgUrl: dv.url }, { logger: silentLogger() });
-      await setupDynamics({
-        connector,
-        logger: silentLogger(),
-        webhookUrl: `${harness.url}/webhooks/dynamics`,
-        webhookAuth: { kind: 'HttpHeader', headerName: 'x-cosell-webhook-key', secret: DV_WEBHOOK_SECRET },
-      });
-      await runSalesforceSetup(harness.config, silentLogger());
+      await provisionCrms(harness.config, sandboxes, harness.url);
       await harness.startAndRegister();
       return harness;
     } catch (error) {
-      await dv.close();
-      await sf.close();
+      await sandboxes.close();
       await ground.dispose();
       throw error;
     }
@@ -101,26 +84,8 @@ export class DualCrmHarness extends ServiceHarness {
   }
 
   /** A Dynamics seller's new deal (account, contact, opportunity), "Sync with Partner Center" = Yes. */
-  async dvCreateDeal(deal: { name: string; company: string; value: number }): Promise<{ opportunityId: string; accountId: string }> {
-    const account = await this.dvCreate('accounts', { name: deal.company, address1_city: 'Redmond', address1_postalcode: '98052', address1_country: 'US' });
-    const accountId = String(account.accountid);
-    const contact = await this.dvCreate('contacts', {
-      firstname: 'Pat',
-      lastname: deal.company.replace(/[^A-Za-z]/g, '') || 'Buyer',
-      emailaddress1: `pat.${deal.company.replace(/[^A-Za-z0-9]/g, '').toLowerCase()}@example.com`,
-      'parentcustomerid_account@odata.bind': `/accounts(${accountId})`,
-    });
-    const opportunity = await this.dvCreate('opportunities', {
-      name: deal.name,
-      estimatedvalue: deal.value,
-      description: `${deal.company} deal (created in Dynamics)`,
-      estimatedclosedate: '2027-06-30',
-      cosell_syncwithpartnercenter: true,
-      'customerid_account@odata.bind': `/accounts(${accountId})`,
-      'parentaccountid@odata.bind': `/accounts(${accountId})`,
-      'parentcontactid@odata.bind': `/contacts(${String(contact.contactid)})`,
-    });
-    return { opportunityId: String(opportunity.opportunityid), accountId };
+  dvCreateDeal(deal: { name: string; company: string; value: number }): Promise<{ opportunityId: string; accountId: string }> {
+    return createDynamicsDeal(this.dv.url, deal);
   }
 
   pcLatency(ms: number): Promise<unknown> {
