@@ -37,4 +37,9 @@ export interface CrmEntityMetadata {
   /** The CRM's own name for it (`opportunity` / `Opportunity`). */
   crmName: string;
   columns: Readonly<Record<string, CrmColumn>>;
+  /**
+   * The tables a `lookup` transform on this entity's columns may point at, when the connector resolves codes for only
+   * some (a deal's currency); absent when any table with a code column will do (the account and contact sections).
+   */
+  lookupTargets?: readonly string[];
 }

@@ -3,7 +3,7 @@ import type { CrmEntityName } from '../connector.ts';
 import type { CrmColumn, CrmColumnType, CrmEntityMetadata } from '../metadata.ts';
 import type { DataverseClient } from './dataverse-client.ts';
 import { entityKey, parseResponse } from './odata.ts';
-import { LOSS_REASON_COLUMN, tableFor } from './tables.ts';
+import { CODE_LOOKUPS, LOSS_REASON_COLUMN, tableFor } from './tables.ts';
 
 const labelled = z.looseObject({ Value: z.number() });
 const optionSetSchema = z
@@ -163,7 +163,9 @@ export async function describeTable(client: DataverseClient, entity: CrmEntityNa
   if (states) columns['@state'] = { name: '@state', type: 'virtual', options: [...states] };
   // The lost status reason (see LOSS_REASON_COLUMN): any status reason of the Lost state, the org's own included.
   if (entity === 'opportunity') columns[LOSS_REASON_COLUMN] = { name: LOSS_REASON_COLUMN, type: 'virtual' };
-  return { entity, crmName: table.logicalName, columns };
+  // A deal's lookup codes are resolved for the currency table only (write-body.ts); customer columns resolve any table.
+  const deal = entity === 'opportunity' || entity === 'lead';
+  return { entity, crmName: table.logicalName, columns, ...(deal ? { lookupTargets: Object.keys(CODE_LOOKUPS) } : {}) };
 }
 
 const choiceColumnSchema = z.looseObject({ OptionSet: z.looseObject({ Options: z.array(labelled).nullish() }).nullish() });

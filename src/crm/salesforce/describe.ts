@@ -145,5 +145,7 @@ export async function describeEntity(cache: DescribeCache, entity: CrmEntityName
   if (states) columns['@state'] = { name: '@state', type: 'virtual', options: [...states] };
   // Partner Center's sales stage as its percentage, from the stage's DefaultProbability (states.ts).
   if (entity === 'opportunity') columns['@salesStage'] = { name: '@salesStage', type: 'virtual', options: [...SALES_STAGE_PERCENTAGES] };
-  return { entity, crmName: described.name, columns };
+  // A deal's fields take no lookup by code (the currency is the CurrencyIsoCode picklist); customer fields take any.
+  const deal = entity === 'opportunity' || entity === 'lead';
+  return { entity, crmName: described.name, columns, ...(deal ? { lookupTargets: [] } : {}) };
 }

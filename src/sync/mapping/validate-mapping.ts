@@ -213,6 +213,10 @@ function checkCrmSide(field: FieldMapping, meta: CrmEntityMetadata, report: Repo
     if (t.type === 'lookup' && column.target !== undefined && column.target !== t.entity) {
       report(`${field.at}.transform.entity`, `${name} points at ${column.target}, not ${t.entity}`);
     }
+    if (t.type === 'lookup' && meta.lookupTargets && !meta.lookupTargets.includes(t.entity)) {
+      const allowed = meta.lookupTargets.length > 0 ? `only to ${meta.lookupTargets.join(', ')}` : 'to no table';
+      report(`${field.at}.transform.entity`, `a lookup on ${meta.crmName} resolves codes ${allowed}; a lookup to ${t.entity} works in the account and contact sections`);
+    }
     if (t.type === 'string' && t.maxLength !== undefined && column.maxLength !== undefined && t.maxLength > column.maxLength) {
       report(`${field.at}.transform.maxLength`, `${name} holds at most ${column.maxLength} characters`);
     }

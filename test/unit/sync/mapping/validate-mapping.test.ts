@@ -238,7 +238,26 @@ describe('validateMapping reports', () => {
     );
     expect(issues).toEqual([
       { file: FILE, path: 'entities.opportunity.fields[0].transform.entity', reason: 'transactioncurrencyid points at transactioncurrency, not currency' },
+      {
+        file: FILE,
+        path: 'entities.opportunity.fields[0].transform.entity',
+        reason: 'a lookup on opportunity resolves codes only to transactioncurrency; a lookup to currency works in the account and contact sections',
+      },
       { file: FILE, path: 'entities.opportunity.fields[1].transform.maxLength', reason: 'name holds at most 300 characters' },
+    ]);
+  });
+
+  it('a lookup to a table the deal cannot resolve codes for: named at config time, not failing every create', () => {
+    const custom = { ...OPPORTUNITY, columns: { ...OPPORTUNITY.columns, cosell_countryid: { name: 'cosell_countryid', type: 'lookup' as const, target: 'cosell_country' } } };
+    const spec = parseSpec(
+      'crm: dynamics\nprefix: cosell\nentities:\n  opportunity:\n    fields:\n      - { key: k, pc: customerProfile.address.country, crm: cosell_countryid, transform: { type: lookup, entity: cosell_country, by: cosell_isocode } }\n',
+    );
+    expect(validateMapping(spec, { ...DATAVERSE_METADATA, opportunity: custom })).toEqual([
+      {
+        file: FILE,
+        path: 'entities.opportunity.fields[0].transform.entity',
+        reason: 'a lookup on opportunity resolves codes only to transactioncurrency; a lookup to cosell_country works in the account and contact sections',
+      },
     ]);
   });
 
