@@ -106,9 +106,12 @@ describe('the production install (compiled code, npm ci --omit=dev --omit=option
     }
   });
 
-  it('applies patches/ at install (dynamics-web-api sends the right Host header through a proxy)', () => {
+  it('applies patches/ at install (dynamics-web-api sends the right Host header through a proxy; faye can be told to go direct)', () => {
     const library = readFileSync(join(app, 'node_modules/dynamics-web-api/dist/esm/dynamics-web-api.mjs'), 'utf8');
     expect(library).not.toContain('httpHeaders.host = hostHeader');
+    // faye reads the proxy variables itself only when the client says nothing about a proxy (change-stream.ts does).
+    const faye = readFileSync(join(app, 'node_modules/faye/src/transport/transport.js'), 'utf8');
+    expect(faye).toContain("hasOwnProperty.call(this._proxy, 'origin')");
   });
 
   it('answers --version and --help with plain node', async () => {

@@ -2,25 +2,34 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
+import { salesforceConfigSchema } from '../../src/config/salesforce.ts';
+import type { ChangeSink, CrmRecordRef } from '../../src/crm/connector.ts';
+import { createSalesforceConnector } from '../../src/crm/salesforce/factory.ts';
+import { configureOutbound } from '../../src/http/outbound.ts';
 import { startDataverseSandbox, type DataverseSandbox } from '../../src/sandbox/dataverse/index.ts';
 import { startPartnerCenterSandbox, type PartnerCenterSandbox } from '../../src/sandbox/partner-center/index.ts';
 import { startSalesforceSandbox, type SalesforceSandbox } from '../../src/sandbox/salesforce/index.ts';
+import { silentLogger } from '../../src/util/logger.ts';
 import { runCli } from '../support/cli.ts';
+import { waitFor } from '../support/service-harness.ts';
 import { makeTempDir } from '../support/tmp.ts';
 
 /**
  * A forward proxy on loopback, as corporate proxies work: it tunnels CONNECT requests and forwards absolute-form
- * requests (`GET http://host/path`), recording the `host:port` each went to.
+ * requests (`GET http://host/path`), recording the `host:port` each went to (and, for absolute-form requests, which
+ * carry it, the `host:port/path` in `requests`).
  */
-function startForwardProxy(): Promise<{ server: Server; url: string; tunnels: string[]; wrongHostHeaders: string[] }> {
+function startForwardProxy(): Promise<{ server: Server; url: string; tunnels: string[]; requests: string[]; wrongHostHeaders: string[] }> {
   const tunnels: string[] = [];
+  const requests: string[] = [];
   const wrongHostHeaders: string[] = [];
   const server = createServer((request, response) => {
     const target = URL.canParse(request.url ?? '') ? new URL(request.url ?? '') : undefined;
     if (!target) return void response.writeHead(400).end();
     tunnels.push(target.host);
+    requests.push(`${target.host}${target.pathname}`);
     // RFC 9112 §3.2.2: an absolute-form request carries the target's host as Host. This proxy forwards it corrected,
     // as lenient proxies do, and notes the mistake; a strict one (or Dataverse behind a tunnel) would not route it.
     if (request.headers.host !== target.host) wrongHostHeaders.push(`${target.host} sent Host: ${request.headers.host ?? ''}`);
@@ -46,7 +55,7 @@ function startForwardProxy(): Promise<{ server: Server; url: string; tunnels: st
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      resolve({ server, url: `http://127.0.0.1:${port}`, tunnels, wrongHostHeaders });
+      resolve({ server, url: `http://127.0.0.1:${port}`, tunnels, requests, wrongHostHeaders });
     }),
   );
 }
@@ -77,6 +86,7 @@ describe('outbound requests and HTTPS_PROXY / NO_PROXY', () => {
   });
 
   afterAll(async () => {
+    proxy?.server.closeAllConnections();
     proxy?.server.close();
     await pc?.close();
     await dv?.close();
@@ -128,4 +138,86 @@ describe('outbound requests and HTTPS_PROXY / NO_PROXY', () => {
     expect(salesforce.code, salesforce.stderr).toBe(0);
     expect(proxy.tunnels).toEqual([]);
   }, 120_000);
+
+  describe('the Salesforce change stream (CDC over CometD, in this process)', () => {
+    const savedEnv = { ...process.env };
+    const stops: Array<() => Promise<void>> = [];
+
+    afterEach(async () => {
+      for (const stop of stops.splice(0)) await stop();
+      // The stopped client's goodbye has reached Salesforce: nothing of it reaches the proxy during the next test.
+      await waitFor('the stream\'s disconnect', async () => {
+        const events = (await (await fetch(`${sf.url}/_sandbox/cdc/events`)).json()) as { subscribers: number };
+        return events.subscribers === 0;
+      });
+      for (const name of Object.keys(noProxyEnv)) delete process.env[name];
+      Object.assign(process.env, Object.fromEntries(Object.entries(savedEnv).filter(([name]) => name in noProxyEnv)));
+      configureOutbound({ env: process.env });
+      vi.restoreAllMocks();
+    });
+
+    /**
+     * Sets the proxy variables as a deployment would (process.env, which faye used to read on its own), starts the
+     * connector's change stream and creates an opportunity in the sandbox as a seller: resolves with the stream's
+     * refs for it and what faye printed as warnings.
+     */
+    const streamAChange = async (env: Record<string, string>): Promise<{ delivered: CrmRecordRef[]; warnings: string[] }> => {
+      Object.assign(process.env, noProxyEnv, env);
+      configureOutbound({ env: process.env });
+      const warnings: string[] = [];
+      vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void warnings.push(args.map(String).join(' ')));
+      const config = salesforceConfigSchema.parse({ instanceUrl: sf.url, mode: 'sandbox', notifications: 'cdc' });
+      const connector = await createSalesforceConnector(config, { logger: silentLogger() });
+      const delivered: CrmRecordRef[] = [];
+      const cursors = new Map<string, string>();
+      const sink: ChangeSink = {
+        cursor: async (key) => cursors.get(key) ?? null,
+        record: async (refs, key, cursor) => {
+          delivered.push(...refs);
+          cursors.set(key, cursor);
+        },
+        requestReconcile: () => undefined,
+      };
+      stops.push(await connector.startChangeStream(sink));
+      const response = await fetch(`${sf.url}/_sandbox/records/Opportunity`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ Name: 'Proxied stream', StageName: 'Qualification', CloseDate: '2026-12-31', Amount: 1_000 }),
+      });
+      expect(response.status).toBeLessThan(300);
+      const id = String(((await response.json()) as { Id: unknown }).Id);
+      await waitFor('the change event', async () => delivered.some((ref) => ref.id === id));
+      return { delivered: delivered.filter((ref) => ref.id === id), warnings };
+    };
+
+    it('goes through the proxy named by HTTP_PROXY / HTTPS_PROXY, without a warning of its own, and delivers the change', async () => {
+      proxy.requests.length = 0;
+      proxy.wrongHostHeaders.length = 0;
+      const { delivered, warnings } = await streamAChange({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url });
+      expect(delivered[0]?.entity).toBe('opportunity');
+      const cometd = proxy.requests.filter((request) => request.startsWith(`${new URL(sf.url).host}/cometd/`));
+      expect(cometd.length).toBeGreaterThan(0);
+      expect(proxy.wrongHostHeaders).toEqual([]);
+      // faye printed "The environment variable HTTP_PROXY is discouraged" when it read the variable itself.
+      expect(warnings).toEqual([]);
+    }, 60_000);
+
+    it('connects direct when NO_PROXY lists the Salesforce host, and delivers the change', async () => {
+      proxy.requests.length = 0;
+      proxy.tunnels.length = 0;
+      const { delivered } = await streamAChange({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '127.0.0.1' });
+      expect(delivered[0]?.entity).toBe('opportunity');
+      expect(proxy.requests.filter((request) => request.includes('/cometd/'))).toEqual([]);
+      expect(proxy.tunnels).toEqual([]);
+    }, 60_000);
+
+    it('connects direct with the lower-case spellings too (faye read http_proxy itself, ignoring no_proxy)', async () => {
+      proxy.requests.length = 0;
+      proxy.tunnels.length = 0;
+      const { delivered } = await streamAChange({ http_proxy: proxy.url, https_proxy: proxy.url, no_proxy: '127.0.0.1' });
+      expect(delivered[0]?.entity).toBe('opportunity');
+      expect(proxy.requests.filter((request) => request.includes('/cometd/'))).toEqual([]);
+      expect(proxy.tunnels).toEqual([]);
+    }, 60_000);
+  });
 });

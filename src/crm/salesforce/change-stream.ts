@@ -1,7 +1,8 @@
-import type { Client, Subscription } from 'faye';
-import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
+import type { Connection } from 'jsforce';
+import { Client, StreamingExtension, type Subscription } from 'jsforce/lib/api/streaming.js';
 import { z } from 'zod';
 import type { ChangeSink, CrmEntityName, CrmRecordRef } from '../connector.ts';
+import { proxyUrlFor } from '../../http/outbound.ts';
 import type { Logger } from '../../util/logger.ts';
 import { cdcNotification, contactRoleNotification } from './cdc-changes.ts';
 import { idWithPrefix } from './ids.ts';
@@ -10,9 +11,10 @@ import { entityOfSObject, sobjectFor } from './objects.ts';
 import type { SalesforceClient } from './salesforce-client.ts';
 
 /*
- * Change Data Capture over CometD (Change Data Capture Developer Guide) through jsforce's streaming client with the
- * Replay extension. One faye client per channel: jsforce's Replay extension writes the whole `ext.replay` map for its
- * one channel, so two extensions on one client would overwrite each other's entry.
+ * Change Data Capture over CometD (Change Data Capture Developer Guide) through a faye client set up as jsforce's
+ * streaming client is (`createStreamingClient`), with jsforce's Replay extension. One faye client per channel: the
+ * Replay extension writes the whole `ext.replay` map for its one channel, so two extensions on one client would
+ * overwrite each other's entry. The client takes the outbound proxy decision of every other call (proxyUrlFor).
  *
  * Per event, in arrival order per channel: the refs of the changed records go to the sink together with the event's
  * replay id, and the replay id is only relied on once the sink has committed it — a restart resumes from the last
@@ -61,6 +63,35 @@ export function isOwnChange(changeOrigin: string | null | undefined, clientTag: 
     const match = /^\s*client=(.*)$/.exec(part);
     return match !== null && (match[1] ?? '').replace(/\/+$/, '').trim() === clientTag;
   });
+}
+
+/**
+ * What jsforce's `conn.streaming.createClient(extensions)` builds (jsforce 3, lib/api/streaming.js `_createClient`):
+ * the CometD endpoint of the API version, the session as `Authorization`, the extensions, and long-polling without
+ * batching (jsforce: "prevent streaming API server error"). One difference: faye is told the proxy, or that
+ * there is none. faye on its own reads `http_proxy` / `https_proxy` (and the upper-case spellings, with a console
+ * warning) and ignores NO_PROXY; here the decision is proxyUrlFor's, under the same HTTPS_PROXY / HTTP_PROXY /
+ * NO_PROXY rules as the undici dispatcher. `origin: null` (direct) needs patches/faye+1.4.3.patch: unpatched faye
+ * treats a missing origin as "look in the environment".
+ */
+export function createStreamingClient(conn: Pick<Connection, 'instanceUrl' | 'version' | 'accessToken'>, extensions: readonly unknown[]): Client {
+  const endpoint = `${conn.instanceUrl}/cometd/${conn.version}`;
+  const client = new Client(endpoint, { proxy: { origin: proxyUrlFor(endpoint) ?? null } });
+  client.setHeader('Authorization', `OAuth ${conn.accessToken ?? ''}`);
+  for (const extension of extensions) client.addExtension(extension);
+  const dispatcher = (client as unknown as { _dispatcher: FayeDispatcher })._dispatcher;
+  if (!dispatcher.getConnectionTypes().includes('callback-polling')) {
+    dispatcher.selectTransport('long-polling');
+    dispatcher._transport.batching = false;
+  }
+  return client;
+}
+
+/** The parts of faye's (untyped, internal) dispatcher that jsforce's client set-up uses. */
+interface FayeDispatcher {
+  getConnectionTypes(): string[];
+  selectTransport(type: string): void;
+  _transport: { batching: boolean };
 }
 
 /** faye rejects with Bayeux error objects (`{ code, params, message }`) rather than Errors. */
@@ -187,7 +218,7 @@ class ChannelStream {
     try {
       await this.options.client.connect();
       const conn = this.options.client.conn;
-      const faye = conn.streaming.createClient([
+      const faye = createStreamingClient(conn, [
         new StreamingExtension.Replay(this.channel, replayFrom),
         new StreamingExtension.AuthFailure(() => {
           if (generation !== this.generation) return;
