@@ -1,3 +1,4 @@
+import { IdBuckets } from '../../shared/id-buckets.ts';
 import { isEntityReference, type StoredRecord, type RecordValues, type StoredValue } from './record.ts';
 
 export interface Tombstone {
@@ -34,30 +35,20 @@ function fingerprintOf(attributes: readonly string[], values: RecordValues): str
 
 /** Rows of one table grouped by the fingerprint of a fixed set of columns. */
 class ValueIndex {
-  private readonly buckets = new Map<string, Set<string>>();
+  private readonly buckets = new IdBuckets();
 
   constructor(readonly attributes: readonly string[]) {}
 
   add(record: StoredRecord): void {
-    const key = fingerprintOf(this.attributes, record.values);
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      bucket = new Set();
-      this.buckets.set(key, bucket);
-    }
-    bucket.add(record.id);
+    this.buckets.add(fingerprintOf(this.attributes, record.values), record.id);
   }
 
   remove(record: StoredRecord): void {
-    const key = fingerprintOf(this.attributes, record.values);
-    const bucket = this.buckets.get(key);
-    if (!bucket) return;
-    bucket.delete(record.id);
-    if (bucket.size === 0) this.buckets.delete(key);
+    this.buckets.remove(fingerprintOf(this.attributes, record.values), record.id);
   }
 
   ids(values: RecordValues): ReadonlySet<string> {
-    return this.buckets.get(fingerprintOf(this.attributes, values)) ?? new Set();
+    return this.buckets.ids(fingerprintOf(this.attributes, values));
   }
 }
 

@@ -1,3 +1,4 @@
+import { IdBuckets } from '../../shared/id-buckets.ts';
 import type { FieldValue } from '../schema/field-model.ts';
 
 /** One row. Immutable once stored: a write stores a new object, which is what makes rollback a pointer swap. */
@@ -26,32 +27,22 @@ function fingerprint(value: FieldValue | undefined): string | undefined {
 
 /** Ids of one sObject's rows (recycle bin included) by the fingerprint of one field. */
 class FieldIndex {
-  private readonly buckets = new Map<string, Set<string>>();
+  private readonly buckets = new IdBuckets();
 
   constructor(private readonly field: string) {}
 
   add(record: StoredRecord): void {
     const key = fingerprint(record.values[this.field]);
-    if (key === undefined) return;
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      bucket = new Set();
-      this.buckets.set(key, bucket);
-    }
-    bucket.add(record.id);
+    if (key !== undefined) this.buckets.add(key, record.id);
   }
 
   remove(record: StoredRecord): void {
     const key = fingerprint(record.values[this.field]);
-    if (key === undefined) return;
-    const bucket = this.buckets.get(key);
-    bucket?.delete(record.id);
-    if (bucket?.size === 0) this.buckets.delete(key);
+    if (key !== undefined) this.buckets.remove(key, record.id);
   }
 
   ids(value: FieldValue): ReadonlySet<string> {
-    const key = fingerprint(value);
-    return (key === undefined ? undefined : this.buckets.get(key)) ?? new Set();
+    return this.buckets.ids(fingerprint(value));
   }
 }
 
